@@ -1,0 +1,100 @@
+// Shape checks for what enters the state machine. Transports validate with schemas built from the
+// same LIMITS, but the state machine checks again: a command may arrive from a log written by an
+// older node, a legacy client, or a bug, and a room must never be corrupted by any of them.
+
+import { errorInfo, type ErrorInfo } from './errors.ts';
+import type { Track } from './types.ts';
+
+export const LIMITS = {
+  idMaxLength: 128,
+  roomIdMaxLength: 64,
+  nameMaxLength: 80,
+  textMaxLength: 300,
+  uriMaxLength: 2048,
+  genreMaxLength: 100,
+  maxDurationMs: 24 * 3_600_000,
+} as const;
+
+/** Room ids are slugs: lower-case letters, digits and inner dashes. */
+export const ROOM_ID_PATTERN = '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$';
+/** Member, entry and command ids. */
+export const ID_PATTERN = '^[A-Za-z0-9_.:~-]{1,128}$';
+
+const roomIdRe = new RegExp(ROOM_ID_PATTERN);
+const idRe = new RegExp(ID_PATTERN);
+// eslint-disable-next-line no-control-regex
+const controlRe = /[\u0000-\u001f\u007f]/;
+
+export function checkRoomId(id: unknown): ErrorInfo | null {
+  if (typeof id === 'string' && roomIdRe.test(id)) return null;
+  return errorInfo(
+    'INVALID_ARGUMENT',
+    'room id must be 1-64 lower-case letters, digits or dashes, not starting or ending with a dash',
+    { field: 'roomId' },
+  );
+}
+
+export function checkId(field: string, id: unknown): ErrorInfo | null {
+  if (typeof id === 'string' && idRe.test(id)) return null;
+  return errorInfo('INVALID_ARGUMENT', `${field} must be 1-128 characters of letters, digits and _.:~-`, { field });
+}
+
+/** A display text: trimmed non-empty (unless optional), bounded, no control characters. */
+export function checkText(field: string, value: unknown, max: number, allowEmpty = false): ErrorInfo | null {
+  if (typeof value !== 'string') return errorInfo('INVALID_ARGUMENT', `${field} must be a string`, { field });
+  if (!allowEmpty && value.trim().length === 0) {
+    return errorInfo('INVALID_ARGUMENT', `${field} must not be empty`, { field });
+  }
+  if (value.length > max) return errorInfo('INVALID_ARGUMENT', `${field} must be at most ${max} characters`, { field });
+  if (controlRe.test(value)) {
+    return errorInfo('INVALID_ARGUMENT', `${field} must not contain control characters`, { field });
+  }
+  return null;
+}
+
+function checkInteger(field: string, value: unknown, min: number, max: number): ErrorInfo | null {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return null;
+  return errorInfo('INVALID_ARGUMENT', `${field} must be a whole number from ${min} to ${max}`, { field });
+}
+
+export function checkTrack(track: unknown): ErrorInfo | null {
+  if (typeof track !== 'object' || track === null || Array.isArray(track)) {
+    return errorInfo('INVALID_ARGUMENT', 'track must be an object', { field: 'track' });
+  }
+  const t = track as Record<string, unknown>;
+  return (
+    checkText('track.trackId', t['trackId'], LIMITS.textMaxLength) ??
+    checkText('track.title', t['title'], LIMITS.textMaxLength) ??
+    checkText('track.artist', t['artist'], LIMITS.textMaxLength) ??
+    checkText('track.album', t['album'], LIMITS.textMaxLength, true) ??
+    checkInteger('track.durationMs', t['durationMs'], 1, LIMITS.maxDurationMs) ??
+    optional(t, 'artworkUrl', (v) => checkText('track.artworkUrl', v, LIMITS.uriMaxLength)) ??
+    optional(t, 'year', (v) => checkInteger('track.year', v, 0, 9999)) ??
+    optional(t, 'genre', (v) => checkText('track.genre', v, LIMITS.genreMaxLength, true)) ??
+    optional(t, 'sourceUri', (v) => checkText('track.sourceUri', v, LIMITS.uriMaxLength))
+  );
+}
+
+function optional(
+  obj: Record<string, unknown>,
+  key: string,
+  check: (value: unknown) => ErrorInfo | null,
+): ErrorInfo | null {
+  return obj[key] === undefined ? null : check(obj[key]);
+}
+
+/** A copy of the track holding only the known fields (a client may send more; we keep what we know). */
+export function normaliseTrack(t: Track): Track {
+  const out: { -readonly [K in keyof Track]: Track[K] } = {
+    trackId: t.trackId,
+    title: t.title.trim(),
+    artist: t.artist.trim(),
+    album: t.album.trim(),
+    durationMs: t.durationMs,
+  };
+  if (t.artworkUrl !== undefined) out.artworkUrl = t.artworkUrl;
+  if (t.year !== undefined) out.year = t.year;
+  if (t.genre !== undefined) out.genre = t.genre;
+  if (t.sourceUri !== undefined) out.sourceUri = t.sourceUri;
+  return out;
+}

@@ -1,0 +1,195 @@
+// One room as applied on this node: the state, the recent events, and who waits for what. Every
+// store feeds its agreed order of commands through `applyCommitted`; this is the only place
+// outside the domain that calls `apply`, so every store applies, notifies and answers alike.
+
+import { apply, ChorusError, type Envelope, type RoomEvent, type RoomState } from '../domain/index.ts';
+import type { CommitOutcome, FeedItem, FeedListener, RoomListing, Subscription } from './types.ts';
+
+/** Events kept per room for subscribers that resume (SSE Last-Event-ID, gRPC Watch from a version). */
+export const EVENTS_KEPT = 2000;
+
+interface VersionWaiter {
+  readonly minVersion: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class RoomReplica {
+  readonly roomId: string;
+  private current: RoomState | null;
+  /** Commands applied here, including refused and no-op ones: a store's position in its log. */
+  private appliedCount = 0;
+  private readonly events: RoomEvent[] = [];
+  private waiters: VersionWaiter[] = [];
+  private readonly listeners = new Set<FeedListener>();
+  lastUsed = 0;
+
+  constructor(roomId: string, initial: RoomState | null = null) {
+    this.roomId = roomId;
+    this.current = initial;
+  }
+
+  get state(): RoomState | null {
+    return this.current;
+  }
+
+  get version(): number {
+    return this.current?.version ?? 0;
+  }
+
+  /** Replaces the state wholesale (a snapshot loaded, or a catch-up that skipped events). */
+  reset(state: RoomState | null): void {
+    this.current = state;
+    this.events.length = 0;
+    if (state) this.publish({ kind: 'reset', state });
+    this.wake();
+  }
+
+  /** Applies the next command of the agreed order and tells everyone who waits. */
+  applyCommitted(env: Envelope): CommitOutcome {
+    const out = apply(this.current, env);
+    this.current = out.state;
+    this.appliedCount++;
+    if (out.events.length > 0) {
+      for (const event of out.events) {
+        this.events.push(event);
+        this.publish({ kind: 'event', event });
+      }
+      if (this.events.length > EVENTS_KEPT) this.events.splice(0, this.events.length - EVENTS_KEPT);
+      this.wake();
+    }
+    return { result: out.result, state: out.state };
+  }
+
+  /** Resolves once the room's version is at least minVersion, or rejects after timeoutMs. */
+  waitForVersion(minVersion: number, timeoutMs: number): Promise<void> {
+    if (this.version >= minVersion) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter: VersionWaiter = {
+        minVersion,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(
+            new ChorusError(
+              'DEADLINE_EXCEEDED',
+              `room ${this.roomId} is at version ${this.version} here; version ${minVersion} did not arrive within ${timeoutMs} ms`,
+              { version: this.version, minVersion },
+            ),
+          );
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  subscribe(afterVersion: number, listener: FeedListener): Subscription {
+    if (this.current && afterVersion < this.version) {
+      // Every change emits at least one event, so the buffer covers a contiguous range of versions.
+      const first = this.events[0];
+      if (first !== undefined && first.version <= afterVersion + 1) {
+        for (const event of this.events) if (event.version > afterVersion) listener({ kind: 'event', event });
+      } else {
+        listener({ kind: 'reset', state: this.current });
+      }
+    }
+    // A subscriber ahead of this node (it read from a newer node) skips what it has already seen.
+    const filtered: FeedListener = (item) => {
+      if (item.kind === 'reset' || item.event.version > afterVersion) listener(item);
+    };
+    this.listeners.add(filtered);
+    return { close: () => this.listeners.delete(filtered) };
+  }
+
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
+
+  get commandsApplied(): number {
+    return this.appliedCount;
+  }
+
+  listing(): RoomListing | null {
+    const s = this.current;
+    if (!s) return null;
+    return {
+      id: s.id,
+      name: s.name,
+      createdAt: s.createdAt,
+      memberCount: Object.keys(s.members).length,
+      queueLength: s.queue.length,
+      nowPlaying: s.nowPlaying ? `${s.nowPlaying.entry.track.artist} - ${s.nowPlaying.entry.track.title}` : null,
+      version: s.version,
+    };
+  }
+
+  /** Rejects every waiter (the store is closing). */
+  close(reason: Error): void {
+    for (const w of this.waiters) {
+      clearTimeout(w.timer);
+      w.reject(reason);
+    }
+    this.waiters = [];
+    this.listeners.clear();
+  }
+
+  private publish(item: FeedItem): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(item);
+      } catch {
+        // A failing subscriber (a closed socket) must not stop the others or the apply loop.
+        this.listeners.delete(listener);
+      }
+    }
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const v = this.version;
+    const still: VersionWaiter[] = [];
+    for (const w of this.waiters) {
+      if (v >= w.minVersion) {
+        clearTimeout(w.timer);
+        w.resolve();
+      } else {
+        still.push(w);
+      }
+    }
+    this.waiters = still;
+  }
+}
+
+/**
+ * Writes this node proposed and is waiting to see applied, by command id. A store registers a
+ * command before handing it to its ordering layer and settles it when the command comes back in
+ * the agreed order, so the answer is always the result this node applied.
+ */
+export class PendingCommands {
+  private readonly byId = new Map<string, Array<(outcome: CommitOutcome) => void>>();
+
+  expect(commandId: string): Promise<CommitOutcome> {
+    return new Promise((resolve) => {
+      const list = this.byId.get(commandId);
+      if (list) list.push(resolve);
+      else this.byId.set(commandId, [resolve]);
+    });
+  }
+
+  settle(commandId: string, outcome: CommitOutcome): void {
+    const list = this.byId.get(commandId);
+    if (!list) return;
+    this.byId.delete(commandId);
+    for (const resolve of list) resolve(outcome);
+  }
+
+  forget(commandId: string): void {
+    this.byId.delete(commandId);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+}
