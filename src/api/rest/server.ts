@@ -1,0 +1,469 @@
+// The REST API v1 (DESIGN.md section 3) over the node's RoomService. Routes parse and authenticate;
+// the service does the work; errors.ts maps every failure. OpenAPI is generated from the schemas.
+
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RawServerDefault,
+} from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { Type } from 'typebox';
+import type { NodeMetrics } from '../../node/metrics.ts';
+import type { RoomService } from '../../node/service.ts';
+import type { Store } from '../../store/types.ts';
+import { errorHandler, notFoundHandler } from './errors.ts';
+import { registerLegacyRoutes } from './legacy.ts';
+import {
+  AddTrackBody,
+  CreateRoomBody,
+  EntryParams,
+  ErrorSchema,
+  EventsQuery,
+  HistoryPageSchema,
+  HistoryQuery,
+  IdempotencyHeaders,
+  JoinBody,
+  ListQuery,
+  List,
+  LockBody,
+  QueueItemSchema,
+  RoomListingSchema,
+  RoomParams,
+  RoomQuery,
+  RoomViewSchema,
+  SearchQuery,
+  SettingsPatchSchema,
+  SkipBody,
+  TrackParams,
+  TrackSchema,
+  VoteBody,
+} from './schemas.ts';
+import { SseHub } from './sse.ts';
+
+export type RestApp = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface Artwork {
+  readonly mime: string;
+  readonly data: Uint8Array;
+}
+
+export interface RestOptions {
+  readonly service: RoomService;
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics;
+  readonly artwork: (trackId: string) => Artwork | undefined;
+  /** The legacy API's room, or null when the legacy API is off. */
+  readonly legacyRoom: string | null;
+  readonly bodyLimit?: number;
+  readonly sseHeartbeatMs?: number;
+  /** Registers the web page (static files) on the server, when there is one. */
+  readonly registerWeb?: (app: RestApp) => Promise<void>;
+}
+
+export interface RestServer {
+  readonly app: RestApp;
+  readonly sse: SseHub;
+}
+
+const Errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1] ?? '';
+}
+
+function commandId(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  return typeof key === 'string' ? key : undefined;
+}
+
+export async function buildRestServer(options: RestOptions): Promise<RestServer> {
+  const { service, store, metrics } = options;
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // Access logs would cost more than the requests themselves; metrics count requests instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    // Reject unknown settings and the like instead of silently dropping them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  const sse = new SseHub({
+    heartbeatMs: options.sseHeartbeatMs ?? 15_000,
+    maxBufferedBytes: 4 * 1024 * 1024,
+  });
+
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration
+      .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+  app.addHook('preClose', async () => sse.closeAll());
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Chorus REST API',
+        version: '1',
+        description:
+          'A collaborative music queue. Writes need `Authorization: Bearer <token>` from creating or joining a room. ' +
+          'Every answer carries the room `version`; pass it as `minVersion` to any node to read your writes. ' +
+          'Errors: `{"error":{"code","message","details"}}`.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // ---- Rooms and members ------------------------------------------------------------------------
+
+  app.post(
+    '/v1/rooms',
+    {
+      schema: {
+        summary: 'Create a room; you become its host',
+        tags: ['rooms'],
+        body: CreateRoomBody,
+        headers: IdempotencyHeaders,
+        response: {
+          201: Type.Object({ room: RoomViewSchema, memberId: Type.String(), token: Type.String() }),
+          ...Errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const created = await service.createRoom({ ...request.body, commandId: commandId(request) });
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.get(
+    '/v1/rooms',
+    {
+      schema: {
+        summary: 'Public rooms, newest first',
+        tags: ['rooms'],
+        querystring: ListQuery,
+        response: { 200: Type.Object({ rooms: List(RoomListingSchema) }) },
+      },
+    },
+    async (request) => ({ rooms: await service.listRooms(request.query.limit ?? 50) }),
+  );
+
+  app.get(
+    '/v1/rooms/:roomId',
+    {
+      schema: {
+        summary: 'The room: settings, now playing, the ordered queue (a window of it), your own votes',
+        tags: ['rooms'],
+        params: RoomParams,
+        querystring: RoomQuery,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { roomId } = request.params;
+      return service.getRoom(roomId, {
+        viewer: service.viewerOf(bearer(request), roomId),
+        ...request.query,
+      });
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/members',
+    {
+      schema: {
+        summary: 'Join a room with a display name: returns your member id and bearer token',
+        tags: ['rooms'],
+        params: RoomParams,
+        body: JoinBody,
+        headers: IdempotencyHeaders,
+        response: {
+          201: Type.Object({ room: RoomViewSchema, memberId: Type.String(), token: Type.String() }),
+          ...Errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const joined = await service.join(request.params.roomId, request.body.name, commandId(request));
+      return reply.code(201).send(joined);
+    },
+  );
+
+  // ---- Queue ------------------------------------------------------------------------------------
+
+  app.post(
+    '/v1/rooms/:roomId/queue',
+    {
+      schema: {
+        summary: 'Add a track: a catalog track id, or metadata of your own',
+        tags: ['queue'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: AddTrackBody,
+        headers: IdempotencyHeaders,
+        response: {
+          201: Type.Object({
+            entry: Type.Union([QueueItemSchema, Type.Null()], {
+              description: 'Null when it started playing at once',
+            }),
+            started: Type.Boolean({ description: 'True when the room was idle and it started playing' }),
+            version: Type.Integer(),
+          }),
+          ...Errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return reply.code(201).send(await service.addTrack(caller, request.body, commandId(request)));
+    },
+  );
+
+  app.delete(
+    '/v1/rooms/:roomId/queue/:entryId',
+    {
+      schema: {
+        summary: 'Remove an entry (your own, or any as the host)',
+        tags: ['queue'],
+        security: [{ bearer: [] }],
+        params: EntryParams,
+        headers: IdempotencyHeaders,
+        response: { 200: Type.Object({ entryId: Type.String(), version: Type.Integer() }), ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return service.removeEntry(caller, request.params.entryId, commandId(request));
+    },
+  );
+
+  app.put(
+    '/v1/rooms/:roomId/queue/:entryId/vote',
+    {
+      schema: {
+        summary: 'Vote: 1 up, -1 down, 0 withdraw. One vote per member per entry',
+        tags: ['queue'],
+        security: [{ bearer: [] }],
+        params: EntryParams,
+        body: VoteBody,
+        headers: IdempotencyHeaders,
+        response: {
+          200: Type.Object({
+            entryId: Type.String(),
+            ups: Type.Integer(),
+            downs: Type.Integer(),
+            score: Type.Integer(),
+            effect: Type.Union([Type.Literal('none'), Type.Literal('votedOff'), Type.Literal('skipped')]),
+            position: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'Place in the queue after the vote',
+            }),
+            version: Type.Integer(),
+          }),
+          ...Errors,
+        },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const { type: _type, ...result } = await service.vote(
+        caller,
+        request.params.entryId,
+        request.body.value,
+        commandId(request),
+      );
+      return result;
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/advance',
+    {
+      schema: {
+        summary: 'Host: skip the playing track (or start playback when idle)',
+        tags: ['queue'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: Type.Optional(SkipBody),
+        headers: IdempotencyHeaders,
+        response: {
+          200: Type.Object({
+            advanced: Type.Boolean({ description: 'False when expectedEntryId was no longer playing' }),
+            ended: Type.Union([HistoryPageSchema.properties.records.items, Type.Null()]),
+            room: RoomViewSchema,
+          }),
+          ...Errors,
+        },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const { advanced, ended, room } = await service.skip(
+        caller,
+        request.body?.expectedEntryId,
+        commandId(request),
+      );
+      return { advanced, ended, room };
+    },
+  );
+
+  app.patch(
+    '/v1/rooms/:roomId/settings',
+    {
+      schema: {
+        summary: 'Host: change settings (any subset)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: SettingsPatchSchema,
+        headers: IdempotencyHeaders,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return service.updateSettings(caller, request.body, commandId(request));
+    },
+  );
+
+  app.put(
+    '/v1/rooms/:roomId/lock',
+    {
+      schema: {
+        summary: 'Host: lock or unlock the queue (members cannot add or remove while locked)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: LockBody,
+        headers: IdempotencyHeaders,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return service.setLocked(caller, request.body.locked, commandId(request));
+    },
+  );
+
+  app.get(
+    '/v1/rooms/:roomId/history',
+    {
+      schema: {
+        summary: 'Plays, newest first, a page at a time',
+        tags: ['rooms'],
+        params: RoomParams,
+        querystring: HistoryQuery,
+        response: { 200: HistoryPageSchema, ...Errors },
+      },
+    },
+    async (request) =>
+      service.history(request.params.roomId, {
+        before: request.query.before,
+        limit: request.query.limit ?? 20,
+        minVersion: request.query.minVersion,
+      }),
+  );
+
+  app.get(
+    '/v1/rooms/:roomId/events',
+    {
+      schema: {
+        summary: 'Live changes as Server-Sent Events (`change` per version, `reset` with the whole room)',
+        description:
+          'Resume with the Last-Event-ID header (browsers do it by themselves) or ?after=VERSION. ' +
+          'Without either, the stream starts with a `reset`.',
+        tags: ['rooms'],
+        params: RoomParams,
+        querystring: EventsQuery,
+      },
+    },
+    async (request, reply) => {
+      const header = request.headers['last-event-id'];
+      const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : null;
+      await sse.stream(service, request.params.roomId, fromHeader ?? request.query.after ?? null, reply);
+    },
+  );
+
+  // ---- Catalog ----------------------------------------------------------------------------------
+
+  app.get(
+    '/v1/catalog/search',
+    {
+      schema: {
+        summary: 'Search tracks by words in title, artist, album, genre',
+        tags: ['catalog'],
+        querystring: SearchQuery,
+        response: { 200: Type.Object({ tracks: List(TrackSchema) }) },
+      },
+    },
+    async (request) => ({ tracks: service.searchCatalog(request.query.q ?? '', request.query.limit ?? 20) }),
+  );
+
+  app.get(
+    '/v1/catalog/tracks/:trackId',
+    {
+      schema: {
+        summary: 'Track metadata',
+        tags: ['catalog'],
+        params: TrackParams,
+        response: { 200: TrackSchema, ...Errors },
+      },
+    },
+    async (request) => service.getTrack(request.params.trackId),
+  );
+
+  app.get(
+    '/v1/catalog/tracks/:trackId/artwork',
+    {
+      schema: {
+        summary: 'Embedded artwork of a track from the music folder',
+        tags: ['catalog'],
+        params: TrackParams,
+      },
+    },
+    async (request, reply) => {
+      const art = options.artwork(request.params.trackId);
+      if (!art) return notFoundHandler(request, reply);
+      return reply
+        .type(art.mime)
+        .header('cache-control', 'public, max-age=86400')
+        .send(Buffer.from(art.data));
+    },
+  );
+
+  // ---- Operations -------------------------------------------------------------------------------
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    const health = store.health();
+    return reply
+      .code(health.ready ? 200 : 503)
+      .send({ ready: health.ready, store: store.kind, detail: health.detail });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  if (options.legacyRoom !== null) registerLegacyRoutes(app, service, options.legacyRoom);
+  if (options.registerWeb) await options.registerWeb(app);
+  return { app, sse };
+}

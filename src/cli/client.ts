@@ -1,0 +1,364 @@
+// The client commands of `chorus` over REST. Human-readable output by default, `--json` for
+// scripts; a failure prints `CODE: message` and exits 1. Tokens from create-room/join are saved per
+// server and room, so later commands need no --token.
+
+import { Option } from 'commander';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { ChorusError, type RoomView, type Track } from '../domain/index.ts';
+import { RestClient } from './rest-client.ts';
+
+type Opts = Record<string, string | boolean | undefined>;
+
+export interface ClientCommand {
+  readonly usage: string;
+  readonly description: string;
+  readonly options?: readonly Option[];
+  run(args: readonly string[], opts: Opts): Promise<void>;
+}
+
+// ---- Saved tokens --------------------------------------------------------------------------------
+
+function credentialsFile(): string {
+  return (
+    process.env['CHORUS_CREDENTIALS'] ??
+    join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'chorus', 'credentials.json')
+  );
+}
+
+async function loadCredentials(): Promise<Record<string, string>> {
+  try {
+    return JSON.parse(await readFile(credentialsFile(), 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+async function saveToken(server: string, roomId: string, token: string): Promise<void> {
+  const all = await loadCredentials();
+  all[`${server} ${roomId}`] = token;
+  await mkdir(dirname(credentialsFile()), { recursive: true });
+  await writeFile(credentialsFile(), JSON.stringify(all, null, 2), { mode: 0o600 });
+}
+
+async function clientFor(opts: Opts, roomId?: string): Promise<RestClient> {
+  const server = String(opts['server']).replace(/\/+$/, '');
+  let token = typeof opts['token'] === 'string' ? opts['token'] : undefined;
+  if (!token && roomId) token = (await loadCredentials())[`${server} ${roomId}`];
+  return new RestClient({ server, token });
+}
+
+async function needToken(opts: Opts, roomId: string): Promise<RestClient> {
+  const client = await clientFor(opts, roomId);
+  const server = String(opts['server']).replace(/\/+$/, '');
+  if (!opts['token'] && !(await loadCredentials())[`${server} ${roomId}`]) {
+    throw new ChorusError(
+      'UNAUTHENTICATED',
+      `no token for room ${roomId}: run \`chorus join ${roomId} <name>\` first, or pass --token`,
+    );
+  }
+  return client;
+}
+
+// ---- Output --------------------------------------------------------------------------------------
+
+function print(opts: Opts, value: unknown, human: () => string): void {
+  process.stdout.write(opts['json'] ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+function mmss(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function trackLine(t: Track): string {
+  return `${t.artist} - ${t.title} (${mmss(t.durationMs)})`;
+}
+
+function renderRoom(room: RoomView): string {
+  const lines = [
+    `${room.name} [${room.id}]  version ${room.version}, ${room.memberCount} members${room.locked ? ', locked' : ''}`,
+  ];
+  const np = room.nowPlaying;
+  lines.push(
+    np
+      ? `now playing: ${trackLine(np.track)}  ${mmss(np.positionMs)} / ${mmss(np.track.durationMs)}  added by ${np.addedBy.name}`
+      : 'now playing: nothing',
+  );
+  if (room.queue.length === 0) lines.push('queue: empty');
+  for (const q of room.queue) {
+    const vote = q.myVote === 1 ? ' (you: up)' : q.myVote === -1 ? ' (you: down)' : '';
+    lines.push(
+      `${String(q.position).padStart(3)}. ${trackLine(q.track)}  score ${q.score} (+${q.ups}/-${q.downs})${vote}  in ${mmss(q.etaMs)}  by ${q.addedBy.name}  [${q.entryId}]`,
+    );
+  }
+  if (room.queueLength > room.queueOffset + room.queue.length)
+    lines.push(`... ${room.queueLength - room.queue.length} more`);
+  return lines.join('\n');
+}
+
+/** An entry given as an id, or as its 1-based position in the queue. */
+async function resolveEntry(client: RestClient, roomId: string, ref: string): Promise<string> {
+  if (!/^\d+$/.test(ref)) return ref;
+  const room = await client.room(roomId, { offset: Number(ref) - 1, limit: 1 });
+  const entry = room.queue[0];
+  if (!entry) throw new ChorusError('NOT_FOUND', `there is no entry at position ${ref}`);
+  return entry.entryId;
+}
+
+// ---- Commands ------------------------------------------------------------------------------------
+
+export const clientCommands: readonly ClientCommand[] = [
+  {
+    usage: 'rooms',
+    description: 'list public rooms',
+    async run(_args, opts) {
+      const { rooms } = await (await clientFor(opts)).listRooms();
+      print(opts, rooms, () =>
+        rooms.length === 0
+          ? 'no public rooms'
+          : rooms
+              .map(
+                (r) =>
+                  `${r.id}  ${r.name}  (${r.memberCount} members, ${r.queueLength} queued${r.nowPlaying ? `, playing ${r.nowPlaying}` : ''})`,
+              )
+              .join('\n'),
+      );
+    },
+  },
+  {
+    usage: 'create-room <name>',
+    description: 'create a room; you become its host (the token is saved)',
+    options: [
+      new Option('--host-name <name>', 'your display name').default('host'),
+      new Option('--id <roomId>', 'choose the room id'),
+      new Option('--private', 'do not list the room'),
+    ],
+    async run([name], opts) {
+      const client = await clientFor(opts);
+      const created = await client.createRoom({
+        name: name ?? '',
+        hostName: String(opts['hostName']),
+        ...(typeof opts['id'] === 'string' ? { roomId: opts['id'] } : {}),
+        ...(opts['private'] ? { settings: { public: false } } : {}),
+      });
+      await saveToken(client.server, created.room.id, created.token);
+      print(
+        opts,
+        created,
+        () =>
+          `created room ${created.room.id} ("${created.room.name}"); you are its host\ntoken ${created.token}`,
+      );
+    },
+  },
+  {
+    usage: 'join <room> <name>',
+    description: 'join a room with a display name (the token is saved)',
+    async run([roomId = '', name = ''], opts) {
+      const client = await clientFor(opts);
+      const joined = await client.join(roomId, name);
+      await saveToken(client.server, roomId, joined.token);
+      print(
+        opts,
+        joined,
+        () => `joined ${roomId} as ${name} (member ${joined.memberId})\ntoken ${joined.token}`,
+      );
+    },
+  },
+  {
+    usage: 'add <room> [track...]',
+    description:
+      'add a track: a catalog id, or search words (the best match is added), or --title/--artist/--duration',
+    options: [
+      new Option('--title <title>', 'title of your own track'),
+      new Option('--artist <artist>', 'artist of your own track'),
+      new Option('--album <album>', 'album of your own track').default(''),
+      new Option('--duration <seconds>', 'duration of your own track in seconds'),
+      new Option('--track-id <id>', 'id for your own track (default: from artist and title)'),
+    ],
+    async run([roomId = '', ...words], opts) {
+      const client = await needToken(opts, roomId);
+      let input: { trackId: string } | { track: Track };
+      if (typeof opts['title'] === 'string') {
+        const seconds = Number(opts['duration']);
+        if (!Number.isFinite(seconds) || seconds <= 0)
+          throw new ChorusError('INVALID_ARGUMENT', '--duration must be a positive number of seconds');
+        const artist = typeof opts['artist'] === 'string' ? opts['artist'] : 'Unknown artist';
+        const trackId =
+          typeof opts['trackId'] === 'string'
+            ? opts['trackId']
+            : `own:${artist}:${opts['title']}`.toLowerCase().slice(0, 200);
+        input = {
+          track: {
+            trackId,
+            title: opts['title'],
+            artist,
+            album: String(opts['album']),
+            durationMs: Math.round(seconds * 1000),
+          },
+        };
+      } else {
+        const query = words.join(' ').trim();
+        if (!query)
+          throw new ChorusError(
+            'INVALID_ARGUMENT',
+            'say which track: a catalog id, search words, or --title',
+          );
+        const exact = await client
+          .request<Track>('GET', `/v1/catalog/tracks/${encodeURIComponent(query)}`)
+          .catch(() => null);
+        const found = exact ?? (await client.search(query, 1)).tracks[0];
+        if (!found) throw new ChorusError('NOT_FOUND', `no track matches "${query}"`);
+        input = { trackId: found.trackId };
+      }
+      const added = await client.add(roomId, input);
+      print(opts, added, () =>
+        added.started
+          ? 'added; it is playing now'
+          : `added at position ${added.entry?.position ?? '?'}: ${added.entry ? trackLine(added.entry.track) : ''} [${added.entry?.entryId ?? ''}]`,
+      );
+    },
+  },
+  {
+    usage: 'vote <room> <entry> <direction>',
+    description: 'vote on an entry (its id or queue position): up, down or withdraw',
+    async run([roomId = '', ref = '', direction = ''], opts) {
+      const value = ({ up: 1, down: -1, withdraw: 0 } as const)[direction as 'up' | 'down' | 'withdraw'];
+      if (value === undefined)
+        throw new ChorusError('INVALID_ARGUMENT', 'direction must be up, down or withdraw');
+      const client = await needToken(opts, roomId);
+      const result = await client.vote(roomId, await resolveEntry(client, roomId, ref), value);
+      print(
+        opts,
+        result,
+        () =>
+          `score ${result.score} (+${result.ups}/-${result.downs})${result.position ? `, now at position ${result.position}` : ''}${result.effect !== 'none' ? `, ${result.effect}` : ''}`,
+      );
+    },
+  },
+  {
+    usage: 'remove <room> <entry>',
+    description: 'remove an entry (your own, or any as the host)',
+    async run([roomId = '', ref = ''], opts) {
+      const client = await needToken(opts, roomId);
+      const result = await client.remove(roomId, await resolveEntry(client, roomId, ref));
+      print(opts, result, () => `removed ${result.entryId}`);
+    },
+  },
+  {
+    usage: 'skip <room>',
+    description: 'host: skip the playing track (or start playback)',
+    async run([roomId = ''], opts) {
+      const client = await needToken(opts, roomId);
+      const result = await client.advance(roomId);
+      print(opts, result, () => (result.advanced ? renderRoom(result.room) : 'nothing to skip'));
+    },
+  },
+  {
+    usage: 'queue <room>',
+    description: 'show now playing and the queue',
+    options: [new Option('--limit <n>', 'entries to show').default('50')],
+    async run([roomId = ''], opts) {
+      const room = await (await clientFor(opts, roomId)).room(roomId, { limit: Number(opts['limit']) });
+      print(opts, room, () => renderRoom(room));
+    },
+  },
+  {
+    usage: 'history <room>',
+    description: 'show what played, newest first',
+    options: [new Option('--limit <n>', 'records to show').default('20')],
+    async run([roomId = ''], opts) {
+      const page = await (await clientFor(opts, roomId)).history(roomId, { limit: Number(opts['limit']) });
+      print(opts, page, () =>
+        page.records.length === 0
+          ? 'nothing has played yet'
+          : page.records
+              .map(
+                (r) =>
+                  `#${r.playNo}  ${trackLine(r.track)}  ${r.reason}  (+${r.ups}/-${r.downs})  added by ${r.addedByName}  ${new Date(r.startedAt).toISOString()}`,
+              )
+              .join('\n'),
+      );
+    },
+  },
+  {
+    usage: 'search [words...]',
+    description: 'search the catalog',
+    options: [new Option('--limit <n>', 'results to show').default('20')],
+    async run(words, opts) {
+      const { tracks } = await (await clientFor(opts)).search(words.join(' '), Number(opts['limit']));
+      print(opts, tracks, () =>
+        tracks.length === 0
+          ? 'no match'
+          : tracks.map((t) => `${t.trackId}  ${trackLine(t)}  ${t.album}`).join('\n'),
+      );
+    },
+  },
+  {
+    usage: 'watch <room>',
+    description: 'print live changes of a room until interrupted (resumes by itself after a disconnect)',
+    async run([roomId = ''], opts) {
+      const client = await clientFor(opts, roomId);
+      await watch(client, roomId, (event, data) => {
+        if (opts['json']) process.stdout.write(`${JSON.stringify({ event, data })}\n`);
+        else if (event === 'reset')
+          process.stdout.write(`${renderRoom((data as { room: RoomView }).room)}\n`);
+        else {
+          for (const e of (data as { events: Array<{ type: string; version: number }> }).events) {
+            process.stdout.write(`v${e.version} ${e.type} ${JSON.stringify(e).slice(0, 160)}\n`);
+          }
+        }
+      });
+    },
+  },
+];
+
+/** Follows a room's SSE stream, resuming with Last-Event-ID after a disconnect, until SIGINT. */
+async function watch(
+  client: RestClient,
+  roomId: string,
+  onMessage: (event: string, data: unknown) => void,
+): Promise<void> {
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  let lastId: string | null = null;
+  while (!stop.signal.aborted) {
+    try {
+      const response = await fetch(`${client.server}/v1/rooms/${encodeURIComponent(roomId)}/events`, {
+        headers: lastId ? { 'last-event-id': lastId } : {},
+        signal: stop.signal,
+      });
+      if (!response.ok || !response.body) {
+        const body = (await response.json().catch(() => null)) as {
+          error?: { code: string; message: string };
+        } | null;
+        if (body?.error) throw new ChorusError(body.error.code as 'NOT_FOUND', body.error.message);
+        throw new ChorusError('UNAVAILABLE', `HTTP ${response.status}`);
+      }
+      const decoder = new TextDecoder();
+      let buffer = '';
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let event = 'message';
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('id: ')) lastId = line.slice(4);
+            else if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+          }
+          if (data) onMessage(event, JSON.parse(data));
+        }
+      }
+    } catch (err) {
+      if (stop.signal.aborted) return;
+      if (err instanceof ChorusError && err.code !== 'UNAVAILABLE') throw err;
+      process.stderr.write('connection lost; reconnecting...\n');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// The `chorus` command: `serve` runs a node; the client commands talk to one over REST.
+// Every flag can also come from a CHORUS_-prefixed environment variable.
+
+import { Command, Option } from 'commander';
+import { ChorusError } from '../domain/index.ts';
+import { clientCommands } from './client.ts';
+import { addNodeOptions, serve } from './serve.ts';
+
+const program = new Command()
+  .name('chorus')
+  .description('Chorus: a distributed, collaborative music queue.')
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+addNodeOptions(
+  program
+    .command('serve')
+    .description('run one Chorus node (REST API, web page, embedded store by default)')
+    .action(async (options: Record<string, string | boolean | undefined>) => serve(options)),
+);
+
+const client = (cmd: Command): Command =>
+  cmd
+    .addOption(
+      new Option('--server <url>', 'the node to talk to')
+        .env('CHORUS_SERVER')
+        .default('http://127.0.0.1:8080'),
+    )
+    .addOption(
+      new Option('--token <token>', 'bearer token (default: the one saved by create-room/join)').env(
+        'CHORUS_TOKEN',
+      ),
+    )
+    .addOption(new Option('--json', 'print JSON for scripts'));
+
+for (const spec of clientCommands) {
+  const cmd = client(program.command(spec.usage).description(spec.description));
+  for (const option of spec.options ?? []) cmd.addOption(option);
+  cmd.action(async (...args: unknown[]) => {
+    const command = args.at(-1) as Command;
+    const positional = args.slice(0, -2) as string[];
+    try {
+      await spec.run(positional, command.opts());
+    } catch (err) {
+      if (err instanceof ChorusError) {
+        process.stderr.write(`chorus ${spec.usage.split(' ')[0] ?? ''}: ${err.code}: ${err.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw err;
+    }
+  });
+}
+
+await program.parseAsync(process.argv);

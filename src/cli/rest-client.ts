@@ -1,0 +1,170 @@
+// A small typed client of the REST API v1, used by the CLI (and handy in tests and benchmarks).
+// Error bodies become ChorusError with the server's code, message and details.
+
+import { ChorusError, isErrorCode, type RoomView, type SettingsPatch, type Track } from '../domain/index.ts';
+import type { RoomListing } from '../store/types.ts';
+
+export interface Joined {
+  readonly room: RoomView;
+  readonly memberId: string;
+  readonly token: string;
+}
+
+export interface ClientOptions {
+  readonly server: string;
+  readonly token?: string | undefined;
+  readonly timeoutMs?: number;
+}
+
+export class RestClient {
+  readonly server: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.server = options.server.replace(/\/+$/, '');
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  withToken(token: string): RestClient {
+    return new RestClient({ server: this.server, token, timeoutMs: this.timeoutMs });
+  }
+
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.server}${path}`, {
+        method,
+        headers: {
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          ...headers,
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (err) {
+      const reason =
+        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      throw new ChorusError('UNAVAILABLE', `cannot reach ${this.server}: ${reason}`);
+    }
+    const text = await response.text();
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: reported below with the status.
+    }
+    if (!response.ok) {
+      const error = (
+        parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined
+      )?.error;
+      if (error && isErrorCode(error.code) && typeof error.message === 'string') {
+        throw new ChorusError(
+          error.code,
+          error.message,
+          (error.details as Record<string, unknown>) ?? undefined,
+        );
+      }
+      throw new ChorusError(
+        response.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL',
+        `HTTP ${response.status} from ${path}: ${text.slice(0, 200)}`,
+      );
+    }
+    return parsed as T;
+  }
+
+  listRooms(limit = 50): Promise<{ rooms: RoomListing[] }> {
+    return this.request('GET', `/v1/rooms?limit=${limit}`);
+  }
+
+  createRoom(body: {
+    name: string;
+    hostName: string;
+    roomId?: string;
+    settings?: SettingsPatch;
+  }): Promise<Joined> {
+    return this.request('POST', '/v1/rooms', body);
+  }
+
+  join(roomId: string, name: string): Promise<Joined> {
+    return this.request('POST', `/v1/rooms/${encodeURIComponent(roomId)}/members`, { name });
+  }
+
+  room(
+    roomId: string,
+    query: { minVersion?: number; offset?: number; limit?: number } = {},
+  ): Promise<RoomView> {
+    return this.request('GET', `/v1/rooms/${encodeURIComponent(roomId)}${toQuery(query)}`);
+  }
+
+  add(roomId: string, input: { trackId: string } | { track: Track }, idempotencyKey?: string) {
+    return this.request<{ entry: RoomView['queue'][number] | null; started: boolean; version: number }>(
+      'POST',
+      `/v1/rooms/${encodeURIComponent(roomId)}/queue`,
+      input,
+      idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
+    );
+  }
+
+  remove(roomId: string, entryId: string) {
+    return this.request<{ entryId: string; version: number }>(
+      'DELETE',
+      `/v1/rooms/${encodeURIComponent(roomId)}/queue/${encodeURIComponent(entryId)}`,
+    );
+  }
+
+  vote(roomId: string, entryId: string, value: 1 | -1 | 0) {
+    return this.request<{
+      entryId: string;
+      ups: number;
+      downs: number;
+      score: number;
+      effect: string;
+      position: number | null;
+      version: number;
+    }>('PUT', `/v1/rooms/${encodeURIComponent(roomId)}/queue/${encodeURIComponent(entryId)}/vote`, { value });
+  }
+
+  advance(roomId: string, expectedEntryId?: string | null) {
+    return this.request<{ advanced: boolean; room: RoomView }>(
+      'POST',
+      `/v1/rooms/${encodeURIComponent(roomId)}/advance`,
+      expectedEntryId === undefined ? {} : { expectedEntryId },
+    );
+  }
+
+  history(roomId: string, query: { before?: number; limit?: number } = {}) {
+    return this.request<{
+      records: Array<{
+        playNo: number;
+        track: Track;
+        addedByName: string;
+        reason: string;
+        ups: number;
+        downs: number;
+        startedAt: number;
+        endedAt: number;
+      }>;
+      nextBefore: number | null;
+      version: number;
+    }>('GET', `/v1/rooms/${encodeURIComponent(roomId)}/history${toQuery(query)}`);
+  }
+
+  search(q: string, limit = 20): Promise<{ tracks: Track[] }> {
+    return this.request('GET', `/v1/catalog/search${toQuery({ q, limit })}`);
+  }
+}
+
+function toQuery(params: Record<string, string | number | undefined>): string {
+  const entries = Object.entries(params).filter((e): e is [string, string | number] => e[1] !== undefined);
+  return entries.length === 0
+    ? ''
+    : `?${new URLSearchParams(entries.map(([k, v]): [string, string] => [k, String(v)])).toString()}`;
+}

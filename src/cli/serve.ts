@@ -1,0 +1,153 @@
+// `chorus serve`: one node. Prints its endpoints once ready (`rest http://HOST:PORT`, one line per
+// endpoint: scripts rely on this), logs to stderr, stops gracefully on SIGTERM/SIGINT.
+
+import { Option, type Command } from 'commander';
+import { pino } from 'pino';
+import {
+  ConfigError,
+  DEFAULTS,
+  LOG_LEVELS,
+  parseNodeConfig,
+  STORE_KINDS,
+  type RawConfig,
+} from '../node/config.ts';
+import { startNode } from '../node/node.ts';
+import { registerWeb } from '../api/rest/web.ts';
+
+/** The options of a node, shared by `serve` (and passed through by `cluster`). */
+export function addNodeOptions(cmd: Command): Command {
+  const opt = (flags: string, description: string, env: string, fallback?: string): Option => {
+    const o = new Option(flags, description).env(env);
+    return fallback === undefined ? o : o.default(fallback);
+  };
+  return cmd
+    .addOption(opt('--host <host>', 'address to listen on', 'CHORUS_HOST', DEFAULTS.host))
+    .addOption(
+      opt('--port <port>', 'REST API and web page port (0: any free port)', 'CHORUS_PORT', DEFAULTS.port),
+    )
+    .addOption(opt('--grpc-port <port>', 'gRPC port', 'CHORUS_GRPC_PORT', DEFAULTS.grpcPort))
+    .addOption(
+      opt(
+        '--data-dir <dir>',
+        'where the embedded store keeps its log and snapshots',
+        'CHORUS_DATA_DIR',
+        DEFAULTS.dataDir,
+      ),
+    )
+    .addOption(
+      opt('--store <kind>', `where rooms live: ${STORE_KINDS.join(' | ')}`, 'CHORUS_STORE', DEFAULTS.store),
+    )
+    .addOption(
+      opt(
+        '--redis-url <url>',
+        'Redis for --store redis (redis:// or rediss://, password in the URL)',
+        'CHORUS_REDIS_URL',
+      ),
+    )
+    .addOption(
+      opt(
+        '--redis-prefix <prefix>',
+        'key prefix isolating this deployment in Redis',
+        'CHORUS_REDIS_PREFIX',
+        DEFAULTS.redisPrefix,
+      ),
+    )
+    .addOption(
+      opt(
+        '--secret <secret>',
+        'token signing secret, the same on every node (default: generated once into the data dir)',
+        'CHORUS_SECRET',
+      ),
+    )
+    .addOption(
+      opt(
+        '--legacy-room <id>',
+        'room that serves the earlier system’s API',
+        'CHORUS_LEGACY_ROOM',
+        DEFAULTS.legacyRoom,
+      ),
+    )
+    .addOption(new Option('--no-legacy', 'switch the legacy API off').env('CHORUS_NO_LEGACY'))
+    .addOption(
+      opt(
+        '--music-dir <dir>',
+        'a folder of music files to add to the catalog (read with their tags)',
+        'CHORUS_MUSIC_DIR',
+      ),
+    )
+    .addOption(
+      opt(
+        '--log-level <level>',
+        `log level: ${LOG_LEVELS.join(' | ')}`,
+        'CHORUS_LOG_LEVEL',
+        DEFAULTS.logLevel,
+      ),
+    )
+    .addOption(
+      opt(
+        '--read-timeout-ms <ms>',
+        'how long a read waits for minVersion',
+        'CHORUS_READ_TIMEOUT_MS',
+        DEFAULTS.readTimeoutMs,
+      ),
+    )
+    .addOption(
+      opt(
+        '--clock-interval-ms <ms>',
+        'how often the playback clock checks for finished tracks',
+        'CHORUS_CLOCK_INTERVAL_MS',
+        DEFAULTS.clockIntervalMs,
+      ),
+    )
+    .addOption(opt('--node-name <name>', 'this node’s name in logs', 'CHORUS_NODE_NAME'));
+}
+
+export async function serve(raw: RawConfig): Promise<void> {
+  let config;
+  try {
+    config = parseNodeConfig(raw);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`chorus serve: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  const logger = pino({ level: config.logLevel, base: { node: config.nodeName } }, pino.destination(2));
+  let node;
+  try {
+    node = await startNode(config, logger, { registerWeb });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.fatal({ err }, 'could not start');
+    process.stderr.write(`chorus serve: could not start: ${message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`rest ${node.restUrl}\n`);
+  logger.info(`Chorus is ready: open ${node.restUrl}/ in a browser (API docs at ${node.restUrl}/docs)`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info(`${signal}: stopping (finishing requests, flushing the log)`);
+    node.close().then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exitCode = 0;
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'stop failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

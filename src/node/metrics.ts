@@ -1,0 +1,55 @@
+// Prometheus metrics of one node (served at /metrics). One registry per node, so tests can run
+// several nodes in one process.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface NodeMetrics {
+  readonly registry: Registry;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly commitDuration: Histogram<'command' | 'outcome'>;
+  readonly clockAdvances: Counter;
+}
+
+export function createMetrics(gauges: {
+  roomsLoaded: () => number;
+  sseConnections: () => number;
+}): NodeMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({
+    name: 'chorus_http_request_duration_seconds',
+    help: 'REST request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const commitDuration = new Histogram({
+    name: 'chorus_store_commit_duration_seconds',
+    help: 'Time from handing a command to the store until this node applied it',
+    labelNames: ['command', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const clockAdvances = new Counter({
+    name: 'chorus_clock_advances_total',
+    help: 'Advances this node proposed because a track ran out',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'chorus_rooms_loaded',
+    help: 'Rooms held in memory on this node',
+    registers: [registry],
+    collect() {
+      this.set(gauges.roomsLoaded());
+    },
+  });
+  new Gauge({
+    name: 'chorus_sse_connections',
+    help: 'Open Server-Sent Events streams',
+    registers: [registry],
+    collect() {
+      this.set(gauges.sseConnections());
+    },
+  });
+  return { registry, httpDuration, commitDuration, clockAdvances };
+}

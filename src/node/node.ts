@@ -1,0 +1,123 @@
+// Wires one Chorus node together: store, catalog, service, playback clock, REST; and stops it
+// gracefully (stop accepting, finish in-flight requests, flush the store).
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ensureLegacyRoom } from '../api/rest/legacy.ts';
+import { buildRestServer, type RestApp } from '../api/rest/server.ts';
+import { loadCatalog } from '../catalog/catalog.ts';
+import { openMemoryStore } from '../store/memory/index.ts';
+import type { Store } from '../store/types.ts';
+import { PlaybackClock } from './clock.ts';
+import type { NodeConfig } from './config.ts';
+import { createMetrics } from './metrics.ts';
+import { RoomService } from './service.ts';
+import { TokenSigner } from './tokens.ts';
+
+export interface RunningNode {
+  readonly config: NodeConfig;
+  readonly restUrl: string;
+  readonly store: Store;
+  readonly service: RoomService;
+  readonly app: RestApp;
+  /** Graceful stop; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface NodeHooks {
+  /** Registers the web page on the REST server (kept out of here so tests can run without it). */
+  readonly registerWeb?: (app: RestApp) => Promise<void>;
+}
+
+/** Opens (and starts) the configured store. */
+async function openStore(config: NodeConfig, logger: Logger): Promise<Store> {
+  switch (config.store) {
+    case 'memory':
+      await mkdir(config.dataDir, { recursive: true });
+      return openMemoryStore({ dataDir: config.dataDir, logger: logger.child({ component: 'store' }) });
+    case 'redis':
+      throw new Error('the redis store is not available in this build');
+  }
+}
+
+/** The token secret: configured, or generated once and kept beside the data (single node). */
+async function resolveSecret(config: NodeConfig): Promise<string> {
+  if (config.secret) return config.secret;
+  const file = join(config.dataDir, 'secret');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const secret = randomBytes(32).toString('base64url');
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}
+
+export async function startNode(
+  config: NodeConfig,
+  logger: Logger,
+  hooks: NodeHooks = {},
+): Promise<RunningNode> {
+  const catalog = await loadCatalog({
+    ...(config.musicDir ? { musicDir: config.musicDir } : {}),
+    onProgress: (scanned, total) => {
+      if (scanned === total || scanned % 100 === 0) logger.info({ scanned, total }, 'scanning music folder');
+    },
+    onWarning: (file, message) => logger.warn({ file }, `skipped a music file: ${message}`),
+  });
+  logger.info({ tracks: catalog.size }, 'catalog loaded');
+
+  const secret = await resolveSecret(config);
+  const store = await openStore(config, logger);
+
+  let sseConnections = (): number => 0;
+  const metrics = createMetrics({
+    roomsLoaded: () => store.loadedRooms().length,
+    sseConnections: () => sseConnections(),
+  });
+  const service = new RoomService({
+    store,
+    catalog,
+    tokens: new TokenSigner(secret),
+    readTimeoutMs: config.readTimeoutMs,
+    onCommit: (command, seconds, ok) =>
+      metrics.commitDuration.labels(command, ok ? 'ok' : 'refused').observe(seconds),
+  });
+  if (config.legacyRoom) await ensureLegacyRoom(service, config.legacyRoom);
+
+  const { app, sse } = await buildRestServer({
+    service,
+    store,
+    logger,
+    metrics,
+    artwork: (trackId) => catalog.artwork(trackId),
+    legacyRoom: config.legacyRoom,
+    ...(hooks.registerWeb ? { registerWeb: hooks.registerWeb } : {}),
+  });
+  sseConnections = () => sse.connections;
+  const address = await app.listen({ host: config.host, port: config.port });
+
+  const clock = new PlaybackClock({
+    store,
+    service,
+    intervalMs: config.clockIntervalMs,
+    onAdvance: () => metrics.clockAdvances.inc(),
+    onError: (roomId, err) => logger.debug({ roomId, err }, 'playback clock could not advance'),
+  });
+  clock.start();
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clock.stop();
+      await app.close();
+      await store.close();
+    })();
+    return closing;
+  };
+  return { config, restUrl: address, store, service, app, close };
+}

@@ -1,0 +1,300 @@
+// The operations of a Chorus node, shared by every transport (REST, gRPC, legacy). A transport
+// authenticates, parses and maps errors; this builds commands (ids, time, actor), hands them to
+// the store and turns the domain's answers into views. Errors are thrown as ChorusError.
+
+import { randomUUID } from 'node:crypto';
+import {
+  ChorusError,
+  historyPage,
+  memberRef,
+  viewRoom,
+  type Command,
+  type CommandValue,
+  type HistoryPage,
+  type HistoryRecord,
+  type QueueItemView,
+  type RoomState,
+  type RoomView,
+  type SettingsPatch,
+  type Track,
+  type VoteValue,
+} from '../domain/index.ts';
+import type { FeedListener, RoomListing, Store, Subscription } from '../store/types.ts';
+import { newId, roomSlug } from './ids.ts';
+import type { TokenClaims, TokenSigner } from './tokens.ts';
+
+/** What the service needs of the catalog. */
+export interface TrackSource {
+  get(trackId: string): Track | undefined;
+  search(query: string, limit: number): readonly Track[];
+  artwork(trackId: string): { readonly mime: string; readonly data: Uint8Array } | undefined;
+}
+
+export interface ServiceOptions {
+  readonly store: Store;
+  readonly catalog: TrackSource;
+  readonly tokens: TokenSigner;
+  /** How long a read may wait for `minVersion` before DEADLINE_EXCEEDED. */
+  readonly readTimeoutMs: number;
+  readonly now?: () => number;
+  /** Called with each write's store latency, for metrics. */
+  readonly onCommit?: (type: Command['type'], seconds: number, ok: boolean) => void;
+}
+
+export interface ReadOptions {
+  readonly minVersion?: number;
+  readonly viewer?: string | null;
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+/** A verified caller: the claims of a bearer token. */
+export type Caller = TokenClaims;
+
+export type AddTrackInput = { readonly trackId: string } | { readonly track: Track };
+
+const WRITE_VIEW_QUEUE_LIMIT = 50;
+
+export class RoomService {
+  private readonly store: Store;
+  private readonly catalog: TrackSource;
+  private readonly tokens: TokenSigner;
+  private readonly readTimeoutMs: number;
+  private readonly now: () => number;
+  private readonly onCommit: ServiceOptions['onCommit'];
+
+  constructor(options: ServiceOptions) {
+    this.store = options.store;
+    this.catalog = options.catalog;
+    this.tokens = options.tokens;
+    this.readTimeoutMs = options.readTimeoutMs;
+    this.now = options.now ?? Date.now;
+    this.onCommit = options.onCommit;
+  }
+
+  /** Verifies a bearer token and that it belongs to this room. */
+  authenticate(token: string | undefined, roomId: string): Caller {
+    if (!token)
+      throw new ChorusError('UNAUTHENTICATED', 'this action needs a bearer token; join the room to get one');
+    const claims = this.tokens.verify(token);
+    if (!claims)
+      throw new ChorusError('UNAUTHENTICATED', 'the bearer token is not valid; join the room again');
+    if (claims.roomId !== roomId) {
+      throw new ChorusError('PERMISSION_DENIED', `this token is for room ${claims.roomId}, not ${roomId}`);
+    }
+    return claims;
+  }
+
+  /** The viewer of a read: a valid token for the room, or nobody (reads need no token). */
+  viewerOf(token: string | undefined, roomId: string): string | null {
+    if (!token) return null;
+    const claims = this.tokens.verify(token);
+    return claims && claims.roomId === roomId ? claims.memberId : null;
+  }
+
+  async createRoom(input: {
+    roomId?: string | undefined;
+    name: string;
+    hostName: string;
+    settings?: SettingsPatch | undefined;
+    commandId?: string | undefined;
+  }): Promise<{ room: RoomView; memberId: string; token: string }> {
+    const roomId = input.roomId ?? roomSlug(input.name);
+    const hostId = newId('m');
+    const command: Command = {
+      type: 'createRoom',
+      name: input.name,
+      hostName: input.hostName,
+      ...(input.settings ? { settings: input.settings } : {}),
+    };
+    const { value, state } = await this.run(roomId, hostId, command, input.commandId);
+    const host = (value as Extract<CommandValue, { type: 'createRoom' }>).hostId;
+    return {
+      room: this.view(state, host),
+      memberId: host,
+      token: this.tokens.sign({ roomId, memberId: host }),
+    };
+  }
+
+  async join(
+    roomId: string,
+    name: string,
+    commandId?: string,
+  ): Promise<{ room: RoomView; memberId: string; token: string }> {
+    const { value, state } = await this.run(
+      roomId,
+      null,
+      { type: 'join', memberId: newId('m'), name },
+      commandId,
+    );
+    const memberId = (value as Extract<CommandValue, { type: 'join' }>).memberId;
+    return { room: this.view(state, memberId), memberId, token: this.tokens.sign({ roomId, memberId }) };
+  }
+
+  async addTrack(
+    caller: Caller,
+    input: AddTrackInput,
+    commandId?: string,
+  ): Promise<{ entry: QueueItemView | null; started: boolean; version: number }> {
+    const track = 'track' in input ? input.track : this.catalog.get(input.trackId);
+    if (!track) {
+      throw new ChorusError(
+        'NOT_FOUND',
+        `no track ${'trackId' in input ? input.trackId : ''} in the catalog`,
+      );
+    }
+    const command: Command = { type: 'addTrack', entryId: newId('e'), track };
+    const { value, state } = await this.run(caller.roomId, caller.memberId, command, commandId);
+    const added = value as Extract<CommandValue, { type: 'addTrack' }>;
+    const index = state.queue.findIndex((e) => e.entryId === added.entry.entryId);
+    // Only the new entry's own view (position, ETA): a big room's whole queue would dwarf the answer.
+    const entry =
+      index < 0
+        ? null
+        : (viewRoom(state, { now: this.now(), viewer: caller.memberId, offset: index, limit: 1 }).queue[0] ??
+          null);
+    return { entry, started: added.started, version: state.version };
+  }
+
+  async removeEntry(
+    caller: Caller,
+    entryId: string,
+    commandId?: string,
+  ): Promise<{ entryId: string; version: number }> {
+    const { state } = await this.run(
+      caller.roomId,
+      caller.memberId,
+      { type: 'removeEntry', entryId },
+      commandId,
+    );
+    return { entryId, version: state.version };
+  }
+
+  async vote(
+    caller: Caller,
+    entryId: string,
+    value: VoteValue | 0,
+    commandId?: string,
+  ): Promise<Extract<CommandValue, { type: 'vote' }> & { version: number; position: number | null }> {
+    const out = await this.run(caller.roomId, caller.memberId, { type: 'vote', entryId, value }, commandId);
+    const result = out.value as Extract<CommandValue, { type: 'vote' }>;
+    const index = out.state.queue.findIndex((e) => e.entryId === entryId);
+    return { ...result, version: out.state.version, position: index < 0 ? null : index + 1 };
+  }
+
+  /** Host skip (or start when idle). Without expectedEntryId, skips whatever plays now. */
+  async skip(
+    caller: Caller,
+    expectedEntryId?: string | null,
+    commandId?: string,
+  ): Promise<{ advanced: boolean; ended: (HistoryRecord & { addedByName: string }) | null; room: RoomView }> {
+    const expected =
+      expectedEntryId !== undefined
+        ? expectedEntryId
+        : ((await this.read(caller.roomId)).nowPlaying?.entry.entryId ?? null);
+    const command: Command = { type: 'advance', expectedEntryId: expected, reason: 'skipped' };
+    const { value, state } = await this.run(caller.roomId, caller.memberId, command, commandId);
+    const { advanced, ended } = value as Extract<CommandValue, { type: 'advance' }>;
+    return {
+      advanced,
+      ended: ended ? { ...ended, addedByName: memberRef(state, ended.addedBy).name } : null,
+      room: this.view(state, caller.memberId),
+    };
+  }
+
+  /** The playback clock's proposal: the track `entryId` has run out. A no-op if it already moved on. */
+  async finish(roomId: string, entryId: string): Promise<void> {
+    await this.run(roomId, null, { type: 'advance', expectedEntryId: entryId, reason: 'finished' });
+  }
+
+  async updateSettings(caller: Caller, patch: SettingsPatch, commandId?: string): Promise<RoomView> {
+    const { state } = await this.run(
+      caller.roomId,
+      caller.memberId,
+      { type: 'updateSettings', patch },
+      commandId,
+    );
+    return this.view(state, caller.memberId);
+  }
+
+  async setLocked(caller: Caller, locked: boolean, commandId?: string): Promise<RoomView> {
+    const { state } = await this.run(
+      caller.roomId,
+      caller.memberId,
+      { type: 'setLocked', locked },
+      commandId,
+    );
+    return this.view(state, caller.memberId);
+  }
+
+  async getRoom(roomId: string, options: ReadOptions = {}): Promise<RoomView> {
+    const state = await this.read(roomId, options.minVersion);
+    return viewRoom(state, {
+      now: this.now(),
+      viewer: options.viewer ?? null,
+      ...(options.offset !== undefined ? { offset: options.offset } : {}),
+      ...(options.limit !== undefined ? { limit: options.limit } : {}),
+    });
+  }
+
+  async history(
+    roomId: string,
+    options: { before?: number | undefined; limit: number; minVersion?: number | undefined },
+  ): Promise<HistoryPage & { version: number }> {
+    const state = await this.read(roomId, options.minVersion);
+    const page = historyPage(state, {
+      limit: options.limit,
+      ...(options.before !== undefined ? { before: options.before } : {}),
+    });
+    return { ...page, version: state.version };
+  }
+
+  listRooms(limit: number): Promise<readonly RoomListing[]> {
+    return this.store.listRooms(limit);
+  }
+
+  subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    return this.store.subscribe(roomId, afterVersion, listener);
+  }
+
+  searchCatalog(query: string, limit: number): readonly Track[] {
+    return this.catalog.search(query, limit);
+  }
+
+  getTrack(trackId: string): Track {
+    const track = this.catalog.get(trackId);
+    if (!track) throw new ChorusError('NOT_FOUND', `no track ${trackId} in the catalog`, { trackId });
+    return track;
+  }
+
+  /** The raw room state (for the legacy API and the playback clock). */
+  async read(roomId: string, minVersion?: number): Promise<RoomState> {
+    const state = await this.store.read(roomId, minVersion, this.readTimeoutMs);
+    if (!state) throw new ChorusError('NOT_FOUND', `room ${roomId} does not exist`, { roomId });
+    return state;
+  }
+
+  /** Submits a command as `actor`; the domain's refusal becomes a thrown ChorusError. */
+  async run(
+    roomId: string,
+    actor: string | null,
+    command: Command,
+    commandId: string = randomUUID(),
+  ): Promise<{ value: CommandValue; state: RoomState }> {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const outcome = await this.store.submit({ commandId, roomId, actor, at: this.now(), command });
+      if (!outcome.result.ok) throw ChorusError.from(outcome.result.error);
+      ok = true;
+      return { value: outcome.result.value, state: outcome.state! };
+    } finally {
+      this.onCommit?.(command.type, (performance.now() - started) / 1000, ok);
+    }
+  }
+
+  /** The room as answered after a write: the head of the queue only (GET the room for more). */
+  view(state: RoomState, viewer: string | null): RoomView {
+    return viewRoom(state, { now: this.now(), viewer, limit: WRITE_VIEW_QUEUE_LIMIT });
+  }
+}
