@@ -4,6 +4,7 @@
 import { Command, Option } from 'commander';
 import { ChorusError } from '../domain/index.ts';
 import { clientCommands } from './client.ts';
+import { addClusterOptions, cluster } from './cluster.ts';
 import { addNodeOptions, serve } from './serve.ts';
 
 const program = new Command()
@@ -17,6 +18,13 @@ addNodeOptions(
     .command('serve')
     .description('run one Chorus node (REST API, web page, embedded store by default)')
     .action(async (options: Record<string, string | boolean | undefined>) => serve(options)),
+);
+
+addClusterOptions(
+  program
+    .command('cluster')
+    .description('run N nodes on this machine behind nginx, sharing a store (Redis), until interrupted')
+    .action(async (options: Record<string, string | string[] | undefined>) => cluster(options)),
 );
 
 const client = (cmd: Command): Command =>

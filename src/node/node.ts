@@ -9,6 +9,7 @@ import { ensureLegacyRoom } from '../api/rest/legacy.ts';
 import { buildRestServer, type RestApp } from '../api/rest/server.ts';
 import { loadCatalog } from '../catalog/catalog.ts';
 import { openMemoryStore } from '../store/memory/index.ts';
+import { openRedisStore } from '../store/redis/index.ts';
 import type { Store } from '../store/types.ts';
 import { PlaybackClock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
@@ -37,8 +38,15 @@ async function openStore(config: NodeConfig, logger: Logger): Promise<Store> {
     case 'memory':
       await mkdir(config.dataDir, { recursive: true });
       return openMemoryStore({ dataDir: config.dataDir, logger: logger.child({ component: 'store' }) });
-    case 'redis':
-      throw new Error('the redis store is not available in this build');
+    case 'redis': {
+      const log = logger.child({ component: 'store' });
+      return openRedisStore({
+        url: config.redisUrl!,
+        keyPrefix: config.redisPrefix,
+        readTimeoutMs: config.readTimeoutMs,
+        logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
+      });
+    }
   }
 }
 

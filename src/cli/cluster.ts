@@ -1,0 +1,107 @@
+// `chorus cluster`: N local nodes behind nginx, sharing a store. Prints the load balancer's
+// endpoints first (`rest http://…`, `grpc …`), then `node N rest … grpc … pid …` per node, then
+// reports and restarts any process that dies; Ctrl-C or SIGTERM stops everything.
+
+import { Option, type Command } from 'commander';
+import { startCluster, type ApiFront } from '../cluster/cluster.ts';
+
+export function addClusterOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--nodes <n>', 'how many chorus nodes').env('CHORUS_NODES').default('3'))
+    .addOption(
+      new Option('--store <kind>', 'shared store: redis')
+        .env('CHORUS_STORE')
+        .default('redis')
+        .choices(['redis']),
+    )
+    .addOption(
+      new Option('--api <front>', 'what the load balancer serves')
+        .env('CHORUS_API')
+        .default('both')
+        .choices(['rest', 'grpc', 'both']),
+    )
+    .addOption(new Option('--host <host>', 'address for everything').env('CHORUS_HOST').default('127.0.0.1'))
+    .addOption(
+      new Option('--port <port>', 'load balancer REST port; nodes use the next ports (0: free ports)')
+        .env('CHORUS_PORT')
+        .default('8080'),
+    )
+    .addOption(
+      new Option('--grpc-port <port>', 'load balancer gRPC port; nodes use the next ports (0: free ports)')
+        .env('CHORUS_GRPC_PORT')
+        .default('50051'),
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'folder for the cluster (Redis data, nginx config, node data)')
+        .env('CHORUS_DATA_DIR')
+        .default('./data/cluster'),
+    )
+    .addOption(
+      new Option('--redis-url <url>', 'use this Redis instead of starting one').env('CHORUS_REDIS_URL'),
+    )
+    .addOption(
+      new Option('--secret <secret>', 'token secret shared by the nodes (default: random per run)').env(
+        'CHORUS_SECRET',
+      ),
+    )
+    .addOption(
+      new Option('--node-arg <arg...>', 'extra flag passed to every node, e.g. --node-arg=--log-level=warn'),
+    );
+}
+
+function whole(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < min || n > max)
+    throw new Error(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+  return n;
+}
+
+export async function cluster(opts: Record<string, string | string[] | undefined>): Promise<void> {
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  let running;
+  try {
+    running = await startCluster({
+      nodes: whole('--nodes', String(opts['nodes']), 1, 50),
+      store: 'redis',
+      api: opts['api'] as ApiFront,
+      host: String(opts['host']),
+      port: whole('--port', String(opts['port']), 0, 65535),
+      grpcPort: whole('--grpc-port', String(opts['grpcPort']), 0, 65535),
+      dataDir: String(opts['dataDir']),
+      redisUrl: typeof opts['redisUrl'] === 'string' ? opts['redisUrl'] : null,
+      secret: typeof opts['secret'] === 'string' ? opts['secret'] : null,
+      nodeArgs: Array.isArray(opts['nodeArg']) ? opts['nodeArg'] : [],
+      // Progress goes to stderr while starting; the endpoint lines are printed once all is ready.
+      log: (line) => void process.stderr.write(`${line}\n`),
+    });
+  } catch (err) {
+    process.stderr.write(`chorus cluster: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  if (running.rest) log(`rest ${running.rest}`);
+  if (running.grpc) log(`grpc ${running.grpc}`);
+  for (const n of running.nodes())
+    log(`node ${n.index} rest ${n.rest}${n.grpc ? ` grpc ${n.grpc}` : ''} pid ${n.pid}`);
+  log(`redis ${running.redisUrl}`);
+  process.stderr.write('cluster ready; Ctrl-C stops it\n');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: stopping the cluster\n`);
+    running.stop().then(
+      () => {
+        process.stderr.write('cluster stopped\n');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`stop failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,217 @@
+// A local cluster on one machine: the store's server (Redis), N `chorus serve` nodes on consecutive
+// ports, and nginx in front. It supervises them: a process that dies is reported and restarted
+// with the same arguments, and stop() leaves no process behind.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startNginx, type Upstream } from './nginx.ts';
+import { freePort } from './ports.ts';
+import { spawnProcess, stopProcess, waitForLine, type Spawned } from './process.ts';
+import { startRedisServer } from './redis.ts';
+
+export type ApiFront = 'rest' | 'grpc' | 'both';
+
+export interface ClusterOptions {
+  readonly nodes: number;
+  readonly store: 'redis';
+  readonly api: ApiFront;
+  readonly host: string;
+  /** The load balancer's REST port (0: any free port); nodes use the next ones. */
+  readonly port: number;
+  /** The load balancer's gRPC port (0: any free port); nodes use the next ones. */
+  readonly grpcPort: number;
+  readonly dataDir: string;
+  /** An existing Redis to use instead of starting one. */
+  readonly redisUrl: string | null;
+  readonly secret: string | null;
+  /** Extra flags passed to every `chorus serve`. */
+  readonly nodeArgs: readonly string[];
+  readonly log: (line: string) => void;
+}
+
+export interface NodeInfo {
+  readonly index: number;
+  readonly rest: string;
+  readonly grpc: string | null;
+  readonly pid: number;
+}
+
+export interface Cluster {
+  readonly rest: string | null;
+  readonly grpc: string | null;
+  readonly redisUrl: string;
+  nodes(): readonly NodeInfo[];
+  /** Ends every process; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const MAIN = resolve(fileURLToPath(new URL('../cli/main.ts', import.meta.url)));
+const READY_MS = 30_000;
+
+interface Supervised {
+  name: string;
+  proc: Spawned;
+  start: () => Promise<Spawned>;
+}
+
+export async function startCluster(o: ClusterOptions): Promise<Cluster> {
+  if (o.nodes < 1 || o.nodes > 50) throw new Error('--nodes must be from 1 to 50');
+  const dir = resolve(o.dataDir);
+  await mkdir(dir, { recursive: true });
+  const supervised: Supervised[] = [];
+  let stopping = false;
+
+  const supervise = async (name: string, start: () => Promise<Spawned>): Promise<Supervised> => {
+    const s: Supervised = { name, proc: await start(), start };
+    supervised.push(s);
+    const watch = (): void => {
+      void s.proc.exited.then(async ({ code, signal }) => {
+        if (stopping) return;
+        o.log(`${name} exited (${signal ?? `code ${String(code)}`}); restarting`);
+        for (let attempt = 1; !stopping; attempt++) {
+          try {
+            s.proc = await s.start();
+            watch();
+            return;
+          } catch (err) {
+            o.log(
+              `${name} could not restart (attempt ${attempt}): ${(err as Error).message.split('\n')[0] ?? ''}`,
+            );
+            await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
+          }
+        }
+      });
+    };
+    watch();
+    return s;
+  };
+
+  try {
+    // The store's server.
+    let redisUrl = o.redisUrl;
+    if (!redisUrl) {
+      const redisPort = await freePort(o.host);
+      redisUrl = `redis://${o.host}:${redisPort}`;
+      const url = redisUrl;
+      await supervise('redis', async () => {
+        const p = await startRedisServer({ dir: join(dir, 'redis'), host: o.host, port: redisPort });
+        o.log(`redis ${url} pid ${p.child.pid ?? '?'}`);
+        return p;
+      });
+    }
+
+    // The nodes, on consecutive ports after the load balancer's (or free ones for port 0).
+    const secret = o.secret ?? randomBytes(24).toString('base64url');
+    const nodePorts = await Promise.all(
+      Array.from({ length: o.nodes }, async (_, i) => ({
+        rest: o.port === 0 ? await freePort(o.host) : o.port + 1 + i,
+        grpc: o.grpcPort === 0 ? await freePort(o.host) : o.grpcPort + 1 + i,
+      })),
+    );
+    const infos: NodeInfo[] = [];
+    const url = redisUrl;
+    await Promise.all(
+      nodePorts.map((ports, i) =>
+        supervise(`node ${i + 1}`, async () => {
+          const p = spawnProcess(process.execPath, [
+            MAIN,
+            'serve',
+            '--host',
+            o.host,
+            '--port',
+            String(ports.rest),
+            '--grpc-port',
+            String(ports.grpc),
+            '--store',
+            o.store,
+            '--redis-url',
+            url,
+            '--secret',
+            secret,
+            '--data-dir',
+            join(dir, `node-${i + 1}`),
+            '--node-name',
+            `node-${i + 1}`,
+            ...o.nodeArgs,
+          ]);
+          const rest = (await waitForLine(p, /^rest (\S+)/, READY_MS, `node ${i + 1}`))[1]!;
+          // The gRPC line follows the REST line when the node serves gRPC.
+          const grpcLine = await waitForLine(p, /^grpc (\S+)/, 2000, `node ${i + 1}`).catch(() => null);
+          const info: NodeInfo = { index: i + 1, rest, grpc: grpcLine?.[1] ?? null, pid: p.child.pid ?? -1 };
+          infos[i] = info;
+          o.log(
+            `node ${info.index} rest ${info.rest}${info.grpc ? ` grpc ${info.grpc}` : ''} pid ${info.pid}`,
+          );
+          return p;
+        }),
+      ),
+    );
+
+    // The load balancer.
+    const lbRestPort = o.api === 'grpc' ? null : o.port === 0 ? await freePort(o.host) : o.port;
+    const lbGrpcPort = o.api === 'rest' ? null : o.grpcPort === 0 ? await freePort(o.host) : o.grpcPort;
+    const upstream = (key: 'rest' | 'grpc'): Upstream[] =>
+      nodePorts.map((p) => ({ host: o.host, port: p[key] }));
+    const nginx = await supervise('nginx', async () => {
+      const p = await startNginx({
+        dir: join(dir, 'nginx'),
+        host: o.host,
+        rest: lbRestPort === null ? null : { port: lbRestPort, nodes: upstream('rest') },
+        grpc: lbGrpcPort === null ? null : { port: lbGrpcPort, nodes: upstream('grpc') },
+      });
+      return p;
+    });
+    const rest = lbRestPort === null ? null : `http://${o.host}:${lbRestPort}`;
+    const grpc = lbGrpcPort === null ? null : `${o.host}:${lbGrpcPort}`;
+    if (rest) await waitForReady(`${rest}/readyz`, READY_MS, nginx.proc);
+
+    return {
+      rest,
+      grpc,
+      redisUrl,
+      nodes: () =>
+        infos.map((n, i) => ({
+          ...n,
+          pid: supervised.find((s) => s.name === `node ${i + 1}`)?.proc.child.pid ?? n.pid,
+        })),
+      stop: async () => {
+        stopping = true;
+        // Front first (no new requests), then nodes (they flush), then the store's server.
+        const order = [
+          'nginx',
+          ...supervised.filter((s) => s.name.startsWith('node ')).map((s) => s.name),
+          'redis',
+        ];
+        for (const group of [order.slice(0, 1), order.slice(1, -1), order.slice(-1)]) {
+          await Promise.all(
+            supervised
+              .filter((s) => group.includes(s.name))
+              .map((s) => stopProcess(s.proc, 10_000, s.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM')),
+          );
+        }
+      },
+    };
+  } catch (err) {
+    stopping = true;
+    await Promise.all(supervised.map((s) => stopProcess(s.proc, 2000)));
+    throw err;
+  }
+}
+
+async function waitForReady(url: string, timeoutMs: number, nginx: Spawned): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (response.ok) return;
+    } catch {
+      // Not up yet.
+    }
+    if (nginx.child.exitCode !== null) throw new Error(`nginx exited:\n${nginx.stderrTail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`the load balancer at ${url} was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
