@@ -56,10 +56,16 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
   let step: Step;
   if (command.type === 'createRoom') {
     step = state
-      ? { kind: 'error', error: errorInfo('ALREADY_EXISTS', `room ${env.roomId} already exists`, { roomId: env.roomId }) }
+      ? {
+          kind: 'error',
+          error: errorInfo('ALREADY_EXISTS', `room ${env.roomId} already exists`, { roomId: env.roomId }),
+        }
       : createRoom(env, command);
   } else if (state === null) {
-    step = { kind: 'error', error: errorInfo('NOT_FOUND', `room ${env.roomId} does not exist`, { roomId: env.roomId }) };
+    step = {
+      kind: 'error',
+      error: errorInfo('NOT_FOUND', `room ${env.roomId} does not exist`, { roomId: env.roomId }),
+    };
   } else {
     step = dispatch(state, env, command);
   }
@@ -104,7 +110,8 @@ function finish(state: RoomState | null, env: Envelope, step: Step): ApplyOutput
       const next: RoomState = {
         ...step.state,
         version,
-        recent: recent.length > RECENT_COMMANDS_KEPT ? recent.slice(recent.length - RECENT_COMMANDS_KEPT) : recent,
+        recent:
+          recent.length > RECENT_COMMANDS_KEPT ? recent.slice(recent.length - RECENT_COMMANDS_KEPT) : recent,
       };
       const events = step.events.map((body) => ({ ...body, roomId: env.roomId, version, at: env.at }));
       return { state: next, events, result: { ok: true, value: step.value } };
@@ -121,7 +128,8 @@ function fail(code: ErrorInfo['code'], message: string, details?: Record<string,
 }
 
 function checkEnvelope(env: Envelope): ErrorInfo | null {
-  if (typeof env !== 'object' || env === null) return errorInfo('INVALID_ARGUMENT', 'command envelope must be an object');
+  if (typeof env !== 'object' || env === null)
+    return errorInfo('INVALID_ARGUMENT', 'command envelope must be an object');
   if (typeof env.command !== 'object' || env.command === null) {
     return errorInfo('INVALID_ARGUMENT', 'command must be an object');
   }
@@ -138,8 +146,10 @@ function checkEnvelope(env: Envelope): ErrorInfo | null {
 // ---- Who may act ---------------------------------------------------------------------------------
 
 function memberOf(state: RoomState, actor: string | null): Member | ErrorInfo {
-  if (actor === null) return errorInfo('UNAUTHENTICATED', 'this action needs a member token; join the room first');
-  const member = state.members[actor];
+  if (actor === null)
+    return errorInfo('UNAUTHENTICATED', 'this action needs a member token; join the room first');
+  // Own properties only: an id such as "constructor" or "__proto__" must not find Object.prototype's.
+  const member = Object.hasOwn(state.members, actor) ? state.members[actor] : undefined;
   if (!member) {
     return errorInfo('PERMISSION_DENIED', `you are not a member of room ${state.id}; join it first`, {
       roomId: state.id,
@@ -159,7 +169,9 @@ function hostOf(state: RoomState, actor: string | null, action: string): Member 
 
 function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom' }>): Step {
   const bad =
-    (env.actor === null ? errorInfo('INVALID_ARGUMENT', 'createRoom needs the new host id as actor') : null) ??
+    (env.actor === null
+      ? errorInfo('INVALID_ARGUMENT', 'createRoom needs the new host id as actor')
+      : null) ??
     checkText('name', command.name, LIMITS.nameMaxLength) ??
     checkText('hostName', command.hostName, LIMITS.nameMaxLength);
   if (bad) return { kind: 'error', error: bad };
@@ -197,10 +209,17 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
 const join: Handler<'join'> = (state, env, command) => {
   const bad = checkId('memberId', command.memberId) ?? checkText('name', command.name, LIMITS.nameMaxLength);
   if (bad) return { kind: 'error', error: bad };
-  if (state.members[command.memberId]) {
-    return fail('ALREADY_EXISTS', `member ${command.memberId} already joined`, { memberId: command.memberId });
+  if (Object.hasOwn(state.members, command.memberId)) {
+    return fail('ALREADY_EXISTS', `member ${command.memberId} already joined`, {
+      memberId: command.memberId,
+    });
   }
-  const member: Member = { memberId: command.memberId, name: command.name.trim(), isHost: false, joinedAt: env.at };
+  const member: Member = {
+    memberId: command.memberId,
+    name: command.name.trim(),
+    isHost: false,
+    joinedAt: env.at,
+  };
   return {
     kind: 'change',
     state: { ...state, members: { ...state.members, [member.memberId]: member } },
@@ -228,16 +247,25 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
   const existing =
     state.nowPlaying?.entry.track.trackId === track.trackId
       ? { entry: state.nowPlaying.entry, where: 'nowPlaying' }
-      : ((e) => (e ? { entry: e, where: 'queue' } : null))(state.queue.find((e) => e.track.trackId === track.trackId));
+      : ((e) => (e ? { entry: e, where: 'queue' } : null))(
+          state.queue.find((e) => e.track.trackId === track.trackId),
+        );
   if (existing) {
     return fail(
       'ALREADY_EXISTS',
-      existing.where === 'queue' ? `"${track.title}" is already in the queue` : `"${track.title}" is playing right now`,
+      existing.where === 'queue'
+        ? `"${track.title}" is already in the queue`
+        : `"${track.title}" is playing right now`,
       { existing: existing.entry, where: existing.where },
     );
   }
-  if (state.nowPlaying?.entry.entryId === command.entryId || state.queue.some((e) => e.entryId === command.entryId)) {
-    return fail('ALREADY_EXISTS', `entry id ${command.entryId} is already in use`, { entryId: command.entryId });
+  if (
+    state.nowPlaying?.entry.entryId === command.entryId ||
+    state.queue.some((e) => e.entryId === command.entryId)
+  ) {
+    return fail('ALREADY_EXISTS', `entry id ${command.entryId} is already in use`, {
+      entryId: command.entryId,
+    });
   }
   if (state.queue.length >= settings.maxQueueLength) {
     return fail('FAILED_PRECONDITION', `the queue is full (${settings.maxQueueLength} entries)`, {
@@ -290,12 +318,16 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
 const removeEntry: Handler<'removeEntry'> = (state, env, command) => {
   const member = memberOf(state, env.actor);
   if ('code' in member) return { kind: 'error', error: member };
+  const bad = checkId('entryId', command.entryId);
+  if (bad) return { kind: 'error', error: bad };
   const entry = state.queue.find((e) => e.entryId === command.entryId);
   if (!entry) {
     if (state.nowPlaying?.entry.entryId === command.entryId) {
       return fail('FAILED_PRECONDITION', 'this entry is playing; the host can skip it instead');
     }
-    return fail('NOT_FOUND', `no entry ${String(command.entryId)} in the queue`, { entryId: command.entryId });
+    return fail('NOT_FOUND', `no entry ${String(command.entryId)} in the queue`, {
+      entryId: command.entryId,
+    });
   }
   if (entry.addedBy !== member.memberId && !member.isHost) {
     return fail('PERMISSION_DENIED', 'only the member who added an entry, or the host, can remove it');
@@ -312,6 +344,8 @@ const removeEntry: Handler<'removeEntry'> = (state, env, command) => {
 const vote: Handler<'vote'> = (state, env, command) => {
   const member = memberOf(state, env.actor);
   if ('code' in member) return { kind: 'error', error: member };
+  const bad = checkId('entryId', command.entryId);
+  if (bad) return { kind: 'error', error: bad };
   if (command.value !== 1 && command.value !== -1 && command.value !== 0) {
     return fail('INVALID_ARGUMENT', 'a vote is 1 (up), -1 (down) or 0 (withdraw)', { field: 'value' });
   }
@@ -321,6 +355,8 @@ const vote: Handler<'vote'> = (state, env, command) => {
 const anonymousVote: Handler<'anonymousVote'> = (state, env, command) => {
   const host = hostOf(state, env.actor, 'cast anonymous votes');
   if ('code' in host) return { kind: 'error', error: host };
+  const bad = checkId('entryId', command.entryId);
+  if (bad) return { kind: 'error', error: bad };
   if (command.value !== 1 && command.value !== -1) {
     return fail('INVALID_ARGUMENT', 'an anonymous vote is 1 (up) or -1 (down)', { field: 'value' });
   }
@@ -328,18 +364,25 @@ const anonymousVote: Handler<'anonymousVote'> = (state, env, command) => {
 };
 
 /** One voter's vote on a queued or playing entry, with the rules it may trigger. */
-function castVote(state: RoomState, env: Envelope, entryId: string, voter: string, value: VoteValue | 0): Step {
+function castVote(
+  state: RoomState,
+  env: Envelope,
+  entryId: string,
+  voter: string,
+  value: VoteValue | 0,
+): Step {
   const playing = state.nowPlaying?.entry.entryId === entryId ? state.nowPlaying : null;
   const entry = playing ? playing.entry : state.queue.find((e) => e.entryId === entryId);
   if (!entry) return fail('NOT_FOUND', `no entry ${String(entryId)} in the queue`, { entryId });
 
-  const previous = entry.votes[voter] ?? 0;
+  const previous = Object.hasOwn(entry.votes, voter) ? entry.votes[voter]! : 0;
   if (previous === value) {
     return { kind: 'noop', value: voteValue(entry, 'none') };
   }
   const votes: Record<string, VoteValue> = { ...entry.votes };
   if (value === 0) delete votes[voter];
-  else votes[voter] = value;
+  // Defined, not assigned: assigning to a key named "__proto__" would set the prototype instead.
+  else Object.defineProperty(votes, voter, { value, enumerable: true, writable: true, configurable: true });
   const updated: QueueEntry = {
     ...entry,
     votes,
@@ -347,7 +390,15 @@ function castVote(state: RoomState, env: Envelope, entryId: string, voter: strin
     downs: entry.downs - (previous === -1 ? 1 : 0) + (value === -1 ? 1 : 0),
   };
   const events: RoomEventBody[] = [
-    { type: 'voteChanged', entryId, voter, value, ups: updated.ups, downs: updated.downs, score: scoreOf(updated) },
+    {
+      type: 'voteChanged',
+      entryId,
+      voter,
+      value,
+      ups: updated.ups,
+      downs: updated.downs,
+      score: scoreOf(updated),
+    },
   ];
   const { settings } = state;
 
@@ -378,7 +429,14 @@ function castVote(state: RoomState, env: Envelope, entryId: string, voter: strin
 }
 
 function voteValue(entry: QueueEntry, effect: 'none' | 'votedOff' | 'skipped'): CommandValue {
-  return { type: 'vote', entryId: entry.entryId, ups: entry.ups, downs: entry.downs, score: scoreOf(entry), effect };
+  return {
+    type: 'vote',
+    entryId: entry.entryId,
+    ups: entry.ups,
+    downs: entry.downs,
+    score: scoreOf(entry),
+    effect,
+  };
 }
 
 const advance: Handler<'advance'> = (state, env, command) => {
@@ -497,7 +555,8 @@ const setLocked: Handler<'setLocked'> = (state, env, command) => {
   const host = hostOf(state, env.actor, 'lock or unlock the queue');
   if ('code' in host) return { kind: 'error', error: host };
   if (typeof command.locked !== 'boolean') return fail('INVALID_ARGUMENT', 'locked must be true or false');
-  if (command.locked === state.locked) return { kind: 'noop', value: { type: 'setLocked', locked: state.locked } };
+  if (command.locked === state.locked)
+    return { kind: 'noop', value: { type: 'setLocked', locked: state.locked } };
   return {
     kind: 'change',
     state: { ...state, locked: command.locked },

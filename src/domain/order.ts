@@ -29,12 +29,17 @@ export function insertSorted(queue: readonly QueueEntry[], entry: QueueEntry): Q
 }
 
 /** Replaces `before` (which must be in the queue) by `after`, keeping the queue sorted. */
-export function replaceSorted(queue: readonly QueueEntry[], before: QueueEntry, after: QueueEntry): QueueEntry[] {
+export function replaceSorted(
+  queue: readonly QueueEntry[],
+  before: QueueEntry,
+  after: QueueEntry,
+): QueueEntry[] {
   return insertSorted(removeSorted(queue, before), after);
 }
 
 export function removeSorted(queue: readonly QueueEntry[], entry: QueueEntry): QueueEntry[] {
   const i = insertionIndex(queue, entry);
-  if (queue[i]?.entryId !== entry.entryId) throw new Error(`entry ${entry.entryId} is not where its order says`);
+  if (queue[i]?.entryId !== entry.entryId)
+    throw new Error(`entry ${entry.entryId} is not where its order says`);
   return [...queue.slice(0, i), ...queue.slice(i + 1)];
 }

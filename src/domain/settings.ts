@@ -16,7 +16,9 @@ export const DEFAULT_SETTINGS: RoomSettings = {
   autoplay: true,
 };
 
-type NumericKey = { [K in keyof RoomSettings]: RoomSettings[K] extends number ? K : never }[keyof RoomSettings];
+type NumericKey = {
+  [K in keyof RoomSettings]: RoomSettings[K] extends number ? K : never;
+}[keyof RoomSettings];
 
 /** Inclusive integer bounds of each numeric setting. */
 export const SETTING_BOUNDS: Readonly<Record<NumericKey, readonly [number, number]>> = {
@@ -66,4 +68,3 @@ export function applySettingsPatch(base: RoomSettings, patch: unknown): RoomSett
 export function isErrorInfo(value: RoomSettings | ErrorInfo): value is ErrorInfo {
   return 'code' in value;
 }
-

@@ -112,7 +112,12 @@ export interface RecentCommand {
 export type SettingsPatch = { -readonly [K in keyof RoomSettings]?: RoomSettings[K] };
 
 export type Command =
-  | { readonly type: 'createRoom'; readonly name: string; readonly hostName: string; readonly settings?: SettingsPatch }
+  | {
+      readonly type: 'createRoom';
+      readonly name: string;
+      readonly hostName: string;
+      readonly settings?: SettingsPatch;
+    }
   | { readonly type: 'join'; readonly memberId: string; readonly name: string }
   | { readonly type: 'addTrack'; readonly entryId: string; readonly track: Track }
   | { readonly type: 'removeEntry'; readonly entryId: string }
@@ -174,15 +179,26 @@ export type CommandValue =
   | { readonly type: 'setLocked'; readonly locked: boolean }
   | { readonly type: 'clear'; readonly removedEntries: number; readonly removedHistory: number };
 
-export type CommandResult = { readonly ok: true; readonly value: CommandValue } | { readonly ok: false; readonly error: ErrorInfo };
+export type CommandResult =
+  { readonly ok: true; readonly value: CommandValue } | { readonly ok: false; readonly error: ErrorInfo };
 
 export type RemoveReason = 'removed' | 'votedOff';
 
 export type RoomEventBody =
-  | { readonly type: 'roomCreated'; readonly name: string; readonly hostId: string; readonly settings: RoomSettings }
+  | {
+      readonly type: 'roomCreated';
+      readonly name: string;
+      readonly hostId: string;
+      readonly settings: RoomSettings;
+    }
   | { readonly type: 'memberJoined'; readonly member: Member }
   | { readonly type: 'entryAdded'; readonly entry: QueueEntry }
-  | { readonly type: 'entryRemoved'; readonly entryId: string; readonly reason: RemoveReason; readonly by: string | null }
+  | {
+      readonly type: 'entryRemoved';
+      readonly entryId: string;
+      readonly reason: RemoveReason;
+      readonly by: string | null;
+    }
   | {
       readonly type: 'voteChanged';
       readonly entryId: string;

@@ -36,7 +36,9 @@ export function checkRoomId(id: unknown): ErrorInfo | null {
 
 export function checkId(field: string, id: unknown): ErrorInfo | null {
   if (typeof id === 'string' && idRe.test(id)) return null;
-  return errorInfo('INVALID_ARGUMENT', `${field} must be 1-128 characters of letters, digits and _.:~-`, { field });
+  return errorInfo('INVALID_ARGUMENT', `${field} must be 1-128 characters of letters, digits and _.:~-`, {
+    field,
+  });
 }
 
 /** A display text: trimmed non-empty (unless optional), bounded, no control characters. */
@@ -45,7 +47,8 @@ export function checkText(field: string, value: unknown, max: number, allowEmpty
   if (!allowEmpty && value.trim().length === 0) {
     return errorInfo('INVALID_ARGUMENT', `${field} must not be empty`, { field });
   }
-  if (value.length > max) return errorInfo('INVALID_ARGUMENT', `${field} must be at most ${max} characters`, { field });
+  if (value.length > max)
+    return errorInfo('INVALID_ARGUMENT', `${field} must be at most ${max} characters`, { field });
   if (controlRe.test(value)) {
     return errorInfo('INVALID_ARGUMENT', `${field} must not contain control characters`, { field });
   }

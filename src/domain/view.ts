@@ -2,7 +2,15 @@
 // point of view. Derived entirely from the state, the time and the viewer.
 
 import { scoreOf } from './order.ts';
-import type { HistoryRecord, Member, QueueEntry, RoomSettings, RoomState, Track, VoteValue } from './types.ts';
+import type {
+  HistoryRecord,
+  Member,
+  QueueEntry,
+  RoomSettings,
+  RoomState,
+  Track,
+  VoteValue,
+} from './types.ts';
 
 export interface MemberRef {
   readonly memberId: string;
@@ -67,7 +75,7 @@ export interface ViewOptions {
 
 export function memberRef(state: RoomState, memberId: string): MemberRef {
   // Anonymous legacy voters and departed members still need a name to show.
-  return { memberId, name: state.members[memberId]?.name ?? memberId };
+  return { memberId, name: memberOrNull(state, memberId)?.name ?? memberId };
 }
 
 export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
@@ -109,12 +117,12 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
           score: scoreOf(np.entry),
           ups: np.entry.ups,
           downs: np.entry.downs,
-          myVote: viewer ? (np.entry.votes[viewer] ?? 0) : 0,
+          myVote: voteOf(np.entry, viewer),
         }
       : null,
     queue,
     queueOffset: offset,
-    me: viewer ? (state.members[viewer] ?? null) : null,
+    me: viewer ? memberOrNull(state, viewer) : null,
   };
 }
 
@@ -136,7 +144,7 @@ function queueItem(
     ups: entry.ups,
     downs: entry.downs,
     etaMs,
-    myVote: viewer ? (entry.votes[viewer] ?? 0) : 0,
+    myVote: voteOf(entry, viewer),
   };
 }
 
@@ -167,6 +175,15 @@ export function historyPage(state: RoomState, options: { before?: number; limit:
 export function playingEndsAt(state: RoomState): number | null {
   const np = state.nowPlaying;
   return np ? np.startedAt + np.entry.track.durationMs : null;
+}
+
+// Own properties only, so that an id like "constructor" finds nothing rather than Object.prototype's.
+function memberOrNull(state: RoomState, memberId: string): Member | null {
+  return Object.hasOwn(state.members, memberId) ? state.members[memberId]! : null;
+}
+
+function voteOf(entry: QueueEntry, viewer: string | null): VoteValue | 0 {
+  return viewer !== null && Object.hasOwn(entry.votes, viewer) ? entry.votes[viewer]! : 0;
 }
 
 function clamp(x: number, lo: number, hi: number): number {
