@@ -1,0 +1,151 @@
+// What the end-to-end tests stand on: a real `chorus serve` child process (free port, temp data dir,
+// restartable on the same port and data), Debian's Chromium driven by playwright-core, and a
+// polling helper with a deadline (the tests never sleep a fixed time).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const CHORUS = join(ROOT, 'bin', 'chorus.js');
+
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+export const SCREENSHOTS = join(import.meta.dirname, 'screenshots');
+
+export interface NodeProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Stops the node (SIGTERM, graceful) and starts it again on the same port and data dir. */
+  restart(): Promise<void>;
+  /** Stops the node and removes its data dir. */
+  close(): Promise<void>;
+}
+
+/** Starts `chorus serve` on a free port with a fresh data dir; resolves once it prints its URL. */
+export async function startNode(): Promise<NodeProcess> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'chorus-e2e-'));
+  let child: ChildProcess;
+  let stderr = '';
+  let port = 0;
+  // gRPC is not what these tests use: any free port, so parallel runs and restarts never collide.
+  const grpcPort = 0;
+
+  const launch = async (): Promise<string> => {
+    child = spawn(
+      process.execPath,
+      [
+        CHORUS,
+        'serve',
+        '--port',
+        String(port),
+        '--grpc-port',
+        String(grpcPort),
+        '--data-dir',
+        dataDir,
+        '--log-level',
+        'warn',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-8000);
+    });
+    const proc = child;
+    return new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`chorus serve did not start within 30 s\n${stderr}`));
+      }, 30_000);
+      proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        const match = /^rest (http:\/\/\S+)$/m.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`chorus serve exited with ${code} before it was ready\n${stderr}`));
+      });
+    });
+  };
+
+  const stop = async (): Promise<void> => {
+    const proc = child;
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const url = await launch();
+  port = Number(new URL(url).port);
+  return {
+    url,
+    port,
+    dataDir,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+    close: async () => {
+      await stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH). ` +
+        'The e2e tests drive a real browser and never download one.',
+    );
+  }
+  // launch() gives every run a fresh, temporary profile (user data dir) and removes it on close.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `ms`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false) return value;
+      last = value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const detail = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${detail})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

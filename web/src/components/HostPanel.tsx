@@ -1,0 +1,157 @@
+// Host controls: lock the queue and change the room's settings. Shown only to the host (the
+// server refuses everyone else anyway); skipping and removing sit where the tracks are.
+
+import { useRef, useState } from 'preact/hooks';
+import type { RoomSettings } from '../../../src/domain/types.ts';
+import type { SettingsPatch } from '../api.ts';
+import type { RoomModel } from '../model.ts';
+import type { RoomSession } from '../session.ts';
+
+export function HostPanel({ room, session }: { room: RoomModel; session: RoomSession }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  return (
+    <section class="card host-card" aria-labelledby="host-h">
+      <h2 id="host-h">Host controls</h2>
+      <div class="host-actions">
+        <button
+          type="button"
+          class={`btn ${room.locked ? 'btn-pressed' : ''}`}
+          aria-pressed={room.locked}
+          onClick={() => void session.setLocked(!room.locked)}
+        >
+          {room.locked ? 'Unlock the queue' : 'Lock the queue'}
+        </button>
+        <button type="button" class="btn" onClick={() => dialog.current?.showModal()}>
+          Room settings…
+        </button>
+      </div>
+      <p class="muted small">
+        {room.locked
+          ? 'Locked: members can vote but cannot add or remove tracks.'
+          : 'Members can add tracks, vote, and remove their own.'}
+      </p>
+      <dialog ref={dialog} class="dialog" aria-labelledby="settings-h">
+        <SettingsForm settings={room.settings} session={session} onDone={() => dialog.current?.close()} />
+      </dialog>
+    </section>
+  );
+}
+
+type NumberKey = Exclude<keyof RoomSettings, 'public' | 'autoplay'>;
+
+/** Each numeric setting as a person thinks of it (minutes, not ms), with its bounds. */
+const NUMBER_FIELDS: readonly {
+  key: NumberKey;
+  label: string;
+  help: string;
+  scale: number;
+  min: number;
+  max: number;
+}[] = [
+  { key: 'maxQueueLength', label: 'Longest queue', help: 'tracks waiting', scale: 1, min: 1, max: 1_000_000 },
+  {
+    key: 'maxEntriesPerMember',
+    label: 'Tracks per member',
+    help: 'waiting at once; 0 for no limit',
+    scale: 1,
+    min: 0,
+    max: 1_000_000,
+  },
+  { key: 'maxTrackDurationMs', label: 'Longest track', help: 'minutes', scale: 60_000, min: 1, max: 1440 },
+  {
+    key: 'skipVotes',
+    label: 'Votes to skip',
+    help: 'skips the playing track; 0 never',
+    scale: 1,
+    min: 0,
+    max: 1_000_000,
+  },
+  {
+    key: 'voteOffThreshold',
+    label: 'Vote off at score',
+    help: 'minus this many removes a track; 0 never',
+    scale: 1,
+    min: 0,
+    max: 1_000_000,
+  },
+  {
+    key: 'replayProtectionMinutes',
+    label: 'No replays within',
+    help: 'minutes; 0 allows replays',
+    scale: 1,
+    min: 0,
+    max: 10_080,
+  },
+  { key: 'historyRetention', label: 'History kept', help: 'plays', scale: 1, min: 1, max: 100_000 },
+];
+
+function SettingsForm({
+  settings,
+  session,
+  onDone,
+}: {
+  settings: RoomSettings;
+  session: RoomSession;
+  onDone: () => void;
+}) {
+  const [saving, setSaving] = useState(false);
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget as HTMLFormElement);
+    // Only what changed, so two hosts' tabs do not undo each other's unrelated edits.
+    const patch: SettingsPatch = {};
+    for (const key of ['public', 'autoplay'] as const) {
+      const value = data.get(key) === 'on';
+      if (value !== settings[key]) patch[key] = value;
+    }
+    for (const f of NUMBER_FIELDS) {
+      const value = Math.round(Number(data.get(f.key)) * f.scale);
+      if (Number.isFinite(value) && value !== settings[f.key]) patch[f.key] = value;
+    }
+    if (Object.keys(patch).length === 0) return onDone();
+    setSaving(true);
+    const ok = await session.updateSettings(patch);
+    setSaving(false);
+    if (ok) onDone();
+  };
+  return (
+    // Keyed by the settings so that reopening shows the current values, not stale edits.
+    <form key={JSON.stringify(settings)} class="settings" method="dialog" onSubmit={(e) => void submit(e)}>
+      <h2 id="settings-h">Room settings</h2>
+      <label class="check">
+        <input type="checkbox" name="public" defaultChecked={settings.public} /> Listed on the home page
+      </label>
+      <label class="check">
+        <input type="checkbox" name="autoplay" defaultChecked={settings.autoplay} /> Play the next track by
+        itself
+      </label>
+      <div class="fields">
+        {NUMBER_FIELDS.map((f) => (
+          <label class="field" key={f.key}>
+            <span class="label">{f.label}</span>
+            <input
+              class="input"
+              type="number"
+              name={f.key}
+              inputMode="numeric"
+              min={f.min}
+              max={f.max}
+              step={f.scale === 1 ? 1 : 'any'}
+              required
+              defaultValue={String(settings[f.key] / f.scale)}
+            />
+            <span class="muted small">{f.help}</span>
+          </label>
+        ))}
+      </div>
+      <div class="dialog-actions">
+        <button type="button" class="btn btn-quiet" onClick={onDone}>
+          Cancel
+        </button>
+        <button type="submit" class="btn btn-primary" disabled={saving}>
+          {saving ? 'Saving…' : 'Save settings'}
+        </button>
+      </div>
+    </form>
+  );
+}

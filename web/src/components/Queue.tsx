@@ -1,0 +1,157 @@
+// The queue in the server's order, with one-tap votes (optimistic: the session shows my vote at
+// once and the server's answer corrects the counts) and FLIP animation when the order changes.
+
+import { useRef } from 'preact/hooks';
+import { clock } from '../app.ts';
+import { duration, eta, plural, spokenDuration } from '../format.ts';
+import { useFlip, useServerNow } from '../hooks.ts';
+import { etas, score, type EntryModel, type RoomModel, type Vote } from '../model.ts';
+import type { RoomSession } from '../session.ts';
+import { Artwork } from './Artwork.tsx';
+
+interface Props {
+  room: RoomModel;
+  session: RoomSession;
+  meId: string | null;
+  isHost: boolean;
+}
+
+export function Queue({ room, session, meId, isHost }: Props) {
+  const list = useRef<HTMLOListElement>(null);
+  // Minutes are enough for ETAs: a slow tick keeps a long queue cheap to render.
+  const now = useServerNow(clock, 5000);
+  const times = etas(room, now);
+  const order = room.queue.map((e) => e.entryId).join(' ');
+  useFlip(list, order);
+  const total = room.queue.reduce((sum, e) => sum + e.track.durationMs, 0);
+
+  return (
+    <section class="card queue-card" aria-labelledby="queue-h">
+      <div class="card-head">
+        <h2 id="queue-h">Up next</h2>
+        <span class="muted small">
+          {plural(room.queueLength, 'track')}
+          {room.queue.length > 0 ? ` · ${duration(total)}` : ''}
+        </span>
+      </div>
+      {room.locked && (
+        <p class="banner" role="note">
+          <strong>The queue is locked.</strong>{' '}
+          {isHost ? 'Only you can change it.' : 'Only the host can add or remove tracks.'}
+        </p>
+      )}
+      {room.queue.length === 0 ? (
+        <p class="empty">The queue is empty. Search for a track and add it.</p>
+      ) : (
+        <ol class="queue" ref={list} aria-label="Queue, most wanted first">
+          {room.queue.map((entry, i) => (
+            <QueueRow
+              key={entry.entryId}
+              entry={entry}
+              position={i + 1}
+              etaMs={times[i] ?? 0}
+              mine={entry.addedBy.memberId === meId}
+              canVote={meId !== null}
+              canRemove={meId !== null && (isHost || (entry.addedBy.memberId === meId && !room.locked))}
+              onVote={(v) => session.vote(entry.entryId, v)}
+              onRemove={() => void session.remove(entry.entryId)}
+            />
+          ))}
+        </ol>
+      )}
+      {room.queueLength > room.queue.length && (
+        <p class="muted small more">…and {plural(room.queueLength - room.queue.length, 'more track')}</p>
+      )}
+    </section>
+  );
+}
+
+interface RowProps {
+  entry: EntryModel;
+  position: number;
+  etaMs: number;
+  mine: boolean;
+  canVote: boolean;
+  canRemove: boolean;
+  onVote: (value: Vote) => void;
+  onRemove: () => void;
+}
+
+function QueueRow({ entry, position, etaMs, mine, canVote, canRemove, onVote, onRemove }: RowProps) {
+  const { track } = entry;
+  const s = score(entry);
+  // An ETA is a span of time, so the local clock is right for it whatever the server's says.
+  const startsAt = new Date(Date.now() + etaMs).toLocaleTimeString([], {
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+  const name = `“${track.title}”`;
+  return (
+    <li
+      class={`row ${mine ? 'row-mine' : ''}`}
+      data-key={entry.entryId}
+      data-entry-id={entry.entryId}
+      data-track-id={track.trackId}
+      data-my-vote={entry.myVote}
+      data-score={s}
+    >
+      <span class="pos" aria-label={`Position ${position}`}>
+        {position}
+      </span>
+      <Artwork track={track} size="small" />
+      <div class="row-body">
+        <p class="row-title">{track.title}</p>
+        <p class="row-artist">{track.artist}</p>
+        <p class="row-meta">
+          <span aria-label={`Duration ${spokenDuration(track.durationMs)}`}>
+            {duration(track.durationMs)}
+          </span>
+          <span aria-hidden="true"> · </span>
+          <span title={`Expected to start around ${startsAt}`}>{eta(etaMs)}</span>
+          <span aria-hidden="true"> · </span>
+          <span>{mine ? 'added by you' : `added by ${entry.addedBy.name}`}</span>
+        </p>
+      </div>
+      <div class="votes" role="group" aria-label={`Votes for ${name}`}>
+        <button
+          type="button"
+          class={`vote vote-up ${entry.myVote === 1 ? 'on' : ''}`}
+          aria-pressed={entry.myVote === 1}
+          aria-label={entry.myVote === 1 ? `Withdraw upvote for ${name}` : `Vote up ${name}`}
+          disabled={!canVote}
+          title={canVote ? undefined : 'Join the room to vote'}
+          onClick={() => onVote(entry.myVote === 1 ? 0 : 1)}
+        >
+          <svg viewBox="0 0 24 24" aria-hidden="true" class="icon">
+            <path d="M6 15l6-6 6 6" />
+          </svg>
+        </button>
+        <span class="score" title={`${entry.ups} up, ${entry.downs} down`} aria-label={`Score ${s}`}>
+          {s > 0 ? `+${s}` : s}
+        </span>
+        <button
+          type="button"
+          class={`vote vote-down ${entry.myVote === -1 ? 'on' : ''}`}
+          aria-pressed={entry.myVote === -1}
+          aria-label={entry.myVote === -1 ? `Withdraw downvote for ${name}` : `Vote down ${name}`}
+          disabled={!canVote}
+          title={canVote ? undefined : 'Join the room to vote'}
+          onClick={() => onVote(entry.myVote === -1 ? 0 : -1)}
+        >
+          <svg viewBox="0 0 24 24" aria-hidden="true" class="icon">
+            <path d="M6 9l6 6 6-6" />
+          </svg>
+        </button>
+      </div>
+      {canRemove ? (
+        <button type="button" class="remove" aria-label={`Remove ${name} from the queue`} onClick={onRemove}>
+          <svg viewBox="0 0 24 24" aria-hidden="true" class="icon">
+            <path d="M7 7l10 10M17 7L7 17" />
+          </svg>
+        </button>
+      ) : (
+        <span class="remove-spacer" aria-hidden="true" />
+      )}
+    </li>
+  );
+}

@@ -1,0 +1,128 @@
+// A room: the frame around now playing, the queue, adding, host controls and history. On a phone
+// these stack (now playing, add, queue, host, history); on a desktop the queue gets the left column.
+
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, clock, navigate } from '../app.ts';
+import { lastName } from '../identity.ts';
+import { useExternal } from '../hooks.ts';
+import { RoomSession } from '../session.ts';
+import { AddTracks } from './AddTracks.tsx';
+import { ConnectionBadge, ShareButton, Toasts, TopBar } from './Chrome.tsx';
+import { History } from './History.tsx';
+import { HostPanel } from './HostPanel.tsx';
+import { NowPlaying } from './NowPlaying.tsx';
+import { Queue } from './Queue.tsx';
+
+export function RoomPage({ roomId }: { roomId: string }) {
+  const session = useMemo(() => new RoomSession(roomId, api, clock), [roomId]);
+  useEffect(() => {
+    void session.start();
+    return () => session.stop();
+  }, [session]);
+  const s = useExternal(session.subscribe, session.getState);
+  const room = s.room;
+
+  useEffect(() => {
+    document.title = room ? `${room.name} · Chorus` : 'Chorus';
+  }, [room?.name]);
+
+  if (s.notFound) {
+    return (
+      <main class="page narrow">
+        <TopBar />
+        <section class="card">
+          <h1>No such room</h1>
+          <p>
+            There is no room <code>{roomId}</code> here. Check the link, or{' '}
+            <a href="/" onClick={(e) => (e.preventDefault(), navigate('/'))}>
+              create a room
+            </a>
+            .
+          </p>
+        </section>
+      </main>
+    );
+  }
+  if (!room) {
+    return (
+      <main class="page narrow">
+        <TopBar />
+        <p class="card" role="status">
+          {s.loadError ? `${s.loadError} Retrying…` : 'Loading the room…'}
+        </p>
+      </main>
+    );
+  }
+
+  const me = s.identity && room.me ? room.me : null;
+  const isHost = me?.isHost ?? false;
+  return (
+    <div class="page">
+      <TopBar>
+        <div class="room-title">
+          <h1>{room.name}</h1>
+          <span class="muted small">
+            {room.memberCount} {room.memberCount === 1 ? 'person' : 'people'}
+            {me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}
+          </span>
+        </div>
+        <div class="top-actions">
+          <ConnectionBadge state={s.connection} />
+          <ShareButton roomName={room.name} onToast={(t) => session.toast('info', t)} />
+        </div>
+      </TopBar>
+      <main class="room-grid">
+        <div class="col col-main">
+          {!me && <JoinCard roomName={room.name} onJoin={(name) => session.join(name)} />}
+          <NowPlaying room={room} session={session} joined={me !== null} isHost={isHost} />
+          <Queue room={room} session={session} meId={me?.memberId ?? null} isHost={isHost} />
+        </div>
+        <div class="col col-side">
+          {me && <AddTracks room={room} session={session} isHost={isHost} />}
+          {isHost && <HostPanel room={room} session={session} />}
+          <History history={s.history} session={session} />
+        </div>
+      </main>
+      <Toasts toasts={s.toasts} onDismiss={(id) => session.dismiss(id)} />
+      <div class="sr-only" aria-live="polite" aria-atomic="true">
+        {s.notice}
+      </div>
+    </div>
+  );
+}
+
+function JoinCard({ roomName, onJoin }: { roomName: string; onJoin: (name: string) => Promise<boolean> }) {
+  const [name, setName] = useState(lastName);
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    if (!name.trim()) return;
+    setBusy(true);
+    await onJoin(name.trim());
+    setBusy(false);
+  };
+  return (
+    <section class="card join-card" aria-labelledby="join-h">
+      <h2 id="join-h">Join “{roomName}”</h2>
+      <p class="muted">Pick a name to add tracks and vote. No account needed.</p>
+      <form class="inline-form" onSubmit={(e) => void submit(e)}>
+        <label for="join-name" class="sr-only">
+          Your name
+        </label>
+        <input
+          id="join-name"
+          class="input"
+          placeholder="Your name"
+          maxLength={80}
+          required
+          autocomplete="nickname"
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
+        <button type="submit" class="btn btn-primary" disabled={busy}>
+          {busy ? 'Joining…' : 'Join'}
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,336 @@
+// The room as the page holds it, and the pure functions that move it forward: from a REST answer
+// (fromView), by the SSE change events of one version (applyEvents), with my votes still in flight
+// (withPending). No DOM and no I/O here, so it is unit-tested under Node (web/test/model.test.ts).
+//
+// The page applies events itself instead of refetching the room on every change: a busy room sends
+// many small changes, and a refetch per change per viewer would multiply the server's load. It
+// refetches only when it cannot be sure (a version gap, a reset, a member it does not know, or a
+// change outside the part of the queue it holds); applyEvents says so with `stale`.
+
+import type {
+  HistoryRecord,
+  Member,
+  RoomEvent,
+  RoomSettings,
+  Track,
+  VoteValue,
+} from '../../src/domain/types.ts';
+import type { MemberRef, RoomView } from '../../src/domain/view.ts';
+
+export type Vote = VoteValue | 0;
+
+export interface EntryModel {
+  readonly entryId: string;
+  readonly track: Track;
+  readonly addedBy: MemberRef;
+  readonly seq: number;
+  readonly ups: number;
+  readonly downs: number;
+  readonly myVote: Vote;
+}
+
+export interface PlayingModel extends EntryModel {
+  readonly startedAt: number;
+}
+
+export interface RoomModel {
+  readonly id: string;
+  readonly name: string;
+  readonly hostId: string;
+  readonly settings: RoomSettings;
+  readonly locked: boolean;
+  readonly version: number;
+  readonly memberCount: number;
+  readonly playCount: number;
+  readonly nowPlaying: PlayingModel | null;
+  /** The head of the queue in the server's order; `queueLength` counts all of it. */
+  readonly queue: readonly EntryModel[];
+  readonly queueLength: number;
+  /** The viewer, when they have joined. */
+  readonly me: Member | null;
+  /** memberId -> display name, gathered from everything seen, to name who added what. */
+  readonly names: Readonly<Record<string, string>>;
+}
+
+/** A history record as the REST API answers it (with the adder's name). */
+export type HistoryItem = HistoryRecord & { readonly addedByName: string };
+
+export interface ChangeOutcome {
+  readonly room: RoomModel;
+  /** Plays that ended in this change, newest first, for the history list. */
+  readonly ended: readonly HistoryItem[];
+  /** The history was emptied (the host cleared the room). */
+  readonly cleared: boolean;
+  /** The page cannot be sure it is right any more: refetch the room. */
+  readonly stale: boolean;
+  /** What happened, in words, for the screen reader's live region. */
+  readonly notices: readonly string[];
+}
+
+export const score = (e: Pick<EntryModel, 'ups' | 'downs'>): number => e.ups - e.downs;
+
+/** The server's order: score descending, then insertion sequence ascending. */
+export function compareEntries(a: EntryModel, b: EntryModel): number {
+  return score(b) - score(a) || a.seq - b.seq;
+}
+
+export function fromView(view: RoomView, knownNames: Readonly<Record<string, string>> = {}): RoomModel {
+  const names: Record<string, string> = { ...knownNames };
+  if (view.me) names[view.me.memberId] = view.me.name;
+  const np = view.nowPlaying;
+  if (np) names[np.addedBy.memberId] = np.addedBy.name;
+  for (const item of view.queue) names[item.addedBy.memberId] = item.addedBy.name;
+  return {
+    id: view.id,
+    name: view.name,
+    hostId: view.hostId,
+    settings: view.settings,
+    locked: view.locked,
+    version: view.version,
+    memberCount: view.memberCount,
+    playCount: view.playCount,
+    nowPlaying: np
+      ? {
+          entryId: np.entryId,
+          track: np.track,
+          addedBy: np.addedBy,
+          seq: 0,
+          ups: np.ups,
+          downs: np.downs,
+          myVote: np.myVote,
+          startedAt: np.startedAt,
+        }
+      : null,
+    // A window that does not start at the head cannot be kept up to date by events; the page
+    // always asks for the head, so offset is 0 here.
+    queue: view.queue.map((q) => ({
+      entryId: q.entryId,
+      track: q.track,
+      addedBy: q.addedBy,
+      seq: q.seq,
+      ups: q.ups,
+      downs: q.downs,
+      myVote: q.myVote,
+    })),
+    queueLength: view.queueLength,
+    me: view.me,
+    names,
+  };
+}
+
+/** Applies the events of one room version (all carry the same version) and moves to it. */
+export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): ChangeOutcome {
+  let r: RoomModel = room;
+  let stale = false;
+  let cleared = false;
+  const ended: HistoryItem[] = [];
+  const notices: string[] = [];
+  const me = room.me?.memberId ?? null;
+  const nameOf = (memberId: string): string => r.names[memberId] ?? 'someone';
+  // Holding only the head of a long queue, changes below it are invisible: refetch then.
+  const partial = (): boolean => r.queue.length < r.queueLength;
+
+  for (const event of events) {
+    switch (event.type) {
+      case 'roomCreated':
+        break;
+      case 'memberJoined':
+        r = {
+          ...r,
+          memberCount: r.memberCount + 1,
+          names: { ...r.names, [event.member.memberId]: event.member.name },
+        };
+        if (event.member.memberId !== me) notices.push(`${event.member.name} joined`);
+        break;
+      case 'entryAdded': {
+        const known = Object.hasOwn(r.names, event.entry.addedBy);
+        if (!known) stale = true;
+        const entry: EntryModel = {
+          entryId: event.entry.entryId,
+          track: event.entry.track,
+          addedBy: { memberId: event.entry.addedBy, name: nameOf(event.entry.addedBy) },
+          seq: event.entry.seq,
+          ups: event.entry.ups,
+          downs: event.entry.downs,
+          myVote: me !== null && Object.hasOwn(event.entry.votes, me) ? event.entry.votes[me]! : 0,
+        };
+        const queue = insertSorted(r.queue, entry);
+        // Outside the window it would be shown in the wrong place: leave it to the count.
+        const fits = !partial() || queue[queue.length - 1]!.entryId !== entry.entryId;
+        r = { ...r, queue: fits ? queue : r.queue, queueLength: r.queueLength + 1 };
+        if (event.entry.addedBy !== me) notices.push(`${entry.addedBy.name} added “${entry.track.title}”`);
+        break;
+      }
+      case 'entryRemoved': {
+        const gone = r.queue.find((e) => e.entryId === event.entryId);
+        if (partial()) stale = true;
+        r = {
+          ...r,
+          queue: r.queue.filter((e) => e.entryId !== event.entryId),
+          queueLength: Math.max(0, r.queueLength - 1),
+        };
+        if (gone && event.reason === 'votedOff') notices.push(`“${gone.track.title}” was voted off`);
+        else if (gone && event.by !== me) notices.push(`“${gone.track.title}” was removed`);
+        break;
+      }
+      case 'voteChanged': {
+        const patch = (e: EntryModel): EntryModel => ({
+          ...e,
+          ups: event.ups,
+          downs: event.downs,
+          myVote: event.voter === me ? event.value : e.myVote,
+        });
+        if (r.nowPlaying?.entryId === event.entryId) {
+          r = { ...r, nowPlaying: { ...r.nowPlaying, ...patch(r.nowPlaying) } };
+          break;
+        }
+        const entry = r.queue.find((e) => e.entryId === event.entryId);
+        if (!entry) {
+          // Below the window (it may now rise into it), or something the page missed.
+          stale = true;
+          break;
+        }
+        const queue = insertSorted(
+          r.queue.filter((e) => e !== entry),
+          patch(entry),
+        );
+        // An entry that sinks to the bottom of a partial window may belong below entries not held.
+        if (partial() && queue[queue.length - 1]!.entryId === entry.entryId) stale = true;
+        r = { ...r, queue };
+        break;
+      }
+      case 'trackEnded': {
+        const record = event.record;
+        ended.unshift({ ...record, addedByName: nameOf(record.addedBy) });
+        r = {
+          ...r,
+          nowPlaying: r.nowPlaying?.entryId === record.entryId ? null : r.nowPlaying,
+          playCount: Math.max(r.playCount, record.playNo),
+        };
+        break;
+      }
+      case 'trackStarted': {
+        const np = event.nowPlaying;
+        const inQueue = r.queue.some((e) => e.entryId === np.entry.entryId);
+        if (!inQueue && partial()) stale = true;
+        const addedBy = { memberId: np.entry.addedBy, name: nameOf(np.entry.addedBy) };
+        r = {
+          ...r,
+          nowPlaying: {
+            entryId: np.entry.entryId,
+            track: np.entry.track,
+            addedBy,
+            seq: np.entry.seq,
+            ups: np.entry.ups,
+            downs: np.entry.downs,
+            myVote: me !== null && Object.hasOwn(np.entry.votes, me) ? np.entry.votes[me]! : 0,
+            startedAt: np.startedAt,
+          },
+          queue: r.queue.filter((e) => e.entryId !== np.entry.entryId),
+          queueLength: Math.max(0, r.queueLength - 1),
+        };
+        notices.push(`Now playing “${np.entry.track.title}” by ${np.entry.track.artist}`);
+        break;
+      }
+      case 'settingsChanged':
+        r = { ...r, settings: event.settings };
+        notices.push('The host changed the room settings');
+        break;
+      case 'lockChanged':
+        r = { ...r, locked: event.locked };
+        notices.push(event.locked ? 'The host locked the queue' : 'The host unlocked the queue');
+        break;
+      case 'cleared':
+        r = { ...r, queue: [], queueLength: 0, nowPlaying: null };
+        cleared = true;
+        ended.length = 0;
+        notices.push('The host cleared the queue and the history');
+        break;
+      default: {
+        // An event type this page does not know (a newer server): be safe, refetch.
+        stale = true;
+      }
+    }
+  }
+  const version = events.length > 0 ? Math.max(r.version, events[0]!.version) : r.version;
+  return { room: { ...r, version }, ended, cleared, stale, notices };
+}
+
+/** My votes and removals still in flight, shown as if done (optimistic), in the server's order. */
+export function withPending(
+  room: RoomModel,
+  votes: ReadonlyMap<string, Vote>,
+  removing: ReadonlySet<string>,
+): RoomModel {
+  if (votes.size === 0 && removing.size === 0) return room;
+  const revote = <E extends EntryModel>(e: E): E => {
+    const v = votes.get(e.entryId);
+    if (v === undefined || v === e.myVote) return e;
+    return {
+      ...e,
+      ups: e.ups - (e.myVote === 1 ? 1 : 0) + (v === 1 ? 1 : 0),
+      downs: e.downs - (e.myVote === -1 ? 1 : 0) + (v === -1 ? 1 : 0),
+      myVote: v,
+    };
+  };
+  const queue = room.queue
+    .filter((e) => !removing.has(e.entryId))
+    .map(revote)
+    .sort(compareEntries);
+  return {
+    ...room,
+    queue,
+    queueLength: room.queueLength - (room.queue.length - queue.length),
+    nowPlaying: room.nowPlaying ? revote(room.nowPlaying) : null,
+  };
+}
+
+/**
+ * The server's answer to my vote, applied before its SSE event arrives (the answer may come from a
+ * node ahead of the one streaming to me). Later events carry absolute counts, so they converge.
+ */
+export function withVoteAnswer(
+  room: RoomModel,
+  answer: { entryId: string; ups: number; downs: number; version: number },
+  value: Vote,
+): RoomModel {
+  if (answer.version <= room.version) return room; // the stream already brought it
+  const patch = <E extends EntryModel>(e: E): E => ({
+    ...e,
+    ups: answer.ups,
+    downs: answer.downs,
+    myVote: value,
+  });
+  if (room.nowPlaying?.entryId === answer.entryId) return { ...room, nowPlaying: patch(room.nowPlaying) };
+  const entry = room.queue.find((e) => e.entryId === answer.entryId);
+  if (!entry) return room;
+  return {
+    ...room,
+    queue: insertSorted(
+      room.queue.filter((e) => e !== entry),
+      patch(entry),
+    ),
+  };
+}
+
+/** How far the playing track has played at server time `now`. */
+export function playedMs(startedAt: number, durationMs: number, now: number): number {
+  return Math.min(durationMs, Math.max(0, now - startedAt));
+}
+
+/** Time until each queue entry starts, at server time `now`: what is left playing plus those ahead. */
+export function etas(room: RoomModel, now: number): number[] {
+  const np = room.nowPlaying;
+  let eta = np ? np.track.durationMs - playedMs(np.startedAt, np.track.durationMs, now) : 0;
+  return room.queue.map((e) => {
+    const mine = eta;
+    eta += e.track.durationMs;
+    return mine;
+  });
+}
+
+function insertSorted(queue: readonly EntryModel[], entry: EntryModel): EntryModel[] {
+  let i = 0;
+  while (i < queue.length && compareEntries(queue[i]!, entry) < 0) i++;
+  return [...queue.slice(0, i), entry, ...queue.slice(i)];
+}

@@ -1,0 +1,458 @@
+// One open room: loads it, keeps it live over SSE, and carries out what the person does in it.
+//
+// Consistency rules (the page must be right after any disconnect, without a reload):
+// - SSE sends one `change` per room version. The next version is applied; an older one is dropped
+//   (a refetch got ahead of the stream); a newer one means something was missed: refetch the room
+//   with my token (so `myVote` is right) at `minVersion` of that version, then go on from there.
+// - `reset` (the server no longer has the events I missed) is handled the same way.
+// - After every write, the answer's version must show up; if the stream has not brought it within
+//   a moment (it may come from a node that is behind), refetch at that version.
+// - While offline (the browser says so) the stream is closed; back online it resumes after the
+//   version held. The browser's own reconnect (with Last-Event-ID) covers a node going away.
+
+import { ApiError, plainMessage, type Api, type SettingsPatch } from './api.ts';
+import type { ServerClock } from './clock.ts';
+import { forgetIdentity, loadIdentity, saveIdentity, type Identity } from './identity.ts';
+import {
+  applyEvents,
+  fromView,
+  withPending,
+  withVoteAnswer,
+  type HistoryItem,
+  type RoomModel,
+  type Vote,
+} from './model.ts';
+import type { RoomEvent, Track } from '../../src/domain/types.ts';
+import type { RoomView } from '../../src/domain/view.ts';
+
+export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
+
+export interface Toast {
+  readonly id: number;
+  readonly kind: 'error' | 'info';
+  readonly text: string;
+}
+
+export interface HistoryState {
+  readonly records: readonly HistoryItem[];
+  readonly nextBefore: number | null;
+  readonly loading: boolean;
+  readonly loaded: boolean;
+}
+
+export interface SessionState {
+  /** The room as shown: the server's state with my in-flight votes and removals applied. */
+  readonly room: RoomModel | null;
+  readonly loading: boolean;
+  readonly notFound: boolean;
+  readonly loadError: string | null;
+  readonly identity: Identity | null;
+  readonly connection: Connection;
+  readonly history: HistoryState;
+  readonly toasts: readonly Toast[];
+  /** The latest change in words, for the aria-live region. */
+  readonly notice: string;
+}
+
+interface ChangeMessage {
+  readonly version: number;
+  readonly events: readonly RoomEvent[];
+}
+
+const EXPECT_WITHIN_MS = 1500;
+
+export class RoomSession {
+  readonly roomId: string;
+  private readonly api: Api;
+  private readonly clock: ServerClock;
+  private listeners = new Set<() => void>();
+  private state: SessionState;
+
+  /** The server's state as last known (without anything optimistic). */
+  private room: RoomModel | null = null;
+  private pendingVotes = new Map<string, Vote>();
+  private voteTickets = new Map<string, number>();
+  private voteChains = new Map<string, Promise<void>>();
+  private removing = new Set<string>();
+
+  private source: EventSource | null = null;
+  private everConnected = false;
+  private reconnectDelay = 1000;
+  private buffer: ChangeMessage[] = [];
+  private refetching = false;
+  private refetchAgain: number | null = null;
+  private expected = 0;
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  private stopped = false;
+  private toastId = 0;
+
+  constructor(roomId: string, api: Api, clock: ServerClock) {
+    this.roomId = roomId;
+    this.api = api;
+    this.clock = clock;
+    this.state = {
+      room: null,
+      loading: true,
+      notFound: false,
+      loadError: null,
+      identity: loadIdentity(roomId),
+      connection: 'connecting',
+      history: { records: [], nextBefore: null, loading: false, loaded: false },
+      toasts: [],
+      notice: '',
+    };
+  }
+
+  // ---- Observing --------------------------------------------------------------------------------
+
+  getState = (): SessionState => this.state;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  private set(patch: Partial<SessionState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  /** Recomputes what is shown from the server's state and what is in flight. */
+  private show(extra: Partial<SessionState> = {}): void {
+    const room = this.room;
+    if (room) {
+      // A removal stays hidden until the server's state has no such entry either.
+      for (const id of this.removing) {
+        if (!room.queue.some((e) => e.entryId === id)) this.removing.delete(id);
+      }
+    }
+    this.set({ ...extra, room: room ? withPending(room, this.pendingVotes, this.removing) : null });
+  }
+
+  // ---- Life cycle -------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    window.addEventListener('online', this.onOnline);
+    window.addEventListener('offline', this.onOffline);
+    await this.load();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    window.removeEventListener('online', this.onOnline);
+    window.removeEventListener('offline', this.onOffline);
+    this.source?.close();
+    this.source = null;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.listeners.clear();
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private async load(): Promise<void> {
+    const identity = this.state.identity;
+    try {
+      // Read at least the version I joined at: another node may not have seen my join yet.
+      const view = await this.api.getRoom(this.roomId, identity?.token ?? null, identity?.version);
+      this.adopt(view);
+      if (identity && !view.me) {
+        // The room no longer knows this member (its data was reset): join again.
+        forgetIdentity(this.roomId);
+        this.set({ identity: null });
+      }
+      this.show({ loading: false, loadError: null });
+      this.connect();
+      void this.loadHistory();
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'NOT_FOUND') {
+        this.set({ loading: false, notFound: true });
+        return;
+      }
+      if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
+        this.dropIdentity();
+        return this.load();
+      }
+      this.set({ loading: false, loadError: plainMessage(err) });
+      this.later(3000, () => void this.load());
+    }
+  }
+
+  /** Takes a room answer as the new truth, if it is not older than what is held. */
+  private adopt(view: RoomView): void {
+    if (this.room && view.version < this.room.version) return;
+    const before = this.room;
+    this.room = fromView(view, before?.names);
+    const newest = this.state.history.records[0]?.playNo ?? 0;
+    // Plays may have ended while the stream was away: the history head is then reloaded.
+    if (before && this.state.history.loaded && this.room.playCount > newest) void this.loadHistory();
+  }
+
+  // ---- The live stream --------------------------------------------------------------------------
+
+  private connect(): void {
+    if (this.stopped || !this.room) return;
+    this.source?.close();
+    if (!navigator.onLine) {
+      this.set({ connection: 'offline' });
+      return;
+    }
+    const url = `/v1/rooms/${encodeURIComponent(this.roomId)}/events?after=${this.room.version}`;
+    const source = new EventSource(url);
+    this.source = source;
+    this.set({ connection: this.everConnected ? 'reconnecting' : 'connecting' });
+
+    source.addEventListener('open', () => {
+      this.everConnected = true;
+      this.reconnectDelay = 1000;
+      this.set({ connection: 'live' });
+    });
+    source.addEventListener('change', (e) => {
+      const message = JSON.parse((e as MessageEvent<string>).data) as ChangeMessage;
+      const at = message.events[0]?.at;
+      if (at !== undefined) this.clock.atLeast(at, Date.now());
+      this.buffer.push(message);
+      this.drain();
+    });
+    source.addEventListener('reset', (e) => {
+      const { version } = JSON.parse((e as MessageEvent<string>).data) as { version: number };
+      // The reset's room has no viewer (no myVote): read it again with my token.
+      if (!this.room || version > this.room.version) void this.refetch(version);
+    });
+    source.addEventListener('error', () => {
+      if (source !== this.source) return;
+      if (source.readyState === EventSource.CLOSED) {
+        // The browser gave up (an HTTP error such as 503 from a proxy): retry with a backoff.
+        this.set({ connection: 'offline' });
+        const delay = this.reconnectDelay;
+        this.reconnectDelay = Math.min(15_000, delay * 2);
+        this.later(delay, () => {
+          if (this.source === source) this.connect();
+        });
+      } else {
+        this.set({ connection: 'reconnecting' });
+      }
+    });
+  }
+
+  private onOffline = (): void => {
+    this.source?.close();
+    this.source = null;
+    this.set({ connection: 'offline' });
+  };
+
+  private onOnline = (): void => {
+    if (this.room) this.connect();
+    else void this.load();
+  };
+
+  /** Applies buffered changes in version order, or refetches across a gap. */
+  private drain(): void {
+    if (!this.room || this.refetching) return;
+    this.buffer.sort((a, b) => a.version - b.version);
+    let stale = false;
+    const notices: string[] = [];
+    while (this.buffer.length > 0) {
+      const message = this.buffer[0]!;
+      if (message.version <= this.room.version) {
+        this.buffer.shift();
+        continue;
+      }
+      if (message.version !== this.room.version + 1) {
+        this.show();
+        void this.refetch(message.version);
+        return;
+      }
+      this.buffer.shift();
+      const out = applyEvents(this.room, message.events);
+      this.room = out.room;
+      stale ||= out.stale;
+      notices.push(...out.notices);
+      if (out.cleared) this.setHistory({ records: [], nextBefore: null });
+      if (out.ended.length > 0) {
+        const have = new Set(this.state.history.records.map((r) => r.playNo));
+        const fresh = out.ended.filter((r) => !have.has(r.playNo));
+        this.setHistory({ records: [...fresh, ...this.state.history.records] });
+      }
+    }
+    this.show(notices.length > 0 ? { notice: notices.join('. ') } : {});
+    if (stale) void this.refetch(this.room.version);
+  }
+
+  /** Reads the room again with my token, at least at `minVersion`. */
+  private async refetch(minVersion: number): Promise<void> {
+    if (this.refetching) {
+      this.refetchAgain = Math.max(this.refetchAgain ?? 0, minVersion);
+      return;
+    }
+    this.refetching = true;
+    try {
+      const view = await this.api.getRoom(this.roomId, this.state.identity?.token ?? null, minVersion);
+      this.adopt(view);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') this.dropIdentity();
+      // Try again shortly: the stream may be back by then, or the node caught up.
+      this.later(2000, () => void this.refetch(minVersion));
+    } finally {
+      this.refetching = false;
+    }
+    const again = this.refetchAgain;
+    this.refetchAgain = null;
+    if (again !== null && this.room && again > this.room.version) void this.refetch(again);
+    else this.drain();
+  }
+
+  /** A write's answer said `version`: make sure the page gets there even if the stream lags. */
+  private expect(version: number): void {
+    if (!this.room || version <= this.room.version) return;
+    this.expected = Math.max(this.expected, version);
+    this.later(EXPECT_WITHIN_MS, () => {
+      if (this.room && this.room.version < this.expected) void this.refetch(this.expected);
+    });
+  }
+
+  // ---- History ----------------------------------------------------------------------------------
+
+  private setHistory(patch: Partial<HistoryState>): void {
+    this.set({ history: { ...this.state.history, ...patch } });
+  }
+
+  /** The newest page (first = true) or the next older one. */
+  async loadHistory(first = true): Promise<void> {
+    const h = this.state.history;
+    if (!first && h.nextBefore === null) return;
+    this.setHistory({ loading: true });
+    try {
+      const page = await this.api.history(this.roomId, {
+        before: first ? undefined : (h.nextBefore ?? undefined),
+        minVersion: this.room?.version,
+      });
+      const records = first ? page.records : [...this.state.history.records, ...page.records];
+      this.setHistory({ records, nextBefore: page.nextBefore, loading: false, loaded: true });
+    } catch (err) {
+      this.setHistory({ loading: false });
+      this.toast('error', plainMessage(err));
+    }
+  }
+
+  // ---- Actions ----------------------------------------------------------------------------------
+
+  toast(kind: Toast['kind'], text: string): void {
+    const id = ++this.toastId;
+    // The newest three: a burst of adds must not bury the page under notes.
+    const kept = this.state.toasts.filter((t) => t.text !== text).slice(-2);
+    this.set({ toasts: [...kept, { id, kind, text }] });
+    this.later(kind === 'error' ? 8000 : 3500, () => this.dismiss(id));
+  }
+
+  dismiss(id: number): void {
+    this.set({ toasts: this.state.toasts.filter((t) => t.id !== id) });
+  }
+
+  private dropIdentity(): void {
+    forgetIdentity(this.roomId);
+    this.set({ identity: null });
+    this.toast('error', 'Your place in this room has expired. Please join again.');
+  }
+
+  /** Runs a write that needs my token; reports a refusal in the server's words. */
+  private async act<T>(write: (token: string) => Promise<T>): Promise<T | null> {
+    const token = this.state.identity?.token;
+    if (!token) {
+      this.toast('error', 'Join the room first.');
+      return null;
+    }
+    try {
+      return await write(token);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') this.dropIdentity();
+      else this.toast('error', plainMessage(err));
+      return null;
+    }
+  }
+
+  async join(name: string): Promise<boolean> {
+    try {
+      const joined = await this.api.join(this.roomId, name);
+      const identity: Identity = {
+        memberId: joined.memberId,
+        token: joined.token,
+        name,
+        version: joined.room.version,
+      };
+      saveIdentity(this.roomId, identity);
+      this.set({ identity });
+      await this.refetch(joined.room.version);
+      return true;
+    } catch (err) {
+      this.toast('error', plainMessage(err));
+      return false;
+    }
+  }
+
+  /** One tap: my vote becomes `value` at once; the server's answer then sets the counts. */
+  vote(entryId: string, value: Vote): void {
+    const ticket = (this.voteTickets.get(entryId) ?? 0) + 1;
+    this.voteTickets.set(entryId, ticket);
+    this.pendingVotes.set(entryId, value);
+    this.show();
+    // One request at a time per entry, so the server sees my taps in the order I made them.
+    const previous = this.voteChains.get(entryId) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const answer = await this.act((token) => this.api.vote(this.roomId, token, entryId, value));
+      if (answer && this.room) {
+        this.room = withVoteAnswer(this.room, answer, value);
+        this.expect(answer.version);
+      }
+      if (this.voteTickets.get(entryId) === ticket) {
+        this.pendingVotes.delete(entryId);
+        this.voteChains.delete(entryId);
+      }
+      this.show();
+    });
+    this.voteChains.set(entryId, next);
+  }
+
+  async remove(entryId: string): Promise<void> {
+    this.removing.add(entryId);
+    this.show();
+    const answer = await this.act((token) => this.api.removeEntry(this.roomId, token, entryId));
+    if (answer) this.expect(answer.version);
+    else this.removing.delete(entryId);
+    this.show();
+  }
+
+  async add(track: Track): Promise<boolean> {
+    const answer = await this.act((token) => this.api.addTrack(this.roomId, token, track.trackId));
+    if (!answer) return false;
+    this.expect(answer.version);
+    this.toast('info', answer.started ? `“${track.title}” is playing now` : `Added “${track.title}”`);
+    return true;
+  }
+
+  /** Host: skip what plays (only if it still does), or start playback when idle. */
+  async advance(): Promise<void> {
+    const expected = this.room?.nowPlaying?.entryId ?? null;
+    const answer = await this.act((token) => this.api.advance(this.roomId, token, expected));
+    if (answer) this.expect(answer.room.version);
+  }
+
+  async setLocked(locked: boolean): Promise<void> {
+    const answer = await this.act((token) => this.api.setLocked(this.roomId, token, locked));
+    if (answer) this.expect(answer.version);
+  }
+
+  async updateSettings(patch: SettingsPatch): Promise<boolean> {
+    const answer = await this.act((token) => this.api.updateSettings(this.roomId, token, patch));
+    if (!answer) return false;
+    this.expect(answer.version);
+    this.toast('info', 'Settings saved');
+    return true;
+  }
+}
