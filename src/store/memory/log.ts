@@ -1,0 +1,179 @@
+// The command log: framed records in numbered segment files.
+//
+// A record is one Envelope as UTF-8 JSON, framed as
+//
+//   [u32 LE payload length][u32 LE CRC32 of (length bytes + payload)][payload]
+//
+// The checksum covers the length too, so a torn or corrupted length is caught as surely as a torn
+// payload. Records are numbered from 0 across the whole log (the log "position" is how many records
+// precede a point); a segment file is named after the number of its first record,
+// `log-<20 digits>.log`, so the segments of a data dir order by name and a snapshot's position says
+// exactly which records it covers.
+
+import { open, readdir, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+
+export const RECORD_HEADER_BYTES = 8;
+/** Larger than any valid command; a bigger length in a header is corruption, not a record. */
+export const MAX_RECORD_BYTES = 1 << 20;
+
+const SEGMENT_RE = /^log-(\d{20})\.log$/;
+
+export function frameRecord(payload: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
+  out.writeUInt32LE(payload.length, 0);
+  out.writeUInt32LE(crc32(payload, crc32(out.subarray(0, 4))), 4);
+  payload.copy(out, RECORD_HEADER_BYTES);
+  return out;
+}
+
+export interface Frame {
+  readonly payload: Buffer;
+  /** Byte offset of the frame's header in the scanned buffer. */
+  readonly offset: number;
+}
+
+export interface FrameScan {
+  readonly frames: readonly Frame[];
+  /** Bytes from the start up to the end of the last good frame. */
+  readonly validBytes: number;
+  /** Why scanning stopped before the end of the buffer; null when every byte was a good frame. */
+  readonly problem: string | null;
+}
+
+/** Reads frames from the start of buf and stops at the first torn or corrupt one. */
+export function scanFrames(buf: Buffer, maxRecordBytes = MAX_RECORD_BYTES): FrameScan {
+  const frames: Frame[] = [];
+  let offset = 0;
+  let problem: string | null = null;
+  while (offset < buf.length) {
+    if (buf.length - offset < RECORD_HEADER_BYTES) {
+      problem = `torn record header at byte ${offset}`;
+      break;
+    }
+    const length = buf.readUInt32LE(offset);
+    if (length > maxRecordBytes) {
+      problem = `impossible record length ${length} at byte ${offset}`;
+      break;
+    }
+    const end = offset + RECORD_HEADER_BYTES + length;
+    if (end > buf.length) {
+      problem = `torn record at byte ${offset} (${length} bytes announced, ${buf.length - offset - RECORD_HEADER_BYTES} present)`;
+      break;
+    }
+    const payload = buf.subarray(offset + RECORD_HEADER_BYTES, end);
+    if (crc32(payload, crc32(buf.subarray(offset, offset + 4))) !== buf.readUInt32LE(offset + 4)) {
+      problem = `checksum mismatch in record at byte ${offset}`;
+      break;
+    }
+    frames.push({ payload, offset });
+    offset = end;
+  }
+  return { frames, validBytes: offset, problem };
+}
+
+export interface SegmentFile {
+  /** Number of the segment's first record in the whole log. */
+  readonly start: number;
+  readonly path: string;
+}
+
+export function segmentPath(dir: string, start: number): string {
+  return path.join(dir, `log-${String(start).padStart(20, '0')}.log`);
+}
+
+/** The log segments in dir, oldest first. */
+export async function listSegments(dir: string): Promise<SegmentFile[]> {
+  const segments: SegmentFile[] = [];
+  for (const name of await readdir(dir)) {
+    const m = SEGMENT_RE.exec(name);
+    if (m) segments.push({ start: Number(m[1]), path: path.join(dir, name) });
+  }
+  return segments.sort((a, b) => a.start - b.start);
+}
+
+/** Makes a directory's entries (a created, renamed or removed file) durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The segment being appended to. Only the store's writer loop calls it, one call at a time. */
+export class SegmentWriter {
+  readonly start: number;
+  readonly path: string;
+  private readonly handle: FileHandle;
+  private bytes: number;
+
+  private constructor(start: number, file: string, handle: FileHandle, bytes: number) {
+    this.start = start;
+    this.path = file;
+    this.handle = handle;
+    this.bytes = bytes;
+  }
+
+  /** Creates a new, empty segment and makes its name durable before anything is written to it. */
+  static async create(dir: string, start: number, sync: boolean): Promise<SegmentWriter> {
+    const file = segmentPath(dir, start);
+    const handle = await open(file, 'wx');
+    try {
+      if (sync) {
+        await handle.sync();
+        await syncDir(dir);
+      }
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return new SegmentWriter(start, file, handle, 0);
+  }
+
+  /** Opens an existing segment to append after its first `validBytes` bytes (dropping the rest). */
+  static async reopen(segment: SegmentFile, validBytes: number, sync: boolean): Promise<SegmentWriter> {
+    const handle = await open(segment.path, 'r+');
+    try {
+      const { size } = await handle.stat();
+      if (size !== validBytes) {
+        await handle.truncate(validBytes);
+        if (sync) await handle.sync();
+      }
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return new SegmentWriter(segment.start, segment.path, handle, validBytes);
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  async append(data: Buffer): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, this.bytes + done);
+      done += bytesWritten;
+    }
+    this.bytes += data.length;
+  }
+
+  /** fdatasync: the appended bytes and the file size are on disk when this resolves. */
+  async sync(): Promise<void> {
+    await this.handle.datasync();
+  }
+
+  /** Drops everything after `size` bytes (undoing a write whose durability is unknown). */
+  async truncate(size: number): Promise<void> {
+    await this.handle.truncate(size);
+    this.bytes = size;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}

@@ -1,0 +1,598 @@
+// The embedded store: one process orders every command of every room by appending it to one log.
+//
+// submit() -> the command joins the current batch -> the writer loop appends the batch to the log
+// segment and fsyncs once (group commit: everything submitted while the previous fsync ran shares
+// the next one) -> only then are the batch's commands applied, in log order, through RoomReplica,
+// and each submission is answered with the outcome its own command had. So nothing is visible to a
+// reader, a subscriber or the submitter before it is durable, and the log alone decides the order.
+//
+// Every submitted command is logged, including ones the state machine will refuse: validity depends
+// on the state at the command's place in the order, which is only known once it has one. Logging
+// first and applying after the fsync keeps one rule for the live path and for recovery (replay the
+// log through the same deterministic apply) at the cost of some disk for refused commands, which
+// the next snapshot compacts away. For the same reason what is applied live is the envelope decoded
+// back from the logged JSON, never the caller's object: replay can only ever see the JSON.
+//
+// Every `snapshotEvery` records (and on close) all rooms are written to a snapshot with the log
+// position they reflect, a new segment is started, and the segments and snapshots it covers are
+// deleted. Start = load the newest valid snapshot + replay the records after it; a torn tail (a
+// crash mid-write) is cut off, since none of it was acknowledged.
+
+import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import { RoomReplica } from '../replica.ts';
+import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
+import { frameRecord, listSegments, MAX_RECORD_BYTES, scanFrames, SegmentWriter, syncDir } from './log.ts';
+import { acquireDirLock, type DirLock } from './lock.ts';
+import { listSnapshots, readSnapshotFile, writeSnapshotFile, type LoadedSnapshot } from './snapshot-file.ts';
+
+export interface StoreLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface MemoryStoreOptions {
+  /** Directory for the log, snapshots and lock; created when missing. */
+  readonly dataDir: string;
+  /** Records between automatic snapshots (default 10 000). */
+  readonly snapshotEvery?: number | undefined;
+  /**
+   * fsync the log before acknowledging (default true). false survives a process crash but not a
+   * machine crash or power loss; for tests and throwaway data only.
+   */
+  readonly fsync?: boolean | undefined;
+  readonly logger?: StoreLogger | undefined;
+}
+
+export const DEFAULT_SNAPSHOT_EVERY = 10_000;
+const SNAPSHOT_TEMP_RE = /^snapshot-\d{20}\.snap\.tmp$/;
+export const DEFAULT_READ_TIMEOUT_MS = 5_000;
+
+/** Counters for tests, metrics and benchmarks. */
+export interface MemoryStoreStats {
+  /** Records in the log: the number of commands ever ordered by this data dir. */
+  readonly position: number;
+  /** Records appended to the log by this process. */
+  readonly writes: number;
+  /** Of those, records whose batch has been fsynced (with fsync: false, fully written). */
+  readonly syncedWrites: number;
+  /** Batches appended by this process (one write call each). */
+  readonly batches: number;
+  /** fsyncs of the log by this process (0 with fsync: false). */
+  readonly fsyncs: number;
+  /** Snapshots written and compacted (counted once the old files are gone). */
+  readonly snapshots: number;
+  /** Log position of the newest snapshot on disk (0 when none). */
+  readonly snapshotPosition: number;
+  /** Replicas held, including ones only kept for a waiting read or subscriber. */
+  readonly replicas: number;
+  readonly rooms: number;
+  /** File name of the segment being appended to. */
+  readonly segment: string;
+  /** The writer loop is running: a batch or a snapshot is being written. */
+  readonly busy: boolean;
+}
+
+/**
+ * A write waiting for its batch. It carries its own resolver, so each submission is answered with
+ * the outcome of its own log record. (PendingCommands, keyed by commandId, is for stores whose
+ * order comes back from elsewhere; here the writer holds the batch, and two submissions with the
+ * same commandId can rightly get different answers, e.g. a refusal and then a later success.)
+ */
+interface Submission {
+  /** The envelope as it reads back from the log. */
+  readonly env: Envelope;
+  readonly frame: Buffer;
+  readonly resolve: (outcome: CommitOutcome) => void;
+  readonly reject: (err: Error) => void;
+}
+
+type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
+
+const defaultLogger: StoreLogger = {
+  info: () => undefined,
+  warn: (obj, msg) => console.warn(`chorus memory store: ${msg ?? ''}`, obj),
+};
+
+export async function openMemoryStore(options: MemoryStoreOptions): Promise<MemoryStore> {
+  const store = new MemoryStore(options);
+  await store.start();
+  return store;
+}
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  readonly dataDir: string;
+  private readonly snapshotEvery: number;
+  private readonly fsync: boolean;
+  private readonly logger: StoreLogger;
+
+  private phase: Phase = 'new';
+  private lock: DirLock | null = null;
+  private segment: SegmentWriter | null = null;
+  private readonly rooms = new Map<string, RoomReplica>();
+  /** Reads waiting on a room that does not exist (yet), so its empty replica is kept meanwhile. */
+  private readonly waitingReads = new Map<string, number>();
+
+  private queue: Submission[] = [];
+  private writer: Promise<void> | null = null;
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  /** Set when the log could not be written: the store stops taking writes (fail-stop). */
+  private failure: Error | null = null;
+
+  /** Records in the log, counting only batches that are written (and fsynced) in full. */
+  private position = 0;
+  private snapshotPosition = 0;
+  /** Position at which the writer takes the next automatic snapshot. */
+  private nextSnapshotAt = 0;
+  private writes = 0;
+  private syncedWrites = 0;
+  private batches = 0;
+  private fsyncs = 0;
+  private snapshots = 0;
+
+  constructor(options: MemoryStoreOptions) {
+    if (typeof options.dataDir !== 'string' || options.dataDir === '') {
+      throw new ChorusError('INVALID_ARGUMENT', 'the memory store needs a data dir');
+    }
+    const every = options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
+    if (!Number.isSafeInteger(every) || every < 1) {
+      throw new ChorusError(
+        'INVALID_ARGUMENT',
+        `snapshotEvery must be a whole number of at least 1, not ${every}`,
+      );
+    }
+    this.dataDir = path.resolve(options.dataDir);
+    this.snapshotEvery = every;
+    this.fsync = options.fsync ?? true;
+    this.logger = options.logger ?? defaultLogger;
+  }
+
+  // ---- Start and recovery -----------------------------------------------------------------------
+
+  start(): Promise<void> {
+    if (this.phase !== 'new') {
+      return Promise.reject(new ChorusError('FAILED_PRECONDITION', 'the memory store was already started'));
+    }
+    this.phase = 'starting';
+    this.starting = this.startUp();
+    return this.starting;
+  }
+
+  private async startUp(): Promise<void> {
+    try {
+      await mkdir(this.dataDir, { recursive: true });
+      this.lock = await acquireDirLock(this.dataDir);
+      await this.recover();
+      if (this.closing !== null) throw this.unavailable(); // close() was called while starting
+    } catch (err) {
+      await this.segment?.close().catch(() => undefined);
+      await this.lock?.release().catch(() => undefined);
+      this.segment = null;
+      this.lock = null;
+      this.rooms.clear();
+      this.phase = 'closed';
+      throw err;
+    }
+    this.phase = 'open';
+  }
+
+  private async recover(): Promise<void> {
+    const dir = this.dataDir;
+    for (const name of await readdir(dir)) {
+      if (SNAPSHOT_TEMP_RE.test(name)) await unlink(path.join(dir, name)); // an interrupted snapshot
+    }
+
+    const snap = await this.loadSnapshot();
+    let position = snap?.position ?? 0;
+    this.snapshotPosition = position;
+    for (const state of snap?.rooms ?? []) this.rooms.set(state.id, new RoomReplica(state.id, state));
+
+    const segments = await listSegments(dir);
+    let tail: { index: number; end: number; validBytes: number } | null = null;
+    let replayed = 0;
+    for (const [i, segment] of segments.entries()) {
+      const isLast = i === segments.length - 1;
+      if (segment.start > position) {
+        throw new Error(
+          `the log in ${dir} has a gap: records ${position} to ${segment.start - 1} are missing before ` +
+            `${path.basename(segment.path)}; refusing to start with acknowledged commands lost`,
+        );
+      }
+      const buf = await readFile(segment.path);
+      const scan = scanFrames(buf);
+      let record = segment.start;
+      let validBytes = scan.validBytes;
+      let problem = scan.problem;
+      for (const frame of scan.frames) {
+        let env: Envelope;
+        try {
+          env = JSON.parse(frame.payload.toString('utf8')) as Envelope;
+        } catch {
+          // The checksum matched, so this was written this way: treat it like any corrupt record.
+          validBytes = frame.offset;
+          problem = `record at byte ${frame.offset} is not JSON`;
+          break;
+        }
+        if (record >= position) {
+          this.applyRecord(env);
+          position++;
+          replayed++;
+        }
+        record++;
+      }
+      if (problem !== null) {
+        const dropped = buf.length - validBytes;
+        // Only the last segment can have a torn tail (a segment is fsynced before the next one is
+        // started); damage elsewhere is caught by the gap check above if it loses anything.
+        this.logger.warn(
+          { segment: segment.path, validBytes, droppedBytes: dropped, problem },
+          isLast
+            ? `dropped ${dropped} bytes from the end of the log (${problem}); they were never acknowledged`
+            : `ignoring ${dropped} damaged bytes at the end of ${path.basename(segment.path)} (${problem})`,
+        );
+      }
+      if (isLast) tail = { index: i, end: record, validBytes };
+    }
+
+    const last = tail === null ? undefined : segments[tail.index];
+    if (tail !== null && last !== undefined && tail.end === position) {
+      this.segment = await SegmentWriter.reopen(last, tail.validBytes, this.fsync);
+    } else {
+      // No log yet, or the snapshot is ahead of it (only possible without fsync): start afresh.
+      this.segment = await SegmentWriter.create(dir, position, this.fsync);
+    }
+    this.position = position;
+    this.nextSnapshotAt = this.snapshotPosition + this.snapshotEvery;
+    this.logger.info(
+      { dataDir: dir, snapshotPosition: this.snapshotPosition, replayed, position, rooms: this.roomCount() },
+      'memory store recovered',
+    );
+  }
+
+  /** The newest snapshot that reads back whole; damaged ones are renamed aside, not trusted. */
+  private async loadSnapshot(): Promise<LoadedSnapshot | null> {
+    const files = await listSnapshots(this.dataDir);
+    for (const file of files.reverse()) {
+      try {
+        return await readSnapshotFile(file.path);
+      } catch (err) {
+        this.logger.warn(
+          { snapshot: file.path, err: String(err) },
+          `snapshot ${path.basename(file.path)} is unreadable; moved aside as .corrupt, trying an older one`,
+        );
+        await rename(file.path, `${file.path}.corrupt`);
+      }
+    }
+    return null;
+  }
+
+  // ---- Writes -----------------------------------------------------------------------------------
+
+  submit(env: Envelope): Promise<CommitOutcome> {
+    if (this.phase !== 'open' || this.failure !== null) return Promise.reject(this.unavailable());
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(env);
+    } catch (err) {
+      return Promise.reject(
+        new ChorusError('INVALID_ARGUMENT', `the command cannot be serialised: ${String(err)}`),
+      );
+    }
+    if (json === undefined) {
+      return Promise.reject(new ChorusError('INVALID_ARGUMENT', 'the command is empty'));
+    }
+    const payload = Buffer.from(json, 'utf8');
+    if (payload.length > MAX_RECORD_BYTES) {
+      return Promise.reject(
+        new ChorusError('INVALID_ARGUMENT', `the command is too large (${payload.length} bytes)`, {
+          maxBytes: MAX_RECORD_BYTES,
+        }),
+      );
+    }
+    const decoded = JSON.parse(json) as Envelope;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ env: decoded, frame: frameRecord(payload), resolve, reject });
+      this.startWriter();
+    });
+  }
+
+  private startWriter(): void {
+    if (this.writer !== null) return;
+    this.writer = this.runWriter();
+  }
+
+  /** The single writer: batches until the queue is empty, then exits (and is restarted by submit). */
+  private async runWriter(): Promise<void> {
+    // Let everything submitted in this turn of the event loop join the first batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    try {
+      while (this.queue.length > 0 && this.failure === null) {
+        const batch = this.queue;
+        this.queue = [];
+        await this.commit(batch);
+        if (this.failure === null && this.position >= this.nextSnapshotAt) await this.snapshotAndCompact();
+      }
+    } catch (err) {
+      // commit and snapshotAndCompact handle their own I/O errors; this is a bug, so stop writing.
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.logger.warn({ err: String(err) }, 'the memory store writer failed; it stops taking writes');
+      for (const s of this.queue.splice(0)) s.reject(this.unavailable());
+    } finally {
+      // No await between the loop's last check and this line, so no submission can slip in unseen.
+      this.writer = null;
+    }
+  }
+
+  private async commit(batch: Submission[]): Promise<void> {
+    const segment = this.segment!;
+    const before = segment.size;
+    try {
+      await segment.append(batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((s) => s.frame)));
+      this.batches++;
+      this.writes += batch.length;
+      if (this.fsync) {
+        await segment.sync();
+        this.fsyncs++;
+      }
+    } catch (err) {
+      await this.failStop(err, batch, segment, before);
+      return;
+    }
+    this.syncedWrites += batch.length;
+    this.position += batch.length;
+    for (const submission of batch) submission.resolve(this.applyRecord(submission.env));
+  }
+
+  /**
+   * The log could not be written. After a failed write or fsync the file's content is unknown, so
+   * rather than guess, the store stops taking writes: it tries to cut the file back to the last
+   * acknowledged record (so none of the failed batch comes back at restart) and refuses everything
+   * from now on. Nothing of the batch was applied or acknowledged.
+   */
+  private async failStop(
+    err: unknown,
+    batch: Submission[],
+    segment: SegmentWriter,
+    before: number,
+  ): Promise<void> {
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.logger.warn(
+      { dataDir: this.dataDir, segment: segment.path, err: String(err) },
+      'could not write the command log; the memory store stops taking writes until restarted',
+    );
+    try {
+      await segment.truncate(before);
+      if (this.fsync) await segment.sync();
+    } catch {
+      // Nothing more to do: at restart the scan keeps only whole, checksummed records.
+    }
+    const error = this.unavailable();
+    for (const s of [...batch, ...this.queue]) s.reject(error);
+    this.queue = [];
+  }
+
+  /**
+   * Applies one logged command, live or during replay. A throw from apply (a bug) is treated as a
+   * command without effect, identically in both paths, so replay still reproduces the live state.
+   * A replica left without a room (a refused command for a room that does not exist) is dropped
+   * unless someone waits on it.
+   */
+  private applyRecord(env: Envelope): CommitOutcome {
+    const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
+    let replica = this.rooms.get(roomId);
+    if (!replica) {
+      replica = new RoomReplica(roomId);
+      this.rooms.set(roomId, replica);
+    }
+    let outcome: CommitOutcome;
+    try {
+      outcome = replica.applyCommitted(env);
+    } catch (err) {
+      this.logger.warn({ roomId, commandId: env?.commandId, err: String(err) }, 'applying a command failed');
+      outcome = {
+        result: { ok: false, error: { code: 'INTERNAL', message: 'the command could not be applied' } },
+        state: replica.state,
+      };
+    }
+    this.dropIfEmpty(roomId);
+    return outcome;
+  }
+
+  private dropIfEmpty(roomId: string): void {
+    const replica = this.rooms.get(roomId);
+    if (
+      replica &&
+      replica.state === null &&
+      replica.subscriberCount === 0 &&
+      !this.waitingReads.has(roomId)
+    ) {
+      this.rooms.delete(roomId);
+    }
+  }
+
+  // ---- Snapshots --------------------------------------------------------------------------------
+
+  /**
+   * Writes every room at the current position, then starts a new segment and deletes what the
+   * snapshot covers. Runs inside the writer loop (or after it has stopped), so no record is
+   * appended meanwhile. A failure here loses nothing: the old segment and snapshot stay valid and
+   * the writer keeps appending to the old segment.
+   */
+  private async snapshotAndCompact(): Promise<void> {
+    const position = this.position;
+    const dir = this.dataDir;
+    try {
+      const states: RoomState[] = [];
+      for (const replica of this.rooms.values()) if (replica.state) states.push(replica.state);
+      const file = await writeSnapshotFile(dir, position, states, this.fsync);
+      this.snapshotPosition = position;
+      this.nextSnapshotAt = position + this.snapshotEvery;
+
+      if (this.segment!.start < position) {
+        const next = await SegmentWriter.create(dir, position, this.fsync);
+        const old = this.segment!;
+        this.segment = next;
+        await old.close();
+      }
+      let removed = 0;
+      for (const segment of await listSegments(dir)) {
+        if (segment.start < position) {
+          await unlink(segment.path);
+          removed++;
+        }
+      }
+      for (const snap of await listSnapshots(dir)) {
+        if (snap.position < position) {
+          await unlink(snap.path);
+          removed++;
+        }
+      }
+      if (this.fsync && removed > 0) await syncDir(dir);
+      this.snapshots++;
+      this.logger.info(
+        { snapshot: file, position, rooms: states.length, removedFiles: removed },
+        'snapshot written',
+      );
+    } catch (err) {
+      this.logger.warn(
+        { dataDir: dir, position, err: String(err) },
+        'could not write a snapshot; will retry later',
+      );
+      // Try again after another snapshotEvery records rather than after every batch.
+      this.nextSnapshotAt = position + this.snapshotEvery;
+    }
+  }
+
+  // ---- Reads ------------------------------------------------------------------------------------
+
+  async read(roomId: string, minVersion = 0, timeoutMs = DEFAULT_READ_TIMEOUT_MS): Promise<RoomState | null> {
+    if (this.phase !== 'open') throw this.unavailable();
+    const existing = this.rooms.get(roomId);
+    if (existing && existing.version >= minVersion) return existing.state;
+    if (!existing && minVersion <= 0) return null;
+    let replica = existing;
+    if (!replica) {
+      // Wait on an empty replica: a createRoom applied meanwhile lands in it and wakes us.
+      replica = new RoomReplica(roomId);
+      this.rooms.set(roomId, replica);
+    }
+    this.waitingReads.set(roomId, (this.waitingReads.get(roomId) ?? 0) + 1);
+    try {
+      await replica.waitForVersion(minVersion, timeoutMs);
+    } finally {
+      const left = (this.waitingReads.get(roomId) ?? 1) - 1;
+      if (left > 0) this.waitingReads.set(roomId, left);
+      else this.waitingReads.delete(roomId);
+      this.dropIfEmpty(roomId);
+    }
+    return replica.state;
+  }
+
+  async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    if (this.phase !== 'open') throw this.unavailable();
+    const replica = this.rooms.get(roomId);
+    if (!replica?.state) throw new ChorusError('NOT_FOUND', `room ${roomId} does not exist`, { roomId });
+    return replica.subscribe(afterVersion, listener);
+  }
+
+  async listRooms(limit: number): Promise<readonly RoomListing[]> {
+    const listings: RoomListing[] = [];
+    for (const replica of this.rooms.values()) {
+      if (replica.state?.settings.public) listings.push(replica.listing()!);
+    }
+    // Newest first; the id breaks ties so the order is stable.
+    listings.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return listings.slice(0, Math.max(0, limit));
+  }
+
+  loadedRooms(): readonly string[] {
+    const ids: string[] = [];
+    for (const [id, replica] of this.rooms) if (replica.state) ids.push(id);
+    return ids;
+  }
+
+  health(): StoreHealth {
+    if (this.failure !== null) {
+      return { ready: false, detail: `memory store at ${this.dataDir} failed: ${this.failure.message}` };
+    }
+    if (this.phase !== 'open')
+      return { ready: false, detail: `memory store at ${this.dataDir} is ${this.phase}` };
+    return {
+      ready: true,
+      detail: `memory store at ${this.dataDir}: ${this.roomCount()} rooms, ${this.position} commands logged`,
+    };
+  }
+
+  stats(): MemoryStoreStats {
+    return {
+      position: this.position,
+      writes: this.writes,
+      syncedWrites: this.syncedWrites,
+      batches: this.batches,
+      fsyncs: this.fsyncs,
+      snapshots: this.snapshots,
+      snapshotPosition: this.snapshotPosition,
+      replicas: this.rooms.size,
+      rooms: this.roomCount(),
+      segment: this.segment ? path.basename(this.segment.path) : '',
+      busy: this.writer !== null,
+    };
+  }
+
+  // ---- Close ------------------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    // A start in progress finishes first (it sees `closing` and gives up); then there is one state.
+    await this.starting?.catch(() => undefined);
+    const wasOpen = this.phase === 'open';
+    if (this.phase === 'new' || this.phase === 'closed') {
+      this.phase = 'closed';
+      return;
+    }
+    this.phase = 'closing';
+    try {
+      // Submissions already taken are written and acknowledged; new ones are refused (phase).
+      while (this.writer !== null) await this.writer;
+      if (wasOpen && this.failure === null && this.position > this.snapshotPosition) {
+        await this.snapshotAndCompact();
+      }
+    } finally {
+      const reason = this.unavailable();
+      for (const replica of this.rooms.values()) replica.close(reason);
+      await this.segment?.close().catch(() => undefined);
+      this.segment = null;
+      await this.lock?.release();
+      this.lock = null;
+      this.phase = 'closed';
+    }
+  }
+
+  // ---- Helpers ----------------------------------------------------------------------------------
+
+  private roomCount(): number {
+    let n = 0;
+    for (const replica of this.rooms.values()) if (replica.state) n++;
+    return n;
+  }
+
+  private unavailable(): ChorusError {
+    if (this.failure !== null) {
+      return new ChorusError(
+        'UNAVAILABLE',
+        `the memory store at ${this.dataDir} cannot write its log (${this.failure.message}); restart the node`,
+        { dataDir: this.dataDir },
+      );
+    }
+    return new ChorusError('UNAVAILABLE', `the memory store at ${this.dataDir} is ${this.phase}`, {
+      dataDir: this.dataDir,
+    });
+  }
+}
