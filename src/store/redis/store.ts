@@ -1,0 +1,779 @@
+// The redis store (DESIGN.md section 1): Redis orders each room's commands in one stream; every node
+// materialises the rooms it serves by tailing their streams and applying them through RoomReplica.
+//
+// A write: register the command with PendingCommands, append it with a Lua script (which refuses to
+// create the log of a room that does not exist), then wait until this node's tailer has applied it,
+// and answer with what this node applied. Reads are served from the replica this node holds, so they
+// keep answering (with the last applied state) while Redis is away; writes fail fast instead.
+
+import { Redis } from 'ioredis';
+import {
+  ChorusError,
+  checkRoomId,
+  restore,
+  snapshot,
+  type Envelope,
+  type RoomState,
+} from '../../domain/index.ts';
+import { PendingCommands, RoomReplica } from '../replica.ts';
+import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
+import { listingKeys, roomKeys, type ListingKeys, type RoomKeys } from './keys.ts';
+import { resolveRedisOptions, type RedisStoreOptions, type ResolvedRedisOptions } from './options.ts';
+import { APPEND, LISTING, SNAPSHOT } from './scripts.ts';
+import { decodeEnvelope, idOf, parseEntries, type LogEntry, type StreamBatch } from './stream.ts';
+import { Tailer } from './tailer.ts';
+
+/** A room this node holds: its replica and where it stands in the room's log. */
+interface LoadedRoom {
+  readonly id: string;
+  readonly keys: RoomKeys;
+  readonly replica: RoomReplica;
+  /** Position (entry n of id `0-n`) of the last log entry applied here. */
+  position: number;
+  /** Position covered by the newest snapshot this node knows of. */
+  snapshotAt: number;
+  /** Operations in progress that need the room to stay loaded (submits, reads waiting, reloads). */
+  busy: number;
+  snapshotting: boolean;
+  /** Version this node last wrote to the room list. */
+  listedVersion: number;
+}
+
+interface FetchedRoom {
+  readonly base: RoomState | null;
+  readonly baseSeq: number;
+  /** Log entries baseSeq+1, baseSeq+2, ... without gaps. */
+  readonly entries: readonly LogEntry[];
+}
+
+/** Rooms that do not exist are held only briefly: a stream of random ids must not fill memory. */
+const MISSING_ROOM_IDLE_MS = 30_000;
+const XRANGE_PAGE = 1000;
+const FETCH_ATTEMPTS = 5;
+/** Silence after which a connection with commands in flight is taken for dead. */
+const HALF_OPEN_MS = 10_000;
+/** Longest stretch of applying log entries before yielding to the event loop. */
+const APPLY_SLICE_MS = 20;
+/** Longest time close() lets submits in flight finish. */
+const CLOSE_DRAIN_MS = 5000;
+
+/** Thrown when a room's log does not continue its snapshot even after retries (data lost in Redis). */
+class BrokenLogError extends Error {}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis' as const;
+  private readonly opts: ResolvedRedisOptions;
+  /** Commands, scripts and loads. No offline queue: a command while disconnected fails at once. */
+  private readonly cmd: Redis;
+  /** The tailer's blocking connection. */
+  private readonly reader: Redis;
+  private readonly tailer: Tailer;
+  private readonly listing: ListingKeys;
+  private readonly rooms = new Map<string, LoadedRoom>();
+  private readonly byLogKey = new Map<string, LoadedRoom>();
+  private readonly loading = new Map<string, Promise<LoadedRoom>>();
+  private readonly pending = new PendingCommands();
+  /** Rejecters of submits waiting for their command to be applied, so close() can fail them. */
+  private readonly waitingSubmits = new Set<(err: Error) => void>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private startPromise: Promise<void> | null = null;
+  private closePromise: Promise<void> | null = null;
+  private started = false;
+  private closed = false;
+  private lastSync: number | null = null;
+  private downSince: number | null = null;
+  private lastError: string | null = null;
+  /** The tailer's last read failed: this node is not following its rooms right now. */
+  private tailFailing = false;
+  private submitsInFlight = 0;
+  /** Set while close() waits for the submits in flight. */
+  private drained: (() => void) | null = null;
+
+  constructor(options: RedisStoreOptions) {
+    this.opts = resolveRedisOptions(options);
+    this.listing = listingKeys(this.opts.keyPrefix);
+    this.cmd = new Redis(this.opts.url, this.connectionOptions('commands'));
+    this.reader = new Redis(this.opts.url, this.connectionOptions('tail'));
+    for (const client of [this.cmd, this.reader]) this.watchConnection(client);
+    this.tailer = new Tailer({
+      reader: this.reader,
+      control: this.cmd,
+      blockMs: this.opts.tailBlockMs,
+      batch: this.opts.tailBatch,
+      hooks: {
+        targets: () => [...this.rooms.values()].map((r) => ({ key: r.keys.log, position: r.position })),
+        deliver: (batches) => this.deliver(batches),
+        synced: (at) => {
+          if (this.reader.status !== 'ready') return;
+          this.lastSync = at;
+          this.tailFailing = false;
+        },
+        failed: (err) => {
+          this.lastError = messageOf(err);
+          this.tailFailing = true;
+        },
+      },
+    });
+  }
+
+  /** When this node last knew it had applied everything Redis held for its rooms (ms since epoch). */
+  get lastSyncAt(): number | null {
+    return this.lastSync;
+  }
+
+  start(): Promise<void> {
+    this.startPromise ??= this.doStart().catch((err: unknown) => {
+      this.startPromise = null;
+      throw err;
+    });
+    return this.startPromise;
+  }
+
+  async submit(env: Envelope): Promise<CommitOutcome> {
+    this.assertOpen();
+    const roomId = typeof env?.roomId === 'string' ? env.roomId : '';
+    // Refusals that need no agreed order are answered here, by the same state machine, without
+    // touching Redis: a malformed envelope (its room id must never become a key), or a createRoom
+    // that no room could accept. For other commands this answer (NOT_FOUND) is kept for later.
+    const probe = new RoomReplica(roomId, null).applyCommitted(env);
+    const creates = env.command?.type === 'createRoom';
+    if (!probe.result.ok && (creates || probe.result.error.code !== 'NOT_FOUND')) {
+      return { result: probe.result, state: this.rooms.get(roomId)?.replica.state ?? null };
+    }
+    // Both connections: a command this node could order but not read back would only time out.
+    if (this.cmd.status !== 'ready' || this.reader.status !== 'ready') {
+      throw this.unavailable('it cannot take writes now');
+    }
+    this.submitsInFlight++;
+    try {
+      return await this.order(env, probe, creates);
+    } finally {
+      this.submitsInFlight--;
+      if (this.submitsInFlight === 0) this.drained?.();
+    }
+  }
+
+  /** Appends the command to its room's log and waits until this node has applied it. */
+  private async order(env: Envelope, probe: CommitOutcome, creates: boolean): Promise<CommitOutcome> {
+    const roomId = env.roomId;
+    const room = await this.ensureLoaded(roomId);
+    room.busy++;
+    const key = pendingKey(roomId, env.commandId);
+    const applied = this.pending.expect(key);
+    try {
+      let id: unknown;
+      try {
+        id = await APPEND.run(
+          this.cmd,
+          [room.keys.log, room.keys.snap],
+          [JSON.stringify(env), creates ? '1' : '0'],
+        );
+      } catch (err) {
+        this.pending.forget(key);
+        throw this.appendFailure(err, env);
+      }
+      if (id === null) {
+        // The room does not exist and nothing was written.
+        this.pending.forget(key);
+        return { result: probe.result, state: null };
+      }
+      // If the read in flight started before this room was loaded, cut it short (see Tailer.wake).
+      if (!this.tailer.isReading(room.keys.log)) this.tailer.wake();
+      const outcome = await this.awaitApplied(applied, env);
+      await this.afterOwnCommit(room, outcome);
+      return outcome;
+    } finally {
+      room.busy--;
+      room.replica.lastUsed = Date.now();
+    }
+  }
+
+  async read(roomId: string, minVersion = 0, timeoutMs = this.opts.readTimeoutMs): Promise<RoomState | null> {
+    this.assertOpen();
+    if (checkRoomId(roomId)) return null;
+    const room = await this.ensureLoaded(roomId);
+    const want = Number.isFinite(minVersion) ? minVersion : 0;
+    if (room.replica.version < want) {
+      const wait = Number.isFinite(timeoutMs)
+        ? Math.min(Math.max(0, timeoutMs), 2 ** 31 - 1)
+        : this.opts.readTimeoutMs;
+      room.busy++;
+      try {
+        await room.replica.waitForVersion(want, wait);
+      } finally {
+        room.busy--;
+        room.replica.lastUsed = Date.now();
+      }
+    }
+    return room.replica.state;
+  }
+
+  async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    this.assertOpen();
+    const room = checkRoomId(roomId) ? null : await this.ensureLoaded(roomId);
+    if (!room?.replica.state) {
+      throw new ChorusError('NOT_FOUND', `room ${String(roomId)} does not exist`, { roomId });
+    }
+    const sub = room.replica.subscribe(afterVersion, listener);
+    return {
+      close: () => {
+        sub.close();
+        room.replica.lastUsed = Date.now();
+      },
+    };
+  }
+
+  async listRooms(limit: number): Promise<readonly RoomListing[]> {
+    this.assertOpen();
+    const count = Math.min(Math.floor(limit), 10_000);
+    if (!(count > 0)) return [];
+    let ids: string[];
+    let raw: Array<string | null>;
+    try {
+      ids = await this.cmd.zrevrange(this.listing.publicRooms, 0, count - 1);
+      raw = ids.length > 0 ? await this.cmd.hmget(this.listing.listing, ...ids) : [];
+    } catch (err) {
+      throw this.unavailable(`the room list cannot be read (${messageOf(err)})`);
+    }
+    const out: RoomListing[] = [];
+    ids.forEach((id, i) => {
+      const stored = parseListing(raw[i] ?? null);
+      // A room this node holds may be newer than what was last written to the list.
+      const local = this.rooms.get(id)?.replica;
+      if (local?.state && local.version >= (stored?.version ?? -1)) {
+        const listing = local.listing();
+        if (listing && local.state.settings.public) out.push(listing);
+      } else if (stored) {
+        out.push(stored);
+      }
+    });
+    return out;
+  }
+
+  loadedRooms(): readonly string[] {
+    return [...this.rooms.values()].filter((r) => r.replica.state !== null).map((r) => r.id);
+  }
+
+  health(): StoreHealth {
+    const { where, keyPrefix } = this.opts;
+    if (this.closed) return { ready: false, detail: `redis store closed (${where})` };
+    if (!this.started) return { ready: false, detail: `redis store not started (${where})` };
+    const rooms = `${this.rooms.size} rooms loaded`;
+    const sync = this.lastSync === null ? 'not yet in sync' : `in sync ${Date.now() - this.lastSync} ms ago`;
+    const connected = this.cmd.status === 'ready' && this.reader.status === 'ready';
+    if (connected && !this.tailFailing) {
+      return { ready: true, detail: `redis ${where} (prefix ${keyPrefix}): ${rooms}, ${sync}` };
+    }
+    if (connected) {
+      return {
+        ready: false,
+        detail: `redis ${where}: reading the room logs fails (${this.lastError ?? 'unknown error'}); ${rooms}, ${sync}`,
+      };
+    }
+    const since = this.downSince === null ? '' : ` since ${new Date(this.downSince).toISOString()}`;
+    const why = this.lastError === null ? '' : ` (${this.lastError})`;
+    return {
+      ready: false,
+      detail: `redis ${where} unreachable${since}${why}; writes refused, reads serve ${rooms} as last applied, ${sync}`,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closePromise ??= this.doClose();
+    return this.closePromise;
+  }
+
+  // ---- Lifecycle ---------------------------------------------------------------------------------
+
+  private connectionOptions(role: 'commands' | 'tail') {
+    const o = this.opts;
+    return {
+      lazyConnect: true,
+      // Replies in RESP2 shapes, which stream.ts checks.
+      protocol: 2 as const,
+      // A command while disconnected fails at once, and one in flight when the connection drops
+      // fails at once too, instead of waiting for a reconnect: writes must fail fast (UNAVAILABLE).
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      // Reconnect by ourselves, quickly at first, then every 2 s while Redis stays away.
+      retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      connectTimeout: Math.max(2000, o.commandTimeoutMs),
+      connectionName: `chorus-${role}`,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.tls !== undefined ? { tls: o.tls } : {}),
+      ...(role === 'commands'
+        ? {
+            commandTimeout: o.commandTimeoutMs,
+            // A connection that stops answering (a half-open socket) is dropped and reconnected.
+            // Generous: a busy event loop reads replies late, and a false alarm drops every
+            // command in flight.
+            socketTimeout: HALF_OPEN_MS + o.commandTimeoutMs,
+          }
+        : {
+            // The blocking read answers within tailBlockMs when the connection is alive.
+            socketTimeout: HALF_OPEN_MS + o.tailBlockMs,
+          }),
+    };
+  }
+
+  private watchConnection(client: Redis): void {
+    client.on('error', (err: Error) => {
+      this.lastError = err.message;
+    });
+    client.on('close', () => {
+      if (this.closed || !this.started || this.downSince !== null) return;
+      this.downSince = Date.now();
+      this.opts.logger.warn(`redis store: lost the connection to ${this.opts.where}; reconnecting`);
+    });
+    client.on('ready', () => {
+      if (this.downSince === null || this.cmd.status !== 'ready' || this.reader.status !== 'ready') return;
+      this.opts.logger.info(
+        `redis store: reconnected to ${this.opts.where} after ${Date.now() - this.downSince} ms; catching up`,
+      );
+      this.downSince = null;
+      this.lastError = null;
+    });
+  }
+
+  private async doStart(): Promise<void> {
+    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
+    try {
+      await Promise.all([this.cmd.connect(), this.reader.connect()]);
+      await this.checkServerVersion();
+    } catch (err) {
+      this.cmd.disconnect();
+      this.reader.disconnect();
+      if (err instanceof ChorusError) throw err;
+      throw new ChorusError('UNAVAILABLE', `cannot reach Redis at ${this.opts.where}: ${messageOf(err)}`);
+    }
+    this.started = true;
+    this.tailer.start();
+    const sweepEvery = Math.max(100, Math.min(this.opts.idleEvictMs / 4, 30_000));
+    this.timers.push(setInterval(() => this.evictIdle(), sweepEvery));
+    this.timers.push(setInterval(() => this.refreshListings(), this.opts.listingRefreshMs));
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** Log ids of the form `0-*` (auto sequence under an explicit time part) need Redis 7.0. */
+  private async checkServerVersion(): Promise<void> {
+    let info: string;
+    try {
+      info = String(await this.cmd.call('INFO', 'server'));
+    } catch (err) {
+      // Some managed services refuse INFO; the first append would then tell the truth.
+      if (err instanceof Error && err.name === 'ReplyError') return;
+      throw err;
+    }
+    const version = /redis_version:(\S+)/.exec(info)?.[1];
+    const major = Number(version?.split('.')[0]);
+    if (Number.isFinite(major) && major < 7) {
+      throw new ChorusError(
+        'FAILED_PRECONDITION',
+        `the redis store needs Redis 7.0 or newer; ${this.opts.where} runs ${version ?? 'an unknown version'}`,
+      );
+    }
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    // Submits already handed over finish normally (the tailer still runs), for a bounded time.
+    if (this.submitsInFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(this.opts.submitTimeoutMs, CLOSE_DRAIN_MS));
+        this.drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    const reason = new ChorusError(
+      'UNAVAILABLE',
+      'the store closed before this node saw the command applied; retry with the same commandId on another node',
+    );
+    for (const reject of [...this.waitingSubmits]) reject(reason);
+    await this.tailer.stop();
+    for (const room of this.rooms.values()) room.replica.close(reason);
+    this.rooms.clear();
+    this.byLogKey.clear();
+    try {
+      await this.cmd.quit();
+    } catch {
+      this.cmd.disconnect();
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
+    if (!this.started) throw new ChorusError('UNAVAILABLE', 'the redis store is not started');
+  }
+
+  private unavailable(what: string): ChorusError {
+    const why = this.lastError === null ? '' : ` (${this.lastError})`;
+    return new ChorusError(
+      'UNAVAILABLE',
+      `Redis at ${this.opts.where} is unreachable${why}: ${what}; retry later`,
+      {
+        retryable: true,
+      },
+    );
+  }
+
+  // ---- Writes ------------------------------------------------------------------------------------
+
+  /**
+   * Whether an append that failed may still have been written decides the code: UNAVAILABLE only
+   * when it certainly was not (never sent, or refused by Redis); otherwise the outcome is unknown.
+   */
+  private appendFailure(err: unknown, env: Envelope): ChorusError {
+    const message = messageOf(err);
+    const notSent = message.includes("isn't writeable");
+    const refused = err instanceof Error && err.name === 'ReplyError';
+    if (notSent || refused) return this.unavailable(`the command was not written (${message})`);
+    return new ChorusError(
+      'DEADLINE_EXCEEDED',
+      `the connection to Redis failed while the command was being written (${message}); it may still take effect: retry with the same commandId`,
+      { commandId: env.commandId },
+    );
+  }
+
+  private awaitApplied(applied: Promise<CommitOutcome>, env: Envelope): Promise<CommitOutcome> {
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.waitingSubmits.delete(fail);
+      };
+      const fail = (err: Error): void => {
+        settle();
+        this.pending.forget(pendingKey(env.roomId, env.commandId));
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        fail(
+          new ChorusError(
+            'DEADLINE_EXCEEDED',
+            `Redis ordered the command but this node did not apply it within ${this.opts.submitTimeoutMs} ms; it will take effect: retry with the same commandId to see its result`,
+            { commandId: env.commandId },
+          ),
+        );
+      }, this.opts.submitTimeoutMs);
+      this.waitingSubmits.add(fail);
+      void applied.then((outcome) => {
+        settle();
+        resolve(outcome);
+      });
+    });
+  }
+
+  /** Work the proposing node does once its command is applied: the room list, and snapshots. */
+  private async afterOwnCommit(room: LoadedRoom, outcome: CommitOutcome): Promise<void> {
+    const type = outcome.result.ok ? outcome.result.value.type : null;
+    if (type === 'createRoom' || type === 'updateSettings') {
+      // Awaited, so a room is listed on every node once its creation is acknowledged.
+      await this.writeListing(room).catch((err: unknown) => {
+        this.opts.logger.warn(`redis store: could not list room ${room.id} (${messageOf(err)}); will retry`);
+      });
+    }
+    this.maybeSnapshot(room);
+  }
+
+  /**
+   * The proposer of a command that leaves the room's log `snapshotEvery` entries past the newest
+   * known snapshot writes a new one (rather than every node holding the room). Two nodes may race;
+   * the script keeps the newest, so that is safe.
+   */
+  private maybeSnapshot(room: LoadedRoom): void {
+    if (room.snapshotting || room.position - room.snapshotAt < this.opts.snapshotEvery) return;
+    room.snapshotting = true;
+    void this.writeSnapshot(room)
+      .catch((err: unknown) => {
+        this.opts.logger.warn(`redis store: snapshot of room ${room.id} failed (${messageOf(err)})`);
+      })
+      .finally(() => {
+        room.snapshotting = false;
+      });
+  }
+
+  private async writeSnapshot(room: LoadedRoom): Promise<void> {
+    // Another node may have written one meanwhile: a small read saves uploading the whole room.
+    const stored = Number((await this.cmd.hget(room.keys.snap, 'seq')) ?? 0);
+    room.snapshotAt = Math.max(room.snapshotAt, stored);
+    const state = room.replica.state;
+    if (!state || room.position - room.snapshotAt < this.opts.snapshotEvery) return;
+    // State and position are read in the same tick, so the snapshot covers exactly that position.
+    const seq = room.position;
+    const data = JSON.stringify(snapshot(state));
+    const after = await SNAPSHOT.run(
+      this.cmd,
+      [room.keys.snap, room.keys.log],
+      [seq, data, this.opts.retainBehindSnapshot],
+    );
+    room.snapshotAt = Math.max(room.snapshotAt, Number(after));
+  }
+
+  private async writeListing(room: LoadedRoom): Promise<void> {
+    const state = room.replica.state;
+    const listing = room.replica.listing();
+    if (!state || !listing || state.version <= room.listedVersion) return;
+    await LISTING.run(
+      this.cmd,
+      [this.listing.publicRooms, this.listing.listing],
+      [
+        state.id,
+        state.version,
+        state.createdAt,
+        state.settings.public ? '1' : '0',
+        JSON.stringify({ ...listing, public: state.settings.public }),
+      ],
+    );
+    room.listedVersion = Math.max(room.listedVersion, state.version);
+  }
+
+  /** Member counts, queue lengths and now playing change with most commands: copied in the background. */
+  private refreshListings(): void {
+    if (this.cmd.status !== 'ready') return;
+    for (const room of this.rooms.values()) {
+      if (!room.replica.state || room.replica.version <= room.listedVersion) continue;
+      this.writeListing(room).catch(() => {
+        // Retried at the next refresh.
+      });
+    }
+  }
+
+  // ---- Loading and tailing -----------------------------------------------------------------------
+
+  private ensureLoaded(roomId: string): Promise<LoadedRoom> {
+    const room = this.rooms.get(roomId);
+    if (room) {
+      room.replica.lastUsed = Date.now();
+      return Promise.resolve(room);
+    }
+    let loading = this.loading.get(roomId);
+    if (!loading) {
+      loading = this.load(roomId).finally(() => this.loading.delete(roomId));
+      this.loading.set(roomId, loading);
+    }
+    return loading;
+  }
+
+  /** Snapshot, then the log after it, then the tailer takes over from there. */
+  private async load(roomId: string): Promise<LoadedRoom> {
+    if (this.cmd.status !== 'ready') throw this.unavailable(`room ${roomId} is not loaded on this node`);
+    const keys = roomKeys(this.opts.keyPrefix, roomId);
+    let fetched: FetchedRoom;
+    try {
+      fetched = await this.fetchRoom(roomId, keys);
+    } catch (err) {
+      if (err instanceof BrokenLogError) throw new ChorusError('INTERNAL', err.message, { roomId });
+      throw this.unavailable(`room ${roomId} could not be loaded (${messageOf(err)})`);
+    }
+    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
+    const room: LoadedRoom = {
+      id: roomId,
+      keys,
+      replica: new RoomReplica(roomId, fetched.base),
+      position: fetched.baseSeq,
+      snapshotAt: fetched.baseSeq,
+      busy: 0,
+      snapshotting: false,
+      listedVersion: -1,
+    };
+    // Nobody else sees this replica yet, so yielding between entries is safe.
+    const slice = new Slicer();
+    for (const entry of fetched.entries) {
+      this.applyEntry(room, entry);
+      await slice.yieldIfLong();
+    }
+    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
+    room.replica.lastUsed = Date.now();
+    this.rooms.set(roomId, room);
+    this.byLogKey.set(keys.log, room);
+    this.tailer.wake();
+    return room;
+  }
+
+  /**
+   * The newest snapshot and every log entry after it. Another node may write a newer snapshot and
+   * trim the log between the two reads; the gap shows (entry ids are consecutive), so read again.
+   */
+  private async fetchRoom(roomId: string, keys: RoomKeys): Promise<FetchedRoom> {
+    for (let attempt = 1; ; attempt++) {
+      const [seq, data] = await this.cmd.hmget(keys.snap, 'seq', 'data');
+      const baseSeq = seq ? Number(seq) : 0;
+      const base = data ? restore(JSON.parse(data)) : null;
+      const entries = await this.readLogAfter(keys.log, baseSeq);
+      if (entries) return { base, baseSeq, entries };
+      if (attempt >= FETCH_ATTEMPTS) {
+        throw new BrokenLogError(
+          `the log of room ${roomId} in Redis does not continue its snapshot (at ${baseSeq}); Redis lost data`,
+        );
+      }
+    }
+  }
+
+  /** Entries after `after`, or null when the log does not continue from there. */
+  private async readLogAfter(key: string, after: number): Promise<LogEntry[] | null> {
+    const out: LogEntry[] = [];
+    let position = after;
+    for (;;) {
+      const page = parseEntries(
+        await this.cmd.call('XRANGE', key, `(${idOf(position)}`, '+', 'COUNT', XRANGE_PAGE),
+      );
+      for (const entry of page) {
+        if (entry.seq !== position + 1) return null;
+        out.push(entry);
+        position = entry.seq;
+      }
+      if (page.length < XRANGE_PAGE) return out;
+    }
+  }
+
+  private applyEntry(room: LoadedRoom, entry: LogEntry): void {
+    room.position = entry.seq;
+    const env = decodeEnvelope(entry.fields);
+    if (env === null) {
+      // Every node skips it alike, so replicas stay identical.
+      this.opts.logger.warn(`redis store: room ${room.id} log entry ${entry.seq} is not a command; skipped`);
+      return;
+    }
+    const outcome = room.replica.applyCommitted(env);
+    this.pending.settle(pendingKey(room.id, env.commandId), outcome);
+  }
+
+  private async deliver(batches: readonly StreamBatch[]): Promise<void> {
+    this.tailFailing = false;
+    const slice = new Slicer();
+    for (const { key, entries } of batches) {
+      for (const entry of entries) {
+        // Looked up per entry: the room may be evicted (or reloaded) while this loop yields.
+        const room = this.byLogKey.get(key);
+        if (!room) break;
+        // Applied already: the room was loaded while the read was in flight.
+        if (entry.seq <= room.position) continue;
+        if (entry.seq > room.position + 1) {
+          await this.resync(room);
+          break;
+        }
+        this.applyEntry(room, entry);
+        await slice.yieldIfLong();
+      }
+    }
+  }
+
+  /**
+   * The log was trimmed past this node's position (it was away, or lagged by more than
+   * retainBehindSnapshot): start again from the snapshot. Subscribers get a `reset`.
+   */
+  private async resync(room: LoadedRoom): Promise<void> {
+    room.busy++;
+    try {
+      const { base, baseSeq, entries } = await this.fetchRoom(room.id, room.keys);
+      if (this.rooms.get(room.id) !== room) return;
+      if (baseSeq > room.position) {
+        this.opts.logger.info(
+          `redis store: room ${room.id} log was trimmed past position ${room.position}; reloading from the snapshot at ${baseSeq}`,
+        );
+        room.replica.reset(base);
+        room.position = baseSeq;
+        room.snapshotAt = Math.max(room.snapshotAt, baseSeq);
+        // Own writes among the skipped entries: their results are in the room's recent commands.
+        // (A refused one is not; its submit ends with DEADLINE_EXCEEDED, which says "retry".)
+        for (const recent of base?.recent ?? []) {
+          this.pending.settle(pendingKey(room.id, recent.commandId), {
+            result: { ok: true, value: recent.result },
+            state: base,
+          });
+        }
+      }
+      // The room is busy, so it stays loaded while this yields; only the tailer (awaiting this) applies.
+      const slice = new Slicer();
+      for (const entry of entries) {
+        if (entry.seq !== room.position + 1) continue;
+        this.applyEntry(room, entry);
+        await slice.yieldIfLong();
+      }
+    } catch (err) {
+      if (!(err instanceof BrokenLogError)) throw err;
+      // Not this node's to repair: drop the room so that its next use reports the error.
+      this.opts.logger.warn(`redis store: ${err.message}; room unloaded`);
+      this.unload(room, new ChorusError('INTERNAL', err.message, { roomId: room.id }));
+    } finally {
+      room.busy--;
+    }
+  }
+
+  private evictIdle(): void {
+    const now = Date.now();
+    for (const room of this.rooms.values()) {
+      const idleAfter = room.replica.state
+        ? this.opts.idleEvictMs
+        : Math.min(this.opts.idleEvictMs, MISSING_ROOM_IDLE_MS);
+      if (room.busy > 0 || room.snapshotting || room.replica.subscriberCount > 0) continue;
+      if (now - room.replica.lastUsed < idleAfter) continue;
+      this.unload(room, new ChorusError('UNAVAILABLE', `room ${room.id} was unloaded from this node`));
+    }
+  }
+
+  private unload(room: LoadedRoom, reason: Error): void {
+    if (this.rooms.get(room.id) !== room) return;
+    this.rooms.delete(room.id);
+    this.byLogKey.delete(room.keys.log);
+    room.replica.close(reason);
+  }
+}
+
+/**
+ * Applying a long run of entries (catching up, loading) yields to the event loop every few ms, so
+ * the node keeps answering requests and reading replies meanwhile; a reply left unread behind a
+ * long synchronous stretch would otherwise hit its client-side timeout.
+ */
+class Slicer {
+  private start = performance.now();
+
+  async yieldIfLong(): Promise<void> {
+    if (performance.now() - this.start < APPLY_SLICE_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.start = performance.now();
+  }
+}
+
+/** Command ids are chosen by clients and only unique within a room. */
+function pendingKey(roomId: string, commandId: string): string {
+  return `${roomId}/${commandId}`;
+}
+
+function parseListing(raw: string | null): RoomListing | null {
+  if (raw === null) return null;
+  try {
+    const v = JSON.parse(raw) as Record<string, unknown>;
+    if (
+      typeof v['id'] !== 'string' ||
+      typeof v['name'] !== 'string' ||
+      typeof v['createdAt'] !== 'number' ||
+      typeof v['memberCount'] !== 'number' ||
+      typeof v['queueLength'] !== 'number' ||
+      (v['nowPlaying'] !== null && typeof v['nowPlaying'] !== 'string') ||
+      typeof v['version'] !== 'number' ||
+      v['public'] === false
+    ) {
+      return null;
+    }
+    return {
+      id: v['id'],
+      name: v['name'],
+      createdAt: v['createdAt'],
+      memberCount: v['memberCount'],
+      queueLength: v['queueLength'],
+      nowPlaying: v['nowPlaying'],
+      version: v['version'],
+    };
+  } catch {
+    return null;
+  }
+}

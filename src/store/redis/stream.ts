@@ -1,0 +1,70 @@
+// Decoding of stream replies (XREAD, XRANGE) and of log entries. Replies are checked rather than
+// cast: a reply of an unexpected shape is a bug or a foreign writer, and must fail loudly.
+
+import type { Envelope } from '../../domain/index.ts';
+
+/** One log entry: its position in the room's log (the n of id `0-n`) and its raw fields. */
+export interface LogEntry {
+  readonly seq: number;
+  readonly fields: readonly string[];
+}
+
+export interface StreamBatch {
+  readonly key: string;
+  readonly entries: readonly LogEntry[];
+}
+
+/** The position of id `0-n`; throws on any other form (this store writes only `0-n`). */
+export function seqOf(id: string): number {
+  const dash = id.indexOf('-');
+  const seq = Number(id.slice(dash + 1));
+  if (dash < 0 || id.slice(0, dash) !== '0' || !Number.isSafeInteger(seq) || seq < 1) {
+    throw new Error(`unexpected stream entry id ${id}: this store writes ids of the form 0-<n>`);
+  }
+  return seq;
+}
+
+/** The stream id just after which a read must start to get entries after position `seq`. */
+export function idOf(seq: number): string {
+  return `0-${seq}`;
+}
+
+function bad(what: string): Error {
+  return new Error(`unexpected reply from Redis to ${what}`);
+}
+
+/** XRANGE reply: [[id, [field, value, ...]], ...]. */
+export function parseEntries(reply: unknown, what = 'XRANGE'): LogEntry[] {
+  if (!Array.isArray(reply)) throw bad(what);
+  return reply.map((item: unknown) => {
+    if (!Array.isArray(item) || typeof item[0] !== 'string' || !Array.isArray(item[1])) throw bad(what);
+    const fields = item[1] as unknown[];
+    if (!fields.every((f) => typeof f === 'string')) throw bad(what);
+    return { seq: seqOf(item[0]), fields };
+  });
+}
+
+/** XREAD reply (RESP2): null on timeout, else [[key, entries], ...]. */
+export function parseXread(reply: unknown): StreamBatch[] {
+  if (reply === null) return [];
+  if (!Array.isArray(reply)) throw bad('XREAD');
+  return reply.map((item: unknown) => {
+    if (!Array.isArray(item) || typeof item[0] !== 'string') throw bad('XREAD');
+    return { key: item[0], entries: parseEntries(item[1], 'XREAD') };
+  });
+}
+
+/** The envelope in an entry, or null when the entry is not one this store can read. */
+export function decodeEnvelope(fields: readonly string[]): Envelope | null {
+  const at = fields.indexOf('e');
+  const json = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
+  if (json === undefined) return null;
+  try {
+    const value: unknown = JSON.parse(json);
+    if (typeof value !== 'object' || value === null || typeof (value as Envelope).commandId !== 'string')
+      return null;
+    return value as Envelope;
+  } catch {
+    return null;
+  }
+}
