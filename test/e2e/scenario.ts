@@ -105,10 +105,23 @@ export async function roomScenario(o: ScenarioOptions): Promise<void> {
 
       // B: up on t3 ties it with t4, and the older entry (t3) goes first; a second tap withdraws,
       // which ties t3 with t2 at 0, and the older t2 goes first.
-      await vote(b, t3, 'up');
+      // This vote by keyboard: the row climbs to the top, and the focus stays on its button.
+      const up = b.locator(`ol.queue > li[data-track-id="${t3.trackId}"] .vote-up`);
+      await up.focus();
+      await b.keyboard.press('Enter');
       await expectMyVote(b, t3, 1);
       await expectOrder(a, [t3, t4, t2], LIVE_MS);
-      await vote(b, t3, 'up');
+      await expectOrder(b, [t3, t4, t2]);
+      const focused = await b.evaluate(
+        () =>
+          (
+            globalThis as unknown as {
+              document: { activeElement: { getAttribute(n: string): string | null } | null };
+            }
+          ).document.activeElement?.getAttribute('aria-label') ?? null,
+      );
+      assert.equal(focused, `Withdraw upvote for “${t3.title}”`);
+      await b.keyboard.press('Space');
       await expectMyVote(b, t3, 0);
       await expectOrder(a, [t4, t2, t3], LIVE_MS);
       await vote(b, t3, 'up');

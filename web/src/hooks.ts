@@ -40,9 +40,17 @@ const reducedMotion = (): boolean => matchMedia('(prefers-reduced-motion: reduce
  */
 export function useFlip(list: RefObject<HTMLElement | null>, order: string): void {
   const last = useRef(new Map<string, number>());
+  // Moving a row in the DOM takes the keyboard focus away from the button just pressed in it (a
+  // vote that moves its own row); remember it before the update and give it back after.
+  const focused = useRef<Element | null>(null);
+  focused.current = document.activeElement;
   useLayoutEffect(() => {
     const el = list.current;
     if (!el) return;
+    const before = focused.current;
+    if (before instanceof HTMLElement && before !== document.activeElement && el.contains(before)) {
+      before.focus({ preventScroll: true });
+    }
     const animate = last.current.size > 0 && !reducedMotion();
     const now = new Map<string, number>();
     for (const child of Array.from(el.children) as HTMLElement[]) {
@@ -51,8 +59,8 @@ export function useFlip(list: RefObject<HTMLElement | null>, order: string): voi
       const top = child.offsetTop;
       now.set(key, top);
       if (!animate) continue;
-      const before = last.current.get(key);
-      if (before === undefined) {
+      const was = last.current.get(key);
+      if (was === undefined) {
         child.animate(
           [
             { opacity: 0, transform: 'scale(0.97)' },
@@ -63,8 +71,8 @@ export function useFlip(list: RefObject<HTMLElement | null>, order: string): voi
             easing: 'ease-out',
           },
         );
-      } else if (before !== top) {
-        child.animate([{ transform: `translateY(${before - top}px)` }, { transform: 'none' }], {
+      } else if (was !== top) {
+        child.animate([{ transform: `translateY(${was - top}px)` }, { transform: 'none' }], {
           duration: 320,
           easing: 'cubic-bezier(0.2, 0.8, 0.2, 1)',
         });
