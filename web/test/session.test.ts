@@ -1,0 +1,247 @@
+// The room session's consistency rules, with a fake EventSource and a fake API: the next version is
+// applied, a gap or a reset refetches the room with my token at minVersion, my vote shows at once
+// and a refusal takes it back, and going offline and online resumes after the version held.
+
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, test } from 'node:test';
+import type { RoomEvent, RoomEventBody } from '../../src/domain/types.ts';
+import type { QueueItemView, RoomView } from '../../src/domain/view.ts';
+import { ApiError, type Api, type VoteAnswer } from '../src/api.ts';
+import { ServerClock } from '../src/clock.ts';
+import { saveIdentity } from '../src/identity.ts';
+import { RoomSession } from '../src/session.ts';
+
+// ---- Browser stand-ins ---------------------------------------------------------------------------
+
+class FakeEventSource extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSED = 2;
+  static all: FakeEventSource[] = [];
+  readonly url: string;
+  readyState = FakeEventSource.CONNECTING;
+
+  constructor(url: string) {
+    super();
+    this.url = url;
+    FakeEventSource.all.push(this);
+  }
+
+  close(): void {
+    this.readyState = FakeEventSource.CLOSED;
+  }
+
+  open(): void {
+    this.readyState = FakeEventSource.OPEN;
+    this.dispatchEvent(new Event('open'));
+  }
+
+  send(type: 'change' | 'reset', data: unknown): void {
+    this.dispatchEvent(new MessageEvent(type, { data: JSON.stringify(data) }));
+  }
+}
+
+const g = globalThis as unknown as Record<string, unknown>;
+let online = true;
+beforeEach(() => {
+  FakeEventSource.all = [];
+  online = true;
+  g['EventSource'] = FakeEventSource;
+  g['window'] = new EventTarget();
+  Object.defineProperty(globalThis.navigator, 'onLine', { get: () => online, configurable: true });
+});
+afterEach(() => {
+  delete g['EventSource'];
+  delete g['window'];
+});
+
+// ---- A fake API over a room the test changes -------------------------------------------------------
+
+const ME = 'm_me';
+
+const item = (n: number, ups = 0, myVote: -1 | 0 | 1 = 0): QueueItemView => ({
+  position: n,
+  entryId: `e${n}`,
+  track: { trackId: `t${n}`, title: `Track ${n}`, artist: 'A', album: '', durationMs: 180_000 },
+  addedBy: { memberId: ME, name: 'Me' },
+  addedAt: 0,
+  seq: n,
+  score: ups,
+  ups,
+  downs: 0,
+  etaMs: 0,
+  myVote,
+});
+
+function roomView(version: number, queue: QueueItemView[]): RoomView {
+  return {
+    id: 'r1',
+    name: 'Room',
+    hostId: ME,
+    createdAt: 0,
+    settings: {
+      public: true,
+      maxQueueLength: 500,
+      maxEntriesPerMember: 10,
+      maxTrackDurationMs: 1_200_000,
+      voteOffThreshold: 5,
+      skipVotes: 3,
+      replayProtectionMinutes: 0,
+      historyRetention: 1000,
+      autoplay: true,
+    },
+    locked: false,
+    version,
+    memberCount: 1,
+    queueLength: queue.length,
+    playCount: 0,
+    nowPlaying: null,
+    queue,
+    queueOffset: 0,
+    me: { memberId: ME, name: 'Me', isHost: true, joinedAt: 0 },
+  };
+}
+
+interface Calls {
+  getRoom: { token: string | null; minVersion: number | undefined }[];
+}
+
+function fakeApi(server: { room: RoomView }, vote?: () => Promise<VoteAnswer>): { api: Api; calls: Calls } {
+  const calls: Calls = { getRoom: [] };
+  const api = {
+    getRoom: async (_id: string, token: string | null, minVersion?: number) => {
+      calls.getRoom.push({ token, minVersion });
+      return server.room;
+    },
+    history: async () => ({ records: [], nextBefore: null, version: server.room.version }),
+    vote: vote ?? (async () => Promise.reject(new Error('no vote expected'))),
+  } as unknown as Api;
+  return { api, calls };
+}
+
+const change = (version: number, ...bodies: RoomEventBody[]) => ({
+  version,
+  events: bodies.map((b): RoomEvent => ({ ...b, roomId: 'r1', version, at: 1 })),
+});
+
+const order = (s: RoomSession): string[] => s.getState().room!.queue.map((e) => e.entryId);
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.fail(`never happened: ${what}`);
+}
+
+async function started(server: { room: RoomView }, vote?: () => Promise<VoteAnswer>) {
+  saveIdentity('r1', { memberId: ME, token: 'tok', name: 'Me', version: 3 });
+  const { api, calls } = fakeApi(server, vote);
+  const session = new RoomSession('r1', api, new ServerClock());
+  await session.start();
+  const source = FakeEventSource.all.at(-1)!;
+  source.open();
+  return { session, calls, source };
+}
+
+// ---- Tests ------------------------------------------------------------------------------------------
+
+void test('loads with my token at the version I joined, then streams after the version it holds', async () => {
+  const server = { room: roomView(5, [item(1), item(2)]) };
+  const { session, calls, source } = await started(server);
+  assert.deepEqual(calls.getRoom[0], { token: 'tok', minVersion: 3 });
+  assert.equal(source.url, '/v1/rooms/r1/events?after=5');
+  assert.equal(session.getState().connection, 'live');
+
+  source.send(
+    'change',
+    change(6, { type: 'voteChanged', entryId: 'e2', voter: ME, value: 1, ups: 1, downs: 0, score: 1 }),
+  );
+  assert.deepEqual(order(session), ['e2', 'e1']);
+  assert.equal(session.getState().room!.version, 6);
+  source.send(
+    'change',
+    change(6, { type: 'voteChanged', entryId: 'e2', voter: ME, value: 1, ups: 1, downs: 0, score: 1 }),
+  );
+  assert.equal(session.getState().room!.version, 6, 'an old version is dropped');
+  session.stop();
+});
+
+void test('a version gap refetches with my token at minVersion, then applies what came after', async () => {
+  const server = { room: roomView(5, [item(1), item(2)]) };
+  const { session, calls, source } = await started(server);
+
+  // Version 6 never arrives; 7 and 8 do. The server is at 7 when asked.
+  server.room = roomView(7, [item(2, 1, 1), item(1)]);
+  source.send('change', change(7, { type: 'lockChanged', locked: true }));
+  source.send('change', change(8, { type: 'lockChanged', locked: false }));
+  await until('the refetch', () => calls.getRoom.length === 2);
+  assert.deepEqual(calls.getRoom[1], { token: 'tok', minVersion: 7 });
+  await until('version 8', () => session.getState().room?.version === 8);
+  assert.deepEqual(order(session), ['e2', 'e1']);
+  assert.equal(session.getState().room!.queue[0]!.myVote, 1, 'my vote, from the refetch with my token');
+  assert.equal(session.getState().room!.locked, false, 'version 8, buffered during the refetch, applied');
+  session.stop();
+});
+
+void test('a reset refetches the room with my token (the reset itself has no viewer)', async () => {
+  const server = { room: roomView(5, [item(1)]) };
+  const { session, calls, source } = await started(server);
+  server.room = roomView(20, [item(1, 1, 1)]);
+  source.send('reset', { version: 20, room: { ...server.room, me: null } });
+  await until('the refetch', () => session.getState().room?.version === 20);
+  assert.deepEqual(calls.getRoom.at(-1), { token: 'tok', minVersion: 20 });
+  assert.equal(session.getState().room!.queue[0]!.myVote, 1);
+  session.stop();
+});
+
+void test('my vote shows at once; a refusal takes it back and says why', async () => {
+  const server = { room: roomView(5, [item(1), item(2)]) };
+  let refuse!: (err: unknown) => void;
+  const { session } = await started(server, () => new Promise<VoteAnswer>((_, reject) => (refuse = reject)));
+  session.vote('e2', 1);
+  assert.deepEqual(order(session), ['e2', 'e1'], 'optimistic');
+  assert.equal(session.getState().room!.queue[0]!.myVote, 1);
+  await until('the request', () => refuse !== undefined);
+  refuse(new ApiError('NOT_FOUND', 'no entry e2 in the queue', 404));
+  await until('the refusal', () => session.getState().toasts.length > 0);
+  assert.deepEqual(order(session), ['e1', 'e2'], 'taken back');
+  assert.equal(session.getState().toasts[0]!.text, 'No entry e2 in the queue');
+  session.stop();
+});
+
+void test('the answer to my vote corrects the counts before the stream brings them', async () => {
+  const server = { room: roomView(5, [item(1), item(2)]) };
+  const { session } = await started(server, async () => ({
+    entryId: 'e2',
+    ups: 3,
+    downs: 0,
+    score: 3,
+    effect: 'none',
+    position: 1,
+    version: 9,
+  }));
+  session.vote('e2', 1);
+  await until('the answer', () => session.getState().room!.queue[0]!.ups === 3);
+  assert.deepEqual(order(session), ['e2', 'e1']);
+  session.stop();
+});
+
+void test('offline closes the stream; online resumes after the version held', async () => {
+  const server = { room: roomView(5, [item(1)]) };
+  const { session, source } = await started(server);
+  source.send('change', change(6, { type: 'lockChanged', locked: true }));
+  online = false;
+  (g['window'] as EventTarget).dispatchEvent(new Event('offline'));
+  assert.equal(session.getState().connection, 'offline');
+  assert.equal(source.readyState, FakeEventSource.CLOSED);
+  online = true;
+  (g['window'] as EventTarget).dispatchEvent(new Event('online'));
+  const again = FakeEventSource.all.at(-1)!;
+  assert.notEqual(again, source);
+  assert.equal(again.url, '/v1/rooms/r1/events?after=6');
+  assert.equal(session.getState().connection, 'reconnecting');
+  again.open();
+  assert.equal(session.getState().connection, 'live');
+  session.stop();
+});
