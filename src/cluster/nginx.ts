@@ -67,7 +67,7 @@ ${servers(o.grpc.nodes)}
     client_max_body_size 4m;
     location / {
       grpc_pass grpc://chorus_grpc;
-      grpc_next_upstream error timeout unavailable;
+      grpc_next_upstream error timeout http_502 http_503 http_504;
       grpc_next_upstream_tries 3;
       grpc_connect_timeout 1s;
       grpc_read_timeout 1h;

@@ -1,0 +1,68 @@
+// Shared measurement types and helpers: latency percentiles from each request's own timing, a
+// seeded PRNG, the load generator's own CPU use.
+
+export interface Latency {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+export interface LoadResult {
+  readonly requests: number;
+  /** 2xx (REST) or OK (gRPC). */
+  readonly ok: number;
+  /** Refusals by the rules (4xx / non-OK application codes): counted, reported, not failures. */
+  readonly refused: number;
+  /** 5xx, socket errors, timeouts, UNAVAILABLE and the like. */
+  readonly failed: number;
+  readonly durationS: number;
+  /** Successful requests per second. */
+  readonly throughput: number;
+  /** Milliseconds. */
+  readonly latency: Latency;
+  /** CPU used by the load generator (this process), in % of one core. */
+  readonly generatorCpuPct: number;
+}
+
+/** Percentiles of raw per-request latencies (ms), nearest-rank. */
+export function latencyOf(samples: number[]): Latency {
+  if (samples.length === 0) return { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1]!,
+    mean: sum / sorted.length,
+  };
+}
+
+/** mulberry32: small, fast, seeded. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Measures this process's CPU over a piece of work, as % of one core. */
+export async function withCpu<T>(
+  work: () => Promise<T>,
+): Promise<{ value: T; cpuPct: number; wallS: number }> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const value = await work();
+  const wallS = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { value, cpuPct: ((cpu.user + cpu.system) / 1e6 / wallS) * 100, wallS };
+}
+
+export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -1,0 +1,594 @@
+// `npm run bench`: the earlier system's experiment reproduced honestly, saturation under mixed load,
+// and the ceiling (bare echo servers behind the same nginx) measured in the same run, so every
+// Chorus figure is quoted as a ratio to it. Every run ends by checking that no acknowledged write
+// is missing on any node; a run that loses a write fails loudly (exit 1).
+
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { RestClient } from '../src/cli/rest-client.ts';
+import { NGINX_BIN, startNginx } from '../src/cluster/nginx.ts';
+import { freePort } from '../src/cluster/ports.ts';
+import { spawnProcess, stopProcess, waitForLine, type Spawned } from '../src/cluster/process.ts';
+import { REDIS_BIN } from '../src/cluster/redis.ts';
+import { renderFigures, type ExperimentPoint } from './lib/figures.ts';
+import { clients, echoClients, grpcAdds, grpcEcho, grpcMixed } from './lib/grpc-load.ts';
+import { restAdds, restEcho, restMixed } from './lib/rest-load.ts';
+import { round, type LoadResult } from './lib/stats.ts';
+import { verifyRun, type VerifyReport } from './lib/verify.ts';
+import { Workload, type BenchRoom } from './lib/workload.ts';
+
+const HELP = `Usage: npm run bench -- [options]
+
+Starts each configuration with \`chorus cluster\` (or \`chorus serve\` for the embedded node), waits
+for readiness, warms up, runs the load, checks that no acknowledged write is missing on any node,
+and stops everything. Results go to bench/results/<date>-<machine>.{json,md} with two PNG figures.
+
+  --quick        a smoke run (< 2 minutes): nodes 1 and 3, one trial, short saturation
+  --out DIR      where to write results (default bench/results)
+  --seed N       seed of the mixed workload (default 42)
+  --help         this text
+
+Full run: the earlier experiment (nodes 1, 2, 3, 5, 10 x REST, gRPC x 3 trials, 20 clients,
+200 add-track requests, through nginx, Redis store); saturation (10 s at 20 and 100 clients, votes
+60% adds 20% reads 15% removes 5% over 10 rooms, REST and gRPC, embedded node, 1 and 3 Redis
+nodes); the ceiling: bare node:http and grpc-js echo servers behind the same nginx.`;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(ROOT, 'src/cli/main.ts');
+const ECHO = join(ROOT, 'bench/echo-server.ts');
+type Api = 'REST' | 'gRPC';
+const APIS: readonly Api[] = ['REST', 'gRPC'];
+
+interface Plan {
+  readonly mode: 'quick' | 'full';
+  readonly experimentNodes: readonly number[];
+  readonly trials: number;
+  readonly requests: number;
+  readonly clients: number;
+  readonly saturationConfigs: readonly SaturationConfig[];
+  readonly saturationClients: readonly number[];
+  readonly saturationSeconds: number;
+  readonly warmupSeconds: number;
+  readonly rooms: number;
+  readonly seed: number;
+}
+
+type SaturationConfig =
+  | { readonly name: string; readonly kind: 'embedded' }
+  | { readonly name: string; readonly kind: 'redis'; readonly nodes: number };
+
+/** A running system under test (or the ceiling): where to send load, which nodes to verify. */
+interface Target {
+  readonly rest: string;
+  readonly grpc: string;
+  /** REST URL of each node, asked directly at the end. */
+  readonly nodes: readonly string[];
+  stop(): Promise<void>;
+}
+
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+
+// ---- Systems under test --------------------------------------------------------------------------
+
+async function startChorusCluster(nodes: number, dir: string): Promise<Target> {
+  const p = spawnProcess(process.execPath, [
+    MAIN,
+    'cluster',
+    '--nodes',
+    String(nodes),
+    '--store',
+    'redis',
+    '--api',
+    'both',
+    '--port',
+    '0',
+    '--grpc-port',
+    '0',
+    '--data-dir',
+    dir,
+    '--node-arg=--log-level=warn',
+  ]);
+  await waitForLine(p, /^redis /, 120_000, 'chorus cluster');
+  const rest = lineValue(p, /^rest (\S+)/);
+  const grpc = lineValue(p, /^grpc (\S+)/);
+  const nodeUrls = p.lines
+    .map((l) => /^node \d+ rest (\S+)/.exec(l)?.[1])
+    .filter((u): u is string => u !== undefined);
+  return { rest, grpc, nodes: nodeUrls, stop: () => stopProcess(p, 30_000) };
+}
+
+async function startEmbedded(dir: string): Promise<Target> {
+  const p = spawnProcess(process.execPath, [
+    MAIN,
+    'serve',
+    '--port',
+    '0',
+    '--grpc-port',
+    '0',
+    '--data-dir',
+    dir,
+    '--log-level',
+    'warn',
+    '--no-legacy',
+  ]);
+  await waitForLine(p, /^grpc /, 60_000, 'chorus serve');
+  const rest = lineValue(p, /^rest (\S+)/);
+  return { rest, grpc: lineValue(p, /^grpc (\S+)/), nodes: [rest], stop: () => stopProcess(p, 30_000) };
+}
+
+/** The ceiling: `count` bare echo servers, behind the same nginx as Chorus (or direct for count 0 nginx). */
+async function startEcho(count: number, behindNginx: boolean, dir: string): Promise<Target> {
+  const procs: Spawned[] = [];
+  const ports: { rest: number; grpc: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const port = { rest: await freePort(), grpc: await freePort() };
+    const p = spawnProcess(process.execPath, [ECHO, String(port.rest), String(port.grpc)]);
+    await waitForLine(p, /^ready/, 30_000, 'echo server');
+    procs.push(p);
+    ports.push(port);
+  }
+  if (!behindNginx) {
+    const first = ports[0]!;
+    return {
+      rest: `http://127.0.0.1:${first.rest}`,
+      grpc: `127.0.0.1:${first.grpc}`,
+      nodes: [],
+      stop: async () => void (await Promise.all(procs.map((p) => stopProcess(p)))),
+    };
+  }
+  const lb = { rest: await freePort(), grpc: await freePort() };
+  const nginx = await startNginx({
+    dir,
+    host: '127.0.0.1',
+    rest: { port: lb.rest, nodes: ports.map((p) => ({ host: '127.0.0.1', port: p.rest })) },
+    grpc: { port: lb.grpc, nodes: ports.map((p) => ({ host: '127.0.0.1', port: p.grpc })) },
+  });
+  await waitForHttp(`http://127.0.0.1:${lb.rest}/`);
+  return {
+    rest: `http://127.0.0.1:${lb.rest}`,
+    grpc: `127.0.0.1:${lb.grpc}`,
+    nodes: [],
+    stop: async () => {
+      await stopProcess(nginx, 5000, 'SIGQUIT');
+      await Promise.all(procs.map((p) => stopProcess(p)));
+    },
+  };
+}
+
+function lineValue(p: Spawned, re: RegExp): string {
+  for (const line of p.lines) {
+    const m = re.exec(line);
+    if (m) return m[1]!;
+  }
+  throw new Error(`no line matching ${String(re)} in:\n${p.lines.join('\n')}`);
+}
+
+async function waitForHttp(url: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${url} did not answer`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+// ---- Rooms ---------------------------------------------------------------------------------------
+
+const ROOM_SETTINGS = {
+  autoplay: false,
+  maxQueueLength: 1_000_000,
+  maxEntriesPerMember: 0,
+  voteOffThreshold: 0,
+  skipVotes: 0,
+  public: false,
+};
+
+let roomCounter = 0;
+async function makeRoom(
+  url: string,
+  members: number,
+  seedEntries: number,
+  workload: Workload,
+): Promise<BenchRoom> {
+  const client = new RestClient({ server: url, timeoutMs: 30_000 });
+  const id = `bench-${process.pid}-${roomCounter++}`;
+  const host = await client.createRoom({
+    roomId: id,
+    name: id,
+    hostName: 'bench host',
+    settings: ROOM_SETTINGS,
+  });
+  const tokens = await Promise.all(
+    Array.from({ length: members }, async (_, i) => (await client.join(id, `client ${i + 1}`)).token),
+  );
+  const seeded: string[] = [];
+  const asHost = client.withToken(host.token);
+  for (let i = 0; i < seedEntries; i++) {
+    const added = await asHost.add(id, { track: workload.newTrack() });
+    if (added.entry) seeded.push(added.entry.entryId);
+  }
+  return { id, hostToken: host.token, tokens, seeded };
+}
+
+// ---- Phases --------------------------------------------------------------------------------------
+
+interface Row {
+  readonly phase: 'experiment' | 'saturation';
+  readonly config: string;
+  readonly api: Api;
+  readonly nodes: number;
+  readonly clients: number;
+  readonly trial: number;
+  readonly chorus: LoadResult;
+  readonly ceiling: LoadResult | null;
+  readonly ratio: number | null;
+}
+
+async function addsRun(
+  api: Api,
+  target: Target,
+  room: BenchRoom,
+  requests: number,
+  concurrency: number,
+  workload: Workload,
+): Promise<LoadResult> {
+  if (api === 'REST')
+    return restAdds({ url: target.rest, room, amount: requests, connections: concurrency, workload });
+  const stubs = clients(target.grpc, Math.min(concurrency, 4));
+  try {
+    return await grpcAdds({ stubs, room, amount: requests, concurrency, workload });
+  } finally {
+    for (const s of stubs) s.close();
+  }
+}
+
+async function mixedRun(
+  api: Api,
+  target: Target,
+  rooms: readonly BenchRoom[],
+  seconds: number,
+  concurrency: number,
+  workload: Workload,
+  seed: number,
+): Promise<LoadResult> {
+  if (api === 'REST')
+    return restMixed({
+      url: target.rest,
+      rooms,
+      durationS: seconds,
+      connections: concurrency,
+      workload,
+      seed,
+    });
+  const stubs = clients(target.grpc, Math.min(concurrency, 4));
+  try {
+    return await grpcMixed({ stubs, rooms, durationS: seconds, concurrency, workload, seed });
+  } finally {
+    for (const s of stubs) s.close();
+  }
+}
+
+async function echoRun(
+  api: Api,
+  target: Target,
+  concurrency: number,
+  amount: number | null,
+  seconds: number | null,
+): Promise<LoadResult> {
+  if (api === 'REST')
+    return restEcho({ url: target.rest, connections: concurrency, amount, durationS: seconds });
+  const c = echoClients(target.grpc, Math.min(concurrency, 4));
+  try {
+    return await grpcEcho({
+      clients: c,
+      concurrency,
+      ...(amount !== null ? { amount } : {}),
+      ...(seconds !== null ? { durationS: seconds } : {}),
+    });
+  } finally {
+    for (const x of c) x.close();
+  }
+}
+
+function describe(r: LoadResult): string {
+  return `${round(r.throughput)} req/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.failed} failed, ${r.refused} refused, generator CPU ${round(r.generatorCpuPct)}%`;
+}
+
+async function experiment(
+  plan: Plan,
+  tmp: string,
+  rows: Row[],
+  verifies: VerifyReport[],
+  points: ExperimentPoint[],
+): Promise<void> {
+  for (const nodes of plan.experimentNodes) {
+    log(`\n== experiment: ${nodes} node(s), Redis store, through nginx`);
+    // The ceiling first, with as many echo servers as Chorus nodes, behind the same nginx.
+    const echo = await startEcho(nodes, true, join(tmp, `echo-exp-${nodes}`));
+    const ceilings = new Map<Api, LoadResult[]>();
+    try {
+      for (const api of APIS) {
+        await echoRun(api, echo, plan.clients, plan.requests, null);
+        const results: LoadResult[] = [];
+        for (let t = 0; t < plan.trials; t++)
+          results.push(await echoRun(api, echo, plan.clients, plan.requests, null));
+        ceilings.set(api, results);
+        log(`ceiling ${api} x${nodes}: ${describe(results[0]!)}`);
+      }
+    } finally {
+      await echo.stop();
+    }
+
+    const target = await startChorusCluster(nodes, join(tmp, `cluster-exp-${nodes}`));
+    const workload = new Workload(`exp${nodes}`, []);
+    const roomIds: string[] = [];
+    try {
+      for (const api of APIS) {
+        const warm = await makeRoom(target.rest, plan.clients, 0, workload);
+        roomIds.push(warm.id);
+        await addsRun(api, target, warm, plan.requests, plan.clients, workload);
+        for (let t = 0; t < plan.trials; t++) {
+          const room = await makeRoom(target.rest, plan.clients, 0, workload);
+          roomIds.push(room.id);
+          const result = await addsRun(api, target, room, plan.requests, plan.clients, workload);
+          const ceiling = ceilings.get(api)?.[t] ?? null;
+          rows.push({
+            phase: 'experiment',
+            config: `redis x${nodes}`,
+            api,
+            nodes,
+            clients: plan.clients,
+            trial: t + 1,
+            chorus: result,
+            ceiling,
+            ratio: ceiling ? result.throughput / ceiling.throughput : null,
+          });
+          points.push({
+            api,
+            nodes,
+            throughput: result.throughput,
+            p50: result.latency.p50,
+            p90: result.latency.p90,
+            p99: result.latency.p99,
+          });
+          log(
+            `chorus ${api} x${nodes} trial ${t + 1}: ${describe(result)}${ceiling ? ` (${round((result.throughput / ceiling.throughput) * 100)}% of ceiling)` : ''}`,
+          );
+        }
+      }
+      const report = await verifyRun(target.nodes, roomIds, workload);
+      verifies.push(report);
+      log(
+        `check: ${report.acknowledgedAdds} acknowledged adds on ${report.nodes} nodes: ${report.missing.length} missing, ${report.disagreements.length} disagreements`,
+      );
+    } finally {
+      await target.stop();
+    }
+  }
+}
+
+async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: VerifyReport[]): Promise<void> {
+  for (const config of plan.saturationConfigs) {
+    log(`\n== saturation: ${config.name}`);
+    const backends = config.kind === 'embedded' ? 1 : config.nodes;
+    const echo = await startEcho(backends, config.kind === 'redis', join(tmp, `echo-sat-${config.name}`));
+    const ceilings = new Map<string, LoadResult>();
+    try {
+      for (const api of APIS) {
+        for (const c of plan.saturationClients) {
+          await echoRun(api, echo, c, null, plan.warmupSeconds);
+          const result = await echoRun(api, echo, c, null, plan.saturationSeconds);
+          ceilings.set(`${api}/${c}`, result);
+          log(`ceiling ${api} ${c} clients: ${describe(result)}`);
+        }
+      }
+    } finally {
+      await echo.stop();
+    }
+
+    const dir = join(tmp, `sat-${config.name}`);
+    const target =
+      config.kind === 'embedded' ? await startEmbedded(dir) : await startChorusCluster(config.nodes, dir);
+    const workload = new Workload(`sat-${config.name}`, []);
+    try {
+      const rooms: BenchRoom[] = [];
+      for (let i = 0; i < plan.rooms; i++) rooms.push(await makeRoom(target.rest, 20, 30, workload));
+      const mixed = new Workload(`sat-${config.name}-load`, rooms);
+      for (const api of APIS) {
+        for (const c of plan.saturationClients) {
+          await mixedRun(api, target, rooms, plan.warmupSeconds, c, mixed, plan.seed);
+          const result = await mixedRun(api, target, rooms, plan.saturationSeconds, c, mixed, plan.seed + 1);
+          const ceiling = ceilings.get(`${api}/${c}`) ?? null;
+          rows.push({
+            phase: 'saturation',
+            config: config.name,
+            api,
+            nodes: backends,
+            clients: c,
+            trial: 1,
+            chorus: result,
+            ceiling,
+            ratio: ceiling ? result.throughput / ceiling.throughput : null,
+          });
+          log(
+            `chorus ${api} ${c} clients: ${describe(result)}${ceiling ? ` (${round((result.throughput / ceiling.throughput) * 100)}% of ceiling)` : ''}`,
+          );
+        }
+      }
+      const report = await verifyRun(
+        target.nodes,
+        rooms.map((r) => r.id),
+        mixed,
+      );
+      verifies.push(report);
+      log(
+        `check: ${report.acknowledgedAdds} acknowledged adds on ${report.nodes} nodes: ${report.missing.length} missing, ${report.disagreements.length} disagreements`,
+      );
+    } finally {
+      await target.stop();
+    }
+  }
+}
+
+// ---- Results -------------------------------------------------------------------------------------
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return (
+      execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .trim()
+        .split('\n')[0] ?? ''
+    );
+  } catch (err) {
+    return ((err as { stderr?: string }).stderr ?? '').trim().split('\n')[0] ?? 'unknown';
+  }
+}
+
+function machine(): Record<string, unknown> {
+  return {
+    hostname: os.hostname(),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    nginx: version(NGINX_BIN, ['-v']),
+    redis: version(REDIS_BIN, ['--version']),
+    commit: version('git', ['rev-parse', '--short', 'HEAD']),
+  };
+}
+
+function markdown(result: {
+  date: string;
+  mode: string;
+  machine: Record<string, unknown>;
+  plan: Plan;
+  rows: Row[];
+  verifies: VerifyReport[];
+  durationS: number;
+}): string {
+  const m = result.machine;
+  const lines = [
+    `# Chorus benchmark, ${result.date} (${result.mode})`,
+    '',
+    `Machine: ${String(m['cpus'])} × ${String(m['cpuModel'])}, ${String(m['memoryGiB'])} GiB, ${String(m['os'])}; Node ${String(m['node'])}, ${String(m['nginx'])}, ${String(m['redis'])}; commit ${String(m['commit'])}.`,
+    `Command: \`npm run bench${result.mode === 'quick' ? ' -- --quick' : ''}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
+    '',
+    '## The earlier experiment: add-track, 20 clients, 200 requests, through nginx, Redis store',
+    '',
+    '| API | nodes | trial | req/s | p50 ms | p90 ms | p99 ms | max ms | failed | refused | ceiling req/s | % of ceiling | generator CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const row = (r: Row): string =>
+    `| ${r.api} | ${r.nodes} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
+  for (const r of result.rows.filter((x) => x.phase === 'experiment')) lines.push(row(r));
+  lines.push(
+    '',
+    `## Saturation: ${result.plan.saturationSeconds} s of mixed load (votes 60%, adds 20%, reads 15%, removes 5%) over ${result.plan.rooms} rooms`,
+    '',
+    '| system | API | clients | req/s | p50 ms | p90 ms | p99 ms | max ms | failed | refused | ceiling req/s | % of ceiling | generator CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of result.rows.filter((x) => x.phase === 'saturation')) {
+    lines.push(
+      `| ${r.config} | ${r.api} | ${r.clients} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`,
+    );
+  }
+  lines.push('', '## Correctness at the end of every run', '');
+  for (const v of result.verifies) {
+    lines.push(
+      `- ${v.rooms} rooms on ${v.nodes} node(s): ${v.acknowledgedAdds} acknowledged adds, ${v.missing.length} missing, ${v.disagreements.length} disagreements between nodes`,
+    );
+  }
+  lines.push(
+    '',
+    'The ceiling is a bare node:http JSON echo (and a bare grpc-js unary echo) with as many processes as Chorus nodes, behind the same nginx configuration (the embedded node and its ceiling are measured directly, without nginx), at the same concurrency, measured in the same run. Latency is each request\'s own time. "refused" counts answers the rules gave (4xx); "failed" counts 5xx, timeouts and socket errors.',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const quick = values.quick === true;
+  const plan: Plan = {
+    mode: quick ? 'quick' : 'full',
+    experimentNodes: quick ? [1, 3] : [1, 2, 3, 5, 10],
+    trials: quick ? 1 : 3,
+    requests: 200,
+    clients: 20,
+    saturationConfigs: quick
+      ? [
+          { name: 'embedded', kind: 'embedded' },
+          { name: 'redis-3', kind: 'redis', nodes: 3 },
+        ]
+      : [
+          { name: 'embedded', kind: 'embedded' },
+          { name: 'redis-1', kind: 'redis', nodes: 1 },
+          { name: 'redis-3', kind: 'redis', nodes: 3 },
+        ],
+    saturationClients: quick ? [20] : [20, 100],
+    saturationSeconds: quick ? 2 : 10,
+    warmupSeconds: quick ? 1 : 2,
+    rooms: 10,
+    seed: Number(values.seed ?? 42),
+  };
+  const out = values.out ?? join(ROOT, 'bench/results');
+  const tmp = await mkdtemp(join(os.tmpdir(), 'chorus-bench-'));
+  const started = performance.now();
+  const rows: Row[] = [];
+  const verifies: VerifyReport[] = [];
+  const points: ExperimentPoint[] = [];
+  try {
+    await experiment(plan, tmp, rows, verifies, points);
+    await saturation(plan, tmp, rows, verifies);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const name = `${date}-${os.hostname()}${quick ? '-quick' : ''}`;
+  const result = {
+    date,
+    mode: plan.mode,
+    machine: machine(),
+    plan,
+    rows,
+    verifies,
+    durationS: (performance.now() - started) / 1000,
+  };
+  await mkdir(out, { recursive: true });
+  await writeFile(join(out, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  await writeFile(join(out, `${name}.md`), markdown(result));
+  const figures = await renderFigures(points, join(out, name));
+  log(`\nresults: ${join(out, `${name}.md`)}, ${join(out, `${name}.json`)}, ${figures.join(', ')}`);
+
+  const lost = verifies.flatMap((v) => [...v.missing, ...v.disagreements]);
+  if (lost.length > 0) {
+    log(
+      `\nFAILED: ${lost.length} acknowledged writes missing or nodes disagreeing:\n  ${lost.slice(0, 20).join('\n  ')}`,
+    );
+    process.exitCode = 1;
+  } else {
+    log('every acknowledged write is present on every node');
+  }
+}
+
+await main();
