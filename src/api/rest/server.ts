@@ -95,7 +95,8 @@ function commandId(request: FastifyRequest): string | undefined {
 export async function buildRestServer(options: RestOptions): Promise<RestServer> {
   const { service, store, metrics } = options;
   const app = Fastify({
-    loggerInstance: options.logger,
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it sets the app type
+    loggerInstance: options.logger as FastifyBaseLogger,
     // Access logs would cost more than the requests themselves; metrics count requests instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
