@@ -5,7 +5,9 @@
 //   npm run build:web              build once (prestart and pretest:e2e do this)
 //   npm run build:web -- --watch   rebuild on every change while developing
 
-import { build, context, type BuildOptions, type Metafile } from 'esbuild';
+import type * as Esbuild from 'esbuild';
+import type { BuildOptions, Metafile } from 'esbuild';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,12 +67,27 @@ async function finish(metafile: Metafile): Promise<void> {
 
 const kb = (n: number): string => `${(n / 1024).toFixed(1)} kB`;
 
+/** esbuild is a devDependency: an install without them (a production image) keeps the built page. */
+async function loadEsbuild(): Promise<typeof Esbuild | null> {
+  try {
+    return await import('esbuild');
+  } catch {
+    if (existsSync(join(dist, 'index.html'))) {
+      process.stdout.write('build-web: esbuild is not installed (no devDependencies); keeping web/dist\n');
+      return null;
+    }
+    throw new Error('build-web: esbuild is not installed and web/dist is missing: run `npm install` first');
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
+  const esbuild = await loadEsbuild();
+  if (!esbuild) return;
   await rm(dist, { recursive: true, force: true });
   await mkdir(assets, { recursive: true });
   if (process.argv.includes('--watch')) {
-    const ctx = await context({
+    const ctx = await esbuild.context({
       ...options,
       plugins: [
         {
@@ -87,7 +104,7 @@ async function main(): Promise<void> {
     process.stdout.write('build-web: watching web/src for changes\n');
     return;
   }
-  const result = await build(options);
+  const result = await esbuild.build(options);
   await finish(result.metafile!);
   process.stdout.write(`build-web: done in ${Math.round(performance.now() - started)} ms\n`);
 }
