@@ -112,7 +112,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     );
     const infos: NodeInfo[] = [];
     const url = redisUrl;
-    await Promise.all(
+    // allSettled: when one node fails, the others still starting must be supervised (and so stopped
+    // below) before giving up, not left running behind.
+    const started = await Promise.allSettled(
       nodePorts.map((ports, i) =>
         supervise(`node ${i + 1}`, async () => {
           const p = spawnProcess(process.execPath, [
@@ -136,7 +138,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
             `node-${i + 1}`,
             ...o.nodeArgs,
           ]);
-          const rest = (await waitForLine(p, /^rest (\S+)/, READY_MS, `node ${i + 1}`))[1]!;
+          // A node that never gets ready must not outlive this attempt (nothing else would stop it).
+          const rest = (
+            await waitForLine(p, /^rest (\S+)/, READY_MS, `node ${i + 1}`).catch(async (err: unknown) => {
+              await stopProcess(p, 2000);
+              throw err;
+            })
+          )[1]!;
           // The gRPC line follows the REST line when the node serves gRPC.
           const grpcLine = await waitForLine(p, /^grpc (\S+)/, 2000, `node ${i + 1}`).catch(() => null);
           const info: NodeInfo = { index: i + 1, rest, grpc: grpcLine?.[1] ?? null, pid: p.child.pid ?? -1 };
@@ -148,6 +156,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         }),
       ),
     );
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
 
     // The load balancer.
     const lbRestPort = o.api === 'grpc' ? null : o.port === 0 ? await freePort(o.host) : o.port;

@@ -3,7 +3,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { spawnProcess, type Spawned } from './process.ts';
+import { spawnProcess, stopProcess, type Spawned } from './process.ts';
 
 export const REDIS_BIN = '/usr/bin/redis-server';
 
@@ -33,7 +33,11 @@ export async function startRedisServer(o: RedisOptions): Promise<Spawned> {
     '--protected-mode',
     'no',
   ]);
-  await waitForPing(o.host, o.port, 10_000, p);
+  // A server that never answers must not outlive this attempt (nothing else would stop it).
+  await waitForPing(o.host, o.port, 10_000, p).catch(async (err: unknown) => {
+    await stopProcess(p, 2000);
+    throw err;
+  });
   return p;
 }
 
