@@ -62,6 +62,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   await mkdir(dir, { recursive: true });
   const supervised: Supervised[] = [];
   let stopping = false;
+  // Every child ever spawned and not yet exited, so stop() also ends one a restart just spawned.
+  const alive = new Set<Spawned>();
+  const track = (p: Spawned): Spawned => {
+    alive.add(p);
+    void p.exited.then(() => alive.delete(p));
+    return p;
+  };
 
   const supervise = async (name: string, start: () => Promise<Spawned>): Promise<Supervised> => {
     const s: Supervised = { name, proc: await start(), start };
@@ -72,7 +79,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         o.log(`${name} exited (${signal ?? `code ${String(code)}`}); restarting`);
         for (let attempt = 1; !stopping; attempt++) {
           try {
-            s.proc = await s.start();
+            const next = await s.start();
+            if (stopping) {
+              await stopProcess(next, 10_000);
+              return;
+            }
+            s.proc = next;
             watch();
             return;
           } catch (err) {
@@ -96,7 +108,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       redisUrl = `redis://${o.host}:${redisPort}`;
       const url = redisUrl;
       await supervise('redis', async () => {
-        const p = await startRedisServer({ dir: join(dir, 'redis'), host: o.host, port: redisPort });
+        const p = await startRedisServer({
+          dir: join(dir, 'redis'),
+          host: o.host,
+          port: redisPort,
+          onSpawn: track,
+        });
         o.log(`redis ${url} pid ${p.child.pid ?? '?'}`);
         return p;
       });
@@ -117,27 +134,29 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const started = await Promise.allSettled(
       nodePorts.map((ports, i) =>
         supervise(`node ${i + 1}`, async () => {
-          const p = spawnProcess(process.execPath, [
-            MAIN,
-            'serve',
-            '--host',
-            o.host,
-            '--port',
-            String(ports.rest),
-            '--grpc-port',
-            String(ports.grpc),
-            '--store',
-            o.store,
-            '--redis-url',
-            url,
-            '--secret',
-            secret,
-            '--data-dir',
-            join(dir, `node-${i + 1}`),
-            '--node-name',
-            `node-${i + 1}`,
-            ...o.nodeArgs,
-          ]);
+          const p = track(
+            spawnProcess(process.execPath, [
+              MAIN,
+              'serve',
+              '--host',
+              o.host,
+              '--port',
+              String(ports.rest),
+              '--grpc-port',
+              String(ports.grpc),
+              '--store',
+              o.store,
+              '--redis-url',
+              url,
+              '--secret',
+              secret,
+              '--data-dir',
+              join(dir, `node-${i + 1}`),
+              '--node-name',
+              `node-${i + 1}`,
+              ...o.nodeArgs,
+            ]),
+          );
           // A node that never gets ready must not outlive this attempt (nothing else would stop it).
           const rest = (
             await waitForLine(p, /^rest (\S+)/, READY_MS, `node ${i + 1}`).catch(async (err: unknown) => {
@@ -166,6 +185,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       nodePorts.map((p) => ({ host: o.host, port: p[key] }));
     const nginx = await supervise('nginx', async () => {
       const p = await startNginx({
+        onSpawn: track,
         dir: join(dir, 'nginx'),
         host: o.host,
         rest: lbRestPort === null ? null : { port: lbRestPort, nodes: upstream('rest') },
@@ -201,6 +221,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
               .map((s) => stopProcess(s.proc, 10_000, s.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM')),
           );
         }
+        // Anything a restart spawned meanwhile.
+        await Promise.all([...alive].map((p) => stopProcess(p, 10_000)));
       },
     };
   } catch (err) {

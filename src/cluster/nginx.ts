@@ -19,6 +19,8 @@ export interface NginxOptions {
   readonly rest: { readonly port: number; readonly nodes: readonly Upstream[] } | null;
   /** gRPC front port and the nodes' gRPC addresses; null: no gRPC front. */
   readonly grpc: { readonly port: number; readonly nodes: readonly Upstream[] } | null;
+  /** Told of the child as soon as it is spawned. */
+  readonly onSpawn?: (p: Spawned) => void;
 }
 
 const servers = (nodes: readonly Upstream[]): string =>
@@ -36,8 +38,10 @@ ${servers(o.rest.nodes)}
     listen ${o.host}:${o.rest.port} reuseport;
     client_max_body_size 1m;
     # A POST is passed to the next node only if it never reached the first (nginx does not resend
-    # non-idempotent requests it already sent), so failover never applies a write twice.
-    proxy_next_upstream error timeout http_502 http_503 http_504;
+    # non-idempotent requests it already sent), so failover never applies a write twice. A node's
+    # own 503 (store unreachable) is an answer, not a dead node: it goes to the client as JSON,
+    # and does not take every node out of rotation while Redis is away.
+    proxy_next_upstream error timeout http_502;
     proxy_next_upstream_tries 3;
     proxy_connect_timeout 1s;
     proxy_http_version 1.1;
@@ -67,7 +71,7 @@ ${servers(o.grpc.nodes)}
     client_max_body_size 4m;
     location / {
       grpc_pass grpc://chorus_grpc;
-      grpc_next_upstream error timeout http_502 http_503 http_504;
+      grpc_next_upstream error timeout http_502;
       grpc_next_upstream_tries 3;
       grpc_connect_timeout 1s;
       grpc_read_timeout 1h;

@@ -11,6 +11,8 @@ export interface RedisOptions {
   readonly dir: string;
   readonly host: string;
   readonly port: number;
+  /** Told of the child as soon as it is spawned (before it is ready). */
+  readonly onSpawn?: (p: Spawned) => void;
 }
 
 export async function startRedisServer(o: RedisOptions): Promise<Spawned> {
@@ -33,6 +35,7 @@ export async function startRedisServer(o: RedisOptions): Promise<Spawned> {
     '--protected-mode',
     'no',
   ]);
+  o.onSpawn?.(p);
   // A server that never answers must not outlive this attempt (nothing else would stop it).
   await waitForPing(o.host, o.port, 10_000, p).catch(async (err: unknown) => {
     await stopProcess(p, 2000);

@@ -102,7 +102,9 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     // Reject unknown settings and the like instead of silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
-    return503OnClosing: true,
+    // While stopping, requests already on kept-alive connections are still served: the store is
+    // closed only after the server, so they succeed instead of bouncing off a 503.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
   const sse = new SseHub({
