@@ -1,12 +1,14 @@
-// The client commands of `chorus` over REST. Human-readable output by default, `--json` for
-// scripts; a failure prints `CODE: message` and exits 1. Tokens from create-room/join are saved per
-// server and room, so later commands need no --token.
+// The client commands of `chorus`, over REST or gRPC (`--transport`). Human-readable output by
+// default, `--json` for scripts; a failure prints `CODE: message` and exits 1. Tokens from
+// create-room/join are saved per server and room, so later commands need no --token.
 
 import { Option } from 'commander';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ChorusError, type RoomView, type Track } from '../domain/index.ts';
+import { TRANSPORTS, type ChorusClient, type Transport } from './api-client.ts';
+import { GrpcClient } from './grpc-client.ts';
 import { RestClient } from './rest-client.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
@@ -42,16 +44,57 @@ async function saveToken(server: string, roomId: string, token: string): Promise
   await writeFile(credentialsFile(), JSON.stringify(all, null, 2), { mode: 0o600 });
 }
 
-async function clientFor(opts: Opts, roomId?: string): Promise<RestClient> {
-  const server = String(opts['server']).replace(/\/+$/, '');
-  let token = typeof opts['token'] === 'string' ? opts['token'] : undefined;
-  if (!token && roomId) token = (await loadCredentials())[`${server} ${roomId}`];
-  return new RestClient({ server, token });
+// ---- Transports ----------------------------------------------------------------------------------
+
+export const DEFAULT_SERVER: Readonly<Record<Transport, string>> = {
+  rest: 'http://127.0.0.1:8080',
+  grpc: '127.0.0.1:50051',
+};
+
+function transportOf(opts: Opts): Transport {
+  const transport = opts['transport'] ?? 'rest';
+  if (!(TRANSPORTS as readonly unknown[]).includes(transport)) {
+    throw new ChorusError('INVALID_ARGUMENT', `--transport must be ${TRANSPORTS.join(' or ')}`);
+  }
+  return transport as Transport;
 }
 
-async function needToken(opts: Opts, roomId: string): Promise<RestClient> {
+/** The node to talk to: a URL for REST, HOST:PORT (or grpc://HOST:PORT) for gRPC. */
+function serverOf(opts: Opts): string {
+  const transport = transportOf(opts);
+  const given = typeof opts['server'] === 'string' ? opts['server'] : DEFAULT_SERVER[transport];
+  if (transport === 'rest') return given.replace(/\/+$/, '');
+  const address = given.replace(/^grpc:\/\//, '').replace(/\/+$/, '');
+  if (address.includes('/')) {
+    throw new ChorusError(
+      'INVALID_ARGUMENT',
+      `with --transport grpc, --server is the gRPC address HOST:PORT (e.g. ${DEFAULT_SERVER.grpc}), not ${given}`,
+    );
+  }
+  return address;
+}
+
+/** gRPC clients opened by this command, closed when it ends so the process can exit. */
+const openGrpcClients = new Set<GrpcClient>();
+
+export function closeClients(): void {
+  for (const client of openGrpcClients) client.close();
+  openGrpcClients.clear();
+}
+
+async function clientFor(opts: Opts, roomId?: string): Promise<ChorusClient> {
+  const server = serverOf(opts);
+  let token = typeof opts['token'] === 'string' ? opts['token'] : undefined;
+  if (!token && roomId) token = (await loadCredentials())[`${server} ${roomId}`];
+  if (transportOf(opts) === 'rest') return new RestClient({ server, token });
+  const client = new GrpcClient({ server, token });
+  openGrpcClients.add(client);
+  return client;
+}
+
+async function needToken(opts: Opts, roomId: string): Promise<ChorusClient> {
   const client = await clientFor(opts, roomId);
-  const server = String(opts['server']).replace(/\/+$/, '');
+  const server = client.server;
   if (!opts['token'] && !(await loadCredentials())[`${server} ${roomId}`]) {
     throw new ChorusError(
       'UNAUTHENTICATED',
@@ -99,7 +142,7 @@ function renderRoom(room: RoomView): string {
 }
 
 /** An entry given as an id, or as its 1-based position in the queue. */
-async function resolveEntry(client: RestClient, roomId: string, ref: string): Promise<string> {
+async function resolveEntry(client: ChorusClient, roomId: string, ref: string): Promise<string> {
   if (!/^\d+$/.test(ref)) return ref;
   const room = await client.room(roomId, { offset: Number(ref) - 1, limit: 1 });
   const entry = room.queue[0];
@@ -205,9 +248,7 @@ export const clientCommands: readonly ClientCommand[] = [
             'INVALID_ARGUMENT',
             'say which track: a catalog id, search words, or --title',
           );
-        const exact = await client
-          .request<Track>('GET', `/v1/catalog/tracks/${encodeURIComponent(query)}`)
-          .catch(() => null);
+        const exact = await client.track(query).catch(() => null);
         const found = exact ?? (await client.search(query, 1)).tracks[0];
         if (!found) throw new ChorusError('NOT_FOUND', `no track matches "${query}"`);
         input = { trackId: found.trackId };
@@ -300,7 +341,7 @@ export const clientCommands: readonly ClientCommand[] = [
     description: 'print live changes of a room until interrupted (resumes by itself after a disconnect)',
     async run([roomId = ''], opts) {
       const client = await clientFor(opts, roomId);
-      await watch(client, roomId, (event, data) => {
+      const onMessage = (event: string, data: unknown): void => {
         if (opts['json']) process.stdout.write(`${JSON.stringify({ event, data })}\n`);
         else if (event === 'reset')
           process.stdout.write(`${renderRoom((data as { room: RoomView }).room)}\n`);
@@ -309,14 +350,27 @@ export const clientCommands: readonly ClientCommand[] = [
             process.stdout.write(`v${e.version} ${e.type} ${JSON.stringify(e).slice(0, 160)}\n`);
           }
         }
-      });
+      };
+      if (client instanceof GrpcClient) await watchGrpc(client, roomId, onMessage);
+      else await watch(client, roomId, onMessage);
     },
   },
 ];
 
+/** Follows a room's Watch stream (resuming from the last version seen) until SIGINT. */
+async function watchGrpc(
+  client: GrpcClient,
+  roomId: string,
+  onMessage: (event: string, data: unknown) => void,
+): Promise<void> {
+  const stop = new AbortController();
+  process.once('SIGINT', () => stop.abort());
+  await client.watch(roomId, (message) => onMessage(message.event, message.data), stop.signal);
+}
+
 /** Follows a room's SSE stream, resuming with Last-Event-ID after a disconnect, until SIGINT. */
 async function watch(
-  client: RestClient,
+  client: ChorusClient,
   roomId: string,
   onMessage: (event: string, data: unknown) => void,
 ): Promise<void> {

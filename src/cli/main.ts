@@ -1,9 +1,10 @@
-// The `chorus` command: `serve` runs a node; the client commands talk to one over REST.
+// The `chorus` command: `serve` runs a node; the client commands talk to one over REST or gRPC.
 // Every flag can also come from a CHORUS_-prefixed environment variable.
 
 import { Command, Option } from 'commander';
 import { ChorusError } from '../domain/index.ts';
-import { clientCommands } from './client.ts';
+import { TRANSPORTS } from './api-client.ts';
+import { clientCommands, closeClients, DEFAULT_SERVER } from './client.ts';
 import { addClusterOptions, cluster } from './cluster.ts';
 import { addNodeOptions, serve } from './serve.ts';
 
@@ -30,9 +31,16 @@ addClusterOptions(
 const client = (cmd: Command): Command =>
   cmd
     .addOption(
-      new Option('--server <url>', 'the node to talk to')
-        .env('CHORUS_SERVER')
-        .default('http://127.0.0.1:8080'),
+      new Option('--transport <transport>', 'talk to the node over REST or gRPC')
+        .choices(TRANSPORTS)
+        .env('CHORUS_TRANSPORT')
+        .default('rest'),
+    )
+    .addOption(
+      new Option(
+        '--server <address>',
+        `the node to talk to (default ${DEFAULT_SERVER.rest} over REST, ${DEFAULT_SERVER.grpc} over gRPC)`,
+      ).env('CHORUS_SERVER'),
     )
     .addOption(
       new Option('--token <token>', 'bearer token (default: the one saved by create-room/join)').env(
@@ -56,6 +64,8 @@ for (const spec of clientCommands) {
         return;
       }
       throw err;
+    } finally {
+      closeClients();
     }
   });
 }

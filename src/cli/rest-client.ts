@@ -3,6 +3,7 @@
 
 import { ChorusError, isErrorCode, type RoomView, type SettingsPatch, type Track } from '../domain/index.ts';
 import type { RoomListing } from '../store/types.ts';
+import type { ChorusClient } from './api-client.ts';
 
 export interface Joined {
   readonly room: RoomView;
@@ -16,7 +17,7 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
 }
 
-export class RestClient {
+export class RestClient implements ChorusClient {
   readonly server: string;
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
@@ -159,6 +160,10 @@ export class RestClient {
 
   search(q: string, limit = 20): Promise<{ tracks: Track[] }> {
     return this.request('GET', `/v1/catalog/search${toQuery({ q, limit })}`);
+  }
+
+  track(trackId: string): Promise<Track> {
+    return this.request('GET', `/v1/catalog/tracks/${encodeURIComponent(trackId)}`);
   }
 }
 

@@ -125,7 +125,7 @@ export async function serve(raw: RawConfig): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  process.stdout.write(`rest ${node.restUrl}\n`);
+  process.stdout.write(`rest ${node.restUrl}\ngrpc ${node.grpcAddress}\n`);
   logger.info(`Chorus is ready: open ${node.restUrl}/ in a browser (API docs at ${node.restUrl}/docs)`);
 
   let stopping = false;

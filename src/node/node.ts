@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { startGrpcServer } from '../api/grpc/server.ts';
 import { ensureLegacyRoom } from '../api/rest/legacy.ts';
 import { buildRestServer, type RestApp } from '../api/rest/server.ts';
 import { loadCatalog } from '../catalog/catalog.ts';
@@ -20,6 +21,8 @@ import { TokenSigner } from './tokens.ts';
 export interface RunningNode {
   readonly config: NodeConfig;
   readonly restUrl: string;
+  /** HOST:PORT of the gRPC server. */
+  readonly grpcAddress: string;
   readonly store: Store;
   readonly service: RoomService;
   readonly app: RestApp;
@@ -108,6 +111,19 @@ export async function startNode(
   });
   sseConnections = () => sse.connections;
   const address = await app.listen({ host: config.host, port: config.port });
+  const grpc = await startGrpcServer({
+    service,
+    store,
+    logger,
+    legacyRoom: config.legacyRoom,
+    host: config.host,
+    port: config.grpcPort,
+  }).catch(async (err: unknown) => {
+    // Nothing may keep the process alive after a failed start (e.g. the gRPC port is taken).
+    await app.close();
+    await store.close();
+    throw err;
+  });
 
   const clock = new PlaybackClock({
     store,
@@ -122,10 +138,10 @@ export async function startNode(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clock.stop();
-      await app.close();
+      await Promise.all([grpc.close(), app.close()]);
       await store.close();
     })();
     return closing;
   };
-  return { config, restUrl: address, store, service, app, close };
+  return { config, restUrl: address, grpcAddress: grpc.address, store, service, app, close };
 }

@@ -7,33 +7,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import {
-  ChorusError,
-  scoreOf,
-  type QueueEntry,
-  type RoomState,
-  type SettingsPatch,
-  type Track,
-} from '../../domain/index.ts';
-import { newId } from '../../node/ids.ts';
+import { ChorusError, type RoomState } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
+import {
+  legacyHistory,
+  legacyId,
+  legacyQueue,
+  LegacyNotFound,
+  LegacyRoom,
+  LEGACY_MAX_DURATION_S,
+  type LegacyView,
+} from '../legacy-room.ts';
 import { HTTP_STATUS, toErrorInfo } from './errors.ts';
 import type { RestApp } from './server.ts';
 
-/** The legacy room's host: every legacy call acts as this member. */
-export const LEGACY_HOST = 'legacy-host';
-
-/** The earlier system's limits: one anonymous caller adds hundreds of thousands of tracks. */
-export const LEGACY_SETTINGS: SettingsPatch = {
-  public: false,
-  autoplay: false,
-  maxQueueLength: 500_000,
-  maxEntriesPerMember: 0,
-  maxTrackDurationMs: 24 * 3_600_000,
-  voteOffThreshold: 0,
-  skipVotes: 0,
-  historyRetention: 100_000,
-};
+// The rules moved to ../legacy-room.ts (shared with the legacy gRPC service); re-exported for callers.
+export { ensureLegacyRoom, legacyId, LEGACY_HOST, LEGACY_SETTINGS } from '../legacy-room.ts';
 
 export interface LegacyTrack {
   id: number;
@@ -43,57 +32,15 @@ export interface LegacyTrack {
   votes: number;
 }
 
-/** Creates the legacy room once; every node may call this at start (the first one wins). */
-export async function ensureLegacyRoom(service: RoomService, roomId: string): Promise<void> {
-  try {
-    await service.run(
-      roomId,
-      LEGACY_HOST,
-      { type: 'createRoom', name: 'Legacy queue', hostName: 'legacy', settings: LEGACY_SETTINGS },
-      `legacy-room-create`,
-    );
-  } catch (err) {
-    if (!(err instanceof ChorusError && err.code === 'ALREADY_EXISTS')) throw err;
-  }
-}
-
-/** Legacy ids are integers; a track added through v1 with another id gets a stable 31-bit number. */
-export function legacyId(trackId: string): number {
-  if (/^\d{1,15}$/.test(trackId)) return Number(trackId);
-  let h = 2166136261;
-  for (let i = 0; i < trackId.length; i++) h = Math.imul(h ^ trackId.charCodeAt(i), 16777619);
-  return h >>> 1;
-}
-
-function toLegacy(entry: { track: Track; ups: number; downs: number }): LegacyTrack {
+/** The earlier REST shape: integer ids, duration in seconds. */
+function toLegacy(view: LegacyView): LegacyTrack {
   return {
-    id: legacyId(entry.track.trackId),
-    title: entry.track.title,
-    artist: entry.track.artist,
-    duration: Math.round(entry.track.durationMs / 1000),
-    votes: scoreOf(entry),
+    id: legacyId(view.trackId),
+    title: view.title,
+    artist: view.artist,
+    duration: view.durationSeconds,
+    votes: view.votes,
   };
-}
-
-function legacyQueue(state: RoomState): LegacyTrack[] {
-  return state.queue.map(toLegacy);
-}
-
-/** Played tracks oldest first, then the one playing now: what play_next moved out of the queue. */
-function legacyHistory(state: RoomState): LegacyTrack[] {
-  const played = state.history.map(toLegacy);
-  if (state.nowPlaying) played.push(toLegacy(state.nowPlaying.entry));
-  return played;
-}
-
-function findQueued(state: RoomState, id: number): QueueEntry | undefined {
-  return state.queue.find((e) => legacyId(e.track.trackId) === id);
-}
-
-class LegacyNotFound extends ChorusError {
-  constructor() {
-    super('NOT_FOUND', 'Track not found');
-  }
 }
 
 const LegacyId = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d{1,15}$' })], {
@@ -104,13 +51,13 @@ const TrackBody = Type.Object({
   id: LegacyId,
   title: Type.String({ minLength: 1, maxLength: 300 }),
   artist: Type.String({ minLength: 1, maxLength: 300 }),
-  duration: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: 'Seconds' }),
+  duration: Type.Number({ exclusiveMinimum: 0, maximum: LEGACY_MAX_DURATION_S, description: 'Seconds' }),
   votes: Type.Optional(Type.Integer({ description: 'Ignored: votes are cast, not set' })),
 });
 
 export function registerLegacyRoutes(app: RestApp, service: RoomService, roomId: string): void {
-  const host = { roomId, memberId: LEGACY_HOST };
-  const read = () => service.read(roomId);
+  const room = new LegacyRoom(service, roomId);
+  const queue = (state: RoomState): LegacyTrack[] => legacyQueue(state).map(toLegacy);
 
   void app.register(async (plugin) => {
     const legacy = plugin.withTypeProvider<TypeBoxTypeProvider>();
@@ -124,75 +71,49 @@ export function registerLegacyRoutes(app: RestApp, service: RoomService, roomId:
 
     legacy.post('/add_track', { schema: { tags, body: TrackBody } }, async (request) => {
       const { id, title, artist, duration } = request.body;
-      const track = {
-        trackId: String(Number(id)),
-        title,
-        artist,
-        album: '',
-        durationMs: Math.round(duration * 1000),
-      };
-      const command = { type: 'addTrack', entryId: newId('e'), track } as const;
-      const { state } = await service.run(roomId, LEGACY_HOST, command);
-      return { message: 'Track added', queue: legacyQueue(state) };
+      const state = await room.add({ id: Number(id), title, artist, durationSeconds: duration });
+      return { message: 'Track added', queue: queue(state) };
     });
 
     legacy.post('/remove_track', { schema: { tags, body: IdBody } }, async (request) => {
-      const entry = findQueued(await read(), Number(request.body.id));
-      if (!entry) throw new LegacyNotFound();
-      const { state } = await service.run(roomId, LEGACY_HOST, {
-        type: 'removeEntry',
-        entryId: entry.entryId,
-      });
-      return { message: 'Track removed', queue: legacyQueue(state) };
+      const state = await room.remove(Number(request.body.id));
+      return { message: 'Track removed', queue: queue(state) };
     });
 
     legacy.post(
       '/vote',
       { schema: { tags, body: IdBody, querystring: Type.Object({ up: Type.Boolean() }) } },
       async (request) => {
-        const entry = findQueued(await read(), Number(request.body.id));
-        if (!entry) throw new LegacyNotFound();
-        const value = request.query.up ? 1 : -1;
-        const { state } = await service.run(roomId, LEGACY_HOST, {
-          type: 'anonymousVote',
-          entryId: entry.entryId,
-          value,
-        });
-        return { message: 'Vote updated', queue: legacyQueue(state) };
+        const state = await room.vote(Number(request.body.id), request.query.up);
+        return { message: 'Vote updated', queue: queue(state) };
       },
     );
 
-    legacy.get('/queue', { schema: { tags } }, async () => ({ queue: legacyQueue(await read()) }));
+    legacy.get('/queue', { schema: { tags } }, async () => ({ queue: queue(await room.read()) }));
 
     legacy.get(
       '/metadata/:id',
       { schema: { tags, params: Type.Object({ id: Type.String({ maxLength: 32 }) }) } },
       async (request) => {
         if (!/^\d{1,15}$/.test(request.params.id)) throw new LegacyNotFound();
-        const id = Number(request.params.id);
-        const state = await read();
-        const all = [...state.queue, ...(state.nowPlaying ? [state.nowPlaying.entry] : []), ...state.history];
-        const found = all.find((e) => legacyId(e.track.trackId) === id);
+        const found = await room.find(Number(request.params.id));
         if (!found) throw new LegacyNotFound();
         return toLegacy(found);
       },
     );
 
     legacy.post('/play_next', { schema: { tags } }, async () => {
-      // A conditional advance: if another caller moved first, look again and move the new head.
-      for (let attempt = 0; attempt < 20; attempt++) {
-        const state = await read();
-        if (state.queue.length === 0) throw new ChorusError('INVALID_ARGUMENT', 'Queue empty');
-        const { advanced, room } = await service.skip(host, state.nowPlaying?.entry.entryId ?? null);
-        if (advanced && room.nowPlaying) return toLegacy(room.nowPlaying);
-      }
-      throw new ChorusError('ABORTED', 'the queue kept changing; try again');
+      const playing = await room.playNext();
+      if (!playing) throw new ChorusError('INVALID_ARGUMENT', 'Queue empty');
+      return toLegacy(playing);
     });
 
-    legacy.get('/history', { schema: { tags } }, async () => ({ history: legacyHistory(await read()) }));
+    legacy.get('/history', { schema: { tags } }, async () => ({
+      history: legacyHistory(await room.read()).map(toLegacy),
+    }));
 
     legacy.post('/clear', { schema: { tags } }, async () => {
-      await service.run(roomId, LEGACY_HOST, { type: 'clear' });
+      await room.clear();
       return { message: 'Queue cleared', queue: [] };
     });
   });

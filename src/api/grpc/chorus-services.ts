@@ -1,0 +1,225 @@
+// The chorus.v1 services over the node's RoomService, exactly as the REST routes are: each handler
+// checks its message, authenticates, calls the service and converts the answer. No rules here.
+
+import { ChorusError, type VoteValue } from '../../domain/index.ts';
+import type { AddTrackInput, RoomService } from '../../node/service.ts';
+import { serverStream, unary, type CallContext } from './call.ts';
+import {
+  fromPbSettingsPatch,
+  fromPbTrack,
+  toPbHistoryRecord,
+  toPbListing,
+  toPbQueueItem,
+  toPbRoom,
+  toPbTrack,
+} from './convert.ts';
+import type { ErrorLogger } from './errors.ts';
+import type * as pb from './generated/chorus/v1/index.ts';
+import { idOf, intIn, roomIdOf, textOf, trackIdOf, versionOf } from './validate.ts';
+import type { WatchHub } from './watch.ts';
+
+export interface ChorusServices {
+  readonly RoomService: pb.RoomServiceHandlers;
+  readonly SessionService: pb.SessionServiceHandlers;
+  readonly QueueService: pb.QueueServiceHandlers;
+  readonly CatalogService: pb.CatalogServiceHandlers;
+}
+
+const VOTE = new Map<pb.VoteDirection__Output | number, VoteValue | 0>([
+  ['VOTE_DIRECTION_UP', 1],
+  ['VOTE_DIRECTION_DOWN', -1],
+  ['VOTE_DIRECTION_WITHDRAW', 0],
+]);
+
+const EFFECT = {
+  none: 'VOTE_EFFECT_NONE',
+  votedOff: 'VOTE_EFFECT_VOTED_OFF',
+  skipped: 'VOTE_EFFECT_SKIPPED',
+} as const;
+
+export function chorusServices(service: RoomService, watches: WatchHub, logger: ErrorLogger): ChorusServices {
+  const caller = (ctx: CallContext, roomId: string) => service.authenticate(ctx.token, roomIdOf(roomId));
+  const m = (name: string): string => `chorus.v1.${name}`;
+
+  const RoomService: pb.RoomServiceHandlers = {
+    CreateRoom: unary<pb.CreateRoomRequest__Output, pb.JoinResponse>(
+      m('RoomService/CreateRoom'),
+      logger,
+      async (req, ctx) => {
+        const created = await service.createRoom({
+          name: req.name,
+          hostName: req.hostName,
+          roomId: req.roomId === undefined ? undefined : roomIdOf(req.roomId),
+          settings: req.settings ? fromPbSettingsPatch(req.settings) : undefined,
+          commandId: ctx.commandId,
+        });
+        return { ...created, room: toPbRoom(created.room) };
+      },
+    ),
+
+    ListRooms: unary<pb.ListRoomsRequest__Output, pb.ListRoomsResponse>(
+      m('RoomService/ListRooms'),
+      logger,
+      async (req) => {
+        const rooms = await service.listRooms(intIn('limit', req.limit, 1, 500, 50));
+        return { rooms: rooms.map(toPbListing) };
+      },
+    ),
+
+    GetRoom: unary<pb.GetRoomRequest__Output, pb.Room>(m('RoomService/GetRoom'), logger, async (req, ctx) => {
+      const roomId = roomIdOf(req.roomId);
+      const room = await service.getRoom(roomId, {
+        viewer: service.viewerOf(ctx.token, roomId),
+        minVersion: versionOf('min_version', req.minVersion),
+        offset: intIn('offset', req.offset, 0, Number.MAX_SAFE_INTEGER),
+        limit: req.limit === undefined ? 200 : intIn('limit', req.limit, 0, 1000),
+      });
+      return toPbRoom(room);
+    }),
+
+    UpdateSettings: unary<pb.UpdateSettingsRequest__Output, pb.Room>(
+      m('RoomService/UpdateSettings'),
+      logger,
+      async (req, ctx) => {
+        const who = caller(ctx, req.roomId);
+        return toPbRoom(await service.updateSettings(who, fromPbSettingsPatch(req.patch), ctx.commandId));
+      },
+    ),
+
+    SetLocked: unary<pb.SetLockedRequest__Output, pb.Room>(
+      m('RoomService/SetLocked'),
+      logger,
+      async (req, ctx) =>
+        toPbRoom(await service.setLocked(caller(ctx, req.roomId), req.locked, ctx.commandId)),
+    ),
+
+    GetHistory: unary<pb.GetHistoryRequest__Output, pb.HistoryPage>(
+      m('RoomService/GetHistory'),
+      logger,
+      async (req) => {
+        const before = versionOf('before', req.before);
+        const page = await service.history(roomIdOf(req.roomId), {
+          before: before === 0 ? undefined : before,
+          limit: intIn('limit', req.limit, 1, 200, 20),
+          minVersion: versionOf('min_version', req.minVersion),
+        });
+        return {
+          records: page.records.map(toPbHistoryRecord),
+          nextBefore: page.nextBefore ?? 0,
+          version: page.version,
+        };
+      },
+    ),
+
+    Watch: serverStream<pb.WatchRequest__Output, pb.WatchResponse>(
+      m('RoomService/Watch'),
+      logger,
+      async (req, call, ctx) => {
+        const roomId = roomIdOf(req.roomId);
+        const after = req.afterVersion === undefined ? null : versionOf('after_version', req.afterVersion);
+        await watches.stream(service, roomId, after, service.viewerOf(ctx.token, roomId), call);
+      },
+    ),
+  };
+
+  const SessionService: pb.SessionServiceHandlers = {
+    Join: unary<pb.JoinRequest__Output, pb.JoinResponse>(
+      m('SessionService/Join'),
+      logger,
+      async (req, ctx) => {
+        const joined = await service.join(roomIdOf(req.roomId), req.name, ctx.commandId);
+        return { ...joined, room: toPbRoom(joined.room) };
+      },
+    ),
+  };
+
+  const QueueService: pb.QueueServiceHandlers = {
+    AddTrack: unary<pb.AddTrackRequest__Output, pb.AddTrackResponse>(
+      m('QueueService/AddTrack'),
+      logger,
+      async (req, ctx) => {
+        const who = caller(ctx, req.roomId);
+        let input: AddTrackInput;
+        if (req.source === 'trackId' && req.trackId !== undefined) {
+          input = { trackId: trackIdOf('track_id', req.trackId) };
+        } else if (req.source === 'track' && req.track) {
+          input = { track: fromPbTrack(req.track) };
+        } else {
+          throw new ChorusError(
+            'INVALID_ARGUMENT',
+            'say which track: set track_id (catalog) or track (your own)',
+            {
+              field: 'source',
+            },
+          );
+        }
+        const added = await service.addTrack(who, input, ctx.commandId);
+        return {
+          entry: added.entry ? toPbQueueItem(added.entry) : null,
+          started: added.started,
+          version: added.version,
+        };
+      },
+    ),
+
+    RemoveEntry: unary<pb.RemoveEntryRequest__Output, pb.RemoveEntryResponse>(
+      m('QueueService/RemoveEntry'),
+      logger,
+      async (req, ctx) =>
+        service.removeEntry(caller(ctx, req.roomId), idOf('entry_id', req.entryId), ctx.commandId),
+    ),
+
+    Vote: unary<pb.VoteRequest__Output, pb.VoteResponse>(m('QueueService/Vote'), logger, async (req, ctx) => {
+      const who = caller(ctx, req.roomId);
+      const value = VOTE.get(req.direction);
+      if (value === undefined) {
+        throw new ChorusError('INVALID_ARGUMENT', 'direction must be VOTE_DIRECTION_UP, _DOWN or _WITHDRAW', {
+          field: 'direction',
+        });
+      }
+      const result = await service.vote(who, idOf('entry_id', req.entryId), value, ctx.commandId);
+      return {
+        entryId: result.entryId,
+        ups: result.ups,
+        downs: result.downs,
+        score: result.score,
+        effect: EFFECT[result.effect],
+        position: result.position ?? 0,
+        version: result.version,
+      };
+    }),
+
+    Advance: unary<pb.AdvanceRequest__Output, pb.AdvanceResponse>(
+      m('QueueService/Advance'),
+      logger,
+      async (req, ctx) => {
+        const who = caller(ctx, req.roomId);
+        const expected =
+          req.expectedEntryId === undefined
+            ? undefined
+            : req.expectedEntryId === ''
+              ? null
+              : idOf('expected_entry_id', req.expectedEntryId);
+        const { advanced, ended, room } = await service.skip(who, expected, ctx.commandId);
+        return { advanced, ended: ended ? toPbHistoryRecord(ended) : null, room: toPbRoom(room) };
+      },
+    ),
+  };
+
+  const CatalogService: pb.CatalogServiceHandlers = {
+    SearchTracks: unary<pb.SearchTracksRequest__Output, pb.SearchTracksResponse>(
+      m('CatalogService/SearchTracks'),
+      logger,
+      async (req) => {
+        const query = textOf('query', req.query, 200, 0);
+        return { tracks: service.searchCatalog(query, intIn('limit', req.limit, 1, 100, 20)).map(toPbTrack) };
+      },
+    ),
+
+    GetTrack: unary<pb.GetTrackRequest__Output, pb.Track>(m('CatalogService/GetTrack'), logger, async (req) =>
+      toPbTrack(service.getTrack(trackIdOf('track_id', req.trackId))),
+    ),
+  };
+
+  return { RoomService, SessionService, QueueService, CatalogService };
+}

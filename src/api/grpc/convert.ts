@@ -1,0 +1,344 @@
+// The chorus.v1 messages and the domain's data, both ways. The server turns views and events into
+// messages (`toPb*`); clients (the CLI, tests) turn messages back into the same shapes the REST API
+// returns (`fromPb*`), so code above a client does not care which transport it used.
+
+import {
+  ChorusError,
+  type EndReason,
+  type HistoryRecord,
+  type Member,
+  type QueueEntry,
+  type QueueItemView,
+  type RoomEvent,
+  type RoomSettings,
+  type RoomView,
+  type SettingsPatch,
+  type Track,
+  type VoteValue,
+} from '../../domain/index.ts';
+import type { RoomListing } from '../../store/types.ts';
+import type * as pb from './generated/chorus/v1/index.ts';
+
+type NamedRecord = HistoryRecord & { readonly addedByName: string };
+
+// ---- Enums -----------------------------------------------------------------------------------------
+
+const END_REASON: Readonly<Record<EndReason, pb.EndReason__Output>> = {
+  finished: 'END_REASON_FINISHED',
+  skipped: 'END_REASON_SKIPPED',
+  votedOff: 'END_REASON_VOTED_OFF',
+};
+
+function endReasonFromPb(reason: pb.EndReason__Output | number): EndReason {
+  for (const [key, value] of Object.entries(END_REASON)) if (value === reason) return key as EndReason;
+  throw malformed(`end reason ${reason}`);
+}
+
+function voteFromPb(value: number): VoteValue | 0 {
+  return value > 0 ? 1 : value < 0 ? -1 : 0;
+}
+
+function malformed(what: string): ChorusError {
+  return new ChorusError('INTERNAL', `the server answered a malformed message: ${what}`);
+}
+
+function need<T>(value: T | null | undefined, what: string): T {
+  if (value === null || value === undefined) throw malformed(`${what} is missing`);
+  return value;
+}
+
+// ---- Server side: domain -> messages ---------------------------------------------------------------
+
+export function toPbTrack(track: Track): pb.Track {
+  return {
+    trackId: track.trackId,
+    title: track.title,
+    artist: track.artist,
+    album: track.album,
+    durationMs: track.durationMs,
+    ...(track.artworkUrl !== undefined ? { artworkUrl: track.artworkUrl } : {}),
+    ...(track.year !== undefined ? { year: track.year } : {}),
+    ...(track.genre !== undefined ? { genre: track.genre } : {}),
+    ...(track.sourceUri !== undefined ? { sourceUri: track.sourceUri } : {}),
+  };
+}
+
+export function toPbSettings(settings: RoomSettings): pb.RoomSettings {
+  return { ...settings };
+}
+
+function toPbMember(member: Member): pb.Member {
+  return { ...member };
+}
+
+export function toPbQueueItem(item: QueueItemView): pb.QueueItem {
+  return { ...item, track: toPbTrack(item.track), addedBy: { ...item.addedBy } };
+}
+
+export function toPbRoom(room: RoomView): pb.Room {
+  const np = room.nowPlaying;
+  return {
+    id: room.id,
+    name: room.name,
+    hostId: room.hostId,
+    createdAt: room.createdAt,
+    settings: toPbSettings(room.settings),
+    locked: room.locked,
+    version: room.version,
+    memberCount: room.memberCount,
+    queueLength: room.queueLength,
+    playCount: room.playCount,
+    nowPlaying: np ? { ...np, track: toPbTrack(np.track), addedBy: { ...np.addedBy } } : null,
+    queue: room.queue.map(toPbQueueItem),
+    queueOffset: room.queueOffset,
+    me: room.me ? toPbMember(room.me) : null,
+  };
+}
+
+/** Events carry no member names: `added_by_name` is left empty there (GetHistory fills it). */
+export function toPbHistoryRecord(
+  record: HistoryRecord & { readonly addedByName?: string },
+): pb.HistoryRecord {
+  return {
+    playNo: record.playNo,
+    entryId: record.entryId,
+    track: toPbTrack(record.track),
+    addedBy: record.addedBy,
+    addedByName: record.addedByName ?? '',
+    startedAt: record.startedAt,
+    endedAt: record.endedAt,
+    reason: END_REASON[record.reason],
+    ups: record.ups,
+    downs: record.downs,
+  };
+}
+
+export function toPbListing(listing: RoomListing): pb.RoomListing {
+  const { nowPlaying, ...rest } = listing;
+  return { ...rest, ...(nowPlaying !== null ? { nowPlaying } : {}) };
+}
+
+function toPbEntry(entry: QueueEntry): pb.QueueEntry {
+  return {
+    entryId: entry.entryId,
+    track: toPbTrack(entry.track),
+    addedBy: entry.addedBy,
+    addedAt: entry.addedAt,
+    seq: entry.seq,
+    ups: entry.ups,
+    downs: entry.downs,
+  };
+}
+
+export function toPbEvent(event: RoomEvent): pb.RoomEvent {
+  const head = { roomId: event.roomId, version: event.version, at: event.at };
+  switch (event.type) {
+    case 'roomCreated':
+      return {
+        ...head,
+        roomCreated: { name: event.name, hostId: event.hostId, settings: toPbSettings(event.settings) },
+      };
+    case 'memberJoined':
+      return { ...head, memberJoined: { member: toPbMember(event.member) } };
+    case 'entryAdded':
+      return { ...head, entryAdded: { entry: toPbEntry(event.entry) } };
+    case 'entryRemoved':
+      return {
+        ...head,
+        entryRemoved: {
+          entryId: event.entryId,
+          reason: event.reason === 'votedOff' ? 'REASON_VOTED_OFF' : 'REASON_REMOVED',
+          ...(event.by !== null ? { by: event.by } : {}),
+        },
+      };
+    case 'voteChanged':
+      return {
+        ...head,
+        voteChanged: {
+          entryId: event.entryId,
+          voter: event.voter,
+          value: event.value,
+          ups: event.ups,
+          downs: event.downs,
+          score: event.score,
+        },
+      };
+    case 'trackEnded':
+      return { ...head, trackEnded: { record: toPbHistoryRecord(event.record) } };
+    case 'trackStarted':
+      return {
+        ...head,
+        trackStarted: { entry: toPbEntry(event.nowPlaying.entry), startedAt: event.nowPlaying.startedAt },
+      };
+    case 'settingsChanged':
+      return { ...head, settingsChanged: { settings: toPbSettings(event.settings) } };
+    case 'lockChanged':
+      return { ...head, lockChanged: { locked: event.locked } };
+    case 'cleared':
+      return { ...head, cleared: {} };
+  }
+}
+
+// ---- Requests: messages -> domain input (server) and back (clients) --------------------------------
+
+/** The fields the caller set; unset ones are absent (proto3 `optional` keeps the difference). */
+export function fromPbSettingsPatch(patch: pb.SettingsPatch__Output | null): SettingsPatch {
+  const out: SettingsPatch = {};
+  if (!patch) return out;
+  if (patch.public !== undefined) out.public = patch.public;
+  if (patch.autoplay !== undefined) out.autoplay = patch.autoplay;
+  if (patch.maxQueueLength !== undefined) out.maxQueueLength = patch.maxQueueLength;
+  if (patch.maxEntriesPerMember !== undefined) out.maxEntriesPerMember = patch.maxEntriesPerMember;
+  if (patch.maxTrackDurationMs !== undefined) out.maxTrackDurationMs = patch.maxTrackDurationMs;
+  if (patch.voteOffThreshold !== undefined) out.voteOffThreshold = patch.voteOffThreshold;
+  if (patch.skipVotes !== undefined) out.skipVotes = patch.skipVotes;
+  if (patch.replayProtectionMinutes !== undefined)
+    out.replayProtectionMinutes = patch.replayProtectionMinutes;
+  if (patch.historyRetention !== undefined) out.historyRetention = patch.historyRetention;
+  return out;
+}
+
+export function toPbSettingsPatch(patch: SettingsPatch): pb.SettingsPatch {
+  return { ...patch };
+}
+
+export function fromPbTrack(track: pb.Track__Output): Track {
+  return {
+    trackId: track.trackId,
+    title: track.title,
+    artist: track.artist,
+    album: track.album,
+    durationMs: track.durationMs,
+    ...(track.artworkUrl !== undefined ? { artworkUrl: track.artworkUrl } : {}),
+    ...(track.year !== undefined ? { year: track.year } : {}),
+    ...(track.genre !== undefined ? { genre: track.genre } : {}),
+    ...(track.sourceUri !== undefined ? { sourceUri: track.sourceUri } : {}),
+  };
+}
+
+// ---- Client side: messages -> the REST API's shapes ------------------------------------------------
+
+export function fromPbSettings(settings: pb.RoomSettings__Output): RoomSettings {
+  return { ...settings };
+}
+
+export function fromPbQueueItem(item: pb.QueueItem__Output): QueueItemView {
+  return {
+    ...item,
+    track: fromPbTrack(need(item.track, 'queue item track')),
+    addedBy: { ...need(item.addedBy, 'queue item addedBy') },
+    myVote: voteFromPb(item.myVote),
+  };
+}
+
+export function fromPbRoom(room: pb.Room__Output): RoomView {
+  const np = room.nowPlaying;
+  return {
+    id: room.id,
+    name: room.name,
+    hostId: room.hostId,
+    createdAt: room.createdAt,
+    settings: fromPbSettings(need(room.settings, 'room settings')),
+    locked: room.locked,
+    version: room.version,
+    memberCount: room.memberCount,
+    queueLength: room.queueLength,
+    playCount: room.playCount,
+    nowPlaying: np
+      ? {
+          ...np,
+          track: fromPbTrack(need(np.track, 'now playing track')),
+          addedBy: { ...need(np.addedBy, 'now playing addedBy') },
+          myVote: voteFromPb(np.myVote),
+        }
+      : null,
+    queue: room.queue.map(fromPbQueueItem),
+    queueOffset: room.queueOffset,
+    me: room.me ? { ...room.me } : null,
+  };
+}
+
+export function fromPbHistoryRecord(record: pb.HistoryRecord__Output): NamedRecord {
+  return {
+    ...record,
+    track: fromPbTrack(need(record.track, 'history track')),
+    reason: endReasonFromPb(record.reason),
+  };
+}
+
+export function fromPbListing(listing: pb.RoomListing__Output): RoomListing {
+  const { nowPlaying, _nowPlaying: _present, ...rest } = listing;
+  return { ...rest, nowPlaying: nowPlaying ?? null };
+}
+
+function fromPbEntry(entry: pb.QueueEntry__Output): QueueEntry {
+  return { ...entry, track: fromPbTrack(need(entry.track, 'entry track')), votes: {} };
+}
+
+export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
+  const head = { roomId: event.roomId, version: event.version, at: event.at };
+  switch (event.event) {
+    case 'roomCreated': {
+      const e = need(event.roomCreated, 'roomCreated');
+      return {
+        ...head,
+        type: 'roomCreated',
+        name: e.name,
+        hostId: e.hostId,
+        settings: fromPbSettings(need(e.settings, 'settings')),
+      };
+    }
+    case 'memberJoined':
+      return {
+        ...head,
+        type: 'memberJoined',
+        member: { ...need(need(event.memberJoined, 'memberJoined').member, 'member') },
+      };
+    case 'entryAdded':
+      return {
+        ...head,
+        type: 'entryAdded',
+        entry: fromPbEntry(need(need(event.entryAdded, 'entryAdded').entry, 'entry')),
+      };
+    case 'entryRemoved': {
+      const e = need(event.entryRemoved, 'entryRemoved');
+      return {
+        ...head,
+        type: 'entryRemoved',
+        entryId: e.entryId,
+        reason: e.reason === 'REASON_VOTED_OFF' ? 'votedOff' : 'removed',
+        by: e.by ?? null,
+      };
+    }
+    case 'voteChanged': {
+      const e = need(event.voteChanged, 'voteChanged');
+      return { ...head, type: 'voteChanged', ...e, value: voteFromPb(e.value) };
+    }
+    case 'trackEnded': {
+      const { addedByName: _name, ...record } = fromPbHistoryRecord(
+        need(need(event.trackEnded, 'trackEnded').record, 'record'),
+      );
+      return { ...head, type: 'trackEnded', record };
+    }
+    case 'trackStarted': {
+      const e = need(event.trackStarted, 'trackStarted');
+      return {
+        ...head,
+        type: 'trackStarted',
+        nowPlaying: { entry: fromPbEntry(need(e.entry, 'entry')), startedAt: e.startedAt },
+      };
+    }
+    case 'settingsChanged':
+      return {
+        ...head,
+        type: 'settingsChanged',
+        settings: fromPbSettings(need(need(event.settingsChanged, 'settingsChanged').settings, 'settings')),
+      };
+    case 'lockChanged':
+      return { ...head, type: 'lockChanged', locked: need(event.lockChanged, 'lockChanged').locked };
+    case 'cleared':
+      return { ...head, type: 'cleared' };
+    default:
+      throw malformed('an event without a body');
+  }
+}

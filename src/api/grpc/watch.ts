@@ -1,0 +1,133 @@
+// The Watch stream: a room's changes, one message per room version, exactly like the SSE feed
+// (sse.ts). `version` on every message is what a client passes back as `after_version` to resume:
+// the store replays what came after it (or sends the whole room when that is gone), so a resumed
+// watcher misses nothing and sees nothing twice.
+
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import { ChorusError, viewRoom, type RoomEvent, type RoomState } from '../../domain/index.ts';
+import type { RoomService } from '../../node/service.ts';
+import type { FeedItem, Subscription } from '../../store/types.ts';
+import { failStream, type MalformedRequest } from './call.ts';
+import { toPbEvent, toPbRoom } from './convert.ts';
+import type { ErrorLogger } from './errors.ts';
+import type * as pb from './generated/chorus/v1/index.ts';
+
+export interface WatchOptions {
+  /** An idle stream gets a heartbeat this often, so proxies do not cut it. */
+  readonly heartbeatMs: number;
+  /** A watcher that lets this many messages pile up unread is cut off (it resumes by itself). */
+  readonly maxBufferedMessages: number;
+  readonly logger: ErrorLogger;
+}
+
+/** The queue window a reset carries, as over SSE. */
+const RESET_QUEUE_LIMIT = 200;
+
+type WatchCall = ServerWritableStream<pb.WatchRequest__Output | MalformedRequest, pb.WatchResponse>;
+
+export class WatchHub {
+  private readonly open = new Set<(why: ChorusError) => void>();
+  private readonly options: WatchOptions;
+
+  constructor(options: WatchOptions) {
+    this.options = options;
+  }
+
+  get connections(): number {
+    return this.open.size;
+  }
+
+  /** Ends every stream with UNAVAILABLE (graceful stop: watchers resume on another node). */
+  closeAll(): void {
+    const why = new ChorusError('UNAVAILABLE', 'this node is stopping; watch again with after_version');
+    for (const close of [...this.open]) close(why);
+  }
+
+  /** Streams until the caller goes away, its deadline passes, or the node stops. */
+  async stream(
+    service: RoomService,
+    roomId: string,
+    afterVersion: number | null,
+    viewer: string | null,
+    call: WatchCall,
+  ): Promise<void> {
+    let sent = afterVersion ?? 0;
+    let closed = false;
+    let subscription: Subscription | null = null;
+    let heartbeat: NodeJS.Timeout | null = null;
+
+    const close = (why?: ChorusError): void => {
+      if (closed) return;
+      closed = true;
+      if (heartbeat) clearInterval(heartbeat);
+      subscription?.close();
+      this.open.delete(close);
+      if (call.cancelled) return;
+      if (why) failStream(call, why, this.options.logger, 'chorus.v1.RoomService/Watch');
+      else if (!call.writableEnded) call.end();
+    };
+    const write = (message: pb.WatchResponse): void => {
+      if (closed) return;
+      call.write(message);
+      sent = Math.max(sent, Number(message.version));
+      if (call.writableLength > this.options.maxBufferedMessages) {
+        close(
+          new ChorusError('UNAVAILABLE', `this watcher fell behind; watch again with after_version=${sent}`),
+        );
+      }
+    };
+    const sendReset = (state: RoomState): void => {
+      const room = viewRoom(state, { now: Date.now(), viewer, limit: RESET_QUEUE_LIMIT });
+      write({ version: state.version, reset: toPbRoom(room) });
+    };
+
+    // Events of one command arrive one by one but synchronously: gather them, send one message each.
+    let batch: RoomEvent[] = [];
+    const flush = (): void => {
+      const events = batch;
+      batch = [];
+      let i = 0;
+      while (i < events.length) {
+        const version = events[i]!.version;
+        const same: pb.RoomEvent[] = [];
+        while (i < events.length && events[i]!.version === version) same.push(toPbEvent(events[i++]!));
+        write({ version, change: { events: same } });
+      }
+    };
+    const onItem = (item: FeedItem): void => {
+      if (item.kind === 'reset') {
+        flush();
+        sendReset(item.state);
+        return;
+      }
+      if (batch.length === 0) queueMicrotask(flush);
+      batch.push(item.event);
+    };
+
+    this.open.add(close);
+    call.on('cancelled', () => close());
+    call.on('close', () => close());
+    try {
+      let from = afterVersion;
+      if (from === null) {
+        // Fails with NOT_FOUND before anything is sent.
+        const state = await service.read(roomId);
+        sendReset(state);
+        from = state.version;
+      }
+      subscription = await service.subscribe(roomId, from, onItem);
+    } catch (err) {
+      // The caller hears the error from serverStream(); nothing is left to release.
+      closed = true;
+      this.open.delete(close);
+      throw err;
+    }
+    // The caller may have gone (or the node begun stopping) while the subscription was being made.
+    if (closed) {
+      subscription.close();
+      return;
+    }
+    heartbeat = setInterval(() => write({ version: sent, heartbeat: {} }), this.options.heartbeatMs);
+    heartbeat.unref();
+  }
+}

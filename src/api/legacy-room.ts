@@ -1,0 +1,188 @@
+// The earlier system's queue (DESIGN.md section 3) as one Chorus room, shared by the legacy REST
+// routes and the legacy gRPC service so both behave the same on the same room. Every call acts as
+// the room's host; each vote is a fresh anonymous voter (so up then down nets 0, as before). How
+// ids and failures look on the wire is each transport's business; the rules live here.
+
+import {
+  ChorusError,
+  scoreOf,
+  type QueueEntry,
+  type RoomState,
+  type SettingsPatch,
+  type Track,
+} from '../domain/index.ts';
+import { newId } from '../node/ids.ts';
+import type { RoomService } from '../node/service.ts';
+
+/** The legacy room's host: every legacy call acts as this member. */
+export const LEGACY_HOST = 'legacy-host';
+
+/** The earlier system's limits: one anonymous caller adds hundreds of thousands of tracks. */
+export const LEGACY_SETTINGS: SettingsPatch = {
+  public: false,
+  autoplay: false,
+  maxQueueLength: 500_000,
+  maxEntriesPerMember: 0,
+  maxTrackDurationMs: 24 * 3_600_000,
+  voteOffThreshold: 0,
+  skipVotes: 0,
+  historyRetention: 100_000,
+};
+
+/** The longest legacy track, in seconds (the earlier API's unit). */
+export const LEGACY_MAX_DURATION_S = 86_400;
+
+const NUMERIC_ID = /^\d{1,15}$/;
+
+/** Creates the legacy room once; every node may call this at start (the first one wins). */
+export async function ensureLegacyRoom(service: RoomService, roomId: string): Promise<void> {
+  try {
+    await service.run(
+      roomId,
+      LEGACY_HOST,
+      { type: 'createRoom', name: 'Legacy queue', hostName: 'legacy', settings: LEGACY_SETTINGS },
+      `legacy-room-create`,
+    );
+  } catch (err) {
+    if (!(err instanceof ChorusError && err.code === 'ALREADY_EXISTS')) throw err;
+  }
+}
+
+/** Legacy ids are integers; a track added through v1 with another id gets a stable 31-bit number. */
+export function legacyId(trackId: string): number {
+  if (NUMERIC_ID.test(trackId)) return Number(trackId);
+  let h = 2166136261;
+  for (let i = 0; i < trackId.length; i++) h = Math.imul(h ^ trackId.charCodeAt(i), 16777619);
+  return h >>> 1;
+}
+
+/** The track id a legacy id is stored under: decimal ids canonical ("007" is track 7). */
+export function storedTrackId(id: string | number): string {
+  const text = String(id);
+  return NUMERIC_ID.test(text) ? String(Number(text)) : text;
+}
+
+/** True when `track` is the one a legacy caller means by `id` (a number, or an id given as text). */
+export function isLegacyTrack(track: Track, id: string | number): boolean {
+  const text = String(id);
+  return NUMERIC_ID.test(text) ? legacyId(track.trackId) === Number(text) : track.trackId === text;
+}
+
+/** The earlier system's fields of a queued, playing or played track. */
+export interface LegacyView {
+  readonly trackId: string;
+  readonly title: string;
+  readonly artist: string;
+  /** Whole seconds. */
+  readonly durationSeconds: number;
+  /** The net score. */
+  readonly votes: number;
+}
+
+export function legacyView(entry: { track: Track; ups: number; downs: number }): LegacyView {
+  return {
+    trackId: entry.track.trackId,
+    title: entry.track.title,
+    artist: entry.track.artist,
+    durationSeconds: Math.round(entry.track.durationMs / 1000),
+    votes: scoreOf(entry),
+  };
+}
+
+/** The legacy "Track not found". */
+export class LegacyNotFound extends ChorusError {
+  constructor() {
+    super('NOT_FOUND', 'Track not found');
+  }
+}
+
+export interface LegacyTrackInput {
+  readonly id: string | number;
+  readonly title: string;
+  readonly artist: string;
+  readonly durationSeconds: number;
+}
+
+/** The legacy operations on one room. Each answers the room as it is after the call. */
+export class LegacyRoom {
+  readonly roomId: string;
+  private readonly service: RoomService;
+
+  constructor(service: RoomService, roomId: string) {
+    this.service = service;
+    this.roomId = roomId;
+  }
+
+  read(): Promise<RoomState> {
+    return this.service.read(this.roomId);
+  }
+
+  async add(input: LegacyTrackInput): Promise<RoomState> {
+    const track: Track = {
+      trackId: storedTrackId(input.id),
+      title: input.title,
+      artist: input.artist,
+      album: '',
+      durationMs: Math.round(input.durationSeconds * 1000),
+    };
+    return this.submit({ type: 'addTrack', entryId: newId('e'), track });
+  }
+
+  async remove(id: string | number): Promise<RoomState> {
+    const entry = queued(await this.read(), id);
+    return this.submit({ type: 'removeEntry', entryId: entry.entryId });
+  }
+
+  /** One more vote by a fresh anonymous voter. */
+  async vote(id: string | number, up: boolean): Promise<RoomState> {
+    const entry = queued(await this.read(), id);
+    return this.submit({ type: 'anonymousVote', entryId: entry.entryId, value: up ? 1 : -1 });
+  }
+
+  /** A queued, playing or played track with this id, or null. */
+  async find(id: string | number): Promise<LegacyView | null> {
+    const state = await this.read();
+    const all = [...state.queue, ...(state.nowPlaying ? [state.nowPlaying.entry] : []), ...state.history];
+    const found = all.find((e) => isLegacyTrack(e.track, id));
+    return found ? legacyView(found) : null;
+  }
+
+  /** Moves the head of the queue to playing and answers it; null when the queue is empty. */
+  async playNext(): Promise<LegacyView | null> {
+    const host = { roomId: this.roomId, memberId: LEGACY_HOST };
+    // A conditional advance: if another caller moved first, look again and move the new head.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const state = await this.read();
+      if (state.queue.length === 0) return null;
+      const { advanced, room } = await this.service.skip(host, state.nowPlaying?.entry.entryId ?? null);
+      if (advanced && room.nowPlaying) return legacyView(room.nowPlaying);
+    }
+    throw new ChorusError('ABORTED', 'the queue kept changing; try again');
+  }
+
+  async clear(): Promise<RoomState> {
+    return this.submit({ type: 'clear' });
+  }
+
+  private async submit(command: Parameters<RoomService['run']>[2]): Promise<RoomState> {
+    return (await this.service.run(this.roomId, LEGACY_HOST, command)).state;
+  }
+}
+
+/** The queue in play order. */
+export function legacyQueue(state: RoomState): LegacyView[] {
+  return state.queue.map(legacyView);
+}
+
+/** Played tracks oldest first, then the one playing now: what play_next moved out of the queue. */
+export function legacyHistory(state: RoomState): LegacyView[] {
+  const played = state.history.map(legacyView);
+  if (state.nowPlaying) played.push(legacyView(state.nowPlaying.entry));
+  return played;
+}
+
+function queued(state: RoomState, id: string | number): QueueEntry {
+  const entry = state.queue.find((e) => isLegacyTrack(e.track, id));
+  if (!entry) throw new LegacyNotFound();
+  return entry;
+}

@@ -1,0 +1,268 @@
+// The CLI's gRPC transport: the same methods as RestClient over chorus.v1, answering in the REST
+// API's shapes (convert.ts), failures as ChorusError from the trailers. `watch` follows a room with
+// the Watch stream and resumes after a disconnect from the last version it saw.
+
+import { status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
+import { callMetadata, connect, unaryCall, type Stubs } from '../api/grpc/client.ts';
+import {
+  fromPbEvent,
+  fromPbHistoryRecord,
+  fromPbListing,
+  fromPbQueueItem,
+  fromPbRoom,
+  fromPbTrack,
+  toPbSettingsPatch,
+  toPbTrack,
+} from '../api/grpc/convert.ts';
+import { ERROR_CODE_KEY, fromServiceError } from '../api/grpc/errors.ts';
+import type * as pb from '../api/grpc/generated/chorus/v1/index.ts';
+import {
+  ChorusError,
+  type RoomEvent,
+  type RoomView,
+  type SettingsPatch,
+  type Track,
+} from '../domain/index.ts';
+import type { RoomListing } from '../store/types.ts';
+import type { Added, ChorusClient, HistoryAnswer, Joined, Voted } from './api-client.ts';
+
+export interface GrpcClientOptions {
+  /** HOST:PORT. */
+  readonly server: string;
+  readonly token?: string | undefined;
+  readonly timeoutMs?: number;
+}
+
+export type WatchMessage =
+  | { readonly event: 'reset'; readonly data: { readonly version: number; readonly room: RoomView } }
+  | { readonly event: 'change'; readonly data: { readonly version: number; readonly events: RoomEvent[] } };
+
+const DIRECTION = {
+  1: 'VOTE_DIRECTION_UP',
+  [-1]: 'VOTE_DIRECTION_DOWN',
+  0: 'VOTE_DIRECTION_WITHDRAW',
+} as const;
+const EFFECT: Readonly<Record<string, string>> = {
+  VOTE_EFFECT_VOTED_OFF: 'votedOff',
+  VOTE_EFFECT_SKIPPED: 'skipped',
+};
+
+export class GrpcClient implements ChorusClient {
+  readonly server: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly stubs: Stubs;
+
+  constructor(options: GrpcClientOptions) {
+    this.server = options.server;
+    this.token = options.token;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.stubs = connect(options.server);
+  }
+
+  close(): void {
+    this.stubs.close();
+  }
+
+  async listRooms(limit = 50): Promise<{ rooms: RoomListing[] }> {
+    const answer = await this.call<pb.ListRoomsResponse__Output>((md, opts, done) =>
+      this.stubs.rooms.ListRooms({ limit }, md, opts, done),
+    );
+    return { rooms: answer.rooms.map(fromPbListing) };
+  }
+
+  async createRoom(body: {
+    name: string;
+    hostName: string;
+    roomId?: string;
+    settings?: SettingsPatch;
+  }): Promise<Joined> {
+    const request: pb.CreateRoomRequest = {
+      name: body.name,
+      hostName: body.hostName,
+      ...(body.roomId !== undefined ? { roomId: body.roomId } : {}),
+      ...(body.settings ? { settings: toPbSettingsPatch(body.settings) } : {}),
+    };
+    return this.joined(
+      await this.call<pb.JoinResponse__Output>((md, opts, done) =>
+        this.stubs.rooms.CreateRoom(request, md, opts, done),
+      ),
+    );
+  }
+
+  async join(roomId: string, name: string): Promise<Joined> {
+    return this.joined(
+      await this.call<pb.JoinResponse__Output>((md, opts, done) =>
+        this.stubs.sessions.Join({ roomId, name }, md, opts, done),
+      ),
+    );
+  }
+
+  async room(
+    roomId: string,
+    query: { minVersion?: number; offset?: number; limit?: number } = {},
+  ): Promise<RoomView> {
+    const answer = await this.call<pb.Room__Output>((md, opts, done) =>
+      this.stubs.rooms.GetRoom({ roomId, ...query }, md, opts, done),
+    );
+    return fromPbRoom(answer);
+  }
+
+  async add(
+    roomId: string,
+    input: { trackId: string } | { track: Track },
+    idempotencyKey?: string,
+  ): Promise<Added> {
+    const source = 'track' in input ? { track: toPbTrack(input.track) } : { trackId: input.trackId };
+    const answer = await this.call<pb.AddTrackResponse__Output>(
+      (md, opts, done) => this.stubs.queue.AddTrack({ roomId, ...source }, md, opts, done),
+      idempotencyKey,
+    );
+    return {
+      entry: answer.entry ? fromPbQueueItem(answer.entry) : null,
+      started: answer.started,
+      version: answer.version,
+    };
+  }
+
+  remove(roomId: string, entryId: string): Promise<{ entryId: string; version: number }> {
+    return this.call<pb.RemoveEntryResponse__Output>((md, opts, done) =>
+      this.stubs.queue.RemoveEntry({ roomId, entryId }, md, opts, done),
+    );
+  }
+
+  async vote(roomId: string, entryId: string, value: 1 | -1 | 0): Promise<Voted> {
+    const answer = await this.call<pb.VoteResponse__Output>((md, opts, done) =>
+      this.stubs.queue.Vote({ roomId, entryId, direction: DIRECTION[value] }, md, opts, done),
+    );
+    return {
+      ...answer,
+      effect: EFFECT[answer.effect] ?? 'none',
+      position: answer.position === 0 ? null : answer.position,
+    };
+  }
+
+  /** Also answers the play that ended, as the REST API does. */
+  async advance(
+    roomId: string,
+    expectedEntryId?: string | null,
+  ): Promise<{ advanced: boolean; ended: HistoryAnswer['records'][number] | null; room: RoomView }> {
+    const expected = expectedEntryId === undefined ? {} : { expectedEntryId: expectedEntryId ?? '' };
+    const answer = await this.call<pb.AdvanceResponse__Output>((md, opts, done) =>
+      this.stubs.queue.Advance({ roomId, ...expected }, md, opts, done),
+    );
+    if (!answer.room) throw new ChorusError('INTERNAL', 'the server answered Advance without the room');
+    return {
+      advanced: answer.advanced,
+      ended: answer.ended ? fromPbHistoryRecord(answer.ended) : null,
+      room: fromPbRoom(answer.room),
+    };
+  }
+
+  async history(roomId: string, query: { before?: number; limit?: number } = {}): Promise<HistoryAnswer> {
+    const answer = await this.call<pb.HistoryPage__Output>((md, opts, done) =>
+      this.stubs.rooms.GetHistory({ roomId, ...query }, md, opts, done),
+    );
+    return {
+      records: answer.records.map(fromPbHistoryRecord),
+      nextBefore: answer.nextBefore === 0 ? null : answer.nextBefore,
+      version: answer.version,
+    };
+  }
+
+  async search(q: string, limit = 20): Promise<{ tracks: Track[] }> {
+    const answer = await this.call<pb.SearchTracksResponse__Output>((md, opts, done) =>
+      this.stubs.catalog.SearchTracks({ query: q, limit }, md, opts, done),
+    );
+    return { tracks: answer.tracks.map(fromPbTrack) };
+  }
+
+  async track(trackId: string): Promise<Track> {
+    return fromPbTrack(
+      await this.call<pb.Track__Output>((md, opts, done) =>
+        this.stubs.catalog.GetTrack({ trackId }, md, opts, done),
+      ),
+    );
+  }
+
+  /**
+   * Follows a room until `signal` aborts: the first message is a reset (the whole room), then one
+   * change per version. After a lost connection it watches again from the last version it saw.
+   */
+  async watch(
+    roomId: string,
+    onMessage: (message: WatchMessage) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    let after: number | null = null;
+    while (!signal.aborted) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const request = after === null ? { roomId } : { roomId, afterVersion: after };
+          const call = this.stubs.rooms.Watch(request, callMetadata(this.token));
+          const stop = (): void => call.cancel();
+          signal.addEventListener('abort', stop, { once: true });
+          call.on('data', (message: pb.WatchResponse__Output) => {
+            if (message.kind === 'reset' && message.reset) {
+              onMessage({
+                event: 'reset',
+                data: { version: message.version, room: fromPbRoom(message.reset) },
+              });
+            } else if (message.kind === 'change' && message.change) {
+              const events = message.change.events.map(fromPbEvent);
+              onMessage({ event: 'change', data: { version: message.version, events } });
+            }
+            if (message.kind !== 'heartbeat') after = message.version;
+          });
+          call.on('error', (err: ServiceError) => {
+            signal.removeEventListener('abort', stop);
+            reject(err);
+          });
+          call.on('end', () => {
+            signal.removeEventListener('abort', stop);
+            resolve();
+          });
+        });
+      } catch (err) {
+        if (signal.aborted) return;
+        const failure = fromServiceError(err as ServiceError);
+        if (failure.code !== 'UNAVAILABLE') throw failure;
+        process.stderr.write('connection lost; reconnecting...\n');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  private joined(answer: pb.JoinResponse__Output): Joined {
+    if (!answer.room) throw new ChorusError('INTERNAL', 'the server answered without the room');
+    return { room: fromPbRoom(answer.room), memberId: answer.memberId, token: answer.token };
+  }
+
+  /** One unary call with this client's token and timeout; failures become ChorusError. */
+  private async call<Res>(
+    invoke: (
+      metadata: ReturnType<typeof callMetadata>,
+      options: CallOptions,
+      done: (err: ServiceError | null, value?: Res) => void,
+    ) => unknown,
+    idempotencyKey?: string,
+  ): Promise<Res> {
+    const metadata = callMetadata(this.token, idempotencyKey);
+    const options: CallOptions = { deadline: Date.now() + this.timeoutMs };
+    try {
+      return await unaryCall<Res>((done) => invoke(metadata, options, done));
+    } catch (err) {
+      if (isServiceError(err)) {
+        if (err.code === status.UNAVAILABLE && !err.metadata?.get(ERROR_CODE_KEY).length) {
+          throw new ChorusError('UNAVAILABLE', `cannot reach ${this.server}: ${err.details}`);
+        }
+        throw fromServiceError(err);
+      }
+      throw err;
+    }
+  }
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number';
+}
