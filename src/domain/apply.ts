@@ -23,6 +23,9 @@ import type {
 } from './types.ts';
 import { checkId, checkRoomId, checkText, checkTrack, LIMITS, normaliseTrack } from './validate.ts';
 
+/** Voter keys of anonymous (legacy) votes start with this; no member id may. */
+const ANONYMOUS_PREFIX = '~';
+
 /** How many recent command ids a room remembers for idempotent retries. */
 export const RECENT_COMMANDS_KEPT = 1024;
 
@@ -209,6 +212,15 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
 const join: Handler<'join'> = (state, env, command) => {
   const bad = checkId('memberId', command.memberId) ?? checkText('name', command.name, LIMITS.nameMaxLength);
   if (bad) return { kind: 'error', error: bad };
+  if (command.memberId.startsWith(ANONYMOUS_PREFIX)) {
+    return fail(
+      'INVALID_ARGUMENT',
+      `member ids starting with ${ANONYMOUS_PREFIX} are reserved for anonymous votes`,
+      {
+        field: 'memberId',
+      },
+    );
+  }
   if (Object.hasOwn(state.members, command.memberId)) {
     return fail('ALREADY_EXISTS', `member ${command.memberId} already joined`, {
       memberId: command.memberId,
@@ -360,7 +372,7 @@ const anonymousVote: Handler<'anonymousVote'> = (state, env, command) => {
   if (command.value !== 1 && command.value !== -1) {
     return fail('INVALID_ARGUMENT', 'an anonymous vote is 1 (up) or -1 (down)', { field: 'value' });
   }
-  return castVote(state, env, command.entryId, `~anon:${env.commandId}`, command.value);
+  return castVote(state, env, command.entryId, `${ANONYMOUS_PREFIX}anon:${env.commandId}`, command.value);
 };
 
 /** One voter's vote on a queued or playing entry, with the rules it may trigger. */

@@ -187,6 +187,7 @@ void describe('join', () => {
       [{ type: 'join', memberId: 'm9', name: '' }, /name must not be empty/],
       [{ type: 'join', memberId: 'm9', name: 'n'.repeat(81) }, /name must be at most 80/],
       [{ type: 'join', memberId: 'm9' }, /name must be a string/],
+      [{ type: 'join', memberId: '~anon:c1', name: 'A' }, /reserved for anonymous votes/],
     ] as const) {
       const err = room.refused(null, command, 'INVALID_ARGUMENT');
       assert.match(err.message, pattern);
