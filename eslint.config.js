@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'web/dist/', 'data/', 'bench/results/', 'test/e2e/screenshots/', 'coverage/'] },
+  { ignores: ['node_modules/', '.tmp/', 'web/dist/', 'data/', 'bench/results/', 'test/e2e/screenshots/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -21,6 +21,10 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       eqeqeq: ['error', 'always'],
     },
+  },
+  {
+    files: ['bin/*.js', '*.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
     files: ['src/domain/**/*.ts'],

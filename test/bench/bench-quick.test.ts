@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const RUN = fileURLToPath(new URL('../../bench/run.ts', import.meta.url));
 
-test('npm run bench -- --quick completes, writes results, loses no write', { timeout: 600_000 }, async () => {
+void test('npm run bench -- --quick completes, writes results, loses no write', { timeout: 600_000 }, async () => {
   const out = await mkdtemp(join(tmpdir(), 'chorus-bench-test-'));
   try {
     const child = spawn(process.execPath, [RUN, '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
