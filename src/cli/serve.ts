@@ -11,8 +11,6 @@ import {
   STORE_KINDS,
   type RawConfig,
 } from '../node/config.ts';
-import { startNode } from '../node/node.ts';
-import { registerWeb } from '../api/rest/web.ts';
 
 /** The options of a node, shared by `serve` (and passed through by `cluster`). */
 export function addNodeOptions(cmd: Command): Command {
@@ -117,6 +115,11 @@ export async function serve(raw: RawConfig): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { node: config.nodeName } }, pino.destination(2));
   let node;
   try {
+    // Loaded here, not at the top: client commands share this binary and should start fast.
+    const [{ startNode }, { registerWeb }] = await Promise.all([
+      import('../node/node.ts'),
+      import('../api/rest/web.ts'),
+    ]);
     node = await startNode(config, logger, { registerWeb });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
