@@ -53,7 +53,23 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
     return refuse(state, errorInfo('INTERNAL', `command for room ${env.roomId} applied to room ${state.id}`));
   }
   const earlier = state?.recent.find((r) => r.commandId === env.commandId);
-  if (state && earlier) return { state, events: [], result: { ok: true, value: earlier.result } };
+  if (state && earlier) {
+    // A retry answers as the first time did; the same id on another kind of command is a mistake.
+    if (earlier.result.type !== answerType(env.command)) {
+      return refuse(
+        state,
+        errorInfo(
+          'INVALID_ARGUMENT',
+          `command id ${env.commandId} was already used for a different request`,
+          {
+            commandId: env.commandId,
+            usedFor: earlier.result.type,
+          },
+        ),
+      );
+    }
+    return { state, events: [], result: { ok: true, value: earlier.result } };
+  }
 
   const command = env.command;
   let step: Step;
@@ -73,6 +89,12 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
     step = dispatch(state, env, command);
   }
   return finish(state, env, step);
+}
+
+/** The kind of answer a command gives (an anonymous vote answers like a vote). */
+function answerType(command: Command): CommandValue['type'] | null {
+  if (typeof command !== 'object' || command === null) return null;
+  return command.type === 'anonymousVote' ? 'vote' : (command.type as CommandValue['type']);
 }
 
 function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { type: 'createRoom' }>): Step {

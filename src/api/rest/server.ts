@@ -78,6 +78,9 @@ export interface RestServer {
   readonly sse: SseHub;
 }
 
+/** How long a stopping node waits for in-flight requests before cutting connections. */
+const STOP_GRACE_MS = 10_000;
+
 const Errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -106,6 +109,10 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
     // closed only after the server, so they succeed instead of bouncing off a 503.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Long enough for every id the domain accepts (track ids up to 300 characters, URL-encoded).
+    maxParamLength: 1000,
+    // Malformed URLs and the like: answered in the one error shape, like every other failure.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
   }).withTypeProvider<TypeBoxTypeProvider>();
   const sse = new SseHub({
     heartbeatMs: options.sseHeartbeatMs ?? 15_000,
@@ -119,7 +126,26 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
       .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
       .observe(reply.elapsedTime / 1000);
   });
-  app.addHook('preClose', async () => sse.closeAll());
+  // Graceful stop: live streams end (clients resume elsewhere); kept-alive connections close after
+  // their current answer, idle ones at once, and whatever is left after a grace period is cut.
+  let stopping = false;
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (stopping) void reply.header('connection', 'close');
+    return payload;
+  });
+  app.addHook('preClose', async () => {
+    stopping = true;
+    sse.closeAll();
+    const server = app.server;
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => server.closeAllConnections(), STOP_GRACE_MS);
+    sweep.unref();
+    cut.unref();
+    server.once('close', () => {
+      clearInterval(sweep);
+      clearTimeout(cut);
+    });
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -301,12 +327,16 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
   app.post(
     '/v1/rooms/:roomId/advance',
     {
+      // The body is optional (`curl -X POST …/advance` skips what plays now).
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         summary: 'Host: skip the playing track (or start playback when idle)',
         tags: ['queue'],
         security: [{ bearer: [] }],
         params: RoomParams,
-        body: Type.Optional(SkipBody),
+        body: SkipBody,
         headers: IdempotencyHeaders,
         response: {
           200: Type.Object({
@@ -389,6 +419,8 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
   app.get(
     '/v1/rooms/:roomId/events',
     {
+      // A HEAD of a stream that never ends would never answer.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Live changes as Server-Sent Events (`change` per version, `reset` with the whole room)',
         description:

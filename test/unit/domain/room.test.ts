@@ -293,10 +293,14 @@ void describe('idempotent command ids', () => {
     assert.equal(retry.state, before);
     assert.deepEqual(retry.events, []);
 
-    // Even a different command under a used id is answered with the earlier result.
+    // A different kind of command under a used id is refused, naming what the id was used for.
     const reused = apply(before, { ...addEnv, command: { type: 'clear' }, actor: HOST });
-    assert.deepEqual(reused.result, first.result);
+    assert.ok(!reused.result.ok);
+    assert.equal(reused.result.error.code, 'INVALID_ARGUMENT');
+    assert.match(reused.result.error.message, /already used for a different request/);
+    assert.deepEqual(reused.result.error.details, { commandId: addEnv.commandId, usedFor: 'addTrack' });
     assert.equal(reused.state, before);
+    assert.deepEqual(reused.events, []);
   });
 
   void test('a retried vote does not undo a later vote', () => {
