@@ -90,7 +90,8 @@ class NaiveRoom {
   nextSeq = 1;
   playCount = 0;
   version = 0;
-  changedBy = new Set<string>();
+  /** commandId -> the kind of command it changed the room with (an anonymous vote is a vote). */
+  changedBy = new Map<string, unknown>();
 
   ordered(): Entry[] {
     return [...this.entries].sort((a, b) => score(b) - score(a) || a.seq - b.seq);
@@ -101,7 +102,13 @@ class NaiveRoom {
     if (!isId(env.commandId) || !isInt(env.at, 0, Number.MAX_SAFE_INTEGER) || !isObject(raw))
       return err('INVALID_ARGUMENT');
     if (env.actor !== null && !isId(env.actor)) return err('INVALID_ARGUMENT');
-    if (this.exists && this.changedBy.has(env.commandId)) return { ok: true, changed: false };
+    const kind = raw['type'] === 'anonymousVote' ? 'vote' : raw['type'];
+    if (this.exists && this.changedBy.has(env.commandId)) {
+      // A retry is answered from memory; the same id on another kind of command is refused.
+      return this.changedBy.get(env.commandId) === kind
+        ? { ok: true, changed: false }
+        : err('INVALID_ARGUMENT');
+    }
     const out = this.exists
       ? this.dispatch(env, raw)
       : raw['type'] === 'createRoom'
@@ -109,7 +116,7 @@ class NaiveRoom {
         : err('NOT_FOUND');
     if (out === 'changed') {
       this.version++;
-      this.changedBy.add(env.commandId);
+      this.changedBy.set(env.commandId, kind);
       return { ok: true, changed: true };
     }
     return out === 'same' ? { ok: true, changed: false } : out;
