@@ -120,7 +120,9 @@ export class RoomReplica {
       createdAt: s.createdAt,
       memberCount: Object.keys(s.members).length,
       queueLength: s.queue.length,
-      nowPlaying: s.nowPlaying ? `${s.nowPlaying.entry.track.artist} - ${s.nowPlaying.entry.track.title}` : null,
+      nowPlaying: s.nowPlaying
+        ? `${s.nowPlaying.entry.track.artist} - ${s.nowPlaying.entry.track.title}`
+        : null,
       version: s.version,
     };
   }
