@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { callMetadata, connect, unaryCall } from '../api/grpc/client.ts';
+import type { HealthCheckResponse__Output } from '../api/grpc/generated/grpc/health/v1/index.ts';
 import { startNginx, type Upstream } from './nginx.ts';
 import { freePort } from './ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from './process.ts';
@@ -196,6 +198,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const rest = lbRestPort === null ? null : `http://${o.host}:${lbRestPort}`;
     const grpc = lbGrpcPort === null ? null : `${o.host}:${lbGrpcPort}`;
     if (rest) await waitForReady(`${rest}/readyz`, READY_MS, nginx.proc);
+    if (grpc) await waitForGrpcReady(grpc, READY_MS, nginx.proc);
 
     return {
       rest,
@@ -244,6 +247,30 @@ async function waitForReady(url: string, timeoutMs: number, nginx: Spawned): Pro
     if (nginx.child.exitCode !== null) throw new Error(`nginx exited:\n${nginx.stderrTail()}`);
     if (Date.now() > deadline)
       throw new Error(`the load balancer at ${url} was not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits until a gRPC health check through the load balancer answers SERVING. */
+async function waitForGrpcReady(address: string, timeoutMs: number, nginx: Spawned): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // A channel of its own each time, so a refused connection's reconnect backoff does not delay it.
+    const stubs = connect(address, { 'grpc.use_local_subchannel_pool': 1 });
+    try {
+      const reply = await unaryCall<HealthCheckResponse__Output>((done) =>
+        stubs.health.Check({ service: '' }, callMetadata(), { deadline: Date.now() + 1000 }, done),
+      );
+      if (reply.status === 'SERVING') return;
+    } catch {
+      // Not up yet.
+    } finally {
+      stubs.close();
+    }
+    if (nginx.child.exitCode !== null || nginx.child.signalCode !== null)
+      throw new Error(`nginx exited:\n${nginx.stderrTail()}`);
+    if (Date.now() > deadline)
+      throw new Error(`the gRPC load balancer at ${address} was not ready within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

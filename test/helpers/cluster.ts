@@ -1,9 +1,9 @@
 // Real `chorus cluster` child processes for integration tests, and what the cluster tests share:
 //
-// - startCluster(): spawns `node src/cli/main.ts cluster --store redis --api rest --port 0 ...`,
-//   parses its endpoint lines (load balancer, nodes, Redis) with a deadline, follows restarts the
-//   supervisor reports on stderr (`node N exited (...); restarting`, `node N rest URL pid PID`,
-//   `redis URL pid PID`), and stop() sends SIGTERM and asserts that every process it ever saw is
+// - startCluster(): spawns `node src/cli/main.ts cluster --store redis --api rest --port 0 ...` (or
+//   `--api grpc|both`), parses its endpoint lines (load balancer, nodes, Redis) with a deadline,
+//   follows restarts the supervisor reports on stderr (`node N exited (...); restarting`,
+//   `node N rest URL [grpc HOST:PORT] pid PID`, `redis URL pid PID`), and stop() sends SIGTERM and asserts that every process it ever saw is
 //   gone (and that no process still names the cluster's data dir), then removes the data dir.
 // - call(): one HTTP request that never throws (status 0 for a transport failure or timeout).
 // - setupRooms() / startMixedLoad(): concurrent clients doing adds, votes, withdrawals, removes and
@@ -150,6 +150,8 @@ export function childEnv(): NodeJS.ProcessEnv {
 export interface ClusterNode {
   readonly index: number;
   readonly rest: string;
+  /** The node's own gRPC address (HOST:PORT), when its line names one. */
+  readonly grpc: string | null;
   readonly pid: number;
 }
 
@@ -168,8 +170,10 @@ export interface StopReport {
 }
 
 export interface StartedCluster {
-  /** The load balancer, e.g. http://127.0.0.1:PORT. */
+  /** The REST load balancer, e.g. http://127.0.0.1:PORT ('' when the front is gRPC only). */
   readonly lb: string;
+  /** The gRPC load balancer, HOST:PORT (null when the front is REST only). */
+  readonly grpcLb: string | null;
   readonly redisUrl: string;
   readonly dataDir: string;
   /** The `chorus cluster` process. */
@@ -196,8 +200,12 @@ export interface StartedCluster {
   stop(): Promise<StopReport>;
 }
 
+export type ClusterApi = 'rest' | 'grpc' | 'both';
+
 export interface ClusterOptions {
   readonly nodes: number;
+  /** What nginx fronts (`--api`); default 'rest'. */
+  readonly api?: ClusterApi;
   /** Extra flags for every `chorus serve` (each passed as `--node-arg=FLAG`). */
   readonly nodeArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
@@ -218,8 +226,13 @@ process.once('exit', () => {
   }
 });
 
-const NODE_LINE = /^node (\d+) rest (\S+)(?: grpc \S+)? pid (\d+)$/;
+const NODE_LINE = /^node (\d+) rest (\S+)(?: grpc (\S+))? pid (\d+)$/;
+
 const REDIS_PID_LINE = /^redis (\S+) pid (\d+)$/;
+
+function nodeOfLine(m: RegExpExecArray): ClusterNode {
+  return { index: Number(m[1]), rest: m[2]!, grpc: m[3] ?? null, pid: Number(m[4]) };
+}
 
 /** The argv (after the Node binary) of `chorus cluster` for these options. */
 export function clusterArgs(options: ClusterOptions, dataDir: string): string[] {
@@ -231,7 +244,7 @@ export function clusterArgs(options: ClusterOptions, dataDir: string): string[] 
     '--store',
     'redis',
     '--api',
-    'rest',
+    options.api ?? 'rest',
     '--port',
     '0',
     '--grpc-port',
@@ -257,7 +270,7 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
     stderr.push({ at: Date.now(), line });
     const node = NODE_LINE.exec(line);
     if (node) {
-      const info = { index: Number(node[1]), rest: node[2]!, pid: Number(node[3]) };
+      const info = nodeOfLine(node);
       current.set(info.index, info);
       pids.add(info.pid);
     }
@@ -345,11 +358,13 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
       () => {
         if (exited) throw new Error(`chorus cluster exited before it was ready${describe()}`);
         const lines = proc.lines;
+        const api = options.api ?? 'rest';
         const lb = lines.map((l) => /^rest (\S+)$/.exec(l)?.[1]).find((x) => x !== undefined);
+        const grpcLb = lines.map((l) => /^grpc (\S+)$/.exec(l)?.[1]).find((x) => x !== undefined);
         const redis = lines.map((l) => /^redis (\S+)$/.exec(l)?.[1]).find((x) => x !== undefined);
-        if (!lb || !redis) return undefined;
+        if (!redis || (api !== 'grpc' && !lb) || (api !== 'rest' && !grpcLb)) return undefined;
         const nodes = lines.map((l) => NODE_LINE.exec(l)).filter((m) => m !== null);
-        return { lb, redis, nodes };
+        return { lb: lb ?? '', grpcLb: grpcLb ?? null, redis, nodes };
       },
       options.readyTimeoutMs ?? 90_000,
       'the cluster to print its endpoints',
@@ -358,16 +373,19 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
     });
     assert.equal(ready.nodes.length, options.nodes, `one node line per node${describe()}`);
     for (const m of ready.nodes) {
-      const info = { index: Number(m[1]), rest: m[2]!, pid: Number(m[3]) };
+      const info = nodeOfLine(m);
       // stdout is the reference at start; stderr may have said the same already.
       current.set(info.index, info);
       pids.add(info.pid);
+      if ((options.api ?? 'rest') !== 'rest')
+        assert.ok(info.grpc, `node ${info.index} names its gRPC address${describe()}`);
     }
     assert.ok(redisPid > 0, `the supervisor reports the redis-server pid on stderr${describe()}`);
     const startMs = Date.now() - started;
 
     const cluster: StartedCluster = {
       lb: ready.lb,
+      grpcLb: ready.grpcLb,
       redisUrl: ready.redis,
       dataDir,
       pid: clusterPid,
