@@ -4,12 +4,25 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tmp/', 'web/dist/', 'data/', 'bench/results/', 'test/e2e/screenshots/', 'coverage/'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.tmp/',
+      'web/dist/',
+      'data/',
+      'bench/results/',
+      'test/e2e/screenshots/',
+      'coverage/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -18,7 +31,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       eqeqeq: ['error', 'always'],
     },
   },
@@ -31,10 +47,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^(?!\\./)', message: 'src/domain is pure: it imports only its own modules.' }] },
+        {
+          patterns: [{ regex: '^(?!\\./)', message: 'src/domain is pure: it imports only its own modules.' }],
+        },
       ],
       'no-restricted-globals': ['error', 'Date', 'process', 'setTimeout', 'setInterval', 'fetch', 'crypto'],
-      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'The domain draws no random numbers.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'The domain draws no random numbers.' },
+      ],
     },
   },
   {

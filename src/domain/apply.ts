@@ -94,7 +94,7 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
 /** The kind of answer a command gives (an anonymous vote answers like a vote). */
 function answerType(command: Command): CommandValue['type'] | null {
   if (typeof command !== 'object' || command === null) return null;
-  return command.type === 'anonymousVote' ? 'vote' : (command.type as CommandValue['type']);
+  return command.type === 'anonymousVote' ? 'vote' : command.type;
 }
 
 function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { type: 'createRoom' }>): Step {

@@ -80,21 +80,19 @@ export const SettingsPatchSchema = Type.Partial(Type.Object(settingProps, { addi
 const MemberRefSchema = Type.Object({ memberId: Type.String(), name: Type.String() });
 const Vote = Type.Union([Type.Literal(1), Type.Literal(-1), Type.Literal(0)]);
 
-export const QueueItemSchema = Type.Object(
-  {
-    position: Type.Integer({ description: '1-based place in the queue' }),
-    entryId: Type.String(),
-    track: TrackSchema,
-    addedBy: MemberRefSchema,
-    addedAt: Millis('When it was added (ms since epoch)'),
-    seq: Type.Integer({ description: 'Insertion sequence: the tie-breaker of the order' }),
-    score: Type.Integer({ description: 'ups - downs: the order is score descending, then seq ascending' }),
-    ups: Type.Integer(),
-    downs: Type.Integer(),
-    etaMs: Millis('Time until it starts: what is left of the playing track plus the durations ahead'),
-    myVote: Vote,
-  },
-);
+export const QueueItemSchema = Type.Object({
+  position: Type.Integer({ description: '1-based place in the queue' }),
+  entryId: Type.String(),
+  track: TrackSchema,
+  addedBy: MemberRefSchema,
+  addedAt: Millis('When it was added (ms since epoch)'),
+  seq: Type.Integer({ description: 'Insertion sequence: the tie-breaker of the order' }),
+  score: Type.Integer({ description: 'ups - downs: the order is score descending, then seq ascending' }),
+  ups: Type.Integer(),
+  downs: Type.Integer(),
+  etaMs: Millis('Time until it starts: what is left of the playing track plus the durations ahead'),
+  myVote: Vote,
+});
 
 const NowPlayingSchema = Type.Object({
   entryId: Type.String(),
@@ -116,26 +114,24 @@ const MemberSchema = Type.Object({
   joinedAt: Millis('Join time'),
 });
 
-export const RoomViewSchema = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    hostId: Type.String(),
-    createdAt: Millis('Creation time'),
-    settings: SettingsSchema,
-    locked: Type.Boolean(),
-    version: Type.Integer({
-      description: 'Count of applied commands; pass as minVersion to read your writes',
-    }),
-    memberCount: Type.Integer(),
-    queueLength: Type.Integer(),
-    playCount: Type.Integer(),
-    nowPlaying: Type.Union([NowPlayingSchema, Type.Null()]),
-    queue: List(QueueItemSchema),
-    queueOffset: Type.Integer(),
-    me: Type.Union([MemberSchema, Type.Null()]),
-  },
-);
+export const RoomViewSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  hostId: Type.String(),
+  createdAt: Millis('Creation time'),
+  settings: SettingsSchema,
+  locked: Type.Boolean(),
+  version: Type.Integer({
+    description: 'Count of applied commands; pass as minVersion to read your writes',
+  }),
+  memberCount: Type.Integer(),
+  queueLength: Type.Integer(),
+  playCount: Type.Integer(),
+  nowPlaying: Type.Union([NowPlayingSchema, Type.Null()]),
+  queue: List(QueueItemSchema),
+  queueOffset: Type.Integer(),
+  me: Type.Union([MemberSchema, Type.Null()]),
+});
 
 const HistoryRecordSchema = Type.Object({
   playNo: Type.Integer(),
@@ -168,15 +164,13 @@ export const RoomListingSchema = Type.Object({
   version: Type.Integer(),
 });
 
-export const ErrorSchema = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.String(),
-      message: Type.String(),
-      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    }),
-  },
-);
+export const ErrorSchema = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }),
+});
 
 // ---- Requests ------------------------------------------------------------------------------------
 
