@@ -16,7 +16,7 @@ import { spawnProcess, stopProcess, waitForLine, type Spawned } from '../src/clu
 import { REDIS_BIN } from '../src/cluster/redis.ts';
 import { renderFigures, type ExperimentPoint } from './lib/figures.ts';
 import { clients, echoClients, grpcAdds, grpcEcho, grpcMixed } from './lib/grpc-load.ts';
-import { restAdds, restEcho, restMixed } from './lib/rest-load.ts';
+import { restAdds, restEcho, restEchoPosts, restMixed } from './lib/rest-load.ts';
 import { round, type LoadResult } from './lib/stats.ts';
 import { verifyRun, type VerifyReport } from './lib/verify.ts';
 import { Workload, type BenchRoom } from './lib/workload.ts';
@@ -283,8 +283,11 @@ async function echoRun(
   amount: number | null,
   seconds: number | null,
 ): Promise<LoadResult> {
-  if (api === 'REST')
-    return restEcho({ url: target.rest, connections: concurrency, amount, durationS: seconds });
+  if (api === 'REST') {
+    return amount !== null
+      ? restEchoPosts({ url: target.rest, connections: concurrency, amount })
+      : restEcho({ url: target.rest, connections: concurrency, durationS: seconds ?? 1 });
+  }
   const c = echoClients(target.grpc, Math.min(concurrency, 4));
   try {
     return await grpcEcho({

@@ -14,10 +14,8 @@ import { loadSync } from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import { connect, type Stubs } from '../../src/api/grpc/client.ts';
 import type { AddTrackResponse__Output } from '../../src/api/grpc/generated/chorus/v1/index.ts';
-import { latencyOf, prng, withCpu, type LoadResult } from './stats.ts';
+import { drive, type LoadResult, type Outcome } from './stats.ts';
 import type { BenchRoom, Workload } from './workload.ts';
-
-type Outcome = 'ok' | 'refused' | 'failed';
 
 /** Application refusals: the rules said no. Everything else non-OK is a failure. */
 const REFUSALS = new Set<number>([
@@ -32,47 +30,6 @@ const REFUSALS = new Set<number>([
 export function outcomeOf(err: ServiceError | null): Outcome {
   if (!err) return 'ok';
   return REFUSALS.has(err.code) ? 'refused' : 'failed';
-}
-
-/** Runs `call` from `concurrency` workers until `amount` calls or `durationS` have passed. */
-async function drive(o: {
-  concurrency: number;
-  amount?: number;
-  durationS?: number;
-  seed: number;
-  call: (index: number, random: () => number, worker: number) => Promise<Outcome>;
-}): Promise<LoadResult> {
-  const samples: number[] = [];
-  const counts = { ok: 0, refused: 0, failed: 0 };
-  let next = 0;
-  const { value: wallS, cpuPct } = await withCpu(async () => {
-    const t0 = performance.now();
-    const deadline = o.durationS === undefined ? Infinity : t0 + o.durationS * 1000;
-    await Promise.all(
-      Array.from({ length: o.concurrency }, async (_, worker) => {
-        const random = prng(o.seed + worker);
-        for (;;) {
-          if (o.amount !== undefined && next >= o.amount) return;
-          if (performance.now() >= deadline) return;
-          const index = next++;
-          const start = performance.now();
-          const outcome = await o.call(index, random, worker);
-          samples.push(performance.now() - start);
-          counts[outcome]++;
-        }
-      }),
-    );
-    return (performance.now() - t0) / 1000;
-  });
-  const requests = counts.ok + counts.refused + counts.failed;
-  return {
-    requests,
-    ...counts,
-    durationS: wallS,
-    throughput: counts.ok / wallS,
-    latency: latencyOf(samples),
-    generatorCpuPct: cpuPct,
-  };
 }
 
 /** Several channels, as several clients would have (one HTTP/2 connection each). */

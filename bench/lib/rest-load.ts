@@ -2,7 +2,8 @@
 // what the server acknowledged recorded so the run can check nothing acknowledged was lost.
 
 import autocannon from 'autocannon';
-import { prng, withCpu, type LoadResult } from './stats.ts';
+import http from 'node:http';
+import { drive, prng, withCpu, type LoadResult } from './stats.ts';
 import type { BenchRoom, Workload } from './workload.ts';
 
 interface Counts {
@@ -51,50 +52,9 @@ async function run(options: autocannon.Options, counts: Counts): Promise<LoadRes
   return summarise(value, counts, cpuPct, wallS);
 }
 
-/** The earlier experiment: `amount` add-track requests (unique tracks) over `connections` clients. */
-export async function restAdds(o: {
-  url: string;
-  room: BenchRoom;
-  amount: number;
-  connections: number;
-  workload: Workload;
-}): Promise<LoadResult> {
-  const counts: Counts = { ok: 0, refused: 0, failed: 0 };
-  let next = 0;
-  return run(
-    {
-      url: o.url,
-      connections: o.connections,
-      amount: o.amount,
-      timeout: 10,
-      requests: [
-        {
-          method: 'POST',
-          path: `/v1/rooms/${o.room.id}/queue`,
-          setupRequest: (req) => {
-            const i = next++;
-            const track = o.workload.newTrack();
-            (req as Record<string, unknown>)['headers'] = {
-              'content-type': 'application/json',
-              authorization: `Bearer ${o.room.tokens[i % o.room.tokens.length]!}`,
-            };
-            (req as Record<string, unknown>)['body'] = JSON.stringify({ track });
-            return req;
-          },
-          onResponse: (status, body) => {
-            count(counts, status);
-            if (status === 201)
-              o.workload.ackAdd(
-                o.room.id,
-                JSON.parse(body) as { entry: { entryId: string; track: { trackId: string } } | null },
-              );
-          },
-        },
-      ],
-    },
-    counts,
-  );
-}
+const ECHO_BODY = JSON.stringify({
+  track: { trackId: 'echo', title: 'Echo', artist: 'Bench', album: '', durationMs: 180000 },
+});
 
 type Op = { kind: 'vote' | 'add' | 'read' | 'remove'; room: BenchRoom; entryId?: string };
 
@@ -181,22 +141,19 @@ export async function restMixed(o: {
 }
 
 /** The ceiling: the same shape of request (a JSON POST of a track) to a bare echo server. */
+/** The saturation ceiling: a fixed duration of the same POSTs to a bare echo server. */
 export async function restEcho(o: {
   url: string;
   connections: number;
-  amount: number | null;
-  durationS: number | null;
+  durationS: number;
 }): Promise<LoadResult> {
   const counts: Counts = { ok: 0, refused: 0, failed: 0 };
-  const body = JSON.stringify({
-    track: { trackId: 'echo', title: 'Echo', artist: 'Bench', album: '', durationMs: 180000 },
-  });
+  const body = ECHO_BODY;
   return run(
     {
       url: o.url,
       connections: o.connections,
-      ...(o.amount !== null ? { amount: o.amount } : {}),
-      ...(o.durationS !== null ? { duration: o.durationS } : {}),
+      duration: o.durationS,
       timeout: 10,
       requests: [
         {
@@ -210,4 +167,102 @@ export async function restEcho(o: {
     },
     counts,
   );
+}
+
+/**
+ * Short runs of `amount` POSTs (the earlier experiment's 200 requests) with our own timing:
+ * autocannon notices the end of an `amount` run only on its one-second tick, which would cap any
+ * 200-request run near 200/s. Keep-alive connections, one per client, each request timed alone.
+ */
+async function timedPosts(o: {
+  url: string;
+  path: string;
+  amount: number;
+  connections: number;
+  body: () => string;
+  token: (index: number) => string;
+  onCreated?: (text: string) => void;
+}): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: o.connections });
+  const target = new URL(o.path, o.url);
+  try {
+    return await drive({
+      concurrency: o.connections,
+      amount: o.amount,
+      seed: 1,
+      call: async (index) => {
+        const { status, text } = await post(agent, target, o.body(), o.token(index));
+        if (status === 201) o.onCreated?.(text);
+        return status >= 200 && status < 300 ? 'ok' : status >= 400 && status < 500 ? 'refused' : 'failed';
+      },
+    });
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** The earlier experiment: `amount` add-track requests (unique tracks) over `connections` clients. */
+export function restAdds(o: {
+  url: string;
+  room: BenchRoom;
+  amount: number;
+  connections: number;
+  workload: Workload;
+}): Promise<LoadResult> {
+  return timedPosts({
+    url: o.url,
+    path: `/v1/rooms/${o.room.id}/queue`,
+    amount: o.amount,
+    connections: o.connections,
+    body: () => JSON.stringify({ track: o.workload.newTrack() }),
+    token: (i) => o.room.tokens[i % o.room.tokens.length]!,
+    onCreated: (text) => o.workload.ackAdd(o.room.id, JSON.parse(text) as AddAnswer),
+  });
+}
+
+/** The experiment's ceiling: the same POSTs to a bare echo server. */
+export function restEchoPosts(o: { url: string; amount: number; connections: number }): Promise<LoadResult> {
+  return timedPosts({
+    url: o.url,
+    path: '/v1/echo',
+    amount: o.amount,
+    connections: o.connections,
+    body: () => ECHO_BODY,
+    token: () => 'echo',
+  });
+}
+
+type AddAnswer = { entry: { entryId: string; track: { trackId: string } } | null };
+
+function post(
+  agent: http.Agent,
+  url: URL,
+  body: string,
+  token: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${token}`,
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', () => resolve({ status: 0, text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve({ status: 0, text: '' }));
+    req.end(body);
+  });
 }

@@ -66,3 +66,46 @@ export async function withCpu<T>(
 }
 
 export const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export type Outcome = 'ok' | 'refused' | 'failed';
+
+/** Runs `call` from `concurrency` workers until `amount` calls or `durationS` have passed. */
+export async function drive(o: {
+  concurrency: number;
+  amount?: number;
+  durationS?: number;
+  seed: number;
+  call: (index: number, random: () => number, worker: number) => Promise<Outcome>;
+}): Promise<LoadResult> {
+  const samples: number[] = [];
+  const counts = { ok: 0, refused: 0, failed: 0 };
+  let next = 0;
+  const { value: wallS, cpuPct } = await withCpu(async () => {
+    const t0 = performance.now();
+    const deadline = o.durationS === undefined ? Infinity : t0 + o.durationS * 1000;
+    await Promise.all(
+      Array.from({ length: o.concurrency }, async (_, worker) => {
+        const random = prng(o.seed + worker);
+        for (;;) {
+          if (o.amount !== undefined && next >= o.amount) return;
+          if (performance.now() >= deadline) return;
+          const index = next++;
+          const start = performance.now();
+          const outcome = await o.call(index, random, worker);
+          samples.push(performance.now() - start);
+          counts[outcome]++;
+        }
+      }),
+    );
+    return (performance.now() - t0) / 1000;
+  });
+  const requests = counts.ok + counts.refused + counts.failed;
+  return {
+    requests,
+    ...counts,
+    durationS: wallS,
+    throughput: counts.ok / wallS,
+    latency: latencyOf(samples),
+    generatorCpuPct: cpuPct,
+  };
+}
