@@ -38,7 +38,8 @@ export function addNodeOptions(cmd: Command): Command {
     .addOption(
       opt(
         '--redis-url <url>',
-        'Redis for --store redis (redis:// or rediss://, password in the URL)',
+        'Redis for --store redis: redis://[:password@]host:port, rediss://… (TLS), or ' +
+          'redis-sentinel://[:password@]host1:port1,host2:port2/master-name (Sentinel; the password is the master’s)',
         'CHORUS_REDIS_URL',
       ),
     )

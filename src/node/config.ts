@@ -88,8 +88,8 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
   const store = oneOf('store', '--store', STORE_KINDS, DEFAULTS.store);
   const redisUrl = str('redisUrl') ?? null;
   if (store === 'redis' && !redisUrl) problems.push('--store redis needs --redis-url (or CHORUS_REDIS_URL)');
-  if (redisUrl && !/^rediss?:\/\//.test(redisUrl))
-    problems.push('--redis-url must start with redis:// or rediss://');
+  if (redisUrl && !/^(rediss?|redis-sentinel):\/\//.test(redisUrl))
+    problems.push('--redis-url must start with redis://, rediss:// or redis-sentinel://');
   const secret = str('secret') ?? null;
   if (secret !== null && secret.length < 16) problems.push('--secret must be at least 16 characters');
   if (store === 'redis' && secret === null) {

@@ -334,3 +334,97 @@ export async function createTlsFiles(dir: string): Promise<TlsFiles> {
   ]);
   return { caFile: file('ca.crt'), certFile: file('server.crt'), keyFile: file('server.key') };
 }
+
+export interface StartSentinelOptions {
+  /** The name the sentinel monitors the master under (the last part of a redis-sentinel:// URL). */
+  readonly masterName: string;
+  readonly masterPort: number;
+  /** The master's requirepass, if any (sentinel auth-pass). */
+  readonly masterPassword?: string;
+  /** How long the master must be silent before it counts as down. Default 1000 ms. */
+  readonly downAfterMs?: number;
+  /** Default 5000 ms. */
+  readonly failoverTimeoutMs?: number;
+  readonly binary?: string;
+}
+
+export interface SentinelServer {
+  readonly port: number;
+  /** The temporary dir holding the config file Sentinel rewrites. */
+  readonly dir: string;
+  /** Kills the process and removes the dir. Idempotent. */
+  stop(): Promise<void>;
+  log(): string;
+}
+
+/**
+ * A Redis Sentinel (`redis-server <conf> --sentinel`) on a free loopback port, monitoring one master
+ * on 127.0.0.1 with quorum 1. Its config file lives in a temporary dir because Sentinel rewrites it.
+ */
+export async function startSentinel(opts: StartSentinelOptions): Promise<SentinelServer> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), 'chorus-sentinel-'));
+  const name = opts.masterName;
+  const conf = path.join(dir, 'sentinel.conf');
+  await writeFile(
+    conf,
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      'daemonize no',
+      'logfile ""',
+      `sentinel monitor ${name} 127.0.0.1 ${opts.masterPort} 1`,
+      `sentinel down-after-milliseconds ${name} ${opts.downAfterMs ?? 1000}`,
+      `sentinel failover-timeout ${name} ${opts.failoverTimeoutMs ?? 5000}`,
+      ...(opts.masterPassword !== undefined ? [`sentinel auth-pass ${name} ${opts.masterPassword}`] : []),
+      '',
+    ].join('\n'),
+  );
+  const proc = spawn(opts.binary ?? 'redis-server', [conf, '--sentinel'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(proc);
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    proc.on('exit', () => {
+      exited = true;
+      children.delete(proc);
+      resolve();
+    });
+  });
+  const spawnError = new Promise<never>((_, reject) => proc.once('error', reject));
+  spawnError.catch(() => {});
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    if (!exited) {
+      proc.kill('SIGKILL');
+      await exit;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (exited) {
+      await stop();
+      throw new Error(`redis sentinel exited at start:\n${output}`);
+    }
+    if (await Promise.race([ping(port, undefined, undefined), spawnError])) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(
+        `redis sentinel did not answer PING on port ${port} within ${START_TIMEOUT_MS} ms:\n${output}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { port, dir, stop, log: () => output };
+}

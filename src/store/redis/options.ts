@@ -13,8 +13,10 @@ export interface RedisStoreLogger {
 
 export interface RedisStoreOptions {
   /**
-   * `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS (the REDIS_URL convention).
-   * Redis 7.0 or newer is required (stream ids of the form `0-*`).
+   * `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS (the REDIS_URL convention),
+   * or `redis-sentinel://[[user]:password@]host1[:port1],host2[:port2]/master-name` to find the
+   * master through Redis Sentinel (default sentinel port 26379; the credentials are the master's,
+   * the sentinels are reached without). Redis 7.0 or newer is required (stream ids of the form `0-*`).
    */
   readonly url: string;
   /** Used when the URL carries no user name (Redis 6 ACL users). */
@@ -51,8 +53,17 @@ export interface RedisStoreOptions {
   readonly logger?: RedisStoreLogger;
 }
 
+/** Where Sentinel mode finds the master: the sentinels to ask, and the name they monitor it under. */
+export interface SentinelTarget {
+  readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  readonly name: string;
+}
+
 export interface ResolvedRedisOptions {
+  /** The URL as given; for a plain server ioredis parses it, in Sentinel mode `sentinel` says where to go. */
   readonly url: string;
+  /** Set for a redis-sentinel:// URL: connect through these sentinels instead of to `url`. */
+  readonly sentinel: SentinelTarget | null;
   /** The URL without credentials, for health and logs. */
   readonly where: string;
   readonly username: string | undefined;
@@ -107,22 +118,7 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   if (typeof url !== 'string' || url.trim() === '') {
     throw invalid('url is required, e.g. redis://127.0.0.1:6379 or rediss://user:secret@host:6380', 'url');
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw invalid(
-      `url ${JSON.stringify(url)} is not a URL; use redis://host:port or rediss://host:port`,
-      'url',
-    );
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw invalid(`url must start with redis:// or rediss:// (got ${parsed.protocol}//)`, 'url');
-  }
-  if (parsed.hostname === '') throw invalid('url has no host', 'url');
-  if (parsed.pathname !== '' && parsed.pathname !== '/' && !/^\/\d{1,2}$/.test(parsed.pathname)) {
-    throw invalid(`the path of the url is the database number (e.g. /0), not ${parsed.pathname}`, 'url');
-  }
+  const target = url.startsWith('redis-sentinel://') ? parseSentinelUrl(url) : parseServerUrl(url);
 
   const keyPrefix = options.keyPrefix ?? 'chorus:';
   // A brace in the prefix would become the hash tag of every key and put all rooms in one Cluster slot.
@@ -152,12 +148,102 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
 
   return {
     url,
-    where: `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`,
-    username: options.username,
-    password: options.password,
+    sentinel: target.sentinel,
+    where: target.where,
+    // Credentials in the URL win over the options, as ioredis does for a plain URL.
+    username: target.username ?? options.username,
+    password: target.password ?? options.password,
     tls: options.tls,
     keyPrefix,
     ...numbers,
     logger,
   };
+}
+
+interface ParsedTarget {
+  readonly where: string;
+  readonly sentinel: SentinelTarget | null;
+  /** Credentials taken from a sentinel URL; a plain URL's stay in the URL, which ioredis parses. */
+  readonly username?: string;
+  readonly password?: string;
+}
+
+function parseServerUrl(url: string): ParsedTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalid(
+      `url ${JSON.stringify(url)} is not a URL; use redis://host:port, rediss://host:port or redis-sentinel://host:port/master`,
+      'url',
+    );
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw invalid(
+      `url must start with redis://, rediss:// or redis-sentinel:// (got ${parsed.protocol}//)`,
+      'url',
+    );
+  }
+  if (parsed.hostname === '') throw invalid('url has no host', 'url');
+  if (parsed.pathname !== '' && parsed.pathname !== '/' && !/^\/\d{1,2}$/.test(parsed.pathname)) {
+    throw invalid(`the path of the url is the database number (e.g. /0), not ${parsed.pathname}`, 'url');
+  }
+  return {
+    where: `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`,
+    sentinel: null,
+  };
+}
+
+const DEFAULT_SENTINEL_PORT = 26379;
+
+/**
+ * `redis-sentinel://[[user]:password@]host1[:port1][,host2[:port2]…]/master-name`. Parsed by hand:
+ * WHATWG URL parsing does not take a list of hosts.
+ */
+function parseSentinelUrl(url: string): ParsedTarget {
+  const usage = 'use redis-sentinel://[:password@]host1:port1,host2:port2/master-name';
+  const match = /^redis-sentinel:\/\/(?:([^@/]*)@)?([^@/?#]+)\/([^/?#]+)$/.exec(url);
+  if (!match)
+    throw invalid(`url ${JSON.stringify(redactSentinelUrl(url))} is not a sentinel URL; ${usage}`, 'url');
+  const [, userinfo, hostList, rawName] = match as unknown as [string, string | undefined, string, string];
+  let username: string | undefined;
+  let password: string | undefined;
+  let name: string;
+  try {
+    if (userinfo !== undefined) {
+      const colon = userinfo.indexOf(':');
+      const user = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
+      if (user !== '') username = user;
+      if (colon !== -1) password = decodeURIComponent(userinfo.slice(colon + 1));
+    }
+    name = decodeURIComponent(rawName);
+  } catch {
+    throw invalid(`the url has a malformed percent-encoding; ${usage}`, 'url');
+  }
+  if (!/^[\w.:-]{1,100}$/.test(name)) {
+    throw invalid(
+      `the master name must be letters, digits, '.', ':', '_' or '-' (got ${JSON.stringify(name)})`,
+      'url',
+    );
+  }
+  const sentinels = hostList.split(',').map((item) => {
+    const one = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/.exec(item.trim());
+    const port = one?.[3] === undefined ? DEFAULT_SENTINEL_PORT : Number(one[3]);
+    if (!one || port < 1 || port > 65535) {
+      throw invalid(`sentinel address ${JSON.stringify(item)} is not host[:port]; ${usage}`, 'url');
+    }
+    return { host: (one[1] ?? one[2])!, port };
+  });
+  const hosts = sentinels.map((s) => `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`);
+  return {
+    where: `redis-sentinel://${hosts.join(',')}/${name}`,
+    sentinel: { sentinels, name },
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
+}
+
+/** The URL without its credentials, safe for an error message. */
+function redactSentinelUrl(url: string): string {
+  return url.replace(/^(redis-sentinel:\/\/)[^@/]*@/, '$1***@');
 }

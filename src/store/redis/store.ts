@@ -96,8 +96,8 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions) {
     this.opts = resolveRedisOptions(options);
     this.listing = listingKeys(this.opts.keyPrefix);
-    this.cmd = new Redis(this.opts.url, this.connectionOptions('commands'));
-    this.reader = new Redis(this.opts.url, this.connectionOptions('tail'));
+    this.cmd = this.connection('commands');
+    this.reader = this.connection('tail');
     for (const client of [this.cmd, this.reader]) this.watchConnection(client);
     this.tailer = new Tailer({
       reader: this.reader,
@@ -288,6 +288,31 @@ export class RedisStore implements Store {
   }
 
   // ---- Lifecycle ---------------------------------------------------------------------------------
+
+  /**
+   * Every connection the store opens is made here: to the server of a redis:// or rediss:// URL
+   * (ioredis parses it), or to whichever server the sentinels name as master.
+   */
+  private connection(role: 'commands' | 'tail'): Redis {
+    const options = this.connectionOptions(role);
+    const { sentinel } = this.opts;
+    if (sentinel === null) return new Redis(this.opts.url, options);
+    return new Redis({
+      ...options,
+      sentinels: sentinel.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      name: sentinel.name,
+      role: 'master',
+      // While starting, one pass over the sentinels: none answering fails the start (UNAVAILABLE)
+      // instead of waiting forever. Once started, keep asking them (ioredis ends a connection for
+      // good when this returns null), at the pace of retryStrategy; writes fail fast meanwhile.
+      sentinelRetryStrategy: (times: number) => (this.started ? Math.min(50 * times, 1000) : null),
+      // A failover that leaves the old master alive turns it into a replica, which answers writes
+      // with READONLY: reconnect then, which asks the sentinels for the master again. (ioredis'
+      // failoverDetector would notice sooner, but can leave its sentinel subscriptions open after
+      // disconnect, keeping the process alive.)
+      reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+    });
+  }
 
   private connectionOptions(role: 'commands' | 'tail') {
     const o = this.opts;
