@@ -154,7 +154,7 @@ export class LegacyRoom {
     for (let attempt = 0; attempt < 20; attempt++) {
       const state = await this.read();
       if (state.queue.length === 0) return null;
-      const { advanced, room } = await this.service.skip(host, state.nowPlaying?.entry.entryId ?? null);
+      const { advanced, room } = await this.service.skipTrack(host, state.nowPlaying?.entry.entryId ?? null);
       if (advanced && room.nowPlaying) return legacyView(room.nowPlaying);
     }
     throw new ChorusError('ABORTED', 'the queue kept changing; try again');

@@ -183,7 +183,7 @@ export class RoomService {
   }
 
   /** Host skip (or start when idle). Without expectedEntryId, skips whatever plays now. */
-  async skip(
+  async skipTrack(
     caller: Caller,
     expectedEntryId?: string | null,
     commandId?: string,

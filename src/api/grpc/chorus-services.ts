@@ -200,7 +200,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
             : req.expectedEntryId === ''
               ? null
               : idOf('expected_entry_id', req.expectedEntryId);
-        const { advanced, ended, room } = await service.skip(who, expected, ctx.commandId);
+        const { advanced, ended, room } = await service.skipTrack(who, expected, ctx.commandId);
         return { advanced, ended: ended ? toPbHistoryRecord(ended) : null, room: toPbRoom(room) };
       },
     ),

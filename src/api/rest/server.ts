@@ -350,7 +350,7 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
     },
     async (request) => {
       const caller = service.authenticate(bearer(request), request.params.roomId);
-      const { advanced, ended, room } = await service.skip(
+      const { advanced, ended, room } = await service.skipTrack(
         caller,
         request.body?.expectedEntryId,
         commandId(request),
