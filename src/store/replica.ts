@@ -18,8 +18,6 @@ interface VersionWaiter {
 export class RoomReplica {
   readonly roomId: string;
   private current: RoomState | null;
-  /** Commands applied here, including refused and no-op ones: a store's position in its log. */
-  private appliedCount = 0;
   private readonly events: RoomEvent[] = [];
   private waiters: VersionWaiter[] = [];
   private readonly listeners = new Set<FeedListener>();
@@ -50,7 +48,6 @@ export class RoomReplica {
   applyCommitted(env: Envelope): CommitOutcome {
     const out = apply(this.current, env);
     this.current = out.state;
-    this.appliedCount++;
     if (out.events.length > 0) {
       for (const event of out.events) {
         this.events.push(event);
@@ -105,10 +102,6 @@ export class RoomReplica {
 
   get subscriberCount(): number {
     return this.listeners.size;
-  }
-
-  get commandsApplied(): number {
-    return this.appliedCount;
   }
 
   listing(): RoomListing | null {

@@ -1,18 +1,12 @@
 // A real `chorus serve` child process for the gRPC integration tests: any free REST and gRPC ports,
-// a fresh data dir, its `rest URL` and `grpc HOST:PORT` lines read from stdout with a deadline, and
-// a graceful stop (SIGTERM, then the exit code; SIGKILL if it hangs). Nothing started here outlives
-// the test process.
+// a fresh data dir, both endpoints read from its stdout, and a graceful stop. The process handling
+// is test/helpers/chorus-process.ts; this adds the gRPC stubs.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { connect, type Stubs } from '../../src/api/grpc/client.ts';
+import { startChorus } from './chorus-process.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CHORUS_MAIN = path.join(REPO_ROOT, 'src', 'cli', 'main.ts');
+export { CHORUS_MAIN, REPO_ROOT } from './chorus-process.ts';
 
 export interface GrpcNode {
   readonly restUrl: string;
@@ -32,98 +26,35 @@ export interface GrpcNode {
   stop(timeoutMs?: number): Promise<number | null>;
 }
 
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
-
-/** The environment without CHORUS_* variables, so the developer's shell cannot leak in. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('CHORUS_')));
-}
-
+/** A `chorus serve` with both endpoints (test/helpers/chorus-process.ts), plus gRPC stubs. */
 export async function startGrpcNode(
   args: readonly string[] = [],
   startTimeoutMs = 30_000,
 ): Promise<GrpcNode> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'chorus-grpc-'));
-  const child = spawn(
-    process.execPath,
-    [
-      CHORUS_MAIN,
-      'serve',
-      '--port',
-      '0',
-      '--grpc-port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-      ...args,
-    ],
-    { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  live.add(child);
-  let exited = false;
-  const exit = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      exited = true;
-      live.delete(child);
-      rmSync(dataDir, { recursive: true, force: true });
-      resolve(code);
-    }),
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-
-  const ready = await new Promise<{ restUrl: string; grpcAddress: string }>((resolve, reject) => {
-    const deadline = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`chorus serve was not ready within ${startTimeoutMs} ms; stderr:\n${stderr}`));
-    }, startTimeoutMs);
-    const check = (): void => {
-      const rest = /^rest (\S+)$/m.exec(stdout);
-      const grpc = /^grpc (\S+)$/m.exec(stdout);
-      if (rest && grpc) {
-        clearTimeout(deadline);
-        resolve({ restUrl: rest[1]!, grpcAddress: grpc[1]! });
-      }
-    };
-    child.stdout.on('data', check);
-    void exit.then((code) => {
-      clearTimeout(deadline);
-      reject(new Error(`chorus serve exited (${code}) before it was ready; stderr:\n${stderr}`));
-    });
-  });
-
-  const stubs = connect(ready.grpcAddress);
+  const p = await startChorus({ args, startTimeoutMs, waitForGrpc: true });
+  const grpcAddress = p.grpcAddress!;
+  const stubs = connect(grpcAddress);
+  // One SIGTERM only: a second one means "exit now" to chorus (stop() knows one was sent).
   let terminated = false;
   const terminate = (): void => {
-    if (terminated || exited) return;
+    if (terminated || !p.running) return;
     terminated = true;
-    child.kill('SIGTERM');
+    p.signal('SIGTERM');
   };
   return {
-    ...ready,
-    dataDir,
+    restUrl: p.restUrl,
+    grpcAddress,
+    dataDir: p.dataDir!,
     stubs,
-    child,
-    running: () => !exited,
-    stderr: () => stderr,
+    child: p.child,
+    running: () => p.running,
+    stderr: () => p.stderr(),
     terminate,
-    exited: exit,
+    exited: p.exited.then((info) => info.code),
     async stop(timeoutMs = 20_000) {
       stubs.close();
-      if (exited) return exit;
-      terminate();
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const code = await exit;
-      clearTimeout(timer);
-      await rm(dataDir, { recursive: true, force: true });
-      return code;
+      if (!p.running) return (await p.exited).code;
+      return p.stop(timeoutMs);
     },
   };
 }
