@@ -6,7 +6,18 @@
 // never leaves a trace; refused and no-op commands do not change the version.
 
 import { errorInfo, type ErrorInfo } from './errors.ts';
-import { insertSorted, removeSorted, replaceSorted, scoreOf } from './order.ts';
+import {
+  entriesOf,
+  findEntry,
+  findTrack,
+  indexOfEntry,
+  insertSorted,
+  removeSorted,
+  replaceSorted,
+  scoreOf,
+  withoutHead,
+} from './order.ts';
+import { findRecent, remember } from './recent.ts';
 import { applySettingsPatch, DEFAULT_SETTINGS, isErrorInfo } from './settings.ts';
 import type {
   ApplyOutput,
@@ -25,9 +36,6 @@ import { checkId, checkRoomId, checkText, checkTrack, LIMITS, normaliseTrack } f
 
 /** Voter keys of anonymous (legacy) votes start with this; no member id may. */
 const ANONYMOUS_PREFIX = '~';
-
-/** How many recent command ids a room remembers for idempotent retries. */
-export const RECENT_COMMANDS_KEPT = 1024;
 
 /** What a handler decides: refuse, answer without a change, or change the room. */
 type Step =
@@ -52,7 +60,7 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
   if (state !== null && state.id !== env.roomId) {
     return refuse(state, errorInfo('INTERNAL', `command for room ${env.roomId} applied to room ${state.id}`));
   }
-  const earlier = state?.recent.find((r) => r.commandId === env.commandId);
+  const earlier = state ? findRecent(state.recent, env.commandId) : undefined;
   if (state && earlier) {
     // A retry answers as the first time did; the same id on another kind of command is a mistake.
     if (earlier.result.type !== answerType(env.command)) {
@@ -131,12 +139,10 @@ function finish(state: RoomState | null, env: Envelope, step: Step): ApplyOutput
       return { state, events: [], result: { ok: true, value: step.value } };
     case 'change': {
       const version = step.state.version + 1;
-      const recent = [...step.state.recent, { commandId: env.commandId, result: step.value }];
       const next: RoomState = {
         ...step.state,
         version,
-        recent:
-          recent.length > RECENT_COMMANDS_KEPT ? recent.slice(recent.length - RECENT_COMMANDS_KEPT) : recent,
+        recent: remember(step.state.recent, { commandId: env.commandId, result: step.value }),
       };
       const events = step.events.map((body) => ({ ...body, roomId: env.roomId, version, at: env.at }));
       return { state: next, events, result: { ok: true, value: step.value } };
@@ -281,9 +287,7 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
   const existing =
     state.nowPlaying?.entry.track.trackId === track.trackId
       ? { entry: state.nowPlaying.entry, where: 'nowPlaying' }
-      : ((e) => (e ? { entry: e, where: 'queue' } : null))(
-          state.queue.find((e) => e.track.trackId === track.trackId),
-        );
+      : ((e) => (e ? { entry: e, where: 'queue' } : null))(findTrack(state.queue, track.trackId));
   if (existing) {
     return fail(
       'ALREADY_EXISTS',
@@ -295,7 +299,7 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
   }
   if (
     state.nowPlaying?.entry.entryId === command.entryId ||
-    state.queue.some((e) => e.entryId === command.entryId)
+    findEntry(state.queue, command.entryId) !== undefined
   ) {
     return fail('ALREADY_EXISTS', `entry id ${command.entryId} is already in use`, {
       entryId: command.entryId,
@@ -307,7 +311,7 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
     });
   }
   if (!member.isHost && settings.maxEntriesPerMember > 0) {
-    const mine = state.queue.filter((e) => e.addedBy === member.memberId).length;
+    const mine = entriesOf(state.queue, member.memberId);
     if (mine >= settings.maxEntriesPerMember) {
       return fail(
         'FAILED_PRECONDITION',
@@ -354,7 +358,7 @@ const removeEntry: Handler<'removeEntry'> = (state, env, command) => {
   if ('code' in member) return { kind: 'error', error: member };
   const bad = checkId('entryId', command.entryId);
   if (bad) return { kind: 'error', error: bad };
-  const entry = state.queue.find((e) => e.entryId === command.entryId);
+  const entry = findEntry(state.queue, command.entryId);
   if (!entry) {
     if (state.nowPlaying?.entry.entryId === command.entryId) {
       return fail('FAILED_PRECONDITION', 'this entry is playing; the host can skip it instead');
@@ -406,12 +410,13 @@ function castVote(
   value: VoteValue | 0,
 ): Step {
   const playing = state.nowPlaying?.entry.entryId === entryId ? state.nowPlaying : null;
-  const entry = playing ? playing.entry : state.queue.find((e) => e.entryId === entryId);
+  const entry = playing ? playing.entry : findEntry(state.queue, entryId);
   if (!entry) return fail('NOT_FOUND', `no entry ${String(entryId)} in the queue`, { entryId });
 
   const previous = Object.hasOwn(entry.votes, voter) ? entry.votes[voter]! : 0;
   if (previous === value) {
-    return { kind: 'noop', value: voteValue(entry, 'none') };
+    const position = playing ? null : indexOfEntry(state.queue, entry) + 1;
+    return { kind: 'noop', value: voteValue(entry, 'none', position) };
   }
   const votes: Record<string, VoteValue> = { ...entry.votes };
   if (value === 0) delete votes[voter];
@@ -440,9 +445,9 @@ function castVote(
     const withVote: RoomState = { ...state, nowPlaying: { ...playing, entry: updated } };
     if (value === -1 && settings.skipVotes > 0 && updated.downs >= settings.skipVotes) {
       const next = endAndStartNext(withVote, env.at, 'votedOff', settings.autoplay, events);
-      return { kind: 'change', state: next, events, value: voteValue(updated, 'skipped') };
+      return { kind: 'change', state: next, events, value: voteValue(updated, 'skipped', null) };
     }
-    return { kind: 'change', state: withVote, events, value: voteValue(updated, 'none') };
+    return { kind: 'change', state: withVote, events, value: voteValue(updated, 'none', null) };
   }
 
   if (settings.voteOffThreshold > 0 && scoreOf(updated) <= -settings.voteOffThreshold) {
@@ -451,18 +456,23 @@ function castVote(
       kind: 'change',
       state: { ...state, queue: removeSorted(state.queue, entry) },
       events,
-      value: voteValue(updated, 'votedOff'),
+      value: voteValue(updated, 'votedOff', null),
     };
   }
+  const queue = replaceSorted(state.queue, entry, updated);
   return {
     kind: 'change',
-    state: { ...state, queue: replaceSorted(state.queue, entry, updated) },
+    state: { ...state, queue },
     events,
-    value: voteValue(updated, 'none'),
+    value: voteValue(updated, 'none', indexOfEntry(queue, updated) + 1),
   };
 }
 
-function voteValue(entry: QueueEntry, effect: 'none' | 'votedOff' | 'skipped'): CommandValue {
+function voteValue(
+  entry: QueueEntry,
+  effect: 'none' | 'votedOff' | 'skipped',
+  position: number | null,
+): CommandValue {
   return {
     type: 'vote',
     entryId: entry.entryId,
@@ -470,6 +480,7 @@ function voteValue(entry: QueueEntry, effect: 'none' | 'votedOff' | 'skipped'): 
     downs: entry.downs,
     score: scoreOf(entry),
     effect,
+    position,
   };
 }
 
@@ -560,7 +571,7 @@ function startNextIfIdle(state: RoomState, at: number, events: RoomEventBody[]):
   if (state.nowPlaying !== null || head === undefined) return state;
   const nowPlaying: NowPlaying = { entry: head, startedAt: at };
   events.push({ type: 'trackStarted', nowPlaying });
-  return { ...state, queue: state.queue.slice(1), nowPlaying };
+  return { ...state, queue: withoutHead(state.queue), nowPlaying };
 }
 
 function trimHistory(history: HistoryRecord[], retention: number): HistoryRecord[] {

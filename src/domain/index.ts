@@ -1,8 +1,9 @@
 // The domain's public face: everything outside src/domain imports from here.
 export * from './errors.ts';
 export * from './types.ts';
-export { apply, RECENT_COMMANDS_KEPT } from './apply.ts';
-export { compareEntries, scoreOf } from './order.ts';
+export { apply } from './apply.ts';
+export { compareEntries, findEntry, indexOfEntry, scoreOf } from './order.ts';
+export { RECENT_COMMANDS_KEPT } from './recent.ts';
 export { applySettingsPatch, DEFAULT_SETTINGS, SETTING_BOUNDS } from './settings.ts';
 export { snapshot, restore, SNAPSHOT_FORMAT, type RoomSnapshot } from './snapshot.ts';
 export { checkId, checkRoomId, checkTrack, ID_PATTERN, LIMITS, ROOM_ID_PATTERN } from './validate.ts';

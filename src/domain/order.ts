@@ -1,6 +1,9 @@
-// The queue order: score descending, then insertion sequence ascending. Total and deterministic,
-// because seq is unique within a room.
+// The queue: always sorted by score descending, then insertion sequence ascending (total and
+// deterministic, because seq is unique within a room). Every change to a queue goes through this
+// module, which keeps an index by entry id, track id and member beside each queue (handed-index.ts)
+// so that a room of thousands of entries is not scanned on every vote.
 
+import { HandedIndex } from './handed-index.ts';
 import type { QueueEntry } from './types.ts';
 
 export function scoreOf(entry: Pick<QueueEntry, 'ups' | 'downs'>): number {
@@ -11,8 +14,53 @@ export function compareEntries(a: QueueEntry, b: QueueEntry): number {
   return scoreOf(b) - scoreOf(a) || a.seq - b.seq;
 }
 
+type Queue = readonly QueueEntry[];
+
+/** Entry ids and track ids are unique within a queue: addTrack refuses a second one of either. */
+interface QueueIndex {
+  readonly byEntry: Map<string, QueueEntry>;
+  readonly byTrack: Map<string, QueueEntry>;
+  /** Entries waiting per member (addedBy). */
+  readonly perMember: Map<string, number>;
+}
+
+const indexes = new HandedIndex<Queue, QueueIndex>((queue) => {
+  const index: QueueIndex = { byEntry: new Map(), byTrack: new Map(), perMember: new Map() };
+  for (const entry of queue) indexAdd(index, entry);
+  return index;
+});
+
+function indexAdd(index: QueueIndex, entry: QueueEntry): void {
+  index.byEntry.set(entry.entryId, entry);
+  index.byTrack.set(entry.track.trackId, entry);
+  index.perMember.set(entry.addedBy, (index.perMember.get(entry.addedBy) ?? 0) + 1);
+}
+
+function indexRemove(index: QueueIndex, entry: QueueEntry): void {
+  index.byEntry.delete(entry.entryId);
+  index.byTrack.delete(entry.track.trackId);
+  const left = (index.perMember.get(entry.addedBy) ?? 1) - 1;
+  if (left > 0) index.perMember.set(entry.addedBy, left);
+  else index.perMember.delete(entry.addedBy);
+}
+
+/** The queued entry with this id. */
+export function findEntry(queue: Queue, entryId: string): QueueEntry | undefined {
+  return indexes.of(queue).byEntry.get(entryId);
+}
+
+/** The queued entry of this track. */
+export function findTrack(queue: Queue, trackId: string): QueueEntry | undefined {
+  return indexes.of(queue).byTrack.get(trackId);
+}
+
+/** How many entries this member has waiting. */
+export function entriesOf(queue: Queue, memberId: string): number {
+  return indexes.of(queue).perMember.get(memberId) ?? 0;
+}
+
 /** Index of the first entry that sorts after `entry` (where it belongs). Binary search: O(log n). */
-function insertionIndex(queue: readonly QueueEntry[], entry: QueueEntry): number {
+function insertionIndex(queue: Queue, entry: QueueEntry): number {
   let lo = 0;
   let hi = queue.length;
   while (lo < hi) {
@@ -23,23 +71,45 @@ function insertionIndex(queue: readonly QueueEntry[], entry: QueueEntry): number
   return lo;
 }
 
-export function insertSorted(queue: readonly QueueEntry[], entry: QueueEntry): QueueEntry[] {
+/** Where `entry` (as it is in the queue, with its current votes) stands: 0-based, or -1. */
+export function indexOfEntry(queue: Queue, entry: QueueEntry): number {
   const i = insertionIndex(queue, entry);
-  return [...queue.slice(0, i), entry, ...queue.slice(i)];
+  return queue[i]?.entryId === entry.entryId ? i : -1;
 }
 
-/** Replaces `before` (which must be in the queue) by `after`, keeping the queue sorted. */
-export function replaceSorted(
-  queue: readonly QueueEntry[],
-  before: QueueEntry,
-  after: QueueEntry,
-): QueueEntry[] {
-  return insertSorted(removeSorted(queue, before), after);
+export function insertSorted(queue: Queue, entry: QueueEntry): QueueEntry[] {
+  const next = queue.toSpliced(insertionIndex(queue, entry), 0, entry);
+  indexes.handOn(queue, next, (index) => indexAdd(index, entry));
+  return next;
 }
 
-export function removeSorted(queue: readonly QueueEntry[], entry: QueueEntry): QueueEntry[] {
-  const i = insertionIndex(queue, entry);
-  if (queue[i]?.entryId !== entry.entryId)
-    throw new Error(`entry ${entry.entryId} is not where its order says`);
-  return [...queue.slice(0, i), ...queue.slice(i + 1)];
+export function removeSorted(queue: Queue, entry: QueueEntry): QueueEntry[] {
+  const next = queue.toSpliced(checkedIndexOf(queue, entry), 1);
+  indexes.handOn(queue, next, (index) => indexRemove(index, entry));
+  return next;
+}
+
+/** Replaces `before` (which must be in the queue) by `after` (its new votes), keeping the order. */
+export function replaceSorted(queue: Queue, before: QueueEntry, after: QueueEntry): QueueEntry[] {
+  const next = queue.toSpliced(checkedIndexOf(queue, before), 1);
+  next.splice(insertionIndex(next, after), 0, after);
+  indexes.handOn(queue, next, (index) => {
+    indexRemove(index, before);
+    indexAdd(index, after);
+  });
+  return next;
+}
+
+/** The queue without its head (which starts playing). */
+export function withoutHead(queue: Queue): QueueEntry[] {
+  const next = queue.slice(1);
+  const head = queue[0];
+  if (head !== undefined) indexes.handOn(queue, next, (index) => indexRemove(index, head));
+  return next;
+}
+
+function checkedIndexOf(queue: Queue, entry: QueueEntry): number {
+  const i = indexOfEntry(queue, entry);
+  if (i < 0) throw new Error(`entry ${entry.entryId} is not where its order says`);
+  return i;
 }

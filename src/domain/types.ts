@@ -168,6 +168,8 @@ export type CommandValue =
       readonly score: number;
       /** What the vote caused beyond the count: nothing, the entry voted off, or the track skipped. */
       readonly effect: 'none' | 'votedOff' | 'skipped';
+      /** The entry's 1-based place in the queue after the vote; null when it plays or has left. */
+      readonly position: number | null;
     }
   | {
       readonly type: 'advance';

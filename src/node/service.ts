@@ -6,12 +6,14 @@ import { randomUUID } from 'node:crypto';
 import {
   ChorusError,
   historyPage,
+  indexOfEntry,
   memberRef,
   viewRoom,
   type Command,
   type CommandValue,
   type HistoryPage,
   type HistoryRecord,
+  type QueueEntry,
   type QueueItemView,
   type RoomState,
   type RoomView,
@@ -146,7 +148,7 @@ export class RoomService {
     const command: Command = { type: 'addTrack', entryId: newId('e'), track };
     const { value, state } = await this.run(caller.roomId, caller.memberId, command, commandId);
     const added = value as Extract<CommandValue, { type: 'addTrack' }>;
-    const index = state.queue.findIndex((e) => e.entryId === added.entry.entryId);
+    const index = queuePosition(state, added.entry);
     // Only the new entry's own view (position, ETA): a big room's whole queue would dwarf the answer.
     const entry =
       index < 0
@@ -175,11 +177,11 @@ export class RoomService {
     entryId: string,
     value: VoteValue | 0,
     commandId?: string,
-  ): Promise<Extract<CommandValue, { type: 'vote' }> & { version: number; position: number | null }> {
+  ): Promise<Extract<CommandValue, { type: 'vote' }> & { version: number }> {
     const out = await this.run(caller.roomId, caller.memberId, { type: 'vote', entryId, value }, commandId);
     const result = out.value as Extract<CommandValue, { type: 'vote' }>;
-    const index = out.state.queue.findIndex((e) => e.entryId === entryId);
-    return { ...result, version: out.state.version, position: index < 0 ? null : index + 1 };
+    // A retry answers with the position the first time saw (data written before votes carried it: none).
+    return { ...result, position: result.position ?? null, version: out.state.version };
   }
 
   /** Host skip (or start when idle). Without expectedEntryId, skips whatever plays now. */
@@ -297,4 +299,14 @@ export class RoomService {
   view(state: RoomState, viewer: string | null): RoomView {
     return viewRoom(state, { now: this.now(), viewer, limit: WRITE_VIEW_QUEUE_LIMIT });
   }
+}
+
+/**
+ * Where an entry added by a command stands in the room right after it (0-based), or -1 when it is
+ * not queued. A binary search, since the entry has no votes yet; a retry's entry may have gained
+ * votes since, and is looked for along the queue.
+ */
+function queuePosition(state: RoomState, entry: QueueEntry): number {
+  const i = indexOfEntry(state.queue, entry);
+  return i >= 0 ? i : state.queue.findIndex((e) => e.entryId === entry.entryId);
 }

@@ -19,6 +19,7 @@ void describe('vote', () => {
       downs: 0,
       score: 1,
       effect: 'none',
+      position: 1,
     });
     room.vote('m2', e, 1);
     room.vote('m3', e, -1);
@@ -33,6 +34,7 @@ void describe('vote', () => {
       downs: 2,
       score: -1,
       effect: 'none',
+      position: 1,
     });
     assert.deepEqual(room.vote('m3', e, 0), {
       type: 'vote',
@@ -41,8 +43,20 @@ void describe('vote', () => {
       downs: 1,
       score: 0,
       effect: 'none',
+      position: 1,
     });
     assert.deepEqual(room.s.queue[0]!.votes, { m1: -1, m2: 1 });
+  });
+
+  void test('answers the place the entry moved to (1-based), and keeps it for a repeated vote', () => {
+    const room = quietRoom();
+    room.add('m1', 'a');
+    room.add('m1', 'b');
+    const c = room.add('m1', 'c');
+    assert.equal(room.vote('m2', c, 1).position, 1, 'up from 3rd to 1st');
+    assert.equal(room.vote('m2', 'e-a', -1).position, 3, 'down from 2nd to 3rd');
+    assert.equal(room.noop('m2', { type: 'vote', entryId: c, value: 1 }).position, 1);
+    assert.deepEqual(room.queueIds(), [c, 'e-b', 'e-a']);
   });
 
   void test('emits voteChanged with the voter, the value and the new counts', () => {
@@ -74,7 +88,15 @@ void describe('vote', () => {
     const e = room.add('m1', 'a');
     room.vote('m2', e, 1);
     const again = room.noop('m2', { type: 'vote', entryId: e, value: 1 });
-    assert.deepEqual(again, { type: 'vote', entryId: e, ups: 1, downs: 0, score: 1, effect: 'none' });
+    assert.deepEqual(again, {
+      type: 'vote',
+      entryId: e,
+      ups: 1,
+      downs: 0,
+      score: 1,
+      effect: 'none',
+      position: 1,
+    });
     room.noop('m3', { type: 'vote', entryId: e, value: 0 });
     room.vote('m3', e, -1);
     room.noop('m3', { type: 'vote', entryId: e, value: -1 });
@@ -116,7 +138,15 @@ void describe('voting off a queued entry', () => {
     room.vote('m2', a, -1);
     assert.deepEqual(room.queueIds(), ['e-b', a], 'at -1 it is still queued');
     const value = room.change('m3', { type: 'vote', entryId: a, value: -1 });
-    assert.deepEqual(value, { type: 'vote', entryId: a, ups: 0, downs: 2, score: -2, effect: 'votedOff' });
+    assert.deepEqual(value, {
+      type: 'vote',
+      entryId: a,
+      ups: 0,
+      downs: 2,
+      score: -2,
+      effect: 'votedOff',
+      position: null,
+    });
     assert.deepEqual(room.queueIds(), ['e-b']);
     assert.deepEqual(room.eventTypes(), ['voteChanged', 'entryRemoved']);
     const removed = room.event('entryRemoved');
@@ -166,7 +196,15 @@ void describe('skipping the playing track by downvotes', () => {
     room.vote('m3', 'e-a', -1);
     assert.equal(room.playingId(), 'e-a');
     const value = room.change('m4', { type: 'vote', entryId: 'e-a', value: -1 });
-    assert.deepEqual(value, { type: 'vote', entryId: 'e-a', ups: 1, downs: 2, score: -1, effect: 'skipped' });
+    assert.deepEqual(value, {
+      type: 'vote',
+      entryId: 'e-a',
+      ups: 1,
+      downs: 2,
+      score: -1,
+      effect: 'skipped',
+      position: null,
+    });
     assert.deepEqual(room.eventTypes(), ['voteChanged', 'trackEnded', 'trackStarted']);
     assert.deepEqual(room.s.history, [
       {
@@ -229,7 +267,15 @@ void describe('anonymousVote (the legacy API)', () => {
       { type: 'anonymousVote', entryId: e, value: -1 },
       { commandId: 'legacy-3' },
     );
-    assert.deepEqual(value, { type: 'vote', entryId: e, ups: 2, downs: 1, score: 1, effect: 'none' });
+    assert.deepEqual(value, {
+      type: 'vote',
+      entryId: e,
+      ups: 2,
+      downs: 1,
+      score: 1,
+      effect: 'none',
+      position: 1,
+    });
     assert.deepEqual(Object.keys(room.s.queue[0]!.votes).length, 3);
     assert.deepEqual(room.s.queue[0]!.votes['~anon:legacy-3'], -1);
   });
