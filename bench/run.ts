@@ -35,7 +35,8 @@ and stops everything. Results go to bench/results/<date>-<machine>.{json,md} wit
 Full run: the earlier experiment (nodes 1, 2, 3, 5, 10 x REST, gRPC x 3 trials, 20 clients,
 200 add-track requests, through nginx, Redis store); saturation (10 s at 20 and 100 clients, votes
 60% adds 20% reads 15% removes 5% over 10 rooms, REST and gRPC, embedded node, 1 and 3 Redis
-nodes); the ceiling: bare node:http and grpc-js echo servers behind the same nginx.`;
+nodes, 3 trials, the median reported); the ceiling: bare node:http and grpc-js echo servers
+behind the same nginx, measured right before Chorus in every trial.`;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -52,6 +53,8 @@ interface Plan {
   readonly saturationConfigs: readonly SaturationConfig[];
   readonly saturationClients: readonly number[];
   readonly saturationSeconds: number;
+  /** Saturation trials, each a ceiling measured right before Chorus; the median is reported. */
+  readonly saturationTrials: number;
   readonly warmupSeconds: number;
   readonly rooms: number;
   readonly seed: number;
@@ -378,25 +381,15 @@ async function experiment(
   }
 }
 
+/**
+ * Each configuration: Chorus is started once with its rooms; then, per trial, the ceiling is
+ * measured (echo servers started for it and stopped) and straight after it Chorus, so that both
+ * halves of a ratio see the machine in the same mood. The summary takes the median over trials.
+ */
 async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: VerifyReport[]): Promise<void> {
   for (const config of plan.saturationConfigs) {
     log(`\n== saturation: ${config.name}`);
     const backends = config.kind === 'embedded' ? 1 : config.nodes;
-    const echo = await startEcho(backends, config.kind === 'redis', join(tmp, `echo-sat-${config.name}`));
-    const ceilings = new Map<string, LoadResult>();
-    try {
-      for (const api of APIS) {
-        for (const c of plan.saturationClients) {
-          await echoRun(api, echo, c, null, plan.warmupSeconds);
-          const result = await echoRun(api, echo, c, null, plan.saturationSeconds);
-          ceilings.set(`${api}/${c}`, result);
-          log(`ceiling ${api} ${c} clients: ${describe(result)}`);
-        }
-      }
-    } finally {
-      await echo.stop();
-    }
-
     const dir = join(tmp, `sat-${config.name}`);
     const target =
       config.kind === 'embedded' ? await startEmbedded(dir) : await startChorusCluster(config.nodes, dir);
@@ -405,25 +398,35 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
       const rooms: BenchRoom[] = [];
       for (let i = 0; i < plan.rooms; i++) rooms.push(await makeRoom(target.rest, 20, 30, workload));
       const mixed = new Workload(`sat-${config.name}-load`, rooms);
-      for (const api of APIS) {
-        for (const c of plan.saturationClients) {
-          await mixedRun(api, target, rooms, plan.warmupSeconds, c, mixed, plan.seed);
-          const result = await mixedRun(api, target, rooms, plan.saturationSeconds, c, mixed, plan.seed + 1);
-          const ceiling = ceilings.get(`${api}/${c}`) ?? null;
-          rows.push({
-            phase: 'saturation',
-            config: config.name,
-            api,
-            nodes: backends,
-            clients: c,
-            trial: 1,
-            chorus: result,
-            ceiling,
-            ratio: ceiling ? result.throughput / ceiling.throughput : null,
-          });
-          log(
-            `chorus ${api} ${c} clients: ${describe(result)}${ceiling ? ` (${round((result.throughput / ceiling.throughput) * 100)}% of ceiling)` : ''}`,
-          );
+      for (let t = 0; t < plan.saturationTrials; t++) {
+        const warmup = t === 0 ? plan.warmupSeconds : 0;
+        const ceilings = await saturationCeilings(
+          plan,
+          config,
+          join(tmp, `echo-sat-${config.name}-${t}`),
+          warmup,
+        );
+        for (const api of APIS) {
+          for (const c of plan.saturationClients) {
+            if (warmup > 0) await mixedRun(api, target, rooms, warmup, c, mixed, plan.seed);
+            const seed = plan.seed + 1 + t;
+            const result = await mixedRun(api, target, rooms, plan.saturationSeconds, c, mixed, seed);
+            const ceiling = ceilings.get(`${api}/${c}`) ?? null;
+            rows.push({
+              phase: 'saturation',
+              config: config.name,
+              api,
+              nodes: backends,
+              clients: c,
+              trial: t + 1,
+              chorus: result,
+              ceiling,
+              ratio: ceiling ? result.throughput / ceiling.throughput : null,
+            });
+            log(
+              `chorus ${api} ${c} clients, trial ${t + 1}: ${describe(result)}${ceiling ? ` (${round((result.throughput / ceiling.throughput) * 100)}% of ceiling)` : ''}`,
+            );
+          }
         }
       }
       const report = await verifyRun(
@@ -439,6 +442,45 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
       await target.stop();
     }
   }
+}
+
+/** One trial's ceilings for a configuration: echo servers as many as its nodes, behind nginx as it is. */
+async function saturationCeilings(
+  plan: Plan,
+  config: SaturationConfig,
+  dir: string,
+  warmupSeconds: number,
+): Promise<Map<string, LoadResult>> {
+  const backends = config.kind === 'embedded' ? 1 : config.nodes;
+  const echo = await startEcho(backends, config.kind === 'redis', dir);
+  const ceilings = new Map<string, LoadResult>();
+  try {
+    for (const api of APIS) {
+      for (const c of plan.saturationClients) {
+        if (warmupSeconds > 0) await echoRun(api, echo, c, null, warmupSeconds);
+        const result = await echoRun(api, echo, c, null, plan.saturationSeconds);
+        ceilings.set(`${api}/${c}`, result);
+        log(`ceiling ${api} ${c} clients: ${describe(result)}`);
+      }
+    }
+  } finally {
+    await echo.stop();
+  }
+  return ceilings;
+}
+
+/** The median trial of each (configuration, API, clients) by ratio to its ceiling. */
+function saturationSummary(rows: readonly Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    if (r.phase !== 'saturation') continue;
+    const key = `${r.config}/${r.api}/${r.clients}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const sorted = [...g].sort((a, b) => (a.ratio ?? 0) - (b.ratio ?? 0));
+    return sorted[(sorted.length - 1) >> 1]!;
+  });
 }
 
 // ---- Results -------------------------------------------------------------------------------------
@@ -493,17 +535,27 @@ function markdown(result: {
   const row = (r: Row): string =>
     `| ${r.api} | ${r.nodes} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
   for (const r of result.rows.filter((x) => x.phase === 'experiment')) lines.push(row(r));
+  const satRow = (r: Row): string =>
+    `| ${r.config} | ${r.api} | ${r.clients} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
+  const satHeader = [
+    '| system | API | clients | trial | req/s | p50 ms | p90 ms | p99 ms | max ms | failed | refused | ceiling req/s | % of ceiling | generator CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const trials = result.plan.saturationTrials;
   lines.push(
     '',
     `## Saturation: ${result.plan.saturationSeconds} s of mixed load (votes 60%, adds 20%, reads 15%, removes 5%) over ${result.plan.rooms} rooms`,
     '',
-    '| system | API | clients | req/s | p50 ms | p90 ms | p99 ms | max ms | failed | refused | ceiling req/s | % of ceiling | generator CPU |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    trials > 1
+      ? `The median of ${trials} trials by ratio to the ceiling (each trial measures the ceiling right before Chorus):`
+      : 'One trial:',
+    '',
+    ...satHeader,
+    ...saturationSummary(result.rows).map(satRow),
   );
-  for (const r of result.rows.filter((x) => x.phase === 'saturation')) {
-    lines.push(
-      `| ${r.config} | ${r.api} | ${r.clients} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`,
-    );
+  if (trials > 1) {
+    lines.push('', 'Every trial:', '', ...satHeader);
+    for (const r of result.rows.filter((x) => x.phase === 'saturation')) lines.push(satRow(r));
   }
   lines.push('', '## Correctness at the end of every run', '');
   for (const v of result.verifies) {
@@ -550,6 +602,7 @@ async function main(): Promise<void> {
         ],
     saturationClients: quick ? [20] : [20, 100],
     saturationSeconds: quick ? 2 : 10,
+    saturationTrials: quick ? 1 : 3,
     warmupSeconds: quick ? 1 : 2,
     rooms: 10,
     seed: Number(values.seed ?? 42),

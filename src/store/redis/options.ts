@@ -48,6 +48,12 @@ export interface RedisStoreOptions {
   readonly tailBlockMs?: number;
   /** Entries read per stream per XREAD. Default 500. */
   readonly tailBatch?: number;
+  /**
+   * Pause after a read that brought entries, so that under load one read brings many (each read
+   * wakes this node and Redis). Delays what other nodes wrote by at most this much; this node's
+   * own writes do not wait for it. 0 reads again at once. Default 2 ms.
+   */
+  readonly tailLingerMs?: number;
   /** How often this node copies the rooms it holds into the public room list. Default 5000 ms. */
   readonly listingRefreshMs?: number;
   readonly logger?: RedisStoreLogger;
@@ -78,6 +84,7 @@ export interface ResolvedRedisOptions {
   readonly idleEvictMs: number;
   readonly tailBlockMs: number;
   readonly tailBatch: number;
+  readonly tailLingerMs: number;
   readonly listingRefreshMs: number;
   readonly logger: RedisStoreLogger;
 }
@@ -93,6 +100,7 @@ type NumericOption =
   | 'idleEvictMs'
   | 'tailBlockMs'
   | 'tailBatch'
+  | 'tailLingerMs'
   | 'listingRefreshMs';
 
 /** Default and inclusive bounds of each numeric option. */
@@ -105,6 +113,7 @@ const NUMERIC: Readonly<Record<NumericOption, readonly [def: number, min: number
   idleEvictMs: [600_000, 100, 7 * 24 * 3_600_000],
   tailBlockMs: [2000, 10, 60_000],
   tailBatch: [500, 1, 100_000],
+  tailLingerMs: [2, 0, 1000],
   listingRefreshMs: [5000, 50, 3_600_000],
 };
 

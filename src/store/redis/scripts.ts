@@ -25,15 +25,24 @@ export class LuaScript {
 }
 
 /**
- * Appends one command to a room's log and returns its entry id (`0-<n>`), or nil when the room does
- * not exist and the command cannot create it: a command for an unknown room must create no key.
- * KEYS: log, snap. ARGV: envelope JSON, '1' when the command is createRoom.
+ * Appends one command to a room's log. Returns nil when the room does not exist and the command
+ * cannot create it (a command for an unknown room must create no key); otherwise the new entry's
+ * id (`0-<n>`) and, when the caller is at most `catchUp` entries behind, every entry after the
+ * caller's position up to and including the new one: so the caller applies its own command in
+ * order at once, without waiting for its next XREAD.
+ * KEYS: log, snap. ARGV: envelope JSON, '1' when the command is createRoom, the caller's position
+ * in this log, catchUp.
  */
 export const APPEND = new LuaScript(`
 if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1], KEYS[2]) == 0 then
   return false
 end
-return redis.call('XADD', KEYS[1], '0-*', 'e', ARGV[1])
+local id = redis.call('XADD', KEYS[1], '0-*', 'e', ARGV[1])
+local after = tonumber(ARGV[3])
+if tonumber(string.sub(id, 3)) - after > tonumber(ARGV[4]) then
+  return {id}
+end
+return {id, redis.call('XRANGE', KEYS[1], '(0-' .. after, '+')}
 `);
 
 /**

@@ -19,8 +19,16 @@ import { PendingCommands, RoomReplica } from '../replica.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
 import { listingKeys, roomKeys, type ListingKeys, type RoomKeys } from './keys.ts';
 import { resolveRedisOptions, type RedisStoreOptions, type ResolvedRedisOptions } from './options.ts';
+import { ScriptBatcher } from './batch.ts';
 import { APPEND, LISTING, SNAPSHOT } from './scripts.ts';
-import { decodeEnvelope, idOf, parseEntries, type LogEntry, type StreamBatch } from './stream.ts';
+import {
+  decodeEnvelope,
+  idOf,
+  parseAppend,
+  parseEntries,
+  type LogEntry,
+  type StreamBatch,
+} from './stream.ts';
 import { Tailer } from './tailer.ts';
 
 /** A room this node holds: its replica and where it stands in the room's log. */
@@ -49,6 +57,8 @@ interface FetchedRoom {
 /** Rooms that do not exist are held only briefly: a stream of random ids must not fill memory. */
 const MISSING_ROOM_IDLE_MS = 30_000;
 const XRANGE_PAGE = 1000;
+/** A writer at most this far behind its room's log gets the missing entries with its append's reply. */
+const APPEND_CATCH_UP = 256;
 const FETCH_ATTEMPTS = 5;
 /** Silence after which a connection with commands in flight is taken for dead. */
 const HALF_OPEN_MS = 10_000;
@@ -71,6 +81,8 @@ export class RedisStore implements Store {
   private readonly cmd: Redis;
   /** The tailer's blocking connection. */
   private readonly reader: Redis;
+  /** Appends, sent a turn of the event loop at a time (batch.ts). */
+  private readonly appends: ScriptBatcher;
   private readonly tailer: Tailer;
   private readonly listing: ListingKeys;
   private readonly rooms = new Map<string, LoadedRoom>();
@@ -98,12 +110,14 @@ export class RedisStore implements Store {
     this.listing = listingKeys(this.opts.keyPrefix);
     this.cmd = this.connection('commands');
     this.reader = this.connection('tail');
+    this.appends = new ScriptBatcher(this.cmd, APPEND);
     for (const client of [this.cmd, this.reader]) this.watchConnection(client);
     this.tailer = new Tailer({
       reader: this.reader,
       control: this.cmd,
       blockMs: this.opts.tailBlockMs,
       batch: this.opts.tailBatch,
+      lingerMs: this.opts.tailLingerMs,
       hooks: {
         targets: () => [...this.rooms.values()].map((r) => ({ key: r.keys.log, position: r.position })),
         deliver: (batches) => this.deliver(batches),
@@ -165,24 +179,30 @@ export class RedisStore implements Store {
     const key = pendingKey(roomId, env.commandId);
     const applied = this.pending.expect(key);
     try {
-      let id: unknown;
+      let appended: ReturnType<typeof parseAppend>;
       try {
-        id = await APPEND.run(
-          this.cmd,
-          [room.keys.log, room.keys.snap],
-          [JSON.stringify(env), creates ? '1' : '0'],
+        appended = parseAppend(
+          await this.appends.run(
+            [room.keys.log, room.keys.snap],
+            [JSON.stringify(env), creates ? '1' : '0', room.position, APPEND_CATCH_UP],
+          ),
         );
       } catch (err) {
         this.pending.forget(key);
         throw this.appendFailure(err, env);
       }
-      if (id === null) {
+      if (appended === null) {
         // The room does not exist and nothing was written.
         this.pending.forget(key);
         return { result: probe.result, state: null };
       }
+      if (appended.entries !== null && this.rooms.get(room.id) === room) {
+        // What this node had not applied yet, up to its own command: applied now, in order. The
+        // tailer skips these entries when its read brings them (they are behind the position).
+        this.applyInOrder(room, appended.entries);
+      }
       // If the read in flight started before this room was loaded, cut it short (see Tailer.wake).
-      if (!this.tailer.isReading(room.keys.log)) this.tailer.wake();
+      if (room.position < appended.seq && !this.tailer.isReading(room.keys.log)) this.tailer.wake();
       const outcome = await this.awaitApplied(applied, env);
       await this.afterOwnCommit(room, outcome);
       return outcome;
@@ -669,6 +689,19 @@ export class RedisStore implements Store {
     }
     const outcome = room.replica.applyCommitted(env);
     this.pending.settle(pendingKey(room.id, env.commandId), outcome);
+  }
+
+  /**
+   * Applies entries that continue the room's log from its position, skipping those already
+   * applied. Returns false at a gap (the log was trimmed past this node): the tailer resyncs then.
+   */
+  private applyInOrder(room: LoadedRoom, entries: readonly LogEntry[]): boolean {
+    for (const entry of entries) {
+      if (entry.seq <= room.position) continue;
+      if (entry.seq > room.position + 1) return false;
+      this.applyEntry(room, entry);
+    }
+    return true;
   }
 
   private async deliver(batches: readonly StreamBatch[]): Promise<void> {

@@ -68,3 +68,10 @@ export function decodeEnvelope(fields: readonly string[]): Envelope | null {
     return null;
   }
 }
+
+/** APPEND reply: nil (no such room), or [id] or [id, entries from the caller's position on]. */
+export function parseAppend(reply: unknown): { seq: number; entries: LogEntry[] | null } | null {
+  if (reply === null) return null;
+  if (!Array.isArray(reply) || typeof reply[0] !== 'string' || reply.length > 2) throw bad('APPEND');
+  return { seq: seqOf(reply[0]), entries: reply.length === 2 ? parseEntries(reply[1], 'APPEND') : null };
+}

@@ -33,6 +33,8 @@ export interface TailerOptions {
   readonly control: Redis;
   readonly blockMs: number;
   readonly batch: number;
+  /** Pause after a read that brought entries. */
+  readonly lingerMs: number;
   readonly hooks: TailerHooks;
 }
 
@@ -90,7 +92,7 @@ export class Tailer {
   }
 
   private async run(): Promise<void> {
-    const { reader, blockMs, batch, hooks } = this.opts;
+    const { reader, blockMs, batch, lingerMs, hooks } = this.opts;
     let backoff = 0;
     while (!this.stopped) {
       const targets = hooks.targets();
@@ -120,6 +122,8 @@ export class Tailer {
         // A full batch means that stream may hold more: not known to be in sync yet.
         if (batches.every((b) => b.entries.length < batch)) hooks.synced(readAt);
         backoff = 0;
+        // Under load, let entries gather before the next read (see RedisStoreOptions.tailLingerMs).
+        if (lingerMs > 0 && batches.length > 0) await this.pause(lingerMs);
       } catch (err) {
         this.inFlight = null;
         if (this.stopped) break;
