@@ -27,6 +27,11 @@ export class HandedIndex<A extends object, I> {
     return index;
   }
 
+  /** The index of `array` if it has one (building one would cost more than a caller saves). */
+  peek(array: A): I | undefined {
+    return this.byArray.get(array);
+  }
+
   /**
    * `to` was made from `from`: `update` turns from's index into to's, which then belongs to `to`
    * alone. When `from` has no index there is nothing to hand on; `to` builds its own when asked.

@@ -22,10 +22,12 @@ interface QueueIndex {
   readonly byTrack: Map<string, QueueEntry>;
   /** Entries waiting per member (addedBy). */
   readonly perMember: Map<string, number>;
+  /** The sum of the queued tracks' durations. */
+  durationMs: number;
 }
 
 const indexes = new HandedIndex<Queue, QueueIndex>((queue) => {
-  const index: QueueIndex = { byEntry: new Map(), byTrack: new Map(), perMember: new Map() };
+  const index: QueueIndex = { byEntry: new Map(), byTrack: new Map(), perMember: new Map(), durationMs: 0 };
   for (const entry of queue) indexAdd(index, entry);
   return index;
 });
@@ -34,6 +36,7 @@ function indexAdd(index: QueueIndex, entry: QueueEntry): void {
   index.byEntry.set(entry.entryId, entry);
   index.byTrack.set(entry.track.trackId, entry);
   index.perMember.set(entry.addedBy, (index.perMember.get(entry.addedBy) ?? 0) + 1);
+  index.durationMs += entry.track.durationMs;
 }
 
 function indexRemove(index: QueueIndex, entry: QueueEntry): void {
@@ -42,6 +45,7 @@ function indexRemove(index: QueueIndex, entry: QueueEntry): void {
   const left = (index.perMember.get(entry.addedBy) ?? 1) - 1;
   if (left > 0) index.perMember.set(entry.addedBy, left);
   else index.perMember.delete(entry.addedBy);
+  index.durationMs -= entry.track.durationMs;
 }
 
 /** The queued entry with this id. */
@@ -57,6 +61,22 @@ export function findTrack(queue: Queue, trackId: string): QueueEntry | undefined
 /** How many entries this member has waiting. */
 export function entriesOf(queue: Queue, memberId: string): number {
   return indexes.of(queue).perMember.get(memberId) ?? 0;
+}
+
+/**
+ * The summed durations of the first `count` entries: what plays before entry `count` starts. New
+ * entries land near the end of a long queue, so when the queue's index is at hand (the room's
+ * current state) this subtracts the tail from the total instead of adding up the head.
+ */
+export function durationBefore(queue: Queue, count: number): number {
+  const index = count > queue.length / 2 ? indexes.peek(queue) : undefined;
+  let sum = 0;
+  if (index === undefined) {
+    for (let i = 0; i < count; i++) sum += queue[i]!.track.durationMs;
+    return sum;
+  }
+  for (let i = count; i < queue.length; i++) sum += queue[i]!.track.durationMs;
+  return index.durationMs - sum;
 }
 
 /** Index of the first entry that sorts after `entry` (where it belongs). Binary search: O(log n). */

@@ -1,7 +1,7 @@
 // The read model every API shares: the room as a person sees it at a moment, from one member's
 // point of view. Derived entirely from the state, the time and the viewer.
 
-import { scoreOf } from './order.ts';
+import { durationBefore, scoreOf } from './order.ts';
 import type {
   HistoryRecord,
   Member,
@@ -87,11 +87,11 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
   const remaining = np ? np.entry.track.durationMs - elapsed : 0;
 
   const queue: QueueItemView[] = [];
-  let eta = remaining;
   const end = Math.min(state.queue.length, offset + limit);
-  for (let i = 0; i < end; i++) {
+  let eta = remaining + durationBefore(state.queue, Math.min(offset, end));
+  for (let i = offset; i < end; i++) {
     const entry = state.queue[i]!;
-    if (i >= offset) queue.push(queueItem(state, entry, i + 1, eta, viewer));
+    queue.push(queueItem(state, entry, i + 1, eta, viewer));
     eta += entry.track.durationMs;
   }
 

@@ -14,7 +14,7 @@ import {
   type Envelope,
   type RoomState,
 } from '../../../src/domain/index.ts';
-import { entriesOf, findTrack } from '../../../src/domain/order.ts';
+import { durationBefore, entriesOf, findTrack } from '../../../src/domain/order.ts';
 import { findRecent } from '../../../src/domain/recent.ts';
 import { envelopesArb, fcParams } from './arbitraries.ts';
 import { HOST, ROOM_ID, T0, viaJson } from './helpers.ts';
@@ -28,6 +28,11 @@ function checkLookups(state: RoomState): void {
     const mine = queue.filter((e) => e.addedBy === entry.addedBy).length;
     assert.equal(entriesOf(queue, entry.addedBy), mine, `entriesOf ${entry.addedBy}`);
   });
+  let ahead = 0;
+  for (let k = 0; k <= queue.length; k++) {
+    assert.equal(durationBefore(queue, k), ahead, `durationBefore ${k}`);
+    ahead += queue[k]?.track.durationMs ?? 0;
+  }
   for (const id of ['e-none', 'constructor', '__proto__']) assert.equal(findEntry(queue, id), undefined);
   assert.equal(findTrack(queue, 'no-such-track'), undefined);
   assert.equal(entriesOf(queue, 'nobody'), 0);
