@@ -382,9 +382,11 @@ async function experiment(
 }
 
 /**
- * Each configuration: Chorus is started once with its rooms; then, per trial, the ceiling is
- * measured (echo servers started for it and stopped) and straight after it Chorus, so that both
- * halves of a ratio see the machine in the same mood. The summary takes the median over trials.
+ * Each configuration: Chorus is started once; then, per trial, the ceiling is measured (echo servers
+ * started for it and stopped) and straight after it Chorus, so that both halves of a ratio see the
+ * machine in the same mood. Every Chorus run gets fresh rooms (20 members, 30 entries each), so each
+ * trial measures the same thing rather than inheriting the queues the runs before it grew. The
+ * summary takes the median over trials; the check at the end covers every room of every run.
  */
 async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: VerifyReport[]): Promise<void> {
   for (const config of plan.saturationConfigs) {
@@ -393,11 +395,17 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
     const dir = join(tmp, `sat-${config.name}`);
     const target =
       config.kind === 'embedded' ? await startEmbedded(dir) : await startChorusCluster(config.nodes, dir);
-    const workload = new Workload(`sat-${config.name}`, []);
-    try {
+    const setup = new Workload(`sat-${config.name}`, []);
+    const mixed = new Workload(`sat-${config.name}-load`, []);
+    const roomIds: string[] = [];
+    const freshRooms = async (): Promise<BenchRoom[]> => {
       const rooms: BenchRoom[] = [];
-      for (let i = 0; i < plan.rooms; i++) rooms.push(await makeRoom(target.rest, 20, 30, workload));
-      const mixed = new Workload(`sat-${config.name}-load`, rooms);
+      for (let i = 0; i < plan.rooms; i++) rooms.push(await makeRoom(target.rest, 20, 30, setup));
+      roomIds.push(...rooms.map((r) => r.id));
+      mixed.useRooms(rooms);
+      return rooms;
+    };
+    try {
       for (let t = 0; t < plan.saturationTrials; t++) {
         const warmup = t === 0 ? plan.warmupSeconds : 0;
         const ceilings = await saturationCeilings(
@@ -408,6 +416,7 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
         );
         for (const api of APIS) {
           for (const c of plan.saturationClients) {
+            const rooms = await freshRooms();
             if (warmup > 0) await mixedRun(api, target, rooms, warmup, c, mixed, plan.seed);
             const seed = plan.seed + 1 + t;
             const result = await mixedRun(api, target, rooms, plan.saturationSeconds, c, mixed, seed);
@@ -429,11 +438,7 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
           }
         }
       }
-      const report = await verifyRun(
-        target.nodes,
-        rooms.map((r) => r.id),
-        mixed,
-      );
+      const report = await verifyRun(target.nodes, roomIds, mixed);
       verifies.push(report);
       log(
         `check: ${report.acknowledgedAdds} acknowledged adds on ${report.nodes} nodes: ${report.missing.length} missing, ${report.disagreements.length} disagreements`,

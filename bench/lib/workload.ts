@@ -21,7 +21,8 @@ export type Op =
 export class Workload {
   private readonly prefix: string;
   private counter = 0;
-  private readonly rooms: readonly BenchRoom[];
+  /** The rooms `pick` chooses from now (the ledgers keep every room ever used). */
+  private rooms: readonly BenchRoom[];
   /** room -> entryId -> trackId, for acknowledged adds. */
   readonly added = new Map<string, Map<string, string>>();
   /** room -> entry ids whose removal was sent (acknowledged or not). */
@@ -33,6 +34,11 @@ export class Workload {
 
   constructor(prefix: string, rooms: readonly BenchRoom[]) {
     this.prefix = prefix;
+    this.rooms = rooms;
+  }
+
+  /** Load goes to these rooms from now on. */
+  useRooms(rooms: readonly BenchRoom[]): void {
     this.rooms = rooms;
   }
 

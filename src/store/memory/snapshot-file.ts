@@ -46,14 +46,32 @@ export async function listSnapshots(dir: string): Promise<SnapshotFile[]> {
   return files.sort((a, b) => a.position - b.position);
 }
 
+/**
+ * Each room's snapshot JSON, by the state it was made from. States are immutable, so a room that has
+ * not changed since the last snapshot is not serialised again: a snapshot costs in proportion to
+ * the rooms that changed, not to every room the store holds.
+ */
+const roomJson = new WeakMap<RoomState, string>();
+
+function jsonOf(state: RoomState): string {
+  let json = roomJson.get(state);
+  if (json === undefined) {
+    json = JSON.stringify(snapshot(state));
+    roomJson.set(state, json);
+  }
+  return json;
+}
+
 export async function writeSnapshotFile(
   dir: string,
   position: number,
   rooms: readonly RoomState[],
   sync: boolean,
 ): Promise<string> {
-  const payload: SnapshotPayload = { format: STORE_SNAPSHOT_FORMAT, position, rooms: rooms.map(snapshot) };
-  const data = frameRecord(Buffer.from(JSON.stringify(payload), 'utf8'));
+  // The SnapshotPayload, written out by hand so that the rooms' cached JSON is reused.
+  const head = JSON.stringify({ format: STORE_SNAPSHOT_FORMAT, position }).slice(0, -1);
+  const json = `${head},"rooms":[${rooms.map(jsonOf).join(',')}]}`;
+  const data = frameRecord(Buffer.from(json, 'utf8'));
   const final = snapshotPath(dir, position);
   const temp = `${final}.tmp`;
   const handle = await open(temp, 'w');
