@@ -67,7 +67,7 @@ export async function writeSnapshotFile(
   position: number,
   rooms: readonly RoomState[],
   sync: boolean,
-): Promise<string> {
+): Promise<{ readonly file: string; readonly bytes: number }> {
   // The SnapshotPayload, written out by hand so that the rooms' cached JSON is reused.
   const head = JSON.stringify({ format: STORE_SNAPSHOT_FORMAT, position }).slice(0, -1);
   const json = `${head},"rooms":[${rooms.map(jsonOf).join(',')}]}`;
@@ -83,7 +83,7 @@ export async function writeSnapshotFile(
   }
   await rename(temp, final);
   if (sync) await syncDir(dir);
-  return final;
+  return { file: final, bytes: data.length };
 }
 
 /** Reads and checks one snapshot file; throws an Error saying what is wrong with it. */

@@ -14,11 +14,12 @@
 // back from the logged JSON, never the caller's object: replay can only ever see the JSON.
 //
 // Every `snapshotEvery` records (and on close) all rooms are written to a snapshot with the log
-// position they reflect, a new segment is started, and the segments and snapshots it covers are
+// position they reflect (once snapshots are large, only when the log since the last one has grown
+// as large as it, so that snapshots never cost more than the log itself), a new segment is started, and the segments and snapshots it covers are
 // deleted. Start = load the newest valid snapshot + replay the records after it; a torn tail (a
 // crash mid-write) is cut off, since none of it was acknowledged.
 
-import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
 import { RoomReplica } from '../replica.ts';
@@ -46,6 +47,13 @@ export interface MemoryStoreOptions {
 }
 
 export const DEFAULT_SNAPSHOT_EVERY = 10_000;
+/**
+ * A snapshot larger than this is written again only once the log since it holds as many bytes:
+ * rewriting every room costs in proportion to all the rooms, so with much state a fixed record
+ * count would spend more on snapshots than on the log. A restart then replays at most a
+ * snapshot's worth of log.
+ */
+const SNAPSHOT_AMORTISED_FROM_BYTES = 1 << 20;
 const SNAPSHOT_TEMP_RE = /^snapshot-\d{20}\.snap\.tmp$/;
 export const DEFAULT_READ_TIMEOUT_MS = 5_000;
 
@@ -127,6 +135,8 @@ export class MemoryStore implements Store {
   private snapshotPosition = 0;
   /** Position at which the writer takes the next automatic snapshot. */
   private nextSnapshotAt = 0;
+  /** Size of the newest snapshot file (0 when none). */
+  private snapshotBytes = 0;
   private writes = 0;
   private syncedWrites = 0;
   private batches = 0;
@@ -188,6 +198,7 @@ export class MemoryStore implements Store {
     const snap = await this.loadSnapshot();
     let position = snap?.position ?? 0;
     this.snapshotPosition = position;
+    this.snapshotBytes = snap ? (await stat(snap.path)).size : 0;
     for (const state of snap?.rooms ?? []) this.rooms.set(state.id, new RoomReplica(state.id, state));
 
     const segments = await listSegments(dir);
@@ -313,7 +324,7 @@ export class MemoryStore implements Store {
         const batch = this.queue;
         this.queue = [];
         await this.commit(batch);
-        if (this.failure === null && this.position >= this.nextSnapshotAt) await this.snapshotAndCompact();
+        if (this.failure === null && this.snapshotDue()) await this.snapshotAndCompact();
       }
     } catch (err) {
       // commit and snapshotAndCompact handle their own I/O errors; this is a bug, so stop writing.
@@ -415,6 +426,12 @@ export class MemoryStore implements Store {
 
   // ---- Snapshots --------------------------------------------------------------------------------
 
+  private snapshotDue(): boolean {
+    if (this.position < this.nextSnapshotAt) return false;
+    // The current segment starts at the newest snapshot, so its size is the log written since.
+    return this.snapshotBytes < SNAPSHOT_AMORTISED_FROM_BYTES || this.segment!.size >= this.snapshotBytes;
+  }
+
   /**
    * Writes every room at the current position, then starts a new segment and deletes what the
    * snapshot covers. Runs inside the writer loop (or after it has stopped), so no record is
@@ -427,8 +444,9 @@ export class MemoryStore implements Store {
     try {
       const states: RoomState[] = [];
       for (const replica of this.rooms.values()) if (replica.state) states.push(replica.state);
-      const file = await writeSnapshotFile(dir, position, states, this.fsync);
+      const { file, bytes } = await writeSnapshotFile(dir, position, states, this.fsync);
       this.snapshotPosition = position;
+      this.snapshotBytes = bytes;
       this.nextSnapshotAt = position + this.snapshotEvery;
 
       if (this.segment!.start < position) {

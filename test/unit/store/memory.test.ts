@@ -17,7 +17,7 @@ import {
   type MemoryStoreOptions,
 } from '../../../src/store/memory/index.ts';
 import { accepted, rejectsWith, runStoreContract, until } from '../../store-contract.ts';
-import { cmd, OPEN_SETTINGS, roomId } from '../../helpers/store-envelopes.ts';
+import { cmd, envelope, OPEN_SETTINGS, roomId, track } from '../../helpers/store-envelopes.ts';
 
 const CHILD = fileURLToPath(new URL('../../helpers/store-child.ts', import.meta.url));
 
@@ -371,6 +371,63 @@ void describe('memory store', () => {
       assert.equal(again.stats().snapshotPosition, again.stats().position, 'close snapshotted everything');
     } finally {
       await again.close();
+    }
+  });
+
+  void test('once snapshots pass 1 MiB, the next waits until the log since holds as many bytes', async () => {
+    const dir = await tempDir();
+    const store = await open(dir, { snapshotEvery: 100, fsync: false });
+    const room = roomId();
+    let n = 0;
+    const addMany = async (count: number): Promise<void> => {
+      const envs = Array.from({ length: count }, () => {
+        const id = `e${n++}`;
+        return envelope(room, 'host', {
+          type: 'addTrack',
+          entryId: id,
+          track: { ...track(id), title: `${id} ${'x'.repeat(150)}` },
+        });
+      });
+      for (const out of await Promise.all(envs.map((e) => store.submit(e)))) assert.ok(out.result.ok);
+    };
+    const snapshotBytes = async (): Promise<number> => {
+      const snaps = (await readdir(dir)).filter((f) => f.endsWith('.snap'));
+      assert.equal(snaps.length, 1);
+      return (await stat(path.join(dir, snaps[0]!))).size;
+    };
+    try {
+      await accepted(store, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+      // Snapshots every 100 records while they are small, until one passes 1 MiB.
+      while ((await snapshotBytes().catch(() => 0)) <= 1 << 20) {
+        await addMany(250);
+        await until(() => !store.stats().busy, 'the writer to finish');
+        assert.ok(n < 20_000, 'the snapshots never grew past 1 MiB');
+      }
+      const big = await snapshotBytes();
+      const { snapshots, snapshotPosition } = store.stats();
+      assert.ok(snapshots >= 3, `small snapshots came often (${snapshots})`);
+      // Far more than snapshotEvery records, far fewer bytes than the snapshot: no new one.
+      await addMany(500);
+      await until(() => !store.stats().busy, 'the writer to finish');
+      assert.equal(store.stats().snapshots, snapshots);
+      // Records of about 450 bytes: some 2,000 of them make a snapshot's worth of log.
+      while (store.stats().snapshots === snapshots) {
+        await addMany(250);
+        await until(() => !store.stats().busy, 'the writer to finish');
+        assert.ok(store.stats().position - snapshotPosition < 10_000, 'the next snapshot never came');
+      }
+      const since = store.stats().snapshotPosition - snapshotPosition;
+      assert.ok(since >= 1000, `${since} records between a ${big}-byte snapshot and the next`);
+      const before = await allRooms(store);
+      await store.close();
+      const again = await open(dir);
+      try {
+        assert.deepEqual(await allRooms(again), before);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await store.close();
     }
   });
 
