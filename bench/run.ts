@@ -3,7 +3,7 @@
 // Chorus figure is quoted as a ratio to it. Every run ends by checking that no acknowledged write
 // is missing on any node; a run that loses a write fails loudly (exit 1).
 
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -490,16 +490,11 @@ function saturationSummary(rows: readonly Row[]): Row[] {
 
 // ---- Results -------------------------------------------------------------------------------------
 
+/** The first line a tool prints about its version (nginx -v prints it on stderr). */
 function version(cmd: string, args: string[]): string {
-  try {
-    return (
-      execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-        .trim()
-        .split('\n')[0] ?? ''
-    );
-  } catch (err) {
-    return ((err as { stderr?: string }).stderr ?? '').trim().split('\n')[0] ?? 'unknown';
-  }
+  const run = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const text = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim();
+  return text.split('\n')[0] || (run.error ? `unknown (${run.error.message})` : 'unknown');
 }
 
 function machine(): Record<string, unknown> {
