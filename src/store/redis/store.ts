@@ -2,8 +2,9 @@
 // materialises the rooms it serves by tailing their streams and applying them through RoomReplica.
 //
 // A write: register the command with PendingCommands, append it with a Lua script (which refuses to
-// create the log of a room that does not exist), then wait until this node's tailer has applied it,
-// and answer with what this node applied. Reads are served from the replica this node holds, so they
+// create the log of a room that does not exist; the appends of one event-loop turn go as one
+// pipeline), apply what the script's reply brings (the entries this node had not applied yet, its
+// own last), and answer with what this node applied. A node far behind waits for its tailer instead. Reads are served from the replica this node holds, so they
 // keep answering (with the last applied state) while Redis is away; writes fail fast instead.
 
 import { Redis } from 'ioredis';
@@ -693,15 +694,14 @@ export class RedisStore implements Store {
 
   /**
    * Applies entries that continue the room's log from its position, skipping those already
-   * applied. Returns false at a gap (the log was trimmed past this node): the tailer resyncs then.
+   * applied. Stops at a gap (the log was trimmed past this node): the tailer resyncs then.
    */
-  private applyInOrder(room: LoadedRoom, entries: readonly LogEntry[]): boolean {
+  private applyInOrder(room: LoadedRoom, entries: readonly LogEntry[]): void {
     for (const entry of entries) {
       if (entry.seq <= room.position) continue;
-      if (entry.seq > room.position + 1) return false;
+      if (entry.seq > room.position + 1) return;
       this.applyEntry(room, entry);
     }
-    return true;
   }
 
   private async deliver(batches: readonly StreamBatch[]): Promise<void> {
