@@ -51,6 +51,16 @@ function open(dataDir: string, options: Partial<MemoryStoreOptions> = {}): Promi
   return openMemoryStore({ dataDir, logger: quiet, ...options });
 }
 
+/** The rooms a fresh store on `dir` recovers (opened, read, closed). */
+async function reopenedRooms(dir: string): Promise<Map<string, RoomState | null>> {
+  const again = await open(dir);
+  try {
+    return await allRooms(again);
+  } finally {
+    await again.close();
+  }
+}
+
 /** Every room of the store, by id. */
 async function allRooms(store: MemoryStore): Promise<Map<string, RoomState | null>> {
   const rooms = new Map<string, RoomState | null>();
@@ -250,12 +260,7 @@ void describe('memory store', () => {
       await accepted(store, cmd.join(first, 'after-crash'));
       const now = await allRooms(store);
       await store.close();
-      const again = await open(dir);
-      try {
-        assert.deepEqual(await allRooms(again), now);
-      } finally {
-        await again.close();
-      }
+      assert.deepEqual(await reopenedRooms(dir), now);
     } finally {
       await store.close();
     }
@@ -420,12 +425,7 @@ void describe('memory store', () => {
       assert.ok(since >= 1000, `${since} records between a ${big}-byte snapshot and the next`);
       const before = await allRooms(store);
       await store.close();
-      const again = await open(dir);
-      try {
-        assert.deepEqual(await allRooms(again), before);
-      } finally {
-        await again.close();
-      }
+      assert.deepEqual(await reopenedRooms(dir), before);
     } finally {
       await store.close();
     }
