@@ -124,12 +124,14 @@ async function startEmbedded(dir: string): Promise<Target> {
 }
 
 /** The ceiling: `count` bare echo servers, behind the same nginx as Chorus (or direct for count 0 nginx). */
-async function startEcho(count: number, behindNginx: boolean, dir: string): Promise<Target> {
+async function startEcho(count: number, behindNginx: boolean, dir: string, durable = false): Promise<Target> {
   const procs: Spawned[] = [];
   const ports: { rest: number; grpc: number }[] = [];
+  if (durable) await mkdir(dir, { recursive: true });
   for (let i = 0; i < count; i++) {
     const port = { rest: await freePort(), grpc: await freePort() };
-    const p = spawnProcess(process.execPath, [ECHO, String(port.rest), String(port.grpc)]);
+    const args = [ECHO, String(port.rest), String(port.grpc), ...(durable ? [dir] : [])];
+    const p = spawnProcess(process.execPath, args);
     await waitForLine(p, /^ready/, 30_000, 'echo server');
     procs.push(p);
     ports.push(port);
@@ -233,6 +235,8 @@ interface Row {
   readonly chorus: LoadResult;
   readonly ceiling: LoadResult | null;
   readonly ratio: number | null;
+  /** The embedded node's second ceiling: the REST echo that appends and fsyncs before answering. */
+  readonly durable?: { readonly ceiling: LoadResult; readonly ratio: number };
 }
 
 async function addsRun(
@@ -421,6 +425,7 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
             const seed = plan.seed + 1 + t;
             const result = await mixedRun(api, target, rooms, plan.saturationSeconds, c, mixed, seed);
             const ceiling = ceilings.get(`${api}/${c}`) ?? null;
+            const durable = ceilings.get(`${api}-durable/${c}`);
             rows.push({
               phase: 'saturation',
               config: config.name,
@@ -431,6 +436,9 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
               chorus: result,
               ceiling,
               ratio: ceiling ? result.throughput / ceiling.throughput : null,
+              ...(durable
+                ? { durable: { ceiling: durable, ratio: result.throughput / durable.throughput } }
+                : {}),
             });
             log(
               `chorus ${api} ${c} clients, trial ${t + 1}: ${describe(result)}${ceiling ? ` (${round((result.throughput / ceiling.throughput) * 100)}% of ceiling)` : ''}`,
@@ -449,7 +457,11 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
   }
 }
 
-/** One trial's ceilings for a configuration: echo servers as many as its nodes, behind nginx as it is. */
+/**
+ * One trial's ceilings for a configuration: echo servers as many as its nodes, behind nginx as it
+ * is. The embedded node also gets a second REST ceiling, an echo that persists (group-committed
+ * fsync) before it answers, as the node does.
+ */
 async function saturationCeilings(
   plan: Plan,
   config: SaturationConfig,
@@ -457,19 +469,28 @@ async function saturationCeilings(
   warmupSeconds: number,
 ): Promise<Map<string, LoadResult>> {
   const backends = config.kind === 'embedded' ? 1 : config.nodes;
-  const echo = await startEcho(backends, config.kind === 'redis', dir);
   const ceilings = new Map<string, LoadResult>();
-  try {
-    for (const api of APIS) {
-      for (const c of plan.saturationClients) {
-        if (warmupSeconds > 0) await echoRun(api, echo, c, null, warmupSeconds);
-        const result = await echoRun(api, echo, c, null, plan.saturationSeconds);
-        ceilings.set(`${api}/${c}`, result);
-        log(`ceiling ${api} ${c} clients: ${describe(result)}`);
-      }
+  const measure = async (echo: Target, api: Api, key: string): Promise<void> => {
+    for (const c of plan.saturationClients) {
+      if (warmupSeconds > 0) await echoRun(api, echo, c, null, warmupSeconds);
+      const result = await echoRun(api, echo, c, null, plan.saturationSeconds);
+      ceilings.set(`${key}/${c}`, result);
+      log(`ceiling ${key} ${c} clients: ${describe(result)}`);
     }
+  };
+  const echo = await startEcho(backends, config.kind === 'redis', dir);
+  try {
+    for (const api of APIS) await measure(echo, api, api);
   } finally {
     await echo.stop();
+  }
+  if (config.kind === 'embedded') {
+    const durable = await startEcho(1, false, `${dir}-durable`, true);
+    try {
+      await measure(durable, 'REST', 'REST-durable');
+    } finally {
+      await durable.stop();
+    }
   }
   return ceilings;
 }
@@ -536,10 +557,10 @@ function markdown(result: {
     `| ${r.api} | ${r.nodes} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
   for (const r of result.rows.filter((x) => x.phase === 'experiment')) lines.push(row(r));
   const satRow = (r: Row): string =>
-    `| ${r.config} | ${r.api} | ${r.clients} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
+    `| ${r.config} | ${r.api} | ${r.clients} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${r.durable ? `${round(r.durable.ceiling.throughput)} (${round(r.durable.ratio * 100)}%)` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
   const satHeader = [
-    '| system | API | clients | trial | req/s | p50 ms | p90 ms | p99 ms | max ms | failed | refused | ceiling req/s | % of ceiling | generator CPU |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| system | API | clients | trial | req/s | p50 ms | p90 ms | p99 ms | max ms | failed | refused | ceiling req/s | % of ceiling | persisting echo req/s (% of it) | generator CPU |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const trials = result.plan.saturationTrials;
   lines.push(
@@ -565,7 +586,7 @@ function markdown(result: {
   }
   lines.push(
     '',
-    'The ceiling is a bare node:http JSON echo (and a bare grpc-js unary echo) with as many processes as Chorus nodes, behind the same nginx configuration (the embedded node and its ceiling are measured directly, without nginx), at the same concurrency, measured in the same run. Latency is each request\'s own time. "refused" counts answers the rules gave (4xx); "failed" counts 5xx, timeouts and socket errors.',
+    'The ceiling is a bare node:http JSON echo (and a bare grpc-js unary echo) with as many processes as Chorus nodes, behind the same nginx configuration (the embedded node and its ceiling are measured directly, without nginx), at the same concurrency, measured in the same run. The persisting echo (embedded node, REST) is the same node:http echo answering a POST only after appending its body to a file and fsyncing it, group-committed as the embedded store does. Latency is each request\'s own time. "refused" counts answers the rules gave (4xx); "failed" counts 5xx, timeouts and socket errors.',
   );
   return `${lines.join('\n')}\n`;
 }
