@@ -665,6 +665,47 @@ export interface RunningLoad {
   readonly done: Promise<LoadResult>;
 }
 
+/** What a mixed load records as it runs (the REST load here, the gRPC load in its test alike). */
+export interface LoadLedger {
+  readonly counts: LoadResult['counts'];
+  readonly refusals: Record<string, number>;
+  readonly failures: Failure[];
+  readonly adds: AckedAdd[];
+  readonly removes: AckedRemove[];
+  readonly votes: Map<string, VoteTrack>;
+  readonly removeKeysSent: Set<string>;
+  readonly ackedKeys: Set<string>;
+  readonly maxVersion: Map<string, number>;
+  readonly readViolations: string[];
+  readonly latenciesMs: number[];
+  /** Entries believed queued, per room (acknowledged adds minus acknowledged removes). */
+  readonly known: Map<string, string[]>;
+}
+
+export function newLoadLedger(rooms: readonly { readonly id: string }[]): LoadLedger {
+  const none = (): { ok: number; refused: number; failed: number } => ({ ok: 0, refused: 0, failed: 0 });
+  return {
+    counts: { add: none(), vote: none(), withdraw: none(), remove: none(), read: none() },
+    refusals: {},
+    failures: [],
+    adds: [],
+    removes: [],
+    votes: new Map(),
+    removeKeysSent: new Set(),
+    ackedKeys: new Set(),
+    maxVersion: new Map(),
+    readViolations: [],
+    latenciesMs: [],
+    known: new Map(rooms.map((r) => [r.id, []])),
+  };
+}
+
+/** A finished load's result: its ledger, how many operations were answered, since when (ms). */
+export function loadResult(ledger: LoadLedger, operations: number, startedAt: number): LoadResult {
+  const { known: _known, ...recorded } = ledger;
+  return { operations, durationMs: Date.now() - startedAt, ...recorded };
+}
+
 /**
  * `clients` concurrent clients, each one member of every room, doing a mix of adds (30%), votes
  * (30%), withdrawals (10%), removes of their own entries (8%) and reads (22%) across the rooms.
@@ -677,25 +718,9 @@ export function startMixedLoad(options: MixedLoadOptions): RunningLoad {
   const pick = <T>(items: readonly T[]): T | undefined =>
     items.length === 0 ? undefined : items[Math.floor(random() * items.length)];
   const base = typeof options.base === 'string' ? () => options.base as string : options.base;
-  const counts: LoadResult['counts'] = {
-    add: { ok: 0, refused: 0, failed: 0 },
-    vote: { ok: 0, refused: 0, failed: 0 },
-    withdraw: { ok: 0, refused: 0, failed: 0 },
-    remove: { ok: 0, refused: 0, failed: 0 },
-    read: { ok: 0, refused: 0, failed: 0 },
-  };
-  const refusals: Record<string, number> = {};
-  const failures: Failure[] = [];
-  const adds: AckedAdd[] = [];
-  const removes: AckedRemove[] = [];
-  const votes = new Map<string, VoteTrack>();
-  const removeKeysSent = new Set<string>();
-  const ackedKeys = new Set<string>();
-  const maxVersion = new Map<string, number>();
-  const readViolations: string[] = [];
-  const latenciesMs: number[] = [];
-  /** Entries believed queued, per room (acknowledged adds minus acknowledged removes). */
-  const known = new Map<string, string[]>(options.rooms.map((r) => [r.id, []]));
+  const ledger = newLoadLedger(options.rooms);
+  const { counts, refusals, failures, adds, removes, votes, removeKeysSent, ackedKeys } = ledger;
+  const { maxVersion, readViolations, latenciesMs, known } = ledger;
   let issued = 0;
   let answered = 0;
   const started = Date.now();
@@ -852,22 +877,8 @@ export function startMixedLoad(options: MixedLoadOptions): RunningLoad {
     }
   };
 
-  const done = Promise.all(Array.from({ length: options.clients }, (_, c) => client(c))).then(
-    (): LoadResult => ({
-      operations: answered,
-      durationMs: Date.now() - started,
-      counts,
-      refusals,
-      failures,
-      adds,
-      removes,
-      votes,
-      removeKeysSent,
-      ackedKeys,
-      maxVersion,
-      readViolations,
-      latenciesMs,
-    }),
+  const done = Promise.all(Array.from({ length: options.clients }, (_, c) => client(c))).then(() =>
+    loadResult(ledger, answered, started),
   );
   return { completed: () => answered, failed: () => failures.length, done };
 }

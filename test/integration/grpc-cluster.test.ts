@@ -28,6 +28,8 @@ import {
   assertAcknowledgedWritesKept,
   assertNodesAgree,
   call,
+  loadResult,
+  newLoadLedger,
   percentile,
   replayFromRedis,
   rng,
@@ -35,10 +37,7 @@ import {
   startCluster,
   summarise,
   until,
-  type AckedAdd,
-  type AckedRemove,
   type ClusterNode,
-  type Failure,
   type LoadResult,
   type LoadRoom,
   type LogArchive,
@@ -195,24 +194,9 @@ function startGrpcLoad(o: GrpcLoadOptions): RunningLoad {
   const random = rng(o.seed);
   const pick = <T>(items: readonly T[]): T | undefined =>
     items.length === 0 ? undefined : items[Math.floor(random() * items.length)];
-  const counts: LoadResult['counts'] = {
-    add: { ok: 0, refused: 0, failed: 0 },
-    vote: { ok: 0, refused: 0, failed: 0 },
-    withdraw: { ok: 0, refused: 0, failed: 0 },
-    remove: { ok: 0, refused: 0, failed: 0 },
-    read: { ok: 0, refused: 0, failed: 0 },
-  };
-  const refusals: Record<string, number> = {};
-  const failures: Failure[] = [];
-  const adds: AckedAdd[] = [];
-  const removes: AckedRemove[] = [];
-  const votes = new Map<string, VoteTrack>();
-  const removeKeysSent = new Set<string>();
-  const ackedKeys = new Set<string>();
-  const maxVersion = new Map<string, number>();
-  const readViolations: string[] = [];
-  const latenciesMs: number[] = [];
-  const known = new Map<string, string[]>(o.rooms.map((r) => [r.id, []]));
+  const ledger = newLoadLedger(o.rooms);
+  const { counts, refusals, failures, adds, removes, votes, removeKeysSent, ackedKeys } = ledger;
+  const { maxVersion, readViolations, latenciesMs, known } = ledger;
   let issued = 0;
   let answered = 0;
   const started = Date.now();
@@ -368,21 +352,9 @@ function startGrpcLoad(o: GrpcLoadOptions): RunningLoad {
     }
   };
 
-  const done = Promise.all(Array.from({ length: o.clients }, (_, c) => client(c))).then((): LoadResult => ({
-    operations: answered,
-    durationMs: Date.now() - started,
-    counts,
-    refusals,
-    failures,
-    adds,
-    removes,
-    votes,
-    removeKeysSent,
-    ackedKeys,
-    maxVersion,
-    readViolations,
-    latenciesMs,
-  }));
+  const done = Promise.all(Array.from({ length: o.clients }, (_, c) => client(c))).then(() =>
+    loadResult(ledger, answered, started),
+  );
   return { completed: () => answered, failed: () => failures.length, done };
 }
 
