@@ -260,6 +260,13 @@ void describe('chorus cluster under failure', () => {
     const [room] = await setupRooms(cluster.lb, { rooms: 1, clients: 2, tag: 'stale' });
     const member = room!.members[0]!;
     const nodes = cluster.nodes();
+    // A node answers reads from the rooms it holds in memory; one that never loaded this room (nginx
+    // need not have sent it any of the set-up requests) cannot load it without Redis, and rightly
+    // says 503. So every node reads the room once first, which is what this test is about.
+    for (const n of nodes) {
+      const r = await call(n.rest, 'GET', roomPath(room!.id, '?limit=5'));
+      assert.equal(r.status, 200, `node ${n.index} loads the room before Redis goes away`);
+    }
     const oldPid = cluster.redisPid();
     const reads: Record<string, number> = {};
     const writes: Record<string, number> = {};
