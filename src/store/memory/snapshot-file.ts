@@ -7,8 +7,10 @@
 
 import { open, readdir, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { restore, snapshot, type RoomSnapshot, type RoomState } from '../../domain/index.ts';
-import { frameRecord, scanFrames, syncDir } from './log.ts';
+import { Slicer } from '../slicer.ts';
+import { RECORD_HEADER_BYTES, scanFrames, syncDir } from './log.ts';
 
 export const STORE_SNAPSHOT_FORMAT = 'chorus.memory-snapshot/1';
 
@@ -47,44 +49,98 @@ export async function listSnapshots(dir: string): Promise<SnapshotFile[]> {
 }
 
 /**
- * Each room's snapshot JSON, by the state it was made from. States are immutable, so a room that has
- * not changed since the last snapshot is not serialised again: a snapshot costs in proportion to
- * the rooms that changed, not to every room the store holds.
+ * Each room's snapshot JSON (UTF-8), by the state it was made from. States are immutable, so a room
+ * that has not changed since the last snapshot is not serialised again: a snapshot costs in
+ * proportion to the rooms that changed, not to every room the store holds.
  */
-const roomJson = new WeakMap<RoomState, string>();
+const roomJson = new WeakMap<RoomState, Buffer>();
 
-function jsonOf(state: RoomState): string {
+function jsonOf(state: RoomState): Buffer {
   let json = roomJson.get(state);
   if (json === undefined) {
-    json = JSON.stringify(snapshot(state));
+    json = Buffer.from(JSON.stringify(snapshot(state)), 'utf8');
     roomJson.set(state, json);
   }
   return json;
 }
 
+/** Buffers handed to one writev (well under any system's IOV_MAX). */
+const WRITEV_BUFFERS = 256;
+/**
+ * Bytes of a snapshot written between fdatasyncs. The log's fsyncs share the disk (and on ext4 the
+ * journal) with the snapshot's; flushing a big snapshot in one go would hold every write behind it.
+ */
+const SYNC_EVERY_BYTES = 8 << 20;
+
+/**
+ * Writes the snapshot of `rooms` at `position`. Meant to run beside the log's writer: it yields to
+ * the event loop while serialising and checksumming, and flushes the file in slices. The record is
+ * framed as in the log (length, CRC32 of length + payload), built piece by piece so that the rooms'
+ * cached JSON is neither copied into one string nor re-encoded.
+ */
 export async function writeSnapshotFile(
   dir: string,
   position: number,
   rooms: readonly RoomState[],
   sync: boolean,
 ): Promise<{ readonly file: string; readonly bytes: number }> {
-  // The SnapshotPayload, written out by hand so that the rooms' cached JSON is reused.
+  const slice = new Slicer();
+  // The SnapshotPayload, written out by hand around the rooms' JSON.
   const head = JSON.stringify({ format: STORE_SNAPSHOT_FORMAT, position }).slice(0, -1);
-  const json = `${head},"rooms":[${rooms.map(jsonOf).join(',')}]}`;
-  const data = frameRecord(Buffer.from(json, 'utf8'));
+  const pieces: Buffer[] = [Buffer.from(`${head},"rooms":[`, 'utf8')];
+  for (const [i, room] of rooms.entries()) {
+    if (i > 0) pieces.push(COMMA);
+    pieces.push(jsonOf(room));
+    await slice.yieldIfLong();
+  }
+  pieces.push(CLOSE);
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  if (length > 0xffff_ffff) throw new Error(`the snapshot is too large (${length} bytes)`);
+  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  header.writeUInt32LE(length, 0);
+  let crc = crc32(header.subarray(0, 4));
+  for (const piece of pieces) {
+    crc = crc32(piece, crc);
+    await slice.yieldIfLong();
+  }
+  header.writeUInt32LE(crc, 4);
+
   const final = snapshotPath(dir, position);
   const temp = `${final}.tmp`;
   const handle = await open(temp, 'w');
   try {
-    await handle.writeFile(data);
+    let group: Buffer[] = [];
+    let groupBytes = 0;
+    let unsynced = 0;
+    const flush = async (): Promise<void> => {
+      const { bytesWritten } = await handle.writev(group);
+      if (bytesWritten !== groupBytes) throw new Error(`short write: ${bytesWritten} of ${groupBytes} bytes`);
+      unsynced += groupBytes;
+      group = [];
+      groupBytes = 0;
+      if (sync && unsynced >= SYNC_EVERY_BYTES) {
+        await handle.datasync();
+        unsynced = 0;
+      }
+    };
+    for (const piece of [header, ...pieces]) {
+      group.push(piece);
+      groupBytes += piece.length;
+      if (group.length >= WRITEV_BUFFERS || groupBytes >= SYNC_EVERY_BYTES) await flush();
+    }
+    if (group.length > 0) await flush();
     if (sync) await handle.sync();
   } finally {
     await handle.close();
   }
   await rename(temp, final);
   if (sync) await syncDir(dir);
-  return { file: final, bytes: data.length };
+  return { file: final, bytes: RECORD_HEADER_BYTES + length };
 }
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
 
 /** Reads and checks one snapshot file; throws an Error saying what is wrong with it. */
 export async function readSnapshotFile(file: string): Promise<LoadedSnapshot> {

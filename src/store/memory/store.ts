@@ -16,9 +16,11 @@
 //
 // Every `snapshotEvery` records (and on close) all rooms are written to a snapshot with the log
 // position they reflect (once snapshots are large, only when the log since the last one has grown
-// as large as it, so that snapshots never cost more than the log itself), a new segment is started, and the segments and snapshots it covers are
-// deleted. Start = load the newest valid snapshot + replay the records after it; a torn tail (a
-// crash mid-write) is cut off, since none of it was acknowledged.
+// as large as it, so that snapshots never cost more than the log itself). The log moves on to a new
+// segment at that position and the snapshot is written in the background, beside the writer; once
+// it is durable, the segments and snapshots it covers are deleted. Start = load the newest valid
+// snapshot + replay the records after it; a torn tail (a crash mid-write) is cut off, since none of
+// it was acknowledged.
 
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -126,6 +128,8 @@ export class MemoryStore implements Store {
 
   private queue: Submission[] = [];
   private writer: Promise<void> | null = null;
+  /** The snapshot being written in the background, if any (at most one at a time). */
+  private snapshotting: Promise<void> | null = null;
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
   /** Set when the log could not be written: the store stops taking writes (fail-stop). */
@@ -337,15 +341,16 @@ export class MemoryStore implements Store {
         if (durable !== null && this.snapshotDue()) {
           this.publish(durable);
           durable = null;
-          await this.snapshotAndCompact();
+          await this.beginSnapshot();
         }
       }
       if (durable !== null) this.publish(durable);
     } catch (err) {
-      // persist and snapshotAndCompact handle their own I/O errors; this is a bug, so stop writing.
+      // persist and beginSnapshot handle their own I/O errors; this is a bug, so stop writing.
       this.failure = err instanceof Error ? err : new Error(String(err));
       this.logger.warn({ err: String(err) }, 'the memory store writer failed; it stops taking writes');
-      for (const s of this.queue.splice(0)) s.reject(this.unavailable());
+      // A durable batch not yet answered is refused too (rejecting one already answered does nothing).
+      for (const s of [...(durable ?? []), ...this.queue.splice(0)]) s.reject(this.unavailable());
     } finally {
       // No await between the loop's last check and this line, so no submission can slip in unseen.
       this.writer = null;
@@ -448,7 +453,7 @@ export class MemoryStore implements Store {
   // ---- Snapshots --------------------------------------------------------------------------------
 
   private snapshotDue(): boolean {
-    if (this.position < this.nextSnapshotAt) return false;
+    if (this.snapshotting !== null || this.position < this.nextSnapshotAt) return false;
     // The current segment starts at the newest snapshot, so its size is the log written since.
     return this.snapshotBytes < SNAPSHOT_AMORTISED_FROM_BYTES || this.segment!.size >= this.snapshotBytes;
   }
@@ -459,23 +464,45 @@ export class MemoryStore implements Store {
    * appended meanwhile. A failure here loses nothing: the old segment and snapshot stay valid and
    * the writer keeps appending to the old segment.
    */
-  private async snapshotAndCompact(): Promise<void> {
+  /**
+   * Starts a snapshot of every room at the current position. The states are taken now (they are
+   * immutable, and exactly reflect `position`) and the log moves on to a new segment starting at
+   * `position`; the file is then written in the background while the writer goes on committing.
+   * Only once the snapshot is durable are the segments and snapshots it covers deleted, so a crash
+   * meanwhile recovers from the previous snapshot and every segment after it.
+   */
+  private async beginSnapshot(): Promise<void> {
     const position = this.position;
-    const dir = this.dataDir;
+    const states: RoomState[] = [];
+    for (const replica of this.rooms.values()) if (replica.state) states.push(replica.state);
+    // Whatever happens, the next attempt comes after another snapshotEvery records, not every batch.
+    this.nextSnapshotAt = position + this.snapshotEvery;
     try {
-      const states: RoomState[] = [];
-      for (const replica of this.rooms.values()) if (replica.state) states.push(replica.state);
-      const { file, bytes } = await writeSnapshotFile(dir, position, states, this.fsync);
-      this.snapshotPosition = position;
-      this.snapshotBytes = bytes;
-      this.nextSnapshotAt = position + this.snapshotEvery;
-
       if (this.segment!.start < position) {
-        const next = await SegmentWriter.create(dir, position, this.fsync);
+        const next = await SegmentWriter.create(this.dataDir, position, this.fsync);
         const old = this.segment!;
         this.segment = next;
         await old.close();
       }
+    } catch (err) {
+      // Without a segment starting at `position`, compaction would delete records after it.
+      this.logger.warn(
+        { dataDir: this.dataDir, position, err: String(err) },
+        'could not start a new log segment; no snapshot this time',
+      );
+      return;
+    }
+    this.snapshotting = this.writeSnapshot(position, states).finally(() => {
+      this.snapshotting = null;
+    });
+  }
+
+  private async writeSnapshot(position: number, states: readonly RoomState[]): Promise<void> {
+    const dir = this.dataDir;
+    try {
+      const { file, bytes } = await writeSnapshotFile(dir, position, states, this.fsync);
+      this.snapshotPosition = position;
+      this.snapshotBytes = bytes;
       let removed = 0;
       for (const segment of await listSegments(dir)) {
         if (segment.start < position) {
@@ -500,8 +527,6 @@ export class MemoryStore implements Store {
         { dataDir: dir, position, err: String(err) },
         'could not write a snapshot; will retry later',
       );
-      // Try again after another snapshotEvery records rather than after every batch.
-      this.nextSnapshotAt = position + this.snapshotEvery;
     }
   }
 
@@ -577,7 +602,7 @@ export class MemoryStore implements Store {
       replicas: this.rooms.size,
       rooms: this.roomCount(),
       segment: this.segment ? path.basename(this.segment.path) : '',
-      busy: this.writer !== null,
+      busy: this.writer !== null || this.snapshotting !== null,
     };
   }
 
@@ -600,8 +625,10 @@ export class MemoryStore implements Store {
     try {
       // Submissions already taken are written and acknowledged; new ones are refused (phase).
       while (this.writer !== null) await this.writer;
+      await this.snapshotting;
       if (wasOpen && this.failure === null && this.position > this.snapshotPosition) {
-        await this.snapshotAndCompact();
+        await this.beginSnapshot();
+        await this.snapshotting;
       }
     } finally {
       const reason = this.unavailable();

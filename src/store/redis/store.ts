@@ -17,6 +17,7 @@ import {
   type RoomState,
 } from '../../domain/index.ts';
 import { PendingCommands, RoomReplica } from '../replica.ts';
+import { Slicer } from '../slicer.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
 import { listingKeys, roomKeys, type ListingKeys, type RoomKeys } from './keys.ts';
 import { resolveRedisOptions, type RedisStoreOptions, type ResolvedRedisOptions } from './options.ts';
@@ -63,8 +64,6 @@ const APPEND_CATCH_UP = 256;
 const FETCH_ATTEMPTS = 5;
 /** Silence after which a connection with commands in flight is taken for dead. */
 const HALF_OPEN_MS = 10_000;
-/** Longest stretch of applying log entries before yielding to the event loop. */
-const APPLY_SLICE_MS = 20;
 /** Longest time close() lets submits in flight finish. */
 const CLOSE_DRAIN_MS = 5000;
 
@@ -783,21 +782,6 @@ export class RedisStore implements Store {
     this.rooms.delete(room.id);
     this.byLogKey.delete(room.keys.log);
     room.replica.close(reason);
-  }
-}
-
-/**
- * Applying a long run of entries (catching up, loading) yields to the event loop every few ms, so
- * the node keeps answering requests and reading replies meanwhile; a reply left unread behind a
- * long synchronous stretch would otherwise hit its client-side timeout.
- */
-class Slicer {
-  private start = performance.now();
-
-  async yieldIfLong(): Promise<void> {
-    if (performance.now() - this.start < APPLY_SLICE_MS) return;
-    await new Promise((resolve) => setImmediate(resolve));
-    this.start = performance.now();
   }
 }
 

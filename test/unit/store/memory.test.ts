@@ -3,14 +3,15 @@
 // group commit.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdtemp, open as openFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { apply, compareEntries, type Envelope, type RoomState } from '../../../src/domain/index.ts';
 import { frameRecord, listSegments, segmentPath } from '../../../src/store/memory/log.ts';
+import { snapshotPath } from '../../../src/store/memory/snapshot-file.ts';
 import {
   openMemoryStore,
   type MemoryStore,
@@ -430,6 +431,57 @@ void describe('memory store', () => {
       await store.close();
     }
   });
+
+  // With a timeout: a writer that waits for the stuck snapshot would otherwise hang the suite.
+  void test(
+    'writes go on while a snapshot is being written, and a snapshot that fails loses nothing',
+    { timeout: 30_000 },
+    async () => {
+      const dir = await tempDir();
+      // A named pipe where the first snapshot's temp file goes: opening it for writing blocks until
+      // this test opens it for reading, so that snapshot stays in flight for as long as the test likes.
+      // (Made after opening, which clears temp files left by a crash.)
+      const captured = captureLogger();
+      const store = await open(dir, { snapshotEvery: 5, fsync: true, logger: captured.logger });
+      const fifo = `${snapshotPath(dir, 5)}.tmp`;
+      execFileSync('mkfifo', [fifo]);
+      const room = roomId();
+      let before: Map<string, RoomState | null>;
+      try {
+        await accepted(store, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+        for (const m of ['a', 'b', 'c', 'd']) await accepted(store, cmd.join(room, m));
+        // Position 5: the snapshot has started and is stuck opening the pipe.
+        for (let i = 0; i < 20; i++) await accepted(store, cmd.join(room, `late-${i}`));
+        assert.equal(store.stats().position, 25);
+        assert.equal(store.stats().snapshots, 0, 'the snapshot is still in flight');
+        assert.equal(store.stats().busy, true);
+        assert.deepEqual(
+          (await listSegments(dir)).map((s) => s.start),
+          [0, 5],
+          'the log moved on to a new segment at the snapshot position',
+        );
+        // Let the snapshot go on: fdatasync on a pipe fails, so the snapshot fails.
+        const reader = await openFile(fifo, 'r');
+        await reader.readFile();
+        await reader.close();
+        await until(() => !store.stats().busy, 'the failed snapshot to end');
+        assert.equal(store.stats().snapshots, 0);
+        assert.ok(captured.warnings.some((w) => w.msg.includes('could not write a snapshot')));
+        assert.deepEqual(
+          (await listSegments(dir)).map((s) => s.start),
+          [0, 5],
+          'no segment was deleted',
+        );
+        await accepted(store, cmd.join(room, 'after'));
+        before = await allRooms(store);
+        assert.equal(before.get(room)?.version, 26);
+      } finally {
+        await store.close();
+      }
+      await rm(fifo);
+      assert.deepEqual(await reopenedRooms(dir), before);
+    },
+  );
 
   void test('a damaged snapshot whose log was compacted away stops the start with a clear error', async () => {
     const dir = await tempDir();
