@@ -70,6 +70,14 @@ async function dropKeys(prefix: string): Promise<void> {
 }
 
 /** The room's log as Redis holds it: (position, envelope) pairs. */
+/** How often Redis has run each command so far (scripts' commands included), from INFO commandstats. */
+async function commandCalls(): Promise<(command: string) => number> {
+  const info = await admin.info('commandstats');
+  const calls = new Map<string, number>();
+  for (const m of info.matchAll(/^cmdstat_(\w+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]));
+  return (command) => calls.get(command) ?? 0;
+}
+
 async function logOf(
   client: Redis,
   prefix: string,
@@ -267,6 +275,31 @@ void describe('redis store: several nodes on one Redis', () => {
       }
     } finally {
       await Promise.all([a.close(), b.close()]);
+      await dropKeys(prefix);
+    }
+  });
+
+  void test('commands made together for one room go as one script call whose reply brings each entry once', async () => {
+    const prefix = freshPrefix();
+    const a = await open(prefix);
+    try {
+      const room = roomId();
+      await accepted(a, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+      const before = await commandCalls();
+      // Submitted in one turn of the event loop, as a busy node parses many requests in one turn.
+      const outs = await Promise.all(Array.from({ length: 20 }, (_, i) => a.submit(cmd.join(room, `m${i}`))));
+      const after = await commandCalls();
+      assert.ok(outs.every((o) => o.result.ok));
+      assert.deepEqual(
+        outs.map((o) => o.state?.version),
+        outs.map((_, i) => i + 2),
+        'each answer is the state right after its own command, in the order submitted',
+      );
+      assert.equal(after('xadd') - before('xadd'), 20);
+      // One catch-up read for the twenty (one per command would send back 1 + 2 + ... + 20 entries).
+      assert.equal(after('xrange') - before('xrange'), 1);
+    } finally {
+      await a.close();
       await dropKeys(prefix);
     }
   });

@@ -1,59 +1,112 @@
-// Script calls made during one turn of the event loop go to Redis as one pipeline. Under load many
-// requests are parsed in the same turn, and each would otherwise cost its own socket write and
-// wake Redis once; batched, they cost one write, and Redis answers them all in one reply. The
-// order of the calls is kept, so two appends to one room are ordered as they were made.
+// The appends made during one turn of the event loop go to Redis together: one APPEND script call
+// per room, carrying that room's commands in the order they were made, and the calls for all rooms
+// in one pipeline. Under load many requests are parsed in the same turn; one call each would cost a
+// script run each, and every reply would repeat the entries the replies before it already brought.
 
 import type { Redis } from 'ioredis';
-import type { LuaScript } from './scripts.ts';
+import { APPEND } from './scripts.ts';
+import { parseAppend, type LogEntry } from './stream.ts';
 
-interface Call {
-  readonly keys: readonly string[];
-  readonly args: ReadonlyArray<string | number>;
-  readonly resolve: (reply: unknown) => void;
+export interface AppendResult {
+  /** The command's position in the log, or null when it was refused (no such room). */
+  readonly seq: number | null;
+  /** Entries after the caller's position up to the room's last appended command (see APPEND). */
+  readonly entries: readonly LogEntry[] | null;
+}
+
+interface Command {
+  readonly json: string;
+  readonly creates: boolean;
+  readonly resolve: (result: AppendResult) => void;
   readonly reject: (err: unknown) => void;
 }
 
-export class ScriptBatcher {
-  private readonly client: Redis;
-  private readonly script: LuaScript;
-  private calls: Call[] = [];
+interface RoomCalls {
+  /** The room's log and snapshot keys. */
+  readonly keys: readonly [string, string];
+  /** The caller's position in the room's log, read when the call is sent. */
+  readonly position: () => number;
+  readonly commands: Command[];
+}
 
-  constructor(client: Redis, script: LuaScript) {
+export class AppendBatcher {
+  private readonly client: Redis;
+  private readonly catchUp: number;
+  private rooms = new Map<string, RoomCalls>();
+
+  constructor(client: Redis, catchUp: number) {
     this.client = client;
-    this.script = script;
+    this.catchUp = catchUp;
   }
 
-  run(keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+  append(
+    keys: readonly [string, string],
+    position: () => number,
+    json: string,
+    creates: boolean,
+  ): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      if (this.calls.length === 0) setImmediate(() => void this.flush());
-      this.calls.push({ keys, args, resolve, reject });
+      if (this.rooms.size === 0) setImmediate(() => void this.flush());
+      let room = this.rooms.get(keys[0]);
+      if (!room) {
+        room = { keys, position, commands: [] };
+        this.rooms.set(keys[0], room);
+      }
+      room.commands.push({ json, creates, resolve, reject });
     });
   }
 
   private async flush(): Promise<void> {
-    const calls = this.calls;
-    this.calls = [];
+    const calls = [...this.rooms.values()].map((room) => ({ room, args: this.argsOf(room) }));
+    this.rooms = new Map();
     if (calls.length === 1) {
-      const [call] = calls as [Call];
-      await this.script.run(this.client, call.keys, call.args).then(call.resolve, call.reject);
+      const [{ room, args }] = calls as [(typeof calls)[0]];
+      await this.runAlone(room, args);
       return;
     }
     const pipeline = this.client.pipeline();
-    for (const { keys, args } of calls) pipeline.evalsha(this.script.sha, keys.length, ...keys, ...args);
+    for (const { room, args } of calls) pipeline.evalsha(APPEND.sha, 2, ...room.keys, ...args);
     let replies: Array<[Error | null, unknown]> | null;
     try {
       replies = await pipeline.exec();
     } catch (err) {
-      for (const call of calls) call.reject(err);
+      for (const { room } of calls) for (const c of room.commands) c.reject(err);
       return;
     }
-    calls.forEach((call, i) => {
+    calls.forEach(({ room, args }, i) => {
       const [err, reply] = replies?.[i] ?? [new Error('Redis gave no reply for a pipelined command'), null];
-      if (err === null) call.resolve(reply);
+      if (err === null) settle(room, reply);
       // The server's script cache was empty (a restart): this one again, with the script's source.
-      else if (err.message.startsWith('NOSCRIPT'))
-        this.script.run(this.client, call.keys, call.args).then(call.resolve, call.reject);
-      else call.reject(err);
+      else if (err.message.startsWith('NOSCRIPT')) void this.runAlone(room, args);
+      else for (const c of room.commands) c.reject(err);
     });
   }
+
+  private argsOf(room: RoomCalls): Array<string | number> {
+    const args: Array<string | number> = [room.position(), this.catchUp];
+    for (const c of room.commands) args.push(c.json, c.creates ? '1' : '0');
+    return args;
+  }
+
+  private async runAlone(room: RoomCalls, args: ReadonlyArray<string | number>): Promise<void> {
+    let reply: unknown;
+    try {
+      reply = await APPEND.run(this.client, room.keys, args);
+    } catch (err) {
+      for (const c of room.commands) c.reject(err);
+      return;
+    }
+    settle(room, reply);
+  }
+}
+
+function settle(room: RoomCalls, reply: unknown): void {
+  let parsed: ReturnType<typeof parseAppend>;
+  try {
+    parsed = parseAppend(reply, room.commands.length);
+  } catch (err) {
+    for (const c of room.commands) c.reject(err);
+    return;
+  }
+  room.commands.forEach((c, i) => c.resolve({ seq: parsed.seqs[i] ?? null, entries: parsed.entries }));
 }

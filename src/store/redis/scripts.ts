@@ -25,24 +25,34 @@ export class LuaScript {
 }
 
 /**
- * Appends one command to a room's log. Returns nil when the room does not exist and the command
- * cannot create it (a command for an unknown room must create no key); otherwise the new entry's
- * id (`0-<n>`) and, when the caller is at most `catchUp` entries behind, every entry after the
- * caller's position up to and including the new one: so the caller applies its own command in
- * order at once, without waiting for its next XREAD.
- * KEYS: log, snap. ARGV: envelope JSON, '1' when the command is createRoom, the caller's position
- * in this log, catchUp.
+ * Appends commands to one room's log, in order. A command that is not a createRoom is refused
+ * (not written, `false` in its place) while the room does not exist: a command for an unknown
+ * room must create no key. Returns `{ids, entries}`: each command's new entry id (`0-<n>`) or false,
+ * and, when the caller is at most `catchUp` entries behind the last one, every entry after the
+ * caller's position up to the last new one (else false). So the caller applies its own commands
+ * in order at once, without waiting for its next XREAD, and gets each entry once however many
+ * commands it sent together.
+ * KEYS: log, snap. ARGV: the caller's position in this log, catchUp, then for each command its
+ * envelope JSON and '1' when it is a createRoom.
  */
 export const APPEND = new LuaScript(`
-if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[1], KEYS[2]) == 0 then
-  return false
+local exists = redis.call('EXISTS', KEYS[1], KEYS[2]) > 0
+local ids = {}
+local last = nil
+for i = 3, #ARGV, 2 do
+  if exists or ARGV[i + 1] == '1' then
+    last = redis.call('XADD', KEYS[1], '0-*', 'e', ARGV[i])
+    ids[#ids + 1] = last
+    exists = true
+  else
+    ids[#ids + 1] = false
+  end
 end
-local id = redis.call('XADD', KEYS[1], '0-*', 'e', ARGV[1])
-local after = tonumber(ARGV[3])
-if tonumber(string.sub(id, 3)) - after > tonumber(ARGV[4]) then
-  return {id}
+local after = tonumber(ARGV[1])
+if last == nil or tonumber(string.sub(last, 3)) - after > tonumber(ARGV[2]) then
+  return {ids, false}
 end
-return {id, redis.call('XRANGE', KEYS[1], '(0-' .. after, '+')}
+return {ids, redis.call('XRANGE', KEYS[1], '(0-' .. after, '+')}
 `);
 
 /**

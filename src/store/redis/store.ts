@@ -2,9 +2,10 @@
 // materialises the rooms it serves by tailing their streams and applying them through RoomReplica.
 //
 // A write: register the command with PendingCommands, append it with a Lua script (which refuses to
-// create the log of a room that does not exist; the appends of one event-loop turn go as one
-// pipeline), apply what the script's reply brings (the entries this node had not applied yet, its
-// own last), and answer with what this node applied. A node far behind waits for its tailer instead. Reads are served from the replica this node holds, so they
+// create the log of a room that does not exist; the appends of one event-loop turn go as one script
+// call per room, all in one pipeline), apply what the script's reply brings (the entries this node
+// had not applied yet, its own among them), and answer with what this node applied. A node far
+// behind waits for its tailer instead. Reads are served from the replica this node holds, so they
 // keep answering (with the last applied state) while Redis is away; writes fail fast instead.
 
 import { Redis } from 'ioredis';
@@ -21,16 +22,9 @@ import { Slicer } from '../slicer.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
 import { listingKeys, roomKeys, type ListingKeys, type RoomKeys } from './keys.ts';
 import { resolveRedisOptions, type RedisStoreOptions, type ResolvedRedisOptions } from './options.ts';
-import { ScriptBatcher } from './batch.ts';
-import { APPEND, LISTING, SNAPSHOT } from './scripts.ts';
-import {
-  decodeEnvelope,
-  idOf,
-  parseAppend,
-  parseEntries,
-  type LogEntry,
-  type StreamBatch,
-} from './stream.ts';
+import { AppendBatcher, type AppendResult } from './batch.ts';
+import { LISTING, SNAPSHOT } from './scripts.ts';
+import { decodeEnvelope, idOf, parseEntries, type LogEntry, type StreamBatch } from './stream.ts';
 import { Tailer } from './tailer.ts';
 
 /** A room this node holds: its replica and where it stands in the room's log. */
@@ -82,7 +76,7 @@ export class RedisStore implements Store {
   /** The tailer's blocking connection. */
   private readonly reader: Redis;
   /** Appends, sent a turn of the event loop at a time (batch.ts). */
-  private readonly appends: ScriptBatcher;
+  private readonly appends: AppendBatcher;
   private readonly tailer: Tailer;
   private readonly listing: ListingKeys;
   private readonly rooms = new Map<string, LoadedRoom>();
@@ -110,7 +104,7 @@ export class RedisStore implements Store {
     this.listing = listingKeys(this.opts.keyPrefix);
     this.cmd = this.connection('commands');
     this.reader = this.connection('tail');
-    this.appends = new ScriptBatcher(this.cmd, APPEND);
+    this.appends = new AppendBatcher(this.cmd, APPEND_CATCH_UP);
     for (const client of [this.cmd, this.reader]) this.watchConnection(client);
     this.tailer = new Tailer({
       reader: this.reader,
@@ -179,26 +173,27 @@ export class RedisStore implements Store {
     const key = pendingKey(roomId, env.commandId);
     const applied = this.pending.expect(key);
     try {
-      let appended: ReturnType<typeof parseAppend>;
+      let appended: AppendResult;
       try {
-        appended = parseAppend(
-          await this.appends.run(
-            [room.keys.log, room.keys.snap],
-            [JSON.stringify(env), creates ? '1' : '0', room.position, APPEND_CATCH_UP],
-          ),
+        appended = await this.appends.append(
+          [room.keys.log, room.keys.snap],
+          () => room.position,
+          JSON.stringify(env),
+          creates,
         );
       } catch (err) {
         this.pending.forget(key);
         throw this.appendFailure(err, env);
       }
-      if (appended === null) {
+      if (appended.seq === null) {
         // The room does not exist and nothing was written.
         this.pending.forget(key);
         return { result: probe.result, state: null };
       }
       if (appended.entries !== null && this.rooms.get(room.id) === room) {
         // What this node had not applied yet, up to its own command: applied now, in order. The
-        // tailer skips these entries when its read brings them (they are behind the position).
+        // tailer skips these entries when its read brings them (they are behind the position), as
+        // do the other commands of the same call (they came with the same reply).
         this.applyInOrder(room, appended.entries);
       }
       // If the read in flight started before this room was loaded, cut it short (see Tailer.wake).

@@ -69,9 +69,22 @@ export function decodeEnvelope(fields: readonly string[]): Envelope | null {
   }
 }
 
-/** APPEND reply: nil (no such room), or [id] or [id, entries from the caller's position on]. */
-export function parseAppend(reply: unknown): { seq: number; entries: LogEntry[] | null } | null {
-  if (reply === null) return null;
-  if (!Array.isArray(reply) || typeof reply[0] !== 'string' || reply.length > 2) throw bad('APPEND');
-  return { seq: seqOf(reply[0]), entries: reply.length === 2 ? parseEntries(reply[1], 'APPEND') : null };
+export interface Appended {
+  /** Each command's position in the log, or null when it was refused (no such room). */
+  readonly seqs: readonly (number | null)[];
+  /** The entries after the caller's position up to its last command, when it was not far behind. */
+  readonly entries: readonly LogEntry[] | null;
+}
+
+/** APPEND reply: [[id or nil per command], entries or nil]. */
+export function parseAppend(reply: unknown, commands: number): Appended {
+  if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[0])) throw bad('APPEND');
+  const ids = reply[0] as unknown[];
+  if (ids.length !== commands || !ids.every((id) => id === null || typeof id === 'string')) {
+    throw bad('APPEND');
+  }
+  return {
+    seqs: ids.map((id) => (id === null ? null : seqOf(id))),
+    entries: reply[1] === null ? null : parseEntries(reply[1], 'APPEND'),
+  };
 }
