@@ -454,22 +454,17 @@ export class MemoryStore implements Store {
 
   private snapshotDue(): boolean {
     if (this.snapshotting !== null || this.position < this.nextSnapshotAt) return false;
-    // The current segment starts at the newest snapshot, so its size is the log written since.
+    // The current segment starts where the last snapshot was taken: its size is the log written since.
     return this.snapshotBytes < SNAPSHOT_AMORTISED_FROM_BYTES || this.segment!.size >= this.snapshotBytes;
   }
 
-  /**
-   * Writes every room at the current position, then starts a new segment and deletes what the
-   * snapshot covers. Runs inside the writer loop (or after it has stopped), so no record is
-   * appended meanwhile. A failure here loses nothing: the old segment and snapshot stay valid and
-   * the writer keeps appending to the old segment.
-   */
   /**
    * Starts a snapshot of every room at the current position. The states are taken now (they are
    * immutable, and exactly reflect `position`) and the log moves on to a new segment starting at
    * `position`; the file is then written in the background while the writer goes on committing.
    * Only once the snapshot is durable are the segments and snapshots it covers deleted, so a crash
-   * meanwhile recovers from the previous snapshot and every segment after it.
+   * meanwhile (or a failed snapshot) loses nothing: the previous snapshot and every segment after
+   * it are still there. Called by the writer loop between batches, so no append is in flight.
    */
   private async beginSnapshot(): Promise<void> {
     const position = this.position;
