@@ -5,7 +5,7 @@
 // crash leaves either the old snapshot or the new one, never a mix. The name carries the position,
 // `snapshot-<20 digits>.snap`; the newest valid one wins at start.
 
-import { open, readdir, readFile, rename } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { restore, snapshot, type RoomSnapshot, type RoomState } from '../../domain/index.ts';
@@ -108,7 +108,24 @@ export async function writeSnapshotFile(
 
   const final = snapshotPath(dir, position);
   const temp = `${final}.tmp`;
-  const handle = await open(temp, 'w');
+  try {
+    await writeFramed(temp, [header, ...pieces], sync);
+  } catch (err) {
+    // A half-written temp file is of no use; do not leave a big one behind until the next start.
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  await rename(temp, final);
+  if (sync) await syncDir(dir);
+  return { file: final, bytes: RECORD_HEADER_BYTES + length };
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
+
+/** Writes the buffers to a new file in writev groups, fdatasyncing every SYNC_EVERY_BYTES. */
+async function writeFramed(file: string, buffers: readonly Buffer[], sync: boolean): Promise<void> {
+  const handle = await open(file, 'w');
   try {
     let group: Buffer[] = [];
     let groupBytes = 0;
@@ -124,9 +141,9 @@ export async function writeSnapshotFile(
         unsynced = 0;
       }
     };
-    for (const piece of [header, ...pieces]) {
-      group.push(piece);
-      groupBytes += piece.length;
+    for (const buffer of buffers) {
+      group.push(buffer);
+      groupBytes += buffer.length;
       if (group.length >= WRITEV_BUFFERS || groupBytes >= SYNC_EVERY_BYTES) await flush();
     }
     if (group.length > 0) await flush();
@@ -134,13 +151,7 @@ export async function writeSnapshotFile(
   } finally {
     await handle.close();
   }
-  await rename(temp, final);
-  if (sync) await syncDir(dir);
-  return { file: final, bytes: RECORD_HEADER_BYTES + length };
 }
-
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']}');
 
 /** Reads and checks one snapshot file; throws an Error saying what is wrong with it. */
 export async function readSnapshotFile(file: string): Promise<LoadedSnapshot> {

@@ -478,7 +478,7 @@ void describe('memory store', () => {
       } finally {
         await store.close();
       }
-      await rm(fifo);
+      assert.ok(!(await readdir(dir)).some((f) => f.endsWith('.tmp')), 'the failed temp file was removed');
       assert.deepEqual(await reopenedRooms(dir), before);
     },
   );
