@@ -10,6 +10,7 @@
 // `log-<20 digits>.log`, so the segments of a data dir order by name and a snapshot's position says
 // exactly which records it covers.
 
+import { writeSync } from 'node:fs';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -153,11 +154,16 @@ export class SegmentWriter {
     return this.bytes;
   }
 
-  async append(data: Buffer): Promise<void> {
+  /**
+   * Writes data after the segment's end, synchronously: a batch goes into the page cache in
+   * microseconds, and the caller can start the fsync at once. Through the thread pool, the write's
+   * completion waited behind whatever the event loop was doing (answering the previous batch), and
+   * the disk sat idle meanwhile.
+   */
+  append(data: Buffer): void {
     let done = 0;
     while (done < data.length) {
-      const { bytesWritten } = await this.handle.write(data, done, data.length - done, this.bytes + done);
-      done += bytesWritten;
+      done += writeSync(this.handle.fd, data, done, data.length - done, this.bytes + done);
     }
     this.bytes += data.length;
   }
