@@ -567,6 +567,35 @@ void describe('memory store', () => {
     }
   });
 
+  void test('the next batch is written, its fsync under way, before the previous batch is answered', async () => {
+    const dir = await tempDir();
+    const store = await open(dir, { fsync: true });
+    try {
+      const room = roomId();
+      await accepted(store, cmd.createRoom(room, 'host'));
+      const start = store.stats();
+      const first = Array.from({ length: 10 }, (_, i) => store.submit(cmd.join(room, `a${i}`)));
+      // The writer takes the first batch in a setImmediate queued before this one, so these ten
+      // arrive while the first batch's fsync runs and form the next batch.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      assert.equal(store.stats().writes - start.writes, 10, 'the first batch is written alone');
+      const second = Array.from({ length: 10 }, (_, i) => store.submit(cmd.join(room, `b${i}`)));
+      const answered = await first[0]!;
+      assert.ok(answered.result.ok);
+      const now = store.stats();
+      assert.equal(now.syncedWrites - start.syncedWrites, 10, 'only the first batch is durable yet');
+      assert.equal(
+        now.writes - start.writes,
+        20,
+        'the second batch was written before the first was answered',
+      );
+      for (const out of await Promise.all([...first, ...second])) assert.ok(out.result.ok);
+      assert.equal((await store.read(room))?.version, 21);
+    } finally {
+      await store.close();
+    }
+  });
+
   void test('group commit under a stream of arrivals (not one burst) still batches', async (t) => {
     const dir = await tempDir();
     const store = await open(dir, { fsync: true });
