@@ -69,7 +69,6 @@ async function dropKeys(prefix: string): Promise<void> {
   if (keys.length > 0) await admin.del(...keys);
 }
 
-/** The room's log as Redis holds it: (position, envelope) pairs. */
 /** How often Redis has run each command so far (scripts' commands included), from INFO commandstats. */
 async function commandCalls(): Promise<(command: string) => number> {
   const info = await admin.info('commandstats');
@@ -78,6 +77,7 @@ async function commandCalls(): Promise<(command: string) => number> {
   return (command) => calls.get(command) ?? 0;
 }
 
+/** The room's log as Redis holds it: (position, envelope) pairs. */
 async function logOf(
   client: Redis,
   prefix: string,

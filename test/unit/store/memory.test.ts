@@ -16,6 +16,7 @@ import {
   openMemoryStore,
   type MemoryStore,
   type MemoryStoreOptions,
+  type MemoryStoreStats,
 } from '../../../src/store/memory/index.ts';
 import { accepted, rejectsWith, runStoreContract, until } from '../../store-contract.ts';
 import { cmd, envelope, OPEN_SETTINGS, roomId, track } from '../../helpers/store-envelopes.ts';
@@ -50,6 +51,23 @@ const quiet = { info: () => undefined, warn: () => undefined };
 
 function open(dataDir: string, options: Partial<MemoryStoreOptions> = {}): Promise<MemoryStore> {
   return openMemoryStore({ dataDir, logger: quiet, ...options });
+}
+
+/** A store that fsyncs, with one room created: the group-commit tests count from `start`. */
+async function fsyncingStoreWithRoom(): Promise<{
+  store: MemoryStore;
+  room: string;
+  start: MemoryStoreStats;
+}> {
+  const store = await open(await tempDir(), { fsync: true });
+  const room = roomId();
+  try {
+    await accepted(store, cmd.createRoom(room, 'host'));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return { store, room, start: store.stats() };
 }
 
 /** The rooms a fresh store on `dir` recovers (opened, read, closed). */
@@ -536,12 +554,8 @@ void describe('memory store', () => {
   });
 
   void test('group commit: 200 concurrent writes share few fsyncs, each acknowledged after its fsync', async (t) => {
-    const dir = await tempDir();
-    const store = await open(dir, { fsync: true });
+    const { store, room, start } = await fsyncingStoreWithRoom();
     try {
-      const room = roomId();
-      await accepted(store, cmd.createRoom(room, 'host'));
-      const start = store.stats();
       let acknowledged = 0;
       await Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
@@ -568,12 +582,8 @@ void describe('memory store', () => {
   });
 
   void test('the next batch is written, its fsync under way, before the previous batch is answered', async () => {
-    const dir = await tempDir();
-    const store = await open(dir, { fsync: true });
+    const { store, room, start } = await fsyncingStoreWithRoom();
     try {
-      const room = roomId();
-      await accepted(store, cmd.createRoom(room, 'host'));
-      const start = store.stats();
       const first = Array.from({ length: 10 }, (_, i) => store.submit(cmd.join(room, `a${i}`)));
       // The writer takes the first batch in a setImmediate queued before this one, so these ten
       // arrive while the first batch's fsync runs and form the next batch.
@@ -597,12 +607,8 @@ void describe('memory store', () => {
   });
 
   void test('group commit under a stream of arrivals (not one burst) still batches', async (t) => {
-    const dir = await tempDir();
-    const store = await open(dir, { fsync: true });
+    const { store, room, start } = await fsyncingStoreWithRoom();
     try {
-      const room = roomId();
-      await accepted(store, cmd.createRoom(room, 'host'));
-      const start = store.stats();
       // 20 clients, each sending its next write as soon as the previous one is answered.
       await Promise.all(
         Array.from({ length: 20 }, async (_, c) => {
