@@ -8,6 +8,8 @@ export interface NodeMetrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly commitDuration: Histogram<'command' | 'outcome'>;
   readonly clockAdvances: Counter;
+  readonly grpcDuration: Histogram<'method' | 'code'>;
+  readonly grpcStreams: Gauge<'method'>;
 }
 
 export function createMetrics(gauges: {
@@ -21,6 +23,19 @@ export function createMetrics(gauges: {
     help: 'REST request latency by route and status',
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const grpcDuration = new Histogram({
+    name: 'chorus_grpc_request_duration_seconds',
+    help: 'gRPC unary call latency by method and status code',
+    labelNames: ['method', 'code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const grpcStreams = new Gauge({
+    name: 'chorus_grpc_streams',
+    help: 'Open gRPC server streams (Watch) by method',
+    labelNames: ['method'] as const,
     registers: [registry],
   });
   const commitDuration = new Histogram({
@@ -51,5 +66,5 @@ export function createMetrics(gauges: {
       this.set(gauges.sseConnections());
     },
   });
-  return { registry, httpDuration, commitDuration, clockAdvances };
+  return { registry, httpDuration, commitDuration, clockAdvances, grpcDuration, grpcStreams };
 }

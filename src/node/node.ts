@@ -115,6 +115,7 @@ export async function startNode(
     service,
     store,
     logger,
+    metrics,
     legacyRoom: config.legacyRoom,
     host: config.host,
     port: config.grpcPort,

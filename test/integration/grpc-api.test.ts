@@ -1,6 +1,6 @@
 // The chorus.v1 gRPC API against a real `chorus serve` process: every RPC, its error codes (with the
 // Chorus error in the trailers), deadlines, Watch (fed by REST writes, resumed without gap or
-// duplicate), health and reflection.
+// duplicate), health, reflection and the metrics of gRPC calls.
 
 import { Metadata, status } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
@@ -486,6 +486,24 @@ void describe('health and reflection', () => {
     assert.equal(first.status, 'SERVING');
     stream.cancel();
     assert.equal(await ended, status.CANCELLED);
+  });
+
+  void it('/metrics counts the gRPC calls by method and status code', async () => {
+    const { roomId } = await freshRoom();
+    await rejectsWith(getRoom({ roomId: 'no-room-here' }), status.NOT_FOUND);
+    await getRoom({ roomId });
+    const text = await (await fetch(`${node.restUrl.replace(/\/$/, '')}/metrics`)).text();
+    const count = (method: string, code: string): number =>
+      Number(
+        new RegExp(
+          `^chorus_grpc_request_duration_seconds_count\\{method="${method}",code="${code}"\\} (\\d+)$`,
+          'm',
+        ).exec(text)?.[1] ?? 0,
+      );
+    assert.ok(count('/chorus.v1.RoomService/GetRoom', 'OK') >= 1, text);
+    assert.ok(count('/chorus.v1.RoomService/GetRoom', 'NOT_FOUND') >= 1, text);
+    assert.ok(count('/chorus.v1.RoomService/CreateRoom', 'OK') >= 1, text);
+    assert.match(text, /^# HELP chorus_grpc_streams /m);
   });
 
   void it('reflection lists the services and describes them well enough to call one, as grpcurl does', async () => {

@@ -1,5 +1,5 @@
 // grpc.health.v1 follows the store: NOT_SERVING while store.health().ready is false (Redis down,
-// recovering), SERVING again once it is back. A gRPC server started in-process over a store whose
+// recovering), SERVING again once it is back; and the server's metrics count its calls and streams. A gRPC server started in-process over a store whose
 // readiness the test switches, since a real store's outage is not something a test can order.
 
 import { status } from '@grpc/grpc-js';
@@ -9,6 +9,7 @@ import { connect, type Stubs } from '../../src/api/grpc/client.ts';
 import type * as health from '../../src/api/grpc/generated/grpc/health/v1/index.ts';
 import { startGrpcServer, type GrpcServer } from '../../src/api/grpc/server.ts';
 import { ChorusError } from '../../src/domain/index.ts';
+import { createMetrics } from '../../src/node/metrics.ts';
 import { RoomService } from '../../src/node/service.ts';
 import { TokenSigner } from '../../src/node/tokens.ts';
 import type { Store } from '../../src/store/types.ts';
@@ -32,6 +33,7 @@ const store: Store = {
 
 let server: GrpcServer;
 let stubs: Stubs;
+const metrics = createMetrics({ roomsLoaded: () => 0, sseConnections: () => 0 });
 
 before(async () => {
   const service = new RoomService({
@@ -47,6 +49,7 @@ before(async () => {
     service,
     store,
     logger,
+    metrics,
     legacyRoom: null,
     host: '127.0.0.1',
     port: 0,
@@ -99,4 +102,56 @@ void it('health is NOT_SERVING while the store is not ready, and SERVING again a
 
   watchAll.cancel();
   assert.equal(await ended, status.CANCELLED);
+});
+
+/** How many unary calls of `method` ended with `code`, as the histogram has counted them. */
+async function callsCounted(method: string, code: string): Promise<number> {
+  const { values } = await metrics.grpcDuration.get();
+  const found = values.find(
+    (v) =>
+      v.metricName === 'chorus_grpc_request_duration_seconds_count' &&
+      v.labels['method'] === method &&
+      v.labels['code'] === code,
+  );
+  return found?.value ?? 0;
+}
+
+async function streamsOpen(method: string): Promise<number> {
+  const { values } = await metrics.grpcStreams.get();
+  return values.find((v) => v.labels['method'] === method)?.value ?? 0;
+}
+
+void it('counts unary calls by method and status code, and server streams while they are open', async () => {
+  const getRoom = '/chorus.v1.RoomService/GetRoom';
+  const healthCheck = '/grpc.health.v1.Health/Check';
+  const healthWatch = '/grpc.health.v1.Health/Watch';
+  const refusedBefore = await callsCounted(getRoom, 'UNAVAILABLE');
+  const okBefore = await callsCounted(getRoom, 'OK');
+  const checksBefore = await callsCounted(healthCheck, 'OK');
+
+  // Every call of this store's is refused: UNAVAILABLE.
+  for (let i = 0; i < 3; i++) {
+    await rejectsWith(
+      call((done) => stubs.rooms.GetRoom({ roomId: 'any-room' }, md(), soon(), done)),
+      status.UNAVAILABLE,
+    );
+  }
+  assert.equal((await check('')).status, 'SERVING');
+  assert.equal(await callsCounted(getRoom, 'UNAVAILABLE'), refusedBefore + 3);
+  assert.equal(await callsCounted(getRoom, 'OK'), okBefore);
+  assert.equal(await callsCounted(healthCheck, 'OK'), checksBefore + 1);
+
+  const before = await streamsOpen(healthWatch);
+  const stream = stubs.health.Watch({ service: '' }, md());
+  const ended = new Promise<number>((resolve) =>
+    stream.on('error', (err: { code: number }) => resolve(err.code)),
+  );
+  await new Promise((resolve) => stream.once('data', resolve));
+  assert.equal(await streamsOpen(healthWatch), before + 1);
+  stream.cancel();
+  assert.equal(await ended, status.CANCELLED);
+  await eventually(
+    async () => ((await streamsOpen(healthWatch)) === before ? true : undefined),
+    'the cancelled stream to be counted as closed',
+  );
 });

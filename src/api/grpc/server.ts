@@ -3,7 +3,12 @@
 // server reflection, with keepalive and message size limits. Stops gracefully: health turns
 // NOT_SERVING, watchers are told to resume elsewhere, in-flight calls finish.
 
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { RoomService } from '../../node/service.ts';
@@ -13,6 +18,7 @@ import { chorusServices } from './chorus-services.ts';
 import type { ErrorLogger } from './errors.ts';
 import { HealthService } from './health.ts';
 import { legacyQueueService } from './legacy-service.ts';
+import { observed, type GrpcMetrics } from './observe.ts';
 import { loadProtos } from './protos.ts';
 import { WatchHub } from './watch.ts';
 
@@ -48,6 +54,7 @@ export interface GrpcServerOptions {
   readonly service: RoomService;
   readonly store: Store;
   readonly logger: ErrorLogger;
+  readonly metrics: GrpcMetrics;
   /** The legacy API's room, or null when the legacy API is off. */
   readonly legacyRoom: string | null;
   readonly host: string;
@@ -87,8 +94,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const chorus = chorusServices(service, watches, logger);
   const served: string[] = [];
   const add = (name: string, handlers: object): void => {
+    const service = serviceDefinition(definition, name);
     // grpc-js keys implementations by method name; the generated Handlers types guarantee them.
-    server.addService(serviceDefinition(definition, name), handlers as Parameters<Server['addService']>[1]);
+    server.addService(service, observed(service, handlers as UntypedServiceImplementation, options.metrics));
     served.push(name);
   };
   add('chorus.v1.RoomService', chorus.RoomService);
