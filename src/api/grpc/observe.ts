@@ -15,9 +15,12 @@ import type { NodeMetrics } from '../../node/metrics.ts';
 
 export type GrpcMetrics = Pick<NodeMetrics, 'grpcDuration' | 'grpcStreams'>;
 
-/** The status code's name ("OK", "NOT_FOUND"), as the metric's `code` label. */
-function codeName(code: number | undefined): string {
-  return status[code ?? status.OK] ?? String(code);
+/** The status code's name ("OK", "NOT_FOUND") a call ends with, as grpc-js sends it. */
+function codeName(err: { code?: number } | null | undefined): string {
+  if (!err) return 'OK';
+  // grpc-js sends an error without a code as UNKNOWN.
+  const code = err.code ?? status.UNKNOWN;
+  return status[code] ?? String(code);
 }
 
 /**
@@ -47,7 +50,7 @@ function unaryTimed(path: string, handler: UntypedHandleCall, metrics: GrpcMetri
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     const started = performance.now();
     unary(call, (err, ...rest) => {
-      metrics.grpcDuration.labels(path, codeName(err?.code)).observe((performance.now() - started) / 1000);
+      metrics.grpcDuration.labels(path, codeName(err)).observe((performance.now() - started) / 1000);
       callback(err, ...rest);
     });
   };
