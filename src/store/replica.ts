@@ -184,6 +184,11 @@ export class PendingCommands {
     this.byId.delete(commandId);
   }
 
+  /** True while someone waits for this command to be applied. */
+  isWaiting(commandId: string): boolean {
+    return this.byId.has(commandId);
+  }
+
   get size(): number {
     return this.byId.size;
   }

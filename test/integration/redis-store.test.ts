@@ -3,7 +3,7 @@
 // and trimmed logs, a node cut off from Redis, and Redis itself restarting under load.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -704,6 +704,191 @@ void describe('redis store: Redis restarts under load', () => {
       }
     } finally {
       await Promise.all([a.close(), b.close()]);
+      await server.stop();
+    }
+  });
+});
+
+void describe('redis store: Redis comes back with less than the nodes applied', () => {
+  /** Polls an asynchronous probe until it holds. */
+  async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  const trackIds = (state: RoomState | null): string[] =>
+    (state?.queue ?? []).map((e) => e.track.trackId).sort();
+
+  void test('restarted from an older backup: every node follows what Redis holds, and they agree again', async () => {
+    const server = await startRedis();
+    const admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const warnings: string[] = [];
+    const opts: RedisStoreOptions = {
+      url: server.url,
+      keyPrefix: freshPrefix(),
+      logger: { info: () => undefined, warn: (message: string) => void warnings.push(message) },
+      commandTimeoutMs: 500,
+    };
+    const [a, b] = await Promise.all([openRedisStore(opts), openRedisStore(opts)]);
+    try {
+      const room = roomId();
+      await accepted(a, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+      for (let i = 0; i < 4; i++) await accepted(a, cmd.addTrack(room, 'host', `kept-${i}`));
+      await admin.connect();
+      await admin.call('SAVE');
+      await admin.quit();
+      const backup = path.join(server.dataDir, 'backup.rdb');
+      await copyFile(path.join(server.dataDir, 'dump.rdb'), backup);
+      const saved = (await a.read(room))!;
+
+      // Acknowledged, applied on both nodes, and then lost by Redis.
+      for (let i = 0; i < 4; i++) await accepted(b, cmd.addTrack(room, 'host', `lost-${i}`));
+      const newest = (await b.read(room))!.version;
+      assert.equal((await a.read(room, newest, 5000))?.version, newest);
+      await server.halt({ signal: 'SIGKILL' });
+      await copyFile(backup, path.join(server.dataDir, 'dump.rdb'));
+      await server.resume();
+
+      // Without any write, both nodes go back to what Redis holds once they reconnect.
+      await eventually(
+        async () =>
+          (await a.read(room))?.version === saved.version && (await b.read(room))?.version === saved.version,
+        'both nodes to follow the restored log',
+      );
+      assert.deepEqual(await a.read(room), saved);
+      assert.deepEqual(await b.read(room), saved);
+      assert.ok(
+        warnings.some((w) => w.includes(`room ${room}`) && w.includes('Redis lost writes')),
+        `a warning names the room and the loss:\n${warnings.join('\n')}`,
+      );
+
+      // Writes land again, on the log Redis has, and a cold node agrees with both.
+      await until(() => a.health().ready && b.health().ready, 'both nodes ready');
+      const out = await accepted(a, cmd.addTrack(room, 'host', 'after'));
+      await accepted(b, cmd.addTrack(room, 'host', 'after-b'));
+      const version = out.state!.version + 1;
+      const [sa, sb] = await Promise.all([a.read(room, version, 5000), b.read(room, version, 5000)]);
+      assert.deepEqual(sb, sa);
+      assert.deepEqual(trackIds(sa), ['after', 'after-b', 'kept-0', 'kept-1', 'kept-2', 'kept-3']);
+      const c = await openRedisStore(opts);
+      try {
+        assert.deepEqual(await c.read(room, version), sa);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      admin.disconnect();
+      await Promise.all([a.close(), b.close()]);
+      await server.stop();
+    }
+  });
+
+  void test('a node away while the restored log grew past it notices the rewrite before applying more', async () => {
+    const server = await startRedis();
+    const proxy = await startTcpProxy(server.port);
+    const admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const warnings: string[] = [];
+    const opts: RedisStoreOptions = {
+      url: server.url,
+      keyPrefix: freshPrefix(),
+      logger: { info: () => undefined, warn: (message: string) => void warnings.push(message) },
+      commandTimeoutMs: 500,
+    };
+    const b = await openRedisStore(opts);
+    const away = await openRedisStore({ ...opts, url: `redis://127.0.0.1:${proxy.port}` });
+    try {
+      const room = roomId();
+      await accepted(b, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+      for (let i = 0; i < 3; i++) await accepted(b, cmd.addTrack(room, 'host', `kept-${i}`));
+      await admin.connect();
+      await admin.call('SAVE');
+      await admin.quit();
+      const backup = path.join(server.dataDir, 'backup.rdb');
+      await copyFile(path.join(server.dataDir, 'dump.rdb'), backup);
+      for (let i = 0; i < 3; i++) await accepted(b, cmd.addTrack(room, 'host', `lost-${i}`));
+      const newest = (await b.read(room))!.version;
+      assert.equal((await away.read(room, newest, 5000))?.version, newest);
+
+      proxy.cut();
+      await until(() => !away.health().ready, 'the node to notice it is cut off');
+      await server.halt({ signal: 'SIGKILL' });
+      await copyFile(backup, path.join(server.dataDir, 'dump.rdb'));
+      await server.resume();
+      await until(() => b.health().ready, 'the other node to reconnect', 10_000);
+      // The log grows past where the away node stands, with other commands at the same positions.
+      for (let i = 0; i < 6; i++) await accepted(b, cmd.addTrack(room, 'host', `new-${i}`));
+      const version = (await b.read(room))!.version;
+      assert.ok(version > newest, 'the log is longer than what the away node applied');
+
+      proxy.restore();
+      const seen = await away.read(room, version, 10_000);
+      assert.deepEqual(seen, await b.read(room));
+      assert.deepEqual(trackIds(seen), [
+        'kept-0',
+        'kept-1',
+        'kept-2',
+        'new-0',
+        'new-1',
+        'new-2',
+        'new-3',
+        'new-4',
+        'new-5',
+      ]);
+      assert.ok(
+        warnings.some(
+          (w) => w.includes(`room ${room}`) && w.includes('is not the command this node applied'),
+        ),
+        `the away node says what it found:\n${warnings.join('\n')}`,
+      );
+    } finally {
+      admin.disconnect();
+      await Promise.all([away.close(), b.close()]);
+      await proxy.close();
+      await server.stop();
+    }
+  });
+
+  void test('a log rewritten under connected nodes is noticed by the next write, which lands on it', async () => {
+    const server = await startRedis();
+    const admin = new Redis(server.url);
+    const warnings: string[] = [];
+    const prefix = freshPrefix();
+    const opts: RedisStoreOptions = {
+      url: server.url,
+      keyPrefix: prefix,
+      logger: { info: () => undefined, warn: (message: string) => void warnings.push(message) },
+    };
+    const a = await openRedisStore(opts);
+    try {
+      const room = roomId();
+      await accepted(a, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+      for (let i = 0; i < 3; i++) await accepted(a, cmd.addTrack(room, 'host', `kept-${i}`));
+      const log = roomKeys(prefix, room).log;
+      const kept = (await admin.call('XRANGE', log, '-', '+')) as [string, string[]][];
+      for (let i = 0; i < 3; i++) await accepted(a, cmd.addTrack(room, 'host', `lost-${i}`));
+      // The log as an older copy of it was: what a restore or failover leaves, without a reconnect.
+      await admin.del(log);
+      for (const [id, fields] of kept) await admin.call('XADD', log, id, ...fields);
+
+      const out = await accepted(a, cmd.addTrack(room, 'host', 'after'));
+      assert.equal(out.state?.version, kept.length + 1, 'the write is the entry after what Redis kept');
+      assert.deepEqual(trackIds(out.state), ['after', 'kept-0', 'kept-1', 'kept-2']);
+      assert.ok(
+        warnings.some((w) => w.includes(`room ${room}`) && w.includes('Redis lost writes')),
+        `a warning names the room and the loss:\n${warnings.join('\n')}`,
+      );
+      const c = await openRedisStore(opts);
+      try {
+        assert.deepEqual(await c.read(room), out.state);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      admin.disconnect();
+      await a.close();
       await server.stop();
     }
   });

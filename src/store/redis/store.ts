@@ -6,7 +6,9 @@
 // call per room, all in one pipeline), apply what the script's reply brings (the entries this node
 // had not applied yet, its own among them), and answer with what this node applied. A node far
 // behind waits for its tailer instead. Reads are served from the replica this node holds, so they
-// keep answering (with the last applied state) while Redis is away; writes fail fast instead.
+// keep answering (with the last applied state) while Redis is away; writes fail fast instead. When
+// Redis comes back holding less than a node applied (a failover, an older backup), the node notices
+// (checkLog) and follows Redis, so that every node agrees again.
 
 import { Redis } from 'ioredis';
 import {
@@ -34,6 +36,8 @@ interface LoadedRoom {
   readonly replica: RoomReplica;
   /** Position (entry n of id `0-n`) of the last log entry applied here. */
   position: number;
+  /** Command id of the entry at `position`; null when not known (a snapshot's, or not a command). */
+  lastCommandId: string | null;
   /** Position covered by the newest snapshot this node knows of. */
   snapshotAt: number;
   /** Operations in progress that need the room to stay loaded (submits, reads waiting, reloads). */
@@ -92,6 +96,12 @@ export class RedisStore implements Store {
   private closed = false;
   private lastSync: number | null = null;
   private downSince: number | null = null;
+  /**
+   * Set when a connection to Redis was lost: whatever Redis holds after it came back (another
+   * primary, older data) is checked against every room here before the tailer applies more.
+   */
+  private logCheckNeeded = false;
+  private logCheck: Promise<void> | null = null;
   private lastError: string | null = null;
   /** The tailer's last read failed: this node is not following its rooms right now. */
   private tailFailing = false;
@@ -195,6 +205,11 @@ export class RedisStore implements Store {
         // tailer skips these entries when its read brings them (they are behind the position), as
         // do the other commands of the same call (they came with the same reply).
         this.applyInOrder(room, appended.entries);
+      }
+      if (appended.seq <= room.position && this.pending.isWaiting(key)) {
+        // This node applied another command where Redis just put this one: the log was rewound.
+        // Should the check fail, the wait below ends as it would have (DEADLINE_EXCEEDED: retry).
+        await this.checkLog(room).catch(() => undefined);
       }
       // If the read in flight started before this room was loaded, cut it short (see Tailer.wake).
       if (room.position < appended.seq && !this.tailer.isReading(room.keys.log)) this.tailer.wake();
@@ -367,7 +382,9 @@ export class RedisStore implements Store {
       this.lastError = err.message;
     });
     client.on('close', () => {
-      if (this.closed || !this.started || this.downSince !== null) return;
+      if (this.closed || !this.started) return;
+      this.logCheckNeeded = true;
+      if (this.downSince !== null) return;
       this.downSince = Date.now();
       this.opts.logger.warn(`redis store: lost the connection to ${this.opts.where}; reconnecting`);
     });
@@ -378,6 +395,8 @@ export class RedisStore implements Store {
       );
       this.downSince = null;
       this.lastError = null;
+      // A failure is reported by the tailer, which asks again before it applies anything.
+      this.checkLogsOnce().catch(() => undefined);
     });
   }
 
@@ -619,6 +638,7 @@ export class RedisStore implements Store {
       keys,
       replica: new RoomReplica(roomId, fetched.base),
       position: fetched.baseSeq,
+      lastCommandId: null,
       snapshotAt: fetched.baseSeq,
       busy: 0,
       snapshotting: false,
@@ -677,6 +697,7 @@ export class RedisStore implements Store {
   private applyEntry(room: LoadedRoom, entry: LogEntry): void {
     room.position = entry.seq;
     const env = decodeEnvelope(entry.fields);
+    room.lastCommandId = env?.commandId ?? null;
     if (env === null) {
       // Every node skips it alike, so replicas stay identical.
       this.opts.logger.warn(`redis store: room ${room.id} log entry ${entry.seq} is not a command; skipped`);
@@ -699,6 +720,8 @@ export class RedisStore implements Store {
   }
 
   private async deliver(batches: readonly StreamBatch[]): Promise<void> {
+    // Thrown on, a failed check makes the tailer back off and read again: nothing is applied.
+    if (this.logCheckNeeded) await this.checkLogsOnce();
     this.tailFailing = false;
     const slice = new Slicer();
     for (const { key, entries } of batches) {
@@ -719,21 +742,30 @@ export class RedisStore implements Store {
   }
 
   /**
-   * The log was trimmed past this node's position (it was away, or lagged by more than
-   * retainBehindSnapshot): start again from the snapshot. Subscribers get a `reset`.
+   * Starts the room again from what Redis holds, when the log was trimmed past this node's position
+   * (it was away, or lagged by more than retainBehindSnapshot), or when `rewound` says why the log
+   * no longer holds what this node applied. Subscribers get a `reset`.
    */
-  private async resync(room: LoadedRoom): Promise<void> {
+  private async resync(room: LoadedRoom, rewound?: string): Promise<void> {
     room.busy++;
     try {
       const { base, baseSeq, entries } = await this.fetchRoom(room.id, room.keys);
       if (this.rooms.get(room.id) !== room) return;
-      if (baseSeq > room.position) {
+      if (rewound !== undefined) {
+        this.opts.logger.warn(
+          `redis store: room ${room.id}: ${rewound}. Redis lost writes (a failover, or a restore from an older backup); the room follows what Redis holds now, from its snapshot at ${baseSeq} and ${entries.length} entries after it`,
+        );
+      } else if (baseSeq > room.position) {
         this.opts.logger.info(
           `redis store: room ${room.id} log was trimmed past position ${room.position}; reloading from the snapshot at ${baseSeq}`,
         );
+      }
+      if (rewound !== undefined || baseSeq > room.position) {
         room.replica.reset(base);
         room.position = baseSeq;
-        room.snapshotAt = Math.max(room.snapshotAt, baseSeq);
+        room.lastCommandId = null;
+        // A rewound log may have lost the snapshot this node knew of, too.
+        room.snapshotAt = rewound === undefined ? Math.max(room.snapshotAt, baseSeq) : baseSeq;
         // Own writes among the skipped entries: their results are in the room's recent commands.
         // (A refused one is not; its submit ends with DEADLINE_EXCEEDED, which says "retry".)
         for (const recent of base?.recent ?? []) {
@@ -750,6 +782,8 @@ export class RedisStore implements Store {
         this.applyEntry(room, entry);
         await slice.yieldIfLong();
       }
+      // A read in flight waits for entries past the old position; the tailer reads again from here.
+      if (rewound !== undefined) this.tailer.wake(true);
     } catch (err) {
       if (!(err instanceof BrokenLogError)) throw err;
       // Not this node's to repair: drop the room so that its next use reports the error.
@@ -757,6 +791,60 @@ export class RedisStore implements Store {
       this.unload(room, new ChorusError('INTERNAL', err.message, { roomId: room.id }));
     } finally {
       room.busy--;
+    }
+  }
+
+  /**
+   * Whether the room's log in Redis still holds what this node applied: an entry at its position,
+   * with the command it applied there. After a failover (replication is asynchronous) or a restore
+   * from an older backup, Redis may hold less or something else; this node must then follow Redis
+   * rather than go on from a history that no other node has.
+   */
+  private async checkLog(room: LoadedRoom): Promise<void> {
+    const { position, lastCommandId } = room;
+    if (position === 0) return;
+    const [lastReply, atReply] = await Promise.all([
+      this.cmd.call('XREVRANGE', room.keys.log, '+', '-', 'COUNT', 1),
+      this.cmd.call('XRANGE', room.keys.log, idOf(position), idOf(position)),
+    ]);
+    const last = parseEntries(lastReply, 'XREVRANGE')[0]?.seq ?? 0;
+    const at = parseEntries(atReply)[0];
+    let rewound: string | null = null;
+    if (last < position) {
+      rewound = `its log in Redis ends at entry ${last}, before entry ${position} that this node applied`;
+    } else if (at && lastCommandId !== null && decodeEnvelope(at.fields)?.commandId !== lastCommandId) {
+      rewound = `entry ${position} of its log in Redis is not the command this node applied there`;
+    }
+    if (rewound !== null && this.rooms.get(room.id) === room) await this.resync(room, rewound);
+  }
+
+  /** After a reconnect: one check of every room at a time, however many ask for it. */
+  private checkLogsOnce(): Promise<void> {
+    this.logCheck ??= this.checkLogs().finally(() => {
+      this.logCheck = null;
+    });
+    return this.logCheck;
+  }
+
+  /** Redis may have failed over, or been restarted from older data: every room held here is checked. */
+  private async checkLogs(): Promise<void> {
+    this.logCheckNeeded = false;
+    const failed: string[] = [];
+    await Promise.all(
+      [...this.rooms.values()].map(async (room) => {
+        room.busy++;
+        try {
+          await this.checkLog(room);
+        } catch (err) {
+          failed.push(`room ${room.id}: ${messageOf(err)}`);
+        } finally {
+          room.busy--;
+        }
+      }),
+    );
+    if (failed.length > 0) {
+      this.logCheckNeeded = true;
+      throw new Error(`the logs could not be checked after reconnecting (${failed.join('; ')})`);
     }
   }
 

@@ -66,13 +66,14 @@ export class Tailer {
 
   /**
    * The set of rooms changed (one was loaded): make the loop read again at once. A blocked XREAD
-   * that does not name the new room is cut short with CLIENT UNBLOCK from the control connection.
+   * that does not name the new room is cut short with CLIENT UNBLOCK from the control connection;
+   * with `positionsMoved` (a room went back to an earlier position) any blocked XREAD is.
    */
-  wake(): void {
+  wake(positionsMoved = false): void {
     this.nudge?.();
     const inFlight = this.inFlight;
     if (inFlight === null || this.readerId === null) return;
-    if (this.opts.hooks.targets().every((t) => inFlight.has(t.key))) return;
+    if (!positionsMoved && this.opts.hooks.targets().every((t) => inFlight.has(t.key))) return;
     this.opts.control.call('CLIENT', 'UNBLOCK', this.readerId).catch(() => {
       // The control connection is down too; the block ends by itself within blockMs.
     });
