@@ -12,6 +12,9 @@ export interface NodeMetrics {
   readonly grpcStreams: Gauge<'method'>;
 }
 
+/** Request latency buckets, REST and gRPC alike: from a read served from memory to a slow write. */
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
 export function createMetrics(gauges: {
   roomsLoaded: () => number;
   sseConnections: () => number;
@@ -22,14 +25,14 @@ export function createMetrics(gauges: {
     name: 'chorus_http_request_duration_seconds',
     help: 'REST request latency by route and status',
     labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: REQUEST_BUCKETS,
     registers: [registry],
   });
   const grpcDuration = new Histogram({
     name: 'chorus_grpc_request_duration_seconds',
     help: 'gRPC unary call latency by method and status code',
     labelNames: ['method', 'code'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    buckets: REQUEST_BUCKETS,
     registers: [registry],
   });
   const grpcStreams = new Gauge({

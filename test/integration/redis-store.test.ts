@@ -722,35 +722,57 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
   const trackIds = (state: RoomState | null): string[] =>
     (state?.queue ?? []).map((e) => e.track.trackId).sort();
 
+  /** Store options on `server` whose logger keeps the warnings, for the test to read. */
+  function keepingWarnings(server: RedisServer): { opts: RedisStoreOptions; warnings: string[] } {
+    const warnings: string[] = [];
+    const logger = { info: () => undefined, warn: (message: string) => void warnings.push(message) };
+    return { opts: { url: server.url, keyPrefix: freshPrefix(), logger, commandTimeoutMs: 500 }, warnings };
+  }
+
+  function assertWarned(warnings: readonly string[], room: string, text: string): void {
+    assert.ok(
+      warnings.some((w) => w.includes(`room ${room}`) && w.includes(text)),
+      `a warning names room ${room} and says "${text}":\n${warnings.join('\n')}`,
+    );
+  }
+
+  /**
+   * Saves what Redis holds now. The function returned crashes Redis and starts it again from that
+   * copy, as a restore from an older backup (or a failover to a replica that lagged) leaves it.
+   */
+  async function backup(server: RedisServer): Promise<() => Promise<void>> {
+    const admin = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    try {
+      await admin.call('SAVE');
+    } finally {
+      admin.disconnect();
+    }
+    const dump = path.join(server.dataDir, 'dump.rdb');
+    const copy = path.join(server.dataDir, 'backup.rdb');
+    await copyFile(dump, copy);
+    return async () => {
+      await server.halt({ signal: 'SIGKILL' });
+      await copyFile(copy, dump);
+      await server.resume();
+    };
+  }
+
   void test('restarted from an older backup: every node follows what Redis holds, and they agree again', async () => {
     const server = await startRedis();
-    const admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    const warnings: string[] = [];
-    const opts: RedisStoreOptions = {
-      url: server.url,
-      keyPrefix: freshPrefix(),
-      logger: { info: () => undefined, warn: (message: string) => void warnings.push(message) },
-      commandTimeoutMs: 500,
-    };
+    const { opts, warnings } = keepingWarnings(server);
     const [a, b] = await Promise.all([openRedisStore(opts), openRedisStore(opts)]);
     try {
       const room = roomId();
       await accepted(a, cmd.createRoom(room, 'host', OPEN_SETTINGS));
       for (let i = 0; i < 4; i++) await accepted(a, cmd.addTrack(room, 'host', `kept-${i}`));
-      await admin.connect();
-      await admin.call('SAVE');
-      await admin.quit();
-      const backup = path.join(server.dataDir, 'backup.rdb');
-      await copyFile(path.join(server.dataDir, 'dump.rdb'), backup);
+      const restoreBackup = await backup(server);
       const saved = (await a.read(room))!;
 
       // Acknowledged, applied on both nodes, and then lost by Redis.
       for (let i = 0; i < 4; i++) await accepted(b, cmd.addTrack(room, 'host', `lost-${i}`));
       const newest = (await b.read(room))!.version;
       assert.equal((await a.read(room, newest, 5000))?.version, newest);
-      await server.halt({ signal: 'SIGKILL' });
-      await copyFile(backup, path.join(server.dataDir, 'dump.rdb'));
-      await server.resume();
+      await restoreBackup();
 
       // Without any write, both nodes go back to what Redis holds once they reconnect.
       await eventually(
@@ -760,10 +782,7 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
       );
       assert.deepEqual(await a.read(room), saved);
       assert.deepEqual(await b.read(room), saved);
-      assert.ok(
-        warnings.some((w) => w.includes(`room ${room}`) && w.includes('Redis lost writes')),
-        `a warning names the room and the loss:\n${warnings.join('\n')}`,
-      );
+      assertWarned(warnings, room, 'Redis lost writes');
 
       // Writes land again, on the log Redis has, and a cold node agrees with both.
       await until(() => a.health().ready && b.health().ready, 'both nodes ready');
@@ -780,7 +799,6 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
         await c.close();
       }
     } finally {
-      admin.disconnect();
       await Promise.all([a.close(), b.close()]);
       await server.stop();
     }
@@ -789,34 +807,21 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
   void test('a node away while the restored log grew past it notices the rewrite before applying more', async () => {
     const server = await startRedis();
     const proxy = await startTcpProxy(server.port);
-    const admin = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    const warnings: string[] = [];
-    const opts: RedisStoreOptions = {
-      url: server.url,
-      keyPrefix: freshPrefix(),
-      logger: { info: () => undefined, warn: (message: string) => void warnings.push(message) },
-      commandTimeoutMs: 500,
-    };
+    const { opts, warnings } = keepingWarnings(server);
     const b = await openRedisStore(opts);
     const away = await openRedisStore({ ...opts, url: `redis://127.0.0.1:${proxy.port}` });
     try {
       const room = roomId();
       await accepted(b, cmd.createRoom(room, 'host', OPEN_SETTINGS));
       for (let i = 0; i < 3; i++) await accepted(b, cmd.addTrack(room, 'host', `kept-${i}`));
-      await admin.connect();
-      await admin.call('SAVE');
-      await admin.quit();
-      const backup = path.join(server.dataDir, 'backup.rdb');
-      await copyFile(path.join(server.dataDir, 'dump.rdb'), backup);
+      const restoreBackup = await backup(server);
       for (let i = 0; i < 3; i++) await accepted(b, cmd.addTrack(room, 'host', `lost-${i}`));
       const newest = (await b.read(room))!.version;
       assert.equal((await away.read(room, newest, 5000))?.version, newest);
 
       proxy.cut();
       await until(() => !away.health().ready, 'the node to notice it is cut off');
-      await server.halt({ signal: 'SIGKILL' });
-      await copyFile(backup, path.join(server.dataDir, 'dump.rdb'));
-      await server.resume();
+      await restoreBackup();
       await until(() => b.health().ready, 'the other node to reconnect', 10_000);
       // The log grows past where the away node stands, with other commands at the same positions.
       for (let i = 0; i < 6; i++) await accepted(b, cmd.addTrack(room, 'host', `new-${i}`));
@@ -837,14 +842,8 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
         'new-4',
         'new-5',
       ]);
-      assert.ok(
-        warnings.some(
-          (w) => w.includes(`room ${room}`) && w.includes('is not the command this node applied'),
-        ),
-        `the away node says what it found:\n${warnings.join('\n')}`,
-      );
+      assertWarned(warnings, room, 'is not the command this node applied');
     } finally {
-      admin.disconnect();
       await Promise.all([away.close(), b.close()]);
       await proxy.close();
       await server.stop();
@@ -854,19 +853,13 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
   void test('a log rewritten under connected nodes is noticed by the next write, which lands on it', async () => {
     const server = await startRedis();
     const admin = new Redis(server.url);
-    const warnings: string[] = [];
-    const prefix = freshPrefix();
-    const opts: RedisStoreOptions = {
-      url: server.url,
-      keyPrefix: prefix,
-      logger: { info: () => undefined, warn: (message: string) => void warnings.push(message) },
-    };
+    const { opts, warnings } = keepingWarnings(server);
     const a = await openRedisStore(opts);
     try {
       const room = roomId();
       await accepted(a, cmd.createRoom(room, 'host', OPEN_SETTINGS));
       for (let i = 0; i < 3; i++) await accepted(a, cmd.addTrack(room, 'host', `kept-${i}`));
-      const log = roomKeys(prefix, room).log;
+      const log = roomKeys(opts.keyPrefix!, room).log;
       const kept = (await admin.call('XRANGE', log, '-', '+')) as [string, string[]][];
       for (let i = 0; i < 3; i++) await accepted(a, cmd.addTrack(room, 'host', `lost-${i}`));
       // The log as an older copy of it was: what a restore or failover leaves, without a reconnect.
@@ -876,10 +869,7 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
       const out = await accepted(a, cmd.addTrack(room, 'host', 'after'));
       assert.equal(out.state?.version, kept.length + 1, 'the write is the entry after what Redis kept');
       assert.deepEqual(trackIds(out.state), ['after', 'kept-0', 'kept-1', 'kept-2']);
-      assert.ok(
-        warnings.some((w) => w.includes(`room ${room}`) && w.includes('Redis lost writes')),
-        `a warning names the room and the loss:\n${warnings.join('\n')}`,
-      );
+      assertWarned(warnings, room, 'Redis lost writes');
       const c = await openRedisStore(opts);
       try {
         assert.deepEqual(await c.read(room), out.state);
