@@ -108,6 +108,21 @@ async function submitAll(
   return jobs.map(({ env }, i) => ({ env, out: outs[i]! }));
 }
 
+/** A node started now, holding nothing yet, loads the room from Redis as `expected`. */
+async function assertColdNodeReads(
+  opts: RedisStoreOptions,
+  room: string,
+  version: number,
+  expected: RoomState | null | undefined,
+): Promise<void> {
+  const cold = await openRedisStore(opts);
+  try {
+    assert.deepEqual(await cold.read(room, version), expected);
+  } finally {
+    await cold.close();
+  }
+}
+
 function maxVersion(runs: ReadonlyArray<{ out: CommitOutcome }>): number {
   return Math.max(0, ...runs.map((r) => r.out.state?.version ?? 0));
 }
@@ -696,12 +711,7 @@ void describe('redis store: Redis restarts under load', () => {
         assert.ok(['UNAVAILABLE', 'DEADLINE_EXCEEDED'].includes(x.error!.code), x.error!.message);
       }
       // A third node, cold, loads the same room from what Redis kept.
-      const c = await openRedisStore(opts);
-      try {
-        assert.deepEqual(await c.read(room, version), sa);
-      } finally {
-        await c.close();
-      }
+      await assertColdNodeReads(opts, room, version, sa);
     } finally {
       await Promise.all([a.close(), b.close()]);
       await server.stop();
@@ -792,12 +802,7 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
       const [sa, sb] = await Promise.all([a.read(room, version, 5000), b.read(room, version, 5000)]);
       assert.deepEqual(sb, sa);
       assert.deepEqual(trackIds(sa), ['after', 'after-b', 'kept-0', 'kept-1', 'kept-2', 'kept-3']);
-      const c = await openRedisStore(opts);
-      try {
-        assert.deepEqual(await c.read(room, version), sa);
-      } finally {
-        await c.close();
-      }
+      await assertColdNodeReads(opts, room, version, sa);
     } finally {
       await Promise.all([a.close(), b.close()]);
       await server.stop();
@@ -870,12 +875,7 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
       assert.equal(out.state?.version, kept.length + 1, 'the write is the entry after what Redis kept');
       assert.deepEqual(trackIds(out.state), ['after', 'kept-0', 'kept-1', 'kept-2']);
       assertWarned(warnings, room, 'Redis lost writes');
-      const c = await openRedisStore(opts);
-      try {
-        assert.deepEqual(await c.read(room), out.state);
-      } finally {
-        await c.close();
-      }
+      await assertColdNodeReads(opts, room, out.state.version, out.state);
     } finally {
       admin.disconnect();
       await a.close();
