@@ -98,10 +98,9 @@ export class RedisStore implements Store {
   private downSince: number | null = null;
   /**
    * Set when a connection to Redis was lost: whatever Redis holds after it came back (another
-   * primary, older data) is checked against every room here before the tailer applies more.
+   * primary, older data) is checked against every room here before the tailer reads more.
    */
   private logCheckNeeded = false;
-  private logCheck: Promise<void> | null = null;
   private lastError: string | null = null;
   /** The tailer's last read failed: this node is not following its rooms right now. */
   private tailFailing = false;
@@ -123,6 +122,8 @@ export class RedisStore implements Store {
       batch: this.opts.tailBatch,
       lingerMs: this.opts.tailLingerMs,
       hooks: {
+        // Nothing more is read after Redis came back until every room's log has been checked.
+        beforeRead: () => (this.logCheckNeeded ? this.checkLogs() : Promise.resolve()),
         targets: () => [...this.rooms.values()].map((r) => ({ key: r.keys.log, position: r.position })),
         deliver: (batches) => this.deliver(batches),
         synced: (at) => {
@@ -395,8 +396,8 @@ export class RedisStore implements Store {
       );
       this.downSince = null;
       this.lastError = null;
-      // A failure is reported by the tailer, which asks again before it applies anything.
-      this.checkLogsOnce().catch(() => undefined);
+      // The tailer checks the logs before its next read: let that be now, not after its back-off.
+      this.tailer.wake();
     });
   }
 
@@ -720,8 +721,6 @@ export class RedisStore implements Store {
   }
 
   private async deliver(batches: readonly StreamBatch[]): Promise<void> {
-    // Thrown on, a failed check makes the tailer back off and read again: nothing is applied.
-    if (this.logCheckNeeded) await this.checkLogsOnce();
     this.tailFailing = false;
     const slice = new Slicer();
     for (const { key, entries } of batches) {
@@ -816,14 +815,6 @@ export class RedisStore implements Store {
       rewound = `entry ${position} of its log in Redis is not the command this node applied there`;
     }
     if (rewound !== null && this.rooms.get(room.id) === room) await this.resync(room, rewound);
-  }
-
-  /** After a reconnect: one check of every room at a time, however many ask for it. */
-  private checkLogsOnce(): Promise<void> {
-    this.logCheck ??= this.checkLogs().finally(() => {
-      this.logCheck = null;
-    });
-    return this.logCheck;
   }
 
   /** Redis may have failed over, or been restarted from older data: every room held here is checked. */

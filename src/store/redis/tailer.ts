@@ -16,6 +16,8 @@ export interface TailTarget {
 }
 
 export interface TailerHooks {
+  /** Runs before each read; a rejection counts as a failed read (back off, then try again). */
+  beforeRead(): Promise<void>;
   /** The streams to read now, with their positions. Called before each read. */
   targets(): readonly TailTarget[];
   /** Applies what was read. May do Redis reads of its own (a room that must be reloaded). */
@@ -96,6 +98,15 @@ export class Tailer {
     const { reader, blockMs, batch, lingerMs, hooks } = this.opts;
     let backoff = 0;
     while (!this.stopped) {
+      try {
+        await hooks.beforeRead();
+      } catch (err) {
+        if (this.stopped) break;
+        hooks.failed(err);
+        backoff = Math.min(Math.max(50, backoff * 2), MAX_BACKOFF_MS);
+        await this.pause(backoff);
+        continue;
+      }
       const targets = hooks.targets();
       if (targets.length === 0) {
         hooks.synced(Date.now());
