@@ -99,21 +99,14 @@ export class Tailer {
     let backoff = 0;
     while (!this.stopped) {
       try {
+        // Before the targets: it may move a room's position.
         await hooks.beforeRead();
-      } catch (err) {
-        if (this.stopped) break;
-        hooks.failed(err);
-        backoff = Math.min(Math.max(50, backoff * 2), MAX_BACKOFF_MS);
-        await this.pause(backoff);
-        continue;
-      }
-      const targets = hooks.targets();
-      if (targets.length === 0) {
-        hooks.synced(Date.now());
-        await this.pause(blockMs);
-        continue;
-      }
-      try {
+        const targets = hooks.targets();
+        if (targets.length === 0) {
+          hooks.synced(Date.now());
+          await this.pause(blockMs);
+          continue;
+        }
         if (this.readerId === null) this.readerId = Number(await reader.call('CLIENT', 'ID'));
         const keys = targets.map((t) => t.key);
         this.inFlight = new Set(keys);
