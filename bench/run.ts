@@ -14,6 +14,7 @@ import { NGINX_BIN, startNginx } from '../src/cluster/nginx.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from '../src/cluster/process.ts';
 import { REDIS_BIN } from '../src/cluster/redis.ts';
+import { withCpu, type CpuUse } from './lib/cpu.ts';
 import { renderFigures, type ExperimentPoint } from './lib/figures.ts';
 import { clients, echoClients, grpcAdds, grpcEcho, grpcMixed } from './lib/grpc-load.ts';
 import { restAdds, restEcho, restEchoPosts, restMixed } from './lib/rest-load.ts';
@@ -70,7 +71,15 @@ interface Target {
   readonly grpc: string;
   /** REST URL of each node, asked directly at the end. */
   readonly nodes: readonly string[];
+  /** The server processes (Chorus nodes or echo servers), whose CPU time is measured. */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
+}
+
+/** A load run and the CPU it cost. */
+interface Measured {
+  readonly result: LoadResult;
+  readonly cpu: CpuUse;
 }
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -101,7 +110,12 @@ async function startChorusCluster(nodes: number, dir: string): Promise<Target> {
   const nodeUrls = p.lines
     .map((l) => /^node \d+ rest (\S+)/.exec(l)?.[1])
     .filter((u): u is string => u !== undefined);
-  return { rest, grpc, nodes: nodeUrls, stop: () => stopProcess(p, 30_000) };
+  const pids = p.lines.flatMap((l) => {
+    const pid = /^node \d+ rest .* pid (\d+)$/.exec(l)?.[1];
+    return pid ? [Number(pid)] : [];
+  });
+  if (pids.length !== nodes) throw new Error(`chorus cluster printed ${pids.length} node pids, not ${nodes}`);
+  return { rest, grpc, nodes: nodeUrls, pids, stop: () => stopProcess(p, 30_000) };
 }
 
 async function startEmbedded(dir: string): Promise<Target> {
@@ -120,7 +134,13 @@ async function startEmbedded(dir: string): Promise<Target> {
   ]);
   await waitForLine(p, /^grpc /, 60_000, 'chorus serve');
   const rest = lineValue(p, /^rest (\S+)/);
-  return { rest, grpc: lineValue(p, /^grpc (\S+)/), nodes: [rest], stop: () => stopProcess(p, 30_000) };
+  return {
+    rest,
+    grpc: lineValue(p, /^grpc (\S+)/),
+    nodes: [rest],
+    pids: [p.child.pid ?? 0],
+    stop: () => stopProcess(p, 30_000),
+  };
 }
 
 /** The ceiling: `count` bare echo servers, behind the same nginx as Chorus (or direct for count 0 nginx). */
@@ -142,6 +162,7 @@ async function startEcho(count: number, behindNginx: boolean, dir: string, durab
       rest: `http://127.0.0.1:${first.rest}`,
       grpc: `127.0.0.1:${first.grpc}`,
       nodes: [],
+      pids: procs.map((p) => p.child.pid ?? 0),
       stop: async () => void (await Promise.all(procs.map((p) => stopProcess(p)))),
     };
   }
@@ -157,6 +178,7 @@ async function startEcho(count: number, behindNginx: boolean, dir: string, durab
     rest: `http://127.0.0.1:${lb.rest}`,
     grpc: `127.0.0.1:${lb.grpc}`,
     nodes: [],
+    pids: procs.map((p) => p.child.pid ?? 0),
     stop: async () => {
       await stopProcess(nginx, 5000, 'SIGQUIT');
       await Promise.all(procs.map((p) => stopProcess(p)));
@@ -237,6 +259,8 @@ interface Row {
   readonly ratio: number | null;
   /** The embedded node's second ceiling: the REST echo that appends and fsyncs before answering. */
   readonly durable?: { readonly ceiling: LoadResult; readonly ratio: number };
+  /** Saturation: the CPU per request of Chorus and of its ceiling. */
+  readonly cpu?: { readonly chorus: CpuUse; readonly ceiling: CpuUse | null };
 }
 
 async function addsRun(
@@ -423,9 +447,12 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
             const rooms = await freshRooms();
             if (warmup > 0) await mixedRun(api, target, rooms, warmup, c, mixed, plan.seed);
             const seed = plan.seed + 1 + t;
-            const result = await mixedRun(api, target, rooms, plan.saturationSeconds, c, mixed, seed);
-            const ceiling = ceilings.get(`${api}/${c}`) ?? null;
-            const durable = ceilings.get(`${api}-durable/${c}`);
+            const { result, cpu } = await withCpu(target.pids, () =>
+              mixedRun(api, target, rooms, plan.saturationSeconds, c, mixed, seed),
+            );
+            const measured = ceilings.get(`${api}/${c}`) ?? null;
+            const ceiling = measured?.result ?? null;
+            const durable = ceilings.get(`${api}-durable/${c}`)?.result;
             rows.push({
               phase: 'saturation',
               config: config.name,
@@ -439,9 +466,10 @@ async function saturation(plan: Plan, tmp: string, rows: Row[], verifies: Verify
               ...(durable
                 ? { durable: { ceiling: durable, ratio: result.throughput / durable.throughput } }
                 : {}),
+              cpu: { chorus: cpu, ceiling: measured?.cpu ?? null },
             });
             log(
-              `chorus ${api} ${c} clients, trial ${t + 1}: ${describe(result)}${ceiling ? ` (${round((result.throughput / ceiling.throughput) * 100)}% of ceiling)` : ''}`,
+              `chorus ${api} ${c} clients, trial ${t + 1}: ${describe(result)}${ceiling ? ` (${round((result.throughput / ceiling.throughput) * 100)}% of ceiling)` : ''}, servers ${round(cpu.serversUsPerRequest)} µs CPU per request`,
             );
           }
         }
@@ -467,15 +495,15 @@ async function saturationCeilings(
   config: SaturationConfig,
   dir: string,
   warmupSeconds: number,
-): Promise<Map<string, LoadResult>> {
+): Promise<Map<string, Measured>> {
   const backends = config.kind === 'embedded' ? 1 : config.nodes;
-  const ceilings = new Map<string, LoadResult>();
+  const ceilings = new Map<string, Measured>();
   const measure = async (echo: Target, api: Api, key: string): Promise<void> => {
     for (const c of plan.saturationClients) {
       if (warmupSeconds > 0) await echoRun(api, echo, c, null, warmupSeconds);
-      const result = await echoRun(api, echo, c, null, plan.saturationSeconds);
-      ceilings.set(`${key}/${c}`, result);
-      log(`ceiling ${key} ${c} clients: ${describe(result)}`);
+      const measured = await withCpu(echo.pids, () => echoRun(api, echo, c, null, plan.saturationSeconds));
+      ceilings.set(`${key}/${c}`, measured);
+      log(`ceiling ${key} ${c} clients: ${describe(measured.result)}`);
     }
   };
   const echo = await startEcho(backends, config.kind === 'redis', dir);
@@ -558,6 +586,16 @@ function markdown(result: {
   for (const r of result.rows.filter((x) => x.phase === 'experiment')) lines.push(row(r));
   const satRow = (r: Row): string =>
     `| ${r.config} | ${r.api} | ${r.clients} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${r.durable ? `${round(r.durable.ceiling.throughput)} (${round(r.durable.ratio * 100)}%)` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
+  const cpuRow = (r: Row): string => {
+    const chorus = r.cpu?.chorus;
+    const echo = r.cpu?.ceiling;
+    if (!chorus) return `| ${r.config} | ${r.api} | ${r.clients} | - | - | - | - | - | - |`;
+    const times =
+      echo && echo.serversUsPerRequest > 0
+        ? `${round(chorus.serversUsPerRequest / echo.serversUsPerRequest, 1)}×`
+        : '-';
+    return `| ${r.config} | ${r.api} | ${r.clients} | ${round(chorus.serversUsPerRequest)} | ${echo ? round(echo.serversUsPerRequest) : '-'} | ${times} | ${round(chorus.machineUsPerRequest)} | ${echo ? round(echo.machineUsPerRequest) : '-'} | ${round(chorus.machineBusyPct)}% |`;
+  };
   const satHeader = [
     '| system | API | clients | trial | req/s | p50 ms | p90 ms | p99 ms | max ms | failed | refused | ceiling req/s | % of ceiling | persisting echo req/s (% of it) | generator CPU |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -573,6 +611,12 @@ function markdown(result: {
     '',
     ...satHeader,
     ...saturationSummary(result.rows).map(satRow),
+    '',
+    'CPU time per successful request in the same trials, from /proc: of the servers (the Chorus nodes, or the echo processes of the ceiling) and of the whole machine (load generator, nginx and Redis included):',
+    '',
+    '| system | API | clients | Chorus servers µs | echo servers µs | Chorus ÷ echo | Chorus machine µs | echo machine µs | machine busy (Chorus) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...saturationSummary(result.rows).map(cpuRow),
   );
   if (trials > 1) {
     lines.push('', 'Every trial:', '', ...satHeader);
