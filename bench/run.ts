@@ -37,7 +37,9 @@ Full run: the earlier experiment (nodes 1, 2, 3, 5, 10 x REST, gRPC x 3 trials, 
 200 add-track requests, through nginx, Redis store); saturation (10 s at 20 and 100 clients, votes
 60% adds 20% reads 15% removes 5% over 10 rooms, REST and gRPC, embedded node, 1 and 3 Redis
 nodes, 3 trials, the median reported); the ceiling: bare node:http and grpc-js echo servers
-behind the same nginx, measured right before Chorus in every trial.`;
+behind the same nginx, measured right before Chorus in every trial. Each saturation run also
+reports the CPU time per request of the servers (Chorus nodes or echo processes) and of the whole
+machine, read from /proc.`;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
