@@ -94,9 +94,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   const chorus = chorusServices(service, watches, logger);
   const served: string[] = [];
   const add = (name: string, handlers: object): void => {
-    const service = serviceDefinition(definition, name);
+    const methods = serviceDefinition(definition, name);
     // grpc-js keys implementations by method name; the generated Handlers types guarantee them.
-    server.addService(service, observed(service, handlers as UntypedServiceImplementation, options.metrics));
+    server.addService(methods, observed(methods, handlers as UntypedServiceImplementation, options.metrics));
     served.push(name);
   };
   add('chorus.v1.RoomService', chorus.RoomService);

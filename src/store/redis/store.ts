@@ -750,16 +750,16 @@ export class RedisStore implements Store {
     try {
       const { base, baseSeq, entries } = await this.fetchRoom(room.id, room.keys);
       if (this.rooms.get(room.id) !== room) return;
-      if (rewound !== undefined) {
-        this.opts.logger.warn(
-          `redis store: room ${room.id}: ${rewound}. Redis lost writes (a failover, or a restore from an older backup); the room follows what Redis holds now, from its snapshot at ${baseSeq} and ${entries.length} entries after it`,
-        );
-      } else if (baseSeq > room.position) {
-        this.opts.logger.info(
-          `redis store: room ${room.id} log was trimmed past position ${room.position}; reloading from the snapshot at ${baseSeq}`,
-        );
-      }
       if (rewound !== undefined || baseSeq > room.position) {
+        if (rewound !== undefined) {
+          this.opts.logger.warn(
+            `redis store: room ${room.id}: ${rewound}. Redis lost writes (a failover, or a restore from an older backup); the room follows what Redis holds now, from its snapshot at ${baseSeq} and ${entries.length} entries after it`,
+          );
+        } else {
+          this.opts.logger.info(
+            `redis store: room ${room.id} log was trimmed past position ${room.position}; reloading from the snapshot at ${baseSeq}`,
+          );
+        }
         room.replica.reset(base);
         room.position = baseSeq;
         room.lastCommandId = null;
