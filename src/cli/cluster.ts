@@ -40,9 +40,10 @@ export function addClusterOptions(cmd: Command): Command {
       new Option('--redis-url <url>', 'use this Redis instead of starting one').env('CHORUS_REDIS_URL'),
     )
     .addOption(
-      new Option('--secret <secret>', 'token secret shared by the nodes (default: random per run)').env(
-        'CHORUS_SECRET',
-      ),
+      new Option(
+        '--secret <secret>',
+        'token secret shared by the nodes (default: generated once into the data dir and kept; prefer CHORUS_SECRET: a command line is readable by every local user)',
+      ).env('CHORUS_SECRET'),
     )
     .addOption(
       new Option('--node-arg <arg...>', 'extra flag passed to every node, e.g. --node-arg=--log-level=warn'),

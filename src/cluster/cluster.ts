@@ -2,8 +2,6 @@
 // ports, and nginx in front. It supervises them: a process that dies is reported and restarted
 // with the same arguments, and stop() leaves no process behind.
 
-import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callMetadata, connect, unaryCall } from '../api/grpc/client.ts';
@@ -12,6 +10,7 @@ import { startNginx, type Upstream } from './nginx.ts';
 import { freePort } from './ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from './process.ts';
 import { startRedisServer } from './redis.ts';
+import { clusterSecrets } from './secrets.ts';
 
 export type ApiFront = 'rest' | 'grpc' | 'both';
 
@@ -27,6 +26,7 @@ export interface ClusterOptions {
   readonly dataDir: string;
   /** An existing Redis to use instead of starting one. */
   readonly redisUrl: string | null;
+  /** The token secret; null: the one kept in the data dir (generated the first time). */
   readonly secret: string | null;
   /** Extra flags passed to every `chorus serve`. */
   readonly nodeArgs: readonly string[];
@@ -43,6 +43,7 @@ export interface NodeInfo {
 export interface Cluster {
   readonly rest: string | null;
   readonly grpc: string | null;
+  /** With its password: what a client connects with. */
   readonly redisUrl: string;
   nodes(): readonly NodeInfo[];
   /** Ends every process; safe to call more than once. */
@@ -61,7 +62,7 @@ interface Supervised {
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   if (o.nodes < 1 || o.nodes > 50) throw new Error('--nodes must be from 1 to 50');
   const dir = resolve(o.dataDir);
-  await mkdir(dir, { recursive: true });
+  const secrets = await clusterSecrets(dir);
   const supervised: Supervised[] = [];
   let stopping = false;
   // Every child ever spawned and not yet exited, so stop() also ends one a restart just spawned.
@@ -107,22 +108,28 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     let redisUrl = o.redisUrl;
     if (!redisUrl) {
       const redisPort = await freePort(o.host);
-      redisUrl = `redis://${o.host}:${redisPort}`;
-      const url = redisUrl;
+      const where = `redis://${o.host}:${redisPort}`;
+      redisUrl = `redis://:${secrets.redisPassword}@${o.host}:${redisPort}`;
       await supervise('redis', async () => {
         const p = await startRedisServer({
           dir: join(dir, 'redis'),
           host: o.host,
           port: redisPort,
+          password: secrets.redisPassword,
           onSpawn: track,
         });
-        o.log(`redis ${url} pid ${p.child.pid ?? '?'}`);
+        o.log(`redis ${where} pid ${p.child.pid ?? '?'}`);
         return p;
       });
     }
 
     // The nodes, on consecutive ports after the load balancer's (or free ones for port 0).
-    const secret = o.secret ?? randomBytes(24).toString('base64url');
+    // Secrets go to the nodes in their environment, never on their command lines.
+    const nodeEnv = {
+      ...process.env,
+      CHORUS_SECRET: o.secret ?? secrets.tokenSecret,
+      CHORUS_REDIS_URL: redisUrl,
+    };
     const nodePorts = await Promise.all(
       Array.from({ length: o.nodes }, async (_, i) => ({
         rest: o.port === 0 ? await freePort(o.host) : o.port + 1 + i,
@@ -130,34 +137,33 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       })),
     );
     const infos: NodeInfo[] = [];
-    const url = redisUrl;
     // allSettled: when one node fails, the others still starting must be supervised (and so stopped
     // below) before giving up, not left running behind.
     const started = await Promise.allSettled(
       nodePorts.map((ports, i) =>
         supervise(`node ${i + 1}`, async () => {
           const p = track(
-            spawnProcess(process.execPath, [
-              MAIN,
-              'serve',
-              '--host',
-              o.host,
-              '--port',
-              String(ports.rest),
-              '--grpc-port',
-              String(ports.grpc),
-              '--store',
-              o.store,
-              '--redis-url',
-              url,
-              '--secret',
-              secret,
-              '--data-dir',
-              join(dir, `node-${i + 1}`),
-              '--node-name',
-              `node-${i + 1}`,
-              ...o.nodeArgs,
-            ]),
+            spawnProcess(
+              process.execPath,
+              [
+                MAIN,
+                'serve',
+                '--host',
+                o.host,
+                '--port',
+                String(ports.rest),
+                '--grpc-port',
+                String(ports.grpc),
+                '--store',
+                o.store,
+                '--data-dir',
+                join(dir, `node-${i + 1}`),
+                '--node-name',
+                `node-${i + 1}`,
+                ...o.nodeArgs,
+              ],
+              { env: nodeEnv },
+            ),
           );
           // A node that never gets ready must not outlive this attempt (nothing else would stop it).
           const rest = (

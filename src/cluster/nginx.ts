@@ -23,6 +23,15 @@ export interface NginxOptions {
   readonly onSpawn?: (p: Spawned) => void;
 }
 
+/**
+ * How long nginx waits for a node's answer before it takes the node out of rotation (max_fails=1)
+ * for fail_timeout and, for a request it may repeat, asks the next node. A node that is frozen
+ * (SIGSTOP, a stalled VM, a full stop-the-world pause) still accepts connections in the kernel, so
+ * only this timeout notices it. Long enough for a minVersion read that waits for a lagging node
+ * (the node's own --read-timeout-ms, 5 s by default, answers first when it is shorter).
+ */
+export const ANSWER_TIMEOUT_S = 4;
+
 const servers = (nodes: readonly Upstream[]): string =>
   nodes.map((n) => `    server ${n.host}:${n.port} max_fails=1 fail_timeout=2s;`).join('\n');
 
@@ -56,7 +65,8 @@ ${servers(o.rest.nodes)}
     }
     location / {
       proxy_pass http://chorus_rest;
-      proxy_read_timeout 60s;
+      proxy_read_timeout ${ANSWER_TIMEOUT_S}s;
+      proxy_send_timeout ${ANSWER_TIMEOUT_S}s;
     }
   }`
     : '';
@@ -69,13 +79,20 @@ ${servers(o.grpc.nodes)}
   server {
     listen ${o.host}:${o.grpc.port} http2 reuseport;
     client_max_body_size 4m;
-    location / {
+    grpc_next_upstream error timeout http_502;
+    grpc_next_upstream_tries 3;
+    grpc_connect_timeout 1s;
+    # Streams (room and health Watch) stay open; a unary call is answered in seconds or the node
+    # is taken out of rotation, as for REST.
+    location ~ /Watch$ {
       grpc_pass grpc://chorus_grpc;
-      grpc_next_upstream error timeout http_502;
-      grpc_next_upstream_tries 3;
-      grpc_connect_timeout 1s;
       grpc_read_timeout 1h;
       grpc_send_timeout 1h;
+    }
+    location / {
+      grpc_pass grpc://chorus_grpc;
+      grpc_read_timeout ${ANSWER_TIMEOUT_S}s;
+      grpc_send_timeout ${ANSWER_TIMEOUT_S}s;
     }
   }`
     : '';

@@ -1,7 +1,10 @@
 // A redis-server for a local cluster: its own port and data folder, append-only persistence on, so
-// that a restart loses nothing acknowledged.
+// that a restart loses nothing acknowledged. It asks for a password and runs in protected mode: the
+// password sits in a config file only its owner can read, never on a command line, where any local
+// user could read it in /proc.
 
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { spawnProcess, stopProcess, type Spawned } from './process.ts';
 
@@ -11,30 +14,19 @@ export interface RedisOptions {
   readonly dir: string;
   readonly host: string;
   readonly port: number;
+  /** What clients must AUTH with. */
+  readonly password: string;
   /** Told of the child as soon as it is spawned (before it is ready). */
   readonly onSpawn?: (p: Spawned) => void;
 }
 
 export async function startRedisServer(o: RedisOptions): Promise<Spawned> {
-  await mkdir(o.dir, { recursive: true });
-  const p = spawnProcess(REDIS_BIN, [
-    '--port',
-    String(o.port),
-    '--bind',
-    o.host,
-    '--dir',
-    o.dir,
-    '--appendonly',
-    'yes',
-    '--appendfsync',
-    'everysec',
-    '--save',
-    '',
-    '--daemonize',
-    'no',
-    '--protected-mode',
-    'no',
-  ]);
+  await mkdir(o.dir, { recursive: true, mode: 0o700 });
+  await chmod(o.dir, 0o700);
+  const conf = join(o.dir, 'redis.conf');
+  await writeFile(conf, redisConfig(o), { mode: 0o600 });
+  await chmod(conf, 0o600);
+  const p = spawnProcess(REDIS_BIN, [conf]);
   o.onSpawn?.(p);
   // A server that never answers must not outlive this attempt (nothing else would stop it).
   await waitForPing(o.host, o.port, 10_000, p).catch(async (err: unknown) => {
@@ -44,7 +36,27 @@ export async function startRedisServer(o: RedisOptions): Promise<Spawned> {
   return p;
 }
 
-/** Polls PING with a deadline (a raw socket: no client library needed for this). */
+/** The config file: everything a command line would say, plus the password. */
+export function redisConfig(o: RedisOptions): string {
+  // Quoted as redis.conf reads strings; the generated password is base64url, so nothing to escape.
+  return [
+    `port ${o.port}`,
+    `bind ${o.host}`,
+    `dir "${o.dir}"`,
+    'appendonly yes',
+    'appendfsync everysec',
+    'save ""',
+    'daemonize no',
+    'protected-mode yes',
+    `requirepass "${o.password}"`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Polls PING with a deadline (a raw socket: no client library needed for this). A server that wants
+ * a password answers NOAUTH: that is up too.
+ */
 export async function waitForPing(host: string, port: number, timeoutMs: number, p?: Spawned): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -53,7 +65,8 @@ export async function waitForPing(host: string, port: number, timeoutMs: number,
       socket.setTimeout(500, () => socket.destroy());
       socket.once('data', (d) => {
         socket.destroy();
-        resolve(d.toString().startsWith('+PONG'));
+        const answer = d.toString();
+        resolve(answer.startsWith('+PONG') || answer.startsWith('-NOAUTH'));
       });
       socket.once('error', () => resolve(false));
       socket.once('close', () => resolve(false));

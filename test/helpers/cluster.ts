@@ -209,6 +209,10 @@ export interface ClusterOptions {
   /** Extra flags for every `chorus serve` (each passed as `--node-arg=FLAG`). */
   readonly nodeArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
+  /** Run in this folder instead of a fresh temporary one (a restart on the same data). */
+  readonly dataDir?: string;
+  /** stop() leaves the folder in place, for a cluster started on it again. */
+  readonly keepDataDir?: boolean;
 }
 
 const live = new Set<{ pids: Set<number>; dir: string }>();
@@ -256,7 +260,7 @@ export function clusterArgs(options: ClusterOptions, dataDir: string): string[] 
 }
 
 export async function startCluster(options: ClusterOptions): Promise<StartedCluster> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'chorus-cluster-'));
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'chorus-cluster-')));
   const pids = new Set<number>();
   const tracked = { pids, dir: dataDir };
   live.add(tracked);
@@ -347,7 +351,7 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
         // gone
       }
     }
-    await rm(dataDir, { recursive: true, force: true });
+    if (!options.keepDataDir) await rm(dataDir, { recursive: true, force: true });
     live.delete(tracked);
     assert.deepEqual(problems, [], `stopping the cluster:${describe()}`);
     return { exitCode: exit?.code ?? null, signal: exit?.signal ?? null, stopMs, pidsChecked: [...pids] };
