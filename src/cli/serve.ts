@@ -98,7 +98,39 @@ export function addNodeOptions(cmd: Command): Command {
         DEFAULTS.clockIntervalMs,
       ),
     )
-    .addOption(opt('--node-name <name>', 'this node’s name in logs', 'CHORUS_NODE_NAME'));
+    .addOption(opt('--node-name <name>', 'this node’s name in logs', 'CHORUS_NODE_NAME'))
+    .addOption(
+      opt(
+        '--request-timeout-ms <ms>',
+        'a request must arrive whole (headers and body) within this, or it is cut off',
+        'CHORUS_REQUEST_TIMEOUT_MS',
+        DEFAULTS.requestTimeoutMs,
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-connections <n>',
+        'open REST connections on this node; more are refused',
+        'CHORUS_MAX_CONNECTIONS',
+        DEFAULTS.maxConnections,
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-connections-per-address <n>',
+        'open REST connections from one client address; more are answered 429',
+        'CHORUS_MAX_CONNECTIONS_PER_ADDRESS',
+        DEFAULTS.maxConnectionsPerAddress,
+      ),
+    )
+    .addOption(
+      opt(
+        '--max-streams <n>',
+        'live streams (SSE and gRPC Watch) open at once on this node; more are answered RESOURCE_EXHAUSTED',
+        'CHORUS_MAX_STREAMS',
+        DEFAULTS.maxStreams,
+      ),
+    );
 }
 
 export async function serve(raw: RawConfig): Promise<void> {

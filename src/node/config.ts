@@ -28,6 +28,19 @@ export interface NodeConfig {
   readonly clockIntervalMs: number;
   /** A name for this node in logs and cluster output. */
   readonly nodeName: string;
+  readonly limits: NodeLimits;
+}
+
+/** What one client, and all of them together, may hold of this node (README: Limits and defences). */
+export interface NodeLimits {
+  /** A request must arrive whole (headers and body) within this. */
+  readonly requestTimeoutMs: number;
+  /** Open REST connections on this node. */
+  readonly maxConnections: number;
+  /** Open REST connections from one client address. */
+  readonly maxConnectionsPerAddress: number;
+  /** Live streams (SSE and gRPC Watch) open at once on this node. */
+  readonly maxStreams: number;
 }
 
 /** Raw option values as the CLI parsed them (strings from flags or the environment). */
@@ -54,6 +67,10 @@ export const DEFAULTS = {
   logLevel: 'info',
   readTimeoutMs: '5000',
   clockIntervalMs: '250',
+  requestTimeoutMs: '30000',
+  maxConnections: '10000',
+  maxConnectionsPerAddress: '1000',
+  maxStreams: '10000',
 } as const;
 
 /** Validates every option and reports all problems at once. */
@@ -118,6 +135,24 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     readTimeoutMs: int('readTimeoutMs', '--read-timeout-ms', 1, 600_000, DEFAULTS.readTimeoutMs),
     clockIntervalMs: int('clockIntervalMs', '--clock-interval-ms', 10, 60_000, DEFAULTS.clockIntervalMs),
     nodeName: str('nodeName') ?? `${host}:${port}`,
+    limits: {
+      requestTimeoutMs: int(
+        'requestTimeoutMs',
+        '--request-timeout-ms',
+        1000,
+        600_000,
+        DEFAULTS.requestTimeoutMs,
+      ),
+      maxConnections: int('maxConnections', '--max-connections', 1, 1_000_000, DEFAULTS.maxConnections),
+      maxConnectionsPerAddress: int(
+        'maxConnectionsPerAddress',
+        '--max-connections-per-address',
+        1,
+        1_000_000,
+        DEFAULTS.maxConnectionsPerAddress,
+      ),
+      maxStreams: int('maxStreams', '--max-streams', 1, 1_000_000, DEFAULTS.maxStreams),
+    },
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

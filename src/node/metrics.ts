@@ -18,6 +18,7 @@ const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createMetrics(gauges: {
   roomsLoaded: () => number;
   sseConnections: () => number;
+  streamWaitingBytes: () => number;
 }): NodeMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -67,6 +68,14 @@ export function createMetrics(gauges: {
     registers: [registry],
     collect() {
       this.set(gauges.sseConnections());
+    },
+  });
+  new Gauge({
+    name: 'chorus_stream_waiting_bytes',
+    help: 'Bytes written to live streams (SSE and gRPC Watch) that their clients have not read yet',
+    registers: [registry],
+    collect() {
+      this.set(gauges.streamWaitingBytes());
     },
   });
   return { registry, httpDuration, commitDuration, clockAdvances, grpcDuration, grpcStreams };

@@ -12,6 +12,7 @@ import { loadCatalog } from '../catalog/catalog.ts';
 import { openMemoryStore } from '../store/memory/index.ts';
 import { openRedisStore } from '../store/redis/index.ts';
 import type { Store } from '../store/types.ts';
+import { StreamBudget } from '../api/stream-budget.ts';
 import { PlaybackClock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
 import { createMetrics } from './metrics.ts';
@@ -86,9 +87,12 @@ export async function startNode(
   const store = await openStore(config, logger);
 
   let sseConnections = (): number => 0;
+  // One budget for every live stream of this node, SSE and gRPC Watch alike.
+  const streams = new StreamBudget({ maxStreams: config.limits.maxStreams });
   const metrics = createMetrics({
     roomsLoaded: () => store.loadedRooms().length,
     sseConnections: () => sseConnections(),
+    streamWaitingBytes: () => streams.waitingBytes,
   });
   const service = new RoomService({
     store,
@@ -107,6 +111,8 @@ export async function startNode(
     metrics,
     artwork: (trackId) => catalog.artwork(trackId),
     legacyRoom: config.legacyRoom,
+    streams,
+    limits: config.limits,
     ...(hooks.registerWeb ? { registerWeb: hooks.registerWeb } : {}),
   });
   sseConnections = () => sse.connections;
@@ -119,6 +125,7 @@ export async function startNode(
     legacyRoom: config.legacyRoom,
     host: config.host,
     port: config.grpcPort,
+    streams,
   }).catch(async (err: unknown) => {
     // Nothing may keep the process alive after a failed start (e.g. the gRPC port is taken).
     await app.close();

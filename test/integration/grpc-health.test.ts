@@ -33,7 +33,7 @@ const store: Store = {
 
 let server: GrpcServer;
 let stubs: Stubs;
-const metrics = createMetrics({ roomsLoaded: () => 0, sseConnections: () => 0 });
+const metrics = createMetrics({ roomsLoaded: () => 0, sseConnections: () => 0, streamWaitingBytes: () => 0 });
 
 before(async () => {
   const service = new RoomService({

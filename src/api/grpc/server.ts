@@ -21,6 +21,7 @@ import { legacyQueueService } from './legacy-service.ts';
 import { observed, type GrpcMetrics } from './observe.ts';
 import { loadProtos } from './protos.ts';
 import { WatchHub } from './watch.ts';
+import { StreamBudget } from '../stream-budget.ts';
 
 export interface GrpcLimits {
   /** Largest request accepted; bigger ones end RESOURCE_EXHAUSTED. Requests are small (a track). */
@@ -60,6 +61,8 @@ export interface GrpcServerOptions {
   readonly host: string;
   readonly port: number;
   readonly limits?: Partial<GrpcLimits>;
+  /** What live streams may hold in memory, shared with SSE (default: a budget of its own). */
+  readonly streams?: StreamBudget;
 }
 
 export interface GrpcServer {
@@ -90,7 +93,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
   });
 
-  const watches = new WatchHub({ heartbeatMs: limits.heartbeatMs, maxBufferedMessages: 1000, logger });
+  const watches = new WatchHub({
+    heartbeatMs: limits.heartbeatMs,
+    maxBufferedMessages: 1000,
+    budget: options.streams ?? new StreamBudget(),
+    logger,
+  });
   const chorus = chorusServices(service, watches, logger);
   const served: string[] = [];
   const add = (name: string, handlers: object): void => {

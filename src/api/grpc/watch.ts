@@ -7,6 +7,8 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { ChorusError, viewRoom, type RoomEvent, type RoomState } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
 import type { FeedItem, Subscription } from '../../store/types.ts';
+import { changeJson } from '../event-json.ts';
+import type { StreamAccount, StreamBudget } from '../stream-budget.ts';
 import { failStream, type MalformedRequest } from './call.ts';
 import { toPbEvent, toPbRoom } from './convert.ts';
 import type { ErrorLogger } from './errors.ts';
@@ -17,6 +19,8 @@ export interface WatchOptions {
   readonly heartbeatMs: number;
   /** A watcher that lets this many messages pile up unread is cut off (it resumes by itself). */
   readonly maxBufferedMessages: number;
+  /** What a stream may keep waiting for its client, in bytes (shared with SSE). */
+  readonly budget: StreamBudget;
   readonly logger: ErrorLogger;
 }
 
@@ -51,6 +55,11 @@ export class WatchHub {
     viewer: string | null,
     call: WatchCall,
   ): Promise<void> {
+    // Refused with RESOURCE_EXHAUSTED before anything is sent when the node has all the streams it takes.
+    const account: StreamAccount = this.options.budget.account();
+    // Bytes handed to the stream and not yet taken by the transport: what an unread stream holds.
+    // A message's size is estimated by its JSON (cached per event, so this costs little).
+    let waiting = 0;
     let sent = afterVersion ?? 0;
     let closed = false;
     let subscription: Subscription | null = null;
@@ -61,16 +70,21 @@ export class WatchHub {
       closed = true;
       if (heartbeat) clearInterval(heartbeat);
       subscription?.close();
+      account.close();
       this.open.delete(close);
       if (call.cancelled) return;
       if (why) failStream(call, why, this.options.logger, 'chorus.v1.RoomService/Watch');
       else if (!call.writableEnded) call.end();
     };
-    const write = (message: pb.WatchResponse): void => {
+    const write = (message: pb.WatchResponse, bytes: number): void => {
       if (closed) return;
-      call.write(message);
+      waiting += bytes;
+      call.write(message, () => {
+        waiting -= bytes;
+        account.update(waiting);
+      });
       sent = Math.max(sent, Number(message.version));
-      if (call.writableLength > this.options.maxBufferedMessages) {
+      if (!account.update(waiting) || call.writableLength > this.options.maxBufferedMessages) {
         close(
           new ChorusError('UNAVAILABLE', `this watcher fell behind; watch again with after_version=${sent}`),
         );
@@ -78,7 +92,7 @@ export class WatchHub {
     };
     const sendReset = (state: RoomState): void => {
       const room = viewRoom(state, { now: Date.now(), viewer, limit: RESET_QUEUE_LIMIT });
-      write({ version: state.version, reset: toPbRoom(room) });
+      write({ version: state.version, reset: toPbRoom(room) }, JSON.stringify(room).length);
     };
 
     // Events of one command arrive one by one but synchronously: gather them, send one message each.
@@ -89,9 +103,10 @@ export class WatchHub {
       let i = 0;
       while (i < events.length) {
         const version = events[i]!.version;
-        const same: pb.RoomEvent[] = [];
-        while (i < events.length && events[i]!.version === version) same.push(toPbEvent(events[i++]!));
-        write({ version, change: { events: same } });
+        const from = i;
+        while (i < events.length && events[i]!.version === version) i++;
+        const these = events.slice(from, i);
+        write({ version, change: { events: these.map(toPbEvent) } }, changeJson(version, these).length);
       }
     };
     const onItem = (item: FeedItem): void => {
@@ -117,8 +132,9 @@ export class WatchHub {
       }
       subscription = await service.subscribe(roomId, from, onItem);
     } catch (err) {
-      // The caller hears the error from serverStream(); nothing is left to release.
+      // The caller hears the error from serverStream(); only the account is left to release.
       closed = true;
+      account.close();
       this.open.delete(close);
       throw err;
     }
@@ -127,7 +143,7 @@ export class WatchHub {
       subscription.close();
       return;
     }
-    heartbeat = setInterval(() => write({ version: sent, heartbeat: {} }), this.options.heartbeatMs);
+    heartbeat = setInterval(() => write({ version: sent, heartbeat: {} }, 16), this.options.heartbeatMs);
     heartbeat.unref();
   }
 }

@@ -44,6 +44,8 @@ import {
   TrackSchema,
   VoteBody,
 } from './schemas.ts';
+import { StreamBudget } from '../stream-budget.ts';
+import { limitConnections, type ConnectionLimits } from './connection-limits.ts';
 import { SseHub } from './sse.ts';
 
 export type RestApp = FastifyInstance<
@@ -69,6 +71,10 @@ export interface RestOptions {
   readonly legacyRoom: string | null;
   readonly bodyLimit?: number;
   readonly sseHeartbeatMs?: number;
+  /** What live streams may hold in memory, shared with gRPC Watch (default: a budget of its own). */
+  readonly streams?: StreamBudget;
+  /** Request timeout and connection caps (default: the node's defaults). */
+  readonly limits?: RestLimits;
   /** Registers the web page (static files) on the server, when there is one. */
   readonly registerWeb?: (app: RestApp) => Promise<void>;
 }
@@ -77,6 +83,17 @@ export interface RestServer {
   readonly app: RestApp;
   readonly sse: SseHub;
 }
+
+export interface RestLimits extends ConnectionLimits {
+  /** A request must arrive whole (headers and body) within this. */
+  readonly requestTimeoutMs: number;
+}
+
+const REST_LIMITS: RestLimits = {
+  requestTimeoutMs: 30_000,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 1000,
+};
 
 /** How long a stopping node waits for in-flight requests before cutting connections. */
 const STOP_GRACE_MS = 10_000;
@@ -97,7 +114,17 @@ function commandId(request: FastifyRequest): string | undefined {
 
 export async function buildRestServer(options: RestOptions): Promise<RestServer> {
   const { service, store, metrics } = options;
+  const limits = options.limits ?? REST_LIMITS;
   const app = Fastify({
+    // A client that trickles its request (a byte now and then) is cut off once the request is not
+    // whole after requestTimeoutMs, and its headers must come within 10 s; Node looks every second.
+    // An idle kept-alive connection closes after keepAliveTimeout (Fastify's 72 s).
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(10_000, limits.requestTimeoutMs),
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it sets the app type
     loggerInstance: options.logger as FastifyBaseLogger,
     // Access logs would cost more than the requests themselves; metrics count requests instead.
@@ -116,9 +143,10 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
   }).withTypeProvider<TypeBoxTypeProvider>();
   const sse = new SseHub({
     heartbeatMs: options.sseHeartbeatMs ?? 15_000,
-    maxBufferedBytes: 4 * 1024 * 1024,
+    budget: options.streams ?? new StreamBudget(),
   });
 
+  limitConnections(app.server, limits);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onResponse', async (request, reply) => {

@@ -6,12 +6,14 @@
 import type { FastifyReply } from 'fastify';
 import { viewRoom, type RoomEvent, type RoomState } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
-import type { FeedItem } from '../../store/types.ts';
+import type { FeedItem, Subscription } from '../../store/types.ts';
+import { changeJson } from '../event-json.ts';
+import type { StreamBudget } from '../stream-budget.ts';
 
 export interface SseOptions {
   readonly heartbeatMs: number;
-  /** A client that lets this much pile up unread is cut off (it will resume by itself). */
-  readonly maxBufferedBytes: number;
+  /** What a stream may keep waiting for its client (shared with gRPC Watch); over it, it is cut off. */
+  readonly budget: StreamBudget;
 }
 
 export class SseHub {
@@ -37,8 +39,10 @@ export class SseHub {
     afterVersion: number | null,
     reply: FastifyReply,
   ): Promise<void> {
-    // Fails with NOT_FOUND before anything is sent, so the error handler still answers in JSON.
+    // Fails with NOT_FOUND (or RESOURCE_EXHAUSTED) before anything is sent, so the error handler
+    // still answers in JSON.
     const state = await service.read(roomId);
+    const account = this.options.budget.account();
     reply.hijack();
     const raw = reply.raw;
     raw.writeHead(200, {
@@ -49,11 +53,28 @@ export class SseHub {
     });
     raw.write('retry: 2000\n\n');
 
-    const write = (chunk: string): void => {
-      if (raw.destroyed) return;
-      raw.write(chunk);
-      if (raw.writableLength > this.options.maxBufferedBytes) close();
+    let closed = false;
+    let subscription: Subscription | null = null;
+    let heartbeat: NodeJS.Timeout | null = null;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      if (heartbeat) clearInterval(heartbeat);
+      subscription?.close();
+      account.close();
+      this.open.delete(close);
+      if (!raw.destroyed) raw.end();
     };
+    this.open.add(close);
+    raw.on('close', close);
+
+    // A client that lets too much pile up unread is cut off; it resumes by itself (Last-Event-ID).
+    const write = (chunk: string): void => {
+      if (closed || raw.destroyed) return;
+      raw.write(chunk);
+      if (!account.update(raw.writableLength)) close();
+    };
+    raw.on('drain', () => void account.update(raw.writableLength));
     const sendReset = (s: RoomState): void => {
       const room = viewRoom(s, { now: Date.now(), limit: 200 });
       write(`id: ${s.version}\nevent: reset\ndata: ${JSON.stringify({ version: s.version, room })}\n\n`);
@@ -75,7 +96,7 @@ export class SseHub {
         const version = events[i]!.version;
         const same: RoomEvent[] = [];
         while (i < events.length && events[i]!.version === version) same.push(events[i++]!);
-        write(`id: ${version}\nevent: change\ndata: ${JSON.stringify({ version, events: same })}\n\n`);
+        write(`id: ${version}\nevent: change\ndata: ${changeJson(version, same)}\n\n`);
       }
     };
     const onItem = (item: FeedItem): void => {
@@ -88,19 +109,21 @@ export class SseHub {
       batch.push(item.event);
     };
 
-    const subscription = await service.subscribe(roomId, from, onItem);
-    const heartbeat = setInterval(() => write(': ping\n\n'), this.options.heartbeatMs);
+    try {
+      const subscribed = await service.subscribe(roomId, from, onItem);
+      // The client may have gone (or the node begun stopping) meanwhile.
+      if (closed) {
+        subscribed.close();
+        return;
+      }
+      subscription = subscribed;
+    } catch {
+      // The room went away between the read and the subscription: the stream ends; the client's
+      // reconnect gets the error as JSON.
+      close();
+      return;
+    }
+    heartbeat = setInterval(() => write(': ping\n\n'), this.options.heartbeatMs);
     heartbeat.unref();
-    let closed = false;
-    const close = (): void => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      subscription.close();
-      this.open.delete(close);
-      if (!raw.destroyed) raw.end();
-    };
-    this.open.add(close);
-    raw.on('close', close);
   }
 }
