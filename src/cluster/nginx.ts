@@ -55,7 +55,7 @@ ${servers(o.rest.nodes)}
     proxy_connect_timeout 1s;
     proxy_http_version 1.1;
     proxy_set_header Connection "";
-    proxy_set_header Host $host;
+    proxy_set_header Host $http_host;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     location ~ ^/v1/rooms/[^/]+/events$ {
       proxy_pass http://chorus_rest;

@@ -45,6 +45,7 @@ import {
   VoteBody,
 } from './schemas.ts';
 import { StreamBudget } from '../stream-budget.ts';
+import { refuseCrossSiteLegacyWrites, refuseIllFormedText } from './guards.ts';
 import { limitConnections, type ConnectionLimits } from './connection-limits.ts';
 import { SseHub } from './sse.ts';
 
@@ -94,6 +95,16 @@ const REST_LIMITS: RestLimits = {
   maxConnections: 10_000,
   maxConnectionsPerAddress: 1000,
 };
+
+/** Artwork types served; anything else a file embeds is not. */
+const RASTER_IMAGES = new Set([
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'image/bmp',
+]);
 
 /** How long a stopping node waits for in-flight requests before cutting connections. */
 const STOP_GRACE_MS = 10_000;
@@ -147,6 +158,8 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
   });
 
   limitConnections(app.server, limits);
+  app.addHook('onRequest', refuseCrossSiteLegacyWrites);
+  app.addHook('preValidation', refuseIllFormedText);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.addHook('onResponse', async (request, reply) => {
@@ -506,9 +519,14 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
     async (request, reply) => {
       const art = options.artwork(request.params.trackId);
       if (!art) return notFoundHandler(request, reply);
+      // Only raster images, never sniffed, never scripted: an embedded "cover" can be any bytes
+      // (an SVG with a script would run on this origin, whose storage holds room tokens).
+      if (!RASTER_IMAGES.has(art.mime)) return notFoundHandler(request, reply);
       return reply
         .type(art.mime)
         .header('cache-control', 'public, max-age=86400')
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; sandbox")
         .send(Buffer.from(art.data));
     },
   );

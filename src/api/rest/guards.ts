@@ -1,0 +1,82 @@
+// Two checks every REST request passes before its route sees it, in one place instead of per route:
+// - text is valid Unicode: JSON may carry a lone surrogate ("\ud800"), which no UTF-8 encoder can
+//   send on; once stored, it would break every strict gRPC client (Python, Go, Java) reading the
+//   room. Refused where it enters, with the field named.
+// - the legacy API's writes need no token (as the earlier system's did), so any web page a person
+//   visits could fire them at a node on their LAN (CSRF). A write whose Origin (or Sec-Fetch-Site)
+//   says it comes from another site is refused; scripts and curl send no Origin and keep working.
+
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ChorusError } from '../../domain/index.ts';
+
+/** The path of the first string in `value` that is not well-formed Unicode, or null. */
+export function illFormedText(value: unknown, at = ''): string | null {
+  if (typeof value === 'string') return value.isWellFormed() ? null : at || '(value)';
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = illFormedText(value[i], `${at}[${i}]`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [key, inner] of Object.entries(value)) {
+      const name = at ? `${at}.${key}` : key;
+      if (!key.isWellFormed()) return name;
+      const found = illFormedText(inner, name);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+export async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
+  for (const [part, value] of [
+    ['body', request.body],
+    ['query', request.query],
+    ['params', request.params],
+  ] as const) {
+    const field = illFormedText(value);
+    if (field !== null) {
+      throw new ChorusError(
+        'INVALID_ARGUMENT',
+        `${part}.${field} is not valid Unicode text (it holds a lone surrogate)`,
+        { field: `${part}.${field}` },
+      );
+    }
+  }
+}
+
+/** The legacy API's writes (the routes that take no token). */
+const LEGACY_WRITES = new Set(['/add_track', '/remove_track', '/vote', '/play_next', '/clear', '/sync']);
+
+/** True when a browser says this request comes from a page of another site. */
+export function crossSite(request: FastifyRequest): boolean {
+  const fetchSite = request.headers['sec-fetch-site'];
+  if (fetchSite === 'cross-site' || fetchSite === 'same-site') return true;
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  const host = request.headers.host ?? '';
+  try {
+    const from = new URL(origin);
+    // A proxy may pass the Host without its port: the host name must match then.
+    return host.includes(':') ? from.host !== host : from.hostname !== host;
+  } catch {
+    return true; // "null" (a sandboxed page, a file) or garbage: not this site
+  }
+}
+
+export async function refuseCrossSiteLegacyWrites(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  if (request.method === 'GET' || request.method === 'HEAD') return;
+  const path = request.url.split('?')[0] ?? '';
+  if (!LEGACY_WRITES.has(path) || !crossSite(request)) return;
+  const message =
+    'cross-site request refused: the legacy API takes writes from scripts or this node’s own pages';
+  await reply
+    .code(403)
+    .type('application/json; charset=utf-8')
+    .send({ detail: message, error: { code: 'PERMISSION_DENIED', message, details: {} } });
+}
