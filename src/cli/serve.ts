@@ -101,6 +101,20 @@ export function addNodeOptions(cmd: Command): Command {
     .addOption(opt('--node-name <name>', 'this node’s name in logs', 'CHORUS_NODE_NAME'))
     .addOption(
       opt(
+        '--node-id <id>',
+        'this node’s id in its group of peers (consensus stores): lower-case letters, digits, dashes',
+        'CHORUS_NODE_ID',
+      ),
+    )
+    .addOption(
+      opt(
+        '--peers <list>',
+        'every member of the group, this node included, as ID=HOST:GRPC_PORT,… (consensus stores)',
+        'CHORUS_PEERS',
+      ),
+    )
+    .addOption(
+      opt(
         '--request-timeout-ms <ms>',
         'a request must arrive whole (headers and body) within this, or it is cut off',
         'CHORUS_REQUEST_TIMEOUT_MS',

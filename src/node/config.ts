@@ -29,6 +29,42 @@ export interface NodeConfig {
   /** A name for this node in logs and cluster output. */
   readonly nodeName: string;
   readonly limits: NodeLimits;
+  /** This node's id in a group of peers (consensus stores); null when it has none. */
+  readonly nodeId: string | null;
+  /** Every member of the group, this node included, with the gRPC address peers reach it at. */
+  readonly peers: readonly Peer[];
+}
+
+export interface Peer {
+  readonly id: string;
+  /** HOST:PORT of the member's gRPC server. */
+  readonly address: string;
+}
+
+/** A member id: short, lower-case, safe in file names, metrics labels and URLs. */
+export const NODE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
+
+/** Parses `ID=HOST:PORT,ID=HOST:PORT,…`; problems are pushed, the good members returned. */
+export function parsePeers(text: string, problems: string[]): Peer[] {
+  const peers: Peer[] = [];
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
+    const match = /^([^=\s]+)=(\S+):(\d{1,5})$/.exec(part);
+    if (!match) {
+      problems.push(`--peers: "${part}" is not ID=HOST:PORT`);
+      continue;
+    }
+    const [, id, host, port] = match as unknown as [string, string, string, string];
+    if (!NODE_ID_PATTERN.test(id))
+      problems.push(`--peers: "${id}" is not a node id (${String(NODE_ID_PATTERN)})`);
+    else if (peers.some((p) => p.id === id)) problems.push(`--peers names ${id} twice`);
+    else if (Number(port) < 1 || Number(port) > 65535)
+      problems.push(`--peers: port of ${id} must be 1-65535`);
+    else peers.push({ id, address: `${host}:${port}` });
+  }
+  return peers;
 }
 
 /** What one client, and all of them together, may hold of this node (README: Limits and defences). */
@@ -114,6 +150,14 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
       '--store redis needs --secret (or CHORUS_SECRET), the same on every node, so nodes accept each other’s tokens',
     );
   }
+  const nodeId = str('nodeId') ?? null;
+  if (nodeId !== null && !NODE_ID_PATTERN.test(nodeId))
+    problems.push('--node-id must be lower-case letters, digits and inner dashes, at most 32 characters');
+  const peers = parsePeers(str('peers') ?? '', problems);
+  if (peers.length > 0 && nodeId === null)
+    problems.push('--peers needs --node-id (this node’s id among them)');
+  if (nodeId !== null && peers.length > 0 && !peers.some((p) => p.id === nodeId))
+    problems.push(`--peers must list this node (--node-id ${nodeId}) too`);
   // commander turns --no-legacy into legacy=false.
   const legacyRoom =
     raw['legacy'] === false ? null : (str('legacyRoom', DEFAULTS.legacyRoom) ?? DEFAULTS.legacyRoom);
@@ -153,6 +197,8 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
       ),
       maxStreams: int('maxStreams', '--max-streams', 1, 1_000_000, DEFAULTS.maxStreams),
     },
+    nodeId,
+    peers,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
