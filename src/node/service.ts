@@ -2,7 +2,7 @@
 // authenticates, parses and maps errors; this builds commands (ids, time, actor), hands them to
 // the store and turns the domain's answers into views. Errors are thrown as ChorusError.
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   ChorusError,
   historyPage,
@@ -109,7 +109,8 @@ export class RoomService {
       hostName: input.hostName,
       ...(input.settings ? { settings: input.settings } : {}),
     };
-    const { value, state } = await this.run(roomId, hostId, command, input.commandId);
+    // The host id is new on every try, so the key is not scoped by it: a retry finds the first room.
+    const { value, state } = await this.run(roomId, hostId, command, input.commandId, null);
     const host = (value as Extract<CommandValue, { type: 'createRoom' }>).hostId;
     return {
       room: this.view(state, host),
@@ -276,13 +277,19 @@ export class RoomService {
     return state;
   }
 
-  /** Submits a command as `actor`; the domain's refusal becomes a thrown ChorusError. */
+  /**
+   * Submits a command as `actor`; the domain's refusal becomes a thrown ChorusError. A client's
+   * idempotency key is scoped by the actor: a member who reuses another member's key gets an answer
+   * of their own, never the other member's.
+   */
   async run(
     roomId: string,
     actor: string | null,
     command: Command,
-    commandId: string = randomUUID(),
+    idempotencyKey?: string,
+    keyScope: string | null = actor,
   ): Promise<{ value: CommandValue; state: RoomState }> {
+    const commandId = idempotencyKey === undefined ? randomUUID() : scopedCommandId(idempotencyKey, keyScope);
     const started = performance.now();
     let ok = false;
     try {
@@ -309,4 +316,19 @@ export class RoomService {
 function queuePosition(state: RoomState, entry: QueueEntry): number {
   const i = indexOfEntry(state.queue, entry);
   return i >= 0 ? i : state.queue.findIndex((e) => e.entryId === entry.entryId);
+}
+
+/** The longest command id the domain takes (validate.ts checkId). */
+const MAX_COMMAND_ID = 128;
+
+/**
+ * The command id of a client's idempotency key: the key itself for a request of nobody yet (creating
+ * a room, joining), the key and the member otherwise; hashed when that would be too long. The same
+ * (key, actor) always gives the same id, so a retry is still recognised on any node.
+ */
+export function scopedCommandId(key: string, actor: string | null): string {
+  if (actor === null) return key;
+  const scoped = `${key}~${actor}`;
+  if (scoped.length <= MAX_COMMAND_ID) return scoped;
+  return `k~${createHash('sha256').update(`${actor}\0${key}`).digest('base64url')}`;
 }
