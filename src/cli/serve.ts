@@ -139,6 +139,37 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .addOption(
       opt(
+        '--writes-per-member <n>',
+        'writes one member may make per second (bursts of twice as many); more are answered 429',
+        'CHORUS_WRITES_PER_MEMBER',
+        DEFAULTS.writesPerMember,
+      ),
+    )
+    .addOption(
+      opt(
+        '--rooms-per-address <n>',
+        'rooms one client address may create per minute; more are answered 429',
+        'CHORUS_ROOMS_PER_ADDRESS',
+        DEFAULTS.roomsPerAddress,
+      ),
+    )
+    .addOption(
+      opt(
+        '--joins-per-address <n>',
+        'joins from one client address per minute; more are answered 429',
+        'CHORUS_JOINS_PER_ADDRESS',
+        DEFAULTS.joinsPerAddress,
+      ),
+    )
+    .addOption(
+      opt(
+        '--trust-proxy <addresses>',
+        'proxies (comma-separated addresses) whose X-Forwarded-For names the real client',
+        'CHORUS_TRUST_PROXY',
+      ),
+    )
+    .addOption(
+      opt(
         '--max-streams <n>',
         'live streams (SSE and gRPC Watch) open at once on this node; more are answered RESOURCE_EXHAUSTED',
         'CHORUS_MAX_STREAMS',

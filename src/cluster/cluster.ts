@@ -129,6 +129,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       ...process.env,
       CHORUS_SECRET: o.secret ?? secrets.tokenSecret,
       CHORUS_REDIS_URL: redisUrl,
+      // nginx forwards every client: rates per address count the client it names, not nginx.
+      CHORUS_TRUST_PROXY: [...new Set(['127.0.0.1', '::1', o.host])].join(','),
     };
     const nodePorts = await Promise.all(
       Array.from({ length: o.nodes }, async (_, i) => ({

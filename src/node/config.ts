@@ -77,6 +77,14 @@ export interface NodeLimits {
   readonly maxConnectionsPerAddress: number;
   /** Live streams (SSE and gRPC Watch) open at once on this node. */
   readonly maxStreams: number;
+  /** Writes a member may make, per second (bursts of twice as many). */
+  readonly writesPerMember: number;
+  /** Rooms one client address may create, per minute (bursts of as many). */
+  readonly roomsPerAddress: number;
+  /** Joins from one client address, per minute (bursts of as many). */
+  readonly joinsPerAddress: number;
+  /** Addresses of proxies whose X-Forwarded-For names the real client (e.g. chorus cluster's nginx). */
+  readonly trustProxy: readonly string[];
 }
 
 /** Raw option values as the CLI parsed them (strings from flags or the environment). */
@@ -107,6 +115,9 @@ export const DEFAULTS = {
   maxConnections: '10000',
   maxConnectionsPerAddress: '1000',
   maxStreams: '10000',
+  writesPerMember: '100',
+  roomsPerAddress: '600',
+  joinsPerAddress: '1200',
 } as const;
 
 /** Validates every option and reports all problems at once. */
@@ -196,6 +207,13 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
         DEFAULTS.maxConnectionsPerAddress,
       ),
       maxStreams: int('maxStreams', '--max-streams', 1, 1_000_000, DEFAULTS.maxStreams),
+      writesPerMember: int('writesPerMember', '--writes-per-member', 1, 1_000_000, DEFAULTS.writesPerMember),
+      roomsPerAddress: int('roomsPerAddress', '--rooms-per-address', 1, 1_000_000, DEFAULTS.roomsPerAddress),
+      joinsPerAddress: int('joinsPerAddress', '--joins-per-address', 1, 1_000_000, DEFAULTS.joinsPerAddress),
+      trustProxy: (str('trustProxy') ?? '')
+        .split(',')
+        .map((a) => a.trim())
+        .filter((a) => a !== ''),
     },
     nodeId,
     peers,

@@ -99,6 +99,11 @@ export async function startNode(
     catalog,
     tokens: new TokenSigner(secret),
     readTimeoutMs: config.readTimeoutMs,
+    rates: {
+      writesPerMember: { rate: config.limits.writesPerMember, burst: 2 * config.limits.writesPerMember },
+      roomsPerAddress: { rate: config.limits.roomsPerAddress / 60, burst: config.limits.roomsPerAddress },
+      joinsPerAddress: { rate: config.limits.joinsPerAddress / 60, burst: config.limits.joinsPerAddress },
+    },
     onCommit: (command, seconds, ok) =>
       metrics.commitDuration.labels(command, ok ? 'ok' : 'refused').observe(seconds),
   });

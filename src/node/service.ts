@@ -23,6 +23,7 @@ import {
 } from '../domain/index.ts';
 import type { FeedListener, RoomListing, Store, Subscription } from '../store/types.ts';
 import { newId, roomSlug } from './ids.ts';
+import { RateLimiter, type RateLimit } from './rate-limit.ts';
 import type { TokenClaims, TokenSigner } from './tokens.ts';
 
 /** What the service needs of the catalog. */
@@ -41,6 +42,15 @@ export interface ServiceOptions {
   readonly now?: () => number;
   /** Called with each write's store latency, for metrics. */
   readonly onCommit?: (type: Command['type'], seconds: number, ok: boolean) => void;
+  /** How fast members write and addresses create rooms and join (default: unlimited). */
+  readonly rates?: ServiceRates;
+}
+
+/** The rate limits the service enforces (README: Limits and defences). */
+export interface ServiceRates {
+  readonly writesPerMember: RateLimit;
+  readonly roomsPerAddress: RateLimit;
+  readonly joinsPerAddress: RateLimit;
 }
 
 export interface ReadOptions {
@@ -64,6 +74,9 @@ export class RoomService {
   private readonly readTimeoutMs: number;
   private readonly now: () => number;
   private readonly onCommit: ServiceOptions['onCommit'];
+  private readonly writes: RateLimiter | null;
+  private readonly creates: RateLimiter | null;
+  private readonly joins: RateLimiter | null;
 
   constructor(options: ServiceOptions) {
     this.store = options.store;
@@ -72,9 +85,16 @@ export class RoomService {
     this.readTimeoutMs = options.readTimeoutMs;
     this.now = options.now ?? Date.now;
     this.onCommit = options.onCommit;
+    const rates = options.rates;
+    this.writes = rates ? new RateLimiter('writes from one member', rates.writesPerMember, this.now) : null;
+    this.creates = rates ? new RateLimiter('rooms from one address', rates.roomsPerAddress, this.now) : null;
+    this.joins = rates ? new RateLimiter('joins from one address', rates.joinsPerAddress, this.now) : null;
   }
 
-  /** Verifies a bearer token and that it belongs to this room. */
+  /**
+   * Verifies a bearer token and that it belongs to this room, for a write (every member write of
+   * either transport comes through here, so this is where a member's write rate is counted).
+   */
   authenticate(token: string | undefined, roomId: string): Caller {
     if (!token)
       throw new ChorusError('UNAUTHENTICATED', 'this action needs a bearer token; join the room to get one');
@@ -84,6 +104,7 @@ export class RoomService {
     if (claims.roomId !== roomId) {
       throw new ChorusError('PERMISSION_DENIED', `this token is for room ${claims.roomId}, not ${roomId}`);
     }
+    this.writes?.take(`${claims.roomId}/${claims.memberId}`);
     return claims;
   }
 
@@ -100,7 +121,10 @@ export class RoomService {
     hostName: string;
     settings?: SettingsPatch | undefined;
     commandId?: string | undefined;
+    /** The client's address, for the per-address rate. */
+    client?: string | undefined;
   }): Promise<{ room: RoomView; memberId: string; token: string }> {
+    this.creates?.take(input.client ?? '');
     const roomId = input.roomId ?? roomSlug(input.name);
     const hostId = newId('m');
     const command: Command = {
@@ -123,7 +147,9 @@ export class RoomService {
     roomId: string,
     name: string,
     commandId?: string,
+    client?: string,
   ): Promise<{ room: RoomView; memberId: string; token: string }> {
+    this.joins?.take(client ?? '');
     const { value, state } = await this.run(
       roomId,
       null,

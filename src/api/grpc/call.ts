@@ -53,6 +53,17 @@ export interface CallContext {
   readonly commandId: string | undefined;
   /** When the caller stops waiting, ms since the epoch (Infinity: no deadline). */
   readonly deadline: number;
+  /** The client's address (without its port), for per-address rates. */
+  readonly client: string;
+}
+
+/** The host of a grpc-js peer string: "ipv4:1.2.3.4:5", "ipv6:[::1]:5", "1.2.3.4:5" or "[::1]:5". */
+export function peerHost(peer: string): string {
+  const bare = peer.replace(/^ipv[46]:/, '');
+  const bracketed = /^\[([^\]]+)\]/.exec(bare);
+  if (bracketed) return bracketed[1]!;
+  const colon = bare.lastIndexOf(':');
+  return colon > 0 ? bare.slice(0, colon) : bare;
 }
 
 function firstText(metadata: Metadata, key: string): string | undefined {
@@ -71,7 +82,12 @@ function contextOf(
     if (bad) throw ChorusError.from(bad);
   }
   const deadline = call.getDeadline();
-  return { token, commandId, deadline: deadline instanceof Date ? deadline.getTime() : deadline };
+  return {
+    token,
+    commandId,
+    deadline: deadline instanceof Date ? deadline.getTime() : deadline,
+    client: peerHost(call.getPeer()),
+  };
 }
 
 function decoded<Req>(request: Req | MalformedRequest, method: string): Req {

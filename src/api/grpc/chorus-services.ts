@@ -52,6 +52,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
           roomId: req.roomId === undefined ? undefined : roomIdOf(req.roomId),
           settings: req.settings ? fromPbSettingsPatch(req.settings) : undefined,
           commandId: ctx.commandId,
+          client: ctx.client,
         });
         return { ...created, room: toPbRoom(created.room) };
       },
@@ -127,7 +128,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('SessionService/Join'),
       logger,
       async (req, ctx) => {
-        const joined = await service.join(roomIdOf(req.roomId), req.name, ctx.commandId);
+        const joined = await service.join(roomIdOf(req.roomId), req.name, ctx.commandId, ctx.client);
         return { ...joined, room: toPbRoom(joined.room) };
       },
     ),

@@ -75,6 +75,10 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
   const status = HTTP_STATUS[info.code];
   if (status >= 500 && info.code === 'INTERNAL') request.log.error({ err }, 'request failed');
   if (info.code === 'UNAVAILABLE') void reply.header('retry-after', '1');
+  if (info.code === 'RESOURCE_EXHAUSTED') {
+    const ms = (info.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    void reply.header('retry-after', String(typeof ms === 'number' ? Math.max(1, Math.ceil(ms / 1000)) : 1));
+  }
   void reply.code(status).type('application/json; charset=utf-8').send({ error: info });
 }
 

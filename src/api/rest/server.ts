@@ -88,6 +88,8 @@ export interface RestServer {
 export interface RestLimits extends ConnectionLimits {
   /** A request must arrive whole (headers and body) within this. */
   readonly requestTimeoutMs: number;
+  /** Proxies whose X-Forwarded-For names the client. */
+  readonly trustProxy?: readonly string[];
 }
 
 const REST_LIMITS: RestLimits = {
@@ -147,6 +149,8 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
     // closed only after the server, so they succeed instead of bouncing off a 503.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // request.ip is the client, not the proxy, only behind the proxies named in --trust-proxy.
+    ...(limits.trustProxy && limits.trustProxy.length > 0 ? { trustProxy: [...limits.trustProxy] } : {}),
     // Long enough for every id the domain accepts (track ids up to 300 characters, URL-encoded).
     maxParamLength: 1000,
     // Malformed URLs and the like: answered in the one error shape, like every other failure.
@@ -220,7 +224,11 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
       },
     },
     async (request, reply) => {
-      const created = await service.createRoom({ ...request.body, commandId: commandId(request) });
+      const created = await service.createRoom({
+        ...request.body,
+        commandId: commandId(request),
+        client: request.ip,
+      });
       return reply.code(201).send(created);
     },
   );
@@ -274,7 +282,12 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
       },
     },
     async (request, reply) => {
-      const joined = await service.join(request.params.roomId, request.body.name, commandId(request));
+      const joined = await service.join(
+        request.params.roomId,
+        request.body.name,
+        commandId(request),
+        request.ip,
+      );
       return reply.code(201).send(joined);
     },
   );
