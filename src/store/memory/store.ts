@@ -27,9 +27,21 @@ import path from 'node:path';
 import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
 import { RoomReplica } from '../replica.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
-import { frameRecord, listSegments, MAX_RECORD_BYTES, scanFrames, SegmentWriter, syncDir } from './log.ts';
-import { acquireDirLock, type DirLock } from './lock.ts';
-import { listSnapshots, readSnapshotFile, writeSnapshotFile, type LoadedSnapshot } from './snapshot-file.ts';
+import {
+  frameRecord,
+  listSegments,
+  MAX_RECORD_BYTES,
+  scanFrames,
+  SegmentWriter,
+  syncDir,
+} from '../disk/log.ts';
+import { acquireDirLock, type DirLock } from '../disk/lock.ts';
+import {
+  listSnapshots,
+  readSnapshotFile,
+  writeSnapshotFile,
+  type LoadedSnapshot,
+} from '../disk/snapshot-file.ts';
 
 export interface StoreLogger {
   info(obj: object, msg?: string): void;
