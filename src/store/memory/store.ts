@@ -25,6 +25,9 @@
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import { Lifecycle } from '../lifecycle.ts';
+import type { StoreLogger } from '../logger.ts';
+import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
 import { RoomReplica } from '../replica.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
 import {
@@ -42,11 +45,6 @@ import {
   writeSnapshotFile,
   type LoadedSnapshot,
 } from '../disk/snapshot-file.ts';
-
-export interface StoreLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
 
 export interface MemoryStoreOptions {
   /** Directory for the log, snapshots and lock; created when missing. */
@@ -111,7 +109,9 @@ interface Submission {
   readonly reject: (err: Error) => void;
 }
 
-type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
+const OPTIONS: OptionTable<'snapshotEvery'> = {
+  snapshotEvery: [DEFAULT_SNAPSHOT_EVERY, 1, Number.MAX_SAFE_INTEGER],
+};
 
 const defaultLogger: StoreLogger = {
   info: () => undefined,
@@ -131,7 +131,7 @@ export class MemoryStore implements Store {
   private readonly fsync: boolean;
   private readonly logger: StoreLogger;
 
-  private phase: Phase = 'new';
+  private readonly life: Lifecycle;
   private lock: DirLock | null = null;
   private segment: SegmentWriter | null = null;
   private readonly rooms = new Map<string, RoomReplica>();
@@ -142,8 +142,6 @@ export class MemoryStore implements Store {
   private writer: Promise<void> | null = null;
   /** The snapshot being written in the background, if any (at most one at a time). */
   private snapshotting: Promise<void> | null = null;
-  private starting: Promise<void> | null = null;
-  private closing: Promise<void> | null = null;
   /** Set when the log could not be written: the store stops taking writes (fail-stop). */
   private failure: Error | null = null;
 
@@ -162,30 +160,19 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions) {
     if (typeof options.dataDir !== 'string' || options.dataDir === '') {
-      throw new ChorusError('INVALID_ARGUMENT', 'the memory store needs a data dir');
-    }
-    const every = options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
-    if (!Number.isSafeInteger(every) || every < 1) {
-      throw new ChorusError(
-        'INVALID_ARGUMENT',
-        `snapshotEvery must be a whole number of at least 1, not ${every}`,
-      );
+      throw invalidOption('memory store', 'a data dir is needed', 'dataDir');
     }
     this.dataDir = path.resolve(options.dataDir);
-    this.snapshotEvery = every;
+    this.snapshotEvery = resolveNumbers('memory store', OPTIONS, options).snapshotEvery;
     this.fsync = options.fsync ?? true;
-    this.logger = options.logger ?? defaultLogger;
+    this.logger = resolveLogger('memory store', options.logger, defaultLogger);
+    this.life = new Lifecycle(`memory store at ${this.dataDir}`, { dataDir: this.dataDir });
   }
 
   // ---- Start and recovery -----------------------------------------------------------------------
 
   start(): Promise<void> {
-    if (this.phase !== 'new') {
-      return Promise.reject(new ChorusError('FAILED_PRECONDITION', 'the memory store was already started'));
-    }
-    this.phase = 'starting';
-    this.starting = this.startUp();
-    return this.starting;
+    return this.life.start(() => this.startUp());
   }
 
   private async startUp(): Promise<void> {
@@ -193,17 +180,15 @@ export class MemoryStore implements Store {
       await mkdir(this.dataDir, { recursive: true });
       this.lock = await acquireDirLock(this.dataDir);
       await this.recover();
-      if (this.closing !== null) throw this.unavailable(); // close() was called while starting
+      if (this.life.closeRequested) throw this.unavailable(); // close() was called while starting
     } catch (err) {
       await this.segment?.close().catch(() => undefined);
       await this.lock?.release().catch(() => undefined);
       this.segment = null;
       this.lock = null;
       this.rooms.clear();
-      this.phase = 'closed';
       throw err;
     }
-    this.phase = 'open';
   }
 
   private async recover(): Promise<void> {
@@ -300,7 +285,7 @@ export class MemoryStore implements Store {
   // ---- Writes -----------------------------------------------------------------------------------
 
   submit(env: Envelope): Promise<CommitOutcome> {
-    if (this.phase !== 'open' || this.failure !== null) return Promise.reject(this.unavailable());
+    if (!this.life.isOpen || this.failure !== null) return Promise.reject(this.unavailable());
     let json: string | undefined;
     try {
       json = JSON.stringify(env);
@@ -541,7 +526,7 @@ export class MemoryStore implements Store {
   // ---- Reads ------------------------------------------------------------------------------------
 
   async read(roomId: string, minVersion = 0, timeoutMs = DEFAULT_READ_TIMEOUT_MS): Promise<RoomState | null> {
-    if (this.phase !== 'open') throw this.unavailable();
+    this.life.assertOpen();
     const existing = this.rooms.get(roomId);
     if (existing && existing.version >= minVersion) return existing.state;
     if (!existing && minVersion <= 0) return null;
@@ -564,7 +549,7 @@ export class MemoryStore implements Store {
   }
 
   async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
-    if (this.phase !== 'open') throw this.unavailable();
+    this.life.assertOpen();
     const replica = this.rooms.get(roomId);
     if (!replica?.state) throw new ChorusError('NOT_FOUND', `room ${roomId} does not exist`, { roomId });
     return replica.subscribe(afterVersion, listener);
@@ -590,8 +575,8 @@ export class MemoryStore implements Store {
     if (this.failure !== null) {
       return { ready: false, detail: `memory store at ${this.dataDir} failed: ${this.failure.message}` };
     }
-    if (this.phase !== 'open')
-      return { ready: false, detail: `memory store at ${this.dataDir} is ${this.phase}` };
+    const notOpen = this.life.notOpenDetail();
+    if (notOpen !== null) return { ready: false, detail: notOpen };
     return {
       ready: true,
       detail: `memory store at ${this.dataDir}: ${this.roomCount()} rooms, ${this.position} commands logged`,
@@ -617,19 +602,10 @@ export class MemoryStore implements Store {
   // ---- Close ------------------------------------------------------------------------------------
 
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
+    return this.life.close((wasOpen) => this.shutdown(wasOpen));
   }
 
-  private async shutdown(): Promise<void> {
-    // A start in progress finishes first (it sees `closing` and gives up); then there is one state.
-    await this.starting?.catch(() => undefined);
-    const wasOpen = this.phase === 'open';
-    if (this.phase === 'new' || this.phase === 'closed') {
-      this.phase = 'closed';
-      return;
-    }
-    this.phase = 'closing';
+  private async shutdown(wasOpen: boolean): Promise<void> {
     try {
       // Submissions already taken are written and acknowledged; new ones are refused (phase).
       while (this.writer !== null) await this.writer;
@@ -645,7 +621,6 @@ export class MemoryStore implements Store {
       this.segment = null;
       await this.lock?.release();
       this.lock = null;
-      this.phase = 'closed';
     }
   }
 
@@ -665,8 +640,6 @@ export class MemoryStore implements Store {
         { dataDir: this.dataDir },
       );
     }
-    return new ChorusError('UNAVAILABLE', `the memory store at ${this.dataDir} is ${this.phase}`, {
-      dataDir: this.dataDir,
-    });
+    return this.life.unavailable();
   }
 }

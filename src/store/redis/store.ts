@@ -19,6 +19,7 @@ import {
   type Envelope,
   type RoomState,
 } from '../../domain/index.ts';
+import { Lifecycle } from '../lifecycle.ts';
 import { PendingCommands, RoomReplica } from '../replica.ts';
 import { Slicer } from '../slicer.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
@@ -90,10 +91,7 @@ export class RedisStore implements Store {
   /** Rejecters of submits waiting for their command to be applied, so close() can fail them. */
   private readonly waitingSubmits = new Set<(err: Error) => void>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private startPromise: Promise<void> | null = null;
-  private closePromise: Promise<void> | null = null;
-  private started = false;
-  private closed = false;
+  private readonly life = new Lifecycle('redis store');
   private lastSync: number | null = null;
   private downSince: number | null = null;
   /**
@@ -145,15 +143,11 @@ export class RedisStore implements Store {
   }
 
   start(): Promise<void> {
-    this.startPromise ??= this.doStart().catch((err: unknown) => {
-      this.startPromise = null;
-      throw err;
-    });
-    return this.startPromise;
+    return this.life.start(() => this.doStart());
   }
 
   async submit(env: Envelope): Promise<CommitOutcome> {
-    this.assertOpen();
+    this.life.assertOpen();
     const roomId = typeof env?.roomId === 'string' ? env.roomId : '';
     // Refusals that need no agreed order are answered here, by the same state machine, without
     // touching Redis: a malformed envelope (its room id must never become a key), or a createRoom
@@ -224,7 +218,7 @@ export class RedisStore implements Store {
   }
 
   async read(roomId: string, minVersion = 0, timeoutMs = this.opts.readTimeoutMs): Promise<RoomState | null> {
-    this.assertOpen();
+    this.life.assertOpen();
     if (checkRoomId(roomId)) return null;
     const room = await this.ensureLoaded(roomId);
     const want = Number.isFinite(minVersion) ? minVersion : 0;
@@ -244,7 +238,7 @@ export class RedisStore implements Store {
   }
 
   async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
-    this.assertOpen();
+    this.life.assertOpen();
     const room = checkRoomId(roomId) ? null : await this.ensureLoaded(roomId);
     if (!room?.replica.state) {
       throw new ChorusError('NOT_FOUND', `room ${String(roomId)} does not exist`, { roomId });
@@ -259,7 +253,7 @@ export class RedisStore implements Store {
   }
 
   async listRooms(limit: number): Promise<readonly RoomListing[]> {
-    this.assertOpen();
+    this.life.assertOpen();
     const count = Math.min(Math.floor(limit), 10_000);
     if (!(count > 0)) return [];
     let ids: string[];
@@ -291,8 +285,8 @@ export class RedisStore implements Store {
 
   health(): StoreHealth {
     const { where, keyPrefix } = this.opts;
-    if (this.closed) return { ready: false, detail: `redis store closed (${where})` };
-    if (!this.started) return { ready: false, detail: `redis store not started (${where})` };
+    const notOpen = this.life.notOpenDetail();
+    if (notOpen !== null) return { ready: false, detail: `${notOpen} (${where})` };
     const rooms = `${this.rooms.size} rooms loaded`;
     const sync = this.lastSync === null ? 'not yet in sync' : `in sync ${Date.now() - this.lastSync} ms ago`;
     const connected = this.cmd.status === 'ready' && this.reader.status === 'ready';
@@ -314,8 +308,7 @@ export class RedisStore implements Store {
   }
 
   close(): Promise<void> {
-    this.closePromise ??= this.doClose();
-    return this.closePromise;
+    return this.life.close(() => this.doClose());
   }
 
   // ---- Lifecycle ---------------------------------------------------------------------------------
@@ -336,7 +329,8 @@ export class RedisStore implements Store {
       // While starting, one pass over the sentinels: none answering fails the start (UNAVAILABLE)
       // instead of waiting forever. Once started, keep asking them (ioredis ends a connection for
       // good when this returns null), at the pace of retryStrategy; writes fail fast meanwhile.
-      sentinelRetryStrategy: (times: number) => (this.started ? Math.min(50 * times, 1000) : null),
+      sentinelRetryStrategy: (times: number) =>
+        this.life.phase === 'open' || this.life.phase === 'closing' ? Math.min(50 * times, 1000) : null,
       // A failover that leaves the old master alive turns it into a replica, which answers writes
       // with READONLY: reconnect then, which asks the sentinels for the master again. (ioredis'
       // failoverDetector would notice sooner, but can leave its sentinel subscriptions open after
@@ -383,15 +377,19 @@ export class RedisStore implements Store {
       this.lastError = err.message;
     });
     client.on('close', () => {
-      if (this.closed || !this.started) return;
+      if (!this.life.isOpen) return;
       this.logCheckNeeded = true;
       if (this.downSince !== null) return;
       this.downSince = Date.now();
-      this.opts.logger.warn(`redis store: lost the connection to ${this.opts.where}; reconnecting`);
+      this.opts.logger.warn(
+        { where: this.opts.where },
+        `redis store: lost the connection to ${this.opts.where}; reconnecting`,
+      );
     });
     client.on('ready', () => {
       if (this.downSince === null || this.cmd.status !== 'ready' || this.reader.status !== 'ready') return;
       this.opts.logger.info(
+        { where: this.opts.where },
         `redis store: reconnected to ${this.opts.where} after ${Date.now() - this.downSince} ms; catching up`,
       );
       this.downSince = null;
@@ -402,7 +400,6 @@ export class RedisStore implements Store {
   }
 
   private async doStart(): Promise<void> {
-    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
     try {
       await Promise.all([this.cmd.connect(), this.reader.connect()]);
       await this.checkServerVersion();
@@ -412,7 +409,6 @@ export class RedisStore implements Store {
       if (err instanceof ChorusError) throw err;
       throw new ChorusError('UNAVAILABLE', `cannot reach Redis at ${this.opts.where}: ${messageOf(err)}`);
     }
-    this.started = true;
     this.tailer.start();
     const sweepEvery = Math.max(100, Math.min(this.opts.idleEvictMs / 4, 30_000));
     this.timers.push(setInterval(() => this.evictIdle(), sweepEvery));
@@ -440,8 +436,8 @@ export class RedisStore implements Store {
     }
   }
 
+  /** Runs once the lifecycle is `closing`, so new submits, reads and loads are refused already. */
   private async doClose(): Promise<void> {
-    this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     // Submits already handed over finish normally (the tailer still runs), for a bounded time.
     if (this.submitsInFlight > 0) {
@@ -467,11 +463,6 @@ export class RedisStore implements Store {
     } catch {
       this.cmd.disconnect();
     }
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
-    if (!this.started) throw new ChorusError('UNAVAILABLE', 'the redis store is not started');
   }
 
   private unavailable(what: string): ChorusError {
@@ -537,7 +528,10 @@ export class RedisStore implements Store {
     if (type === 'createRoom' || type === 'updateSettings') {
       // Awaited, so a room is listed on every node once its creation is acknowledged.
       await this.writeListing(room).catch((err: unknown) => {
-        this.opts.logger.warn(`redis store: could not list room ${room.id} (${messageOf(err)}); will retry`);
+        this.opts.logger.warn(
+          { roomId: room.id },
+          `redis store: could not list room ${room.id} (${messageOf(err)}); will retry`,
+        );
       });
     }
     this.maybeSnapshot(room);
@@ -553,7 +547,10 @@ export class RedisStore implements Store {
     room.snapshotting = true;
     void this.writeSnapshot(room)
       .catch((err: unknown) => {
-        this.opts.logger.warn(`redis store: snapshot of room ${room.id} failed (${messageOf(err)})`);
+        this.opts.logger.warn(
+          { roomId: room.id },
+          `redis store: snapshot of room ${room.id} failed (${messageOf(err)})`,
+        );
       })
       .finally(() => {
         room.snapshotting = false;
@@ -633,7 +630,7 @@ export class RedisStore implements Store {
       if (err instanceof BrokenLogError) throw new ChorusError('INTERNAL', err.message, { roomId });
       throw this.unavailable(`room ${roomId} could not be loaded (${messageOf(err)})`);
     }
-    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
+    if (this.life.closeRequested) throw this.life.unavailable();
     const room: LoadedRoom = {
       id: roomId,
       keys,
@@ -651,7 +648,7 @@ export class RedisStore implements Store {
       this.applyEntry(room, entry);
       await slice.yieldIfLong();
     }
-    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
+    if (this.life.closeRequested) throw this.life.unavailable();
     room.replica.lastUsed = Date.now();
     this.rooms.set(roomId, room);
     this.byLogKey.set(keys.log, room);
@@ -701,7 +698,10 @@ export class RedisStore implements Store {
     room.lastCommandId = env?.commandId ?? null;
     if (env === null) {
       // Every node skips it alike, so replicas stay identical.
-      this.opts.logger.warn(`redis store: room ${room.id} log entry ${entry.seq} is not a command; skipped`);
+      this.opts.logger.warn(
+        { roomId: room.id },
+        `redis store: room ${room.id} log entry ${entry.seq} is not a command; skipped`,
+      );
       return;
     }
     const outcome = room.replica.applyCommitted(env);
@@ -753,10 +753,12 @@ export class RedisStore implements Store {
       if (rewound !== undefined || baseSeq > room.position) {
         if (rewound !== undefined) {
           this.opts.logger.warn(
+            { roomId: room.id },
             `redis store: room ${room.id}: ${rewound}. Redis lost writes (a failover, or a restore from an older backup); the room follows what Redis holds now, from its snapshot at ${baseSeq} and ${entries.length} entries after it`,
           );
         } else {
           this.opts.logger.info(
+            { roomId: room.id },
             `redis store: room ${room.id} log was trimmed past position ${room.position}; reloading from the snapshot at ${baseSeq}`,
           );
         }
@@ -786,7 +788,7 @@ export class RedisStore implements Store {
     } catch (err) {
       if (!(err instanceof BrokenLogError)) throw err;
       // Not this node's to repair: drop the room so that its next use reports the error.
-      this.opts.logger.warn(`redis store: ${err.message}; room unloaded`);
+      this.opts.logger.warn({ where: this.opts.where }, `redis store: ${err.message}; room unloaded`);
       this.unload(room, new ChorusError('INTERNAL', err.message, { roomId: room.id }));
     } finally {
       room.busy--;
