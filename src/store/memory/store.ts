@@ -25,19 +25,13 @@
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import { decodeCommand, encodeCommand } from '../codec.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
 import { RoomReplica } from '../replica.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
-import {
-  frameRecord,
-  listSegments,
-  MAX_RECORD_BYTES,
-  scanFrames,
-  SegmentWriter,
-  syncDir,
-} from '../disk/log.ts';
+import { frameRecord, listSegments, scanFrames, SegmentWriter, syncDir } from '../disk/log.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
 import {
   listSnapshots,
@@ -222,7 +216,7 @@ export class MemoryStore implements Store {
       for (const frame of scan.frames) {
         let env: Envelope;
         try {
-          env = JSON.parse(frame.payload.toString('utf8')) as Envelope;
+          env = decodeCommand(frame.payload.toString('utf8'));
         } catch {
           // The checksum matched, so this was written this way: treat it like any corrupt record.
           validBytes = frame.offset;
@@ -284,30 +278,12 @@ export class MemoryStore implements Store {
 
   // ---- Writes -----------------------------------------------------------------------------------
 
-  submit(env: Envelope): Promise<CommitOutcome> {
-    if (!this.life.isOpen || this.failure !== null) return Promise.reject(this.unavailable());
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(env);
-    } catch (err) {
-      return Promise.reject(
-        new ChorusError('INVALID_ARGUMENT', `the command cannot be serialised: ${String(err)}`),
-      );
-    }
-    if (json === undefined) {
-      return Promise.reject(new ChorusError('INVALID_ARGUMENT', 'the command is empty'));
-    }
-    const payload = Buffer.from(json, 'utf8');
-    if (payload.length > MAX_RECORD_BYTES) {
-      return Promise.reject(
-        new ChorusError('INVALID_ARGUMENT', `the command is too large (${payload.length} bytes)`, {
-          maxBytes: MAX_RECORD_BYTES,
-        }),
-      );
-    }
-    const decoded = JSON.parse(json) as Envelope;
+  // async, so that a refusal is a rejection; everything up to the queue push still runs at once.
+  async submit(env: Envelope): Promise<CommitOutcome> {
+    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
+    const encoded = encodeCommand(env);
     return new Promise((resolve, reject) => {
-      this.queue.push({ env: decoded, frame: frameRecord(payload), resolve, reject });
+      this.queue.push({ env: encoded.env, frame: frameRecord(encoded.bytes), resolve, reject });
       this.startWriter();
     });
   }

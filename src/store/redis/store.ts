@@ -19,6 +19,7 @@ import {
   type Envelope,
   type RoomState,
 } from '../../domain/index.ts';
+import { encodeCommand } from '../codec.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import { PendingCommands, RoomReplica } from '../replica.ts';
 import { Slicer } from '../slicer.ts';
@@ -146,8 +147,10 @@ export class RedisStore implements Store {
     return this.life.start(() => this.doStart());
   }
 
-  async submit(env: Envelope): Promise<CommitOutcome> {
+  async submit(given: Envelope): Promise<CommitOutcome> {
     this.life.assertOpen();
+    // What is probed, written and applied is the decoded copy, as every node will read it back.
+    const { env, json } = encodeCommand(given);
     const roomId = typeof env?.roomId === 'string' ? env.roomId : '';
     // Refusals that need no agreed order are answered here, by the same state machine, without
     // touching Redis: a malformed envelope (its room id must never become a key), or a createRoom
@@ -163,7 +166,7 @@ export class RedisStore implements Store {
     }
     this.submitsInFlight++;
     try {
-      return await this.order(env, probe, creates);
+      return await this.order(env, json, probe, creates);
     } finally {
       this.submitsInFlight--;
       if (this.submitsInFlight === 0) this.drained?.();
@@ -171,7 +174,12 @@ export class RedisStore implements Store {
   }
 
   /** Appends the command to its room's log and waits until this node has applied it. */
-  private async order(env: Envelope, probe: CommitOutcome, creates: boolean): Promise<CommitOutcome> {
+  private async order(
+    env: Envelope,
+    json: string,
+    probe: CommitOutcome,
+    creates: boolean,
+  ): Promise<CommitOutcome> {
     const roomId = env.roomId;
     const room = await this.ensureLoaded(roomId);
     room.busy++;
@@ -183,7 +191,7 @@ export class RedisStore implements Store {
         appended = await this.appends.append(
           [room.keys.log, room.keys.snap],
           () => room.position,
-          JSON.stringify(env),
+          json,
           creates,
         );
       } catch (err) {
