@@ -386,28 +386,18 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Applies one logged command, live or during replay. A throw from apply (a bug) is treated as a
-   * command without effect, identically in both paths, so replay still reproduces the live state.
-   * A replica left without a room (a refused command for a room that does not exist) is dropped
+   * Applies one logged command, live or during replay (RoomReplica turns a throwing apply into a
+   * command without effect, identically in both paths). A replica left without a room (a refused command for a room that does not exist) is dropped
    * unless someone waits on it.
    */
   private applyRecord(env: Envelope): CommitOutcome {
     const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
     let replica = this.rooms.get(roomId);
     if (!replica) {
-      replica = new RoomReplica(roomId);
+      replica = new RoomReplica(roomId, null, this.logger);
       this.rooms.set(roomId, replica);
     }
-    let outcome: CommitOutcome;
-    try {
-      outcome = replica.applyCommitted(env);
-    } catch (err) {
-      this.logger.warn({ roomId, commandId: env?.commandId, err: String(err) }, 'applying a command failed');
-      outcome = {
-        result: { ok: false, error: { code: 'INTERNAL', message: 'the command could not be applied' } },
-        state: replica.state,
-      };
-    }
+    const outcome = replica.applyCommitted(env);
     this.dropIfEmpty(roomId);
     return outcome;
   }

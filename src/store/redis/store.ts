@@ -183,8 +183,7 @@ export class RedisStore implements Store {
     const roomId = env.roomId;
     const room = await this.ensureLoaded(roomId);
     room.busy++;
-    const key = pendingKey(roomId, env.commandId);
-    const applied = this.pending.expect(key);
+    const applied = this.pending.expect(roomId, env.commandId);
     try {
       let appended: AppendResult;
       try {
@@ -195,12 +194,12 @@ export class RedisStore implements Store {
           creates,
         );
       } catch (err) {
-        this.pending.forget(key);
+        this.pending.forget(roomId, env.commandId);
         throw this.appendFailure(err, env);
       }
       if (appended.seq === null) {
         // The room does not exist and nothing was written.
-        this.pending.forget(key);
+        this.pending.forget(roomId, env.commandId);
         return { result: probe.result, state: null };
       }
       if (appended.entries !== null && this.rooms.get(room.id) === room) {
@@ -209,7 +208,7 @@ export class RedisStore implements Store {
         // do the other commands of the same call (they came with the same reply).
         this.applyInOrder(room, appended.entries);
       }
-      if (appended.seq <= room.position && this.pending.isWaiting(key)) {
+      if (appended.seq <= room.position && this.pending.isWaiting(roomId, env.commandId)) {
         // This node applied another command where Redis just put this one: the log was rewound.
         // Should the check fail, the wait below ends as it would have (DEADLINE_EXCEEDED: retry).
         await this.checkLog(room).catch(() => undefined);
@@ -510,7 +509,7 @@ export class RedisStore implements Store {
       };
       const fail = (err: Error): void => {
         settle();
-        this.pending.forget(pendingKey(env.roomId, env.commandId));
+        this.pending.forget(env.roomId, env.commandId);
         reject(err);
       };
       const timer = setTimeout(() => {
@@ -642,7 +641,7 @@ export class RedisStore implements Store {
     const room: LoadedRoom = {
       id: roomId,
       keys,
-      replica: new RoomReplica(roomId, fetched.base),
+      replica: new RoomReplica(roomId, fetched.base, this.opts.logger),
       position: fetched.baseSeq,
       lastCommandId: null,
       snapshotAt: fetched.baseSeq,
@@ -713,7 +712,7 @@ export class RedisStore implements Store {
       return;
     }
     const outcome = room.replica.applyCommitted(env);
-    this.pending.settle(pendingKey(room.id, env.commandId), outcome);
+    this.pending.settle(room.id, env.commandId, outcome);
   }
 
   /**
@@ -778,7 +777,7 @@ export class RedisStore implements Store {
         // Own writes among the skipped entries: their results are in the room's recent commands.
         // (A refused one is not; its submit ends with DEADLINE_EXCEEDED, which says "retry".)
         for (const recent of base?.recent ?? []) {
-          this.pending.settle(pendingKey(room.id, recent.commandId), {
+          this.pending.settle(room.id, recent.commandId, {
             result: { ok: true, value: recent.result },
             state: base,
           });
@@ -867,11 +866,6 @@ export class RedisStore implements Store {
     this.byLogKey.delete(room.keys.log);
     room.replica.close(reason);
   }
-}
-
-/** Command ids are chosen by clients and only unique within a room. */
-function pendingKey(roomId: string, commandId: string): string {
-  return `${roomId}/${commandId}`;
 }
 
 function parseListing(raw: string | null): RoomListing | null {
