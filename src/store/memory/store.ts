@@ -30,6 +30,7 @@ import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
 import { RoomReplica } from '../replica.ts';
+import { RoomTable, type HeldRoom } from '../room-table.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
 import { frameRecord, listSegments, scanFrames, SegmentWriter, syncDir } from '../disk/log.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
@@ -128,9 +129,8 @@ export class MemoryStore implements Store {
   private readonly life: Lifecycle;
   private lock: DirLock | null = null;
   private segment: SegmentWriter | null = null;
-  private readonly rooms = new Map<string, RoomReplica>();
-  /** Reads waiting on a room that does not exist (yet), so its empty replica is kept meanwhile. */
-  private readonly waitingReads = new Map<string, number>();
+  /** Every room: this store applies every command, so an empty replica is dropped once unused. */
+  private readonly rooms: RoomTable<HeldRoom>;
 
   private queue: Submission[] = [];
   private writer: Promise<void> | null = null;
@@ -161,6 +161,12 @@ export class MemoryStore implements Store {
     this.fsync = options.fsync ?? true;
     this.logger = resolveLogger('memory store', options.logger, defaultLogger);
     this.life = new Lifecycle(`memory store at ${this.dataDir}`, { dataDir: this.dataDir });
+    this.rooms = new RoomTable<HeldRoom>({
+      life: this.life,
+      readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
+      load: (roomId) => Promise.resolve(this.hold(roomId)),
+      dropEmpty: true,
+    });
   }
 
   // ---- Start and recovery -----------------------------------------------------------------------
@@ -180,7 +186,7 @@ export class MemoryStore implements Store {
       await this.lock?.release().catch(() => undefined);
       this.segment = null;
       this.lock = null;
-      this.rooms.clear();
+      this.rooms.closeAll(this.unavailable());
       throw err;
     }
   }
@@ -195,7 +201,9 @@ export class MemoryStore implements Store {
     let position = snap?.position ?? 0;
     this.snapshotPosition = position;
     this.snapshotBytes = snap ? (await stat(snap.path)).size : 0;
-    for (const state of snap?.rooms ?? []) this.rooms.set(state.id, new RoomReplica(state.id, state));
+    for (const state of snap?.rooms ?? []) {
+      this.rooms.add({ id: state.id, replica: new RoomReplica(state.id, state, this.logger), busy: 0 });
+    }
 
     const segments = await listSegments(dir);
     let tail: { index: number; end: number; validBytes: number } | null = null;
@@ -254,7 +262,13 @@ export class MemoryStore implements Store {
     this.position = position;
     this.nextSnapshotAt = this.snapshotPosition + this.snapshotEvery;
     this.logger.info(
-      { dataDir: dir, snapshotPosition: this.snapshotPosition, replayed, position, rooms: this.roomCount() },
+      {
+        dataDir: dir,
+        snapshotPosition: this.snapshotPosition,
+        replayed,
+        position,
+        rooms: this.rooms.roomCount,
+      },
       'memory store recovered',
     );
   }
@@ -392,26 +406,18 @@ export class MemoryStore implements Store {
    */
   private applyRecord(env: Envelope): CommitOutcome {
     const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
-    let replica = this.rooms.get(roomId);
-    if (!replica) {
-      replica = new RoomReplica(roomId, null, this.logger);
-      this.rooms.set(roomId, replica);
-    }
-    const outcome = replica.applyCommitted(env);
-    this.dropIfEmpty(roomId);
+    const room = this.hold(roomId);
+    const outcome = room.replica.applyCommitted(env);
+    this.rooms.release(room);
     return outcome;
   }
 
-  private dropIfEmpty(roomId: string): void {
-    const replica = this.rooms.get(roomId);
-    if (
-      replica &&
-      replica.state === null &&
-      replica.subscriberCount === 0 &&
-      !this.waitingReads.has(roomId)
-    ) {
-      this.rooms.delete(roomId);
-    }
+  /** The room's entry, made empty when there is none (a command or a read for a new room). */
+  private hold(roomId: string): HeldRoom {
+    return (
+      this.rooms.get(roomId) ??
+      this.rooms.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
+    );
   }
 
   // ---- Snapshots --------------------------------------------------------------------------------
@@ -433,7 +439,7 @@ export class MemoryStore implements Store {
   private async beginSnapshot(): Promise<void> {
     const position = this.position;
     const states: RoomState[] = [];
-    for (const replica of this.rooms.values()) if (replica.state) states.push(replica.state);
+    for (const { replica } of this.rooms.values()) if (replica.state) states.push(replica.state);
     // Whatever happens, the next attempt comes after another snapshotEvery records, not every batch.
     this.nextSnapshotAt = position + this.snapshotEvery;
     try {
@@ -491,50 +497,21 @@ export class MemoryStore implements Store {
 
   // ---- Reads ------------------------------------------------------------------------------------
 
-  async read(roomId: string, minVersion = 0, timeoutMs = DEFAULT_READ_TIMEOUT_MS): Promise<RoomState | null> {
-    this.life.assertOpen();
-    const existing = this.rooms.get(roomId);
-    if (existing && existing.version >= minVersion) return existing.state;
-    if (!existing && minVersion <= 0) return null;
-    let replica = existing;
-    if (!replica) {
-      // Wait on an empty replica: a createRoom applied meanwhile lands in it and wakes us.
-      replica = new RoomReplica(roomId);
-      this.rooms.set(roomId, replica);
-    }
-    this.waitingReads.set(roomId, (this.waitingReads.get(roomId) ?? 0) + 1);
-    try {
-      await replica.waitForVersion(minVersion, timeoutMs);
-    } finally {
-      const left = (this.waitingReads.get(roomId) ?? 1) - 1;
-      if (left > 0) this.waitingReads.set(roomId, left);
-      else this.waitingReads.delete(roomId);
-      this.dropIfEmpty(roomId);
-    }
-    return replica.state;
+  read(roomId: string, minVersion?: number, timeoutMs?: number): Promise<RoomState | null> {
+    return this.rooms.read(roomId, minVersion, timeoutMs);
   }
 
-  async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
-    this.life.assertOpen();
-    const replica = this.rooms.get(roomId);
-    if (!replica?.state) throw new ChorusError('NOT_FOUND', `room ${roomId} does not exist`, { roomId });
-    return replica.subscribe(afterVersion, listener);
+  subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    return this.rooms.subscribe(roomId, afterVersion, listener);
   }
 
   async listRooms(limit: number): Promise<readonly RoomListing[]> {
-    const listings: RoomListing[] = [];
-    for (const replica of this.rooms.values()) {
-      if (replica.state?.settings.public) listings.push(replica.listing()!);
-    }
-    // Newest first; the id breaks ties so the order is stable.
-    listings.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return listings.slice(0, Math.max(0, limit));
+    this.life.assertOpen();
+    return this.rooms.listings(limit);
   }
 
   loadedRooms(): readonly string[] {
-    const ids: string[] = [];
-    for (const [id, replica] of this.rooms) if (replica.state) ids.push(id);
-    return ids;
+    return this.rooms.loadedRooms();
   }
 
   health(): StoreHealth {
@@ -545,7 +522,7 @@ export class MemoryStore implements Store {
     if (notOpen !== null) return { ready: false, detail: notOpen };
     return {
       ready: true,
-      detail: `memory store at ${this.dataDir}: ${this.roomCount()} rooms, ${this.position} commands logged`,
+      detail: `memory store at ${this.dataDir}: ${this.rooms.roomCount} rooms, ${this.position} commands logged`,
     };
   }
 
@@ -559,7 +536,7 @@ export class MemoryStore implements Store {
       snapshots: this.snapshots,
       snapshotPosition: this.snapshotPosition,
       replicas: this.rooms.size,
-      rooms: this.roomCount(),
+      rooms: this.rooms.roomCount,
       segment: this.segment ? path.basename(this.segment.path) : '',
       busy: this.writer !== null || this.snapshotting !== null,
     };
@@ -582,7 +559,8 @@ export class MemoryStore implements Store {
       }
     } finally {
       const reason = this.unavailable();
-      for (const replica of this.rooms.values()) replica.close(reason);
+      // The rooms stay readable for stats(); only their waiters are failed.
+      for (const { replica } of this.rooms.values()) replica.close(reason);
       await this.segment?.close().catch(() => undefined);
       this.segment = null;
       await this.lock?.release();
@@ -591,12 +569,6 @@ export class MemoryStore implements Store {
   }
 
   // ---- Helpers ----------------------------------------------------------------------------------
-
-  private roomCount(): number {
-    let n = 0;
-    for (const replica of this.rooms.values()) if (replica.state) n++;
-    return n;
-  }
 
   private unavailable(): ChorusError {
     if (this.failure !== null) {

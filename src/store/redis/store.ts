@@ -11,17 +11,11 @@
 // (checkLog) and follows Redis, so that every node agrees again.
 
 import { Redis } from 'ioredis';
-import {
-  ChorusError,
-  checkRoomId,
-  restore,
-  snapshot,
-  type Envelope,
-  type RoomState,
-} from '../../domain/index.ts';
+import { ChorusError, restore, snapshot, type Envelope, type RoomState } from '../../domain/index.ts';
 import { encodeCommand } from '../codec.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import { PendingCommands, RoomReplica } from '../replica.ts';
+import { listLimit, RoomTable, type HeldRoom } from '../room-table.ts';
 import { Slicer } from '../slicer.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
 import { listingKeys, roomKeys, type ListingKeys, type RoomKeys } from './keys.ts';
@@ -32,18 +26,14 @@ import { decodeEnvelope, idOf, parseEntries, type LogEntry, type StreamBatch } f
 import { Tailer } from './tailer.ts';
 
 /** A room this node holds: its replica and where it stands in the room's log. */
-interface LoadedRoom {
-  readonly id: string;
+interface LoadedRoom extends HeldRoom {
   readonly keys: RoomKeys;
-  readonly replica: RoomReplica;
   /** Position (entry n of id `0-n`) of the last log entry applied here. */
   position: number;
   /** Command id of the entry at `position`; null when not known (a snapshot's, or not a command). */
   lastCommandId: string | null;
   /** Position covered by the newest snapshot this node knows of. */
   snapshotAt: number;
-  /** Operations in progress that need the room to stay loaded (submits, reads waiting, reloads). */
-  busy: number;
   snapshotting: boolean;
   /** Version this node last wrote to the room list. */
   listedVersion: number;
@@ -56,8 +46,6 @@ interface FetchedRoom {
   readonly entries: readonly LogEntry[];
 }
 
-/** Rooms that do not exist are held only briefly: a stream of random ids must not fill memory. */
-const MISSING_ROOM_IDLE_MS = 30_000;
 const XRANGE_PAGE = 1000;
 /** A writer at most this far behind its room's log gets the missing entries with its append's reply. */
 const APPEND_CATCH_UP = 256;
@@ -85,9 +73,9 @@ export class RedisStore implements Store {
   private readonly appends: AppendBatcher;
   private readonly tailer: Tailer;
   private readonly listing: ListingKeys;
-  private readonly rooms = new Map<string, LoadedRoom>();
+  /** Rooms this node serves; one that does not exist is kept briefly, then evicted when idle. */
+  private readonly rooms: RoomTable<LoadedRoom>;
   private readonly byLogKey = new Map<string, LoadedRoom>();
-  private readonly loading = new Map<string, Promise<LoadedRoom>>();
   private readonly pending = new PendingCommands();
   /** Rejecters of submits waiting for their command to be applied, so close() can fail them. */
   private readonly waitingSubmits = new Set<(err: Error) => void>();
@@ -110,6 +98,13 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions) {
     this.opts = resolveRedisOptions(options);
     this.listing = listingKeys(this.opts.keyPrefix);
+    this.rooms = new RoomTable<LoadedRoom>({
+      life: this.life,
+      readTimeoutMs: this.opts.readTimeoutMs,
+      load: (roomId) => this.load(roomId),
+      dropEmpty: false,
+      onDrop: (room) => this.byLogKey.delete(room.keys.log),
+    });
     this.cmd = this.connection('commands');
     this.reader = this.connection('tail');
     this.appends = new AppendBatcher(this.cmd, APPEND_CATCH_UP);
@@ -181,7 +176,7 @@ export class RedisStore implements Store {
     creates: boolean,
   ): Promise<CommitOutcome> {
     const roomId = env.roomId;
-    const room = await this.ensureLoaded(roomId);
+    const room = await this.rooms.ensure(roomId);
     room.busy++;
     const applied = this.pending.expect(roomId, env.commandId);
     try {
@@ -224,45 +219,18 @@ export class RedisStore implements Store {
     }
   }
 
-  async read(roomId: string, minVersion = 0, timeoutMs = this.opts.readTimeoutMs): Promise<RoomState | null> {
-    this.life.assertOpen();
-    if (checkRoomId(roomId)) return null;
-    const room = await this.ensureLoaded(roomId);
-    const want = Number.isFinite(minVersion) ? minVersion : 0;
-    if (room.replica.version < want) {
-      const wait = Number.isFinite(timeoutMs)
-        ? Math.min(Math.max(0, timeoutMs), 2 ** 31 - 1)
-        : this.opts.readTimeoutMs;
-      room.busy++;
-      try {
-        await room.replica.waitForVersion(want, wait);
-      } finally {
-        room.busy--;
-        room.replica.lastUsed = Date.now();
-      }
-    }
-    return room.replica.state;
+  read(roomId: string, minVersion?: number, timeoutMs?: number): Promise<RoomState | null> {
+    return this.rooms.read(roomId, minVersion, timeoutMs);
   }
 
-  async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
-    this.life.assertOpen();
-    const room = checkRoomId(roomId) ? null : await this.ensureLoaded(roomId);
-    if (!room?.replica.state) {
-      throw new ChorusError('NOT_FOUND', `room ${String(roomId)} does not exist`, { roomId });
-    }
-    const sub = room.replica.subscribe(afterVersion, listener);
-    return {
-      close: () => {
-        sub.close();
-        room.replica.lastUsed = Date.now();
-      },
-    };
+  subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    return this.rooms.subscribe(roomId, afterVersion, listener);
   }
 
   async listRooms(limit: number): Promise<readonly RoomListing[]> {
     this.life.assertOpen();
-    const count = Math.min(Math.floor(limit), 10_000);
-    if (!(count > 0)) return [];
+    const count = listLimit(limit);
+    if (count === 0) return [];
     let ids: string[];
     let raw: Array<string | null>;
     try {
@@ -287,7 +255,7 @@ export class RedisStore implements Store {
   }
 
   loadedRooms(): readonly string[] {
-    return [...this.rooms.values()].filter((r) => r.replica.state !== null).map((r) => r.id);
+    return this.rooms.loadedRooms();
   }
 
   health(): StoreHealth {
@@ -418,7 +386,9 @@ export class RedisStore implements Store {
     }
     this.tailer.start();
     const sweepEvery = Math.max(100, Math.min(this.opts.idleEvictMs / 4, 30_000));
-    this.timers.push(setInterval(() => this.evictIdle(), sweepEvery));
+    this.timers.push(
+      setInterval(() => this.rooms.evictIdle(this.opts.idleEvictMs, (room) => room.snapshotting), sweepEvery),
+    );
     this.timers.push(setInterval(() => this.refreshListings(), this.opts.listingRefreshMs));
     for (const timer of this.timers) timer.unref();
   }
@@ -462,9 +432,7 @@ export class RedisStore implements Store {
     );
     for (const reject of [...this.waitingSubmits]) reject(reason);
     await this.tailer.stop();
-    for (const room of this.rooms.values()) room.replica.close(reason);
-    this.rooms.clear();
-    this.byLogKey.clear();
+    this.rooms.closeAll(reason);
     try {
       await this.cmd.quit();
     } catch {
@@ -612,20 +580,6 @@ export class RedisStore implements Store {
 
   // ---- Loading and tailing -----------------------------------------------------------------------
 
-  private ensureLoaded(roomId: string): Promise<LoadedRoom> {
-    const room = this.rooms.get(roomId);
-    if (room) {
-      room.replica.lastUsed = Date.now();
-      return Promise.resolve(room);
-    }
-    let loading = this.loading.get(roomId);
-    if (!loading) {
-      loading = this.load(roomId).finally(() => this.loading.delete(roomId));
-      this.loading.set(roomId, loading);
-    }
-    return loading;
-  }
-
   /** Snapshot, then the log after it, then the tailer takes over from there. */
   private async load(roomId: string): Promise<LoadedRoom> {
     if (this.cmd.status !== 'ready') throw this.unavailable(`room ${roomId} is not loaded on this node`);
@@ -656,8 +610,7 @@ export class RedisStore implements Store {
       await slice.yieldIfLong();
     }
     if (this.life.closeRequested) throw this.life.unavailable();
-    room.replica.lastUsed = Date.now();
-    this.rooms.set(roomId, room);
+    this.rooms.add(room);
     this.byLogKey.set(keys.log, room);
     this.tailer.wake();
     return room;
@@ -796,7 +749,7 @@ export class RedisStore implements Store {
       if (!(err instanceof BrokenLogError)) throw err;
       // Not this node's to repair: drop the room so that its next use reports the error.
       this.opts.logger.warn({ where: this.opts.where }, `redis store: ${err.message}; room unloaded`);
-      this.unload(room, new ChorusError('INTERNAL', err.message, { roomId: room.id }));
+      this.rooms.drop(room, new ChorusError('INTERNAL', err.message, { roomId: room.id }));
     } finally {
       room.busy--;
     }
@@ -846,25 +799,6 @@ export class RedisStore implements Store {
       this.logCheckNeeded = true;
       throw new Error(`the logs could not be checked after reconnecting (${failed.join('; ')})`);
     }
-  }
-
-  private evictIdle(): void {
-    const now = Date.now();
-    for (const room of this.rooms.values()) {
-      const idleAfter = room.replica.state
-        ? this.opts.idleEvictMs
-        : Math.min(this.opts.idleEvictMs, MISSING_ROOM_IDLE_MS);
-      if (room.busy > 0 || room.snapshotting || room.replica.subscriberCount > 0) continue;
-      if (now - room.replica.lastUsed < idleAfter) continue;
-      this.unload(room, new ChorusError('UNAVAILABLE', `room ${room.id} was unloaded from this node`));
-    }
-  }
-
-  private unload(room: LoadedRoom, reason: Error): void {
-    if (this.rooms.get(room.id) !== room) return;
-    this.rooms.delete(room.id);
-    this.byLogKey.delete(room.keys.log);
-    room.replica.close(reason);
   }
 }
 
