@@ -29,8 +29,7 @@ import { decodeCommand, encodeCommand } from '../codec.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
-import { RoomReplica } from '../replica.ts';
-import { RoomTable, type HeldRoom } from '../room-table.ts';
+import { LocalRooms } from '../room-table.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
 import { frameRecord, listSegments, scanFrames, SegmentWriter, syncDir } from '../disk/log.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
@@ -130,7 +129,7 @@ export class MemoryStore implements Store {
   private lock: DirLock | null = null;
   private segment: SegmentWriter | null = null;
   /** Every room: this store applies every command, so an empty replica is dropped once unused. */
-  private readonly rooms: RoomTable<HeldRoom>;
+  private readonly rooms: LocalRooms;
 
   private queue: Submission[] = [];
   private writer: Promise<void> | null = null;
@@ -161,11 +160,10 @@ export class MemoryStore implements Store {
     this.fsync = options.fsync ?? true;
     this.logger = resolveLogger('memory store', options.logger, defaultLogger);
     this.life = new Lifecycle(`memory store at ${this.dataDir}`, { dataDir: this.dataDir });
-    this.rooms = new RoomTable<HeldRoom>({
+    this.rooms = new LocalRooms({
       life: this.life,
       readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
-      load: (roomId) => Promise.resolve(this.hold(roomId)),
-      dropEmpty: true,
+      logger: this.logger,
     });
   }
 
@@ -201,9 +199,7 @@ export class MemoryStore implements Store {
     let position = snap?.position ?? 0;
     this.snapshotPosition = position;
     this.snapshotBytes = snap ? (await stat(snap.path)).size : 0;
-    for (const state of snap?.rooms ?? []) {
-      this.rooms.add({ id: state.id, replica: new RoomReplica(state.id, state, this.logger), busy: 0 });
-    }
+    for (const state of snap?.rooms ?? []) this.rooms.restore(state);
 
     const segments = await listSegments(dir);
     let tail: { index: number; end: number; validBytes: number } | null = null;
@@ -232,7 +228,7 @@ export class MemoryStore implements Store {
           break;
         }
         if (record >= position) {
-          this.applyRecord(env);
+          this.rooms.apply(env);
           position++;
           replayed++;
         }
@@ -368,7 +364,7 @@ export class MemoryStore implements Store {
 
   /** Applies a durable batch in log order and answers each submission with its own outcome. */
   private publish(batch: Submission[]): void {
-    for (const submission of batch) submission.resolve(this.applyRecord(submission.env));
+    for (const submission of batch) submission.resolve(this.rooms.apply(submission.env));
   }
 
   /**
@@ -397,27 +393,6 @@ export class MemoryStore implements Store {
     const error = this.unavailable();
     for (const s of [...batch, ...this.queue]) s.reject(error);
     this.queue = [];
-  }
-
-  /**
-   * Applies one logged command, live or during replay (RoomReplica turns a throwing apply into a
-   * command without effect, identically in both paths). A replica left without a room (a refused command for a room that does not exist) is dropped
-   * unless someone waits on it.
-   */
-  private applyRecord(env: Envelope): CommitOutcome {
-    const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
-    const room = this.hold(roomId);
-    const outcome = room.replica.applyCommitted(env);
-    this.rooms.release(room);
-    return outcome;
-  }
-
-  /** The room's entry, made empty when there is none (a command or a read for a new room). */
-  private hold(roomId: string): HeldRoom {
-    return (
-      this.rooms.get(roomId) ??
-      this.rooms.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
-    );
   }
 
   // ---- Snapshots --------------------------------------------------------------------------------
