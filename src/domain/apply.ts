@@ -113,12 +113,16 @@ function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { t
       return join(state, env, command);
     case 'addTrack':
       return addTrack(state, env, command);
-    case 'removeEntry':
-      return removeEntry(state, env, command);
+    case 'removeEntry': {
+      const resolved = byTrack(state, command);
+      return 'code' in resolved ? { kind: 'error', error: resolved } : removeEntry(state, env, resolved);
+    }
     case 'vote':
       return vote(state, env, command);
-    case 'anonymousVote':
-      return anonymousVote(state, env, command);
+    case 'anonymousVote': {
+      const resolved = byTrack(state, command);
+      return 'code' in resolved ? { kind: 'error', error: resolved } : anonymousVote(state, env, resolved);
+    }
     case 'advance':
       return advance(state, env, command);
     case 'updateSettings':
@@ -132,6 +136,27 @@ function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { t
     default:
       return fail('INVALID_ARGUMENT', `unknown command type ${String((command as { type: unknown }).type)}`);
   }
+}
+
+/**
+ * A legacy command may name its entry by the queued track's id instead: resolved here, in log
+ * order, so that it finds a track added a moment earlier through another node that the proposing
+ * node had not applied yet.
+ */
+function byTrack<C extends { readonly entryId: string; readonly trackId?: string }>(
+  state: RoomState,
+  command: C,
+): C | ErrorInfo {
+  if (command.trackId === undefined) return command;
+  const bad = checkText('trackId', command.trackId, LIMITS.textMaxLength);
+  if (bad) return bad;
+  const entry = findTrack(state.queue, command.trackId);
+  if (!entry) {
+    return errorInfo('NOT_FOUND', `track ${command.trackId} is not in the queue`, {
+      trackId: command.trackId,
+    });
+  }
+  return { ...command, entryId: entry.entryId };
 }
 
 /** Stamps the version on a change, remembers its command id, and turns the step into output. */

@@ -128,10 +128,17 @@ export type Command =
     }
   | { readonly type: 'join'; readonly memberId: string; readonly name: string }
   | { readonly type: 'addTrack'; readonly entryId: string; readonly track: Track }
-  | { readonly type: 'removeEntry'; readonly entryId: string }
+  /** `trackId`, when given, picks the queued entry of that track instead (the legacy API's way). */
+  | { readonly type: 'removeEntry'; readonly entryId: string; readonly trackId?: string }
   | { readonly type: 'vote'; readonly entryId: string; readonly value: VoteValue | 0 }
   /** A vote by a fresh anonymous voter (the legacy API): one more up or down, keyed by command id. */
-  | { readonly type: 'anonymousVote'; readonly entryId: string; readonly value: VoteValue }
+  | {
+      readonly type: 'anonymousVote';
+      readonly entryId: string;
+      readonly value: VoteValue;
+      /** When given, the vote goes to the queued entry of this track (resolved in log order). */
+      readonly trackId?: string;
+    }
   | {
       readonly type: 'advance';
       /** The entry the proposer believes is playing (null: nothing). A mismatch makes this a no-op. */

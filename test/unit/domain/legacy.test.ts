@@ -254,3 +254,23 @@ void describe('replaceQueue (the legacy /sync)', () => {
     room.noop(HOST, { type: 'replaceQueue', entries: [] });
   });
 });
+
+void describe('legacy commands naming a track instead of an entry', () => {
+  void test('anonymousVote and removeEntry with trackId act on the queued entry of that track, found in log order', () => {
+    const room = Room.create({ autoplay: false }, ['m1']);
+    room.add('m1', '7');
+    room.add('m1', '8');
+    const vote = room.change(HOST, { type: 'anonymousVote', entryId: 'stale-guess', trackId: '8', value: 1 });
+    assert.deepEqual([vote.entryId, vote.score], ['e-8', 1]);
+    assert.deepEqual(room.queueIds(), ['e-8', 'e-7']);
+    room.change(HOST, { type: 'removeEntry', entryId: 'stale-guess', trackId: '7' });
+    assert.deepEqual(room.queueIds(), ['e-8']);
+    const err = room.refused(
+      HOST,
+      { type: 'anonymousVote', entryId: 'e-8', trackId: '9', value: 1 },
+      'NOT_FOUND',
+    );
+    assert.deepEqual(err.details, { trackId: '9' });
+    room.refused(HOST, { type: 'removeEntry', entryId: 'e-8', trackId: '' }, 'INVALID_ARGUMENT');
+  });
+});
