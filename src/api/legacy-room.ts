@@ -10,6 +10,7 @@ import {
   ChorusError,
   scoreOf,
   type Command,
+  type CommandValue,
   type RoomState,
   type SettingsPatch,
   type Track,
@@ -174,15 +175,23 @@ export class LegacyRoom {
     return found ? legacyView(found) : null;
   }
 
-  /** Moves the head of the queue to playing and answers it; null when the queue is empty. */
+  /**
+   * Moves the head of the queue to playing and answers it; null when the queue is empty. Both are
+   * decided by the state machine in log order (this node may trail a write made through another).
+   */
   async playNext(): Promise<LegacyView | null> {
-    const host = { roomId: this.roomId, memberId: LEGACY_HOST };
-    // A conditional advance: if another caller moved first, look again and move the new head.
+    // A conditional advance: if another caller moved first, look again (now caught up) and retry.
     for (let attempt = 0; attempt < 20; attempt++) {
-      const state = await this.read();
-      if (state.queue.length === 0) return null;
-      const { advanced, room } = await this.service.skipTrack(host, state.nowPlaying?.entry.entryId ?? null);
-      if (advanced && room.nowPlaying) return legacyView(room.nowPlaying);
+      const expectedEntryId = (await this.read()).nowPlaying?.entry.entryId ?? null;
+      const out = await this.service.run(this.roomId, LEGACY_HOST, {
+        type: 'advance',
+        expectedEntryId,
+        reason: 'skipped',
+        requireNext: true,
+      });
+      const value = out.value as Extract<CommandValue, { type: 'advance' }>;
+      if (value.advanced && value.nowPlaying) return legacyView(value.nowPlaying.entry);
+      if (out.state.queue.length === 0) return null;
     }
     throw new ChorusError('ABORTED', 'the queue kept changing; try again');
   }

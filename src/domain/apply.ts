@@ -559,7 +559,12 @@ const advance: Handler<'advance'> = (state, env, command) => {
     kind: 'noop',
     value: { type: 'advance', advanced: false, ended: null, nowPlaying: current },
   };
+  if (command.requireNext !== undefined && typeof command.requireNext !== 'boolean') {
+    return fail('INVALID_ARGUMENT', 'requireNext must be true or false', { field: 'requireNext' });
+  }
   if ((current?.entry.entryId ?? null) !== command.expectedEntryId) return unchanged;
+  // Decided here, in log order, not on a node that may not have applied the last add yet.
+  if (command.requireNext === true && state.queue.length === 0) return unchanged;
 
   if (current === null) {
     // Nothing is playing: start the head of the queue, if the host asks or autoplay allows.

@@ -145,6 +145,8 @@ export type Command =
       readonly expectedEntryId: string | null;
       /** 'finished': the track's time is up (anyone may say so). 'skipped': the host cuts it short. */
       readonly reason: 'finished' | 'skipped';
+      /** When true, an empty queue makes this a no-op (the legacy play_next: "Queue empty"). */
+      readonly requireNext?: boolean;
     }
   | { readonly type: 'updateSettings'; readonly patch: SettingsPatch }
   | { readonly type: 'setLocked'; readonly locked: boolean }

@@ -274,3 +274,17 @@ void describe('legacy commands naming a track instead of an entry', () => {
     room.refused(HOST, { type: 'removeEntry', entryId: 'e-8', trackId: '' }, 'INVALID_ARGUMENT');
   });
 });
+
+void describe('advance with requireNext (the legacy play_next)', () => {
+  void test('an empty queue leaves the playing track alone; otherwise it skips to the head', () => {
+    const room = Room.create({ autoplay: false }, ['m1']);
+    room.add('m1', 'a');
+    room.change(HOST, { ...skip(null), requireNext: true });
+    assert.equal(room.playingId(), 'e-a');
+    const value = room.noop(HOST, { ...skip('e-a'), requireNext: true });
+    assert.deepEqual([value.advanced, room.playingId()], [false, 'e-a']);
+    room.change(HOST, skip('e-a'));
+    assert.equal(room.playingId(), null, 'without it, a skip on an empty queue ends the track');
+    room.refused(HOST, { ...skip(null), requireNext: 'yes' as unknown as boolean }, 'INVALID_ARGUMENT');
+  });
+});
