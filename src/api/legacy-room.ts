@@ -1,12 +1,16 @@
 // The earlier system's queue (DESIGN.md section 3) as one Chorus room, shared by the legacy REST
 // routes and the legacy gRPC service so both behave the same on the same room. Every call acts as
-// the room's host; each vote is a fresh anonymous voter (so up then down nets 0, as before). How
-// ids and failures look on the wire is each transport's business; the rules live here.
+// the room's host; each vote is a fresh anonymous voter (so up then down nets 0, as before), kept as
+// a count. As the earlier system did, an id that is not queued is no error for remove and vote (the
+// queue comes back unchanged), and adding a track already queued answers the queue unchanged.
+// A duration of 0 is a track of unknown length. How ids and failures look on the wire is each
+// transport's business; the rules live here.
 
 import {
   ChorusError,
   scoreOf,
-  type QueueEntry,
+  type Command,
+  type CommandValue,
   type RoomState,
   type SettingsPatch,
   type Track,
@@ -29,7 +33,7 @@ export const LEGACY_SETTINGS: SettingsPatch = {
   historyRetention: 100_000,
 };
 
-/** The longest legacy track, in seconds (the earlier API's unit). */
+/** The longest legacy track, in seconds (the earlier API's unit); 0 is a track of unknown length. */
 export const LEGACY_MAX_DURATION_S = 86_400;
 
 const NUMERIC_ID = /^\d{1,15}$/;
@@ -100,7 +104,20 @@ export interface LegacyTrackInput {
   readonly id: string | number;
   readonly title: string;
   readonly artist: string;
+  /** 0: unknown length. */
   readonly durationSeconds: number;
+  /** The net score; only /sync sets it (add_track ignores the field, as the earlier system did). */
+  readonly votes?: number;
+}
+
+function toTrack(input: LegacyTrackInput): Track {
+  return {
+    trackId: storedTrackId(input.id),
+    title: input.title,
+    artist: input.artist,
+    album: '',
+    durationMs: Math.round(input.durationSeconds * 1000),
+  };
 }
 
 /** The legacy operations on one room. Each answers the room as it is after the call. */
@@ -117,26 +134,37 @@ export class LegacyRoom {
     return this.service.read(this.roomId);
   }
 
+  /** Queues the track; one already queued or playing leaves the queue as it is (no error). */
   async add(input: LegacyTrackInput): Promise<RoomState> {
-    const track: Track = {
-      trackId: storedTrackId(input.id),
-      title: input.title,
-      artist: input.artist,
-      album: '',
-      durationMs: Math.round(input.durationSeconds * 1000),
-    };
-    return this.submit({ type: 'addTrack', entryId: newId('e'), track });
+    try {
+      return await this.submit({ type: 'addTrack', entryId: newId('e'), track: toTrack(input) });
+    } catch (err) {
+      if (err instanceof ChorusError && err.code === 'ALREADY_EXISTS') return this.read();
+      throw err;
+    }
   }
 
+  /** Removes a queued track; an id not queued leaves the queue as it is. */
   async remove(id: string | number): Promise<RoomState> {
-    const entry = queued(await this.read(), id);
-    return this.submit({ type: 'removeEntry', entryId: entry.entryId });
+    return this.onQueued(id, (target) => ({ type: 'removeEntry', ...target }));
   }
 
-  /** One more vote by a fresh anonymous voter. */
+  /** One more vote by a fresh anonymous voter; an id not queued leaves the queue as it is. */
   async vote(id: string | number, up: boolean): Promise<RoomState> {
-    const entry = queued(await this.read(), id);
-    return this.submit({ type: 'anonymousVote', entryId: entry.entryId, value: up ? 1 : -1 });
+    return this.onQueued(id, (target) => ({ type: 'anonymousVote', ...target, value: up ? 1 : -1 }));
+  }
+
+  /**
+   * Replaces the queue with these tracks in one command, so every node sees the old queue or the
+   * new one, never a mix. A track listed twice (or the one playing) is queued once.
+   */
+  async sync(tracks: readonly LegacyTrackInput[]): Promise<RoomState> {
+    const entries = tracks.map((t) => ({
+      entryId: newId('e'),
+      track: toTrack(t),
+      ...(t.votes ? { votes: t.votes } : {}),
+    }));
+    return this.submit({ type: 'replaceQueue', entries });
   }
 
   /** A queued, playing or played track with this id, or null. */
@@ -147,15 +175,23 @@ export class LegacyRoom {
     return found ? legacyView(found) : null;
   }
 
-  /** Moves the head of the queue to playing and answers it; null when the queue is empty. */
+  /**
+   * Moves the head of the queue to playing and answers it; null when the queue is empty. Both are
+   * decided by the state machine in log order (this node may trail a write made through another).
+   */
   async playNext(): Promise<LegacyView | null> {
-    const host = { roomId: this.roomId, memberId: LEGACY_HOST };
-    // A conditional advance: if another caller moved first, look again and move the new head.
+    // A conditional advance: if another caller moved first, look again (now caught up) and retry.
     for (let attempt = 0; attempt < 20; attempt++) {
-      const state = await this.read();
-      if (state.queue.length === 0) return null;
-      const { advanced, room } = await this.service.skipTrack(host, state.nowPlaying?.entry.entryId ?? null);
-      if (advanced && room.nowPlaying) return legacyView(room.nowPlaying);
+      const expectedEntryId = (await this.read()).nowPlaying?.entry.entryId ?? null;
+      const out = await this.service.run(this.roomId, LEGACY_HOST, {
+        type: 'advance',
+        expectedEntryId,
+        reason: 'skipped',
+        requireNext: true,
+      });
+      const value = out.value as Extract<CommandValue, { type: 'advance' }>;
+      if (value.advanced && value.nowPlaying) return legacyView(value.nowPlaying.entry);
+      if (out.state.queue.length === 0) return null;
     }
     throw new ChorusError('ABORTED', 'the queue kept changing; try again');
   }
@@ -164,8 +200,34 @@ export class LegacyRoom {
     return this.submit({ type: 'clear' });
   }
 
-  private async submit(command: Parameters<RoomService['run']>[2]): Promise<RoomState> {
+  private async submit(command: Command): Promise<RoomState> {
     return (await this.service.run(this.roomId, LEGACY_HOST, command)).state;
+  }
+
+  /**
+   * Runs a command on the queued entry of this track, named by its track id so that the state
+   * machine finds it in log order: this node may not have applied yet a track just added through
+   * another node. An id not queued then (or one that left meanwhile: removed, NOT_FOUND, or played,
+   * FAILED_PRECONDITION for a remove) answers the queue unchanged, as the earlier system did.
+   */
+  private async onQueued(
+    id: string | number,
+    command: (target: { entryId: string; trackId: string }) => Command,
+  ): Promise<RoomState> {
+    // A v1 track shown under its legacy number is known only to a node that holds it; a legacy
+    // track's id is its number.
+    const known = (await this.read()).queue.find((e) => isLegacyTrack(e.track, id));
+    const target = known
+      ? { entryId: known.entryId, trackId: known.track.trackId }
+      : { entryId: 'legacy-by-track', trackId: storedTrackId(id) };
+    try {
+      return await this.submit(command(target));
+    } catch (err) {
+      if (err instanceof ChorusError && (err.code === 'NOT_FOUND' || err.code === 'FAILED_PRECONDITION')) {
+        return this.read();
+      }
+      throw err;
+    }
   }
 }
 
@@ -179,10 +241,4 @@ export function legacyHistory(state: RoomState): LegacyView[] {
   const played = state.history.map(legacyView);
   if (state.nowPlaying) played.push(legacyView(state.nowPlaying.entry));
   return played;
-}
-
-function queued(state: RoomState, id: string | number): QueueEntry {
-  const entry = state.queue.find((e) => isLegacyTrack(e.track, id));
-  if (!entry) throw new LegacyNotFound();
-  return entry;
 }

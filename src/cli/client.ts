@@ -110,13 +110,15 @@ function print(opts: Opts, value: unknown, human: () => string): void {
   process.stdout.write(opts['json'] ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
-function mmss(ms: number): string {
+/** m:ss, or "—" when the time is not known (a track of unknown length, or one behind it). */
+function mmss(ms: number | null): string {
+  if (ms === null) return '—';
   const s = Math.round(ms / 1000);
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
 function trackLine(t: Track): string {
-  return `${t.artist} - ${t.title} (${mmss(t.durationMs)})`;
+  return `${t.artist} - ${t.title} (${mmss(t.durationMs === 0 ? null : t.durationMs)})`;
 }
 
 function renderRoom(room: RoomView): string {
@@ -126,7 +128,7 @@ function renderRoom(room: RoomView): string {
   const np = room.nowPlaying;
   lines.push(
     np
-      ? `now playing: ${trackLine(np.track)}  ${mmss(np.positionMs)} / ${mmss(np.track.durationMs)}  added by ${np.addedBy.name}`
+      ? `now playing: ${trackLine(np.track)}  ${mmss(np.positionMs)} / ${mmss(np.track.durationMs === 0 ? null : np.track.durationMs)}  added by ${np.addedBy.name}`
       : 'now playing: nothing',
   );
   if (room.queue.length === 0) lines.push('queue: empty');
@@ -217,7 +219,7 @@ export const clientCommands: readonly ClientCommand[] = [
       new Option('--title <title>', 'title of your own track'),
       new Option('--artist <artist>', 'artist of your own track'),
       new Option('--album <album>', 'album of your own track').default(''),
-      new Option('--duration <seconds>', 'duration of your own track in seconds'),
+      new Option('--duration <seconds>', 'duration of your own track in seconds (0: unknown length)'),
       new Option('--track-id <id>', 'id for your own track (default: from artist and title)'),
     ],
     async run([roomId = '', ...words], opts) {
@@ -225,8 +227,9 @@ export const clientCommands: readonly ClientCommand[] = [
       let input: { trackId: string } | { track: Track };
       if (typeof opts['title'] === 'string') {
         const seconds = Number(opts['duration']);
-        if (!Number.isFinite(seconds) || seconds <= 0)
-          throw new ChorusError('INVALID_ARGUMENT', '--duration must be a positive number of seconds');
+        // 0 (the default) is a track of unknown length: it plays until the host skips it.
+        if (!Number.isFinite(seconds) || seconds < 0)
+          throw new ChorusError('INVALID_ARGUMENT', '--duration must be a number of seconds (0: unknown)');
         const artist = typeof opts['artist'] === 'string' ? opts['artist'] : 'Unknown artist';
         const trackId =
           typeof opts['trackId'] === 'string'

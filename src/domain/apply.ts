@@ -7,6 +7,7 @@
 
 import { errorInfo, type ErrorInfo } from './errors.ts';
 import {
+  compareEntries,
   entriesOf,
   findEntry,
   findTrack,
@@ -28,6 +29,7 @@ import type {
   Member,
   NowPlaying,
   QueueEntry,
+  ReplacementEntry,
   RoomEventBody,
   RoomState,
   VoteValue,
@@ -111,12 +113,16 @@ function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { t
       return join(state, env, command);
     case 'addTrack':
       return addTrack(state, env, command);
-    case 'removeEntry':
-      return removeEntry(state, env, command);
+    case 'removeEntry': {
+      const resolved = byTrack(state, command);
+      return 'code' in resolved ? { kind: 'error', error: resolved } : removeEntry(state, env, resolved);
+    }
     case 'vote':
       return vote(state, env, command);
-    case 'anonymousVote':
-      return anonymousVote(state, env, command);
+    case 'anonymousVote': {
+      const resolved = byTrack(state, command);
+      return 'code' in resolved ? { kind: 'error', error: resolved } : anonymousVote(state, env, resolved);
+    }
     case 'advance':
       return advance(state, env, command);
     case 'updateSettings':
@@ -125,9 +131,32 @@ function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { t
       return setLocked(state, env, command);
     case 'clear':
       return clear(state, env, command);
+    case 'replaceQueue':
+      return replaceQueue(state, env, command);
     default:
       return fail('INVALID_ARGUMENT', `unknown command type ${String((command as { type: unknown }).type)}`);
   }
+}
+
+/**
+ * A legacy command may name its entry by the queued track's id instead: resolved here, in log
+ * order, so that it finds a track added a moment earlier through another node that the proposing
+ * node had not applied yet.
+ */
+function byTrack<C extends { readonly entryId: string; readonly trackId?: string }>(
+  state: RoomState,
+  command: C,
+): C | ErrorInfo {
+  if (command.trackId === undefined) return command;
+  const bad = checkText('trackId', command.trackId, LIMITS.textMaxLength);
+  if (bad) return bad;
+  const entry = findTrack(state.queue, command.trackId);
+  if (!entry) {
+    return errorInfo('NOT_FOUND', `track ${command.trackId} is not in the queue`, {
+      trackId: command.trackId,
+    });
+  }
+  return { ...command, entryId: entry.entryId };
 }
 
 /** Stamps the version on a change, remembers its command id, and turns the step into output. */
@@ -277,6 +306,7 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
   const { settings } = state;
 
   if (state.locked && !member.isHost) return fail('FAILED_PRECONDITION', 'the host has locked the queue');
+  // A track of unknown length (0) is not refused: nothing says it is too long.
   if (track.durationMs > settings.maxTrackDurationMs) {
     return fail(
       'FAILED_PRECONDITION',
@@ -398,7 +428,21 @@ const anonymousVote: Handler<'anonymousVote'> = (state, env, command) => {
   if (command.value !== 1 && command.value !== -1) {
     return fail('INVALID_ARGUMENT', 'an anonymous vote is 1 (up) or -1 (down)', { field: 'value' });
   }
-  return castVote(state, env, command.entryId, `${ANONYMOUS_PREFIX}anon:${env.commandId}`, command.value);
+  const playing = state.nowPlaying?.entry.entryId === command.entryId ? state.nowPlaying : null;
+  const entry = playing ? playing.entry : findEntry(state.queue, command.entryId);
+  if (!entry)
+    return fail('NOT_FOUND', `no entry ${command.entryId} in the queue`, { entryId: command.entryId });
+  // A count, not a voter key: the entry's vote map is not copied, so every anonymous vote costs the same.
+  const up = command.value === 1;
+  const updated: QueueEntry = {
+    ...entry,
+    ups: entry.ups + (up ? 1 : 0),
+    downs: entry.downs + (up ? 0 : 1),
+    anonymousUps: (entry.anonymousUps ?? 0) + (up ? 1 : 0),
+    anonymousDowns: (entry.anonymousDowns ?? 0) + (up ? 0 : 1),
+  };
+  const voter = `${ANONYMOUS_PREFIX}anon:${env.commandId}`;
+  return voteChanged(state, env, playing, entry, updated, voter, command.value);
 };
 
 /** One voter's vote on a queued or playing entry, with the rules it may trigger. */
@@ -428,6 +472,20 @@ function castVote(
     ups: entry.ups - (previous === 1 ? 1 : 0) + (value === 1 ? 1 : 0),
     downs: entry.downs - (previous === -1 ? 1 : 0) + (value === -1 ? 1 : 0),
   };
+  return voteChanged(state, env, playing, entry, updated, voter, value);
+}
+
+/** A changed vote (`entry` became `updated`), with the rules it may trigger: skip, vote-off, reorder. */
+function voteChanged(
+  state: RoomState,
+  env: Envelope,
+  playing: NowPlaying | null,
+  entry: QueueEntry,
+  updated: QueueEntry,
+  voter: string,
+  value: VoteValue | 0,
+): Step {
+  const entryId = entry.entryId;
   const events: RoomEventBody[] = [
     {
       type: 'voteChanged',
@@ -501,7 +559,12 @@ const advance: Handler<'advance'> = (state, env, command) => {
     kind: 'noop',
     value: { type: 'advance', advanced: false, ended: null, nowPlaying: current },
   };
+  if (command.requireNext !== undefined && typeof command.requireNext !== 'boolean') {
+    return fail('INVALID_ARGUMENT', 'requireNext must be true or false', { field: 'requireNext' });
+  }
   if ((current?.entry.entryId ?? null) !== command.expectedEntryId) return unchanged;
+  // Decided here, in log order, not on a node that may not have applied the last add yet.
+  if (command.requireNext === true && state.queue.length === 0) return unchanged;
 
   if (current === null) {
     // Nothing is playing: start the head of the queue, if the host asks or autoplay allows.
@@ -515,6 +578,11 @@ const advance: Handler<'advance'> = (state, env, command) => {
   }
 
   if (command.reason === 'finished') {
+    if (current.entry.track.durationMs === 0) {
+      return fail('FAILED_PRECONDITION', 'the track is of unknown length; it ends when the host skips it', {
+        durationMs: 0,
+      });
+    }
     const endsAt = current.startedAt + current.entry.track.durationMs;
     if (env.at < endsAt) {
       return fail('FAILED_PRECONDITION', `the track is still playing (${endsAt - env.at} ms left)`, {
@@ -542,7 +610,9 @@ function endAndStartNext(
   events: RoomEventBody[],
 ): RoomState {
   const current = state.nowPlaying!;
-  const scheduledEnd = current.startedAt + current.entry.track.durationMs;
+  // A track of unknown length has no scheduled end: it ends when it is cut (it never 'finishes').
+  const scheduledEnd =
+    current.entry.track.durationMs === 0 ? at : current.startedAt + current.entry.track.durationMs;
   const record: HistoryRecord = {
     playNo: state.playCount + 1,
     entryId: current.entry.entryId,
@@ -623,6 +693,80 @@ const clear: Handler<'clear'> = (state, env) => {
     events: [{ type: 'cleared' }],
     value,
   };
+};
+
+const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
+  const host = hostOf(state, env.actor, 'replace the queue');
+  if ('code' in host) return { kind: 'error', error: host };
+  // A command from a log or a buggy client may hold anything: check the shape before trusting the type.
+  const list: unknown = command.entries;
+  if (!Array.isArray(list)) return fail('INVALID_ARGUMENT', 'entries must be a list');
+  const { settings } = state;
+  // Check everything first: a refused replacement leaves the old queue whole.
+  const kept: ReplacementEntry[] = [];
+  const trackIds = new Set<string>(state.nowPlaying ? [state.nowPlaying.entry.track.trackId] : []);
+  const entryIds = new Set<string>(state.nowPlaying ? [state.nowPlaying.entry.entryId] : []);
+  for (const [i, given] of command.entries.entries()) {
+    if (typeof (given as unknown) !== 'object' || given === null)
+      return fail('INVALID_ARGUMENT', `entries[${i}] must be an object`);
+    const bad =
+      checkId(`entries[${i}].entryId`, given.entryId) ??
+      checkTrack(given.track) ??
+      (given.votes === undefined ||
+      (Number.isSafeInteger(given.votes) && Math.abs(given.votes) <= 1_000_000_000)
+        ? null
+        : errorInfo('INVALID_ARGUMENT', `entries[${i}].votes must be a whole number`, { field: 'votes' }));
+    if (bad) return { kind: 'error', error: bad };
+    if (given.track.durationMs > settings.maxTrackDurationMs) {
+      return fail('FAILED_PRECONDITION', `entries[${i}] is longer than the room allows`, {
+        durationMs: given.track.durationMs,
+        maxTrackDurationMs: settings.maxTrackDurationMs,
+      });
+    }
+    if (entryIds.has(given.entryId)) {
+      return fail('ALREADY_EXISTS', `entry id ${given.entryId} is given twice`, { entryId: given.entryId });
+    }
+    entryIds.add(given.entryId);
+    // The same track twice, or the one playing: queued once, as addTrack would have it.
+    if (trackIds.has(given.track.trackId)) continue;
+    trackIds.add(given.track.trackId);
+    kept.push(given);
+  }
+  if (kept.length > settings.maxQueueLength) {
+    return fail('FAILED_PRECONDITION', `the queue is full (${settings.maxQueueLength} entries)`, {
+      maxQueueLength: settings.maxQueueLength,
+    });
+  }
+  const events: RoomEventBody[] = state.queue.map((e) => ({
+    type: 'entryRemoved',
+    entryId: e.entryId,
+    reason: 'removed',
+    by: host.memberId,
+  }));
+  const queue: QueueEntry[] = [];
+  let seq = state.nextSeq;
+  for (const given of kept) {
+    const net = given.votes ?? 0;
+    const entry: QueueEntry = {
+      entryId: given.entryId,
+      track: normaliseTrack(given.track),
+      addedBy: host.memberId,
+      addedAt: env.at,
+      seq: seq++,
+      votes: {},
+      ups: Math.max(net, 0),
+      downs: Math.max(-net, 0),
+      ...(net > 0 ? { anonymousUps: net } : net < 0 ? { anonymousDowns: -net } : {}),
+    };
+    queue.push(entry);
+    events.push({ type: 'entryAdded', entry });
+  }
+  queue.sort(compareEntries); // one sort, not one insertion per entry: a legacy queue may be long
+  const value: CommandValue = { type: 'replaceQueue', removed: state.queue.length, added: kept.length };
+  if (state.queue.length === 0 && kept.length === 0) return { kind: 'noop', value };
+  const replaced: RoomState = { ...state, queue, nextSeq: seq };
+  const next = settings.autoplay ? startNextIfIdle(replaced, env.at, events) : replaced;
+  return { kind: 'change', state: next, events, value };
 };
 
 function formatMinutes(ms: number): string {

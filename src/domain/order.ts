@@ -24,10 +24,18 @@ interface QueueIndex {
   readonly perMember: Map<string, number>;
   /** The sum of the queued tracks' durations. */
   durationMs: number;
+  /** Queued tracks of unknown length (durationMs 0). */
+  unknown: number;
 }
 
 const indexes = new HandedIndex<Queue, QueueIndex>((queue) => {
-  const index: QueueIndex = { byEntry: new Map(), byTrack: new Map(), perMember: new Map(), durationMs: 0 };
+  const index: QueueIndex = {
+    byEntry: new Map(),
+    byTrack: new Map(),
+    perMember: new Map(),
+    durationMs: 0,
+    unknown: 0,
+  };
   for (const entry of queue) indexAdd(index, entry);
   return index;
 });
@@ -37,6 +45,7 @@ function indexAdd(index: QueueIndex, entry: QueueEntry): void {
   index.byTrack.set(entry.track.trackId, entry);
   index.perMember.set(entry.addedBy, (index.perMember.get(entry.addedBy) ?? 0) + 1);
   index.durationMs += entry.track.durationMs;
+  if (entry.track.durationMs === 0) index.unknown += 1;
 }
 
 function indexRemove(index: QueueIndex, entry: QueueEntry): void {
@@ -46,6 +55,7 @@ function indexRemove(index: QueueIndex, entry: QueueEntry): void {
   if (left > 0) index.perMember.set(entry.addedBy, left);
   else index.perMember.delete(entry.addedBy);
   index.durationMs -= entry.track.durationMs;
+  if (entry.track.durationMs === 0) index.unknown -= 1;
 }
 
 /** The queued entry with this id. */
@@ -64,19 +74,27 @@ export function entriesOf(queue: Queue, memberId: string): number {
 }
 
 /**
- * The summed durations of the first `count` entries: what plays before entry `count` starts. New
- * entries land near the end of a long queue, so when the queue's index is at hand (the room's
- * current state) this subtracts the tail from the total instead of adding up the head.
+ * The summed durations of the first `count` entries: what plays before entry `count` starts; null
+ * when one of them is of unknown length (durationMs 0). New entries land near the end of a long
+ * queue, so when the queue's index is at hand (the room's current state) this subtracts the tail
+ * from the total instead of adding up the head.
  */
-export function durationBefore(queue: Queue, count: number): number {
+export function durationBefore(queue: Queue, count: number): number | null {
   const index = count > queue.length / 2 ? indexes.peek(queue) : undefined;
   let sum = 0;
+  let unknown = 0;
   if (index === undefined) {
-    for (let i = 0; i < count; i++) sum += queue[i]!.track.durationMs;
-    return sum;
+    for (let i = 0; i < count; i++) {
+      sum += queue[i]!.track.durationMs;
+      if (queue[i]!.track.durationMs === 0) unknown += 1;
+    }
+    return unknown > 0 ? null : sum;
   }
-  for (let i = count; i < queue.length; i++) sum += queue[i]!.track.durationMs;
-  return index.durationMs - sum;
+  for (let i = count; i < queue.length; i++) {
+    sum += queue[i]!.track.durationMs;
+    if (queue[i]!.track.durationMs === 0) unknown += 1;
+  }
+  return index.unknown - unknown > 0 ? null : index.durationMs - sum;
 }
 
 /** Index of the first entry that sorts after `entry` (where it belongs). Binary search: O(log n). */

@@ -10,6 +10,7 @@ export interface Track {
   readonly title: string;
   readonly artist: string;
   readonly album: string;
+  /** The length in ms; 0 means unknown (a stream, a file without a duration tag). */
   readonly durationMs: number;
   readonly artworkUrl?: string;
   readonly year?: number;
@@ -55,10 +56,17 @@ export interface QueueEntry {
   readonly addedAt: number;
   /** Insertion sequence within the room: the tie-breaker of the order. */
   readonly seq: number;
-  /** memberId (or an anonymous legacy voter key) -> vote. At most one vote per voter. */
+  /**
+   * memberId -> vote. At most one vote per voter. Rooms written before anonymous votes became counts
+   * also hold one "~anon:<commandId>" key per anonymous vote; those still count through ups/downs.
+   */
   readonly votes: Readonly<Record<string, VoteValue>>;
+  /** All votes: the members' in `votes` plus the anonymous counts below. */
   readonly ups: number;
   readonly downs: number;
+  /** Anonymous (legacy) votes, kept as counts so the 100,000th costs what the first did. Absent: 0. */
+  readonly anonymousUps?: number;
+  readonly anonymousDowns?: number;
 }
 
 export interface NowPlaying {
@@ -120,21 +128,42 @@ export type Command =
     }
   | { readonly type: 'join'; readonly memberId: string; readonly name: string }
   | { readonly type: 'addTrack'; readonly entryId: string; readonly track: Track }
-  | { readonly type: 'removeEntry'; readonly entryId: string }
+  /** `trackId`, when given, picks the queued entry of that track instead (the legacy API's way). */
+  | { readonly type: 'removeEntry'; readonly entryId: string; readonly trackId?: string }
   | { readonly type: 'vote'; readonly entryId: string; readonly value: VoteValue | 0 }
   /** A vote by a fresh anonymous voter (the legacy API): one more up or down, keyed by command id. */
-  | { readonly type: 'anonymousVote'; readonly entryId: string; readonly value: VoteValue }
+  | {
+      readonly type: 'anonymousVote';
+      readonly entryId: string;
+      readonly value: VoteValue;
+      /** When given, the vote goes to the queued entry of this track (resolved in log order). */
+      readonly trackId?: string;
+    }
   | {
       readonly type: 'advance';
       /** The entry the proposer believes is playing (null: nothing). A mismatch makes this a no-op. */
       readonly expectedEntryId: string | null;
       /** 'finished': the track's time is up (anyone may say so). 'skipped': the host cuts it short. */
       readonly reason: 'finished' | 'skipped';
+      /** When true, an empty queue makes this a no-op (the legacy play_next: "Queue empty"). */
+      readonly requireNext?: boolean;
     }
   | { readonly type: 'updateSettings'; readonly patch: SettingsPatch }
   | { readonly type: 'setLocked'; readonly locked: boolean }
   /** Empty the queue and the history (the legacy `/clear`). Host only. */
-  | { readonly type: 'clear' };
+  | { readonly type: 'clear' }
+  /**
+   * Replace the whole queue in one step (the legacy `/sync`), host only: every node sees the old
+   * queue or the new one. Entries come in the order given (their seq follows it); `votes` is a net
+   * anonymous score. A track given twice, or the one playing, is kept once (the first wins).
+   */
+  | { readonly type: 'replaceQueue'; readonly entries: readonly ReplacementEntry[] };
+
+export interface ReplacementEntry {
+  readonly entryId: string;
+  readonly track: Track;
+  readonly votes?: number;
+}
 
 export type CommandType = Command['type'];
 
@@ -179,7 +208,8 @@ export type CommandValue =
     }
   | { readonly type: 'updateSettings'; readonly settings: RoomSettings }
   | { readonly type: 'setLocked'; readonly locked: boolean }
-  | { readonly type: 'clear'; readonly removedEntries: number; readonly removedHistory: number };
+  | { readonly type: 'clear'; readonly removedEntries: number; readonly removedHistory: number }
+  | { readonly type: 'replaceQueue'; readonly removed: number; readonly added: number };
 
 export type CommandResult =
   { readonly ok: true; readonly value: CommandValue } | { readonly ok: false; readonly error: ErrorInfo };

@@ -70,7 +70,8 @@ export function checkTrack(track: unknown): ErrorInfo | null {
     checkText('track.title', t['title'], LIMITS.textMaxLength) ??
     checkText('track.artist', t['artist'], LIMITS.textMaxLength) ??
     checkText('track.album', t['album'], LIMITS.textMaxLength, true) ??
-    checkInteger('track.durationMs', t['durationMs'], 1, LIMITS.maxDurationMs) ??
+    // 0: the length is not known (it plays until skipped).
+    checkInteger('track.durationMs', t['durationMs'], 0, LIMITS.maxDurationMs) ??
     optional(t, 'artworkUrl', (v) => checkText('track.artworkUrl', v, LIMITS.uriMaxLength)) ??
     optional(t, 'year', (v) => checkInteger('track.year', v, 0, 9999)) ??
     optional(t, 'genre', (v) => checkText('track.genre', v, LIMITS.genreMaxLength, true)) ??

@@ -28,8 +28,11 @@ export interface QueueItemView {
   readonly score: number;
   readonly ups: number;
   readonly downs: number;
-  /** Time until this entry starts: what is left of the playing track plus the durations ahead. */
-  readonly etaMs: number;
+  /**
+   * Time until this entry starts: what is left of the playing track plus the durations ahead; null
+   * when that or one of them is of unknown length.
+   */
+  readonly etaMs: number | null;
   readonly myVote: VoteValue | 0;
 }
 
@@ -39,7 +42,8 @@ export interface NowPlayingView {
   readonly addedBy: MemberRef;
   readonly startedAt: number;
   readonly positionMs: number;
-  readonly remainingMs: number;
+  /** null when the track is of unknown length (track.durationMs 0): it plays until skipped. */
+  readonly remainingMs: number | null;
   readonly score: number;
   readonly ups: number;
   readonly downs: number;
@@ -83,16 +87,21 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
   const offset = Math.max(0, options.offset ?? 0);
   const limit = Math.max(0, options.limit ?? state.queue.length);
   const np = state.nowPlaying;
-  const elapsed = np ? clamp(options.now - np.startedAt, 0, np.entry.track.durationMs) : 0;
-  const remaining = np ? np.entry.track.durationMs - elapsed : 0;
+  const unknownLength = np !== null && np.entry.track.durationMs === 0;
+  const elapsed = np
+    ? clamp(options.now - np.startedAt, 0, unknownLength ? Infinity : np.entry.track.durationMs)
+    : 0;
+  const remaining = np ? (unknownLength ? null : np.entry.track.durationMs - elapsed) : 0;
 
   const queue: QueueItemView[] = [];
   const end = Math.min(state.queue.length, offset + limit);
-  let eta = remaining + durationBefore(state.queue, Math.min(offset, end));
+  // Once a track of unknown length lies ahead, every ETA behind it is unknown too.
+  const ahead = durationBefore(state.queue, Math.min(offset, end));
+  let eta = remaining === null || ahead === null ? null : remaining + ahead;
   for (let i = offset; i < end; i++) {
     const entry = state.queue[i]!;
     queue.push(queueItem(state, entry, i + 1, eta, viewer));
-    eta += entry.track.durationMs;
+    eta = eta === null || entry.track.durationMs === 0 ? null : eta + entry.track.durationMs;
   }
 
   return {
@@ -130,7 +139,7 @@ function queueItem(
   state: RoomState,
   entry: QueueEntry,
   position: number,
-  etaMs: number,
+  etaMs: number | null,
   viewer: string | null,
 ): QueueItemView {
   return {
@@ -171,10 +180,13 @@ export function historyPage(state: RoomState, options: { before?: number; limit:
   return { records, nextBefore: more ? last.playNo : null };
 }
 
-/** When the playing track is due to end, or null when nothing plays. The playback clock uses it. */
+/**
+ * When the playing track is due to end, or null when nothing plays or its length is unknown (it
+ * never ends by itself). The playback clock uses it.
+ */
 export function playingEndsAt(state: RoomState): number | null {
   const np = state.nowPlaying;
-  return np ? np.startedAt + np.entry.track.durationMs : null;
+  return np && np.entry.track.durationMs > 0 ? np.startedAt + np.entry.track.durationMs : null;
 }
 
 // Own properties only, so that an id like "constructor" finds nothing rather than Object.prototype's.

@@ -225,7 +225,8 @@ export class Api {
   private sampleRoom(json: unknown, sentAt: number, receivedAt: number): void {
     const candidate = json as { room?: RoomView; nowPlaying?: RoomView['nowPlaying'] } | null;
     const np = candidate?.nowPlaying ?? candidate?.room?.nowPlaying;
-    if (np && np.positionMs > 0 && np.remainingMs > 0) {
+    // A track of unknown length (remainingMs null) is mid-play for as long as it plays.
+    if (np && np.positionMs > 0 && (np.remainingMs === null || np.remainingMs > 0)) {
       this.clock.sample(np.startedAt + np.positionMs, sentAt, receivedAt);
     }
   }

@@ -22,8 +22,17 @@ export function spokenDuration(ms: number): string {
   return parts.join(' ');
 }
 
-/** When a queued track should start: "next", "in 4 min", "in 1 h 20 min". */
-export function eta(ms: number): string {
+/** A track's length: as duration(), or "—" when it is not known (durationMs 0). */
+export function trackLength(ms: number): string {
+  return ms === 0 ? UNKNOWN : duration(ms);
+}
+
+/** What the page shows for a time nobody knows (behind a track of unknown length). */
+export const UNKNOWN = '—';
+
+/** When a queued track should start: "next", "in 4 min", "in 1 h 20 min", or "—" when unknown. */
+export function eta(ms: number | null): string {
+  if (ms === null) return UNKNOWN;
   if (ms < 30_000) return 'next';
   const minutes = Math.round(ms / 60_000);
   if (minutes < 60) return `in ${Math.max(1, minutes)} min`;

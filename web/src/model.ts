@@ -313,18 +313,26 @@ export function withVoteAnswer(
   };
 }
 
-/** How far the playing track has played at server time `now`. */
+/** How far the playing track has played at server time `now` (unbounded when its length is unknown: 0). */
 export function playedMs(startedAt: number, durationMs: number, now: number): number {
-  return Math.min(durationMs, Math.max(0, now - startedAt));
+  const played = Math.max(0, now - startedAt);
+  return durationMs === 0 ? played : Math.min(durationMs, played);
 }
 
-/** Time until each queue entry starts, at server time `now`: what is left playing plus those ahead. */
-export function etas(room: RoomModel, now: number): number[] {
+/**
+ * Time until each queue entry starts, at server time `now`: what is left playing plus those ahead;
+ * null from the first track of unknown length (durationMs 0) on, as the server's view has it.
+ */
+export function etas(room: RoomModel, now: number): (number | null)[] {
   const np = room.nowPlaying;
-  let eta = np ? np.track.durationMs - playedMs(np.startedAt, np.track.durationMs, now) : 0;
+  let eta: number | null = !np
+    ? 0
+    : np.track.durationMs === 0
+      ? null
+      : np.track.durationMs - playedMs(np.startedAt, np.track.durationMs, now);
   return room.queue.map((e) => {
     const mine = eta;
-    eta += e.track.durationMs;
+    eta = eta === null || e.track.durationMs === 0 ? null : eta + e.track.durationMs;
     return mine;
   });
 }

@@ -8,6 +8,7 @@ import {
   type HistoryRecord,
   type Member,
   type QueueEntry,
+  type NowPlayingView,
   type QueueItemView,
   type RoomEvent,
   type RoomSettings,
@@ -72,7 +73,24 @@ function toPbMember(member: Member): pb.Member {
 }
 
 export function toPbQueueItem(item: QueueItemView): pb.QueueItem {
-  return { ...item, track: toPbTrack(item.track), addedBy: { ...item.addedBy } };
+  const { etaMs, ...rest } = item;
+  // An unknown ETA is an unset optional field, told apart from an ETA of 0.
+  return {
+    ...rest,
+    ...(etaMs !== null ? { etaMs } : {}),
+    track: toPbTrack(item.track),
+    addedBy: { ...item.addedBy },
+  };
+}
+
+function toPbNowPlaying(np: NowPlayingView): pb.NowPlaying {
+  const { remainingMs, ...rest } = np;
+  return {
+    ...rest,
+    ...(remainingMs !== null ? { remainingMs } : {}),
+    track: toPbTrack(np.track),
+    addedBy: { ...np.addedBy },
+  };
 }
 
 export function toPbRoom(room: RoomView): pb.Room {
@@ -88,7 +106,7 @@ export function toPbRoom(room: RoomView): pb.Room {
     memberCount: room.memberCount,
     queueLength: room.queueLength,
     playCount: room.playCount,
-    nowPlaying: np ? { ...np, track: toPbTrack(np.track), addedBy: { ...np.addedBy } } : null,
+    nowPlaying: np ? toPbNowPlaying(np) : null,
     queue: room.queue.map(toPbQueueItem),
     queueOffset: room.queueOffset,
     me: room.me ? toPbMember(room.me) : null,
@@ -223,8 +241,10 @@ export function fromPbSettings(settings: pb.RoomSettings__Output): RoomSettings 
 }
 
 export function fromPbQueueItem(item: pb.QueueItem__Output): QueueItemView {
+  const { etaMs, _etaMs: _present, ...rest } = item;
   return {
-    ...item,
+    ...rest,
+    etaMs: etaMs ?? null,
     track: fromPbTrack(need(item.track, 'queue item track')),
     addedBy: { ...need(item.addedBy, 'queue item addedBy') },
     myVote: voteFromPb(item.myVote),
@@ -246,7 +266,8 @@ export function fromPbRoom(room: pb.Room__Output): RoomView {
     playCount: room.playCount,
     nowPlaying: np
       ? {
-          ...np,
+          ...withoutPresence(np),
+          remainingMs: np.remainingMs ?? null,
           track: fromPbTrack(need(np.track, 'now playing track')),
           addedBy: { ...need(np.addedBy, 'now playing addedBy') },
           myVote: voteFromPb(np.myVote),
@@ -256,6 +277,11 @@ export function fromPbRoom(room: pb.Room__Output): RoomView {
     queueOffset: room.queueOffset,
     me: room.me ? { ...room.me } : null,
   };
+}
+
+function withoutPresence(np: pb.NowPlaying__Output): Omit<pb.NowPlaying__Output, '_remainingMs'> {
+  const { _remainingMs: _present, ...rest } = np;
+  return rest;
 }
 
 export function fromPbHistoryRecord(record: pb.HistoryRecord__Output): NamedRecord {

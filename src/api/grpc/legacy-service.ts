@@ -1,12 +1,15 @@
 // The earlier system's gRPC service, `queue.QueueService`, unchanged on the wire and served on the
-// legacy room with the same rules as the legacy REST routes (../legacy-room.ts). Where the earlier
-// service answered an empty Track instead of an error (an unknown id on GetMetadata, PlayNext on an
-// empty queue) so does this one; other failures are gRPC statuses mapped like every Chorus error.
+// legacy room with the same rules as the legacy REST routes (../legacy-room.ts). As the earlier
+// server did: a Track with proto3's default duration (0) is a track of unknown length, `votes` is
+// ignored, an id not queued answers OK with the queue unchanged, and an unknown id on GetMetadata or
+// PlayNext on an empty queue answers an empty Track. Ids are the same strings as the legacy REST
+// API's integers. Other failures are gRPC statuses mapped like every Chorus error.
 
 import { ChorusError, LIMITS, type RoomState } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
 import {
   legacyHistory,
+  legacyId,
   legacyQueue,
   LegacyRoom,
   LEGACY_MAX_DURATION_S,
@@ -22,7 +25,8 @@ const EMPTY_TRACK: pb.Track = { id: '', title: '', artist: '', votes: 0, duratio
 
 function toPb(view: LegacyView): pb.Track {
   return {
-    id: view.trackId,
+    // The REST API's integer as text: the same id for the same track on both transports.
+    id: String(legacyId(view.trackId)),
     title: view.title,
     artist: view.artist,
     votes: view.votes,
@@ -48,10 +52,13 @@ export function legacyQueueService(
 
   return {
     AddTrack: unary<pb.Track__Output, pb.QueueResponse>(m('AddTrack'), logger, async (req) => {
-      if (!Number.isInteger(req.duration) || req.duration <= 0 || req.duration > LEGACY_MAX_DURATION_S) {
-        throw new ChorusError('INVALID_ARGUMENT', `duration must be 1-${LEGACY_MAX_DURATION_S} seconds`, {
-          field: 'duration',
-        });
+      // 0 (proto3's default, what the earlier clients send) is a track of unknown length.
+      if (!Number.isInteger(req.duration) || req.duration < 0 || req.duration > LEGACY_MAX_DURATION_S) {
+        throw new ChorusError(
+          'INVALID_ARGUMENT',
+          `duration must be 0 (unknown) to ${LEGACY_MAX_DURATION_S} seconds`,
+          { field: 'duration' },
+        );
       }
       const state = await room.add({
         id: idOf(req.id),

@@ -1,12 +1,12 @@
-// The earlier system's REST API (DESIGN.md section 3), served unchanged on one configurable room so
-// that existing scripts keep working: integer ids, durations in seconds, `votes` as the net score,
-// `{message, queue}` replies. Every call acts as the legacy room's host; each vote is a fresh
-// anonymous voter (so up then down nets 0, as before). Failures carry the earlier `message` and
-// the Chorus `error` object side by side.
+// The earlier system's REST API (DESIGN.md section 3), served answer for answer on one configurable
+// room so that existing scripts keep working (issue 13 has the table): integer ids, durations in
+// seconds (0: unknown length), `votes` as the net score, bare JSON arrays for /queue and /history,
+// `{message, queue}` for writes, and failures as FastAPI answered them: 422 `{"detail":[{loc, msg,
+// type}]}` for a bad request, `{"detail": "Track not found"}` (404) and `{"detail": "Queue empty"}`
+// (400), each with the Chorus `error` object beside it. The rules are in ../legacy-room.ts (shared
+// with the legacy gRPC service); request parsing is in ./legacy-validate.ts.
 
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyError, FastifyReply } from 'fastify';
 import { ChorusError, type RoomState } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
 import {
@@ -15,13 +15,21 @@ import {
   legacyQueue,
   LegacyNotFound,
   LegacyRoom,
-  LEGACY_MAX_DURATION_S,
   type LegacyView,
 } from '../legacy-room.ts';
 import { HTTP_STATUS, toErrorInfo } from './errors.ts';
+import {
+  LegacyValidationError,
+  parseIdBody,
+  parsePathId,
+  parseTrackBody,
+  parseTrackList,
+  parseUp,
+  type LegacyFieldError,
+} from './legacy-validate.ts';
 import type { RestApp } from './server.ts';
 
-// The rules moved to ../legacy-room.ts (shared with the legacy gRPC service); re-exported for callers.
+// node.ts imports these through here.
 export { ensureLegacyRoom, legacyId, LEGACY_HOST, LEGACY_SETTINGS } from '../legacy-room.ts';
 
 export interface LegacyTrack {
@@ -33,7 +41,7 @@ export interface LegacyTrack {
 }
 
 /** The earlier REST shape: integer ids, duration in seconds. */
-function toLegacy(view: LegacyView): LegacyTrack {
+export function toLegacy(view: LegacyView): LegacyTrack {
   return {
     id: legacyId(view.trackId),
     title: view.title,
@@ -43,78 +51,108 @@ function toLegacy(view: LegacyView): LegacyTrack {
   };
 }
 
-const LegacyId = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d{1,15}$' })], {
-  description: 'Track id (an integer)',
-});
-const IdBody = Type.Object({ id: LegacyId });
-const TrackBody = Type.Object({
-  id: LegacyId,
-  title: Type.String({ minLength: 1, maxLength: 300 }),
-  artist: Type.String({ minLength: 1, maxLength: 300 }),
-  duration: Type.Number({ exclusiveMinimum: 0, maximum: LEGACY_MAX_DURATION_S, description: 'Seconds' }),
-  votes: Type.Optional(Type.Integer({ description: 'Ignored: votes are cast, not set' })),
-});
+/** A /sync may carry a whole queue: room for about 50,000 tracks, where other bodies get 64 KiB. */
+const SYNC_BODY_LIMIT = 8 * 1024 * 1024;
+
+/** Fastify's own body failures, as FastAPI reported them (it read every such body as 422). */
+function bodyFailure(err: FastifyError): LegacyFieldError[] | null {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return [{ loc: ['body', 0], msg: 'Expecting value', type: 'value_error.jsondecode' }];
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return [{ loc: ['body'], msg: 'field required', type: 'value_error.missing' }];
+  }
+  return err instanceof SyntaxError
+    ? [{ loc: ['body', 0], msg: 'Expecting value', type: 'value_error.jsondecode' }]
+    : null;
+}
 
 export function registerLegacyRoutes(app: RestApp, service: RoomService, roomId: string): void {
   const room = new LegacyRoom(service, roomId);
   const queue = (state: RoomState): LegacyTrack[] => legacyQueue(state).map(toLegacy);
 
-  void app.register(async (plugin) => {
-    const legacy = plugin.withTypeProvider<TypeBoxTypeProvider>();
-    // The earlier clients read `message`; keep the Chorus error beside it for new ones.
+  void app.register(async (legacy) => {
     legacy.setErrorHandler((err, _request, reply: FastifyReply) => {
+      const detail = err instanceof LegacyValidationError ? err.detail : bodyFailure(err as FastifyError);
+      if (detail) {
+        const error = toErrorInfo(err) ?? { code: 'INVALID_ARGUMENT' as const, message: 'invalid request' };
+        void reply.code(422).send({ detail, error: { ...error, details: { detail } } });
+        return;
+      }
       const info = toErrorInfo(err) ?? { code: 'INTERNAL' as const, message: 'internal error' };
       if (info.code === 'INTERNAL') legacy.log.error({ err }, 'legacy request failed');
-      void reply.code(HTTP_STATUS[info.code]).send({ message: info.message, error: info });
+      if (info.code === 'UNAVAILABLE') void reply.header('retry-after', '1');
+      void reply.code(HTTP_STATUS[info.code]).send({ detail: info.message, error: info });
     });
     const tags = ['legacy'];
 
-    legacy.post('/add_track', { schema: { tags, body: TrackBody } }, async (request) => {
-      const { id, title, artist, duration } = request.body;
-      const state = await room.add({ id: Number(id), title, artist, durationSeconds: duration });
-      return { message: 'Track added', queue: queue(state) };
-    });
-
-    legacy.post('/remove_track', { schema: { tags, body: IdBody } }, async (request) => {
-      const state = await room.remove(Number(request.body.id));
-      return { message: 'Track removed', queue: queue(state) };
-    });
-
     legacy.post(
-      '/vote',
-      { schema: { tags, body: IdBody, querystring: Type.Object({ up: Type.Boolean() }) } },
+      '/add_track',
+      { schema: { tags, summary: 'Add a track: {id, title, artist, duration?}' } },
       async (request) => {
-        const state = await room.vote(Number(request.body.id), request.query.up);
-        return { message: 'Vote updated', queue: queue(state) };
+        const state = await room.add(parseTrackBody(request.body));
+        return { message: 'Track added', queue: queue(state) };
       },
     );
 
-    legacy.get('/queue', { schema: { tags } }, async () => ({ queue: queue(await room.read()) }));
+    legacy.post(
+      '/remove_track',
+      { schema: { tags, summary: 'Remove a queued track: {id}' } },
+      async (request) => {
+        const state = await room.remove(parseIdBody(request.body));
+        return { message: 'Track removed', queue: queue(state) };
+      },
+    );
+
+    legacy.post(
+      '/vote',
+      { schema: { tags, summary: 'One anonymous vote: ?up=true|false, {id}' } },
+      async (request) => {
+        const up = parseUp((request.query as Record<string, unknown>)['up']);
+        const state = await room.vote(parseIdBody(request.body), up);
+        return { queue: queue(state) };
+      },
+    );
+
+    legacy.get('/queue', { schema: { tags, summary: 'The queue in play order (a JSON array)' } }, async () =>
+      queue(await room.read()),
+    );
 
     legacy.get(
       '/metadata/:id',
-      { schema: { tags, params: Type.Object({ id: Type.String({ maxLength: 32 }) }) } },
+      { schema: { tags, summary: 'A queued, playing or played track' } },
       async (request) => {
-        if (!/^\d{1,15}$/.test(request.params.id)) throw new LegacyNotFound();
-        const found = await room.find(Number(request.params.id));
+        const found = await room.find(parsePathId((request.params as { id: string }).id));
         if (!found) throw new LegacyNotFound();
         return toLegacy(found);
       },
     );
 
-    legacy.post('/play_next', { schema: { tags } }, async () => {
+    legacy.post('/play_next', { schema: { tags, summary: 'Play the head of the queue' } }, async () => {
       const playing = await room.playNext();
       if (!playing) throw new ChorusError('INVALID_ARGUMENT', 'Queue empty');
-      return toLegacy(playing);
+      return { now_playing: toLegacy(playing) };
     });
 
-    legacy.get('/history', { schema: { tags } }, async () => ({
-      history: legacyHistory(await room.read()).map(toLegacy),
-    }));
+    legacy.get(
+      '/history',
+      { schema: { tags, summary: 'Played tracks, oldest first (a JSON array)' } },
+      async () => legacyHistory(await room.read()).map(toLegacy),
+    );
 
-    legacy.post('/clear', { schema: { tags } }, async () => {
+    legacy.post(
+      '/sync',
+      { bodyLimit: SYNC_BODY_LIMIT, schema: { tags, summary: 'Replace the queue: [track, …], in one step' } },
+      async (request) => {
+        const state = await room.sync(parseTrackList(request.body));
+        return { message: 'Queue synchronized', queue: queue(state) };
+      },
+    );
+
+    legacy.post('/clear', { schema: { tags, summary: 'Empty the queue and the history' } }, async () => {
       await room.clear();
-      return { message: 'Queue cleared', queue: [] };
+      return { message: 'Queue and history cleared' };
     });
   });
 }

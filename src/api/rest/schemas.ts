@@ -34,7 +34,11 @@ export const TrackSchema = Type.Object(
     title: Text(LIMITS.textMaxLength, 'Title'),
     artist: Text(LIMITS.textMaxLength, 'Artist'),
     album: Text(LIMITS.textMaxLength, 'Album (may be empty)', 0),
-    durationMs: Type.Integer({ minimum: 1, maximum: LIMITS.maxDurationMs, description: 'Duration in ms' }),
+    durationMs: Type.Integer({
+      minimum: 0,
+      maximum: LIMITS.maxDurationMs,
+      description: 'Duration in ms; 0 when unknown (it plays until skipped)',
+    }),
     artworkUrl: Type.Optional(Text(LIMITS.uriMaxLength, 'Artwork URL')),
     year: Type.Optional(Type.Integer({ minimum: 0, maximum: 9999 })),
     genre: Type.Optional(Text(LIMITS.genreMaxLength, 'Genre', 0)),
@@ -90,7 +94,10 @@ export const QueueItemSchema = Type.Object({
   score: Type.Integer({ description: 'ups - downs: the order is score descending, then seq ascending' }),
   ups: Type.Integer(),
   downs: Type.Integer(),
-  etaMs: Millis('Time until it starts: what is left of the playing track plus the durations ahead'),
+  etaMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description:
+      'Time until it starts: what is left of the playing track plus the durations ahead; null when one of them is of unknown length',
+  }),
   myVote: Vote,
 });
 
@@ -100,7 +107,9 @@ const NowPlayingSchema = Type.Object({
   addedBy: MemberRefSchema,
   startedAt: Millis('Start time (ms since epoch)'),
   positionMs: Millis('How far it has played'),
-  remainingMs: Millis('How long it has left'),
+  remainingMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'How long it has left; null when its length is unknown',
+  }),
   score: Type.Integer(),
   ups: Type.Integer(),
   downs: Type.Integer(),

@@ -32,8 +32,10 @@ const ACTORS: readonly (string | null)[] = [
 ];
 const TRACK_COUNT = 8;
 
+/** Tracks 3 and 7 are of unknown length (durationMs 0): they play until skipped. */
 export function trackNo(i: number): Track {
-  return { trackId: `t${i}`, title: `Song ${i}`, artist: 'Band', album: '', durationMs: 1000 + i * 500 };
+  const durationMs = i % 4 === 3 ? 0 : 1000 + i * 500;
+  return { trackId: `t${i}`, title: `Song ${i}`, artist: 'Band', album: '', durationMs };
 }
 
 type EntryRef =
@@ -67,6 +69,12 @@ type Action =
   | { readonly kind: 'settings'; readonly actor: string | null; readonly patch: unknown }
   | { readonly kind: 'lock'; readonly actor: string | null; readonly locked: boolean }
   | { readonly kind: 'clear'; readonly actor: string | null }
+  /** Replaces the queue (the legacy /sync): tracks by number, each with a net anonymous score. */
+  | {
+      readonly kind: 'replaceQueue';
+      readonly actor: string | null;
+      readonly tracks: readonly { readonly track: number; readonly votes: number }[];
+    }
   | { readonly kind: 'malformed'; readonly actor: string | null; readonly command: unknown }
   | { readonly kind: 'badEnvelope'; readonly field: 'commandId' | 'at' | 'actor' }
   /** Sends an earlier envelope again, unchanged (a client or store retry). */
@@ -123,7 +131,9 @@ const malformedCommand = fc.constantFrom<unknown>(
   { type: 'vote', entryId: '', value: 1 },
   { type: 'anonymousVote', entryId: 'e1', value: 0 },
   { type: 'addTrack', entryId: 'bad id', track: trackNo(1) },
-  { type: 'addTrack', entryId: 'fresh', track: { ...trackNo(1), durationMs: 0 } },
+  { type: 'addTrack', entryId: 'fresh', track: { ...trackNo(1), durationMs: -1 } },
+  { type: 'replaceQueue', entries: [{ entryId: 'fresh', track: trackNo(1), votes: 0.5 }] },
+  { type: 'replaceQueue', entries: 'all of them' },
   { type: 'addTrack', entryId: 'fresh', track: { ...trackNo(1), title: ' ' } },
   { type: 'addTrack', entryId: 'fresh', track: null },
   { type: 'removeEntry', entryId: 42 },
@@ -188,6 +198,19 @@ function action(depth: number): fc.Arbitrary<Action> {
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('settings'), actor, patch: settingsPatch }) },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('lock'), actor, locked: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear'), actor }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('replaceQueue'),
+        actor,
+        tracks: fc.array(
+          fc.record({ track: fc.nat(TRACK_COUNT - 1), votes: fc.integer({ min: -3, max: 3 }) }),
+          {
+            maxLength: 5,
+          },
+        ),
+      }),
+    },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('malformed'), actor, command: malformedCommand }) },
     {
       weight: 1,
@@ -318,6 +341,11 @@ function commandFor(a: Action, i: number, state: RoomState | null): Command {
       return { type: 'setLocked', locked: a.locked };
     case 'clear':
       return { type: 'clear' };
+    case 'replaceQueue':
+      return {
+        type: 'replaceQueue',
+        entries: a.tracks.map((t, k) => ({ entryId: `e${i}-${k}`, track: trackNo(t.track), votes: t.votes })),
+      };
     case 'malformed':
       return a.command as Command;
     default:

@@ -52,6 +52,8 @@ interface Entry {
   addedBy: string;
   seq: number;
   votes: Map<string, 1 | -1>;
+  /** A net anonymous score set by a queue replacement (the legacy /sync). */
+  base: number;
 }
 
 interface Play {
@@ -75,8 +77,9 @@ const isInt = (x: unknown, min: number, max: number): x is number =>
   Number.isInteger(x) && (x as number) >= min && (x as number) <= max;
 const isObject = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
-const ups = (e: Entry): number => [...e.votes.values()].filter((v) => v === 1).length;
-const downs = (e: Entry): number => [...e.votes.values()].filter((v) => v === -1).length;
+const ups = (e: Entry): number => [...e.votes.values()].filter((v) => v === 1).length + Math.max(e.base, 0);
+const downs = (e: Entry): number =>
+  [...e.votes.values()].filter((v) => v === -1).length + Math.max(-e.base, 0);
 const score = (e: Entry): number => ups(e) - downs(e);
 
 class NaiveRoom {
@@ -176,6 +179,7 @@ class NaiveRoom {
           addedBy: actor!,
           seq: this.nextSeq++,
           votes: new Map(),
+          base: 0,
         });
         if (this.settings.autoplay) this.startIfIdle(at);
         return 'changed';
@@ -202,6 +206,41 @@ class NaiveRoom {
         if (value !== 1 && value !== -1 && (anonymous || value !== 0)) return err('INVALID_ARGUMENT');
         return this.castVote(c['entryId'], anonymous ? `~anon:${env.commandId}` : actor!, value, at);
       }
+      case 'replaceQueue': {
+        const denied = host();
+        if (denied) return err(denied);
+        const given = c['entries'];
+        if (!Array.isArray(given)) return err('INVALID_ARGUMENT');
+        const seenEntries = new Set(this.playing ? [this.playing.entry.entryId] : []);
+        const seenTracks = new Set(this.playing ? [this.playing.entry.trackId] : []);
+        const next: Entry[] = [];
+        let seq = this.nextSeq;
+        for (const g of given as unknown[]) {
+          if (!isObject(g) || !isId(g['entryId']) || !validTrack(g['track'])) return err('INVALID_ARGUMENT');
+          const votes = g['votes'] ?? 0;
+          if (!isInt(votes, -1_000_000_000, 1_000_000_000)) return err('INVALID_ARGUMENT');
+          if (g['track']['durationMs'] > this.settings.maxTrackDurationMs) return err('FAILED_PRECONDITION');
+          if (seenEntries.has(g['entryId'])) return err('ALREADY_EXISTS');
+          seenEntries.add(g['entryId']);
+          if (seenTracks.has(g['track']['trackId'])) continue;
+          seenTracks.add(g['track']['trackId']);
+          next.push({
+            entryId: g['entryId'],
+            trackId: g['track']['trackId'],
+            durationMs: g['track']['durationMs'],
+            addedBy: actor!,
+            seq: seq++,
+            votes: new Map(),
+            base: votes,
+          });
+        }
+        if (next.length > this.settings.maxQueueLength) return err('FAILED_PRECONDITION');
+        if (next.length === 0 && this.entries.length === 0) return 'same';
+        this.entries = next;
+        this.nextSeq = seq;
+        if (this.settings.autoplay) this.startIfIdle(at);
+        return 'changed';
+      }
       case 'advance': {
         const reason = c['reason'];
         if (reason !== 'finished' && reason !== 'skipped') return err('INVALID_ARGUMENT');
@@ -218,7 +257,9 @@ class NaiveRoom {
           this.startIfIdle(at);
           return 'changed';
         }
-        if (reason === 'finished' && at < this.playing.startedAt + this.playing.entry.durationMs) {
+        // A track of unknown length (0) never finishes by itself.
+        const length = this.playing.entry.durationMs;
+        if (reason === 'finished' && (length === 0 || at < this.playing.startedAt + length)) {
           return err('FAILED_PRECONDITION');
         }
         this.end(reason, at);
@@ -291,7 +332,7 @@ class NaiveRoom {
 
   private end(reason: Play['reason'], at: number): void {
     const { entry, startedAt } = this.playing!;
-    const scheduled = startedAt + entry.durationMs;
+    const scheduled = entry.durationMs === 0 ? at : startedAt + entry.durationMs;
     this.history.push({
       playNo: ++this.playCount,
       entryId: entry.entryId,
@@ -318,7 +359,7 @@ function validTrack(t: unknown): t is { trackId: string; durationMs: number } {
     isText(t['title'], 300) &&
     isText(t['artist'], 300) &&
     isText(t['album'], 300, true) &&
-    isInt(t['durationMs'], 1, 86_400_000)
+    isInt(t['durationMs'], 0, 86_400_000)
   );
 }
 

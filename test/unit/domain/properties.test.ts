@@ -42,8 +42,23 @@ function checkEntry(entry: QueueEntry, where: string): void {
     values.every((v) => v === 1 || v === -1),
     `${where}: votes are +1 or -1`,
   );
-  assert.equal(entry.ups, values.filter((v) => v === 1).length, `${where}: ups match the votes`);
-  assert.equal(entry.downs, values.filter((v) => v === -1).length, `${where}: downs match the votes`);
+  // Anonymous votes are counts beside the members' votes, never voter keys.
+  assert.ok(
+    Object.keys(entry.votes).every((k) => !k.startsWith('~')),
+    `${where}: no anonymous voter keys`,
+  );
+  const anonymousUps = entry.anonymousUps ?? 0;
+  const anonymousDowns = entry.anonymousDowns ?? 0;
+  assert.equal(
+    entry.ups,
+    values.filter((v) => v === 1).length + anonymousUps,
+    `${where}: ups match the votes`,
+  );
+  assert.equal(
+    entry.downs,
+    values.filter((v) => v === -1).length + anonymousDowns,
+    `${where}: downs match the votes`,
+  );
 }
 
 /** Everything that must hold of any room the state machine produces. */
@@ -85,8 +100,10 @@ function checkInvariants(s: RoomState, at: number): void {
   s.history.forEach((r, i) => {
     if (i > 0) assert.ok(r.playNo > s.history[i - 1]!.playNo, 'history oldest first');
     assert.ok(r.playNo <= s.playCount);
+    // A track of unknown length (0) ends whenever it is cut; it never 'finishes'.
     assert.ok(
-      r.startedAt <= r.endedAt && r.endedAt <= r.startedAt + r.track.durationMs,
+      r.startedAt <= r.endedAt &&
+        (r.track.durationMs === 0 ? r.reason !== 'finished' : r.endedAt <= r.startedAt + r.track.durationMs),
       'ended within the track',
     );
   });

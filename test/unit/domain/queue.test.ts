@@ -251,9 +251,9 @@ void describe('addTrack', () => {
       ['an artist that is a number', { ...good, artist: 5 }, /track.artist must be a string/],
       ['a missing album', { ...good, album: undefined }, /track.album must be a string/],
       [
-        'a duration of 0',
-        { ...good, durationMs: 0 },
-        /track.durationMs must be a whole number from 1 to 86400000/,
+        'a negative duration',
+        { ...good, durationMs: -1 },
+        /track.durationMs must be a whole number from 0 to 86400000/,
       ],
       ['a fractional duration', { ...good, durationMs: 1.5 }, /track.durationMs/],
       ['a duration over a day', { ...good, durationMs: 86_400_001 }, /track.durationMs/],

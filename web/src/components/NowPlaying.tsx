@@ -2,7 +2,7 @@
 // estimated server time), who added it, and the skip vote.
 
 import { clock } from '../app.ts';
-import { duration, spokenDuration } from '../format.ts';
+import { duration, spokenDuration, UNKNOWN } from '../format.ts';
 import { useServerNow } from '../hooks.ts';
 import { playedMs, type RoomModel } from '../model.ts';
 import type { RoomSession } from '../session.ts';
@@ -104,7 +104,7 @@ function Progress({ startedAt, durationMs }: { startedAt: number; durationMs: nu
       </div>
       <div class="progress-times" aria-hidden="true">
         <span>{duration(played)}</span>
-        <span>-{duration(durationMs - played)}</span>
+        <span>{durationMs === 0 ? UNKNOWN : `-${duration(durationMs - played)}`}</span>
       </div>
     </div>
   );

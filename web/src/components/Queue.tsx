@@ -3,7 +3,7 @@
 
 import { useRef } from 'preact/hooks';
 import { clock } from '../app.ts';
-import { duration, eta, plural, spokenDuration } from '../format.ts';
+import { duration, eta, plural, spokenDuration, trackLength } from '../format.ts';
 import { useFlip, useServerNow } from '../hooks.ts';
 import { etas, score, type EntryModel, type RoomModel, type Vote } from '../model.ts';
 import type { RoomSession } from '../session.ts';
@@ -49,7 +49,7 @@ export function Queue({ room, session, meId, isHost }: Props) {
               key={entry.entryId}
               entry={entry}
               position={i + 1}
-              etaMs={times[i] ?? 0}
+              etaMs={times[i] ?? null}
               mine={entry.addedBy.memberId === meId}
               canVote={meId !== null}
               canRemove={meId !== null && (isHost || (entry.addedBy.memberId === meId && !room.locked))}
@@ -69,7 +69,7 @@ export function Queue({ room, session, meId, isHost }: Props) {
 interface RowProps {
   entry: EntryModel;
   position: number;
-  etaMs: number;
+  etaMs: number | null;
   mine: boolean;
   canVote: boolean;
   canRemove: boolean;
@@ -81,10 +81,10 @@ function QueueRow({ entry, position, etaMs, mine, canVote, canRemove, onVote, on
   const { track } = entry;
   const s = score(entry);
   // An ETA is a span of time, so the local clock is right for it whatever the server's says.
-  const startsAt = new Date(Date.now() + etaMs).toLocaleTimeString([], {
-    hour: '2-digit',
-    minute: '2-digit',
-  });
+  const startsAt =
+    etaMs === null
+      ? null
+      : new Date(Date.now() + etaMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const name = `“${track.title}”`;
   return (
     <li
@@ -103,11 +103,20 @@ function QueueRow({ entry, position, etaMs, mine, canVote, canRemove, onVote, on
         <p class="row-title">{track.title}</p>
         <p class="row-artist">{track.artist}</p>
         <p class="row-meta">
-          <span aria-label={`Duration ${spokenDuration(track.durationMs)}`}>
-            {duration(track.durationMs)}
+          <span
+            aria-label={
+              track.durationMs === 0 ? 'Length unknown' : `Duration ${spokenDuration(track.durationMs)}`
+            }
+          >
+            {trackLength(track.durationMs)}
           </span>
           <span aria-hidden="true"> · </span>
-          <span title={`Expected to start around ${startsAt}`}>{eta(etaMs)}</span>
+          <span
+            class="eta"
+            title={startsAt === null ? 'Start time unknown' : `Expected to start around ${startsAt}`}
+          >
+            {eta(etaMs)}
+          </span>
           <span aria-hidden="true"> · </span>
           <span>{mine ? 'added by you' : `added by ${entry.addedBy.name}`}</span>
         </p>

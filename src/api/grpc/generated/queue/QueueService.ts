@@ -24,7 +24,8 @@ import type {
 
 export interface QueueServiceClient extends grpc.Client {
   /**
-   * Adds a track to the end of its score group. Answers "Track added" and the queue.
+   * Adds a track to the end of its score group. Answers "Track added" and the queue (unchanged when
+   * the track is already queued or playing).
    */
   AddTrack(
     argument: _queue_Track,
@@ -47,7 +48,8 @@ export interface QueueServiceClient extends grpc.Client {
     callback: grpc.requestCallback<_queue_QueueResponse__Output>,
   ): grpc.ClientUnaryCall;
   /**
-   * Adds a track to the end of its score group. Answers "Track added" and the queue.
+   * Adds a track to the end of its score group. Answers "Track added" and the queue (unchanged when
+   * the track is already queued or playing).
    */
   addTrack(
     argument: _queue_Track,
@@ -259,7 +261,7 @@ export interface QueueServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
-   * Removes a queued track. NOT_FOUND "Track not found" when it is not queued.
+   * Removes a queued track. Answers "Track removed" and the queue (unchanged when it is not queued).
    */
   RemoveTrack(
     argument: _queue_TrackId,
@@ -282,7 +284,7 @@ export interface QueueServiceClient extends grpc.Client {
     callback: grpc.requestCallback<_queue_QueueResponse__Output>,
   ): grpc.ClientUnaryCall;
   /**
-   * Removes a queued track. NOT_FOUND "Track not found" when it is not queued.
+   * Removes a queued track. Answers "Track removed" and the queue (unchanged when it is not queued).
    */
   removeTrack(
     argument: _queue_TrackId,
@@ -306,7 +308,8 @@ export interface QueueServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
-   * One more vote up or down. Answers "Vote updated" and the reordered queue.
+   * One more vote up or down. Answers "Vote updated" and the reordered queue (unchanged when the
+   * track is not queued).
    */
   VoteTrack(
     argument: _queue_VoteRequest,
@@ -329,7 +332,8 @@ export interface QueueServiceClient extends grpc.Client {
     callback: grpc.requestCallback<_queue_QueueResponse__Output>,
   ): grpc.ClientUnaryCall;
   /**
-   * One more vote up or down. Answers "Vote updated" and the reordered queue.
+   * One more vote up or down. Answers "Vote updated" and the reordered queue (unchanged when the
+   * track is not queued).
    */
   voteTrack(
     argument: _queue_VoteRequest,
@@ -355,7 +359,8 @@ export interface QueueServiceClient extends grpc.Client {
 
 export interface QueueServiceHandlers extends grpc.UntypedServiceImplementation {
   /**
-   * Adds a track to the end of its score group. Answers "Track added" and the queue.
+   * Adds a track to the end of its score group. Answers "Track added" and the queue (unchanged when
+   * the track is already queued or playing).
    */
   AddTrack: grpc.handleUnaryCall<_queue_Track__Output, _queue_QueueResponse>;
 
@@ -380,12 +385,13 @@ export interface QueueServiceHandlers extends grpc.UntypedServiceImplementation 
   PlayNext: grpc.handleUnaryCall<_queue_Empty__Output, _queue_Track>;
 
   /**
-   * Removes a queued track. NOT_FOUND "Track not found" when it is not queued.
+   * Removes a queued track. Answers "Track removed" and the queue (unchanged when it is not queued).
    */
   RemoveTrack: grpc.handleUnaryCall<_queue_TrackId__Output, _queue_QueueResponse>;
 
   /**
-   * One more vote up or down. Answers "Vote updated" and the reordered queue.
+   * One more vote up or down. Answers "Vote updated" and the reordered queue (unchanged when the
+   * track is not queued).
    */
   VoteTrack: grpc.handleUnaryCall<_queue_VoteRequest__Output, _queue_QueueResponse>;
 }

@@ -10,7 +10,7 @@ export interface Track {
    */
   votes?: number;
   /**
-   * Seconds, 1 to 86400.
+   * Seconds, 0 to 86400; 0 (or unset) is a track of unknown length, which plays until skipped.
    */
   duration?: number;
 }
@@ -24,7 +24,7 @@ export interface Track__Output {
    */
   votes: number;
   /**
-   * Seconds, 1 to 86400.
+   * Seconds, 0 to 86400; 0 (or unset) is a track of unknown length, which plays until skipped.
    */
   duration: number;
 }

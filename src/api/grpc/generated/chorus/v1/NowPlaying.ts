@@ -24,7 +24,7 @@ export interface NowPlaying {
    */
   positionMs?: number | string | Long;
   /**
-   * How long it has left.
+   * How long it has left; unset when its length is unknown (track.duration_ms 0).
    */
   remainingMs?: number | string | Long;
   score?: number;
@@ -34,6 +34,7 @@ export interface NowPlaying {
    * The viewer's own vote: 1 up, -1 down, 0 none.
    */
   myVote?: number;
+  _remainingMs?: 'remainingMs';
 }
 
 /**
@@ -49,9 +50,9 @@ export interface NowPlaying__Output {
    */
   positionMs: number;
   /**
-   * How long it has left.
+   * How long it has left; unset when its length is unknown (track.duration_ms 0).
    */
-  remainingMs: number;
+  remainingMs?: number;
   score: number;
   ups: number;
   downs: number;
@@ -59,4 +60,5 @@ export interface NowPlaying__Output {
    * The viewer's own vote: 1 up, -1 down, 0 none.
    */
   myVote: number;
+  _remainingMs?: 'remainingMs';
 }

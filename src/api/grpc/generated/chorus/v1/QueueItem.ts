@@ -34,13 +34,15 @@ export interface QueueItem {
   ups?: number;
   downs?: number;
   /**
-   * Time until it starts: what is left of the playing track plus the durations ahead of it.
+   * Time until it starts: what is left of the playing track plus the durations ahead of it. Unset
+   * (has_eta_ms false) when one of those is of unknown length.
    */
   etaMs?: number | string | Long;
   /**
    * The viewer's own vote: 1 up, -1 down, 0 none.
    */
   myVote?: number;
+  _etaMs?: 'etaMs';
 }
 
 /**
@@ -66,11 +68,13 @@ export interface QueueItem__Output {
   ups: number;
   downs: number;
   /**
-   * Time until it starts: what is left of the playing track plus the durations ahead of it.
+   * Time until it starts: what is left of the playing track plus the durations ahead of it. Unset
+   * (has_eta_ms false) when one of those is of unknown length.
    */
-  etaMs: number;
+  etaMs?: number;
   /**
    * The viewer's own vote: 1 up, -1 down, 0 none.
    */
   myVote: number;
+  _etaMs?: 'etaMs';
 }

@@ -24,7 +24,8 @@ export interface Track {
    */
   album?: string;
   /**
-   * 1 ms to 24 hours.
+   * 1 ms to 24 hours; 0 when the length is unknown (a stream, a file without a duration tag): such
+   * a track plays until it is skipped.
    */
   durationMs?: number | string | Long;
   artworkUrl?: string;
@@ -61,7 +62,8 @@ export interface Track__Output {
    */
   album: string;
   /**
-   * 1 ms to 24 hours.
+   * 1 ms to 24 hours; 0 when the length is unknown (a stream, a file without a duration tag): such
+   * a track plays until it is skipped.
    */
   durationMs: number;
   artworkUrl?: string;
