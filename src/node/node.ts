@@ -2,7 +2,7 @@
 // gracefully (stop accepting, finish in-flight requests, flush the store).
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startGrpcServer } from '../api/grpc/server.ts';
@@ -17,6 +17,7 @@ import type { NodeConfig } from './config.ts';
 import { createMetrics } from './metrics.ts';
 import { RoomService } from './service.ts';
 import { TokenSigner } from './tokens.ts';
+import { privateDir } from '../store/disk/private.ts';
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -49,7 +50,7 @@ async function resolveSecret(config: NodeConfig): Promise<string> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     const secret = randomBytes(32).toString('base64url');
-    await mkdir(config.dataDir, { recursive: true });
+    await privateDir(config.dataDir);
     await writeFile(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
     return secret;
   }

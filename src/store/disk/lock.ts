@@ -11,6 +11,7 @@ import { link, readFile, realpath, rename, unlink, writeFile } from 'node:fs/pro
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { ChorusError } from '../../domain/index.ts';
+import { FILE_MODE } from './private.ts';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -44,7 +45,7 @@ export async function acquireDirLock(dir: string): Promise<DirLock> {
   const text = `${JSON.stringify(mine)}\n`;
   for (let attempt = 0; attempt < 10; attempt++) {
     const temp = path.join(real, `${LOCK_FILE}.${mine.token}.tmp`);
-    await writeFile(temp, text, { flush: true });
+    await writeFile(temp, text, { flush: true, mode: FILE_MODE });
     try {
       await link(temp, file);
       heldHere.add(real);

@@ -14,6 +14,7 @@ import { writeSync } from 'node:fs';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { FILE_MODE } from './private.ts';
 
 export const RECORD_HEADER_BYTES = 8;
 /** Larger than any valid command; a bigger length in a header is corruption, not a record. */
@@ -121,7 +122,7 @@ export class SegmentWriter {
   /** Creates a new, empty segment and makes its name durable before anything is written to it. */
   static async create(dir: string, start: number, sync: boolean): Promise<SegmentWriter> {
     const file = segmentPath(dir, start);
-    const handle = await open(file, 'wx');
+    const handle = await open(file, 'wx', FILE_MODE);
     try {
       if (sync) {
         await handle.sync();

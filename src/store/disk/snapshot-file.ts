@@ -11,6 +11,7 @@ import { crc32 } from 'node:zlib';
 import { restore, snapshot, type RoomSnapshot, type RoomState } from '../../domain/index.ts';
 import { Slicer } from '../slicer.ts';
 import { RECORD_HEADER_BYTES, scanFrames, syncDir } from './log.ts';
+import { FILE_MODE } from './private.ts';
 
 // The format name predates the move to disk/: files written by earlier versions keep reading back.
 export const STORE_SNAPSHOT_FORMAT = 'chorus.memory-snapshot/1';
@@ -126,7 +127,7 @@ const CLOSE = Buffer.from(']}');
 
 /** Writes the buffers to a new file in writev groups, fdatasyncing every SYNC_EVERY_BYTES. */
 async function writeFramed(file: string, buffers: readonly Buffer[], sync: boolean): Promise<void> {
-  const handle = await open(file, 'w');
+  const handle = await open(file, 'w', FILE_MODE);
   try {
     let group: Buffer[] = [];
     let groupBytes = 0;

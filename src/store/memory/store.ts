@@ -22,7 +22,7 @@
 // snapshot + replay the records after it; a torn tail (a crash mid-write) is cut off, since none of
 // it was acknowledged.
 
-import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
 import { decodeCommand, encodeCommand } from '../codec.ts';
@@ -39,6 +39,7 @@ import {
   writeSnapshotFile,
   type LoadedSnapshot,
 } from '../disk/snapshot-file.ts';
+import { privateDir } from '../disk/private.ts';
 
 export interface MemoryStoreOptions {
   /** Directory for the log, snapshots and lock; created when missing. */
@@ -175,7 +176,7 @@ export class MemoryStore implements Store {
 
   private async startUp(): Promise<void> {
     try {
-      await mkdir(this.dataDir, { recursive: true });
+      await privateDir(this.dataDir);
       this.lock = await acquireDirLock(this.dataDir);
       await this.recover();
       if (this.life.closeRequested) throw this.unavailable(); // close() was called while starting

@@ -155,6 +155,25 @@ runStoreContract('memory', async () => {
 });
 
 void describe('memory store', () => {
+  void test("the data folder is its owner's alone: 0700, every file in it 0600, whatever the umask", async () => {
+    const dir = await tempDir();
+    const before = process.umask(0o022);
+    try {
+      const store = await open(dir, { snapshotEvery: 5 });
+      await populate(store, 2);
+      await store.close();
+    } finally {
+      process.umask(before);
+    }
+    assert.equal((await stat(dir)).mode & 0o777, 0o700);
+    const files = await readdir(dir, { recursive: true });
+    assert.ok(files.length >= 2, `segments and snapshots were written: ${files.join(', ')}`);
+    for (const f of files) {
+      const info = await stat(path.join(dir, f));
+      if (info.isFile()) assert.equal(info.mode & 0o777, 0o600, `${f} is 0600`);
+    }
+  });
+
   void test('close and reopen: identical rooms, versions and idempotent answers', async () => {
     const dir = await tempDir();
     const store = await open(dir);
