@@ -5,6 +5,7 @@
 #   CHORUS_REDIS_PASSWORD_FILE  file holding the Redis password, or CHORUS_REDIS_PASSWORD: put into
 #                               CHORUS_REDIS_URL (redis://host:port -> redis://:PASSWORD@host:port),
 #                               URL-encoded, unless the URL already carries credentials.
+#   CHORUS_NODE_NAME            defaults to the container's hostname.
 set -eu
 if [ -n "${CHORUS_SECRET_FILE:-}" ]; then
   CHORUS_SECRET=$(cat "$CHORUS_SECRET_FILE")
@@ -21,4 +22,7 @@ if [ -n "${CHORUS_REDIS_PASSWORD:-}" ] && [ -n "${CHORUS_REDIS_URL:-}" ]; then
   export CHORUS_REDIS_URL
 fi
 unset CHORUS_REDIS_PASSWORD
+# Logs name the container (a replica's hostname) unless told otherwise.
+CHORUS_NODE_NAME=${CHORUS_NODE_NAME:-$(hostname)}
+export CHORUS_NODE_NAME
 exec node /app/bin/chorus.js "$@"
