@@ -84,7 +84,9 @@ export async function eventually<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+      assert.fail(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
@@ -262,7 +264,7 @@ export function startLoad(
   token: string,
   tag: string,
   options: { writers?: number; min?: number; max?: number; paceMs?: number } = {},
-): { stop(): Promise<LoadResult> } {
+): { stop(): Promise<LoadResult>; acknowledged(): number } {
   const { writers = 4, min = 20, max = 150, paceMs = 40 } = options;
   const acknowledged: string[] = [];
   const failed: string[] = [];
@@ -292,6 +294,7 @@ export function startLoad(
   };
   const running = Promise.all(Array.from({ length: writers }, writer));
   return {
+    acknowledged: () => acknowledged.length,
     async stop(): Promise<LoadResult> {
       stopping = true;
       await running;

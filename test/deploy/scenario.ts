@@ -141,6 +141,14 @@ export async function composeScenario(t: TestContext, arch: Architecture): Promi
         await project.up(5);
         const nodes = await project.containers('chorus');
         assert.equal(nodes.length, 5);
+        // A node starts in seconds alone, but five of them beside the load on two cores take longer.
+        for (const node of nodes) {
+          await eventually(
+            async () => ((await getInside(node, '/readyz')).status === 200 ? true : undefined),
+            `${node} to be ready`,
+            90_000,
+          );
+        }
         let served: number[] = [];
         await eventually(async () => {
           served = await Promise.all(nodes.map((n) => writesServed(n, arch.writeMetric)));
@@ -150,8 +158,8 @@ export async function composeScenario(t: TestContext, arch: Architecture): Promi
         });
       },
       // Until every new node has started and been picked by nginx: seconds, so a slower pace.
-      500,
-      80,
+      550,
+      250,
     );
     assert.equal(await hostPid((await project.containers('nginx'))[0]!), nginxPid, 'nginx was restarted');
     await checkNodesAgree(project, roomId, version, acknowledged, 5);
