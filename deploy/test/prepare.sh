@@ -90,6 +90,20 @@ if [ "$(cat "$conf" 2>/dev/null)" != "$want_conf" ]; then
 fi
 podman info >/dev/null || fail "podman info fails"
 
+# --- leftovers of an interrupted test run (the tests clean up after themselves; a killed run cannot)
+# Compose projects, containers, networks and volumes of the tests are named chorus-deploy-test-*;
+# the dev overlay played by podman kube play makes chorus-pod-0, redis-pod-0, the volume redis-data
+# and the podman secret chorus-secrets.
+leftovers=$(podman ps -a --format '{{.Names}}' | grep '^chorus-deploy-test-' || true)
+if [ -n "$leftovers" ]; then
+  step "removing containers left by an interrupted run: $(echo $leftovers)"
+  podman rm -f -t 0 $leftovers >/dev/null
+fi
+for pod in chorus-pod-0 redis-pod-0; do podman pod exists "$pod" && podman pod rm -f -t 0 "$pod" >/dev/null; done
+for n in $(podman network ls --format '{{.Name}}' | grep '^chorus-deploy-test-' || true); do podman network rm -f "$n" >/dev/null; done
+for v in $(podman volume ls --format '{{.Name}}' | grep -E '^(chorus-deploy-test-|redis-data$)' || true); do podman volume rm -f "$v" >/dev/null; done
+podman secret rm chorus-secrets >/dev/null 2>&1 || true
+
 # --- 3. base images ---------------------------------------------------------------------------------
 recipe_hash() { cat "$@" | sha256sum | cut -c1-16; }
 label_of() { podman image inspect --format '{{ index .Labels "chorus.recipe" }}' "$1" 2>/dev/null || true; }
