@@ -1,22 +1,14 @@
 // The write APIs the deploy tests drive through nginx from the host: REST (fetch) and gRPC (the
 // project's own client stubs). Both create a room with limits lifted and add tracks of the caller's
-// own with an idempotency key, and resolve only on an acknowledged write.
+// own with an idempotency key, and resolve only on an acknowledged write. Rooms use the cluster tests'
+// OPEN_SETTINGS: every added track stays queued (no autoplay) and no limit stops a test's adds.
 
 import { randomUUID } from 'node:crypto';
 import { connect, callMetadata, unaryCall } from '../../src/api/grpc/client.ts';
 import type * as pb from '../../src/api/grpc/generated/chorus/v1/index.ts';
+import { OPEN_SETTINGS } from '../helpers/cluster.ts';
 import { Http } from '../helpers/http.ts';
 import type { WriteApi } from './harness.ts';
-
-/** Every added track stays queued (no autoplay), and no limit stops a test's few hundred adds. */
-const OPEN_SETTINGS = {
-  public: false,
-  maxQueueLength: 100_000,
-  maxEntriesPerMember: 0,
-  voteOffThreshold: 0,
-  skipVotes: 0,
-  autoplay: false,
-};
 
 const track = (trackId: string) => ({
   trackId,
