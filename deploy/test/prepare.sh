@@ -49,7 +49,7 @@ trixie_deb() { # trixie_deb PACKAGE -> prints the path of the downloaded .deb
     local o=(-o "Dir::Etc::SourceList=$d/sources.list" -o Dir::Etc::SourceParts=/nonexistent
       -o "Dir::State::Lists=$d/lists" -o "Dir::Cache=$d/cache")
     [ -n "$(ls "$d/lists" 2>/dev/null | grep -v partial)" ] || apt-get "${o[@]}" update -qq >&2
-    (cd "$d/debs" && apt-get "${o[@]}" download "$1" >&2)
+    (cd "$d/debs" && apt-get "${o[@]}" download "$1/trixie" >&2)
   fi
   ls "$d"/debs/"$1"_*.deb | head -1
 }

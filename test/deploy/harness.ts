@@ -37,7 +37,12 @@ export function run(
       cmd,
       args,
       {
-        env: { ...process.env, ...(options.env ?? {}) },
+        // prepare.sh puts the docker CLI and kubectl in CACHE/bin when the machine has none.
+        env: {
+          ...process.env,
+          PATH: `${process.env['PATH'] ?? ''}:${join(CACHE, 'bin')}`,
+          ...(options.env ?? {}),
+        },
         timeout: options.timeoutMs ?? 120_000,
         killSignal: 'SIGKILL',
         maxBuffer: 64 * 1024 * 1024,
@@ -136,7 +141,6 @@ export async function startPodmanService(cleanup: Cleanup): Promise<NodeJS.Proce
   const env: NodeJS.ProcessEnv = {
     DOCKER_HOST: `unix://${socket}`,
     DOCKER_CONFIG: join(CACHE, 'docker'),
-    PATH: `${process.env['PATH'] ?? ''}:${join(CACHE, 'bin')}`,
   };
   await eventually(
     async () => {
