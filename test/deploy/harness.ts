@@ -322,10 +322,14 @@ export async function checkNodesAgree(
   assert.equal(nodes.length, expectedNodes, `running chorus containers: ${nodes.join(', ')}`);
   const views = await Promise.all(
     nodes.map(async (node) => {
-      const answer = await eventually(async () => {
-        const a = await getInside(node, `/v1/rooms/${roomId}?minVersion=${minVersion}&limit=1000`);
-        return a.status === 200 ? a : undefined;
-      }, `${node} to answer room ${roomId} at version ${minVersion}`);
+      const answer = await eventually(
+        async () => {
+          const a = await getInside(node, `/v1/rooms/${roomId}?minVersion=${minVersion}&limit=1000`);
+          return a.status === 200 ? a : undefined;
+        },
+        `${node} to answer room ${roomId} at version ${minVersion}`,
+        60_000,
+      );
       return parseRoom(node, answer.body);
     }),
   );

@@ -79,10 +79,14 @@ export async function composeScenario(t: TestContext, arch: Architecture): Promi
 
   await t.test('three nodes behind nginx take writes and agree', async () => {
     await project.up(3);
-    await eventually(async () => {
-      const res = await fetch(arch.readyUrl(ports), { signal: AbortSignal.timeout(2_000) });
-      return res.status === 200 ? true : undefined;
-    }, 'nginx to answer /readyz from a node');
+    await eventually(
+      async () => {
+        const res = await fetch(arch.readyUrl(ports), { signal: AbortSignal.timeout(2_000) });
+        return res.status === 200 ? true : undefined;
+      },
+      'nginx to answer /readyz from a node',
+      90_000,
+    );
     token = await eventually(() => api.createRoom(roomId), 'the room to be created');
     await load('three', async () => {});
     await checkNodesAgree(project, roomId, version, acknowledged, 3);
@@ -121,13 +125,18 @@ export async function composeScenario(t: TestContext, arch: Architecture): Promi
     await load('crash', async () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       process.kill(pid, 'SIGKILL');
-      await eventually(async () => {
-        const now = await hostPid(victim).catch(() => 0);
-        return now !== 0 && now !== pid ? true : undefined;
-      }, `${victim} to be restarted by its restart policy`);
+      await eventually(
+        async () => {
+          const now = await hostPid(victim).catch(() => 0);
+          return now !== 0 && now !== pid ? true : undefined;
+        },
+        `${victim} to be restarted by its restart policy`,
+        60_000,
+      );
       await eventually(
         async () => ((await getInside(victim, '/readyz')).status === 200 ? true : undefined),
         `${victim} ready again`,
+        90_000,
       );
     });
     await checkNodesAgree(project, roomId, version, acknowledged, 3);
@@ -159,7 +168,7 @@ export async function composeScenario(t: TestContext, arch: Architecture): Promi
       },
       // Until every new node has started and been picked by nginx: seconds, so a slower pace.
       550,
-      250,
+      400,
     );
     assert.equal(await hostPid((await project.containers('nginx'))[0]!), nginxPid, 'nginx was restarted');
     await checkNodesAgree(project, roomId, version, acknowledged, 5);
