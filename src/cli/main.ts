@@ -28,6 +28,33 @@ addClusterOptions(
     .action(async (options: Record<string, string | string[] | undefined>) => cluster(options)),
 );
 
+program
+  .command('repair')
+  .description(
+    "keep an embedded store's log up to its first damaged record and move the rest aside (stop the node first)",
+  )
+  .requiredOption('--data-dir <dir>', "the node's data dir")
+  .action(async (options: { dataDir: string }) => {
+    const { repairLog } = await import('../store/disk/repair.ts');
+    try {
+      const report = await repairLog(options.dataDir);
+      if (report.damagedFile === null) {
+        process.stdout.write(
+          `no damage found: the log's ${report.kept} records are intact; nothing changed\n`,
+        );
+        return;
+      }
+      process.stdout.write(
+        `${report.damagedFile} was damaged at byte ${report.offset} (${report.problem}).\n` +
+          `kept ${report.kept} records; moved the damaged segment and ${report.movedRecords} intact ` +
+          `records after it to ${report.movedTo}\n`,
+      );
+    } catch (err) {
+      process.stderr.write(`chorus repair: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  });
+
 const client = (cmd: Command): Command =>
   cmd
     .addOption(

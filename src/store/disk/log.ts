@@ -75,6 +75,50 @@ export function scanFrames(buf: Buffer, maxRecordBytes = MAX_RECORD_BYTES): Fram
   return { frames, validBytes: offset, problem };
 }
 
+/**
+ * The offset of the first intact frame after `from`, or null. A crash can only tear the end of the
+ * log (the batch being written when it stopped), so damage with an intact record after it is not a
+ * torn tail: it is corruption of records that were durable, and cutting there would lose them.
+ * Only candidate offsets whose length fits are checksummed; the scan stops at the first intact
+ * frame, which for real corruption is the next record, a few hundred bytes on.
+ */
+export function intactFrameAfter(
+  buf: Buffer,
+  from: number,
+  maxRecordBytes = MAX_RECORD_BYTES,
+): number | null {
+  for (let offset = from + 1; offset + RECORD_HEADER_BYTES < buf.length; offset++) {
+    const length = buf.readUInt32LE(offset);
+    if (length === 0 || length > maxRecordBytes) continue;
+    const end = offset + RECORD_HEADER_BYTES + length;
+    if (end > buf.length) continue;
+    const crc = crc32(
+      buf.subarray(offset + RECORD_HEADER_BYTES, end),
+      crc32(buf.subarray(offset, offset + 4)),
+    );
+    if (crc === buf.readUInt32LE(offset + 4)) return offset;
+  }
+  return null;
+}
+
+/** A log that is damaged where a crash cannot damage it: the store refuses to start on it. */
+export class DamagedLogError extends Error {
+  readonly file: string;
+  readonly offset: number;
+
+  constructor(file: string, offset: number, problem: string, dataDir: string) {
+    super(
+      `the log ${file} is damaged at byte ${offset} (${problem}), and intact records follow: this is ` +
+        'not a torn tail left by a crash, so cutting it would lose acknowledged commands. Nothing was ' +
+        `changed. Keep a copy of ${dataDir}, then run \`chorus repair --data-dir ${dataDir}\` to keep ` +
+        'the records before the damage and move the rest aside.',
+    );
+    this.name = 'DamagedLogError';
+    this.file = file;
+    this.offset = offset;
+  }
+}
+
 export interface SegmentFile {
   /** Number of the segment's first record in the whole log. */
   readonly start: number;

@@ -31,7 +31,15 @@ import type { StoreLogger } from '../logger.ts';
 import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
 import { LocalRooms } from '../room-table.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
-import { frameRecord, listSegments, scanFrames, SegmentWriter, syncDir } from '../disk/log.ts';
+import {
+  DamagedLogError,
+  frameRecord,
+  intactFrameAfter,
+  listSegments,
+  scanFrames,
+  SegmentWriter,
+  syncDir,
+} from '../disk/log.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
 import {
   listSnapshots,
@@ -235,15 +243,17 @@ export class MemoryStore implements Store {
         }
         record++;
       }
+      if (problem !== null && (!isLast || intactFrameAfter(buf, validBytes) !== null)) {
+        // Damage before records that were written after it: never cut, never guess.
+        throw new DamagedLogError(segment.path, validBytes, problem, dir);
+      }
       if (problem !== null) {
         const dropped = buf.length - validBytes;
-        // Only the last segment can have a torn tail (a segment is fsynced before the next one is
-        // started); damage elsewhere is caught by the gap check above if it loses anything.
+        // Only the end of the last segment can be torn (a segment is fsynced before the next one is
+        // started): what follows the last intact record there was never acknowledged.
         this.logger.warn(
           { segment: segment.path, validBytes, droppedBytes: dropped, problem },
-          isLast
-            ? `dropped ${dropped} bytes from the end of the log (${problem}); they were never acknowledged`
-            : `ignoring ${dropped} damaged bytes at the end of ${path.basename(segment.path)} (${problem})`,
+          `dropped ${dropped} bytes from the end of the log (${problem}); they were never acknowledged`,
         );
       }
       if (isLast) tail = { index: i, end: record, validBytes };

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { apply, compareEntries, type Envelope, type RoomState } from '../../../src/domain/index.ts';
-import { frameRecord, listSegments, segmentPath } from '../../../src/store/disk/log.ts';
+import { DamagedLogError, frameRecord, listSegments, segmentPath } from '../../../src/store/disk/log.ts';
+import { repairLog } from '../../../src/store/disk/repair.ts';
 import { snapshotPath } from '../../../src/store/disk/snapshot-file.ts';
 import {
   openMemoryStore,
@@ -382,6 +383,72 @@ void describe('memory store', () => {
         }
       });
     }
+  });
+
+  void describe('damage that is not a torn tail: the store refuses to start, changes nothing; repair keeps what precedes it', () => {
+    const room = 'damaged-room';
+    const envs: Envelope[] = [
+      cmd.createRoom(room, 'host', OPEN_SETTINGS),
+      ...Array.from({ length: 9 }, (_, i) => cmd.addTrack(room, 'host', `t${i}`)),
+    ];
+    const frames = envs.map(framed);
+    const whole = Buffer.concat(frames);
+    const offsetOf = (i: number): number => frames.slice(0, i).reduce((n, f) => n + f.length, 0);
+    const middle = Buffer.from(whole);
+    middle[offsetOf(4) + 20]! ^= 0x01; // a flipped bit in the 5th record's payload
+    const firstLength = Buffer.from(whole);
+    firstLength.writeUInt32LE(0xfffffff0, 0); // the first record's length field
+    const cases: { name: string; bytes: Buffer; damagedAt: number; kept: number }[] = [
+      { name: 'a flipped bit in a middle record', bytes: middle, damagedAt: offsetOf(4), kept: 4 },
+      { name: 'a damaged first length field', bytes: firstLength, damagedAt: 0, kept: 0 },
+    ];
+    for (const c of cases) {
+      void test(c.name, async () => {
+        const dir = await tempDir();
+        const file = segmentPath(dir, 0);
+        await writeFile(file, c.bytes);
+        await assert.rejects(open(dir), (err: unknown) => {
+          assert.ok(err instanceof DamagedLogError, String(err));
+          assert.match(err.message, new RegExp(`${path.basename(file)} is damaged at byte ${c.damagedAt}`));
+          assert.match(err.message, /chorus repair --data-dir/);
+          return true;
+        });
+        assert.deepEqual(await readFile(file), c.bytes, 'nothing was cut');
+
+        const report = await repairLog(dir);
+        assert.equal(report.kept, c.kept);
+        assert.equal(
+          report.movedRecords,
+          envs.length - c.kept - 1,
+          'every intact record after the damage is kept aside',
+        );
+        assert.deepEqual(await readFile(path.join(report.movedTo!, path.basename(file))), c.bytes);
+        const store = await open(dir);
+        try {
+          assert.deepEqual(await allRooms(store), replayRooms(envs.slice(0, c.kept)));
+        } finally {
+          await store.close();
+        }
+      });
+    }
+
+    void test('damage in a segment that is not the last', async () => {
+      const dir = await tempDir();
+      const first = Buffer.from(Buffer.concat(frames.slice(0, 5)));
+      first[first.length - 3]! ^= 0x40; // the end of the first segment: not a tail, the log goes on
+      await writeFile(segmentPath(dir, 0), first);
+      await writeFile(segmentPath(dir, 5), Buffer.concat(frames.slice(5)));
+      await assert.rejects(open(dir), DamagedLogError);
+      const report = await repairLog(dir);
+      assert.equal(report.kept, 4);
+      assert.equal(report.movedRecords, 5, 'the later segment is moved aside whole');
+      const store = await open(dir);
+      try {
+        assert.deepEqual(await allRooms(store), replayRooms(envs.slice(0, 4)));
+      } finally {
+        await store.close();
+      }
+    });
   });
 
   void test('snapshots compact the log: old segments and snapshots are removed, state survives', async () => {
