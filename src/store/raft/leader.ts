@@ -57,9 +57,7 @@ export function maybeSendAppend(n: RaftNode, to: NodeId, sendIfEmpty: boolean): 
   const entries = pr.next <= last ? n.log.slice(pr.next, last + 1, n.maxSizePerMsg) : [];
   if (entries.length === 0 && !sendIfEmpty) return false;
   n.send({ type: 'app', to, index: prevIndex, logTerm: prevTerm, entries, commit: n.log.committed });
-  const lastSent = entries[entries.length - 1];
-  if (lastSent !== undefined) pr.sentEntries(lastSent.index, payloadSize(entries));
-  else if (pr.state === 'probe') pr.probeSent = true;
+  pr.sentEntries(entries[entries.length - 1]?.index ?? prevIndex, payloadSize(entries), entries.length === 0);
   return true;
 }
 
@@ -243,7 +241,7 @@ export function stepLeader(n: RaftNode, m: Message): void {
   }
   if (m.type === 'heartbeatResp') {
     pr.recentActive = true;
-    pr.probeSent = false;
+    pr.flowPaused = false;
     if (pr.match < n.log.lastIndex() || pr.state === 'probe') sendAppend(n, m.from);
     if (m.context !== '' && n.readOnly.ack(m.from, m.context, n.tracker.voters) >= n.tracker.quorum()) {
       for (const req of n.readOnly.release(m.context)) answerRead(n, req.context, req.index, req.from);

@@ -43,7 +43,7 @@ import type {
   Role,
 } from './types.ts';
 import type { Snapshot, SoftState } from './types.ts';
-import { EMPTY_CONF, message, NONE } from './types.ts';
+import { EMPTY_CONF, encodeConfChange, message, NONE } from './types.ts';
 
 export interface RaftConfig {
   readonly id: NodeId;
@@ -63,7 +63,7 @@ export interface RaftConfig {
   readonly maxCommittedSizePerReady?: number;
 }
 
-/** What the store persisted; an empty log plus `bootstrap` for a brand-new group. */
+/** What the store persisted: all empty for a new node (then a founder passes `bootstrap`). */
 export interface RaftPersisted {
   readonly hardState: HardState;
   readonly snapshot: Snapshot | null;
@@ -127,14 +127,35 @@ export class RaftNode {
     this.maxInflightBytes = config.maxInflightBytes ?? 8 * 1024 * 1024;
     this.maxUncommittedSize = config.maxUncommittedSize ?? 16 * 1024 * 1024;
     this.maxCommittedSizePerReady = config.maxCommittedSizePerReady ?? 4 * 1024 * 1024;
-    const snapshot = persisted.snapshot ?? { meta: { index: 0, term: 0, conf: bootstrap }, data: '' };
+    const snapshot = persisted.snapshot ?? { meta: { index: 0, term: 0, conf: EMPTY_CONF }, data: '' };
     this.log = new RaftLog(snapshot, persisted.entries, persisted.hardState.commit, persisted.applied ?? 0);
     this.tracker = new Tracker(snapshot.meta.conf);
     this.term = persisted.hardState.term;
     this.vote = persisted.hardState.vote;
     this.prevHard = this.hardState();
     this.prevSoft = this.softState();
+    const empty = persisted.snapshot === null && persisted.entries.length === 0 && this.term === 0;
+    if (empty && bootstrap.voters.length > 0) this.bootstrap(bootstrap);
     this.becomeFollower(this.term, NONE);
+  }
+
+  /**
+   * A founding member of a new group writes the initial membership into its log as committed
+   * conf-change entries of term 1 (etcd rawnode.go Bootstrap): every founder writes the same ones,
+   * and a node added later learns the whole membership by replicating the log (a membership kept
+   * only outside the log would never reach it). A node that joins later starts with no bootstrap.
+   */
+  private bootstrap(conf: ConfState): void {
+    const changes: ConfChange[] = [
+      ...conf.voters.map((node): ConfChange => ({ type: 'addVoter', node })),
+      ...conf.learners.map((node): ConfChange => ({ type: 'addLearner', node })),
+    ];
+    this.log.append(
+      changes.map((cc, i) => ({ term: 1, index: i + 1, type: 'conf', data: encodeConfChange(cc) })),
+    );
+    this.log.commitTo(changes.length);
+    this.term = 1;
+    this.tracker.setConf(conf);
   }
 
   // ---- state -------------------------------------------------------------------------------------
@@ -220,11 +241,13 @@ export class RaftNode {
     this.lead = this.id;
     this.role = 'leader';
     this.tracker.progress.get(this.id)?.becomeReplicate();
-    // A conf change may hide in the uncommitted tail: no new one until everything so far applies.
-    this.pendingConfIndex = this.log.lastIndex();
     // The no-op of the new term: committing it commits every earlier entry (Figure 8, §5.4.2),
     // and it unblocks ReadIndex.
     leader.appendEntries(this, [{ type: 'normal', data: '' }], true);
+    // No membership change until the no-op is applied: a conf change may hide in the uncommitted
+    // tail, and a leader must commit an entry of its term before changing the configuration
+    // (Ongaro's fix for single-server changes, raft-dev 2015).
+    this.pendingConfIndex = this.log.lastIndex();
     leader.bcastAppend(this);
   }
 
@@ -472,7 +495,7 @@ export class RaftNode {
     if (this.role !== 'leader' || pr?.state !== 'snapshot') return;
     if (!ok) pr.pendingSnapshot = 0;
     pr.becomeProbe();
-    pr.probeSent = true; // wait for the follower's answer or the next heartbeat
+    pr.flowPaused = true; // wait for the follower's answer or the next heartbeat
   }
 
   /**

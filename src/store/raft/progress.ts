@@ -59,8 +59,12 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from within the current election timeout (check-quorum). */
   recentActive = false;
-  /** In probe state: an append was sent this heartbeat interval. */
-  probeSent = false;
+  /**
+   * Sending is paused: in probe, a probe is out (until its answer or the next heartbeat answer);
+   * in replicate, the inflights are full. A heartbeat answer lifts it for one append, which is how
+   * a follower recovers when every append in flight was lost (etcd MsgAppFlowPaused).
+   */
+  flowPaused = false;
   readonly inflights: Inflights;
   isLearner: boolean;
 
@@ -71,7 +75,7 @@ export class Progress {
   }
 
   private resetState(state: ProgressState): void {
-    this.probeSent = false;
+    this.flowPaused = false;
     this.pendingSnapshot = 0;
     this.state = state;
     this.inflights.reset();
@@ -95,15 +99,17 @@ export class Progress {
     this.pendingSnapshot = snapshotIndex;
   }
 
-  /** An append ending at `lastIndex` (`bytes` of payload) left for this follower. */
-  sentEntries(lastIndex: number, bytes: number): void {
+  /** An append ending at `lastIndex` (`bytes` of payload; none for an empty one) left. */
+  sentEntries(lastIndex: number, bytes: number, empty: boolean): void {
     if (this.state === 'replicate') {
-      if (lastIndex >= this.next) {
+      if (!empty && lastIndex >= this.next) {
         this.next = lastIndex + 1;
         this.inflights.add(lastIndex, bytes);
       }
+      this.flowPaused = this.inflights.full();
     } else if (this.state === 'probe') {
-      this.probeSent = true;
+      // Every append in probe state is a probe, empty or not.
+      this.flowPaused = true;
     }
   }
 
@@ -112,7 +118,7 @@ export class Progress {
     if (n <= this.match) return false;
     this.match = n;
     this.next = Math.max(this.next, n + 1);
-    this.probeSent = false;
+    this.flowPaused = false;
     return true;
   }
 
@@ -128,16 +134,15 @@ export class Progress {
     }
     if (this.next - 1 !== rejected) return false;
     this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
-    this.probeSent = false;
+    this.flowPaused = false;
     return true;
   }
 
   isPaused(): boolean {
     switch (this.state) {
       case 'probe':
-        return this.probeSent;
       case 'replicate':
-        return this.inflights.full();
+        return this.flowPaused;
       case 'snapshot':
         return true;
     }

@@ -92,6 +92,7 @@ export class Sim {
   private order = 0;
   private readonly blocked = new Set<string>();
   private readonly options: SimOptions;
+  private readonly founders: { voters: string[]; learners: string[] };
   // --- counters for the message-budget tests
   sent = 0;
   sentByType = new Map<string, number>();
@@ -119,6 +120,7 @@ export class Sim {
         ? Array.from({ length: options.voters }, (_, i) => `n${i + 1}`)
         : [...options.voters];
     const learners = [...(options.learners ?? [])];
+    this.founders = { voters, learners };
     for (const id of [...voters, ...learners, ...(options.extra ?? [])]) {
       const seed = Math.floor(this.rng() * 2 ** 32);
       const node: SimNode = {
@@ -130,10 +132,6 @@ export class Sim {
         lastSnapshotAt: 0,
         commit: 0,
       };
-      // A brand-new group: every founding member starts from the same configuration.
-      const founding = voters.includes(id) || learners.includes(id);
-      if (founding)
-        node.disk.snapshot = { meta: { index: 0, term: 0, conf: { voters, learners } }, data: '' };
       this.nodes.set(id, node);
       this.start(id);
     }
@@ -177,6 +175,8 @@ export class Sim {
     n.raft = new RaftNode(
       { electionTick: 10, heartbeatTick: 1, ...this.options.raft, id, random: n.random },
       { hardState: n.disk.hardState, snapshot: snap, entries: n.disk.entries, applied: n.sm.index },
+      // A brand-new group: every founding member starts from the same membership.
+      this.founders.voters.includes(id) || this.founders.learners.includes(id) ? this.founders : undefined,
     );
   }
 
