@@ -5,7 +5,7 @@
 // by healing everything and requiring that the group agrees again and that every acknowledged
 // proposal is applied exactly once everywhere.
 
-import { RELIABLE, Sim, UNRELIABLE } from './sim.ts';
+import { Sim, UNRELIABLE } from './sim.ts';
 
 export function fuzzOne(seed: number): Sim {
   const pick = <T>(sim: Sim, xs: readonly T[]): T => xs[Math.floor(sim.rng() * xs.length)]!;
@@ -52,9 +52,7 @@ export function fuzzOne(seed: number): Sim {
     }
     sim.step();
   }
-  sim.faults = { ...RELIABLE };
-  sim.heal();
-  for (const id of sim.ids()) sim.restart(id);
+  sim.recoverAll();
   // A majority agrees on a new command, then every member of the final membership catches up.
   const leader = sim.checkOneLeader(300);
   const index = sim.one(sim.raft(leader).tracker.quorum(), true, 300);

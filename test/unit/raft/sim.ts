@@ -191,6 +191,13 @@ export class Sim {
     if (!this.alive(id)) this.start(id);
   }
 
+  /** The end of a fault scenario: a reliable network, no partitions, every node running. */
+  recoverAll(): void {
+    this.faults = { ...RELIABLE };
+    this.heal();
+    for (const id of this.nodes.keys()) this.restart(id);
+  }
+
   // ---- network -----------------------------------------------------------------------------------
 
   private linkKey(a: string, b: string): string {
