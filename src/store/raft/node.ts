@@ -140,6 +140,12 @@ export class RaftNode {
     this.term = persisted.hardState.term;
     this.vote = persisted.hardState.vote;
     this.readyTracker = new ReadyTracker(this.hardState(), this.softState());
+    // Membership is what is applied: replay the conf changes the state machine already applied
+    // after the snapshot (the rest take effect as their Readies are advanced).
+    for (let i = this.log.snapshot.meta.index + 1; i <= this.log.applied; i++) {
+      const e = this.log.slice(i, i + 1)[0]!;
+      if (e.type === 'conf') leader.applyConfChange(this, e);
+    }
     const empty = persisted.snapshot === null && persisted.entries.length === 0 && this.term === 0;
     if (empty && bootstrap.voters.length > 0) this.bootstrap(bootstrap);
     this.becomeFollower(this.term, NONE);
