@@ -30,6 +30,10 @@
 //      InstallSnapshot call ends (the leader sends that follower nothing else until then).
 //   4. To compact: after `advance`, snapshot the state machine (it is at the applied index), persist
 //      it, and call `compact(data, keepEntries)`.
+//   5. Nothing is acknowledged twice and nothing is promised: a proposal accepted at (index, term)
+//      is lost if a different entry is later applied at that index, and a read may be dropped
+//      (leadership changed, a message was lost); the store times both out and retries, with the
+//      command id making a retried write apply once.
 // Crashes: whatever the store had not persisted is lost; a new RaftNode built from the persisted
 // hard state, snapshot and entries (and `applied` = the snapshot's index) carries on safely.
 

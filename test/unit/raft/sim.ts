@@ -107,6 +107,7 @@ export class Sim {
   /** Proposals the leader accepted: id -> where. */
   readonly proposals = new Map<string, { index: number; term: number }>();
   private nextProposal = 0;
+  private tries = 0;
   /** Reads asked: context -> the commit index known anywhere when asked. */
   private readonly reads = new Map<string, { node: string; floor: number; answer: number | null }>();
   readonly elections: { term: number; leader: string; round: number }[] = [];
@@ -463,6 +464,12 @@ export class Sim {
     return this.ids().filter((id) => this.node(id).raft?.role === 'leader');
   }
 
+  /** The connected leader of the newest term, if any. */
+  newestLeader(): string | undefined {
+    const ls = this.leaders().filter((id) => this.connected(id));
+    return ls.sort((a, b) => this.raft(b).term - this.raft(a).term)[0];
+  }
+
   /** MIT checkOneLeader: a connected leader of the newest term, waiting up to `maxTicks`. */
   checkOneLeader(maxTicks = 100): string {
     let found: string | undefined;
@@ -514,7 +521,10 @@ export class Sim {
   one(expected: number, retry = true, maxTicks = 100, padding = 0): number {
     const deadline = this.round + maxTicks * this.roundsPerTick;
     while (this.round < deadline) {
-      const leader = this.leaders().find((id) => this.connected(id));
+      // Try the leaders in turn, as the lab's `one` tries servers in turn: a stale leader (one cut
+      // off or removed, with check-quorum off) may never step down.
+      const leaders = this.leaders().filter((id) => this.connected(id));
+      const leader = leaders[this.tries++ % Math.max(1, leaders.length)];
       const p = leader === undefined ? null : this.propose(leader, padding);
       if (p === null) {
         this.step();
