@@ -15,6 +15,9 @@ import { prng } from '../../../bench/lib/stats.ts';
 import { RaftNode, type RaftConfig } from '../../../src/store/raft/node.ts';
 import type { Entry, HardState, Message, ReadState, Snapshot } from '../../../src/store/raft/types.ts';
 import { dataSize } from '../../../src/store/raft/types.ts';
+import { RELIABLE, SimNetwork, type NetworkFaults } from './network.ts';
+
+export { RELIABLE, UNRELIABLE, type NetworkFaults } from './network.ts';
 
 export interface SimOptions {
   readonly seed: number;
@@ -27,18 +30,6 @@ export interface SimOptions {
   /** Take a snapshot and compact every this many applied entries (0: never). */
   readonly snapshotEvery?: number;
 }
-
-export interface NetworkFaults {
-  drop: number;
-  duplicate: number;
-  /** Extra delay in rounds, uniform in [0, maxDelay]; reordering follows from it. */
-  maxDelay: number;
-  /** Chance of a long delay (up to 40 rounds) on top. */
-  longDelay: number;
-}
-
-export const RELIABLE: NetworkFaults = { drop: 0, duplicate: 0, maxDelay: 0, longDelay: 0 };
-export const UNRELIABLE: NetworkFaults = { drop: 0.1, duplicate: 0.05, maxDelay: 6, longDelay: 0.02 };
 
 interface Disk {
   hardState: HardState;
@@ -63,12 +54,6 @@ interface SimNode {
   commit: number;
 }
 
-interface InFlight {
-  readonly at: number;
-  readonly order: number;
-  readonly m: Message;
-}
-
 export class SimViolation extends Error {}
 
 function hash(prev: number, data: string): number {
@@ -86,11 +71,8 @@ export class Sim {
   readonly rng: () => number;
   readonly roundsPerTick = 4;
   readonly nodes = new Map<string, SimNode>();
-  faults: NetworkFaults = { ...RELIABLE };
   round = 0;
-  private inflight: InFlight[] = [];
-  private order = 0;
-  private readonly blocked = new Set<string>();
+  readonly net: SimNetwork;
   private readonly options: SimOptions;
   private readonly founders: { voters: string[]; learners: string[] };
   // --- counters for the message-budget tests
@@ -116,6 +98,7 @@ export class Sim {
     this.options = options;
     this.seed = options.seed;
     this.rng = prng(options.seed);
+    this.net = new SimNetwork(this.rng, () => this.nodes.keys());
     const voters =
       typeof options.voters === 'number'
         ? Array.from({ length: options.voters }, (_, i) => `n${i + 1}`)
@@ -199,56 +182,50 @@ export class Sim {
     for (const id of this.nodes.keys()) this.restart(id);
   }
 
-  // ---- network -----------------------------------------------------------------------------------
+  // ---- network (network.ts) ------------------------------------------------------------------
 
-  private linkKey(a: string, b: string): string {
-    return `${a}>${b}`;
+  get faults(): NetworkFaults {
+    return this.net.faults;
+  }
+
+  set faults(faults: NetworkFaults) {
+    this.net.faults = faults;
+  }
+
+  get filter(): ((m: Message) => boolean) | null {
+    return this.net.filter;
+  }
+
+  set filter(filter: ((m: Message) => boolean) | null) {
+    this.net.filter = filter;
   }
 
   isBlocked(from: string, to: string): boolean {
-    return (
-      this.disconnected.has(from) || this.disconnected.has(to) || this.blocked.has(this.linkKey(from, to))
-    );
+    return this.net.isBlocked(from, to);
   }
 
-  /** MIT's disconnect: `id` neither sends nor receives until `connect`. */
   disconnect(id: string): void {
-    this.disconnected.add(id);
+    this.net.disconnect(id);
   }
 
   connect(id: string): void {
-    this.disconnected.delete(id);
-  }
-
-  private readonly disconnected = new Set<string>();
-  /** Drops every message for which it returns false (to steer a scenario precisely). */
-  filter: ((m: Message) => boolean) | null = null;
-
-  /** Splits the nodes into groups that hear only each other. */
-  partition(...groups: readonly (readonly string[])[]): void {
-    this.heal();
-    for (const a of this.nodes.keys()) {
-      for (const b of this.nodes.keys()) {
-        const ga = groups.findIndex((g) => g.includes(a));
-        const gb = groups.findIndex((g) => g.includes(b));
-        if (a !== b && ga !== gb) this.blocked.add(this.linkKey(a, b));
-      }
-    }
-  }
-
-  /** Removes partitions and cuts and reconnects every node. */
-  heal(): void {
-    this.blocked.clear();
-    this.disconnected.clear();
-  }
-
-  /** Blocks one direction only (a -> b). */
-  cut(from: string, to: string): void {
-    this.blocked.add(this.linkKey(from, to));
+    this.net.connect(id);
   }
 
   connected(id: string): boolean {
-    return !this.disconnected.has(id);
+    return this.net.connected(id);
+  }
+
+  partition(...groups: readonly (readonly string[])[]): void {
+    this.net.partition(groups);
+  }
+
+  heal(): void {
+    this.net.heal();
+  }
+
+  cut(from: string, to: string): void {
+    this.net.cut(from, to);
   }
 
   private send(m: Message): void {
@@ -258,16 +235,7 @@ export class Sim {
       this.entriesSent += m.entries.length;
       for (const e of m.entries) this.entryBytesSent += dataSize(e.data);
     }
-    if (this.isBlocked(m.from, m.to) || this.filter?.(m) === false || this.rng() < this.faults.drop) {
-      this.lost(m);
-      return;
-    }
-    const copies = this.rng() < this.faults.duplicate ? 2 : 1;
-    for (let c = 0; c < copies; c++) {
-      let delay = 1 + Math.floor(this.rng() * (this.faults.maxDelay + 1));
-      if (this.rng() < this.faults.longDelay) delay += Math.floor(this.rng() * 40);
-      this.inflight.push({ at: this.round + delay, order: this.order++, m });
-    }
+    if (!this.net.send(m, this.round)) this.lost(m);
   }
 
   /** What a real transport reports: an InstallSnapshot that did not arrive failed. */
@@ -282,17 +250,7 @@ export class Sim {
 
   private deliver(): void {
     for (const { m, ok } of this.snapshotReports.splice(0)) this.node(m.from).raft?.reportSnapshot(m.to, ok);
-    const due = this.inflight.filter((f) => f.at <= this.round);
-    if (due.length === 0) return;
-    this.inflight = this.inflight.filter((f) => f.at > this.round);
-    // Same-round messages go in a random order when the network reorders, else in send order.
-    if (this.faults.maxDelay > 0) {
-      for (let i = due.length - 1; i > 0; i--) {
-        const j = Math.floor(this.rng() * (i + 1));
-        [due[i], due[j]] = [due[j]!, due[i]!];
-      }
-    } else due.sort((a, b) => a.at - b.at || a.order - b.order);
-    for (const { m } of due) {
+    for (const m of this.net.due(this.round)) {
       const to = this.nodes.get(m.to);
       if (to === undefined || to.raft === null || this.isBlocked(m.from, m.to)) {
         this.lost(m);
