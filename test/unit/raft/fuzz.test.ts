@@ -1,11 +1,12 @@
 // Random fuzz of the Raft core over many seeds, bounded by time (one run: fuzz.ts).
 //
 // RAFT_FUZZ_SECONDS sets the budget (default 5); RAFT_FUZZ_SEED=N runs one seed. A failing seed is
-// printed, and belongs in REGRESSIONS below once fixed.
+// printed, and belongs in REGRESSIONS below once fixed; with RAFT_FUZZ_MINIMISE=1 the failure also
+// prints a shrunk list of the faults that still make it fail.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fuzzOne } from './fuzz.ts';
+import { ddmin, fuzzOne, minimise } from './fuzz.ts';
 
 /** Seeds that once failed, with the generator version they failed under (kept so they keep passing). */
 const REGRESSIONS: readonly { seed: number; version: number; why: string }[] = [
@@ -17,6 +18,16 @@ const REGRESSIONS: readonly { seed: number; version: number; why: string }[] = [
 ];
 
 void describe('raft fuzz', () => {
+  void test('ddmin shrinks a failing set to what makes it fail', () => {
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    const fails = (xs: readonly number[]): boolean => xs.includes(17) && xs.includes(42);
+    assert.deepEqual(ddmin(items, fails, Date.now() + 10_000), [17, 42]);
+  });
+
+  void test('the minimiser finds nothing to shrink in a passing seed', () => {
+    assert.deepEqual(minimise(1, undefined, 1), []);
+  });
+
   void test('regression seeds still pass', () => {
     for (const { seed, version } of REGRESSIONS) fuzzOne(seed, version);
   });
@@ -36,7 +47,10 @@ void describe('raft fuzz', () => {
       try {
         fuzzOne(seed);
       } catch (err) {
-        assert.fail(`RAFT_FUZZ_SEED=${seed} fails: ${err instanceof Error ? err.message : String(err)}`);
+        const shrunk = process.env['RAFT_FUZZ_MINIMISE'] === '1' ? `\n${minimise(seed).join('\n')}` : '';
+        assert.fail(
+          `RAFT_FUZZ_SEED=${seed} fails: ${err instanceof Error ? err.message : String(err)}${shrunk}`,
+        );
       }
       seed++;
       runs++;
