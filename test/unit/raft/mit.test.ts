@@ -386,7 +386,9 @@ void describe('MIT 6.5840 3C: persistence', () => {
       sim.recoverAll();
       sim.one(5, true, 300);
       sim.checkAllApplied();
-      const committed = [...sim.proposals.values()].filter((p) => sim.committedTerm.get(p.index) === p.term);
+      const committed = [...sim.proposals.values()].filter(
+        (p) => sim.inv.committedTerm.get(p.index) === p.term,
+      );
       assert.ok(committed.length > 10, `only ${committed.length} proposals committed`);
     });
   }

@@ -4,17 +4,17 @@
 // seed decides everything (elections' jitter, the network, the faults), so a failure is replayed
 // exactly by its seed.
 //
-// Invariants are checked as the run goes (a violation throws with the seed): election safety (one
-// leader per term), log matching (same index and term: same data and same previous term), leader
-// completeness (a new leader holds every entry known committed), committed entries never change,
-// state-machine safety (every node's state after index i is the same), and exactly-once apply (no
-// proposal applied twice in one state). Time: the ready loop runs in rounds; `roundsPerTick` rounds
-// make one tick; a message takes one round or more.
+// Invariants (invariants.ts) are checked as the run goes, a violation throwing with the seed:
+// election safety, log matching, leader completeness, committed entries never change, state-machine
+// safety; here, exactly-once apply (no proposal applied twice in one state) and linearizable reads.
+// Time: the ready loop runs in rounds; `roundsPerTick` rounds make one tick; a message takes one
+// round or more.
 
 import { prng } from '../../../bench/lib/stats.ts';
 import { RaftNode, type RaftConfig } from '../../../src/store/raft/node.ts';
 import type { Entry, HardState, Message, ReadState, Snapshot } from '../../../src/store/raft/types.ts';
 import { dataSize } from '../../../src/store/raft/types.ts';
+import { Invariants } from './invariants.ts';
 import { RELIABLE, SimNetwork, type NetworkFaults } from './network.ts';
 
 export { RELIABLE, UNRELIABLE, type NetworkFaults } from './network.ts';
@@ -81,18 +81,13 @@ export class Sim {
   entryBytesSent = 0;
   entriesSent = 0;
   // --- what the invariant checks remember
-  readonly leaderOfTerm = new Map<number, string>();
-  readonly committedTerm = new Map<number, number>();
-  maxCommitted = 0;
-  private readonly entryAt = new Map<string, { data: string; prevTerm: number }>();
-  private readonly chainAt = new Map<number, number>();
+  readonly inv = new Invariants((message) => this.fail(message));
   /** Proposals the leader accepted: id -> where. */
   readonly proposals = new Map<string, { index: number; term: number }>();
   private nextProposal = 0;
   private tries = 0;
   /** Reads asked: context -> the commit index known anywhere when asked. */
   private readonly reads = new Map<string, { node: string; floor: number; answer: number | null }>();
-  readonly elections: { term: number; leader: string; round: number }[] = [];
 
   constructor(options: SimOptions) {
     this.options = options;
@@ -304,19 +299,15 @@ export class Sim {
     const first = entries[0];
     if (first === undefined) return;
     const raft = n.raft!;
-    for (const e of entries) {
-      const key = `${e.index}:${e.term}`;
-      const prevTerm = raft.log.term(e.index - 1) ?? -1;
-      const seen = this.entryAt.get(key);
-      const data = `${e.type}:${text(e.data)}`;
-      if (seen === undefined) this.entryAt.set(key, { data, prevTerm });
-      else if (
-        seen.data !== data ||
-        (prevTerm !== -1 && seen.prevTerm !== -1 && seen.prevTerm !== prevTerm)
-      ) {
-        this.fail(`log matching: ${n.id} has a different entry at index ${e.index} term ${e.term}`);
-      }
-    }
+    this.inv.persisted(
+      n.id,
+      entries.map((e) => ({
+        index: e.index,
+        term: e.term,
+        data: `${e.type}:${text(e.data)}`,
+        prevTerm: raft.log.term(e.index - 1) ?? -1,
+      })),
+    );
     const kept = n.disk.entries.filter((e) => e.index < first.index);
     const last = kept[kept.length - 1];
     const base = last?.index ?? n.disk.snapshot?.meta.index ?? 0;
@@ -325,31 +316,16 @@ export class Sim {
   }
 
   private recordCommit(n: SimNode, commit: number): void {
-    const raft = n.raft!;
-    if (commit < n.commit) this.fail(`${n.id} commit went back from ${n.commit} to ${commit}`);
-    for (let i = n.commit + 1; i <= commit; i++) {
-      const t = raft.log.term(i);
-      if (t === undefined) continue;
-      const known = this.committedTerm.get(i);
-      if (known === undefined) this.committedTerm.set(i, t);
-      else if (known !== t) this.fail(`committed entry ${i} changed term ${known} -> ${t} on ${n.id}`);
-    }
+    const log = n.raft!.log;
+    this.inv.committed(n.id, n.commit, commit, (i) => log.term(i));
     n.commit = commit;
-    this.maxCommitted = Math.max(this.maxCommitted, commit);
   }
 
   private checkNewLeader(n: SimNode): void {
     const raft = n.raft!;
-    const other = this.leaderOfTerm.get(raft.term);
-    if (other !== undefined && other !== n.id)
-      this.fail(`two leaders in term ${raft.term}: ${other}, ${n.id}`);
-    this.leaderOfTerm.set(raft.term, n.id);
-    this.elections.push({ term: raft.term, leader: n.id, round: this.round });
-    for (const [i, t] of this.committedTerm) {
-      if (i <= raft.log.snapshot.meta.index) continue;
-      if (raft.log.term(i) !== t)
-        this.fail(`leader completeness: ${n.id} (term ${raft.term}) lacks committed ${i}`);
-    }
+    this.inv.leaderElected(n.id, raft.term, this.round, raft.log.snapshot.meta.index, (i) =>
+      raft.log.term(i),
+    );
   }
 
   private restoreSm(n: SimNode, snap: Snapshot): void {
@@ -363,8 +339,7 @@ export class Sim {
   private applyEntry(n: SimNode, e: Entry): void {
     const sm = n.sm!;
     if (e.index !== sm.index + 1) this.fail(`${n.id} applied ${e.index} after ${sm.index}`);
-    const committed = this.committedTerm.get(e.index);
-    if (committed !== undefined && committed !== e.term) this.fail(`${n.id} applied uncommitted ${e.index}`);
+    this.inv.applying(n.id, e.index, e.term);
     const data = text(e.data);
     if (e.type === 'normal' && data !== '') {
       if (sm.ids.has(data)) this.fail(`${n.id} applied ${data} twice (${sm.ids.get(data)} and ${e.index})`);
@@ -376,10 +351,7 @@ export class Sim {
   }
 
   private checkChain(n: SimNode): void {
-    const sm = n.sm!;
-    const known = this.chainAt.get(sm.index);
-    if (known === undefined) this.chainAt.set(sm.index, sm.chain);
-    else if (known !== sm.chain) this.fail(`state machines differ at ${sm.index} (${n.id})`);
+    this.inv.stateAt(n.id, n.sm!.index, n.sm!.chain);
   }
 
   private takeSnapshot(n: SimNode): void {
@@ -503,7 +475,7 @@ export class Sim {
   read(id: string, context: string): boolean {
     const raft = this.node(id).raft;
     if (raft === null) return false;
-    this.reads.set(context, { node: id, floor: this.maxCommitted, answer: null });
+    this.reads.set(context, { node: id, floor: this.inv.maxCommitted, answer: null });
     return raft.readIndex(context) === null;
   }
 
@@ -522,7 +494,7 @@ export class Sim {
   /** Final checks: every acknowledged (committed) proposal is applied once on every caught-up node. */
   checkAllApplied(): void {
     for (const [cmd, p] of this.proposals) {
-      if (this.committedTerm.get(p.index) !== p.term) continue;
+      if (this.inv.committedTerm.get(p.index) !== p.term) continue;
       for (const n of this.nodes.values()) {
         if (n.sm === null || n.sm.index < p.index) continue;
         if (n.sm.ids.get(cmd) !== p.index) this.fail(`${n.id} lost acknowledged ${cmd} at ${p.index}`);
