@@ -163,6 +163,10 @@ export class Coordinator {
     for (const p of participants) if (p !== this.ctx.self) this.sendDecision(p, txn, 'abort', 0);
   }
 
+  writesInProgress(): number {
+    return this.writes.size;
+  }
+
   /** Transactions waiting for ACKs, for the status view. */
   pendingAcks(): number {
     return this.committing.size;

@@ -130,6 +130,8 @@ export class TwoPcNode {
         .filter((p) => p.asks > 0)
         .map((p) => ({ txn: p.txn, room: p.room, coordinator: p.coordinator, waitingTicks: now - p.since })),
       preparedCount: this.participant.size,
+      writesInProgress: this.coordinator.writesInProgress(),
+      awaitingAcks: this.coordinator.pendingAcks(),
       lastDecision: ctx.decisions.last,
       counters: structuredClone(ctx.counters),
     };

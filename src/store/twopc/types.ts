@@ -241,6 +241,10 @@ export interface Status {
     readonly waitingTicks: number;
   }[];
   readonly preparedCount: number;
+  /** Writes this node is coordinating (voting or backing off before a retry). */
+  readonly writesInProgress: number;
+  /** Committed transactions it coordinated whose COMMIT is not ACKed by every node yet. */
+  readonly awaitingAcks: number;
   readonly lastDecision: { readonly txn: TxnId; readonly outcome: Outcome } | null;
   readonly counters: Readonly<Counters>;
 }
