@@ -32,6 +32,8 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
     duplicate: 0.02,
     maxDelay: 4,
     fsync: 0.6,
+    straggle: 0.01,
+    skipTick: 0.2,
     limits: { maxPrepared: 16 },
   });
   const rooms = Array.from({ length: 10 }, (_, i) => `room${i}`);
@@ -39,6 +41,20 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
   const cutUntil = new Map<string, number>();
   let submitted = 0;
   let crashes = 0;
+  const crash = (id: string, whileSending = false) => {
+    if (!sim.isUp(id) || downUntil.size >= 2) return;
+    sim.crash(id, whileSending);
+    crashes++;
+    downUntil.set(id, sim.step + 5 + Math.floor(sim.rand() * 80));
+  };
+  // Crashes in the middle of a step too: right after a node handled a message (and sent, wrote
+  // but did not fsync what that message made it do), where the protocol's windows are.
+  sim.afterDeliver = (m) => {
+    if (sim.rand() < 0.0005) crash(m.to, true);
+  };
+  sim.afterFsync = (id) => {
+    if (sim.rand() < 0.0005) crash(id, true);
+  };
   try {
     while (submitted < writes) {
       sim.tick();
@@ -53,14 +69,7 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
         const [a, b] = pair.split('|');
         sim.cut(a!, b!, false);
       }
-      if (sim.rand() < 0.004 && downUntil.size < 2) {
-        const id = sim.ids[Math.floor(sim.rand() * sim.ids.length)]!;
-        if (sim.isUp(id)) {
-          sim.crash(id);
-          crashes++;
-          downUntil.set(id, sim.step + 5 + Math.floor(sim.rand() * 80));
-        }
-      }
+      if (sim.rand() < 0.004) crash(sim.ids[Math.floor(sim.rand() * sim.ids.length)]!);
       if (sim.rand() < 0.003) {
         const a = sim.ids[Math.floor(sim.rand() * sim.ids.length)]!;
         const b = sim.ids[Math.floor(sim.rand() * sim.ids.length)]!;
@@ -77,6 +86,8 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
         }
       }
     }
+    sim.afterDeliver = () => {};
+    sim.afterFsync = () => {};
     sim.healAll();
     sim.until('quiet after healing', () => sim.quiet(), 5_000);
     sim.check();

@@ -35,6 +35,10 @@ export interface SimOptions {
   readonly maxDelay?: number;
   /** Chance per step that a node fsyncs what it has written. */
   readonly fsync?: number;
+  /** Chance a message is held up for 20..100 steps (a stale message arriving much later). */
+  readonly straggle?: number;
+  /** Chance per step that a node misses its tick (a slow or paused process: clocks drift). */
+  readonly skipTick?: number;
 }
 
 export type Verdict = 'deliver' | 'drop' | 'hold';
@@ -42,6 +46,8 @@ export type Verdict = 'deliver' | 'drop' | 'hold';
 interface Disk {
   durable: LogRecord[];
   pending: PersistRequest[];
+  /** The kinds of durable record per transaction, for the persist-before-send check. */
+  kinds: Map<TxnId, Set<LogRecord['kind']>>;
 }
 
 export interface SimNode {
@@ -63,15 +69,21 @@ export class Sim {
   readonly nodes = new Map<NodeId, SimNode>();
   step = 0;
   /** Messages on the wire, with the step they arrive at. */
-  private inFlight: { at: number; message: Message }[] = [];
+  private inFlight: { at: number; message: Message; sentAt: number }[] = [];
   /** Messages a test holds back (filter said 'hold'), in send order. */
   held: Message[] = [];
   filter: (m: Message) => Verdict = () => 'deliver';
+  /** Called after a node handled a message (a fault injector may crash it right there). */
+  afterDeliver: (m: Message) => void = () => {};
+  /** Called after a node fsynced (and so sent what waited for it). */
+  afterFsync: (id: NodeId) => void = () => {};
   private readonly cuts = new Set<string>();
   drop: number;
   duplicate: number;
   readonly maxDelay: number;
   fsyncChance: number;
+  straggle: number;
+  skipTick: number;
   /** Every answer per write id, in order. */
   readonly answers = new Map<string, ClientAnswer[]>();
   /** Writes submitted on a node that crashed before answering them: their outcome is unknown. */
@@ -90,8 +102,10 @@ export class Sim {
     this.duplicate = o.duplicate ?? 0;
     this.maxDelay = o.maxDelay ?? 2;
     this.fsyncChance = o.fsync ?? 1;
+    this.straggle = o.straggle ?? 0;
+    this.skipTick = o.skipTick ?? 0;
     for (const id of this.ids) {
-      const disk: Disk = { durable: [], pending: [] };
+      const disk: Disk = { durable: [], pending: [], kinds: new Map() };
       this.nodes.set(id, { id, node: null, disk, applied: new Map(), autoFsync: true });
       this.start(id);
     }
@@ -122,8 +136,17 @@ export class Sim {
     return this.answers.get(id)?.at(-1);
   }
 
-  crash(id: NodeId): void {
+  /**
+   * Stops a node: what it did not fsync is lost, and so is its store's memory. With `whileSending`,
+   * each message it sent during this step is lost with even chance (it died mid-send).
+   */
+  crash(id: NodeId, whileSending = false): void {
     const n = this.get(id);
+    if (whileSending) {
+      this.inFlight = this.inFlight.filter(
+        (f) => f.message.from !== id || f.sentAt !== this.step || this.rand() < 0.5,
+      );
+    }
     n.node = null;
     n.disk.pending = []; // what was not fsynced is lost
     n.applied = new Map(); // the store's rooms lived in memory
@@ -167,13 +190,15 @@ export class Sim {
       if (!this.isUp(id)) this.start(id);
     }
     this.fsyncChance = 1;
+    this.straggle = 0;
+    this.skipTick = 0;
   }
 
   /** Puts held messages that match back on the wire. */
   release(match: (m: Message) => boolean): void {
     const keep: Message[] = [];
     for (const m of this.held) {
-      if (match(m)) this.inFlight.push({ at: this.step + 1, message: m });
+      if (match(m)) this.inFlight.push({ at: this.step + 1, message: m, sentAt: this.step });
       else keep.push(m);
     }
     this.held = keep;
@@ -185,6 +210,8 @@ export class Sim {
     for (const p of n.disk.pending) {
       assert.equal(p.lsn, n.disk.durable.length + 1, `${id} persists in lsn order`);
       n.disk.durable.push(p.record);
+      const txn = p.record.kind === 'CAUGHT_UP' ? p.record.entry.txn : p.record.txn;
+      n.disk.kinds.set(txn, (n.disk.kinds.get(txn) ?? new Set()).add(p.record.kind));
       // A decision counts once durable: a COMMIT record lost in a crash was never sent.
       if (p.record.kind === 'COMMIT') this.decide(p.record.txn, 'commit');
       if (p.record.kind === 'ABORT') this.decide(p.record.txn, 'abort');
@@ -192,6 +219,7 @@ export class Sim {
     n.disk.pending = [];
     n.node.persisted(n.disk.durable.length);
     this.flush(id);
+    this.afterFsync(id);
   }
 
   /** One step: deliver what arrives now, tick every live node, fsync by chance. */
@@ -202,7 +230,7 @@ export class Sim {
     for (const f of now) this.deliver(f.message);
     for (const id of this.ids) {
       const n = this.get(id);
-      if (n.node === null) continue;
+      if (n.node === null || this.rand() < this.skipTick) continue;
       n.node.tick();
       this.flush(id);
       if (n.autoFsync && this.rand() < this.fsyncChance) this.fsync(id);
@@ -283,6 +311,7 @@ export class Sim {
     if (to.node === null || this.cuts.has([m.from, m.to].sort().join('|'))) return;
     to.node.receive(m);
     this.flush(m.to);
+    this.afterDeliver(m);
   }
 
   private send(m: Message): void {
@@ -291,7 +320,9 @@ export class Sim {
     if (verdict === 'drop' || this.rand() < this.drop) return;
     const copies = this.rand() < this.duplicate ? 2 : 1;
     for (let i = 0; i < copies; i++) {
-      this.inFlight.push({ at: this.step + 1 + Math.floor(this.rand() * this.maxDelay), message: m });
+      const late = this.rand() < this.straggle ? 20 + Math.floor(this.rand() * 80) : 0;
+      const at = this.step + 1 + late + Math.floor(this.rand() * this.maxDelay);
+      this.inFlight.push({ at, message: m, sentAt: this.step });
     }
   }
 
@@ -301,7 +332,10 @@ export class Sim {
     if (n.node === null) return;
     const out = n.node.takeOutput();
     n.disk.pending.push(...out.persist);
-    for (const m of out.messages) this.send(m);
+    for (const m of out.messages) {
+      this.checkDurableBefore(n, m);
+      this.send(m);
+    }
     for (const e of out.apply) {
       const list = n.applied.get(e.room) ?? [];
       assert.equal(e.version, list.length + 1, `${id} applies ${e.room} in order`);
@@ -314,6 +348,26 @@ export class Sim {
       this.waiting.delete(a.id);
       this.answers.set(a.id, [...(this.answers.get(a.id) ?? []), a]);
     }
+  }
+
+  /**
+   * Persist before send (R*, presumed abort): a YES vote leaves only after the voter's PREPARED is
+   * durable; a COMMIT, a "commit" answer or an ACK only after the sender's COMMIT (or the entry it
+   * caught up) is durable.
+   */
+  private checkDurableBefore(n: SimNode, m: Message): void {
+    const kinds = (txn: TxnId) => n.disk.kinds.get(txn) ?? new Set();
+    const committed = (txn: TxnId) => kinds(txn).has('COMMIT') || kinds(txn).has('CAUGHT_UP');
+    if (m.type === 'Vote' && m.yes) {
+      assert.ok(
+        kinds(m.txn).has('PREPARED') || committed(m.txn),
+        `${n.id} voted YES on ${m.txn} before PREPARED was durable`,
+      );
+    }
+    if ((m.type === 'GlobalDecision' || m.type === 'DecisionReply') && m.outcome === 'commit') {
+      assert.ok(committed(m.txn), `${n.id} sent commit of ${m.txn} before its COMMIT was durable`);
+    }
+    if (m.type === 'Ack') assert.ok(committed(m.txn), `${n.id} ACKed ${m.txn} before its COMMIT was durable`);
   }
 
   private decide(txn: TxnId, outcome: Outcome): void {
