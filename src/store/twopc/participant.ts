@@ -124,8 +124,11 @@ export class Participant {
     const known = ctx.decisions.get(txn);
     if (outcome === 'commit') {
       if (p === undefined) {
-        // Applied already (or forgotten after it was): ACK again once the record is durable.
-        if (from !== null && known?.outcome !== 'abort') this.ack(txn, from, known?.lsn ?? 0);
+        if (from === null || known?.outcome === 'abort') return;
+        // Applied already: ACK again once its record is durable. Unknown here (its PREPARED was
+        // lost with a disk): fetch it from the coordinator first; an ACK says "I have it".
+        if (known !== undefined) this.ack(txn, from, known.lsn);
+        else this.onBehind(from);
         return;
       }
       const lsn =
