@@ -1,5 +1,7 @@
 // The coordinator side: the node that takes a write runs it, one attempt (transaction) at a time.
 // Rules:
+// - A node runs one write per room at a time (the others wait their turn, in order), so its own
+//   writes never race each other for the room's lock.
 // - An attempt sends RequestVote to every node (itself included) with the room's next position.
 // - All YES: force the COMMIT record, then (gated on it) send COMMIT, apply here, answer the client;
 //   re-send COMMIT to whoever has not ACKed every resendTicks; after the last ACK write END lazily.
@@ -52,8 +54,13 @@ export class Coordinator {
   private readonly voting = new Map<TxnId, Voting>();
   private readonly committing = new Map<TxnId, Committing>();
   private readonly backoff = new Map<string, Backoff>();
-  /** Writes being worked on (voting, committing or backing off), by write id. */
+  /** Writes being worked on (voting, backing off or waiting their turn), by write id. */
   private readonly writes = new Set<string>();
+  /**
+   * Each room's writes on this node, first in the list the one being worked on: a node runs one
+   * write per room at a time, so its own writes never race each other for the room's lock.
+   */
+  private readonly turns = new Map<RoomId, ClientWrite[]>();
 
   canCoordinate: () => boolean = () => true;
   /** Called when a voter's position shows this node is behind in a room. */
@@ -80,7 +87,10 @@ export class Coordinator {
       return this.fail(w, 0, 'catching-up', []);
     }
     this.writes.add(w.id);
-    this.begin(w, 1);
+    const turn = this.turns.get(w.room) ?? [];
+    turn.push(w);
+    this.turns.set(w.room, turn);
+    if (turn.length === 1) this.begin(w, 1);
   }
 
   onVote(m: Vote): void {
@@ -224,7 +234,7 @@ export class Coordinator {
       { id: v.write.id, ok: true, txn: v.txn, room: v.write.room, version: v.version, attempts: v.attempt },
       lsn,
     );
-    this.writes.delete(v.write.id);
+    this.finished(v.write);
     this.endIfDone(c);
   }
 
@@ -243,8 +253,18 @@ export class Coordinator {
       this.backoff.set(v.write.id, { write: v.write, attempt: v.attempt + 1, at });
       return;
     }
-    this.writes.delete(v.write.id);
     this.fail(v.write, v.attempt, reason, nodes);
+    this.finished(v.write);
+  }
+
+  /** A write is answered: the room's next write on this node (if any) starts. */
+  private finished(w: ClientWrite): void {
+    this.writes.delete(w.id);
+    const turn = this.turns.get(w.room) ?? [];
+    turn.shift();
+    const next = turn[0];
+    if (next === undefined) this.turns.delete(w.room);
+    else this.begin(next, 1);
   }
 
   private fail(w: ClientWrite, attempts: number, reason: AbortReason, nodes: readonly NodeId[]): void {

@@ -75,6 +75,10 @@ export class Sim {
   filter: (m: Message) => Verdict = () => 'deliver';
   /** Called after a node handled a message (a fault injector may crash it right there). */
   afterDeliver: (m: Message) => void = () => {};
+  /** Nodes whose clock stands still: they handle messages and fsync, but do not tick. */
+  readonly paused = new Set<NodeId>();
+  /** Every message any node sent, in order (for scenarios to look at). */
+  readonly sent: Message[] = [];
   /** Called after a node fsynced (and so sent what waited for it). */
   afterFsync: (id: NodeId) => void = () => {};
   private readonly cuts = new Set<string>();
@@ -230,9 +234,11 @@ export class Sim {
     for (const f of now) this.deliver(f.message);
     for (const id of this.ids) {
       const n = this.get(id);
-      if (n.node === null || this.rand() < this.skipTick) continue;
-      n.node.tick();
-      this.flush(id);
+      if (n.node === null) continue;
+      if (!this.paused.has(id) && this.rand() >= this.skipTick) {
+        n.node.tick();
+        this.flush(id);
+      }
       if (n.autoFsync && this.rand() < this.fsyncChance) this.fsync(id);
     }
   }
@@ -257,7 +263,13 @@ export class Sim {
       this.waiting.size === 0 &&
       this.ids.every((id) => {
         const s = this.get(id).node?.status();
-        return s !== undefined && s.preparedCount === 0 && s.awaitingAcks === 0 && s.writesInProgress === 0;
+        return (
+          s !== undefined &&
+          s.caughtUp &&
+          s.preparedCount === 0 &&
+          s.awaitingAcks === 0 &&
+          s.writesInProgress === 0
+        );
       })
     );
   }
@@ -314,7 +326,18 @@ export class Sim {
     this.afterDeliver(m);
   }
 
+  /** Delivers a message now, as if it came off the wire. */
+  inject(m: Message): void {
+    this.deliver(m);
+  }
+
+  /** Steps until every node has caught up from a peer (a fresh cluster does so on its first ticks). */
+  ready(): void {
+    this.until('every node caught up', () => this.ids.every((id) => this.live(id).status().caughtUp));
+  }
+
   private send(m: Message): void {
+    this.sent.push(m);
     const verdict = this.filter(m);
     if (verdict === 'hold') return void this.held.push(m);
     if (verdict === 'drop' || this.rand() < this.drop) return;
