@@ -196,11 +196,16 @@ void describe('2PC protocol scenarios', () => {
     sim.write('n0', 'r');
     sim.until('n1 prepared', () => sim.live('n1').status().preparedCount === 1);
     sim.crash('n0');
-    sim.until('n1 settled it with n2', () => sim.live('n1').status().preparedCount === 0);
-    const reply = sim.sent.find((m) => is('DecisionReply', 'n2', 'n1')(m));
+    // n2 fsyncs only here, and crashes the moment its answer is out: what it promised must be
+    // durable by then.
+    sim.get('n2').autoFsync = false;
+    const replied = () => sim.sent.find((m) => is('DecisionReply', 'n2', 'n1')(m));
+    sim.until('n2 answered n1', () => replied() !== undefined || (sim.fsync('n2'), false));
+    const reply = replied();
     assert.ok(reply?.type === 'DecisionReply' && reply.outcome === 'abort');
-    // n2 restarts, then the RequestVote it never got arrives: it must not vote YES any more.
     sim.crash('n2');
+    sim.until('n1 settled it with n2', () => sim.live('n1').status().preparedCount === 0);
+    // n2 restarts, then the RequestVote it never got arrives: it must not vote YES any more.
     sim.start('n2');
     sim.until('n2 caught up', () => sim.live('n2').status().caughtUp);
     sim.filter = () => 'deliver';
