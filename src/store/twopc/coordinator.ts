@@ -47,7 +47,7 @@ type Vote = Extract<Message, { type: 'Vote' }>;
 export function jitter(seed: number, attempt: number, span: number): number {
   let h = Math.imul(seed ^ (attempt * 0x9e3779b1), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) % (span + 1);
+  return ((h ^ (h >>> 16)) >>> 0) % (span + 1);
 }
 
 export class Coordinator {

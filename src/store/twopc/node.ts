@@ -1,11 +1,11 @@
 // TwoPcNode: one node of the two-phase-commit store as a pure, deterministic state machine
 // (presumed abort, as in R* and PostgreSQL's PREPARE TRANSACTION; CONSENSUS.md section 4). It does
 // no I/O, reads no clock and draws no randomness: time comes as tick(), retry jitter inside each
-// write, messages through receive(), durability through persisted(). Every node coordinates the
+// write, messages through step(), durability through persisted(). Every node coordinates the
 // writes it takes and is a participant of every write.
 //
 // The contract the store follows (and the simulation in test/unit/twopc/ follows too):
-// 1. Inputs: write(), receive(), tick() (every node ticks at about the same rate; all timeouts are
+// 1. Inputs: write(), step(), tick() (every node ticks at about the same rate; all timeouts are
 //    counted in ticks), persisted(lsn). After any input, takeOutput() and act on it in this order:
 // 2. Persist `persist` in lsn order, appending to one log. Records with force=true must be fsynced
 //    (PREPARED before a YES vote, COMMIT before a COMMIT message, an apply or an ACK, CAUGHT_UP
@@ -34,7 +34,7 @@ import {
   type ClientWrite,
   type LogRecord,
   type Message,
-  type NodeConfig,
+  type TwoPcConfig,
   type NodeId,
   type Output,
   type Status,
@@ -49,7 +49,7 @@ export class TwoPcNode {
   private readonly coordinator: Coordinator;
   private readonly catchUp: CatchUp;
 
-  private constructor(config: NodeConfig, lastLsn: number) {
+  private constructor(config: TwoPcConfig, lastLsn: number) {
     if (!config.nodes.includes(config.id)) throw new Error(`twopc: ${config.id} is not in its node list`);
     this.ctx = {
       self: config.id,
@@ -71,12 +71,12 @@ export class TwoPcNode {
   }
 
   /** A node with an empty log. */
-  static create(config: NodeConfig): TwoPcNode {
+  static create(config: TwoPcConfig): TwoPcNode {
     return TwoPcNode.restart(config, []);
   }
 
   /** A node resumed from its durable records, in log order (lsn = index + 1). */
-  static restart(config: NodeConfig, records: readonly LogRecord[]): TwoPcNode {
+  static restart(config: TwoPcConfig, records: readonly LogRecord[]): TwoPcNode {
     const node = new TwoPcNode(config, records.length);
     node.recover(records);
     return node;
@@ -91,7 +91,7 @@ export class TwoPcNode {
     this.drain();
   }
 
-  receive(m: Message): void {
+  step(m: Message): void {
     if (m.to !== this.ctx.self) return;
     this.heard.set(m.from, this.tickCount);
     this.dispatch(m);
@@ -198,12 +198,12 @@ export class TwoPcNode {
           break;
       }
     });
+    // Counters count this life only; replay is not new work.
+    Object.assign(ctx.counters, emptyCounters());
     // Transactions it coordinated but never decided: no COMMIT record, so never committed.
     for (const p of participant.list()) {
       if (p.coordinator === ctx.self) coordinator.abortOrphan(p.txn, p.participants);
     }
-    // Counters count this life only; replay is not new work.
-    Object.assign(ctx.counters, emptyCounters());
     this.drain();
   }
 }

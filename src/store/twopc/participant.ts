@@ -67,7 +67,9 @@ export class Participant {
     if (!this.canVote()) return this.voteNo(m, 'catching-up');
     const holder = ctx.rooms.holder(m.room);
     if (holder !== undefined) {
-      const blocked = (this.prepared.get(holder)?.asks ?? 0) > 0;
+      // Blocked: the holder's coordinator has not answered a whole ask interval (a lock that is
+      // merely slow to hear its decision is a race, retried; a blocked one is UNAVAILABLE).
+      const blocked = (this.prepared.get(holder)?.asks ?? 0) >= 2;
       return this.voteNo(m, blocked ? 'in-doubt' : 'locked');
     }
     if (this.prepared.size >= ctx.limits.maxPrepared) return this.voteNo(m, 'prepared-table-full');

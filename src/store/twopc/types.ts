@@ -208,7 +208,7 @@ export const DEFAULT_LIMITS: Limits = {
   catchUpBatch: 256,
 };
 
-export interface NodeConfig {
+export interface TwoPcConfig {
   readonly id: NodeId;
   /** Every node of the cluster, this one included, in one agreed order. */
   readonly nodes: readonly NodeId[];

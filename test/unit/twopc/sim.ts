@@ -321,7 +321,7 @@ export class Sim {
   private deliver(m: Message): void {
     const to = this.get(m.to);
     if (to.node === null || this.cuts.has([m.from, m.to].sort().join('|'))) return;
-    to.node.receive(m);
+    to.node.step(m);
     this.flush(m.to);
     this.afterDeliver(m);
   }
