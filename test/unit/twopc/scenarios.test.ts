@@ -125,6 +125,7 @@ void describe('2PC protocol scenarios', () => {
     );
     const blocked = answered(sim, sim.write('n1', 'r'));
     assert.deepEqual(failure(blocked).code, 'UNAVAILABLE');
+    assert.equal(failure(blocked).reason, 'in-doubt', 'n1 itself refuses: its room is blocked');
     sim.start('n0');
     sim.until('participants unlocked', () =>
       ['n1', 'n2'].every((id) => sim.live(id).status().preparedCount === 0),
