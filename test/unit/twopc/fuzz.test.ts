@@ -53,7 +53,11 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
     if (sim.rand() < 0.0005) crash(m.to, true);
   };
   sim.afterFsync = (id) => {
-    if (sim.rand() < 0.0005) crash(id, true);
+    // Most of all right after a coordinator sent COMMIT: some participants hear it, some do not.
+    const sentCommit = (sim.justSent.get(id) ?? []).some(
+      (m) => m.type === 'GlobalDecision' && m.outcome === 'commit',
+    );
+    if (sim.rand() < (sentCommit ? 0.01 : 0.0005)) crash(id, true);
   };
   try {
     while (submitted < writes) {
