@@ -1,5 +1,6 @@
 // The random-crash run: 1,000 writes over 5 simulated nodes, per seed, with lost, duplicated and
-// delayed messages, partitions, and crashes that lose whatever was not fsynced. After healing, the
+// delayed messages, partitions, clocks that drift or stand still, and crashes (some mid-send, most
+// of those right after a COMMIT went out) that lose whatever was not fsynced. After healing, the
 // simulation's check() must hold (same rooms everywhere, every acknowledged write applied once at
 // its position, no failed write applied, nothing left locked), and no decision ever contradicted
 // another (checked as it runs). Seeds that once failed stay in REGRESSIONS; the rest are drawn
@@ -39,6 +40,7 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
   const rooms = Array.from({ length: 10 }, (_, i) => `room${i}`);
   const downUntil = new Map<string, number>();
   const cutUntil = new Map<string, number>();
+  const pausedUntil = new Map<string, number>();
   let submitted = 0;
   let crashes = 0;
   const crash = (id: string, whileSending = false) => {
@@ -67,6 +69,17 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
         downUntil.delete(id);
         sim.start(id);
       }
+      for (const [id, at] of pausedUntil) {
+        if (sim.step < at) continue;
+        pausedUntil.delete(id);
+        sim.paused.delete(id);
+      }
+      if (sim.rand() < 0.003) {
+        // A clock that stands still for a while (a paused process): its deadlines slip.
+        const id = sim.ids[Math.floor(sim.rand() * sim.ids.length)]!;
+        sim.paused.add(id);
+        pausedUntil.set(id, sim.step + 10 + Math.floor(sim.rand() * 50));
+      }
       for (const [pair, at] of cutUntil) {
         if (sim.step < at) continue;
         cutUntil.delete(pair);
@@ -92,6 +105,7 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
     }
     sim.afterDeliver = () => {};
     sim.afterFsync = () => {};
+    sim.paused.clear();
     sim.healAll();
     sim.until('quiet after healing', () => sim.quiet(), 5_000);
     sim.check();
