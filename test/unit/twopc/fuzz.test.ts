@@ -11,7 +11,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Sim } from './sim.ts';
 
-const REGRESSIONS: readonly number[] = [];
+// No seed has failed against the protocol as committed. These three caught planted bugs (an in-doubt
+// node answering "abort", a participant deciding alone after its asks) by reaching the moment a
+// COMMIT went out to some participants only; they run on every CI run whatever the time budget.
+const REGRESSIONS: readonly number[] = [500, 504, 507];
 const WRITES = 1_000;
 const BUDGET_MS = Number(process.env['TWOPC_FUZZ_MS'] ?? 12_000);
 const MAX_SEEDS = 200;
