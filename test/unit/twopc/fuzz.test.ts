@@ -25,6 +25,8 @@ export interface FuzzReport {
   readonly orphaned: number;
   readonly crashes: number;
   readonly steps: number;
+  /** Failed writes by the reason in their answer. */
+  readonly reasons: Readonly<Record<string, number>>;
 }
 
 /** One seeded run; throws (with the seed in the message) when a property breaks. */
@@ -38,7 +40,7 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
     fsync: 0.6,
     straggle: 0.01,
     skipTick: 0.2,
-    limits: { maxPrepared: 16 },
+    limits: { maxPrepared: 8 }, // below the 10 rooms, so the bound is reached
   });
   const rooms = Array.from({ length: 10 }, (_, i) => `room${i}`);
   const downUntil = new Map<string, number>();
@@ -117,12 +119,19 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
     throw new Error(`fuzz seed ${seed} failed at step ${sim.step}: ${message}`, { cause: error });
   }
   const answers = [...sim.answers.values()].map((a) => a.at(-1)!);
+  const reasons: Record<string, number> = {};
+  for (const a of answers) {
+    if (a.ok) continue;
+    const reason = String(a.error.details?.['reason']);
+    reasons[reason] = (reasons[reason] ?? 0) + 1;
+  }
   return {
     committed: answers.filter((a) => a.ok).length,
     failed: answers.filter((a) => !a.ok).length,
     orphaned: sim.orphaned.size,
     crashes,
     steps: sim.step,
+    reasons,
   };
 }
 
@@ -137,6 +146,7 @@ void describe('2PC random-crash simulation (5 nodes, 1,000 writes per seed)', ()
     const base = Number(process.env['TWOPC_FUZZ_SEED'] ?? Date.now() % 1_000_000);
     const started = Date.now();
     const totals = { seeds: 0, committed: 0, failed: 0, orphaned: 0, crashes: 0 };
+    const reasons: Record<string, number> = {};
     console.log(`fuzz base seed ${base} (rerun: TWOPC_FUZZ_SEED=${base})`);
     for (let i = 0; i < MAX_SEEDS && (i < 3 || Date.now() - started < BUDGET_MS); i++) {
       const r = fuzz(base + i);
@@ -145,14 +155,18 @@ void describe('2PC random-crash simulation (5 nodes, 1,000 writes per seed)', ()
       totals.failed += r.failed;
       totals.orphaned += r.orphaned;
       totals.crashes += r.crashes;
+      for (const [k, n] of Object.entries(r.reasons)) reasons[k] = (reasons[k] ?? 0) + n;
     }
-    console.log(`fuzz ${JSON.stringify(totals)}`);
+    console.log(`fuzz ${JSON.stringify(totals)} failures by reason ${JSON.stringify(reasons)}`);
     // The run must exercise both outcomes, or the properties above were checked on nothing.
     assert.ok(totals.committed > totals.seeds * 100, `enough writes committed: ${JSON.stringify(totals)}`);
     assert.ok(
       totals.crashes > 0 && totals.failed > 0,
       `crashes and failures happened: ${JSON.stringify(totals)}`,
     );
+    for (const reason of ['locked', 'timeout', 'in-doubt', 'prepared-table-full', 'catching-up']) {
+      assert.ok((reasons[reason] ?? 0) > 0, `some write failed for ${reason}: ${JSON.stringify(reasons)}`);
+    }
   });
 
   void test('the same seed replays the same run', () => {
