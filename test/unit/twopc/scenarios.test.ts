@@ -55,6 +55,18 @@ void describe('2PC protocol scenarios', () => {
     assert.deepEqual(sim.live('n2').status().lastDecision, { txn: second.txn, outcome: 'commit' });
   });
 
+  void test('the status knows which peers are reachable, also in an idle cluster', () => {
+    const sim = cluster();
+    sim.run(100);
+    assert.deepEqual(sim.live('n0').status().peersReachable, ['n0', 'n1', 'n2']);
+    sim.crash('n2');
+    sim.run(30);
+    assert.deepEqual(sim.live('n0').status().peersReachable, ['n0', 'n1']);
+    sim.start('n2');
+    sim.run(15);
+    assert.deepEqual(sim.live('n0').status().peersReachable, ['n0', 'n1', 'n2']);
+  });
+
   void test('a locked room votes NO at once, and the lost race is retried after a backoff', () => {
     const sim = cluster();
     // n2 never hears the decision of the first write, so it keeps the room locked until it asks.
