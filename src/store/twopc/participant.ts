@@ -216,6 +216,7 @@ export class Participant {
         if (to === ctx.self || (to !== p.coordinator && !askAll)) continue;
         ctx.out.send({ type: 'GetDecision', from: ctx.self, to, txn: p.txn, coordinator: p.coordinator });
       }
+      if (p.asks === 0) ctx.counters.inDoubt++;
       p.asks++;
       p.nextAskAt = now + ctx.limits.askIntervalTicks;
     }

@@ -230,6 +230,8 @@ export interface Counters {
   commits: number;
   aborts: Record<AbortReason, number>;
   retries: number;
+  /** Prepared transactions that outlived the vote deadline here and had to ask for their decision. */
+  inDoubt: number;
   catchUpEntries: number;
 }
 

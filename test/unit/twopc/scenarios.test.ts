@@ -129,6 +129,7 @@ void describe('2PC protocol scenarios', () => {
     for (const id of ['n1', 'n2']) {
       const s = sim.live(id).status();
       assert.equal(s.inDoubt.length, 1, `${id} is in doubt and has not decided alone`);
+      assert.equal(s.counters.inDoubt, 1);
       assert.deepEqual(s.peersReachable.includes('n0'), false);
     }
     assert.ok(
