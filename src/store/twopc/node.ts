@@ -22,6 +22,11 @@
 // in order resumes: in-doubt transactions ask again, COMMITs without END are re-sent, transactions
 // this node coordinated without a decision are aborted, and it catches up from a peer before it
 // votes again.
+// Not yet (the store's step): the log is replayed whole (lsn = index + 1), since PREPARED + COMMIT
+// are also the room's data; compaction needs a snapshot per position first. Known decisions and
+// room histories stay in memory for the node's life. A position is the room's count of committed
+// commands (refused ones included), not the domain's room version, which the store still derives
+// from apply().
 
 import { CatchUp } from './catch-up.ts';
 import { Decisions, emptyCounters, type Context } from './context.ts';
