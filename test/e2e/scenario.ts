@@ -166,6 +166,45 @@ export async function roomScenario(o: ScenarioOptions): Promise<void> {
       await expectConsistent(b, o.urlB, roomId);
     });
 
+    await step('a track of unknown length shows "—" for the ETA of what follows it', async () => {
+      // Added as a client's own metadata (a stream: no duration), by the host over REST; score 0 puts
+      // it after t5 (0, older) and before t2 and t4 (both -1).
+      const token = await hostToken(a, roomId);
+      const res = await fetch(`${o.urlA}/v1/rooms/${roomId}/queue`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          track: {
+            trackId: 'e2e:stream',
+            title: 'Endless stream',
+            artist: 'Radio',
+            album: '',
+            durationMs: 0,
+          },
+        }),
+      });
+      const text = await res.text();
+      assert.equal(res.status, 201, text);
+      const { entry } = JSON.parse(text) as { entry: { entryId: string } };
+      for (const page of [a, b]) {
+        await expectOrder(page, [t5, { trackId: 'e2e:stream' } as CatalogTrack, t2, t4], LIVE_MS);
+        const eta = (t: { trackId: string }) =>
+          page.locator(`ol.queue > li[data-track-id="${t.trackId}"] .eta`);
+        assert.notEqual(await eta(t5).textContent(), '—', 'ahead of it: known');
+        assert.notEqual(await eta({ trackId: 'e2e:stream' }).textContent(), '—', 'its own start: known');
+        assert.equal(await eta(t2).textContent(), '—');
+        assert.equal(await eta(t4).textContent(), '—');
+        const stream = page.locator('ol.queue > li[data-track-id="e2e:stream"] .row-meta');
+        assert.match((await stream.textContent()) ?? '', /^—/, 'its length: unknown');
+      }
+      const removed = await fetch(`${o.urlA}/v1/rooms/${roomId}/queue/${entry.entryId}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      assert.equal(removed.status, 200, await removed.text());
+      await expectOrder(b, [t5, t2, t4], LIVE_MS);
+    });
+
     if (o.restartB) {
       const restart = o.restartB;
       await step('after the node restarts, the pages resume by themselves', async () => {
@@ -284,6 +323,16 @@ async function expectMyVote(page: Page, track: CatalogTrack, value: -1 | 0 | 1):
 
 async function expectNowPlaying(page: Page, track: CatalogTrack, ms = 10_000): Promise<void> {
   await page.getByTestId('now-playing-title').filter({ hasText: track.title }).waitFor({ timeout: ms });
+}
+
+/** The token a page keeps for a room (in localStorage). */
+async function hostToken(page: Page, roomId: string): Promise<string> {
+  const token = await page.evaluate(
+    (id) => (JSON.parse(localStorage.getItem(`chorus:room:${id}`) ?? '{}') as { token?: string }).token,
+    roomId,
+  );
+  assert.ok(token, 'the page keeps its token in localStorage');
+  return token;
 }
 
 /** The page shows what the server says, from this member's point of view (order, scores, my votes). */

@@ -13,14 +13,9 @@ import assert from 'node:assert/strict';
 import { after, beforeEach, describe, test } from 'node:test';
 import { callMetadata as md, connect, unaryCall as call, type Stubs } from '../../src/api/grpc/client.ts';
 import type * as legacy from '../../src/api/grpc/generated/queue/index.ts';
+import type { LegacyTrack } from '../../src/api/rest/legacy.ts';
 
-export interface LegacyTrack {
-  id: number;
-  title: string;
-  artist: string;
-  duration: number;
-  votes: number;
-}
+export type { LegacyTrack };
 
 export interface PyResponse {
   readonly status: number;

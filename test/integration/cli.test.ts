@@ -233,6 +233,22 @@ void describe('client commands', () => {
     assert.equal(ok(await api.get(`/v1/rooms/${room}`), 200).queueLength, 0);
   });
 
+  void test('a track of unknown length (--duration 0): its length and the ETA behind it show as —', async () => {
+    succeeded(await chorus('host', 'add', room, '--title', 'Stream', '--artist', 'Radio', '--duration', '0'));
+    succeeded(await chorus('host', 'add', room, '--title', 'After', '--artist', 'Me', '--duration', '60'));
+    const human = succeeded(await chorus('bob', 'queue', room));
+    assert.match(human, /^\s+1\. Radio - Stream \(—\)\s+score 0 .*\s+in \d+:\d\d\s/m);
+    assert.match(human, /^\s+2\. Me - After \(1:00\)\s+score 0 .*\s+in —\s/m);
+    const q = json(await chorus('bob', 'queue', room, '--json'));
+    assert.deepEqual(
+      (q.queue as Json[]).map((e) => [e.track.durationMs, e.etaMs === null]),
+      [
+        [0, false],
+        [60_000, true],
+      ],
+    );
+  });
+
   void test('failures exit non-zero and print CODE: message', async () => {
     // A port nothing listens on.
     const probe = net.createServer();

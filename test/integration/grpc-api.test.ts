@@ -208,13 +208,40 @@ void describe('queue', () => {
     await rejectsWith(addTrack(member, { roomId, trackId: 'demo:9999999' }), status.NOT_FOUND);
     await rejectsWith(addTrack(member, { roomId }), status.INVALID_ARGUMENT);
     await rejectsWith(
-      addTrack(member, { roomId, track: { ...ownTrack(2), durationMs: 0 } }),
+      addTrack(member, { roomId, track: { ...ownTrack(2), durationMs: -1 } }),
       status.INVALID_ARGUMENT,
     );
     await rejectsWith(
       addTrack(member, { roomId, track: { ...ownTrack(2), title: '' } }),
       status.INVALID_ARGUMENT,
     );
+  });
+
+  void it('a track of unknown length (duration_ms 0): accepted, eta_ms unset behind it, no remaining_ms; skipped by the host', async () => {
+    const { roomId, host, member } = await freshRoom({ maxTrackDurationMs: 60_000 });
+    await addTrack(member, { roomId, track: { ...ownTrack(1), durationMs: 30_000 } });
+    await addTrack(member, { roomId, track: { ...ownTrack(2), durationMs: 0 } });
+    await addTrack(member, { roomId, track: { ...ownTrack(3), durationMs: 30_000 } });
+    const queued = await getRoom({ roomId });
+    assert.deepEqual(
+      queued.queue.map((q) => [q.track?.durationMs, q.etaMs ?? null, q._etaMs ?? null]),
+      [
+        [30_000, 0, 'etaMs'],
+        [0, 30_000, 'etaMs'],
+        [30_000, null, null],
+      ],
+      'an unknown ETA is an unset field, not 0',
+    );
+    // The host starts the head, then skips to the unknown-length one: it plays with no end.
+    await advance(host, { roomId });
+    await advance(host, { roomId });
+    const playing = await getRoom({ roomId });
+    assert.equal(playing.nowPlaying?.track?.trackId, 'own:2');
+    assert.equal(playing.nowPlaying?.remainingMs, undefined);
+    assert.equal(playing.queue[0]?.etaMs, undefined);
+    const skipped = await advance(host, { roomId });
+    assert.equal(skipped.ended?.track?.trackId, 'own:2');
+    assert.equal(skipped.ended?.reason, 'END_REASON_SKIPPED');
   });
 
   void it('writes need a valid token for the room', async () => {

@@ -364,7 +364,7 @@ void describe('queue', () => {
     );
     assertError(await api.post(path, {}, { token }), 400, 'INVALID_ARGUMENT');
     assertError(
-      await api.post(path, { track: { ...track('x'), durationMs: 0 } }, { token }),
+      await api.post(path, { track: { ...track('x'), durationMs: -1 } }, { token }),
       400,
       'INVALID_ARGUMENT',
     );

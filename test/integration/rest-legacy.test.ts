@@ -62,7 +62,7 @@ void describe('legacy REST beside v1', () => {
     );
   });
 
-  void test('the playback clock ends a 1 s track but never one of unknown length', async () => {
+  void test('the playback clock ends a 1 s track but never one of unknown length (added over v1); the host skips it', async () => {
     const create = (roomId: string) =>
       api.post('/v1/rooms', { roomId, name: roomId, hostName: 'Ann', settings: { autoplay: true } });
     const [stream, short] = await Promise.all([create('unknown-length'), create('one-second')]);
@@ -89,6 +89,17 @@ void describe('legacy REST beside v1', () => {
     assert.equal(view.nowPlaying.remainingMs, null);
     assert.ok(view.nowPlaying.positionMs >= 2000, JSON.stringify(view.nowPlaying));
     assert.equal(view.playCount, 0);
+    // The host skips it: that ends it.
+    const skipped = await api.request('POST', '/v1/rooms/unknown-length/advance', {
+      json: {},
+      token: stream.body.token as string,
+    });
+    assert.equal(skipped.status, 200, skipped.text);
+    const history = (await api.get('/v1/rooms/unknown-length/history')).body;
+    assert.deepEqual(
+      (history.records as Json[]).map((r) => [r.track.durationMs, r.reason]),
+      [[0, 'skipped']],
+    );
   });
 
   void test('hundreds of tracks from one anonymous caller are accepted (the earlier limits)', async () => {
