@@ -14,7 +14,13 @@ export interface Track {
   readonly artworkUrl?: string;
   readonly year?: number;
   readonly genre?: string;
+  /**
+   * A link of the client's own (tracks added with supplied metadata). Never a server file path: the
+   * music folder's tracks carry `audioUrl` instead, and `file:` URIs are dropped on the way in.
+   */
   readonly sourceUri?: string;
+  /** Where any node serves the audio, `trackAudioUrl(trackId)`; absent for tracks without audio. */
+  readonly audioUrl?: string;
 }
 
 export interface RoomSettings {

@@ -106,6 +106,7 @@ export async function startNode(
     logger,
     metrics,
     artwork: (trackId) => catalog.artwork(trackId),
+    audio: catalog,
     legacyRoom: config.legacyRoom,
     ...(hooks.registerWeb ? { registerWeb: hooks.registerWeb } : {}),
   });

@@ -60,6 +60,7 @@ export function toPbTrack(track: Track): pb.Track {
     ...(track.year !== undefined ? { year: track.year } : {}),
     ...(track.genre !== undefined ? { genre: track.genre } : {}),
     ...(track.sourceUri !== undefined ? { sourceUri: track.sourceUri } : {}),
+    ...(track.audioUrl !== undefined ? { audioUrl: track.audioUrl } : {}),
   };
 }
 
@@ -213,6 +214,7 @@ export function fromPbTrack(track: pb.Track__Output): Track {
     ...(track.year !== undefined ? { year: track.year } : {}),
     ...(track.genre !== undefined ? { genre: track.genre } : {}),
     ...(track.sourceUri !== undefined ? { sourceUri: track.sourceUri } : {}),
+    ...(track.audioUrl !== undefined ? { audioUrl: track.audioUrl } : {}),
   };
 }
 

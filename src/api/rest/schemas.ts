@@ -38,7 +38,15 @@ export const TrackSchema = Type.Object(
     artworkUrl: Type.Optional(Text(LIMITS.uriMaxLength, 'Artwork URL')),
     year: Type.Optional(Type.Integer({ minimum: 0, maximum: 9999 })),
     genre: Type.Optional(Text(LIMITS.genreMaxLength, 'Genre', 0)),
-    sourceUri: Type.Optional(Text(LIMITS.uriMaxLength, 'Where the audio lives')),
+    sourceUri: Type.Optional(
+      Text(LIMITS.uriMaxLength, "A link of the client's own (never a server path; file: URIs are dropped)"),
+    ),
+    audioUrl: Type.Optional(
+      Text(
+        LIMITS.uriMaxLength,
+        'Where every node serves the audio: /v1/tracks/{trackId}/audio (music-folder tracks)',
+      ),
+    ),
   },
   { description: 'Track metadata' },
 );

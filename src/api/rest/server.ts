@@ -17,6 +17,7 @@ import { Type } from 'typebox';
 import type { NodeMetrics } from '../../node/metrics.ts';
 import type { RoomService } from '../../node/service.ts';
 import type { Store } from '../../store/types.ts';
+import { registerAudioRoute, type AudioSource } from './audio.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { registerLegacyRoutes } from './legacy.ts';
 import {
@@ -65,6 +66,8 @@ export interface RestOptions {
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
   readonly artwork: (trackId: string) => Artwork | undefined;
+  /** The music folder's files, for the audio route. */
+  readonly audio: AudioSource;
   /** The legacy API's room, or null when the legacy API is off. */
   readonly legacyRoom: string | null;
   readonly bodyLimit?: number;
@@ -484,6 +487,8 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
         .send(Buffer.from(art.data));
     },
   );
+
+  registerAudioRoute(app, options.audio);
 
   // ---- Operations -------------------------------------------------------------------------------
 
