@@ -1,7 +1,7 @@
 // The domain's public face: everything outside src/domain imports from here.
 export * from './errors.ts';
 export * from './types.ts';
-export { apply } from './apply.ts';
+export { apply, ENDED_EARLY_TOLERANCE_MS } from './apply.ts';
 export { compareEntries, findEntry, indexOfEntry, scoreOf } from './order.ts';
 export { RECENT_COMMANDS_KEPT } from './recent.ts';
 export { applySettingsPatch, DEFAULT_SETTINGS, SETTING_BOUNDS } from './settings.ts';

@@ -69,7 +69,13 @@ export interface QueueEntry {
 
 export interface NowPlaying {
   readonly entry: QueueEntry;
+  /**
+   * The timeline's origin: the position at time t is t - startedAt. A resume moves it forward by
+   * the time spent paused, so players need no other field to find their place.
+   */
   readonly startedAt: number;
+  /** When the host paused it; absent while it plays. Its position is frozen at pausedAt - startedAt. */
+  readonly pausedAt?: number;
 }
 
 export type EndReason = 'finished' | 'skipped' | 'votedOff';
@@ -134,9 +140,17 @@ export type Command =
       readonly type: 'advance';
       /** The entry the proposer believes is playing (null: nothing). A mismatch makes this a no-op. */
       readonly expectedEntryId: string | null;
-      /** 'finished': the track's time is up (anyone may say so). 'skipped': the host cuts it short. */
-      readonly reason: 'finished' | 'skipped';
+      /**
+       * 'finished': the track's time is up (anyone may say so). 'skipped': the host cuts it short.
+       * 'ended': a member's device played it to the end (accepted a little before the timeline's
+       * end, since a file may run shorter than its tags say).
+       */
+      readonly reason: 'finished' | 'skipped' | 'ended';
     }
+  /** Host: freeze the playing track's timeline. */
+  | { readonly type: 'pause' }
+  /** Host: restart it from where it was paused. */
+  | { readonly type: 'resume' }
   | { readonly type: 'updateSettings'; readonly patch: SettingsPatch }
   | { readonly type: 'setLocked'; readonly locked: boolean }
   /** Empty the queue and the history (the legacy `/clear`). Host only. */
@@ -185,6 +199,8 @@ export type CommandValue =
     }
   | { readonly type: 'updateSettings'; readonly settings: RoomSettings }
   | { readonly type: 'setLocked'; readonly locked: boolean }
+  | { readonly type: 'pause'; readonly nowPlaying: NowPlaying }
+  | { readonly type: 'resume'; readonly nowPlaying: NowPlaying }
   | { readonly type: 'clear'; readonly removedEntries: number; readonly removedHistory: number };
 
 export type CommandResult =
@@ -220,6 +236,8 @@ export type RoomEventBody =
   | { readonly type: 'trackStarted'; readonly nowPlaying: NowPlaying }
   | { readonly type: 'settingsChanged'; readonly settings: RoomSettings }
   | { readonly type: 'lockChanged'; readonly locked: boolean }
+  /** The host paused or resumed the playing track: its timeline as it now stands. */
+  | { readonly type: 'playbackPaused' | 'playbackResumed'; readonly nowPlaying: NowPlaying }
   /** The queue, the playing track and the history were all emptied. */
   | { readonly type: 'cleared' };
 

@@ -38,6 +38,8 @@ export interface NowPlayingView {
   readonly track: Track;
   readonly addedBy: MemberRef;
   readonly startedAt: number;
+  /** True while the host has it paused: position and ETAs hold still until it resumes. */
+  readonly paused: boolean;
   readonly positionMs: number;
   readonly remainingMs: number;
   readonly score: number;
@@ -83,7 +85,8 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
   const offset = Math.max(0, options.offset ?? 0);
   const limit = Math.max(0, options.limit ?? state.queue.length);
   const np = state.nowPlaying;
-  const elapsed = np ? clamp(options.now - np.startedAt, 0, np.entry.track.durationMs) : 0;
+  // A paused track's clock stands at its pause; ETAs then count from it, as if it resumed now.
+  const elapsed = np ? clamp((np.pausedAt ?? options.now) - np.startedAt, 0, np.entry.track.durationMs) : 0;
   const remaining = np ? np.entry.track.durationMs - elapsed : 0;
 
   const queue: QueueItemView[] = [];
@@ -112,6 +115,7 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
           track: np.entry.track,
           addedBy: memberRef(state, np.entry.addedBy),
           startedAt: np.startedAt,
+          paused: np.pausedAt !== undefined,
           positionMs: elapsed,
           remainingMs: remaining,
           score: scoreOf(np.entry),
@@ -171,10 +175,10 @@ export function historyPage(state: RoomState, options: { before?: number; limit:
   return { records, nextBefore: more ? last.playNo : null };
 }
 
-/** When the playing track is due to end, or null when nothing plays. The playback clock uses it. */
+/** When the playing track is due to end, or null when nothing plays or it is paused. The playback clock uses it. */
 export function playingEndsAt(state: RoomState): number | null {
   const np = state.nowPlaying;
-  return np ? np.startedAt + np.entry.track.durationMs : null;
+  return np && np.pausedAt === undefined ? np.startedAt + np.entry.track.durationMs : null;
 }
 
 // Own properties only, so that an id like "constructor" finds nothing rather than Object.prototype's.

@@ -204,6 +204,32 @@ export class RoomService {
     };
   }
 
+  /**
+   * A member's device played `entryId` to its end: the same conditional advance as the clock's, so
+   * however many devices report it, the room moves on once (the others answer advanced: false).
+   */
+  async reportEnded(
+    caller: Caller,
+    entryId: string,
+    commandId?: string,
+  ): Promise<{ advanced: boolean; ended: (HistoryRecord & { addedByName: string }) | null; room: RoomView }> {
+    const command: Command = { type: 'advance', expectedEntryId: entryId, reason: 'ended' };
+    const { value, state } = await this.run(caller.roomId, caller.memberId, command, commandId);
+    const { advanced, ended } = value as Extract<CommandValue, { type: 'advance' }>;
+    return {
+      advanced,
+      ended: ended ? { ...ended, addedByName: memberRef(state, ended.addedBy).name } : null,
+      room: this.view(state, caller.memberId),
+    };
+  }
+
+  /** Host: pause (true) or resume (false) the playing track. */
+  async setPaused(caller: Caller, paused: boolean, commandId?: string): Promise<RoomView> {
+    const command: Command = { type: paused ? 'pause' : 'resume' };
+    const { state } = await this.run(caller.roomId, caller.memberId, command, commandId);
+    return this.view(state, caller.memberId);
+  }
+
   /** The playback clock's proposal: the track `entryId` has run out. A no-op if it already moved on. */
   async finish(roomId: string, entryId: string): Promise<void> {
     await this.run(roomId, null, { type: 'advance', expectedEntryId: entryId, reason: 'finished' });

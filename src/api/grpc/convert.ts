@@ -175,6 +175,18 @@ export function toPbEvent(event: RoomEvent): pb.RoomEvent {
       return { ...head, settingsChanged: { settings: toPbSettings(event.settings) } };
     case 'lockChanged':
       return { ...head, lockChanged: { locked: event.locked } };
+    case 'playbackPaused':
+    case 'playbackResumed': {
+      const np = event.nowPlaying;
+      const change: pb.PlaybackChanged = {
+        entry: toPbEntry(np.entry),
+        startedAt: np.startedAt,
+        ...(np.pausedAt !== undefined ? { pausedAt: np.pausedAt } : {}),
+      };
+      return event.type === 'playbackPaused'
+        ? { ...head, playbackPaused: change }
+        : { ...head, playbackResumed: change };
+    }
     case 'cleared':
       return { ...head, cleared: {} };
   }
@@ -338,6 +350,19 @@ export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
       };
     case 'lockChanged':
       return { ...head, type: 'lockChanged', locked: need(event.lockChanged, 'lockChanged').locked };
+    case 'playbackPaused':
+    case 'playbackResumed': {
+      const e = need(event[event.event], event.event);
+      return {
+        ...head,
+        type: event.event,
+        nowPlaying: {
+          entry: fromPbEntry(need(e.entry, 'entry')),
+          startedAt: e.startedAt,
+          ...(e.pausedAt !== undefined ? { pausedAt: e.pausedAt } : {}),
+        },
+      };
+    }
     case 'cleared':
       return { ...head, type: 'cleared' };
     default:

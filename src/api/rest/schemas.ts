@@ -106,7 +106,10 @@ const NowPlayingSchema = Type.Object({
   entryId: Type.String(),
   track: TrackSchema,
   addedBy: MemberRefSchema,
-  startedAt: Millis('Start time (ms since epoch)'),
+  startedAt: Millis(
+    'Where its timeline starts (ms since epoch): it is at now - startedAt while playing; a resume moves it on by the pause',
+  ),
+  paused: Type.Boolean({ description: 'Paused by the host: the position holds still' }),
   positionMs: Millis('How far it has played'),
   remainingMs: Millis('How long it has left'),
   score: Type.Integer(),
@@ -213,6 +216,7 @@ export const SkipBody = Type.Object({
   ),
 });
 export const LockBody = Type.Object({ locked: Type.Boolean() });
+export const EndedBody = Type.Object({ entryId: Id('The entry the device played to its end') });
 
 export const RoomParams = Type.Object({ roomId: RoomIdParam });
 export const EntryParams = Type.Object({ roomId: RoomIdParam, entryId: Id('Queue entry id') });

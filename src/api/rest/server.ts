@@ -23,6 +23,7 @@ import { registerLegacyRoutes } from './legacy.ts';
 import {
   AddTrackBody,
   CreateRoomBody,
+  EndedBody,
   EntryParams,
   ErrorSchema,
   EventsQuery,
@@ -359,6 +360,60 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
         commandId(request),
       );
       return { advanced, ended, room };
+    },
+  );
+
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    app.post(
+      `/v1/rooms/:roomId/${action}`,
+      {
+        schema: {
+          summary: paused
+            ? 'Host: pause the playing track (its timeline stops; players follow)'
+            : 'Host: resume the paused track from where it stopped',
+          tags: ['queue'],
+          security: [{ bearer: [] }],
+          params: RoomParams,
+          headers: IdempotencyHeaders,
+          response: { 200: RoomViewSchema, ...Errors },
+        },
+      },
+      async (request) => {
+        const caller = service.authenticate(bearer(request), request.params.roomId);
+        return service.setPaused(caller, paused, commandId(request));
+      },
+    );
+  }
+
+  app.post(
+    '/v1/rooms/:roomId/ended',
+    {
+      schema: {
+        summary: 'A playing device: this entry played to its end (the room advances once, whoever reports)',
+        description:
+          'Accepted from any member up to 5 s before the timeline says the track ends; `advanced` is false ' +
+          'when another report (or the clock) already moved the room on.',
+        tags: ['queue'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: EndedBody,
+        headers: IdempotencyHeaders,
+        response: {
+          200: Type.Object({
+            advanced: Type.Boolean({ description: 'False when the entry was no longer playing' }),
+            ended: Type.Union([HistoryPageSchema.properties.records.items, Type.Null()]),
+            room: RoomViewSchema,
+          }),
+          ...Errors,
+        },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return service.reportEnded(caller, request.body.entryId, commandId(request));
     },
   );
 

@@ -62,8 +62,9 @@ type Action =
       readonly kind: 'advance';
       readonly actor: string | null;
       readonly expected: 'current' | EntryRef;
-      readonly reason: 'finished' | 'skipped';
+      readonly reason: 'finished' | 'skipped' | 'ended';
     }
+  | { readonly kind: 'pause' | 'resume'; readonly actor: string | null }
   | { readonly kind: 'settings'; readonly actor: string | null; readonly patch: unknown }
   | { readonly kind: 'lock'; readonly actor: string | null; readonly locked: boolean }
   | { readonly kind: 'clear'; readonly actor: string | null }
@@ -165,7 +166,7 @@ function action(depth: number): fc.Arbitrary<Action> {
           { weight: 4, arbitrary: fc.constant('current' as const) },
           { weight: 1, arbitrary: entryRef },
         ),
-        reason: fc.constantFrom('finished', 'finished', 'skipped'),
+        reason: fc.constantFrom('finished', 'finished', 'skipped', 'ended'),
       }),
     },
     { weight: 10, arbitrary: fc.record({ kind: fc.constant('remove'), actor, ref: entryRef }) },
@@ -188,6 +189,14 @@ function action(depth: number): fc.Arbitrary<Action> {
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('settings'), actor, patch: settingsPatch }) },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('lock'), actor, locked: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear'), actor }) },
+    {
+      // Mostly the host (the only one allowed), so pauses and resumes happen often enough to matter.
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constantFrom('pause', 'resume'),
+        actor: fc.oneof({ weight: 3, arbitrary: fc.constant(HOST) }, { weight: 1, arbitrary: actor }),
+      }),
+    },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('malformed'), actor, command: malformedCommand }) },
     {
       weight: 1,
@@ -318,6 +327,9 @@ function commandFor(a: Action, i: number, state: RoomState | null): Command {
       return { type: 'setLocked', locked: a.locked };
     case 'clear':
       return { type: 'clear' };
+    case 'pause':
+    case 'resume':
+      return { type: a.kind };
     case 'malformed':
       return a.command as Command;
     default:
