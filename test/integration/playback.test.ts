@@ -2,7 +2,7 @@
 // the CLI), the playback clock leaves a paused track alone, and devices report "ended", which
 // advances the room exactly once however many report it. Every change shows in the SSE feed.
 
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument --
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
    Answers are parsed JSON (Json = any): the tests assert their shape rather than declare it. */
 
 import assert from 'node:assert/strict';
