@@ -149,6 +149,20 @@ export class Api {
     return this.write('POST', `/v1/rooms/${enc(roomId)}/advance`, { token, body: { expectedEntryId } });
   }
 
+  /** Host: pause (true) or resume (false) the playing track. */
+  setPaused(roomId: string, token: string, paused: boolean): Promise<RoomView> {
+    return this.write('POST', `/v1/rooms/${enc(roomId)}/${paused ? 'pause' : 'resume'}`, { token, body: {} });
+  }
+
+  /** This device played `entryId` to its end; the room advances once, whoever reports it. */
+  reportEnded(
+    roomId: string,
+    token: string,
+    entryId: string,
+  ): Promise<{ advanced: boolean; room: RoomView }> {
+    return this.write('POST', `/v1/rooms/${enc(roomId)}/ended`, { token, body: { entryId } });
+  }
+
   setLocked(roomId: string, token: string, locked: boolean): Promise<RoomView> {
     return this.write('PUT', `/v1/rooms/${enc(roomId)}/lock`, { token, body: { locked } });
   }
@@ -225,7 +239,8 @@ export class Api {
   private sampleRoom(json: unknown, sentAt: number, receivedAt: number): void {
     const candidate = json as { room?: RoomView; nowPlaying?: RoomView['nowPlaying'] } | null;
     const np = candidate?.nowPlaying ?? candidate?.room?.nowPlaying;
-    if (np && np.positionMs > 0 && np.remainingMs > 0) {
+    // A paused track's position is frozen: it says nothing about the time.
+    if (np && !np.paused && np.positionMs > 0 && np.remainingMs > 0) {
       this.clock.sample(np.startedAt + np.positionMs, sentAt, receivedAt);
     }
   }

@@ -20,6 +20,11 @@ export class ServerClock {
     this.localNow = localNow;
   }
 
+  /** How far off the estimate may be, ms (Infinity before the first sample). */
+  get errorMs(): number {
+    return this.error;
+  }
+
   /** The server's time now, ms since the epoch (best estimate). */
   now(): number {
     return this.localNow() + this.offset;

@@ -11,6 +11,8 @@ import { ConnectionBadge, ShareButton, Toasts, TopBar } from './Chrome.tsx';
 import { History } from './History.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { NowPlaying } from './NowPlaying.tsx';
+import { PlayHere } from './PlayHere.tsx';
+import { Player } from '../player.ts';
 import { Queue } from './Queue.tsx';
 
 export function RoomPage({ roomId }: { roomId: string }) {
@@ -19,6 +21,17 @@ export function RoomPage({ roomId }: { roomId: string }) {
     void session.start();
     return () => session.stop();
   }, [session]);
+  const player = useMemo(
+    () =>
+      new Player({
+        serverNow: () => clock.now(),
+        clockErrorMs: () => clock.errorMs,
+        resync: () => void session.resync(),
+        reportEnded: (entryId) => void session.reportEnded(entryId),
+      }),
+    [session],
+  );
+  useEffect(() => () => player.dispose(), [player]);
   const s = useExternal(session.subscribe, session.getState);
   const room = s.room;
 
@@ -75,6 +88,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
         <div class="col col-main">
           {!me && <JoinCard roomName={room.name} onJoin={(name) => session.join(name)} />}
           <NowPlaying room={room} session={session} joined={me !== null} isHost={isHost} />
+          <PlayHere room={room} player={player} />
           <Queue room={room} session={session} meId={me?.memberId ?? null} isHost={isHost} />
         </div>
         <div class="col col-side">
