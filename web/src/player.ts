@@ -43,16 +43,18 @@ export interface PlayerState {
 
 const TICK_MS = 200;
 /** Farther off than this: jump. Nearer: nudge the rate. */
-const SEEK_BEYOND_MS = 400;
+const SEEK_BEYOND_MS = 200;
 /** Within this the element is left alone (rates snap back to 1). */
 const STEADY_WITHIN_MS = 25;
-/** The largest rate change of a nudge: 6% is hard to hear and closes 400 ms in about 7 s. */
-const MAX_NUDGE = 0.06;
-/** The gap a nudge aims to close in one second, as a share of it. */
-const NUDGE_GAIN = 0.5;
+/** The largest rate change of a nudge (the pitch is kept): closes 100 ms in about a second. */
+const MAX_NUDGE = 0.1;
+/** The share of the gap a nudge aims to close in one second. */
+const NUDGE_GAIN = 1;
+/** A seek lands late by the time the element takes to restart; the lead learnt stays below this. */
+const MAX_SEEK_LEAD_MS = 400;
 /** A clock estimate worse than this is refined by reading the room (at most every RESYNC_EVERY_MS). */
-const CLOCK_GOOD_ENOUGH_MS = 60;
-const RESYNC_EVERY_MS = 3000;
+const CLOCK_GOOD_ENOUGH_MS = 20;
+const RESYNC_EVERY_MS = 1000;
 
 export class Player {
   private readonly deps: PlayerDeps;
@@ -68,6 +70,13 @@ export class Player {
   private starting = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private lastResync = 0;
+  /**
+   * How far ahead of the timeline to place the element, learnt from how late the last placements
+   * landed: a seek while playing (the decoder refills) and a start (play() takes a moment) differ.
+   */
+  private readonly leadMs = { seek: 0, start: 0 };
+  /** A placement was made: the next steady measurement tells how late it landed. */
+  private measuring: 'seek' | 'start' | null = null;
   private state: PlayerState = { status: 'off', driftMs: null };
   private listeners = new Set<() => void>();
 
@@ -178,16 +187,21 @@ export class Player {
     }
     if (this.blocked) return this.publish('blocked', null);
     if (audio.paused && !audio.ended) {
-      audio.currentTime = targetS;
+      this.seekTo(audio, targetS);
       this.start(audio);
       return this.publish('loading', null);
     }
     if (audio.seeking) return this.publish('playing', this.state.driftMs);
 
     const driftMs = (audio.currentTime - targetS) * 1000;
+    if (this.measuring !== null) {
+      // Behind by d after a placement: place d further ahead next time (ahead: that much less).
+      const kind = this.measuring;
+      this.measuring = null;
+      this.leadMs[kind] = Math.max(0, Math.min(MAX_SEEK_LEAD_MS, this.leadMs[kind] - driftMs));
+    }
     if (Math.abs(driftMs) > SEEK_BEYOND_MS) {
-      audio.playbackRate = 1;
-      audio.currentTime = targetS;
+      this.seekTo(audio, targetS);
     } else if (Math.abs(driftMs) > STEADY_WITHIN_MS) {
       // Ahead: slow down a little; behind: speed up a little.
       const nudge = Math.max(-MAX_NUDGE, Math.min(MAX_NUDGE, (-driftMs / 1000) * NUDGE_GAIN));
@@ -196,6 +210,14 @@ export class Player {
       audio.playbackRate = 1;
     }
     this.publish('playing', Math.round(driftMs));
+  }
+
+  /** Places the element at the timeline's position, ahead by what placing it usually costs. */
+  private seekTo(audio: HTMLAudioElement, targetS: number): void {
+    const kind = audio.paused ? 'start' : 'seek';
+    audio.playbackRate = 1;
+    audio.currentTime = targetS + this.leadMs[kind] / 1000;
+    this.measuring = kind;
   }
 
   private start(audio: HTMLAudioElement): void {
@@ -243,8 +265,12 @@ export class Player {
     const audio = this.audio;
     const np = this.track;
     if (!audio || !np || np.entryId !== this.loadedEntry) return;
-    audio.currentTime = timelineMs(np, this.deps.serverNow()) / 1000;
-    if (np.pausedAt === null && !this.blocked) this.start(audio);
+    const targetS = timelineMs(np, this.deps.serverNow()) / 1000;
+    if (np.pausedAt !== null || this.blocked) audio.currentTime = targetS;
+    else {
+      this.seekTo(audio, targetS);
+      this.start(audio);
+    }
     this.sync();
   };
 
