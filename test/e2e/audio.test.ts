@@ -6,7 +6,7 @@
 // players advances the room once. The playback clock is slowed to a minute so that the devices'
 // reports, not the clock, end the last track.
 
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+/* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    Answers are parsed JSON: the test asserts their shape rather than declares it. */
 
 import assert from 'node:assert/strict';
