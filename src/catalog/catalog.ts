@@ -39,6 +39,8 @@ export interface Catalog {
 export interface LoadCatalogOptions {
   /** A folder of audio files to scan recursively. Unset or '' scans nothing. */
   readonly musicDir?: string | undefined;
+  /** Include the bundled demo tracks (default true). */
+  readonly demo?: boolean | undefined;
   /** Called with (0, total) once the folder is listed, then after each file. */
   readonly onProgress?: ((scanned: number, total: number) => void) | undefined;
   /** A file or folder was skipped; `message` says why, e.g. "cannot read tags: …". The scan goes on. */
@@ -52,7 +54,7 @@ const DEMO_CATALOG_PATH = fileURLToPath(new URL('./demo-catalog.json', import.me
  * the music folder is missing or is not a readable folder; unreadable files inside it only warn.
  */
 export async function loadCatalog(options: LoadCatalogOptions = {}): Promise<Catalog> {
-  const demo = await loadDemoTracks();
+  const demo = options.demo === false ? [] : await loadDemoTracks();
   if (options.musicDir === undefined || options.musicDir === '') return createCatalog(demo);
   const scanned = await scanMusicDir(options.musicDir, {
     onProgress: options.onProgress,

@@ -3,6 +3,7 @@
 
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
+import { shareAddresses } from '../node/addresses.ts';
 import {
   ConfigError,
   DEFAULTS,
@@ -75,6 +76,23 @@ export function addNodeOptions(cmd: Command): Command {
       ),
     )
     .addOption(
+      new Option('--demo-catalog', 'include the bundled demo tracks (the default without --music-dir)').env(
+        'CHORUS_DEMO_CATALOG',
+      ),
+    )
+    .addOption(
+      new Option('--no-demo-catalog', 'leave the demo tracks out (the default with --music-dir)').env(
+        'CHORUS_NO_DEMO_CATALOG',
+      ),
+    )
+    .addOption(
+      opt(
+        '--public-url <url>',
+        'the address guests open, e.g. behind a proxy (default: the LAN addresses of a 0.0.0.0 bind)',
+        'CHORUS_PUBLIC_URL',
+      ),
+    )
+    .addOption(
       opt(
         '--log-level <level>',
         `log level: ${LOG_LEVELS.join(' | ')}`,
@@ -130,6 +148,14 @@ export async function serve(raw: RawConfig): Promise<void> {
     return;
   }
   process.stdout.write(`rest ${node.restUrl}\ngrpc ${node.grpcAddress}\n`);
+  // Where guests can open it: the public URL, or each LAN address of a wildcard bind.
+  const port = Number(new URL(node.restUrl).port);
+  const share = shareAddresses({ host: config.host, port, publicUrl: config.publicUrl });
+  const guests = [
+    ...(share.publicUrl !== null ? [`public ${share.publicUrl}`] : []),
+    ...share.lanUrls.map((url) => `lan ${url}`),
+  ];
+  if (guests.length > 0) process.stdout.write(`${guests.join('\n')}\n`);
   logger.info(`Chorus is ready: open ${node.restUrl}/ in a browser (API docs at ${node.restUrl}/docs)`);
 
   let stopping = false;

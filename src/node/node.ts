@@ -12,6 +12,7 @@ import { loadCatalog } from '../catalog/catalog.ts';
 import { openMemoryStore } from '../store/memory/index.ts';
 import { openRedisStore } from '../store/redis/index.ts';
 import type { Store } from '../store/types.ts';
+import { shareAddresses } from './addresses.ts';
 import { PlaybackClock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
 import { createMetrics } from './metrics.ts';
@@ -75,6 +76,7 @@ export async function startNode(
 ): Promise<RunningNode> {
   const catalog = await loadCatalog({
     ...(config.musicDir ? { musicDir: config.musicDir } : {}),
+    demo: config.demoCatalog,
     onProgress: (scanned, total) => {
       if (scanned === total || scanned % 100 === 0) logger.info({ scanned, total }, 'scanning music folder');
     },
@@ -107,11 +109,15 @@ export async function startNode(
     metrics,
     artwork: (trackId) => catalog.artwork(trackId),
     audio: catalog,
+    // The port is known once listening (--port 0 picks one); asked per request.
+    share: () => shareAddresses({ host: config.host, port: listeningPort, publicUrl: config.publicUrl }),
     legacyRoom: config.legacyRoom,
     ...(hooks.registerWeb ? { registerWeb: hooks.registerWeb } : {}),
   });
   sseConnections = () => sse.connections;
+  let listeningPort = config.port;
   const address = await app.listen({ host: config.host, port: config.port });
+  listeningPort = Number(new URL(address).port);
   const grpc = await startGrpcServer({
     service,
     store,

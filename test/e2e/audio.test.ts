@@ -63,7 +63,7 @@ void test(
     for (const [name, title, seconds] of files) {
       await writeFile(join(music, name), wavFile({ title, artist: 'E2E Band' }, seconds * RATE, RATE));
     }
-    const node = await startNode(['--music-dir', music, '--clock-interval-ms', '60000']);
+    const node = await startNode(['--music-dir', music, '--demo-catalog', '--clock-interval-ms', '60000']);
     t.after(() => node.close());
     const browser = await launchChromium(['--mute-audio', '--autoplay-policy=no-user-gesture-required']);
     t.after(() => browser.close());

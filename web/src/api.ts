@@ -102,6 +102,11 @@ export class Api {
     });
   }
 
+  /** Where guests can open this node (see share.ts). */
+  share(): Promise<{ publicUrl: string | null; lanUrls: string[] }> {
+    return this.request('GET', '/v1/share', {});
+  }
+
   async search(q: string, signal?: AbortSignal): Promise<readonly Track[]> {
     return (
       await this.request<{ tracks: Track[] }>('GET', '/v1/catalog/search', {

@@ -17,6 +17,7 @@ import { Type } from 'typebox';
 import type { NodeMetrics } from '../../node/metrics.ts';
 import type { RoomService } from '../../node/service.ts';
 import type { Store } from '../../store/types.ts';
+import type { ShareAddresses } from '../../node/addresses.ts';
 import { registerAudioRoute, type AudioSource } from './audio.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { registerLegacyRoutes } from './legacy.ts';
@@ -69,6 +70,8 @@ export interface RestOptions {
   readonly artwork: (trackId: string) => Artwork | undefined;
   /** The music folder's files, for the audio route. */
   readonly audio: AudioSource;
+  /** Where guests can open this node (the page's share link and QR code). */
+  readonly share?: () => ShareAddresses;
   /** The legacy API's room, or null when the legacy API is off. */
   readonly legacyRoom: string | null;
   readonly bodyLimit?: number;
@@ -544,6 +547,26 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
   );
 
   registerAudioRoute(app, options.audio);
+
+  app.get(
+    '/v1/share',
+    {
+      schema: {
+        summary: 'Where guests can open this node: the public URL, or the LAN URLs of a 0.0.0.0 bind',
+        description:
+          'The page shares publicUrl when set; else, when it was opened on a loopback address, the first LAN URL; ' +
+          'else the address it was opened at.',
+        tags: ['rooms'],
+        response: {
+          200: Type.Object({
+            publicUrl: Type.Union([Type.String(), Type.Null()]),
+            lanUrls: List(Type.String()),
+          }),
+        },
+      },
+    },
+    async () => options.share?.() ?? { publicUrl: null, lanUrls: [] },
+  );
 
   // ---- Operations -------------------------------------------------------------------------------
 

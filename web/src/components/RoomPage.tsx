@@ -11,6 +11,7 @@ import { ConnectionBadge, ShareButton, Toasts, TopBar } from './Chrome.tsx';
 import { History } from './History.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { NowPlaying } from './NowPlaying.tsx';
+import { Invite, useRoomLink } from './Invite.tsx';
 import { PlayHere } from './PlayHere.tsx';
 import { Player } from '../player.ts';
 import { Queue } from './Queue.tsx';
@@ -33,6 +34,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
   );
   useEffect(() => () => player.dispose(), [player]);
   const s = useExternal(session.subscribe, session.getState);
+  const link = useRoomLink(roomId);
   const room = s.room;
 
   useEffect(() => {
@@ -81,7 +83,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
         </div>
         <div class="top-actions">
           <ConnectionBadge state={s.connection} />
-          <ShareButton roomName={room.name} onToast={(t) => session.toast('info', t)} />
+          <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
         </div>
       </TopBar>
       <main class="room-grid">
@@ -94,6 +96,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
         <div class="col col-side">
           {me && <AddTracks room={room} session={session} isHost={isHost} />}
           {isHost && <HostPanel room={room} session={session} />}
+          <Invite roomId={room.id} link={link} />
           <History history={s.history} session={session} />
         </div>
       </main>
