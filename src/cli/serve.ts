@@ -76,19 +76,18 @@ export function addNodeOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      new Option('--demo-catalog', 'include the bundled demo tracks (the default without --music-dir)').env(
-        'CHORUS_DEMO_CATALOG',
-      ),
+      new Option(
+        '--demo-catalog',
+        'include the bundled demo tracks (default: yes, but no with a music folder)',
+      ).env('CHORUS_DEMO_CATALOG'),
     )
     .addOption(
-      new Option('--no-demo-catalog', 'leave the demo tracks out (the default with --music-dir)').env(
-        'CHORUS_NO_DEMO_CATALOG',
-      ),
+      new Option('--no-demo-catalog', 'leave the bundled demo tracks out').env('CHORUS_NO_DEMO_CATALOG'),
     )
     .addOption(
       opt(
         '--public-url <url>',
-        'the address guests open, e.g. behind a proxy (default: the LAN addresses of a 0.0.0.0 bind)',
+        'the address guests open, e.g. behind a proxy (default: the LAN addresses of a wildcard bind)',
         'CHORUS_PUBLIC_URL',
       ),
     )
