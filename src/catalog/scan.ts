@@ -11,6 +11,12 @@ import { checkTrack, LIMITS, trackAudioUrl } from '../domain/validate.ts';
 import { cleanText, truncate } from './text.ts';
 
 export interface ScanOptions {
+  /**
+   * Parses kept from an earlier scan of the same folder, by file, reused while a file's size and
+   * modification time are unchanged (a rescan after a change then reads only what changed). The
+   * scan updates it: files gone are dropped, files read are added.
+   */
+  readonly cache?: Map<string, CachedParse> | undefined;
   readonly onProgress?: ((scanned: number, total: number) => void) | undefined;
   /** A file or folder was skipped; `message` says why ("cannot read tags: …", "no duration …"). */
   readonly onWarning?: ((file: string, message: string) => void) | undefined;
@@ -114,7 +120,12 @@ export async function scanMusicDir(musicDir: string, options: ScanOptions = {}):
       const i = next++;
       const file = files[i]!;
       try {
-        const parsed = await readAudioFile(root, realRoot, file, warn);
+        const info = await stat(file);
+        const stamp = `${info.size}:${info.mtimeMs}`;
+        const known = options.cache?.get(file);
+        const parsed =
+          known?.stamp === stamp ? known.parsed : await readAudioFile(root, realRoot, file, warn);
+        options.cache?.set(file, { stamp, parsed });
         results[i] = parsed?.picture === undefined ? parsed : { ...parsed, picture: shared(parsed.picture) };
       } catch (error) {
         // readAudioFile handles the failures it expects; whatever else a strange file provokes in
@@ -126,6 +137,10 @@ export async function scanMusicDir(musicDir: string, options: ScanOptions = {}):
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, total) }, worker));
+  if (options.cache) {
+    const present = new Set(files);
+    for (const file of options.cache.keys()) if (!present.has(file)) options.cache.delete(file);
+  }
 
   const tracks: Track[] = [];
   const artwork = new Map<string, Artwork>();
@@ -214,6 +229,11 @@ const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant'
 /** "Track 2" before "Track 10"; falls back to code units so that no two distinct names tie. */
 function naturalCompare(a: string, b: string): number {
   return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+export interface CachedParse {
+  readonly stamp: string;
+  readonly parsed: ParsedFile | null;
 }
 
 interface ParsedFile {

@@ -9,6 +9,7 @@ import { startGrpcServer } from '../api/grpc/server.ts';
 import { ensureLegacyRoom } from '../api/rest/legacy.ts';
 import { buildRestServer, type RestApp } from '../api/rest/server.ts';
 import { loadCatalog } from '../catalog/catalog.ts';
+import { watchCatalog } from '../catalog/watch.ts';
 import { openMemoryStore } from '../store/memory/index.ts';
 import { openRedisStore } from '../store/redis/index.ts';
 import type { Store } from '../store/types.ts';
@@ -74,14 +75,23 @@ export async function startNode(
   logger: Logger,
   hooks: NodeHooks = {},
 ): Promise<RunningNode> {
-  const catalog = await loadCatalog({
-    ...(config.musicDir ? { musicDir: config.musicDir } : {}),
-    demo: config.demoCatalog,
-    onProgress: (scanned, total) => {
-      if (scanned === total || scanned % 100 === 0) logger.info({ scanned, total }, 'scanning music folder');
-    },
-    onWarning: (file, message) => logger.warn({ file }, `skipped a music file: ${message}`),
-  });
+  const onProgress = (scanned: number, total: number): void => {
+    if (scanned === total || scanned % 100 === 0) logger.info({ scanned, total }, 'scanning music folder');
+  };
+  const onWarning = (file: string, message: string): void =>
+    logger.warn({ file }, `skipped a music file: ${message}`);
+  // A music folder is watched, so added, changed and removed files appear without a restart.
+  const watched = config.musicDir
+    ? await watchCatalog({
+        musicDir: config.musicDir,
+        demo: config.demoCatalog,
+        onProgress,
+        onWarning,
+        onRescan: (tracks) => logger.info({ tracks }, 'music folder changed: catalog updated'),
+        onError: (err) => logger.warn({ err }, 'music folder watch'),
+      })
+    : null;
+  const catalog = watched?.catalog ?? (await loadCatalog({ demo: config.demoCatalog }));
   logger.info({ tracks: catalog.size }, 'catalog loaded');
 
   const secret = await resolveSecret(config);
@@ -146,6 +156,7 @@ export async function startNode(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clock.stop();
+      watched?.close();
       await Promise.all([grpc.close(), app.close()]);
       await store.close();
     })();
