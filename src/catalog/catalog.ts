@@ -23,8 +23,10 @@ export interface Catalog {
    * Tracks whose title, artist, album or genre hold every word of `query` (case, diacritics and
    * punctuation ignored; each word may be the start of a word, so "beat yest" finds "Yesterday" by
    * "The Beatles"). Best matches first: a word matched in the title beats one matched in the artist,
-   * then the album, then the genre; whole words beat prefixes; ties keep catalog order. A query
-   * without words returns the first `limit` tracks in catalog order. At most `limit` tracks.
+   * then the album, then the genre; whole words beat prefixes; ties keep catalog order. When no
+   * track holds every word, typos are forgiven (MiniSearch, fuzzy, every word still required:
+   * "beatels yesterdy"). A query without words returns the first `limit` tracks in catalog order.
+   * At most `limit` tracks.
    */
   search(query: string, limit: number): readonly Track[];
   get(trackId: string): Track | undefined;
