@@ -88,6 +88,15 @@ export interface RestServer {
 /** How long a stopping node waits for in-flight requests before cutting connections. */
 const STOP_GRACE_MS = 10_000;
 
+/** What an advance (a skip, a device's "ended") answers. */
+const AdvanceAnswerSchema = Type.Object({
+  advanced: Type.Boolean({
+    description: 'False when the expected entry was no longer playing (nothing changed)',
+  }),
+  ended: Type.Union([HistoryPageSchema.properties.records.items, Type.Null()]),
+  room: RoomViewSchema,
+});
+
 const Errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 
 function bearer(request: FastifyRequest): string | undefined {
@@ -345,14 +354,7 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
         params: RoomParams,
         body: SkipBody,
         headers: IdempotencyHeaders,
-        response: {
-          200: Type.Object({
-            advanced: Type.Boolean({ description: 'False when expectedEntryId was no longer playing' }),
-            ended: Type.Union([HistoryPageSchema.properties.records.items, Type.Null()]),
-            room: RoomViewSchema,
-          }),
-          ...Errors,
-        },
+        response: { 200: AdvanceAnswerSchema, ...Errors },
       },
     },
     async (request) => {
@@ -404,14 +406,7 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
         params: RoomParams,
         body: EndedBody,
         headers: IdempotencyHeaders,
-        response: {
-          200: Type.Object({
-            advanced: Type.Boolean({ description: 'False when the entry was no longer playing' }),
-            ended: Type.Union([HistoryPageSchema.properties.records.items, Type.Null()]),
-            room: RoomViewSchema,
-          }),
-          ...Errors,
-        },
+        response: { 200: AdvanceAnswerSchema, ...Errors },
       },
     },
     async (request) => {
