@@ -4,14 +4,19 @@
 import { createHash } from 'node:crypto';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseFile, selectCover, type IAudioMetadata, type IPicture } from 'music-metadata';
 import type { Track } from '../domain/types.ts';
 import type { Artwork } from './catalog.ts';
-import { checkTrack, LIMITS } from '../domain/validate.ts';
+import { checkTrack, LIMITS, trackAudioUrl } from '../domain/validate.ts';
 import { cleanText, truncate } from './text.ts';
 
 export interface ScanOptions {
+  /**
+   * Parses kept from an earlier scan of the same folder, by file, reused while a file's size and
+   * modification time are unchanged (a rescan after a change then reads only what changed). The
+   * scan updates it: files gone are dropped, files read are added.
+   */
+  readonly cache?: Map<string, CachedParse> | undefined;
   readonly onProgress?: ((scanned: number, total: number) => void) | undefined;
   /** A file or folder was skipped; `message` says why ("cannot read tags: …", "no duration …"). */
   readonly onWarning?: ((file: string, message: string) => void) | undefined;
@@ -21,6 +26,13 @@ export interface ScanResult {
   /** In path order (natural sort), so an album's "2 - …" comes before its "10 - …". */
   readonly tracks: Track[];
   readonly artwork: Map<string, Artwork>;
+  /**
+   * trackId -> the file's real path, for the tracks whose audio may be served: those whose real
+   * path lies inside the music folder's real path (a link out of the folder is listed, not served).
+   */
+  readonly files: Map<string, string>;
+  /** The music folder's real path. */
+  readonly root: string;
 }
 
 /**
@@ -81,6 +93,7 @@ export function artworkUrl(trackId: string): string {
 export async function scanMusicDir(musicDir: string, options: ScanOptions = {}): Promise<ScanResult> {
   const root = path.resolve(musicDir);
   await checkRoot(musicDir, root);
+  const realRoot = await realpath(root);
   const warn = options.onWarning ?? (() => {});
 
   const files = await listAudioFiles(root, warn);
@@ -107,7 +120,12 @@ export async function scanMusicDir(musicDir: string, options: ScanOptions = {}):
       const i = next++;
       const file = files[i]!;
       try {
-        const parsed = await readAudioFile(root, file, warn);
+        const info = await stat(file);
+        const stamp = `${info.size}:${info.mtimeMs}`;
+        const known = options.cache?.get(file);
+        const parsed =
+          known?.stamp === stamp ? known.parsed : await readAudioFile(root, realRoot, file, warn);
+        options.cache?.set(file, { stamp, parsed });
         results[i] = parsed?.picture === undefined ? parsed : { ...parsed, picture: shared(parsed.picture) };
       } catch (error) {
         // readAudioFile handles the failures it expects; whatever else a strange file provokes in
@@ -119,13 +137,18 @@ export async function scanMusicDir(musicDir: string, options: ScanOptions = {}):
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, total) }, worker));
+  if (options.cache) {
+    const present = new Set(files);
+    for (const file of options.cache.keys()) if (!present.has(file)) options.cache.delete(file);
+  }
 
   const tracks: Track[] = [];
   const artwork = new Map<string, Artwork>();
+  const audioFiles = new Map<string, string>();
   const seenIds = new Set<string>();
   for (const [i, result] of results.entries()) {
     if (result === null) continue;
-    const { track, picture } = result;
+    const { track, picture, realFile } = result;
     if (seenIds.has(track.trackId)) {
       // Practically impossible with a 64-bit hash, but two tracks must never share an id.
       warn(files[i]!, `its track id ${track.trackId} collides with another file's`);
@@ -134,8 +157,9 @@ export async function scanMusicDir(musicDir: string, options: ScanOptions = {}):
     seenIds.add(track.trackId);
     tracks.push(track);
     if (picture !== undefined) artwork.set(track.trackId, picture);
+    if (realFile !== undefined) audioFiles.set(track.trackId, realFile);
   }
-  return { tracks, artwork };
+  return { tracks, artwork, files: audioFiles, root: realRoot };
 }
 
 async function checkRoot(given: string, root: string): Promise<void> {
@@ -207,13 +231,27 @@ function naturalCompare(a: string, b: string): number {
   return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 }
 
+export interface CachedParse {
+  readonly stamp: string;
+  readonly parsed: ParsedFile | null;
+}
+
 interface ParsedFile {
   readonly track: Track;
-  readonly picture?: Artwork;
+  readonly picture?: Artwork | undefined;
+  /** The real path, when it lies inside the music folder (its audio may be served). */
+  readonly realFile?: string | undefined;
+}
+
+/** Whether `real` (a real path) is `realRoot` itself or lies below it. */
+export function isInside(realRoot: string, real: string): boolean {
+  const relative = path.relative(realRoot, real);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }
 
 async function readAudioFile(
   root: string,
+  realRoot: string,
   file: string,
   warn: (file: string, message: string) => void,
 ): Promise<ParsedFile | null> {
@@ -258,9 +296,12 @@ async function readAudioFile(
   if (year !== undefined) track.year = year;
   const genre = cleanText(common.genre?.[0], LIMITS.genreMaxLength);
   if (genre !== '') track.genre = genre;
-  // A path too long for the domain's URI limit just loses its source link; the track stays.
-  const sourceUri = pathToFileURL(file).href;
-  if (sourceUri.length <= LIMITS.uriMaxLength) track.sourceUri = sourceUri;
+  // The audio is served by id, never by path: no server path ever reaches a client. A file reached
+  // through a link that leads out of the folder keeps its metadata but is not served.
+  const real = await realpath(file);
+  const servable = isInside(realRoot, real);
+  if (servable) track.audioUrl = trackAudioUrl(trackId);
+  else warn(file, 'links outside the music folder: listed without audio');
   const picture = artworkOf(common.picture);
   if (picture !== undefined) track.artworkUrl = artworkUrl(trackId);
 
@@ -270,7 +311,7 @@ async function readAudioFile(
     warn(file, problem.message);
     return null;
   }
-  return picture === undefined ? { track } : { track, picture };
+  return { track, picture, realFile: servable ? real : undefined };
 }
 
 function isPositive(n: number | undefined): n is number {

@@ -6,8 +6,24 @@
 // search over the vocabulary, so a query touches only the postings of the words it can match and
 // never re-normalises the catalog.
 
+import MiniSearch from 'minisearch';
 import type { Track } from '../domain/types.ts';
 import { searchWords } from './text.ts';
+
+/**
+ * Typo tolerance: when no track holds every query word (as a word or a prefix), the query is asked
+ * again of MiniSearch with fuzzy matching, every word still required: a word may be this share of
+ * its length away (edits), so "beatels yesterdy" finds "Yesterday" by "The Beatles".
+ */
+const FUZZY = 0.25;
+
+interface FuzzyDoc {
+  readonly id: number;
+  readonly title: string;
+  readonly artist: string;
+  readonly album: string;
+  readonly genre: string;
+}
 
 // Field weights: a word matched in the title counts more than one matched in the artist, and so on.
 // Each step is worth more than the exact-word bonus, so the field decides first and exactness second.
@@ -35,6 +51,8 @@ export class SearchIndex {
   readonly #postings: Postings[];
   /** Each track's title as search words joined by one space, for the whole-title bonuses. */
   readonly #titleKeys: string[];
+  /** The same tracks for the fuzzy fallback, built on first use (most searches never need it). */
+  #fuzzy: MiniSearch<FuzzyDoc> | null = null;
 
   constructor(tracks: readonly Track[]) {
     this.#tracks = tracks;
@@ -79,7 +97,7 @@ export class SearchIndex {
     const perWord: Map<number, number>[] = [];
     for (const word of new Set(queryWords)) {
       const scores = this.#scoreWord(word);
-      if (scores.size === 0) return [];
+      if (scores.size === 0) return this.#searchFuzzy(query, max);
       perWord.push(scores);
     }
     perWord.sort((a, b) => a.size - b.size);
@@ -104,8 +122,41 @@ export class SearchIndex {
       else if (titleKey.startsWith(queryKey + ' ')) score += TITLE_STARTS_BONUS;
       hits.push({ index, score });
     }
+    if (hits.length === 0) return this.#searchFuzzy(query, max);
     hits.sort((a, b) => b.score - a.score || a.index - b.index);
     return hits.slice(0, max).map((hit) => this.#tracks[hit.index]!);
+  }
+
+  /** The typo-tolerant second try (see FUZZY), best first, ties in catalog order. */
+  #searchFuzzy(query: string, max: number): Track[] {
+    this.#fuzzy ??= this.#buildFuzzy();
+    const hits = this.#fuzzy.search(query, {
+      fuzzy: FUZZY,
+      prefix: true,
+      combineWith: 'AND',
+      boost: { title: FIELD_WEIGHT.title, artist: FIELD_WEIGHT.artist, album: FIELD_WEIGHT.album },
+    });
+    hits.sort((a, b) => b.score - a.score || (a.id as number) - (b.id as number));
+    return hits.slice(0, max).map((hit) => this.#tracks[hit.id as number]!);
+  }
+
+  #buildFuzzy(): MiniSearch<FuzzyDoc> {
+    const index = new MiniSearch<FuzzyDoc>({
+      fields: ['title', 'artist', 'album', 'genre'],
+      // The same words as the exact index: case, diacritics and punctuation folded.
+      tokenize: (text) => searchWords(text),
+      processTerm: (term) => term,
+    });
+    index.addAll(
+      this.#tracks.map((t, id) => ({
+        id,
+        title: t.title,
+        artist: t.artist,
+        album: t.album,
+        genre: t.genre ?? '',
+      })),
+    );
+    return index;
   }
 
   /** Track index -> best score of `word` in that track, over every vocabulary word it is a prefix of. */

@@ -57,6 +57,10 @@ export interface ChorusClient {
   remove(roomId: string, entryId: string): Promise<{ entryId: string; version: number }>;
   vote(roomId: string, entryId: string, value: 1 | -1 | 0): Promise<Voted>;
   advance(roomId: string, expectedEntryId?: string | null): Promise<{ advanced: boolean; room: RoomView }>;
+  /** Host: pause (true) or resume (false) the playing track. */
+  setPaused(roomId: string, paused: boolean): Promise<RoomView>;
+  /** This device played `entryId` to its end (advances once, whoever reports it). */
+  reportEnded(roomId: string, entryId: string): Promise<{ advanced: boolean; room: RoomView }>;
   history(roomId: string, query?: { before?: number; limit?: number }): Promise<HistoryAnswer>;
   search(q: string, limit?: number): Promise<{ tracks: Track[] }>;
   track(trackId: string): Promise<Track>;

@@ -128,7 +128,7 @@ function renderRoom(room: RoomView): string {
   const np = room.nowPlaying;
   lines.push(
     np
-      ? `now playing: ${trackLine(np.track)}  ${mmss(np.positionMs)} / ${mmss(np.track.durationMs === 0 ? null : np.track.durationMs)}  added by ${np.addedBy.name}`
+      ? `now playing: ${trackLine(np.track)}  ${mmss(np.positionMs)} / ${mmss(np.track.durationMs === 0 ? null : np.track.durationMs)}${np.paused ? ' (paused)' : ''}  added by ${np.addedBy.name}`
       : 'now playing: nothing',
   );
   if (room.queue.length === 0) lines.push('queue: empty');
@@ -297,6 +297,35 @@ export const clientCommands: readonly ClientCommand[] = [
       const client = await needToken(opts, roomId);
       const result = await client.advance(roomId);
       print(opts, result, () => (result.advanced ? renderRoom(result.room) : 'nothing to skip'));
+    },
+  },
+  {
+    usage: 'pause <room>',
+    description: 'host: pause the playing track (every player stops)',
+    async run([roomId = ''], opts) {
+      const room = await (await needToken(opts, roomId)).setPaused(roomId, true);
+      print(opts, room, () => renderRoom(room));
+    },
+  },
+  {
+    usage: 'resume <room>',
+    description: 'host: resume the paused track from where it stopped',
+    async run([roomId = ''], opts) {
+      const room = await (await needToken(opts, roomId)).setPaused(roomId, false);
+      print(opts, room, () => renderRoom(room));
+    },
+  },
+  {
+    usage: 'ended <room> [entry]',
+    description: 'report that a track (default: the playing one) played to its end on this device',
+    async run([roomId = '', ref = ''], opts) {
+      const client = await needToken(opts, roomId);
+      const entryId = ref !== '' ? ref : (await client.room(roomId, { limit: 0 })).nowPlaying?.entryId;
+      if (entryId === undefined) throw new ChorusError('FAILED_PRECONDITION', 'nothing is playing');
+      const result = await client.reportEnded(roomId, entryId);
+      print(opts, result, () =>
+        result.advanced ? renderRoom(result.room) : 'the room had already moved on',
+      );
     },
   },
   {

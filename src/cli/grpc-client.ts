@@ -159,6 +159,23 @@ export class GrpcClient implements ChorusClient {
     };
   }
 
+  async setPaused(roomId: string, paused: boolean): Promise<RoomView> {
+    const answer = await this.call<pb.Room__Output>((md, opts, done) =>
+      paused
+        ? this.stubs.queue.Pause({ roomId }, md, opts, done)
+        : this.stubs.queue.Resume({ roomId }, md, opts, done),
+    );
+    return fromPbRoom(answer);
+  }
+
+  async reportEnded(roomId: string, entryId: string): Promise<{ advanced: boolean; room: RoomView }> {
+    const answer = await this.call<pb.AdvanceResponse__Output>((md, opts, done) =>
+      this.stubs.queue.ReportEnded({ roomId, entryId }, md, opts, done),
+    );
+    if (!answer.room) throw new ChorusError('INTERNAL', 'the server answered ReportEnded without the room');
+    return { advanced: answer.advanced, room: fromPbRoom(answer.room) };
+  }
+
   async history(roomId: string, query: { before?: number; limit?: number } = {}): Promise<HistoryAnswer> {
     const answer = await this.call<pb.HistoryPage__Output>((md, opts, done) =>
       this.stubs.rooms.GetHistory({ roomId, ...query }, md, opts, done),

@@ -141,6 +141,22 @@ export class RestClient implements ChorusClient {
     );
   }
 
+  setPaused(roomId: string, paused: boolean) {
+    return this.request<RoomView>(
+      'POST',
+      `/v1/rooms/${encodeURIComponent(roomId)}/${paused ? 'pause' : 'resume'}`,
+      {},
+    );
+  }
+
+  reportEnded(roomId: string, entryId: string) {
+    return this.request<{ advanced: boolean; room: RoomView }>(
+      'POST',
+      `/v1/rooms/${encodeURIComponent(roomId)}/ended`,
+      { entryId },
+    );
+  }
+
   history(roomId: string, query: { before?: number; limit?: number } = {}) {
     return this.request<{
       records: Array<{

@@ -3,6 +3,7 @@
 
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
+import { shareAddresses } from '../node/addresses.ts';
 import { ConfigError, DEFAULTS, LOG_LEVELS, parseNodeConfig, type RawConfig } from '../node/config.ts';
 import { storeKinds } from '../store/registry.ts';
 
@@ -66,6 +67,22 @@ export function addNodeOptions(cmd: Command): Command {
         '--music-dir <dir>',
         'a folder of music files to add to the catalog (read with their tags)',
         'CHORUS_MUSIC_DIR',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--demo-catalog',
+        'include the bundled demo tracks (default: yes, but no with a music folder)',
+      ).env('CHORUS_DEMO_CATALOG'),
+    )
+    .addOption(
+      new Option('--no-demo-catalog', 'leave the bundled demo tracks out').env('CHORUS_NO_DEMO_CATALOG'),
+    )
+    .addOption(
+      opt(
+        '--public-url <url>',
+        'the address guests open, e.g. behind a proxy (default: the LAN addresses of a wildcard bind)',
+        'CHORUS_PUBLIC_URL',
       ),
     )
     .addOption(
@@ -201,6 +218,14 @@ export async function serve(raw: RawConfig): Promise<void> {
     return;
   }
   process.stdout.write(`rest ${node.restUrl}\ngrpc ${node.grpcAddress}\n`);
+  // Where guests can open it: the public URL, or each LAN address of a wildcard bind.
+  const port = Number(new URL(node.restUrl).port);
+  const share = shareAddresses({ host: config.host, port, publicUrl: config.publicUrl });
+  const guests = [
+    ...(share.publicUrl !== null ? [`public ${share.publicUrl}`] : []),
+    ...share.lanUrls.map((url) => `lan ${url}`),
+  ];
+  if (guests.length > 0) process.stdout.write(`${guests.join('\n')}\n`);
   logger.info(`Chorus is ready: open ${node.restUrl}/ in a browser (API docs at ${node.restUrl}/docs)`);
 
   let stopping = false;

@@ -129,6 +129,10 @@ function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { t
       return updateSettings(state, env, command);
     case 'setLocked':
       return setLocked(state, env, command);
+    case 'pause':
+      return pause(state, env, command);
+    case 'resume':
+      return resume(state, env, command);
     case 'clear':
       return clear(state, env, command);
     case 'replaceQueue':
@@ -542,9 +546,18 @@ function voteValue(
   };
 }
 
+/**
+ * How much earlier than the timeline's end a device's "ended" is taken: a file may run a little
+ * shorter than its tags say (encoder padding), and devices keep step only within a fraction of a
+ * second. Earlier than this is a device out of step, refused.
+ */
+export const ENDED_EARLY_TOLERANCE_MS = 5_000;
+
 const advance: Handler<'advance'> = (state, env, command) => {
-  if (command.reason !== 'finished' && command.reason !== 'skipped') {
-    return fail('INVALID_ARGUMENT', "advance reason must be 'finished' or 'skipped'", { field: 'reason' });
+  if (command.reason !== 'finished' && command.reason !== 'skipped' && command.reason !== 'ended') {
+    return fail('INVALID_ARGUMENT', "advance reason must be 'finished', 'skipped' or 'ended'", {
+      field: 'reason',
+    });
   }
   if (command.expectedEntryId !== null) {
     const bad = checkId('expectedEntryId', command.expectedEntryId);
@@ -553,6 +566,10 @@ const advance: Handler<'advance'> = (state, env, command) => {
   if (command.reason === 'skipped') {
     const host = hostOf(state, env.actor, 'skip or start tracks');
     if ('code' in host) return { kind: 'error', error: host };
+  }
+  if (command.reason === 'ended') {
+    const member = memberOf(state, env.actor);
+    if ('code' in member) return { kind: 'error', error: member };
   }
   const current = state.nowPlaying;
   const unchanged: Step = {
@@ -569,7 +586,7 @@ const advance: Handler<'advance'> = (state, env, command) => {
   if (current === null) {
     // Nothing is playing: start the head of the queue, if the host asks or autoplay allows.
     if (state.queue.length === 0) return unchanged;
-    if (command.reason === 'finished' && !state.settings.autoplay) {
+    if (command.reason !== 'skipped' && !state.settings.autoplay) {
       return fail('FAILED_PRECONDITION', 'autoplay is off; the host starts playback');
     }
     const events: RoomEventBody[] = [];
@@ -577,14 +594,16 @@ const advance: Handler<'advance'> = (state, env, command) => {
     return { kind: 'change', state: next, events, value: advanceValue(next, null) };
   }
 
-  if (command.reason === 'finished') {
-    if (current.entry.track.durationMs === 0) {
+  if (command.reason !== 'skipped') {
+    if (current.pausedAt !== undefined) return fail('FAILED_PRECONDITION', 'the track is paused');
+    if (command.reason === 'finished' && current.entry.track.durationMs === 0) {
       return fail('FAILED_PRECONDITION', 'the track is of unknown length; it ends when the host skips it', {
         durationMs: 0,
       });
     }
     const endsAt = current.startedAt + current.entry.track.durationMs;
-    if (env.at < endsAt) {
+    const tolerance = command.reason === 'ended' ? ENDED_EARLY_TOLERANCE_MS : 0;
+    if (env.at < endsAt - tolerance) {
       return fail('FAILED_PRECONDITION', `the track is still playing (${endsAt - env.at} ms left)`, {
         remainingMs: endsAt - env.at,
       });
@@ -593,7 +612,9 @@ const advance: Handler<'advance'> = (state, env, command) => {
   const events: RoomEventBody[] = [];
   // A host's skip always starts the next track ("play next"); a track that ran out does so only under autoplay.
   const startNext = command.reason === 'skipped' || state.settings.autoplay;
-  const next = endAndStartNext(state, env.at, command.reason, startNext, events);
+  // A device's "ended" is a finish, at the moment it was reported (perhaps a little early).
+  const reason = command.reason === 'skipped' ? 'skipped' : 'finished';
+  const next = endAndStartNext(state, env.at, reason, startNext, events, command.reason !== 'finished');
   return { kind: 'change', state: next, events, value: advanceValue(next, next.history.at(-1) ?? null) };
 };
 
@@ -608,19 +629,24 @@ function endAndStartNext(
   reason: HistoryRecord['reason'],
   startNext: boolean,
   events: RoomEventBody[],
+  /** False: the clock noticed it ran out (it ended on time); true: it stopped when this happened. */
+  stoppedNow = reason !== 'finished',
 ): RoomState {
   const current = state.nowPlaying!;
+  // A paused track stopped at its pause.
+  const stoppedAt = current.pausedAt ?? at;
   // A track of unknown length has no scheduled end: it ends when it is cut (it never 'finishes').
   const scheduledEnd =
-    current.entry.track.durationMs === 0 ? at : current.startedAt + current.entry.track.durationMs;
+    current.entry.track.durationMs === 0 ? stoppedAt : current.startedAt + current.entry.track.durationMs;
   const record: HistoryRecord = {
     playNo: state.playCount + 1,
     entryId: current.entry.entryId,
     track: current.entry.track,
     addedBy: current.entry.addedBy,
     startedAt: current.startedAt,
-    // A finished track ended exactly on time, however late the clock noticed; a cut one ended now.
-    endedAt: reason === 'finished' ? scheduledEnd : Math.max(current.startedAt, Math.min(at, scheduledEnd)),
+    // A track that ran out ended on time, however late the clock noticed; a device's "ended" (a
+    // little early, perhaps) and a cut track ended when they stopped.
+    endedAt: Math.max(current.startedAt, Math.min(stoppedNow ? stoppedAt : scheduledEnd, scheduledEnd)),
     reason,
     ups: current.entry.ups,
     downs: current.entry.downs,
@@ -677,6 +703,43 @@ const setLocked: Handler<'setLocked'> = (state, env, command) => {
     state: { ...state, locked: command.locked },
     events: [{ type: 'lockChanged', locked: command.locked }],
     value: { type: 'setLocked', locked: command.locked },
+  };
+};
+
+const pause: Handler<'pause'> = (state, env) => {
+  const host = hostOf(state, env.actor, 'pause playback');
+  if ('code' in host) return { kind: 'error', error: host };
+  const current = state.nowPlaying;
+  if (current === null) return fail('FAILED_PRECONDITION', 'nothing is playing');
+  if (current.pausedAt !== undefined) return { kind: 'noop', value: { type: 'pause', nowPlaying: current } };
+  // Paused after its time ran out (the clock has not caught up yet): it stays at its end.
+  const pausedAt = Math.min(env.at, current.startedAt + current.entry.track.durationMs);
+  const nowPlaying: NowPlaying = { ...current, pausedAt };
+  return {
+    kind: 'change',
+    state: { ...state, nowPlaying },
+    events: [{ type: 'playbackPaused', nowPlaying }],
+    value: { type: 'pause', nowPlaying },
+  };
+};
+
+const resume: Handler<'resume'> = (state, env) => {
+  const host = hostOf(state, env.actor, 'resume playback');
+  if ('code' in host) return { kind: 'error', error: host };
+  const current = state.nowPlaying;
+  if (current === null) return fail('FAILED_PRECONDITION', 'nothing is playing');
+  if (current.pausedAt === undefined) return { kind: 'noop', value: { type: 'resume', nowPlaying: current } };
+  // The origin moves forward by the pause, so the position carries on from where it froze.
+  const { pausedAt, ...playing } = current;
+  const nowPlaying: NowPlaying = {
+    ...playing,
+    startedAt: current.startedAt + Math.max(0, env.at - pausedAt),
+  };
+  return {
+    kind: 'change',
+    state: { ...state, nowPlaying },
+    events: [{ type: 'playbackResumed', nowPlaying }],
+    value: { type: 'resume', nowPlaying },
   };
 };
 

@@ -1,10 +1,18 @@
 // The domain's public face: everything outside src/domain imports from here.
 export * from './errors.ts';
 export * from './types.ts';
-export { apply } from './apply.ts';
+export { apply, ENDED_EARLY_TOLERANCE_MS } from './apply.ts';
 export { compareEntries, findEntry, indexOfEntry, scoreOf } from './order.ts';
 export { RECENT_COMMANDS_KEPT } from './recent.ts';
 export { applySettingsPatch, DEFAULT_SETTINGS, SETTING_BOUNDS } from './settings.ts';
 export { snapshot, restore, SNAPSHOT_FORMAT, type RoomSnapshot } from './snapshot.ts';
-export { checkId, checkRoomId, checkTrack, ID_PATTERN, LIMITS, ROOM_ID_PATTERN } from './validate.ts';
+export {
+  checkId,
+  checkRoomId,
+  checkTrack,
+  ID_PATTERN,
+  LIMITS,
+  ROOM_ID_PATTERN,
+  trackAudioUrl,
+} from './validate.ts';
 export * from './view.ts';

@@ -15,7 +15,13 @@ export interface Track {
   readonly artworkUrl?: string;
   readonly year?: number;
   readonly genre?: string;
+  /**
+   * A link of the client's own (tracks added with supplied metadata). Never a server file path: the
+   * music folder's tracks carry `audioUrl` instead, and `file:` URIs are dropped on the way in.
+   */
   readonly sourceUri?: string;
+  /** Where any node serves the audio, `trackAudioUrl(trackId)`; absent for tracks without audio. */
+  readonly audioUrl?: string;
 }
 
 export interface RoomSettings {
@@ -71,7 +77,13 @@ export interface QueueEntry {
 
 export interface NowPlaying {
   readonly entry: QueueEntry;
+  /**
+   * The timeline's origin: the position at time t is t - startedAt. A resume moves it forward by
+   * the time spent paused, so players need no other field to find their place.
+   */
   readonly startedAt: number;
+  /** When the host paused it; absent while it plays. Its position is frozen at pausedAt - startedAt. */
+  readonly pausedAt?: number;
 }
 
 export type EndReason = 'finished' | 'skipped' | 'votedOff';
@@ -143,11 +155,19 @@ export type Command =
       readonly type: 'advance';
       /** The entry the proposer believes is playing (null: nothing). A mismatch makes this a no-op. */
       readonly expectedEntryId: string | null;
-      /** 'finished': the track's time is up (anyone may say so). 'skipped': the host cuts it short. */
-      readonly reason: 'finished' | 'skipped';
+      /**
+       * 'finished': the track's time is up (anyone may say so). 'skipped': the host cuts it short.
+       * 'ended': a member's device played it to the end (accepted a little before the timeline's
+       * end, since a file may run shorter than its tags say).
+       */
+      readonly reason: 'finished' | 'skipped' | 'ended';
       /** When true, an empty queue makes this a no-op (the legacy play_next: "Queue empty"). */
       readonly requireNext?: boolean;
     }
+  /** Host: freeze the playing track's timeline. */
+  | { readonly type: 'pause' }
+  /** Host: restart it from where it was paused. */
+  | { readonly type: 'resume' }
   | { readonly type: 'updateSettings'; readonly patch: SettingsPatch }
   | { readonly type: 'setLocked'; readonly locked: boolean }
   /** Empty the queue and the history (the legacy `/clear`). Host only. */
@@ -208,6 +228,8 @@ export type CommandValue =
     }
   | { readonly type: 'updateSettings'; readonly settings: RoomSettings }
   | { readonly type: 'setLocked'; readonly locked: boolean }
+  | { readonly type: 'pause'; readonly nowPlaying: NowPlaying }
+  | { readonly type: 'resume'; readonly nowPlaying: NowPlaying }
   | { readonly type: 'clear'; readonly removedEntries: number; readonly removedHistory: number }
   | { readonly type: 'replaceQueue'; readonly removed: number; readonly added: number };
 
@@ -244,6 +266,8 @@ export type RoomEventBody =
   | { readonly type: 'trackStarted'; readonly nowPlaying: NowPlaying }
   | { readonly type: 'settingsChanged'; readonly settings: RoomSettings }
   | { readonly type: 'lockChanged'; readonly locked: boolean }
+  /** The host paused or resumed the playing track: its timeline as it now stands. */
+  | { readonly type: 'playbackPaused' | 'playbackResumed'; readonly nowPlaying: NowPlaying }
   /** The queue, the playing track and the history were all emptied. */
   | { readonly type: 'cleared' };
 

@@ -75,8 +75,22 @@ export function checkTrack(track: unknown): ErrorInfo | null {
     optional(t, 'artworkUrl', (v) => checkText('track.artworkUrl', v, LIMITS.uriMaxLength)) ??
     optional(t, 'year', (v) => checkInteger('track.year', v, 0, 9999)) ??
     optional(t, 'genre', (v) => checkText('track.genre', v, LIMITS.genreMaxLength, true)) ??
-    optional(t, 'sourceUri', (v) => checkText('track.sourceUri', v, LIMITS.uriMaxLength))
+    optional(t, 'sourceUri', (v) => checkText('track.sourceUri', v, LIMITS.uriMaxLength)) ??
+    optional(t, 'audioUrl', (v) =>
+      // Only the node's own audio route for this very track: a page plays what the rooms' tracks
+      // point at, so a client must not be able to point it at another site (or another track).
+      v === trackAudioUrl(String(t['trackId']))
+        ? null
+        : errorInfo('INVALID_ARGUMENT', 'track.audioUrl must be /v1/tracks/{trackId}/audio of the track', {
+            field: 'track.audioUrl',
+          }),
+    )
   );
+}
+
+/** The path every node serves a music-folder track's audio at (the same on every node). */
+export function trackAudioUrl(trackId: string): string {
+  return `/v1/tracks/${encodeURIComponent(trackId)}/audio`;
 }
 
 function optional(
@@ -99,6 +113,8 @@ export function normaliseTrack(t: Track): Track {
   if (t.artworkUrl !== undefined) out.artworkUrl = t.artworkUrl;
   if (t.year !== undefined) out.year = t.year;
   if (t.genre !== undefined) out.genre = t.genre;
-  if (t.sourceUri !== undefined) out.sourceUri = t.sourceUri;
+  // A file: URI is a server's path (rooms written before audio was served held them): never kept.
+  if (t.sourceUri !== undefined && !/^file:/i.test(t.sourceUri)) out.sourceUri = t.sourceUri;
+  if (t.audioUrl !== undefined) out.audioUrl = t.audioUrl;
   return out;
 }

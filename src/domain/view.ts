@@ -41,6 +41,8 @@ export interface NowPlayingView {
   readonly track: Track;
   readonly addedBy: MemberRef;
   readonly startedAt: number;
+  /** True while the host has it paused: position and ETAs hold still until it resumes. */
+  readonly paused: boolean;
   readonly positionMs: number;
   /** null when the track is of unknown length (track.durationMs 0): it plays until skipped. */
   readonly remainingMs: number | null;
@@ -88,8 +90,13 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
   const limit = Math.max(0, options.limit ?? state.queue.length);
   const np = state.nowPlaying;
   const unknownLength = np !== null && np.entry.track.durationMs === 0;
+  // A paused track's clock stands at its pause; ETAs then count from it, as if it resumed now.
   const elapsed = np
-    ? clamp(options.now - np.startedAt, 0, unknownLength ? Infinity : np.entry.track.durationMs)
+    ? clamp(
+        (np.pausedAt ?? options.now) - np.startedAt,
+        0,
+        unknownLength ? Infinity : np.entry.track.durationMs,
+      )
     : 0;
   const remaining = np ? (unknownLength ? null : np.entry.track.durationMs - elapsed) : 0;
 
@@ -121,6 +128,7 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
           track: np.entry.track,
           addedBy: memberRef(state, np.entry.addedBy),
           startedAt: np.startedAt,
+          paused: np.pausedAt !== undefined,
           positionMs: elapsed,
           remainingMs: remaining,
           score: scoreOf(np.entry),
@@ -181,12 +189,14 @@ export function historyPage(state: RoomState, options: { before?: number; limit:
 }
 
 /**
- * When the playing track is due to end, or null when nothing plays or its length is unknown (it
- * never ends by itself). The playback clock uses it.
+ * When the playing track is due to end, or null when nothing plays, it is paused, or its length is
+ * unknown (it never ends by itself). The playback clock uses it.
  */
 export function playingEndsAt(state: RoomState): number | null {
   const np = state.nowPlaying;
-  return np && np.entry.track.durationMs > 0 ? np.startedAt + np.entry.track.durationMs : null;
+  return np && np.pausedAt === undefined && np.entry.track.durationMs > 0
+    ? np.startedAt + np.entry.track.durationMs
+    : null;
 }
 
 // Own properties only, so that an id like "constructor" finds nothing rather than Object.prototype's.

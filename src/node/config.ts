@@ -22,6 +22,10 @@ export interface NodeConfig {
   /** The legacy API's room, or null to switch the legacy API off. */
   readonly legacyRoom: string | null;
   readonly musicDir: string | null;
+  /** The bundled demo tracks in the catalog: on by default, off by default with a music folder. */
+  readonly demoCatalog: boolean;
+  /** The address guests open (behind a proxy, say), without a trailing slash; null: worked out. */
+  readonly publicUrl: string | null;
   readonly logLevel: LogLevel;
   /** How long a read waits for minVersion. */
   readonly readTimeoutMs: number;
@@ -175,6 +179,24 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
   if (legacyRoom !== null && !new RegExp(ROOM_ID_PATTERN).test(legacyRoom)) {
     problems.push('--legacy-room must be a room id: lower-case letters, digits and inner dashes');
   }
+  const musicDir = str('musicDir') ?? null;
+  // commander: --demo-catalog sets true, --no-demo-catalog false, neither leaves it unset.
+  const demo = raw['demoCatalog'];
+  const demoCatalog = typeof demo === 'boolean' ? demo : musicDir === null || musicDir === '';
+  let publicUrl = str('publicUrl') ?? null;
+  if (publicUrl !== null) {
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(publicUrl);
+    } catch {
+      // Reported below.
+    }
+    if (parsed === null || !/^https?:$/.test(parsed.protocol) || parsed.search !== '' || parsed.hash !== '') {
+      problems.push(`--public-url must be an http:// or https:// URL without a query (got "${publicUrl}")`);
+    } else {
+      publicUrl = parsed.href.replace(/\/+$/, '');
+    }
+  }
   const config: NodeConfig = {
     host,
     port,
@@ -185,7 +207,9 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     redisPrefix: str('redisPrefix', DEFAULTS.redisPrefix) ?? DEFAULTS.redisPrefix,
     secret,
     legacyRoom,
-    musicDir: str('musicDir') ?? null,
+    musicDir,
+    demoCatalog,
+    publicUrl,
     logLevel: oneOf('logLevel', '--log-level', LOG_LEVELS, DEFAULTS.logLevel),
     readTimeoutMs: int('readTimeoutMs', '--read-timeout-ms', 1, 600_000, DEFAULTS.readTimeoutMs),
     clockIntervalMs: int('clockIntervalMs', '--clock-interval-ms', 10, 60_000, DEFAULTS.clockIntervalMs),

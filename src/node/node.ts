@@ -9,9 +9,11 @@ import { startGrpcServer } from '../api/grpc/server.ts';
 import { ensureLegacyRoom } from '../api/rest/legacy.ts';
 import { buildRestServer, type RestApp } from '../api/rest/server.ts';
 import { loadCatalog } from '../catalog/catalog.ts';
+import { watchCatalog } from '../catalog/watch.ts';
 import { storeEntry } from '../store/registry.ts';
 import type { Store } from '../store/types.ts';
 import { StreamBudget } from '../api/stream-budget.ts';
+import { shareAddresses } from './addresses.ts';
 import { PlaybackClock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
 import { createMetrics } from './metrics.ts';
@@ -61,13 +63,23 @@ export async function startNode(
   logger: Logger,
   hooks: NodeHooks = {},
 ): Promise<RunningNode> {
-  const catalog = await loadCatalog({
-    ...(config.musicDir ? { musicDir: config.musicDir } : {}),
-    onProgress: (scanned, total) => {
-      if (scanned === total || scanned % 100 === 0) logger.info({ scanned, total }, 'scanning music folder');
-    },
-    onWarning: (file, message) => logger.warn({ file }, `skipped a music file: ${message}`),
-  });
+  const onProgress = (scanned: number, total: number): void => {
+    if (scanned === total || scanned % 100 === 0) logger.info({ scanned, total }, 'scanning music folder');
+  };
+  const onWarning = (file: string, message: string): void =>
+    logger.warn({ file }, `skipped a music file: ${message}`);
+  // A music folder is watched, so added, changed and removed files appear without a restart.
+  const watched = config.musicDir
+    ? await watchCatalog({
+        musicDir: config.musicDir,
+        demo: config.demoCatalog,
+        onProgress,
+        onWarning,
+        onRescan: (tracks) => logger.info({ tracks }, 'music folder changed: catalog updated'),
+        onError: (err) => logger.warn({ err }, 'music folder watch'),
+      })
+    : null;
+  const catalog = watched?.catalog ?? (await loadCatalog({ demo: config.demoCatalog }));
   logger.info({ tracks: catalog.size }, 'catalog loaded');
 
   const secret = await resolveSecret(config);
@@ -102,13 +114,18 @@ export async function startNode(
     logger,
     metrics,
     artwork: (trackId) => catalog.artwork(trackId),
+    audio: catalog,
+    // The port is known once listening (--port 0 picks one); asked per request.
+    share: () => shareAddresses({ host: config.host, port: listeningPort, publicUrl: config.publicUrl }),
     legacyRoom: config.legacyRoom,
     streams,
     limits: config.limits,
     ...(hooks.registerWeb ? { registerWeb: hooks.registerWeb } : {}),
   });
   sseConnections = () => sse.connections;
+  let listeningPort = config.port;
   const address = await app.listen({ host: config.host, port: config.port });
+  listeningPort = Number(new URL(address).port);
   const grpc = await startGrpcServer({
     service,
     store,
@@ -138,6 +155,7 @@ export async function startNode(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       clock.stop();
+      watched?.close();
       await Promise.all([grpc.close(), app.close()]);
       await store.close();
     })();

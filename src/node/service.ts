@@ -63,6 +63,13 @@ export interface ReadOptions {
 /** A verified caller: the claims of a bearer token. */
 export type Caller = TokenClaims;
 
+/** What an advance answers: whether it moved the room, the play that ended, the room afterwards. */
+export interface AdvanceAnswer {
+  readonly advanced: boolean;
+  readonly ended: (HistoryRecord & { readonly addedByName: string }) | null;
+  readonly room: RoomView;
+}
+
 export type AddTrackInput = { readonly trackId: string } | { readonly track: Track };
 
 const WRITE_VIEW_QUEUE_LIMIT = 50;
@@ -216,12 +223,28 @@ export class RoomService {
     caller: Caller,
     expectedEntryId?: string | null,
     commandId?: string,
-  ): Promise<{ advanced: boolean; ended: (HistoryRecord & { addedByName: string }) | null; room: RoomView }> {
+  ): Promise<AdvanceAnswer> {
     const expected =
       expectedEntryId !== undefined
         ? expectedEntryId
         : ((await this.read(caller.roomId)).nowPlaying?.entry.entryId ?? null);
-    const command: Command = { type: 'advance', expectedEntryId: expected, reason: 'skipped' };
+    return this.advance(caller, { type: 'advance', expectedEntryId: expected, reason: 'skipped' }, commandId);
+  }
+
+  /**
+   * A member's device played `entryId` to its end: the same conditional advance as the clock's, so
+   * however many devices report it, the room moves on once (the others answer advanced: false).
+   */
+  async reportEnded(caller: Caller, entryId: string, commandId?: string): Promise<AdvanceAnswer> {
+    return this.advance(caller, { type: 'advance', expectedEntryId: entryId, reason: 'ended' }, commandId);
+  }
+
+  /** An advance by a member, answered with the play that ended and the room afterwards. */
+  private async advance(
+    caller: Caller,
+    command: Extract<Command, { type: 'advance' }>,
+    commandId?: string,
+  ): Promise<AdvanceAnswer> {
     const { value, state } = await this.run(caller.roomId, caller.memberId, command, commandId);
     const { advanced, ended } = value as Extract<CommandValue, { type: 'advance' }>;
     return {
@@ -229,6 +252,13 @@ export class RoomService {
       ended: ended ? { ...ended, addedByName: memberRef(state, ended.addedBy).name } : null,
       room: this.view(state, caller.memberId),
     };
+  }
+
+  /** Host: pause (true) or resume (false) the playing track. */
+  async setPaused(caller: Caller, paused: boolean, commandId?: string): Promise<RoomView> {
+    const command: Command = { type: paused ? 'pause' : 'resume' };
+    const { state } = await this.run(caller.roomId, caller.memberId, command, commandId);
+    return this.view(state, caller.memberId);
   }
 
   /** The playback clock's proposal: the track `entryId` has run out. A no-op if it already moved on. */

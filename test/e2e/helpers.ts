@@ -25,8 +25,11 @@ export interface NodeProcess {
   close(): Promise<void>;
 }
 
-/** Starts `chorus serve` on a free port with a fresh data dir; resolves once it prints its URL. */
-export async function startNode(): Promise<NodeProcess> {
+/**
+ * Starts `chorus serve` on a free port with a fresh data dir; resolves once it prints its URL.
+ * `extraArgs` go after the defaults (e.g. `--music-dir DIR`).
+ */
+export async function startNode(extraArgs: readonly string[] = []): Promise<NodeProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'chorus-e2e-'));
   let child: ChildProcess;
   let stderr = '';
@@ -48,6 +51,7 @@ export async function startNode(): Promise<NodeProcess> {
         dataDir,
         '--log-level',
         'warn',
+        ...extraArgs,
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -103,7 +107,8 @@ export async function startNode(): Promise<NodeProcess> {
   };
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more Chromium switches (e.g. `--mute-audio`). */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH). ` +
@@ -122,6 +127,7 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      ...extraArgs,
     ],
   });
 }

@@ -102,6 +102,11 @@ export class Api {
     });
   }
 
+  /** Where guests can open this node (see share.ts). */
+  share(): Promise<{ publicUrl: string | null; lanUrls: string[] }> {
+    return this.request('GET', '/v1/share', {});
+  }
+
   async search(q: string, signal?: AbortSignal): Promise<readonly Track[]> {
     return (
       await this.request<{ tracks: Track[] }>('GET', '/v1/catalog/search', {
@@ -147,6 +152,20 @@ export class Api {
     expectedEntryId: string | null,
   ): Promise<{ advanced: boolean; room: RoomView }> {
     return this.write('POST', `/v1/rooms/${enc(roomId)}/advance`, { token, body: { expectedEntryId } });
+  }
+
+  /** Host: pause (true) or resume (false) the playing track. */
+  setPaused(roomId: string, token: string, paused: boolean): Promise<RoomView> {
+    return this.write('POST', `/v1/rooms/${enc(roomId)}/${paused ? 'pause' : 'resume'}`, { token, body: {} });
+  }
+
+  /** This device played `entryId` to its end; the room advances once, whoever reports it. */
+  reportEnded(
+    roomId: string,
+    token: string,
+    entryId: string,
+  ): Promise<{ advanced: boolean; room: RoomView }> {
+    return this.write('POST', `/v1/rooms/${enc(roomId)}/ended`, { token, body: { entryId } });
   }
 
   setLocked(roomId: string, token: string, locked: boolean): Promise<RoomView> {
@@ -225,8 +244,9 @@ export class Api {
   private sampleRoom(json: unknown, sentAt: number, receivedAt: number): void {
     const candidate = json as { room?: RoomView; nowPlaying?: RoomView['nowPlaying'] } | null;
     const np = candidate?.nowPlaying ?? candidate?.room?.nowPlaying;
-    // A track of unknown length (remainingMs null) is mid-play for as long as it plays.
-    if (np && np.positionMs > 0 && (np.remainingMs === null || np.remainingMs > 0)) {
+    // A paused track's position is frozen: it says nothing about the time. A track of unknown length
+    // (remainingMs null) is mid-play for as long as it plays.
+    if (np && !np.paused && np.positionMs > 0 && (np.remainingMs === null || np.remainingMs > 0)) {
       this.clock.sample(np.startedAt + np.positionMs, sentAt, receivedAt);
     }
   }

@@ -14,10 +14,17 @@ export class ServerClock {
   private offset = 0;
   /** How far off the current estimate may be, ms (Infinity until the first sample). */
   private error = Number.POSITIVE_INFINITY;
+  /** When the held estimate was measured (local time). */
+  private sampledAt = 0;
   private readonly localNow: () => number;
 
   constructor(localNow: () => number = Date.now) {
     this.localNow = localNow;
+  }
+
+  /** How far off the estimate may be, ms (Infinity before the first sample). */
+  get errorMs(): number {
+    return this.error;
   }
 
   /** The server's time now, ms since the epoch (best estimate). */
@@ -29,10 +36,14 @@ export class ServerClock {
   sample(serverTime: number, sentAt: number, receivedAt: number, resolutionMs = 0): void {
     const half = Math.max(0, receivedAt - sentAt) / 2;
     const error = half + resolutionMs / 2;
-    // A newer sample of similar quality wins too, so a drifting clock is followed.
-    if (error <= this.error + 50) {
+    // A newer sample wins when it is about as good as the held one once that one has aged (1 ms a
+    // second: far more than clocks drift), so a drifting clock is followed, yet a precise sample
+    // is not replaced by a sloppy one (the player needs the offset to a few ms).
+    const aged = this.error + 5 + Math.max(0, receivedAt - this.sampledAt) / 1000;
+    if (error <= aged) {
       this.offset = serverTime + resolutionMs / 2 - (sentAt + half);
       this.error = error;
+      this.sampledAt = receivedAt;
     }
   }
 

@@ -63,3 +63,14 @@ export function forgetIdentity(roomId: string): void {
 export function lastName(): string {
   return read(NAME_KEY) ?? '';
 }
+
+const PLAY_HERE_KEY = 'chorus:play-here';
+
+/** Whether this device plays the room's sound ("Play here"), remembered for the next visit. */
+export function loadPlayHere(): boolean {
+  return read(PLAY_HERE_KEY) === '1';
+}
+
+export function savePlayHere(on: boolean): void {
+  write(PLAY_HERE_KEY, on ? '1' : null);
+}

@@ -30,7 +30,10 @@ export interface EntryModel {
 }
 
 export interface PlayingModel extends EntryModel {
+  /** The timeline's origin: it is at now - startedAt while playing (a resume moves it on). */
   readonly startedAt: number;
+  /** Server time the host paused it at; null while it plays. */
+  readonly pausedAt: number | null;
 }
 
 export interface RoomModel {
@@ -99,6 +102,8 @@ export function fromView(view: RoomView, knownNames: Readonly<Record<string, str
           downs: np.downs,
           myVote: np.myVote,
           startedAt: np.startedAt,
+          // The server froze it at positionMs: its pause is that far from the origin.
+          pausedAt: np.paused ? np.startedAt + np.positionMs : null,
         }
       : null,
     // A window that does not start at the head cannot be kept up to date by events; the page
@@ -225,6 +230,7 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
             downs: np.entry.downs,
             myVote: me !== null && Object.hasOwn(np.entry.votes, me) ? np.entry.votes[me]! : 0,
             startedAt: np.startedAt,
+            pausedAt: null,
           },
           queue: r.queue.filter((e) => e.entryId !== np.entry.entryId),
           queueLength: Math.max(0, r.queueLength - 1),
@@ -240,6 +246,17 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
         r = { ...r, locked: event.locked };
         notices.push(event.locked ? 'The host locked the queue' : 'The host unlocked the queue');
         break;
+      case 'playbackPaused':
+      case 'playbackResumed': {
+        const np = event.nowPlaying;
+        if (r.nowPlaying?.entryId !== np.entry.entryId) {
+          stale = true;
+          break;
+        }
+        r = { ...r, nowPlaying: { ...r.nowPlaying, startedAt: np.startedAt, pausedAt: np.pausedAt ?? null } };
+        notices.push(event.type === 'playbackPaused' ? 'The host paused the music' : 'The music plays again');
+        break;
+      }
       case 'cleared':
         r = { ...r, queue: [], queueLength: 0, nowPlaying: null };
         cleared = true;
@@ -313,15 +330,24 @@ export function withVoteAnswer(
   };
 }
 
-/** How far the playing track has played at server time `now` (unbounded when its length is unknown: 0). */
+/**
+ * How far the playing track has played at server time `now` (pass its pausedAt while paused;
+ * unbounded when its length is unknown: 0).
+ */
 export function playedMs(startedAt: number, durationMs: number, now: number): number {
   const played = Math.max(0, now - startedAt);
   return durationMs === 0 ? played : Math.min(durationMs, played);
 }
 
+/** Where the timeline of the playing track stands at server time `now`: frozen while paused. */
+export function timelineMs(np: PlayingModel, now: number): number {
+  return playedMs(np.startedAt, np.track.durationMs, np.pausedAt ?? now);
+}
+
 /**
- * Time until each queue entry starts, at server time `now`: what is left playing plus those ahead;
- * null from the first track of unknown length (durationMs 0) on, as the server's view has it.
+ * Time until each queue entry starts, at server time `now`: what is left playing plus those ahead
+ * (while paused, as if it resumed now); null from the first track of unknown length (durationMs 0)
+ * on, as the server's view has it.
  */
 export function etas(room: RoomModel, now: number): (number | null)[] {
   const np = room.nowPlaying;
@@ -329,7 +355,7 @@ export function etas(room: RoomModel, now: number): (number | null)[] {
     ? 0
     : np.track.durationMs === 0
       ? null
-      : np.track.durationMs - playedMs(np.startedAt, np.track.durationMs, now);
+      : np.track.durationMs - timelineMs(np, now);
   return room.queue.map((e) => {
     const mine = eta;
     eta = eta === null || e.track.durationMs === 0 ? null : eta + e.track.durationMs;

@@ -443,6 +443,32 @@ export class RoomSession {
     if (answer) this.expect(answer.room.version);
   }
 
+  /** Host: pause or resume the playing track. */
+  async setPaused(paused: boolean): Promise<void> {
+    const answer = await this.act((token) => this.api.setPaused(this.roomId, token, paused));
+    if (answer) this.expect(answer.version);
+  }
+
+  /**
+   * This device played `entryId` to its end. Quiet on refusal: another device, or the clock, may
+   * have moved the room on, or this device ran a little ahead; the timeline decides either way.
+   */
+  async reportEnded(entryId: string): Promise<void> {
+    const token = this.state.identity?.token;
+    if (!token) return;
+    try {
+      const answer = await this.api.reportEnded(this.roomId, token, entryId);
+      this.expect(answer.room.version);
+    } catch {
+      // See above: nothing to tell the person.
+    }
+  }
+
+  /** Reads the room once more (its answer also re-measures the server's clock). */
+  async resync(): Promise<void> {
+    if (this.room) await this.refetch(this.room.version);
+  }
+
   async setLocked(locked: boolean): Promise<void> {
     const answer = await this.act((token) => this.api.setLocked(this.roomId, token, locked));
     if (answer) this.expect(answer.version);

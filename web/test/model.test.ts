@@ -207,6 +207,7 @@ void test('ETAs: what is left of the playing track, then the durations ahead', (
         track: track(0, 4),
         addedBy: { memberId: ANN, name: 'Ann' },
         startedAt: 1_000_000,
+        paused: false,
         positionMs: 0,
         remainingMs: 240_000,
         score: 0,

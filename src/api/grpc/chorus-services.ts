@@ -205,6 +205,25 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
         return { advanced, ended: ended ? toPbHistoryRecord(ended) : null, room: toPbRoom(room) };
       },
     ),
+
+    Pause: unary<pb.PlaybackRequest__Output, pb.Room>(m('QueueService/Pause'), logger, async (req, ctx) =>
+      toPbRoom(await service.setPaused(caller(ctx, req.roomId), true, ctx.commandId)),
+    ),
+
+    Resume: unary<pb.PlaybackRequest__Output, pb.Room>(m('QueueService/Resume'), logger, async (req, ctx) =>
+      toPbRoom(await service.setPaused(caller(ctx, req.roomId), false, ctx.commandId)),
+    ),
+
+    ReportEnded: unary<pb.ReportEndedRequest__Output, pb.AdvanceResponse>(
+      m('QueueService/ReportEnded'),
+      logger,
+      async (req, ctx) => {
+        const who = caller(ctx, req.roomId);
+        const entryId = idOf('entry_id', req.entryId);
+        const { advanced, ended, room } = await service.reportEnded(who, entryId, ctx.commandId);
+        return { advanced, ended: ended ? toPbHistoryRecord(ended) : null, room: toPbRoom(room) };
+      },
+    ),
   };
 
   const CatalogService: pb.CatalogServiceHandlers = {

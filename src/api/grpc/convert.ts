@@ -61,6 +61,7 @@ export function toPbTrack(track: Track): pb.Track {
     ...(track.year !== undefined ? { year: track.year } : {}),
     ...(track.genre !== undefined ? { genre: track.genre } : {}),
     ...(track.sourceUri !== undefined ? { sourceUri: track.sourceUri } : {}),
+    ...(track.audioUrl !== undefined ? { audioUrl: track.audioUrl } : {}),
   };
 }
 
@@ -192,6 +193,18 @@ export function toPbEvent(event: RoomEvent): pb.RoomEvent {
       return { ...head, settingsChanged: { settings: toPbSettings(event.settings) } };
     case 'lockChanged':
       return { ...head, lockChanged: { locked: event.locked } };
+    case 'playbackPaused':
+    case 'playbackResumed': {
+      const np = event.nowPlaying;
+      const change: pb.PlaybackChanged = {
+        entry: toPbEntry(np.entry),
+        startedAt: np.startedAt,
+        ...(np.pausedAt !== undefined ? { pausedAt: np.pausedAt } : {}),
+      };
+      return event.type === 'playbackPaused'
+        ? { ...head, playbackPaused: change }
+        : { ...head, playbackResumed: change };
+    }
     case 'cleared':
       return { ...head, cleared: {} };
   }
@@ -231,6 +244,7 @@ export function fromPbTrack(track: pb.Track__Output): Track {
     ...(track.year !== undefined ? { year: track.year } : {}),
     ...(track.genre !== undefined ? { genre: track.genre } : {}),
     ...(track.sourceUri !== undefined ? { sourceUri: track.sourceUri } : {}),
+    ...(track.audioUrl !== undefined ? { audioUrl: track.audioUrl } : {}),
   };
 }
 
@@ -362,6 +376,19 @@ export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
       };
     case 'lockChanged':
       return { ...head, type: 'lockChanged', locked: need(event.lockChanged, 'lockChanged').locked };
+    case 'playbackPaused':
+    case 'playbackResumed': {
+      const e = need(event[event.event], event.event);
+      return {
+        ...head,
+        type: event.event,
+        nowPlaying: {
+          entry: fromPbEntry(need(e.entry, 'entry')),
+          startedAt: e.startedAt,
+          ...(e.pausedAt !== undefined ? { pausedAt: e.pausedAt } : {}),
+        },
+      };
+    }
     case 'cleared':
       return { ...head, type: 'cleared' };
     default:

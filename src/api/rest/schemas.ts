@@ -42,7 +42,15 @@ export const TrackSchema = Type.Object(
     artworkUrl: Type.Optional(Text(LIMITS.uriMaxLength, 'Artwork URL')),
     year: Type.Optional(Type.Integer({ minimum: 0, maximum: 9999 })),
     genre: Type.Optional(Text(LIMITS.genreMaxLength, 'Genre', 0)),
-    sourceUri: Type.Optional(Text(LIMITS.uriMaxLength, 'Where the audio lives')),
+    sourceUri: Type.Optional(
+      Text(LIMITS.uriMaxLength, "A link of the client's own (never a server path; file: URIs are dropped)"),
+    ),
+    audioUrl: Type.Optional(
+      Text(
+        LIMITS.uriMaxLength,
+        'Where every node serves the audio: /v1/tracks/{trackId}/audio (music-folder tracks)',
+      ),
+    ),
   },
   { description: 'Track metadata' },
 );
@@ -105,7 +113,10 @@ const NowPlayingSchema = Type.Object({
   entryId: Type.String(),
   track: TrackSchema,
   addedBy: MemberRefSchema,
-  startedAt: Millis('Start time (ms since epoch)'),
+  startedAt: Millis(
+    'Where its timeline starts (ms since epoch): it is at now - startedAt while playing; a resume moves it on by the pause',
+  ),
+  paused: Type.Boolean({ description: 'Paused by the host: the position holds still' }),
   positionMs: Millis('How far it has played'),
   remainingMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
     description: 'How long it has left; null when its length is unknown',
@@ -214,6 +225,7 @@ export const SkipBody = Type.Object({
   ),
 });
 export const LockBody = Type.Object({ locked: Type.Boolean() });
+export const EndedBody = Type.Object({ entryId: Id('The entry the device played to its end') });
 
 export const RoomParams = Type.Object({ roomId: RoomIdParam });
 export const EntryParams = Type.Object({ roomId: RoomIdParam, entryId: Id('Queue entry id') });

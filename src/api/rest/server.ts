@@ -17,11 +17,14 @@ import { Type } from 'typebox';
 import type { NodeMetrics } from '../../node/metrics.ts';
 import type { RoomService } from '../../node/service.ts';
 import type { Store } from '../../store/types.ts';
+import type { ShareAddresses } from '../../node/addresses.ts';
+import { registerAudioRoute, type AudioSource } from './audio.ts';
 import { errorHandler, notFoundHandler } from './errors.ts';
 import { registerLegacyRoutes } from './legacy.ts';
 import {
   AddTrackBody,
   CreateRoomBody,
+  EndedBody,
   EntryParams,
   ErrorSchema,
   EventsQuery,
@@ -68,6 +71,10 @@ export interface RestOptions {
   readonly logger: Logger;
   readonly metrics: NodeMetrics;
   readonly artwork: (trackId: string) => Artwork | undefined;
+  /** The music folder's files, for the audio route. */
+  readonly audio: AudioSource;
+  /** Where guests can open this node (the page's share link and QR code). */
+  readonly share?: () => ShareAddresses;
   /** The legacy API's room, or null when the legacy API is off. */
   readonly legacyRoom: string | null;
   readonly bodyLimit?: number;
@@ -110,6 +117,15 @@ const RASTER_IMAGES = new Set([
 
 /** How long a stopping node waits for in-flight requests before cutting connections. */
 const STOP_GRACE_MS = 10_000;
+
+/** What an advance (a skip, a device's "ended") answers. */
+const AdvanceAnswerSchema = Type.Object({
+  advanced: Type.Boolean({
+    description: 'False when the expected entry was no longer playing (nothing changed)',
+  }),
+  ended: Type.Union([HistoryPageSchema.properties.records.items, Type.Null()]),
+  room: RoomViewSchema,
+});
 
 const Errors = { 400: ErrorSchema, 401: ErrorSchema, 403: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema };
 
@@ -392,14 +408,7 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
         params: RoomParams,
         body: SkipBody,
         headers: IdempotencyHeaders,
-        response: {
-          200: Type.Object({
-            advanced: Type.Boolean({ description: 'False when expectedEntryId was no longer playing' }),
-            ended: Type.Union([HistoryPageSchema.properties.records.items, Type.Null()]),
-            room: RoomViewSchema,
-          }),
-          ...Errors,
-        },
+        response: { 200: AdvanceAnswerSchema, ...Errors },
       },
     },
     async (request) => {
@@ -410,6 +419,53 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
         commandId(request),
       );
       return { advanced, ended, room };
+    },
+  );
+
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
+    app.post(
+      `/v1/rooms/:roomId/${action}`,
+      {
+        schema: {
+          summary: paused
+            ? 'Host: pause the playing track (its timeline stops; players follow)'
+            : 'Host: resume the paused track from where it stopped',
+          tags: ['queue'],
+          security: [{ bearer: [] }],
+          params: RoomParams,
+          headers: IdempotencyHeaders,
+          response: { 200: RoomViewSchema, ...Errors },
+        },
+      },
+      async (request) => {
+        const caller = service.authenticate(bearer(request), request.params.roomId);
+        return service.setPaused(caller, paused, commandId(request));
+      },
+    );
+  }
+
+  app.post(
+    '/v1/rooms/:roomId/ended',
+    {
+      schema: {
+        summary: 'A playing device: this entry played to its end (the room advances once, whoever reports)',
+        description:
+          'Accepted from any member up to 5 s before the timeline says the track ends; `advanced` is false ' +
+          'when another report (or the clock) already moved the room on.',
+        tags: ['queue'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: EndedBody,
+        headers: IdempotencyHeaders,
+        response: { 200: AdvanceAnswerSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return service.reportEnded(caller, request.body.entryId, commandId(request));
     },
   );
 
@@ -542,6 +598,28 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
         .header('content-security-policy', "default-src 'none'; sandbox")
         .send(Buffer.from(art.data));
     },
+  );
+
+  registerAudioRoute(app, options.audio);
+
+  app.get(
+    '/v1/share',
+    {
+      schema: {
+        summary: 'Where guests can open this node: the public URL, or the LAN URLs of a 0.0.0.0 bind',
+        description:
+          'The page shares publicUrl when set; else, when it was opened on a loopback address, the first LAN URL; ' +
+          'else the address it was opened at.',
+        tags: ['rooms'],
+        response: {
+          200: Type.Object({
+            publicUrl: Type.Union([Type.String(), Type.Null()]),
+            lanUrls: List(Type.String()),
+          }),
+        },
+      },
+    },
+    async () => options.share?.() ?? { publicUrl: null, lanUrls: [] },
   );
 
   // ---- Operations -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import {
   artworkUrl,
   fileTrackId,
@@ -202,7 +202,10 @@ void describe('music folder scan', () => {
     assert.equal(track.year, 1999);
     assert.equal(track.genre, 'Chanson');
     assert.equal(track.durationMs, Math.round(((100 * MP3_SAMPLES_PER_FRAME) / MP3_SAMPLE_RATE) * 1000));
-    assert.equal(track.sourceUri, pathToFileURL(abs(rel)).href);
+    // Served by id from any node; the server's path never leaves it.
+    assert.equal(track.sourceUri, undefined);
+    assert.equal(track.audioUrl, `/v1/tracks/${encodeURIComponent(track.trackId)}/audio`);
+    assert.equal(catalog.audioFile(track.trackId), abs(rel));
     assert.equal(track.artworkUrl, `/v1/catalog/tracks/${encodeURIComponent(track.trackId)}/artwork`);
     assert.equal(track.artworkUrl, artworkUrl(track.trackId));
     assert.deepEqual(catalog.artwork(track.trackId), { mime: 'image/png', data: PNG_1X1 });
@@ -211,7 +214,7 @@ void describe('music folder scan', () => {
   void it('reads the Vorbis comments and PICTURE block of a FLAC', () => {
     const track = scanned('Artist A/Album X/2 - second.flac');
     assert.deepEqual(
-      { ...track, trackId: undefined, sourceUri: undefined, artworkUrl: undefined },
+      { ...track, trackId: undefined, audioUrl: undefined, artworkUrl: undefined },
       {
         trackId: undefined,
         title: 'FLAC Song',
@@ -220,7 +223,7 @@ void describe('music folder scan', () => {
         durationMs: 3500,
         year: 2005,
         genre: 'Jazz',
-        sourceUri: undefined,
+        audioUrl: undefined,
         artworkUrl: undefined,
       },
     );

@@ -40,9 +40,15 @@ void describe('catalog search', () => {
     assert.deepEqual(ids(catalog.search('beatles zeppelin', 10)), []);
   });
 
-  void it('returns nothing when no track matches', () => {
+  void it('returns nothing when no track matches, even with typos forgiven', () => {
     assert.deepEqual(catalog.search('zzzz', 10), []);
-    assert.deepEqual(catalog.search('yesterdays', 10), []); // a query word longer than any track word
+    assert.deepEqual(catalog.search('qwertyuiop', 10), []);
+  });
+
+  void it('forgives typos when nothing matches exactly, still requiring every word', () => {
+    assert.deepEqual(ids(catalog.search('yesterdays', 10)), ['t03']); // longer than any track word
+    assert.deepEqual(ids(catalog.search('beatels yesterdy', 10)), ['t03']);
+    assert.deepEqual(ids(catalog.search('beatels zeppelin', 10)), []);
   });
 
   void it('ignores case and diacritics, in the query and in the tracks', () => {

@@ -64,8 +64,9 @@ type Action =
       readonly kind: 'advance';
       readonly actor: string | null;
       readonly expected: 'current' | EntryRef;
-      readonly reason: 'finished' | 'skipped';
+      readonly reason: 'finished' | 'skipped' | 'ended';
     }
+  | { readonly kind: 'pause' | 'resume'; readonly actor: string | null }
   | { readonly kind: 'settings'; readonly actor: string | null; readonly patch: unknown }
   | { readonly kind: 'lock'; readonly actor: string | null; readonly locked: boolean }
   | { readonly kind: 'clear'; readonly actor: string | null }
@@ -175,7 +176,7 @@ function action(depth: number): fc.Arbitrary<Action> {
           { weight: 4, arbitrary: fc.constant('current' as const) },
           { weight: 1, arbitrary: entryRef },
         ),
-        reason: fc.constantFrom('finished', 'finished', 'skipped'),
+        reason: fc.constantFrom('finished', 'finished', 'skipped', 'ended'),
       }),
     },
     { weight: 10, arbitrary: fc.record({ kind: fc.constant('remove'), actor, ref: entryRef }) },
@@ -209,6 +210,14 @@ function action(depth: number): fc.Arbitrary<Action> {
             maxLength: 5,
           },
         ),
+      }),
+    },
+    {
+      // Mostly the host (the only one allowed), so pauses and resumes happen often enough to matter.
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constantFrom('pause', 'resume'),
+        actor: fc.oneof({ weight: 3, arbitrary: fc.constant(HOST) }, { weight: 1, arbitrary: actor }),
       }),
     },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('malformed'), actor, command: malformedCommand }) },
@@ -346,6 +355,9 @@ function commandFor(a: Action, i: number, state: RoomState | null): Command {
         type: 'replaceQueue',
         entries: a.tracks.map((t, k) => ({ entryId: `e${i}-${k}`, track: trackNo(t.track), votes: t.votes })),
       };
+    case 'pause':
+    case 'resume':
+      return { type: a.kind };
     case 'malformed':
       return a.command as Command;
     default:

@@ -88,7 +88,7 @@ class NaiveRoom {
   locked = false;
   members = new Map<string, boolean>(); // memberId -> isHost
   entries: Entry[] = [];
-  playing: { entry: Entry; startedAt: number } | null = null;
+  playing: { entry: Entry; startedAt: number; pausedAt: number | null } | null = null;
   history: Play[] = [];
   nextSeq = 1;
   playCount = 0;
@@ -243,26 +243,29 @@ class NaiveRoom {
       }
       case 'advance': {
         const reason = c['reason'];
-        if (reason !== 'finished' && reason !== 'skipped') return err('INVALID_ARGUMENT');
+        if (reason !== 'finished' && reason !== 'skipped' && reason !== 'ended')
+          return err('INVALID_ARGUMENT');
         const expected = c['expectedEntryId'];
         if (expected !== null && !isId(expected)) return err('INVALID_ARGUMENT');
-        if (reason === 'skipped') {
-          const denied = host();
-          if (denied) return err(denied);
-        }
+        const denied = reason === 'skipped' ? host() : reason === 'ended' ? member() : null;
+        if (denied) return err(denied);
         if ((this.playing?.entry.entryId ?? null) !== expected) return 'same';
         if (!this.playing) {
           if (this.entries.length === 0) return 'same';
-          if (reason === 'finished' && !this.settings.autoplay) return err('FAILED_PRECONDITION');
+          if (reason !== 'skipped' && !this.settings.autoplay) return err('FAILED_PRECONDITION');
           this.startIfIdle(at);
           return 'changed';
         }
-        // A track of unknown length (0) never finishes by itself.
-        const length = this.playing.entry.durationMs;
-        if (reason === 'finished' && (length === 0 || at < this.playing.startedAt + length)) {
-          return err('FAILED_PRECONDITION');
+        if (reason !== 'skipped') {
+          // A paused track never runs out; a device's "ended" counts up to 5 s before the end.
+          // A track of unknown length (0) never finishes by itself (a device may still say it ended).
+          const length = this.playing.entry.durationMs;
+          const end = this.playing.startedAt + length;
+          if (this.playing.pausedAt !== null) return err('FAILED_PRECONDITION');
+          if (reason === 'finished' && length === 0) return err('FAILED_PRECONDITION');
+          if (at < end - (reason === 'ended' ? 5000 : 0)) return err('FAILED_PRECONDITION');
         }
-        this.end(reason, at);
+        this.end(reason === 'skipped' ? 'skipped' : 'finished', at, reason !== 'finished');
         if (reason === 'skipped' || this.settings.autoplay) this.startIfIdle(at);
         return 'changed';
       }
@@ -284,6 +287,21 @@ class NaiveRoom {
         if (typeof c['locked'] !== 'boolean') return err('INVALID_ARGUMENT');
         if (c['locked'] === this.locked) return 'same';
         this.locked = c['locked'];
+        return 'changed';
+      }
+      case 'pause':
+      case 'resume': {
+        const denied = host();
+        if (denied) return err(denied);
+        const p = this.playing;
+        if (!p) return err('FAILED_PRECONDITION');
+        if ((p.pausedAt !== null) === (c['type'] === 'pause')) return 'same';
+        if (p.pausedAt === null) {
+          p.pausedAt = Math.min(at, p.startedAt + p.entry.durationMs);
+        } else {
+          p.startedAt += Math.max(0, at - p.pausedAt);
+          p.pausedAt = null;
+        }
         return 'changed';
       }
       case 'clear': {
@@ -314,7 +332,7 @@ class NaiveRoom {
     else entry.votes.set(voter, value);
     if (isPlaying) {
       if (value === -1 && this.settings.skipVotes > 0 && downs(entry) >= this.settings.skipVotes) {
-        this.end('votedOff', at);
+        this.end('votedOff', at, true);
         if (this.settings.autoplay) this.startIfIdle(at);
       }
     } else if (this.settings.voteOffThreshold > 0 && score(entry) <= -this.settings.voteOffThreshold) {
@@ -327,18 +345,20 @@ class NaiveRoom {
     const head = this.ordered()[0];
     if (this.playing || !head) return;
     this.entries = this.entries.filter((e) => e !== head);
-    this.playing = { entry: head, startedAt: at };
+    this.playing = { entry: head, startedAt: at, pausedAt: null };
   }
 
-  private end(reason: Play['reason'], at: number): void {
-    const { entry, startedAt } = this.playing!;
-    const scheduled = entry.durationMs === 0 ? at : startedAt + entry.durationMs;
+  /** stoppedNow: it stopped at `at` (or its pause); otherwise it ran out on schedule. */
+  private end(reason: Play['reason'], at: number, stoppedNow: boolean): void {
+    const { entry, startedAt, pausedAt } = this.playing!;
+    const stoppedAt = pausedAt ?? at;
+    const scheduled = entry.durationMs === 0 ? stoppedAt : startedAt + entry.durationMs;
     this.history.push({
       playNo: ++this.playCount,
       entryId: entry.entryId,
       trackId: entry.trackId,
       startedAt,
-      endedAt: reason === 'finished' ? scheduled : Math.min(Math.max(at, startedAt), scheduled),
+      endedAt: stoppedNow ? Math.min(Math.max(stoppedAt, startedAt), scheduled) : scheduled,
       reason,
       ups: ups(entry),
       downs: downs(entry),
@@ -384,7 +404,9 @@ function observe(s: RoomState | null) {
   if (!s) return null;
   return {
     queue: s.queue.map((e) => [e.entryId, e.ups, e.downs]),
-    playing: s.nowPlaying ? [s.nowPlaying.entry.entryId, s.nowPlaying.startedAt] : null,
+    playing: s.nowPlaying
+      ? [s.nowPlaying.entry.entryId, s.nowPlaying.startedAt, s.nowPlaying.pausedAt ?? null]
+      : null,
     history: s.history.map((h) => [
       h.playNo,
       h.entryId,
@@ -406,7 +428,7 @@ function observeModel(m: NaiveRoom) {
   if (!m.exists) return null;
   return {
     queue: m.ordered().map((e) => [e.entryId, ups(e), downs(e)]),
-    playing: m.playing ? [m.playing.entry.entryId, m.playing.startedAt] : null,
+    playing: m.playing ? [m.playing.entry.entryId, m.playing.startedAt, m.playing.pausedAt] : null,
     history: m.history.map((h) => [
       h.playNo,
       h.entryId,

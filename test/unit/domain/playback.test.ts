@@ -2,7 +2,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Command } from '../../../src/domain/index.ts';
+import {
+  ENDED_EARLY_TOLERANCE_MS,
+  playingEndsAt,
+  viewRoom,
+  type Command,
+} from '../../../src/domain/index.ts';
 import { HOST, MINUTE, Room, T0, track } from './helpers.ts';
 
 type Advance = Extract<Command, { type: 'advance' }>;
@@ -144,7 +149,7 @@ void describe('advance: bad input', () => {
       { type: 'advance', expectedEntryId: 'e-a', reason: 'bored' },
       'INVALID_ARGUMENT',
     );
-    assert.match(err.message, /advance reason must be 'finished' or 'skipped'/);
+    assert.match(err.message, /advance reason must be 'finished', 'skipped' or 'ended'/);
   });
 
   void test('refuses a malformed expected entry id (null means "nothing playing")', () => {
@@ -299,5 +304,125 @@ void describe('replay protection', () => {
     for (const t of ['a', 'b']) {
       room.refused('m1', { type: 'addTrack', entryId: `x-${t}`, track: track(t) }, 'FAILED_PRECONDITION');
     }
+  });
+});
+
+const ended = (expectedEntryId: string): Advance => ({ type: 'advance', expectedEntryId, reason: 'ended' });
+
+void describe('pause and resume', () => {
+  void test('the host pauses: the timeline freezes, the view says so, the clock cannot end it', () => {
+    const room = playing();
+    room.tick(20_000);
+    const value = room.change(HOST, { type: 'pause' });
+    assert.deepEqual(value.nowPlaying, { ...room.s.nowPlaying, pausedAt: T0 + 20_000 });
+    assert.deepEqual(
+      room.last.events.map((e) => e.type),
+      ['playbackPaused'],
+    );
+    room.tick(5 * MINUTE);
+    const view = viewRoom(room.s, { now: room.now });
+    assert.equal(view.nowPlaying?.paused, true);
+    assert.deepEqual([view.nowPlaying?.positionMs, view.nowPlaying?.remainingMs], [20_000, 40_000]);
+    // ETAs count from the frozen position, as if it resumed now.
+    assert.deepEqual(
+      view.queue.map((q) => q.etaMs),
+      [40_000, 70_000],
+    );
+    assert.equal(playingEndsAt(room.s), null);
+    const err = room.refused(null, finished('e-a'), 'FAILED_PRECONDITION');
+    assert.match(err.message, /paused/);
+    room.refused('m1', ended('e-a'), 'FAILED_PRECONDITION');
+    // Pausing again changes nothing.
+    room.ok(HOST, { type: 'pause' });
+    assert.equal(room.last.events.length, 0);
+  });
+
+  void test('resume carries on from the pause: startedAt moves on by the time paused', () => {
+    const room = playing();
+    room.tick(20_000);
+    room.change(HOST, { type: 'pause' });
+    room.tick(90_000);
+    const value = room.change(HOST, { type: 'resume' });
+    assert.deepEqual(value.nowPlaying.startedAt, T0 + 90_000);
+    assert.equal(value.nowPlaying.pausedAt, undefined);
+    assert.deepEqual(
+      room.last.events.map((e) => e.type),
+      ['playbackResumed'],
+    );
+    const view = viewRoom(room.s, { now: room.now });
+    assert.deepEqual([view.nowPlaying?.paused, view.nowPlaying?.positionMs], [false, 20_000]);
+    assert.equal(playingEndsAt(room.s), T0 + 90_000 + 60_000);
+    room.tick(39_999);
+    room.refused(null, finished('e-a'), 'FAILED_PRECONDITION');
+    room.tick(1);
+    const done = room.change(null, finished('e-a'));
+    assert.equal(done.ended?.endedAt, T0 + 150_000);
+    room.ok(HOST, { type: 'resume' }); // b plays, not paused: nothing to resume
+    assert.equal(room.last.events.length, 0);
+  });
+
+  void test('only the host pauses or resumes, and only while something plays', () => {
+    const room = playing();
+    for (const type of ['pause', 'resume'] as const) {
+      assert.match(room.refused('m1', { type }, 'PERMISSION_DENIED').message, /only the host/);
+    }
+    const idle = Room.create({ autoplay: false }, ['m1']);
+    for (const type of ['pause', 'resume'] as const) {
+      assert.match(idle.refused(HOST, { type }, 'FAILED_PRECONDITION').message, /nothing is playing/);
+    }
+  });
+
+  void test('a skip while paused ends the play at its pause and starts the next one playing', () => {
+    const room = playing();
+    room.tick(10_000);
+    room.change(HOST, { type: 'pause' });
+    room.tick(30_000);
+    const value = room.change(HOST, skipped('e-a'));
+    assert.equal(value.ended?.endedAt, T0 + 10_000);
+    assert.equal(room.s.nowPlaying?.entry.entryId, 'e-b');
+    assert.equal(room.s.nowPlaying?.pausedAt, undefined);
+    assert.equal(room.s.nowPlaying?.startedAt, T0 + 40_000);
+  });
+});
+
+void describe('advance: ended (a device played the track to its end)', () => {
+  void test('advances once however many devices report it; the later reports change nothing', () => {
+    const room = playing();
+    room.tick(60_000 - 1200);
+    const first = room.change('m1', ended('e-a'));
+    assert.equal(first.advanced, true);
+    assert.equal(first.ended?.reason, 'finished');
+    // It ended when the device said so, and the next track starts then.
+    assert.equal(first.ended?.endedAt, T0 + 58_800);
+    assert.equal(room.s.nowPlaying?.startedAt, T0 + 58_800);
+    room.tick(300);
+    for (const device of ['m2', HOST]) {
+      const later = room.ok(device, ended('e-a'));
+      assert.equal(later.advanced, false);
+      assert.equal(room.last.events.length, 0);
+    }
+    assert.equal(room.s.history.length, 1);
+    assert.equal(room.playingId(), 'e-b');
+  });
+
+  void test('is refused from a device more than 5 s early, and from non-members', () => {
+    const room = playing();
+    room.tick(60_000 - ENDED_EARLY_TOLERANCE_MS - 1);
+    const err = room.refused('m1', ended('e-a'), 'FAILED_PRECONDITION');
+    assert.deepEqual(err.details, { remainingMs: ENDED_EARLY_TOLERANCE_MS + 1 });
+    room.refused(null, ended('e-a'), 'UNAUTHENTICATED');
+    room.refused('stranger', ended('e-a'), 'PERMISSION_DENIED');
+    room.tick(1);
+    room.change('m2', ended('e-a'));
+  });
+
+  void test('without autoplay it ends the track and starts nothing', () => {
+    const room = Room.create({ autoplay: false }, ['m1']);
+    room.add('m1', 'a', 60_000);
+    room.add('m1', 'b', 60_000);
+    room.change(HOST, skipped(null));
+    room.tick(60_000);
+    room.change('m1', ended('e-a'));
+    assert.equal(room.s.nowPlaying, null);
   });
 });

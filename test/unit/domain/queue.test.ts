@@ -266,6 +266,16 @@ void describe('addTrack', () => {
         { ...good, sourceUri: 'u'.repeat(2049) },
         /track.sourceUri must be at most 2048/,
       ],
+      [
+        'an audio URL on another site',
+        { ...good, audioUrl: 'https://elsewhere.example/t1.mp3' },
+        /track.audioUrl must be \/v1\/tracks\/\{trackId\}\/audio/,
+      ],
+      [
+        "another track's audio URL",
+        { ...good, audioUrl: '/v1/tracks/t2/audio' },
+        /track.audioUrl must be \/v1\/tracks\/\{trackId\}\/audio/,
+      ],
     ];
     for (const [what, badTrack, pattern] of cases) {
       void test(`refuses ${what}, naming the field`, () => {
@@ -279,6 +289,26 @@ void describe('addTrack', () => {
         assert.ok(typeof err.details?.['field'] === 'string', 'details name the field');
       });
     }
+
+    void test("keeps the track's own audio URL and a client's link, drops a server's file: path", () => {
+      const room = quietRoom();
+      const audioUrl = '/v1/tracks/file%3Aabc/audio';
+      room.change('m1', {
+        type: 'addTrack',
+        entryId: 'e1',
+        track: { ...good, trackId: 'file:abc', audioUrl, sourceUri: 'FILE:///home/me/Music/a.mp3' },
+      });
+      room.change('m1', {
+        type: 'addTrack',
+        entryId: 'e2',
+        track: { ...good, trackId: 't2', sourceUri: 'https://example.org/t2' },
+      });
+      const byId = (id: string) => room.s.queue.find((e) => e.entryId === id)?.track;
+      const [first, second] = [byId('e1'), byId('e2')];
+      assert.equal(first?.audioUrl, audioUrl);
+      assert.equal(first?.sourceUri, undefined);
+      assert.equal(second?.sourceUri, 'https://example.org/t2');
+    });
 
     void test('accepts an empty album and genre', () => {
       const room = quietRoom();

@@ -28,9 +28,17 @@ export function ConnectionBadge({ state }: { state: Connection }) {
   );
 }
 
-export function ShareButton({ roomName, onToast }: { roomName: string; onToast: (text: string) => void }) {
+export function ShareButton({
+  roomName,
+  url,
+  onToast,
+}: {
+  roomName: string;
+  /** The link guests can open (not necessarily this page's own address: see share.ts). */
+  url: string;
+  onToast: (text: string) => void;
+}) {
   const share = async (): Promise<void> => {
-    const url = location.href.split('#')[0]!.split('?')[0]!;
     // Phones: the system share sheet. Desktops: the clipboard (only in a secure context).
     if (typeof navigator.share === 'function' && matchMedia('(pointer: coarse)').matches) {
       try {

@@ -56,8 +56,11 @@ export function NowPlaying({ room, session, joined, isHost }: Props) {
           {np.track.artist}
           {np.track.album ? <span class="muted"> · {np.track.album}</span> : null}
         </p>
-        <p class="muted small">Added by {np.addedBy.name}</p>
-        <Progress startedAt={np.startedAt} durationMs={np.track.durationMs} />
+        <p class="muted small">
+          Added by {np.addedBy.name}
+          {np.pausedAt !== null && <strong data-testid="paused-badge"> · Paused</strong>}
+        </p>
+        <Progress startedAt={np.startedAt} pausedAt={np.pausedAt} durationMs={np.track.durationMs} />
         <div class="np-actions">
           {skipVotes > 0 && (
             <span class="skip-count" title="When enough people vote to skip, the track is skipped">
@@ -75,6 +78,16 @@ export function NowPlaying({ room, session, joined, isHost }: Props) {
             </button>
           )}
           {isHost && (
+            <button
+              type="button"
+              class="btn btn-small"
+              data-testid={np.pausedAt === null ? 'pause' : 'resume'}
+              onClick={() => void session.setPaused(np.pausedAt === null)}
+            >
+              {np.pausedAt === null ? 'Pause' : 'Resume'}
+            </button>
+          )}
+          {isHost && (
             <button type="button" class="btn btn-small btn-danger" onClick={() => void session.advance()}>
               Skip now
             </button>
@@ -85,9 +98,18 @@ export function NowPlaying({ room, session, joined, isHost }: Props) {
   );
 }
 
-function Progress({ startedAt, durationMs }: { startedAt: number; durationMs: number }) {
+function Progress({
+  startedAt,
+  pausedAt,
+  durationMs,
+}: {
+  startedAt: number;
+  pausedAt: number | null;
+  durationMs: number;
+}) {
   const now = useServerNow(clock, 500);
-  const played = playedMs(startedAt, durationMs, now);
+  // While paused the bar holds still at the pause.
+  const played = playedMs(startedAt, durationMs, pausedAt ?? now);
   const fraction = durationMs > 0 ? played / durationMs : 0;
   return (
     <div class="progress">

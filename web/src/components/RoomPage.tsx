@@ -11,6 +11,9 @@ import { ConnectionBadge, ShareButton, Toasts, TopBar } from './Chrome.tsx';
 import { History } from './History.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { NowPlaying } from './NowPlaying.tsx';
+import { Invite, useRoomLink } from './Invite.tsx';
+import { PlayHere } from './PlayHere.tsx';
+import { Player } from '../player.ts';
 import { Queue } from './Queue.tsx';
 
 export function RoomPage({ roomId }: { roomId: string }) {
@@ -19,7 +22,19 @@ export function RoomPage({ roomId }: { roomId: string }) {
     void session.start();
     return () => session.stop();
   }, [session]);
+  const player = useMemo(
+    () =>
+      new Player({
+        serverNow: () => clock.now(),
+        clockErrorMs: () => clock.errorMs,
+        resync: () => void session.resync(),
+        reportEnded: (entryId) => void session.reportEnded(entryId),
+      }),
+    [session],
+  );
+  useEffect(() => () => player.dispose(), [player]);
   const s = useExternal(session.subscribe, session.getState);
+  const link = useRoomLink(roomId);
   const room = s.room;
 
   useEffect(() => {
@@ -68,18 +83,20 @@ export function RoomPage({ roomId }: { roomId: string }) {
         </div>
         <div class="top-actions">
           <ConnectionBadge state={s.connection} />
-          <ShareButton roomName={room.name} onToast={(t) => session.toast('info', t)} />
+          <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
         </div>
       </TopBar>
       <main class="room-grid">
         <div class="col col-main">
           {!me && <JoinCard roomName={room.name} onJoin={(name) => session.join(name)} />}
           <NowPlaying room={room} session={session} joined={me !== null} isHost={isHost} />
+          <PlayHere room={room} player={player} />
           <Queue room={room} session={session} meId={me?.memberId ?? null} isHost={isHost} />
         </div>
         <div class="col col-side">
           {me && <AddTracks room={room} session={session} isHost={isHost} />}
           {isHost && <HostPanel room={room} session={session} />}
+          <Invite roomId={room.id} link={link} />
           <History history={s.history} session={session} />
         </div>
       </main>

@@ -34,6 +34,11 @@ export interface NowPlaying {
    * The viewer's own vote: 1 up, -1 down, 0 none.
    */
   myVote?: number;
+  /**
+   * Paused by the host: the position holds still. While playing, the position is now - started_at
+   * (a resume moves started_at on by the pause).
+   */
+  paused?: boolean;
   _remainingMs?: 'remainingMs';
 }
 
@@ -60,5 +65,10 @@ export interface NowPlaying__Output {
    * The viewer's own vote: 1 up, -1 down, 0 none.
    */
   myVote: number;
+  /**
+   * Paused by the host: the position holds still. While playing, the position is now - started_at
+   * (a resume moves started_at on by the pause).
+   */
+  paused: boolean;
   _remainingMs?: 'remainingMs';
 }

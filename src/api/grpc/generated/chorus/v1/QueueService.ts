@@ -20,6 +20,10 @@ import type {
   AdvanceResponse__Output as _chorus_v1_AdvanceResponse__Output,
 } from '../../chorus/v1/AdvanceResponse.ts';
 import type {
+  PlaybackRequest as _chorus_v1_PlaybackRequest,
+  PlaybackRequest__Output as _chorus_v1_PlaybackRequest__Output,
+} from '../../chorus/v1/PlaybackRequest.ts';
+import type {
   RemoveEntryRequest as _chorus_v1_RemoveEntryRequest,
   RemoveEntryRequest__Output as _chorus_v1_RemoveEntryRequest__Output,
 } from '../../chorus/v1/RemoveEntryRequest.ts';
@@ -27,6 +31,14 @@ import type {
   RemoveEntryResponse as _chorus_v1_RemoveEntryResponse,
   RemoveEntryResponse__Output as _chorus_v1_RemoveEntryResponse__Output,
 } from '../../chorus/v1/RemoveEntryResponse.ts';
+import type {
+  ReportEndedRequest as _chorus_v1_ReportEndedRequest,
+  ReportEndedRequest__Output as _chorus_v1_ReportEndedRequest__Output,
+} from '../../chorus/v1/ReportEndedRequest.ts';
+import type {
+  Room as _chorus_v1_Room,
+  Room__Output as _chorus_v1_Room__Output,
+} from '../../chorus/v1/Room.ts';
 import type {
   VoteRequest as _chorus_v1_VoteRequest,
   VoteRequest__Output as _chorus_v1_VoteRequest__Output,
@@ -136,6 +148,53 @@ export interface QueueServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
+   * Host: pause the playing track (its timeline stops). FAILED_PRECONDITION when nothing plays.
+   */
+  Pause(
+    argument: _chorus_v1_PlaybackRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  Pause(
+    argument: _chorus_v1_PlaybackRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  Pause(
+    argument: _chorus_v1_PlaybackRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  Pause(
+    argument: _chorus_v1_PlaybackRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Host: pause the playing track (its timeline stops). FAILED_PRECONDITION when nothing plays.
+   */
+  pause(
+    argument: _chorus_v1_PlaybackRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  pause(
+    argument: _chorus_v1_PlaybackRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  pause(
+    argument: _chorus_v1_PlaybackRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  pause(
+    argument: _chorus_v1_PlaybackRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
    * Removes an entry: the caller's own, or any as the host.
    */
   RemoveEntry(
@@ -180,6 +239,102 @@ export interface QueueServiceClient extends grpc.Client {
   removeEntry(
     argument: _chorus_v1_RemoveEntryRequest,
     callback: grpc.requestCallback<_chorus_v1_RemoveEntryResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Any member's playing device: this entry played to its end. The room advances once however
+   * many devices report it (the others answer advanced = false); accepted up to 5 s early.
+   */
+  ReportEnded(
+    argument: _chorus_v1_ReportEndedRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_AdvanceResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ReportEnded(
+    argument: _chorus_v1_ReportEndedRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_AdvanceResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ReportEnded(
+    argument: _chorus_v1_ReportEndedRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_AdvanceResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ReportEnded(
+    argument: _chorus_v1_ReportEndedRequest,
+    callback: grpc.requestCallback<_chorus_v1_AdvanceResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Any member's playing device: this entry played to its end. The room advances once however
+   * many devices report it (the others answer advanced = false); accepted up to 5 s early.
+   */
+  reportEnded(
+    argument: _chorus_v1_ReportEndedRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_AdvanceResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  reportEnded(
+    argument: _chorus_v1_ReportEndedRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_AdvanceResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  reportEnded(
+    argument: _chorus_v1_ReportEndedRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_AdvanceResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  reportEnded(
+    argument: _chorus_v1_ReportEndedRequest,
+    callback: grpc.requestCallback<_chorus_v1_AdvanceResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Host: resume the paused track from where it stopped.
+   */
+  Resume(
+    argument: _chorus_v1_PlaybackRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  Resume(
+    argument: _chorus_v1_PlaybackRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  Resume(
+    argument: _chorus_v1_PlaybackRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  Resume(
+    argument: _chorus_v1_PlaybackRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Host: resume the paused track from where it stopped.
+   */
+  resume(
+    argument: _chorus_v1_PlaybackRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  resume(
+    argument: _chorus_v1_PlaybackRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  resume(
+    argument: _chorus_v1_PlaybackRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  resume(
+    argument: _chorus_v1_PlaybackRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
   ): grpc.ClientUnaryCall;
 
   /**
@@ -244,9 +399,25 @@ export interface QueueServiceHandlers extends grpc.UntypedServiceImplementation 
   Advance: grpc.handleUnaryCall<_chorus_v1_AdvanceRequest__Output, _chorus_v1_AdvanceResponse>;
 
   /**
+   * Host: pause the playing track (its timeline stops). FAILED_PRECONDITION when nothing plays.
+   */
+  Pause: grpc.handleUnaryCall<_chorus_v1_PlaybackRequest__Output, _chorus_v1_Room>;
+
+  /**
    * Removes an entry: the caller's own, or any as the host.
    */
   RemoveEntry: grpc.handleUnaryCall<_chorus_v1_RemoveEntryRequest__Output, _chorus_v1_RemoveEntryResponse>;
+
+  /**
+   * Any member's playing device: this entry played to its end. The room advances once however
+   * many devices report it (the others answer advanced = false); accepted up to 5 s early.
+   */
+  ReportEnded: grpc.handleUnaryCall<_chorus_v1_ReportEndedRequest__Output, _chorus_v1_AdvanceResponse>;
+
+  /**
+   * Host: resume the paused track from where it stopped.
+   */
+  Resume: grpc.handleUnaryCall<_chorus_v1_PlaybackRequest__Output, _chorus_v1_Room>;
 
   /**
    * One vote per member per entry: up, down, or withdraw.
@@ -267,11 +438,29 @@ export interface QueueServiceDefinition extends grpc.ServiceDefinition {
     _chorus_v1_AdvanceRequest__Output,
     _chorus_v1_AdvanceResponse__Output
   >;
+  Pause: MethodDefinition<
+    _chorus_v1_PlaybackRequest,
+    _chorus_v1_Room,
+    _chorus_v1_PlaybackRequest__Output,
+    _chorus_v1_Room__Output
+  >;
   RemoveEntry: MethodDefinition<
     _chorus_v1_RemoveEntryRequest,
     _chorus_v1_RemoveEntryResponse,
     _chorus_v1_RemoveEntryRequest__Output,
     _chorus_v1_RemoveEntryResponse__Output
+  >;
+  ReportEnded: MethodDefinition<
+    _chorus_v1_ReportEndedRequest,
+    _chorus_v1_AdvanceResponse,
+    _chorus_v1_ReportEndedRequest__Output,
+    _chorus_v1_AdvanceResponse__Output
+  >;
+  Resume: MethodDefinition<
+    _chorus_v1_PlaybackRequest,
+    _chorus_v1_Room,
+    _chorus_v1_PlaybackRequest__Output,
+    _chorus_v1_Room__Output
   >;
   Vote: MethodDefinition<
     _chorus_v1_VoteRequest,

@@ -41,6 +41,10 @@ import type {
   Cleared as _chorus_v1_Cleared,
   Cleared__Output as _chorus_v1_Cleared__Output,
 } from '../../chorus/v1/Cleared.ts';
+import type {
+  PlaybackChanged as _chorus_v1_PlaybackChanged,
+  PlaybackChanged__Output as _chorus_v1_PlaybackChanged__Output,
+} from '../../chorus/v1/PlaybackChanged.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -66,6 +70,14 @@ export interface RoomEvent {
    * The queue, the playing track and the history were all emptied (the legacy clear).
    */
   cleared?: _chorus_v1_Cleared | null;
+  /**
+   * The host paused the playing track.
+   */
+  playbackPaused?: _chorus_v1_PlaybackChanged | null;
+  /**
+   * The host resumed it; started_at has moved on by the pause.
+   */
+  playbackResumed?: _chorus_v1_PlaybackChanged | null;
   event?:
     | 'roomCreated'
     | 'memberJoined'
@@ -76,7 +88,9 @@ export interface RoomEvent {
     | 'trackStarted'
     | 'settingsChanged'
     | 'lockChanged'
-    | 'cleared';
+    | 'cleared'
+    | 'playbackPaused'
+    | 'playbackResumed';
 }
 
 /**
@@ -102,6 +116,14 @@ export interface RoomEvent__Output {
    * The queue, the playing track and the history were all emptied (the legacy clear).
    */
   cleared?: _chorus_v1_Cleared__Output | null;
+  /**
+   * The host paused the playing track.
+   */
+  playbackPaused?: _chorus_v1_PlaybackChanged__Output | null;
+  /**
+   * The host resumed it; started_at has moved on by the pause.
+   */
+  playbackResumed?: _chorus_v1_PlaybackChanged__Output | null;
   event?:
     | 'roomCreated'
     | 'memberJoined'
@@ -112,5 +134,7 @@ export interface RoomEvent__Output {
     | 'trackStarted'
     | 'settingsChanged'
     | 'lockChanged'
-    | 'cleared';
+    | 'cleared'
+    | 'playbackPaused'
+    | 'playbackResumed';
 }

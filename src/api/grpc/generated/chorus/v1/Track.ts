@@ -32,13 +32,18 @@ export interface Track {
   year?: number;
   genre?: string;
   /**
-   * Where the audio lives.
+   * A link of the client's own; never a server path (file: URIs are dropped).
    */
   sourceUri?: string;
+  /**
+   * Where every node serves the audio over HTTP: /v1/tracks/{track_id}/audio (music-folder tracks).
+   */
+  audioUrl?: string;
   _artworkUrl?: 'artworkUrl';
   _year?: 'year';
   _genre?: 'genre';
   _sourceUri?: 'sourceUri';
+  _audioUrl?: 'audioUrl';
 }
 
 /**
@@ -70,11 +75,16 @@ export interface Track__Output {
   year?: number;
   genre?: string;
   /**
-   * Where the audio lives.
+   * A link of the client's own; never a server path (file: URIs are dropped).
    */
   sourceUri?: string;
+  /**
+   * Where every node serves the audio over HTTP: /v1/tracks/{track_id}/audio (music-folder tracks).
+   */
+  audioUrl?: string;
   _artworkUrl?: 'artworkUrl';
   _year?: 'year';
   _genre?: 'genre';
   _sourceUri?: 'sourceUri';
+  _audioUrl?: 'audioUrl';
 }
