@@ -9,7 +9,8 @@
 // minVersion = the newest version any write was answered with, and check: the history is
 // linearizable (every read and write answer explained by one order through `apply`), every node
 // holds the same version, and no 5xx other than 503/504 was answered. It stops everything it
-// started, on failure and on Ctrl-C too. Outputs go to bench/results/verify/<run>/ (git-ignored).
+// started, on failure and on Ctrl-C too. Outputs go to bench/results/verify/<run>/ (git-ignored):
+// history.jsonl, verdict.json and timeline.png.
 //
 // Reuses the test helpers (startChorus, startRedis, startTcpProxy) rather than copying them.
 
@@ -28,13 +29,15 @@ import type {
 } from '../src/verify/history.ts';
 import { historyLines } from '../src/verify/history.ts';
 import { prng } from '../src/verify/simulate.ts';
+import { renderTimeline } from './lib/timeline.ts';
 import { cleanupChorus, REPO_ROOT, startChorus, type ChorusProcess } from '../test/helpers/chorus-process.ts';
 import { startRedis, startTcpProxy, type RedisServer, type TcpProxy } from '../test/helpers/redis-server.ts';
 
 const HELP = `npm run verify -- [options]
 
 Runs real Chorus nodes under concurrent REST clients and a nemesis, records every call, and checks
-the history for linearizability (src/verify/checker.ts). Writes history.jsonl and verdict.json under
+the history for linearizability (src/verify/checker.ts). Writes history.jsonl, verdict.json and
+timeline.png (calls per client over time, faults shaded) under
 bench/results/verify/<time>-<store>-seed<N>/. Exits 1 unless the verdict is ok.
 
   --store memory|redis   the store (memory: one embedded node; its nemesis is kill)   [redis]
@@ -83,6 +86,8 @@ export interface HarnessOptions {
   readonly rooms: number;
   readonly clients: number;
   readonly out: string;
+  /** Render timeline.png (default true). */
+  readonly timeline?: boolean;
 }
 
 export interface HarnessResult {
@@ -459,6 +464,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
   writeFileSync(path.join(o.out, 'history.jsonl'), historyLines(ops, faults));
   const summary = { options: o, verdict, problems, faults, operations: ops.length };
   writeFileSync(path.join(o.out, 'verdict.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  if (o.timeline !== false) await renderTimeline(ops, faults, path.join(o.out, 'timeline.png'));
   return { verdict, problems, operations: ops.length, faults, out: o.out };
 }
 
