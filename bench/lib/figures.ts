@@ -15,7 +15,8 @@ export interface ExperimentPoint {
   readonly p99: number;
 }
 
-async function render(spec: TopLevelSpec, file: string): Promise<void> {
+/** Renders a Vega-Lite spec to a PNG file (also used by the fault harness's timeline). */
+export async function render(spec: TopLevelSpec, file: string): Promise<void> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();

@@ -1,0 +1,27 @@
+// One short fault-harness run for the integration tests (test/integration/verify-*.test.ts): runs
+// bench/fault-harness.ts into a temp dir and asserts the verdict is ok, no problem was found, a
+// fault was injected and the workload did something. The seed is in every failure message.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runHarness, type HarnessOptions } from '../../bench/fault-harness.ts';
+
+/** Two fixed seeds and a random one (printed in the test name and on failure). */
+export const VERIFY_SEEDS = [1, 2, Math.floor(Math.random() * 1e9)];
+
+export async function assertVerifyRunOk(options: Omit<HarnessOptions, 'out'>): Promise<void> {
+  const out = mkdtempSync(path.join(tmpdir(), 'chorus-verify-'));
+  const seed = options.seed;
+  try {
+    const result = await runHarness({ ...options, out });
+    const why = `seed ${seed}: ${JSON.stringify({ verdict: result.verdict, problems: result.problems }, null, 1)}`;
+    assert.equal(result.verdict.result, 'ok', why);
+    assert.deepEqual(result.problems, [], why);
+    assert.ok(result.faults.length >= 1, `seed ${seed}: no fault was injected`);
+    assert.ok(result.operations > 50, `seed ${seed}: only ${result.operations} operations`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
