@@ -902,6 +902,15 @@ export function summarise(load: LoadResult): string {
 
 // ---- Replaying a room's stream --------------------------------------------------------------------
 
+/**
+ * The Idempotency-Key a client sent, from the command id the node made of it: a member's key is
+ * scoped as `KEY~MEMBER` (service.ts scopedCommandId; the load's keys are short UUIDs, never hashed).
+ */
+export function clientKey(commandId: string): string {
+  const tilde = commandId.indexOf('~');
+  return tilde > 0 ? commandId.slice(0, tilde) : commandId;
+}
+
 export interface ReplayedRoom {
   readonly roomId: string;
   readonly state: RoomState;
@@ -964,12 +973,12 @@ export async function replayFromRedis(
     const commandIds = new Set<string>();
     const removedBy = new Map<string, string>();
     for (const { seq, env } of entries) {
-      commandIds.add(env.commandId);
+      commandIds.add(clientKey(env.commandId));
       if (firstSeq > 1 && seq <= snapshotSeq!) continue;
       const out = apply(state, env);
       state = out.state;
       for (const event of out.events)
-        if (event.type === 'entryRemoved') removedBy.set(event.entryId, env.commandId);
+        if (event.type === 'entryRemoved') removedBy.set(event.entryId, clientKey(env.commandId));
       if (seq === snapshotSeq && firstSeq === 1) {
         assert.deepEqual(
           snapshotState,
@@ -983,9 +992,9 @@ export async function replayFromRedis(
     // What the trimmed part of the log did is still known from the room's own record of its recent
     // successful commands (kept for idempotent retries), which the snapshot carried over.
     for (const r of state.recent) {
-      commandIds.add(r.commandId);
+      commandIds.add(clientKey(r.commandId));
       if (r.result.type === 'removeEntry' && !removedBy.has(r.result.entryId)) {
-        removedBy.set(r.result.entryId, r.commandId);
+        removedBy.set(r.result.entryId, clientKey(r.commandId));
       }
     }
     return {
