@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { ChorusError, restore, snapshot, type Envelope, type RoomState } from '../../domain/index.ts';
 import { encodeCommand } from '../codec.ts';
 import { Lifecycle } from '../lifecycle.ts';
+import { LogFollower, type FollowedLog } from '../log-follower.ts';
 import { PendingCommands, RoomReplica } from '../replica.ts';
 import { listLimit, RoomTable, type HeldRoom } from '../room-table.ts';
 import { Slicer } from '../slicer.ts';
@@ -25,15 +26,9 @@ import { LISTING, SNAPSHOT } from './scripts.ts';
 import { decodeEnvelope, idOf, parseEntries, type LogEntry, type StreamBatch } from './stream.ts';
 import { Tailer } from './tailer.ts';
 
-/** A room this node holds: its replica and where it stands in the room's log. */
-interface LoadedRoom extends HeldRoom {
+/** A room this node holds: its replica and where it stands in the room's log (entry n of id `0-n`). */
+interface LoadedRoom extends HeldRoom, FollowedLog {
   readonly keys: RoomKeys;
-  /** Position (entry n of id `0-n`) of the last log entry applied here. */
-  position: number;
-  /** Command id of the entry at `position`; null when not known (a snapshot's, or not a command). */
-  lastCommandId: string | null;
-  /** Position covered by the newest snapshot this node knows of. */
-  snapshotAt: number;
   snapshotting: boolean;
   /** Version this node last wrote to the room list. */
   listedVersion: number;
@@ -77,6 +72,7 @@ export class RedisStore implements Store {
   private readonly rooms: RoomTable<LoadedRoom>;
   private readonly byLogKey = new Map<string, LoadedRoom>();
   private readonly pending = new PendingCommands();
+  private readonly follower: LogFollower<LogEntry>;
   /** Rejecters of submits waiting for their command to be applied, so close() can fail them. */
   private readonly waitingSubmits = new Set<(err: Error) => void>();
   private readonly timers: NodeJS.Timeout[] = [];
@@ -98,6 +94,12 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions) {
     this.opts = resolveRedisOptions(options);
     this.listing = listingKeys(this.opts.keyPrefix);
+    this.follower = new LogFollower<LogEntry>({
+      pending: this.pending,
+      logger: this.opts.logger,
+      decode: (entry) => decodeEnvelope(entry.fields),
+      label: 'redis store',
+    });
     this.rooms = new RoomTable<LoadedRoom>({
       life: this.life,
       readTimeoutMs: this.opts.readTimeoutMs,
@@ -201,7 +203,7 @@ export class RedisStore implements Store {
         // What this node had not applied yet, up to its own command: applied now, in order. The
         // tailer skips these entries when its read brings them (they are behind the position), as
         // do the other commands of the same call (they came with the same reply).
-        this.applyInOrder(room, appended.entries);
+        this.follower.applyInOrder(room, appended.entries);
       }
       if (appended.seq <= room.position && this.pending.isWaiting(roomId, env.commandId)) {
         // This node applied another command where Redis just put this one: the log was rewound.
@@ -592,23 +594,16 @@ export class RedisStore implements Store {
       throw this.unavailable(`room ${roomId} could not be loaded (${messageOf(err)})`);
     }
     if (this.life.closeRequested) throw this.life.unavailable();
+    const replica = new RoomReplica(roomId, fetched.base, this.opts.logger);
     const room: LoadedRoom = {
-      id: roomId,
+      ...LogFollower.start(roomId, replica, fetched.baseSeq),
       keys,
-      replica: new RoomReplica(roomId, fetched.base, this.opts.logger),
-      position: fetched.baseSeq,
-      lastCommandId: null,
-      snapshotAt: fetched.baseSeq,
       busy: 0,
       snapshotting: false,
       listedVersion: -1,
     };
     // Nobody else sees this replica yet, so yielding between entries is safe.
-    const slice = new Slicer();
-    for (const entry of fetched.entries) {
-      this.applyEntry(room, entry);
-      await slice.yieldIfLong();
-    }
+    await this.follower.catchUp(room, fetched.entries);
     if (this.life.closeRequested) throw this.life.unavailable();
     this.rooms.add(room);
     this.byLogKey.set(keys.log, room);
@@ -652,34 +647,6 @@ export class RedisStore implements Store {
     }
   }
 
-  private applyEntry(room: LoadedRoom, entry: LogEntry): void {
-    room.position = entry.seq;
-    const env = decodeEnvelope(entry.fields);
-    room.lastCommandId = env?.commandId ?? null;
-    if (env === null) {
-      // Every node skips it alike, so replicas stay identical.
-      this.opts.logger.warn(
-        { roomId: room.id },
-        `redis store: room ${room.id} log entry ${entry.seq} is not a command; skipped`,
-      );
-      return;
-    }
-    const outcome = room.replica.applyCommitted(env);
-    this.pending.settle(room.id, env.commandId, outcome);
-  }
-
-  /**
-   * Applies entries that continue the room's log from its position, skipping those already
-   * applied. Stops at a gap (the log was trimmed past this node): the tailer resyncs then.
-   */
-  private applyInOrder(room: LoadedRoom, entries: readonly LogEntry[]): void {
-    for (const entry of entries) {
-      if (entry.seq <= room.position) continue;
-      if (entry.seq > room.position + 1) return;
-      this.applyEntry(room, entry);
-    }
-  }
-
   private async deliver(batches: readonly StreamBatch[]): Promise<void> {
     this.tailFailing = false;
     const slice = new Slicer();
@@ -688,13 +655,13 @@ export class RedisStore implements Store {
         // Looked up per entry: the room may be evicted (or reloaded) while this loop yields.
         const room = this.byLogKey.get(key);
         if (!room) break;
+        const offered = this.follower.offer(room, entry);
         // Applied already: the room was loaded while the read was in flight.
-        if (entry.seq <= room.position) continue;
-        if (entry.seq > room.position + 1) {
+        if (offered === 'behind') continue;
+        if (offered === 'gap') {
           await this.resync(room);
           break;
         }
-        this.applyEntry(room, entry);
         await slice.yieldIfLong();
       }
     }
@@ -722,27 +689,10 @@ export class RedisStore implements Store {
             `redis store: room ${room.id} log was trimmed past position ${room.position}; reloading from the snapshot at ${baseSeq}`,
           );
         }
-        room.replica.reset(base);
-        room.position = baseSeq;
-        room.lastCommandId = null;
-        // A rewound log may have lost the snapshot this node knew of, too.
-        room.snapshotAt = rewound === undefined ? Math.max(room.snapshotAt, baseSeq) : baseSeq;
-        // Own writes among the skipped entries: their results are in the room's recent commands.
-        // (A refused one is not; its submit ends with DEADLINE_EXCEEDED, which says "retry".)
-        for (const recent of base?.recent ?? []) {
-          this.pending.settle(room.id, recent.commandId, {
-            result: { ok: true, value: recent.result },
-            state: base,
-          });
-        }
+        this.follower.install(room, base, baseSeq, rewound !== undefined);
       }
       // The room is busy, so it stays loaded while this yields; only the tailer (awaiting this) applies.
-      const slice = new Slicer();
-      for (const entry of entries) {
-        if (entry.seq !== room.position + 1) continue;
-        this.applyEntry(room, entry);
-        await slice.yieldIfLong();
-      }
+      await this.follower.catchUp(room, entries);
       // A read in flight waits for entries past the old position; the tailer reads again from here.
       if (rewound !== undefined) this.tailer.wake(true);
     } catch (err) {

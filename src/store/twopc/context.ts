@@ -61,6 +61,7 @@ export function emptyCounters(): Counters {
     commits: 0,
     aborts: Object.fromEntries(reasons.map((r) => [r, 0])) as Record<AbortReason, number>,
     retries: 0,
+    inDoubt: 0,
     catchUpEntries: 0,
   };
 }

@@ -22,6 +22,11 @@
 // in order resumes: in-doubt transactions ask again, COMMITs without END are re-sent, transactions
 // this node coordinated without a decision are aborted, and it catches up from a peer before it
 // votes again.
+// Not yet (the store's step): the log is replayed whole (lsn = index + 1), since PREPARED + COMMIT
+// are also the room's data; compaction needs a snapshot per position first. Known decisions and
+// room histories stay in memory for the node's life. A position is the room's count of committed
+// commands (refused ones included), not the domain's room version, which the store still derives
+// from apply().
 
 import { CatchUp } from './catch-up.ts';
 import { Decisions, emptyCounters, type Context } from './context.ts';
@@ -44,6 +49,7 @@ export class TwoPcNode {
   private tickCount = 0;
   private readonly local: Message[] = [];
   private readonly heard = new Map<NodeId, number>();
+  private readonly pinged = new Map<NodeId, number>();
   private readonly ctx: Context;
   private readonly participant: Participant;
   private readonly coordinator: Coordinator;
@@ -100,6 +106,7 @@ export class TwoPcNode {
 
   tick(): void {
     this.tickCount++;
+    this.ping();
     this.coordinator.tick();
     this.participant.tick();
     this.catchUp.tick();
@@ -118,7 +125,7 @@ export class TwoPcNode {
   status(): Status {
     const { ctx } = this;
     const now = this.tickCount;
-    const window = ctx.limits.askIntervalTicks * 2;
+    const window = ctx.limits.resendTicks * 2;
     return {
       node: ctx.self,
       peersReachable: ctx.nodes.filter(
@@ -162,6 +169,21 @@ export class TwoPcNode {
         return this.catchUp.serve(m);
       case 'CatchUpReply':
         return this.catchUp.onReply(m);
+      case 'Ping':
+        if (!m.reply) this.ctx.out.send({ type: 'Ping', from: this.ctx.self, to: m.from, reply: true });
+        return;
+    }
+  }
+
+  /** Pings each peer not heard from for resendTicks (at most once per resendTicks). */
+  private ping(): void {
+    const { ctx } = this;
+    for (const peer of ctx.nodes) {
+      if (peer === ctx.self) continue;
+      const quiet = this.tickCount - Math.max(this.heard.get(peer) ?? 0, this.pinged.get(peer) ?? 0);
+      if (quiet < ctx.limits.resendTicks) continue;
+      this.pinged.set(peer, this.tickCount);
+      ctx.out.send({ type: 'Ping', from: ctx.self, to: peer, reply: false });
     }
   }
 

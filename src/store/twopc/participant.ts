@@ -10,15 +10,10 @@
 //   an ABORT record first, so that a late RequestVote for it is refused even after a restart.
 
 import type { Context } from './context.ts';
-import type { CommittedEntry, Message, NodeId, NoReason, Outcome, RoomId, TxnId } from './types.ts';
+import type { CommittedEntry, LogRecord, Message, NodeId, NoReason, Outcome, TxnId } from './types.ts';
 
-export interface Prepared {
-  readonly txn: TxnId;
-  readonly coordinator: NodeId;
-  readonly participants: readonly NodeId[];
-  readonly room: RoomId;
-  readonly version: number;
-  readonly command: Uint8Array;
+/** A PREPARED record held in memory, with its room's lock, until its decision is known. */
+export interface Prepared extends Omit<Extract<LogRecord, { kind: 'PREPARED' }>, 'kind'> {
   /** The PREPARED record's lsn: the YES vote waits for it. */
   readonly lsn: number;
   /** The tick it was prepared (or restored) at. */
@@ -221,6 +216,7 @@ export class Participant {
         if (to === ctx.self || (to !== p.coordinator && !askAll)) continue;
         ctx.out.send({ type: 'GetDecision', from: ctx.self, to, txn: p.txn, coordinator: p.coordinator });
       }
+      if (p.asks === 0) ctx.counters.inDoubt++;
       p.asks++;
       p.nextAskAt = now + ctx.limits.askIntervalTicks;
     }

@@ -83,6 +83,14 @@ export type Message =
       readonly entries: readonly CommittedEntry[];
       /** False when the reply was cut at the size limit: ask again from the new positions. */
       readonly complete: boolean;
+    }
+  | {
+      /** Sent to a peer not heard from for resendTicks, so the status knows who is reachable. */
+      readonly type: 'Ping';
+      readonly from: NodeId;
+      readonly to: NodeId;
+      /** True on the answer to a ping (which is not answered again). */
+      readonly reply: boolean;
     };
 
 export type MessageType = Message['type'];
@@ -222,6 +230,8 @@ export interface Counters {
   commits: number;
   aborts: Record<AbortReason, number>;
   retries: number;
+  /** Prepared transactions that outlived the vote deadline here and had to ask for their decision. */
+  inDoubt: number;
   catchUpEntries: number;
 }
 
@@ -230,7 +240,7 @@ export type AbortReason = NoReason | 'timeout' | 'asked' | 'restart';
 
 export interface Status {
   readonly node: NodeId;
-  /** Peers heard from within the last askIntervalTicks * 2 ticks (this node included). */
+  /** Peers heard from within the last 2 * resendTicks ticks (this node included; idle peers are pinged). */
   readonly peersReachable: readonly NodeId[];
   readonly caughtUp: boolean;
   /** Prepared transactions without a decision, oldest first, with how long they have waited. */

@@ -55,6 +55,18 @@ void describe('2PC protocol scenarios', () => {
     assert.deepEqual(sim.live('n2').status().lastDecision, { txn: second.txn, outcome: 'commit' });
   });
 
+  void test('the status knows which peers are reachable, also in an idle cluster', () => {
+    const sim = cluster();
+    sim.run(100);
+    assert.deepEqual(sim.live('n0').status().peersReachable, ['n0', 'n1', 'n2']);
+    sim.crash('n2');
+    sim.run(30);
+    assert.deepEqual(sim.live('n0').status().peersReachable, ['n0', 'n1']);
+    sim.start('n2');
+    sim.run(15);
+    assert.deepEqual(sim.live('n0').status().peersReachable, ['n0', 'n1', 'n2']);
+  });
+
   void test('a locked room votes NO at once, and the lost race is retried after a backoff', () => {
     const sim = cluster();
     // n2 never hears the decision of the first write, so it keeps the room locked until it asks.
@@ -117,6 +129,7 @@ void describe('2PC protocol scenarios', () => {
     for (const id of ['n1', 'n2']) {
       const s = sim.live(id).status();
       assert.equal(s.inDoubt.length, 1, `${id} is in doubt and has not decided alone`);
+      assert.equal(s.counters.inDoubt, 1);
       assert.deepEqual(s.peersReachable.includes('n0'), false);
     }
     assert.ok(
@@ -125,6 +138,7 @@ void describe('2PC protocol scenarios', () => {
     );
     const blocked = answered(sim, sim.write('n1', 'r'));
     assert.deepEqual(failure(blocked).code, 'UNAVAILABLE');
+    assert.equal(failure(blocked).reason, 'in-doubt', 'n1 itself refuses: its room is blocked');
     sim.start('n0');
     sim.until('participants unlocked', () =>
       ['n1', 'n2'].every((id) => sim.live(id).status().preparedCount === 0),

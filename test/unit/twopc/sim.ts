@@ -79,6 +79,8 @@ export class Sim {
   readonly paused = new Set<NodeId>();
   /** Every message any node sent, in order (for scenarios to look at). */
   readonly sent: Message[] = [];
+  /** What each node sent in its latest flush (for fault injectors aiming at a moment). */
+  readonly justSent = new Map<NodeId, readonly Message[]>();
   /** Called after a node fsynced (and so sent what waited for it). */
   afterFsync: (id: NodeId) => void = () => {};
   private readonly cuts = new Set<string>();
@@ -359,6 +361,7 @@ export class Sim {
       this.checkDurableBefore(n, m);
       this.send(m);
     }
+    this.justSent.set(id, out.messages);
     for (const e of out.apply) {
       const list = n.applied.get(e.room) ?? [];
       assert.equal(e.version, list.length + 1, `${id} applies ${e.room} in order`);
