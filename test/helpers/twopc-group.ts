@@ -27,12 +27,16 @@ export interface TwoPcGroup {
   stop(i: number): Promise<void>;
   /** Polls until every running node is ready (all peers reachable, caught up). */
   ready(timeoutMs?: number): Promise<void>;
-  close(): Promise<void>;
+  /** Stops every node; removes the data dirs too unless `remove` is false (then call remove()). */
+  close(remove?: boolean): Promise<void>;
+  remove(): Promise<void>;
 }
 
 export async function startTwoPcGroup(
   n: number,
   extra: Partial<TwoPcStoreOptions> = {},
+  /** Runs before any node starts (a test writes logs into the data dirs). */
+  prepare?: (nodes: readonly GroupNode[]) => Promise<void>,
 ): Promise<TwoPcGroup> {
   const root = await mkdtemp(path.join(tmpdir(), 'chorus-2pc-'));
   const nodes: GroupNode[] = [];
@@ -94,15 +98,17 @@ export async function startTwoPcGroup(
     }
   }
 
+  await prepare?.(nodes);
   for (let i = 0; i < n; i++) await start(i);
   return {
     nodes,
     start,
     stop,
     ready,
-    close: async () => {
+    close: async (remove = true) => {
       for (let i = 0; i < n; i++) await stop(i);
-      await rm(root, { recursive: true, force: true });
+      if (remove) await rm(root, { recursive: true, force: true });
     },
+    remove: () => rm(root, { recursive: true, force: true }),
   };
 }

@@ -13,12 +13,16 @@ import { acquireDirLock, type DirLock } from '../disk/lock.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { LogRecord } from './types.ts';
 
-/** A record as JSON: the command bytes travel as base64. */
+/** A record as JSON: the command bytes travel as base64 (Buffer's own toJSON would not read back). */
 export function encodeRecord(record: LogRecord): Buffer {
-  const json = JSON.stringify(record, (_key, value: unknown) =>
-    value instanceof Uint8Array ? { b64: Buffer.from(value).toString('base64') } : value,
-  );
-  return Buffer.from(json, 'utf8');
+  const b64 = (bytes: Uint8Array): { b64: string } => ({ b64: Buffer.from(bytes).toString('base64') });
+  const plain =
+    record.kind === 'PREPARED'
+      ? { ...record, command: b64(record.command) }
+      : record.kind === 'CAUGHT_UP'
+        ? { ...record, entry: { ...record.entry, command: b64(record.entry.command) } }
+        : record;
+  return Buffer.from(JSON.stringify(plain), 'utf8');
 }
 
 export function decodeRecord(payload: Buffer): LogRecord {
