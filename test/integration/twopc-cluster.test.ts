@@ -47,8 +47,8 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
     ok(await api(1).post(`/v1/rooms/${room}/members`, { name: 'Ann' }), 201);
     // Applied everywhere once answered: every node's own copy has both members.
     for (let i = 0; i < 3; i++) {
-      const v = await until(`node ${i + 1} to hold version 2`, async () => {
-        const body = await view(i, room);
+      const v: Json = await until(`node ${i + 1} to hold version 2`, async (): Promise<Json> => {
+        const body: Json = await view(i, room);
         return body.version === 2 ? body : undefined;
       });
       assert.equal(v.memberCount, 2, JSON.stringify(v));
@@ -61,8 +61,7 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
     });
     assert.equal(refused.status, 503, refused.text);
     assert.equal(refused.body.error.code, 'UNAVAILABLE');
-    for (const i of [0, 1])
-      assert.equal((await view(i, room)).id, room, `node ${i + 1} still serves reads`);
+    for (const i of [0, 1]) assert.equal((await view(i, room)).id, room, `node ${i + 1} still serves reads`);
 
     nodes[2] = await start(2);
     await allReady();
