@@ -3,32 +3,23 @@
 // entry, and its own ordering (here: none beyond JavaScript's one thread) and durability (none).
 // Everything else (lifecycle, rooms, reads, subscriptions, encoding, guarded apply) is shared.
 
-import type { Envelope, RoomState } from '../../src/domain/index.ts';
+import type { Envelope } from '../../src/domain/index.ts';
 import { encodeCommand } from '../../src/store/codec.ts';
 import { Lifecycle } from '../../src/store/lifecycle.ts';
 import type { StoreLogger } from '../../src/store/logger.ts';
 import type { StoreEntry } from '../../src/store/registry.ts';
-import { LocalRooms } from '../../src/store/room-table.ts';
-import type {
-  CommitOutcome,
-  FeedListener,
-  RoomListing,
-  Store,
-  StoreHealth,
-  Subscription,
-} from '../../src/store/types.ts';
+import { LocalRooms, type HeldRoom } from '../../src/store/room-table.ts';
+import { StoreBase } from '../../src/store/store-base.ts';
+import type { CommitOutcome, RoomListing, StoreHealth } from '../../src/store/types.ts';
 
-export class VolatileStore implements Store {
+export class VolatileStore extends StoreBase<HeldRoom> {
   readonly kind = 'volatile' as const;
-  private readonly life = new Lifecycle('volatile store');
-  private readonly rooms: LocalRooms;
+  protected readonly life = new Lifecycle('volatile store');
+  protected readonly rooms: LocalRooms;
 
   constructor(logger: StoreLogger, readTimeoutMs: number) {
+    super();
     this.rooms = new LocalRooms({ life: this.life, readTimeoutMs, logger });
-  }
-
-  start(): Promise<void> {
-    return this.life.start(() => Promise.resolve());
   }
 
   async submit(env: Envelope): Promise<CommitOutcome> {
@@ -36,21 +27,9 @@ export class VolatileStore implements Store {
     return this.rooms.apply(encodeCommand(env).env);
   }
 
-  read(roomId: string, minVersion?: number, timeoutMs?: number): Promise<RoomState | null> {
-    return this.rooms.read(roomId, minVersion, timeoutMs);
-  }
-
-  subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
-    return this.rooms.subscribe(roomId, afterVersion, listener);
-  }
-
   async listRooms(limit: number): Promise<readonly RoomListing[]> {
     this.life.assertOpen();
     return this.rooms.listings(limit);
-  }
-
-  loadedRooms(): readonly string[] {
-    return this.rooms.loadedRooms();
   }
 
   health(): StoreHealth {
@@ -60,11 +39,14 @@ export class VolatileStore implements Store {
       : { ready: false, detail: notOpen };
   }
 
-  close(): Promise<void> {
-    return this.life.close(async () => this.rooms.closeAll(this.life.unavailable()));
+  protected startUp(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected async shutdown(): Promise<void> {
+    this.rooms.closeAll(this.life.unavailable());
   }
 }
-
 /** Its registry entry: `registerStore(VOLATILE_STORE)` makes `--store volatile` a choice. */
 export const VOLATILE_STORE: StoreEntry = {
   kind: 'volatile',
