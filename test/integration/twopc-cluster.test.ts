@@ -62,6 +62,9 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
     assert.equal(refused.status, 503, refused.text);
     assert.equal(refused.body.error.code, 'UNAVAILABLE');
     for (const i of [0, 1]) assert.equal((await view(i, room)).id, room, `node ${i + 1} still serves reads`);
+    const notReady = await api(0).get('/readyz');
+    assert.equal(notReady.status, 503, 'not ready for writes while a peer is down');
+    assert.match(notReady.text, /n3 unreachable/);
 
     nodes[2] = await start(2);
     await allReady();
