@@ -42,8 +42,6 @@ export interface TwoPcStoreOptions {
   readonly submitTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly limits?: Partial<Limits>;
-  /** fdatasync the log (default true); false only for tests of the protocol, never in a node. */
-  readonly fsync?: boolean;
 }
 
 export const DEFAULT_TICK_MS = 50;
@@ -102,7 +100,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
   // ---- Start, recovery, close -----------------------------------------------------------------
 
   protected async startUp(): Promise<void> {
-    const { wal, records } = await TwoPcWal.open(this.opts.dataDir, this.logger, this.opts.fsync ?? true);
+    const { wal, records } = await TwoPcWal.open(this.opts.dataDir, this.logger);
     this.wal = wal;
     this.node = TwoPcNode.restart(
       { id: this.opts.nodeId, nodes: this.opts.peers.map((p) => p.id), limits: this.opts.limits ?? {} },

@@ -47,11 +47,7 @@ export class TwoPcWal {
   private readonly segment: SegmentWriter;
   private readonly lock: DirLock;
 
-  /** False only in tests that check the protocol, not durability: sync() then skips fdatasync. */
-  private readonly fsync: boolean;
-
-  private constructor(segment: SegmentWriter, lock: DirLock, count: number, fsync: boolean) {
-    this.fsync = fsync;
+  private constructor(segment: SegmentWriter, lock: DirLock, count: number) {
     this.segment = segment;
     this.lock = lock;
     this.appended = count;
@@ -59,7 +55,7 @@ export class TwoPcWal {
   }
 
   /** Locks the data dir, reads every whole record and cuts a torn tail off. */
-  static async open(dir: string, logger: StoreLogger, fsync = true): Promise<OpenedWal> {
+  static async open(dir: string, logger: StoreLogger): Promise<OpenedWal> {
     await mkdir(dir, { recursive: true });
     const lock = await acquireDirLock(dir);
     try {
@@ -69,7 +65,7 @@ export class TwoPcWal {
         throw new Error(`the 2PC log in ${dir} has segments this version does not write; refusing to start`);
       }
       if (first === undefined) {
-        return { wal: new TwoPcWal(await SegmentWriter.create(dir, 0, fsync), lock, 0, fsync), records: [] };
+        return { wal: new TwoPcWal(await SegmentWriter.create(dir, 0, true), lock, 0), records: [] };
       }
       const buf = await readFile(first.path);
       const scan = scanFrames(buf);
@@ -91,8 +87,8 @@ export class TwoPcWal {
           `2pc log: dropped ${buf.length - validBytes} bytes from its end (${problem}); never reported durable`,
         );
       }
-      const segment = await SegmentWriter.reopen(first, validBytes, fsync);
-      return { wal: new TwoPcWal(segment, lock, records.length, fsync), records };
+      const segment = await SegmentWriter.reopen(first, validBytes, true);
+      return { wal: new TwoPcWal(segment, lock, records.length), records };
     } catch (err) {
       await lock.release().catch(() => undefined);
       throw err;
@@ -124,7 +120,7 @@ export class TwoPcWal {
     while (this.durable < this.appended) {
       if (this.syncing === null) {
         const target = this.appended;
-        this.syncing = (this.fsync ? this.segment.sync() : Promise.resolve()).then(
+        this.syncing = this.segment.sync().then(
           () => {
             this.durable = Math.max(this.durable, target);
             this.syncing = null;
