@@ -14,6 +14,11 @@ export interface StoreSettings {
   readonly redisUrl: string | null;
   readonly redisPrefix: string;
   readonly readTimeoutMs: number;
+  /** This node's id and its group (stores whose nodes form one: 2pc, raft). */
+  readonly nodeId?: string | null;
+  readonly peers?: readonly { readonly id: string; readonly address: string }[];
+  /** The cluster secret (node-to-node calls are authenticated with it). */
+  readonly secret?: string | null;
 }
 
 export interface StoreEntry {
@@ -71,6 +76,29 @@ registerStore({
     return openRedisStore({
       url: settings.redisUrl!,
       keyPrefix: settings.redisPrefix,
+      readTimeoutMs: settings.readTimeoutMs,
+      logger,
+    });
+  },
+});
+
+registerStore({
+  kind: '2pc',
+  shared: true,
+  check: (settings) => {
+    const problems: string[] = [];
+    if (!settings.nodeId) problems.push('--store 2pc needs --node-id (this node’s id among --peers)');
+    if ((settings.peers ?? []).length === 0)
+      problems.push('--store 2pc needs --peers ID=HOST:GRPC_PORT,… (every node, this one included)');
+    return problems;
+  },
+  open: async (settings, logger) => {
+    const { openTwoPcStore } = await import('./twopc/store.ts');
+    return openTwoPcStore({
+      dataDir: settings.dataDir,
+      nodeId: settings.nodeId!,
+      peers: settings.peers ?? [],
+      secret: settings.secret!,
       readTimeoutMs: settings.readTimeoutMs,
       logger,
     });

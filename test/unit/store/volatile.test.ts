@@ -33,9 +33,9 @@ runStoreContract('volatile (registered by the test)', async () => {
 
 void describe('store registry', () => {
   void test('lists the stores registered, and only those', () => {
-    assert.deepEqual(builtIn, ['memory', 'redis'], 'raft and 2pc are not offered before they exist');
-    assert.deepEqual(storeKinds(), ['memory', 'redis', 'volatile']);
-    assert.deepEqual(sharedStoreKinds(), ['redis']);
+    assert.deepEqual(builtIn, ['memory', 'redis', '2pc'], 'raft is not offered before it exists');
+    assert.deepEqual(storeKinds(), ['memory', 'redis', '2pc', 'volatile']);
+    assert.deepEqual(sharedStoreKinds(), ['redis', '2pc']);
     assert.throws(() => registerStore(VOLATILE_STORE), /already registered/);
     assert.throws(() => storeEntry('raft'), /no store of kind raft/);
   });
@@ -46,7 +46,7 @@ void describe('store registry', () => {
       () => parseNodeConfig({ store: 'raft' }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        err.problems.includes('--store must be one of memory, redis, volatile (got "raft")'),
+        err.problems.includes('--store must be one of memory, redis, 2pc, volatile (got "raft")'),
     );
     assert.throws(
       () => parseNodeConfig({ store: 'redis' }),

@@ -1,0 +1,83 @@
+// `chorus serve --store 2pc` on three real processes, talking chorus.twopc.v1 over gRPC on
+// loopback: a write taken by one node is applied on all; with a node SIGKILLed, writes answer
+// UNAVAILABLE (every node must vote) while reads are still served; the node restarted on its data
+// dir catches up, and then every node holds the same room and writes commit again.
+
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { freePort } from '../../src/cluster/ports.ts';
+import { cleanupChorus, makeTempDir, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
+import { Http, ok, until, type Json } from '../helpers/http.ts';
+
+after(cleanupChorus);
+
+const SECRET = 'twopc-integration-secret-0123456789';
+
+void test('2pc on 3 processes: writes commit everywhere; a node down blocks writes, not reads; it catches up', async () => {
+  const ids = ['n1', 'n2', 'n3'];
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const dirs = [await makeTempDir(), await makeTempDir(), await makeTempDir()];
+  const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i]!}`).join(',');
+  const start = (i: number): Promise<ChorusProcess> =>
+    startChorus({
+      dataDir: dirs[i]!,
+      grpcPort: ports[i]!,
+      waitForGrpc: true,
+      env: { CHORUS_SECRET: SECRET },
+      // The legacy room is created by a write at start, before the group can vote: off here (see
+      // the README's 2PC section).
+      args: ['--store', '2pc', '--node-id', ids[i]!, '--peers', peers, '--no-legacy'],
+    });
+  const nodes = [await start(0), await start(1), await start(2)];
+  const api = (i: number): Http => new Http(nodes[i]!.restUrl);
+  const allReady = (): Promise<void> =>
+    until(
+      'every node ready',
+      async () =>
+        (await Promise.all(nodes.map((_, i) => api(i).get('/readyz')))).every((r) => r.status === 200),
+      60_000,
+      100,
+    ).then(() => undefined);
+  const view = async (i: number, room: string): Promise<Json> =>
+    ok(await api(i).get(`/v1/rooms/${room}`), 200);
+  try {
+    await allReady();
+    const room = `twopc-${Date.now()}`;
+    ok(await api(0).post('/v1/rooms', { name: 'Two phase', hostName: 'Host', roomId: room }), 201);
+    ok(await api(1).post(`/v1/rooms/${room}/members`, { name: 'Ann' }), 201);
+    // Applied everywhere once answered: every node's own copy has both members.
+    for (let i = 0; i < 3; i++) {
+      const v: Json = await until(`node ${i + 1} to hold version 2`, async (): Promise<Json> => {
+        const body: Json = await view(i, room);
+        return body.version === 2 ? body : undefined;
+      });
+      assert.equal(v.memberCount, 2, JSON.stringify(v));
+    }
+
+    await nodes[2]!.kill();
+    const refused = await until('a write to be refused with n3 down', async () => {
+      const res = await api(0).post(`/v1/rooms/${room}/members`, { name: 'Bob' });
+      return res.status === 201 ? false : res;
+    });
+    assert.equal(refused.status, 503, refused.text);
+    assert.equal(refused.body.error.code, 'UNAVAILABLE');
+    for (const i of [0, 1]) assert.equal((await view(i, room)).id, room, `node ${i + 1} still serves reads`);
+    const notReady = await api(0).get('/readyz');
+    assert.equal(notReady.status, 503, 'not ready for writes while a peer is down');
+    assert.match(notReady.text, /n3 unreachable/);
+
+    nodes[2] = await start(2);
+    await allReady();
+    ok(await api(2).post(`/v1/rooms/${room}/members`, { name: 'Cid' }), 201);
+    const versions = await until('every node to agree', async () => {
+      const all = await Promise.all([0, 1, 2].map((i) => view(i, room)));
+      const vs = all.map((b) => b.version as number);
+      return vs.every((v) => v === vs[0]) ? all : undefined;
+    });
+    const strip = (b: Json): string => JSON.stringify({ ...b, serverTime: undefined, position: undefined });
+    assert.equal(strip(versions[0]), strip(versions[1]));
+    assert.equal(strip(versions[0]), strip(versions[2]));
+  } finally {
+    for (const n of nodes) if (n.running) await n.stop();
+  }
+});
