@@ -106,7 +106,12 @@ export async function startNode(
     onCommit: (command, seconds, ok) =>
       metrics.commitDuration.labels(command, ok ? 'ok' : 'refused').observe(seconds),
   });
-  if (config.legacyRoom) await ensureLegacyRoom(service, config.legacyRoom);
+  // A group store (Raft, 2PC) cannot order the legacy room's creation before its peers answer,
+  // which may be after this node listens: there it is created in the background, retried until the
+  // group takes it. A store of one orders it at once.
+  let stopLegacy = (): void => undefined;
+  if (config.legacyRoom && config.peers.length === 0) await ensureLegacyRoom(service, config.legacyRoom);
+  else if (config.legacyRoom) stopLegacy = ensureInBackground(service, config.legacyRoom, logger);
 
   const { app, sse } = await buildRestServer({
     service,
@@ -154,6 +159,7 @@ export async function startNode(
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      stopLegacy();
       clock.stop();
       watched?.close();
       await Promise.all([grpc.close(), app.close()]);
@@ -162,4 +168,27 @@ export async function startNode(
     return closing;
   };
   return { config, restUrl: address, grpcAddress: grpc.address, store, service, app, close };
+}
+
+/** Creates the legacy room once the store takes writes; returns what stops trying. */
+function ensureInBackground(service: RoomService, roomId: string, logger: Logger): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  const attempt = (tries: number): void => {
+    ensureLegacyRoom(service, roomId).then(
+      () => logger.info({ roomId }, 'legacy room ready'),
+      (err: unknown) => {
+        if (stopped) return;
+        if (tries % 20 === 0)
+          logger.info({ roomId, err: (err as Error).message }, 'legacy room not created yet; retrying');
+        timer = setTimeout(() => attempt(tries + 1), 500);
+        timer.unref();
+      },
+    );
+  };
+  attempt(1);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
 }

@@ -24,9 +24,8 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
       grpcPort: ports[i]!,
       waitForGrpc: true,
       env: { CHORUS_SECRET: SECRET },
-      // The legacy room is created by a write at start, before the group can vote: off here (see
-      // the README's 2PC section).
-      args: ['--store', '2pc', '--node-id', ids[i]!, '--peers', peers, '--no-legacy'],
+      // The legacy API stays on: its room is created in the background once the group votes.
+      args: ['--store', '2pc', '--node-id', ids[i]!, '--peers', peers],
     });
   const nodes = [await start(0), await start(1), await start(2)];
   const api = (i: number): Http => new Http(nodes[i]!.restUrl);
@@ -42,6 +41,15 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
     ok(await api(i).get(`/v1/rooms/${room}`), 200);
   try {
     await allReady();
+    // The legacy room, created in the background once the group could vote, is there on every node.
+    for (let i = 0; i < 3; i++) {
+      await until(
+        `node ${i + 1} to serve the legacy queue`,
+        async () => (await api(i).get('/queue')).status === 200,
+        30_000,
+        100,
+      );
+    }
     const room = `twopc-${Date.now()}`;
     ok(await api(0).post('/v1/rooms', { name: 'Two phase', hostName: 'Host', roomId: room }), 201);
     ok(await api(1).post(`/v1/rooms/${room}/members`, { name: 'Ann' }), 201);
