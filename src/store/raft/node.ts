@@ -1,0 +1,614 @@
+// RaftNode: one member of a Raft group as a pure, deterministic state machine (after etcd-io/raft
+// raft.go + rawnode.go). No I/O, no timers, no clock, no randomness of its own: time arrives as
+// `tick()`, the network as `step(message)`, the election jitter from the injected `random()`.
+//
+// The store's contract (the Ready loop; etcd README "Usage", thesis §10.2.1):
+//   1. Feed inputs: `tick()` every heartbeat interval / electionTick, `step(m)` for each message
+//      received, `propose`/`proposeConfChange`/`readIndex`/`transferLeadership` for local requests.
+//      The core never forwards proposals: a follower's `propose` fails with UNAVAILABLE and a
+//      `leader` hint, and the store forwards the command over its ClientRequest RPC, because the
+//      forwarding node needs an answer (accepted at index/term, or refused) that a fire-and-forget
+//      MsgProp cannot give.
+//   2. When `hasReady()`, take `ready()` and, in this order:
+//      a. persist `snapshot` (it replaces the whole persisted log), then `entries` (an entry at
+//         index i replaces every persisted entry ≥ i), then `hardState`, durably (entries before
+//         the hard state: a crash between the two must leave a commit index the log can back);
+//      b. send `messages`, only after (a) is durable. Exception: when `mayReplicateBeforePersist`
+//         (the node is leader) the messages may be sent while (a) is still being written: the leader
+//         counts itself towards a quorum only from `advance`, i.e. once its own write is done;
+//      c. restore `snapshot` (if any) into the state machine, then apply `committedEntries` in order;
+//         a conf-change entry takes effect inside the core at `advance`;
+//      d. answer each of `readStates` once the state machine has applied its index;
+//      e. call `advance()`. No other call may come between `ready()` and `advance()`.
+//   3. For every `snap` message it sends, the transport calls `reportSnapshot(to, ok)` once the
+//      InstallSnapshot call ends (the leader sends nothing else to that follower until then).
+//   4. To compact: snapshot the state machine at applied index i, persist it, call `compact`.
+// Crashes: whatever the store had not persisted is lost; a new RaftNode built from the persisted
+// hard state, snapshot and entries carries on safely.
+
+import { errorInfo, type ErrorInfo } from '../../domain/errors.ts';
+import * as leader from './leader.ts';
+import { RaftLog } from './log.ts';
+import { Progress, Tracker } from './progress.ts';
+import { ReadOnly } from './read-only.ts';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  ReadState,
+  Ready,
+  Role,
+} from './types.ts';
+import type { Snapshot, SoftState } from './types.ts';
+import { EMPTY_CONF, encodeConfChange, message, NONE } from './types.ts';
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  /** Ticks without a leader before campaigning; the real timeout is drawn from [n, 2n). */
+  readonly electionTick?: number;
+  readonly heartbeatTick?: number;
+  /** Uniform in [0, 1): the only source of randomness, injected (seeded in tests). */
+  readonly random: () => number;
+  readonly preVote?: boolean;
+  readonly checkQuorum?: boolean;
+  /** Payload bytes per append message (one entry at least): many proposals share one append. */
+  readonly maxSizePerMsg?: number;
+  readonly maxInflightMsgs?: number;
+  readonly maxInflightBytes?: number;
+  /** Leader refuses proposals beyond this many uncommitted payload bytes (0: no limit). */
+  readonly maxUncommittedSize?: number;
+  readonly maxCommittedSizePerReady?: number;
+}
+
+/** What the store persisted: all empty for a new node (then a founder passes `bootstrap`). */
+export interface RaftPersisted {
+  readonly hardState: HardState;
+  readonly snapshot: Snapshot | null;
+  readonly entries: readonly Entry[];
+  /** The state machine's applied index on start (the snapshot's index when it rebuilds from it). */
+  readonly applied?: number;
+}
+
+export type ProposeResult = { ok: true; index: number; term: number } | { ok: false; error: ErrorInfo };
+
+export class RaftNode {
+  readonly id: NodeId;
+  readonly electionTick: number;
+  readonly heartbeatTick: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly maxSizePerMsg: number;
+  readonly maxInflightMsgs: number;
+  readonly maxInflightBytes: number;
+  readonly maxUncommittedSize: number;
+  readonly maxCommittedSizePerReady: number;
+  private readonly random: () => number;
+
+  term: number;
+  vote: NodeId;
+  lead: NodeId = NONE;
+  role: Role = 'follower';
+  readonly log: RaftLog;
+  readonly tracker: Tracker;
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  randomizedElectionTimeout = 0;
+  leadTransferee: NodeId = NONE;
+  /** Index of the last conf change appended by this leader; another waits until it is applied. */
+  pendingConfIndex = 0;
+  uncommittedSize = 0;
+  readonly readOnly = new ReadOnly();
+  /** Reads that arrived before this leader committed an entry of its term. */
+  pendingReads: { context: string; from: NodeId }[] = [];
+  /** Set by proposals; `ready()` then sends appends once for all of them. */
+  appendPending = false;
+  msgs: Message[] = [];
+  readStates: ReadState[] = [];
+  private prevSoft: SoftState;
+  private prevHard: HardState;
+  private handedOut: { lastEntry: number; applied: number; snapshot: boolean } | null = null;
+  private handedConf: readonly Entry[] = [];
+
+  constructor(config: RaftConfig, persisted: RaftPersisted, bootstrap: ConfState = EMPTY_CONF) {
+    this.id = config.id;
+    this.electionTick = config.electionTick ?? 10;
+    this.heartbeatTick = config.heartbeatTick ?? 1;
+    if (this.heartbeatTick <= 0 || this.electionTick <= this.heartbeatTick) {
+      throw new Error('raft: electionTick must be greater than heartbeatTick > 0');
+    }
+    this.random = config.random;
+    this.preVote = config.preVote ?? true;
+    this.checkQuorum = config.checkQuorum ?? true;
+    this.maxSizePerMsg = config.maxSizePerMsg ?? 64 * 1024;
+    this.maxInflightMsgs = config.maxInflightMsgs ?? 64;
+    this.maxInflightBytes = config.maxInflightBytes ?? 8 * 1024 * 1024;
+    this.maxUncommittedSize = config.maxUncommittedSize ?? 16 * 1024 * 1024;
+    this.maxCommittedSizePerReady = config.maxCommittedSizePerReady ?? 4 * 1024 * 1024;
+    const snapshot = persisted.snapshot ?? { meta: { index: 0, term: 0, conf: EMPTY_CONF }, data: '' };
+    this.log = new RaftLog(snapshot, persisted.entries, persisted.hardState.commit, persisted.applied ?? 0);
+    this.tracker = new Tracker(snapshot.meta.conf);
+    this.term = persisted.hardState.term;
+    this.vote = persisted.hardState.vote;
+    this.prevHard = this.hardState();
+    this.prevSoft = this.softState();
+    const empty = persisted.snapshot === null && persisted.entries.length === 0 && this.term === 0;
+    if (empty && bootstrap.voters.length > 0) this.bootstrap(bootstrap);
+    this.becomeFollower(this.term, NONE);
+  }
+
+  /**
+   * A founding member of a new group writes the initial membership into its log as committed
+   * conf-change entries of term 1 (etcd rawnode.go Bootstrap): every founder writes the same ones,
+   * and a node added later learns the whole membership by replicating the log (a membership kept
+   * only outside the log would never reach it). A node that joins later starts with no bootstrap.
+   */
+  private bootstrap(conf: ConfState): void {
+    const changes: ConfChange[] = [
+      ...conf.voters.map((node): ConfChange => ({ type: 'addVoter', node })),
+      ...conf.learners.map((node): ConfChange => ({ type: 'addLearner', node })),
+    ];
+    this.log.append(
+      changes.map((cc, i) => ({ term: 1, index: i + 1, type: 'conf', data: encodeConfChange(cc) })),
+    );
+    this.log.commitTo(changes.length);
+    this.term = 1;
+    this.tracker.setConf(conf);
+  }
+
+  // ---- state -------------------------------------------------------------------------------------
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  softState(): SoftState {
+    return { role: this.role, leader: this.lead };
+  }
+
+  /** A voter with no snapshot waiting to be restored may campaign; learners and outsiders never. */
+  promotable(): boolean {
+    return this.tracker.voters.has(this.id) && this.log.pendingSnapshot === null;
+  }
+
+  send(fields: Omit<Parameters<typeof message>[0], 'from' | 'term'> & { term?: number }): void {
+    this.msgs.push(message({ from: this.id, term: this.term, ...fields }));
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    this.randomizedElectionTimeout = this.electionTick + Math.floor(this.random() * this.electionTick);
+  }
+
+  reset(term: number): void {
+    if (term !== this.term) {
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.leadTransferee = NONE;
+    this.tracker.votes.clear();
+    this.tracker.progress.clear();
+    for (const id of this.tracker.members()) {
+      const pr = this.newProgress(id);
+      // The leader's own match is what it has made durable (see the contract, step 2b).
+      if (id === this.id) pr.match = this.log.stabled;
+      this.tracker.progress.set(id, pr);
+    }
+    this.pendingConfIndex = 0;
+    this.uncommittedSize = 0;
+    this.readOnly.reset();
+    this.pendingReads = [];
+    this.appendPending = false;
+  }
+
+  newProgress(id: NodeId): Progress {
+    return new Progress(
+      this.log.lastIndex() + 1,
+      this.tracker.learners.has(id),
+      this.maxInflightMsgs,
+      this.maxInflightBytes,
+    );
+  }
+
+  becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = 'follower';
+  }
+
+  private becomePreCandidate(): void {
+    if (this.role === 'leader') throw new Error('raft: leader cannot become pre-candidate');
+    // A pre-candidate changes neither its term nor its vote: it only asks whether it could win.
+    this.tracker.votes.clear();
+    this.lead = NONE;
+    this.role = 'preCandidate';
+  }
+
+  private becomeCandidate(): void {
+    if (this.role === 'leader') throw new Error('raft: leader cannot become candidate');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = 'candidate';
+  }
+
+  private becomeLeader(): void {
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = 'leader';
+    this.tracker.progress.get(this.id)?.becomeReplicate();
+    // The no-op of the new term: committing it commits every earlier entry (Figure 8, §5.4.2),
+    // and it unblocks ReadIndex.
+    leader.appendEntries(this, [{ type: 'normal', data: '' }], true);
+    // No membership change until the no-op is applied: a conf change may hide in the uncommitted
+    // tail, and a leader must commit an entry of its term before changing the configuration
+    // (Ongaro's fix for single-server changes, raft-dev 2015).
+    this.pendingConfIndex = this.log.lastIndex();
+    leader.bcastAppend(this);
+  }
+
+  // ---- time --------------------------------------------------------------------------------------
+
+  tick(): void {
+    if (this.role === 'leader') {
+      leader.tickHeartbeat(this);
+      return;
+    }
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaignIfAllowed(false);
+    }
+  }
+
+  /** Starts an election now (pre-vote first when enabled), as an election timeout would. */
+  campaign(): void {
+    this.campaignIfAllowed(false);
+  }
+
+  private campaignIfAllowed(transfer: boolean): void {
+    if (this.role === 'leader' || !this.promotable()) return;
+    // A committed but unapplied conf change may change who votes: wait until it is applied.
+    for (const e of this.log.nextCommittedEntries(Infinity)) if (e.type === 'conf') return;
+    // Leader transfer skips pre-vote: the old leader asked for it, no partition to guard against.
+    if (this.preVote && !transfer) this.startCampaign('pre', false);
+    else this.startCampaign('election', transfer);
+  }
+
+  private startCampaign(kind: 'pre' | 'election', transfer: boolean): void {
+    if (kind === 'pre') this.becomePreCandidate();
+    else this.becomeCandidate();
+    const voteTerm = kind === 'pre' ? this.term + 1 : this.term;
+    const type = kind === 'pre' ? 'preVote' : 'vote';
+    this.tracker.recordVote(this.id, true);
+    if (this.tracker.tallyVotes().result === 'won') {
+      // A single voter wins at once.
+      if (kind === 'pre') this.startCampaign('election', transfer);
+      else this.becomeLeader();
+      return;
+    }
+    for (const to of this.tracker.voters) {
+      if (to === this.id) continue;
+      this.send({
+        type,
+        to,
+        term: voteTerm,
+        index: this.log.lastIndex(),
+        logTerm: this.log.lastTerm(),
+        context: transfer ? 'transfer' : '',
+      });
+    }
+  }
+
+  // ---- messages ----------------------------------------------------------------------------------
+
+  step(m: Message): void {
+    if (m.from === this.id) return;
+    if (m.term > this.term) {
+      if (m.type === 'vote' || m.type === 'preVote') {
+        // Leader lease on votes: while we hear from a leader, refuse to help depose it (unless the
+        // leader itself asked, by timeoutNow).
+        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTick;
+        if (m.context !== 'transfer' && inLease) return;
+      }
+      if (m.type === 'preVote' || (m.type === 'preVoteResp' && !m.reject)) {
+        // A pre-vote never changes our term; a granted pre-vote carries the candidate's future term.
+      } else if (m.type === 'app' || m.type === 'heartbeat' || m.type === 'snap') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === 'heartbeat' || m.type === 'app')) {
+        // A stale leader (or one cut off while we moved on): tell it our term so it steps down,
+        // instead of silently ignoring it and leaving it stuck.
+        this.send({ type: 'appResp', to: m.from });
+      } else if (m.type === 'preVote') {
+        this.send({ type: 'preVoteResp', to: m.from, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === 'vote' || m.type === 'preVote') {
+      this.handleVote(m);
+      return;
+    }
+    if (this.role === 'leader') leader.stepLeader(this, m);
+    else if (this.role === 'follower') this.stepFollower(m);
+    else this.stepCandidate(m);
+  }
+
+  private handleVote(m: Message): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === NONE && this.lead === NONE) ||
+      (m.type === 'preVote' && m.term > this.term);
+    const respType = m.type === 'vote' ? 'voteResp' : 'preVoteResp';
+    // Learners answer too: a promoted learner may not know it yet (etcd raft.go, Step).
+    if (canVote && this.log.isUpToDate(m.logTerm, m.index)) {
+      // Answer in the message's term: a pre-candidate ignores answers below its pre-vote term.
+      this.send({ type: respType, to: m.from, term: m.term });
+      if (m.type === 'vote') {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: respType, to: m.from, reject: true });
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'app':
+      case 'heartbeat':
+      case 'snap':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleFromLeader(m);
+        return;
+      case 'timeoutNow':
+        this.campaignIfAllowed(true);
+        return;
+      case 'readIndexResp':
+        this.readStates.push({ index: m.index, context: m.context });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'app':
+      case 'heartbeat':
+      case 'snap':
+        // A leader exists in our term (or a newer one, already adopted above).
+        this.becomeFollower(m.term, m.from);
+        this.handleFromLeader(m);
+        return;
+      case 'voteResp':
+      case 'preVoteResp': {
+        if ((m.type === 'voteResp') !== (this.role === 'candidate')) return;
+        this.tracker.recordVote(m.from, !m.reject);
+        const { result } = this.tracker.tallyVotes();
+        if (result === 'won') {
+          if (this.role === 'preCandidate') this.startCampaign('election', false);
+          else this.becomeLeader();
+        } else if (result === 'lost') {
+          this.becomeFollower(this.term, NONE);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private handleFromLeader(m: Message): void {
+    if (m.type === 'heartbeat') {
+      this.log.commitTo(m.commit);
+      this.send({ type: 'heartbeatResp', to: m.from, context: m.context });
+    } else if (m.type === 'app') {
+      this.handleAppend(m);
+    } else if (m.snapshot !== null) {
+      // Restored: we now end at the snapshot. Not restored (we had it): claim only what is
+      // committed, since our tail past the snapshot may diverge from the leader's.
+      const restored = this.log.restore(m.snapshot);
+      if (restored) this.tracker.setConf(m.snapshot.meta.conf);
+      this.send({ type: 'appResp', to: m.from, index: restored ? this.log.lastIndex() : this.log.committed });
+    }
+  }
+
+  private handleAppend(m: Message): void {
+    if (m.index < this.log.committed) {
+      this.send({ type: 'appResp', to: m.from, index: this.log.committed });
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (lastNew !== undefined) {
+      this.send({ type: 'appResp', to: m.from, index: lastNew });
+      return;
+    }
+    // Fast backtracking: the largest (index, term) here with term ≤ the append's, so the leader
+    // skips our whole divergent tail in one round trip (etcd raft.go handleAppendEntries).
+    const [hintIndex, hintTerm] = this.log.findConflictByTerm(
+      Math.min(m.index, this.log.lastIndex()),
+      m.logTerm,
+    );
+    this.send({
+      type: 'appResp',
+      to: m.from,
+      index: m.index,
+      reject: true,
+      rejectHint: hintIndex,
+      logTerm: hintTerm,
+    });
+  }
+
+  // ---- local requests ----------------------------------------------------------------------------
+
+  /** Appends a normal entry (leader only); the store forwards to `error.details.leader` otherwise. */
+  propose(data: Entry['data']): ProposeResult {
+    return leader.propose(this, [{ type: 'normal', data }]);
+  }
+
+  /** Several entries at once, all or none: one batch, sent in as few appends as the limits allow. */
+  proposeBatch(datas: readonly Entry['data'][]): ProposeResult {
+    return leader.propose(
+      this,
+      datas.map((data) => ({ type: 'normal', data })),
+    );
+  }
+
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    return leader.proposeConfChange(this, cc);
+  }
+
+  /** Linearizable read: a ReadState with `context` comes out once its index is confirmed. */
+  readIndex(context: string): ErrorInfo | null {
+    if (this.role === 'leader') {
+      leader.handleReadIndex(this, context, this.id);
+      return null;
+    }
+    if (this.lead === NONE) return notLeader(this, 'no leader is known');
+    this.send({ type: 'readIndex', to: this.lead, context });
+    return null;
+  }
+
+  transferLeadership(to: NodeId): ErrorInfo | null {
+    return leader.transferLeadership(this, to);
+  }
+
+  /** The store's transport could not deliver to `to`: probe it instead of streaming blindly. */
+  reportUnreachable(to: NodeId): void {
+    const pr = this.tracker.progress.get(to);
+    if (this.role === 'leader' && pr?.state === 'replicate') pr.becomeProbe();
+  }
+
+  /** The transport's InstallSnapshot to `to` finished (or failed, so it is retried later). */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    const pr = this.tracker.progress.get(to);
+    if (this.role !== 'leader' || pr?.state !== 'snapshot') return;
+    if (!ok) pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+    pr.flowPaused = true; // wait for the follower's answer or the next heartbeat
+  }
+
+  /**
+   * Local compaction: `data` is the state machine at the applied index (after `advance`), which the
+   * store has persisted. It becomes the snapshot sent to followers that fall behind the log;
+   * `keepEntries` entries before it stay, so a slightly slow follower still gets appends.
+   */
+  compact(data: Entry['data'], keepEntries = 0): Snapshot {
+    const index = this.log.applied;
+    const term = this.log.term(index);
+    if (term === undefined) throw new Error(`raft: cannot snapshot at unknown index ${index}`);
+    // The membership as of the applied index: conf changes take effect exactly when applied.
+    const snapshot: Snapshot = { meta: { index, term, conf: this.tracker.conf() }, data };
+    this.log.compact(snapshot, index - keepEntries + 1);
+    return snapshot;
+  }
+
+  // ---- Ready / Advance ---------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    if (this.role === 'leader' && this.appendPending) return true;
+    const hs = this.hardState();
+    const ss = this.softState();
+    return (
+      this.msgs.length > 0 ||
+      this.readStates.length > 0 ||
+      this.log.pendingSnapshot !== null ||
+      this.log.stabled < this.log.lastIndex() ||
+      this.log.committed > this.log.applied ||
+      hs.term !== this.prevHard.term ||
+      hs.vote !== this.prevHard.vote ||
+      hs.commit !== this.prevHard.commit ||
+      ss.role !== this.prevSoft.role ||
+      ss.leader !== this.prevSoft.leader
+    );
+  }
+
+  ready(): Ready {
+    if (this.handedOut !== null) throw new Error('raft: ready() again before advance()');
+    if (this.role === 'leader' && this.appendPending) leader.flushAppends(this);
+    const hs = this.hardState();
+    const ss = this.softState();
+    const entries = this.log.unstableEntries();
+    const committedEntries = this.log.nextCommittedEntries(this.maxCommittedSizePerReady);
+    const rd: Ready = {
+      softState: ss.role !== this.prevSoft.role || ss.leader !== this.prevSoft.leader ? ss : null,
+      hardState:
+        hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote || hs.commit !== this.prevHard.commit
+          ? hs
+          : null,
+      entries,
+      snapshot: this.log.pendingSnapshot,
+      committedEntries,
+      messages: this.msgs,
+      readStates: this.readStates,
+      mayReplicateBeforePersist: this.role === 'leader',
+    };
+    this.prevHard = hs;
+    this.prevSoft = ss;
+    this.msgs = [];
+    this.readStates = [];
+    this.handedOut = {
+      lastEntry: entries[entries.length - 1]?.index ?? this.log.stabled,
+      applied: committedEntries[committedEntries.length - 1]?.index ?? this.log.applied,
+      snapshot: rd.snapshot !== null,
+    };
+    this.handedConf = committedEntries;
+    return rd;
+  }
+
+  advance(): void {
+    const h = this.handedOut;
+    if (h === null) throw new Error('raft: advance() without ready()');
+    this.handedOut = null;
+    if (h.snapshot) this.log.pendingSnapshot = null;
+    this.log.stabled = Math.max(this.log.stabled, h.lastEntry);
+    this.log.applied = Math.max(this.log.applied, h.applied);
+    const applied = this.handedConf;
+    this.handedConf = [];
+    for (const e of applied) if (e.type === 'conf') leader.applyConfChange(this, e);
+    if (this.role === 'leader') leader.selfPersisted(this);
+  }
+
+  status(): {
+    id: NodeId;
+    hardState: HardState;
+    softState: SoftState;
+    applied: number;
+    lastIndex: number;
+    conf: ConfState;
+    progress: Map<NodeId, { match: number; next: number; state: string; recentActive: boolean }>;
+  } {
+    const progress = new Map<NodeId, { match: number; next: number; state: string; recentActive: boolean }>();
+    if (this.role === 'leader') {
+      for (const [id, pr] of this.tracker.progress) {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive });
+      }
+    }
+    return {
+      id: this.id,
+      hardState: this.hardState(),
+      softState: this.softState(),
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      conf: this.tracker.conf(),
+      progress,
+    };
+  }
+}
+
+export function notLeader(node: RaftNode, why: string): ErrorInfo {
+  return errorInfo('UNAVAILABLE', `raft node ${node.id} is not the leader: ${why}`, {
+    reason: 'NOT_LEADER',
+    leader: node.lead,
+  });
+}
