@@ -329,6 +329,32 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         sub.close();
       }));
 
+    void test('malformed room ids, versions, timeouts and list limits are read alike by every store', () =>
+      withStore(async (store) => {
+        const { room } = await roomWithMembers(store, 0);
+        // A malformed id is a room that does not exist: answered at once, never waited for.
+        for (const bad of ['Not A Room!', '', '../x', 'a'.repeat(500)]) {
+          assert.equal(await store.read(bad, 1, 60_000), null, `read(${JSON.stringify(bad)})`);
+          const err = await rejectsWith(
+            store.subscribe(bad, 0, () => undefined),
+            'NOT_FOUND',
+          );
+          assert.equal(err.message, `room ${bad} does not exist`);
+        }
+        assert.deepEqual(store.loadedRooms(), [room], 'nothing is held for a malformed id');
+        // A version that is not a number asks for nothing; a timeout that is not one is the default.
+        assert.equal((await store.read(room, Number.NaN))?.version, 1);
+        const waiting = store.read(room, 2, Number.POSITIVE_INFINITY);
+        for (let i = 0; i < 5; i++) await nextTurn();
+        await accepted(store, cmd.join(room, 'late'));
+        assert.equal((await waiting)?.version, 2, 'an infinite timeout waits (for the default)');
+        // A negative timeout is no wait at all.
+        await rejectsWith(store.read(room, 3, -5), 'DEADLINE_EXCEEDED');
+        // List limits are whole numbers; anything not positive lists nothing.
+        assert.equal((await store.listRooms(1.9)).length, 1);
+        for (const limit of [0, -3, Number.NaN]) assert.deepEqual(await store.listRooms(limit), []);
+      }));
+
     void test('subscribe to a room that does not exist is NOT_FOUND', () =>
       withStore(async (store) => {
         await rejectsWith(

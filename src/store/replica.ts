@@ -3,6 +3,7 @@
 // outside the domain that calls `apply`, so every store applies, notifies and answers alike.
 
 import { apply, ChorusError, type Envelope, type RoomEvent, type RoomState } from '../domain/index.ts';
+import { SILENT_LOGGER, type StoreLogger } from './logger.ts';
 import type { CommitOutcome, FeedItem, FeedListener, RoomListing, Subscription } from './types.ts';
 
 /** Events kept per room for subscribers that resume (SSE Last-Event-ID, gRPC Watch from a version). */
@@ -21,11 +22,13 @@ export class RoomReplica {
   private readonly events: RoomEvent[] = [];
   private waiters: VersionWaiter[] = [];
   private readonly listeners = new Set<FeedListener>();
+  private readonly logger: StoreLogger;
   lastUsed = 0;
 
-  constructor(roomId: string, initial: RoomState | null = null) {
+  constructor(roomId: string, initial: RoomState | null = null, logger: StoreLogger = SILENT_LOGGER) {
     this.roomId = roomId;
     this.current = initial;
+    this.logger = logger;
   }
 
   get state(): RoomState | null {
@@ -44,9 +47,25 @@ export class RoomReplica {
     this.wake();
   }
 
-  /** Applies the next command of the agreed order and tells everyone who waits. */
+  /**
+   * Applies the next command of the agreed order and tells everyone who waits. A throw from apply
+   * (a bug) is a command without effect, answered INTERNAL, on every store and every node alike,
+   * live and in replay, so replicas still agree and the store's loop goes on.
+   */
   applyCommitted(env: Envelope): CommitOutcome {
-    const out = apply(this.current, env);
+    let out: ReturnType<typeof apply>;
+    try {
+      out = apply(this.current, env);
+    } catch (err) {
+      this.logger.warn(
+        { roomId: this.roomId, commandId: commandIdOf(env), err: String(err) },
+        'applying a command failed',
+      );
+      return {
+        result: { ok: false, error: { code: 'INTERNAL', message: 'the command could not be applied' } },
+        state: this.current,
+      };
+    }
     this.current = out.state;
     if (out.events.length > 0) {
       for (const event of out.events) {
@@ -165,31 +184,47 @@ export class RoomReplica {
 export class PendingCommands {
   private readonly byId = new Map<string, Array<(outcome: CommitOutcome) => void>>();
 
-  expect(commandId: string): Promise<CommitOutcome> {
+  expect(roomId: string, commandId: string): Promise<CommitOutcome> {
+    const key = pendingKey(roomId, commandId);
     return new Promise((resolve) => {
-      const list = this.byId.get(commandId);
+      const list = this.byId.get(key);
       if (list) list.push(resolve);
-      else this.byId.set(commandId, [resolve]);
+      else this.byId.set(key, [resolve]);
     });
   }
 
-  settle(commandId: string, outcome: CommitOutcome): void {
-    const list = this.byId.get(commandId);
+  settle(roomId: string, commandId: string, outcome: CommitOutcome): void {
+    const key = pendingKey(roomId, commandId);
+    const list = this.byId.get(key);
     if (!list) return;
-    this.byId.delete(commandId);
+    this.byId.delete(key);
     for (const resolve of list) resolve(outcome);
   }
 
-  forget(commandId: string): void {
-    this.byId.delete(commandId);
+  forget(roomId: string, commandId: string): void {
+    this.byId.delete(pendingKey(roomId, commandId));
   }
 
   /** True while someone waits for this command to be applied. */
-  isWaiting(commandId: string): boolean {
-    return this.byId.has(commandId);
+  isWaiting(roomId: string, commandId: string): boolean {
+    return this.byId.has(pendingKey(roomId, commandId));
   }
 
   get size(): number {
     return this.byId.size;
   }
+}
+
+/** The envelope's command id for a log line, whatever the envelope is (it just made apply throw). */
+function commandIdOf(env: Envelope): unknown {
+  try {
+    return (env as Partial<Envelope> | null)?.commandId;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Command ids are chosen by clients and only unique within a room. */
+function pendingKey(roomId: string, commandId: string): string {
+  return `${roomId}/${commandId}`;
 }

@@ -735,7 +735,7 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
   /** Store options on `server` whose logger keeps the warnings, for the test to read. */
   function keepingWarnings(server: RedisServer): { opts: RedisStoreOptions; warnings: string[] } {
     const warnings: string[] = [];
-    const logger = { info: () => undefined, warn: (message: string) => void warnings.push(message) };
+    const logger = { info: () => undefined, warn: (_: object, message = '') => void warnings.push(message) };
     return { opts: { url: server.url, keyPrefix: freshPrefix(), logger, commandTimeoutMs: 500 }, warnings };
   }
 

@@ -6,5 +6,4 @@ export {
   openMemoryStore,
   type MemoryStoreOptions,
   type MemoryStoreStats,
-  type StoreLogger,
 } from './store.ts';

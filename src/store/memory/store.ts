@@ -25,16 +25,21 @@
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import { decodeCommand, encodeCommand } from '../codec.ts';
+import { Lifecycle } from '../lifecycle.ts';
+import type { StoreLogger } from '../logger.ts';
+import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
 import { RoomReplica } from '../replica.ts';
+import { RoomTable, type HeldRoom } from '../room-table.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
-import { frameRecord, listSegments, MAX_RECORD_BYTES, scanFrames, SegmentWriter, syncDir } from './log.ts';
-import { acquireDirLock, type DirLock } from './lock.ts';
-import { listSnapshots, readSnapshotFile, writeSnapshotFile, type LoadedSnapshot } from './snapshot-file.ts';
-
-export interface StoreLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
+import { frameRecord, listSegments, scanFrames, SegmentWriter, syncDir } from '../disk/log.ts';
+import { acquireDirLock, type DirLock } from '../disk/lock.ts';
+import {
+  listSnapshots,
+  readSnapshotFile,
+  writeSnapshotFile,
+  type LoadedSnapshot,
+} from '../disk/snapshot-file.ts';
 
 export interface MemoryStoreOptions {
   /** Directory for the log, snapshots and lock; created when missing. */
@@ -99,7 +104,9 @@ interface Submission {
   readonly reject: (err: Error) => void;
 }
 
-type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
+const OPTIONS: OptionTable<'snapshotEvery'> = {
+  snapshotEvery: [DEFAULT_SNAPSHOT_EVERY, 1, Number.MAX_SAFE_INTEGER],
+};
 
 const defaultLogger: StoreLogger = {
   info: () => undefined,
@@ -119,19 +126,16 @@ export class MemoryStore implements Store {
   private readonly fsync: boolean;
   private readonly logger: StoreLogger;
 
-  private phase: Phase = 'new';
+  private readonly life: Lifecycle;
   private lock: DirLock | null = null;
   private segment: SegmentWriter | null = null;
-  private readonly rooms = new Map<string, RoomReplica>();
-  /** Reads waiting on a room that does not exist (yet), so its empty replica is kept meanwhile. */
-  private readonly waitingReads = new Map<string, number>();
+  /** Every room: this store applies every command, so an empty replica is dropped once unused. */
+  private readonly rooms: RoomTable<HeldRoom>;
 
   private queue: Submission[] = [];
   private writer: Promise<void> | null = null;
   /** The snapshot being written in the background, if any (at most one at a time). */
   private snapshotting: Promise<void> | null = null;
-  private starting: Promise<void> | null = null;
-  private closing: Promise<void> | null = null;
   /** Set when the log could not be written: the store stops taking writes (fail-stop). */
   private failure: Error | null = null;
 
@@ -150,30 +154,25 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions) {
     if (typeof options.dataDir !== 'string' || options.dataDir === '') {
-      throw new ChorusError('INVALID_ARGUMENT', 'the memory store needs a data dir');
-    }
-    const every = options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
-    if (!Number.isSafeInteger(every) || every < 1) {
-      throw new ChorusError(
-        'INVALID_ARGUMENT',
-        `snapshotEvery must be a whole number of at least 1, not ${every}`,
-      );
+      throw invalidOption('memory store', 'a data dir is needed', 'dataDir');
     }
     this.dataDir = path.resolve(options.dataDir);
-    this.snapshotEvery = every;
+    this.snapshotEvery = resolveNumbers('memory store', OPTIONS, options).snapshotEvery;
     this.fsync = options.fsync ?? true;
-    this.logger = options.logger ?? defaultLogger;
+    this.logger = resolveLogger('memory store', options.logger, defaultLogger);
+    this.life = new Lifecycle(`memory store at ${this.dataDir}`, { dataDir: this.dataDir });
+    this.rooms = new RoomTable<HeldRoom>({
+      life: this.life,
+      readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
+      load: (roomId) => Promise.resolve(this.hold(roomId)),
+      dropEmpty: true,
+    });
   }
 
   // ---- Start and recovery -----------------------------------------------------------------------
 
   start(): Promise<void> {
-    if (this.phase !== 'new') {
-      return Promise.reject(new ChorusError('FAILED_PRECONDITION', 'the memory store was already started'));
-    }
-    this.phase = 'starting';
-    this.starting = this.startUp();
-    return this.starting;
+    return this.life.start(() => this.startUp());
   }
 
   private async startUp(): Promise<void> {
@@ -181,17 +180,15 @@ export class MemoryStore implements Store {
       await mkdir(this.dataDir, { recursive: true });
       this.lock = await acquireDirLock(this.dataDir);
       await this.recover();
-      if (this.closing !== null) throw this.unavailable(); // close() was called while starting
+      if (this.life.closeRequested) throw this.unavailable(); // close() was called while starting
     } catch (err) {
       await this.segment?.close().catch(() => undefined);
       await this.lock?.release().catch(() => undefined);
       this.segment = null;
       this.lock = null;
-      this.rooms.clear();
-      this.phase = 'closed';
+      this.rooms.closeAll(this.unavailable());
       throw err;
     }
-    this.phase = 'open';
   }
 
   private async recover(): Promise<void> {
@@ -204,7 +201,9 @@ export class MemoryStore implements Store {
     let position = snap?.position ?? 0;
     this.snapshotPosition = position;
     this.snapshotBytes = snap ? (await stat(snap.path)).size : 0;
-    for (const state of snap?.rooms ?? []) this.rooms.set(state.id, new RoomReplica(state.id, state));
+    for (const state of snap?.rooms ?? []) {
+      this.rooms.add({ id: state.id, replica: new RoomReplica(state.id, state, this.logger), busy: 0 });
+    }
 
     const segments = await listSegments(dir);
     let tail: { index: number; end: number; validBytes: number } | null = null;
@@ -225,7 +224,7 @@ export class MemoryStore implements Store {
       for (const frame of scan.frames) {
         let env: Envelope;
         try {
-          env = JSON.parse(frame.payload.toString('utf8')) as Envelope;
+          env = decodeCommand(frame.payload.toString('utf8'));
         } catch {
           // The checksum matched, so this was written this way: treat it like any corrupt record.
           validBytes = frame.offset;
@@ -263,7 +262,13 @@ export class MemoryStore implements Store {
     this.position = position;
     this.nextSnapshotAt = this.snapshotPosition + this.snapshotEvery;
     this.logger.info(
-      { dataDir: dir, snapshotPosition: this.snapshotPosition, replayed, position, rooms: this.roomCount() },
+      {
+        dataDir: dir,
+        snapshotPosition: this.snapshotPosition,
+        replayed,
+        position,
+        rooms: this.rooms.roomCount,
+      },
       'memory store recovered',
     );
   }
@@ -287,30 +292,12 @@ export class MemoryStore implements Store {
 
   // ---- Writes -----------------------------------------------------------------------------------
 
-  submit(env: Envelope): Promise<CommitOutcome> {
-    if (this.phase !== 'open' || this.failure !== null) return Promise.reject(this.unavailable());
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(env);
-    } catch (err) {
-      return Promise.reject(
-        new ChorusError('INVALID_ARGUMENT', `the command cannot be serialised: ${String(err)}`),
-      );
-    }
-    if (json === undefined) {
-      return Promise.reject(new ChorusError('INVALID_ARGUMENT', 'the command is empty'));
-    }
-    const payload = Buffer.from(json, 'utf8');
-    if (payload.length > MAX_RECORD_BYTES) {
-      return Promise.reject(
-        new ChorusError('INVALID_ARGUMENT', `the command is too large (${payload.length} bytes)`, {
-          maxBytes: MAX_RECORD_BYTES,
-        }),
-      );
-    }
-    const decoded = JSON.parse(json) as Envelope;
+  // async, so that a refusal is a rejection; everything up to the queue push still runs at once.
+  async submit(env: Envelope): Promise<CommitOutcome> {
+    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
+    const encoded = encodeCommand(env);
     return new Promise((resolve, reject) => {
-      this.queue.push({ env: decoded, frame: frameRecord(payload), resolve, reject });
+      this.queue.push({ env: encoded.env, frame: frameRecord(encoded.bytes), resolve, reject });
       this.startWriter();
     });
   }
@@ -413,42 +400,24 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Applies one logged command, live or during replay. A throw from apply (a bug) is treated as a
-   * command without effect, identically in both paths, so replay still reproduces the live state.
-   * A replica left without a room (a refused command for a room that does not exist) is dropped
+   * Applies one logged command, live or during replay (RoomReplica turns a throwing apply into a
+   * command without effect, identically in both paths). A replica left without a room (a refused command for a room that does not exist) is dropped
    * unless someone waits on it.
    */
   private applyRecord(env: Envelope): CommitOutcome {
     const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
-    let replica = this.rooms.get(roomId);
-    if (!replica) {
-      replica = new RoomReplica(roomId);
-      this.rooms.set(roomId, replica);
-    }
-    let outcome: CommitOutcome;
-    try {
-      outcome = replica.applyCommitted(env);
-    } catch (err) {
-      this.logger.warn({ roomId, commandId: env?.commandId, err: String(err) }, 'applying a command failed');
-      outcome = {
-        result: { ok: false, error: { code: 'INTERNAL', message: 'the command could not be applied' } },
-        state: replica.state,
-      };
-    }
-    this.dropIfEmpty(roomId);
+    const room = this.hold(roomId);
+    const outcome = room.replica.applyCommitted(env);
+    this.rooms.release(room);
     return outcome;
   }
 
-  private dropIfEmpty(roomId: string): void {
-    const replica = this.rooms.get(roomId);
-    if (
-      replica &&
-      replica.state === null &&
-      replica.subscriberCount === 0 &&
-      !this.waitingReads.has(roomId)
-    ) {
-      this.rooms.delete(roomId);
-    }
+  /** The room's entry, made empty when there is none (a command or a read for a new room). */
+  private hold(roomId: string): HeldRoom {
+    return (
+      this.rooms.get(roomId) ??
+      this.rooms.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
+    );
   }
 
   // ---- Snapshots --------------------------------------------------------------------------------
@@ -470,7 +439,7 @@ export class MemoryStore implements Store {
   private async beginSnapshot(): Promise<void> {
     const position = this.position;
     const states: RoomState[] = [];
-    for (const replica of this.rooms.values()) if (replica.state) states.push(replica.state);
+    for (const { replica } of this.rooms.values()) if (replica.state) states.push(replica.state);
     // Whatever happens, the next attempt comes after another snapshotEvery records, not every batch.
     this.nextSnapshotAt = position + this.snapshotEvery;
     try {
@@ -528,61 +497,32 @@ export class MemoryStore implements Store {
 
   // ---- Reads ------------------------------------------------------------------------------------
 
-  async read(roomId: string, minVersion = 0, timeoutMs = DEFAULT_READ_TIMEOUT_MS): Promise<RoomState | null> {
-    if (this.phase !== 'open') throw this.unavailable();
-    const existing = this.rooms.get(roomId);
-    if (existing && existing.version >= minVersion) return existing.state;
-    if (!existing && minVersion <= 0) return null;
-    let replica = existing;
-    if (!replica) {
-      // Wait on an empty replica: a createRoom applied meanwhile lands in it and wakes us.
-      replica = new RoomReplica(roomId);
-      this.rooms.set(roomId, replica);
-    }
-    this.waitingReads.set(roomId, (this.waitingReads.get(roomId) ?? 0) + 1);
-    try {
-      await replica.waitForVersion(minVersion, timeoutMs);
-    } finally {
-      const left = (this.waitingReads.get(roomId) ?? 1) - 1;
-      if (left > 0) this.waitingReads.set(roomId, left);
-      else this.waitingReads.delete(roomId);
-      this.dropIfEmpty(roomId);
-    }
-    return replica.state;
+  read(roomId: string, minVersion?: number, timeoutMs?: number): Promise<RoomState | null> {
+    return this.rooms.read(roomId, minVersion, timeoutMs);
   }
 
-  async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
-    if (this.phase !== 'open') throw this.unavailable();
-    const replica = this.rooms.get(roomId);
-    if (!replica?.state) throw new ChorusError('NOT_FOUND', `room ${roomId} does not exist`, { roomId });
-    return replica.subscribe(afterVersion, listener);
+  subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    return this.rooms.subscribe(roomId, afterVersion, listener);
   }
 
   async listRooms(limit: number): Promise<readonly RoomListing[]> {
-    const listings: RoomListing[] = [];
-    for (const replica of this.rooms.values()) {
-      if (replica.state?.settings.public) listings.push(replica.listing()!);
-    }
-    // Newest first; the id breaks ties so the order is stable.
-    listings.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return listings.slice(0, Math.max(0, limit));
+    this.life.assertOpen();
+    return this.rooms.listings(limit);
   }
 
   loadedRooms(): readonly string[] {
-    const ids: string[] = [];
-    for (const [id, replica] of this.rooms) if (replica.state) ids.push(id);
-    return ids;
+    return this.rooms.loadedRooms();
   }
 
   health(): StoreHealth {
     if (this.failure !== null) {
       return { ready: false, detail: `memory store at ${this.dataDir} failed: ${this.failure.message}` };
     }
-    if (this.phase !== 'open')
-      return { ready: false, detail: `memory store at ${this.dataDir} is ${this.phase}` };
+    const notOpen = this.life.notOpenDetail();
+    if (notOpen !== null) return { ready: false, detail: notOpen };
     return {
       ready: true,
-      detail: `memory store at ${this.dataDir}: ${this.roomCount()} rooms, ${this.position} commands logged`,
+      detail: `memory store at ${this.dataDir}: ${this.rooms.roomCount} rooms, ${this.position} commands logged`,
     };
   }
 
@@ -596,7 +536,7 @@ export class MemoryStore implements Store {
       snapshots: this.snapshots,
       snapshotPosition: this.snapshotPosition,
       replicas: this.rooms.size,
-      rooms: this.roomCount(),
+      rooms: this.rooms.roomCount,
       segment: this.segment ? path.basename(this.segment.path) : '',
       busy: this.writer !== null || this.snapshotting !== null,
     };
@@ -605,19 +545,10 @@ export class MemoryStore implements Store {
   // ---- Close ------------------------------------------------------------------------------------
 
   close(): Promise<void> {
-    this.closing ??= this.shutdown();
-    return this.closing;
+    return this.life.close((wasOpen) => this.shutdown(wasOpen));
   }
 
-  private async shutdown(): Promise<void> {
-    // A start in progress finishes first (it sees `closing` and gives up); then there is one state.
-    await this.starting?.catch(() => undefined);
-    const wasOpen = this.phase === 'open';
-    if (this.phase === 'new' || this.phase === 'closed') {
-      this.phase = 'closed';
-      return;
-    }
-    this.phase = 'closing';
+  private async shutdown(wasOpen: boolean): Promise<void> {
     try {
       // Submissions already taken are written and acknowledged; new ones are refused (phase).
       while (this.writer !== null) await this.writer;
@@ -628,22 +559,16 @@ export class MemoryStore implements Store {
       }
     } finally {
       const reason = this.unavailable();
-      for (const replica of this.rooms.values()) replica.close(reason);
+      // The rooms stay readable for stats(); only their waiters are failed.
+      for (const { replica } of this.rooms.values()) replica.close(reason);
       await this.segment?.close().catch(() => undefined);
       this.segment = null;
       await this.lock?.release();
       this.lock = null;
-      this.phase = 'closed';
     }
   }
 
   // ---- Helpers ----------------------------------------------------------------------------------
-
-  private roomCount(): number {
-    let n = 0;
-    for (const replica of this.rooms.values()) if (replica.state) n++;
-    return n;
-  }
 
   private unavailable(): ChorusError {
     if (this.failure !== null) {
@@ -653,8 +578,6 @@ export class MemoryStore implements Store {
         { dataDir: this.dataDir },
       );
     }
-    return new ChorusError('UNAVAILABLE', `the memory store at ${this.dataDir} is ${this.phase}`, {
-      dataDir: this.dataDir,
-    });
+    return this.life.unavailable();
   }
 }

@@ -5,7 +5,7 @@ import { RedisStore } from './store.ts';
 
 export { RedisStore } from './store.ts';
 export { listingKeys, roomKeys } from './keys.ts';
-export type { RedisStoreLogger, RedisStoreOptions } from './options.ts';
+export type { RedisStoreOptions } from './options.ts';
 
 /**
  * Validates the options, connects, and resolves with a started store (calling start() again is a

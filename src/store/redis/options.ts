@@ -3,13 +3,8 @@
 // production deployment; tests shrink the thresholds to exercise snapshots and eviction quickly.
 
 import type { ConnectionOptions } from 'node:tls';
-import { ChorusError } from '../../domain/index.ts';
-
-/** Where the store reports what it does on its own (reconnects, reloads). Pino loggers fit. */
-export interface RedisStoreLogger {
-  info(message: string): void;
-  warn(message: string): void;
-}
+import type { StoreLogger } from '../logger.ts';
+import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
 
 export interface RedisStoreOptions {
   /**
@@ -56,7 +51,8 @@ export interface RedisStoreOptions {
   readonly tailLingerMs?: number;
   /** How often this node copies the rooms it holds into the public room list. Default 5000 ms. */
   readonly listingRefreshMs?: number;
-  readonly logger?: RedisStoreLogger;
+  /** Where the store reports what it does on its own (reconnects, reloads). Pino loggers fit. */
+  readonly logger?: StoreLogger;
 }
 
 /** Where Sentinel mode finds the master: the sentinels to ask, and the name they monitor it under. */
@@ -86,10 +82,8 @@ export interface ResolvedRedisOptions {
   readonly tailBatch: number;
   readonly tailLingerMs: number;
   readonly listingRefreshMs: number;
-  readonly logger: RedisStoreLogger;
+  readonly logger: StoreLogger;
 }
-
-const silent: RedisStoreLogger = { info: () => {}, warn: () => {} };
 
 type NumericOption =
   | 'commandTimeoutMs'
@@ -104,7 +98,7 @@ type NumericOption =
   | 'listingRefreshMs';
 
 /** Default and inclusive bounds of each numeric option. */
-const NUMERIC: Readonly<Record<NumericOption, readonly [def: number, min: number, max: number]>> = {
+const NUMERIC: OptionTable<NumericOption> = {
   commandTimeoutMs: [2000, 50, 600_000],
   submitTimeoutMs: [10_000, 100, 600_000],
   readTimeoutMs: [5000, 0, 600_000],
@@ -117,8 +111,8 @@ const NUMERIC: Readonly<Record<NumericOption, readonly [def: number, min: number
   listingRefreshMs: [5000, 50, 3_600_000],
 };
 
-function invalid(message: string, option: string): ChorusError {
-  return new ChorusError('INVALID_ARGUMENT', `redis store: ${message}`, { option });
+function invalid(message: string, option: string) {
+  return invalidOption('redis store', message, option);
 }
 
 export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOptions {
@@ -141,19 +135,8 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
     throw invalid('tls must be an object of node:tls connection options', 'tls');
   }
-  const logger = options.logger ?? silent;
-  if (typeof logger.info !== 'function' || typeof logger.warn !== 'function') {
-    throw invalid('logger must have info and warn methods', 'logger');
-  }
-
-  const numbers = {} as Record<NumericOption, number>;
-  for (const [key, [def, min, max]] of Object.entries(NUMERIC) as Array<[NumericOption, readonly number[]]>) {
-    const value = options[key] ?? def;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min! || value > max!) {
-      throw invalid(`${key} must be a whole number from ${min} to ${max}`, key);
-    }
-    numbers[key] = value;
-  }
+  const logger = resolveLogger('redis store', options.logger);
+  const numbers = resolveNumbers('redis store', NUMERIC, options);
 
   return {
     url,

@@ -11,15 +11,11 @@
 // (checkLog) and follows Redis, so that every node agrees again.
 
 import { Redis } from 'ioredis';
-import {
-  ChorusError,
-  checkRoomId,
-  restore,
-  snapshot,
-  type Envelope,
-  type RoomState,
-} from '../../domain/index.ts';
+import { ChorusError, restore, snapshot, type Envelope, type RoomState } from '../../domain/index.ts';
+import { encodeCommand } from '../codec.ts';
+import { Lifecycle } from '../lifecycle.ts';
 import { PendingCommands, RoomReplica } from '../replica.ts';
+import { listLimit, RoomTable, type HeldRoom } from '../room-table.ts';
 import { Slicer } from '../slicer.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
 import { listingKeys, roomKeys, type ListingKeys, type RoomKeys } from './keys.ts';
@@ -30,18 +26,14 @@ import { decodeEnvelope, idOf, parseEntries, type LogEntry, type StreamBatch } f
 import { Tailer } from './tailer.ts';
 
 /** A room this node holds: its replica and where it stands in the room's log. */
-interface LoadedRoom {
-  readonly id: string;
+interface LoadedRoom extends HeldRoom {
   readonly keys: RoomKeys;
-  readonly replica: RoomReplica;
   /** Position (entry n of id `0-n`) of the last log entry applied here. */
   position: number;
   /** Command id of the entry at `position`; null when not known (a snapshot's, or not a command). */
   lastCommandId: string | null;
   /** Position covered by the newest snapshot this node knows of. */
   snapshotAt: number;
-  /** Operations in progress that need the room to stay loaded (submits, reads waiting, reloads). */
-  busy: number;
   snapshotting: boolean;
   /** Version this node last wrote to the room list. */
   listedVersion: number;
@@ -54,8 +46,6 @@ interface FetchedRoom {
   readonly entries: readonly LogEntry[];
 }
 
-/** Rooms that do not exist are held only briefly: a stream of random ids must not fill memory. */
-const MISSING_ROOM_IDLE_MS = 30_000;
 const XRANGE_PAGE = 1000;
 /** A writer at most this far behind its room's log gets the missing entries with its append's reply. */
 const APPEND_CATCH_UP = 256;
@@ -83,17 +73,14 @@ export class RedisStore implements Store {
   private readonly appends: AppendBatcher;
   private readonly tailer: Tailer;
   private readonly listing: ListingKeys;
-  private readonly rooms = new Map<string, LoadedRoom>();
+  /** Rooms this node serves; one that does not exist is kept briefly, then evicted when idle. */
+  private readonly rooms: RoomTable<LoadedRoom>;
   private readonly byLogKey = new Map<string, LoadedRoom>();
-  private readonly loading = new Map<string, Promise<LoadedRoom>>();
   private readonly pending = new PendingCommands();
   /** Rejecters of submits waiting for their command to be applied, so close() can fail them. */
   private readonly waitingSubmits = new Set<(err: Error) => void>();
   private readonly timers: NodeJS.Timeout[] = [];
-  private startPromise: Promise<void> | null = null;
-  private closePromise: Promise<void> | null = null;
-  private started = false;
-  private closed = false;
+  private readonly life = new Lifecycle('redis store');
   private lastSync: number | null = null;
   private downSince: number | null = null;
   /**
@@ -111,6 +98,13 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions) {
     this.opts = resolveRedisOptions(options);
     this.listing = listingKeys(this.opts.keyPrefix);
+    this.rooms = new RoomTable<LoadedRoom>({
+      life: this.life,
+      readTimeoutMs: this.opts.readTimeoutMs,
+      load: (roomId) => this.load(roomId),
+      dropEmpty: false,
+      onDrop: (room) => this.byLogKey.delete(room.keys.log),
+    });
     this.cmd = this.connection('commands');
     this.reader = this.connection('tail');
     this.appends = new AppendBatcher(this.cmd, APPEND_CATCH_UP);
@@ -145,15 +139,13 @@ export class RedisStore implements Store {
   }
 
   start(): Promise<void> {
-    this.startPromise ??= this.doStart().catch((err: unknown) => {
-      this.startPromise = null;
-      throw err;
-    });
-    return this.startPromise;
+    return this.life.start(() => this.doStart());
   }
 
-  async submit(env: Envelope): Promise<CommitOutcome> {
-    this.assertOpen();
+  async submit(given: Envelope): Promise<CommitOutcome> {
+    this.life.assertOpen();
+    // What is probed, written and applied is the decoded copy, as every node will read it back.
+    const { env, json } = encodeCommand(given);
     const roomId = typeof env?.roomId === 'string' ? env.roomId : '';
     // Refusals that need no agreed order are answered here, by the same state machine, without
     // touching Redis: a malformed envelope (its room id must never become a key), or a createRoom
@@ -169,7 +161,7 @@ export class RedisStore implements Store {
     }
     this.submitsInFlight++;
     try {
-      return await this.order(env, probe, creates);
+      return await this.order(env, json, probe, creates);
     } finally {
       this.submitsInFlight--;
       if (this.submitsInFlight === 0) this.drained?.();
@@ -177,28 +169,32 @@ export class RedisStore implements Store {
   }
 
   /** Appends the command to its room's log and waits until this node has applied it. */
-  private async order(env: Envelope, probe: CommitOutcome, creates: boolean): Promise<CommitOutcome> {
+  private async order(
+    env: Envelope,
+    json: string,
+    probe: CommitOutcome,
+    creates: boolean,
+  ): Promise<CommitOutcome> {
     const roomId = env.roomId;
-    const room = await this.ensureLoaded(roomId);
+    const room = await this.rooms.ensure(roomId);
     room.busy++;
-    const key = pendingKey(roomId, env.commandId);
-    const applied = this.pending.expect(key);
+    const applied = this.pending.expect(roomId, env.commandId);
     try {
       let appended: AppendResult;
       try {
         appended = await this.appends.append(
           [room.keys.log, room.keys.snap],
           () => room.position,
-          JSON.stringify(env),
+          json,
           creates,
         );
       } catch (err) {
-        this.pending.forget(key);
+        this.pending.forget(roomId, env.commandId);
         throw this.appendFailure(err, env);
       }
       if (appended.seq === null) {
         // The room does not exist and nothing was written.
-        this.pending.forget(key);
+        this.pending.forget(roomId, env.commandId);
         return { result: probe.result, state: null };
       }
       if (appended.entries !== null && this.rooms.get(room.id) === room) {
@@ -207,7 +203,7 @@ export class RedisStore implements Store {
         // do the other commands of the same call (they came with the same reply).
         this.applyInOrder(room, appended.entries);
       }
-      if (appended.seq <= room.position && this.pending.isWaiting(key)) {
+      if (appended.seq <= room.position && this.pending.isWaiting(roomId, env.commandId)) {
         // This node applied another command where Redis just put this one: the log was rewound.
         // Should the check fail, the wait below ends as it would have (DEADLINE_EXCEEDED: retry).
         await this.checkLog(room).catch(() => undefined);
@@ -223,45 +219,18 @@ export class RedisStore implements Store {
     }
   }
 
-  async read(roomId: string, minVersion = 0, timeoutMs = this.opts.readTimeoutMs): Promise<RoomState | null> {
-    this.assertOpen();
-    if (checkRoomId(roomId)) return null;
-    const room = await this.ensureLoaded(roomId);
-    const want = Number.isFinite(minVersion) ? minVersion : 0;
-    if (room.replica.version < want) {
-      const wait = Number.isFinite(timeoutMs)
-        ? Math.min(Math.max(0, timeoutMs), 2 ** 31 - 1)
-        : this.opts.readTimeoutMs;
-      room.busy++;
-      try {
-        await room.replica.waitForVersion(want, wait);
-      } finally {
-        room.busy--;
-        room.replica.lastUsed = Date.now();
-      }
-    }
-    return room.replica.state;
+  read(roomId: string, minVersion?: number, timeoutMs?: number): Promise<RoomState | null> {
+    return this.rooms.read(roomId, minVersion, timeoutMs);
   }
 
-  async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
-    this.assertOpen();
-    const room = checkRoomId(roomId) ? null : await this.ensureLoaded(roomId);
-    if (!room?.replica.state) {
-      throw new ChorusError('NOT_FOUND', `room ${String(roomId)} does not exist`, { roomId });
-    }
-    const sub = room.replica.subscribe(afterVersion, listener);
-    return {
-      close: () => {
-        sub.close();
-        room.replica.lastUsed = Date.now();
-      },
-    };
+  subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    return this.rooms.subscribe(roomId, afterVersion, listener);
   }
 
   async listRooms(limit: number): Promise<readonly RoomListing[]> {
-    this.assertOpen();
-    const count = Math.min(Math.floor(limit), 10_000);
-    if (!(count > 0)) return [];
+    this.life.assertOpen();
+    const count = listLimit(limit);
+    if (count === 0) return [];
     let ids: string[];
     let raw: Array<string | null>;
     try {
@@ -286,13 +255,13 @@ export class RedisStore implements Store {
   }
 
   loadedRooms(): readonly string[] {
-    return [...this.rooms.values()].filter((r) => r.replica.state !== null).map((r) => r.id);
+    return this.rooms.loadedRooms();
   }
 
   health(): StoreHealth {
     const { where, keyPrefix } = this.opts;
-    if (this.closed) return { ready: false, detail: `redis store closed (${where})` };
-    if (!this.started) return { ready: false, detail: `redis store not started (${where})` };
+    const notOpen = this.life.notOpenDetail();
+    if (notOpen !== null) return { ready: false, detail: `${notOpen} (${where})` };
     const rooms = `${this.rooms.size} rooms loaded`;
     const sync = this.lastSync === null ? 'not yet in sync' : `in sync ${Date.now() - this.lastSync} ms ago`;
     const connected = this.cmd.status === 'ready' && this.reader.status === 'ready';
@@ -314,8 +283,7 @@ export class RedisStore implements Store {
   }
 
   close(): Promise<void> {
-    this.closePromise ??= this.doClose();
-    return this.closePromise;
+    return this.life.close(() => this.doClose());
   }
 
   // ---- Lifecycle ---------------------------------------------------------------------------------
@@ -336,7 +304,8 @@ export class RedisStore implements Store {
       // While starting, one pass over the sentinels: none answering fails the start (UNAVAILABLE)
       // instead of waiting forever. Once started, keep asking them (ioredis ends a connection for
       // good when this returns null), at the pace of retryStrategy; writes fail fast meanwhile.
-      sentinelRetryStrategy: (times: number) => (this.started ? Math.min(50 * times, 1000) : null),
+      sentinelRetryStrategy: (times: number) =>
+        this.life.phase === 'open' || this.life.phase === 'closing' ? Math.min(50 * times, 1000) : null,
       // A failover that leaves the old master alive turns it into a replica, which answers writes
       // with READONLY: reconnect then, which asks the sentinels for the master again. (ioredis'
       // failoverDetector would notice sooner, but can leave its sentinel subscriptions open after
@@ -383,15 +352,19 @@ export class RedisStore implements Store {
       this.lastError = err.message;
     });
     client.on('close', () => {
-      if (this.closed || !this.started) return;
+      if (!this.life.isOpen) return;
       this.logCheckNeeded = true;
       if (this.downSince !== null) return;
       this.downSince = Date.now();
-      this.opts.logger.warn(`redis store: lost the connection to ${this.opts.where}; reconnecting`);
+      this.opts.logger.warn(
+        { where: this.opts.where },
+        `redis store: lost the connection to ${this.opts.where}; reconnecting`,
+      );
     });
     client.on('ready', () => {
       if (this.downSince === null || this.cmd.status !== 'ready' || this.reader.status !== 'ready') return;
       this.opts.logger.info(
+        { where: this.opts.where },
         `redis store: reconnected to ${this.opts.where} after ${Date.now() - this.downSince} ms; catching up`,
       );
       this.downSince = null;
@@ -402,7 +375,6 @@ export class RedisStore implements Store {
   }
 
   private async doStart(): Promise<void> {
-    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
     try {
       await Promise.all([this.cmd.connect(), this.reader.connect()]);
       await this.checkServerVersion();
@@ -412,10 +384,11 @@ export class RedisStore implements Store {
       if (err instanceof ChorusError) throw err;
       throw new ChorusError('UNAVAILABLE', `cannot reach Redis at ${this.opts.where}: ${messageOf(err)}`);
     }
-    this.started = true;
     this.tailer.start();
     const sweepEvery = Math.max(100, Math.min(this.opts.idleEvictMs / 4, 30_000));
-    this.timers.push(setInterval(() => this.evictIdle(), sweepEvery));
+    this.timers.push(
+      setInterval(() => this.rooms.evictIdle(this.opts.idleEvictMs, (room) => room.snapshotting), sweepEvery),
+    );
     this.timers.push(setInterval(() => this.refreshListings(), this.opts.listingRefreshMs));
     for (const timer of this.timers) timer.unref();
   }
@@ -440,8 +413,8 @@ export class RedisStore implements Store {
     }
   }
 
+  /** Runs once the lifecycle is `closing`, so new submits, reads and loads are refused already. */
   private async doClose(): Promise<void> {
-    this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     // Submits already handed over finish normally (the tailer still runs), for a bounded time.
     if (this.submitsInFlight > 0) {
@@ -459,19 +432,12 @@ export class RedisStore implements Store {
     );
     for (const reject of [...this.waitingSubmits]) reject(reason);
     await this.tailer.stop();
-    for (const room of this.rooms.values()) room.replica.close(reason);
-    this.rooms.clear();
-    this.byLogKey.clear();
+    this.rooms.closeAll(reason);
     try {
       await this.cmd.quit();
     } catch {
       this.cmd.disconnect();
     }
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
-    if (!this.started) throw new ChorusError('UNAVAILABLE', 'the redis store is not started');
   }
 
   private unavailable(what: string): ChorusError {
@@ -511,7 +477,7 @@ export class RedisStore implements Store {
       };
       const fail = (err: Error): void => {
         settle();
-        this.pending.forget(pendingKey(env.roomId, env.commandId));
+        this.pending.forget(env.roomId, env.commandId);
         reject(err);
       };
       const timer = setTimeout(() => {
@@ -537,7 +503,10 @@ export class RedisStore implements Store {
     if (type === 'createRoom' || type === 'updateSettings') {
       // Awaited, so a room is listed on every node once its creation is acknowledged.
       await this.writeListing(room).catch((err: unknown) => {
-        this.opts.logger.warn(`redis store: could not list room ${room.id} (${messageOf(err)}); will retry`);
+        this.opts.logger.warn(
+          { roomId: room.id },
+          `redis store: could not list room ${room.id} (${messageOf(err)}); will retry`,
+        );
       });
     }
     this.maybeSnapshot(room);
@@ -553,7 +522,10 @@ export class RedisStore implements Store {
     room.snapshotting = true;
     void this.writeSnapshot(room)
       .catch((err: unknown) => {
-        this.opts.logger.warn(`redis store: snapshot of room ${room.id} failed (${messageOf(err)})`);
+        this.opts.logger.warn(
+          { roomId: room.id },
+          `redis store: snapshot of room ${room.id} failed (${messageOf(err)})`,
+        );
       })
       .finally(() => {
         room.snapshotting = false;
@@ -608,20 +580,6 @@ export class RedisStore implements Store {
 
   // ---- Loading and tailing -----------------------------------------------------------------------
 
-  private ensureLoaded(roomId: string): Promise<LoadedRoom> {
-    const room = this.rooms.get(roomId);
-    if (room) {
-      room.replica.lastUsed = Date.now();
-      return Promise.resolve(room);
-    }
-    let loading = this.loading.get(roomId);
-    if (!loading) {
-      loading = this.load(roomId).finally(() => this.loading.delete(roomId));
-      this.loading.set(roomId, loading);
-    }
-    return loading;
-  }
-
   /** Snapshot, then the log after it, then the tailer takes over from there. */
   private async load(roomId: string): Promise<LoadedRoom> {
     if (this.cmd.status !== 'ready') throw this.unavailable(`room ${roomId} is not loaded on this node`);
@@ -633,11 +591,11 @@ export class RedisStore implements Store {
       if (err instanceof BrokenLogError) throw new ChorusError('INTERNAL', err.message, { roomId });
       throw this.unavailable(`room ${roomId} could not be loaded (${messageOf(err)})`);
     }
-    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
+    if (this.life.closeRequested) throw this.life.unavailable();
     const room: LoadedRoom = {
       id: roomId,
       keys,
-      replica: new RoomReplica(roomId, fetched.base),
+      replica: new RoomReplica(roomId, fetched.base, this.opts.logger),
       position: fetched.baseSeq,
       lastCommandId: null,
       snapshotAt: fetched.baseSeq,
@@ -651,9 +609,8 @@ export class RedisStore implements Store {
       this.applyEntry(room, entry);
       await slice.yieldIfLong();
     }
-    if (this.closed) throw new ChorusError('UNAVAILABLE', 'the redis store is closed');
-    room.replica.lastUsed = Date.now();
-    this.rooms.set(roomId, room);
+    if (this.life.closeRequested) throw this.life.unavailable();
+    this.rooms.add(room);
     this.byLogKey.set(keys.log, room);
     this.tailer.wake();
     return room;
@@ -701,11 +658,14 @@ export class RedisStore implements Store {
     room.lastCommandId = env?.commandId ?? null;
     if (env === null) {
       // Every node skips it alike, so replicas stay identical.
-      this.opts.logger.warn(`redis store: room ${room.id} log entry ${entry.seq} is not a command; skipped`);
+      this.opts.logger.warn(
+        { roomId: room.id },
+        `redis store: room ${room.id} log entry ${entry.seq} is not a command; skipped`,
+      );
       return;
     }
     const outcome = room.replica.applyCommitted(env);
-    this.pending.settle(pendingKey(room.id, env.commandId), outcome);
+    this.pending.settle(room.id, env.commandId, outcome);
   }
 
   /**
@@ -753,10 +713,12 @@ export class RedisStore implements Store {
       if (rewound !== undefined || baseSeq > room.position) {
         if (rewound !== undefined) {
           this.opts.logger.warn(
+            { roomId: room.id },
             `redis store: room ${room.id}: ${rewound}. Redis lost writes (a failover, or a restore from an older backup); the room follows what Redis holds now, from its snapshot at ${baseSeq} and ${entries.length} entries after it`,
           );
         } else {
           this.opts.logger.info(
+            { roomId: room.id },
             `redis store: room ${room.id} log was trimmed past position ${room.position}; reloading from the snapshot at ${baseSeq}`,
           );
         }
@@ -768,7 +730,7 @@ export class RedisStore implements Store {
         // Own writes among the skipped entries: their results are in the room's recent commands.
         // (A refused one is not; its submit ends with DEADLINE_EXCEEDED, which says "retry".)
         for (const recent of base?.recent ?? []) {
-          this.pending.settle(pendingKey(room.id, recent.commandId), {
+          this.pending.settle(room.id, recent.commandId, {
             result: { ok: true, value: recent.result },
             state: base,
           });
@@ -786,8 +748,8 @@ export class RedisStore implements Store {
     } catch (err) {
       if (!(err instanceof BrokenLogError)) throw err;
       // Not this node's to repair: drop the room so that its next use reports the error.
-      this.opts.logger.warn(`redis store: ${err.message}; room unloaded`);
-      this.unload(room, new ChorusError('INTERNAL', err.message, { roomId: room.id }));
+      this.opts.logger.warn({ where: this.opts.where }, `redis store: ${err.message}; room unloaded`);
+      this.rooms.drop(room, new ChorusError('INTERNAL', err.message, { roomId: room.id }));
     } finally {
       room.busy--;
     }
@@ -838,30 +800,6 @@ export class RedisStore implements Store {
       throw new Error(`the logs could not be checked after reconnecting (${failed.join('; ')})`);
     }
   }
-
-  private evictIdle(): void {
-    const now = Date.now();
-    for (const room of this.rooms.values()) {
-      const idleAfter = room.replica.state
-        ? this.opts.idleEvictMs
-        : Math.min(this.opts.idleEvictMs, MISSING_ROOM_IDLE_MS);
-      if (room.busy > 0 || room.snapshotting || room.replica.subscriberCount > 0) continue;
-      if (now - room.replica.lastUsed < idleAfter) continue;
-      this.unload(room, new ChorusError('UNAVAILABLE', `room ${room.id} was unloaded from this node`));
-    }
-  }
-
-  private unload(room: LoadedRoom, reason: Error): void {
-    if (this.rooms.get(room.id) !== room) return;
-    this.rooms.delete(room.id);
-    this.byLogKey.delete(room.keys.log);
-    room.replica.close(reason);
-  }
-}
-
-/** Command ids are chosen by clients and only unique within a room. */
-function pendingKey(roomId: string, commandId: string): string {
-  return `${roomId}/${commandId}`;
 }
 
 function parseListing(raw: string | null): RoomListing | null {

@@ -2,6 +2,7 @@
 // cast: a reply of an unexpected shape is a bug or a foreign writer, and must fail loudly.
 
 import type { Envelope } from '../../domain/index.ts';
+import { decodeForeignCommand } from '../codec.ts';
 
 /** One log entry: its position in the room's log (the n of id `0-n`) and its raw fields. */
 export interface LogEntry {
@@ -58,15 +59,7 @@ export function parseXread(reply: unknown): StreamBatch[] {
 export function decodeEnvelope(fields: readonly string[]): Envelope | null {
   const at = fields.indexOf('e');
   const json = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
-  if (json === undefined) return null;
-  try {
-    const value: unknown = JSON.parse(json);
-    if (typeof value !== 'object' || value === null || typeof (value as Envelope).commandId !== 'string')
-      return null;
-    return value as Envelope;
-  } catch {
-    return null;
-  }
+  return json === undefined ? null : decodeForeignCommand(json);
 }
 
 export interface Appended {

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { apply, compareEntries, type Envelope, type RoomState } from '../../../src/domain/index.ts';
-import { frameRecord, listSegments, segmentPath } from '../../../src/store/memory/log.ts';
-import { snapshotPath } from '../../../src/store/memory/snapshot-file.ts';
+import { frameRecord, listSegments, segmentPath } from '../../../src/store/disk/log.ts';
+import { snapshotPath } from '../../../src/store/disk/snapshot-file.ts';
 import {
   openMemoryStore,
   type MemoryStore,

@@ -12,6 +12,7 @@ import { restore, snapshot, type RoomSnapshot, type RoomState } from '../../doma
 import { Slicer } from '../slicer.ts';
 import { RECORD_HEADER_BYTES, scanFrames, syncDir } from './log.ts';
 
+// The format name predates the move to disk/: files written by earlier versions keep reading back.
 export const STORE_SNAPSHOT_FORMAT = 'chorus.memory-snapshot/1';
 
 const SNAPSHOT_RE = /^snapshot-(\d{20})\.snap$/;

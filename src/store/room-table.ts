@@ -1,0 +1,200 @@
+// The rooms a store holds on this node, and the Store's read side over them: read (waiting for a
+// version), subscribe, loadedRooms and the local room list. Every store answers these alike: the
+// same room-id check (a malformed id is a room that does not exist, and never becomes a key or a
+// file name), the same clamping of versions, timeouts and list limits, one NOT_FOUND.
+//
+// A room is held while anything uses it (`busy`: a submit, a read waiting for a version, a reload)
+// or anyone subscribes. A room that does not exist is held too, as an empty replica, while a read
+// waits for its creation; the store then says what becomes of it: dropped as soon as it is unused
+// (`dropEmpty`, for a store whose every command is applied here), or kept briefly and evicted when
+// idle (a store that loads rooms from elsewhere, so that a burst of reads costs one load).
+
+import { ChorusError, checkRoomId } from '../domain/index.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { RoomReplica } from './replica.ts';
+import type { FeedListener, RoomListing, Subscription } from './types.ts';
+
+/** A room held by a store: its replica, plus whatever the store keeps beside it. */
+export interface HeldRoom {
+  readonly id: string;
+  readonly replica: RoomReplica;
+  /** Operations in progress that need the room to stay held (submits, reads waiting, reloads). */
+  busy: number;
+}
+
+export interface RoomTableOptions<R extends HeldRoom> {
+  readonly life: Lifecycle;
+  /** Default wait of read() for minVersion. */
+  readonly readTimeoutMs: number;
+  /**
+   * Makes the entry of a room not held yet (an empty replica, or the room loaded from elsewhere)
+   * and puts it in the table with add() once it can be used. Called once per room at a time.
+   */
+  readonly load: (roomId: string) => Promise<R>;
+  /** Drop a room without state as soon as nothing uses it (else evictIdle does, later). */
+  readonly dropEmpty: boolean;
+  /** Told when a room leaves the table (the store forgets what it indexed the room by). */
+  readonly onDrop?: (room: R) => void;
+}
+
+/** Rooms that do not exist are held only briefly: a stream of random ids must not fill memory. */
+const MISSING_ROOM_IDLE_MS = 30_000;
+/** Most rooms one listRooms call returns. */
+const MAX_LISTED = 10_000;
+/** setTimeout's longest delay. */
+const MAX_WAIT_MS = 2 ** 31 - 1;
+
+/** A list limit as every store reads it: whole, at most MAX_LISTED, 0 for anything not positive. */
+export function listLimit(limit: number): number {
+  const count = Math.min(Math.floor(limit), MAX_LISTED);
+  return count > 0 ? count : 0;
+}
+
+export function roomNotFound(roomId: string): ChorusError {
+  return new ChorusError('NOT_FOUND', `room ${String(roomId)} does not exist`, { roomId });
+}
+
+export class RoomTable<R extends HeldRoom> {
+  private readonly rooms = new Map<string, R>();
+  private readonly loading = new Map<string, Promise<R>>();
+  private readonly opts: RoomTableOptions<R>;
+
+  constructor(options: RoomTableOptions<R>) {
+    this.opts = options;
+  }
+
+  get(roomId: string): R | undefined {
+    return this.rooms.get(roomId);
+  }
+
+  values(): IterableIterator<R> {
+    return this.rooms.values();
+  }
+
+  /** Rooms held, including empty ones kept for a waiting read or subscriber. */
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  /** Rooms held that exist. */
+  get roomCount(): number {
+    let n = 0;
+    for (const room of this.rooms.values()) if (room.replica.state) n++;
+    return n;
+  }
+
+  add(room: R): R {
+    room.replica.lastUsed = Date.now();
+    this.rooms.set(room.id, room);
+    return room;
+  }
+
+  /** The room, loaded (or made empty) first when it is not held. */
+  ensure(roomId: string): Promise<R> {
+    const room = this.rooms.get(roomId);
+    if (room) {
+      room.replica.lastUsed = Date.now();
+      return Promise.resolve(room);
+    }
+    let loading = this.loading.get(roomId);
+    if (!loading) {
+      loading = this.opts.load(roomId).finally(() => this.loading.delete(roomId));
+      this.loading.set(roomId, loading);
+    }
+    return loading;
+  }
+
+  /** A use of the room ended: it may be dropped now, if it is empty and the store wants that. */
+  release(room: R): void {
+    room.replica.lastUsed = Date.now();
+    if (
+      this.opts.dropEmpty &&
+      room.replica.state === null &&
+      room.busy === 0 &&
+      room.replica.subscriberCount === 0
+    ) {
+      this.drop(room);
+    }
+  }
+
+  /** Takes the room out of the table; `reason` fails whoever still waits on it. */
+  drop(room: R, reason?: Error): void {
+    if (this.rooms.get(room.id) !== room) return;
+    this.rooms.delete(room.id);
+    this.opts.onDrop?.(room);
+    if (reason) room.replica.close(reason);
+  }
+
+  /** Fails every waiter and forgets every room (the store is closing). */
+  closeAll(reason: Error): void {
+    for (const room of [...this.rooms.values()]) this.drop(room, reason);
+  }
+
+  /** Drops rooms unused for `idleMs` (rooms that do not exist: sooner), unless `pinned`. */
+  evictIdle(idleMs: number, pinned: (room: R) => boolean = () => false): void {
+    const now = Date.now();
+    for (const room of [...this.rooms.values()]) {
+      const idleAfter = room.replica.state ? idleMs : Math.min(idleMs, MISSING_ROOM_IDLE_MS);
+      if (room.busy > 0 || room.replica.subscriberCount > 0 || pinned(room)) continue;
+      if (now - room.replica.lastUsed < idleAfter) continue;
+      this.drop(room, new ChorusError('UNAVAILABLE', `room ${room.id} was unloaded from this node`));
+    }
+  }
+
+  // ---- The Store's read side --------------------------------------------------------------------
+
+  async read(roomId: string, minVersion = 0, timeoutMs = this.opts.readTimeoutMs) {
+    this.opts.life.assertOpen();
+    if (checkRoomId(roomId)) return null;
+    const room = await this.ensure(roomId);
+    const want = Number.isFinite(minVersion) ? minVersion : 0;
+    if (room.replica.version < want) {
+      const wait = Number.isFinite(timeoutMs)
+        ? Math.min(Math.max(0, timeoutMs), MAX_WAIT_MS)
+        : this.opts.readTimeoutMs;
+      room.busy++;
+      try {
+        await room.replica.waitForVersion(want, wait);
+      } finally {
+        room.busy--;
+        this.release(room);
+      }
+    } else {
+      this.release(room);
+    }
+    return room.replica.state;
+  }
+
+  async subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    this.opts.life.assertOpen();
+    const room = checkRoomId(roomId) ? null : await this.ensure(roomId);
+    if (!room?.replica.state) {
+      if (room) this.release(room);
+      throw roomNotFound(roomId);
+    }
+    const sub = room.replica.subscribe(afterVersion, listener);
+    return {
+      close: () => {
+        sub.close();
+        this.release(room);
+      },
+    };
+  }
+
+  /** Ids of the rooms held that exist. */
+  loadedRooms(): readonly string[] {
+    const ids: string[] = [];
+    for (const room of this.rooms.values()) if (room.replica.state) ids.push(room.id);
+    return ids;
+  }
+
+  /** The public rooms held here, newest first (the id breaks ties, so the order is stable). */
+  listings(limit: number): RoomListing[] {
+    const listings: RoomListing[] = [];
+    for (const { replica } of this.rooms.values()) {
+      if (replica.state?.settings.public) listings.push(replica.listing()!);
+    }
+    listings.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return listings.slice(0, listLimit(limit));
+  }
+}
