@@ -1,6 +1,7 @@
 // The Store contract (DESIGN.md section 1): a store only puts commands in one agreed order, durably,
 // and feeds that order to the state machine on this node. It holds no business rules.
 
+import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { CommandResult, Envelope, RoomEvent, RoomState } from '../domain/index.ts';
 
 export type StoreKind = 'memory' | 'redis' | 'raft' | '2pc';
@@ -41,6 +42,36 @@ export interface StoreHealth {
   readonly detail: string;
 }
 
+/** A gRPC service the store's nodes use among themselves, served on the node's gRPC port. */
+export interface PeerService {
+  /** Full service name, e.g. chorus.raft.v1.Raft. */
+  readonly name: string;
+  readonly definition: ServiceDefinition;
+  readonly handlers: UntypedServiceImplementation;
+}
+
+/** A member of a store's group as this node sees it. */
+export interface MemberStatus {
+  readonly id: string;
+  /** HOST:PORT of its gRPC server. */
+  readonly address: string;
+  /** voter, learner, participant … */
+  readonly role: string;
+  /** Store-specific figures (match index, reachable, last contact in ms …). */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** What `GET /v1/cluster` and ClusterService/GetStatus show, for stores whose nodes form a group. */
+export interface GroupStatus {
+  readonly nodeId: string;
+  /** leader, follower, candidate, learner, participant … */
+  readonly role: string;
+  readonly leaderId: string | null;
+  readonly members: readonly MemberStatus[];
+  /** Store-specific figures (term, commit and applied index, in-doubt transactions …). */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
 export interface Store {
   readonly kind: StoreKind;
   /** Connects, recovers, loads; resolves when the store can serve. */
@@ -68,6 +99,10 @@ export interface Store {
   /** Ids of rooms this node holds in memory (the playback clock walks them). */
   loadedRooms(): readonly string[];
   health(): StoreHealth;
+  /** Services its nodes call on each other (consensus stores); served beside the client API. */
+  readonly peerServices?: readonly PeerService[];
+  /** This node's view of its group (consensus stores). */
+  groupStatus?(): GroupStatus;
   /** Stops taking writes, flushes what is acknowledged, releases resources. Idempotent. */
   close(): Promise<void>;
 }

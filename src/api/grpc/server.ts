@@ -113,6 +113,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   add('chorus.v1.CatalogService', chorus.CatalogService);
   if (options.legacyRoom !== null)
     add('queue.QueueService', legacyQueueService(service, options.legacyRoom, logger));
+  // The store's own node-to-node services (Raft, 2PC): its protocol, not the client API, so they are
+  // neither observed as client calls nor listed with the client services.
+  for (const peer of options.store.peerServices ?? []) server.addService(peer.definition, peer.handlers);
 
   const health = new HealthService({
     store: options.store,
