@@ -80,6 +80,7 @@ void describe('etcd: pre-vote and check-quorum', () => {
 
   void test('votes are refused while a leader is known (leader lease)', () => {
     const sim = new Sim({ seed: 405, voters: 3, raft: { preVote: false, checkQuorum: true } });
+    sim.one(3); // equal logs: only the lease can make the third node refuse
     const { leader, term } = leaderAndTerm(sim);
     const other = sim.ids().find((id) => id !== leader)!;
     sim.raft(other).campaign();
@@ -283,6 +284,21 @@ void describe('etcd: replication and flow control', () => {
     // went back to streaming appends.
     assert.deepEqual(seen.slice(seen.indexOf('snapshot')), ['snapshot', 'replicate'], seen.join(' -> '));
     assert.ok(sim.appliedIndex(behind) >= sim.raft(leader).log.snapshot.meta.index);
+  });
+
+  void test('a follower that restored a snapshot after the log moved on gets the newer one', () => {
+    const sim = new Sim({ seed: 362, voters: 3, snapshotEvery: 10 });
+    sim.reportSnapshotSuccess = false; // the leader learns only from the follower's answer
+    sim.one(3);
+    for (let iter = 0; iter < 6; iter++) {
+      const ids = sim.ids();
+      const victim = ids[(ids.indexOf(sim.checkOneLeader()) + 1 + (iter % 2)) % 3]!;
+      sim.disconnect(victim);
+      for (let i = 0; i < 12; i++) sim.one(2);
+      sim.connect(victim);
+      sim.one(3, true, 200);
+    }
+    sim.checkAllApplied();
   });
 
   void test('many proposals share one append, bounded by maxSizePerMsg', () => {

@@ -269,6 +269,8 @@ export class Sim {
   }
 
   private snapshotReports: { m: Message; ok: boolean }[] = [];
+  /** False: a transport that reports only failed InstallSnapshots (the core must cope). */
+  reportSnapshotSuccess = true;
 
   private deliver(): void {
     for (const { m, ok } of this.snapshotReports.splice(0)) this.node(m.from).raft?.reportSnapshot(m.to, ok);
@@ -291,7 +293,9 @@ export class Sim {
       to.raft.step(m);
       // The InstallSnapshot call returns: its reply (or a timeout, when the reply is lost) tells
       // the leader's transport how it went, which it reports, as the store's transport will.
-      if (m.type === 'snap') this.snapshotReports.push({ m, ok: this.rng() >= this.faults.drop });
+      if (m.type === 'snap' && this.reportSnapshotSuccess) {
+        this.snapshotReports.push({ m, ok: this.rng() >= this.faults.drop });
+      }
     }
   }
 
