@@ -10,6 +10,7 @@ import { ensureLegacyRoom } from '../api/rest/legacy.ts';
 import { buildRestServer, type RestApp } from '../api/rest/server.ts';
 import { loadCatalog } from '../catalog/catalog.ts';
 import { openMemoryStore } from '../store/memory/index.ts';
+import { openRaftStore } from '../store/raft/store.ts';
 import { openRedisStore } from '../store/redis/index.ts';
 import type { Store } from '../store/types.ts';
 import { StreamBudget } from '../api/stream-budget.ts';
@@ -49,6 +50,20 @@ async function openStore(config: NodeConfig, logger: Logger): Promise<Store> {
         keyPrefix: config.redisPrefix,
         readTimeoutMs: config.readTimeoutMs,
         logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
+      });
+    }
+    case 'raft': {
+      const log = logger.child({ component: 'store' });
+      return openRaftStore({
+        dataDir: config.dataDir,
+        nodeId: config.nodeId!,
+        peers: config.peers,
+        secret: config.secret!,
+        readTimeoutMs: config.readTimeoutMs,
+        logger: {
+          info: (fields, msg) => log.info(fields, msg),
+          warn: (fields, msg) => log.warn(fields, msg),
+        },
       });
     }
   }

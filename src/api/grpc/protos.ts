@@ -17,6 +17,7 @@ export const PROTO_FILES = [
   'chorus/v1/catalog.proto',
   'queue/legacy_queue.proto',
   'grpc/health/v1/health.proto',
+  'chorus/raft/v1/raft.proto',
 ] as const;
 
 /**
