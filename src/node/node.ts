@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ChorusError } from '../domain/index.ts';
 import { startGrpcServer } from '../api/grpc/server.ts';
 import { ensureLegacyRoom } from '../api/rest/legacy.ts';
 import { buildRestServer, type RestApp } from '../api/rest/server.ts';
@@ -69,6 +70,29 @@ async function openStore(config: NodeConfig, logger: Logger): Promise<Store> {
   }
 }
 
+/** ensureLegacyRoom, retried every half second while the store cannot take writes yet. */
+async function ensureLegacyRoomLater(
+  service: RoomService,
+  roomId: string,
+  stopped: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  while (!stopped.aborted) {
+    try {
+      await ensureLegacyRoom(service, roomId);
+      return;
+    } catch (err) {
+      const retry =
+        err instanceof ChorusError && (err.code === 'UNAVAILABLE' || err.code === 'DEADLINE_EXCEEDED');
+      if (!retry) {
+        logger.warn({ err }, 'could not create the legacy room');
+        return;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 /** The token secret: configured, or generated once and kept beside the data (single node). */
 async function resolveSecret(config: NodeConfig): Promise<string> {
   if (config.secret) return config.secret;
@@ -117,7 +141,12 @@ export async function startNode(
     onCommit: (command, seconds, ok) =>
       metrics.commitDuration.labels(command, ok ? 'ok' : 'refused').observe(seconds),
   });
-  if (config.legacyRoom) await ensureLegacyRoom(service, config.legacyRoom);
+  // A store whose nodes form a group can take writes only once they elect a leader, which needs
+  // this node's gRPC server (started below): its legacy room is made in the background, retried.
+  const stopping = new AbortController();
+  if (config.legacyRoom && store.groupStatus)
+    void ensureLegacyRoomLater(service, config.legacyRoom, stopping.signal, logger);
+  else if (config.legacyRoom) await ensureLegacyRoom(service, config.legacyRoom);
 
   const { app, sse } = await buildRestServer({
     service,
@@ -143,6 +172,7 @@ export async function startNode(
     streams,
   }).catch(async (err: unknown) => {
     // Nothing may keep the process alive after a failed start (e.g. the gRPC port is taken).
+    stopping.abort();
     await app.close();
     await store.close();
     throw err;
@@ -160,6 +190,7 @@ export async function startNode(
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      stopping.abort();
       clock.stop();
       await Promise.all([grpc.close(), app.close()]);
       await store.close();
