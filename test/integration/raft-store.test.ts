@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runStoreContract } from '../store-contract.ts';
+import { rejectsWith, runStoreContract } from '../store-contract.ts';
 import { cmd, roomId } from '../helpers/store-envelopes.ts';
 import { startRaftGroup, waitFor } from '../helpers/raft-group.ts';
 
@@ -31,6 +31,68 @@ void describe('raft store: a group of three', () => {
         const state = await m.store.read(room, version);
         assert.deepEqual(state, out.state);
       }
+    } finally {
+      await group.close();
+    }
+  });
+});
+
+void describe('raft store: snapshots, restarts, reads and refusals', () => {
+  void test('a follower that missed compacted entries catches up through InstallSnapshot, and restarts intact', async () => {
+    const group = await startRaftGroup(3, { snapshotEvery: 10 });
+    try {
+      const leader = await waitFor(() => group.leader(), 'a leader');
+      const [lagging, other] = group.members.filter((m) => m !== leader);
+      await group.stop(lagging!);
+      const room = roomId();
+      await leader.store.submit(cmd.createRoom(room, 'host'));
+      let last = null;
+      for (let i = 0; i < 30; i++) last = await other!.store.submit(cmd.join(room, `m${i}`));
+      const version = last!.state!.version;
+      await group.restart(lagging!);
+      assert.deepEqual(await lagging!.store.read(room, version, 10_000), last!.state);
+      // Every node restarts from its snapshot and log to the same rooms.
+      for (const m of group.members) {
+        await group.stop(m);
+        await group.restart(m);
+      }
+      await waitFor(() => group.leader(), 'a leader after the restarts');
+      for (const m of group.members) assert.deepEqual(await m.store.read(room, version, 10_000), last!.state);
+    } finally {
+      await group.close();
+    }
+  });
+
+  void test('a linearizable read on a follower sees a write just acknowledged by another node', async () => {
+    const group = await startRaftGroup(3);
+    try {
+      const leader = await waitFor(() => group.leader(), 'a leader');
+      const follower = group.members.find((m) => m !== leader)!;
+      const room = roomId();
+      await follower.store.submit(cmd.createRoom(room, 'host'));
+      const out = await leader.store.submit(cmd.join(room, 'late'));
+      const state = await follower.store.readLinearizable(room);
+      assert.ok(state !== null && state.version >= out.state!.version);
+    } finally {
+      await group.close();
+    }
+  });
+
+  void test('without a quorum, writes are refused UNAVAILABLE with the leader hint in details', async () => {
+    const group = await startRaftGroup(3);
+    try {
+      const leader = await waitFor(() => group.leader(), 'a leader');
+      const room = roomId();
+      await leader.store.submit(cmd.createRoom(room, 'host'));
+      const [a, b] = group.members.filter((m) => m !== leader);
+      await group.stop(a!);
+      await group.stop(b!);
+      // Check-quorum: the lone leader steps down; then no leader is known.
+      await waitFor(() => leader.store.groupStatus().leaderId === null, 'the leader to step down');
+      const err = await rejectsWith(leader.store.submit(cmd.join(room, 'nobody')), 'UNAVAILABLE');
+      assert.ok(err.details !== undefined && 'leader' in err.details && 'leaderAddress' in err.details);
+      assert.equal(leader.store.health().ready, false);
+      await rejectsWith(leader.store.readLinearizable(room, 500), 'UNAVAILABLE');
     } finally {
       await group.close();
     }
