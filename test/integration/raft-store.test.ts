@@ -48,16 +48,16 @@ void describe('raft store: snapshots, restarts, reads and refusals', () => {
       await leader.store.submit(cmd.createRoom(room, 'host'));
       let last = null;
       for (let i = 0; i < 30; i++) last = await other!.store.submit(cmd.join(room, `m${i}`));
-      const version = last!.state!.version;
+      const version = last.state!.version;
       await group.restart(lagging!);
-      assert.deepEqual(await lagging!.store.read(room, version, 10_000), last!.state);
+      assert.deepEqual(await lagging!.store.read(room, version, 10_000), last.state);
       // Every node restarts from its snapshot and log to the same rooms.
       for (const m of group.members) {
         await group.stop(m);
         await group.restart(m);
       }
       await waitFor(() => group.leader(), 'a leader after the restarts');
-      for (const m of group.members) assert.deepEqual(await m.store.read(room, version, 10_000), last!.state);
+      for (const m of group.members) assert.deepEqual(await m.store.read(room, version, 10_000), last.state);
     } finally {
       await group.close();
     }
