@@ -46,8 +46,8 @@ void describe('raft store: snapshots, restarts, reads and refusals', () => {
       await group.stop(lagging!);
       const room = roomId();
       await leader.store.submit(cmd.createRoom(room, 'host'));
-      let last = null;
-      for (let i = 0; i < 30; i++) last = await other!.store.submit(cmd.join(room, `m${i}`));
+      let last = await other!.store.submit(cmd.join(room, 'm0'));
+      for (let i = 1; i < 30; i++) last = await other!.store.submit(cmd.join(room, `m${i}`));
       const version = last.state!.version;
       await group.restart(lagging!);
       assert.deepEqual(await lagging!.store.read(room, version, 10_000), last.state);

@@ -1,9 +1,11 @@
 // Small pieces of the Raft store kept out of store.ts: the election jitter's PRNG, the UNAVAILABLE
-// with a leader hint, the waiting ReadIndex reads, and the group status for GET /v1/cluster.
+// with a leader hint, the waiting ReadIndex reads, the group status for GET /v1/cluster, and the
+// leadership hand-over of a graceful stop.
 
 import { randomUUID } from 'node:crypto';
 import { ChorusError } from '../../domain/index.ts';
-import type { GroupStatus, MemberStatus } from '../types.ts';
+import type { StoreLogger } from '../logger.ts';
+import type { GroupStatus, MemberStatus, StoreHealth } from '../types.ts';
 import type { RaftNode } from './node.ts';
 import type { Peer } from './transport.ts';
 import { NONE, type NodeId, type ReadState } from './types.ts';
@@ -136,4 +138,34 @@ export function groupStatus(
       leaderAddress: peers.find((p) => p.id === leaderId)?.address ?? null,
     },
   };
+}
+
+/** Leader transfer to the follower with the highest match index; waits (bounded) for it to happen. */
+export async function handOverLeadership(
+  core: RaftNode,
+  input: (fn: (core: RaftNode) => void) => void,
+  waitMs: number,
+  logger: StoreLogger,
+): Promise<void> {
+  if (core.role !== 'leader') return;
+  let best: NodeId = NONE;
+  let bestMatch = -1;
+  for (const [id, pr] of core.status().progress) {
+    if (id !== core.id && pr.match > bestMatch) [best, bestMatch] = [id, pr.match];
+  }
+  if (best === NONE) return;
+  input((c) => void c.transferLeadership(best));
+  const deadline = Date.now() + waitMs;
+  while (core.role === 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  logger.info({ to: best, handedOver: core.role !== 'leader' }, 'raft leadership transfer on stop');
+}
+
+/** Ready when a leader is known and this node has applied everything it knows committed. */
+export function raftHealth(core: RaftNode, applied: number): StoreHealth {
+  const { lead, log, id } = core;
+  if (lead === NONE) return { ready: false, detail: `raft node ${id}: no leader known` };
+  if (applied < log.committed) {
+    return { ready: false, detail: `raft node ${id}: applied ${applied} of ${log.committed} committed` };
+  }
+  return { ready: true, detail: `raft node ${id}: leader ${lead}, applied ${applied}` };
 }

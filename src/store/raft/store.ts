@@ -1,7 +1,5 @@
 // The Raft store: the nodes of one Raft group (every `--peers` member) order every room's commands
-// in one replicated log, durably, and each applies the committed log to its rooms.
-//
-// Driving the pure core (node.ts states the contract this follows):
+// in one replicated log, durably, and each applies the committed log to its rooms. Driving the pure core (node.ts states the contract this follows):
 // - a timer calls tick() every `tickMs` (election timeout electionTick..2·electionTick ticks, the
 //   jitter drawn from a PRNG seeded once from crypto randomness: the only randomness, at the edge);
 // - the Ready loop: persist (RaftStorage, one fsync per Ready, so every proposal that arrived while
@@ -35,7 +33,14 @@ import type {
   Subscription,
 } from '../types.ts';
 import { RaftNode, type RaftConfig } from './node.ts';
-import { ReadIndexWaiters, groupStatus, mulberry32, unavailableWithHint } from './store-helpers.ts';
+import {
+  ReadIndexWaiters,
+  groupStatus,
+  handOverLeadership,
+  raftHealth,
+  mulberry32,
+  unavailableWithHint,
+} from './store-helpers.ts';
 import { RaftRooms } from './rooms.ts';
 import { RaftStorage } from './storage.ts';
 import { RaftTransport, type Peer } from './transport.ts';
@@ -340,18 +345,7 @@ export class RaftStore implements Store {
     if (this.failure !== null) return { ready: false, detail: `raft store failed: ${this.failure.message}` };
     const notOpen = this.life.notOpenDetail();
     if (notOpen !== null || this.core === null) return { ready: false, detail: notOpen ?? 'starting' };
-    const { lead, log } = this.core;
-    if (lead === NONE) return { ready: false, detail: `raft node ${this.opts.nodeId}: no leader known` };
-    if (this.rooms.applied < log.committed) {
-      return {
-        ready: false,
-        detail: `raft node ${this.opts.nodeId}: applied ${this.rooms.applied} of ${log.committed} committed`,
-      };
-    }
-    return {
-      ready: true,
-      detail: `raft node ${this.opts.nodeId}: leader ${lead}, applied ${this.rooms.applied}`,
-    };
+    return raftHealth(this.core, this.rooms.applied);
   }
 
   groupStatus(): GroupStatus {
@@ -388,20 +382,9 @@ export class RaftStore implements Store {
   /** A leader stopped gracefully hands over to its most up-to-date follower first (bounded wait). */
   private async handOverLeadership(): Promise<void> {
     const core = this.core;
-    if (core === null || core.role !== 'leader' || this.failure !== null) return;
-    let best: NodeId = NONE;
-    let bestMatch = -1;
-    for (const [id, pr] of core.status().progress) {
-      if (id !== core.id && pr.match > bestMatch) [best, bestMatch] = [id, pr.match];
-    }
-    if (best === NONE) return;
-    this.input((c) => void c.transferLeadership(best));
-    const deadline = Date.now() + 3 * this.opts.electionTick * this.opts.tickMs;
-    while (core.role === 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    this.opts.logger.info(
-      { to: best, handedOver: core.role !== 'leader' },
-      'raft leadership transfer on stop',
-    );
+    if (core === null || this.failure !== null) return;
+    const waitMs = 3 * this.opts.electionTick * this.opts.tickMs;
+    await handOverLeadership(core, (fn) => this.input(fn), waitMs, this.opts.logger);
   }
 
   private unavailable(): ChorusError {
