@@ -1,14 +1,19 @@
 // RaftNode: one member of a Raft group as a pure, deterministic state machine (after etcd-io/raft
 // raft.go + rawnode.go). No I/O, no timers, no clock, no randomness of its own: time arrives as
 // `tick()`, the network as `step(message)`, the election jitter from the injected `random()`.
+// Modules: types.ts (messages, entries, Ready), log.ts (the log and its cursors), progress.ts (flow
+// control, quorums), election.ts, follower.ts, leader.ts (replication, commit, ReadIndex, transfer,
+// membership), read-only.ts (ReadIndex queue), ready.ts (Ready/Advance).
 //
 // The store's contract (the Ready loop; etcd README "Usage", thesis §10.2.1):
-//   1. Feed inputs: `tick()` every heartbeat interval / electionTick, `step(m)` for each message
-//      received, `propose`/`proposeConfChange`/`readIndex`/`transferLeadership` for local requests.
-//      The core never forwards proposals: a follower's `propose` fails with UNAVAILABLE and a
-//      `leader` hint, and the store forwards the command over its ClientRequest RPC, because the
-//      forwarding node needs an answer (accepted at index/term, or refused) that a fire-and-forget
-//      MsgProp cannot give.
+//   1. Feed inputs: `tick()` at a fixed interval (a leader heartbeats every `heartbeatTick` ticks; a
+//      follower campaigns after a random [electionTick, 2 × electionTick) ticks of silence),
+//      `step(m)` for each message received, and `propose`/`proposeConfChange`/`readIndex`/
+//      `transferLeadership` for local requests. The core never forwards proposals: a follower's
+//      `propose` fails with UNAVAILABLE and a `leader` hint, and the store forwards the command over
+//      its ClientRequest RPC, because the forwarding node needs an answer (accepted at index/term,
+//      or refused) that a fire-and-forget MsgProp cannot give. Reads are forwarded by the core
+//      (`readIndex` on a follower asks the leader); read contexts must be unique cluster-wide.
 //   2. When `hasReady()`, take `ready()` and, in this order:
 //      a. persist `snapshot` (it replaces the whole persisted log), then `entries` (an entry at
 //         index i replaces every persisted entry ≥ i), then `hardState`, durably (entries before
@@ -20,17 +25,26 @@
 //         a conf-change entry takes effect inside the core at `advance`;
 //      d. answer each of `readStates` once the state machine has applied its index;
 //      e. call `advance()`. No other call may come between `ready()` and `advance()`.
-//   3. For every `snap` message it sends, the transport calls `reportSnapshot(to, ok)` once the
-//      InstallSnapshot call ends (the leader sends nothing else to that follower until then).
-//   4. To compact: snapshot the state machine at applied index i, persist it, call `compact`.
+//   3. A `snap` message carries one whole snapshot: splitting it into chunks (and joining them) is
+//      the transport's job. For each one sent, the transport calls `reportSnapshot(to, ok)` when the
+//      InstallSnapshot call ends (the leader sends that follower nothing else until then).
+//   4. To compact: after `advance`, snapshot the state machine (it is at the applied index), persist
+//      it, and call `compact(data, keepEntries)`.
+//   5. Nothing is acknowledged twice and nothing is promised: a proposal accepted at (index, term)
+//      is lost if a different entry is later applied at that index, and a read may be dropped
+//      (leadership changed, a message was lost); the store times both out and retries, with the
+//      command id making a retried write apply once.
 // Crashes: whatever the store had not persisted is lost; a new RaftNode built from the persisted
-// hard state, snapshot and entries carries on safely.
+// hard state, snapshot and entries (and `applied` = the snapshot's index) carries on safely.
 
 import { errorInfo, type ErrorInfo } from '../../domain/errors.ts';
+import * as election from './election.ts';
+import * as follower from './follower.ts';
 import * as leader from './leader.ts';
 import { RaftLog } from './log.ts';
 import { Progress, Tracker } from './progress.ts';
 import { ReadOnly } from './read-only.ts';
+import { ReadyTracker } from './ready.ts';
 import type {
   ConfChange,
   ConfState,
@@ -107,10 +121,7 @@ export class RaftNode {
   appendPending = false;
   msgs: Message[] = [];
   readStates: ReadState[] = [];
-  private prevSoft: SoftState;
-  private prevHard: HardState;
-  private handedOut: { lastEntry: number; applied: number; snapshot: boolean } | null = null;
-  private handedConf: readonly Entry[] = [];
+  private readonly readyTracker: ReadyTracker;
 
   constructor(config: RaftConfig, persisted: RaftPersisted, bootstrap: ConfState = EMPTY_CONF) {
     this.id = config.id;
@@ -132,8 +143,13 @@ export class RaftNode {
     this.tracker = new Tracker(snapshot.meta.conf);
     this.term = persisted.hardState.term;
     this.vote = persisted.hardState.vote;
-    this.prevHard = this.hardState();
-    this.prevSoft = this.softState();
+    this.readyTracker = new ReadyTracker(this.hardState(), this.softState());
+    // Membership is what is applied: replay the conf changes the state machine already applied
+    // after the snapshot (the rest take effect as their Readies are advanced).
+    for (let i = this.log.snapshot.meta.index + 1; i <= this.log.applied; i++) {
+      const e = this.log.slice(i, i + 1)[0]!;
+      if (e.type === 'conf') leader.applyConfChange(this, e);
+    }
     const empty = persisted.snapshot === null && persisted.entries.length === 0 && this.term === 0;
     if (empty && bootstrap.voters.length > 0) this.bootstrap(bootstrap);
     this.becomeFollower(this.term, NONE);
@@ -221,7 +237,7 @@ export class RaftNode {
     this.role = 'follower';
   }
 
-  private becomePreCandidate(): void {
+  becomePreCandidate(): void {
     if (this.role === 'leader') throw new Error('raft: leader cannot become pre-candidate');
     // A pre-candidate changes neither its term nor its vote: it only asks whether it could win.
     this.tracker.votes.clear();
@@ -229,14 +245,14 @@ export class RaftNode {
     this.role = 'preCandidate';
   }
 
-  private becomeCandidate(): void {
+  becomeCandidate(): void {
     if (this.role === 'leader') throw new Error('raft: leader cannot become candidate');
     this.reset(this.term + 1);
     this.vote = this.id;
     this.role = 'candidate';
   }
 
-  private becomeLeader(): void {
+  becomeLeader(): void {
     this.reset(this.term);
     this.lead = this.id;
     this.role = 'leader';
@@ -261,47 +277,13 @@ export class RaftNode {
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      this.campaignIfAllowed(false);
+      election.campaignIfAllowed(this, false);
     }
   }
 
   /** Starts an election now (pre-vote first when enabled), as an election timeout would. */
   campaign(): void {
-    this.campaignIfAllowed(false);
-  }
-
-  private campaignIfAllowed(transfer: boolean): void {
-    if (this.role === 'leader' || !this.promotable()) return;
-    // A committed but unapplied conf change may change who votes: wait until it is applied.
-    for (const e of this.log.nextCommittedEntries(Infinity)) if (e.type === 'conf') return;
-    // Leader transfer skips pre-vote: the old leader asked for it, no partition to guard against.
-    if (this.preVote && !transfer) this.startCampaign('pre', false);
-    else this.startCampaign('election', transfer);
-  }
-
-  private startCampaign(kind: 'pre' | 'election', transfer: boolean): void {
-    if (kind === 'pre') this.becomePreCandidate();
-    else this.becomeCandidate();
-    const voteTerm = kind === 'pre' ? this.term + 1 : this.term;
-    const type = kind === 'pre' ? 'preVote' : 'vote';
-    this.tracker.recordVote(this.id, true);
-    if (this.tracker.tallyVotes().result === 'won') {
-      // A single voter wins at once.
-      if (kind === 'pre') this.startCampaign('election', transfer);
-      else this.becomeLeader();
-      return;
-    }
-    for (const to of this.tracker.voters) {
-      if (to === this.id) continue;
-      this.send({
-        type,
-        to,
-        term: voteTerm,
-        index: this.log.lastIndex(),
-        logTerm: this.log.lastTerm(),
-        context: transfer ? 'transfer' : '',
-      });
-    }
+    election.campaignIfAllowed(this, false);
   }
 
   // ---- messages ----------------------------------------------------------------------------------
@@ -334,119 +316,12 @@ export class RaftNode {
     }
 
     if (m.type === 'vote' || m.type === 'preVote') {
-      this.handleVote(m);
+      election.handleVote(this, m);
       return;
     }
     if (this.role === 'leader') leader.stepLeader(this, m);
-    else if (this.role === 'follower') this.stepFollower(m);
-    else this.stepCandidate(m);
-  }
-
-  private handleVote(m: Message): void {
-    const canVote =
-      this.vote === m.from ||
-      (this.vote === NONE && this.lead === NONE) ||
-      (m.type === 'preVote' && m.term > this.term);
-    const respType = m.type === 'vote' ? 'voteResp' : 'preVoteResp';
-    // Learners answer too: a promoted learner may not know it yet (etcd raft.go, Step).
-    if (canVote && this.log.isUpToDate(m.logTerm, m.index)) {
-      // Answer in the message's term: a pre-candidate ignores answers below its pre-vote term.
-      this.send({ type: respType, to: m.from, term: m.term });
-      if (m.type === 'vote') {
-        this.electionElapsed = 0;
-        this.vote = m.from;
-      }
-    } else {
-      this.send({ type: respType, to: m.from, reject: true });
-    }
-  }
-
-  private stepFollower(m: Message): void {
-    switch (m.type) {
-      case 'app':
-      case 'heartbeat':
-      case 'snap':
-        this.electionElapsed = 0;
-        this.lead = m.from;
-        this.handleFromLeader(m);
-        return;
-      case 'timeoutNow':
-        this.campaignIfAllowed(true);
-        return;
-      case 'readIndexResp':
-        this.readStates.push({ index: m.index, context: m.context });
-        return;
-      default:
-        return;
-    }
-  }
-
-  private stepCandidate(m: Message): void {
-    switch (m.type) {
-      case 'app':
-      case 'heartbeat':
-      case 'snap':
-        // A leader exists in our term (or a newer one, already adopted above).
-        this.becomeFollower(m.term, m.from);
-        this.handleFromLeader(m);
-        return;
-      case 'voteResp':
-      case 'preVoteResp': {
-        if ((m.type === 'voteResp') !== (this.role === 'candidate')) return;
-        this.tracker.recordVote(m.from, !m.reject);
-        const { result } = this.tracker.tallyVotes();
-        if (result === 'won') {
-          if (this.role === 'preCandidate') this.startCampaign('election', false);
-          else this.becomeLeader();
-        } else if (result === 'lost') {
-          this.becomeFollower(this.term, NONE);
-        }
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  private handleFromLeader(m: Message): void {
-    if (m.type === 'heartbeat') {
-      this.log.commitTo(m.commit);
-      this.send({ type: 'heartbeatResp', to: m.from, context: m.context });
-    } else if (m.type === 'app') {
-      this.handleAppend(m);
-    } else if (m.snapshot !== null) {
-      // Restored: we now end at the snapshot. Not restored (we had it): claim only what is
-      // committed, since our tail past the snapshot may diverge from the leader's.
-      const restored = this.log.restore(m.snapshot);
-      if (restored) this.tracker.setConf(m.snapshot.meta.conf);
-      this.send({ type: 'appResp', to: m.from, index: restored ? this.log.lastIndex() : this.log.committed });
-    }
-  }
-
-  private handleAppend(m: Message): void {
-    if (m.index < this.log.committed) {
-      this.send({ type: 'appResp', to: m.from, index: this.log.committed });
-      return;
-    }
-    const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-    if (lastNew !== undefined) {
-      this.send({ type: 'appResp', to: m.from, index: lastNew });
-      return;
-    }
-    // Fast backtracking: the largest (index, term) here with term ≤ the append's, so the leader
-    // skips our whole divergent tail in one round trip (etcd raft.go handleAppendEntries).
-    const [hintIndex, hintTerm] = this.log.findConflictByTerm(
-      Math.min(m.index, this.log.lastIndex()),
-      m.logTerm,
-    );
-    this.send({
-      type: 'appResp',
-      to: m.from,
-      index: m.index,
-      reject: true,
-      rejectHint: hintIndex,
-      logTerm: hintTerm,
-    });
+    else if (this.role === 'follower') follower.stepFollower(this, m);
+    else election.stepCandidate(this, m);
   }
 
   // ---- local requests ----------------------------------------------------------------------------
@@ -513,70 +388,18 @@ export class RaftNode {
     return snapshot;
   }
 
-  // ---- Ready / Advance ---------------------------------------------------------------------------
+  // ---- Ready / Advance (ready.ts) ---------------------------------------------------------------
 
   hasReady(): boolean {
-    if (this.role === 'leader' && this.appendPending) return true;
-    const hs = this.hardState();
-    const ss = this.softState();
-    return (
-      this.msgs.length > 0 ||
-      this.readStates.length > 0 ||
-      this.log.pendingSnapshot !== null ||
-      this.log.stabled < this.log.lastIndex() ||
-      this.log.committed > this.log.applied ||
-      hs.term !== this.prevHard.term ||
-      hs.vote !== this.prevHard.vote ||
-      hs.commit !== this.prevHard.commit ||
-      ss.role !== this.prevSoft.role ||
-      ss.leader !== this.prevSoft.leader
-    );
+    return this.readyTracker.hasReady(this);
   }
 
   ready(): Ready {
-    if (this.handedOut !== null) throw new Error('raft: ready() again before advance()');
-    if (this.role === 'leader' && this.appendPending) leader.flushAppends(this);
-    const hs = this.hardState();
-    const ss = this.softState();
-    const entries = this.log.unstableEntries();
-    const committedEntries = this.log.nextCommittedEntries(this.maxCommittedSizePerReady);
-    const rd: Ready = {
-      softState: ss.role !== this.prevSoft.role || ss.leader !== this.prevSoft.leader ? ss : null,
-      hardState:
-        hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote || hs.commit !== this.prevHard.commit
-          ? hs
-          : null,
-      entries,
-      snapshot: this.log.pendingSnapshot,
-      committedEntries,
-      messages: this.msgs,
-      readStates: this.readStates,
-      mayReplicateBeforePersist: this.role === 'leader',
-    };
-    this.prevHard = hs;
-    this.prevSoft = ss;
-    this.msgs = [];
-    this.readStates = [];
-    this.handedOut = {
-      lastEntry: entries[entries.length - 1]?.index ?? this.log.stabled,
-      applied: committedEntries[committedEntries.length - 1]?.index ?? this.log.applied,
-      snapshot: rd.snapshot !== null,
-    };
-    this.handedConf = committedEntries;
-    return rd;
+    return this.readyTracker.ready(this);
   }
 
   advance(): void {
-    const h = this.handedOut;
-    if (h === null) throw new Error('raft: advance() without ready()');
-    this.handedOut = null;
-    if (h.snapshot) this.log.pendingSnapshot = null;
-    this.log.stabled = Math.max(this.log.stabled, h.lastEntry);
-    this.log.applied = Math.max(this.log.applied, h.applied);
-    const applied = this.handedConf;
-    this.handedConf = [];
-    for (const e of applied) if (e.type === 'conf') leader.applyConfChange(this, e);
-    if (this.role === 'leader') leader.selfPersisted(this);
+    this.readyTracker.advance(this);
   }
 
   status(): {

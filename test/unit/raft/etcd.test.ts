@@ -152,7 +152,7 @@ void describe('etcd: ReadIndex', () => {
           ET,
         ),
       );
-      assert.ok(sim.readAnswer('fresh-read')! >= sim.maxCommitted - 1);
+      assert.ok(sim.readAnswer('fresh-read')! >= sim.inv.maxCommitted - 1);
       sim.ticks(3 * ET);
       // The sim fails the run if any read is answered below what was committed when it was asked.
       assert.equal(sim.readAnswer('stale-read'), null, 'the stale leader answered a read');

@@ -347,11 +347,7 @@ void describe('MIT 6.5840 3C: persistence', () => {
           up++;
         }
       }
-      sim.faults = { ...RELIABLE };
-      for (const id of sim.ids()) {
-        sim.restart(id);
-        sim.connect(id);
-      }
+      sim.recoverAll();
       sim.one(5, true, 300);
       sim.checkAllApplied();
     });
@@ -387,14 +383,12 @@ void describe('MIT 6.5840 3C: persistence', () => {
           sim.ticks(1);
         }
       }
-      sim.faults = { ...RELIABLE };
-      for (const id of sim.ids()) {
-        sim.restart(id);
-        sim.connect(id);
-      }
+      sim.recoverAll();
       sim.one(5, true, 300);
       sim.checkAllApplied();
-      const committed = [...sim.proposals.values()].filter((p) => sim.committedTerm.get(p.index) === p.term);
+      const committed = [...sim.proposals.values()].filter(
+        (p) => sim.inv.committedTerm.get(p.index) === p.term,
+      );
       assert.ok(committed.length > 10, `only ${committed.length} proposals committed`);
     });
   }

@@ -4,17 +4,20 @@
 // seed decides everything (elections' jitter, the network, the faults), so a failure is replayed
 // exactly by its seed.
 //
-// Invariants are checked as the run goes (a violation throws with the seed): election safety (one
-// leader per term), log matching (same index and term: same data and same previous term), leader
-// completeness (a new leader holds every entry known committed), committed entries never change,
-// state-machine safety (every node's state after index i is the same), and exactly-once apply (no
-// proposal applied twice in one state). Time: the ready loop runs in rounds; `roundsPerTick` rounds
-// make one tick; a message takes one round or more.
+// Invariants (invariants.ts) are checked as the run goes, a violation throwing with the seed:
+// election safety, log matching, leader completeness, committed entries never change, state-machine
+// safety; here, exactly-once apply (no proposal applied twice in one state) and linearizable reads.
+// Time: the ready loop runs in rounds; `roundsPerTick` rounds make one tick; a message takes one
+// round or more.
 
 import { prng } from '../../../bench/lib/stats.ts';
 import { RaftNode, type RaftConfig } from '../../../src/store/raft/node.ts';
 import type { Entry, HardState, Message, ReadState, Snapshot } from '../../../src/store/raft/types.ts';
 import { dataSize } from '../../../src/store/raft/types.ts';
+import { Invariants } from './invariants.ts';
+import { RELIABLE, SimNetwork, type NetworkFaults } from './network.ts';
+
+export { RELIABLE, UNRELIABLE, type NetworkFaults } from './network.ts';
 
 export interface SimOptions {
   readonly seed: number;
@@ -27,18 +30,6 @@ export interface SimOptions {
   /** Take a snapshot and compact every this many applied entries (0: never). */
   readonly snapshotEvery?: number;
 }
-
-export interface NetworkFaults {
-  drop: number;
-  duplicate: number;
-  /** Extra delay in rounds, uniform in [0, maxDelay]; reordering follows from it. */
-  maxDelay: number;
-  /** Chance of a long delay (up to 40 rounds) on top. */
-  longDelay: number;
-}
-
-export const RELIABLE: NetworkFaults = { drop: 0, duplicate: 0, maxDelay: 0, longDelay: 0 };
-export const UNRELIABLE: NetworkFaults = { drop: 0.1, duplicate: 0.05, maxDelay: 6, longDelay: 0.02 };
 
 interface Disk {
   hardState: HardState;
@@ -63,12 +54,6 @@ interface SimNode {
   commit: number;
 }
 
-interface InFlight {
-  readonly at: number;
-  readonly order: number;
-  readonly m: Message;
-}
-
 export class SimViolation extends Error {}
 
 function hash(prev: number, data: string): number {
@@ -86,11 +71,8 @@ export class Sim {
   readonly rng: () => number;
   readonly roundsPerTick = 4;
   readonly nodes = new Map<string, SimNode>();
-  faults: NetworkFaults = { ...RELIABLE };
   round = 0;
-  private inflight: InFlight[] = [];
-  private order = 0;
-  private readonly blocked = new Set<string>();
+  readonly net: SimNetwork;
   private readonly options: SimOptions;
   private readonly founders: { voters: string[]; learners: string[] };
   // --- counters for the message-budget tests
@@ -99,22 +81,19 @@ export class Sim {
   entryBytesSent = 0;
   entriesSent = 0;
   // --- what the invariant checks remember
-  readonly leaderOfTerm = new Map<number, string>();
-  readonly committedTerm = new Map<number, number>();
-  maxCommitted = 0;
-  private readonly entryAt = new Map<string, { data: string; prevTerm: number }>();
-  private readonly chainAt = new Map<number, number>();
+  readonly inv = new Invariants((message) => this.fail(message));
   /** Proposals the leader accepted: id -> where. */
   readonly proposals = new Map<string, { index: number; term: number }>();
   private nextProposal = 0;
+  private tries = 0;
   /** Reads asked: context -> the commit index known anywhere when asked. */
   private readonly reads = new Map<string, { node: string; floor: number; answer: number | null }>();
-  readonly elections: { term: number; leader: string; round: number }[] = [];
 
   constructor(options: SimOptions) {
     this.options = options;
     this.seed = options.seed;
     this.rng = prng(options.seed);
+    this.net = new SimNetwork(this.rng, () => this.nodes.keys());
     const voters =
       typeof options.voters === 'number'
         ? Array.from({ length: options.voters }, (_, i) => `n${i + 1}`)
@@ -191,56 +170,57 @@ export class Sim {
     if (!this.alive(id)) this.start(id);
   }
 
-  // ---- network -----------------------------------------------------------------------------------
+  /** The end of a fault scenario: a reliable network, no partitions, every node running. */
+  recoverAll(): void {
+    this.faults = { ...RELIABLE };
+    this.heal();
+    for (const id of this.nodes.keys()) this.restart(id);
+  }
 
-  private linkKey(a: string, b: string): string {
-    return `${a}>${b}`;
+  // ---- network (network.ts) ------------------------------------------------------------------
+
+  get faults(): NetworkFaults {
+    return this.net.faults;
+  }
+
+  set faults(faults: NetworkFaults) {
+    this.net.faults = faults;
+  }
+
+  get filter(): ((m: Message) => boolean) | null {
+    return this.net.filter;
+  }
+
+  set filter(filter: ((m: Message) => boolean) | null) {
+    this.net.filter = filter;
   }
 
   isBlocked(from: string, to: string): boolean {
-    return (
-      this.disconnected.has(from) || this.disconnected.has(to) || this.blocked.has(this.linkKey(from, to))
-    );
+    return this.net.isBlocked(from, to);
   }
 
-  /** MIT's disconnect: `id` neither sends nor receives until `connect`. */
   disconnect(id: string): void {
-    this.disconnected.add(id);
+    this.net.disconnect(id);
   }
 
   connect(id: string): void {
-    this.disconnected.delete(id);
-  }
-
-  private readonly disconnected = new Set<string>();
-  /** Drops every message for which it returns false (to steer a scenario precisely). */
-  filter: ((m: Message) => boolean) | null = null;
-
-  /** Splits the nodes into groups that hear only each other. */
-  partition(...groups: readonly (readonly string[])[]): void {
-    this.heal();
-    for (const a of this.nodes.keys()) {
-      for (const b of this.nodes.keys()) {
-        const ga = groups.findIndex((g) => g.includes(a));
-        const gb = groups.findIndex((g) => g.includes(b));
-        if (a !== b && ga !== gb) this.blocked.add(this.linkKey(a, b));
-      }
-    }
-  }
-
-  /** Removes partitions and cuts and reconnects every node. */
-  heal(): void {
-    this.blocked.clear();
-    this.disconnected.clear();
-  }
-
-  /** Blocks one direction only (a -> b). */
-  cut(from: string, to: string): void {
-    this.blocked.add(this.linkKey(from, to));
+    this.net.connect(id);
   }
 
   connected(id: string): boolean {
-    return !this.disconnected.has(id);
+    return this.net.connected(id);
+  }
+
+  partition(...groups: readonly (readonly string[])[]): void {
+    this.net.partition(groups);
+  }
+
+  heal(): void {
+    this.net.heal();
+  }
+
+  cut(from: string, to: string): void {
+    this.net.cut(from, to);
   }
 
   private send(m: Message): void {
@@ -250,16 +230,7 @@ export class Sim {
       this.entriesSent += m.entries.length;
       for (const e of m.entries) this.entryBytesSent += dataSize(e.data);
     }
-    if (this.isBlocked(m.from, m.to) || this.filter?.(m) === false || this.rng() < this.faults.drop) {
-      this.lost(m);
-      return;
-    }
-    const copies = this.rng() < this.faults.duplicate ? 2 : 1;
-    for (let c = 0; c < copies; c++) {
-      let delay = 1 + Math.floor(this.rng() * (this.faults.maxDelay + 1));
-      if (this.rng() < this.faults.longDelay) delay += Math.floor(this.rng() * 40);
-      this.inflight.push({ at: this.round + delay, order: this.order++, m });
-    }
+    if (!this.net.send(m, this.round)) this.lost(m);
   }
 
   /** What a real transport reports: an InstallSnapshot that did not arrive failed. */
@@ -274,17 +245,7 @@ export class Sim {
 
   private deliver(): void {
     for (const { m, ok } of this.snapshotReports.splice(0)) this.node(m.from).raft?.reportSnapshot(m.to, ok);
-    const due = this.inflight.filter((f) => f.at <= this.round);
-    if (due.length === 0) return;
-    this.inflight = this.inflight.filter((f) => f.at > this.round);
-    // Same-round messages go in a random order when the network reorders, else in send order.
-    if (this.faults.maxDelay > 0) {
-      for (let i = due.length - 1; i > 0; i--) {
-        const j = Math.floor(this.rng() * (i + 1));
-        [due[i], due[j]] = [due[j]!, due[i]!];
-      }
-    } else due.sort((a, b) => a.at - b.at || a.order - b.order);
-    for (const { m } of due) {
+    for (const m of this.net.due(this.round)) {
       const to = this.nodes.get(m.to);
       if (to === undefined || to.raft === null || this.isBlocked(m.from, m.to)) {
         this.lost(m);
@@ -338,19 +299,15 @@ export class Sim {
     const first = entries[0];
     if (first === undefined) return;
     const raft = n.raft!;
-    for (const e of entries) {
-      const key = `${e.index}:${e.term}`;
-      const prevTerm = raft.log.term(e.index - 1) ?? -1;
-      const seen = this.entryAt.get(key);
-      const data = `${e.type}:${text(e.data)}`;
-      if (seen === undefined) this.entryAt.set(key, { data, prevTerm });
-      else if (
-        seen.data !== data ||
-        (prevTerm !== -1 && seen.prevTerm !== -1 && seen.prevTerm !== prevTerm)
-      ) {
-        this.fail(`log matching: ${n.id} has a different entry at index ${e.index} term ${e.term}`);
-      }
-    }
+    this.inv.persisted(
+      n.id,
+      entries.map((e) => ({
+        index: e.index,
+        term: e.term,
+        data: `${e.type}:${text(e.data)}`,
+        prevTerm: raft.log.term(e.index - 1) ?? -1,
+      })),
+    );
     const kept = n.disk.entries.filter((e) => e.index < first.index);
     const last = kept[kept.length - 1];
     const base = last?.index ?? n.disk.snapshot?.meta.index ?? 0;
@@ -359,31 +316,16 @@ export class Sim {
   }
 
   private recordCommit(n: SimNode, commit: number): void {
-    const raft = n.raft!;
-    if (commit < n.commit) this.fail(`${n.id} commit went back from ${n.commit} to ${commit}`);
-    for (let i = n.commit + 1; i <= commit; i++) {
-      const t = raft.log.term(i);
-      if (t === undefined) continue;
-      const known = this.committedTerm.get(i);
-      if (known === undefined) this.committedTerm.set(i, t);
-      else if (known !== t) this.fail(`committed entry ${i} changed term ${known} -> ${t} on ${n.id}`);
-    }
+    const log = n.raft!.log;
+    this.inv.committed(n.id, n.commit, commit, (i) => log.term(i));
     n.commit = commit;
-    this.maxCommitted = Math.max(this.maxCommitted, commit);
   }
 
   private checkNewLeader(n: SimNode): void {
     const raft = n.raft!;
-    const other = this.leaderOfTerm.get(raft.term);
-    if (other !== undefined && other !== n.id)
-      this.fail(`two leaders in term ${raft.term}: ${other}, ${n.id}`);
-    this.leaderOfTerm.set(raft.term, n.id);
-    this.elections.push({ term: raft.term, leader: n.id, round: this.round });
-    for (const [i, t] of this.committedTerm) {
-      if (i <= raft.log.snapshot.meta.index) continue;
-      if (raft.log.term(i) !== t)
-        this.fail(`leader completeness: ${n.id} (term ${raft.term}) lacks committed ${i}`);
-    }
+    this.inv.leaderElected(n.id, raft.term, this.round, raft.log.snapshot.meta.index, (i) =>
+      raft.log.term(i),
+    );
   }
 
   private restoreSm(n: SimNode, snap: Snapshot): void {
@@ -397,8 +339,7 @@ export class Sim {
   private applyEntry(n: SimNode, e: Entry): void {
     const sm = n.sm!;
     if (e.index !== sm.index + 1) this.fail(`${n.id} applied ${e.index} after ${sm.index}`);
-    const committed = this.committedTerm.get(e.index);
-    if (committed !== undefined && committed !== e.term) this.fail(`${n.id} applied uncommitted ${e.index}`);
+    this.inv.applying(n.id, e.index, e.term);
     const data = text(e.data);
     if (e.type === 'normal' && data !== '') {
       if (sm.ids.has(data)) this.fail(`${n.id} applied ${data} twice (${sm.ids.get(data)} and ${e.index})`);
@@ -410,10 +351,7 @@ export class Sim {
   }
 
   private checkChain(n: SimNode): void {
-    const sm = n.sm!;
-    const known = this.chainAt.get(sm.index);
-    if (known === undefined) this.chainAt.set(sm.index, sm.chain);
-    else if (known !== sm.chain) this.fail(`state machines differ at ${sm.index} (${n.id})`);
+    this.inv.stateAt(n.id, n.sm!.index, n.sm!.chain);
   }
 
   private takeSnapshot(n: SimNode): void {
@@ -454,6 +392,12 @@ export class Sim {
 
   leaders(): string[] {
     return this.ids().filter((id) => this.node(id).raft?.role === 'leader');
+  }
+
+  /** The connected leader of the newest term, if any. */
+  newestLeader(): string | undefined {
+    const ls = this.leaders().filter((id) => this.connected(id));
+    return ls.sort((a, b) => this.raft(b).term - this.raft(a).term)[0];
   }
 
   /** MIT checkOneLeader: a connected leader of the newest term, waiting up to `maxTicks`. */
@@ -507,7 +451,10 @@ export class Sim {
   one(expected: number, retry = true, maxTicks = 100, padding = 0): number {
     const deadline = this.round + maxTicks * this.roundsPerTick;
     while (this.round < deadline) {
-      const leader = this.leaders().find((id) => this.connected(id));
+      // Try the leaders in turn, as the lab's `one` tries servers in turn: a stale leader (one cut
+      // off or removed, with check-quorum off) may never step down.
+      const leaders = this.leaders().filter((id) => this.connected(id));
+      const leader = leaders[this.tries++ % Math.max(1, leaders.length)];
       const p = leader === undefined ? null : this.propose(leader, padding);
       if (p === null) {
         this.step();
@@ -528,7 +475,7 @@ export class Sim {
   read(id: string, context: string): boolean {
     const raft = this.node(id).raft;
     if (raft === null) return false;
-    this.reads.set(context, { node: id, floor: this.maxCommitted, answer: null });
+    this.reads.set(context, { node: id, floor: this.inv.maxCommitted, answer: null });
     return raft.readIndex(context) === null;
   }
 
@@ -547,7 +494,7 @@ export class Sim {
   /** Final checks: every acknowledged (committed) proposal is applied once on every caught-up node. */
   checkAllApplied(): void {
     for (const [cmd, p] of this.proposals) {
-      if (this.committedTerm.get(p.index) !== p.term) continue;
+      if (this.inv.committedTerm.get(p.index) !== p.term) continue;
       for (const n of this.nodes.values()) {
         if (n.sm === null || n.sm.index < p.index) continue;
         if (n.sm.ids.get(cmd) !== p.index) this.fail(`${n.id} lost acknowledged ${cmd} at ${p.index}`);
