@@ -3,16 +3,17 @@
 // reports and restarts any process that dies; Ctrl-C or SIGTERM stops everything.
 
 import { Option, type Command } from 'commander';
-import { startCluster, type ApiFront } from '../cluster/cluster.ts';
+import { startCluster, type ApiFront, type ClusterOptions } from '../cluster/cluster.ts';
+import { sharedStoreKinds } from '../store/registry.ts';
 
 export function addClusterOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--nodes <n>', 'how many chorus nodes').env('CHORUS_NODES').default('3'))
     .addOption(
-      new Option('--store <kind>', 'shared store: redis')
+      new Option('--store <kind>', `shared store: ${sharedStoreKinds().join(' | ')}`)
         .env('CHORUS_STORE')
         .default('redis')
-        .choices(['redis']),
+        .choices(sharedStoreKinds()),
     )
     .addOption(
       new Option('--api <front>', 'what the load balancer serves')
@@ -63,7 +64,7 @@ export async function cluster(opts: Record<string, string | string[] | undefined
   try {
     running = await startCluster({
       nodes: whole('--nodes', String(opts['nodes']), 1, 50),
-      store: 'redis',
+      store: String(opts['store']) as ClusterOptions['store'],
       api: opts['api'] as ApiFront,
       host: String(opts['host']),
       port: whole('--port', String(opts['port']), 0, 65535),

@@ -3,14 +3,8 @@
 
 import { Option, type Command } from 'commander';
 import { pino } from 'pino';
-import {
-  ConfigError,
-  DEFAULTS,
-  LOG_LEVELS,
-  parseNodeConfig,
-  STORE_KINDS,
-  type RawConfig,
-} from '../node/config.ts';
+import { ConfigError, DEFAULTS, LOG_LEVELS, parseNodeConfig, type RawConfig } from '../node/config.ts';
+import { storeKinds } from '../store/registry.ts';
 
 /** The options of a node, shared by `serve` (and passed through by `cluster`). */
 export function addNodeOptions(cmd: Command): Command {
@@ -33,7 +27,7 @@ export function addNodeOptions(cmd: Command): Command {
       ),
     )
     .addOption(
-      opt('--store <kind>', `where rooms live: ${STORE_KINDS.join(' | ')}`, 'CHORUS_STORE', DEFAULTS.store),
+      opt('--store <kind>', `where rooms live: ${storeKinds().join(' | ')}`, 'CHORUS_STORE', DEFAULTS.store),
     )
     .addOption(
       opt(

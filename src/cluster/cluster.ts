@@ -11,12 +11,14 @@ import { freePort } from './ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from './process.ts';
 import { startRedisServer } from './redis.ts';
 import { clusterSecrets } from './secrets.ts';
+import type { StoreKind } from '../store/types.ts';
 
 export type ApiFront = 'rest' | 'grpc' | 'both';
 
 export interface ClusterOptions {
   readonly nodes: number;
-  readonly store: 'redis';
+  /** A shared store of the registry (src/store/registry.ts); the cluster starts its server. */
+  readonly store: StoreKind;
   readonly api: ApiFront;
   readonly host: string;
   /** The load balancer's REST port (0: any free port); nodes use the next ones. */

@@ -2,18 +2,19 @@
 // place, then passed down as a plain object. Nothing deeper reads process.env.
 
 import { ROOM_ID_PATTERN } from '../domain/index.ts';
+import { storeEntry, storeKinds } from '../store/registry.ts';
+import type { StoreKind } from '../store/types.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export const STORE_KINDS = ['memory', 'redis', 'raft'] as const;
-export type StoreChoice = (typeof STORE_KINDS)[number];
 
 export interface NodeConfig {
   readonly host: string;
   readonly port: number;
   readonly grpcPort: number;
   readonly dataDir: string;
-  readonly store: StoreChoice;
+  /** One of the registered stores (src/store/registry.ts). */
+  readonly store: StoreKind;
   readonly redisUrl: string | null;
   readonly redisPrefix: string;
   /** HMAC secret for tokens; null: generated once and kept in the data dir (single node only). */
@@ -138,16 +139,15 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
   if (host.trim() === '') problems.push('--host must not be empty');
   const port = int('port', '--port', 0, 65535, DEFAULTS.port);
   const grpcPort = int('grpcPort', '--grpc-port', 0, 65535, DEFAULTS.grpcPort);
-  const store = oneOf('store', '--store', STORE_KINDS, DEFAULTS.store);
+  const store = oneOf<StoreKind>('store', '--store', storeKinds(), DEFAULTS.store);
   const redisUrl = str('redisUrl') ?? null;
-  if (store === 'redis' && !redisUrl) problems.push('--store redis needs --redis-url (or CHORUS_REDIS_URL)');
   if (redisUrl && !/^(rediss?|redis-sentinel):\/\//.test(redisUrl))
     problems.push('--redis-url must start with redis://, rediss:// or redis-sentinel://');
   const secret = str('secret') ?? null;
   if (secret !== null && secret.length < 16) problems.push('--secret must be at least 16 characters');
-  if (store === 'redis' && secret === null) {
+  if (storeEntry(store).shared && secret === null) {
     problems.push(
-      '--store redis needs --secret (or CHORUS_SECRET), the same on every node, so nodes accept each other’s tokens',
+      `--store ${store} needs --secret (or CHORUS_SECRET), the same on every node, so nodes accept each other’s tokens`,
     );
   }
   if (store === 'raft' && secret === null) {
@@ -209,6 +209,7 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     nodeId,
     peers,
   };
+  problems.push(...storeEntry(store).check(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

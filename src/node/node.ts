@@ -10,9 +10,7 @@ import { startGrpcServer } from '../api/grpc/server.ts';
 import { ensureLegacyRoom } from '../api/rest/legacy.ts';
 import { buildRestServer, type RestApp } from '../api/rest/server.ts';
 import { loadCatalog } from '../catalog/catalog.ts';
-import { openMemoryStore } from '../store/memory/index.ts';
-import { openRaftStore } from '../store/raft/store.ts';
-import { openRedisStore } from '../store/redis/index.ts';
+import { storeEntry } from '../store/registry.ts';
 import type { Store } from '../store/types.ts';
 import { StreamBudget } from '../api/stream-budget.ts';
 import { PlaybackClock } from './clock.ts';
@@ -38,38 +36,6 @@ export interface NodeHooks {
   readonly registerWeb?: (app: RestApp) => Promise<void>;
 }
 
-/** Opens (and starts) the configured store. */
-async function openStore(config: NodeConfig, logger: Logger): Promise<Store> {
-  switch (config.store) {
-    case 'memory':
-      await mkdir(config.dataDir, { recursive: true });
-      return openMemoryStore({ dataDir: config.dataDir, logger: logger.child({ component: 'store' }) });
-    case 'redis': {
-      const log = logger.child({ component: 'store' });
-      return openRedisStore({
-        url: config.redisUrl!,
-        keyPrefix: config.redisPrefix,
-        readTimeoutMs: config.readTimeoutMs,
-        logger: { info: (message) => log.info(message), warn: (message) => log.warn(message) },
-      });
-    }
-    case 'raft': {
-      const log = logger.child({ component: 'store' });
-      return openRaftStore({
-        dataDir: config.dataDir,
-        nodeId: config.nodeId!,
-        peers: config.peers,
-        secret: config.secret!,
-        readTimeoutMs: config.readTimeoutMs,
-        logger: {
-          info: (fields, msg) => log.info(fields, msg),
-          warn: (fields, msg) => log.warn(fields, msg),
-        },
-      });
-    }
-  }
-}
-
 /** ensureLegacyRoom, retried every half second while the store cannot take writes yet. */
 async function ensureLegacyRoomLater(
   service: RoomService,
@@ -91,6 +57,11 @@ async function ensureLegacyRoomLater(
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** Opens (and starts) the configured store, as its registry entry says. */
+function openStore(config: NodeConfig, logger: Logger): Promise<Store> {
+  return storeEntry(config.store).open(config, logger.child({ component: 'store' }));
 }
 
 /** The token secret: configured, or generated once and kept beside the data (single node). */

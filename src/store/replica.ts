@@ -183,6 +183,8 @@ export class RoomReplica {
  */
 export class PendingCommands {
   private readonly byId = new Map<string, Array<(outcome: CommitOutcome) => void>>();
+  /** Rejecters of the waits of within(), so that failWaiting() (a store closing) can end them. */
+  private readonly waiting = new Set<(err: Error) => void>();
 
   expect(roomId: string, commandId: string): Promise<CommitOutcome> {
     const key = pendingKey(roomId, commandId);
@@ -203,6 +205,41 @@ export class PendingCommands {
 
   forget(roomId: string, commandId: string): void {
     this.byId.delete(pendingKey(roomId, commandId));
+  }
+
+  /**
+   * Waits at most `timeoutMs` for `applied` (from expect), then rejects with `timeout()` and
+   * forgets the command; failWaiting() ends the wait sooner.
+   */
+  within(
+    applied: Promise<CommitOutcome>,
+    roomId: string,
+    commandId: string,
+    timeoutMs: number,
+    timeout: () => Error,
+  ): Promise<CommitOutcome> {
+    return new Promise((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.waiting.delete(fail);
+      };
+      const fail = (err: Error): void => {
+        settle();
+        this.forget(roomId, commandId);
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(timeout()), timeoutMs);
+      this.waiting.add(fail);
+      void applied.then((outcome) => {
+        settle();
+        resolve(outcome);
+      });
+    });
+  }
+
+  /** Ends every wait of within() with `reason` (the store is closing). */
+  failWaiting(reason: Error): void {
+    for (const fail of [...this.waiting]) fail(reason);
   }
 
   /** True while someone waits for this command to be applied. */

@@ -9,10 +9,11 @@
 // (`dropEmpty`, for a store whose every command is applied here), or kept briefly and evicted when
 // idle (a store that loads rooms from elsewhere, so that a burst of reads costs one load).
 
-import { ChorusError, checkRoomId } from '../domain/index.ts';
+import { ChorusError, checkRoomId, type Envelope } from '../domain/index.ts';
 import type { Lifecycle } from './lifecycle.ts';
-import type { RoomReplica } from './replica.ts';
-import type { FeedListener, RoomListing, Subscription } from './types.ts';
+import type { StoreLogger } from './logger.ts';
+import { RoomReplica } from './replica.ts';
+import type { CommitOutcome, FeedListener, RoomListing, Subscription } from './types.ts';
 
 /** A room held by a store: its replica, plus whatever the store keeps beside it. */
 export interface HeldRoom {
@@ -196,5 +197,47 @@ export class RoomTable<R extends HeldRoom> {
     }
     listings.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return listings.slice(0, listLimit(limit));
+  }
+}
+
+/**
+ * The rooms of a store that applies every command itself, in its one order (memory, and any
+ * store whose log lives on this node): a room is an empty replica until a command creates it,
+ * and an empty one is dropped as soon as nothing uses it.
+ */
+export class LocalRooms extends RoomTable<HeldRoom> {
+  private readonly logger: StoreLogger;
+
+  constructor(options: { life: Lifecycle; readTimeoutMs: number; logger: StoreLogger }) {
+    super({
+      life: options.life,
+      readTimeoutMs: options.readTimeoutMs,
+      load: (roomId) => Promise.resolve(this.hold(roomId)),
+      dropEmpty: true,
+    });
+    this.logger = options.logger;
+  }
+
+  /** Puts a room loaded from a snapshot in the table. */
+  restore(state: NonNullable<RoomReplica['state']>): void {
+    this.add({ id: state.id, replica: new RoomReplica(state.id, state, this.logger), busy: 0 });
+  }
+
+  /** Applies the next command of the store's order to its room (live or in replay). */
+  apply(env: Envelope): CommitOutcome {
+    // A malformed envelope still gets an answer: apply refuses it, from an empty replica.
+    const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
+    const room = this.hold(roomId);
+    const outcome = room.replica.applyCommitted(env);
+    this.release(room);
+    return outcome;
+  }
+
+  /** The room's entry, made empty when there is none (a command or a read for a new room). */
+  private hold(roomId: string): HeldRoom {
+    return (
+      this.get(roomId) ??
+      this.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
+    );
   }
 }

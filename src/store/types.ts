@@ -4,7 +4,11 @@
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { CommandResult, Envelope, RoomEvent, RoomState } from '../domain/index.ts';
 
-export type StoreKind = 'memory' | 'redis' | 'raft' | '2pc';
+/**
+ * Every kind of store there is or is planned. Which ones a node offers is what src/store/registry.ts
+ * registers ('volatile' is a store for tests only, registered by the tests that use it).
+ */
+export type StoreKind = 'memory' | 'redis' | 'raft' | '2pc' | 'volatile';
 
 /** What a write returns once this node has applied it. */
 export interface CommitOutcome {

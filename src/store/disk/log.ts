@@ -80,18 +80,28 @@ export interface SegmentFile {
   readonly path: string;
 }
 
+/** A file named `<prefix><20 digits><suffix>`: the number says where it stands in the log. */
+export function numberedPath(dir: string, prefix: string, n: number, suffix: string): string {
+  return path.join(dir, `${prefix}${String(n).padStart(20, '0')}${suffix}`);
+}
+
+/** The files of dir whose name `re` matches (group 1: their number), in the order of their numbers. */
+export async function listNumbered(dir: string, re: RegExp): Promise<Array<{ n: number; path: string }>> {
+  const files: Array<{ n: number; path: string }> = [];
+  for (const name of await readdir(dir)) {
+    const m = re.exec(name);
+    if (m) files.push({ n: Number(m[1]), path: path.join(dir, name) });
+  }
+  return files.sort((a, b) => a.n - b.n);
+}
+
 export function segmentPath(dir: string, start: number): string {
-  return path.join(dir, `log-${String(start).padStart(20, '0')}.log`);
+  return numberedPath(dir, 'log-', start, '.log');
 }
 
 /** The log segments in dir, oldest first. */
 export async function listSegments(dir: string): Promise<SegmentFile[]> {
-  const segments: SegmentFile[] = [];
-  for (const name of await readdir(dir)) {
-    const m = SEGMENT_RE.exec(name);
-    if (m) segments.push({ start: Number(m[1]), path: path.join(dir, name) });
-  }
-  return segments.sort((a, b) => a.start - b.start);
+  return (await listNumbered(dir, SEGMENT_RE)).map((f) => ({ start: f.n, path: f.path }));
 }
 
 /** Makes a directory's entries (a created, renamed or removed file) durable. */

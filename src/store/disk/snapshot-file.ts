@@ -5,12 +5,11 @@
 // crash leaves either the old snapshot or the new one, never a mix. The name carries the position,
 // `snapshot-<20 digits>.snap`; the newest valid one wins at start.
 
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { restore, snapshot, type RoomSnapshot, type RoomState } from '../../domain/index.ts';
 import { Slicer } from '../slicer.ts';
-import { RECORD_HEADER_BYTES, scanFrames, syncDir } from './log.ts';
+import { listNumbered, numberedPath, RECORD_HEADER_BYTES, scanFrames, syncDir } from './log.ts';
 
 // The format name predates the move to disk/: files written by earlier versions keep reading back.
 export const STORE_SNAPSHOT_FORMAT = 'chorus.memory-snapshot/1';
@@ -36,17 +35,12 @@ export interface SnapshotFile {
 }
 
 export function snapshotPath(dir: string, position: number): string {
-  return path.join(dir, `snapshot-${String(position).padStart(20, '0')}.snap`);
+  return numberedPath(dir, 'snapshot-', position, '.snap');
 }
 
 /** Snapshot files in dir, oldest first. */
 export async function listSnapshots(dir: string): Promise<SnapshotFile[]> {
-  const files: SnapshotFile[] = [];
-  for (const name of await readdir(dir)) {
-    const m = SNAPSHOT_RE.exec(name);
-    if (m) files.push({ position: Number(m[1]), path: path.join(dir, name) });
-  }
-  return files.sort((a, b) => a.position - b.position);
+  return (await listNumbered(dir, SNAPSHOT_RE)).map((f) => ({ position: f.n, path: f.path }));
 }
 
 /**

@@ -22,39 +22,26 @@
 // snapshot + replay the records after it; a torn tail (a crash mid-write) is cut off, since none of
 // it was acknowledged.
 
-import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
-import { decodeCommand, encodeCommand } from '../codec.ts';
+import { encodeCommand } from '../codec.ts';
+import { compactBefore, loadNewestSnapshot, replayLog } from '../disk/recovery.ts';
+import { frameRecord, SegmentWriter } from '../disk/log.ts';
+import { acquireDirLock, type DirLock } from '../disk/lock.ts';
+import { writeSnapshotFile } from '../disk/snapshot-file.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
-import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
-import { RoomReplica } from '../replica.ts';
-import { RoomTable, type HeldRoom } from '../room-table.ts';
-import type { CommitOutcome, FeedListener, RoomListing, Store, StoreHealth, Subscription } from '../types.ts';
-import { frameRecord, listSegments, scanFrames, SegmentWriter, syncDir } from '../disk/log.ts';
-import { acquireDirLock, type DirLock } from '../disk/lock.ts';
+import { LocalRooms, type HeldRoom } from '../room-table.ts';
+import { StoreBase } from '../store-base.ts';
+import type { CommitOutcome, RoomListing, StoreHealth } from '../types.ts';
 import {
-  listSnapshots,
-  readSnapshotFile,
-  writeSnapshotFile,
-  type LoadedSnapshot,
-} from '../disk/snapshot-file.ts';
+  DEFAULT_READ_TIMEOUT_MS,
+  resolveMemoryOptions,
+  type MemoryStoreOptions,
+  type MemoryStoreStats,
+} from './options.ts';
 
-export interface MemoryStoreOptions {
-  /** Directory for the log, snapshots and lock; created when missing. */
-  readonly dataDir: string;
-  /** Records between automatic snapshots (default 10 000). */
-  readonly snapshotEvery?: number | undefined;
-  /**
-   * fsync the log before acknowledging (default true). false survives a process crash but not a
-   * machine crash or power loss; for tests and throwaway data only.
-   */
-  readonly fsync?: boolean | undefined;
-  readonly logger?: StoreLogger | undefined;
-}
-
-export const DEFAULT_SNAPSHOT_EVERY = 10_000;
 /**
  * A snapshot larger than this is written again only once the log since it holds as many bytes:
  * rewriting every room costs in proportion to all the rooms, so with much state a fixed record
@@ -62,34 +49,6 @@ export const DEFAULT_SNAPSHOT_EVERY = 10_000;
  * snapshot's worth of log.
  */
 const SNAPSHOT_AMORTISED_FROM_BYTES = 1 << 20;
-const SNAPSHOT_TEMP_RE = /^snapshot-\d{20}\.snap\.tmp$/;
-export const DEFAULT_READ_TIMEOUT_MS = 5_000;
-
-/** Counters for tests, metrics and benchmarks. */
-export interface MemoryStoreStats {
-  /** Records in the log: the number of commands ever ordered by this data dir. */
-  readonly position: number;
-  /** Records appended to the log by this process. */
-  readonly writes: number;
-  /** Of those, records whose batch has been fsynced (with fsync: false, fully written). */
-  readonly syncedWrites: number;
-  /** Batches appended by this process (one write call each). */
-  readonly batches: number;
-  /** fsyncs of the log by this process (0 with fsync: false). */
-  readonly fsyncs: number;
-  /** Snapshots written and compacted (counted once the old files are gone). */
-  readonly snapshots: number;
-  /** Log position of the newest snapshot on disk (0 when none). */
-  readonly snapshotPosition: number;
-  /** Replicas held, including ones only kept for a waiting read or subscriber. */
-  readonly replicas: number;
-  readonly rooms: number;
-  /** File name of the segment being appended to. */
-  readonly segment: string;
-  /** The writer loop is running: a batch or a snapshot is being written. */
-  readonly busy: boolean;
-}
-
 /**
  * A write waiting for its batch. It carries its own resolver, so each submission is answered with
  * the outcome of its own log record. (PendingCommands, keyed by commandId, is for stores whose
@@ -104,33 +63,24 @@ interface Submission {
   readonly reject: (err: Error) => void;
 }
 
-const OPTIONS: OptionTable<'snapshotEvery'> = {
-  snapshotEvery: [DEFAULT_SNAPSHOT_EVERY, 1, Number.MAX_SAFE_INTEGER],
-};
-
-const defaultLogger: StoreLogger = {
-  info: () => undefined,
-  warn: (obj, msg) => console.warn(`chorus memory store: ${msg ?? ''}`, obj),
-};
-
 export async function openMemoryStore(options: MemoryStoreOptions): Promise<MemoryStore> {
   const store = new MemoryStore(options);
   await store.start();
   return store;
 }
 
-export class MemoryStore implements Store {
+export class MemoryStore extends StoreBase<HeldRoom> {
   readonly kind = 'memory' as const;
   readonly dataDir: string;
   private readonly snapshotEvery: number;
   private readonly fsync: boolean;
   private readonly logger: StoreLogger;
 
-  private readonly life: Lifecycle;
+  protected readonly life: Lifecycle;
   private lock: DirLock | null = null;
   private segment: SegmentWriter | null = null;
   /** Every room: this store applies every command, so an empty replica is dropped once unused. */
-  private readonly rooms: RoomTable<HeldRoom>;
+  protected readonly rooms: LocalRooms;
 
   private queue: Submission[] = [];
   private writer: Promise<void> | null = null;
@@ -146,36 +96,27 @@ export class MemoryStore implements Store {
   private nextSnapshotAt = 0;
   /** Size of the newest snapshot file (0 when none). */
   private snapshotBytes = 0;
-  private writes = 0;
-  private syncedWrites = 0;
-  private batches = 0;
-  private fsyncs = 0;
-  private snapshots = 0;
+  private readonly counts = { writes: 0, syncedWrites: 0, batches: 0, fsyncs: 0, snapshots: 0 };
 
   constructor(options: MemoryStoreOptions) {
-    if (typeof options.dataDir !== 'string' || options.dataDir === '') {
-      throw invalidOption('memory store', 'a data dir is needed', 'dataDir');
-    }
-    this.dataDir = path.resolve(options.dataDir);
-    this.snapshotEvery = resolveNumbers('memory store', OPTIONS, options).snapshotEvery;
-    this.fsync = options.fsync ?? true;
-    this.logger = resolveLogger('memory store', options.logger, defaultLogger);
+    super();
+    ({
+      dataDir: this.dataDir,
+      snapshotEvery: this.snapshotEvery,
+      fsync: this.fsync,
+      logger: this.logger,
+    } = resolveMemoryOptions(options));
     this.life = new Lifecycle(`memory store at ${this.dataDir}`, { dataDir: this.dataDir });
-    this.rooms = new RoomTable<HeldRoom>({
+    this.rooms = new LocalRooms({
       life: this.life,
       readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
-      load: (roomId) => Promise.resolve(this.hold(roomId)),
-      dropEmpty: true,
+      logger: this.logger,
     });
   }
 
   // ---- Start and recovery -----------------------------------------------------------------------
 
-  start(): Promise<void> {
-    return this.life.start(() => this.startUp());
-  }
-
-  private async startUp(): Promise<void> {
+  protected async startUp(): Promise<void> {
     try {
       await mkdir(this.dataDir, { recursive: true });
       this.lock = await acquireDirLock(this.dataDir);
@@ -193,101 +134,30 @@ export class MemoryStore implements Store {
 
   private async recover(): Promise<void> {
     const dir = this.dataDir;
-    for (const name of await readdir(dir)) {
-      if (SNAPSHOT_TEMP_RE.test(name)) await unlink(path.join(dir, name)); // an interrupted snapshot
-    }
-
-    const snap = await this.loadSnapshot();
-    let position = snap?.position ?? 0;
-    this.snapshotPosition = position;
-    this.snapshotBytes = snap ? (await stat(snap.path)).size : 0;
-    for (const state of snap?.rooms ?? []) {
-      this.rooms.add({ id: state.id, replica: new RoomReplica(state.id, state, this.logger), busy: 0 });
-    }
-
-    const segments = await listSegments(dir);
-    let tail: { index: number; end: number; validBytes: number } | null = null;
-    let replayed = 0;
-    for (const [i, segment] of segments.entries()) {
-      const isLast = i === segments.length - 1;
-      if (segment.start > position) {
-        throw new Error(
-          `the log in ${dir} has a gap: records ${position} to ${segment.start - 1} are missing before ` +
-            `${path.basename(segment.path)}; refusing to start with acknowledged commands lost`,
-        );
-      }
-      const buf = await readFile(segment.path);
-      const scan = scanFrames(buf);
-      let record = segment.start;
-      let validBytes = scan.validBytes;
-      let problem = scan.problem;
-      for (const frame of scan.frames) {
-        let env: Envelope;
-        try {
-          env = decodeCommand(frame.payload.toString('utf8'));
-        } catch {
-          // The checksum matched, so this was written this way: treat it like any corrupt record.
-          validBytes = frame.offset;
-          problem = `record at byte ${frame.offset} is not JSON`;
-          break;
-        }
-        if (record >= position) {
-          this.applyRecord(env);
-          position++;
-          replayed++;
-        }
-        record++;
-      }
-      if (problem !== null) {
-        const dropped = buf.length - validBytes;
-        // Only the last segment can have a torn tail (a segment is fsynced before the next one is
-        // started); damage elsewhere is caught by the gap check above if it loses anything.
-        this.logger.warn(
-          { segment: segment.path, validBytes, droppedBytes: dropped, problem },
-          isLast
-            ? `dropped ${dropped} bytes from the end of the log (${problem}); they were never acknowledged`
-            : `ignoring ${dropped} damaged bytes at the end of ${path.basename(segment.path)} (${problem})`,
-        );
-      }
-      if (isLast) tail = { index: i, end: record, validBytes };
-    }
-
-    const last = tail === null ? undefined : segments[tail.index];
-    if (tail !== null && last !== undefined && tail.end === position) {
-      this.segment = await SegmentWriter.reopen(last, tail.validBytes, this.fsync);
-    } else {
-      // No log yet, or the snapshot is ahead of it (only possible without fsync): start afresh.
-      this.segment = await SegmentWriter.create(dir, position, this.fsync);
-    }
-    this.position = position;
+    const snap = await loadNewestSnapshot(dir, this.logger);
+    this.snapshotPosition = snap?.snapshot.position ?? 0;
+    this.snapshotBytes = snap?.bytes ?? 0;
+    for (const state of snap?.snapshot.rooms ?? []) this.rooms.restore(state);
+    const log = await replayLog(
+      dir,
+      this.snapshotPosition,
+      (env) => this.rooms.apply(env),
+      this.fsync,
+      this.logger,
+    );
+    this.segment = log.segment;
+    this.position = log.position;
     this.nextSnapshotAt = this.snapshotPosition + this.snapshotEvery;
     this.logger.info(
       {
         dataDir: dir,
         snapshotPosition: this.snapshotPosition,
-        replayed,
-        position,
+        replayed: log.replayed,
+        position: log.position,
         rooms: this.rooms.roomCount,
       },
       'memory store recovered',
     );
-  }
-
-  /** The newest snapshot that reads back whole; damaged ones are renamed aside, not trusted. */
-  private async loadSnapshot(): Promise<LoadedSnapshot | null> {
-    const files = await listSnapshots(this.dataDir);
-    for (const file of files.reverse()) {
-      try {
-        return await readSnapshotFile(file.path);
-      } catch (err) {
-        this.logger.warn(
-          { snapshot: file.path, err: String(err) },
-          `snapshot ${path.basename(file.path)} is unreadable; moved aside as .corrupt, trying an older one`,
-        );
-        await rename(file.path, `${file.path}.corrupt`);
-      }
-    }
-    return null;
   }
 
   // ---- Writes -----------------------------------------------------------------------------------
@@ -351,24 +221,24 @@ export class MemoryStore implements Store {
     try {
       // No await before the fsync starts: it then runs while the previous batch is answered.
       segment.append(batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((s) => s.frame)));
-      this.batches++;
-      this.writes += batch.length;
+      this.counts.batches++;
+      this.counts.writes += batch.length;
       if (this.fsync) {
         await segment.sync();
-        this.fsyncs++;
+        this.counts.fsyncs++;
       }
     } catch (err) {
       await this.failStop(err, batch, segment, before);
       return false;
     }
-    this.syncedWrites += batch.length;
+    this.counts.syncedWrites += batch.length;
     this.position += batch.length;
     return true;
   }
 
   /** Applies a durable batch in log order and answers each submission with its own outcome. */
   private publish(batch: Submission[]): void {
-    for (const submission of batch) submission.resolve(this.applyRecord(submission.env));
+    for (const submission of batch) submission.resolve(this.rooms.apply(submission.env));
   }
 
   /**
@@ -397,27 +267,6 @@ export class MemoryStore implements Store {
     const error = this.unavailable();
     for (const s of [...batch, ...this.queue]) s.reject(error);
     this.queue = [];
-  }
-
-  /**
-   * Applies one logged command, live or during replay (RoomReplica turns a throwing apply into a
-   * command without effect, identically in both paths). A replica left without a room (a refused command for a room that does not exist) is dropped
-   * unless someone waits on it.
-   */
-  private applyRecord(env: Envelope): CommitOutcome {
-    const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
-    const room = this.hold(roomId);
-    const outcome = room.replica.applyCommitted(env);
-    this.rooms.release(room);
-    return outcome;
-  }
-
-  /** The room's entry, made empty when there is none (a command or a read for a new room). */
-  private hold(roomId: string): HeldRoom {
-    return (
-      this.rooms.get(roomId) ??
-      this.rooms.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
-    );
   }
 
   // ---- Snapshots --------------------------------------------------------------------------------
@@ -468,21 +317,8 @@ export class MemoryStore implements Store {
       const { file, bytes } = await writeSnapshotFile(dir, position, states, this.fsync);
       this.snapshotPosition = position;
       this.snapshotBytes = bytes;
-      let removed = 0;
-      for (const segment of await listSegments(dir)) {
-        if (segment.start < position) {
-          await unlink(segment.path);
-          removed++;
-        }
-      }
-      for (const snap of await listSnapshots(dir)) {
-        if (snap.position < position) {
-          await unlink(snap.path);
-          removed++;
-        }
-      }
-      if (this.fsync && removed > 0) await syncDir(dir);
-      this.snapshots++;
+      const removed = await compactBefore(dir, position, this.fsync);
+      this.counts.snapshots++;
       this.logger.info(
         { snapshot: file, position, rooms: states.length, removedFiles: removed },
         'snapshot written',
@@ -497,21 +333,9 @@ export class MemoryStore implements Store {
 
   // ---- Reads ------------------------------------------------------------------------------------
 
-  read(roomId: string, minVersion?: number, timeoutMs?: number): Promise<RoomState | null> {
-    return this.rooms.read(roomId, minVersion, timeoutMs);
-  }
-
-  subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
-    return this.rooms.subscribe(roomId, afterVersion, listener);
-  }
-
   async listRooms(limit: number): Promise<readonly RoomListing[]> {
     this.life.assertOpen();
     return this.rooms.listings(limit);
-  }
-
-  loadedRooms(): readonly string[] {
-    return this.rooms.loadedRooms();
   }
 
   health(): StoreHealth {
@@ -529,11 +353,7 @@ export class MemoryStore implements Store {
   stats(): MemoryStoreStats {
     return {
       position: this.position,
-      writes: this.writes,
-      syncedWrites: this.syncedWrites,
-      batches: this.batches,
-      fsyncs: this.fsyncs,
-      snapshots: this.snapshots,
+      ...this.counts,
       snapshotPosition: this.snapshotPosition,
       replicas: this.rooms.size,
       rooms: this.rooms.roomCount,
@@ -544,11 +364,7 @@ export class MemoryStore implements Store {
 
   // ---- Close ------------------------------------------------------------------------------------
 
-  close(): Promise<void> {
-    return this.life.close((wasOpen) => this.shutdown(wasOpen));
-  }
-
-  private async shutdown(wasOpen: boolean): Promise<void> {
+  protected async shutdown(wasOpen: boolean): Promise<void> {
     try {
       // Submissions already taken are written and acknowledged; new ones are refused (phase).
       while (this.writer !== null) await this.writer;
@@ -567,8 +383,6 @@ export class MemoryStore implements Store {
       this.lock = null;
     }
   }
-
-  // ---- Helpers ----------------------------------------------------------------------------------
 
   private unavailable(): ChorusError {
     if (this.failure !== null) {

@@ -1,0 +1,74 @@
+// Options and counters of the memory store, checked once when it is opened (DESIGN.md section 7).
+
+import path from 'node:path';
+import type { StoreLogger } from '../logger.ts';
+import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
+
+export interface MemoryStoreOptions {
+  /** Directory for the log, snapshots and lock; created when missing. */
+  readonly dataDir: string;
+  /** Records between automatic snapshots (default 10 000). */
+  readonly snapshotEvery?: number | undefined;
+  /**
+   * fsync the log before acknowledging (default true). false survives a process crash but not a
+   * machine crash or power loss; for tests and throwaway data only.
+   */
+  readonly fsync?: boolean | undefined;
+  readonly logger?: StoreLogger | undefined;
+}
+
+export const DEFAULT_SNAPSHOT_EVERY = 10_000;
+export const DEFAULT_READ_TIMEOUT_MS = 5_000;
+
+/** Counters for tests, metrics and benchmarks. */
+export interface MemoryStoreStats {
+  /** Records in the log: the number of commands ever ordered by this data dir. */
+  readonly position: number;
+  /** Records appended to the log by this process. */
+  readonly writes: number;
+  /** Of those, records whose batch has been fsynced (with fsync: false, fully written). */
+  readonly syncedWrites: number;
+  /** Batches appended by this process (one write call each). */
+  readonly batches: number;
+  /** fsyncs of the log by this process (0 with fsync: false). */
+  readonly fsyncs: number;
+  /** Snapshots written and compacted (counted once the old files are gone). */
+  readonly snapshots: number;
+  /** Log position of the newest snapshot on disk (0 when none). */
+  readonly snapshotPosition: number;
+  /** Replicas held, including ones only kept for a waiting read or subscriber. */
+  readonly replicas: number;
+  readonly rooms: number;
+  /** File name of the segment being appended to. */
+  readonly segment: string;
+  /** The writer loop is running: a batch or a snapshot is being written. */
+  readonly busy: boolean;
+}
+
+const OPTIONS: OptionTable<'snapshotEvery'> = {
+  snapshotEvery: [DEFAULT_SNAPSHOT_EVERY, 1, Number.MAX_SAFE_INTEGER],
+};
+
+const defaultLogger: StoreLogger = {
+  info: () => undefined,
+  warn: (obj, msg) => console.warn(`chorus memory store: ${msg ?? ''}`, obj),
+};
+
+export interface ResolvedMemoryOptions {
+  readonly dataDir: string;
+  readonly snapshotEvery: number;
+  readonly fsync: boolean;
+  readonly logger: StoreLogger;
+}
+
+export function resolveMemoryOptions(options: MemoryStoreOptions): ResolvedMemoryOptions {
+  if (typeof options.dataDir !== 'string' || options.dataDir === '') {
+    throw invalidOption('memory store', 'a data dir is needed', 'dataDir');
+  }
+  return {
+    dataDir: path.resolve(options.dataDir),
+    snapshotEvery: resolveNumbers('memory store', OPTIONS, options).snapshotEvery,
+    fsync: options.fsync ?? true,
+    logger: resolveLogger('memory store', options.logger, defaultLogger),
+  };
+}

@@ -1,0 +1,137 @@
+// The store's two connections to Redis and what it knows of them: when it last was in sync, since
+// when Redis is away and why, whether the tailer's reads fail, and whether the logs must be checked
+// again (Redis may have failed over, or come back from older data, while it was away). Health and
+// the "Redis is unreachable" refusal are written from here.
+
+import type { Redis } from 'ioredis';
+import { ChorusError } from '../../domain/index.ts';
+import type { StoreHealth } from '../types.ts';
+import { openConnection } from './connection.ts';
+import type { ResolvedRedisOptions } from './options.ts';
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class RedisLink {
+  /** Commands, scripts and loads. No offline queue: a command while disconnected fails at once. */
+  readonly cmd: Redis;
+  /** The tailer's blocking connection. */
+  readonly reader: Redis;
+  /** When this node last knew it had applied everything Redis held for its rooms (ms since epoch). */
+  lastSync: number | null = null;
+  /**
+   * Set when a connection to Redis was lost: whatever Redis holds after it came back (another
+   * primary, older data) is checked against every room here before the tailer reads more.
+   */
+  logCheckNeeded = false;
+  /** The tailer's last read failed: this node is not following its rooms right now. */
+  tailFailing = false;
+  private downSince: number | null = null;
+  private lastError: string | null = null;
+  private readonly opts: ResolvedRedisOptions;
+
+  /**
+   * `open`: the store is open (connections lost before or after do not count as outages);
+   * `started`: a Sentinel connection keeps asking the sentinels; `reconnected`: both are back.
+   */
+  constructor(
+    opts: ResolvedRedisOptions,
+    hooks: { open: () => boolean; started: () => boolean; reconnected: () => void },
+  ) {
+    this.opts = opts;
+    this.cmd = openConnection(opts, 'commands', hooks.started);
+    this.reader = openConnection(opts, 'tail', hooks.started);
+    for (const client of [this.cmd, this.reader]) {
+      client.on('error', (err: Error) => {
+        this.lastError = err.message;
+      });
+      client.on('close', () => {
+        if (!hooks.open()) return;
+        this.logCheckNeeded = true;
+        if (this.downSince !== null) return;
+        this.downSince = Date.now();
+        opts.logger.warn(
+          { where: opts.where },
+          `redis store: lost the connection to ${opts.where}; reconnecting`,
+        );
+      });
+      client.on('ready', () => {
+        if (this.downSince === null || !this.connected) return;
+        opts.logger.info(
+          { where: opts.where },
+          `redis store: reconnected to ${opts.where} after ${Date.now() - this.downSince} ms; catching up`,
+        );
+        this.downSince = null;
+        this.lastError = null;
+        hooks.reconnected();
+      });
+    }
+  }
+
+  /** Both connections are up. */
+  get connected(): boolean {
+    return this.cmd.status === 'ready' && this.reader.status === 'ready';
+  }
+
+  /** The tailer read everything there was at `at`. */
+  synced(at: number): void {
+    if (this.reader.status !== 'ready') return;
+    this.lastSync = at;
+    this.tailFailing = false;
+  }
+
+  /** The tailer's read failed. */
+  failed(err: unknown): void {
+    this.lastError = messageOf(err);
+    this.tailFailing = true;
+  }
+
+  /** The refusal of an operation that needs Redis now. */
+  unreachable(what: string): ChorusError {
+    const why = this.lastError === null ? '' : ` (${this.lastError})`;
+    return new ChorusError(
+      'UNAVAILABLE',
+      `Redis at ${this.opts.where} is unreachable${why}: ${what}; retry later`,
+      { retryable: true },
+    );
+  }
+
+  /**
+   * Whether an append that failed may still have been written decides the code: UNAVAILABLE only
+   * when it certainly was not (never sent, or refused by Redis); otherwise the outcome is unknown.
+   */
+  appendFailure(err: unknown, commandId: string): ChorusError {
+    const message = messageOf(err);
+    const notSent = message.includes("isn't writeable");
+    const refused = err instanceof Error && err.name === 'ReplyError';
+    if (notSent || refused) return this.unreachable(`the command was not written (${message})`);
+    return new ChorusError(
+      'DEADLINE_EXCEEDED',
+      `the connection to Redis failed while the command was being written (${message}); it may still take effect: retry with the same commandId`,
+      { commandId },
+    );
+  }
+
+  /** Health of an open store holding `loaded` rooms. */
+  health(loaded: number): StoreHealth {
+    const { where, keyPrefix } = this.opts;
+    const rooms = `${loaded} rooms loaded`;
+    const sync = this.lastSync === null ? 'not yet in sync' : `in sync ${Date.now() - this.lastSync} ms ago`;
+    if (this.connected && !this.tailFailing) {
+      return { ready: true, detail: `redis ${where} (prefix ${keyPrefix}): ${rooms}, ${sync}` };
+    }
+    if (this.connected) {
+      return {
+        ready: false,
+        detail: `redis ${where}: reading the room logs fails (${this.lastError ?? 'unknown error'}); ${rooms}, ${sync}`,
+      };
+    }
+    const since = this.downSince === null ? '' : ` since ${new Date(this.downSince).toISOString()}`;
+    const why = this.lastError === null ? '' : ` (${this.lastError})`;
+    return {
+      ready: false,
+      detail: `redis ${where} unreachable${since}${why}; writes refused, reads serve ${rooms} as last applied, ${sync}`,
+    };
+  }
+}

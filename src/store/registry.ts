@@ -1,0 +1,99 @@
+// The one registry of stores, keyed by StoreKind: adding a store is one entry here (plus its own
+// ordering and durability code). The node's configuration (`--store`, its checks), `openStore`,
+// `chorus serve --help` and `chorus cluster --store` all read it, so they list exactly the stores
+// that are registered: a kind named in StoreKind but not registered is refused like any typo.
+// Entries load their store's code only when opened, so reading the list costs nothing.
+
+import { mkdir } from 'node:fs/promises';
+import type { StoreLogger } from './logger.ts';
+import type { Store, StoreKind } from './types.ts';
+
+/** What a node's configuration gives a store (NodeConfig fits). */
+export interface StoreSettings {
+  readonly dataDir: string;
+  readonly redisUrl: string | null;
+  readonly redisPrefix: string;
+  readonly readTimeoutMs: number;
+  /** Consensus stores (raft): this node's id, every member's gRPC address, the cluster secret. */
+  readonly nodeId?: string | null;
+  readonly peers?: readonly { readonly id: string; readonly address: string }[];
+  readonly secret?: string | null;
+}
+
+export interface StoreEntry {
+  readonly kind: StoreKind;
+  /** Nodes can share it, so `chorus cluster` runs on it (and its nodes need one token secret). */
+  readonly shared: boolean;
+  /** What is missing from the settings for this store, in the words of the flags. */
+  check(settings: StoreSettings): string[];
+  /** Opens and starts the store (rejects as its open function does). */
+  open(settings: StoreSettings, logger: StoreLogger): Promise<Store>;
+}
+
+const STORES = new Map<StoreKind, StoreEntry>();
+
+/** Adds a store; a kind is registered once. */
+export function registerStore(entry: StoreEntry): void {
+  if (STORES.has(entry.kind)) throw new Error(`a store of kind ${entry.kind} is already registered`);
+  STORES.set(entry.kind, entry);
+}
+
+/** Every registered kind, in the order registered. */
+export function storeKinds(): StoreKind[] {
+  return [...STORES.keys()];
+}
+
+/** The kinds `chorus cluster` can run on. */
+export function sharedStoreKinds(): StoreKind[] {
+  return [...STORES.values()].filter((e) => e.shared).map((e) => e.kind);
+}
+
+/** The registered entry of a kind; throws for a kind not registered (config.ts checks first). */
+export function storeEntry(kind: string): StoreEntry {
+  const entry = STORES.get(kind as StoreKind);
+  if (!entry) throw new Error(`no store of kind ${kind} is registered (${storeKinds().join(', ')} are)`);
+  return entry;
+}
+
+registerStore({
+  kind: 'memory',
+  shared: false,
+  check: () => [],
+  open: async (settings, logger) => {
+    await mkdir(settings.dataDir, { recursive: true });
+    const { openMemoryStore } = await import('./memory/index.ts');
+    return openMemoryStore({ dataDir: settings.dataDir, logger });
+  },
+});
+
+registerStore({
+  kind: 'redis',
+  shared: true,
+  check: (settings) => (settings.redisUrl ? [] : ['--store redis needs --redis-url (or CHORUS_REDIS_URL)']),
+  open: async (settings, logger) => {
+    const { openRedisStore } = await import('./redis/index.ts');
+    return openRedisStore({
+      url: settings.redisUrl!,
+      keyPrefix: settings.redisPrefix,
+      readTimeoutMs: settings.readTimeoutMs,
+      logger,
+    });
+  },
+});
+
+registerStore({
+  kind: 'raft',
+  shared: false, // `chorus cluster --store raft` is not built yet; config.ts checks its flags
+  check: () => [],
+  open: async (settings, logger) => {
+    const { openRaftStore } = await import('./raft/store.ts');
+    return openRaftStore({
+      dataDir: settings.dataDir,
+      nodeId: settings.nodeId!,
+      peers: settings.peers ?? [],
+      secret: settings.secret!,
+      readTimeoutMs: settings.readTimeoutMs,
+      logger,
+    });
+  },
+});
