@@ -3,12 +3,12 @@
 
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SILENT_LOGGER } from '../../src/store/logger.ts';
 import { openRaftStore, type RaftStore, type RaftStoreOptions } from '../../src/store/raft/store.ts';
 import type { Peer } from '../../src/store/raft/transport.ts';
+import { freePort } from '../../src/cluster/ports.ts';
 
 export const GROUP_SECRET = 'test-cluster-secret-0123456789';
 
@@ -30,17 +30,6 @@ export interface RaftGroup {
   /** Starts a stopped member again on its data dir and address. */
   restart(member: RaftMember): Promise<void>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function serve(store: RaftStore, address: string): Promise<Server> {

@@ -3,9 +3,9 @@
 // acknowledged write across SIGKILL.
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { cleanupChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
+import { freePort } from '../../src/cluster/ports.ts';
 
 after(cleanupChorus);
 
@@ -17,17 +17,6 @@ interface Cluster {
   readonly role: string;
   readonly leaderId: string | null;
   readonly details: { term: number; commitIndex: number; appliedIndex: number };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function status(node: ChorusProcess): Promise<Cluster | null> {
@@ -97,7 +86,8 @@ async function seenEverywhere(nodes: readonly ChorusProcess[], room: string, ver
 
 async function startGroup(n: number): Promise<{ nodes: ChorusProcess[]; ids: string[] }> {
   const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
-  const ports = await Promise.all(ids.map(() => freePort()));
+  const ports: number[] = []; // one at a time: a port freed by one probe could be handed out again
+  for (const _ of ids) ports.push(await freePort());
   const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i]}`).join(',');
   const nodes = await Promise.all(
     ids.map((id, i) =>
