@@ -165,6 +165,11 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
       `--store ${store} needs --secret (or CHORUS_SECRET), the same on every node, so nodes accept each other’s tokens`,
     );
   }
+  if (store === 'raft' && secret === null) {
+    problems.push(
+      '--store raft needs --secret (or CHORUS_SECRET), the same on every node: nodes authenticate each other with it',
+    );
+  }
   const nodeId = str('nodeId') ?? null;
   if (nodeId !== null && !NODE_ID_PATTERN.test(nodeId))
     problems.push('--node-id must be lower-case letters, digits and inner dashes, at most 32 characters');
@@ -173,6 +178,10 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     problems.push('--peers needs --node-id (this node’s id among them)');
   if (nodeId !== null && peers.length > 0 && !peers.some((p) => p.id === nodeId))
     problems.push(`--peers must list this node (--node-id ${nodeId}) too`);
+  if (store === 'raft' && (nodeId === null || peers.length === 0))
+    problems.push(
+      '--store raft needs --node-id and --peers ID=HOST:GRPC_PORT,… (every member, this node too)',
+    );
   // commander turns --no-legacy into legacy=false.
   const legacyRoom =
     raw['legacy'] === false ? null : (str('legacyRoom', DEFAULTS.legacyRoom) ?? DEFAULTS.legacyRoom);

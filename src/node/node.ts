@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ChorusError } from '../domain/index.ts';
 import { startGrpcServer } from '../api/grpc/server.ts';
 import { ensureLegacyRoom } from '../api/rest/legacy.ts';
 import { buildRestServer, type RestApp } from '../api/rest/server.ts';
@@ -36,6 +37,29 @@ export interface RunningNode {
 export interface NodeHooks {
   /** Registers the web page on the REST server (kept out of here so tests can run without it). */
   readonly registerWeb?: (app: RestApp) => Promise<void>;
+}
+
+/** ensureLegacyRoom, retried every half second while the store cannot take writes yet. */
+async function ensureLegacyRoomLater(
+  service: RoomService,
+  roomId: string,
+  stopped: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  while (!stopped.aborted) {
+    try {
+      await ensureLegacyRoom(service, roomId);
+      return;
+    } catch (err) {
+      const retry =
+        err instanceof ChorusError && (err.code === 'UNAVAILABLE' || err.code === 'DEADLINE_EXCEEDED');
+      if (!retry) {
+        logger.warn({ err }, 'could not create the legacy room');
+        return;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 /** Opens (and starts) the configured store, as its registry entry says. */
@@ -106,12 +130,12 @@ export async function startNode(
     onCommit: (command, seconds, ok) =>
       metrics.commitDuration.labels(command, ok ? 'ok' : 'refused').observe(seconds),
   });
-  // A group store (Raft, 2PC) cannot order the legacy room's creation before its peers answer,
-  // which may be after this node listens: there it is created in the background, retried until the
-  // group takes it. A store of one orders it at once.
-  let stopLegacy = (): void => undefined;
-  if (config.legacyRoom && config.peers.length === 0) await ensureLegacyRoom(service, config.legacyRoom);
-  else if (config.legacyRoom) stopLegacy = ensureInBackground(service, config.legacyRoom, logger);
+  // A store whose nodes form a group can take writes only once they elect a leader, which needs
+  // this node's gRPC server (started below): its legacy room is made in the background, retried.
+  const stopping = new AbortController();
+  if (config.legacyRoom && store.groupStatus)
+    void ensureLegacyRoomLater(service, config.legacyRoom, stopping.signal, logger);
+  else if (config.legacyRoom) await ensureLegacyRoom(service, config.legacyRoom);
 
   const { app, sse } = await buildRestServer({
     service,
@@ -142,6 +166,7 @@ export async function startNode(
     streams,
   }).catch(async (err: unknown) => {
     // Nothing may keep the process alive after a failed start (e.g. the gRPC port is taken).
+    stopping.abort();
     await app.close();
     await store.close();
     throw err;
@@ -159,7 +184,7 @@ export async function startNode(
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      stopLegacy();
+      stopping.abort();
       clock.stop();
       watched?.close();
       await Promise.all([grpc.close(), app.close()]);
@@ -168,27 +193,4 @@ export async function startNode(
     return closing;
   };
   return { config, restUrl: address, grpcAddress: grpc.address, store, service, app, close };
-}
-
-/** Creates the legacy room once the store takes writes; returns what stops trying. */
-function ensureInBackground(service: RoomService, roomId: string, logger: Logger): () => void {
-  let stopped = false;
-  let timer: NodeJS.Timeout | null = null;
-  const attempt = (tries: number): void => {
-    ensureLegacyRoom(service, roomId).then(
-      () => logger.info({ roomId }, 'legacy room ready'),
-      (err: unknown) => {
-        if (stopped) return;
-        if (tries % 20 === 0)
-          logger.info({ roomId, err: (err as Error).message }, 'legacy room not created yet; retrying');
-        timer = setTimeout(() => attempt(tries + 1), 500);
-        timer.unref();
-      },
-    );
-  };
-  attempt(1);
-  return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-  };
 }

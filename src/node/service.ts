@@ -21,7 +21,7 @@ import {
   type Track,
   type VoteValue,
 } from '../domain/index.ts';
-import type { FeedListener, RoomListing, Store, Subscription } from '../store/types.ts';
+import type { FeedListener, GroupStatus, RoomListing, Store, Subscription } from '../store/types.ts';
 import { newId, roomSlug } from './ids.ts';
 import { RateLimiter, type RateLimit } from './rate-limit.ts';
 import type { TokenClaims, TokenSigner } from './tokens.ts';
@@ -55,6 +55,8 @@ export interface ServiceRates {
 
 export interface ReadOptions {
   readonly minVersion?: number;
+  /** 'linearizable': reflect every write acknowledged before the read, on any node. */
+  readonly consistency?: 'local' | 'linearizable';
   readonly viewer?: string | null;
   readonly offset?: number;
   readonly limit?: number;
@@ -287,7 +289,10 @@ export class RoomService {
   }
 
   async getRoom(roomId: string, options: ReadOptions = {}): Promise<RoomView> {
-    const state = await this.read(roomId, options.minVersion);
+    const state =
+      options.consistency === 'linearizable' && this.store.readLinearizable
+        ? this.found(roomId, await this.store.readLinearizable(roomId, this.readTimeoutMs))
+        : await this.read(roomId, options.minVersion);
     return viewRoom(state, {
       now: this.now(),
       viewer: options.viewer ?? null,
@@ -326,9 +331,22 @@ export class RoomService {
     return track;
   }
 
+  /** This node's view of its store's group (GET /v1/cluster, ClusterService/GetStatus). */
+  clusterStatus(): GroupStatus & { store: string } {
+    if (!this.store.groupStatus) {
+      throw new ChorusError('FAILED_PRECONDITION', `the ${this.store.kind} store has no group of nodes`, {
+        store: this.store.kind,
+      });
+    }
+    return { store: this.store.kind, ...this.store.groupStatus() };
+  }
+
   /** The raw room state (for the legacy API and the playback clock). */
   async read(roomId: string, minVersion?: number): Promise<RoomState> {
-    const state = await this.store.read(roomId, minVersion, this.readTimeoutMs);
+    return this.found(roomId, await this.store.read(roomId, minVersion, this.readTimeoutMs));
+  }
+
+  private found(roomId: string, state: RoomState | null): RoomState {
     if (!state) throw new ChorusError('NOT_FOUND', `room ${roomId} does not exist`, { roomId });
     return state;
   }

@@ -14,7 +14,7 @@ export interface StoreSettings {
   readonly redisUrl: string | null;
   readonly redisPrefix: string;
   readonly readTimeoutMs: number;
-  /** This node's id and its group (stores whose nodes form one: 2pc, raft). */
+  /** Group stores (raft, 2pc): this node's id, every member's gRPC address. */
   readonly nodeId?: string | null;
   readonly peers?: readonly { readonly id: string; readonly address: string }[];
   /** The cluster secret (node-to-node calls are authenticated with it). */
@@ -95,6 +95,23 @@ registerStore({
   open: async (settings, logger) => {
     const { openTwoPcStore } = await import('./twopc/store.ts');
     return openTwoPcStore({
+      dataDir: settings.dataDir,
+      nodeId: settings.nodeId!,
+      peers: settings.peers ?? [],
+      secret: settings.secret!,
+      readTimeoutMs: settings.readTimeoutMs,
+      logger,
+    });
+  },
+});
+
+registerStore({
+  kind: 'raft',
+  shared: false, // `chorus cluster --store raft` is not built yet; config.ts checks its flags
+  check: () => [],
+  open: async (settings, logger) => {
+    const { openRaftStore } = await import('./raft/store.ts');
+    return openRaftStore({
       dataDir: settings.dataDir,
       nodeId: settings.nodeId!,
       peers: settings.peers ?? [],

@@ -93,6 +93,12 @@ export interface Store {
    */
   read(roomId: string, minVersion?: number, timeoutMs?: number): Promise<RoomState | null>;
   /**
+   * A linearizable read (consistency=linearizable): reflects every write acknowledged anywhere before
+   * the call. Stores whose nodes form a group confirm with their leader first (Raft: ReadIndex); a
+   * store without it reads as `read` does (a single node's reads already are).
+   */
+  readLinearizable?(roomId: string, timeoutMs?: number): Promise<RoomState | null>;
+  /**
    * Live events of a room after `afterVersion`. Events this node still holds are replayed first;
    * when they are gone (or afterVersion is ahead of nothing) a `reset` with the current state comes
    * first instead. Rejects NOT_FOUND when the room does not exist.

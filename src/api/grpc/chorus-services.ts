@@ -23,6 +23,7 @@ export interface ChorusServices {
   readonly SessionService: pb.SessionServiceHandlers;
   readonly QueueService: pb.QueueServiceHandlers;
   readonly CatalogService: pb.CatalogServiceHandlers;
+  readonly ClusterService: pb.ClusterServiceHandlers;
 }
 
 const VOTE = new Map<pb.VoteDirection__Output | number, VoteValue | 0>([
@@ -74,6 +75,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
         minVersion: versionOf('min_version', req.minVersion),
         offset: intIn('offset', req.offset, 0, Number.MAX_SAFE_INTEGER),
         limit: req.limit === undefined ? 200 : intIn('limit', req.limit, 0, 1000),
+        consistency: consistencyOf(req.consistency),
       });
       return toPbRoom(room);
     }),
@@ -241,5 +243,36 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
     ),
   };
 
-  return { RoomService, SessionService, QueueService, CatalogService };
+  const ClusterService: pb.ClusterServiceHandlers = {
+    GetStatus: unary<pb.GetStatusRequest__Output, pb.ClusterStatus>(
+      m('ClusterService/GetStatus'),
+      logger,
+      async () => {
+        const st = service.clusterStatus();
+        return {
+          store: st.store,
+          nodeId: st.nodeId,
+          role: st.role,
+          leaderId: st.leaderId ?? '',
+          members: st.members.map((mb) => ({
+            id: mb.id,
+            address: mb.address,
+            role: mb.role,
+            detailsJson: JSON.stringify(mb.details),
+          })),
+          detailsJson: JSON.stringify(st.details),
+        };
+      },
+    ),
+  };
+
+  return { RoomService, SessionService, QueueService, CatalogService, ClusterService };
+}
+
+function consistencyOf(value: string): 'local' | 'linearizable' {
+  if (value === '' || value === 'local') return 'local';
+  if (value === 'linearizable') return 'linearizable';
+  throw new ChorusError('INVALID_ARGUMENT', 'consistency must be "local" or "linearizable"', {
+    field: 'consistency',
+  });
 }

@@ -22,6 +22,7 @@ export interface Stubs {
   readonly sessions: chorus.SessionServiceClient;
   readonly queue: chorus.QueueServiceClient;
   readonly catalog: chorus.CatalogServiceClient;
+  readonly cluster: chorus.ClusterServiceClient;
   readonly legacy: legacy.QueueServiceClient;
   readonly health: health.HealthClient;
   /** Closes the channel (calls in flight end CANCELLED). */
@@ -50,6 +51,7 @@ export function connect(address: string, options: ChannelOptions = {}): Stubs {
     sessions: stub('chorus.v1.SessionService'),
     queue: stub('chorus.v1.QueueService'),
     catalog: stub('chorus.v1.CatalogService'),
+    cluster: stub('chorus.v1.ClusterService'),
     legacy: stub('queue.QueueService'),
     health: stub('grpc.health.v1.Health'),
     close: () => channel.close(),

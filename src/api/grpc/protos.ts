@@ -15,9 +15,11 @@ export const PROTO_FILES = [
   'chorus/v1/sessions.proto',
   'chorus/v1/queue.proto',
   'chorus/v1/catalog.proto',
+  'chorus/v1/cluster.proto',
   'queue/legacy_queue.proto',
   'grpc/health/v1/health.proto',
   'chorus/twopc/v1/twopc.proto',
+  'chorus/raft/v1/raft.proto',
 ] as const;
 
 /**

@@ -111,6 +111,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   add('chorus.v1.SessionService', chorus.SessionService);
   add('chorus.v1.QueueService', chorus.QueueService);
   add('chorus.v1.CatalogService', chorus.CatalogService);
+  add('chorus.v1.ClusterService', chorus.ClusterService);
   if (options.legacyRoom !== null)
     add('queue.QueueService', legacyQueueService(service, options.legacyRoom, logger));
   // The store's own node-to-node services (Raft, 2PC): its protocol, not the client API, so they are

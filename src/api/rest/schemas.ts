@@ -236,6 +236,12 @@ export const MinVersionQuery = Type.Integer({
 });
 export const RoomQuery = Type.Object({
   minVersion: Type.Optional(MinVersionQuery),
+  consistency: Type.Optional(
+    Type.Union([Type.Literal('local'), Type.Literal('linearizable')], {
+      description:
+        'local (default): this node as applied; linearizable: every write acknowledged before the read (Raft: ReadIndex)',
+    }),
+  ),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Queue entries to skip' })),
   limit: Type.Optional(
     Type.Integer({ minimum: 0, maximum: 1000, default: 200, description: 'Queue entries to show' }),

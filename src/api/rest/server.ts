@@ -631,6 +631,12 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
       .code(health.ready ? 200 : 503)
       .send({ ready: health.ready, store: store.kind, detail: health.detail });
   });
+  // The group this node belongs to (stores whose nodes form one: raft, 2pc); generic over the store.
+  app.get(
+    '/v1/cluster',
+    { schema: { summary: 'This node’s view of its store group (raft, 2pc)', tags: ['cluster'] } },
+    async () => service.clusterStatus(),
+  );
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

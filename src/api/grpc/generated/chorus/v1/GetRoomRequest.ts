@@ -17,6 +17,11 @@ export interface GetRoomRequest {
    * Queue entries to show, 0-1000; default 200.
    */
   limit?: number;
+  /**
+   * "linearizable": reflect every write acknowledged before the call, on any node (Raft: ReadIndex);
+   * empty or "local": this node as applied.
+   */
+  consistency?: string;
   _limit?: 'limit';
 }
 
@@ -34,5 +39,10 @@ export interface GetRoomRequest__Output {
    * Queue entries to show, 0-1000; default 200.
    */
   limit?: number;
+  /**
+   * "linearizable": reflect every write acknowledged before the call, on any node (Raft: ReadIndex);
+   * empty or "local": this node as applied.
+   */
+  consistency: string;
   _limit?: 'limit';
 }

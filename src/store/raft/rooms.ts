@@ -1,0 +1,93 @@
+// The Raft store's state machine: every room of the cluster, fed by the committed log in order.
+// One log for all rooms: a committed normal entry holds one command envelope (JSON, as codec.ts
+// encodes it) and goes through that room's RoomReplica; an empty entry is a leader's no-op and a
+// conf entry is the core's business. A snapshot is every room's snapshot, as JSON.
+//
+// Invariants: `applied` is the index of the last entry (or snapshot) reflected in the rooms, and it
+// only grows; applying is deterministic (the same log gives the same rooms on every node).
+
+import { restore, snapshot, type Envelope, type RoomSnapshot } from '../../domain/index.ts';
+import { decodeCommand } from '../codec.ts';
+import type { Lifecycle } from '../lifecycle.ts';
+import type { StoreLogger } from '../logger.ts';
+import { RoomReplica } from '../replica.ts';
+import { RoomTable, type HeldRoom } from '../room-table.ts';
+import type { CommitOutcome } from '../types.ts';
+import { dataText } from './storage.ts';
+import type { Entry, Snapshot } from './types.ts';
+
+const SNAPSHOT_FORMAT = 'chorus.raft-rooms/1';
+
+export interface Applied {
+  readonly env: Envelope;
+  readonly outcome: CommitOutcome;
+}
+
+export class RaftRooms {
+  readonly table: RoomTable<HeldRoom>;
+  applied = 0;
+  private readonly logger: StoreLogger;
+
+  constructor(life: Lifecycle, readTimeoutMs: number, logger: StoreLogger) {
+    this.logger = logger;
+    this.table = new RoomTable<HeldRoom>({
+      life,
+      readTimeoutMs,
+      load: (roomId) => Promise.resolve(this.hold(roomId)),
+      dropEmpty: true,
+    });
+  }
+
+  /** Applies one committed entry; the command and its outcome when it carried one. */
+  apply(entry: Entry): Applied | null {
+    if (entry.index <= this.applied) return null; // already in a snapshot restored meanwhile
+    this.applied = entry.index;
+    if (entry.type !== 'normal') return null;
+    const json = dataText(entry.data);
+    if (json === '') return null; // a new leader's no-op
+    let env: Envelope;
+    try {
+      env = decodeCommand(json);
+    } catch {
+      // The leader only proposes what it parsed; skip alike on every node rather than stop.
+      this.logger.warn({ index: entry.index }, 'raft entry is not a command; skipped');
+      return null;
+    }
+    const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
+    const room = this.hold(roomId);
+    const outcome = room.replica.applyCommitted(env);
+    this.table.release(room);
+    return { env, outcome };
+  }
+
+  /** Every room as of `applied`, for a snapshot. */
+  snapshotData(): string {
+    const rooms: RoomSnapshot[] = [];
+    for (const { replica } of this.table.values()) if (replica.state) rooms.push(snapshot(replica.state));
+    return JSON.stringify({ format: SNAPSHOT_FORMAT, rooms });
+  }
+
+  /** Replaces every room with the snapshot's (a snapshot from the leader, or at start). */
+  restore(snap: Snapshot): void {
+    if (snap.meta.index <= this.applied) return;
+    const text = dataText(snap.data);
+    const value = (text === '' ? { rooms: [] } : JSON.parse(text)) as { rooms?: unknown[] };
+    const states = new Map((value.rooms ?? []).map((r) => restore(r)).map((s) => [s.id, s]));
+    for (const room of [...this.table.values()]) {
+      room.replica.reset(states.get(room.id) ?? null);
+      states.delete(room.id);
+      this.table.release(room);
+    }
+    for (const [id, state] of states) {
+      this.table.add({ id, replica: new RoomReplica(id, state, this.logger), busy: 0 });
+    }
+    this.applied = Math.max(this.applied, snap.meta.index);
+  }
+
+  private hold(roomId: string): HeldRoom {
+    return (
+      this.table.get(roomId) ??
+      this.table.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
+    );
+  }
+}

@@ -1,0 +1,398 @@
+// The Raft store: the nodes of one Raft group (every `--peers` member) order every room's commands
+// in one replicated log, durably, and each applies the committed log to its rooms. Driving the pure core (node.ts states the contract this follows):
+// - a timer calls tick() every `tickMs` (election timeout electionTick..2·electionTick ticks, the
+//   jitter drawn from a PRNG seeded once from crypto randomness: the only randomness, at the edge);
+// - the Ready loop: persist (RaftStorage, one fsync per Ready, so every proposal that arrived while
+//   the previous fsync ran shares the next), send (a leader sends before its own write), restore a
+//   snapshot, apply committed entries to the rooms, answer ReadIndex reads, advance; then compact
+//   every `snapshotEvery` applied entries. Nothing may touch the core between ready() and advance():
+//   inputs arriving meanwhile (messages, ticks, proposals) wait in `deferred` and run right after.
+// - writes: the leader proposes; a follower forwards over ClientRequest. Either way the node that
+//   took the write answers once it has applied the command itself (PendingCommands), so the answer
+//   is what this node's rooms say and minVersion reads here see it. A proposal overwritten by a new
+//   leader is answered UNAVAILABLE (retry with the same commandId: the room's window applies it once).
+// - without a known leader a write is refused UNAVAILABLE with details.leader / leaderAddress.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import { decodeCommand, encodeCommand } from '../codec.ts';
+import { acquireDirLock, type DirLock } from '../disk/lock.ts';
+import { Lifecycle } from '../lifecycle.ts';
+import type { StoreLogger } from '../logger.ts';
+import { PendingCommands } from '../replica.ts';
+import type {
+  CommitOutcome,
+  FeedListener,
+  GroupStatus,
+  PeerService,
+  RoomListing,
+  Store,
+  StoreHealth,
+  Subscription,
+} from '../types.ts';
+import { RaftNode, type RaftConfig } from './node.ts';
+import {
+  ReadIndexWaiters,
+  groupStatus,
+  handOverLeadership,
+  raftHealth,
+  mulberry32,
+  unavailableWithHint,
+} from './store-helpers.ts';
+import { RaftRooms } from './rooms.ts';
+import { RaftStorage } from './storage.ts';
+import { RaftTransport, type Peer } from './transport.ts';
+import { NONE, type Entry, type Message, type NodeId } from './types.ts';
+
+export interface RaftStoreOptions {
+  readonly dataDir: string;
+  readonly nodeId: NodeId;
+  /** Every member, this node included, with its gRPC address. */
+  readonly peers: readonly Peer[];
+  /** The cluster secret: peers authenticate each other's calls with it. */
+  readonly secret: string;
+  readonly logger: StoreLogger;
+  readonly tickMs?: number;
+  readonly electionTick?: number;
+  /** Applied entries between snapshots (default 10 000). */
+  readonly snapshotEvery?: number;
+  readonly fsync?: boolean;
+  readonly readTimeoutMs?: number;
+  /** How long a write waits to be applied here before DEADLINE_EXCEEDED (default 10 s). */
+  readonly submitTimeoutMs?: number;
+}
+
+export async function openRaftStore(options: RaftStoreOptions): Promise<RaftStore> {
+  const store = new RaftStore(options);
+  await store.start();
+  return store;
+}
+
+export class RaftStore implements Store {
+  readonly kind = 'raft' as const;
+  readonly peerServices: readonly PeerService[];
+  readonly transport: RaftTransport;
+  private readonly opts: Required<Omit<RaftStoreOptions, 'logger'>> & { logger: StoreLogger };
+  private readonly life: Lifecycle;
+  private readonly rooms: RaftRooms;
+  private readonly pending = new PendingCommands();
+  private readonly reads = new ReadIndexWaiters();
+  /** Index → term of proposals someone waits on, to notice one overwritten by a new leader. */
+  private readonly proposed = new Map<number, { term: number; lost: (err: ChorusError) => void }>();
+  private core: RaftNode | null = null;
+  private storage: RaftStorage | null = null;
+  private lock: DirLock | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private inReady = false;
+  private loop: Promise<void> | null = null;
+  private deferred: (() => void)[] = [];
+  private failure: Error | null = null;
+  private snapshotIndex = 0;
+  /** Rejecters of the writes in flight, so close() settles every one. */
+  private readonly inflight = new Set<(err: ChorusError) => void>();
+  readonly lastContact = new Map<NodeId, number>();
+
+  constructor(options: RaftStoreOptions) {
+    this.opts = {
+      tickMs: 100,
+      electionTick: 10,
+      snapshotEvery: 10_000,
+      fsync: true,
+      readTimeoutMs: 5_000,
+      submitTimeoutMs: 10_000,
+      ...options,
+      dataDir: path.resolve(options.dataDir),
+    };
+    if (!options.peers.some((p) => p.id === options.nodeId))
+      throw new Error('raft store: --peers must list this node');
+    this.life = new Lifecycle(`raft store ${options.nodeId} at ${this.opts.dataDir}`, {
+      nodeId: options.nodeId,
+    });
+    this.rooms = new RaftRooms(this.life, this.opts.readTimeoutMs, options.logger);
+    this.transport = new RaftTransport(
+      options.nodeId,
+      options.peers,
+      options.secret,
+      {
+        onMessages: (ms) => this.receive(ms),
+        onClientRequest: (command) => this.takeForwarded(command),
+        onSnapshotDone: (to, ok) => this.input((core) => core.reportSnapshot(to, ok)),
+        onUnreachable: (to) => this.input((core) => core.reportUnreachable(to)),
+      },
+      options.logger,
+    );
+    this.peerServices = [this.transport.service()];
+  }
+
+  start(): Promise<void> {
+    return this.life.start(async () => {
+      await mkdir(this.opts.dataDir, { recursive: true });
+      this.lock = await acquireDirLock(this.opts.dataDir);
+      const { storage, persisted } = await RaftStorage.open({
+        dir: this.opts.dataDir,
+        fsync: this.opts.fsync,
+        logger: this.opts.logger,
+      });
+      this.storage = storage;
+      if (persisted.snapshot) this.rooms.restore(persisted.snapshot);
+      this.snapshotIndex = persisted.snapshot?.meta.index ?? 0;
+      const seed = randomBytes(4).readUInt32LE(0);
+      const config: RaftConfig = {
+        id: this.opts.nodeId,
+        electionTick: this.opts.electionTick,
+        random: mulberry32(seed),
+        maxSizePerMsg: 256 * 1024,
+      };
+      this.core = new RaftNode(config, persisted, { voters: this.opts.peers.map((p) => p.id), learners: [] });
+      this.opts.logger.info(
+        { nodeId: this.opts.nodeId, seed, term: persisted.hardState.term },
+        'raft node started',
+      );
+      this.timer = setInterval(() => this.input((core) => core.tick()), this.opts.tickMs);
+      this.timer.unref();
+      this.kick(); // bootstrap entries of a new group are persisted at once
+    });
+  }
+
+  // ---- The Ready loop ---------------------------------------------------------------------------
+
+  /** Runs `fn` on the core now, or right after the Ready being processed; then runs the loop. */
+  private input(fn: (core: RaftNode) => void): void {
+    const core = this.core;
+    if (core === null || this.failure !== null) return;
+    if (this.inReady) this.deferred.push(() => fn(core));
+    else {
+      fn(core);
+      this.kick();
+    }
+  }
+
+  private receive(messages: Message[]): void {
+    const now = Date.now();
+    for (const m of messages) this.lastContact.set(m.from, now);
+    this.input((core) => {
+      for (const m of messages) core.step(m);
+    });
+  }
+
+  private kick(): void {
+    if (this.loop !== null || this.core === null) return;
+    this.loop = this.runLoop().finally(() => {
+      this.loop = null;
+    });
+  }
+
+  private async runLoop(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve)); // gather this turn's inputs
+    const core = this.core!;
+    try {
+      while (core.hasReady() && this.failure === null) {
+        this.inReady = true;
+        const rd = core.ready();
+        if (rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
+        if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
+          await this.storage!.save(rd.snapshot, rd.entries, rd.hardState);
+        }
+        if (!rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
+        if (rd.snapshot !== null) {
+          this.rooms.restore(rd.snapshot);
+          this.snapshotIndex = rd.snapshot.meta.index;
+        }
+        for (const e of rd.committedEntries) this.applyEntry(e);
+        this.reads.confirmed(rd.readStates, this.rooms.applied);
+        core.advance();
+        await this.maybeCompact(core);
+        this.inReady = false;
+        for (const fn of this.deferred.splice(0)) fn();
+      }
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.opts.logger.warn({ err: String(err) }, 'the raft loop failed; this node stops taking part');
+      if (this.timer) clearInterval(this.timer);
+    } finally {
+      this.inReady = false;
+    }
+  }
+
+  private applyEntry(e: Entry): void {
+    const waiting = this.proposed.get(e.index);
+    if (waiting !== undefined) {
+      this.proposed.delete(e.index);
+      if (waiting.term !== e.term) {
+        waiting.lost(
+          new ChorusError(
+            'UNAVAILABLE',
+            'the write was lost in a leader change; retry it with the same command id',
+            { index: e.index },
+          ),
+        );
+      }
+    }
+    const applied = this.rooms.apply(e);
+    if (applied !== null) this.pending.settle(applied.env.roomId, applied.env.commandId, applied.outcome);
+  }
+
+  private async maybeCompact(core: RaftNode): Promise<void> {
+    if (this.rooms.applied - this.snapshotIndex < this.opts.snapshotEvery) return;
+    const snap = core.compact(this.rooms.snapshotData(), Math.min(1000, this.opts.snapshotEvery));
+    const last = core.log.lastIndex();
+    const tail = last > snap.meta.index ? core.log.slice(snap.meta.index + 1, last + 1) : [];
+    await this.storage!.compact(snap, tail, core.hardState());
+    this.snapshotIndex = snap.meta.index;
+    this.opts.logger.info({ index: snap.meta.index }, 'raft snapshot written, log compacted');
+  }
+
+  // ---- Writes -----------------------------------------------------------------------------------
+
+  async submit(env: Envelope): Promise<CommitOutcome> {
+    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
+    const encoded = encodeCommand(env);
+    const { roomId, commandId } = encoded.env;
+    const applied = this.pending.expect(roomId, commandId);
+    // Settles this write early: lost to a new leader, timed out, or the store closing.
+    let abort: (err: ChorusError) => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      abort = reject;
+    });
+    aborted.catch(() => undefined);
+    this.inflight.add(abort);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const core = this.core!;
+      const taken =
+        core.role === 'leader' ? this.propose(encoded.json) : this.forward(core.lead, encoded.json);
+      const at = await Promise.race([taken, aborted]);
+      timer = setTimeout(() => {
+        abort(
+          new ChorusError(
+            'DEADLINE_EXCEEDED',
+            `the write (log index ${at.index}) was not applied on this node in time; retry it with the same command id`,
+            { index: at.index },
+          ),
+        );
+      }, this.opts.submitTimeoutMs);
+      if (at.index > this.rooms.applied) this.proposed.set(at.index, { term: at.term, lost: abort });
+      return await Promise.race([applied, aborted]);
+    } catch (err) {
+      this.pending.forget(roomId, commandId);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      this.inflight.delete(abort);
+    }
+  }
+
+  private async forward(leader: NodeId, json: string): Promise<{ index: number; term: number }> {
+    if (leader === NONE)
+      throw unavailableWithHint(this.core!, this.opts.peers, 'no leader is known (an election is under way)');
+    return this.transport.forward(leader, json);
+  }
+
+  /** Proposes on this node (the leader); where the entry sits, or why not. */
+  private propose(json: string): Promise<{ index: number; term: number }> {
+    return new Promise((resolve, reject) => {
+      this.input((core) => {
+        const r = core.propose(json);
+        if (r.ok) resolve({ index: r.index, term: r.term });
+        else reject(unavailableWithHint(core, this.opts.peers, r.error.message));
+      });
+      if (this.core === null || this.failure !== null) reject(this.unavailable());
+    });
+  }
+
+  /** A follower's forwarded command: proposed here if this node leads, else refused with a hint. */
+  private async takeForwarded(json: string): Promise<{ index: number; term: number }> {
+    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
+    encodeCommand(decodeCommand(json)); // the same checks as a local write (size, shape)
+    return this.propose(json);
+  }
+
+  // ---- Reads ------------------------------------------------------------------------------------
+
+  read(roomId: string, minVersion?: number, timeoutMs?: number): Promise<RoomState | null> {
+    return this.rooms.table.read(roomId, minVersion, timeoutMs);
+  }
+
+  /** A linearizable read: confirms the leader's commit index (ReadIndex), applies up to it, reads. */
+  async readLinearizable(roomId: string, timeoutMs = this.opts.readTimeoutMs): Promise<RoomState | null> {
+    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
+    const confirmed = this.reads.wait(timeoutMs);
+    this.input((core) => {
+      const err = core.readIndex(confirmed.context);
+      if (err !== null)
+        this.reads.fail(confirmed.context, unavailableWithHint(core, this.opts.peers, err.message));
+    });
+    await confirmed.promise;
+    return this.rooms.table.read(roomId, 0, timeoutMs);
+  }
+
+  subscribe(roomId: string, afterVersion: number, listener: FeedListener): Promise<Subscription> {
+    return this.rooms.table.subscribe(roomId, afterVersion, listener);
+  }
+
+  async listRooms(limit: number): Promise<readonly RoomListing[]> {
+    this.life.assertOpen();
+    return this.rooms.table.listings(limit);
+  }
+
+  loadedRooms(): readonly string[] {
+    return this.rooms.table.loadedRooms();
+  }
+
+  health(): StoreHealth {
+    if (this.failure !== null) return { ready: false, detail: `raft store failed: ${this.failure.message}` };
+    const notOpen = this.life.notOpenDetail();
+    if (notOpen !== null || this.core === null) return { ready: false, detail: notOpen ?? 'starting' };
+    return raftHealth(this.core, this.rooms.applied);
+  }
+
+  groupStatus(): GroupStatus {
+    if (this.core === null) throw this.unavailable();
+    return groupStatus(this.core, this.opts.peers, this.rooms.applied, this.lastContact);
+  }
+
+  // ---- Close ------------------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    return this.life.close(async () => {
+      try {
+        // Writes already taken get a moment to be applied; the rest are refused below.
+        const deadline = Date.now() + 1_000;
+        while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        for (const reject of this.inflight) reject(this.unavailable());
+        await this.handOverLeadership();
+      } finally {
+        if (this.timer) clearInterval(this.timer);
+        while (this.loop !== null) await this.loop;
+        this.core = null;
+        this.transport.close();
+        this.reads.closeAll(this.unavailable());
+        for (const w of this.proposed.values()) w.lost(this.unavailable());
+        this.proposed.clear();
+        for (const room of this.rooms.table.values()) room.replica.close(this.unavailable());
+        await this.storage?.close();
+        await this.lock?.release();
+        this.lock = null;
+      }
+    });
+  }
+
+  /** A leader stopped gracefully hands over to its most up-to-date follower first (bounded wait). */
+  private async handOverLeadership(): Promise<void> {
+    const core = this.core;
+    if (core === null || this.failure !== null) return;
+    const waitMs = 3 * this.opts.electionTick * this.opts.tickMs;
+    await handOverLeadership(core, (fn) => this.input(fn), waitMs, this.opts.logger);
+  }
+
+  private unavailable(): ChorusError {
+    if (this.failure !== null)
+      return new ChorusError(
+        'UNAVAILABLE',
+        `the raft store failed (${this.failure.message}); restart the node`,
+      );
+    return this.life.unavailable();
+  }
+}

@@ -1,0 +1,187 @@
+// The earlier system's five Raft scenarios on five real `chorus serve --store raft` processes,
+// observed only through GET /v1/cluster and the REST API; then a single node that loses no
+// acknowledged write across SIGKILL.
+
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { cleanupChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
+import { freePort } from '../../src/cluster/ports.ts';
+
+after(cleanupChorus);
+
+const SECRET = 'raft-cluster-test-secret-0123456789';
+
+interface Cluster {
+  readonly store: string;
+  readonly nodeId: string;
+  readonly role: string;
+  readonly leaderId: string | null;
+  readonly details: { term: number; commitIndex: number; appliedIndex: number };
+}
+
+async function status(node: ChorusProcess): Promise<Cluster | null> {
+  try {
+    const res = await fetch(`${node.restUrl}/v1/cluster`, { signal: AbortSignal.timeout(2_000) });
+    return res.ok ? ((await res.json()) as Cluster) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The leader every live node names, once they all agree and it says it leads. */
+async function agreedLeader(nodes: readonly ChorusProcess[]): Promise<{ id: string; term: number }> {
+  return poll('one leader named by every node', async () => {
+    const all = await Promise.all(nodes.map(status));
+    if (all.some((s) => s === null)) return undefined;
+    const ids = new Set(all.map((s) => s!.leaderId));
+    const [id] = ids;
+    if (ids.size !== 1 || !id) return undefined;
+    const leader = all.find((s) => s!.nodeId === id);
+    return leader?.role === 'leader' ? { id, term: leader.details.term } : undefined;
+  });
+}
+
+/** A POST's status and JSON body (the body as text when it is not JSON). */
+async function post(
+  node: ChorusProcess,
+  path: string,
+  body: object,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${node.restUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, body: JSON.parse(text) };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
+
+/** Every node answers the room at `version` or later (each applied the write). */
+async function seenEverywhere(nodes: readonly ChorusProcess[], room: string, version: number): Promise<void> {
+  for (const node of nodes) {
+    const res = await fetch(`${node.restUrl}/v1/rooms/${room}?minVersion=${version}`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    assert.equal(res.status, 200, `${node.restUrl}: ${text}`);
+    const view = JSON.parse(text) as { version: number };
+    assert.ok(view.version >= version);
+  }
+}
+
+async function startGroup(n: number): Promise<{ nodes: ChorusProcess[]; ids: string[] }> {
+  const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+  const ports: number[] = []; // one at a time: a port freed by one probe could be handed out again
+  for (const _ of ids) ports.push(await freePort());
+  const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i]}`).join(',');
+  const nodes = await Promise.all(
+    ids.map((id, i) =>
+      startChorus({
+        grpcPort: ports[i]!,
+        startTimeoutMs: 120_000,
+        args: ['--store', 'raft', '--node-id', id, '--peers', peers, '--secret', SECRET, '--no-legacy'],
+      }),
+    ),
+  );
+  return { nodes, ids };
+}
+
+void describe('raft: five chorus serve processes', () => {
+  void test('leader election, a stable leader, replication, forwarding, failover after SIGKILL', async (t) => {
+    const { nodes, ids } = await startGroup(5);
+    const byId = (id: string): ChorusProcess => nodes[ids.indexOf(id)]!;
+
+    // 1. A leader is elected.
+    const first = await agreedLeader(nodes);
+    await t.test('a leader is elected', () => assert.ok(ids.includes(first.id)));
+
+    // 2. Heartbeats keep it: no election for 5 s, every node names the same leader in the same term.
+    const until = Date.now() + 5_000;
+    while (Date.now() < until) {
+      for (const s of await Promise.all(nodes.map(status))) {
+        assert.equal(s?.leaderId, first.id);
+        assert.equal(s?.details.term, first.term);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+
+    // 3. A client command on the leader is replicated to all five.
+    const leader = byId(first.id);
+    const created = await post(leader, '/v1/rooms', { roomId: 'raft-five', name: 'Five', hostName: 'Ann' });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const v1 = (created.body as { room: { version: number } }).room.version;
+    await seenEverywhere(nodes, 'raft-five', v1);
+
+    // 4. A command sent to a follower is forwarded to the leader and committed everywhere.
+    const follower = nodes.find((n) => n !== leader)!;
+    const joined = await post(follower, '/v1/rooms/raft-five/members', { name: 'Bob' });
+    assert.equal(joined.status, 201, JSON.stringify(joined.body));
+    const v2 = (joined.body as { room: { version: number } }).room.version;
+    assert.ok(v2 > v1);
+    await seenEverywhere(nodes, 'raft-five', v2);
+
+    // 5. The leader is SIGKILLed: the four others elect a new one, which takes writes.
+    await leader.kill();
+    const rest = nodes.filter((n) => n !== leader);
+    const second = await agreedLeader(rest);
+    assert.notEqual(second.id, first.id);
+    assert.ok(second.term > first.term);
+    const again = await poll('a write accepted after failover', async () => {
+      const res = await post(rest[0]!, '/v1/rooms/raft-five/members', { name: 'Cy' }).catch(() => null);
+      return res?.status === 201 ? (res.body as { room: { version: number } }).room : undefined;
+    });
+    await seenEverywhere(rest, 'raft-five', again.version);
+    await Promise.all(rest.map((n) => n.stop()));
+  });
+});
+
+void describe('raft: one node', () => {
+  void test('loses no acknowledged write across SIGKILL', async () => {
+    const port = await freePort();
+    const args = [
+      '--store',
+      'raft',
+      '--node-id',
+      'solo',
+      '--peers',
+      `solo=127.0.0.1:${port}`,
+      '--secret',
+      SECRET,
+    ];
+    const node = await startChorus({ grpcPort: port, args, startTimeoutMs: 120_000 });
+    await agreedLeader([node]);
+    const created = await post(node, '/v1/rooms', { roomId: 'solo', name: 'Solo', hostName: 'Ann' });
+    assert.equal(created.status, 201);
+    const names = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    const answers = await Promise.all(names.map((name) => post(node, '/v1/rooms/solo/members', { name })));
+    let last = 0;
+    for (const res of answers) {
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      last = Math.max(last, (res.body as { room: { version: number } }).room.version);
+    }
+    await node.kill();
+    const again = await startChorus({ grpcPort: port, args, dataDir: node.dataDir, startTimeoutMs: 120_000 });
+    await agreedLeader([again]);
+    const res = await fetch(`${again.restUrl}/v1/rooms/solo?minVersion=${last}`);
+    assert.equal(res.status, 200);
+    const view = (await res.json()) as { version: number; memberCount: number };
+    assert.equal(view.version, last);
+    assert.equal(view.memberCount, 1 + names.length, 'every acknowledged join is still there');
+    await again.stop();
+  });
+});

@@ -1,0 +1,100 @@
+// The Raft store on three in-process nodes over real gRPC on loopback: the Store contract (run on a
+// follower, so every write is forwarded to the leader), then what only a replicated store promises.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { rejectsWith, runStoreContract } from '../store-contract.ts';
+import { cmd, roomId } from '../helpers/store-envelopes.ts';
+import { startRaftGroup, waitFor } from '../helpers/raft-group.ts';
+
+runStoreContract('raft (3 nodes, on a follower)', async () => {
+  const group = await startRaftGroup(3);
+  const leader = await waitFor(() => group.leader(), 'a leader');
+  const follower = group.members.find((m) => m !== leader)!;
+  await waitFor(() => group.members.every((m) => m.store.health().ready), 'every node ready');
+  return { store: follower.store, cleanup: () => group.close() };
+});
+
+void describe('raft store: a group of three', () => {
+  void test('a write on any node is applied on every node, in one order', async () => {
+    const group = await startRaftGroup(3);
+    try {
+      await waitFor(() => group.leader(), 'a leader');
+      const room = roomId();
+      const [a, b, c] = group.members;
+      await a!.store.submit(cmd.createRoom(room, 'host'));
+      await b!.store.submit(cmd.join(room, 'bob'));
+      const out = await c!.store.submit(cmd.join(room, 'carol'));
+      assert.ok(out.result.ok);
+      const version = out.state!.version;
+      for (const m of group.members) {
+        const state = await m.store.read(room, version);
+        assert.deepEqual(state, out.state);
+      }
+    } finally {
+      await group.close();
+    }
+  });
+});
+
+void describe('raft store: snapshots, restarts, reads and refusals', () => {
+  void test('a follower that missed compacted entries catches up through InstallSnapshot, and restarts intact', async () => {
+    const group = await startRaftGroup(3, { snapshotEvery: 10 });
+    try {
+      const leader = await waitFor(() => group.leader(), 'a leader');
+      const [lagging, other] = group.members.filter((m) => m !== leader);
+      await group.stop(lagging!);
+      const room = roomId();
+      await leader.store.submit(cmd.createRoom(room, 'host'));
+      let last = await other!.store.submit(cmd.join(room, 'm0'));
+      for (let i = 1; i < 30; i++) last = await other!.store.submit(cmd.join(room, `m${i}`));
+      const version = last.state!.version;
+      await group.restart(lagging!);
+      assert.deepEqual(await lagging!.store.read(room, version, 10_000), last.state);
+      // Every node restarts from its snapshot and log to the same rooms.
+      for (const m of group.members) {
+        await group.stop(m);
+        await group.restart(m);
+      }
+      await waitFor(() => group.leader(), 'a leader after the restarts');
+      for (const m of group.members) assert.deepEqual(await m.store.read(room, version, 10_000), last.state);
+    } finally {
+      await group.close();
+    }
+  });
+
+  void test('a linearizable read on a follower sees a write just acknowledged by another node', async () => {
+    const group = await startRaftGroup(3);
+    try {
+      const leader = await waitFor(() => group.leader(), 'a leader');
+      const follower = group.members.find((m) => m !== leader)!;
+      const room = roomId();
+      await follower.store.submit(cmd.createRoom(room, 'host'));
+      const out = await leader.store.submit(cmd.join(room, 'late'));
+      const state = await follower.store.readLinearizable(room);
+      assert.ok(state !== null && state.version >= out.state!.version);
+    } finally {
+      await group.close();
+    }
+  });
+
+  void test('without a quorum, writes are refused UNAVAILABLE with the leader hint in details', async () => {
+    const group = await startRaftGroup(3);
+    try {
+      const leader = await waitFor(() => group.leader(), 'a leader');
+      const room = roomId();
+      await leader.store.submit(cmd.createRoom(room, 'host'));
+      const [a, b] = group.members.filter((m) => m !== leader);
+      await group.stop(a!);
+      await group.stop(b!);
+      // Check-quorum: the lone leader steps down; then no leader is known.
+      await waitFor(() => leader.store.groupStatus().leaderId === null, 'the leader to step down');
+      const err = await rejectsWith(leader.store.submit(cmd.join(room, 'nobody')), 'UNAVAILABLE');
+      assert.ok(err.details !== undefined && 'leader' in err.details && 'leaderAddress' in err.details);
+      assert.equal(leader.store.health().ready, false);
+      await rejectsWith(leader.store.readLinearizable(room, 500), 'UNAVAILABLE');
+    } finally {
+      await group.close();
+    }
+  });
+});

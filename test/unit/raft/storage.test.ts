@@ -1,0 +1,186 @@
+// Durable Raft storage: what a restart reads back after a clean stop, a torn tail, a crash between
+// entries and hard state, a crash around a snapshot's rename, and a truncated conflicting suffix.
+
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { listSegments } from '../../../src/store/disk/log.ts';
+import { SILENT_LOGGER } from '../../../src/store/logger.ts';
+import { RaftStorage, snapshotFilePath } from '../../../src/store/raft/storage.ts';
+import type { Entry, Snapshot } from '../../../src/store/raft/types.ts';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'chorus-raft-storage-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const open = (dir: string) => RaftStorage.open({ dir, logger: SILENT_LOGGER });
+
+function entries(from: number, to: number, term: number): Entry[] {
+  const out: Entry[] = [];
+  for (let i = from; i <= to; i++) out.push({ term, index: i, type: 'normal', data: `cmd-${term}-${i}` });
+  return out;
+}
+
+const snap = (index: number, term: number, data: string): Snapshot => ({
+  meta: { index, term, conf: { voters: ['a', 'b', 'c'], learners: [] } },
+  data,
+});
+
+void describe('raft storage', () => {
+  void test('a new dir is empty; entries and hard state come back after a restart', async () => {
+    const dir = await freshDir();
+    const first = await open(dir);
+    assert.deepEqual(first.persisted.entries, []);
+    assert.deepEqual(first.persisted.hardState, { term: 0, vote: '', commit: 0 });
+    await first.storage.save(null, entries(1, 3, 1), { term: 1, vote: 'a', commit: 2 });
+    await first.storage.save(null, entries(4, 5, 1), null);
+    await first.storage.close();
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.entries, entries(1, 5, 1));
+    assert.deepEqual(again.persisted.hardState, { term: 1, vote: 'a', commit: 2 });
+    assert.equal(again.persisted.snapshot, null);
+    await again.storage.close();
+  });
+
+  void test('a torn tail is cut back, and appends go on after the last whole record', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 4, 2), { term: 2, vote: '', commit: 4 });
+    await storage.close();
+    const [segment] = await listSegments(dir);
+    const { size } = await stat(segment!.path);
+    await truncate(segment!.path, size - 5); // the hard state record is torn
+    const torn = await open(dir);
+    assert.deepEqual(torn.persisted.entries, entries(1, 4, 2));
+    assert.deepEqual(torn.persisted.hardState, { term: 0, vote: '', commit: 0 });
+    await torn.storage.save(null, entries(5, 5, 2), { term: 2, vote: 'b', commit: 5 });
+    await torn.storage.close();
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.entries, entries(1, 5, 2));
+    assert.deepEqual(again.persisted.hardState, { term: 2, vote: 'b', commit: 5 });
+    await again.storage.close();
+  });
+
+  void test('garbage after the last record (a crash mid-write) is dropped', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 2, 1), { term: 1, vote: '', commit: 2 });
+    await storage.close();
+    const [segment] = await listSegments(dir);
+    await appendFile(segment!.path, Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 5]));
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.entries, entries(1, 2, 1));
+    assert.deepEqual(again.persisted.hardState, { term: 1, vote: '', commit: 2 });
+    await again.storage.close();
+  });
+
+  void test('a crash between entries and hard state keeps the old hard state, never a commit without entries', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 2, 1), { term: 1, vote: 'a', commit: 2 });
+    await storage.close();
+    const [segment] = await listSegments(dir);
+    const before = (await stat(segment!.path)).size;
+    const reopened = await open(dir);
+    await reopened.storage.save(null, entries(3, 6, 1), { term: 1, vote: 'a', commit: 6 });
+    await reopened.storage.close();
+    // Cut inside the new entries: the later hard state (commit 6) must not survive without them.
+    await truncate(segment!.path, before + 30);
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.hardState, { term: 1, vote: 'a', commit: 2 });
+    assert.ok(again.persisted.entries.length >= 2 && again.persisted.entries.length < 6);
+    await again.storage.close();
+  });
+
+  void test('a conflicting suffix replaced by a new leader stays replaced after a restart', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 5, 1), { term: 1, vote: '', commit: 2 });
+    await storage.save(null, entries(3, 4, 2), { term: 2, vote: 'b', commit: 2 });
+    await storage.close();
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.entries, [...entries(1, 2, 1), ...entries(3, 4, 2)]);
+    await again.storage.close();
+  });
+
+  void test('compaction writes the snapshot, keeps the tail and deletes older files', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 10, 1), { term: 1, vote: '', commit: 10 });
+    await storage.compact(snap(8, 1, 'rooms@8'), entries(7, 10, 1), { term: 1, vote: '', commit: 10 });
+    await storage.save(null, entries(11, 11, 1), { term: 1, vote: '', commit: 11 });
+    await storage.close();
+    assert.equal((await listSegments(dir)).length, 1);
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.snapshot, snap(8, 1, 'rooms@8'));
+    assert.deepEqual(again.persisted.entries, entries(9, 11, 1));
+    assert.equal(again.persisted.applied, 8);
+    assert.deepEqual(again.persisted.hardState, { term: 1, vote: '', commit: 11 });
+    await again.storage.close();
+  });
+
+  void test('a snapshot from the leader replaces the whole log', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 4, 1), { term: 1, vote: '', commit: 1 });
+    await storage.save(snap(20, 3, 'rooms@20'), entries(21, 22, 3), { term: 3, vote: '', commit: 20 });
+    await storage.close();
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.snapshot, snap(20, 3, 'rooms@20'));
+    assert.deepEqual(again.persisted.entries, entries(21, 22, 3));
+    await again.storage.close();
+  });
+
+  void test('a crash right after a snapshot rename: entries after it are kept only if the log matches it', async () => {
+    for (const [term, kept] of [
+      [1, true],
+      [9, false],
+    ] as const) {
+      const dir = await freshDir();
+      const { storage } = await open(dir);
+      await storage.save(null, entries(1, 6, 1), { term: 1, vote: '', commit: 6 });
+      await storage.close();
+      // What writeSnapshot leaves when the process dies before the log moves past it.
+      const other = await freshDir();
+      const tmp = await open(other);
+      await tmp.storage.compact(snap(4, term, 'rooms@4'), [], { term: 1, vote: '', commit: 4 });
+      await tmp.storage.close();
+      await writeFile(snapshotFilePath(dir, 4), await readFile(snapshotFilePath(other, 4)));
+      // An interrupted temp file from the same crash is removed.
+      await writeFile(`${snapshotFilePath(dir, 5)}.tmp`, 'half');
+      const again = await open(dir);
+      assert.equal(again.persisted.snapshot?.meta.index, 4);
+      assert.deepEqual(again.persisted.entries, kept ? entries(5, 6, 1) : []);
+      assert.ok(!(await readdir(dir)).some((n) => n.endsWith('.tmp')));
+      await again.storage.close();
+    }
+  });
+
+  void test('a damaged snapshot is moved aside and the start refuses a log it cannot back', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 4, 1), { term: 1, vote: '', commit: 4 });
+    await storage.compact(snap(3, 1, 'rooms@3'), entries(4, 4, 1), { term: 1, vote: '', commit: 4 });
+    await storage.close();
+    await truncate(snapshotFilePath(dir, 3), 10);
+    await assert.rejects(open(dir), /no snapshot is readable/);
+    assert.ok((await readdir(dir)).some((n) => n.endsWith('.corrupt')));
+  });
+
+  void test('many entries in one save share one fsync', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 100, 1), { term: 1, vote: '', commit: 0 });
+    assert.equal(storage.fsyncs, 1);
+    await storage.close();
+  });
+});
