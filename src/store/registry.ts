@@ -84,9 +84,13 @@ registerStore({
 
 registerStore({
   kind: '2pc',
-  shared: true,
+  shared: false, // `chorus cluster --store 2pc` is not built yet (it would pass --node-id/--peers)
   check: (settings) => {
     const problems: string[] = [];
+    if (!settings.secret)
+      problems.push(
+        '--store 2pc needs --secret (or CHORUS_SECRET), the same on every node: nodes authenticate each other with it',
+      );
     if (!settings.nodeId) problems.push('--store 2pc needs --node-id (this node’s id among --peers)');
     if ((settings.peers ?? []).length === 0)
       problems.push('--store 2pc needs --peers ID=HOST:GRPC_PORT,… (every node, this one included)');

@@ -33,20 +33,20 @@ runStoreContract('volatile (registered by the test)', async () => {
 
 void describe('store registry', () => {
   void test('lists the stores registered, and only those', () => {
-    assert.deepEqual(builtIn, ['memory', 'redis', '2pc'], 'raft is not offered before it exists');
-    assert.deepEqual(storeKinds(), ['memory', 'redis', '2pc', 'volatile']);
-    assert.deepEqual(sharedStoreKinds(), ['redis', '2pc']);
+    assert.deepEqual(builtIn, ['memory', 'redis', '2pc', 'raft']);
+    assert.deepEqual(storeKinds(), ['memory', 'redis', '2pc', 'raft', 'volatile']);
+    assert.deepEqual(sharedStoreKinds(), ['redis'], 'chorus cluster offers the stores it can run');
     assert.throws(() => registerStore(VOLATILE_STORE), /already registered/);
-    assert.throws(() => storeEntry('raft'), /no store of kind raft/);
+    assert.throws(() => storeEntry('paxos' as never), /no store of kind paxos/);
   });
 
   void test('the node configuration offers exactly the registered stores, with their checks', () => {
     assert.equal(parseNodeConfig({ store: 'volatile' }).store, 'volatile');
     assert.throws(
-      () => parseNodeConfig({ store: 'raft' }),
+      () => parseNodeConfig({ store: 'paxos' }),
       (err: unknown) =>
         err instanceof ConfigError &&
-        err.problems.includes('--store must be one of memory, redis, 2pc, volatile (got "raft")'),
+        err.problems.includes('--store must be one of memory, redis, 2pc, raft, volatile (got "paxos")'),
     );
     assert.throws(
       () => parseNodeConfig({ store: 'redis' }),
