@@ -47,6 +47,8 @@ bench/results/verify/<time>-<store>-seed<N>/. Exits 1 unless the verdict is ok.
   --seed N               seed of the workload and the nemesis (random when omitted)
   --rooms N              rooms                                                         [3]
   --clients N            clients per room                                              [3]
+  --rate N               operations per second, all clients together (the checker's search
+                         grows faster than the history)                               [50]
   --out DIR              output directory                        [bench/results/verify/<run>]
   --help                 this text
 `;
@@ -85,6 +87,11 @@ export interface HarnessOptions {
   readonly seed: number;
   readonly rooms: number;
   readonly clients: number;
+  /**
+   * Operations per second, all clients together (default 50): the checker's search grows faster than
+   * the history, so a run on an idle machine must not record ten times what it did on a busy one.
+   */
+  readonly rate?: number;
   readonly out: string;
   /** Render timeline.png (default true). */
   readonly timeline?: boolean;
@@ -313,9 +320,15 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
     const deadline = Date.now() + o.seconds * 1000;
     let tracks = 0;
     const known = new Map<string, Set<string>>(); // room -> entry ids seen
+    const interval = (clients.length * 1000) / (o.rate ?? 50);
     const runClient = async (client: Client): Promise<void> => {
       const entries = (): string[] => [...(known.get(client.room) ?? [])];
+      let nextAt = Date.now();
       while (Date.now() < deadline && !interrupted) {
+        const wait = nextAt - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        nextAt = Math.max(nextAt, Date.now()) + interval;
+        if (Date.now() >= deadline || interrupted) break;
         const n = pick(nodes);
         const roll = random();
         if (roll < 0.25 || entries().length === 0) {
@@ -505,6 +518,7 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       rooms: { type: 'string', default: '3' },
       clients: { type: 'string', default: '3' },
+      rate: { type: 'string', default: '50' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -527,6 +541,7 @@ async function main(): Promise<void> {
     seed,
     rooms: Number(values.rooms),
     clients: Number(values.clients),
+    rate: Number(values.rate),
     out,
   });
   console.log(
