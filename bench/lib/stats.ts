@@ -41,17 +41,9 @@ export function latencyOf(samples: number[]): Latency {
   };
 }
 
-/** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../src/prng.ts';
+
+export { prng };
 
 /** Measures this process's CPU over a piece of work, as % of one core. */
 export async function withCpu<T>(

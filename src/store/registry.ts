@@ -82,6 +82,18 @@ registerStore({
   },
 });
 
+/** What a store whose nodes form a group opens with (its check has made sure they are there). */
+function groupOptions(settings: StoreSettings, logger: StoreLogger) {
+  return {
+    dataDir: settings.dataDir,
+    nodeId: settings.nodeId!,
+    peers: settings.peers ?? [],
+    secret: settings.secret!,
+    readTimeoutMs: settings.readTimeoutMs,
+    logger,
+  };
+}
+
 registerStore({
   kind: '2pc',
   shared: false, // `chorus cluster --store 2pc` is not built yet (it would pass --node-id/--peers)
@@ -96,32 +108,14 @@ registerStore({
       problems.push('--store 2pc needs --peers ID=HOST:GRPC_PORT,… (every node, this one included)');
     return problems;
   },
-  open: async (settings, logger) => {
-    const { openTwoPcStore } = await import('./twopc/store.ts');
-    return openTwoPcStore({
-      dataDir: settings.dataDir,
-      nodeId: settings.nodeId!,
-      peers: settings.peers ?? [],
-      secret: settings.secret!,
-      readTimeoutMs: settings.readTimeoutMs,
-      logger,
-    });
-  },
+  open: async (settings, logger) =>
+    (await import('./twopc/store.ts')).openTwoPcStore(groupOptions(settings, logger)),
 });
 
 registerStore({
   kind: 'raft',
   shared: false, // `chorus cluster --store raft` is not built yet; config.ts checks its flags
   check: () => [],
-  open: async (settings, logger) => {
-    const { openRaftStore } = await import('./raft/store.ts');
-    return openRaftStore({
-      dataDir: settings.dataDir,
-      nodeId: settings.nodeId!,
-      peers: settings.peers ?? [],
-      secret: settings.secret!,
-      readTimeoutMs: settings.readTimeoutMs,
-      logger,
-    });
-  },
+  open: async (settings, logger) =>
+    (await import('./raft/store.ts')).openRaftStore(groupOptions(settings, logger)),
 });

@@ -34,17 +34,9 @@ export interface SimOptions {
   readonly bug?: Bug;
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same history. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../prng.ts';
+
+export { prng };
 
 // The longest track a room allows by default: nothing finishes by itself within a history.
 const LONG = 20 * 60_000;

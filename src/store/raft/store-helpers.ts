@@ -10,18 +10,6 @@ import type { RaftNode } from './node.ts';
 import type { Peer } from './transport.ts';
 import { NONE, type NodeId, type ReadState } from './types.ts';
 
-/** A small seeded PRNG in [0, 1) (mulberry32): the core's jitter, seeded from crypto at start. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** UNAVAILABLE naming the leader this node knows (if any) and its address, so a client can go there. */
 export function unavailableWithHint(core: RaftNode, peers: readonly Peer[], why: string): ChorusError {
   const leader = core.lead === NONE ? null : core.lead;

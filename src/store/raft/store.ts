@@ -32,13 +32,13 @@ import type {
   StoreHealth,
   Subscription,
 } from '../types.ts';
+import { prng } from '../../prng.ts';
 import { RaftNode, type RaftConfig } from './node.ts';
 import {
   ReadIndexWaiters,
   groupStatus,
   handOverLeadership,
   raftHealth,
-  mulberry32,
   unavailableWithHint,
 } from './store-helpers.ts';
 import { RaftRooms } from './rooms.ts';
@@ -142,7 +142,7 @@ export class RaftStore implements Store {
       const config: RaftConfig = {
         id: this.opts.nodeId,
         electionTick: this.opts.electionTick,
-        random: mulberry32(seed),
+        random: prng(seed),
         maxSizePerMsg: 256 * 1024,
       };
       this.core = new RaftNode(config, persisted, { voters: this.opts.peers.map((p) => p.id), learners: [] });
