@@ -3,8 +3,9 @@
 // password sits in a config file only its owner can read, never on a command line, where any local
 // user could read it in /proc.
 
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { privateDir } from '../store/disk/private.ts';
 import { createConnection } from 'node:net';
 import { spawnProcess, stopProcess, type Spawned } from './process.ts';
 
@@ -21,8 +22,7 @@ export interface RedisOptions {
 }
 
 export async function startRedisServer(o: RedisOptions): Promise<Spawned> {
-  await mkdir(o.dir, { recursive: true, mode: 0o700 });
-  await chmod(o.dir, 0o700);
+  await privateDir(o.dir);
   const conf = join(o.dir, 'redis.conf');
   await writeFile(conf, redisConfig(o), { mode: 0o600 });
   await chmod(conf, 0o600);

@@ -5,8 +5,9 @@
 // user can read in /proc).
 
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { privateDir } from '../store/disk/private.ts';
 
 export interface ClusterSecrets {
   readonly tokenSecret: string;
@@ -36,8 +37,7 @@ function parse(text: string, file: string): ClusterSecrets {
 
 /** The cluster's secrets from `dir`, generated (and kept) the first time. */
 export async function clusterSecrets(dir: string): Promise<ClusterSecrets> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+  await privateDir(dir);
   const file = join(dir, FILE);
   try {
     return parse(await readFile(file, 'utf8'), file);

@@ -20,7 +20,7 @@ const envOf = (state: RoomState) => ({
   actor: HOST,
   at: T0,
 });
-const skip = (expectedEntryId: string | null) =>
+const skipCommand = (expectedEntryId: string | null) =>
   ({ type: 'advance', expectedEntryId, reason: 'skipped' }) as const;
 const finish = (expectedEntryId: string | null) =>
   ({ type: 'advance', expectedEntryId, reason: 'finished' }) as const;
@@ -47,7 +47,7 @@ void describe('tracks of unknown length (durationMs 0)', () => {
     const err = room.refused(null, finish('e-stream'), 'FAILED_PRECONDITION');
     assert.match(err.message, /unknown length/);
     assert.equal(room.playingId(), 'e-stream');
-    room.change(HOST, skip('e-stream'));
+    room.change(HOST, skipCommand('e-stream'));
     assert.equal(room.playingId(), 'e-next');
     const record = room.s.history[0]!;
     assert.deepEqual([record.reason, record.startedAt, record.endedAt], ['skipped', T0, T0 + 48 * 3_600_000]);
@@ -216,7 +216,7 @@ void describe('replaceQueue (the legacy /sync)', () => {
   void test('keeps a track given twice, or the one playing, once; an entry id given twice is refused', () => {
     const room = Room.create({ autoplay: false }, ['m1']);
     room.add('m1', 'p');
-    room.change(HOST, skip(null));
+    room.change(HOST, skipCommand(null));
     room.change(HOST, {
       type: 'replaceQueue',
       entries: [...entries(['a'], ['p'], ['b']), { entryId: 's-a2', track: track('a', 5) }],
@@ -279,12 +279,16 @@ void describe('advance with requireNext (the legacy play_next)', () => {
   void test('an empty queue leaves the playing track alone; otherwise it skips to the head', () => {
     const room = Room.create({ autoplay: false }, ['m1']);
     room.add('m1', 'a');
-    room.change(HOST, { ...skip(null), requireNext: true });
+    room.change(HOST, { ...skipCommand(null), requireNext: true });
     assert.equal(room.playingId(), 'e-a');
-    const value = room.noop(HOST, { ...skip('e-a'), requireNext: true });
+    const value = room.noop(HOST, { ...skipCommand('e-a'), requireNext: true });
     assert.deepEqual([value.advanced, room.playingId()], [false, 'e-a']);
-    room.change(HOST, skip('e-a'));
+    room.change(HOST, skipCommand('e-a'));
     assert.equal(room.playingId(), null, 'without it, a skip on an empty queue ends the track');
-    room.refused(HOST, { ...skip(null), requireNext: 'yes' as unknown as boolean }, 'INVALID_ARGUMENT');
+    room.refused(
+      HOST,
+      { ...skipCommand(null), requireNext: 'yes' as unknown as boolean },
+      'INVALID_ARGUMENT',
+    );
   });
 });
