@@ -2,6 +2,7 @@
 // several nodes in one process.
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetricSpec, StoreTelemetry } from '../store/telemetry.ts';
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -79,4 +80,34 @@ export function createMetrics(gauges: {
     },
   });
   return { registry, httpDuration, commitDuration, clockAdvances, grpcDuration, grpcStreams };
+}
+
+/**
+ * The metrics a store declared, registered on the node's registry, and the telemetry that feeds
+ * them. A report under a name the store did not declare throws: it is a bug in the store.
+ */
+export function storeTelemetry(registry: Registry, specs: readonly MetricSpec[]): StoreTelemetry {
+  const counters = new Map<string, Counter<string>>();
+  const gauges = new Map<string, Gauge<string>>();
+  const histograms = new Map<string, Histogram<string>>();
+  for (const spec of specs) {
+    const common = { name: spec.name, help: spec.help, labelNames: spec.labels ?? [], registers: [registry] };
+    if (spec.kind === 'counter') counters.set(spec.name, new Counter(common));
+    else if (spec.kind === 'gauge') gauges.set(spec.name, new Gauge(common));
+    else
+      histograms.set(
+        spec.name,
+        new Histogram(spec.buckets ? { ...common, buckets: [...spec.buckets] } : common),
+      );
+  }
+  function find<M>(metrics: Map<string, M>, name: string): M {
+    const metric = metrics.get(name);
+    if (!metric) throw new Error(`the store reported ${name}, which its registry entry does not declare`);
+    return metric;
+  }
+  return {
+    count: (name, labels = {}, by = 1) => find(counters, name).inc(labels, by),
+    set: (name, value, labels = {}) => find(gauges, name).set(labels, value),
+    observe: (name, value, labels = {}) => find(histograms, name).observe(labels, value),
+  };
 }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { ChorusError } from '../domain/index.ts';
 import { startGrpcServer } from '../api/grpc/server.ts';
 import { ensureLegacyRoom } from '../api/rest/legacy.ts';
@@ -17,7 +18,7 @@ import { StreamBudget } from '../api/stream-budget.ts';
 import { shareAddresses } from './addresses.ts';
 import { PlaybackClock } from './clock.ts';
 import type { NodeConfig } from './config.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, storeTelemetry } from './metrics.ts';
 import { RoomService } from './service.ts';
 import { TokenSigner } from './tokens.ts';
 import { privateDir } from '../store/disk/private.ts';
@@ -62,9 +63,11 @@ async function ensureLegacyRoomLater(
   }
 }
 
-/** Opens (and starts) the configured store, as its registry entry says. */
-function openStore(config: NodeConfig, logger: Logger): Promise<Store> {
-  return storeEntry(config.store).open(config, logger.child({ component: 'store' }));
+/** Opens (and starts) the configured store, as its registry entry says, reporting to `registry`. */
+function openStore(config: NodeConfig, logger: Logger, registry: Registry): Promise<Store> {
+  const entry = storeEntry(config.store);
+  const telemetry = storeTelemetry(registry, entry.metrics ?? []);
+  return entry.open(config, logger.child({ component: 'store' }), telemetry);
 }
 
 /** The token secret: configured, or generated once and kept beside the data (single node). */
@@ -107,16 +110,18 @@ export async function startNode(
   logger.info({ tracks: catalog.size }, 'catalog loaded');
 
   const secret = await resolveSecret(config);
-  const store = await openStore(config, logger);
 
   let sseConnections = (): number => 0;
+  let roomsLoaded = (): number => 0;
   // One budget for every live stream of this node, SSE and gRPC Watch alike.
   const streams = new StreamBudget({ maxStreams: config.limits.maxStreams });
   const metrics = createMetrics({
-    roomsLoaded: () => store.loadedRooms().length,
+    roomsLoaded: () => roomsLoaded(),
     sseConnections: () => sseConnections(),
     streamWaitingBytes: () => streams.waitingBytes,
   });
+  const store = await openStore(config, logger, metrics.registry);
+  roomsLoaded = () => store.loadedRooms().length;
   const service = new RoomService({
     store,
     catalog,

@@ -6,6 +6,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { StoreLogger } from './logger.ts';
+import type { MetricSpec, StoreTelemetry } from './telemetry.ts';
 import type { Store, StoreKind } from './types.ts';
 
 /** What a node's configuration gives a store (NodeConfig fits). */
@@ -27,8 +28,10 @@ export interface StoreEntry {
   readonly shared: boolean;
   /** What is missing from the settings for this store, in the words of the flags. */
   check(settings: StoreSettings): string[];
+  /** The metrics the store reports through its telemetry (the node registers exactly these). */
+  readonly metrics?: readonly MetricSpec[];
   /** Opens and starts the store (rejects as its open function does). */
-  open(settings: StoreSettings, logger: StoreLogger): Promise<Store>;
+  open(settings: StoreSettings, logger: StoreLogger, telemetry: StoreTelemetry): Promise<Store>;
 }
 
 const STORES = new Map<StoreKind, StoreEntry>();

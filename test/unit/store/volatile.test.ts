@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError, parseNodeConfig } from '../../../src/node/config.ts';
 import { SILENT_LOGGER } from '../../../src/store/logger.ts';
+import { NO_TELEMETRY } from '../../../src/store/telemetry.ts';
 import {
   registerStore,
   sharedStoreKinds,
@@ -27,7 +28,7 @@ const settings: StoreSettings = {
 };
 
 runStoreContract('volatile (registered by the test)', async () => {
-  const store = await storeEntry('volatile').open(settings, SILENT_LOGGER);
+  const store = await storeEntry('volatile').open(settings, SILENT_LOGGER, NO_TELEMETRY);
   return { store, cleanup: () => store.close() };
 });
 
