@@ -2,9 +2,10 @@
 // them into Tracks that pass the domain's checks. A bad file costs a warning, never the whole scan.
 
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseFile, selectCover, type IAudioMetadata, type IPicture } from 'music-metadata';
+import { parseFile, parseStream, selectCover, type IAudioMetadata, type IPicture } from 'music-metadata';
 import type { Track } from '../domain/types.ts';
 import type { Artwork } from './catalog.ts';
 import { checkTrack, LIMITS, trackAudioUrl } from '../domain/validate.ts';
@@ -68,6 +69,13 @@ export const AUDIO_EXTENSIONS: ReadonlySet<string> = new Set([
 
 /** Files parsed at once: enough to overlap disk latency, few enough not to exhaust file handles. */
 const CONCURRENCY = 8;
+/**
+ * The read budget per file. A file up to this size is parsed with random access (tags at its end
+ * included) and, when its header does not state the duration, read whole to measure it. A larger
+ * file is read only this far from its start: a hostile or broken file (gigabytes of zeros named
+ * .mp3, where the parser would hunt for a frame to the very end) then costs 64 MiB, not its size.
+ */
+export const FILE_READ_BUDGET = 64 * 1024 * 1024;
 /** Hex digits of the path hash in a scanned track's id: 64 bits, collision-free for any real library. */
 const ID_HASH_LENGTH = 16;
 
@@ -91,8 +99,7 @@ export function artworkUrl(trackId: string): string {
  * problem with a file or a subfolder is reported through `onWarning` and skipped.
  */
 export async function scanMusicDir(musicDir: string, options: ScanOptions = {}): Promise<ScanResult> {
-  const root = path.resolve(musicDir);
-  await checkRoot(musicDir, root);
+  const root = await checkMusicDir(musicDir);
   const realRoot = await realpath(root);
   const warn = options.onWarning ?? (() => {});
 
@@ -162,7 +169,9 @@ export async function scanMusicDir(musicDir: string, options: ScanOptions = {}):
   return { tracks, artwork, files: audioFiles, root: realRoot };
 }
 
-async function checkRoot(given: string, root: string): Promise<void> {
+/** The folder's absolute path; rejects, saying why, when it is missing or not a readable folder. */
+export async function checkMusicDir(given: string): Promise<string> {
+  const root = path.resolve(given);
   const shown = given === root ? `"${root}"` : `"${given}" (${root})`;
   let info;
   try {
@@ -175,6 +184,7 @@ async function checkRoot(given: string, root: string): Promise<void> {
     throw new Error(`cannot read music directory ${shown}: ${messageOf(error)}`, { cause: error });
   }
   if (!info.isDirectory()) throw new Error(`music directory ${shown} is not a directory`);
+  return root;
 }
 
 /**
@@ -256,24 +266,46 @@ async function readAudioFile(
   warn: (file: string, message: string) => void,
 ): Promise<ParsedFile | null> {
   let metadata: IAudioMetadata;
+  const size = (await stat(file)).size;
+  const large = size > FILE_READ_BUDGET;
   try {
-    metadata = await parseFile(file);
-    // Without a header that states it (an MP3 without a Xing frame, say), the duration is known
-    // only by reading the whole stream; pay that only for the files that need it.
-    if (!isPositive(metadata.format.duration)) metadata = await parseFile(file, { duration: true });
+    if (large) {
+      // Only the head: tags at the end (ID3v1, APE) are not seen, and the duration is what the
+      // head states, or estimated from the bitrate below.
+      const head = createReadStream(file, { start: 0, end: FILE_READ_BUDGET - 1 });
+      try {
+        metadata = await parseStream(head, { size, path: file });
+      } finally {
+        head.destroy();
+      }
+    } else {
+      metadata = await parseFile(file);
+      // Without a header that states it (an MP3 without a Xing frame, say), the duration is known
+      // only by reading the whole stream; pay that only for the files that need it.
+      if (!isPositive(metadata.format.duration)) metadata = await parseFile(file, { duration: true });
+    }
   } catch (error) {
     warn(file, `cannot read tags: ${messageOf(error)}`);
     return null;
   }
 
-  const seconds = metadata.format.duration;
-  if (!isPositive(seconds)) {
+  let seconds = metadata.format.duration;
+  if (large && !isPositive(seconds) && metadata.format.codec === undefined) {
+    warn(file, `no audio found in its first ${FILE_READ_BUDGET / 1024 / 1024} MiB`);
+    return null;
+  }
+  if (large && !isPositive(seconds) && isPositive(metadata.format.bitrate)) {
+    // A large stream whose head does not state its length: assume a constant bitrate, as players do.
+    seconds = (size * 8) / metadata.format.bitrate;
+  }
+  if (!isPositive(seconds) && !large) {
     warn(file, 'no duration (not an audio file, or a damaged one)');
     return null;
   }
-  const durationMs = Math.max(1, Math.round(seconds * 1000));
+  // A large file of audio whose length cannot be told without reading it all: unknown length (0).
+  const durationMs = isPositive(seconds) ? Math.max(1, Math.round(seconds * 1000)) : 0;
   if (durationMs > LIMITS.maxDurationMs) {
-    warn(file, `duration ${Math.round(seconds)} s is longer than the catalog accepts`);
+    warn(file, `duration ${Math.round(durationMs / 1000)} s is longer than the catalog accepts`);
     return null;
   }
 

@@ -227,6 +227,8 @@ export async function serve(raw: RawConfig): Promise<void> {
   ];
   if (guests.length > 0) process.stdout.write(`${guests.join('\n')}\n`);
   logger.info(`Chorus is ready: open ${node.restUrl}/ in a browser (API docs at ${node.restUrl}/docs)`);
+  // Scripts and tests wait for this line before they look for the folder's tracks.
+  void node.musicScanned?.then((tracks) => process.stdout.write(`music ${tracks} tracks\n`));
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -31,6 +31,8 @@ export interface RunningNode {
   readonly store: Store;
   readonly service: RoomService;
   readonly app: RestApp;
+  /** With a music folder: resolves with the catalog's size once the first scan (in the background) ends. */
+  readonly musicScanned: Promise<number> | null;
   /** Graceful stop; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -107,7 +109,7 @@ export async function startNode(
       })
     : null;
   const catalog = watched?.catalog ?? (await loadCatalog({ demo: config.demoCatalog }));
-  logger.info({ tracks: catalog.size }, 'catalog loaded');
+  if (!watched) logger.info({ tracks: catalog.size }, 'catalog loaded');
 
   const secret = await resolveSecret(config);
 
@@ -185,6 +187,17 @@ export async function startNode(
     onError: (roomId, err) => logger.debug({ roomId, err }, 'playback clock could not advance'),
   });
   clock.start();
+  // The music folder is read only now that the node serves (a big or hostile folder never delays
+  // it); its tracks join the catalog when the scan ends.
+  const began = Date.now();
+  const musicScanned =
+    watched?.start().then((tracks) => {
+      logger.info(
+        { tracks, ms: Date.now() - began },
+        `music folder scanned: the catalog holds ${tracks} tracks`,
+      );
+      return tracks;
+    }) ?? null;
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -197,5 +210,5 @@ export async function startNode(
     })();
     return closing;
   };
-  return { config, restUrl: address, grpcAddress: grpc.address, store, service, app, close };
+  return { config, restUrl: address, grpcAddress: grpc.address, store, service, app, musicScanned, close };
 }

@@ -68,7 +68,8 @@ export async function startNode(extraArgs: readonly string[] = []): Promise<Node
       proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
         out += chunk;
         const match = /^rest (http:\/\/\S+)$/m.exec(out);
-        if (match) {
+        // A node given a music folder scans it after it listens: ready once it says it is done.
+        if (match && (!extraArgs.includes('--music-dir') || /^music \d+ tracks$/m.test(out))) {
           clearTimeout(timer);
           resolve(match[1]!);
         }

@@ -134,6 +134,7 @@ function describeProcess(argv: readonly string[], out: string, err: string): str
 
 const REST_LINE = /^rest (\S+)/;
 const GRPC_LINE = /^grpc (\S+)/;
+const MUSIC_LINE = /^music \d+ tracks$/;
 
 /** Starts a chorus child process and resolves once it is ready (its endpoint lines printed). */
 export async function startChorus(options: ChorusOptions = {}): Promise<ChorusProcess> {
@@ -317,10 +318,14 @@ export async function startChorus(options: ChorusOptions = {}): Promise<ChorusPr
   liveProcesses.add(handle);
   void exited.then(() => liveProcesses.delete(handle));
 
+  // A node given a music folder scans it after it listens: its tracks are there once it says so.
+  const scansMusic = (options.args ?? []).includes('--music-dir');
   const ready =
     options.ready ??
     ((ls: readonly string[]) =>
-      ls.some((l) => REST_LINE.test(l)) && (!options.waitForGrpc || ls.some((l) => GRPC_LINE.test(l))));
+      ls.some((l) => REST_LINE.test(l)) &&
+      (!options.waitForGrpc || ls.some((l) => GRPC_LINE.test(l))) &&
+      (!scansMusic || ls.some((l) => MUSIC_LINE.test(l))));
   try {
     await waitFor(() => (ready(lines) ? true : null), options.startTimeoutMs ?? 30_000, 'ready output');
   } catch (e) {
