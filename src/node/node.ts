@@ -142,7 +142,16 @@ export async function startNode(
   const stopping = new AbortController();
   if (config.legacyRoom && store.groupStatus)
     void ensureLegacyRoomLater(service, config.legacyRoom, stopping.signal, logger);
-  else if (config.legacyRoom) await ensureLegacyRoom(service, config.legacyRoom);
+  else if (config.legacyRoom) {
+    try {
+      await ensureLegacyRoom(service, config.legacyRoom);
+    } catch (err) {
+      // A store that takes no writes now (a full disk): serve reads, make the room once it can.
+      if (!(err instanceof ChorusError && err.code === 'UNAVAILABLE')) throw err;
+      logger.warn({ err }, 'the store takes no writes: the legacy room is made once it can');
+      void ensureLegacyRoomLater(service, config.legacyRoom, stopping.signal, logger);
+    }
+  }
 
   const { app, sse } = await buildRestServer({
     service,

@@ -24,13 +24,28 @@ interface LockContent {
 
 export interface DirLock {
   readonly file: string;
+  /**
+   * Set when the lock could not be written because the disk is full or read-only (and only if the
+   * opener allowed it): no live process holds the dir, but nothing was written, so the opener must
+   * not write either. It may serve what the dir holds, read-only.
+   */
+  readonly readOnly?: Error;
   release(): Promise<void>;
+}
+
+/** Errors that mean "this disk takes no more writes now", not "this dir is broken". */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
 }
 
 /** Data dirs locked by this process: the pid check cannot tell this process's own locks apart. */
 const heldHere = new Set<string>();
 
-export async function acquireDirLock(dir: string): Promise<DirLock> {
+export async function acquireDirLock(
+  dir: string,
+  options: { readonly allowReadOnly?: boolean } = {},
+): Promise<DirLock> {
   const real = await realpath(dir);
   const file = path.join(real, LOCK_FILE);
   if (heldHere.has(real))
@@ -45,7 +60,23 @@ export async function acquireDirLock(dir: string): Promise<DirLock> {
   const text = `${JSON.stringify(mine)}\n`;
   for (let attempt = 0; attempt < 10; attempt++) {
     const temp = path.join(real, `${LOCK_FILE}.${mine.token}.tmp`);
-    await writeFile(temp, text, { flush: true, mode: FILE_MODE });
+    try {
+      await writeFile(temp, text, { flush: true, mode: FILE_MODE });
+    } catch (err) {
+      if (!options.allowReadOnly || !isDiskFull(err)) throw err;
+      await unlink(temp).catch(() => undefined);
+      const holder = await readLock(file);
+      if (typeof holder === 'object' && holderAlive(holder)) throw inUse(real, file, holder, '');
+      heldHere.add(real);
+      return {
+        file,
+        readOnly: err as Error,
+        release: () => {
+          heldHere.delete(real);
+          return Promise.resolve();
+        },
+      };
+    }
     try {
       await link(temp, file);
       heldHere.add(real);

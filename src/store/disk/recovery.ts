@@ -16,6 +16,7 @@ import {
   SegmentWriter,
   syncDir,
 } from './log.ts';
+import { isDiskFull } from './lock.ts';
 import { listSnapshots, readSnapshotFile, type LoadedSnapshot } from './snapshot-file.ts';
 
 const SNAPSHOT_TEMP_RE = /^snapshot-\d{20}\.snap\.tmp$/;
@@ -47,8 +48,10 @@ export async function loadNewestSnapshot(
 }
 
 export interface ReplayedLog {
-  /** Open for appending at `position`. */
-  readonly segment: SegmentWriter;
+  /** Open for appending at `position`; null when the log may not or cannot be written (`noSpace`). */
+  readonly segment: SegmentWriter | null;
+  /** Why the log was not opened for appending: the disk is full or read-only (or `readOnly` asked). */
+  readonly noSpace: Error | null;
   /** Records in the log, counting the snapshot's. */
   readonly position: number;
   /** Records applied by the replay. */
@@ -66,6 +69,8 @@ export async function replayLog(
   apply: (env: Envelope) => void,
   fsync: boolean,
   logger: StoreLogger,
+  /** Replay only: open nothing for appending, cut no torn tail (this opener must not write). */
+  readOnly: Error | null = null,
 ): Promise<ReplayedLog> {
   let position = from;
   const segments = await listSegments(dir);
@@ -117,13 +122,20 @@ export async function replayLog(
     if (isLast) tail = { index: i, end: record, validBytes };
   }
 
+  if (readOnly !== null) return { segment: null, noSpace: readOnly, position, replayed };
   const last = tail === null ? undefined : segments[tail.index];
-  const segment =
-    tail !== null && last !== undefined && tail.end === position
-      ? await SegmentWriter.reopen(last, tail.validBytes, fsync)
-      : // No log yet, or the snapshot is ahead of it (only possible without fsync): start afresh.
-        await SegmentWriter.create(dir, position, fsync);
-  return { segment, position, replayed };
+  try {
+    const segment =
+      tail !== null && last !== undefined && tail.end === position
+        ? await SegmentWriter.reopen(last, tail.validBytes, fsync)
+        : // No log yet, or the snapshot is ahead of it (only possible without fsync): start afresh.
+          await SegmentWriter.create(dir, position, fsync);
+    return { segment, noSpace: null, position, replayed };
+  } catch (err) {
+    // A full (or read-only) disk: what is logged can still be served, read-only.
+    if (!isDiskFull(err)) throw err;
+    return { segment: null, noSpace: err as Error, position, replayed };
+  }
 }
 
 /** Deletes the segments and snapshots a durable snapshot at `position` covers; how many. */

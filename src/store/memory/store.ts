@@ -119,7 +119,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
   protected async startUp(): Promise<void> {
     try {
       await privateDir(this.dataDir);
-      this.lock = await acquireDirLock(this.dataDir);
+      this.lock = await acquireDirLock(this.dataDir, { allowReadOnly: true });
       await this.recover();
       if (this.life.closeRequested) throw this.unavailable(); // close() was called while starting
     } catch (err) {
@@ -144,9 +144,18 @@ export class MemoryStore extends StoreBase<HeldRoom> {
       (env) => this.rooms.apply(env),
       this.fsync,
       this.logger,
+      this.lock?.readOnly ?? null,
     );
     this.segment = log.segment;
     this.position = log.position;
+    if (log.noSpace !== null) {
+      // Started on a full (or read-only) disk: serve what is logged, refuse writes, stay unready.
+      this.failure = log.noSpace;
+      this.logger.warn(
+        { dataDir: dir, err: String(log.noSpace) },
+        'the disk takes no writes: the memory store serves reads only; free space and restart the node',
+      );
+    }
     this.nextSnapshotAt = this.snapshotPosition + this.snapshotEvery;
     this.logger.info(
       {
@@ -388,7 +397,8 @@ export class MemoryStore extends StoreBase<HeldRoom> {
     if (this.failure !== null) {
       return new ChorusError(
         'UNAVAILABLE',
-        `the memory store at ${this.dataDir} cannot write its log (${this.failure.message}); restart the node`,
+        `the memory store at ${this.dataDir} cannot write its log (${this.failure.message}); ` +
+          'free space (or make the disk writable) and restart the node',
         { dataDir: this.dataDir },
       );
     }
