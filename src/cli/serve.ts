@@ -135,7 +135,7 @@ export function addNodeOptions(cmd: Command): Command {
     .addOption(
       opt(
         '--max-connections <n>',
-        'open REST connections on this node; more are refused',
+        'open connections on this node, REST and gRPC each; more are refused',
         'CHORUS_MAX_CONNECTIONS',
         DEFAULTS.maxConnections,
       ),
@@ -143,7 +143,7 @@ export function addNodeOptions(cmd: Command): Command {
     .addOption(
       opt(
         '--max-connections-per-address <n>',
-        'open REST connections from one client address; more are answered 429',
+        'open connections from one client address, REST and gRPC each; more are answered 429 (REST) or closed (gRPC)',
         'CHORUS_MAX_CONNECTIONS_PER_ADDRESS',
         DEFAULTS.maxConnectionsPerAddress,
       ),

@@ -180,6 +180,10 @@ export async function startNode(
     host: config.host,
     port: config.grpcPort,
     streams,
+    limits: {
+      maxConnections: config.limits.maxConnections,
+      maxConnectionsPerAddress: config.limits.maxConnectionsPerAddress,
+    },
   }).catch(async (err: unknown) => {
     // Nothing may keep the process alive after a failed start (e.g. the gRPC port is taken).
     stopping.abort();

@@ -4,6 +4,7 @@
 // All on a real `chorus serve`, with clients on other loopback addresses (127.0.0.2 …) beside a
 // well-behaved one on 127.0.0.1.
 
+import { Client, credentials } from '@grpc/grpc-js';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, test } from 'node:test';
@@ -125,6 +126,36 @@ void test('one address cannot take more than --max-connections-per-address; the 
     assert.match(again.received(), /^HTTP\/1\.1 200 /);
     again.socket.destroy();
   } finally {
+    for (const c of clients) c.socket.destroy();
+    await node.stop();
+  }
+});
+
+void test('gRPC: one address cannot hold more than --max-connections-per-address; another is served', async () => {
+  const node = await startChorus({ args: ['--max-connections-per-address', '5'], waitForGrpc: true });
+  const grpcUrl = `http://${node.grpcAddress!}`;
+  const clients: RawClient[] = [];
+  const probe = new Client(node.grpcAddress!, credentials.createInsecure());
+  try {
+    for (let i = 0; i < 8; i++) {
+      const client = await rawClient(grpcUrl, '127.0.0.5');
+      client.socket.on('error', () => undefined);
+      clients.push(client);
+    }
+    await until(
+      'the connections over the cap to be closed',
+      () => clients.filter((c) => c.isClosed()).length >= 3,
+      10_000,
+    );
+    // Give a wrongly refused sixth connection time to show up as closed too.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(clients.filter((c) => c.isClosed()).length, 3, 'exactly the 3 over the cap are closed');
+    // A gRPC client from another address still gets a connection (the HTTP/2 handshake completes).
+    await new Promise<void>((resolve, reject) =>
+      probe.waitForReady(Date.now() + 5000, (err) => (err ? reject(err) : resolve())),
+    );
+  } finally {
+    probe.close();
     for (const c of clients) c.socket.destroy();
     await node.stop();
   }

@@ -10,6 +10,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
+import { createServer } from 'node:net';
 import { ReflectionService } from '@grpc/reflection';
 import type { RoomService } from '../../node/service.ts';
 import type { Store } from '../../store/types.ts';
@@ -22,6 +23,7 @@ import { observed, type GrpcMetrics } from './observe.ts';
 import { loadProtos } from './protos.ts';
 import { WatchHub } from './watch.ts';
 import { StreamBudget } from '../stream-budget.ts';
+import { admitConnections } from '../connection-limits.ts';
 
 export interface GrpcLimits {
   /** Largest request accepted; bigger ones end RESOURCE_EXHAUSTED. Requests are small (a track). */
@@ -38,6 +40,9 @@ export interface GrpcLimits {
   /** Watch heartbeats (keep proxies from closing idle streams) and the health poll. */
   readonly heartbeatMs: number;
   readonly healthPollMs: number;
+  /** Connections at once, in all and from one client address (over the latter: closed at once). */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
 }
 
 export const GRPC_LIMITS: GrpcLimits = {
@@ -49,6 +54,8 @@ export const GRPC_LIMITS: GrpcLimits = {
   shutdownGraceMs: 5_000,
   heartbeatMs: 15_000,
   healthPollMs: 1_000,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 1000,
 };
 
 export interface GrpcServerOptions {
@@ -128,12 +135,19 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
   // Reflection describes exactly what is served, so grpcurl lists no service that would not answer.
   new ReflectionService(definition, { services: [...served] }).addToServer(server);
 
+  // Our own listener hands grpc-js the connections it admits (grpc-js has no hook to count them).
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const listener = createServer();
+  admitConnections(listener, limits, {
+    admit: (socket) => injector.injectConnection(socket),
+    refuse: (socket) => socket.destroy(),
+  });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${hostPart(options.host)}:${options.port}`,
-      ServerCredentials.createInsecure(),
-      (err, bound) => (err ? reject(err) : resolve(bound)),
-    );
+    listener.once('error', reject);
+    listener.listen({ host: options.host, port: options.port }, () => {
+      listener.off('error', reject);
+      resolve((listener.address() as { port: number }).port);
+    });
   });
 
   let closing: Promise<void> | null = null;
@@ -141,6 +155,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     closing ??= (async () => {
       health.shutdown();
       watches.closeAll();
+      listener.close();
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => {
           server.forceShutdown();

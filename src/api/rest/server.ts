@@ -49,7 +49,7 @@ import {
 } from './schemas.ts';
 import { StreamBudget } from '../stream-budget.ts';
 import { refuseCrossSiteLegacyWrites, refuseIllFormedText } from './guards.ts';
-import { limitConnections, type ConnectionLimits } from './connection-limits.ts';
+import { limitHttpConnections, type ConnectionLimits } from '../connection-limits.ts';
 import { SseHub } from './sse.ts';
 
 export type RestApp = FastifyInstance<
@@ -177,7 +177,7 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
     budget: options.streams ?? new StreamBudget(),
   });
 
-  limitConnections(app.server, limits);
+  limitHttpConnections(app.server, limits);
   app.addHook('onRequest', refuseCrossSiteLegacyWrites);
   app.addHook('preValidation', refuseIllFormedText);
   app.setErrorHandler(errorHandler);
