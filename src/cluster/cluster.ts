@@ -11,6 +11,7 @@ import { freePort } from './ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from './process.ts';
 import { startRedisServer } from './redis.ts';
 import { clusterSecrets } from './secrets.ts';
+import { DEFAULTS } from '../node/config.ts';
 import type { StoreKind } from '../store/types.ts';
 
 export type ApiFront = 'rest' | 'grpc' | 'both';
@@ -133,6 +134,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       CHORUS_REDIS_URL: redisUrl,
       // nginx forwards every client: rates per address count the client it names, not nginx.
       CHORUS_TRUST_PROXY: [...new Set(['127.0.0.1', '::1', o.host])].join(','),
+      ...clusterRates(o.nodes, process.env),
     };
     const nodePorts = await Promise.all(
       Array.from({ length: o.nodes }, async (_, i) => ({
@@ -283,4 +285,23 @@ async function waitForGrpcReady(address: string, timeoutMs: number, nginx: Spawn
       throw new Error(`the gRPC load balancer at ${address} was not ready within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Each node's share of the rate limits. Rates are counted per node, and nginx spreads a client's
+ * requests round-robin over the nodes, so a node that allows 1/N of a rate keeps the cluster as a
+ * whole near the rate (a client whose requests all land on one node gets 1/N of it). A rate set in
+ * the environment is taken as the cluster's and shared out the same way; one set with a flag after
+ * `--` is the node's own, as given.
+ */
+export function clusterRates(nodes: number, env: NodeJS.ProcessEnv): Record<string, string> {
+  const share = (variable: string, fallback: string): [string, string] => [
+    variable,
+    String(Math.max(1, Math.ceil(Number(env[variable] ?? fallback) / nodes))),
+  ];
+  return Object.fromEntries([
+    share('CHORUS_WRITES_PER_MEMBER', DEFAULTS.writesPerMember),
+    share('CHORUS_ROOMS_PER_ADDRESS', DEFAULTS.roomsPerAddress),
+    share('CHORUS_JOINS_PER_ADDRESS', DEFAULTS.joinsPerAddress),
+  ]);
 }

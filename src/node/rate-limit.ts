@@ -41,7 +41,7 @@ export class RateLimiter {
       const retryAfterMs = Math.ceil(((1 - tokens) / rate) * 1000);
       throw new ChorusError(
         'RESOURCE_EXHAUSTED',
-        `too many ${this.what}: at most ${rate} a second (${burst} at once); try again in ${retryAfterMs} ms`,
+        `too many ${this.what}: at most ${describeRate(rate)} (${burst} at once); try again in ${retryAfterMs} ms`,
         { retryAfterMs },
       );
     }
@@ -62,4 +62,10 @@ export class RateLimiter {
       this.buckets.delete(key);
     }
   }
+}
+
+/** "100 a second", or for slow rates "10 a minute" (never "0.1666… a second"). */
+function describeRate(perSecond: number): string {
+  if (perSecond >= 1) return `${Math.round(perSecond * 100) / 100} a second`;
+  return `${Math.round(perSecond * 60 * 100) / 100} a minute`;
 }

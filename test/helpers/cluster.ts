@@ -34,6 +34,7 @@ import {
 } from '../../src/domain/index.ts';
 import { spawnProcess, type Spawned } from '../../src/cluster/process.ts';
 import { roomKeys } from '../../src/store/redis/keys.ts';
+import { childEnv } from './chorus-process.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CHORUS_MAIN = path.join(REPO_ROOT, 'src', 'cli', 'main.ts');
@@ -138,12 +139,8 @@ export function processesNaming(text: string): ProcInfo[] {
   return listProcesses().filter((p) => p.pid !== process.pid && p.cmdline.includes(text));
 }
 
-/** Environment without inherited CHORUS_* variables, so the host's shell cannot leak in. */
-export function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CHORUS_')) env[k] = v;
-  return env;
-}
+/** Environment without inherited CHORUS_* variables (one definition, in chorus-process.ts). */
+export { childEnv };
 
 // ---- The cluster ----------------------------------------------------------------------------------
 
@@ -213,6 +210,8 @@ export interface ClusterOptions {
   readonly dataDir?: string;
   /** stop() leaves the folder in place, for a cluster started on it again. */
   readonly keepDataDir?: boolean;
+  /** Extra environment for `chorus cluster` (and so its nodes), e.g. CHORUS_ROOMS_PER_ADDRESS. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const live = new Set<{ pids: Set<number>; dir: string }>();
@@ -286,7 +285,7 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
   };
   const proc: Spawned = spawnProcess(process.execPath, args, {
     cwd: REPO_ROOT,
-    env: childEnv(),
+    env: childEnv(options.env),
     onStderr: (chunk) => {
       partial += chunk;
       let nl: number;

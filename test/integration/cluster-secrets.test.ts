@@ -1,6 +1,8 @@
 // `chorus cluster` keeps its secrets: the Redis it starts refuses clients without the password,
 // no process it runs carries a secret on its command line (readable by every local user in /proc),
 // the secrets file is its owner's alone, and a restarted cluster accepts the tokens it issued before.
+// The same cluster shows the rate limits counted for the cluster, not per node: each node takes its
+// share, so a client behind the round-robin balancer gets the cluster's rate, not N times it.
 
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
@@ -36,7 +38,12 @@ function cmdline(pid: number): string {
 void test('the cluster Redis wants a password, no command line carries a secret, and tokens survive a restart', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chorus-cluster-'));
   try {
-    const first = await startCluster({ nodes: 2, dataDir, keepDataDir: true });
+    const first = await startCluster({
+      nodes: 2,
+      dataDir,
+      keepDataDir: true,
+      env: { CHORUS_ROOMS_PER_ADDRESS: '20' },
+    });
     let hostToken: string;
     try {
       const secrets = JSON.parse(readFileSync(path.join(dataDir, 'secrets.json'), 'utf8')) as {
@@ -74,6 +81,22 @@ void test('the cluster Redis wants a password, no command line carries a secret,
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       hostToken = created.body.token;
+
+      // 20 rooms a minute from one address for the cluster: 10 on each of the 2 nodes
+      // (one of them already taken by the room above).
+      let allowed = 0;
+      for (let i = 0; i < 30; i++) {
+        const room = await call(first.lb, 'POST', '/v1/rooms', {
+          body: { name: `Rate ${i}`, hostName: 'Ann' },
+        });
+        if (room.status === 201) allowed++;
+        else assert.equal(room.status, 429, JSON.stringify(room.body));
+      }
+      // The buckets refill a room every 6 s per node: one more may slip in while the loop runs.
+      assert.ok(
+        allowed >= 19 && allowed <= 21,
+        `${allowed} of 30 rooms created (the cluster's rate is 20, one used above)`,
+      );
     } finally {
       await first.stop();
     }
