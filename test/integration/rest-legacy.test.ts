@@ -102,6 +102,32 @@ void describe('legacy REST beside v1', () => {
     );
   });
 
+  void test('/history pages with ?offset=&limit= (an extension); without them, the whole history', async () => {
+    const py = new PyRequests(node.restUrl);
+    ok(await py.post('/clear'));
+    for (let id = 1; id <= 5; id++) ok(await py.post('/add_track', { json: legacyTrack(id, 60) }));
+    for (let i = 0; i < 5; i++) ok(await py.post('/play_next'));
+    const all = await api.get('/history');
+    assert.deepEqual(
+      (all.body as Json[]).map((t) => t.id),
+      [1, 2, 3, 4, 5],
+    );
+    assert.equal(all.headers.get('x-total-count'), '5');
+    const page = await api.get('/history?offset=3&limit=10');
+    assert.deepEqual(
+      (page.body as Json[]).map((t) => t.id),
+      [4, 5],
+    );
+    const newest = await api.get('/history?offset=2&limit=2');
+    assert.deepEqual(
+      (newest.body as Json[]).map((t) => t.id),
+      [3, 4],
+    );
+    const bad = await api.get('/history?limit=0');
+    assert.equal(bad.status, 422, bad.text);
+    assert.deepEqual(bad.body.detail[0].loc, ['query', 'limit']);
+  });
+
   void test('hundreds of tracks from one anonymous caller are accepted (the earlier limits)', async () => {
     const py = new PyRequests(node.restUrl);
     ok(await py.post('/clear'));

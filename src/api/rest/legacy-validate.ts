@@ -168,6 +168,29 @@ export function parseTrackList(body: unknown): LegacyTrackInput[] {
   return tracks;
 }
 
+/** Most entries one /history page may hold. */
+export const LEGACY_HISTORY_PAGE_MAX = 10_000;
+
+/**
+ * `/history?offset=&limit=`: a Chorus extension (the earlier API had none, and a client that sends
+ * neither gets the whole history as before). offset counts from the oldest play; null: not given.
+ */
+export function parseHistoryPage(query: unknown): { offset: number; limit: number | null } {
+  const q = isObject(query) ? query : {};
+  const c = new Checker();
+  const one = (v: unknown): unknown => (Array.isArray(v) ? (v.at(-1) as unknown) : v);
+  const offset =
+    one(q['offset']) === undefined
+      ? 0
+      : checkNumber(c, ['query', 'offset'], one(q['offset']), 0, Number.MAX_SAFE_INTEGER);
+  const limit =
+    one(q['limit']) === undefined
+      ? null
+      : checkNumber(c, ['query', 'limit'], one(q['limit']), 1, LEGACY_HISTORY_PAGE_MAX);
+  c.done();
+  return { offset: Math.trunc(offset ?? 0), limit: limit === null ? null : Math.trunc(limit) };
+}
+
 const TRUE = new Set(['1', 'on', 't', 'true', 'y', 'yes']);
 const FALSE = new Set(['0', 'off', 'f', 'false', 'n', 'no']);
 

@@ -24,6 +24,7 @@ import {
   parsePathId,
   parseTrackBody,
   parseTrackList,
+  parseHistoryPage,
   parseUp,
   type LegacyFieldError,
 } from './legacy-validate.ts';
@@ -137,8 +138,19 @@ export function registerLegacyRoutes(app: RestApp, service: RoomService, roomId:
 
     legacy.get(
       '/history',
-      { schema: { tags, summary: 'Played tracks, oldest first (a JSON array)' } },
-      async () => legacyHistory(await room.read()).map(toLegacy),
+      {
+        schema: {
+          tags,
+          summary: 'Played tracks, oldest first (a JSON array); ?offset=&limit= for one page of it',
+        },
+      },
+      async (request, reply) => {
+        const { offset, limit } = parseHistoryPage(request.query);
+        const played = legacyHistory(await room.read());
+        // The whole length, so a client can page from the newest end (offset = total - limit).
+        void reply.header('x-total-count', String(played.length));
+        return played.slice(offset, limit === null ? undefined : offset + limit).map(toLegacy);
+      },
     );
 
     legacy.post(
