@@ -9,9 +9,14 @@
 // precede a point); a segment file is named after the number of its first record,
 // `log-<20 digits>.log`, so the segments of a data dir order by name and a snapshot's position says
 // exactly which records it covers.
+//
+// A segment may begin with a header frame naming its start (`segmentHeader`), written with the file
+// before the file gets its name (temp file, fsync, rename). Where a data dir says its segments have
+// headers (recovery.ts's LOG-FORMAT marker), an empty segment, or one whose first frame is not its
+// header, was emptied or cut from the front after it was written: damage, never a fresh segment.
 
 import { writeSync } from 'node:fs';
-import { open, readdir, type FileHandle } from 'node:fs/promises';
+import { link, open, readdir, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FILE_MODE } from './private.ts';
@@ -159,6 +164,23 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** The first frame of a segment that carries a header: it names the segment's first record. */
+export function segmentHeader(start: number): Buffer {
+  return frameRecord(Buffer.from(JSON.stringify({ chorusLogSegment: 1, start })));
+}
+
+/** The start a header frame's payload names, or null when the payload is not a segment header. */
+export function headerStart(payload: Buffer): number | null {
+  // Commands are JSON objects too; a header is told apart by its one key, first.
+  if (!payload.subarray(0, 20).toString('latin1').startsWith('{"chorusLogSegment":')) return null;
+  try {
+    const value = JSON.parse(payload.toString('utf8')) as { chorusLogSegment?: unknown; start?: unknown };
+    return value.chorusLogSegment === 1 && Number.isSafeInteger(value.start) ? (value.start as number) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The segment being appended to. Only the store's writer loop calls it, one call at a time. */
 export class SegmentWriter {
   readonly start: number;
@@ -173,9 +195,14 @@ export class SegmentWriter {
     this.bytes = bytes;
   }
 
-  /** Creates a new, empty segment and makes its name durable before anything is written to it. */
-  static async create(dir: string, start: number, sync: boolean): Promise<SegmentWriter> {
+  /**
+   * Creates a new segment and makes its name durable before anything is written to it. With
+   * `header`, the file gets its header frame before it gets its name (written to a temp file,
+   * fsynced, renamed), so a segment without its header is never a state a crash can leave.
+   */
+  static async create(dir: string, start: number, sync: boolean, header = false): Promise<SegmentWriter> {
     const file = segmentPath(dir, start);
+    if (header) return SegmentWriter.createWithHeader(dir, file, start, sync);
     const handle = await open(file, 'wx', FILE_MODE);
     try {
       if (sync) {
@@ -187,6 +214,29 @@ export class SegmentWriter {
       throw err;
     }
     return new SegmentWriter(start, file, handle, 0);
+  }
+
+  private static async createWithHeader(
+    dir: string,
+    file: string,
+    start: number,
+    sync: boolean,
+  ): Promise<SegmentWriter> {
+    const temp = `${file}.tmp`;
+    const first = segmentHeader(start);
+    const handle = await open(temp, 'wx', FILE_MODE);
+    try {
+      await handle.write(first, 0, first.length, 0);
+      if (sync) await handle.sync();
+      await link(temp, file); // fails rather than replace a segment that exists
+      await unlink(temp);
+      if (sync) await syncDir(dir);
+    } catch (err) {
+      await handle.close();
+      await unlink(temp).catch(() => undefined);
+      throw err;
+    }
+    return new SegmentWriter(start, file, handle, first.length);
   }
 
   /** Opens an existing segment to append after its first `validBytes` bytes (dropping the rest). */

@@ -3,13 +3,14 @@
 // segment for appending; later, delete what a durable snapshot covers. Shared by every store that
 // keeps a command log in a data dir (the memory store; a Raft log or a 2PC log later).
 
-import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Envelope } from '../../domain/index.ts';
 import { decodeCommand } from '../codec.ts';
 import type { StoreLogger } from '../logger.ts';
 import {
   DamagedLogError,
+  headerStart,
   intactFrameAfter,
   listSegments,
   scanFrames,
@@ -17,9 +18,11 @@ import {
   syncDir,
 } from './log.ts';
 import { isDiskFull } from './lock.ts';
+import { FILE_MODE } from './private.ts';
 import { listSnapshots, readSnapshotFile, type LoadedSnapshot } from './snapshot-file.ts';
 
 const SNAPSHOT_TEMP_RE = /^snapshot-\d{20}\.snap\.tmp$/;
+const SEGMENT_TEMP_RE = /^log-\d{20}\.log\.tmp$/;
 
 /**
  * The newest snapshot that reads back whole, and its size. Damaged ones are renamed aside as
@@ -59,22 +62,72 @@ export interface ReplayedLog {
 }
 
 /**
+ * The marker of a data dir whose segments carry headers: segments from `headersFrom` on must begin
+ * with theirs. Written once, when a store that writes headers first opens the dir (older segments,
+ * written before, have none and are read as they are).
+ */
+export const LOG_FORMAT_FILE = 'LOG-FORMAT';
+
+export async function readLogFormat(dir: string): Promise<{ headersFrom: number } | null> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, LOG_FORMAT_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const value = JSON.parse(text) as { headersFrom?: unknown };
+  if (!Number.isSafeInteger(value.headersFrom))
+    throw new Error(`${path.join(dir, LOG_FORMAT_FILE)} is damaged`);
+  return { headersFrom: value.headersFrom as number };
+}
+
+async function writeLogFormat(dir: string, headersFrom: number, fsync: boolean): Promise<void> {
+  const file = path.join(dir, LOG_FORMAT_FILE);
+  await writeFile(`${file}.tmp`, `${JSON.stringify({ headersFrom })}\n`, { mode: FILE_MODE, flush: fsync });
+  await rename(`${file}.tmp`, file);
+  if (fsync) await syncDir(dir);
+}
+
+export interface ReplayOptions {
+  readonly fsync: boolean;
+  readonly logger: StoreLogger;
+  /** Replay only: open nothing for appending, cut no torn tail (this opener must not write). */
+  readonly readOnly?: Error | null;
+  /**
+   * Segments carry headers: new ones are written with theirs, and where the dir's marker says so, a
+   * segment without its header (emptied, or cut from the front) refuses the start as damage. A dir
+   * without the marker gets it, and a fresh segment, the first time it is opened for writing.
+   */
+  readonly headers?: boolean;
+}
+
+/**
  * Replays every record at or after `from` through `apply`, in log order, and opens the log for
  * appending after the last whole record. A torn or damaged tail is cut off (none of it was
- * acknowledged); a gap before a segment (records lost) refuses to start.
+ * acknowledged); a gap before a segment (records lost), damage with intact records after it, or a
+ * segment that lost its header refuses to start.
  */
 export async function replayLog(
   dir: string,
   from: number,
   apply: (env: Envelope) => void,
-  fsync: boolean,
-  logger: StoreLogger,
-  /** Replay only: open nothing for appending, cut no torn tail (this opener must not write). */
-  readOnly: Error | null = null,
+  options: ReplayOptions,
 ): Promise<ReplayedLog> {
+  const { fsync, logger } = options;
+  const readOnly = options.readOnly ?? null;
+  // A segment being created when the process stopped never got its name: it held nothing.
+  for (const name of await readdir(dir)) {
+    if (SEGMENT_TEMP_RE.test(name) && readOnly === null) await unlink(path.join(dir, name));
+  }
+  const format = options.headers ? await readLogFormat(dir) : null;
   let position = from;
   const segments = await listSegments(dir);
-  let tail: { index: number; end: number; validBytes: number } | null = null;
+  if (format !== null && segments.length === 0) {
+    // A store that writes headers always keeps a segment open: none at all means they were removed.
+    throw new DamagedLogError(dir, 0, 'the log has no segment although it has been written', dir);
+  }
+  let tail: { index: number; end: number; validBytes: number; headed: boolean } | null = null;
   let replayed = 0;
   for (const [i, segment] of segments.entries()) {
     const isLast = i === segments.length - 1;
@@ -86,10 +139,23 @@ export async function replayLog(
     }
     const buf = await readFile(segment.path);
     const scan = scanFrames(buf);
+    let frames = scan.frames;
+    const headed = frames.length > 0 && headerStart(frames[0]!.payload) === segment.start;
+    if (format !== null && segment.start >= format.headersFrom && !headed) {
+      throw new DamagedLogError(
+        segment.path,
+        0,
+        buf.length === 0
+          ? 'the segment is empty: it was emptied after it was written'
+          : 'the segment does not begin with its header: it was cut from the front or overwritten',
+        dir,
+      );
+    }
+    if (headed) frames = frames.slice(1);
     let record = segment.start;
     let validBytes = scan.validBytes;
     let problem = scan.problem;
-    for (const frame of scan.frames) {
+    for (const frame of frames) {
       let env: Envelope;
       try {
         env = decodeCommand(frame.payload.toString('utf8'));
@@ -119,17 +185,32 @@ export async function replayLog(
         `dropped ${dropped} bytes from the end of the log (${problem}); they were never acknowledged`,
       );
     }
-    if (isLast) tail = { index: i, end: record, validBytes };
+    if (isLast) tail = { index: i, end: record, validBytes, headed };
   }
 
   if (readOnly !== null) return { segment: null, noSpace: readOnly, position, replayed };
   const last = tail === null ? undefined : segments[tail.index];
   try {
-    const segment =
-      tail !== null && last !== undefined && tail.end === position
-        ? await SegmentWriter.reopen(last, tail.validBytes, fsync)
-        : // No log yet, or the snapshot is ahead of it (only possible without fsync): start afresh.
-          await SegmentWriter.create(dir, position, fsync);
+    const ending = tail !== null && last !== undefined && tail.end === position ? { ...tail, last } : null;
+    // Without headers (or in a dir that has them), the last segment is reopened where it ends.
+    if (ending !== null && (!options.headers || ending.headed)) {
+      return {
+        segment: await SegmentWriter.reopen(ending.last, ending.validBytes, fsync),
+        noSpace: null,
+        position,
+        replayed,
+      };
+    }
+    if (ending !== null) {
+      // A dir written before headers: cut its torn tail, then go on in a segment of the new kind.
+      await (await SegmentWriter.reopen(ending.last, ending.validBytes, fsync)).close();
+      // An empty old segment at `position` holds nothing; its name is the new segment's.
+      if (ending.last.start === position) await unlink(ending.last.path);
+    }
+    // No log yet, a dir written before headers, or the snapshot is ahead of the log (only possible
+    // without fsync): start a segment afresh.
+    const segment = await SegmentWriter.create(dir, position, fsync, options.headers);
+    if (options.headers && format === null) await writeLogFormat(dir, position, fsync);
     return { segment, noSpace: null, position, replayed };
   } catch (err) {
     // A full (or read-only) disk: what is logged can still be served, read-only.

@@ -138,14 +138,12 @@ export class MemoryStore extends StoreBase<HeldRoom> {
     this.snapshotPosition = snap?.snapshot.position ?? 0;
     this.snapshotBytes = snap?.bytes ?? 0;
     for (const state of snap?.snapshot.rooms ?? []) this.rooms.restore(state);
-    const log = await replayLog(
-      dir,
-      this.snapshotPosition,
-      (env) => this.rooms.apply(env),
-      this.fsync,
-      this.logger,
-      this.lock?.readOnly ?? null,
-    );
+    const log = await replayLog(dir, this.snapshotPosition, (env) => this.rooms.apply(env), {
+      fsync: this.fsync,
+      logger: this.logger,
+      readOnly: this.lock?.readOnly ?? null,
+      headers: true,
+    });
     this.segment = log.segment;
     this.position = log.position;
     if (log.noSpace !== null) {
@@ -302,7 +300,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
     this.nextSnapshotAt = position + this.snapshotEvery;
     try {
       if (this.segment!.start < position) {
-        const next = await SegmentWriter.create(this.dataDir, position, this.fsync);
+        const next = await SegmentWriter.create(this.dataDir, position, this.fsync, true);
         const old = this.segment!;
         this.segment = next;
         await old.close();

@@ -10,7 +10,14 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { apply, compareEntries, type Envelope, type RoomState } from '../../../src/domain/index.ts';
-import { DamagedLogError, frameRecord, listSegments, segmentPath } from '../../../src/store/disk/log.ts';
+import {
+  DamagedLogError,
+  frameRecord,
+  listSegments,
+  segmentHeader,
+  segmentPath,
+} from '../../../src/store/disk/log.ts';
+import { LOG_FORMAT_FILE } from '../../../src/store/disk/recovery.ts';
 import { repairLog } from '../../../src/store/disk/repair.ts';
 import { snapshotPath } from '../../../src/store/disk/snapshot-file.ts';
 import {
@@ -447,6 +454,124 @@ void describe('memory store', () => {
         assert.deepEqual(await allRooms(store), replayRooms(envs.slice(0, 4)));
       } finally {
         await store.close();
+      }
+    });
+  });
+
+  void describe('segments carry headers, so a log emptied or cut from the front is damage, not a fresh start', () => {
+    const room = 'headed-room';
+    /** A store's data dir holding a room with `tracks` tracks, closed. */
+    async function written(tracks: number): Promise<string> {
+      const dir = await tempDir();
+      const store = await open(dir);
+      try {
+        await accepted(store, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+        for (let i = 0; i < tracks; i++) await accepted(store, cmd.addTrack(room, 'host', `t${i}`));
+      } finally {
+        await store.close();
+      }
+      return dir;
+    }
+    /** A data dir as a crash would leave it: the records only in the log (no snapshot at close). */
+    async function crashed(tracks: number): Promise<{ dir: string; segment: string }> {
+      const dir = await tempDir();
+      const store = await open(dir);
+      let log: Buffer;
+      let file: string;
+      try {
+        await accepted(store, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+        for (let i = 0; i < tracks; i++) await accepted(store, cmd.addTrack(room, 'host', `t${i}`));
+        file = (await listSegments(dir))[0]!.path;
+        log = await readFile(file);
+      } finally {
+        await store.close();
+      }
+      for (const f of await readdir(dir)) if (f !== LOG_FORMAT_FILE) await rm(path.join(dir, f));
+      await writeFile(file, log);
+      return { dir, segment: file };
+    }
+
+    void test('every segment the store writes begins with its header; the dir says so', async () => {
+      const dir = await tempDir();
+      const store = await open(dir, { snapshotEvery: 5 });
+      try {
+        await populate(store, 3);
+      } finally {
+        await store.close();
+      }
+      for (const s of await listSegments(dir)) {
+        const head = (await readFile(s.path)).subarray(0, segmentHeader(s.start).length);
+        assert.deepEqual(head, segmentHeader(s.start), `${path.basename(s.path)} begins with its header`);
+      }
+      assert.deepEqual(JSON.parse(await readFile(path.join(dir, LOG_FORMAT_FILE), 'utf8')), {
+        headersFrom: 0,
+      });
+    });
+
+    void test('an emptied segment: the store refuses to start; repair moves it aside and the log goes on', async () => {
+      const dir = await written(4);
+      const before = await reopenedRooms(dir);
+      const segments = await listSegments(dir);
+      const last = segments.at(-1)!;
+      await writeFile(last.path, '');
+      await assert.rejects(open(dir), (err: unknown) => {
+        assert.ok(err instanceof DamagedLogError, String(err));
+        assert.match(err.message, /the segment is empty: it was emptied after it was written/);
+        return true;
+      });
+      assert.equal((await stat(last.path)).size, 0, 'nothing was changed');
+      const report = await repairLog(dir);
+      assert.equal(report.offset, 0);
+      assert.ok(
+        report.movedTo !== null && (await readdir(report.movedTo)).includes(path.basename(last.path)),
+      );
+      // What the snapshot holds is kept; the store starts and takes writes again.
+      assert.deepEqual(await reopenedRooms(dir), before);
+      const again = await open(dir);
+      try {
+        await accepted(again, cmd.addTrack(room, 'host', 'after-repair'));
+      } finally {
+        await again.close();
+      }
+    });
+
+    void test('a segment cut from the front: refused as damage', async () => {
+      const whole = await crashed(6);
+      assert.equal((await reopenedRooms(whole.dir)).get(room)?.queue.length, 6, 'a crash state opens whole');
+      const cut = await crashed(6);
+      const bytes = await readFile(cut.segment);
+      await writeFile(cut.segment, bytes.subarray(segmentHeader(0).length + 10));
+      await assert.rejects(open(cut.dir), /does not begin with its header/);
+    });
+
+    void test('every segment deleted: refused as damage', async () => {
+      const dir = await written(3);
+      for (const s of await listSegments(dir)) await rm(s.path);
+      await assert.rejects(open(dir), /the log has no segment although it has been written/);
+    });
+
+    void test('a data dir written before headers opens as it is, and goes on in headed segments', async () => {
+      const dir = await tempDir();
+      const envs = [cmd.createRoom(room, 'host', OPEN_SETTINGS), cmd.addTrack(room, 'host', 'old')];
+      await writeFile(segmentPath(dir, 0), Buffer.concat(envs.map(framed)));
+      await writeFile(`${segmentPath(dir, 7)}.tmp`, 'a segment that never got its name');
+      const store = await open(dir);
+      let state: RoomState | null;
+      try {
+        assert.deepEqual(await allRooms(store), replayRooms(envs));
+        state = (await accepted(store, cmd.addTrack(room, 'host', 'new'))).state;
+      } finally {
+        await store.close();
+      }
+      assert.deepEqual(JSON.parse(await readFile(path.join(dir, LOG_FORMAT_FILE), 'utf8')), {
+        headersFrom: 2,
+      });
+      assert.ok(!(await readdir(dir)).some((f) => f.endsWith('.tmp')), 'the unnamed segment is gone');
+      const again = await open(dir);
+      try {
+        assert.deepEqual(await again.read(room), state);
+      } finally {
+        await again.close();
       }
     });
   });
