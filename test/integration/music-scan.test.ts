@@ -28,9 +28,9 @@ void test('a hostile music folder costs a bounded read, after the node listens',
   // A real MP3 head followed by 200 MiB of (sparse) nothing: over the budget, still a track.
   await copyFile(FIXTURE, path.join(music, 'long mix.mp3'));
   await truncate(path.join(music, 'long mix.mp3'), FILE_READ_BUDGET + 200 * 1024 * 1024);
-  // Two gibibytes of zeros: no audio anywhere. The parser would hunt for a frame to its end.
+  // Three gibibytes of zeros: no audio anywhere. The parser would hunt for a frame to its end.
   await writeFile(path.join(music, 'zeros.mp3'), '');
-  await truncate(path.join(music, 'zeros.mp3'), 2 * GiB);
+  await truncate(path.join(music, 'zeros.mp3'), 3 * GiB);
 
   const node = await startChorus({ args: ['--music-dir', music], logLevel: 'info', startTimeoutMs: 120_000 });
   const log = node.stderr();
