@@ -3,7 +3,7 @@
 // REST sends as Retry-After. Buckets that have refilled are forgotten, so the table holds only the
 // keys that are busy now (and is bounded anyway: past `maxKeys` the quietest go first).
 
-import { ChorusError } from '../domain/index.ts';
+import { chorusError } from '../domain/index.ts';
 
 export interface RateLimit {
   /** Requests per second on average. */
@@ -39,11 +39,7 @@ export class RateLimiter {
     const tokens = bucket ? Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * rate) : burst;
     if (tokens < 1) {
       const retryAfterMs = Math.ceil(((1 - tokens) / rate) * 1000);
-      throw new ChorusError(
-        'RESOURCE_EXHAUSTED',
-        `too many ${this.what}: at most ${rate} a second (${burst} at once); try again in ${retryAfterMs} ms`,
-        { retryAfterMs },
-      );
+      throw chorusError('RATE_LIMITED', { what: this.what, rate, burst, retryAfterMs });
     }
     // Re-inserted at the end: the map stays ordered by last use, so the first keys are the quietest.
     this.buckets.delete(key);

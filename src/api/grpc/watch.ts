@@ -4,7 +4,8 @@
 // watcher misses nothing and sees nothing twice.
 
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { ChorusError, viewRoom, type RoomState } from '../../domain/index.ts';
+import type { ChorusError } from '../../domain/index.ts';
+import { viewRoom, type RoomState, chorusError } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
@@ -41,7 +42,7 @@ export class WatchHub {
 
   /** Ends every stream with UNAVAILABLE (graceful stop: watchers resume on another node). */
   closeAll(): void {
-    const why = new ChorusError('UNAVAILABLE', 'this node is stopping; watch again with after_version');
+    const why = chorusError('NODE_STOPPING');
     this.open.closeAll(why);
   }
 
@@ -83,9 +84,7 @@ export class WatchHub {
       });
       sent = Math.max(sent, Number(message.version));
       if (!account.update(waiting) || call.writableLength > this.options.maxBufferedMessages) {
-        close(
-          new ChorusError('UNAVAILABLE', `this watcher fell behind; watch again with after_version=${sent}`),
-        );
+        close(chorusError('WATCHER_BEHIND', { version: sent }));
       }
     };
     const sendReset = (state: RoomState): void => {

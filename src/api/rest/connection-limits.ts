@@ -5,19 +5,14 @@
 // the proxy's address: size the cap for the proxy's connection pool.)
 
 import type { Server } from 'node:http';
+import { refusal, wireError } from '../../domain/index.ts';
 
 export interface ConnectionLimits {
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
 }
 
-const BODY = JSON.stringify({
-  error: {
-    code: 'RESOURCE_EXHAUSTED',
-    message: 'too many open connections from your address; close some and try again',
-    details: {},
-  },
-});
+const BODY = JSON.stringify({ error: wireError(refusal('CONNECTIONS_PER_ADDRESS')) });
 const REFUSED =
   'HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\nretry-after: 1\r\n' +
   `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`;
