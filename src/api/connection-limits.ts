@@ -6,6 +6,7 @@
 // sees why; gRPC, which cannot answer before the HTTP/2 preface, closes the connection.
 
 import type { Server, Socket } from 'node:net';
+import { refusal, wireError } from '../domain/index.ts';
 
 export interface ConnectionLimits {
   readonly maxConnections: number;
@@ -39,13 +40,7 @@ export function admitConnections(server: Server, limits: ConnectionLimits, admis
   });
 }
 
-const BODY = JSON.stringify({
-  error: {
-    code: 'RESOURCE_EXHAUSTED',
-    message: 'too many open connections from your address; close some and try again',
-    details: {},
-  },
-});
+const BODY = JSON.stringify({ error: wireError(refusal('CONNECTIONS_PER_ADDRESS')) });
 const REFUSED =
   'HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\nretry-after: 1\r\n' +
   `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`;

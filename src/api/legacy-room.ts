@@ -14,6 +14,7 @@ import {
   type RoomState,
   type SettingsPatch,
   type Track,
+  chorusError,
 } from '../domain/index.ts';
 import { newId } from '../node/ids.ts';
 import type { RoomService } from '../node/service.ts';
@@ -193,7 +194,7 @@ export class LegacyRoom {
       if (value.advanced && value.nowPlaying) return legacyView(value.nowPlaying.entry);
       if (out.state.queue.length === 0) return null;
     }
-    throw new ChorusError('ABORTED', 'the queue kept changing; try again');
+    throw chorusError('QUEUE_KEPT_CHANGING');
   }
 
   async clear(): Promise<RoomState> {

@@ -5,7 +5,7 @@
 // (its client resumes from its last version, as after any disconnect). The number of open streams
 // is capped too. Both transports account here, so one budget holds whatever mix of them is open.
 
-import { ChorusError } from '../domain/index.ts';
+import { chorusError } from '../domain/index.ts';
 
 export interface StreamLimits {
   /** Bytes one stream may have waiting for its client. */
@@ -57,11 +57,7 @@ export class StreamBudget {
   /** Opens an account, or refuses with RESOURCE_EXHAUSTED when the node has all the streams it takes. */
   account(): StreamAccount {
     if (this.streams >= this.limits.maxStreams) {
-      throw new ChorusError(
-        'RESOURCE_EXHAUSTED',
-        `this node serves ${this.limits.maxStreams} live streams already; try again later or another node`,
-        { maxStreams: this.limits.maxStreams },
-      );
+      throw chorusError('STREAMS_FULL', { maxStreams: this.limits.maxStreams });
     }
     this.streams++;
     let mine = 0;

@@ -5,7 +5,8 @@
 // Each handler validates everything first and only then builds the new state, so a refused command
 // never leaves a trace; refused and no-op commands do not change the version.
 
-import { errorInfo, type ErrorInfo } from './errors.ts';
+import type { ErrorInfo } from './errors.ts';
+import { refusal, type Reason, type ReasonArgs } from './reasons.ts';
 import {
   compareEntries,
   entriesOf,
@@ -60,7 +61,7 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
   const bad = checkEnvelope(env);
   if (bad) return refuse(state, bad);
   if (state !== null && state.id !== env.roomId) {
-    return refuse(state, errorInfo('INTERNAL', `command for room ${env.roomId} applied to room ${state.id}`));
+    return refuse(state, refusal('COMMAND_WRONG_ROOM', { roomId: env.roomId, appliedTo: state.id }));
   }
   const earlier = state ? findRecent(state.recent, env.commandId) : undefined;
   if (state && earlier) {
@@ -68,14 +69,7 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
     if (earlier.result.type !== answerType(env.command)) {
       return refuse(
         state,
-        errorInfo(
-          'INVALID_ARGUMENT',
-          `command id ${env.commandId} was already used for a different request`,
-          {
-            commandId: env.commandId,
-            usedFor: earlier.result.type,
-          },
-        ),
+        refusal('COMMAND_ID_REUSED', { commandId: env.commandId, usedFor: earlier.result.type }),
       );
     }
     return { state, events: [], result: { ok: true, value: earlier.result } };
@@ -87,13 +81,13 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
     step = state
       ? {
           kind: 'error',
-          error: errorInfo('ALREADY_EXISTS', `room ${env.roomId} already exists`, { roomId: env.roomId }),
+          error: refusal('ROOM_EXISTS', { roomId: env.roomId }),
         }
       : createRoom(env, command);
   } else if (state === null) {
     step = {
       kind: 'error',
-      error: errorInfo('NOT_FOUND', `room ${env.roomId} does not exist`, { roomId: env.roomId }),
+      error: refusal('ROOM_NOT_FOUND', { roomId: env.roomId }),
     };
   } else {
     step = dispatch(state, env, command);
@@ -138,7 +132,7 @@ function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { t
     case 'replaceQueue':
       return replaceQueue(state, env, command);
     default:
-      return fail('INVALID_ARGUMENT', `unknown command type ${String((command as { type: unknown }).type)}`);
+      return fail('COMMAND_UNKNOWN', { type: (command as { type: unknown }).type });
   }
 }
 
@@ -156,9 +150,7 @@ function byTrack<C extends { readonly entryId: string; readonly trackId?: string
   if (bad) return bad;
   const entry = findTrack(state.queue, command.trackId);
   if (!entry) {
-    return errorInfo('NOT_FOUND', `track ${command.trackId} is not in the queue`, {
-      trackId: command.trackId,
-    });
+    return refusal('TRACK_NOT_QUEUED', { trackId: command.trackId });
   }
   return { ...command, entryId: entry.entryId };
 }
@@ -187,18 +179,17 @@ function refuse(state: RoomState | null, error: ErrorInfo): ApplyOutput {
   return { state, events: [], result: { ok: false, error } };
 }
 
-function fail(code: ErrorInfo['code'], message: string, details?: Record<string, unknown>): Step {
-  return { kind: 'error', error: errorInfo(code, message, details) };
+function fail<R extends Reason>(reason: R, ...args: ReasonArgs<R>): Step {
+  return { kind: 'error', error: refusal(reason, ...args) };
 }
 
 function checkEnvelope(env: Envelope): ErrorInfo | null {
-  if (typeof env !== 'object' || env === null)
-    return errorInfo('INVALID_ARGUMENT', 'command envelope must be an object');
+  if (typeof env !== 'object' || env === null) return refusal('ENVELOPE_NOT_OBJECT');
   if (typeof env.command !== 'object' || env.command === null) {
-    return errorInfo('INVALID_ARGUMENT', 'command must be an object');
+    return refusal('COMMAND_NOT_OBJECT');
   }
   if (!Number.isSafeInteger(env.at) || env.at < 0) {
-    return errorInfo('INVALID_ARGUMENT', 'command time must be a whole number of ms');
+    return refusal('COMMAND_TIME_INVALID');
   }
   return (
     checkId('commandId', env.commandId) ??
@@ -210,14 +201,11 @@ function checkEnvelope(env: Envelope): ErrorInfo | null {
 // ---- Who may act ---------------------------------------------------------------------------------
 
 function memberOf(state: RoomState, actor: string | null): Member | ErrorInfo {
-  if (actor === null)
-    return errorInfo('UNAUTHENTICATED', 'this action needs a member token; join the room first');
+  if (actor === null) return refusal('MEMBER_TOKEN_MISSING');
   // Own properties only: an id such as "constructor" or "__proto__" must not find Object.prototype's.
   const member = Object.hasOwn(state.members, actor) ? state.members[actor] : undefined;
   if (!member) {
-    return errorInfo('PERMISSION_DENIED', `you are not a member of room ${state.id}; join it first`, {
-      roomId: state.id,
-    });
+    return refusal('NOT_A_MEMBER', { roomId: state.id });
   }
   return member;
 }
@@ -225,7 +213,7 @@ function memberOf(state: RoomState, actor: string | null): Member | ErrorInfo {
 function hostOf(state: RoomState, actor: string | null, action: string): Member | ErrorInfo {
   const member = memberOf(state, actor);
   if ('code' in member) return member;
-  if (!member.isHost) return errorInfo('PERMISSION_DENIED', `only the host can ${action}`);
+  if (!member.isHost) return refusal('HOST_ONLY', { action });
   return member;
 }
 
@@ -233,9 +221,7 @@ function hostOf(state: RoomState, actor: string | null, action: string): Member 
 
 function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom' }>): Step {
   const bad =
-    (env.actor === null
-      ? errorInfo('INVALID_ARGUMENT', 'createRoom needs the new host id as actor')
-      : null) ??
+    (env.actor === null ? refusal('CREATE_NEEDS_HOST') : null) ??
     checkText('name', command.name, LIMITS.nameMaxLength) ??
     checkText('hostName', command.hostName, LIMITS.nameMaxLength);
   if (bad) return { kind: 'error', error: bad };
@@ -274,18 +260,10 @@ const join: Handler<'join'> = (state, env, command) => {
   const bad = checkId('memberId', command.memberId) ?? checkText('name', command.name, LIMITS.nameMaxLength);
   if (bad) return { kind: 'error', error: bad };
   if (command.memberId.startsWith(ANONYMOUS_PREFIX)) {
-    return fail(
-      'INVALID_ARGUMENT',
-      `member ids starting with ${ANONYMOUS_PREFIX} are reserved for anonymous votes`,
-      {
-        field: 'memberId',
-      },
-    );
+    return fail('MEMBER_ID_RESERVED', { prefix: ANONYMOUS_PREFIX });
   }
   if (Object.hasOwn(state.members, command.memberId)) {
-    return fail('ALREADY_EXISTS', `member ${command.memberId} already joined`, {
-      memberId: command.memberId,
-    });
+    return fail('MEMBER_EXISTS', { memberId: command.memberId });
   }
   const member: Member = {
     memberId: command.memberId,
@@ -309,60 +287,49 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
   const track = normaliseTrack(command.track);
   const { settings } = state;
 
-  if (state.locked && !member.isHost) return fail('FAILED_PRECONDITION', 'the host has locked the queue');
+  if (state.locked && !member.isHost) return fail('QUEUE_LOCKED');
   // A track of unknown length (0) is not refused: nothing says it is too long.
   if (track.durationMs > settings.maxTrackDurationMs) {
-    return fail(
-      'FAILED_PRECONDITION',
-      `this track is longer than the room allows (${formatMinutes(settings.maxTrackDurationMs)})`,
-      { durationMs: track.durationMs, maxTrackDurationMs: settings.maxTrackDurationMs },
-    );
+    return fail('TRACK_TOO_LONG', {
+      durationMs: track.durationMs,
+      maxTrackDurationMs: settings.maxTrackDurationMs,
+    });
   }
   const existing =
     state.nowPlaying?.entry.track.trackId === track.trackId
       ? { entry: state.nowPlaying.entry, where: 'nowPlaying' }
       : ((e) => (e ? { entry: e, where: 'queue' } : null))(findTrack(state.queue, track.trackId));
   if (existing) {
-    return fail(
-      'ALREADY_EXISTS',
-      existing.where === 'queue'
-        ? `"${track.title}" is already in the queue`
-        : `"${track.title}" is playing right now`,
-      { existing: existing.entry, where: existing.where },
-    );
+    return fail('TRACK_ALREADY_QUEUED', {
+      title: track.title,
+      where: existing.where,
+      existing: existing.entry,
+    });
   }
   if (
     state.nowPlaying?.entry.entryId === command.entryId ||
     findEntry(state.queue, command.entryId) !== undefined
   ) {
-    return fail('ALREADY_EXISTS', `entry id ${command.entryId} is already in use`, {
-      entryId: command.entryId,
-    });
+    return fail('ENTRY_ID_IN_USE', { entryId: command.entryId });
   }
   if (state.queue.length >= settings.maxQueueLength) {
-    return fail('FAILED_PRECONDITION', `the queue is full (${settings.maxQueueLength} entries)`, {
-      maxQueueLength: settings.maxQueueLength,
-    });
+    return fail('QUEUE_FULL', { maxQueueLength: settings.maxQueueLength });
   }
   if (!member.isHost && settings.maxEntriesPerMember > 0) {
     const mine = entriesOf(state.queue, member.memberId);
     if (mine >= settings.maxEntriesPerMember) {
-      return fail(
-        'FAILED_PRECONDITION',
-        `you already have ${mine} tracks waiting; the room allows ${settings.maxEntriesPerMember} per member`,
-        { maxEntriesPerMember: settings.maxEntriesPerMember },
-      );
+      return fail('MEMBER_QUOTA', { waiting: mine, maxEntriesPerMember: settings.maxEntriesPerMember });
     }
   }
   if (settings.replayProtectionMinutes > 0) {
     const since = env.at - settings.replayProtectionMinutes * 60_000;
     const recent = state.history.findLast((r) => r.track.trackId === track.trackId && r.endedAt > since);
     if (recent) {
-      return fail(
-        'FAILED_PRECONDITION',
-        `"${track.title}" was played less than ${settings.replayProtectionMinutes} minutes ago`,
-        { replayProtectionMinutes: settings.replayProtectionMinutes, lastEndedAt: recent.endedAt },
-      );
+      return fail('REPLAY_PROTECTED', {
+        title: track.title,
+        replayProtectionMinutes: settings.replayProtectionMinutes,
+        lastEndedAt: recent.endedAt,
+      });
     }
   }
 
@@ -395,16 +362,14 @@ const removeEntry: Handler<'removeEntry'> = (state, env, command) => {
   const entry = findEntry(state.queue, command.entryId);
   if (!entry) {
     if (state.nowPlaying?.entry.entryId === command.entryId) {
-      return fail('FAILED_PRECONDITION', 'this entry is playing; the host can skip it instead');
+      return fail('ENTRY_PLAYING');
     }
-    return fail('NOT_FOUND', `no entry ${String(command.entryId)} in the queue`, {
-      entryId: command.entryId,
-    });
+    return fail('ENTRY_NOT_FOUND', { entryId: command.entryId });
   }
   if (entry.addedBy !== member.memberId && !member.isHost) {
-    return fail('PERMISSION_DENIED', 'only the member who added an entry, or the host, can remove it');
+    return fail('REMOVE_NOT_ALLOWED');
   }
-  if (state.locked && !member.isHost) return fail('FAILED_PRECONDITION', 'the host has locked the queue');
+  if (state.locked && !member.isHost) return fail('QUEUE_LOCKED');
   return {
     kind: 'change',
     state: { ...state, queue: removeSorted(state.queue, entry) },
@@ -419,7 +384,7 @@ const vote: Handler<'vote'> = (state, env, command) => {
   const bad = checkId('entryId', command.entryId);
   if (bad) return { kind: 'error', error: bad };
   if (command.value !== 1 && command.value !== -1 && command.value !== 0) {
-    return fail('INVALID_ARGUMENT', 'a vote is 1 (up), -1 (down) or 0 (withdraw)', { field: 'value' });
+    return fail('VOTE_INVALID');
   }
   return castVote(state, env, command.entryId, member.memberId, command.value);
 };
@@ -430,12 +395,11 @@ const anonymousVote: Handler<'anonymousVote'> = (state, env, command) => {
   const bad = checkId('entryId', command.entryId);
   if (bad) return { kind: 'error', error: bad };
   if (command.value !== 1 && command.value !== -1) {
-    return fail('INVALID_ARGUMENT', 'an anonymous vote is 1 (up) or -1 (down)', { field: 'value' });
+    return fail('ANONYMOUS_VOTE_INVALID');
   }
   const playing = state.nowPlaying?.entry.entryId === command.entryId ? state.nowPlaying : null;
   const entry = playing ? playing.entry : findEntry(state.queue, command.entryId);
-  if (!entry)
-    return fail('NOT_FOUND', `no entry ${command.entryId} in the queue`, { entryId: command.entryId });
+  if (!entry) return fail('ENTRY_NOT_FOUND', { entryId: command.entryId });
   // A count, not a voter key: the entry's vote map is not copied, so every anonymous vote costs the same.
   const up = command.value === 1;
   const updated: QueueEntry = {
@@ -459,7 +423,7 @@ function castVote(
 ): Step {
   const playing = state.nowPlaying?.entry.entryId === entryId ? state.nowPlaying : null;
   const entry = playing ? playing.entry : findEntry(state.queue, entryId);
-  if (!entry) return fail('NOT_FOUND', `no entry ${String(entryId)} in the queue`, { entryId });
+  if (!entry) return fail('ENTRY_NOT_FOUND', { entryId });
 
   const previous = Object.hasOwn(entry.votes, voter) ? entry.votes[voter]! : 0;
   if (previous === value) {
@@ -555,9 +519,7 @@ export const ENDED_EARLY_TOLERANCE_MS = 5_000;
 
 const advance: Handler<'advance'> = (state, env, command) => {
   if (command.reason !== 'finished' && command.reason !== 'skipped' && command.reason !== 'ended') {
-    return fail('INVALID_ARGUMENT', "advance reason must be 'finished', 'skipped' or 'ended'", {
-      field: 'reason',
-    });
+    return fail('ADVANCE_REASON_INVALID');
   }
   if (command.expectedEntryId !== null) {
     const bad = checkId('expectedEntryId', command.expectedEntryId);
@@ -577,7 +539,7 @@ const advance: Handler<'advance'> = (state, env, command) => {
     value: { type: 'advance', advanced: false, ended: null, nowPlaying: current },
   };
   if (command.requireNext !== undefined && typeof command.requireNext !== 'boolean') {
-    return fail('INVALID_ARGUMENT', 'requireNext must be true or false', { field: 'requireNext' });
+    return fail('REQUIRE_NEXT_INVALID');
   }
   if ((current?.entry.entryId ?? null) !== command.expectedEntryId) return unchanged;
   // Decided here, in log order, not on a node that may not have applied the last add yet.
@@ -587,7 +549,7 @@ const advance: Handler<'advance'> = (state, env, command) => {
     // Nothing is playing: start the head of the queue, if the host asks or autoplay allows.
     if (state.queue.length === 0) return unchanged;
     if (command.reason !== 'skipped' && !state.settings.autoplay) {
-      return fail('FAILED_PRECONDITION', 'autoplay is off; the host starts playback');
+      return fail('AUTOPLAY_OFF');
     }
     const events: RoomEventBody[] = [];
     const next = startNextIfIdle(state, env.at, events);
@@ -595,18 +557,14 @@ const advance: Handler<'advance'> = (state, env, command) => {
   }
 
   if (command.reason !== 'skipped') {
-    if (current.pausedAt !== undefined) return fail('FAILED_PRECONDITION', 'the track is paused');
+    if (current.pausedAt !== undefined) return fail('TRACK_PAUSED');
     if (command.reason === 'finished' && current.entry.track.durationMs === 0) {
-      return fail('FAILED_PRECONDITION', 'the track is of unknown length; it ends when the host skips it', {
-        durationMs: 0,
-      });
+      return fail('TRACK_LENGTH_UNKNOWN');
     }
     const endsAt = current.startedAt + current.entry.track.durationMs;
     const tolerance = command.reason === 'ended' ? ENDED_EARLY_TOLERANCE_MS : 0;
     if (env.at < endsAt - tolerance) {
-      return fail('FAILED_PRECONDITION', `the track is still playing (${endsAt - env.at} ms left)`, {
-        remainingMs: endsAt - env.at,
-      });
+      return fail('TRACK_STILL_PLAYING', { remainingMs: endsAt - env.at });
     }
   }
   const events: RoomEventBody[] = [];
@@ -695,7 +653,7 @@ const updateSettings: Handler<'updateSettings'> = (state, env, command) => {
 const setLocked: Handler<'setLocked'> = (state, env, command) => {
   const host = hostOf(state, env.actor, 'lock or unlock the queue');
   if ('code' in host) return { kind: 'error', error: host };
-  if (typeof command.locked !== 'boolean') return fail('INVALID_ARGUMENT', 'locked must be true or false');
+  if (typeof command.locked !== 'boolean') return fail('LOCKED_INVALID');
   if (command.locked === state.locked)
     return { kind: 'noop', value: { type: 'setLocked', locked: state.locked } };
   return {
@@ -710,7 +668,7 @@ const pause: Handler<'pause'> = (state, env) => {
   const host = hostOf(state, env.actor, 'pause playback');
   if ('code' in host) return { kind: 'error', error: host };
   const current = state.nowPlaying;
-  if (current === null) return fail('FAILED_PRECONDITION', 'nothing is playing');
+  if (current === null) return fail('NOTHING_PLAYING');
   if (current.pausedAt !== undefined) return { kind: 'noop', value: { type: 'pause', nowPlaying: current } };
   // Paused after its time ran out (the clock has not caught up yet): it stays at its end.
   const pausedAt = Math.min(env.at, current.startedAt + current.entry.track.durationMs);
@@ -727,7 +685,7 @@ const resume: Handler<'resume'> = (state, env) => {
   const host = hostOf(state, env.actor, 'resume playback');
   if ('code' in host) return { kind: 'error', error: host };
   const current = state.nowPlaying;
-  if (current === null) return fail('FAILED_PRECONDITION', 'nothing is playing');
+  if (current === null) return fail('NOTHING_PLAYING');
   if (current.pausedAt === undefined) return { kind: 'noop', value: { type: 'resume', nowPlaying: current } };
   // The origin moves forward by the pause, so the position carries on from where it froze.
   const { pausedAt, ...playing } = current;
@@ -763,7 +721,7 @@ const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
   if ('code' in host) return { kind: 'error', error: host };
   // A command from a log or a buggy client may hold anything: check the shape before trusting the type.
   const list: unknown = command.entries;
-  if (!Array.isArray(list)) return fail('INVALID_ARGUMENT', 'entries must be a list');
+  if (!Array.isArray(list)) return fail('ENTRIES_NOT_LIST');
   const { settings } = state;
   // Check everything first: a refused replacement leaves the old queue whole.
   const kept: ReplacementEntry[] = [];
@@ -771,23 +729,24 @@ const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
   const entryIds = new Set<string>(state.nowPlaying ? [state.nowPlaying.entry.entryId] : []);
   for (const [i, given] of command.entries.entries()) {
     if (typeof (given as unknown) !== 'object' || given === null)
-      return fail('INVALID_ARGUMENT', `entries[${i}] must be an object`);
+      return fail('ENTRIES_ITEM_NOT_OBJECT', { index: i });
     const bad =
       checkId(`entries[${i}].entryId`, given.entryId) ??
       checkTrack(given.track) ??
       (given.votes === undefined ||
       (Number.isSafeInteger(given.votes) && Math.abs(given.votes) <= 1_000_000_000)
         ? null
-        : errorInfo('INVALID_ARGUMENT', `entries[${i}].votes must be a whole number`, { field: 'votes' }));
+        : refusal('ENTRIES_VOTES_INVALID', { index: i }));
     if (bad) return { kind: 'error', error: bad };
     if (given.track.durationMs > settings.maxTrackDurationMs) {
-      return fail('FAILED_PRECONDITION', `entries[${i}] is longer than the room allows`, {
+      return fail('ENTRIES_TRACK_TOO_LONG', {
+        index: i,
         durationMs: given.track.durationMs,
         maxTrackDurationMs: settings.maxTrackDurationMs,
       });
     }
     if (entryIds.has(given.entryId)) {
-      return fail('ALREADY_EXISTS', `entry id ${given.entryId} is given twice`, { entryId: given.entryId });
+      return fail('ENTRIES_ID_TWICE', { entryId: given.entryId });
     }
     entryIds.add(given.entryId);
     // The same track twice, or the one playing: queued once, as addTrack would have it.
@@ -796,9 +755,7 @@ const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
     kept.push(given);
   }
   if (kept.length > settings.maxQueueLength) {
-    return fail('FAILED_PRECONDITION', `the queue is full (${settings.maxQueueLength} entries)`, {
-      maxQueueLength: settings.maxQueueLength,
-    });
+    return fail('QUEUE_FULL', { maxQueueLength: settings.maxQueueLength });
   }
   const events: RoomEventBody[] = state.queue.map((e) => ({
     type: 'entryRemoved',
@@ -831,9 +788,3 @@ const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
   const next = settings.autoplay ? startNextIfIdle(replaced, env.at, events) : replaced;
   return { kind: 'change', state: next, events, value };
 };
-
-function formatMinutes(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.floor((ms % 60_000) / 1000);
-  return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`;
-}

@@ -1,5 +1,6 @@
 // The domain's public face: everything outside src/domain imports from here.
 export * from './errors.ts';
+export { chorusError, REASONS, refusal, type Reason, type ReasonArgs } from './reasons.ts';
 export * from './types.ts';
 export { apply, ENDED_EARLY_TOLERANCE_MS } from './apply.ts';
 export { compareEntries, findEntry, indexOfEntry, scoreOf } from './order.ts';

@@ -1,7 +1,8 @@
 // Room settings: defaults, bounds, and the validation of a patch. The bounds live here (not in a
 // transport schema) so that every way into a room enforces the same ones.
 
-import { errorInfo, type ErrorInfo } from './errors.ts';
+import type { ErrorInfo } from './errors.ts';
+import { refusal } from './reasons.ts';
 import type { RoomSettings } from './types.ts';
 
 export const DEFAULT_SETTINGS: RoomSettings = {
@@ -36,7 +37,7 @@ const BOOLEAN_KEYS = ['public', 'autoplay'] as const;
 /** Returns the settings with the patch applied, or an INVALID_ARGUMENT naming the offending key. */
 export function applySettingsPatch(base: RoomSettings, patch: unknown): RoomSettings | ErrorInfo {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
-    return errorInfo('INVALID_ARGUMENT', 'settings must be an object');
+    return refusal('SETTINGS_NOT_OBJECT');
   }
   const next: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(patch)) {
@@ -44,18 +45,14 @@ export function applySettingsPatch(base: RoomSettings, patch: unknown): RoomSett
     if (Object.hasOwn(SETTING_BOUNDS, key)) {
       const [min, max] = SETTING_BOUNDS[key as NumericKey];
       if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-        return errorInfo('INVALID_ARGUMENT', `setting ${key} must be a whole number from ${min} to ${max}`, {
-          setting: key,
-          min,
-          max,
-        });
+        return refusal('SETTING_OUT_OF_RANGE', { setting: key, min, max });
       }
     } else if ((BOOLEAN_KEYS as readonly string[]).includes(key)) {
       if (typeof value !== 'boolean') {
-        return errorInfo('INVALID_ARGUMENT', `setting ${key} must be true or false`, { setting: key });
+        return refusal('SETTING_NOT_BOOLEAN', { setting: key });
       }
     } else {
-      return errorInfo('INVALID_ARGUMENT', `unknown setting ${key}`, {
+      return refusal('SETTING_UNKNOWN', {
         setting: key,
         known: [...Object.keys(SETTING_BOUNDS), ...BOOLEAN_KEYS],
       });

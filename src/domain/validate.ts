@@ -2,7 +2,8 @@
 // same LIMITS, but the state machine checks again: a command may arrive from a log written by an
 // older node, a legacy client, or a bug, and a room must never be corrupted by any of them.
 
-import { errorInfo, type ErrorInfo } from './errors.ts';
+import type { ErrorInfo } from './errors.ts';
+import { refusal } from './reasons.ts';
 import type { Track } from './types.ts';
 
 export const LIMITS = {
@@ -27,42 +28,35 @@ const controlRe = /[\u0000-\u001f\u007f]/;
 
 export function checkRoomId(id: unknown): ErrorInfo | null {
   if (typeof id === 'string' && roomIdRe.test(id)) return null;
-  return errorInfo(
-    'INVALID_ARGUMENT',
-    'room id must be 1-64 lower-case letters, digits or dashes, not starting or ending with a dash',
-    { field: 'roomId' },
-  );
+  return refusal('ROOM_ID_INVALID');
 }
 
 export function checkId(field: string, id: unknown): ErrorInfo | null {
   if (typeof id === 'string' && idRe.test(id)) return null;
-  return errorInfo('INVALID_ARGUMENT', `${field} must be 1-128 characters of letters, digits and _.:~-`, {
-    field,
-  });
+  return refusal('ID_INVALID', { field });
 }
 
 /** A display text: trimmed non-empty (unless optional), bounded, no control characters. */
 export function checkText(field: string, value: unknown, max: number, allowEmpty = false): ErrorInfo | null {
-  if (typeof value !== 'string') return errorInfo('INVALID_ARGUMENT', `${field} must be a string`, { field });
+  if (typeof value !== 'string') return refusal('TEXT_NOT_STRING', { field });
   if (!allowEmpty && value.trim().length === 0) {
-    return errorInfo('INVALID_ARGUMENT', `${field} must not be empty`, { field });
+    return refusal('TEXT_EMPTY', { field });
   }
-  if (value.length > max)
-    return errorInfo('INVALID_ARGUMENT', `${field} must be at most ${max} characters`, { field });
+  if (value.length > max) return refusal('TEXT_TOO_LONG', { field, max });
   if (controlRe.test(value)) {
-    return errorInfo('INVALID_ARGUMENT', `${field} must not contain control characters`, { field });
+    return refusal('TEXT_CONTROL_CHARACTERS', { field });
   }
   return null;
 }
 
 function checkInteger(field: string, value: unknown, min: number, max: number): ErrorInfo | null {
   if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return null;
-  return errorInfo('INVALID_ARGUMENT', `${field} must be a whole number from ${min} to ${max}`, { field });
+  return refusal('NUMBER_OUT_OF_RANGE', { field, min, max });
 }
 
 export function checkTrack(track: unknown): ErrorInfo | null {
   if (typeof track !== 'object' || track === null || Array.isArray(track)) {
-    return errorInfo('INVALID_ARGUMENT', 'track must be an object', { field: 'track' });
+    return refusal('TRACK_NOT_OBJECT');
   }
   const t = track as Record<string, unknown>;
   return (
@@ -79,11 +73,7 @@ export function checkTrack(track: unknown): ErrorInfo | null {
     optional(t, 'audioUrl', (v) =>
       // Only the node's own audio route for this very track: a page plays what the rooms' tracks
       // point at, so a client must not be able to point it at another site (or another track).
-      v === trackAudioUrl(String(t['trackId']))
-        ? null
-        : errorInfo('INVALID_ARGUMENT', 'track.audioUrl must be /v1/tracks/{trackId}/audio of the track', {
-            field: 'track.audioUrl',
-          }),
+      v === trackAudioUrl(String(t['trackId'])) ? null : refusal('TRACK_AUDIO_URL_INVALID'),
     )
   );
 }

@@ -3,7 +3,7 @@
 // REST sends as Retry-After. Buckets that have refilled are forgotten, so the table holds only the
 // keys that are busy now (and is bounded anyway: past `maxKeys` the quietest go first).
 
-import { ChorusError } from '../domain/index.ts';
+import { chorusError } from '../domain/index.ts';
 
 export interface RateLimit {
   /** Requests per second on average. */
@@ -39,11 +39,7 @@ export class RateLimiter {
     const tokens = bucket ? Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * rate) : burst;
     if (tokens < 1) {
       const retryAfterMs = Math.ceil(((1 - tokens) / rate) * 1000);
-      throw new ChorusError(
-        'RESOURCE_EXHAUSTED',
-        `too many ${this.what}: at most ${describeRate(rate)} (${burst} at once); try again in ${retryAfterMs} ms`,
-        { retryAfterMs },
-      );
+      throw chorusError('RATE_LIMITED', { what: this.what, rate, burst, retryAfterMs });
     }
     // Re-inserted at the end: the map stays ordered by last use, so the first keys are the quietest.
     this.buckets.delete(key);
@@ -62,10 +58,4 @@ export class RateLimiter {
       this.buckets.delete(key);
     }
   }
-}
-
-/** "100 a second", or for slow rates "10 a minute" (never "0.1666… a second"). */
-function describeRate(perSecond: number): string {
-  if (perSecond >= 1) return `${Math.round(perSecond * 100) / 100} a second`;
-  return `${Math.round(perSecond * 60 * 100) / 100} a minute`;
 }

@@ -20,6 +20,7 @@ import {
   type SettingsPatch,
   type Track,
   type VoteValue,
+  chorusError,
 } from '../domain/index.ts';
 import type { FeedListener, GroupStatus, RoomListing, Store, Subscription } from '../store/types.ts';
 import { newId, roomSlug } from './ids.ts';
@@ -105,13 +106,11 @@ export class RoomService {
    * either transport comes through here, so this is where a member's write rate is counted).
    */
   authenticate(token: string | undefined, roomId: string): Caller {
-    if (!token)
-      throw new ChorusError('UNAUTHENTICATED', 'this action needs a bearer token; join the room to get one');
+    if (!token) throw chorusError('TOKEN_MISSING');
     const claims = this.tokens.verify(token);
-    if (!claims)
-      throw new ChorusError('UNAUTHENTICATED', 'the bearer token is not valid; join the room again');
+    if (!claims) throw chorusError('TOKEN_INVALID');
     if (claims.roomId !== roomId) {
-      throw new ChorusError('PERMISSION_DENIED', `this token is for room ${claims.roomId}, not ${roomId}`);
+      throw chorusError('TOKEN_OTHER_ROOM', { tokenRoom: claims.roomId, roomId });
     }
     this.writes?.take(`${claims.roomId}/${claims.memberId}`);
     return claims;
@@ -176,10 +175,7 @@ export class RoomService {
   ): Promise<{ entry: QueueItemView | null; started: boolean; version: number }> {
     const track = 'track' in input ? input.track : this.catalog.get(input.trackId);
     if (!track) {
-      throw new ChorusError(
-        'NOT_FOUND',
-        `no track ${'trackId' in input ? input.trackId : ''} in the catalog`,
-      );
+      throw chorusError('CATALOG_TRACK_NOT_FOUND', { trackId: 'trackId' in input ? input.trackId : '' });
     }
     const command: Command = { type: 'addTrack', entryId: newId('e'), track };
     const { value, state } = await this.run(caller.roomId, caller.memberId, command, commandId);
@@ -327,16 +323,14 @@ export class RoomService {
 
   getTrack(trackId: string): Track {
     const track = this.catalog.get(trackId);
-    if (!track) throw new ChorusError('NOT_FOUND', `no track ${trackId} in the catalog`, { trackId });
+    if (!track) throw chorusError('CATALOG_TRACK_NOT_FOUND', { trackId });
     return track;
   }
 
   /** This node's view of its store's group (GET /v1/cluster, ClusterService/GetStatus). */
   clusterStatus(): GroupStatus & { store: string } {
     if (!this.store.groupStatus) {
-      throw new ChorusError('FAILED_PRECONDITION', `the ${this.store.kind} store has no group of nodes`, {
-        store: this.store.kind,
-      });
+      throw chorusError('STORE_NO_GROUP', { store: this.store.kind });
     }
     return { store: this.store.kind, ...this.store.groupStatus() };
   }
@@ -347,7 +341,7 @@ export class RoomService {
   }
 
   private found(roomId: string, state: RoomState | null): RoomState {
-    if (!state) throw new ChorusError('NOT_FOUND', `room ${roomId} does not exist`, { roomId });
+    if (!state) throw chorusError('ROOM_NOT_FOUND', { roomId });
     return state;
   }
 

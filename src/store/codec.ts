@@ -4,7 +4,7 @@
 // live, is the envelope decoded back from those bytes, never the caller's object: a replay or
 // another node only ever sees the bytes, so the live apply must see exactly the same thing.
 
-import { ChorusError, type Envelope } from '../domain/index.ts';
+import { type Envelope, chorusError } from '../domain/index.ts';
 import { MAX_RECORD_BYTES } from './disk/log.ts';
 
 /** Largest encoded command: one log record (the domain's limits keep valid commands far below it). */
@@ -23,14 +23,12 @@ export function encodeCommand(env: Envelope): EncodedCommand {
   try {
     json = JSON.stringify(env);
   } catch (err) {
-    throw new ChorusError('INVALID_ARGUMENT', `the command cannot be serialised: ${String(err)}`);
+    throw chorusError('COMMAND_NOT_SERIALISABLE', { problem: String(err) });
   }
-  if (json === undefined) throw new ChorusError('INVALID_ARGUMENT', 'the command is empty');
+  if (json === undefined) throw chorusError('COMMAND_EMPTY');
   const bytes = Buffer.from(json, 'utf8');
   if (bytes.length > MAX_COMMAND_BYTES) {
-    throw new ChorusError('INVALID_ARGUMENT', `the command is too large (${bytes.length} bytes)`, {
-      maxBytes: MAX_COMMAND_BYTES,
-    });
+    throw chorusError('COMMAND_TOO_LARGE', { bytes: bytes.length, maxBytes: MAX_COMMAND_BYTES });
   }
   return { env: decodeCommand(json), json, bytes };
 }

@@ -7,7 +7,8 @@
 // only ever runs from one known phase. Every "not open" refusal is the same UNAVAILABLE, written
 // here once.
 
-import { ChorusError } from '../domain/index.ts';
+import type { ChorusError } from '../domain/index.ts';
+import { chorusError } from '../domain/index.ts';
 
 export type Phase = 'new' | 'starting' | 'open' | 'closing' | 'closed';
 
@@ -87,7 +88,7 @@ export class Lifecycle {
   /** The one refusal of a store that is not open: not started yet, or closed (or closing). */
   unavailable(): ChorusError {
     const state = this.current === 'new' || this.current === 'starting' ? 'not started' : 'closed';
-    return new ChorusError('UNAVAILABLE', `the ${this.label} is ${state}`, { ...this.details });
+    return chorusError('STORE_CLOSED', { store: this.label, state, details: this.details });
   }
 
   /** For health(): why the store is not serving, or null while it is open. */

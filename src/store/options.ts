@@ -2,7 +2,8 @@
 // bounds, and every store reports a bad one the same way (INVALID_ARGUMENT naming the option), at
 // open time, before anything is touched (DESIGN.md section 7: config is checked once, at start).
 
-import { ChorusError } from '../domain/index.ts';
+import type { ChorusError } from '../domain/index.ts';
+import { chorusError } from '../domain/index.ts';
 import { SILENT_LOGGER, type StoreLogger } from './logger.ts';
 
 /** Default and inclusive bounds of each numeric option of a store. */
@@ -12,7 +13,7 @@ export type OptionTable<K extends string> = Readonly<
 
 /** The error every store gives for a bad option: `<store>: <message>`, with the option's name. */
 export function invalidOption(store: string, message: string, option: string): ChorusError {
-  return new ChorusError('INVALID_ARGUMENT', `${store}: ${message}`, { option });
+  return chorusError('STORE_OPTION_INVALID', { store, problem: message, option });
 }
 
 /** Each option of the table as given (or its default), once checked to be a whole number in bounds. */

@@ -2,7 +2,14 @@
 // store feeds its agreed order of commands through `applyCommitted`; this is the only place
 // outside the domain that calls `apply`, so every store applies, notifies and answers alike.
 
-import { apply, ChorusError, type Envelope, type RoomEvent, type RoomState } from '../domain/index.ts';
+import {
+  apply,
+  type Envelope,
+  type RoomEvent,
+  type RoomState,
+  chorusError,
+  refusal,
+} from '../domain/index.ts';
 import { SILENT_LOGGER, type StoreLogger } from './logger.ts';
 import type { CommitOutcome, FeedItem, FeedListener, RoomListing, Subscription } from './types.ts';
 
@@ -62,7 +69,7 @@ export class RoomReplica {
         'applying a command failed',
       );
       return {
-        result: { ok: false, error: { code: 'INTERNAL', message: 'the command could not be applied' } },
+        result: { ok: false, error: refusal('APPLY_FAILED') },
         state: this.current,
       };
     }
@@ -89,11 +96,12 @@ export class RoomReplica {
         timer: setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== waiter);
           reject(
-            new ChorusError(
-              'DEADLINE_EXCEEDED',
-              `room ${this.roomId} is at version ${this.version} here; version ${minVersion} did not arrive within ${timeoutMs} ms`,
-              { version: this.version, minVersion },
-            ),
+            chorusError('VERSION_TIMEOUT', {
+              roomId: this.roomId,
+              version: this.version,
+              minVersion,
+              timeoutMs,
+            }),
           );
         }, timeoutMs),
       };

@@ -9,7 +9,8 @@
 // (`dropEmpty`, for a store whose every command is applied here), or kept briefly and evicted when
 // idle (a store that loads rooms from elsewhere, so that a burst of reads costs one load).
 
-import { ChorusError, checkRoomId, type Envelope } from '../domain/index.ts';
+import type { ChorusError } from '../domain/index.ts';
+import { checkRoomId, type Envelope, chorusError } from '../domain/index.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { StoreLogger } from './logger.ts';
 import { RoomReplica } from './replica.ts';
@@ -52,7 +53,7 @@ export function listLimit(limit: number): number {
 }
 
 export function roomNotFound(roomId: string): ChorusError {
-  return new ChorusError('NOT_FOUND', `room ${String(roomId)} does not exist`, { roomId });
+  return chorusError('ROOM_NOT_FOUND', { roomId });
 }
 
 export class RoomTable<R extends HeldRoom> {
@@ -138,7 +139,7 @@ export class RoomTable<R extends HeldRoom> {
       const idleAfter = room.replica.state ? idleMs : Math.min(idleMs, MISSING_ROOM_IDLE_MS);
       if (room.busy > 0 || room.replica.subscriberCount > 0 || pinned(room)) continue;
       if (now - room.replica.lastUsed < idleAfter) continue;
-      this.drop(room, new ChorusError('UNAVAILABLE', `room ${room.id} was unloaded from this node`));
+      this.drop(room, chorusError('ROOM_UNLOADED', { roomId: room.id }));
     }
   }
 

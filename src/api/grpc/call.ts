@@ -11,7 +11,7 @@ import type {
   ServerWritableStream,
   ServiceDefinition,
 } from '@grpc/grpc-js';
-import { ChorusError, checkId } from '../../domain/index.ts';
+import { ChorusError, checkId, chorusError } from '../../domain/index.ts';
 import { toStatus, type ErrorLogger } from './errors.ts';
 
 /** What a request whose bytes did not decode becomes, so the handler can refuse it properly. */
@@ -92,10 +92,7 @@ function contextOf(
 
 function decoded<Req>(request: Req | MalformedRequest, method: string): Req {
   if (request instanceof MalformedRequest) {
-    throw new ChorusError(
-      'INVALID_ARGUMENT',
-      `the request is not a valid ${method} message: ${request.reason}`,
-    );
+    throw chorusError('MESSAGE_MALFORMED', { method, problem: request.reason });
   }
   return request;
 }
@@ -109,22 +106,11 @@ function decoded<Req>(request: Req | MalformedRequest, method: string): Req {
 function withinDeadline<T>(deadline: number, work: () => Promise<T>): Promise<T> {
   const left = deadline - Date.now();
   if (left <= 0) {
-    return Promise.reject(
-      new ChorusError('DEADLINE_EXCEEDED', 'the deadline passed before the call started'),
-    );
+    return Promise.reject(chorusError('DEADLINE_BEFORE_START'));
   }
   if (!Number.isFinite(left)) return work();
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new ChorusError(
-            'DEADLINE_EXCEEDED',
-            'the deadline passed before the answer; a write may still take effect (retry with the same idempotency-key)',
-          ),
-        ),
-      left,
-    );
+    const timer = setTimeout(() => reject(chorusError('DEADLINE_BEFORE_ANSWER')), left);
     work().then(
       (value) => {
         clearTimeout(timer);
@@ -178,7 +164,7 @@ export function serverStream<Req, Res>(
       const context = contextOf(call);
       const request = decoded(call.request, method);
       if (context.deadline <= Date.now()) {
-        throw new ChorusError('DEADLINE_EXCEEDED', 'the deadline passed before the call started');
+        throw chorusError('DEADLINE_BEFORE_START');
       }
       await handler(request, call, context);
     };

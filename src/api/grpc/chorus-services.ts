@@ -1,7 +1,7 @@
 // The chorus.v1 services over the node's RoomService, exactly as the REST routes are: each handler
 // checks its message, authenticates, calls the service and converts the answer. No rules here.
 
-import { ChorusError, type VoteValue } from '../../domain/index.ts';
+import { type VoteValue, chorusError } from '../../domain/index.ts';
 import type { AddTrackInput, RoomService } from '../../node/service.ts';
 import { serverStream, unary, type CallContext } from './call.ts';
 import {
@@ -148,13 +148,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
         } else if (req.source === 'track' && req.track) {
           input = { track: fromPbTrack(req.track) };
         } else {
-          throw new ChorusError(
-            'INVALID_ARGUMENT',
-            'say which track: set track_id (catalog) or track (your own)',
-            {
-              field: 'source',
-            },
-          );
+          throw chorusError('TRACK_UNSPECIFIED');
         }
         const added = await service.addTrack(who, input, ctx.commandId);
         return {
@@ -176,9 +170,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       const who = caller(ctx, req.roomId);
       const value = VOTE.get(req.direction);
       if (value === undefined) {
-        throw new ChorusError('INVALID_ARGUMENT', 'direction must be VOTE_DIRECTION_UP, _DOWN or _WITHDRAW', {
-          field: 'direction',
-        });
+        throw chorusError('VOTE_DIRECTION_INVALID');
       }
       const result = await service.vote(who, idOf('entry_id', req.entryId), value, ctx.commandId);
       return {
@@ -272,7 +264,5 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
 function consistencyOf(value: string): 'local' | 'linearizable' {
   if (value === '' || value === 'local') return 'local';
   if (value === 'linearizable') return 'linearizable';
-  throw new ChorusError('INVALID_ARGUMENT', 'consistency must be "local" or "linearizable"', {
-    field: 'consistency',
-  });
+  throw chorusError('CONSISTENCY_INVALID');
 }

@@ -2,8 +2,8 @@
 // messages (`toPb*`); clients (the CLI, tests) turn messages back into the same shapes the REST API
 // returns (`fromPb*`), so code above a client does not care which transport it used.
 
+import type { ChorusError } from '../../domain/index.ts';
 import {
-  ChorusError,
   type EndReason,
   type HistoryRecord,
   type Member,
@@ -16,6 +16,7 @@ import {
   type SettingsPatch,
   type Track,
   type VoteValue,
+  chorusError,
 } from '../../domain/index.ts';
 import type { RoomListing } from '../../store/types.ts';
 import type * as pb from './generated/chorus/v1/index.ts';
@@ -40,7 +41,7 @@ function voteFromPb(value: number): VoteValue | 0 {
 }
 
 function malformed(what: string): ChorusError {
-  return new ChorusError('INTERNAL', `the server answered a malformed message: ${what}`);
+  return chorusError('ANSWER_MALFORMED', { problem: what });
 }
 
 function need<T>(value: T | null | undefined, what: string): T {

@@ -3,7 +3,15 @@
 // a logged INTERNAL that never shows a stack trace.
 
 import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
-import { ChorusError, isErrorCode, type ErrorCode, type ErrorInfo } from '../../domain/index.ts';
+import {
+  ChorusError,
+  isErrorCode,
+  reasonOf,
+  refusal,
+  wireError,
+  type ErrorCode,
+  type ErrorInfo,
+} from '../../domain/index.ts';
 
 export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   INVALID_ARGUMENT: status.INVALID_ARGUMENT,
@@ -35,11 +43,11 @@ export function toStatus(err: unknown, logger: ErrorLogger, method: string): Par
     info = err.toInfo();
   } else {
     logger.error({ err, method }, 'gRPC call failed');
-    info = { code: 'INTERNAL', message: 'internal error; it has been logged' };
+    info = refusal('INTERNAL_LOGGED');
   }
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_KEY, info.code);
-  metadata.set(ERROR_DETAILS_KEY, Buffer.from(JSON.stringify(info)));
+  metadata.set(ERROR_DETAILS_KEY, Buffer.from(JSON.stringify(wireError(info))));
   return { code: GRPC_STATUS[info.code], details: info.message, metadata };
 }
 
@@ -72,7 +80,7 @@ export function fromServiceError(err: ServiceError): ChorusError {
           typeof info.details === 'object' && info.details !== null
             ? (info.details as Record<string, unknown>)
             : undefined;
-        return new ChorusError(info.code, info.message, details);
+        return new ChorusError(info.code, info.message, details, reasonOf(details));
       }
     } catch {
       // Not ours: fall through to the status.

@@ -4,7 +4,7 @@
 // polling only, so watchers are told about a change within one poll interval.
 
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { ChorusError } from '../../domain/index.ts';
+import { chorusError } from '../../domain/index.ts';
 import type { Store } from '../../store/types.ts';
 import { serverStream, unary, type MalformedRequest } from './call.ts';
 import type { ErrorLogger } from './errors.ts';
@@ -42,7 +42,7 @@ export class HealthService {
         options.logger,
         async (req) => {
           const status = this.status(req.service);
-          if (status === null) throw new ChorusError('NOT_FOUND', `unknown service "${req.service}"`);
+          if (status === null) throw chorusError('GRPC_SERVICE_UNKNOWN', { service: req.service });
           return { status };
         },
       ),

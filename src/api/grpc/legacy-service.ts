@@ -5,7 +5,7 @@
 // PlayNext on an empty queue answers an empty Track. Ids are the same strings as the legacy REST
 // API's integers. Other failures are gRPC statuses mapped like every Chorus error.
 
-import { ChorusError, LIMITS, type RoomState } from '../../domain/index.ts';
+import { LIMITS, type RoomState, chorusError } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
 import {
   legacyHistory,
@@ -54,11 +54,7 @@ export function legacyQueueService(
     AddTrack: unary<pb.Track__Output, pb.QueueResponse>(m('AddTrack'), logger, async (req) => {
       // 0 (proto3's default, what the earlier clients send) is a track of unknown length.
       if (!Number.isInteger(req.duration) || req.duration < 0 || req.duration > LEGACY_MAX_DURATION_S) {
-        throw new ChorusError(
-          'INVALID_ARGUMENT',
-          `duration must be 0 (unknown) to ${LEGACY_MAX_DURATION_S} seconds`,
-          { field: 'duration' },
-        );
+        throw chorusError('LEGACY_DURATION_INVALID', { max: LEGACY_MAX_DURATION_S });
       }
       const state = await room.add({
         id: idOf(req.id),

@@ -2,10 +2,10 @@
 // bounds, each refusal an INVALID_ARGUMENT naming the field. proto3 cannot tell 0 from unset for
 // plain numbers, so where 0 is not a valid value it means "the default".
 
-import { ChorusError, checkId, checkRoomId, LIMITS } from '../../domain/index.ts';
+import { ChorusError, checkId, checkRoomId, LIMITS, chorusError } from '../../domain/index.ts';
 
 function refuse(field: string, message: string): never {
-  throw new ChorusError('INVALID_ARGUMENT', `${field} ${message}`, { field });
+  throw chorusError('FIELD_INVALID', { field, problem: message });
 }
 
 export function roomIdOf(roomId: string): string {

@@ -4,10 +4,12 @@
 // watcher misses nothing and sees nothing twice.
 
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import { ChorusError, viewRoom, type RoomEvent, type RoomState } from '../../domain/index.ts';
+import type { ChorusError } from '../../domain/index.ts';
+import { viewRoom, type RoomState, chorusError } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
-import type { FeedItem, Subscription } from '../../store/types.ts';
+import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
+import { batchByVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
 import type { StreamAccount, StreamBudget } from '../stream-budget.ts';
 import { failStream, type MalformedRequest } from './call.ts';
 import { toPbEvent, toPbRoom } from './convert.ts';
@@ -24,13 +26,10 @@ export interface WatchOptions {
   readonly logger: ErrorLogger;
 }
 
-/** The queue window a reset carries, as over SSE. */
-const RESET_QUEUE_LIMIT = 200;
-
 type WatchCall = ServerWritableStream<pb.WatchRequest__Output | MalformedRequest, pb.WatchResponse>;
 
 export class WatchHub {
-  private readonly open = new Set<(why: ChorusError) => void>();
+  private readonly open = new StreamSet<ChorusError | undefined>();
   private readonly options: WatchOptions;
 
   constructor(options: WatchOptions) {
@@ -38,13 +37,13 @@ export class WatchHub {
   }
 
   get connections(): number {
-    return this.open.size;
+    return this.open.connections;
   }
 
   /** Ends every stream with UNAVAILABLE (graceful stop: watchers resume on another node). */
   closeAll(): void {
-    const why = new ChorusError('UNAVAILABLE', 'this node is stopping; watch again with after_version');
-    for (const close of [...this.open]) close(why);
+    const why = chorusError('NODE_STOPPING');
+    this.open.closeAll(why);
   }
 
   /** Streams until the caller goes away, its deadline passes, or the node stops. */
@@ -85,9 +84,7 @@ export class WatchHub {
       });
       sent = Math.max(sent, Number(message.version));
       if (!account.update(waiting) || call.writableLength > this.options.maxBufferedMessages) {
-        close(
-          new ChorusError('UNAVAILABLE', `this watcher fell behind; watch again with after_version=${sent}`),
-        );
+        close(chorusError('WATCHER_BEHIND', { version: sent }));
       }
     };
     const sendReset = (state: RoomState): void => {
@@ -95,29 +92,11 @@ export class WatchHub {
       write({ version: state.version, reset: toPbRoom(room) }, JSON.stringify(room).length);
     };
 
-    // Events of one command arrive one by one but synchronously: gather them, send one message each.
-    let batch: RoomEvent[] = [];
-    const flush = (): void => {
-      const events = batch;
-      batch = [];
-      let i = 0;
-      while (i < events.length) {
-        const version = events[i]!.version;
-        const from = i;
-        while (i < events.length && events[i]!.version === version) i++;
-        const these = events.slice(from, i);
-        write({ version, change: { events: these.map(toPbEvent) } }, changeJson(version, these).length);
-      }
-    };
-    const onItem = (item: FeedItem): void => {
-      if (item.kind === 'reset') {
-        flush();
-        sendReset(item.state);
-        return;
-      }
-      if (batch.length === 0) queueMicrotask(flush);
-      batch.push(item.event);
-    };
+    const onItem = batchByVersion({
+      change: (version, events) =>
+        write({ version, change: { events: events.map(toPbEvent) } }, changeJson(version, events).length),
+      reset: sendReset,
+    });
 
     this.open.add(close);
     call.on('cancelled', () => close());

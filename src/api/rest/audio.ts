@@ -10,7 +10,8 @@ import send from '@fastify/send';
 import type { FastifyReply } from 'fastify';
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ChorusError, type ErrorCode } from '../../domain/index.ts';
+import type { ChorusError } from '../../domain/index.ts';
+import { type ErrorCode, chorusError } from '../../domain/index.ts';
 import { isInside } from '../../catalog/catalog.ts';
 import type { RestApp } from './server.ts';
 import { TrackParams } from './schemas.ts';
@@ -114,7 +115,7 @@ async function servableFile(source: AudioSource, trackId: string): Promise<strin
 }
 
 function lacking(trackId: string, why: string): ChorusError {
-  return new ChorusError('NOT_FOUND', `this node has no audio for track ${trackId}: ${why}`, { trackId });
+  return chorusError('AUDIO_NOT_HERE', { trackId, why });
 }
 
 function errorReply(

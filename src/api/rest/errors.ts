@@ -3,7 +3,7 @@
 // that never shows a stack trace.
 
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ChorusError, type ErrorCode, type ErrorInfo } from '../../domain/index.ts';
+import { ChorusError, refusal, wireError, type ErrorCode, type ErrorInfo } from '../../domain/index.ts';
 
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
@@ -25,39 +25,34 @@ function fromFastify(err: FastifyError): ErrorInfo | null {
     const first = err.validation[0];
     const where = err.validationContext ?? 'request';
     const path = first?.instancePath ? `${where}${first.instancePath.replaceAll('/', '.')}` : where;
-    return {
-      code: 'INVALID_ARGUMENT',
-      message: `${path} ${first?.message ?? 'is invalid'}`,
-      details: {
-        validation: err.validation.map((v) => ({
-          path: v.instancePath,
-          message: v.message,
-          params: v.params,
-        })),
-      },
-    };
+    return refusal('VALIDATION_FAILED', {
+      path,
+      problem: first?.message ?? 'is invalid',
+      validation: err.validation.map((v) => ({
+        path: v.instancePath,
+        message: v.message,
+        params: v.params,
+      })),
+    });
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { code: 'INVALID_ARGUMENT', message: 'the request body is too large' };
+      return refusal('BODY_TOO_LARGE');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return {
-        code: 'INVALID_ARGUMENT',
-        message: 'send the body as JSON, with Content-Type: application/json',
-      };
+      return refusal('BODY_NOT_JSON_TYPE');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return { code: 'INVALID_ARGUMENT', message: 'the JSON body is empty' };
+      return refusal('BODY_EMPTY');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { code: 'INVALID_ARGUMENT', message: `the body is not valid: ${err.message}` };
+      return refusal('BODY_INVALID', { problem: err.message });
   }
   if (err instanceof SyntaxError || (err as { type?: string }).type === 'entity.parse.failed') {
-    return { code: 'INVALID_ARGUMENT', message: `the body is not valid JSON: ${err.message}` };
+    return refusal('BODY_NOT_JSON', { problem: err.message });
   }
   const status = err.statusCode ?? 500;
-  if (status === 404) return { code: 'NOT_FOUND', message: err.message };
-  if (status === 429) return { code: 'RESOURCE_EXHAUSTED', message: err.message };
-  if (status >= 400 && status < 500) return { code: 'INVALID_ARGUMENT', message: err.message };
+  if (status === 404) return refusal('REQUEST_NOT_FOUND', { problem: err.message });
+  if (status === 429) return refusal('REQUEST_TOO_MANY', { problem: err.message });
+  if (status >= 400 && status < 500) return refusal('REQUEST_REFUSED', { problem: err.message });
   return null;
 }
 
@@ -68,10 +63,7 @@ export function toErrorInfo(err: unknown): ErrorInfo | null {
 }
 
 export function errorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  const info = toErrorInfo(err) ?? {
-    code: 'INTERNAL' as const,
-    message: 'internal error; it has been logged',
-  };
+  const info = toErrorInfo(err) ?? refusal('INTERNAL_LOGGED');
   const status = HTTP_STATUS[info.code];
   if (status >= 500 && info.code === 'INTERNAL') request.log.error({ err }, 'request failed');
   if (info.code === 'UNAVAILABLE') void reply.header('retry-after', '1');
@@ -79,11 +71,13 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
     const ms = (info.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
     void reply.header('retry-after', String(typeof ms === 'number' ? Math.max(1, Math.ceil(ms / 1000)) : 1));
   }
-  void reply.code(status).type('application/json; charset=utf-8').send({ error: info });
+  void reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ error: wireError(info) });
 }
 
 export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
-  void reply.code(404).send({
-    error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}` },
-  });
+  const error = refusal('ROUTE_NOT_FOUND', { method: request.method, path: request.url.split('?')[0] ?? '' });
+  void reply.code(404).send({ error: wireError(error) });
 }

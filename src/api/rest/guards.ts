@@ -7,7 +7,7 @@
 //   says it comes from another site is refused; scripts and curl send no Origin and keep working.
 
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ChorusError } from '../../domain/index.ts';
+import { chorusError, refusal, wireError } from '../../domain/index.ts';
 
 /** The path of the first string in `value` that is not well-formed Unicode, or null. */
 export function illFormedText(value: unknown, at = ''): string | null {
@@ -38,11 +38,7 @@ export async function refuseIllFormedText(request: FastifyRequest): Promise<void
   ] as const) {
     const field = illFormedText(value);
     if (field !== null) {
-      throw new ChorusError(
-        'INVALID_ARGUMENT',
-        `${part}.${field} is not valid Unicode text (it holds a lone surrogate)`,
-        { field: `${part}.${field}` },
-      );
+      throw chorusError('TEXT_LONE_SURROGATE', { field: `${part}.${field}` });
     }
   }
 }
@@ -73,10 +69,6 @@ export async function refuseCrossSiteLegacyWrites(
   if (request.method === 'GET' || request.method === 'HEAD') return;
   const path = request.url.split('?')[0] ?? '';
   if (!LEGACY_WRITES.has(path) || !crossSite(request)) return;
-  const message =
-    'cross-site request refused: the legacy API takes writes from scripts or this node’s own pages';
-  await reply
-    .code(403)
-    .type('application/json; charset=utf-8')
-    .send({ detail: message, error: { code: 'PERMISSION_DENIED', message, details: {} } });
+  const error = wireError(refusal('CROSS_SITE_WRITE'));
+  await reply.code(403).type('application/json; charset=utf-8').send({ detail: error.message, error });
 }

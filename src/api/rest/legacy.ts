@@ -7,7 +7,7 @@
 // with the legacy gRPC service); request parsing is in ./legacy-validate.ts.
 
 import type { FastifyError, FastifyReply } from 'fastify';
-import { ChorusError, type RoomState } from '../../domain/index.ts';
+import { chorusError, refusal, wireError, type RoomState } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
 import {
   legacyHistory,
@@ -77,14 +77,14 @@ export function registerLegacyRoutes(app: RestApp, service: RoomService, roomId:
     legacy.setErrorHandler((err, _request, reply: FastifyReply) => {
       const detail = err instanceof LegacyValidationError ? err.detail : bodyFailure(err as FastifyError);
       if (detail) {
-        const error = toErrorInfo(err) ?? { code: 'INVALID_ARGUMENT' as const, message: 'invalid request' };
+        const error = toErrorInfo(err) ?? refusal('REQUEST_INVALID');
         void reply.code(422).send({ detail, error: { ...error, details: { detail } } });
         return;
       }
-      const info = toErrorInfo(err) ?? { code: 'INTERNAL' as const, message: 'internal error' };
+      const info = toErrorInfo(err) ?? refusal('INTERNAL_UNLOGGED');
       if (info.code === 'INTERNAL') legacy.log.error({ err }, 'legacy request failed');
       if (info.code === 'UNAVAILABLE') void reply.header('retry-after', '1');
-      void reply.code(HTTP_STATUS[info.code]).send({ detail: info.message, error: info });
+      void reply.code(HTTP_STATUS[info.code]).send({ detail: info.message, error: wireError(info) });
     });
     const tags = ['legacy'];
 
@@ -132,7 +132,7 @@ export function registerLegacyRoutes(app: RestApp, service: RoomService, roomId:
 
     legacy.post('/play_next', { schema: { tags, summary: 'Play the head of the queue' } }, async () => {
       const playing = await room.playNext();
-      if (!playing) throw new ChorusError('INVALID_ARGUMENT', 'Queue empty');
+      if (!playing) throw chorusError('LEGACY_QUEUE_EMPTY');
       return { now_playing: toLegacy(playing) };
     });
 

@@ -4,10 +4,11 @@
 // (sent first on a fresh connection, and whenever the events since the client's version are gone).
 
 import type { FastifyReply } from 'fastify';
-import { viewRoom, type RoomEvent, type RoomState } from '../../domain/index.ts';
+import { viewRoom, type RoomState } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
-import type { FeedItem, Subscription } from '../../store/types.ts';
+import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
+import { batchByVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
 import type { StreamBudget } from '../stream-budget.ts';
 
 export interface SseOptions {
@@ -17,7 +18,7 @@ export interface SseOptions {
 }
 
 export class SseHub {
-  private readonly open = new Set<() => void>();
+  private readonly open = new StreamSet();
   private readonly options: SseOptions;
 
   constructor(options: SseOptions) {
@@ -25,12 +26,12 @@ export class SseHub {
   }
 
   get connections(): number {
-    return this.open.size;
+    return this.open.connections;
   }
 
   /** Ends every stream (graceful stop: clients reconnect to another node and resume). */
   closeAll(): void {
-    for (const close of [...this.open]) close();
+    this.open.closeAll();
   }
 
   async stream(
@@ -76,7 +77,7 @@ export class SseHub {
     };
     raw.on('drain', () => void account.update(raw.writableLength));
     const sendReset = (s: RoomState): void => {
-      const room = viewRoom(s, { now: Date.now(), limit: 200 });
+      const room = viewRoom(s, { now: Date.now(), limit: RESET_QUEUE_LIMIT });
       write(`id: ${s.version}\nevent: reset\ndata: ${JSON.stringify({ version: s.version, room })}\n\n`);
     };
 
@@ -86,28 +87,11 @@ export class SseHub {
       from = state.version;
     }
 
-    // Events of one command arrive one by one but synchronously: gather them and send one message.
-    let batch: RoomEvent[] = [];
-    const flush = (): void => {
-      const events = batch;
-      batch = [];
-      let i = 0;
-      while (i < events.length) {
-        const version = events[i]!.version;
-        const same: RoomEvent[] = [];
-        while (i < events.length && events[i]!.version === version) same.push(events[i++]!);
-        write(`id: ${version}\nevent: change\ndata: ${changeJson(version, same)}\n\n`);
-      }
-    };
-    const onItem = (item: FeedItem): void => {
-      if (item.kind === 'reset') {
-        flush();
-        sendReset(item.state);
-        return;
-      }
-      if (batch.length === 0) queueMicrotask(flush);
-      batch.push(item.event);
-    };
+    const onItem = batchByVersion({
+      change: (version, events) =>
+        write(`id: ${version}\nevent: change\ndata: ${changeJson(version, events)}\n\n`),
+      reset: sendReset,
+    });
 
     try {
       const subscribed = await service.subscribe(roomId, from, onItem);

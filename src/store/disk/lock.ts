@@ -10,7 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { link, readFile, realpath, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { ChorusError } from '../../domain/index.ts';
+import type { ChorusError } from '../../domain/index.ts';
+import { chorusError } from '../../domain/index.ts';
 import { FILE_MODE } from './private.ts';
 
 export const LOCK_FILE = 'LOCK';
@@ -92,9 +93,7 @@ export async function acquireDirLock(
     if (holder !== 'garbage' && holderAlive(holder)) throw inUse(real, file, holder, '');
     await removeStale(real, file, holder);
   }
-  throw new ChorusError('FAILED_PRECONDITION', `could not take the lock ${file}: it keeps changing hands`, {
-    dataDir: real,
-  });
+  throw chorusError('DATA_DIR_LOCK_CONTENDED', { file, dataDir: real });
 }
 
 async function release(dir: string, file: string, token: string): Promise<void> {
@@ -164,10 +163,12 @@ async function removeStale(dir: string, file: string, stale: LockContent | 'garb
 function inUse(dir: string, file: string, holder: { pid: number; host: string }, extra: string): ChorusError {
   const where =
     holder.host === hostname() ? `process ${holder.pid}` : `process ${holder.pid} on host ${holder.host}`;
-  return new ChorusError(
-    'FAILED_PRECONDITION',
-    `data dir ${dir} is in use by ${where}${extra}; stop it or choose another data dir ` +
-      `(if that process is not a Chorus node, delete ${file})`,
-    { dataDir: dir, pid: holder.pid, host: holder.host },
-  );
+  return chorusError('DATA_DIR_IN_USE', {
+    dataDir: dir,
+    file,
+    where,
+    extra,
+    pid: holder.pid,
+    host: holder.host,
+  });
 }

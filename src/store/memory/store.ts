@@ -23,7 +23,8 @@
 // it was acknowledged.
 
 import path from 'node:path';
-import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import type { ChorusError } from '../../domain/index.ts';
+import { type Envelope, type RoomState, chorusError } from '../../domain/index.ts';
 import { encodeCommand } from '../codec.ts';
 import { compactBefore, loadNewestSnapshot, replayLog } from '../disk/recovery.ts';
 import { frameRecord, SegmentWriter } from '../disk/log.ts';
@@ -393,12 +394,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
 
   private unavailable(): ChorusError {
     if (this.failure !== null) {
-      return new ChorusError(
-        'UNAVAILABLE',
-        `the memory store at ${this.dataDir} cannot write its log (${this.failure.message}); ` +
-          'free space (or make the disk writable) and restart the node',
-        { dataDir: this.dataDir },
-      );
+      return chorusError('LOG_WRITE_FAILED', { dataDir: this.dataDir, problem: this.failure.message });
     }
     return this.life.unavailable();
   }

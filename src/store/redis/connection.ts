@@ -2,7 +2,7 @@
 // fails fast while Redis is away and reconnects, and the check that the server is new enough.
 
 import { Redis } from 'ioredis';
-import { ChorusError } from '../../domain/index.ts';
+import { chorusError } from '../../domain/index.ts';
 import type { ResolvedRedisOptions } from './options.ts';
 
 /** Silence after which a connection with commands in flight is taken for dead. */
@@ -90,9 +90,6 @@ export async function checkServerVersion(cmd: Redis, where: string): Promise<voi
   const version = /redis_version:(\S+)/.exec(info)?.[1];
   const major = Number(version?.split('.')[0]);
   if (Number.isFinite(major) && major < 7) {
-    throw new ChorusError(
-      'FAILED_PRECONDITION',
-      `the redis store needs Redis 7.0 or newer; ${where} runs ${version ?? 'an unknown version'}`,
-    );
+    throw chorusError('REDIS_TOO_OLD', { where, version: version ?? null });
   }
 }

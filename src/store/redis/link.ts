@@ -4,7 +4,8 @@
 // the "Redis is unreachable" refusal are written from here.
 
 import type { Redis } from 'ioredis';
-import { ChorusError } from '../../domain/index.ts';
+import type { ChorusError } from '../../domain/index.ts';
+import { chorusError } from '../../domain/index.ts';
 import type { StoreHealth } from '../types.ts';
 import { openConnection } from './connection.ts';
 import type { ResolvedRedisOptions } from './options.ts';
@@ -90,11 +91,7 @@ export class RedisLink {
   /** The refusal of an operation that needs Redis now. */
   unreachable(what: string): ChorusError {
     const why = this.lastError === null ? '' : ` (${this.lastError})`;
-    return new ChorusError(
-      'UNAVAILABLE',
-      `Redis at ${this.opts.where} is unreachable${why}: ${what}; retry later`,
-      { retryable: true },
-    );
+    return chorusError('REDIS_UNREACHABLE', { where: this.opts.where, why, what });
   }
 
   /**
@@ -106,11 +103,7 @@ export class RedisLink {
     const notSent = message.includes("isn't writeable");
     const refused = err instanceof Error && err.name === 'ReplyError';
     if (notSent || refused) return this.unreachable(`the command was not written (${message})`);
-    return new ChorusError(
-      'DEADLINE_EXCEEDED',
-      `the connection to Redis failed while the command was being written (${message}); it may still take effect: retry with the same commandId`,
-      { commandId },
-    );
+    return chorusError('REDIS_WRITE_INTERRUPTED', { problem: message, commandId });
   }
 
   /** Health of an open store holding `loaded` rooms. */

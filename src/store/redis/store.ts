@@ -11,7 +11,7 @@
 // (checkLog) and follows Redis, so that every node agrees again.
 
 import type { Redis } from 'ioredis';
-import { ChorusError, type Envelope } from '../../domain/index.ts';
+import { ChorusError, type Envelope, chorusError } from '../../domain/index.ts';
 import { encodeCommand } from '../codec.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import { LogFollower, type FollowedLog } from '../log-follower.ts';
@@ -183,11 +183,10 @@ export class RedisStore extends StoreBase<LoadedRoom> {
         env.commandId,
         this.opts.submitTimeoutMs,
         () =>
-          new ChorusError(
-            'DEADLINE_EXCEEDED',
-            `Redis ordered the command but this node did not apply it within ${this.opts.submitTimeoutMs} ms; it will take effect: retry with the same commandId to see its result`,
-            { commandId: env.commandId },
-          ),
+          chorusError('REDIS_APPLY_TIMEOUT', {
+            timeoutMs: this.opts.submitTimeoutMs,
+            commandId: env.commandId,
+          }),
       );
       await this.afterOwnCommit(room, outcome);
       return outcome;
@@ -224,7 +223,7 @@ export class RedisStore extends StoreBase<LoadedRoom> {
       this.cmd.disconnect();
       this.link.reader.disconnect();
       if (err instanceof ChorusError) throw err;
-      throw new ChorusError('UNAVAILABLE', `cannot reach Redis at ${this.opts.where}: ${messageOf(err)}`);
+      throw chorusError('REDIS_CONNECT_FAILED', { where: this.opts.where, problem: messageOf(err) });
     }
     this.tailer.start();
     const sweepEvery = Math.max(100, Math.min(this.opts.idleEvictMs / 4, 30_000));
@@ -253,10 +252,7 @@ export class RedisStore extends StoreBase<LoadedRoom> {
         };
       });
     }
-    const reason = new ChorusError(
-      'UNAVAILABLE',
-      'the store closed before this node saw the command applied; retry with the same commandId on another node',
-    );
+    const reason = chorusError('STORE_CLOSED_BEFORE_APPLY');
     this.pending.failWaiting(reason);
     await this.tailer.stop();
     this.rooms.closeAll(reason);
@@ -287,7 +283,7 @@ export class RedisStore extends StoreBase<LoadedRoom> {
     try {
       fetched = await fetchRoom(this.cmd, roomId, keys);
     } catch (err) {
-      if (err instanceof BrokenLogError) throw new ChorusError('INTERNAL', err.message, { roomId });
+      if (err instanceof BrokenLogError) throw chorusError('LOG_BROKEN', { problem: err.message, roomId });
       throw this.link.unreachable(`room ${roomId} could not be loaded (${messageOf(err)})`);
     }
     if (this.life.closeRequested) throw this.life.unavailable();
@@ -360,7 +356,7 @@ export class RedisStore extends StoreBase<LoadedRoom> {
       if (!(err instanceof BrokenLogError)) throw err;
       // Not this node's to repair: drop the room so that its next use reports the error.
       this.opts.logger.warn({ where: this.opts.where }, `redis store: ${err.message}; room unloaded`);
-      this.rooms.drop(room, new ChorusError('INTERNAL', err.message, { roomId: room.id }));
+      this.rooms.drop(room, chorusError('LOG_BROKEN', { problem: err.message, roomId: room.id }));
     } finally {
       room.busy--;
     }

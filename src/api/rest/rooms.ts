@@ -1,0 +1,219 @@
+// REST: rooms and members. Create, list, read, join, the host's settings and lock, the history,
+// the live feed (SSE, sse.ts) and where guests can open this node. Routes parse and authenticate;
+// the service does the work; errors.ts maps every failure.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { ShareAddresses } from '../../node/addresses.ts';
+import type { RoomService } from '../../node/service.ts';
+import { bearer, commandId, Errors } from './request.ts';
+import {
+  CreateRoomBody,
+  EventsQuery,
+  HistoryPageSchema,
+  HistoryQuery,
+  IdempotencyHeaders,
+  JoinBody,
+  List,
+  ListQuery,
+  LockBody,
+  RoomListingSchema,
+  RoomParams,
+  RoomQuery,
+  RoomViewSchema,
+  SettingsPatchSchema,
+} from './schemas.ts';
+import type { SseHub } from './sse.ts';
+
+export interface RoomRoutesOptions {
+  readonly service: RoomService;
+  readonly sse: SseHub;
+  /** Where guests can open this node (the page's share link and QR code). */
+  readonly share?: (() => ShareAddresses) | undefined;
+}
+
+export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (app, options) => {
+  const { service, sse } = options;
+
+  app.post(
+    '/v1/rooms',
+    {
+      schema: {
+        summary: 'Create a room; you become its host',
+        tags: ['rooms'],
+        body: CreateRoomBody,
+        headers: IdempotencyHeaders,
+        response: {
+          201: Type.Object({ room: RoomViewSchema, memberId: Type.String(), token: Type.String() }),
+          ...Errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const created = await service.createRoom({
+        ...request.body,
+        commandId: commandId(request),
+        client: request.ip,
+      });
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.get(
+    '/v1/rooms',
+    {
+      schema: {
+        summary: 'Public rooms, newest first',
+        tags: ['rooms'],
+        querystring: ListQuery,
+        response: { 200: Type.Object({ rooms: List(RoomListingSchema) }) },
+      },
+    },
+    async (request) => ({ rooms: await service.listRooms(request.query.limit ?? 50) }),
+  );
+
+  app.get(
+    '/v1/rooms/:roomId',
+    {
+      schema: {
+        summary: 'The room: settings, now playing, the ordered queue (a window of it), your own votes',
+        tags: ['rooms'],
+        params: RoomParams,
+        querystring: RoomQuery,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const { roomId } = request.params;
+      return service.getRoom(roomId, {
+        viewer: service.viewerOf(bearer(request), roomId),
+        ...request.query,
+      });
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/members',
+    {
+      schema: {
+        summary: 'Join a room with a display name: returns your member id and bearer token',
+        tags: ['rooms'],
+        params: RoomParams,
+        body: JoinBody,
+        headers: IdempotencyHeaders,
+        response: {
+          201: Type.Object({ room: RoomViewSchema, memberId: Type.String(), token: Type.String() }),
+          ...Errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      const joined = await service.join(
+        request.params.roomId,
+        request.body.name,
+        commandId(request),
+        request.ip,
+      );
+      return reply.code(201).send(joined);
+    },
+  );
+
+  app.patch(
+    '/v1/rooms/:roomId/settings',
+    {
+      schema: {
+        summary: 'Host: change settings (any subset)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: SettingsPatchSchema,
+        headers: IdempotencyHeaders,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return service.updateSettings(caller, request.body, commandId(request));
+    },
+  );
+
+  app.put(
+    '/v1/rooms/:roomId/lock',
+    {
+      schema: {
+        summary: 'Host: lock or unlock the queue (members cannot add or remove while locked)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: LockBody,
+        headers: IdempotencyHeaders,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return service.setLocked(caller, request.body.locked, commandId(request));
+    },
+  );
+
+  app.get(
+    '/v1/rooms/:roomId/history',
+    {
+      schema: {
+        summary: 'Plays, newest first, a page at a time',
+        tags: ['rooms'],
+        params: RoomParams,
+        querystring: HistoryQuery,
+        response: { 200: HistoryPageSchema, ...Errors },
+      },
+    },
+    async (request) =>
+      service.history(request.params.roomId, {
+        before: request.query.before,
+        limit: request.query.limit ?? 20,
+        minVersion: request.query.minVersion,
+      }),
+  );
+
+  app.get(
+    '/v1/rooms/:roomId/events',
+    {
+      // A HEAD of a stream that never ends would never answer.
+      exposeHeadRoute: false,
+      schema: {
+        summary: 'Live changes as Server-Sent Events (`change` per version, `reset` with the whole room)',
+        description:
+          'Resume with the Last-Event-ID header (browsers do it by themselves) or ?after=VERSION. ' +
+          'Without either, the stream starts with a `reset`.',
+        tags: ['rooms'],
+        params: RoomParams,
+        querystring: EventsQuery,
+      },
+    },
+    async (request, reply) => {
+      const header = request.headers['last-event-id'];
+      const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : null;
+      await sse.stream(service, request.params.roomId, fromHeader ?? request.query.after ?? null, reply);
+    },
+  );
+
+  app.get(
+    '/v1/share',
+    {
+      schema: {
+        summary: 'Where guests can open this node: the public URL, or the LAN URLs of a 0.0.0.0 bind',
+        description:
+          'The page shares publicUrl when set; else, when it was opened on a loopback address, the first LAN URL; ' +
+          'else the address it was opened at.',
+        tags: ['rooms'],
+        response: {
+          200: Type.Object({
+            publicUrl: Type.Union([Type.String(), Type.Null()]),
+            lanUrls: List(Type.String()),
+          }),
+        },
+      },
+    },
+    async () => options.share?.() ?? { publicUrl: null, lanUrls: [] },
+  );
+};

@@ -1,0 +1,518 @@
+// The one registry of error reasons, as fastify's lib/errors.js: every refusal Chorus gives is
+// declared here once, with its code (errors.ts), its message template and the details it carries.
+// The domain, the stores, the services and the APIs build errors only through `refusal` and
+// `chorusError`, so a reason reads the same whichever layer or store gives it, and a client can
+// tell reasons apart by `details.reason` on the wire (errors.ts `wireError`).
+//
+// Invariants: a reason's name is its key; templates are pure (no clock, no I/O); the README's
+// error section lists every reason (test/unit/domain/reasons.test.ts checks it). The raft and
+// two-phase-commit stores still build their own errors (their reasons ride in `details.reason`).
+
+import { ChorusError, type ErrorCode, type ErrorDetails, type ErrorInfo } from './errors.ts';
+
+interface ReasonSpec<A> {
+  readonly code: ErrorCode;
+  readonly message: (args: A) => string;
+  /** What the error carries besides its reason; none when absent. */
+  readonly details?: (args: A) => ErrorDetails;
+}
+
+// Pure: a bundle (the web page) that imports a module beside this one without its errors drops it.
+/* @__NO_SIDE_EFFECTS__ */
+function reason<A = void>(
+  code: ErrorCode,
+  message: (args: A) => string,
+  details?: (args: A) => ErrorDetails,
+): ReasonSpec<A> {
+  return details ? { code, message, details } : { code, message };
+}
+
+/** `{ field }`: the request field at fault. */
+const field = ({ field }: { field: string }): ErrorDetails => ({ field });
+
+/** "20 min", "3 min 30 s": a limit as people read it. */
+function formatMinutes(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.floor((ms % 60_000) / 1000);
+  return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`;
+}
+
+/** "100 a second", or for slow rates "10 a minute" (never "0.1666… a second"). */
+function formatRate(perSecond: number): string {
+  if (perSecond >= 1) return `${Math.round(perSecond * 100) / 100} a second`;
+  return `${Math.round(perSecond * 60 * 100) / 100} a minute`;
+}
+
+export const REASONS = {
+  // ---- Requests: shapes and fields ------------------------------------------------------------
+  REQUEST_INVALID: reason('INVALID_ARGUMENT', () => 'invalid request'),
+  VALIDATION_FAILED: reason(
+    'INVALID_ARGUMENT',
+    (a: { path: string; problem: string; validation: unknown }) => `${a.path} ${a.problem}`,
+    (a) => ({ validation: a.validation }),
+  ),
+  FIELD_INVALID: reason(
+    'INVALID_ARGUMENT',
+    (a: { field: string; problem: string }) => `${a.field} ${a.problem}`,
+    field,
+  ),
+  BODY_TOO_LARGE: reason('INVALID_ARGUMENT', () => 'the request body is too large'),
+  BODY_NOT_JSON_TYPE: reason(
+    'INVALID_ARGUMENT',
+    () => 'send the body as JSON, with Content-Type: application/json',
+  ),
+  BODY_EMPTY: reason('INVALID_ARGUMENT', () => 'the JSON body is empty'),
+  BODY_INVALID: reason('INVALID_ARGUMENT', (a: { problem: string }) => `the body is not valid: ${a.problem}`),
+  BODY_NOT_JSON: reason(
+    'INVALID_ARGUMENT',
+    (a: { problem: string }) => `the body is not valid JSON: ${a.problem}`,
+  ),
+  REQUEST_REFUSED: reason('INVALID_ARGUMENT', (a: { problem: string }) => a.problem),
+  REQUEST_NOT_FOUND: reason('NOT_FOUND', (a: { problem: string }) => a.problem),
+  REQUEST_TOO_MANY: reason('RESOURCE_EXHAUSTED', (a: { problem: string }) => a.problem),
+  TEXT_LONE_SURROGATE: reason(
+    'INVALID_ARGUMENT',
+    (a: { field: string }) => `${a.field} is not valid Unicode text (it holds a lone surrogate)`,
+    field,
+  ),
+  MESSAGE_MALFORMED: reason(
+    'INVALID_ARGUMENT',
+    (a: { method: string; problem: string }) =>
+      `the request is not a valid ${a.method} message: ${a.problem}`,
+  ),
+  ROOM_ID_INVALID: reason(
+    'INVALID_ARGUMENT',
+    () => 'room id must be 1-64 lower-case letters, digits or dashes, not starting or ending with a dash',
+    () => ({ field: 'roomId' }),
+  ),
+  ID_INVALID: reason(
+    'INVALID_ARGUMENT',
+    (a: { field: string }) => `${a.field} must be 1-128 characters of letters, digits and _.:~-`,
+    field,
+  ),
+  TEXT_NOT_STRING: reason('INVALID_ARGUMENT', (a: { field: string }) => `${a.field} must be a string`, field),
+  TEXT_EMPTY: reason('INVALID_ARGUMENT', (a: { field: string }) => `${a.field} must not be empty`, field),
+  TEXT_TOO_LONG: reason(
+    'INVALID_ARGUMENT',
+    (a: { field: string; max: number }) => `${a.field} must be at most ${a.max} characters`,
+    field,
+  ),
+  TEXT_CONTROL_CHARACTERS: reason(
+    'INVALID_ARGUMENT',
+    (a: { field: string }) => `${a.field} must not contain control characters`,
+    field,
+  ),
+  NUMBER_OUT_OF_RANGE: reason(
+    'INVALID_ARGUMENT',
+    (a: { field: string; min: number; max: number }) =>
+      `${a.field} must be a whole number from ${a.min} to ${a.max}`,
+    field,
+  ),
+  TRACK_NOT_OBJECT: reason(
+    'INVALID_ARGUMENT',
+    () => 'track must be an object',
+    () => ({ field: 'track' }),
+  ),
+  TRACK_AUDIO_URL_INVALID: reason(
+    'INVALID_ARGUMENT',
+    () => 'track.audioUrl must be /v1/tracks/{trackId}/audio of the track',
+    () => ({ field: 'track.audioUrl' }),
+  ),
+  TRACK_UNSPECIFIED: reason(
+    'INVALID_ARGUMENT',
+    () => 'say which track: set track_id (catalog) or track (your own)',
+    () => ({ field: 'source' }),
+  ),
+  VOTE_DIRECTION_INVALID: reason(
+    'INVALID_ARGUMENT',
+    () => 'direction must be VOTE_DIRECTION_UP, _DOWN or _WITHDRAW',
+    () => ({ field: 'direction' }),
+  ),
+  CONSISTENCY_INVALID: reason(
+    'INVALID_ARGUMENT',
+    () => 'consistency must be "local" or "linearizable"',
+    () => ({ field: 'consistency' }),
+  ),
+  LEGACY_DURATION_INVALID: reason(
+    'INVALID_ARGUMENT',
+    (a: { max: number }) => `duration must be 0 (unknown) to ${a.max} seconds`,
+    () => ({ field: 'duration' }),
+  ),
+  LEGACY_QUEUE_EMPTY: reason('INVALID_ARGUMENT', () => 'Queue empty'),
+
+  // ---- Settings -------------------------------------------------------------------------------
+  SETTINGS_NOT_OBJECT: reason('INVALID_ARGUMENT', () => 'settings must be an object'),
+  SETTING_OUT_OF_RANGE: reason(
+    'INVALID_ARGUMENT',
+    (a: { setting: string; min: number; max: number }) =>
+      `setting ${a.setting} must be a whole number from ${a.min} to ${a.max}`,
+    ({ setting, min, max }) => ({ setting, min, max }),
+  ),
+  SETTING_NOT_BOOLEAN: reason(
+    'INVALID_ARGUMENT',
+    (a: { setting: string }) => `setting ${a.setting} must be true or false`,
+    ({ setting }) => ({ setting }),
+  ),
+  SETTING_UNKNOWN: reason(
+    'INVALID_ARGUMENT',
+    (a: { setting: string; known: readonly string[] }) => `unknown setting ${a.setting}`,
+    ({ setting, known }) => ({ setting, known }),
+  ),
+
+  // ---- Commands (the state machine) -----------------------------------------------------------
+  ENVELOPE_NOT_OBJECT: reason('INVALID_ARGUMENT', () => 'command envelope must be an object'),
+  COMMAND_NOT_OBJECT: reason('INVALID_ARGUMENT', () => 'command must be an object'),
+  COMMAND_TIME_INVALID: reason('INVALID_ARGUMENT', () => 'command time must be a whole number of ms'),
+  COMMAND_UNKNOWN: reason(
+    'INVALID_ARGUMENT',
+    (a: { type: unknown }) => `unknown command type ${String(a.type)}`,
+  ),
+  COMMAND_ID_REUSED: reason(
+    'INVALID_ARGUMENT',
+    (a: { commandId: string; usedFor: string }) =>
+      `command id ${a.commandId} was already used for a different request`,
+    ({ commandId, usedFor }) => ({ commandId, usedFor }),
+  ),
+  COMMAND_WRONG_ROOM: reason(
+    'INTERNAL',
+    (a: { roomId: string; appliedTo: string }) =>
+      `command for room ${a.roomId} applied to room ${a.appliedTo}`,
+  ),
+  CREATE_NEEDS_HOST: reason('INVALID_ARGUMENT', () => 'createRoom needs the new host id as actor'),
+  COMMAND_NOT_SERIALISABLE: reason(
+    'INVALID_ARGUMENT',
+    (a: { problem: string }) => `the command cannot be serialised: ${a.problem}`,
+  ),
+  COMMAND_EMPTY: reason('INVALID_ARGUMENT', () => 'the command is empty'),
+  COMMAND_TOO_LARGE: reason(
+    'INVALID_ARGUMENT',
+    (a: { bytes: number; maxBytes: number }) => `the command is too large (${a.bytes} bytes)`,
+    ({ maxBytes }) => ({ maxBytes }),
+  ),
+  APPLY_FAILED: reason('INTERNAL', () => 'the command could not be applied'),
+
+  // ---- Rooms and members ----------------------------------------------------------------------
+  ROOM_NOT_FOUND: reason(
+    'NOT_FOUND',
+    (a: { roomId: unknown }) => `room ${String(a.roomId)} does not exist`,
+    ({ roomId }) => ({ roomId }),
+  ),
+  ROOM_EXISTS: reason(
+    'ALREADY_EXISTS',
+    (a: { roomId: string }) => `room ${a.roomId} already exists`,
+    ({ roomId }) => ({ roomId }),
+  ),
+  MEMBER_ID_RESERVED: reason(
+    'INVALID_ARGUMENT',
+    (a: { prefix: string }) => `member ids starting with ${a.prefix} are reserved for anonymous votes`,
+    () => ({ field: 'memberId' }),
+  ),
+  MEMBER_EXISTS: reason(
+    'ALREADY_EXISTS',
+    (a: { memberId: string }) => `member ${a.memberId} already joined`,
+    ({ memberId }) => ({ memberId }),
+  ),
+  MEMBER_TOKEN_MISSING: reason(
+    'UNAUTHENTICATED',
+    () => 'this action needs a member token; join the room first',
+  ),
+  NOT_A_MEMBER: reason(
+    'PERMISSION_DENIED',
+    (a: { roomId: string }) => `you are not a member of room ${a.roomId}; join it first`,
+    ({ roomId }) => ({ roomId }),
+  ),
+  HOST_ONLY: reason('PERMISSION_DENIED', (a: { action: string }) => `only the host can ${a.action}`),
+  TOKEN_MISSING: reason(
+    'UNAUTHENTICATED',
+    () => 'this action needs a bearer token; join the room to get one',
+  ),
+  TOKEN_INVALID: reason('UNAUTHENTICATED', () => 'the bearer token is not valid; join the room again'),
+  TOKEN_OTHER_ROOM: reason(
+    'PERMISSION_DENIED',
+    (a: { tokenRoom: string; roomId: string }) => `this token is for room ${a.tokenRoom}, not ${a.roomId}`,
+  ),
+  LOCKED_INVALID: reason('INVALID_ARGUMENT', () => 'locked must be true or false'),
+
+  // ---- The queue ------------------------------------------------------------------------------
+  QUEUE_LOCKED: reason('FAILED_PRECONDITION', () => 'the host has locked the queue'),
+  QUEUE_FULL: reason(
+    'FAILED_PRECONDITION',
+    (a: { maxQueueLength: number }) => `the queue is full (${a.maxQueueLength} entries)`,
+    ({ maxQueueLength }) => ({ maxQueueLength }),
+  ),
+  MEMBER_QUOTA: reason(
+    'FAILED_PRECONDITION',
+    (a: { waiting: number; maxEntriesPerMember: number }) =>
+      `you already have ${a.waiting} tracks waiting; the room allows ${a.maxEntriesPerMember} per member`,
+    ({ maxEntriesPerMember }) => ({ maxEntriesPerMember }),
+  ),
+  TRACK_TOO_LONG: reason(
+    'FAILED_PRECONDITION',
+    (a: { durationMs: number; maxTrackDurationMs: number }) =>
+      `this track is longer than the room allows (${formatMinutes(a.maxTrackDurationMs)})`,
+    ({ durationMs, maxTrackDurationMs }) => ({ durationMs, maxTrackDurationMs }),
+  ),
+  TRACK_ALREADY_QUEUED: reason(
+    'ALREADY_EXISTS',
+    (a: { title: string; where: string; existing: unknown }) =>
+      a.where === 'queue' ? `"${a.title}" is already in the queue` : `"${a.title}" is playing right now`,
+    ({ existing, where }) => ({ existing, where }),
+  ),
+  REPLAY_PROTECTED: reason(
+    'FAILED_PRECONDITION',
+    (a: { title: string; replayProtectionMinutes: number; lastEndedAt: number }) =>
+      `"${a.title}" was played less than ${a.replayProtectionMinutes} minutes ago`,
+    ({ replayProtectionMinutes, lastEndedAt }) => ({ replayProtectionMinutes, lastEndedAt }),
+  ),
+  ENTRY_ID_IN_USE: reason(
+    'ALREADY_EXISTS',
+    (a: { entryId: string }) => `entry id ${a.entryId} is already in use`,
+    ({ entryId }) => ({ entryId }),
+  ),
+  ENTRY_NOT_FOUND: reason(
+    'NOT_FOUND',
+    (a: { entryId: unknown }) => `no entry ${String(a.entryId)} in the queue`,
+    ({ entryId }) => ({ entryId }),
+  ),
+  TRACK_NOT_QUEUED: reason(
+    'NOT_FOUND',
+    (a: { trackId: string }) => `track ${a.trackId} is not in the queue`,
+    ({ trackId }) => ({ trackId }),
+  ),
+  ENTRY_PLAYING: reason('FAILED_PRECONDITION', () => 'this entry is playing; the host can skip it instead'),
+  REMOVE_NOT_ALLOWED: reason(
+    'PERMISSION_DENIED',
+    () => 'only the member who added an entry, or the host, can remove it',
+  ),
+  VOTE_INVALID: reason(
+    'INVALID_ARGUMENT',
+    () => 'a vote is 1 (up), -1 (down) or 0 (withdraw)',
+    () => ({ field: 'value' }),
+  ),
+  ANONYMOUS_VOTE_INVALID: reason(
+    'INVALID_ARGUMENT',
+    () => 'an anonymous vote is 1 (up) or -1 (down)',
+    () => ({ field: 'value' }),
+  ),
+  ENTRIES_NOT_LIST: reason('INVALID_ARGUMENT', () => 'entries must be a list'),
+  ENTRIES_ITEM_NOT_OBJECT: reason(
+    'INVALID_ARGUMENT',
+    (a: { index: number }) => `entries[${a.index}] must be an object`,
+  ),
+  ENTRIES_VOTES_INVALID: reason(
+    'INVALID_ARGUMENT',
+    (a: { index: number }) => `entries[${a.index}].votes must be a whole number`,
+    () => ({ field: 'votes' }),
+  ),
+  ENTRIES_TRACK_TOO_LONG: reason(
+    'FAILED_PRECONDITION',
+    (a: { index: number; durationMs: number; maxTrackDurationMs: number }) =>
+      `entries[${a.index}] is longer than the room allows`,
+    ({ durationMs, maxTrackDurationMs }) => ({ durationMs, maxTrackDurationMs }),
+  ),
+  ENTRIES_ID_TWICE: reason(
+    'ALREADY_EXISTS',
+    (a: { entryId: string }) => `entry id ${a.entryId} is given twice`,
+    ({ entryId }) => ({ entryId }),
+  ),
+  QUEUE_KEPT_CHANGING: reason('ABORTED', () => 'the queue kept changing; try again'),
+
+  // ---- Playback -------------------------------------------------------------------------------
+  ADVANCE_REASON_INVALID: reason(
+    'INVALID_ARGUMENT',
+    () => "advance reason must be 'finished', 'skipped' or 'ended'",
+    () => ({ field: 'reason' }),
+  ),
+  REQUIRE_NEXT_INVALID: reason(
+    'INVALID_ARGUMENT',
+    () => 'requireNext must be true or false',
+    () => ({ field: 'requireNext' }),
+  ),
+  AUTOPLAY_OFF: reason('FAILED_PRECONDITION', () => 'autoplay is off; the host starts playback'),
+  TRACK_PAUSED: reason('FAILED_PRECONDITION', () => 'the track is paused'),
+  TRACK_LENGTH_UNKNOWN: reason(
+    'FAILED_PRECONDITION',
+    () => 'the track is of unknown length; it ends when the host skips it',
+    () => ({ durationMs: 0 }),
+  ),
+  TRACK_STILL_PLAYING: reason(
+    'FAILED_PRECONDITION',
+    (a: { remainingMs: number }) => `the track is still playing (${a.remainingMs} ms left)`,
+    ({ remainingMs }) => ({ remainingMs }),
+  ),
+  NOTHING_PLAYING: reason('FAILED_PRECONDITION', () => 'nothing is playing'),
+
+  // ---- Catalog and audio ----------------------------------------------------------------------
+  CATALOG_TRACK_NOT_FOUND: reason(
+    'NOT_FOUND',
+    (a: { trackId: string }) => `no track ${a.trackId} in the catalog`,
+    ({ trackId }) => ({ trackId }),
+  ),
+  AUDIO_NOT_HERE: reason(
+    'NOT_FOUND',
+    (a: { trackId: string; why: string }) => `this node has no audio for track ${a.trackId}: ${a.why}`,
+    ({ trackId }) => ({ trackId }),
+  ),
+  ROUTE_NOT_FOUND: reason(
+    'NOT_FOUND',
+    (a: { method: string; path: string }) => `no route ${a.method} ${a.path}`,
+  ),
+  GRPC_SERVICE_UNKNOWN: reason('NOT_FOUND', (a: { service: string }) => `unknown service "${a.service}"`),
+
+  // ---- Rooms snapshots ------------------------------------------------------------------------
+  SNAPSHOT_NOT_OBJECT: reason('INVALID_ARGUMENT', () => 'a room snapshot must be an object'),
+  SNAPSHOT_FORMAT_UNKNOWN: reason(
+    'INVALID_ARGUMENT',
+    (a: { format: unknown; expected: string }) => `unknown room snapshot format ${String(a.format)}`,
+    ({ expected }) => ({ expected }),
+  ),
+  SNAPSHOT_NO_STATE: reason('INVALID_ARGUMENT', () => 'a room snapshot has no room state'),
+
+  // ---- Limits ---------------------------------------------------------------------------------
+  RATE_LIMITED: reason(
+    'RESOURCE_EXHAUSTED',
+    (a: { what: string; rate: number; burst: number; retryAfterMs: number }) =>
+      `too many ${a.what}: at most ${formatRate(a.rate)} (${a.burst} at once); try again in ${a.retryAfterMs} ms`,
+    ({ retryAfterMs }) => ({ retryAfterMs }),
+  ),
+  STREAMS_FULL: reason(
+    'RESOURCE_EXHAUSTED',
+    (a: { maxStreams: number }) =>
+      `this node serves ${a.maxStreams} live streams already; try again later or another node`,
+    ({ maxStreams }) => ({ maxStreams }),
+  ),
+  CONNECTIONS_PER_ADDRESS: reason(
+    'RESOURCE_EXHAUSTED',
+    () => 'too many open connections from your address; close some and try again',
+  ),
+  CROSS_SITE_WRITE: reason(
+    'PERMISSION_DENIED',
+    () => 'cross-site request refused: the legacy API takes writes from scripts or this node’s own pages',
+  ),
+
+  // ---- Deadlines and streams ------------------------------------------------------------------
+  VERSION_TIMEOUT: reason(
+    'DEADLINE_EXCEEDED',
+    (a: { roomId: string; version: number; minVersion: number; timeoutMs: number }) =>
+      `room ${a.roomId} is at version ${a.version} here; version ${a.minVersion} did not arrive within ${a.timeoutMs} ms`,
+    ({ version, minVersion }) => ({ version, minVersion }),
+  ),
+  DEADLINE_BEFORE_START: reason('DEADLINE_EXCEEDED', () => 'the deadline passed before the call started'),
+  DEADLINE_BEFORE_ANSWER: reason(
+    'DEADLINE_EXCEEDED',
+    () =>
+      'the deadline passed before the answer; a write may still take effect (retry with the same idempotency-key)',
+  ),
+  NODE_STOPPING: reason('UNAVAILABLE', () => 'this node is stopping; watch again with after_version'),
+  WATCHER_BEHIND: reason(
+    'UNAVAILABLE',
+    (a: { version: number }) => `this watcher fell behind; watch again with after_version=${a.version}`,
+  ),
+
+  // ---- Stores ---------------------------------------------------------------------------------
+  STORE_CLOSED: reason(
+    'UNAVAILABLE',
+    (a: { store: string; state: 'not started' | 'closed'; details: ErrorDetails }) =>
+      `the ${a.store} is ${a.state}`,
+    ({ details }) => ({ ...details }),
+  ),
+  STORE_CLOSED_BEFORE_APPLY: reason(
+    'UNAVAILABLE',
+    () =>
+      'the store closed before this node saw the command applied; retry with the same commandId on another node',
+  ),
+  STORE_OPTION_INVALID: reason(
+    'INVALID_ARGUMENT',
+    (a: { store: string; problem: string; option: string }) => `${a.store}: ${a.problem}`,
+    ({ option }) => ({ option }),
+  ),
+  STORE_NO_GROUP: reason(
+    'FAILED_PRECONDITION',
+    (a: { store: string }) => `the ${a.store} store has no group of nodes`,
+    ({ store }) => ({ store }),
+  ),
+  ROOM_UNLOADED: reason(
+    'UNAVAILABLE',
+    (a: { roomId: string }) => `room ${a.roomId} was unloaded from this node`,
+  ),
+  LOG_BROKEN: reason(
+    'INTERNAL',
+    (a: { problem: string; roomId: string }) => a.problem,
+    ({ roomId }) => ({ roomId }),
+  ),
+  LOG_WRITE_FAILED: reason(
+    'UNAVAILABLE',
+    (a: { dataDir: string; problem: string }) =>
+      `the memory store at ${a.dataDir} cannot write its log (${a.problem}); ` +
+      'free space (or make the disk writable) and restart the node',
+    ({ dataDir }) => ({ dataDir }),
+  ),
+  DATA_DIR_LOCK_CONTENDED: reason(
+    'FAILED_PRECONDITION',
+    (a: { file: string; dataDir: string }) => `could not take the lock ${a.file}: it keeps changing hands`,
+    ({ dataDir }) => ({ dataDir }),
+  ),
+  DATA_DIR_IN_USE: reason(
+    'FAILED_PRECONDITION',
+    (a: { dataDir: string; file: string; where: string; extra: string; pid: number; host: string }) =>
+      `data dir ${a.dataDir} is in use by ${a.where}${a.extra}; stop it or choose another data dir ` +
+      `(if that process is not a Chorus node, delete ${a.file})`,
+    ({ dataDir, pid, host }) => ({ dataDir, pid, host }),
+  ),
+  REDIS_UNREACHABLE: reason(
+    'UNAVAILABLE',
+    (a: { where: string; why: string; what: string }) =>
+      `Redis at ${a.where} is unreachable${a.why}: ${a.what}; retry later`,
+    () => ({ retryable: true }),
+  ),
+  REDIS_CONNECT_FAILED: reason(
+    'UNAVAILABLE',
+    (a: { where: string; problem: string }) => `cannot reach Redis at ${a.where}: ${a.problem}`,
+  ),
+  REDIS_WRITE_INTERRUPTED: reason(
+    'DEADLINE_EXCEEDED',
+    (a: { problem: string; commandId: string }) =>
+      `the connection to Redis failed while the command was being written (${a.problem}); it may still take effect: retry with the same commandId`,
+    ({ commandId }) => ({ commandId }),
+  ),
+  REDIS_APPLY_TIMEOUT: reason(
+    'DEADLINE_EXCEEDED',
+    (a: { timeoutMs: number; commandId: string }) =>
+      `Redis ordered the command but this node did not apply it within ${a.timeoutMs} ms; it will take effect: retry with the same commandId to see its result`,
+    ({ commandId }) => ({ commandId }),
+  ),
+  REDIS_TOO_OLD: reason(
+    'FAILED_PRECONDITION',
+    (a: { where: string; version: string | null }) =>
+      `the redis store needs Redis 7.0 or newer; ${a.where} runs ${a.version ?? 'an unknown version'}`,
+  ),
+
+  // ---- Anything else --------------------------------------------------------------------------
+  INTERNAL_LOGGED: reason('INTERNAL', () => 'internal error; it has been logged'),
+  INTERNAL_UNLOGGED: reason('INTERNAL', () => 'internal error'),
+  ANSWER_MALFORMED: reason(
+    'INTERNAL',
+    (a: { problem: string }) => `the server answered a malformed message: ${a.problem}`,
+  ),
+} as const;
+
+export type Reason = keyof typeof REASONS;
+
+/** The arguments a reason's template takes: none, or one object. */
+export type ReasonArgs<R extends Reason> = Parameters<(typeof REASONS)[R]['message']>;
+
+/** A refusal as data (what the state machine returns). */
+export function refusal<R extends Reason>(name: R, ...args: ReasonArgs<R>): ErrorInfo {
+  const spec = REASONS[name] as ReasonSpec<unknown>;
+  const given = args[0];
+  const details = spec.details?.(given);
+  const message = spec.message(given);
+  return details === undefined
+    ? { code: spec.code, message, reason: name }
+    : { code: spec.code, message, details, reason: name };
+}
+
+/** A refusal to throw (stores, services, APIs). */
+export function chorusError<R extends Reason>(name: R, ...args: ReasonArgs<R>): ChorusError {
+  return ChorusError.from(refusal(name, ...args));
+}
