@@ -125,6 +125,8 @@ export interface HarnessResult {
   readonly problems: readonly string[];
   readonly operations: number;
   readonly faults: readonly FaultWindow[];
+  /** Answered calls by transport, and the linearizable reads among them. */
+  readonly answered: { readonly rest: number; readonly grpc: number; readonly linearizableReads: number };
   readonly out: string;
 }
 
@@ -139,6 +141,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
   const faults: FaultWindow[] = [];
   const problems: string[] = [];
   const channels = new GrpcChannels();
+  const answered = { rest: 0, grpc: 0, linearizableReads: 0 };
   let cluster: VerifyCluster | null = null;
   let interrupted = false;
   const onSignal = (): void => {
@@ -169,6 +172,10 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
       call: Call,
     ): Promise<Reply> => {
       const reply = await send(transport, target(n), channels, ctx, call);
+      if ('status' in reply) {
+        answered[transport]++;
+        if (call.op === 'read' && call.linearizable && reply.status < 300) answered.linearizableReads++;
+      }
       if ('status' in reply && reply.status >= 500 && reply.status !== 503 && reply.status !== 504) {
         const code = (reply.json['error'] as { code?: string } | undefined)?.code ?? '?';
         problems.push(`${transport} ${call.op} on ${nodeName(n)}: HTTP ${reply.status} ${code}`);
@@ -539,10 +546,10 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
   const verdict = checkHistory(ops, { timeoutMs: 120_000 });
   mkdirSync(o.out, { recursive: true });
   writeFileSync(path.join(o.out, 'history.jsonl'), historyLines(ops, faults));
-  const summary = { options: o, verdict, problems, faults, operations: ops.length };
+  const summary = { options: o, verdict, problems, faults, operations: ops.length, answered };
   writeFileSync(path.join(o.out, 'verdict.json'), `${JSON.stringify(summary, null, 2)}\n`);
   if (o.timeline !== false) await renderTimeline(ops, faults, path.join(o.out, 'timeline.png'));
-  return { verdict, problems, operations: ops.length, faults, out: o.out };
+  return { verdict, problems, operations: ops.length, faults, answered, out: o.out };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -621,7 +628,8 @@ async function main(): Promise<void> {
     out,
   });
   console.log(
-    `verify: ${result.operations} operations, ${result.faults.length} faults; verdict ${result.verdict.result} ` +
+    `verify: ${result.operations} operations (answered: ${JSON.stringify(result.answered)}), ` +
+      `${result.faults.length} faults; verdict ${result.verdict.result} ` +
       `(checked in ${result.verdict.elapsedMs} ms)`,
   );
   for (const r of result.verdict.rooms)
