@@ -73,8 +73,18 @@ bench/results/verify/<time>-<store>-seed<N>/. Exits 1 unless the verdict is ok.
   --help                 this text
 `;
 
-/** How long a client waits for an answer: shorter than a pause, so pauses produce unknown calls. */
-const CALL_TIMEOUT_MS = 2_000;
+/**
+ * How long a client waits for an answer, by store: a pause lasts a second longer, so pauses produce
+ * unknown calls. Two-phase commit writes in one room queue behind its lock (a locked room votes NO
+ * and the coordinator retries with backoff): on a loaded 2-core machine a tenth of them took over
+ * 1.6 s, so 2 s left most of the history unknown and the checker out of time.
+ */
+const CALL_TIMEOUT_MS: Record<VerifyStore, number> = {
+  memory: 2_000,
+  redis: 2_000,
+  raft: 2_000,
+  '2pc': 6_000,
+};
 const FAULT_MS = 3_000;
 const LONG_TRACK_MS = 20 * 60_000;
 
@@ -158,6 +168,8 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
       const notReady = await c.waitReady(120_000);
       if (notReady.length > 0) throw new Error(`the group never became ready: ${notReady.join(', ')}`);
     }
+    const callTimeoutMs = CALL_TIMEOUT_MS[o.store];
+    const pauseMs = Math.max(FAULT_MS, callTimeoutMs + 1_000);
     const nodeName = (n: VerifyNode): string => `${n.id}.${n.incarnation}`;
     const target = (n: VerifyNode): Target => ({
       restUrl: n.proc.restUrl,
@@ -196,7 +208,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
     ): Promise<Record<string, unknown> | null> => {
       const commandId = `k${ops.length}-${Math.floor(random() * 1e9)}`;
       const invoke = now();
-      const ctx = { room: client.room, token: client.token, key: commandId, timeoutMs: CALL_TIMEOUT_MS };
+      const ctx = { room: client.room, token: client.token, key: commandId, timeoutMs: callTimeoutMs };
       const reply = await exchange(client.transport, n, ctx, call);
       const complete = now();
       let outcome: WriteOutcome;
@@ -218,8 +230,14 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
         if (command.type === 'addTrack' && seen.value.type === 'addTrack') {
           recorded = { ...command, entryId: seen.value.entryId };
         }
+      } else if (!(reply.json['error'] as { code?: string } | undefined)?.code) {
+        // Outside the error contract (every error is {"error":{"code",…}}): say so, decide nothing.
+        problems.push(
+          `${client.transport} ${call.op} on ${nodeName(n)}: HTTP ${reply.status} without an error code`,
+        );
+        outcome = { status: 'unknown', reason: `HTTP ${reply.status}` };
       } else {
-        const code = ((reply.json['error'] as { code?: string } | undefined)?.code ?? 'INTERNAL') as never;
+        const code = (reply.json['error'] as { code: string }).code as never;
         outcome =
           code === 'UNAVAILABLE'
             ? { status: 'failed', code }
@@ -252,7 +270,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
       name = client.name,
     ): Promise<ObservedRoom | null> => {
       const invoke = now();
-      const ctx = { room: client.room, token: '', key: null, timeoutMs: CALL_TIMEOUT_MS };
+      const ctx = { room: client.room, token: '', key: null, timeoutMs: callTimeoutMs };
       const reply = await exchange(client.transport, n, ctx, { op: 'read', minVersion, linearizable });
       const complete = now();
       if ('error' in reply || reply.status >= 300) return null;
@@ -460,34 +478,39 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
       }
     };
 
+    // The nemesis draws from its own stream, so a seed names the same faults whatever the clients did.
+    const faultRandom = prng(o.seed ^ 0x5eed);
+    const faultPick = <T>(xs: readonly T[]): T => xs[Math.floor(faultRandom() * xs.length)]!;
     const nemesis = async (): Promise<void> => {
       const kinds = o.nemesis.filter((k) => NEMESES[o.store].includes(k));
       if (kinds.length === 0) return;
       await sleep(2_000);
-      while (Date.now() + FAULT_MS + 2_000 < deadline && !interrupted) {
-        const kind = pick(kinds);
-        const aimAtLeader = o.target === 'leader' || (o.target !== 'random' && random() < 0.5);
+      while (Date.now() + pauseMs + 2_000 < deadline && !interrupted) {
+        const kind = faultPick(kinds);
+        const aimAtLeader = o.target === 'leader' || (o.target !== 'random' && faultRandom() < 0.5);
         const leader = group && aimAtLeader ? await c.leader() : null;
-        const n = leader ?? pick(nodes);
+        const someNode = faultPick(nodes); // drawn either way: the stream stays the seed's
+        const n = leader ?? someNode;
         const start = now();
         let label = leader ? `${n.id} (leader)` : n.id;
         if (kind === 'kill') {
           await c.restart(n, 500);
         } else if (kind === 'pause') {
           n.proc.signal('SIGSTOP');
-          await sleep(FAULT_MS);
+          await sleep(pauseMs);
           n.proc.signal('SIGCONT');
         } else if (kind === 'partition') {
-          const mode = random() < 0.5 ? 'cut' : 'blackhole';
+          const mode = faultRandom() < 0.5 ? 'cut' : 'blackhole';
           // The target alone, or (5 nodes and more) with one more: a minority either way.
           const side = [n];
-          if (group && nodes.length >= 5 && random() < 0.5) side.push(pick(nodes.filter((x) => x !== n)));
+          const second = faultPick(nodes.filter((x) => x !== n));
+          if (group && nodes.length >= 5 && faultRandom() < 0.5) side.push(second);
           c.partition(side, mode);
           label = `${side.map((x) => x.id).join('+')}${leader ? ' (leader)' : ''} ${mode} from ${group ? 'the rest' : 'redis'}`;
           await sleep(FAULT_MS);
           c.heal();
         } else if (kind === 'slow') {
-          const ms = 50 + Math.floor(random() * 450);
+          const ms = 50 + Math.floor(faultRandom() * 450);
           c.slow(n, ms);
           label = `${label} +${ms} ms per chunk`;
           await sleep(FAULT_MS);
@@ -497,7 +520,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
           label = 'redis';
         }
         faults.push({ kind, target: label, start, end: now() });
-        await sleep(1_000 + random() * 2_000);
+        await sleep(1_000 + faultRandom() * 2_000);
       }
     };
     await Promise.all([...clients.map(runClient), nemesis()]);
