@@ -237,10 +237,16 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
         );
         outcome = { status: 'unknown', reason: `HTTP ${reply.status}` };
       } else {
-        const code = (reply.json['error'] as { code: string }).code as never;
-        outcome =
-          code === 'UNAVAILABLE'
-            ? { status: 'failed', code }
+        const error = reply.json['error'] as { code: string; details?: { reason?: string } };
+        const code = error.code as never;
+        // The store could not order it (UNAVAILABLE; 2PC's ABORTED after losing its lock races):
+        // nothing was applied. ABORTED "in progress" means another call runs the same write.
+        const notOrdered =
+          code === 'UNAVAILABLE' || (code === 'ABORTED' && error.details?.reason !== 'in-progress');
+        outcome = notOrdered
+          ? { status: 'failed', code }
+          : code === 'ABORTED'
+            ? { status: 'unknown', reason: 'ABORTED in progress' }
             : reply.status >= 500 || code === 'DEADLINE_EXCEEDED'
               ? { status: 'unknown', reason: String(code) }
               : { status: 'refused', code };

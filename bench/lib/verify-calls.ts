@@ -189,7 +189,10 @@ export async function grpcCall(stubs: Stubs, ctx: CallContext, call: Call): Prom
     return { error: `grpc ${grpcStatus[err.code]}`, refused };
   }
   const e = fromServiceError(err);
-  return { status: HTTP_STATUS[e.code], json: { error: { code: e.code, message: e.message } } };
+  return {
+    status: HTTP_STATUS[e.code],
+    json: { error: { code: e.code, message: e.message, details: e.details ?? {} } },
+  };
 }
 
 /** One gRPC channel per node address, reused by every gRPC client of the run. */
