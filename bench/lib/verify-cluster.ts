@@ -83,7 +83,7 @@ export async function startVerifyCluster(store: VerifyStore, count: number): Pro
       const redisLink = redis ? await startFaultProxy(redis.port) : null;
       if (redisLink) stopping.push(() => redisLink.close());
       const peers = ids
-        .map((peer, j) => `${peer}=127.0.0.1:${i === j ? grpcPorts[i]! : links[i]![j]!.port}`)
+        .map((peer, j) => `${peer}=127.0.0.1:${links[i]![j]?.port ?? grpcPorts[j]!}`)
         .join(',');
       const args = [
         ...(store === 'memory' ? ['--store', 'memory'] : ['--store', store, '--secret', SECRET]),
