@@ -68,7 +68,7 @@ export type WriteOutcome =
     }
   /** The state machine refused it (NOT_FOUND, FAILED_PRECONDITION, ...): ordered, changed nothing. */
   | { readonly status: 'refused'; readonly code: ErrorCode }
-  /** The store answered that it could not order the command: nothing was applied (UNAVAILABLE). */
+  /** The store answered that it could not order the command: nothing was applied (UNAVAILABLE, or 2PC's ABORTED after its lock races). */
   | { readonly status: 'failed'; readonly code: ErrorCode }
   /** No answer, or an answer that does not say whether it was applied (DEADLINE_EXCEEDED). */
   | { readonly status: 'unknown'; readonly reason: string };

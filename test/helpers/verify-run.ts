@@ -1,6 +1,7 @@
 // One short fault-harness run for the integration tests (test/integration/verify-*.test.ts): runs
 // bench/fault-harness.ts into a temp dir and asserts the verdict is ok, no problem was found, a
-// fault was injected and the workload did something. The seed is in every failure message.
+// fault was injected and the workload did something (over gRPC too, and linearizable reads, when
+// asked). The seed is in every failure message.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +12,11 @@ import { runHarness, type HarnessOptions } from '../../bench/fault-harness.ts';
 /** Two fixed seeds and a random one (printed in the test name and on failure). */
 export const VERIFY_SEEDS = [1, 2, Math.floor(Math.random() * 1e9)];
 
-export async function assertVerifyRunOk(options: Omit<HarnessOptions, 'out'>): Promise<void> {
+export async function assertVerifyRunOk(
+  options: Omit<HarnessOptions, 'out'>,
+  /** Also require answered gRPC calls and (Raft) linearizable reads in the history. */
+  expect: { readonly grpc?: boolean; readonly linearizableReads?: boolean } = {},
+): Promise<void> {
   const out = mkdtempSync(path.join(tmpdir(), 'chorus-verify-'));
   const seed = options.seed;
   try {
@@ -21,6 +26,9 @@ export async function assertVerifyRunOk(options: Omit<HarnessOptions, 'out'>): P
     assert.deepEqual(result.problems, [], why);
     assert.ok(result.faults.length >= 1, `seed ${seed}: no fault was injected`);
     assert.ok(result.operations > 50, `seed ${seed}: only ${result.operations} operations`);
+    if (expect.grpc) assert.ok(result.answered.grpc > 0, `seed ${seed}: no gRPC call was answered`);
+    if (expect.linearizableReads)
+      assert.ok(result.answered.linearizableReads > 0, `seed ${seed}: no linearizable read was answered`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

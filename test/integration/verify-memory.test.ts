@@ -1,5 +1,5 @@
 // The fault harness in CI, embedded memory store (issue 15): one real node, killed (SIGKILL) and
-// restarted on its data dir under concurrent REST clients, for a few
+// restarted on its data dir under concurrent REST and gRPC clients, for a few
 // seconds per seed; the history must be linearizable and the nodes must agree at the end. Fixed seeds
 // plus one random seed, printed in the failure message (rerun: npm run verify -- --seed N ...).
 
@@ -9,14 +9,17 @@ import { assertVerifyRunOk, VERIFY_SEEDS } from '../helpers/verify-run.ts';
 void describe('fault harness, memory store', () => {
   for (const seed of VERIFY_SEEDS) {
     void test(`seed ${seed}: one node killed and restarted on its log stays linearizable`, () =>
-      assertVerifyRunOk({
-        store: 'memory',
-        nodes: 1,
-        seconds: 12,
-        nemesis: ['kill'],
-        seed,
-        rooms: 2,
-        clients: 3,
-      }));
+      assertVerifyRunOk(
+        {
+          store: 'memory',
+          nodes: 1,
+          seconds: 12,
+          nemesis: ['kill'],
+          seed,
+          rooms: 2,
+          clients: 3,
+        },
+        { grpc: true },
+      ));
   }
 });

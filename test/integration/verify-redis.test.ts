@@ -1,5 +1,5 @@
 // The fault harness in CI, Redis store (issue 15): three real nodes behind fault proxies to one
-// Redis, concurrent REST clients, and every nemesis (kill, pause, partition, Redis restart) for a few
+// Redis, concurrent REST and gRPC clients, and every nemesis (kill, pause, partition, slow links, Redis restart) for a few
 // seconds per seed; the history must be linearizable and the nodes must agree at the end. Fixed seeds
 // plus one random seed, printed in the failure message (rerun: npm run verify -- --seed N ...).
 
@@ -8,15 +8,18 @@ import { assertVerifyRunOk, VERIFY_SEEDS } from '../helpers/verify-run.ts';
 
 void describe('fault harness, redis store', () => {
   for (const seed of VERIFY_SEEDS) {
-    void test(`seed ${seed}: 3 nodes under kill, pause, partition and Redis restart stay linearizable`, () =>
-      assertVerifyRunOk({
-        store: 'redis',
-        nodes: 3,
-        seconds: 12,
-        nemesis: ['kill', 'pause', 'partition', 'redis-restart'],
-        seed,
-        rooms: 2,
-        clients: 3,
-      }));
+    void test(`seed ${seed}: 3 nodes under kill, pause, partition, slow Redis links and Redis restart stay linearizable`, () =>
+      assertVerifyRunOk(
+        {
+          store: 'redis',
+          nodes: 3,
+          seconds: 12,
+          nemesis: ['kill', 'pause', 'partition', 'slow', 'redis-restart'],
+          seed,
+          rooms: 2,
+          clients: 3,
+        },
+        { grpc: true },
+      ));
   }
 });

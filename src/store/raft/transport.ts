@@ -26,7 +26,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ChorusError } from '../../domain/index.ts';
-import { fromServiceError, toStatus } from '../../api/grpc/errors.ts';
+import { ERROR_DETAILS_KEY, fromServiceError, toStatus } from '../../api/grpc/errors.ts';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { LOADER_OPTIONS } from '../../api/grpc/protos.ts';
 import type { StoreLogger } from '../logger.ts';
@@ -300,12 +300,22 @@ export class RaftTransport {
           if (err || !res) {
             const e = err ? fromServiceError(err) : new ChorusError('UNAVAILABLE', 'empty answer');
             // The leader could not be reached in time: the command may or may not be in its log.
+            // Only the leader's own refusal (its error trailer) or a connection that never opened
+            // says it is not; a call lost on the way back is of unknown outcome (DEADLINE_EXCEEDED).
+            const refusedOrNeverSent =
+              err?.metadata?.get(ERROR_DETAILS_KEY)[0] instanceof Buffer ||
+              /No connection established/.test(err?.details ?? '');
+            const code = e.code === 'UNAVAILABLE' && !refusedOrNeverSent ? 'DEADLINE_EXCEEDED' : e.code;
             reject(
               e.code === 'DEADLINE_EXCEEDED' || e.code === 'UNAVAILABLE'
-                ? new ChorusError(e.code, `the raft leader ${to} did not take the command: ${e.message}`, {
-                    ...e.details,
-                    leader: to,
-                  })
+                ? new ChorusError(
+                    code,
+                    `${code === 'UNAVAILABLE' ? 'the raft leader did not take the command' : 'no answer from the raft leader; retry with the same command id'} (${to}): ${e.message}`,
+                    {
+                      ...e.details,
+                      leader: to,
+                    },
+                  )
                 : e,
             );
           } else resolve({ index: res.index, term: res.term });

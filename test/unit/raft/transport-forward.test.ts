@@ -1,0 +1,104 @@
+// A follower's forwarded write whose connection to the leader is lost after the call left: the
+// leader may have proposed it, so the follower must not answer UNAVAILABLE ("nothing was applied")
+// but DEADLINE_EXCEEDED (outcome unknown; a retry with the same command id is safe). Found by the
+// fault harness (npm run verify -- --store raft --nodes 5 --seconds 60 --nemesis
+// kill,pause,partition --seed 42): an add answered 503 during a partition was in the room after.
+// A leader's own refusal (its UNAVAILABLE, with Chorus's error trailer) and a connection that
+// never opened (the call never left) stay UNAVAILABLE.
+
+import assert from 'node:assert/strict';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { after, test } from 'node:test';
+import { startFaultProxy, type FaultProxy } from '../../../bench/lib/fault-proxy.ts';
+import { freePort } from '../../../src/cluster/ports.ts';
+import { ChorusError } from '../../../src/domain/index.ts';
+import { SILENT_LOGGER } from '../../../src/store/logger.ts';
+import { RaftTransport, type TransportHandlers } from '../../../src/store/raft/transport.ts';
+
+const SECRET = 'forward-test-secret-0123456789';
+
+const servers: Server[] = [];
+const proxies: FaultProxy[] = [];
+const transports: RaftTransport[] = [];
+after(async () => {
+  for (const t of transports) t.close();
+  for (const p of proxies) await p.close();
+  for (const s of servers) s.forceShutdown();
+});
+
+function handlers(onClientRequest: TransportHandlers['onClientRequest']): TransportHandlers {
+  return {
+    onMessages: () => undefined,
+    onClientRequest,
+    onSnapshotDone: () => undefined,
+    onUnreachable: () => undefined,
+  };
+}
+
+/** A "leader" b serving the Raft service with `onClientRequest`; a follower a reaching it through a proxy. */
+async function pair(onClientRequest: TransportHandlers['onClientRequest']): Promise<{
+  follower: RaftTransport;
+  proxy: FaultProxy;
+}> {
+  const port = await freePort();
+  const proxy = await startFaultProxy(port);
+  proxies.push(proxy);
+  const peers = [
+    { id: 'a', address: '127.0.0.1:1' },
+    { id: 'b', address: `127.0.0.1:${proxy.port}` },
+  ];
+  const leader = new RaftTransport('b', peers, SECRET, handlers(onClientRequest), SILENT_LOGGER);
+  transports.push(leader);
+  const server = new Server();
+  const service = leader.service();
+  server.addService(service.definition, service.handlers);
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
+  servers.push(server);
+  const follower = new RaftTransport(
+    'a',
+    peers,
+    SECRET,
+    handlers(() => new Promise(() => undefined)),
+    SILENT_LOGGER,
+  );
+  transports.push(follower);
+  return { follower, proxy };
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    assert.ok(err instanceof ChorusError, String(err));
+    return err.code;
+  }
+}
+
+void test('a forward cut off after it reached the leader is DEADLINE_EXCEEDED, not UNAVAILABLE', async () => {
+  let reached!: () => void;
+  const arrived = new Promise<void>((resolve) => (reached = resolve));
+  const { follower, proxy } = await pair(() => {
+    reached();
+    return new Promise(() => undefined); // proposed, answer not back yet
+  });
+  const forwarded = codeOf(follower.forward('b', '{}'));
+  await arrived;
+  proxy.cut();
+  assert.equal(await forwarded, 'DEADLINE_EXCEEDED');
+});
+
+void test("the leader's own refusal stays UNAVAILABLE", async () => {
+  const { follower } = await pair(() => Promise.reject(new ChorusError('UNAVAILABLE', 'not the leader')));
+  assert.equal(await codeOf(follower.forward('b', '{}')), 'UNAVAILABLE');
+});
+
+void test('a forward that never reached the leader (no connection) stays UNAVAILABLE', async () => {
+  const { follower, proxy } = await pair(() => Promise.resolve({ index: 1, term: 1 }));
+  proxy.cut();
+  assert.equal(await codeOf(follower.forward('b', '{}')), 'UNAVAILABLE');
+});
