@@ -284,6 +284,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const grpc = lbGrpcPort === null ? null : `${o.host}:${lbGrpcPort}`;
     if (rest) await waitForReady(`${rest}/readyz`, READY_MS, nginx.proc);
     if (grpc) await waitForGrpcReady(grpc, READY_MS, nginx.proc);
+    // A group takes writes only once its members reach each other (a 2PC write needs every node, a
+    // Raft write a leader): ready means every node says so, not just the first nginx reaches.
+    if (group) await Promise.all(infos.map((n) => waitForReady(`${n.rest}/readyz`, READY_MS, nginx.proc)));
 
     return {
       rest,
