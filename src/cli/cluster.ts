@@ -1,6 +1,7 @@
-// `chorus cluster`: N local nodes behind nginx, sharing a store. Prints the load balancer's
-// endpoints first (`rest http://…`, `grpc …`), then `node N rest … grpc … pid …` per node, then
-// reports and restarts any process that dies; Ctrl-C or SIGTERM stops everything.
+// `chorus cluster`: N local nodes behind nginx, sharing a store (Redis) or forming a group (raft,
+// 2pc). Prints the load balancer's endpoints first (`rest http://…`, `grpc …`), then
+// `node N rest … grpc … pid … [id ID] [learner] log FILE` per node, then reports and restarts any
+// process that dies; Ctrl-C or SIGTERM stops everything.
 
 import { Option, type Command } from 'commander';
 import { startCluster, type ApiFront, type ClusterOptions } from '../cluster/cluster.ts';
@@ -9,6 +10,14 @@ import { sharedStoreKinds } from '../store/registry.ts';
 export function addClusterOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--nodes <n>', 'how many chorus nodes').env('CHORUS_NODES').default('3'))
+    .addOption(
+      new Option(
+        '--learners <k>',
+        'raft: this many more nodes, added as learners (they replicate and serve reads, never vote)',
+      )
+        .env('CHORUS_LEARNERS')
+        .default('0'),
+    )
     .addOption(
       new Option('--store <kind>', `shared store: ${sharedStoreKinds().join(' | ')}`)
         .env('CHORUS_STORE')
@@ -64,6 +73,7 @@ export async function cluster(opts: Record<string, string | string[] | undefined
   try {
     running = await startCluster({
       nodes: whole('--nodes', String(opts['nodes']), 1, 50),
+      learners: whole('--learners', String(opts['learners']), 0, 49),
       store: String(opts['store']) as ClusterOptions['store'],
       api: opts['api'] as ApiFront,
       host: String(opts['host']),
@@ -84,8 +94,10 @@ export async function cluster(opts: Record<string, string | string[] | undefined
   if (running.rest) log(`rest ${running.rest}`);
   if (running.grpc) log(`grpc ${running.grpc}`);
   for (const n of running.nodes())
-    log(`node ${n.index} rest ${n.rest}${n.grpc ? ` grpc ${n.grpc}` : ''} pid ${n.pid}`);
-  log(`redis ${running.redisUrl}`);
+    log(
+      `node ${n.index} rest ${n.rest}${n.grpc ? ` grpc ${n.grpc}` : ''} pid ${n.pid}${n.id ? ` id ${n.id}` : ''}${n.learner ? ' learner' : ''} log ${n.log}`,
+    );
+  if (running.redisUrl !== null) log(`redis ${running.redisUrl}`);
   process.stderr.write('cluster ready; Ctrl-C stops it\n');
 
   let stopping = false;

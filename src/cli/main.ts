@@ -6,6 +6,7 @@ import { ChorusError } from '../domain/index.ts';
 import { TRANSPORTS } from './api-client.ts';
 import { clientCommands, closeClients, DEFAULT_SERVER } from './client.ts';
 import { addClusterOptions, cluster } from './cluster.ts';
+import { addRaftCommands } from './raft.ts';
 import { addNodeOptions, serve } from './serve.ts';
 
 const program = new Command()
@@ -24,9 +25,13 @@ addNodeOptions(
 addClusterOptions(
   program
     .command('cluster')
-    .description('run N nodes on this machine behind nginx, sharing a store (Redis), until interrupted')
+    .description(
+      'run N nodes on this machine behind nginx, sharing a store (Redis) or forming a group (raft, 2pc), until interrupted',
+    )
     .action(async (options: Record<string, string | string[] | undefined>) => cluster(options)),
 );
+
+addRaftCommands(program);
 
 program
   .command('repair')

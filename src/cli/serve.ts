@@ -125,6 +125,12 @@ export function addNodeOptions(cmd: Command): Command {
       ),
     )
     .addOption(
+      new Option(
+        '--join',
+        'raft: join a running group (the leader adds this node with `chorus raft add-member`) instead of founding one; never campaigns before it is a voter',
+      ).env('CHORUS_JOIN'),
+    )
+    .addOption(
       opt(
         '--request-timeout-ms <ms>',
         'a request must arrive whole (headers and body) within this, or it is cut off',

@@ -1,23 +1,32 @@
-// A local cluster on one machine: the store's server (Redis), N `chorus serve` nodes on consecutive
-// ports, and nginx in front. It supervises them: a process that dies is reported and restarted
-// with the same arguments, and stop() leaves no process behind.
+// A local cluster on one machine: the store's server (Redis, for --store redis), N `chorus serve`
+// nodes on consecutive ports, and nginx in front. It supervises them: a process that dies is
+// reported and restarted with the same arguments, and stop() leaves no process behind.
+// Group stores (raft, 2pc) need no server: each node gets --node-id nI and --peers (every voter's
+// gRPC address); Raft learners start with --join and are added through the log once a leader is
+// elected (the same admin call as `chorus raft add-member --learner`). Each node's output goes to
+// chorus.log in its data dir. Ports are planned up front: two uses of one port, or a fixed port
+// already taken, is an error naming them.
 
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callMetadata, connect, unaryCall } from '../api/grpc/client.ts';
 import type { HealthCheckResponse__Output } from '../api/grpc/generated/grpc/health/v1/index.ts';
 import { startNginx, type Upstream } from './nginx.ts';
-import { freePort } from './ports.ts';
+import { freePort, planPorts, type PortRequest } from './ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from './process.ts';
 import { startRedisServer } from './redis.ts';
 import { clusterSecrets } from './secrets.ts';
 import { DEFAULTS } from '../node/config.ts';
 import type { StoreKind } from '../store/types.ts';
+import { raftAdmin, whileNoLeader } from '../store/raft/admin.ts';
 
 export type ApiFront = 'rest' | 'grpc' | 'both';
 
 export interface ClusterOptions {
   readonly nodes: number;
+  /** Raft only: this many more nodes, added as learners (they replicate and serve reads, never vote). */
+  readonly learners?: number;
   /** A shared store of the registry (src/store/registry.ts); the cluster starts its server. */
   readonly store: StoreKind;
   readonly api: ApiFront;
@@ -38,6 +47,11 @@ export interface ClusterOptions {
 
 export interface NodeInfo {
   readonly index: number;
+  /** Its --node-id in a group store; null otherwise. */
+  readonly id: string | null;
+  readonly learner: boolean;
+  /** The file its output goes to. */
+  readonly log: string;
   readonly rest: string;
   readonly grpc: string | null;
   readonly pid: number;
@@ -46,8 +60,8 @@ export interface NodeInfo {
 export interface Cluster {
   readonly rest: string | null;
   readonly grpc: string | null;
-  /** With its password: what a client connects with. */
-  readonly redisUrl: string;
+  /** With its password: what a client connects with; null on a group store (no Redis). */
+  readonly redisUrl: string | null;
   nodes(): readonly NodeInfo[];
   /** Ends every process; safe to call more than once. */
   stop(): Promise<void>;
@@ -55,6 +69,8 @@ export interface Cluster {
 
 const MAIN = resolve(fileURLToPath(new URL('../cli/main.ts', import.meta.url)));
 const READY_MS = 30_000;
+/** Stores whose nodes form a group among themselves (--node-id, --peers) instead of using a server. */
+const GROUP_STORES: ReadonlySet<StoreKind> = new Set<StoreKind>(['raft', '2pc']);
 
 interface Supervised {
   name: string;
@@ -64,6 +80,11 @@ interface Supervised {
 
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   if (o.nodes < 1 || o.nodes > 50) throw new Error('--nodes must be from 1 to 50');
+  const group = GROUP_STORES.has(o.store);
+  const learners = o.learners ?? 0;
+  if (learners > 0 && o.store !== 'raft') throw new Error('--learners is for --store raft only');
+  if (learners < 0 || o.nodes + learners > 50) throw new Error('--nodes plus --learners must be at most 50');
+  const total = o.nodes + learners;
   const dir = resolve(o.dataDir);
   const secrets = await clusterSecrets(dir);
   const supervised: Supervised[] = [];
@@ -108,8 +129,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   try {
     // The store's server.
-    let redisUrl = o.redisUrl;
-    if (!redisUrl) {
+    let redisUrl = group ? null : o.redisUrl;
+    if (!redisUrl && !group) {
       const redisPort = await freePort(o.host);
       const where = `redis://${o.host}:${redisPort}`;
       redisUrl = `redis://:${secrets.redisPassword}@${o.host}:${redisPort}`;
@@ -128,26 +149,51 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
     // The nodes, on consecutive ports after the load balancer's (or free ones for port 0).
     // Secrets go to the nodes in their environment, never on their command lines.
+    const secret = o.secret ?? secrets.tokenSecret;
     const nodeEnv = {
       ...process.env,
-      CHORUS_SECRET: o.secret ?? secrets.tokenSecret,
-      CHORUS_REDIS_URL: redisUrl,
+      CHORUS_SECRET: secret,
+      ...(redisUrl === null ? {} : { CHORUS_REDIS_URL: redisUrl }),
       // nginx forwards every client: rates per address count the client it names, not nginx.
       CHORUS_TRUST_PROXY: [...new Set(['127.0.0.1', '::1', o.host])].join(','),
       ...clusterRates(o.nodes, process.env),
     };
-    const nodePorts = await Promise.all(
-      Array.from({ length: o.nodes }, async (_, i) => ({
-        rest: o.port === 0 ? await freePort(o.host) : o.port + 1 + i,
-        grpc: o.grpcPort === 0 ? await freePort(o.host) : o.grpcPort + 1 + i,
-      })),
+    const wanted: PortRequest[] = [
+      { name: 'the load balancer REST', port: o.api === 'grpc' ? -1 : o.port },
+      { name: 'the load balancer gRPC', port: o.api === 'rest' ? -1 : o.grpcPort },
+    ];
+    for (let i = 0; i < total; i++) {
+      wanted.push({ name: `node ${i + 1} REST`, port: o.port === 0 ? 0 : o.port + 1 + i });
+      wanted.push({ name: `node ${i + 1} gRPC`, port: o.grpcPort === 0 ? 0 : o.grpcPort + 1 + i });
+    }
+    const planned = await planPorts(
+      o.host,
+      wanted.filter((w) => w.port !== -1),
     );
+    let at = 0;
+    const lbRestPort = o.api === 'grpc' ? null : planned[at++]!;
+    const lbGrpcPort = o.api === 'rest' ? null : planned[at++]!;
+    const nodePorts = Array.from({ length: total }, () => ({ rest: planned[at++]!, grpc: planned[at++]! }));
+    const ids = nodePorts.map((_, i) => `n${i + 1}`);
+    const voterPeers = nodePorts
+      .slice(0, o.nodes)
+      .map((p, i) => `${ids[i]!}=${o.host}:${p.grpc}`)
+      .join(',');
+    const groupArgs = (i: number): string[] => {
+      if (!group) return [];
+      const learner = i >= o.nodes;
+      const peers = learner ? `${voterPeers},${ids[i]!}=${o.host}:${nodePorts[i]!.grpc}` : voterPeers;
+      return ['--node-id', ids[i]!, '--peers', peers, ...(learner ? ['--join'] : [])];
+    };
     const infos: NodeInfo[] = [];
     // allSettled: when one node fails, the others still starting must be supervised (and so stopped
     // below) before giving up, not left running behind.
     const started = await Promise.allSettled(
       nodePorts.map((ports, i) =>
         supervise(`node ${i + 1}`, async () => {
+          const nodeDir = join(dir, `node-${i + 1}`);
+          await mkdir(nodeDir, { recursive: true });
+          const logFile = join(nodeDir, 'chorus.log');
           const p = track(
             spawnProcess(
               process.execPath,
@@ -163,12 +209,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
                 '--store',
                 o.store,
                 '--data-dir',
-                join(dir, `node-${i + 1}`),
+                nodeDir,
                 '--node-name',
                 `node-${i + 1}`,
+                ...groupArgs(i),
                 ...o.nodeArgs,
               ],
-              { env: nodeEnv },
+              { env: nodeEnv, logFile },
             ),
           );
           // A node that never gets ready must not outlive this attempt (nothing else would stop it).
@@ -180,10 +227,18 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
           )[1]!;
           // The gRPC line follows the REST line when the node serves gRPC.
           const grpcLine = await waitForLine(p, /^grpc (\S+)/, 2000, `node ${i + 1}`).catch(() => null);
-          const info: NodeInfo = { index: i + 1, rest, grpc: grpcLine?.[1] ?? null, pid: p.child.pid ?? -1 };
+          const info: NodeInfo = {
+            index: i + 1,
+            id: group ? ids[i]! : null,
+            learner: i >= o.nodes,
+            log: logFile,
+            rest,
+            grpc: grpcLine?.[1] ?? null,
+            pid: p.child.pid ?? -1,
+          };
           infos[i] = info;
           o.log(
-            `node ${info.index} rest ${info.rest}${info.grpc ? ` grpc ${info.grpc}` : ''} pid ${info.pid}`,
+            `node ${info.index} rest ${info.rest}${info.grpc ? ` grpc ${info.grpc}` : ''} pid ${info.pid} log ${logFile}`,
           );
           return p;
         }),
@@ -192,9 +247,29 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const failed = started.find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
 
+    // Learners: the leader adds each through the log once one is elected (asked via node 1).
+    if (learners > 0) {
+      const admin = raftAdmin(`${o.host}:${nodePorts[0]!.grpc}`, secret);
+      try {
+        for (let i = o.nodes; i < total; i++) {
+          const address = `${o.host}:${nodePorts[i]!.grpc}`;
+          const res = await whileNoLeader(async () => {
+            try {
+              return await admin.change('addLearner', ids[i]!, address);
+            } catch (err) {
+              // A restarted cluster: the learner is in the membership already.
+              if (err instanceof Error && /already a member/.test(err.message)) return null;
+              throw err;
+            }
+          }, READY_MS);
+          o.log(`node ${i + 1} (${ids[i]!}) is a learner${res ? ` (log index ${res.index})` : ''}`);
+        }
+      } finally {
+        admin.close();
+      }
+    }
+
     // The load balancer.
-    const lbRestPort = o.api === 'grpc' ? null : o.port === 0 ? await freePort(o.host) : o.port;
-    const lbGrpcPort = o.api === 'rest' ? null : o.grpcPort === 0 ? await freePort(o.host) : o.grpcPort;
     const upstream = (key: 'rest' | 'grpc'): Upstream[] =>
       nodePorts.map((p) => ({ host: o.host, port: p[key] }));
     const nginx = await supervise('nginx', async () => {
@@ -211,6 +286,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const grpc = lbGrpcPort === null ? null : `${o.host}:${lbGrpcPort}`;
     if (rest) await waitForReady(`${rest}/readyz`, READY_MS, nginx.proc);
     if (grpc) await waitForGrpcReady(grpc, READY_MS, nginx.proc);
+    // A group takes writes only once its members reach each other (a 2PC write needs every node, a
+    // Raft write a leader): ready means every node says so, not just the first nginx reaches.
+    if (group) await Promise.all(infos.map((n) => waitForReady(`${n.rest}/readyz`, READY_MS, nginx.proc)));
 
     return {
       rest,

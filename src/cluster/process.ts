@@ -1,6 +1,7 @@
 // A child process that says it is ready by printing a line, with its output kept for diagnosis.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 
 export interface Spawned {
   readonly child: ChildProcess;
@@ -20,6 +21,8 @@ export function spawnProcess(
     cwd?: string;
     onLine?: (line: string) => void;
     onStderr?: (text: string) => void;
+    /** Appends everything the process prints (stdout and stderr) to this file too. */
+    logFile?: string;
   } = {},
 ): Spawned {
   const child = spawn(command, args, {
@@ -27,6 +30,13 @@ export function spawnProcess(
     cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (options.logFile !== undefined) {
+    const log = createWriteStream(options.logFile, { flags: 'a', mode: 0o600 });
+    log.on('error', () => undefined); // a log that cannot be written must not take the process down
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.once('close', () => log.end());
+  }
   const lines: string[] = [];
   let stderr = '';
   let partial = '';

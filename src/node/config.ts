@@ -38,6 +38,11 @@ export interface NodeConfig {
   readonly nodeId: string | null;
   /** Every member of the group, this node included, with the gRPC address peers reach it at. */
   readonly peers: readonly Peer[];
+  /**
+   * Joins a running group instead of founding one (Raft): the node starts with an empty membership,
+   * never campaigns, and waits for the leader to add it (`chorus raft add-member`).
+   */
+  readonly join: boolean;
 }
 
 export interface Peer {
@@ -250,7 +255,9 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     },
     nodeId,
     peers,
+    join: raw['join'] === true || raw['join'] === 'true' || raw['join'] === '1',
   };
+  if (config.join && store !== 'raft') problems.push('--join is for --store raft only');
   problems.push(...storeEntry(store).check(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

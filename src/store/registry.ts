@@ -6,6 +6,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { StoreLogger } from './logger.ts';
+import { RAFT_METRICS } from './raft/metrics.ts';
 import type { MetricSpec, StoreTelemetry } from './telemetry.ts';
 import type { Store, StoreKind } from './types.ts';
 
@@ -20,6 +21,8 @@ export interface StoreSettings {
   readonly peers?: readonly { readonly id: string; readonly address: string }[];
   /** The cluster secret (node-to-node calls are authenticated with it). */
   readonly secret?: string | null;
+  /** Raft: join a running group instead of founding one. */
+  readonly join?: boolean;
 }
 
 export interface StoreEntry {
@@ -99,7 +102,7 @@ function groupOptions(settings: StoreSettings, logger: StoreLogger) {
 
 registerStore({
   kind: '2pc',
-  shared: false, // `chorus cluster --store 2pc` is not built yet (it would pass --node-id/--peers)
+  shared: true, // `chorus cluster --store 2pc` passes each node --node-id and --peers
   check: (settings) => {
     const problems: string[] = [];
     if (!settings.secret)
@@ -117,8 +120,13 @@ registerStore({
 
 registerStore({
   kind: 'raft',
-  shared: false, // `chorus cluster --store raft` is not built yet; config.ts checks its flags
-  check: () => [],
-  open: async (settings, logger) =>
-    (await import('./raft/store.ts')).openRaftStore(groupOptions(settings, logger)),
+  shared: true, // `chorus cluster --store raft` passes each node --node-id and --peers
+  check: () => [], // config.ts checks its flags
+  metrics: RAFT_METRICS,
+  open: async (settings, logger, telemetry) =>
+    (await import('./raft/store.ts')).openRaftStore({
+      ...groupOptions(settings, logger),
+      join: settings.join ?? false,
+      telemetry,
+    }),
 });

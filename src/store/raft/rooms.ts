@@ -1,7 +1,8 @@
 // The Raft store's state machine: every room of the cluster, fed by the committed log in order.
 // One log for all rooms: a committed normal entry holds one command envelope (JSON, as codec.ts
 // encodes it) and goes through that room's RoomReplica; an empty entry is a leader's no-op and a
-// conf entry is the core's business. A snapshot is every room's snapshot, as JSON.
+// conf entry is the core's business (and the address book's). A snapshot is every room's snapshot
+// and the members' addresses, as JSON.
 //
 // Invariants: `applied` is the index of the last entry (or snapshot) reflected in the rooms, and it
 // only grows; applying is deterministic (the same log gives the same rooms on every node).
@@ -14,6 +15,7 @@ import { RoomReplica } from '../replica.ts';
 import { RoomTable, type HeldRoom } from '../room-table.ts';
 import type { CommitOutcome } from '../types.ts';
 import { dataText } from './storage.ts';
+import type { Peer } from './transport.ts';
 import type { Entry, Snapshot } from './types.ts';
 
 const SNAPSHOT_FORMAT = 'chorus.raft-rooms/1';
@@ -60,18 +62,21 @@ export class RaftRooms {
     return { env, outcome };
   }
 
-  /** Every room as of `applied`, for a snapshot. */
-  snapshotData(): string {
+  /** Every room as of `applied`, and the members' addresses then, for a snapshot. */
+  snapshotData(peers: readonly Peer[]): string {
     const rooms: RoomSnapshot[] = [];
     for (const { replica } of this.table.values()) if (replica.state) rooms.push(snapshot(replica.state));
-    return JSON.stringify({ format: SNAPSHOT_FORMAT, rooms });
+    return JSON.stringify({ format: SNAPSHOT_FORMAT, rooms, peers });
   }
 
-  /** Replaces every room with the snapshot's (a snapshot from the leader, or at start). */
-  restore(snap: Snapshot): void {
-    if (snap.meta.index <= this.applied) return;
+  /**
+   * Replaces every room with the snapshot's (a snapshot from the leader, or at start); the members'
+   * addresses it carries (none when it is not newer than what is applied here).
+   */
+  restore(snap: Snapshot): readonly Peer[] {
+    if (snap.meta.index <= this.applied) return [];
     const text = dataText(snap.data);
-    const value = (text === '' ? { rooms: [] } : JSON.parse(text)) as { rooms?: unknown[] };
+    const value = (text === '' ? { rooms: [] } : JSON.parse(text)) as { rooms?: unknown[]; peers?: Peer[] };
     const states = new Map((value.rooms ?? []).map((r) => restore(r)).map((s) => [s.id, s]));
     for (const room of [...this.table.values()]) {
       room.replica.reset(states.get(room.id) ?? null);
@@ -82,6 +87,7 @@ export class RaftRooms {
       this.table.add({ id, replica: new RoomReplica(id, state, this.logger), busy: 0 });
     }
     this.applied = Math.max(this.applied, snap.meta.index);
+    return Array.isArray(value.peers) ? value.peers : [];
   }
 
   private hold(roomId: string): HeldRoom {

@@ -148,10 +148,20 @@ export async function handOverLeadership(
   logger.info({ to: best, handedOver: core.role !== 'leader' }, 'raft leadership transfer on stop');
 }
 
-/** Ready when a leader is known and this node has applied everything it knows committed. */
+/**
+ * Ready when a leader is known and this node has applied everything it knows committed. A node
+ * that is no member (removed, or started with --join and not added yet) is not ready, and neither
+ * is one that has not heard from its leader for two election timeouts: a learner never campaigns,
+ * so without this it would keep naming a leader it lost and serve ever staler reads as "ready".
+ */
 export function raftHealth(core: RaftNode, applied: number): StoreHealth {
   const { lead, log, id } = core;
+  const conf = core.tracker.conf();
+  if (!conf.voters.includes(id) && !conf.learners.includes(id))
+    return { ready: false, detail: `raft node ${id}: not a member of the group (yet)` };
   if (lead === NONE) return { ready: false, detail: `raft node ${id}: no leader known` };
+  if (core.role !== 'leader' && core.electionElapsed >= 2 * core.electionTick)
+    return { ready: false, detail: `raft node ${id}: no word from leader ${lead} for two election timeouts` };
   if (applied < log.committed) {
     return { ready: false, detail: `raft node ${id}: applied ${applied} of ${log.committed} committed` };
   }

@@ -12,6 +12,11 @@
 //   is what this node's rooms say and minVersion reads here see it. A proposal overwritten by a new
 //   leader is answered UNAVAILABLE (retry with the same commandId: the room's window applies it once).
 // - without a known leader a write is refused UNAVAILABLE with details.leader / leaderAddress.
+// - membership (membership.ts): an operator's change goes to the leader (a follower passes it on),
+//   which proposes one conf change and answers once it has applied it; every node learns a new
+//   member's address from the entry when it applies it. A node started with `join` founds nothing
+//   (empty membership), so it never campaigns before the leader has made it a voter.
+// - metrics (metrics.ts) are read off the Ready loop and reported through the node's telemetry.
 
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -33,6 +38,10 @@ import type {
   Subscription,
 } from '../types.ts';
 import { prng } from '../../prng.ts';
+import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
+import { NO_TELEMETRY, type StoreTelemetry } from '../telemetry.ts';
+import { AddressBook, confChangeOf, membershipOf } from './membership.ts';
+import { RaftMetrics } from './metrics.ts';
 import { RaftNode, type RaftConfig } from './node.ts';
 import {
   ReadIndexWaiters,
@@ -42,9 +51,9 @@ import {
   unavailableWithHint,
 } from './store-helpers.ts';
 import { RaftRooms } from './rooms.ts';
-import { RaftStorage } from './storage.ts';
+import { dataText, RaftStorage } from './storage.ts';
 import { RaftTransport, type Peer } from './transport.ts';
-import { NONE, type Entry, type Message, type NodeId } from './types.ts';
+import { decodeConfChange, EMPTY_CONF, NONE, type Entry, type Message, type NodeId } from './types.ts';
 
 export interface RaftStoreOptions {
   readonly dataDir: string;
@@ -62,6 +71,9 @@ export interface RaftStoreOptions {
   readonly readTimeoutMs?: number;
   /** How long a write waits to be applied here before DEADLINE_EXCEEDED (default 10 s). */
   readonly submitTimeoutMs?: number;
+  /** Join a running group (empty membership: wait to be added) instead of founding one. */
+  readonly join?: boolean;
+  readonly telemetry?: StoreTelemetry;
 }
 
 export async function openRaftStore(options: RaftStoreOptions): Promise<RaftStore> {
@@ -93,6 +105,10 @@ export class RaftStore implements Store {
   /** Rejecters of the writes in flight, so close() settles every one. */
   private readonly inflight = new Set<(err: ChorusError) => void>();
   readonly lastContact = new Map<NodeId, number>();
+  private readonly book: AddressBook;
+  private readonly metrics: RaftMetrics;
+  /** Membership changes proposed here, by index: called with the term of the entry applied there. */
+  private readonly confWaits = new Map<number, (term: number) => void>();
 
   constructor(options: RaftStoreOptions) {
     this.opts = {
@@ -102,6 +118,8 @@ export class RaftStore implements Store {
       fsync: true,
       readTimeoutMs: 5_000,
       submitTimeoutMs: 10_000,
+      join: false,
+      telemetry: NO_TELEMETRY,
       ...options,
       dataDir: path.resolve(options.dataDir),
     };
@@ -111,6 +129,8 @@ export class RaftStore implements Store {
       nodeId: options.nodeId,
     });
     this.rooms = new RaftRooms(this.life, this.opts.readTimeoutMs, options.logger);
+    this.book = new AddressBook(options.nodeId, options.peers);
+    this.metrics = new RaftMetrics(this.opts.telemetry);
     this.transport = new RaftTransport(
       options.nodeId,
       options.peers,
@@ -120,6 +140,8 @@ export class RaftStore implements Store {
         onClientRequest: (command) => this.takeForwarded(command),
         onSnapshotDone: (to, ok) => this.input((core) => core.reportSnapshot(to, ok)),
         onUnreachable: (to) => this.input((core) => core.reportUnreachable(to)),
+        onChangeMembership: (req) => this.changeMembership(req),
+        onTransferLeader: (to) => this.transferLeader(to),
       },
       options.logger,
     );
@@ -136,7 +158,7 @@ export class RaftStore implements Store {
         logger: this.opts.logger,
       });
       this.storage = storage;
-      if (persisted.snapshot) this.rooms.restore(persisted.snapshot);
+      if (persisted.snapshot) this.learnPeers(this.rooms.restore(persisted.snapshot));
       this.snapshotIndex = persisted.snapshot?.meta.index ?? 0;
       const seed = randomBytes(4).readUInt32LE(0);
       const config: RaftConfig = {
@@ -145,9 +167,15 @@ export class RaftStore implements Store {
         random: prng(seed),
         maxSizePerMsg: 256 * 1024,
       };
-      this.core = new RaftNode(config, persisted, { voters: this.opts.peers.map((p) => p.id), learners: [] });
+      // Founders write the first membership (every --peers member a voter) into their logs; a
+      // joining node writes none and so cannot campaign until a conf change makes it a voter.
+      const founding = this.opts.join
+        ? EMPTY_CONF
+        : { voters: this.opts.peers.map((p) => p.id), learners: [] };
+      this.core = new RaftNode(config, persisted, founding);
+      this.metrics.state(this.core, this.rooms.applied);
       this.opts.logger.info(
-        { nodeId: this.opts.nodeId, seed, term: persisted.hardState.term },
+        { nodeId: this.opts.nodeId, seed, term: persisted.hardState.term, join: this.opts.join },
         'raft node started',
       );
       this.timer = setInterval(() => this.input((core) => core.tick()), this.opts.tickMs);
@@ -191,18 +219,26 @@ export class RaftStore implements Store {
       while (core.hasReady() && this.failure === null) {
         this.inReady = true;
         const rd = core.ready();
+        this.metrics.ready(rd, Date.now());
+        const received = rd.snapshot === null ? 0 : performance.now();
         if (rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
         if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
           await this.storage!.save(rd.snapshot, rd.entries, rd.hardState);
         }
         if (!rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
         if (rd.snapshot !== null) {
-          this.rooms.restore(rd.snapshot);
+          this.learnPeers(this.rooms.restore(rd.snapshot));
           this.snapshotIndex = rd.snapshot.meta.index;
+          this.metrics.snapshot(
+            'installed',
+            Buffer.byteLength(dataText(rd.snapshot.data)),
+            (performance.now() - received) / 1000,
+          );
         }
         for (const e of rd.committedEntries) this.applyEntry(e);
         this.reads.confirmed(rd.readStates, this.rooms.applied);
         core.advance();
+        this.metrics.state(core, this.rooms.applied);
         await this.maybeCompact(core);
         this.inReady = false;
         for (const fn of this.deferred.splice(0)) fn();
@@ -230,17 +266,35 @@ export class RaftStore implements Store {
         );
       }
     }
+    if (e.type === 'conf' && e.index > this.rooms.applied) this.applyMembership(e);
     const applied = this.rooms.apply(e);
     if (applied !== null) this.pending.settle(applied.env.roomId, applied.env.commandId, applied.outcome);
   }
 
+  /** A committed conf change: the address book and the transport follow it; a waiter is answered. */
+  private applyMembership(e: Entry): void {
+    const change = this.book.apply(decodeConfChange(e.data));
+    if (change.set) this.transport.setPeer(change.set);
+    if (change.removed !== undefined) this.transport.removePeer(change.removed);
+    const waiting = this.confWaits.get(e.index);
+    this.confWaits.delete(e.index);
+    waiting?.(e.term);
+  }
+
+  private learnPeers(peers: readonly { id: NodeId; address: string }[]): void {
+    for (const p of this.book.restore(peers)) this.transport.setPeer(p);
+  }
+
   private async maybeCompact(core: RaftNode): Promise<void> {
     if (this.rooms.applied - this.snapshotIndex < this.opts.snapshotEvery) return;
-    const snap = core.compact(this.rooms.snapshotData(), Math.min(1000, this.opts.snapshotEvery));
+    const started = performance.now();
+    const data = this.rooms.snapshotData(this.book.peers());
+    const snap = core.compact(data, Math.min(1000, this.opts.snapshotEvery));
     const last = core.log.lastIndex();
     const tail = last > snap.meta.index ? core.log.slice(snap.meta.index + 1, last + 1) : [];
     await this.storage!.compact(snap, tail, core.hardState());
     this.snapshotIndex = snap.meta.index;
+    this.metrics.snapshot('written', Buffer.byteLength(data), (performance.now() - started) / 1000);
     this.opts.logger.info({ index: snap.meta.index }, 'raft snapshot written, log compacted');
   }
 
@@ -286,7 +340,11 @@ export class RaftStore implements Store {
 
   private async forward(leader: NodeId, json: string): Promise<{ index: number; term: number }> {
     if (leader === NONE)
-      throw unavailableWithHint(this.core!, this.opts.peers, 'no leader is known (an election is under way)');
+      throw unavailableWithHint(
+        this.core!,
+        this.book.peers(),
+        'no leader is known (an election is under way)',
+      );
     return this.transport.forward(leader, json);
   }
 
@@ -295,8 +353,10 @@ export class RaftStore implements Store {
     return new Promise((resolve, reject) => {
       this.input((core) => {
         const r = core.propose(json);
-        if (r.ok) resolve({ index: r.index, term: r.term });
-        else reject(unavailableWithHint(core, this.opts.peers, r.error.message));
+        if (r.ok) {
+          this.metrics.proposed(r.index, Date.now());
+          resolve({ index: r.index, term: r.term });
+        } else reject(unavailableWithHint(core, this.book.peers(), r.error.message));
       });
       if (this.core === null || this.failure !== null) reject(this.unavailable());
     });
@@ -322,7 +382,7 @@ export class RaftStore implements Store {
     this.input((core) => {
       const err = core.readIndex(confirmed.context);
       if (err !== null)
-        this.reads.fail(confirmed.context, unavailableWithHint(core, this.opts.peers, err.message));
+        this.reads.fail(confirmed.context, unavailableWithHint(core, this.book.peers(), err.message));
     });
     await confirmed.promise;
     return this.rooms.table.read(roomId, 0, timeoutMs);
@@ -350,7 +410,88 @@ export class RaftStore implements Store {
 
   groupStatus(): GroupStatus {
     if (this.core === null) throw this.unavailable();
-    return groupStatus(this.core, this.opts.peers, this.rooms.applied, this.lastContact);
+    return groupStatus(this.core, this.book.members(this.core), this.rooms.applied, this.lastContact);
+  }
+
+  // ---- Membership -------------------------------------------------------------------------------
+
+  /** One membership change, on the leader (a follower passes it on); answers once applied there. */
+  async changeMembership(req: pb.MembershipChange__Output): Promise<pb.Membership> {
+    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
+    const core = this.core!;
+    if (core.role !== 'leader') return this.toLeader({ change: req });
+    const cc = confChangeOf(req, this.book);
+    const at = await new Promise<{ index: number; term: number }>((resolve, reject) => {
+      this.input((c) => {
+        const r = c.proposeConfChange(cc);
+        if (r.ok) resolve({ index: r.index, term: r.term });
+        else if (r.error.code === 'UNAVAILABLE')
+          reject(unavailableWithHint(c, this.book.peers(), r.error.message));
+        else reject(new ChorusError(r.error.code, r.error.message, r.error.details));
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.confWaits.delete(at.index);
+        reject(
+          new ChorusError(
+            'DEADLINE_EXCEEDED',
+            `the membership change (log index ${at.index}) was not committed in time; check GET /v1/cluster before retrying`,
+          ),
+        );
+      }, this.opts.submitTimeoutMs);
+      this.confWaits.set(at.index, (term) => {
+        clearTimeout(timer);
+        if (term === at.term) resolve();
+        else
+          reject(
+            new ChorusError('UNAVAILABLE', 'the membership change was lost in a leader change; retry it'),
+          );
+      });
+    });
+    return membershipOf(this.core ?? core, this.book, at.index);
+  }
+
+  /** Hands leadership to `to` (empty: the most up-to-date voter); answers once a new leader is known. */
+  async transferLeader(to: NodeId): Promise<pb.Membership> {
+    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
+    const core = this.core!;
+    if (core.role !== 'leader') return this.toLeader({ transferTo: to });
+    let target = to;
+    if (target === '') {
+      let best = -1;
+      for (const [id, pr] of core.status().progress)
+        if (id !== core.id && core.tracker.voters.has(id) && pr.match > best) [target, best] = [id, pr.match];
+      if (target === '')
+        throw new ChorusError('FAILED_PRECONDITION', 'there is no other voter to hand over to');
+    }
+    if (target === core.id) return membershipOf(core, this.book, 0);
+    const err = await new Promise<ChorusError | null>((resolve) =>
+      this.input((c) => {
+        const e = c.transferLeadership(target);
+        resolve(e === null ? null : new ChorusError(e.code, e.message, e.details));
+      }),
+    );
+    if (err !== null) throw err;
+    const deadline = Date.now() + 3 * this.opts.electionTick * this.opts.tickMs;
+    while (Date.now() < deadline && this.core !== null) {
+      if (this.core.lead === target) return membershipOf(this.core, this.book, 0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new ChorusError('DEADLINE_EXCEEDED', `leadership did not move to ${target} in time`, {
+      leader: this.core?.lead ?? null,
+    });
+  }
+
+  private toLeader(call: { change: pb.MembershipChange } | { transferTo: NodeId }): Promise<pb.Membership> {
+    const lead = this.core!.lead;
+    if (lead === NONE)
+      throw unavailableWithHint(
+        this.core!,
+        this.book.peers(),
+        'no leader is known (an election is under way)',
+      );
+    return this.transport.forwardAdmin(lead, call, this.opts.submitTimeoutMs + 1000);
   }
 
   // ---- Close ------------------------------------------------------------------------------------
@@ -370,6 +511,8 @@ export class RaftStore implements Store {
         this.transport.close();
         this.reads.closeAll(this.unavailable());
         for (const w of this.proposed.values()) w.lost(this.unavailable());
+        for (const w of this.confWaits.values()) w(-1);
+        this.confWaits.clear();
         this.proposed.clear();
         for (const room of this.rooms.table.values()) room.replica.close(this.unavailable());
         await this.storage?.close();

@@ -59,6 +59,10 @@ export interface TransportHandlers {
   readonly onClientRequest: (command: string) => Promise<{ index: number; term: number }>;
   readonly onSnapshotDone: (to: NodeId, ok: boolean) => void;
   readonly onUnreachable: (to: NodeId) => void;
+  /** An operator's (or a follower's) membership change; resolves once applied on the leader. */
+  readonly onChangeMembership: (change: pb.MembershipChange__Output) => Promise<pb.Membership>;
+  /** An operator's (or a follower's) leader transfer; resolves once the new leader is known. */
+  readonly onTransferLeader: (to: NodeId) => Promise<pb.Membership>;
 }
 
 type Rpc = 'RequestVote' | 'AppendEntries' | 'TimeoutNow';
@@ -156,8 +160,30 @@ export function verifyAuth(
   return timingSafeEqual(want, Buffer.from(m[3]!, 'hex')) ? m[1]! : null;
 }
 
+/** Operators sign under their own domain: a peer's signature is not an admin's, nor the reverse. */
+function signAdmin(secret: string, at: number): string {
+  return createHmac('sha256', secret).update(`chorus-raft-admin\n${at}`).digest('hex');
+}
+
+/** What `chorus raft …` sends: the time and an HMAC of it under the cluster secret. */
+export function adminMetadata(secret: string, now = Date.now()): Metadata {
+  const md = new Metadata();
+  md.set(AUTH_KEY, `admin.${now}.${signAdmin(secret, now)}`);
+  return md;
+}
+
+export function verifyAdmin(secret: string, md: Metadata, now = Date.now()): boolean {
+  const raw = md.get(AUTH_KEY)[0];
+  if (typeof raw !== 'string') return false;
+  const m = /^admin\.(\d+)\.([0-9a-f]{64})$/.exec(raw);
+  if (!m) return false;
+  const at = Number(m[1]);
+  if (Math.abs(now - at) > AUTH_WINDOW_MS) return false;
+  return timingSafeEqual(Buffer.from(signAdmin(secret, at), 'hex'), Buffer.from(m[2]!, 'hex'));
+}
+
 let definition: pb.RaftDefinition | null = null;
-function raftDefinition(): pb.RaftDefinition {
+export function raftDefinition(): pb.RaftDefinition {
   definition ??= loadSync('chorus/raft/v1/raft.proto', LOADER_OPTIONS)[
     RAFT_SERVICE
   ] as unknown as pb.RaftDefinition;
@@ -246,7 +272,8 @@ export class RaftTransport {
   readonly handlers: TransportHandlers;
   private readonly logger: StoreLogger;
   private readonly links = new Map<NodeId, PeerLink>();
-  private readonly members: ReadonlySet<NodeId>;
+  /** Who may call: the peers this node knows (from --peers, then the membership changes it applied). */
+  private readonly members = new Set<NodeId>();
 
   constructor(
     id: NodeId,
@@ -259,17 +286,51 @@ export class RaftTransport {
     this.secret = secret;
     this.handlers = handlers;
     this.logger = logger;
-    this.members = new Set(peers.map((p) => p.id));
+    for (const peer of peers) this.setPeer(peer);
+  }
+
+  /** Adds a peer, or moves it to a new address (a membership change applied). */
+  setPeer(peer: Peer): void {
+    this.members.add(peer.id);
+    if (peer.id === this.id) return;
+    const link = this.links.get(peer.id);
+    if (link?.peer.address === peer.address) return;
+    link?.close();
     const Ctor = makeClientConstructor(raftDefinition(), RAFT_SERVICE);
-    for (const peer of peers) {
-      if (peer.id === id) continue;
-      const client = new Ctor(peer.address, credentials.createInsecure(), {
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 1000,
-        'grpc.max_receive_message_length': 4 * 1024 * 1024,
-      }) as unknown as pb.RaftClient;
-      this.links.set(peer.id, new PeerLink(peer, client, this));
-    }
+    const client = new Ctor(peer.address, credentials.createInsecure(), {
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 1000,
+      'grpc.max_receive_message_length': 4 * 1024 * 1024,
+    }) as unknown as pb.RaftClient;
+    this.links.set(peer.id, new PeerLink(peer, client, this));
+  }
+
+  /** Forgets a removed member: no more calls to it, none accepted from it. */
+  removePeer(id: NodeId): void {
+    if (id === this.id) return;
+    this.members.delete(id);
+    this.links.get(id)?.close();
+    this.links.delete(id);
+  }
+
+  /** Passes an administrative call on to the leader (as a peer) and returns its answer. */
+  forwardAdmin(
+    to: NodeId,
+    call: { change: pb.MembershipChange } | { transferTo: NodeId },
+    deadlineMs: number,
+  ): Promise<pb.Membership__Output> {
+    const link = this.links.get(to);
+    if (!link) return Promise.reject(new ChorusError('UNAVAILABLE', `no raft peer ${to}`, { leader: to }));
+    return new Promise((resolve, reject) => {
+      const done = (err: ServiceError | null, res?: pb.Membership__Output): void => {
+        if (err || !res) reject(err ? fromServiceError(err) : new ChorusError('UNAVAILABLE', 'empty answer'));
+        else resolve(res);
+      };
+      const md = authMetadata(this.secret, this.id);
+      const options = { deadline: Date.now() + deadlineMs };
+      if ('change' in call) link.client.ChangeMembership(call.change, md, options, done);
+      else link.client.TransferLeader({ to: call.transferTo }, md, options, done);
+    });
   }
 
   /** Hands the core's messages to their peers' links (snapshots to their own stream). */
@@ -381,6 +442,22 @@ export class RaftTransport {
             callback(toStatus(err, { error: (o, msg) => this.logger.warn(o, msg) }, 'ClientRequest')),
         );
       },
+      ChangeMembership: (call, callback) => {
+        if (!this.adminOrPeer(call.metadata)) return callback(unauthenticated);
+        h.onChangeMembership(call.request).then(
+          (res) => callback(null, res),
+          (err: unknown) =>
+            callback(toStatus(err, { error: (o, msg) => this.logger.warn(o, msg) }, 'ChangeMembership')),
+        );
+      },
+      TransferLeader: (call, callback) => {
+        if (!this.adminOrPeer(call.metadata)) return callback(unauthenticated);
+        h.onTransferLeader(call.request.to).then(
+          (res) => callback(null, res),
+          (err: unknown) =>
+            callback(toStatus(err, { error: (o, msg) => this.logger.warn(o, msg) }, 'TransferLeader')),
+        );
+      },
       InstallSnapshot: (call, callback) => {
         const from = verifyAuth(this.secret, this.members, call.metadata);
         if (from === null) {
@@ -420,6 +497,10 @@ export class RaftTransport {
       },
     };
     return { name: RAFT_SERVICE, definition: raftDefinition(), handlers };
+  }
+
+  private adminOrPeer(md: Metadata): boolean {
+    return verifyAdmin(this.secret, md) || verifyAuth(this.secret, this.members, md) !== null;
   }
 
   close(): void {

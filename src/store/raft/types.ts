@@ -29,6 +29,11 @@ export type ConfChangeType = 'addVoter' | 'removeNode' | 'addLearner';
 export interface ConfChange {
   readonly type: ConfChangeType;
   readonly node: NodeId;
+  /**
+   * Where the node can be reached (its gRPC HOST:PORT), for the store: the core never reads it. It
+   * travels in the log so every member learns a new member's address when it applies the change.
+   */
+  readonly address?: string;
 }
 
 /** The membership: voters decide; learners only replicate (and can be promoted by addVoter). */
@@ -160,18 +165,25 @@ export function payloadSize(entries: readonly Entry[]): number {
 export const EMPTY_CONF: ConfState = { voters: [], learners: [] };
 
 export function encodeConfChange(cc: ConfChange): string {
-  return JSON.stringify({ type: cc.type, node: cc.node });
+  return JSON.stringify(
+    cc.address === undefined
+      ? { type: cc.type, node: cc.node }
+      : { type: cc.type, node: cc.node, address: cc.address },
+  );
 }
 
 export function decodeConfChange(data: EntryData): ConfChange {
   const text = typeof data === 'string' ? data : new TextDecoder().decode(data);
-  const v = JSON.parse(text) as { type?: unknown; node?: unknown };
+  const v = JSON.parse(text) as { type?: unknown; node?: unknown; address?: unknown };
   if (
     (v.type !== 'addVoter' && v.type !== 'removeNode' && v.type !== 'addLearner') ||
     typeof v.node !== 'string' ||
-    v.node === NONE
+    v.node === NONE ||
+    (v.address !== undefined && typeof v.address !== 'string')
   ) {
     throw new Error(`not a conf change: ${text}`);
   }
-  return { type: v.type, node: v.node };
+  return typeof v.address === 'string'
+    ? { type: v.type, node: v.node, address: v.address }
+    : { type: v.type, node: v.node };
 }

@@ -16,6 +16,14 @@ import type {
   ClientCommand__Output as _chorus_raft_v1_ClientCommand__Output,
 } from '../../../chorus/raft/v1/ClientCommand.ts';
 import type {
+  Membership as _chorus_raft_v1_Membership,
+  Membership__Output as _chorus_raft_v1_Membership__Output,
+} from '../../../chorus/raft/v1/Membership.ts';
+import type {
+  MembershipChange as _chorus_raft_v1_MembershipChange,
+  MembershipChange__Output as _chorus_raft_v1_MembershipChange__Output,
+} from '../../../chorus/raft/v1/MembershipChange.ts';
+import type {
   MessageBatch as _chorus_raft_v1_MessageBatch,
   MessageBatch__Output as _chorus_raft_v1_MessageBatch__Output,
 } from '../../../chorus/raft/v1/MessageBatch.ts';
@@ -23,6 +31,10 @@ import type {
   SnapshotChunk as _chorus_raft_v1_SnapshotChunk,
   SnapshotChunk__Output as _chorus_raft_v1_SnapshotChunk__Output,
 } from '../../../chorus/raft/v1/SnapshotChunk.ts';
+import type {
+  TransferRequest as _chorus_raft_v1_TransferRequest,
+  TransferRequest__Output as _chorus_raft_v1_TransferRequest__Output,
+} from '../../../chorus/raft/v1/TransferRequest.ts';
 
 export interface RaftClient extends grpc.Client {
   /**
@@ -73,6 +85,61 @@ export interface RaftClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
+   * Administration (`chorus raft add-member|remove-member|promote`): one membership change through
+   * the log. Called by an operator (authenticated with the cluster secret under the admin domain)
+   * or by a follower passing it on to the leader. Answers once the change is committed and applied
+   * on the leader; FAILED_PRECONDITION while another change is in progress, UNAVAILABLE without a
+   * leader.
+   */
+  ChangeMembership(
+    argument: _chorus_raft_v1_MembershipChange,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  ChangeMembership(
+    argument: _chorus_raft_v1_MembershipChange,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  ChangeMembership(
+    argument: _chorus_raft_v1_MembershipChange,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  ChangeMembership(
+    argument: _chorus_raft_v1_MembershipChange,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Administration (`chorus raft add-member|remove-member|promote`): one membership change through
+   * the log. Called by an operator (authenticated with the cluster secret under the admin domain)
+   * or by a follower passing it on to the leader. Answers once the change is committed and applied
+   * on the leader; FAILED_PRECONDITION while another change is in progress, UNAVAILABLE without a
+   * leader.
+   */
+  changeMembership(
+    argument: _chorus_raft_v1_MembershipChange,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  changeMembership(
+    argument: _chorus_raft_v1_MembershipChange,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  changeMembership(
+    argument: _chorus_raft_v1_MembershipChange,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  changeMembership(
+    argument: _chorus_raft_v1_MembershipChange,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
    * A follower hands a client's command to the leader, which proposes it and answers where.
    */
   ClientRequest(
@@ -250,6 +317,55 @@ export interface RaftClient extends grpc.Client {
   timeoutNow(
     argument: _chorus_raft_v1_MessageBatch,
     callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Administration (`chorus raft transfer-leader [ID]`): the leader hands over to `to` (empty: its
+   * most up-to-date voter) and the call answers once the new leader is known.
+   */
+  TransferLeader(
+    argument: _chorus_raft_v1_TransferRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  TransferLeader(
+    argument: _chorus_raft_v1_TransferRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  TransferLeader(
+    argument: _chorus_raft_v1_TransferRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  TransferLeader(
+    argument: _chorus_raft_v1_TransferRequest,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Administration (`chorus raft transfer-leader [ID]`): the leader hands over to `to` (empty: its
+   * most up-to-date voter) and the call answers once the new leader is known.
+   */
+  transferLeader(
+    argument: _chorus_raft_v1_TransferRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  transferLeader(
+    argument: _chorus_raft_v1_TransferRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  transferLeader(
+    argument: _chorus_raft_v1_TransferRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
+  ): grpc.ClientUnaryCall;
+  transferLeader(
+    argument: _chorus_raft_v1_TransferRequest,
+    callback: grpc.requestCallback<_chorus_raft_v1_Membership__Output>,
   ): grpc.ClientUnaryCall;
 }
 
@@ -258,6 +374,18 @@ export interface RaftHandlers extends grpc.UntypedServiceImplementation {
    * Appends, heartbeats, their answers and ReadIndex traffic: every other core message, in order.
    */
   AppendEntries: grpc.handleUnaryCall<_chorus_raft_v1_MessageBatch__Output, _chorus_raft_v1_Ack>;
+
+  /**
+   * Administration (`chorus raft add-member|remove-member|promote`): one membership change through
+   * the log. Called by an operator (authenticated with the cluster secret under the admin domain)
+   * or by a follower passing it on to the leader. Answers once the change is committed and applied
+   * on the leader; FAILED_PRECONDITION while another change is in progress, UNAVAILABLE without a
+   * leader.
+   */
+  ChangeMembership: grpc.handleUnaryCall<
+    _chorus_raft_v1_MembershipChange__Output,
+    _chorus_raft_v1_Membership
+  >;
 
   /**
    * A follower hands a client's command to the leader, which proposes it and answers where.
@@ -278,6 +406,12 @@ export interface RaftHandlers extends grpc.UntypedServiceImplementation {
    * Leader transfer: the target campaigns at once.
    */
   TimeoutNow: grpc.handleUnaryCall<_chorus_raft_v1_MessageBatch__Output, _chorus_raft_v1_Ack>;
+
+  /**
+   * Administration (`chorus raft transfer-leader [ID]`): the leader hands over to `to` (empty: its
+   * most up-to-date voter) and the call answers once the new leader is known.
+   */
+  TransferLeader: grpc.handleUnaryCall<_chorus_raft_v1_TransferRequest__Output, _chorus_raft_v1_Membership>;
 }
 
 export interface RaftDefinition extends grpc.ServiceDefinition {
@@ -286,6 +420,12 @@ export interface RaftDefinition extends grpc.ServiceDefinition {
     _chorus_raft_v1_Ack,
     _chorus_raft_v1_MessageBatch__Output,
     _chorus_raft_v1_Ack__Output
+  >;
+  ChangeMembership: MethodDefinition<
+    _chorus_raft_v1_MembershipChange,
+    _chorus_raft_v1_Membership,
+    _chorus_raft_v1_MembershipChange__Output,
+    _chorus_raft_v1_Membership__Output
   >;
   ClientRequest: MethodDefinition<
     _chorus_raft_v1_ClientCommand,
@@ -310,5 +450,11 @@ export interface RaftDefinition extends grpc.ServiceDefinition {
     _chorus_raft_v1_Ack,
     _chorus_raft_v1_MessageBatch__Output,
     _chorus_raft_v1_Ack__Output
+  >;
+  TransferLeader: MethodDefinition<
+    _chorus_raft_v1_TransferRequest,
+    _chorus_raft_v1_Membership,
+    _chorus_raft_v1_TransferRequest__Output,
+    _chorus_raft_v1_Membership__Output
   >;
 }
