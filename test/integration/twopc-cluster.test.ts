@@ -1,7 +1,8 @@
 // `chorus serve --store 2pc` on three real processes, talking chorus.twopc.v1 over gRPC on
 // loopback: a write taken by one node is applied on all; with a node SIGKILLed, writes answer
 // UNAVAILABLE (every node must vote) while reads are still served; the node restarted on its data
-// dir catches up, and then every node holds the same room and writes commit again.
+// dir catches up, and then every node holds the same room and writes commit again. /metrics shows
+// the 2PC counters and gauges moving along the way.
 
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -12,6 +13,12 @@ import { Http, ok, until, type Json } from '../helpers/http.ts';
 after(cleanupChorus);
 
 const SECRET = 'twopc-integration-secret-0123456789';
+
+/** One sample of a Prometheus text page (0 when absent), e.g. metric(text, 'x_total{reason="a"}'). */
+function metric(text: string, series: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
 
 void test('2pc on 3 processes: writes commit everywhere; a node down blocks writes, not reads; it catches up', async () => {
   const ids = ['n1', 'n2', 'n3'];
@@ -50,6 +57,14 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
         100,
       );
     }
+    const metricsText = async (i: number): Promise<string> => (await api(i).get('/metrics')).text;
+    const before = await metricsText(0);
+    assert.match(before, /^# TYPE chorus_2pc_commit_duration_seconds histogram$/m);
+    assert.match(
+      before,
+      /^chorus_2pc_aborts_total\{reason="prepared-table-full"\} \d+$/m,
+      'every reason shows from the start',
+    );
     const room = `twopc-${Date.now()}`;
     ok(await api(0).post('/v1/rooms', { name: 'Two phase', hostName: 'Host', roomId: room }), 201);
     ok(await api(1).post(`/v1/rooms/${room}/members`, { name: 'Ann' }), 201);
@@ -61,6 +76,20 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
       });
       assert.equal(v.memberCount, 2, JSON.stringify(v));
     }
+    const moved = await until('node 1 metrics to count the two writes', async () => {
+      const text = await metricsText(0);
+      return metric(text, 'chorus_2pc_commits_total') >= metric(before, 'chorus_2pc_commits_total') + 2
+        ? text
+        : undefined;
+    });
+    assert.ok(metric(moved, 'chorus_2pc_prepares_total') >= metric(before, 'chorus_2pc_prepares_total') + 2);
+    assert.ok(
+      metric(moved, 'chorus_2pc_commit_duration_seconds_count') >=
+        metric(before, 'chorus_2pc_commit_duration_seconds_count') + 1,
+      'node 1 coordinated the room creation: one commit latency observed',
+    );
+    assert.equal(metric(moved, 'chorus_2pc_peers_reachable'), 3);
+    assert.equal(metric(moved, 'chorus_2pc_prepared'), 0);
 
     await nodes[2]!.kill();
     const refused = await until('a write to be refused with n3 down', async () => {
@@ -73,6 +102,15 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
     const notReady = await api(0).get('/readyz');
     assert.equal(notReady.status, 503, 'not ready for writes while a peer is down');
     assert.match(notReady.text, /n3 unreachable/);
+    const down = await until('node 1 metrics to show the timeout abort and n3 unreachable', async () => {
+      const text = await metricsText(0);
+      return metric(text, 'chorus_2pc_aborts_total{reason="timeout"}') >
+        metric(moved, 'chorus_2pc_aborts_total{reason="timeout"}') &&
+        metric(text, 'chorus_2pc_peers_reachable') === 2
+        ? text
+        : undefined;
+    });
+    assert.equal(metric(down, 'chorus_2pc_in_doubt'), 0, 'an abort on timeout leaves nothing in doubt');
 
     nodes[2] = await start(2);
     await allReady();

@@ -18,9 +18,11 @@ import { decodeCommand, encodeCommand } from '../codec.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { LocalRooms } from '../room-table.ts';
+import { NO_TELEMETRY, type StoreTelemetry } from '../telemetry.ts';
 import { StoreBase } from '../store-base.ts';
 import type { HeldRoom } from '../room-table.ts';
 import type { CommitOutcome, GroupStatus, PeerService, RoomListing, StoreHealth } from '../types.ts';
+import { TwoPcMetrics } from './metrics.ts';
 import { TwoPcNode } from './node.ts';
 import { PeerLinks, twoPcPeerServices } from './transport.ts';
 import type { ClientAnswer, CommittedEntry, Limits, Message } from './types.ts';
@@ -42,6 +44,8 @@ export interface TwoPcStoreOptions {
   readonly submitTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly limits?: Partial<Limits>;
+  /** Where its metrics go (metrics.ts declares them); NO_TELEMETRY by default. */
+  readonly telemetry?: StoreTelemetry;
 }
 
 export const DEFAULT_TICK_MS = 50;
@@ -53,6 +57,8 @@ interface Waiting {
   readonly resolve: (outcome: CommitOutcome) => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /** performance.now() when the write was taken, for the commit latency. */
+  readonly since: number;
 }
 
 export async function openTwoPcStore(options: TwoPcStoreOptions): Promise<TwoPcStore> {
@@ -82,11 +88,13 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
   private nextWrite = 0;
   private syncWanted = false;
   private syncing: Promise<void> | null = null;
+  private readonly metrics: TwoPcMetrics;
 
   constructor(options: TwoPcStoreOptions) {
     super();
     this.opts = options;
     this.logger = options.logger;
+    this.metrics = new TwoPcMetrics(options.telemetry ?? NO_TELEMETRY);
     this.idPrefix = `${options.nodeId}.${randomBytes(6).toString('hex')}`;
     this.life = new Lifecycle(`2pc store node ${options.nodeId}`, { dataDir: options.dataDir });
     this.rooms = new LocalRooms({
@@ -150,7 +158,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
           }),
         );
       }, this.opts.submitTimeoutMs ?? DEFAULT_SUBMIT_TIMEOUT_MS);
-      this.waiting.set(id, { resolve, reject, timer });
+      this.waiting.set(id, { resolve, reject, timer, since: performance.now() });
     });
     node.write({ id, room: encoded.env.roomId, command: encoded.bytes, jitterSeed: randomInt(2 ** 31) });
     this.pump();
@@ -173,6 +181,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     this.pump();
     // Lazy records (ABORT, END) ride the next fsync; one per tick at the latest.
     if (this.wal !== null && this.wal.durableLsn < this.wal.lastLsn) this.requestSync();
+    this.metrics.report(this.node.status());
   }
 
   /** Acts on the core's output in the contract's order: persist, send, apply, answer. */
@@ -244,8 +253,11 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     }
     const outcome = this.outcomes.get(answer.txn);
     this.outcomes.delete(answer.txn);
-    if (outcome !== undefined) waiting.resolve(outcome);
-    else waiting.reject(new ChorusError('INTERNAL', `2pc: ${answer.txn} committed but was not applied here`));
+    if (outcome !== undefined) {
+      this.metrics.committed((performance.now() - waiting.since) / 1000);
+      waiting.resolve(outcome);
+    } else
+      waiting.reject(new ChorusError('INTERNAL', `2pc: ${answer.txn} committed but was not applied here`));
   }
 
   private fail(err: unknown): void {
