@@ -15,6 +15,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { ChorusError, type Envelope } from '../../domain/index.ts';
 import { decodeCommand, encodeCommand } from '../codec.ts';
+import { Failpoints, type FailpointName } from '../failpoints.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { LocalRooms } from '../room-table.ts';
@@ -25,7 +26,7 @@ import type { CommitOutcome, GroupStatus, PeerService, RoomListing, StoreHealth 
 import { TwoPcMetrics } from './metrics.ts';
 import { TwoPcNode } from './node.ts';
 import { PeerLinks, twoPcPeerServices } from './transport.ts';
-import type { ClientAnswer, CommittedEntry, Limits, Message } from './types.ts';
+import type { ClientAnswer, CommittedEntry, Limits, LogRecord, Message } from './types.ts';
 import { TwoPcWal } from './wal.ts';
 
 export interface TwoPcStoreOptions {
@@ -46,6 +47,8 @@ export interface TwoPcStoreOptions {
   readonly limits?: Partial<Limits>;
   /** Where its metrics go (metrics.ts declares them); NO_TELEMETRY by default. */
   readonly telemetry?: StoreTelemetry;
+  /** Test-only crash points (failpoints.ts); by default those of CHORUS_FAILPOINTS, usually none. */
+  readonly failpoints?: Failpoints;
 }
 
 export const DEFAULT_TICK_MS = 50;
@@ -89,12 +92,16 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
   private syncWanted = false;
   private syncing: Promise<void> | null = null;
   private readonly metrics: TwoPcMetrics;
+  private readonly failpoints: Failpoints;
+  /** Armed failpoints and the lsn whose fsync reaches them (the first such record only). */
+  private readonly trips = new Map<FailpointName, number>();
 
   constructor(options: TwoPcStoreOptions) {
     super();
     this.opts = options;
     this.logger = options.logger;
     this.metrics = new TwoPcMetrics(options.telemetry ?? NO_TELEMETRY);
+    this.failpoints = options.failpoints ?? Failpoints.fromEnv();
     this.idPrefix = `${options.nodeId}.${randomBytes(6).toString('hex')}`;
     this.life = new Lifecycle(`2pc store node ${options.nodeId}`, { dataDir: options.dataDir });
     this.rooms = new LocalRooms({
@@ -194,6 +201,8 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
       for (const p of out.persist) {
         wal.append(p.lsn, p.record);
         force ||= p.force;
+        const point = this.failpointAfter(p.record);
+        if (point !== null && !this.trips.has(point)) this.trips.set(point, p.lsn);
       }
       if (force) this.requestSync();
     } catch (err) {
@@ -214,6 +223,8 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
         while (this.syncWanted && this.wal !== null && this.failure === null) {
           this.syncWanted = false;
           const lsn = await this.wal.sync();
+          // Between the fsync and anything that depends on it (a vote, a COMMIT message).
+          for (const [point, at] of this.trips) if (lsn >= at) this.failpoints.hit(point);
           this.node?.persisted(lsn);
           this.pump();
         }
@@ -223,6 +234,21 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
         this.syncing = null;
       }
     })();
+  }
+
+  /** The armed failpoint a record's fsync reaches, if any. */
+  private failpointAfter(record: LogRecord): FailpointName | null {
+    const self = this.opts.nodeId;
+    // A participant's promise, for a transaction another node coordinates.
+    if (record.kind === 'PREPARED' && record.coordinator !== self) {
+      return this.failpoints.isArmed('twopc-after-prepared') ? 'twopc-after-prepared' : null;
+    }
+    // On the coordinator only the coordinator writes a COMMIT naming itself (its participant side
+    // commits under the same record).
+    if (record.kind === 'COMMIT' && record.coordinator === self) {
+      return this.failpoints.isArmed('twopc-after-commit-record') ? 'twopc-after-commit-record' : null;
+    }
+    return null;
   }
 
   private apply(entry: CommittedEntry): void {
