@@ -99,7 +99,8 @@ void describe('2PC crash points on 3 processes', () => {
       const refused = await g.api(0).post(`/v1/rooms/${room}/members`, { name: 'Cid' });
       assert.equal(refused.status, 503, refused.text);
       assert.equal(refused.body.error.details.reason, 'timeout', refused.text);
-      assert.deepEqual(refused.body.error.details.nodes, ['n3']);
+      // n3 at least (a loaded machine may make n2 late too).
+      assert.ok((refused.body.error.details.nodes as string[]).includes('n3'), refused.text);
     } finally {
       g.nodes[2]!.signal('SIGCONT');
     }
