@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import type { StoreLogger } from './logger.ts';
 import { RAFT_METRICS } from './raft/metrics.ts';
 import type { MetricSpec, StoreTelemetry } from './telemetry.ts';
+import { TWOPC_METRICS } from './twopc/metrics.ts';
 import type { Store, StoreKind } from './types.ts';
 
 /** What a node's configuration gives a store (NodeConfig fits). */
@@ -114,8 +115,9 @@ registerStore({
       problems.push('--store 2pc needs --peers ID=HOST:GRPC_PORT,… (every node, this one included)');
     return problems;
   },
-  open: async (settings, logger) =>
-    (await import('./twopc/store.ts')).openTwoPcStore(groupOptions(settings, logger)),
+  metrics: TWOPC_METRICS,
+  open: async (settings, logger, telemetry) =>
+    (await import('./twopc/store.ts')).openTwoPcStore({ ...groupOptions(settings, logger), telemetry }),
 });
 
 registerStore({

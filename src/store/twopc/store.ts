@@ -15,15 +15,18 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { ChorusError, type Envelope } from '../../domain/index.ts';
 import { decodeCommand, encodeCommand } from '../codec.ts';
+import { Failpoints, type FailpointName } from '../failpoints.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { LocalRooms } from '../room-table.ts';
+import { NO_TELEMETRY, type StoreTelemetry } from '../telemetry.ts';
 import { StoreBase } from '../store-base.ts';
 import type { HeldRoom } from '../room-table.ts';
 import type { CommitOutcome, GroupStatus, PeerService, RoomListing, StoreHealth } from '../types.ts';
+import { TwoPcMetrics } from './metrics.ts';
 import { TwoPcNode } from './node.ts';
 import { PeerLinks, twoPcPeerServices } from './transport.ts';
-import type { ClientAnswer, CommittedEntry, Limits, Message } from './types.ts';
+import type { ClientAnswer, CommittedEntry, Limits, LogRecord, Message } from './types.ts';
 import { TwoPcWal } from './wal.ts';
 
 export interface TwoPcStoreOptions {
@@ -42,6 +45,10 @@ export interface TwoPcStoreOptions {
   readonly submitTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly limits?: Partial<Limits>;
+  /** Where its metrics go (metrics.ts declares them); NO_TELEMETRY by default. */
+  readonly telemetry?: StoreTelemetry;
+  /** Test-only crash points (failpoints.ts); by default those of CHORUS_FAILPOINTS, usually none. */
+  readonly failpoints?: Failpoints;
 }
 
 export const DEFAULT_TICK_MS = 50;
@@ -53,6 +60,8 @@ interface Waiting {
   readonly resolve: (outcome: CommitOutcome) => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
+  /** performance.now() when the write was taken, for the commit latency. */
+  readonly since: number;
 }
 
 export async function openTwoPcStore(options: TwoPcStoreOptions): Promise<TwoPcStore> {
@@ -82,11 +91,17 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
   private nextWrite = 0;
   private syncWanted = false;
   private syncing: Promise<void> | null = null;
+  private readonly metrics: TwoPcMetrics;
+  private readonly failpoints: Failpoints;
+  /** Armed failpoints and the lsn whose fsync reaches them (the first such record only). */
+  private readonly trips = new Map<FailpointName, number>();
 
   constructor(options: TwoPcStoreOptions) {
     super();
     this.opts = options;
     this.logger = options.logger;
+    this.metrics = new TwoPcMetrics(options.telemetry ?? NO_TELEMETRY);
+    this.failpoints = options.failpoints ?? Failpoints.fromEnv();
     this.idPrefix = `${options.nodeId}.${randomBytes(6).toString('hex')}`;
     this.life = new Lifecycle(`2pc store node ${options.nodeId}`, { dataDir: options.dataDir });
     this.rooms = new LocalRooms({
@@ -150,7 +165,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
           }),
         );
       }, this.opts.submitTimeoutMs ?? DEFAULT_SUBMIT_TIMEOUT_MS);
-      this.waiting.set(id, { resolve, reject, timer });
+      this.waiting.set(id, { resolve, reject, timer, since: performance.now() });
     });
     node.write({ id, room: encoded.env.roomId, command: encoded.bytes, jitterSeed: randomInt(2 ** 31) });
     this.pump();
@@ -173,6 +188,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     this.pump();
     // Lazy records (ABORT, END) ride the next fsync; one per tick at the latest.
     if (this.wal !== null && this.wal.durableLsn < this.wal.lastLsn) this.requestSync();
+    this.metrics.report(this.node.status());
   }
 
   /** Acts on the core's output in the contract's order: persist, send, apply, answer. */
@@ -185,6 +201,8 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
       for (const p of out.persist) {
         wal.append(p.lsn, p.record);
         force ||= p.force;
+        const point = this.failpointAfter(p.record);
+        if (point !== null && !this.trips.has(point)) this.trips.set(point, p.lsn);
       }
       if (force) this.requestSync();
     } catch (err) {
@@ -205,6 +223,8 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
         while (this.syncWanted && this.wal !== null && this.failure === null) {
           this.syncWanted = false;
           const lsn = await this.wal.sync();
+          // Between the fsync and anything that depends on it (a vote, a COMMIT message).
+          for (const [point, at] of this.trips) if (lsn >= at) this.failpoints.hit(point);
           this.node?.persisted(lsn);
           this.pump();
         }
@@ -214,6 +234,21 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
         this.syncing = null;
       }
     })();
+  }
+
+  /** The armed failpoint a record's fsync reaches, if any. */
+  private failpointAfter(record: LogRecord): FailpointName | null {
+    const self = this.opts.nodeId;
+    // A participant's promise, for a transaction another node coordinates.
+    if (record.kind === 'PREPARED' && record.coordinator !== self) {
+      return this.failpoints.isArmed('twopc-after-prepared') ? 'twopc-after-prepared' : null;
+    }
+    // On the coordinator only the coordinator writes a COMMIT naming itself (its participant side
+    // commits under the same record).
+    if (record.kind === 'COMMIT' && record.coordinator === self) {
+      return this.failpoints.isArmed('twopc-after-commit-record') ? 'twopc-after-commit-record' : null;
+    }
+    return null;
   }
 
   private apply(entry: CommittedEntry): void {
@@ -244,8 +279,11 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     }
     const outcome = this.outcomes.get(answer.txn);
     this.outcomes.delete(answer.txn);
-    if (outcome !== undefined) waiting.resolve(outcome);
-    else waiting.reject(new ChorusError('INTERNAL', `2pc: ${answer.txn} committed but was not applied here`));
+    if (outcome !== undefined) {
+      this.metrics.committed((performance.now() - waiting.since) / 1000);
+      waiting.resolve(outcome);
+    } else
+      waiting.reject(new ChorusError('INTERNAL', `2pc: ${answer.txn} committed but was not applied here`));
   }
 
   private fail(err: unknown): void {
