@@ -13,6 +13,7 @@ import {
   findTrack,
   indexOfEntry,
   insertSorted,
+  Queue,
   removeSorted,
   replaceSorted,
   scoreOf,
@@ -251,7 +252,7 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
     settings,
     locked: false,
     members: { [hostId]: host },
-    queue: [],
+    queue: Queue.EMPTY,
     nowPlaying: null,
     history: [],
     nextSeq: 1,
@@ -663,7 +664,7 @@ function endAndStartNext(
 
 /** Starts the head of the queue when nothing is playing. */
 function startNextIfIdle(state: RoomState, at: number, events: RoomEventBody[]): RoomState {
-  const head = state.queue[0];
+  const head = state.queue.at(0);
   if (state.nowPlaying !== null || head === undefined) return state;
   const nowPlaying: NowPlaying = { entry: head, startedAt: at };
   events.push({ type: 'trackStarted', nowPlaying });
@@ -752,7 +753,7 @@ const clear: Handler<'clear'> = (state, env) => {
   if (removedEntries === 0 && removedHistory === 0) return { kind: 'noop', value };
   return {
     kind: 'change',
-    state: { ...state, queue: [], nowPlaying: null, history: [] },
+    state: { ...state, queue: Queue.EMPTY, nowPlaying: null, history: [] },
     events: [{ type: 'cleared' }],
     value,
   };
@@ -827,7 +828,7 @@ const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
   queue.sort(compareEntries); // one sort, not one insertion per entry: a legacy queue may be long
   const value: CommandValue = { type: 'replaceQueue', removed: state.queue.length, added: kept.length };
   if (state.queue.length === 0 && kept.length === 0) return { kind: 'noop', value };
-  const replaced: RoomState = { ...state, queue, nextSeq: seq };
+  const replaced: RoomState = { ...state, queue: Queue.fromSorted(queue), nextSeq: seq };
   const next = settings.autoplay ? startNextIfIdle(replaced, env.at, events) : replaced;
   return { kind: 'change', state: next, events, value };
 };

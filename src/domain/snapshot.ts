@@ -2,7 +2,8 @@
 // it gives exactly the state that applying every command from the start gives.
 
 import { ChorusError } from './errors.ts';
-import type { RoomState } from './types.ts';
+import { Queue } from './queue.ts';
+import type { QueueEntry, RoomState } from './types.ts';
 
 export const SNAPSHOT_FORMAT = 'chorus.room/1';
 
@@ -29,5 +30,8 @@ export function restore(value: unknown): RoomState {
   if (typeof state !== 'object' || state === null || typeof (state as { id?: unknown }).id !== 'string') {
     throw new ChorusError('INVALID_ARGUMENT', 'a room snapshot has no room state');
   }
-  return state as RoomState;
+  const parsed = state as Omit<RoomState, 'queue'> & { queue: unknown };
+  // The queue is written as its sorted array (Queue.toJSON) and read back into a tree here.
+  const queue = parsed.queue instanceof Queue ? parsed.queue : Queue.fromSorted(parsed.queue as QueueEntry[]);
+  return { ...parsed, queue };
 }

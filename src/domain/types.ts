@@ -3,6 +3,7 @@
 // between the store, the read model and snapshots.
 
 import type { ErrorInfo } from './errors.ts';
+import type { Queue } from './queue.ts';
 
 /** Track metadata, copied into queue entries and history records when a track is added. */
 export interface Track {
@@ -109,8 +110,11 @@ export interface RoomState {
   readonly settings: RoomSettings;
   readonly locked: boolean;
   readonly members: Readonly<Record<string, Member>>;
-  /** Always sorted: score descending, then seq ascending. */
-  readonly queue: readonly QueueEntry[];
+  /**
+   * Always sorted: score descending, then seq ascending. A persistent tree (queue.ts) that JSON
+   * writes as the plain sorted array.
+   */
+  readonly queue: Queue;
   readonly nowPlaying: NowPlaying | null;
   /** Oldest first; at most settings.historyRetention records. */
   readonly history: readonly HistoryRecord[];
