@@ -19,7 +19,7 @@ import {
   scoreOf,
   withoutHead,
 } from './order.ts';
-import { findRecent, remember } from './recent.ts';
+import { findRecent, RecentWindow, remember } from './recent.ts';
 import { applySettingsPatch, DEFAULT_SETTINGS, isErrorInfo } from './settings.ts';
 import type {
   ApplyOutput,
@@ -176,7 +176,7 @@ function finish(state: RoomState | null, env: Envelope, step: Step): ApplyOutput
       const next: RoomState = {
         ...step.state,
         version,
-        recent: remember(step.state.recent, { commandId: env.commandId, result: step.value }),
+        recent: remember(step.state.recent, { commandId: env.commandId, result: step.value }, version),
       };
       const events = step.events.map((body) => ({ ...body, roomId: env.roomId, version, at: env.at }));
       return { state: next, events, result: { ok: true, value: step.value } };
@@ -258,7 +258,7 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
     nextSeq: 1,
     playCount: 0,
     version: 0,
-    recent: [],
+    recent: RecentWindow.EMPTY,
   };
   return {
     kind: 'change',

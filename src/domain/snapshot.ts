@@ -3,7 +3,8 @@
 
 import { ChorusError } from './errors.ts';
 import { Queue } from './queue.ts';
-import type { QueueEntry, RoomState } from './types.ts';
+import { RecentWindow } from './recent.ts';
+import type { QueueEntry, RecentCommand, RoomState } from './types.ts';
 
 export const SNAPSHOT_FORMAT = 'chorus.room/1';
 
@@ -30,8 +31,12 @@ export function restore(value: unknown): RoomState {
   if (typeof state !== 'object' || state === null || typeof (state as { id?: unknown }).id !== 'string') {
     throw new ChorusError('INVALID_ARGUMENT', 'a room snapshot has no room state');
   }
-  const parsed = state as Omit<RoomState, 'queue'> & { queue: unknown };
-  // The queue is written as its sorted array (Queue.toJSON) and read back into a tree here.
+  const parsed = state as Omit<RoomState, 'queue' | 'recent'> & { queue: unknown; recent: unknown };
+  // The queue and the window are written as plain arrays (their toJSON) and read back here.
   const queue = parsed.queue instanceof Queue ? parsed.queue : Queue.fromSorted(parsed.queue as QueueEntry[]);
-  return { ...parsed, queue };
+  const recent =
+    parsed.recent instanceof RecentWindow
+      ? parsed.recent
+      : RecentWindow.fromArray(parsed.recent as RecentCommand[], parsed.version);
+  return { ...parsed, queue, recent };
 }

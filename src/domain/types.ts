@@ -4,6 +4,7 @@
 
 import type { ErrorInfo } from './errors.ts';
 import type { Queue } from './queue.ts';
+import type { RecentWindow } from './recent.ts';
 
 /** Track metadata, copied into queue entries and history records when a track is added. */
 export interface Track {
@@ -122,8 +123,11 @@ export interface RoomState {
   readonly playCount: number;
   /** Count of state-changing commands applied to this room. */
   readonly version: number;
-  /** The most recent successful command ids and their results, oldest first (idempotent retries). */
-  readonly recent: readonly RecentCommand[];
+  /**
+   * The most recent successful command ids and their results, oldest first (idempotent retries). A
+   * persistent chunked window (recent.ts) that JSON writes as the plain array.
+   */
+  readonly recent: RecentWindow;
 }
 
 export interface RecentCommand {

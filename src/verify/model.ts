@@ -8,7 +8,14 @@
 // both before it searches, see checker.ts). Under those conditions time only flows into the state as
 // data (addedAt, startedAt, ...), so it is left out of every comparison and of the fingerprint.
 
-import { apply, type CommandValue, type Envelope, type QueueEntry, type RoomState } from '../domain/index.ts';
+import {
+  apply,
+  type CommandValue,
+  type Envelope,
+  type QueueEntry,
+  type RecentCommand,
+  type RoomState,
+} from '../domain/index.ts';
 import type { ObservedEntry, ObservedRoom, ObservedValue, WriteOp } from './history.ts';
 
 /** The envelope the node built for a recorded write, as far as the history tells. */
@@ -208,10 +215,10 @@ function membersDigest(members: RoomState['members']): string {
   );
 }
 
-const rememberedLanes = new WeakMap<RoomState['recent'][number], readonly [number, number]>();
+const rememberedLanes = new WeakMap<RecentCommand, readonly [number, number]>();
 
 /** A remembered command: its id and the answer a retry of it gets (clock fields left out). */
-function rememberedDigest(r: RoomState['recent'][number]): readonly [number, number] {
+function rememberedDigest(r: RecentCommand): readonly [number, number] {
   let lanes = rememberedLanes.get(r);
   if (lanes === undefined) {
     const text = JSON.stringify(r, (key, value: unknown) => (TIME_FIELDS.has(key) ? undefined : value));
@@ -234,7 +241,7 @@ function recentSum(
   if (known) return known;
   let sum: [number, number];
   const base = parent ? recentSums.get(parent) : undefined;
-  if (base && recent.length === parent!.length + 1 && recent[recent.length - 2] === parent!.at(-1)) {
+  if (base && recent.length === parent!.length + 1 && recent.at(-2) === parent!.at(-1)) {
     const [a, b] = rememberedDigest(recent.at(-1)!);
     sum = [(base[0] + a) % 4294967296, (base[1] + b) % 4294967296];
   } else {

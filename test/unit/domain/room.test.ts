@@ -338,7 +338,7 @@ void describe('idempotent command ids', () => {
     }
     // createRoom + RECENT_COMMANDS_KEPT joins: createRoom's id has just been dropped.
     assert.equal(room.s.recent.length, RECENT_COMMANDS_KEPT);
-    assert.equal(room.s.recent[0]!.commandId, joins[0]!.commandId);
+    assert.equal(room.s.recent.at(0)!.commandId, joins[0]!.commandId);
     const stillKnown = apply(room.s, joins[0]!);
     assert.equal(stillKnown.state, room.s);
     assert.ok(stillKnown.result.ok);

@@ -276,7 +276,7 @@ void describe('memory store', () => {
           assert.ok(state.version >= ack.version, `room ${id} lost version ${ack.version}`);
           if (ack.version >= oldest) {
             assert.equal(
-              state.recent[ack.version - oldest]?.commandId,
+              state.recent.at(ack.version - oldest)?.commandId,
               ack.commandId,
               `version ${ack.version}`,
             );
