@@ -14,7 +14,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { apply, type Command, type Envelope, type RoomState } from '../src/domain/index.ts';
+import { apply, Queue, type Command, type Envelope, type RoomState } from '../src/domain/index.ts';
 
 const ROOM = 'bench-legacy';
 const HOST = 'legacy-host';
@@ -134,11 +134,13 @@ for (const n of POINTS) {
   const base = legacyRoom();
   const keyed: RoomState = {
     ...base,
-    queue: base.queue.map((e) => (e.entryId === TARGET ? { ...e, votes: keys, ups, downs: n - 1 - ups } : e)),
+    queue: Queue.of(
+      base.queue.map((e) => (e.entryId === TARGET ? { ...e, votes: keys, ups, downs: n - 1 - ups } : e)),
+    ),
   };
   const sorted = {
     ...keyed,
-    queue: [...keyed.queue].sort((a, b) => b.ups - b.downs - (a.ups - a.downs) || a.seq - b.seq),
+    queue: Queue.of([...keyed.queue].sort((a, b) => b.ups - b.downs - (a.ups - a.downs) || a.seq - b.seq)),
   };
   // The member alternates up and down, so every vote changes the entry (and copies its map).
   let flip = 0;

@@ -204,7 +204,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         const state = await store.read(room);
         assert.equal(state?.version, first.state!.version + 1);
         assert.equal(state?.queue.length, 1);
-        assert.equal(state?.queue[0]?.ups, 1);
+        assert.equal(state?.queue.at(0)?.ups, 1);
       }));
 
     void test('read with minVersion waits for that version', () =>

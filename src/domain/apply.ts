@@ -14,12 +14,13 @@ import {
   findTrack,
   indexOfEntry,
   insertSorted,
+  Queue,
   removeSorted,
   replaceSorted,
   scoreOf,
   withoutHead,
 } from './order.ts';
-import { findRecent, remember } from './recent.ts';
+import { findRecent, RecentWindow, remember } from './recent.ts';
 import { applySettingsPatch, DEFAULT_SETTINGS, isErrorInfo } from './settings.ts';
 import type {
   ApplyOutput,
@@ -167,7 +168,7 @@ function finish(state: RoomState | null, env: Envelope, step: Step): ApplyOutput
       const next: RoomState = {
         ...step.state,
         version,
-        recent: remember(step.state.recent, { commandId: env.commandId, result: step.value }),
+        recent: remember(step.state.recent, { commandId: env.commandId, result: step.value }, version),
       };
       const events = step.events.map((body) => ({ ...body, roomId: env.roomId, version, at: env.at }));
       return { state: next, events, result: { ok: true, value: step.value } };
@@ -237,13 +238,13 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
     settings,
     locked: false,
     members: { [hostId]: host },
-    queue: [],
+    queue: Queue.EMPTY,
     nowPlaying: null,
     history: [],
     nextSeq: 1,
     playCount: 0,
     version: 0,
-    recent: [],
+    recent: RecentWindow.EMPTY,
   };
   return {
     kind: 'change',
@@ -621,7 +622,7 @@ function endAndStartNext(
 
 /** Starts the head of the queue when nothing is playing. */
 function startNextIfIdle(state: RoomState, at: number, events: RoomEventBody[]): RoomState {
-  const head = state.queue[0];
+  const head = state.queue.at(0);
   if (state.nowPlaying !== null || head === undefined) return state;
   const nowPlaying: NowPlaying = { entry: head, startedAt: at };
   events.push({ type: 'trackStarted', nowPlaying });
@@ -710,7 +711,7 @@ const clear: Handler<'clear'> = (state, env) => {
   if (removedEntries === 0 && removedHistory === 0) return { kind: 'noop', value };
   return {
     kind: 'change',
-    state: { ...state, queue: [], nowPlaying: null, history: [] },
+    state: { ...state, queue: Queue.EMPTY, nowPlaying: null, history: [] },
     events: [{ type: 'cleared' }],
     value,
   };
@@ -784,7 +785,7 @@ const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
   queue.sort(compareEntries); // one sort, not one insertion per entry: a legacy queue may be long
   const value: CommandValue = { type: 'replaceQueue', removed: state.queue.length, added: kept.length };
   if (state.queue.length === 0 && kept.length === 0) return { kind: 'noop', value };
-  const replaced: RoomState = { ...state, queue, nextSeq: seq };
+  const replaced: RoomState = { ...state, queue: Queue.fromSorted(queue), nextSeq: seq };
   const next = settings.autoplay ? startNextIfIdle(replaced, env.at, events) : replaced;
   return { kind: 'change', state: next, events, value };
 };

@@ -1,4 +1,4 @@
-// Indexes beside immutable arrays, so that a room finds a queued entry or a remembered command by
+// Indexes beside immutable structures (the queue, order.ts), so that a room finds a queued entry by
 // id without scanning it, while its state stays plain, JSON-serialisable data.
 //
 // Each command derives the room's next arrays from the previous ones. An index (built by one scan

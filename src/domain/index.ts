@@ -4,7 +4,8 @@ export { chorusError, REASONS, refusal, type Reason, type ReasonArgs } from './r
 export * from './types.ts';
 export { apply, ENDED_EARLY_TOLERANCE_MS } from './apply.ts';
 export { compareEntries, findEntry, indexOfEntry, scoreOf } from './order.ts';
-export { RECENT_COMMANDS_KEPT } from './recent.ts';
+export { Queue } from './queue.ts';
+export { RECENT_COMMANDS_KEPT, RecentWindow } from './recent.ts';
 export { applySettingsPatch, DEFAULT_SETTINGS, SETTING_BOUNDS } from './settings.ts';
 export { snapshot, restore, SNAPSHOT_FORMAT, type RoomSnapshot } from './snapshot.ts';
 export {

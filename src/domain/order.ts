@@ -1,20 +1,13 @@
-// The queue: always sorted by score descending, then insertion sequence ascending (total and
-// deterministic, because seq is unique within a room). Every change to a queue goes through this
-// module, which keeps an index by entry id, track id and member beside each queue (handed-index.ts)
-// so that a room of thousands of entries is not scanned on every vote.
+// The queue's order and every change to a queue. The queue itself is a persistent tree (queue.ts):
+// score descending, then insertion sequence ascending (total and deterministic, because seq is
+// unique within a room). Beside each queue this module keeps an index by entry id, track id and
+// member (handed-index.ts), so that a room of thousands of entries is not scanned on every vote.
 
 import { HandedIndex } from './handed-index.ts';
+import { Queue, compareEntries, scoreOf } from './queue.ts';
 import type { QueueEntry } from './types.ts';
 
-export function scoreOf(entry: Pick<QueueEntry, 'ups' | 'downs'>): number {
-  return entry.ups - entry.downs;
-}
-
-export function compareEntries(a: QueueEntry, b: QueueEntry): number {
-  return scoreOf(b) - scoreOf(a) || a.seq - b.seq;
-}
-
-type Queue = readonly QueueEntry[];
+export { Queue, compareEntries, scoreOf };
 
 /** Entry ids and track ids are unique within a queue: addTrack refuses a second one of either. */
 interface QueueIndex {
@@ -22,20 +15,10 @@ interface QueueIndex {
   readonly byTrack: Map<string, QueueEntry>;
   /** Entries waiting per member (addedBy). */
   readonly perMember: Map<string, number>;
-  /** The sum of the queued tracks' durations. */
-  durationMs: number;
-  /** Queued tracks of unknown length (durationMs 0). */
-  unknown: number;
 }
 
 const indexes = new HandedIndex<Queue, QueueIndex>((queue) => {
-  const index: QueueIndex = {
-    byEntry: new Map(),
-    byTrack: new Map(),
-    perMember: new Map(),
-    durationMs: 0,
-    unknown: 0,
-  };
+  const index: QueueIndex = { byEntry: new Map(), byTrack: new Map(), perMember: new Map() };
   for (const entry of queue) indexAdd(index, entry);
   return index;
 });
@@ -44,8 +27,6 @@ function indexAdd(index: QueueIndex, entry: QueueEntry): void {
   index.byEntry.set(entry.entryId, entry);
   index.byTrack.set(entry.track.trackId, entry);
   index.perMember.set(entry.addedBy, (index.perMember.get(entry.addedBy) ?? 0) + 1);
-  index.durationMs += entry.track.durationMs;
-  if (entry.track.durationMs === 0) index.unknown += 1;
 }
 
 function indexRemove(index: QueueIndex, entry: QueueEntry): void {
@@ -54,8 +35,6 @@ function indexRemove(index: QueueIndex, entry: QueueEntry): void {
   const left = (index.perMember.get(entry.addedBy) ?? 1) - 1;
   if (left > 0) index.perMember.set(entry.addedBy, left);
   else index.perMember.delete(entry.addedBy);
-  index.durationMs -= entry.track.durationMs;
-  if (entry.track.durationMs === 0) index.unknown -= 1;
 }
 
 /** The queued entry with this id. */
@@ -75,62 +54,33 @@ export function entriesOf(queue: Queue, memberId: string): number {
 
 /**
  * The summed durations of the first `count` entries: what plays before entry `count` starts; null
- * when one of them is of unknown length (durationMs 0). New entries land near the end of a long
- * queue, so when the queue's index is at hand (the room's current state) this subtracts the tail
- * from the total instead of adding up the head.
+ * when one of them is of unknown length (durationMs 0). O(log n): the tree keeps the sums.
  */
 export function durationBefore(queue: Queue, count: number): number | null {
-  const index = count > queue.length / 2 ? indexes.peek(queue) : undefined;
-  let sum = 0;
-  let unknown = 0;
-  if (index === undefined) {
-    for (let i = 0; i < count; i++) {
-      sum += queue[i]!.track.durationMs;
-      if (queue[i]!.track.durationMs === 0) unknown += 1;
-    }
-    return unknown > 0 ? null : sum;
-  }
-  for (let i = count; i < queue.length; i++) {
-    sum += queue[i]!.track.durationMs;
-    if (queue[i]!.track.durationMs === 0) unknown += 1;
-  }
-  return index.unknown - unknown > 0 ? null : index.durationMs - sum;
-}
-
-/** Index of the first entry that sorts after `entry` (where it belongs). Binary search: O(log n). */
-function insertionIndex(queue: Queue, entry: QueueEntry): number {
-  let lo = 0;
-  let hi = queue.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareEntries(queue[mid]!, entry) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  const { durationMs, unknown } = queue.durationOfFirst(count);
+  return unknown > 0 ? null : durationMs;
 }
 
 /** Where `entry` (as it is in the queue, with its current votes) stands: 0-based, or -1. */
 export function indexOfEntry(queue: Queue, entry: QueueEntry): number {
-  const i = insertionIndex(queue, entry);
-  return queue[i]?.entryId === entry.entryId ? i : -1;
+  return queue.indexOf(entry);
 }
 
-export function insertSorted(queue: Queue, entry: QueueEntry): QueueEntry[] {
-  const next = queue.toSpliced(insertionIndex(queue, entry), 0, entry);
+export function insertSorted(queue: Queue, entry: QueueEntry): Queue {
+  const next = queue.insert(entry);
   indexes.handOn(queue, next, (index) => indexAdd(index, entry));
   return next;
 }
 
-export function removeSorted(queue: Queue, entry: QueueEntry): QueueEntry[] {
-  const next = queue.toSpliced(checkedIndexOf(queue, entry), 1);
+export function removeSorted(queue: Queue, entry: QueueEntry): Queue {
+  const next = queue.remove(entry);
   indexes.handOn(queue, next, (index) => indexRemove(index, entry));
   return next;
 }
 
 /** Replaces `before` (which must be in the queue) by `after` (its new votes), keeping the order. */
-export function replaceSorted(queue: Queue, before: QueueEntry, after: QueueEntry): QueueEntry[] {
-  const next = queue.toSpliced(checkedIndexOf(queue, before), 1);
-  next.splice(insertionIndex(next, after), 0, after);
+export function replaceSorted(queue: Queue, before: QueueEntry, after: QueueEntry): Queue {
+  const next = queue.remove(before).insert(after);
   indexes.handOn(queue, next, (index) => {
     indexRemove(index, before);
     indexAdd(index, after);
@@ -139,15 +89,8 @@ export function replaceSorted(queue: Queue, before: QueueEntry, after: QueueEntr
 }
 
 /** The queue without its head (which starts playing). */
-export function withoutHead(queue: Queue): QueueEntry[] {
-  const next = queue.slice(1);
-  const head = queue[0];
-  if (head !== undefined) indexes.handOn(queue, next, (index) => indexRemove(index, head));
-  return next;
-}
-
-function checkedIndexOf(queue: Queue, entry: QueueEntry): number {
-  const i = indexOfEntry(queue, entry);
-  if (i < 0) throw new Error(`entry ${entry.entryId} is not where its order says`);
-  return i;
+export function withoutHead(queue: Queue): Queue {
+  const head = queue.at(0);
+  if (head === undefined) return queue;
+  return removeSorted(queue, head);
 }

@@ -2,7 +2,9 @@
 // it gives exactly the state that applying every command from the start gives.
 
 import { chorusError } from './reasons.ts';
-import type { RoomState } from './types.ts';
+import { Queue } from './queue.ts';
+import { RecentWindow } from './recent.ts';
+import type { QueueEntry, RecentCommand, RoomState } from './types.ts';
 
 export const SNAPSHOT_FORMAT = 'chorus.room/1';
 
@@ -27,5 +29,12 @@ export function restore(value: unknown): RoomState {
   if (typeof state !== 'object' || state === null || typeof (state as { id?: unknown }).id !== 'string') {
     throw chorusError('SNAPSHOT_NO_STATE');
   }
-  return state as RoomState;
+  const parsed = state as Omit<RoomState, 'queue' | 'recent'> & { queue: unknown; recent: unknown };
+  // The queue and the window are written as plain arrays (their toJSON) and read back here.
+  const queue = parsed.queue instanceof Queue ? parsed.queue : Queue.fromSorted(parsed.queue as QueueEntry[]);
+  const recent =
+    parsed.recent instanceof RecentWindow
+      ? parsed.recent
+      : RecentWindow.fromArray(parsed.recent as RecentCommand[], parsed.version);
+  return { ...parsed, queue, recent };
 }

@@ -3,6 +3,8 @@
 // between the store, the read model and snapshots.
 
 import type { ErrorInfo } from './errors.ts';
+import type { Queue } from './queue.ts';
+import type { RecentWindow } from './recent.ts';
 
 /** Track metadata, copied into queue entries and history records when a track is added. */
 export interface Track {
@@ -109,8 +111,11 @@ export interface RoomState {
   readonly settings: RoomSettings;
   readonly locked: boolean;
   readonly members: Readonly<Record<string, Member>>;
-  /** Always sorted: score descending, then seq ascending. */
-  readonly queue: readonly QueueEntry[];
+  /**
+   * Always sorted: score descending, then seq ascending. A persistent tree (queue.ts) that JSON
+   * writes as the plain sorted array.
+   */
+  readonly queue: Queue;
   readonly nowPlaying: NowPlaying | null;
   /** Oldest first; at most settings.historyRetention records. */
   readonly history: readonly HistoryRecord[];
@@ -118,8 +123,11 @@ export interface RoomState {
   readonly playCount: number;
   /** Count of state-changing commands applied to this room. */
   readonly version: number;
-  /** The most recent successful command ids and their results, oldest first (idempotent retries). */
-  readonly recent: readonly RecentCommand[];
+  /**
+   * The most recent successful command ids and their results, oldest first (idempotent retries). A
+   * persistent chunked window (recent.ts) that JSON writes as the plain array.
+   */
+  readonly recent: RecentWindow;
 }
 
 export interface RecentCommand {

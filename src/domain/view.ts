@@ -105,9 +105,11 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
   // Once a track of unknown length lies ahead, every ETA behind it is unknown too.
   const ahead = durationBefore(state.queue, Math.min(offset, end));
   let eta = remaining === null || ahead === null ? null : remaining + ahead;
-  for (let i = offset; i < end; i++) {
-    const entry = state.queue[i]!;
-    queue.push(queueItem(state, entry, i + 1, eta, viewer));
+  let position = offset;
+  for (const entry of state.queue.from(offset)) {
+    if (position >= end) break;
+    position += 1;
+    queue.push(queueItem(state, entry, position, eta, viewer));
     eta = eta === null || entry.track.durationMs === 0 ? null : eta + entry.track.durationMs;
   }
 

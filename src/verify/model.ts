@@ -8,7 +8,14 @@
 // both before it searches, see checker.ts). Under those conditions time only flows into the state as
 // data (addedAt, startedAt, ...), so it is left out of every comparison and of the fingerprint.
 
-import { apply, type CommandValue, type Envelope, type RoomState } from '../domain/index.ts';
+import {
+  apply,
+  type CommandValue,
+  type Envelope,
+  type QueueEntry,
+  type RecentCommand,
+  type RoomState,
+} from '../domain/index.ts';
 import type { ObservedEntry, ObservedRoom, ObservedValue, WriteOp } from './history.ts';
 
 /** The envelope the node built for a recorded write, as far as the history tells. */
@@ -90,7 +97,7 @@ function valueMatches(seen: ObservedValue, value: CommandValue, state: RoomState
 
 /** The room as a client sees it, with the whole queue. */
 export function observe(state: RoomState): ObservedRoom {
-  const entry = (e: RoomState['queue'][number]): ObservedEntry => ({
+  const entry = (e: QueueEntry): ObservedEntry => ({
     entryId: e.entryId,
     trackId: e.track.trackId,
     ups: e.ups,
@@ -131,7 +138,7 @@ export function roomMatches(state: RoomState | null, seen: ObservedRoom): boolea
     : null;
   if (!sameEntry(playing, seen.nowPlaying)) return false;
   for (let i = 0; i < seen.queue.length; i++) {
-    const e = state.queue[i]!;
+    const e = state.queue.at(i)!;
     const s = seen.queue[i]!;
     if (e.entryId !== s.entryId || e.track.trackId !== s.trackId || e.ups !== s.ups || e.downs !== s.downs) {
       return false;
@@ -170,9 +177,9 @@ function cached<K extends object>(cache: WeakMap<K, string>, key: K, make: (key:
   return d;
 }
 
-type Entry = RoomState['queue'][number];
+type Entry = QueueEntry;
 const entryDigests = new WeakMap<Entry, string>();
-const listDigests = new WeakMap<readonly unknown[], string>();
+const listDigests = new WeakMap<object, string>();
 const objectDigests = new WeakMap<object, string>();
 const recentSums = new WeakMap<RoomState['recent'], readonly [number, number]>();
 const stateDigests = new WeakMap<RoomState, string>();
@@ -208,10 +215,10 @@ function membersDigest(members: RoomState['members']): string {
   );
 }
 
-const rememberedLanes = new WeakMap<RoomState['recent'][number], readonly [number, number]>();
+const rememberedLanes = new WeakMap<RecentCommand, readonly [number, number]>();
 
 /** A remembered command: its id and the answer a retry of it gets (clock fields left out). */
-function rememberedDigest(r: RoomState['recent'][number]): readonly [number, number] {
+function rememberedDigest(r: RecentCommand): readonly [number, number] {
   let lanes = rememberedLanes.get(r);
   if (lanes === undefined) {
     const text = JSON.stringify(r, (key, value: unknown) => (TIME_FIELDS.has(key) ? undefined : value));
@@ -234,7 +241,7 @@ function recentSum(
   if (known) return known;
   let sum: [number, number];
   const base = parent ? recentSums.get(parent) : undefined;
-  if (base && recent.length === parent!.length + 1 && recent[recent.length - 2] === parent!.at(-1)) {
+  if (base && recent.length === parent!.length + 1 && recent.at(-2) === parent!.at(-1)) {
     const [a, b] = rememberedDigest(recent.at(-1)!);
     sum = [(base[0] + a) % 4294967296, (base[1] + b) % 4294967296];
   } else {

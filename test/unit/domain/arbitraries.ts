@@ -322,14 +322,14 @@ function resolve(ref: EntryRef, state: RoomState | null): string {
   const playing = state?.nowPlaying?.entry.entryId;
   if (ref.kind === 'unknown') return 'e-unknown';
   if (ref.kind === 'playing' || !state || state.queue.length === 0) return playing ?? 'e-none';
-  return state.queue[ref.index % state.queue.length]!.entryId;
+  return state.queue.at(ref.index % state.queue.length)!.entryId;
 }
 
 function commandFor(a: Action, i: number, state: RoomState | null): Command {
   switch (a.kind) {
     case 'add': {
       // Mostly a fresh entry id; sometimes one already in use.
-      const inUse = state?.nowPlaying?.entry.entryId ?? state?.queue[0]?.entryId;
+      const inUse = state?.nowPlaying?.entry.entryId ?? state?.queue.at(0)?.entryId;
       const entryId = a.reuseEntryId && inUse ? inUse : `e${i}`;
       return { type: 'addTrack', entryId, track: trackNo(a.track) };
     }

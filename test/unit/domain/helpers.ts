@@ -14,6 +14,8 @@ import {
   type RoomState,
   type SettingsPatch,
   type Track,
+  restore,
+  snapshot,
 } from '../../../src/domain/index.ts';
 
 export const ROOM_ID = 'room-1';
@@ -174,4 +176,9 @@ export function deepFreeze<T>(value: T): T {
 /** A JSON round trip, as a snapshot written to disk and read back. */
 export function viaJson<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** A state as a store hands it back: written as a snapshot to JSON, parsed, and restored. */
+export function viaSnapshot(state: RoomState): RoomState {
+  return restore(viaJson(snapshot(state)));
 }

@@ -17,7 +17,7 @@ import {
 import { durationBefore, entriesOf, findTrack } from '../../../src/domain/order.ts';
 import { findRecent } from '../../../src/domain/recent.ts';
 import { envelopesArb, fcParams } from './arbitraries.ts';
-import { HOST, ROOM_ID, T0, viaJson } from './helpers.ts';
+import { HOST, ROOM_ID, T0, viaSnapshot } from './helpers.ts';
 
 function checkLookups(state: RoomState): void {
   const { queue } = state;
@@ -32,7 +32,7 @@ function checkLookups(state: RoomState): void {
   let ahead: number | null = 0;
   for (let k = 0; k <= queue.length; k++) {
     assert.equal(durationBefore(queue, k), ahead, `durationBefore ${k}`);
-    const length = queue[k]?.track.durationMs ?? 0;
+    const length = queue.at(k)?.track.durationMs ?? 0;
     ahead = ahead === null || (k < queue.length && length === 0) ? null : ahead + length;
   }
   for (const id of ['e-none', 'constructor', '__proto__']) assert.equal(findEntry(queue, id), undefined);
@@ -54,7 +54,7 @@ void test('applying to any earlier state answers as that state rebuilt from JSON
           const pick = branches[i];
           const from = pick !== undefined && pick % 4 === 0 ? states[pick % states.length]! : states.at(-1)!;
           const out = apply(from, env);
-          const fresh = apply(from === null ? null : viaJson(from), env);
+          const fresh = apply(from === null ? null : viaSnapshot(from), env);
           assert.deepEqual(out, fresh, `command ${i} (${env.command?.type}) answers alike`);
           if (out.state) checkLookups(out.state);
           if (from) checkLookups(from);
@@ -80,7 +80,7 @@ void test('the remembered ids forget the oldest beyond the window, with or witho
     state = apply(state, env(n, { type: 'join', memberId: `m${n}`, name: `M${n}` }, null)).state!;
   }
   assert.equal(state.recent.length, RECENT_COMMANDS_KEPT);
-  for (const s of [state, viaJson(state)]) {
+  for (const s of [state, viaSnapshot(state)]) {
     assert.equal(findRecent(s.recent, 'c9'), undefined, 'forgotten');
     assert.equal(findRecent(s.recent, 'c10')?.commandId, 'c10', 'the oldest kept');
     assert.equal(findRecent(s.recent, `c${total - 1}`)?.commandId, `c${total - 1}`, 'the newest');

@@ -29,7 +29,7 @@ void describe('tracks of unknown length (durationMs 0)', () => {
   void test('are accepted, and maxTrackDurationMs does not refuse them', () => {
     const room = Room.create({ maxTrackDurationMs: 1000, autoplay: false }, ['m1']);
     room.add('m1', 'stream', 0);
-    assert.equal(room.s.queue[0]!.track.durationMs, 0);
+    assert.equal(room.s.queue.at(0)!.track.durationMs, 0);
     room.refused(
       'm1',
       { type: 'addTrack', entryId: 'e-long', track: track('long', 1001) },
@@ -164,7 +164,7 @@ void describe('anonymous votes are counts', () => {
       command: { type: 'anonymousVote', entryId: 'e-a', value: 1 },
     });
     assert.ok(out.result.ok && out.state);
-    const a = out.state.queue[0]!;
+    const a = out.state.queue.at(0)!;
     assert.equal(a.entryId, 'e-a');
     assert.deepEqual([a.ups, a.downs, a.anonymousUps ?? 0], [3, 1, 1], 'the old keys still count');
     assert.equal(Object.keys(a.votes).length, 3, 'the old keys stay as they were');
@@ -201,7 +201,7 @@ void describe('replaceQueue (the legacy /sync)', () => {
     });
     assert.deepEqual(value, { type: 'replaceQueue', removed: 2, added: 4 });
     assert.deepEqual(room.queueIds(), ['s-y', 's-x', 's-w', 's-z']);
-    const y = room.s.queue[0]!;
+    const y = room.s.queue.at(0)!;
     assert.deepEqual([y.ups, y.downs, y.anonymousUps, y.votes], [2, 0, 2, {}]);
     assert.deepEqual(room.eventTypes(), [
       'entryRemoved',

@@ -64,7 +64,7 @@ function checkEntry(entry: QueueEntry, where: string): void {
 /** Everything that must hold of any room the state machine produces. */
 function checkInvariants(s: RoomState, at: number): void {
   for (let i = 1; i < s.queue.length; i++) {
-    const [a, b] = [s.queue[i - 1]!, s.queue[i]!];
+    const [a, b] = [s.queue.at(i - 1)!, s.queue.at(i)!];
     const [sa, sb] = [a.ups - a.downs, b.ups - b.downs];
     assert.ok(
       sa > sb || (sa === sb && a.seq < b.seq),

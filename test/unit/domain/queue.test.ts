@@ -54,7 +54,7 @@ void describe('order: score descending, then insertion sequence ascending', () =
     room.add('m1', 'a');
     room.change('m1', { type: 'removeEntry', entryId: 'e-a' });
     room.add('m1', 'b');
-    assert.equal(room.s.queue[0]!.seq, 2);
+    assert.equal(room.s.queue.at(0)!.seq, 2);
   });
 });
 
@@ -74,7 +74,7 @@ void describe('addTrack', () => {
       downs: 0,
     };
     assert.deepEqual(value, { type: 'addTrack', entry, started: false });
-    assert.deepEqual(room.s.queue, [entry]);
+    assert.deepEqual([...room.s.queue], [entry]);
     assert.deepEqual(room.eventTypes(), ['entryAdded']);
     assert.deepEqual(room.event('entryAdded').entry, entry);
   });
@@ -90,7 +90,7 @@ void describe('addTrack', () => {
       extra: 'dropped',
     };
     room.change('m1', { type: 'addTrack', entryId: 'e1', track: sent });
-    assert.deepEqual(room.s.queue[0]!.track, {
+    assert.deepEqual(room.s.queue.at(0)!.track, {
       trackId: 't1',
       title: 'Song',
       artist: 'Band',
@@ -132,7 +132,7 @@ void describe('addTrack', () => {
         { type: 'addTrack', entryId: 'other', track: track('t1') },
         'ALREADY_EXISTS',
       );
-      assert.deepEqual(err.details, { existing: room.s.queue[0], where: 'queue' });
+      assert.deepEqual(err.details, { existing: room.s.queue.at(0), where: 'queue' });
       assert.match(err.message, /"Title t1" is already in the queue/);
     });
 
@@ -423,7 +423,7 @@ void describe('clear', () => {
       removedHistory: 1,
     });
     assert.deepEqual(room.eventTypes(), ['cleared']);
-    assert.deepEqual([room.s.queue, room.s.nowPlaying, room.s.history], [[], null, []]);
+    assert.deepEqual([[...room.s.queue], room.s.nowPlaying, room.s.history], [[], null, []]);
     room.add('m1', 'd', 1000);
     room.tick(1000);
     const value = room.change(null, { type: 'advance', expectedEntryId: 'e-d', reason: 'finished' });

@@ -10,7 +10,7 @@ import {
   type Envelope,
   type RoomState,
 } from '../../../src/domain/index.ts';
-import { HOST, Room, ROOM_ID, T0, track, viaJson } from './helpers.ts';
+import { HOST, Room, ROOM_ID, T0, track, viaSnapshot } from './helpers.ts';
 
 const create: Command = { type: 'createRoom', name: '  Friday night  ', hostName: ' Ada ' };
 
@@ -29,7 +29,7 @@ void describe('createRoom', () => {
     assert.equal(s.createdAt, T0);
     assert.deepEqual(s.settings, DEFAULT_SETTINGS);
     assert.deepEqual(s.members, { [HOST]: { memberId: HOST, name: 'Ada', isHost: true, joinedAt: T0 } });
-    assert.deepEqual([s.queue, s.nowPlaying, s.history, s.locked], [[], null, [], false]);
+    assert.deepEqual([[...s.queue], s.nowPlaying, s.history, s.locked], [[], null, [], false]);
     assert.equal(s.version, 1);
     assert.deepEqual(
       out.events.map((e) => [e.type, e.roomId, e.version, e.at]),
@@ -205,7 +205,7 @@ void describe('join', () => {
     const e1 = room.add('constructor', 't1');
     room.vote('__proto__', e1, -1);
     room.vote('constructor', e1, 1);
-    const entry = room.s.queue[0]!;
+    const entry = room.s.queue.at(0)!;
     assert.equal(entry.addedBy, 'constructor');
     assert.deepEqual([entry.ups, entry.downs], [1, 1]);
     assert.deepEqual(Object.entries(entry.votes).sort(), [
@@ -213,8 +213,8 @@ void describe('join', () => {
       ['constructor', 1],
     ]);
     room.vote('__proto__', e1, 0);
-    assert.deepEqual(Object.entries(room.s.queue[0]!.votes), [['constructor', 1]]);
-    assert.deepEqual(viaJson(room.s), room.s);
+    assert.deepEqual(Object.entries(room.s.queue.at(0)!.votes), [['constructor', 1]]);
+    assert.deepEqual(viaSnapshot(room.s), room.s);
   });
 });
 
@@ -312,7 +312,7 @@ void describe('idempotent command ids', () => {
     const retry = room.applyEnvelope(up);
     assert.ok(retry.result.ok && retry.result.value.type === 'vote');
     assert.equal(retry.result.value.ups, 1, 'the earlier result');
-    assert.deepEqual(room.s.queue[0]!.votes, { m1: -1 }, 'the later vote stands');
+    assert.deepEqual(room.s.queue.at(0)!.votes, { m1: -1 }, 'the later vote stands');
   });
 
   void test('a retried createRoom returns the earlier result', () => {
@@ -338,7 +338,7 @@ void describe('idempotent command ids', () => {
     }
     // createRoom + RECENT_COMMANDS_KEPT joins: createRoom's id has just been dropped.
     assert.equal(room.s.recent.length, RECENT_COMMANDS_KEPT);
-    assert.equal(room.s.recent[0]!.commandId, joins[0]!.commandId);
+    assert.equal(room.s.recent.at(0)!.commandId, joins[0]!.commandId);
     const stillKnown = apply(room.s, joins[0]!);
     assert.equal(stillKnown.state, room.s);
     assert.ok(stillKnown.result.ok);
@@ -364,7 +364,7 @@ void describe('immutability', () => {
     const room = Room.create({ autoplay: false }, ['m1']);
     room.add('m1', 't1');
     const before: RoomState = room.s;
-    const copy = structuredClone(before);
+    const copy = viaSnapshot(before);
     room.vote('m1', 'e-t1', 1);
     room.add('m1', 't2');
     room.change(HOST, { type: 'advance', expectedEntryId: null, reason: 'skipped' });

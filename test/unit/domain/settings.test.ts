@@ -122,7 +122,7 @@ void describe('updateSettings', () => {
     assert.deepEqual(room.queueIds(), ['e-a', 'e-b']);
     const err = room.refused(
       'm1',
-      { type: 'addTrack', entryId: 'c', track: { ...room.s.queue[0]!.track, trackId: 'c' } },
+      { type: 'addTrack', entryId: 'c', track: { ...room.s.queue.at(0)!.track, trackId: 'c' } },
       'FAILED_PRECONDITION',
     );
     assert.match(err.message, /the queue is full \(1 entries\)/);

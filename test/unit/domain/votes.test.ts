@@ -23,8 +23,8 @@ void describe('vote', () => {
     });
     room.vote('m2', e, 1);
     room.vote('m3', e, -1);
-    assert.deepEqual(room.s.queue[0]!.votes, { m1: 1, m2: 1, m3: -1 });
-    assert.deepEqual([room.s.queue[0]!.ups, room.s.queue[0]!.downs], [2, 1]);
+    assert.deepEqual(room.s.queue.at(0)!.votes, { m1: 1, m2: 1, m3: -1 });
+    assert.deepEqual([room.s.queue.at(0)!.ups, room.s.queue.at(0)!.downs], [2, 1]);
 
     // Changing one's mind moves the vote, it does not add one.
     assert.deepEqual(room.vote('m1', e, -1), {
@@ -45,7 +45,7 @@ void describe('vote', () => {
       effect: 'none',
       position: 1,
     });
-    assert.deepEqual(room.s.queue[0]!.votes, { m1: -1, m2: 1 });
+    assert.deepEqual(room.s.queue.at(0)!.votes, { m1: -1, m2: 1 });
   });
 
   void test('answers the place the entry moved to (1-based), and keeps it for a repeated vote', () => {
@@ -170,7 +170,7 @@ void describe('voting off a queued entry', () => {
     const room = quietRoom({ voteOffThreshold: 0 });
     const a = room.add('m1', 'a');
     for (const m of ['m1', 'm2', 'm3', 'm4', HOST]) room.vote(m, a, -1);
-    assert.equal(room.s.queue[0]!.downs, 5);
+    assert.equal(room.s.queue.at(0)!.downs, 5);
   });
 
   void test('an entry voted off can be added again', () => {
@@ -277,9 +277,9 @@ void describe('anonymousVote (the legacy API)', () => {
       position: 1,
     });
     // Counts, not voter keys (issue 13): the vote map stays empty however many are cast.
-    assert.deepEqual(room.s.queue[0]!.votes, {});
-    assert.equal(room.s.queue[0]!.anonymousUps, 2);
-    assert.equal(room.s.queue[0]!.anonymousDowns, 1);
+    assert.deepEqual(room.s.queue.at(0)!.votes, {});
+    assert.equal(room.s.queue.at(0)!.anonymousUps, 2);
+    assert.equal(room.s.queue.at(0)!.anonymousDowns, 1);
   });
 
   void test('a retried anonymous vote counts once', () => {
@@ -287,7 +287,7 @@ void describe('anonymousVote (the legacy API)', () => {
     const e = room.add('m1', 'a');
     room.change(HOST, { type: 'anonymousVote', entryId: e, value: 1 }, { commandId: 'legacy-1' });
     room.noop(HOST, { type: 'anonymousVote', entryId: e, value: 1 }, { commandId: 'legacy-1' });
-    assert.equal(room.s.queue[0]!.ups, 1);
+    assert.equal(room.s.queue.at(0)!.ups, 1);
   });
 
   void test('can vote off and skip like member votes', () => {

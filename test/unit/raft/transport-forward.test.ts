@@ -32,6 +32,8 @@ function handlers(onClientRequest: TransportHandlers['onClientRequest']): Transp
     onClientRequest,
     onSnapshotDone: () => undefined,
     onUnreachable: () => undefined,
+    onChangeMembership: () => Promise.reject(new Error('not used here')),
+    onTransferLeader: () => Promise.reject(new Error('not used here')),
   };
 }
 

@@ -283,7 +283,7 @@ void describe('memory store', () => {
           assert.ok(state.version >= ack.version, `room ${id} lost version ${ack.version}`);
           if (ack.version >= oldest) {
             assert.equal(
-              state.recent[ack.version - oldest]?.commandId,
+              state.recent.at(ack.version - oldest)?.commandId,
               ack.commandId,
               `version ${ack.version}`,
             );
@@ -296,7 +296,7 @@ void describe('memory store', () => {
           assert.equal(entry.downs, votes.filter((v) => v === -1).length);
         }
         for (let i = 1; i < state.queue.length; i++)
-          assert.ok(compareEntries(state.queue[i - 1]!, state.queue[i]!) < 0);
+          assert.ok(compareEntries(state.queue.at(i - 1)!, state.queue.at(i)!) < 0);
         // The child always joins, then adds: an entry implies its member joined.
         for (const entry of state.queue)
           assert.ok(state.members[entry.addedBy], `entry ${entry.entryId} by a member`);

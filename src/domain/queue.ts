@@ -1,0 +1,304 @@
+// The queue as a persistent ordered structure: a treap (a binary search tree that is also a heap on
+// a priority) whose nodes are never changed once made. Inserting or removing an entry copies only
+// the O(log n) nodes on its path and shares the rest with the queue it came from, so a room of
+// 100,000 entries changes as cheaply as one of 100, and every older state stays intact.
+//
+// Invariants:
+// - In-order, the entries are sorted by `compareEntries` (score descending, then seq ascending).
+// - Each node's priority is a hash of its entry's seq (unique within a room), and no child has a
+//   higher priority than its parent. Keys and priorities together fix the tree's shape, so equal
+//   queues are equal trees however they were built: a deep comparison of two states compares their
+//   queues' contents, and nothing depends on the order of past operations. The hash is a fixed
+//   function (no randomness): every node builds the same tree, and its depth is O(log n) expected.
+// - Each node holds its subtree's size, summed track durations and count of tracks of unknown
+//   length (durationMs 0), so positions ("position N") and ETAs cost O(log n).
+// - JSON.stringify writes the queue as the plain sorted array it always was (toJSON), so snapshots
+//   and logs keep their format; restore() turns the array back into a tree (Queue.fromSorted).
+
+import type { QueueEntry } from './types.ts';
+
+export function scoreOf(entry: Pick<QueueEntry, 'ups' | 'downs'>): number {
+  return entry.ups - entry.downs;
+}
+
+export function compareEntries(a: QueueEntry, b: QueueEntry): number {
+  return scoreOf(b) - scoreOf(a) || a.seq - b.seq;
+}
+
+interface Node {
+  readonly entry: QueueEntry;
+  readonly left: Node | null;
+  readonly right: Node | null;
+  readonly size: number;
+  /** Summed track durations of the subtree. */
+  readonly durationMs: number;
+  /** Tracks of unknown length (durationMs 0) in the subtree. */
+  readonly unknown: number;
+}
+
+/** A 32-bit mix of the seq (murmur3's finaliser): consecutive seqs get unrelated priorities. */
+function priority(seq: number): number {
+  let h = seq | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A total order on priorities (ties, which a 32-bit hash allows, go to the smaller seq). */
+function above(a: QueueEntry, b: QueueEntry): boolean {
+  const pa = priority(a.seq);
+  const pb = priority(b.seq);
+  return pa > pb || (pa === pb && a.seq < b.seq);
+}
+
+function node(entry: QueueEntry, left: Node | null, right: Node | null): Node {
+  return {
+    entry,
+    left,
+    right,
+    size: 1 + (left?.size ?? 0) + (right?.size ?? 0),
+    durationMs: entry.track.durationMs + (left?.durationMs ?? 0) + (right?.durationMs ?? 0),
+    unknown: (entry.track.durationMs === 0 ? 1 : 0) + (left?.unknown ?? 0) + (right?.unknown ?? 0),
+  };
+}
+
+/** The entries of `t` that sort before `key`, and the rest. */
+function split(t: Node | null, key: QueueEntry): [Node | null, Node | null] {
+  if (t === null) return [null, null];
+  if (compareEntries(t.entry, key) < 0) {
+    const [l, r] = split(t.right, key);
+    return [node(t.entry, t.left, l), r];
+  }
+  const [l, r] = split(t.left, key);
+  return [l, node(t.entry, r, t.right)];
+}
+
+/** Joins two trees, every entry of `a` sorting before every entry of `b`. */
+function merge(a: Node | null, b: Node | null): Node | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return above(a.entry, b.entry)
+    ? node(a.entry, a.left, merge(a.right, b))
+    : node(b.entry, merge(a, b.left), b.right);
+}
+
+function insert(t: Node | null, entry: QueueEntry): Node {
+  if (t === null) return node(entry, null, null);
+  if (above(entry, t.entry)) {
+    const [l, r] = split(t, entry);
+    return node(entry, l, r);
+  }
+  return compareEntries(entry, t.entry) < 0
+    ? node(t.entry, insert(t.left, entry), t.right)
+    : node(t.entry, t.left, insert(t.right, entry));
+}
+
+function remove(t: Node | null, entry: QueueEntry): Node | null {
+  if (t === null) throw new Error(`entry ${entry.entryId} is not where its order says`);
+  const c = compareEntries(entry, t.entry);
+  if (c === 0) {
+    if (t.entry.entryId !== entry.entryId)
+      throw new Error(`entry ${entry.entryId} is not where its order says`);
+    return merge(t.left, t.right);
+  }
+  return c < 0
+    ? node(t.entry, remove(t.left, entry), t.right)
+    : node(t.entry, t.left, remove(t.right, entry));
+}
+
+export class Queue implements Iterable<QueueEntry> {
+  static readonly EMPTY = new Queue(null);
+
+  /** The tree; null when empty. Enumerable, so deep equality of states compares the entries. */
+  readonly root: Node | null;
+
+  private constructor(root: Node | null) {
+    this.root = root;
+  }
+
+  /**
+   * The queue of these entries, which must already be in queue order (as in a snapshot); built in
+   * O(n) with a stack (a Cartesian tree), not by n insertions.
+   */
+  static fromSorted(entries: readonly QueueEntry[]): Queue {
+    for (let i = 1; i < entries.length; i++) {
+      if (compareEntries(entries[i - 1]!, entries[i]!) >= 0) {
+        throw new Error(`queue entries are not in order at ${i} (${entries[i]!.entryId})`);
+      }
+    }
+    const n = entries.length;
+    const left = new Int32Array(n).fill(-1);
+    const right = new Int32Array(n).fill(-1);
+    const stack: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let last = -1;
+      while (stack.length > 0 && above(entries[i]!, entries[stack.at(-1)!]!)) last = stack.pop()!;
+      left[i] = last;
+      if (stack.length > 0) right[stack.at(-1)!] = i;
+      stack.push(i);
+    }
+    const build = (i: number): Node | null =>
+      i < 0 ? null : node(entries[i]!, build(left[i]!), build(right[i]!));
+    return n === 0 ? Queue.EMPTY : new Queue(build(stack[0]!));
+  }
+
+  /** Any entries, sorted here into queue order. */
+  static of(entries: readonly QueueEntry[]): Queue {
+    return Queue.fromSorted(entries.toSorted(compareEntries));
+  }
+
+  get length(): number {
+    return this.root?.size ?? 0;
+  }
+
+  /** The entry at 0-based position `i` (negative counts from the end, as Array.at does). */
+  at(i: number): QueueEntry | undefined {
+    const n = this.length;
+    let k = i < 0 ? i + n : i;
+    if (!Number.isInteger(k) || k < 0 || k >= n) return undefined;
+    let t = this.root;
+    while (t !== null) {
+      const l = t.left?.size ?? 0;
+      if (k < l) t = t.left;
+      else if (k === l) return t.entry;
+      else {
+        k -= l + 1;
+        t = t.right;
+      }
+    }
+    return undefined;
+  }
+
+  /** Where `entry` (as it is in the queue, with its current votes) stands: 0-based, or -1. */
+  indexOf(entry: QueueEntry): number {
+    let i = 0;
+    let t = this.root;
+    while (t !== null) {
+      const c = compareEntries(entry, t.entry);
+      if (c < 0) t = t.left;
+      else if (c > 0) {
+        i += (t.left?.size ?? 0) + 1;
+        t = t.right;
+      } else return t.entry.entryId === entry.entryId ? i + (t.left?.size ?? 0) : -1;
+    }
+    return -1;
+  }
+
+  /** The queue with `entry` in its place. */
+  insert(entry: QueueEntry): Queue {
+    return new Queue(insert(this.root, entry));
+  }
+
+  /** The queue without `entry`, which must be in it as it is (same votes). */
+  remove(entry: QueueEntry): Queue {
+    return new Queue(remove(this.root, entry));
+  }
+
+  /** The summed durations of the first `count` entries and how many of them are of unknown length. */
+  durationOfFirst(count: number): { readonly durationMs: number; readonly unknown: number } {
+    let durationMs = 0;
+    let unknown = 0;
+    let k = Math.max(0, Math.min(count, this.length));
+    let t = this.root;
+    while (t !== null && k > 0) {
+      const l = t.left?.size ?? 0;
+      if (k <= l) t = t.left;
+      else {
+        durationMs += (t.left?.durationMs ?? 0) + t.entry.track.durationMs;
+        unknown += (t.left?.unknown ?? 0) + (t.entry.track.durationMs === 0 ? 1 : 0);
+        k -= l + 1;
+        t = t.right;
+      }
+    }
+    return { durationMs, unknown };
+  }
+
+  /** In order, from 0-based position `start`: O(log n) to get there, then O(1) amortised per entry. */
+  *from(start: number): Generator<QueueEntry> {
+    const stack: Node[] = [];
+    let t = this.root;
+    let k = Math.max(0, start);
+    // Descend to position k, keeping the ancestors whose entry comes after it.
+    while (t !== null) {
+      const l = t.left?.size ?? 0;
+      if (k < l) {
+        stack.push(t);
+        t = t.left;
+      } else if (k === l) {
+        stack.push(t);
+        break;
+      } else {
+        k -= l + 1;
+        t = t.right;
+      }
+    }
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      yield n.entry;
+      for (let c = n.right; c !== null; c = c.left) stack.push(c);
+    }
+  }
+
+  [Symbol.iterator](): Iterator<QueueEntry> {
+    return this.from(0);
+  }
+
+  /** Entries [start, end) as an array, like Array.slice (no negative indexes). */
+  slice(start = 0, end = this.length): QueueEntry[] {
+    const out: QueueEntry[] = [];
+    if (end <= start) return out;
+    for (const e of this.from(start)) {
+      if (out.length >= end - start) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  toArray(): QueueEntry[] {
+    return this.slice();
+  }
+
+  map<T>(f: (entry: QueueEntry, index: number) => T): T[] {
+    return this.toArray().map((e, i) => f(e, i));
+  }
+
+  forEach(f: (entry: QueueEntry, index: number) => void): void {
+    let i = 0;
+    for (const e of this) f(e, i++);
+  }
+
+  find(f: (entry: QueueEntry) => boolean): QueueEntry | undefined {
+    for (const e of this) if (f(e)) return e;
+    return undefined;
+  }
+
+  findIndex(f: (entry: QueueEntry) => boolean): number {
+    let i = 0;
+    for (const e of this) {
+      if (f(e)) return i;
+      i++;
+    }
+    return -1;
+  }
+
+  some(f: (entry: QueueEntry) => boolean): boolean {
+    return this.find(f) !== undefined;
+  }
+
+  filter(f: (entry: QueueEntry) => boolean): QueueEntry[] {
+    return this.toArray().filter((e) => f(e));
+  }
+
+  /** Snapshots, logs and APIs see the plain sorted array. */
+  toJSON(): QueueEntry[] {
+    return this.toArray();
+  }
+
+  /** console.log and assertion messages show the entries, not the tree (no node:util import here). */
+  [Symbol.for('nodejs.util.inspect.custom')](): QueueEntry[] {
+    return this.toArray();
+  }
+}

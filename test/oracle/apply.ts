@@ -1,0 +1,849 @@
+// TEST ORACLE (issue 21): src/domain/apply.ts as it was before the room's structures became persistent,
+// kept unchanged so that property tests can check the new structures against it. Not used by src/.
+//
+// The state machine: apply(state, envelope) -> { state, events, result }.
+//
+// Pure and deterministic: no clock, no randomness, no I/O. Every id and timestamp arrives in the
+// envelope, so every node that applies the same envelopes in the same order holds the same room.
+// Each handler validates everything first and only then builds the new state, so a refused command
+// never leaves a trace; refused and no-op commands do not change the version.
+
+import { errorInfo, type ErrorInfo } from '../../src/domain/errors.ts';
+import {
+  compareEntries,
+  entriesOf,
+  findEntry,
+  findTrack,
+  indexOfEntry,
+  insertSorted,
+  removeSorted,
+  replaceSorted,
+  scoreOf,
+  withoutHead,
+} from './order.ts';
+import { findRecent, remember } from './recent.ts';
+import { applySettingsPatch, DEFAULT_SETTINGS, isErrorInfo } from '../../src/domain/settings.ts';
+import type {
+  ApplyOutput,
+  Command,
+  CommandValue,
+  Envelope,
+  HistoryRecord,
+  Member,
+  NowPlaying,
+  QueueEntry,
+  ReplacementEntry,
+  RoomEventBody,
+  RoomState,
+  VoteValue,
+} from './types.ts';
+import {
+  checkId,
+  checkRoomId,
+  checkText,
+  checkTrack,
+  LIMITS,
+  normaliseTrack,
+} from '../../src/domain/validate.ts';
+
+/** Voter keys of anonymous (legacy) votes start with this; no member id may. */
+const ANONYMOUS_PREFIX = '~';
+
+/** What a handler decides: refuse, answer without a change, or change the room. */
+type Step =
+  | { readonly kind: 'error'; readonly error: ErrorInfo }
+  | { readonly kind: 'noop'; readonly value: CommandValue }
+  | {
+      readonly kind: 'change';
+      readonly state: RoomState;
+      readonly events: readonly RoomEventBody[];
+      readonly value: CommandValue;
+    };
+
+type Handler<T extends Command['type']> = (
+  state: RoomState,
+  env: Envelope,
+  command: Extract<Command, { type: T }>,
+) => Step;
+
+export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
+  const bad = checkEnvelope(env);
+  if (bad) return refuse(state, bad);
+  if (state !== null && state.id !== env.roomId) {
+    return refuse(state, errorInfo('INTERNAL', `command for room ${env.roomId} applied to room ${state.id}`));
+  }
+  const earlier = state ? findRecent(state.recent, env.commandId) : undefined;
+  if (state && earlier) {
+    // A retry answers as the first time did; the same id on another kind of command is a mistake.
+    if (earlier.result.type !== answerType(env.command)) {
+      return refuse(
+        state,
+        errorInfo(
+          'INVALID_ARGUMENT',
+          `command id ${env.commandId} was already used for a different request`,
+          {
+            commandId: env.commandId,
+            usedFor: earlier.result.type,
+          },
+        ),
+      );
+    }
+    return { state, events: [], result: { ok: true, value: earlier.result } };
+  }
+
+  const command = env.command;
+  let step: Step;
+  if (command.type === 'createRoom') {
+    step = state
+      ? {
+          kind: 'error',
+          error: errorInfo('ALREADY_EXISTS', `room ${env.roomId} already exists`, { roomId: env.roomId }),
+        }
+      : createRoom(env, command);
+  } else if (state === null) {
+    step = {
+      kind: 'error',
+      error: errorInfo('NOT_FOUND', `room ${env.roomId} does not exist`, { roomId: env.roomId }),
+    };
+  } else {
+    step = dispatch(state, env, command);
+  }
+  return finish(state, env, step);
+}
+
+/** The kind of answer a command gives (an anonymous vote answers like a vote). */
+function answerType(command: Command): CommandValue['type'] | null {
+  if (typeof command !== 'object' || command === null) return null;
+  return command.type === 'anonymousVote' ? 'vote' : command.type;
+}
+
+function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { type: 'createRoom' }>): Step {
+  switch (command.type) {
+    case 'join':
+      return join(state, env, command);
+    case 'addTrack':
+      return addTrack(state, env, command);
+    case 'removeEntry': {
+      const resolved = byTrack(state, command);
+      return 'code' in resolved ? { kind: 'error', error: resolved } : removeEntry(state, env, resolved);
+    }
+    case 'vote':
+      return vote(state, env, command);
+    case 'anonymousVote': {
+      const resolved = byTrack(state, command);
+      return 'code' in resolved ? { kind: 'error', error: resolved } : anonymousVote(state, env, resolved);
+    }
+    case 'advance':
+      return advance(state, env, command);
+    case 'updateSettings':
+      return updateSettings(state, env, command);
+    case 'setLocked':
+      return setLocked(state, env, command);
+    case 'pause':
+      return pause(state, env, command);
+    case 'resume':
+      return resume(state, env, command);
+    case 'clear':
+      return clear(state, env, command);
+    case 'replaceQueue':
+      return replaceQueue(state, env, command);
+    default:
+      return fail('INVALID_ARGUMENT', `unknown command type ${String((command as { type: unknown }).type)}`);
+  }
+}
+
+/**
+ * A legacy command may name its entry by the queued track's id instead: resolved here, in log
+ * order, so that it finds a track added a moment earlier through another node that the proposing
+ * node had not applied yet.
+ */
+function byTrack<C extends { readonly entryId: string; readonly trackId?: string }>(
+  state: RoomState,
+  command: C,
+): C | ErrorInfo {
+  if (command.trackId === undefined) return command;
+  const bad = checkText('trackId', command.trackId, LIMITS.textMaxLength);
+  if (bad) return bad;
+  const entry = findTrack(state.queue, command.trackId);
+  if (!entry) {
+    return errorInfo('NOT_FOUND', `track ${command.trackId} is not in the queue`, {
+      trackId: command.trackId,
+    });
+  }
+  return { ...command, entryId: entry.entryId };
+}
+
+/** Stamps the version on a change, remembers its command id, and turns the step into output. */
+function finish(state: RoomState | null, env: Envelope, step: Step): ApplyOutput {
+  switch (step.kind) {
+    case 'error':
+      return refuse(state, step.error);
+    case 'noop':
+      return { state, events: [], result: { ok: true, value: step.value } };
+    case 'change': {
+      const version = step.state.version + 1;
+      const next: RoomState = {
+        ...step.state,
+        version,
+        recent: remember(step.state.recent, { commandId: env.commandId, result: step.value }),
+      };
+      const events = step.events.map((body) => ({ ...body, roomId: env.roomId, version, at: env.at }));
+      return { state: next, events, result: { ok: true, value: step.value } };
+    }
+  }
+}
+
+function refuse(state: RoomState | null, error: ErrorInfo): ApplyOutput {
+  return { state, events: [], result: { ok: false, error } };
+}
+
+function fail(code: ErrorInfo['code'], message: string, details?: Record<string, unknown>): Step {
+  return { kind: 'error', error: errorInfo(code, message, details) };
+}
+
+function checkEnvelope(env: Envelope): ErrorInfo | null {
+  if (typeof env !== 'object' || env === null)
+    return errorInfo('INVALID_ARGUMENT', 'command envelope must be an object');
+  if (typeof env.command !== 'object' || env.command === null) {
+    return errorInfo('INVALID_ARGUMENT', 'command must be an object');
+  }
+  if (!Number.isSafeInteger(env.at) || env.at < 0) {
+    return errorInfo('INVALID_ARGUMENT', 'command time must be a whole number of ms');
+  }
+  return (
+    checkId('commandId', env.commandId) ??
+    checkRoomId(env.roomId) ??
+    (env.actor === null ? null : checkId('actor', env.actor))
+  );
+}
+
+// ---- Who may act ---------------------------------------------------------------------------------
+
+function memberOf(state: RoomState, actor: string | null): Member | ErrorInfo {
+  if (actor === null)
+    return errorInfo('UNAUTHENTICATED', 'this action needs a member token; join the room first');
+  // Own properties only: an id such as "constructor" or "__proto__" must not find Object.prototype's.
+  const member = Object.hasOwn(state.members, actor) ? state.members[actor] : undefined;
+  if (!member) {
+    return errorInfo('PERMISSION_DENIED', `you are not a member of room ${state.id}; join it first`, {
+      roomId: state.id,
+    });
+  }
+  return member;
+}
+
+function hostOf(state: RoomState, actor: string | null, action: string): Member | ErrorInfo {
+  const member = memberOf(state, actor);
+  if ('code' in member) return member;
+  if (!member.isHost) return errorInfo('PERMISSION_DENIED', `only the host can ${action}`);
+  return member;
+}
+
+// ---- Handlers ------------------------------------------------------------------------------------
+
+function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom' }>): Step {
+  const bad =
+    (env.actor === null
+      ? errorInfo('INVALID_ARGUMENT', 'createRoom needs the new host id as actor')
+      : null) ??
+    checkText('name', command.name, LIMITS.nameMaxLength) ??
+    checkText('hostName', command.hostName, LIMITS.nameMaxLength);
+  if (bad) return { kind: 'error', error: bad };
+  const settings = applySettingsPatch(DEFAULT_SETTINGS, command.settings ?? {});
+  if (isErrorInfo(settings)) return { kind: 'error', error: settings };
+  const hostId = env.actor!;
+  const host: Member = { memberId: hostId, name: command.hostName.trim(), isHost: true, joinedAt: env.at };
+  const state: RoomState = {
+    id: env.roomId,
+    name: command.name.trim(),
+    createdAt: env.at,
+    hostId,
+    settings,
+    locked: false,
+    members: { [hostId]: host },
+    queue: [],
+    nowPlaying: null,
+    history: [],
+    nextSeq: 1,
+    playCount: 0,
+    version: 0,
+    recent: [],
+  };
+  return {
+    kind: 'change',
+    state,
+    events: [
+      { type: 'roomCreated', name: state.name, hostId, settings },
+      { type: 'memberJoined', member: host },
+    ],
+    value: { type: 'createRoom', roomId: state.id, hostId },
+  };
+}
+
+const join: Handler<'join'> = (state, env, command) => {
+  const bad = checkId('memberId', command.memberId) ?? checkText('name', command.name, LIMITS.nameMaxLength);
+  if (bad) return { kind: 'error', error: bad };
+  if (command.memberId.startsWith(ANONYMOUS_PREFIX)) {
+    return fail(
+      'INVALID_ARGUMENT',
+      `member ids starting with ${ANONYMOUS_PREFIX} are reserved for anonymous votes`,
+      {
+        field: 'memberId',
+      },
+    );
+  }
+  if (Object.hasOwn(state.members, command.memberId)) {
+    return fail('ALREADY_EXISTS', `member ${command.memberId} already joined`, {
+      memberId: command.memberId,
+    });
+  }
+  const member: Member = {
+    memberId: command.memberId,
+    name: command.name.trim(),
+    isHost: false,
+    joinedAt: env.at,
+  };
+  return {
+    kind: 'change',
+    state: { ...state, members: { ...state.members, [member.memberId]: member } },
+    events: [{ type: 'memberJoined', member }],
+    value: { type: 'join', memberId: member.memberId },
+  };
+};
+
+const addTrack: Handler<'addTrack'> = (state, env, command) => {
+  const member = memberOf(state, env.actor);
+  if ('code' in member) return { kind: 'error', error: member };
+  const bad = checkId('entryId', command.entryId) ?? checkTrack(command.track);
+  if (bad) return { kind: 'error', error: bad };
+  const track = normaliseTrack(command.track);
+  const { settings } = state;
+
+  if (state.locked && !member.isHost) return fail('FAILED_PRECONDITION', 'the host has locked the queue');
+  // A track of unknown length (0) is not refused: nothing says it is too long.
+  if (track.durationMs > settings.maxTrackDurationMs) {
+    return fail(
+      'FAILED_PRECONDITION',
+      `this track is longer than the room allows (${formatMinutes(settings.maxTrackDurationMs)})`,
+      { durationMs: track.durationMs, maxTrackDurationMs: settings.maxTrackDurationMs },
+    );
+  }
+  const existing =
+    state.nowPlaying?.entry.track.trackId === track.trackId
+      ? { entry: state.nowPlaying.entry, where: 'nowPlaying' }
+      : ((e) => (e ? { entry: e, where: 'queue' } : null))(findTrack(state.queue, track.trackId));
+  if (existing) {
+    return fail(
+      'ALREADY_EXISTS',
+      existing.where === 'queue'
+        ? `"${track.title}" is already in the queue`
+        : `"${track.title}" is playing right now`,
+      { existing: existing.entry, where: existing.where },
+    );
+  }
+  if (
+    state.nowPlaying?.entry.entryId === command.entryId ||
+    findEntry(state.queue, command.entryId) !== undefined
+  ) {
+    return fail('ALREADY_EXISTS', `entry id ${command.entryId} is already in use`, {
+      entryId: command.entryId,
+    });
+  }
+  if (state.queue.length >= settings.maxQueueLength) {
+    return fail('FAILED_PRECONDITION', `the queue is full (${settings.maxQueueLength} entries)`, {
+      maxQueueLength: settings.maxQueueLength,
+    });
+  }
+  if (!member.isHost && settings.maxEntriesPerMember > 0) {
+    const mine = entriesOf(state.queue, member.memberId);
+    if (mine >= settings.maxEntriesPerMember) {
+      return fail(
+        'FAILED_PRECONDITION',
+        `you already have ${mine} tracks waiting; the room allows ${settings.maxEntriesPerMember} per member`,
+        { maxEntriesPerMember: settings.maxEntriesPerMember },
+      );
+    }
+  }
+  if (settings.replayProtectionMinutes > 0) {
+    const since = env.at - settings.replayProtectionMinutes * 60_000;
+    const recent = state.history.findLast((r) => r.track.trackId === track.trackId && r.endedAt > since);
+    if (recent) {
+      return fail(
+        'FAILED_PRECONDITION',
+        `"${track.title}" was played less than ${settings.replayProtectionMinutes} minutes ago`,
+        { replayProtectionMinutes: settings.replayProtectionMinutes, lastEndedAt: recent.endedAt },
+      );
+    }
+  }
+
+  const entry: QueueEntry = {
+    entryId: command.entryId,
+    track,
+    addedBy: member.memberId,
+    addedAt: env.at,
+    seq: state.nextSeq,
+    votes: {},
+    ups: 0,
+    downs: 0,
+  };
+  const added: RoomState = { ...state, queue: insertSorted(state.queue, entry), nextSeq: state.nextSeq + 1 };
+  const events: RoomEventBody[] = [{ type: 'entryAdded', entry }];
+  const next = settings.autoplay ? startNextIfIdle(added, env.at, events) : added;
+  return {
+    kind: 'change',
+    state: next,
+    events,
+    value: { type: 'addTrack', entry, started: next.nowPlaying?.entry.entryId === entry.entryId },
+  };
+};
+
+const removeEntry: Handler<'removeEntry'> = (state, env, command) => {
+  const member = memberOf(state, env.actor);
+  if ('code' in member) return { kind: 'error', error: member };
+  const bad = checkId('entryId', command.entryId);
+  if (bad) return { kind: 'error', error: bad };
+  const entry = findEntry(state.queue, command.entryId);
+  if (!entry) {
+    if (state.nowPlaying?.entry.entryId === command.entryId) {
+      return fail('FAILED_PRECONDITION', 'this entry is playing; the host can skip it instead');
+    }
+    return fail('NOT_FOUND', `no entry ${String(command.entryId)} in the queue`, {
+      entryId: command.entryId,
+    });
+  }
+  if (entry.addedBy !== member.memberId && !member.isHost) {
+    return fail('PERMISSION_DENIED', 'only the member who added an entry, or the host, can remove it');
+  }
+  if (state.locked && !member.isHost) return fail('FAILED_PRECONDITION', 'the host has locked the queue');
+  return {
+    kind: 'change',
+    state: { ...state, queue: removeSorted(state.queue, entry) },
+    events: [{ type: 'entryRemoved', entryId: entry.entryId, reason: 'removed', by: member.memberId }],
+    value: { type: 'removeEntry', entryId: entry.entryId },
+  };
+};
+
+const vote: Handler<'vote'> = (state, env, command) => {
+  const member = memberOf(state, env.actor);
+  if ('code' in member) return { kind: 'error', error: member };
+  const bad = checkId('entryId', command.entryId);
+  if (bad) return { kind: 'error', error: bad };
+  if (command.value !== 1 && command.value !== -1 && command.value !== 0) {
+    return fail('INVALID_ARGUMENT', 'a vote is 1 (up), -1 (down) or 0 (withdraw)', { field: 'value' });
+  }
+  return castVote(state, env, command.entryId, member.memberId, command.value);
+};
+
+const anonymousVote: Handler<'anonymousVote'> = (state, env, command) => {
+  const host = hostOf(state, env.actor, 'cast anonymous votes');
+  if ('code' in host) return { kind: 'error', error: host };
+  const bad = checkId('entryId', command.entryId);
+  if (bad) return { kind: 'error', error: bad };
+  if (command.value !== 1 && command.value !== -1) {
+    return fail('INVALID_ARGUMENT', 'an anonymous vote is 1 (up) or -1 (down)', { field: 'value' });
+  }
+  const playing = state.nowPlaying?.entry.entryId === command.entryId ? state.nowPlaying : null;
+  const entry = playing ? playing.entry : findEntry(state.queue, command.entryId);
+  if (!entry)
+    return fail('NOT_FOUND', `no entry ${command.entryId} in the queue`, { entryId: command.entryId });
+  // A count, not a voter key: the entry's vote map is not copied, so every anonymous vote costs the same.
+  const up = command.value === 1;
+  const updated: QueueEntry = {
+    ...entry,
+    ups: entry.ups + (up ? 1 : 0),
+    downs: entry.downs + (up ? 0 : 1),
+    anonymousUps: (entry.anonymousUps ?? 0) + (up ? 1 : 0),
+    anonymousDowns: (entry.anonymousDowns ?? 0) + (up ? 0 : 1),
+  };
+  const voter = `${ANONYMOUS_PREFIX}anon:${env.commandId}`;
+  return voteChanged(state, env, playing, entry, updated, voter, command.value);
+};
+
+/** One voter's vote on a queued or playing entry, with the rules it may trigger. */
+function castVote(
+  state: RoomState,
+  env: Envelope,
+  entryId: string,
+  voter: string,
+  value: VoteValue | 0,
+): Step {
+  const playing = state.nowPlaying?.entry.entryId === entryId ? state.nowPlaying : null;
+  const entry = playing ? playing.entry : findEntry(state.queue, entryId);
+  if (!entry) return fail('NOT_FOUND', `no entry ${String(entryId)} in the queue`, { entryId });
+
+  const previous = Object.hasOwn(entry.votes, voter) ? entry.votes[voter]! : 0;
+  if (previous === value) {
+    const position = playing ? null : indexOfEntry(state.queue, entry) + 1;
+    return { kind: 'noop', value: voteValue(entry, 'none', position) };
+  }
+  const votes: Record<string, VoteValue> = { ...entry.votes };
+  if (value === 0) delete votes[voter];
+  // Defined, not assigned: assigning to a key named "__proto__" would set the prototype instead.
+  else Object.defineProperty(votes, voter, { value, enumerable: true, writable: true, configurable: true });
+  const updated: QueueEntry = {
+    ...entry,
+    votes,
+    ups: entry.ups - (previous === 1 ? 1 : 0) + (value === 1 ? 1 : 0),
+    downs: entry.downs - (previous === -1 ? 1 : 0) + (value === -1 ? 1 : 0),
+  };
+  return voteChanged(state, env, playing, entry, updated, voter, value);
+}
+
+/** A changed vote (`entry` became `updated`), with the rules it may trigger: skip, vote-off, reorder. */
+function voteChanged(
+  state: RoomState,
+  env: Envelope,
+  playing: NowPlaying | null,
+  entry: QueueEntry,
+  updated: QueueEntry,
+  voter: string,
+  value: VoteValue | 0,
+): Step {
+  const entryId = entry.entryId;
+  const events: RoomEventBody[] = [
+    {
+      type: 'voteChanged',
+      entryId,
+      voter,
+      value,
+      ups: updated.ups,
+      downs: updated.downs,
+      score: scoreOf(updated),
+    },
+  ];
+  const { settings } = state;
+
+  if (playing) {
+    const withVote: RoomState = { ...state, nowPlaying: { ...playing, entry: updated } };
+    if (value === -1 && settings.skipVotes > 0 && updated.downs >= settings.skipVotes) {
+      const next = endAndStartNext(withVote, env.at, 'votedOff', settings.autoplay, events);
+      return { kind: 'change', state: next, events, value: voteValue(updated, 'skipped', null) };
+    }
+    return { kind: 'change', state: withVote, events, value: voteValue(updated, 'none', null) };
+  }
+
+  if (settings.voteOffThreshold > 0 && scoreOf(updated) <= -settings.voteOffThreshold) {
+    events.push({ type: 'entryRemoved', entryId, reason: 'votedOff', by: null });
+    return {
+      kind: 'change',
+      state: { ...state, queue: removeSorted(state.queue, entry) },
+      events,
+      value: voteValue(updated, 'votedOff', null),
+    };
+  }
+  const queue = replaceSorted(state.queue, entry, updated);
+  return {
+    kind: 'change',
+    state: { ...state, queue },
+    events,
+    value: voteValue(updated, 'none', indexOfEntry(queue, updated) + 1),
+  };
+}
+
+function voteValue(
+  entry: QueueEntry,
+  effect: 'none' | 'votedOff' | 'skipped',
+  position: number | null,
+): CommandValue {
+  return {
+    type: 'vote',
+    entryId: entry.entryId,
+    ups: entry.ups,
+    downs: entry.downs,
+    score: scoreOf(entry),
+    effect,
+    position,
+  };
+}
+
+/**
+ * How much earlier than the timeline's end a device's "ended" is taken: a file may run a little
+ * shorter than its tags say (encoder padding), and devices keep step only within a fraction of a
+ * second. Earlier than this is a device out of step, refused.
+ */
+export const ENDED_EARLY_TOLERANCE_MS = 5_000;
+
+const advance: Handler<'advance'> = (state, env, command) => {
+  if (command.reason !== 'finished' && command.reason !== 'skipped' && command.reason !== 'ended') {
+    return fail('INVALID_ARGUMENT', "advance reason must be 'finished', 'skipped' or 'ended'", {
+      field: 'reason',
+    });
+  }
+  if (command.expectedEntryId !== null) {
+    const bad = checkId('expectedEntryId', command.expectedEntryId);
+    if (bad) return { kind: 'error', error: bad };
+  }
+  if (command.reason === 'skipped') {
+    const host = hostOf(state, env.actor, 'skip or start tracks');
+    if ('code' in host) return { kind: 'error', error: host };
+  }
+  if (command.reason === 'ended') {
+    const member = memberOf(state, env.actor);
+    if ('code' in member) return { kind: 'error', error: member };
+  }
+  const current = state.nowPlaying;
+  const unchanged: Step = {
+    kind: 'noop',
+    value: { type: 'advance', advanced: false, ended: null, nowPlaying: current },
+  };
+  if (command.requireNext !== undefined && typeof command.requireNext !== 'boolean') {
+    return fail('INVALID_ARGUMENT', 'requireNext must be true or false', { field: 'requireNext' });
+  }
+  if ((current?.entry.entryId ?? null) !== command.expectedEntryId) return unchanged;
+  // Decided here, in log order, not on a node that may not have applied the last add yet.
+  if (command.requireNext === true && state.queue.length === 0) return unchanged;
+
+  if (current === null) {
+    // Nothing is playing: start the head of the queue, if the host asks or autoplay allows.
+    if (state.queue.length === 0) return unchanged;
+    if (command.reason !== 'skipped' && !state.settings.autoplay) {
+      return fail('FAILED_PRECONDITION', 'autoplay is off; the host starts playback');
+    }
+    const events: RoomEventBody[] = [];
+    const next = startNextIfIdle(state, env.at, events);
+    return { kind: 'change', state: next, events, value: advanceValue(next, null) };
+  }
+
+  if (command.reason !== 'skipped') {
+    if (current.pausedAt !== undefined) return fail('FAILED_PRECONDITION', 'the track is paused');
+    if (command.reason === 'finished' && current.entry.track.durationMs === 0) {
+      return fail('FAILED_PRECONDITION', 'the track is of unknown length; it ends when the host skips it', {
+        durationMs: 0,
+      });
+    }
+    const endsAt = current.startedAt + current.entry.track.durationMs;
+    const tolerance = command.reason === 'ended' ? ENDED_EARLY_TOLERANCE_MS : 0;
+    if (env.at < endsAt - tolerance) {
+      return fail('FAILED_PRECONDITION', `the track is still playing (${endsAt - env.at} ms left)`, {
+        remainingMs: endsAt - env.at,
+      });
+    }
+  }
+  const events: RoomEventBody[] = [];
+  // A host's skip always starts the next track ("play next"); a track that ran out does so only under autoplay.
+  const startNext = command.reason === 'skipped' || state.settings.autoplay;
+  // A device's "ended" is a finish, at the moment it was reported (perhaps a little early).
+  const reason = command.reason === 'skipped' ? 'skipped' : 'finished';
+  const next = endAndStartNext(state, env.at, reason, startNext, events, command.reason !== 'finished');
+  return { kind: 'change', state: next, events, value: advanceValue(next, next.history.at(-1) ?? null) };
+};
+
+function advanceValue(state: RoomState, ended: HistoryRecord | null): CommandValue {
+  return { type: 'advance', advanced: true, ended, nowPlaying: state.nowPlaying };
+}
+
+/** Ends the playing track into history, then (optionally) starts the head of the queue. */
+function endAndStartNext(
+  state: RoomState,
+  at: number,
+  reason: HistoryRecord['reason'],
+  startNext: boolean,
+  events: RoomEventBody[],
+  /** False: the clock noticed it ran out (it ended on time); true: it stopped when this happened. */
+  stoppedNow = reason !== 'finished',
+): RoomState {
+  const current = state.nowPlaying!;
+  // A paused track stopped at its pause.
+  const stoppedAt = current.pausedAt ?? at;
+  // A track of unknown length has no scheduled end: it ends when it is cut (it never 'finishes').
+  const scheduledEnd =
+    current.entry.track.durationMs === 0 ? stoppedAt : current.startedAt + current.entry.track.durationMs;
+  const record: HistoryRecord = {
+    playNo: state.playCount + 1,
+    entryId: current.entry.entryId,
+    track: current.entry.track,
+    addedBy: current.entry.addedBy,
+    startedAt: current.startedAt,
+    // A track that ran out ended on time, however late the clock noticed; a device's "ended" (a
+    // little early, perhaps) and a cut track ended when they stopped.
+    endedAt: Math.max(current.startedAt, Math.min(stoppedNow ? stoppedAt : scheduledEnd, scheduledEnd)),
+    reason,
+    ups: current.entry.ups,
+    downs: current.entry.downs,
+  };
+  events.push({ type: 'trackEnded', record });
+  const ended: RoomState = {
+    ...state,
+    nowPlaying: null,
+    playCount: record.playNo,
+    history: trimHistory([...state.history, record], state.settings.historyRetention),
+  };
+  return startNext ? startNextIfIdle(ended, at, events) : ended;
+}
+
+/** Starts the head of the queue when nothing is playing. */
+function startNextIfIdle(state: RoomState, at: number, events: RoomEventBody[]): RoomState {
+  const head = state.queue[0];
+  if (state.nowPlaying !== null || head === undefined) return state;
+  const nowPlaying: NowPlaying = { entry: head, startedAt: at };
+  events.push({ type: 'trackStarted', nowPlaying });
+  return { ...state, queue: withoutHead(state.queue), nowPlaying };
+}
+
+function trimHistory(history: HistoryRecord[], retention: number): HistoryRecord[] {
+  return history.length > retention ? history.slice(history.length - retention) : history;
+}
+
+const updateSettings: Handler<'updateSettings'> = (state, env, command) => {
+  const host = hostOf(state, env.actor, 'change the settings');
+  if ('code' in host) return { kind: 'error', error: host };
+  const settings = applySettingsPatch(state.settings, command.patch);
+  if (isErrorInfo(settings)) return { kind: 'error', error: settings };
+  if (JSON.stringify(settings) === JSON.stringify(state.settings)) {
+    return { kind: 'noop', value: { type: 'updateSettings', settings } };
+  }
+  const events: RoomEventBody[] = [{ type: 'settingsChanged', settings }];
+  const updated: RoomState = {
+    ...state,
+    settings,
+    history: trimHistory([...state.history], settings.historyRetention),
+  };
+  const next = settings.autoplay ? startNextIfIdle(updated, env.at, events) : updated;
+  return { kind: 'change', state: next, events, value: { type: 'updateSettings', settings } };
+};
+
+const setLocked: Handler<'setLocked'> = (state, env, command) => {
+  const host = hostOf(state, env.actor, 'lock or unlock the queue');
+  if ('code' in host) return { kind: 'error', error: host };
+  if (typeof command.locked !== 'boolean') return fail('INVALID_ARGUMENT', 'locked must be true or false');
+  if (command.locked === state.locked)
+    return { kind: 'noop', value: { type: 'setLocked', locked: state.locked } };
+  return {
+    kind: 'change',
+    state: { ...state, locked: command.locked },
+    events: [{ type: 'lockChanged', locked: command.locked }],
+    value: { type: 'setLocked', locked: command.locked },
+  };
+};
+
+const pause: Handler<'pause'> = (state, env) => {
+  const host = hostOf(state, env.actor, 'pause playback');
+  if ('code' in host) return { kind: 'error', error: host };
+  const current = state.nowPlaying;
+  if (current === null) return fail('FAILED_PRECONDITION', 'nothing is playing');
+  if (current.pausedAt !== undefined) return { kind: 'noop', value: { type: 'pause', nowPlaying: current } };
+  // Paused after its time ran out (the clock has not caught up yet): it stays at its end.
+  const pausedAt = Math.min(env.at, current.startedAt + current.entry.track.durationMs);
+  const nowPlaying: NowPlaying = { ...current, pausedAt };
+  return {
+    kind: 'change',
+    state: { ...state, nowPlaying },
+    events: [{ type: 'playbackPaused', nowPlaying }],
+    value: { type: 'pause', nowPlaying },
+  };
+};
+
+const resume: Handler<'resume'> = (state, env) => {
+  const host = hostOf(state, env.actor, 'resume playback');
+  if ('code' in host) return { kind: 'error', error: host };
+  const current = state.nowPlaying;
+  if (current === null) return fail('FAILED_PRECONDITION', 'nothing is playing');
+  if (current.pausedAt === undefined) return { kind: 'noop', value: { type: 'resume', nowPlaying: current } };
+  // The origin moves forward by the pause, so the position carries on from where it froze.
+  const { pausedAt, ...playing } = current;
+  const nowPlaying: NowPlaying = {
+    ...playing,
+    startedAt: current.startedAt + Math.max(0, env.at - pausedAt),
+  };
+  return {
+    kind: 'change',
+    state: { ...state, nowPlaying },
+    events: [{ type: 'playbackResumed', nowPlaying }],
+    value: { type: 'resume', nowPlaying },
+  };
+};
+
+const clear: Handler<'clear'> = (state, env) => {
+  const host = hostOf(state, env.actor, 'clear the room');
+  if ('code' in host) return { kind: 'error', error: host };
+  const removedEntries = state.queue.length + (state.nowPlaying ? 1 : 0);
+  const removedHistory = state.history.length;
+  const value: CommandValue = { type: 'clear', removedEntries, removedHistory };
+  if (removedEntries === 0 && removedHistory === 0) return { kind: 'noop', value };
+  return {
+    kind: 'change',
+    state: { ...state, queue: [], nowPlaying: null, history: [] },
+    events: [{ type: 'cleared' }],
+    value,
+  };
+};
+
+const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
+  const host = hostOf(state, env.actor, 'replace the queue');
+  if ('code' in host) return { kind: 'error', error: host };
+  // A command from a log or a buggy client may hold anything: check the shape before trusting the type.
+  const list: unknown = command.entries;
+  if (!Array.isArray(list)) return fail('INVALID_ARGUMENT', 'entries must be a list');
+  const { settings } = state;
+  // Check everything first: a refused replacement leaves the old queue whole.
+  const kept: ReplacementEntry[] = [];
+  const trackIds = new Set<string>(state.nowPlaying ? [state.nowPlaying.entry.track.trackId] : []);
+  const entryIds = new Set<string>(state.nowPlaying ? [state.nowPlaying.entry.entryId] : []);
+  for (const [i, given] of command.entries.entries()) {
+    if (typeof (given as unknown) !== 'object' || given === null)
+      return fail('INVALID_ARGUMENT', `entries[${i}] must be an object`);
+    const bad =
+      checkId(`entries[${i}].entryId`, given.entryId) ??
+      checkTrack(given.track) ??
+      (given.votes === undefined ||
+      (Number.isSafeInteger(given.votes) && Math.abs(given.votes) <= 1_000_000_000)
+        ? null
+        : errorInfo('INVALID_ARGUMENT', `entries[${i}].votes must be a whole number`, { field: 'votes' }));
+    if (bad) return { kind: 'error', error: bad };
+    if (given.track.durationMs > settings.maxTrackDurationMs) {
+      return fail('FAILED_PRECONDITION', `entries[${i}] is longer than the room allows`, {
+        durationMs: given.track.durationMs,
+        maxTrackDurationMs: settings.maxTrackDurationMs,
+      });
+    }
+    if (entryIds.has(given.entryId)) {
+      return fail('ALREADY_EXISTS', `entry id ${given.entryId} is given twice`, { entryId: given.entryId });
+    }
+    entryIds.add(given.entryId);
+    // The same track twice, or the one playing: queued once, as addTrack would have it.
+    if (trackIds.has(given.track.trackId)) continue;
+    trackIds.add(given.track.trackId);
+    kept.push(given);
+  }
+  if (kept.length > settings.maxQueueLength) {
+    return fail('FAILED_PRECONDITION', `the queue is full (${settings.maxQueueLength} entries)`, {
+      maxQueueLength: settings.maxQueueLength,
+    });
+  }
+  const events: RoomEventBody[] = state.queue.map((e) => ({
+    type: 'entryRemoved',
+    entryId: e.entryId,
+    reason: 'removed',
+    by: host.memberId,
+  }));
+  const queue: QueueEntry[] = [];
+  let seq = state.nextSeq;
+  for (const given of kept) {
+    const net = given.votes ?? 0;
+    const entry: QueueEntry = {
+      entryId: given.entryId,
+      track: normaliseTrack(given.track),
+      addedBy: host.memberId,
+      addedAt: env.at,
+      seq: seq++,
+      votes: {},
+      ups: Math.max(net, 0),
+      downs: Math.max(-net, 0),
+      ...(net > 0 ? { anonymousUps: net } : net < 0 ? { anonymousDowns: -net } : {}),
+    };
+    queue.push(entry);
+    events.push({ type: 'entryAdded', entry });
+  }
+  queue.sort(compareEntries); // one sort, not one insertion per entry: a legacy queue may be long
+  const value: CommandValue = { type: 'replaceQueue', removed: state.queue.length, added: kept.length };
+  if (state.queue.length === 0 && kept.length === 0) return { kind: 'noop', value };
+  const replaced: RoomState = { ...state, queue, nextSeq: seq };
+  const next = settings.autoplay ? startNextIfIdle(replaced, env.at, events) : replaced;
+  return { kind: 'change', state: next, events, value };
+};
+
+function formatMinutes(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  const seconds = Math.floor((ms % 60_000) / 1000);
+  return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`;
+}

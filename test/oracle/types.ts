@@ -1,0 +1,289 @@
+// TEST ORACLE (issue 21): src/domain/types.ts as it was before the room's structures became persistent,
+// kept unchanged so that property tests can check the new structures against it. Not used by src/.
+//
+// The room model (DESIGN.md section 2) as plain, JSON-serialisable data. State is immutable: `apply`
+// returns new objects and never changes the ones it was given, so a state can be shared freely
+// between the store, the read model and snapshots.
+
+import type { ErrorInfo } from '../../src/domain/errors.ts';
+
+/** Track metadata, copied into queue entries and history records when a track is added. */
+export interface Track {
+  readonly trackId: string;
+  readonly title: string;
+  readonly artist: string;
+  readonly album: string;
+  /** The length in ms; 0 means unknown (a stream, a file without a duration tag). */
+  readonly durationMs: number;
+  readonly artworkUrl?: string;
+  readonly year?: number;
+  readonly genre?: string;
+  /**
+   * A link of the client's own (tracks added with supplied metadata). Never a server file path: the
+   * music folder's tracks carry `audioUrl` instead, and `file:` URIs are dropped on the way in.
+   */
+  readonly sourceUri?: string;
+  /** Where any node serves the audio, `trackAudioUrl(trackId)`; absent for tracks without audio. */
+  readonly audioUrl?: string;
+}
+
+export interface RoomSettings {
+  /** Public rooms are listed by `GET /v1/rooms`; private ones are reachable by id only. */
+  readonly public: boolean;
+  /** Entries waiting in the queue (the playing track does not count). */
+  readonly maxQueueLength: number;
+  /** Entries one member may have waiting at once; 0 means no limit. The host is exempt. */
+  readonly maxEntriesPerMember: number;
+  /** Longest track that may be added, in ms. */
+  readonly maxTrackDurationMs: number;
+  /** A queued entry whose score falls to -voteOffThreshold leaves the queue; 0 disables. */
+  readonly voteOffThreshold: number;
+  /** The playing track is skipped when its downvotes reach skipVotes; 0 disables. */
+  readonly skipVotes: number;
+  /** Refuse a track that finished playing less than this many minutes ago; 0 disables. */
+  readonly replayProtectionMinutes: number;
+  /** History records kept; older ones are dropped. */
+  readonly historyRetention: number;
+  /** Start the next track by itself: on add to an idle room, and when the playing track ends. */
+  readonly autoplay: boolean;
+}
+
+export interface Member {
+  readonly memberId: string;
+  readonly name: string;
+  readonly isHost: boolean;
+  readonly joinedAt: number;
+}
+
+/** +1 up, -1 down. A withdrawn vote is simply absent. */
+export type VoteValue = 1 | -1;
+
+export interface QueueEntry {
+  readonly entryId: string;
+  readonly track: Track;
+  readonly addedBy: string;
+  readonly addedAt: number;
+  /** Insertion sequence within the room: the tie-breaker of the order. */
+  readonly seq: number;
+  /**
+   * memberId -> vote. At most one vote per voter. Rooms written before anonymous votes became counts
+   * also hold one "~anon:<commandId>" key per anonymous vote; those still count through ups/downs.
+   */
+  readonly votes: Readonly<Record<string, VoteValue>>;
+  /** All votes: the members' in `votes` plus the anonymous counts below. */
+  readonly ups: number;
+  readonly downs: number;
+  /** Anonymous (legacy) votes, kept as counts so the 100,000th costs what the first did. Absent: 0. */
+  readonly anonymousUps?: number;
+  readonly anonymousDowns?: number;
+}
+
+export interface NowPlaying {
+  readonly entry: QueueEntry;
+  /**
+   * The timeline's origin: the position at time t is t - startedAt. A resume moves it forward by
+   * the time spent paused, so players need no other field to find their place.
+   */
+  readonly startedAt: number;
+  /** When the host paused it; absent while it plays. Its position is frozen at pausedAt - startedAt. */
+  readonly pausedAt?: number;
+}
+
+export type EndReason = 'finished' | 'skipped' | 'votedOff';
+
+export interface HistoryRecord {
+  /** 1 for the room's first play, then +1 per play: the cursor for history pages. */
+  readonly playNo: number;
+  readonly entryId: string;
+  readonly track: Track;
+  readonly addedBy: string;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly reason: EndReason;
+  readonly ups: number;
+  readonly downs: number;
+}
+
+export interface RoomState {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+  readonly hostId: string;
+  readonly settings: RoomSettings;
+  readonly locked: boolean;
+  readonly members: Readonly<Record<string, Member>>;
+  /** Always sorted: score descending, then seq ascending. */
+  readonly queue: readonly QueueEntry[];
+  readonly nowPlaying: NowPlaying | null;
+  /** Oldest first; at most settings.historyRetention records. */
+  readonly history: readonly HistoryRecord[];
+  readonly nextSeq: number;
+  readonly playCount: number;
+  /** Count of state-changing commands applied to this room. */
+  readonly version: number;
+  /** The most recent successful command ids and their results, oldest first (idempotent retries). */
+  readonly recent: readonly RecentCommand[];
+}
+
+export interface RecentCommand {
+  readonly commandId: string;
+  readonly result: CommandValue;
+}
+
+// ---- Commands ---------------------------------------------------------------------------------
+
+export type SettingsPatch = { -readonly [K in keyof RoomSettings]?: RoomSettings[K] };
+
+export type Command =
+  | {
+      readonly type: 'createRoom';
+      readonly name: string;
+      readonly hostName: string;
+      readonly settings?: SettingsPatch;
+    }
+  | { readonly type: 'join'; readonly memberId: string; readonly name: string }
+  | { readonly type: 'addTrack'; readonly entryId: string; readonly track: Track }
+  /** `trackId`, when given, picks the queued entry of that track instead (the legacy API's way). */
+  | { readonly type: 'removeEntry'; readonly entryId: string; readonly trackId?: string }
+  | { readonly type: 'vote'; readonly entryId: string; readonly value: VoteValue | 0 }
+  /** A vote by a fresh anonymous voter (the legacy API): one more up or down, keyed by command id. */
+  | {
+      readonly type: 'anonymousVote';
+      readonly entryId: string;
+      readonly value: VoteValue;
+      /** When given, the vote goes to the queued entry of this track (resolved in log order). */
+      readonly trackId?: string;
+    }
+  | {
+      readonly type: 'advance';
+      /** The entry the proposer believes is playing (null: nothing). A mismatch makes this a no-op. */
+      readonly expectedEntryId: string | null;
+      /**
+       * 'finished': the track's time is up (anyone may say so). 'skipped': the host cuts it short.
+       * 'ended': a member's device played it to the end (accepted a little before the timeline's
+       * end, since a file may run shorter than its tags say).
+       */
+      readonly reason: 'finished' | 'skipped' | 'ended';
+      /** When true, an empty queue makes this a no-op (the legacy play_next: "Queue empty"). */
+      readonly requireNext?: boolean;
+    }
+  /** Host: freeze the playing track's timeline. */
+  | { readonly type: 'pause' }
+  /** Host: restart it from where it was paused. */
+  | { readonly type: 'resume' }
+  | { readonly type: 'updateSettings'; readonly patch: SettingsPatch }
+  | { readonly type: 'setLocked'; readonly locked: boolean }
+  /** Empty the queue and the history (the legacy `/clear`). Host only. */
+  | { readonly type: 'clear' }
+  /**
+   * Replace the whole queue in one step (the legacy `/sync`), host only: every node sees the old
+   * queue or the new one. Entries come in the order given (their seq follows it); `votes` is a net
+   * anonymous score. A track given twice, or the one playing, is kept once (the first wins).
+   */
+  | { readonly type: 'replaceQueue'; readonly entries: readonly ReplacementEntry[] };
+
+export interface ReplacementEntry {
+  readonly entryId: string;
+  readonly track: Track;
+  readonly votes?: number;
+}
+
+export type CommandType = Command['type'];
+
+/**
+ * Everything `apply` needs from outside, chosen once by the node that proposes the command: the
+ * client's command id (for idempotent retries), who acts, and when. Ids of new things (room, member,
+ * entry) are inside the command itself.
+ */
+export interface Envelope {
+  readonly commandId: string;
+  readonly roomId: string;
+  /** The acting member; null for the system (the playback clock). For createRoom: the new host's id. */
+  readonly actor: string | null;
+  /** Milliseconds since the epoch, read by the proposing node. */
+  readonly at: number;
+  readonly command: Command;
+}
+
+// ---- Results and events ------------------------------------------------------------------------
+
+export type CommandValue =
+  | { readonly type: 'createRoom'; readonly roomId: string; readonly hostId: string }
+  | { readonly type: 'join'; readonly memberId: string }
+  | { readonly type: 'addTrack'; readonly entry: QueueEntry; readonly started: boolean }
+  | { readonly type: 'removeEntry'; readonly entryId: string }
+  | {
+      readonly type: 'vote';
+      readonly entryId: string;
+      readonly ups: number;
+      readonly downs: number;
+      readonly score: number;
+      /** What the vote caused beyond the count: nothing, the entry voted off, or the track skipped. */
+      readonly effect: 'none' | 'votedOff' | 'skipped';
+      /** The entry's 1-based place in the queue after the vote; null when it plays or has left. */
+      readonly position: number | null;
+    }
+  | {
+      readonly type: 'advance';
+      readonly advanced: boolean;
+      readonly ended: HistoryRecord | null;
+      readonly nowPlaying: NowPlaying | null;
+    }
+  | { readonly type: 'updateSettings'; readonly settings: RoomSettings }
+  | { readonly type: 'setLocked'; readonly locked: boolean }
+  | { readonly type: 'pause'; readonly nowPlaying: NowPlaying }
+  | { readonly type: 'resume'; readonly nowPlaying: NowPlaying }
+  | { readonly type: 'clear'; readonly removedEntries: number; readonly removedHistory: number }
+  | { readonly type: 'replaceQueue'; readonly removed: number; readonly added: number };
+
+export type CommandResult =
+  { readonly ok: true; readonly value: CommandValue } | { readonly ok: false; readonly error: ErrorInfo };
+
+export type RemoveReason = 'removed' | 'votedOff';
+
+export type RoomEventBody =
+  | {
+      readonly type: 'roomCreated';
+      readonly name: string;
+      readonly hostId: string;
+      readonly settings: RoomSettings;
+    }
+  | { readonly type: 'memberJoined'; readonly member: Member }
+  | { readonly type: 'entryAdded'; readonly entry: QueueEntry }
+  | {
+      readonly type: 'entryRemoved';
+      readonly entryId: string;
+      readonly reason: RemoveReason;
+      readonly by: string | null;
+    }
+  | {
+      readonly type: 'voteChanged';
+      readonly entryId: string;
+      readonly voter: string;
+      readonly value: VoteValue | 0;
+      readonly ups: number;
+      readonly downs: number;
+      readonly score: number;
+    }
+  | { readonly type: 'trackEnded'; readonly record: HistoryRecord }
+  | { readonly type: 'trackStarted'; readonly nowPlaying: NowPlaying }
+  | { readonly type: 'settingsChanged'; readonly settings: RoomSettings }
+  | { readonly type: 'lockChanged'; readonly locked: boolean }
+  /** The host paused or resumed the playing track: its timeline as it now stands. */
+  | { readonly type: 'playbackPaused' | 'playbackResumed'; readonly nowPlaying: NowPlaying }
+  /** The queue, the playing track and the history were all emptied. */
+  | { readonly type: 'cleared' };
+
+/** A change to a room. Every event of one command carries the room version that command produced. */
+export type RoomEvent = RoomEventBody & {
+  readonly roomId: string;
+  readonly version: number;
+  readonly at: number;
+};
+
+export interface ApplyOutput {
+  /** The room after the command; null only when no room exists and the command did not create one. */
+  readonly state: RoomState | null;
+  readonly events: readonly RoomEvent[];
+  readonly result: CommandResult;
+}

@@ -1,0 +1,216 @@
+// TEST ORACLE (issue 21): src/domain/view.ts as it was before the room's structures became persistent,
+// kept unchanged so that property tests can check the new structures against it. Not used by src/.
+//
+// The read model every API shares: the room as a person sees it at a moment, from one member's
+// point of view. Derived entirely from the state, the time and the viewer.
+
+import { durationBefore, scoreOf } from './order.ts';
+import type {
+  HistoryRecord,
+  Member,
+  QueueEntry,
+  RoomSettings,
+  RoomState,
+  Track,
+  VoteValue,
+} from './types.ts';
+
+export interface MemberRef {
+  readonly memberId: string;
+  readonly name: string;
+}
+
+export interface QueueItemView {
+  /** 1-based place in the queue. */
+  readonly position: number;
+  readonly entryId: string;
+  readonly track: Track;
+  readonly addedBy: MemberRef;
+  readonly addedAt: number;
+  readonly seq: number;
+  readonly score: number;
+  readonly ups: number;
+  readonly downs: number;
+  /**
+   * Time until this entry starts: what is left of the playing track plus the durations ahead; null
+   * when that or one of them is of unknown length.
+   */
+  readonly etaMs: number | null;
+  readonly myVote: VoteValue | 0;
+}
+
+export interface NowPlayingView {
+  readonly entryId: string;
+  readonly track: Track;
+  readonly addedBy: MemberRef;
+  readonly startedAt: number;
+  /** True while the host has it paused: position and ETAs hold still until it resumes. */
+  readonly paused: boolean;
+  readonly positionMs: number;
+  /** null when the track is of unknown length (track.durationMs 0): it plays until skipped. */
+  readonly remainingMs: number | null;
+  readonly score: number;
+  readonly ups: number;
+  readonly downs: number;
+  readonly myVote: VoteValue | 0;
+}
+
+export interface RoomView {
+  readonly id: string;
+  readonly name: string;
+  readonly hostId: string;
+  readonly createdAt: number;
+  readonly settings: RoomSettings;
+  readonly locked: boolean;
+  readonly version: number;
+  readonly memberCount: number;
+  readonly queueLength: number;
+  readonly playCount: number;
+  readonly nowPlaying: NowPlayingView | null;
+  /** A window of the queue: `queueOffset` entries are skipped, at most the requested limit shown. */
+  readonly queue: readonly QueueItemView[];
+  readonly queueOffset: number;
+  /** The viewer, when a member is viewing. */
+  readonly me: Member | null;
+}
+
+export interface ViewOptions {
+  /** The time to compute progress and ETAs at, ms since the epoch. */
+  readonly now: number;
+  readonly viewer?: string | null;
+  readonly offset?: number;
+  readonly limit?: number;
+}
+
+export function memberRef(state: RoomState, memberId: string): MemberRef {
+  // Anonymous legacy voters and departed members still need a name to show.
+  return { memberId, name: memberOrNull(state, memberId)?.name ?? memberId };
+}
+
+export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
+  const viewer = options.viewer ?? null;
+  const offset = Math.max(0, options.offset ?? 0);
+  const limit = Math.max(0, options.limit ?? state.queue.length);
+  const np = state.nowPlaying;
+  const unknownLength = np !== null && np.entry.track.durationMs === 0;
+  // A paused track's clock stands at its pause; ETAs then count from it, as if it resumed now.
+  const elapsed = np
+    ? clamp(
+        (np.pausedAt ?? options.now) - np.startedAt,
+        0,
+        unknownLength ? Infinity : np.entry.track.durationMs,
+      )
+    : 0;
+  const remaining = np ? (unknownLength ? null : np.entry.track.durationMs - elapsed) : 0;
+
+  const queue: QueueItemView[] = [];
+  const end = Math.min(state.queue.length, offset + limit);
+  // Once a track of unknown length lies ahead, every ETA behind it is unknown too.
+  const ahead = durationBefore(state.queue, Math.min(offset, end));
+  let eta = remaining === null || ahead === null ? null : remaining + ahead;
+  for (let i = offset; i < end; i++) {
+    const entry = state.queue[i]!;
+    queue.push(queueItem(state, entry, i + 1, eta, viewer));
+    eta = eta === null || entry.track.durationMs === 0 ? null : eta + entry.track.durationMs;
+  }
+
+  return {
+    id: state.id,
+    name: state.name,
+    hostId: state.hostId,
+    createdAt: state.createdAt,
+    settings: state.settings,
+    locked: state.locked,
+    version: state.version,
+    memberCount: Object.keys(state.members).length,
+    queueLength: state.queue.length,
+    playCount: state.playCount,
+    nowPlaying: np
+      ? {
+          entryId: np.entry.entryId,
+          track: np.entry.track,
+          addedBy: memberRef(state, np.entry.addedBy),
+          startedAt: np.startedAt,
+          paused: np.pausedAt !== undefined,
+          positionMs: elapsed,
+          remainingMs: remaining,
+          score: scoreOf(np.entry),
+          ups: np.entry.ups,
+          downs: np.entry.downs,
+          myVote: voteOf(np.entry, viewer),
+        }
+      : null,
+    queue,
+    queueOffset: offset,
+    me: viewer ? memberOrNull(state, viewer) : null,
+  };
+}
+
+function queueItem(
+  state: RoomState,
+  entry: QueueEntry,
+  position: number,
+  etaMs: number | null,
+  viewer: string | null,
+): QueueItemView {
+  return {
+    position,
+    entryId: entry.entryId,
+    track: entry.track,
+    addedBy: memberRef(state, entry.addedBy),
+    addedAt: entry.addedAt,
+    seq: entry.seq,
+    score: scoreOf(entry),
+    ups: entry.ups,
+    downs: entry.downs,
+    etaMs,
+    myVote: voteOf(entry, viewer),
+  };
+}
+
+export interface HistoryPage {
+  /** Newest first. */
+  readonly records: readonly (HistoryRecord & { readonly addedByName: string })[];
+  /** Pass as `before` to get the next (older) page; null when there is none. */
+  readonly nextBefore: number | null;
+}
+
+/** A page of history, newest first: records with playNo < before (all when before is absent). */
+export function historyPage(state: RoomState, options: { before?: number; limit: number }): HistoryPage {
+  const limit = Math.max(1, options.limit);
+  const before = options.before ?? Number.POSITIVE_INFINITY;
+  const records: (HistoryRecord & { addedByName: string })[] = [];
+  let i = state.history.length - 1;
+  while (i >= 0 && state.history[i]!.playNo >= before) i--;
+  for (; i >= 0 && records.length < limit; i--) {
+    const r = state.history[i]!;
+    records.push({ ...r, addedByName: memberRef(state, r.addedBy).name });
+  }
+  const last = records.at(-1);
+  const more = i >= 0 && last !== undefined;
+  return { records, nextBefore: more ? last.playNo : null };
+}
+
+/**
+ * When the playing track is due to end, or null when nothing plays, it is paused, or its length is
+ * unknown (it never ends by itself). The playback clock uses it.
+ */
+export function playingEndsAt(state: RoomState): number | null {
+  const np = state.nowPlaying;
+  return np && np.pausedAt === undefined && np.entry.track.durationMs > 0
+    ? np.startedAt + np.entry.track.durationMs
+    : null;
+}
+
+// Own properties only, so that an id like "constructor" finds nothing rather than Object.prototype's.
+function memberOrNull(state: RoomState, memberId: string): Member | null {
+  return Object.hasOwn(state.members, memberId) ? state.members[memberId]! : null;
+}
+
+function voteOf(entry: QueueEntry, viewer: string | null): VoteValue | 0 {
+  return viewer !== null && Object.hasOwn(entry.votes, viewer) ? entry.votes[viewer]! : 0;
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, x));
+}

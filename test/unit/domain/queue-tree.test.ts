@@ -1,0 +1,107 @@
+// The persistent queue (src/domain/queue.ts) against a sorted array, on queues far longer than the
+// room properties reach (they use eight tracks): random inserts, removals and re-scorings, checked
+// for order, positions, duration sums, iteration from any position, the canonical shape (equal
+// contents give equal trees) and persistence (an older queue is unchanged by later operations).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { compareEntries, Queue, type QueueEntry } from '../../../src/domain/index.ts';
+import { fcParams } from './arbitraries.ts';
+
+function entry(seq: number, score: number, durationMs: number): QueueEntry {
+  return {
+    entryId: `e${seq}`,
+    track: { trackId: `t${seq}`, title: '', artist: '', album: '', durationMs },
+    addedBy: 'm',
+    addedAt: 0,
+    seq,
+    votes: {},
+    ups: Math.max(score, 0),
+    downs: Math.max(-score, 0),
+  };
+}
+
+type Op =
+  | { readonly kind: 'insert'; readonly score: number; readonly durationMs: number }
+  | { readonly kind: 'remove' | 'rescore'; readonly pick: number; readonly score: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      score: fc.integer({ min: -3, max: 3 }),
+      durationMs: fc.constantFrom(0, 1000, 2500),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('remove' as const, 'rescore' as const),
+      pick: fc.nat(),
+      score: fc.integer({ min: -3, max: 3 }),
+    }),
+  },
+);
+
+function check(queue: Queue, model: readonly QueueEntry[]): void {
+  assert.equal(queue.length, model.length);
+  assert.deepEqual([...queue], model, 'in order');
+  assert.deepEqual(queue, Queue.fromSorted(model), 'the same tree as one built from the array');
+  for (const k of [0, 1, model.length >> 1, model.length - 1, model.length, model.length + 1]) {
+    assert.equal(queue.at(k), model[k], `at ${k}`);
+    assert.deepEqual(queue.slice(k, k + 3), model.slice(k, k + 3), `slice from ${k}`);
+    const head = model.slice(0, k);
+    assert.deepEqual(queue.durationOfFirst(k), {
+      durationMs: head.reduce((s, e) => s + e.track.durationMs, 0),
+      unknown: head.filter((e) => e.track.durationMs === 0).length,
+    });
+  }
+  model.forEach((e, i) => assert.equal(queue.indexOf(e), i, `indexOf ${e.entryId}`));
+  assert.equal(queue.indexOf(entry(-1, 0, 0)), -1);
+}
+
+void test('the persistent queue orders, counts and sums as a sorted array does, and old queues stay', () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { minLength: 50, maxLength: 400, size: 'max' }), (ops) => {
+      let queue = Queue.EMPTY;
+      let model: QueueEntry[] = [];
+      const versions: [Queue, QueueEntry[]][] = [];
+      let seq = 1;
+      for (const op of ops) {
+        if (op.kind === 'insert') {
+          const e = entry(seq++, op.score, op.durationMs);
+          queue = queue.insert(e);
+          model = [...model, e].sort(compareEntries);
+        } else if (model.length > 0) {
+          const old = model[op.pick % model.length]!;
+          queue = queue.remove(old);
+          model = model.filter((e) => e !== old);
+          if (op.kind === 'rescore') {
+            const e = { ...old, ups: Math.max(op.score, 0), downs: Math.max(-op.score, 0) };
+            queue = queue.insert(e);
+            model = [...model, e].sort(compareEntries);
+          }
+        }
+        versions.push([queue, model]);
+      }
+      check(queue, model);
+      for (const [q, m] of versions.filter((_, i) => i % 37 === 0))
+        assert.deepEqual([...q], m, 'an older version');
+    }),
+    fcParams(60),
+  );
+});
+
+void test('a queue refuses entries out of order and removals of entries it does not hold', () => {
+  assert.throws(() => Queue.fromSorted([entry(2, 0, 0), entry(1, 0, 0)]), /not in order/);
+  const queue = Queue.of([entry(2, 0, 0), entry(1, 0, 0)]);
+  assert.deepEqual(
+    [...queue].map((e) => e.seq),
+    [1, 2],
+  );
+  assert.throws(() => queue.remove(entry(3, 0, 0)), /not where its order says/);
+  assert.throws(() => queue.remove({ ...entry(1, 0, 0), entryId: 'other' }), /not where its order says/);
+  assert.deepEqual(JSON.parse(JSON.stringify(queue)), JSON.parse(JSON.stringify([...queue])));
+});
