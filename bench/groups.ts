@@ -109,6 +109,8 @@ export interface GroupResults {
   verifies: VerifyReport[];
   /** etcd: acknowledged puts against the keys it holds afterwards. */
   etcdChecks: { system: string; acknowledged: number; held: number }[];
+  /** Runs that could not be completed (the rest of the run goes on; the run then fails). */
+  errors: string[];
 }
 
 export const emptyGroupResults = (): GroupResults => ({
@@ -117,7 +119,19 @@ export const emptyGroupResults = (): GroupResults => ({
   contention: [],
   verifies: [],
   etcdChecks: [],
+  errors: [],
 });
+
+/** Runs one system's part; a failure is recorded and the next system still runs. */
+async function guarded(what: string, out: GroupResults, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+    out.errors.push(message);
+    log(`FAILED ${message}`);
+  }
+}
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const loadAvg = (): number => round(os.loadavg()[0]!, 2);
@@ -236,15 +250,22 @@ export async function groupsPhase(plan: GroupPlan, tmp: string, out: GroupResult
     for (const spec of plan.systems) {
       log(`\n== groups: ${spec.name}, trial ${trial}`);
       const dir = join(tmp, `groups-${spec.name}-${trial}`);
-      if (spec.kind === 'etcd') await measureEtcd(spec, plan, dir, trial, out);
-      else await measureChorus(spec, plan, dir, trial, out);
+      await guarded(`groups ${spec.name} trial ${trial}`, out, () =>
+        spec.kind === 'etcd'
+          ? measureEtcd(spec, plan, dir, trial, out)
+          : measureChorus(spec, plan, dir, trial, out),
+      );
     }
   }
 }
 
 // ---- Failover ------------------------------------------------------------------------------------
 
-export async function failoverPhase(plan: GroupPlan, tmp: string, out: GroupResults): Promise<void> {
+export function failoverPhase(plan: GroupPlan, tmp: string, out: GroupResults): Promise<void> {
+  return guarded('failover', out, () => failover(plan, tmp, out));
+}
+
+async function failover(plan: GroupPlan, tmp: string, out: GroupResults): Promise<void> {
   const { nodes, clients, trials } = plan.failover;
   log(`\n== failover: Raft, ${nodes} nodes, ${clients} clients, ${trials} leader kills`);
   const group = await startChorusGroup('raft', nodes, join(tmp, 'failover'));
@@ -367,48 +388,51 @@ function minus(a: Counters, b: Counters): Counters {
 }
 
 export async function contentionPhase(plan: GroupPlan, tmp: string, out: GroupResults): Promise<void> {
-  for (const spec of plan.contention.systems) {
-    log(`\n== contention: ${spec.name}, every client on one room`);
-    const group = await startChorusGroup(
-      spec.kind as GroupKind,
-      spec.nodes,
-      join(tmp, `contention-${spec.name}`),
-    );
-    const workload = new Workload(`c-${spec.name}`, []);
-    const roomIds: string[] = [];
-    try {
-      for (const clients of plan.contention.clients) {
-        const rooms: BenchRoom[] = await makeRooms(group.urls(), 1, clients, workload);
-        roomIds.push(rooms[0]!.id);
-        const before = await counters(group);
-        const load0 = loadAvg();
-        const result = await writeLoad({
-          concurrency: clients,
-          nodes: () => group.urls(),
-          call: chorusAdds(rooms, workload),
-          durationS: plan.contention.seconds,
-        });
-        const after = await counters(group);
-        const delta = before && after ? minus(after, before) : null;
-        out.contention.push({
-          system: spec.name,
-          nodes: spec.nodes,
-          clients,
-          result,
-          counters: delta,
-          load: [load0, loadAvg()],
-        });
-        log(
-          `${spec.name} ${clients} clients on one room: ${describe(result)}${delta ? `; ${delta.prepares} prepares, ${delta.votesNo} NO votes, ${delta.retries} retries, aborts ${JSON.stringify(delta.aborts)}` : ''}`,
-        );
-      }
-      const report = await verifyRun(group.urls(), roomIds, workload);
-      out.verifies.push(report);
+  for (const spec of plan.contention.systems)
+    await guarded(`contention ${spec.name}`, out, () => contention(spec, plan, tmp, out));
+}
+
+async function contention(spec: SystemSpec, plan: GroupPlan, tmp: string, out: GroupResults): Promise<void> {
+  log(`\n== contention: ${spec.name}, every client on one room`);
+  const group = await startChorusGroup(
+    spec.kind as GroupKind,
+    spec.nodes,
+    join(tmp, `contention-${spec.name}`),
+  );
+  const workload = new Workload(`c-${spec.name}`, []);
+  const roomIds: string[] = [];
+  try {
+    for (const clients of plan.contention.clients) {
+      const rooms: BenchRoom[] = await makeRooms(group.urls(), 1, clients, workload);
+      roomIds.push(rooms[0]!.id);
+      const before = await counters(group);
+      const load0 = loadAvg();
+      const result = await writeLoad({
+        concurrency: clients,
+        nodes: () => group.urls(),
+        call: chorusAdds(rooms, workload),
+        durationS: plan.contention.seconds,
+      });
+      const after = await counters(group);
+      const delta = before && after ? minus(after, before) : null;
+      out.contention.push({
+        system: spec.name,
+        nodes: spec.nodes,
+        clients,
+        result,
+        counters: delta,
+        load: [load0, loadAvg()],
+      });
       log(
-        `check ${spec.name}: ${report.acknowledgedAdds} acknowledged adds: ${report.missing.length} missing, ${report.disagreements.length} disagreements`,
+        `${spec.name} ${clients} clients on one room: ${describe(result)}${delta ? `; ${delta.prepares} prepares, ${delta.votesNo} NO votes, ${delta.retries} retries, aborts ${JSON.stringify(delta.aborts)}` : ''}`,
       );
-    } finally {
-      await group.stop();
     }
+    const report = await verifyRun(group.urls(), roomIds, workload);
+    out.verifies.push(report);
+    log(
+      `check ${spec.name}: ${report.acknowledgedAdds} acknowledged adds: ${report.missing.length} missing, ${report.disagreements.length} disagreements`,
+    );
+  } finally {
+    await group.stop();
   }
 }

@@ -774,6 +774,10 @@ async function main(): Promise<void> {
   for (const e of groups.etcdChecks)
     if (e.held < e.acknowledged)
       lost.push(`${e.system}: ${e.acknowledged} puts acknowledged, ${e.held} keys held`);
+  if (groups.errors.length > 0) {
+    log(`\nFAILED: ${groups.errors.length} part(s) could not run:\n  ${groups.errors.join('\n  ')}`);
+    process.exitCode = 1;
+  }
   if (lost.length > 0) {
     log(
       `\nFAILED: ${lost.length} acknowledged writes missing or nodes disagreeing:\n  ${lost.slice(0, 20).join('\n  ')}`,

@@ -56,6 +56,8 @@ function contentionLine(c: ContentionRow): string {
 
 export function groupsMarkdown(g: GroupResults, plan: GroupPlan): string[] {
   const lines: string[] = [];
+  if (g.errors.length > 0)
+    lines.push('', '## Runs that failed', '', ...g.errors.map((e) => `- ${e.split('\n')[0]!}`));
   if (g.rows.length > 0) {
     lines.push(
       '',

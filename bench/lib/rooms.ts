@@ -2,6 +2,7 @@
 // that does not fill, no per-member cap), with member tokens to spread writes over.
 
 import { RestClient } from '../../src/cli/rest-client.ts';
+import { ChorusError } from '../../src/domain/index.ts';
 import type { BenchRoom, Workload } from './workload.ts';
 
 export const ROOM_SETTINGS = {
@@ -42,6 +43,28 @@ export async function makeRoom(
   return { id, hostToken: host.token, tokens, seeded };
 }
 
+/**
+ * makeRoom, tried again (a new room each time) when the store turns a setup write away as
+ * retryable: a 2PC group on a busy machine can miss a vote deadline. Setup is not measured.
+ */
+async function makeRoomRetrying(
+  url: string,
+  members: number,
+  seedEntries: number,
+  workload: Workload,
+): Promise<BenchRoom> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await makeRoom(url, members, seedEntries, workload);
+    } catch (err) {
+      const retryable =
+        err instanceof ChorusError && ['UNAVAILABLE', 'ABORTED', 'DEADLINE_EXCEEDED'].includes(err.code);
+      if (!retryable || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
 /** `count` rooms of `members` members each, created a few at a time (each creation is a write). */
 export async function makeRooms(
   urls: readonly string[],
@@ -52,7 +75,7 @@ export async function makeRooms(
   const rooms: BenchRoom[] = [];
   for (let i = 0; i < count; i += 10) {
     const batch = Array.from({ length: Math.min(10, count - i) }, (_, j) =>
-      makeRoom(urls[(i + j) % urls.length]!, members, 0, workload),
+      makeRoomRetrying(urls[(i + j) % urls.length]!, members, 0, workload),
     );
     rooms.push(...(await Promise.all(batch)));
   }
