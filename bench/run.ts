@@ -9,7 +9,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { RestClient } from '../src/cli/rest-client.ts';
 import { NGINX_BIN, startNginx } from '../src/cluster/nginx.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from '../src/cluster/process.ts';
@@ -19,17 +18,35 @@ import { renderFigures, type ExperimentPoint } from './lib/figures.ts';
 import { clients, echoClients, grpcAdds, grpcEcho, grpcMixed } from './lib/grpc-load.ts';
 import { restAdds, restEcho, restEchoPosts, restMixed } from './lib/rest-load.ts';
 import { round, type LoadResult } from './lib/stats.ts';
+import {
+  contentionPhase,
+  emptyGroupResults,
+  failoverPhase,
+  groupsPhase,
+  type GroupPlan,
+  type GroupResults,
+} from './groups.ts';
+import { groupFigures, groupsMarkdown } from './lib/group-report.ts';
+import { makeRoom } from './lib/rooms.ts';
 import { verifyRun, type VerifyReport } from './lib/verify.ts';
 import { Workload, type BenchRoom } from './lib/workload.ts';
 
 const HELP = `Usage: npm run bench -- [options]
 
-Starts each configuration with \`chorus cluster\` (or \`chorus serve\` for the embedded node), waits
-for readiness, warms up, runs the load, checks that no acknowledged write is missing on any node,
-and stops everything. Results go to bench/results/<date>-<machine>.{json,md} with two PNG figures.
+Starts each configuration with \`chorus cluster\` (or \`chorus serve\` for the embedded node and
+the consensus groups), waits for readiness, warms up, runs the load, checks that no acknowledged
+write is missing on any node, and stops everything. Results go to
+bench/results/<date>-<machine>.{json,md} with PNG figures.
 
-  --quick        a smoke run (< 2 minutes): nodes 1 and 3, one trial, short saturation
-  --out DIR      where to write results (default bench/results)
+  --quick        a smoke run (about 2 minutes): nodes 1 and 3, one trial, short runs; its results
+                 go to a fresh temporary directory unless --out says otherwise (never the tree)
+  --parts LIST   run only these parts, comma-separated (default: all):
+                   experiment   the earlier system's add-track experiment (Redis store, nginx)
+                   saturation   mixed load against the echo ceiling (embedded node, Redis)
+                   groups       Raft 3/5 and 2PC 3/5 and Redis against etcd 3.4 (3 members)
+                   failover     SIGKILL of the Raft leader under load, trials, every ack read back
+                   contention   every client on one room (2PC aborts and retries)
+  --out DIR      where to write results (default bench/results; --quick: a temporary directory)
   --seed N       seed of the mixed workload (default 42)
   --help         this text
 
@@ -39,7 +56,54 @@ Full run: the earlier experiment (nodes 1, 2, 3, 5, 10 x REST, gRPC x 3 trials, 
 nodes, 3 trials, the median reported); the ceiling: bare node:http and grpc-js echo servers
 behind the same nginx, measured right before Chorus in every trial. Each saturation run also
 reports the CPU time per request of the servers (Chorus nodes or echo processes) and of the whole
-machine, read from /proc.`;
+machine, read from /proc.
+
+Groups: etcd 3.4 (/usr/bin/etcd, 3 members, or ETCD_BIN) and Chorus groups of \`chorus serve
+--store raft|2pc --node-id --peers\` (3 and 5 nodes) and \`--store redis\` (3 nodes, one
+redis-server with appendfsync always), each started fresh on loopback with fresh data dirs and fsync
+on, 20 and 100 clients spread over the nodes, each client one write at a time (Chorus: REST
+add-track to its own room; etcd: POST /v3/kv/put of a value as long as the add's body), 2 s warm-up,
+10 s measured, 2 trials. Failover: 3 Raft nodes, 20 clients, 20 leader kills (SIGKILL), the time
+until a write sent after the kill is acknowledged; the killed node restarts between trials; every
+acknowledged add is read back from every node at the end. Contention: 2PC 3 and 5 nodes (Raft 3
+beside them), 20 and 100 clients all adding to one room for 10 s, with the 2PC nodes' counters.`;
+
+const PARTS = ['experiment', 'saturation', 'groups', 'failover', 'contention'] as const;
+type Part = (typeof PARTS)[number];
+
+const RAFT3 = { name: 'raft-3', kind: 'raft', nodes: 3 } as const;
+const ETCD3 = { name: 'etcd-3', kind: 'etcd', nodes: 3 } as const;
+const TWOPC3 = { name: '2pc-3', kind: '2pc', nodes: 3 } as const;
+const TWOPC5 = { name: '2pc-5', kind: '2pc', nodes: 5 } as const;
+
+/** The consensus parts: etcd right next to Raft in every trial, so their ratio shares the moment. */
+const FULL_GROUPS: GroupPlan = {
+  systems: [
+    ETCD3,
+    RAFT3,
+    { name: 'raft-5', kind: 'raft', nodes: 5 },
+    TWOPC3,
+    TWOPC5,
+    { name: 'redis-3', kind: 'redis', nodes: 3 },
+  ],
+  clients: [20, 100],
+  seconds: 10,
+  warmupSeconds: 2,
+  trials: 2,
+  failover: { nodes: 3, clients: 20, trials: 20 },
+  contention: { systems: [TWOPC3, TWOPC5, RAFT3], clients: [20, 100], seconds: 10 },
+};
+
+/** CI's smoke run of the same code paths, bounded to well under a minute. */
+const QUICK_GROUPS: GroupPlan = {
+  systems: [ETCD3, RAFT3],
+  clients: [20],
+  seconds: 2,
+  warmupSeconds: 0.5,
+  trials: 1,
+  failover: { nodes: 3, clients: 10, trials: 1 },
+  contention: { systems: [TWOPC3], clients: [20], seconds: 2 },
+};
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -61,6 +125,8 @@ interface Plan {
   readonly warmupSeconds: number;
   readonly rooms: number;
   readonly seed: number;
+  readonly parts: readonly Part[];
+  readonly groups: GroupPlan;
 }
 
 type SaturationConfig =
@@ -207,44 +273,6 @@ async function waitForHttp(url: string): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-}
-
-// ---- Rooms ---------------------------------------------------------------------------------------
-
-const ROOM_SETTINGS = {
-  autoplay: false,
-  maxQueueLength: 1_000_000,
-  maxEntriesPerMember: 0,
-  voteOffThreshold: 0,
-  skipVotes: 0,
-  public: false,
-};
-
-let roomCounter = 0;
-async function makeRoom(
-  url: string,
-  members: number,
-  seedEntries: number,
-  workload: Workload,
-): Promise<BenchRoom> {
-  const client = new RestClient({ server: url, timeoutMs: 30_000 });
-  const id = `bench-${process.pid}-${roomCounter++}`;
-  const host = await client.createRoom({
-    roomId: id,
-    name: id,
-    hostName: 'bench host',
-    settings: ROOM_SETTINGS,
-  });
-  const tokens = await Promise.all(
-    Array.from({ length: members }, async (_, i) => (await client.join(id, `client ${i + 1}`)).token),
-  );
-  const seeded: string[] = [];
-  const asHost = client.withToken(host.token);
-  for (let i = 0; i < seedEntries; i++) {
-    const added = await asHost.add(id, { track: workload.newTrack() });
-    if (added.entry) seeded.push(added.entry.entryId);
-  }
-  return { id, hostToken: host.token, tokens, seeded };
 }
 
 // ---- Phases --------------------------------------------------------------------------------------
@@ -569,6 +597,7 @@ function markdown(result: {
   plan: Plan;
   rows: Row[];
   verifies: VerifyReport[];
+  groups: GroupResults;
   durationS: number;
 }): string {
   const m = result.machine;
@@ -576,7 +605,9 @@ function markdown(result: {
     `# Chorus benchmark, ${result.date} (${result.mode})`,
     '',
     `Machine: ${String(m['cpus'])} × ${String(m['cpuModel'])}, ${String(m['memoryGiB'])} GiB, ${String(m['os'])}; Node ${String(m['node'])}, ${String(m['nginx'])}, ${String(m['redis'])}; commit ${String(m['commit'])}.`,
-    `Command: \`npm run bench${result.mode === 'quick' ? ' -- --quick' : ''}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
+    `Command: \`npm run bench${command(result.mode, result.plan.parts)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
+  ];
+  const experimentLines = [
     '',
     '## The earlier experiment: add-track, 20 clients, 200 requests, through nginx, Redis store',
     '',
@@ -585,7 +616,8 @@ function markdown(result: {
   ];
   const row = (r: Row): string =>
     `| ${r.api} | ${r.nodes} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
-  for (const r of result.rows.filter((x) => x.phase === 'experiment')) lines.push(row(r));
+  for (const r of result.rows.filter((x) => x.phase === 'experiment')) experimentLines.push(row(r));
+  if (result.plan.parts.includes('experiment')) lines.push(...experimentLines);
   const satRow = (r: Row): string =>
     `| ${r.config} | ${r.api} | ${r.clients} | ${r.trial} | ${round(r.chorus.throughput)} | ${round(r.chorus.latency.p50, 2)} | ${round(r.chorus.latency.p90, 2)} | ${round(r.chorus.latency.p99, 2)} | ${round(r.chorus.latency.max, 1)} | ${r.chorus.failed} | ${r.chorus.refused} | ${r.ceiling ? round(r.ceiling.throughput) : '-'} | ${r.ratio !== null ? `${round(r.ratio * 100)}%` : '-'} | ${r.durable ? `${round(r.durable.ceiling.throughput)} (${round(r.durable.ratio * 100)}%)` : '-'} | ${round(r.chorus.generatorCpuPct)}% |`;
   const cpuRow = (r: Row): string => {
@@ -603,7 +635,7 @@ function markdown(result: {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const trials = result.plan.saturationTrials;
-  lines.push(
+  const saturationLines = [
     '',
     `## Saturation: ${result.plan.saturationSeconds} s of mixed load (votes 60%, adds 20%, reads 15%, removes 5%) over ${result.plan.rooms} rooms`,
     '',
@@ -619,22 +651,34 @@ function markdown(result: {
     '| system | API | clients | Chorus servers µs | echo servers µs | Chorus ÷ echo | Chorus machine µs | echo machine µs | machine busy (Chorus) |',
     '|---|---|---|---|---|---|---|---|---|',
     ...saturationSummary(result.rows).map(cpuRow),
-  );
+  ];
   if (trials > 1) {
-    lines.push('', 'Every trial:', '', ...satHeader);
-    for (const r of result.rows.filter((x) => x.phase === 'saturation')) lines.push(satRow(r));
+    saturationLines.push('', 'Every trial:', '', ...satHeader);
+    for (const r of result.rows.filter((x) => x.phase === 'saturation')) saturationLines.push(satRow(r));
   }
+  if (result.plan.parts.includes('saturation')) lines.push(...saturationLines);
+  lines.push(...groupsMarkdown(result.groups, result.plan.groups));
   lines.push('', '## Correctness at the end of every run', '');
-  for (const v of result.verifies) {
+  for (const v of [...result.verifies, ...result.groups.verifies]) {
     lines.push(
       `- ${v.rooms} rooms on ${v.nodes} node(s): ${v.acknowledgedAdds} acknowledged adds, ${v.missing.length} missing, ${v.disagreements.length} disagreements between nodes`,
     );
   }
+  for (const e of result.groups.etcdChecks)
+    lines.push(`- ${e.system}: ${e.acknowledged} acknowledged puts, ${e.held} keys held afterwards`);
   lines.push(
     '',
     'The ceiling is a bare node:http JSON echo (and a bare grpc-js unary echo) with as many processes as Chorus nodes, behind the same nginx configuration (the embedded node and its ceiling are measured directly, without nginx), at the same concurrency, measured in the same run. The persisting echo (embedded node, REST) is the same node:http echo answering a POST only after appending its body to a file and fsyncing it, group-committed as the embedded store does. Latency is each request\'s own time. "refused" counts answers the rules gave (4xx); "failed" counts 5xx, timeouts and socket errors.',
   );
   return `${lines.join('\n')}\n`;
+}
+
+function command(mode: string, parts: readonly Part[]): string {
+  const flags = [
+    ...(mode === 'quick' ? ['--quick'] : []),
+    ...(parts.length === PARTS.length ? [] : [`--parts ${parts.join(',')}`]),
+  ];
+  return flags.length > 0 ? ` -- ${flags.join(' ')}` : '';
 }
 
 async function main(): Promise<void> {
@@ -643,6 +687,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean' },
       out: { type: 'string' },
       seed: { type: 'string' },
+      parts: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -651,7 +696,16 @@ async function main(): Promise<void> {
     return;
   }
   const quick = values.quick === true;
+  const parts = (values.parts ?? PARTS.join(',')).split(',').map((p) => p.trim());
+  const unknown = parts.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0 || parts.length === 0) {
+    process.stderr.write(`unknown part(s) ${unknown.join(', ')}; the parts are ${PARTS.join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const plan: Plan = {
+    parts: parts as Part[],
+    groups: quick ? QUICK_GROUPS : FULL_GROUPS,
     mode: quick ? 'quick' : 'full',
     experimentNodes: quick ? [1, 3] : [1, 2, 3, 5, 10],
     trials: quick ? 1 : 3,
@@ -674,20 +728,29 @@ async function main(): Promise<void> {
     rooms: 10,
     seed: Number(values.seed ?? 42),
   };
-  const out = values.out ?? join(ROOT, 'bench/results');
+  // A quick run is a smoke test: its figures are not worth keeping, and it must leave the tree clean.
+  const out =
+    values.out ??
+    (quick ? await mkdtemp(join(os.tmpdir(), 'chorus-bench-quick-')) : join(ROOT, 'bench/results'));
   const tmp = await mkdtemp(join(os.tmpdir(), 'chorus-bench-'));
   const started = performance.now();
   const rows: Row[] = [];
   const verifies: VerifyReport[] = [];
   const points: ExperimentPoint[] = [];
+  const groups = emptyGroupResults();
+  const has = (part: Part): boolean => plan.parts.includes(part);
   try {
-    await experiment(plan, tmp, rows, verifies, points);
-    await saturation(plan, tmp, rows, verifies);
+    if (has('experiment')) await experiment(plan, tmp, rows, verifies, points);
+    if (has('saturation')) await saturation(plan, tmp, rows, verifies);
+    if (has('groups')) await groupsPhase(plan.groups, tmp, groups);
+    if (has('failover')) await failoverPhase(plan.groups, tmp, groups);
+    if (has('contention')) await contentionPhase(plan.groups, tmp, groups);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
   const date = new Date().toISOString().slice(0, 10);
-  const name = `${date}-${os.hostname()}${quick ? '-quick' : ''}`;
+  const whole = plan.parts.length === PARTS.length;
+  const name = `${date}-${os.hostname()}${whole ? '' : `-${plan.parts.join('-')}`}${quick ? '-quick' : ''}`;
   const result = {
     date,
     mode: plan.mode,
@@ -695,15 +758,26 @@ async function main(): Promise<void> {
     plan,
     rows,
     verifies,
+    groups,
     durationS: (performance.now() - started) / 1000,
   };
   await mkdir(out, { recursive: true });
   await writeFile(join(out, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   await writeFile(join(out, `${name}.md`), markdown(result));
-  const figures = await renderFigures(points, join(out, name));
+  const figures = [
+    ...(points.length > 0 ? await renderFigures(points, join(out, name)) : []),
+    ...(await groupFigures(groups, join(out, name))),
+  ];
   log(`\nresults: ${join(out, `${name}.md`)}, ${join(out, `${name}.json`)}, ${figures.join(', ')}`);
 
-  const lost = verifies.flatMap((v) => [...v.missing, ...v.disagreements]);
+  const lost = [...verifies, ...groups.verifies].flatMap((v) => [...v.missing, ...v.disagreements]);
+  for (const e of groups.etcdChecks)
+    if (e.held < e.acknowledged)
+      lost.push(`${e.system}: ${e.acknowledged} puts acknowledged, ${e.held} keys held`);
+  if (groups.errors.length > 0) {
+    log(`\nFAILED: ${groups.errors.length} part(s) could not run:\n  ${groups.errors.join('\n  ')}`);
+    process.exitCode = 1;
+  }
   if (lost.length > 0) {
     log(
       `\nFAILED: ${lost.length} acknowledged writes missing or nodes disagreeing:\n  ${lost.slice(0, 20).join('\n  ')}`,
