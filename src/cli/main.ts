@@ -5,7 +5,7 @@
 
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { ChorusError } from '../domain/index.ts';
+import { ChorusError } from '../domain/errors.ts';
 import { TRANSPORTS } from './api-client.ts';
 import { clientCommands, closeClients, DEFAULT_SERVER } from './client.ts';
 
