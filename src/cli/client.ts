@@ -1,15 +1,22 @@
 // The client commands of `chorus`, over REST or gRPC (`--transport`). Human-readable output by
 // default, `--json` for scripts; a failure prints `CODE: message` and exits 1. Tokens from
-// create-room/join are saved per server and room, so later commands need no --token.
+// create-room/join are saved per server, room and identity (`--as NAME`, default none), so later
+// commands need no --token and several people on one machine stay apart; `join` never replaces a
+// saved token without asking (it may be the host's, and the host would be locked out). The gRPC
+// client is loaded only for --transport grpc: a REST command starts in a fraction of a second.
 
 import { Option } from 'commander';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ChorusError, type RoomView, type Track } from '../domain/index.ts';
+import { ChorusError } from '../domain/errors.ts';
+import type { RoomEvent, RoomView, Track } from '../domain/index.ts';
 import { TRANSPORTS, type ChorusClient, type Transport } from './api-client.ts';
-import { GrpcClient } from './grpc-client.ts';
+import { count, eta, mmss, when } from './format.ts';
+import type { GrpcClient } from './grpc-client.ts';
 import { RestClient } from './rest-client.ts';
+import { WatchLines } from './watch-lines.ts';
 
 type Opts = Record<string, string | boolean | undefined>;
 
@@ -37,9 +44,19 @@ async function loadCredentials(): Promise<Record<string, string>> {
   }
 }
 
-async function saveToken(server: string, roomId: string, token: string): Promise<void> {
+/** Where a token is saved: per server and room, and per identity when `--as NAME` is given. */
+function credentialKey(server: string, roomId: string, opts: Opts): string {
+  const as = typeof opts['as'] === 'string' && opts['as'] !== '' ? ` as ${opts['as']}` : '';
+  return `${server} ${roomId}${as}`;
+}
+
+async function savedToken(server: string, roomId: string, opts: Opts): Promise<string | undefined> {
+  return (await loadCredentials())[credentialKey(server, roomId, opts)];
+}
+
+async function saveToken(server: string, roomId: string, opts: Opts, token: string): Promise<void> {
   const all = await loadCredentials();
-  all[`${server} ${roomId}`] = token;
+  all[credentialKey(server, roomId, opts)] = token;
   await mkdir(dirname(credentialsFile()), { recursive: true });
   await writeFile(credentialsFile(), JSON.stringify(all, null, 2), { mode: 0o600 });
 }
@@ -85,8 +102,9 @@ export function closeClients(): void {
 async function clientFor(opts: Opts, roomId?: string): Promise<ChorusClient> {
   const server = serverOf(opts);
   let token = typeof opts['token'] === 'string' ? opts['token'] : undefined;
-  if (!token && roomId) token = (await loadCredentials())[`${server} ${roomId}`];
+  if (!token && roomId) token = await savedToken(server, roomId, opts);
   if (transportOf(opts) === 'rest') return new RestClient({ server, token });
+  const { GrpcClient } = await import('./grpc-client.ts');
   const client = new GrpcClient({ server, token });
   openGrpcClients.add(client);
   return client;
@@ -95,10 +113,11 @@ async function clientFor(opts: Opts, roomId?: string): Promise<ChorusClient> {
 async function needToken(opts: Opts, roomId: string): Promise<ChorusClient> {
   const client = await clientFor(opts, roomId);
   const server = client.server;
-  if (!opts['token'] && !(await loadCredentials())[`${server} ${roomId}`]) {
+  if (!opts['token'] && !(await savedToken(server, roomId, opts))) {
+    const as = typeof opts['as'] === 'string' ? ` --as ${opts['as']}` : '';
     throw new ChorusError(
       'UNAUTHENTICATED',
-      `no token for room ${roomId}: run \`chorus join ${roomId} <name>\` first, or pass --token`,
+      `no token for room ${roomId}${as}: run \`chorus join ${roomId} <name>${as}\` first, or pass --token`,
     );
   }
   return client;
@@ -110,20 +129,13 @@ function print(opts: Opts, value: unknown, human: () => string): void {
   process.stdout.write(opts['json'] ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
-/** m:ss, or "—" when the time is not known (a track of unknown length, or one behind it). */
-function mmss(ms: number | null): string {
-  if (ms === null) return '—';
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
-
 function trackLine(t: Track): string {
   return `${t.artist} - ${t.title} (${mmss(t.durationMs === 0 ? null : t.durationMs)})`;
 }
 
 function renderRoom(room: RoomView): string {
   const lines = [
-    `${room.name} [${room.id}]  version ${room.version}, ${room.memberCount} members${room.locked ? ', locked' : ''}`,
+    `${room.name} [${room.id}]  version ${room.version}, ${count(room.memberCount, 'member')}${room.locked ? ', locked' : ''}`,
   ];
   const np = room.nowPlaying;
   lines.push(
@@ -135,12 +147,35 @@ function renderRoom(room: RoomView): string {
   for (const q of room.queue) {
     const vote = q.myVote === 1 ? ' (you: up)' : q.myVote === -1 ? ' (you: down)' : '';
     lines.push(
-      `${String(q.position).padStart(3)}. ${trackLine(q.track)}  score ${q.score} (+${q.ups}/-${q.downs})${vote}  in ${mmss(q.etaMs)}  by ${q.addedBy.name}  [${q.entryId}]`,
+      `${String(q.position).padStart(3)}. ${trackLine(q.track)}  score ${q.score} (+${q.ups}/-${q.downs})${vote}  ${eta(q.etaMs)}  by ${q.addedBy.name}  [${q.entryId}]`,
     );
   }
   if (room.queueLength > room.queueOffset + room.queue.length)
     lines.push(`... ${room.queueLength - room.queue.length} more`);
   return lines.join('\n');
+}
+
+/**
+ * `join` over a saved token: that token may be the host's, and the host would lose the host
+ * commands. On a terminal, ask; otherwise refuse and say how to go on.
+ */
+async function confirmReplace(roomId: string, opts: Opts): Promise<void> {
+  const as = typeof opts['as'] === 'string' ? ` --as ${opts['as']}` : '';
+  const refusal = new ChorusError(
+    'FAILED_PRECONDITION',
+    `a token for room ${roomId}${as} is already saved (perhaps the host's); join with --as NAME to ` +
+      `keep both, or --replace to replace it`,
+  );
+  if (!process.stdin.isTTY || !process.stderr.isTTY) throw refusal;
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(
+      `A token for room ${roomId}${as} is already saved (perhaps the host's). Replace it? [y/N] `,
+    );
+    if (!/^y(es)?$/i.test(answer.trim())) throw refusal;
+  } finally {
+    rl.close();
+  }
 }
 
 /** An entry given as an id, or as its 1-based position in the queue. */
@@ -166,7 +201,7 @@ export const clientCommands: readonly ClientCommand[] = [
           : rooms
               .map(
                 (r) =>
-                  `${r.id}  ${r.name}  (${r.memberCount} members, ${r.queueLength} queued${r.nowPlaying ? `, playing ${r.nowPlaying}` : ''})`,
+                  `${r.id}  ${r.name}  (${count(r.memberCount, 'member')}, ${r.queueLength} queued${r.nowPlaying ? `, playing ${r.nowPlaying}` : ''})`,
               )
               .join('\n'),
       );
@@ -188,7 +223,7 @@ export const clientCommands: readonly ClientCommand[] = [
         ...(typeof opts['id'] === 'string' ? { roomId: opts['id'] } : {}),
         ...(opts['private'] ? { settings: { public: false } } : {}),
       });
-      await saveToken(client.server, created.room.id, created.token);
+      await saveToken(client.server, created.room.id, opts, created.token);
       print(
         opts,
         created,
@@ -199,11 +234,16 @@ export const clientCommands: readonly ClientCommand[] = [
   },
   {
     usage: 'join <room> <name>',
-    description: 'join a room with a display name (the token is saved)',
+    description:
+      'join a room with a display name (the token is saved; --as NAME keeps several identities apart)',
+    options: [new Option('--replace', 'replace a token saved for this room (and --as) without asking')],
     async run([roomId = '', name = ''], opts) {
       const client = await clientFor(opts);
+      if (!opts['replace'] && !opts['token'] && (await savedToken(client.server, roomId, opts))) {
+        await confirmReplace(roomId, opts);
+      }
       const joined = await client.join(roomId, name);
-      await saveToken(client.server, roomId, joined.token);
+      await saveToken(client.server, roomId, opts, joined.token);
       print(
         opts,
         joined,
@@ -343,13 +383,14 @@ export const clientCommands: readonly ClientCommand[] = [
     options: [new Option('--limit <n>', 'records to show').default('20')],
     async run([roomId = ''], opts) {
       const page = await (await clientFor(opts, roomId)).history(roomId, { limit: Number(opts['limit']) });
+      const now = Date.now();
       print(opts, page, () =>
         page.records.length === 0
           ? 'nothing has played yet'
           : page.records
               .map(
                 (r) =>
-                  `#${r.playNo}  ${trackLine(r.track)}  ${r.reason}  (+${r.ups}/-${r.downs})  added by ${r.addedByName}  ${new Date(r.startedAt).toISOString()}`,
+                  `#${r.playNo}  ${trackLine(r.track)}  ${r.reason}  (+${r.ups}/-${r.downs})  added by ${r.addedByName}  ${when(r.startedAt, now)}`,
               )
               .join('\n'),
       );
@@ -373,17 +414,26 @@ export const clientCommands: readonly ClientCommand[] = [
     description: 'print live changes of a room until interrupted (resumes by itself after a disconnect)',
     async run([roomId = ''], opts) {
       const client = await clientFor(opts, roomId);
+      const lines = new WatchLines();
+      // The stream is the room's public view: learn the watcher's own name with its token, if any.
+      const me = await client
+        .room(roomId, { limit: 0 })
+        .then((room) => room.me)
+        .catch(() => null);
+      if (me) lines.know(me);
       const onMessage = (event: string, data: unknown): void => {
         if (opts['json']) process.stdout.write(`${JSON.stringify({ event, data })}\n`);
-        else if (event === 'reset')
-          process.stdout.write(`${renderRoom((data as { room: RoomView }).room)}\n`);
-        else {
-          for (const e of (data as { events: Array<{ type: string; version: number }> }).events) {
-            process.stdout.write(`v${e.version} ${e.type} ${JSON.stringify(e).slice(0, 160)}\n`);
+        else if (event === 'reset') {
+          const room = (data as { room: RoomView }).room;
+          lines.reset(room);
+          process.stdout.write(`${renderRoom(room)}\n`);
+        } else {
+          for (const e of (data as { events: RoomEvent[] }).events) {
+            process.stdout.write(`${lines.line(e)}\n`);
           }
         }
       };
-      if (client instanceof GrpcClient) await watchGrpc(client, roomId, onMessage);
+      if (transportOf(opts) === 'grpc') await watchGrpc(client as GrpcClient, roomId, onMessage);
       else await watch(client, roomId, onMessage);
     },
   },

@@ -1,37 +1,60 @@
 // The `chorus` command: `serve` runs a node; the client commands talk to one over REST or gRPC.
 // Every flag can also come from a CHORUS_-prefixed environment variable.
+// `serve` and `cluster` (their options name every store, which loads them all) are loaded only when
+// one of them is asked for: a client command starts without them, in a fraction of a second.
 
 import { Command, Option } from 'commander';
-import { ChorusError } from '../domain/index.ts';
+import { readFileSync } from 'node:fs';
+import { ChorusError } from '../domain/errors.ts';
 import { TRANSPORTS } from './api-client.ts';
 import { clientCommands, closeClients, DEFAULT_SERVER } from './client.ts';
-import { addClusterOptions, cluster } from './cluster.ts';
-import { addRaftCommands } from './raft.ts';
-import { addNodeOptions, serve } from './serve.ts';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command()
   .name('chorus')
   .description('Chorus: a distributed, collaborative music queue.')
+  .version(version, '-V, --version', 'print the version of Chorus')
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput({ outputError: (text, write) => write(text) });
 
-addNodeOptions(
-  program
-    .command('serve')
-    .description('run one Chorus node (REST API, web page, embedded store by default)')
-    .action(async (options: Record<string, string | boolean | undefined>) => serve(options)),
-);
+/** True when this run is about `name` (the command itself, or `chorus help name`). */
+const wants = (name: string): boolean =>
+  process.argv[2] === name || (process.argv[2] === 'help' && process.argv[3] === name);
 
-addClusterOptions(
-  program
-    .command('cluster')
-    .description(
-      'run N nodes on this machine behind nginx, sharing a store (Redis) or forming a group (raft, 2pc), until interrupted',
-    )
-    .action(async (options: Record<string, string | string[] | undefined>) => cluster(options)),
-);
+const serveCommand = program
+  .command('serve')
+  .description('run one Chorus node (REST API, web page, embedded store by default)');
+if (wants('serve')) {
+  const { addNodeOptions, serve } = await import('./serve.ts');
+  addNodeOptions(
+    serveCommand.action(async (options: Record<string, string | boolean | undefined>) => serve(options)),
+  );
+}
 
-addRaftCommands(program);
+const clusterCommand = program
+  .command('cluster')
+  .description(
+    'run N nodes on this machine behind nginx, sharing a store (Redis) or forming a group (raft, 2pc), until interrupted',
+  );
+if (wants('cluster')) {
+  const { addClusterOptions, cluster } = await import('./cluster.ts');
+  addClusterOptions(
+    clusterCommand.action(async (options: Record<string, string | string[] | undefined>) => cluster(options)),
+  );
+}
+
+// `chorus raft …` talks gRPC to a group's admin service: loaded only when asked for, too.
+if (wants('raft')) {
+  const { addRaftCommands } = await import('./raft.ts');
+  addRaftCommands(program);
+} else {
+  program
+    .command('raft')
+    .description('change the membership of a Raft group (any member’s gRPC address; followers forward)');
+}
 
 program
   .command('repair')
@@ -79,6 +102,11 @@ const client = (cmd: Command): Command =>
         'CHORUS_TOKEN',
       ),
     )
+    .addOption(
+      new Option('--as <name>', 'act as this identity: its own saved token per room (default: none)').env(
+        'CHORUS_AS',
+      ),
+    )
     .addOption(new Option('--json', 'print JSON for scripts'));
 
 for (const spec of clientCommands) {
@@ -86,7 +114,8 @@ for (const spec of clientCommands) {
   for (const option of spec.options ?? []) cmd.addOption(option);
   cmd.action(async (...args: unknown[]) => {
     const command = args.at(-1) as Command;
-    const positional = args.slice(0, -2) as string[];
+    // A variadic argument (`add <room> [track...]`) arrives as an array: flatten it into words.
+    const positional = (args.slice(0, -2) as Array<string | string[]>).flat();
     try {
       await spec.run(positional, command.opts());
     } catch (err) {

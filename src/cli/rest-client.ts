@@ -1,7 +1,8 @@
 // A small typed client of the REST API v1, used by the CLI (and handy in tests and benchmarks).
 // Error bodies become ChorusError with the server's code, message and details.
 
-import { ChorusError, isErrorCode, type RoomView, type SettingsPatch, type Track } from '../domain/index.ts';
+import { ChorusError, isErrorCode } from '../domain/errors.ts';
+import type { RoomView, SettingsPatch, Track } from '../domain/index.ts';
 import type { RoomListing } from '../store/types.ts';
 import type { ChorusClient } from './api-client.ts';
 

@@ -240,8 +240,8 @@ void describe('client commands', () => {
     succeeded(await chorus('host', 'add', room, '--title', 'Stream', '--artist', 'Radio', '--duration', '0'));
     succeeded(await chorus('host', 'add', room, '--title', 'After', '--artist', 'Me', '--duration', '60'));
     const human = succeeded(await chorus('bob', 'queue', room));
-    assert.match(human, /^\s+1\. Radio - Stream \(—\)\s+score 0 .*\s+in \d+:\d\d\s/m);
-    assert.match(human, /^\s+2\. Me - After \(1:00\)\s+score 0 .*\s+in —\s/m);
+    assert.match(human, /^\s+1\. Radio - Stream \(—\)\s+score 0 .*\s+(now|in \d+ (s|min))\s/m);
+    assert.match(human, /^\s+2\. Me - After \(1:00\)\s+score 0 .*\s+—\s/m);
     const q = json(await chorus('bob', 'queue', room, '--json'));
     assert.deepEqual(
       (q.queue as Json[]).map((e) => [e.track.durationMs, e.etaMs === null]),
@@ -320,7 +320,7 @@ void describe('client commands', () => {
       const reset = await nextLine(1);
       assert.equal(reset.event, 'reset');
       assert.equal(reset.data.room.id, room);
-      succeeded(await chorus('bob', 'join', room, 'Carol'));
+      succeeded(await chorus('bob', 'join', room, 'Carol', '--as', 'carol'));
       const change = await nextLine(2);
       assert.equal(change.event, 'change');
       assert.equal(change.data.events[0].type, 'memberJoined');
@@ -330,5 +330,116 @@ void describe('client commands', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+});
+
+void describe('the first ten minutes: identities, readable watch, version, no npm noise', () => {
+  const room = 'cli-watch';
+
+  void test('--as keeps identities apart; join never replaces a saved token without asking', async () => {
+    succeeded(await chorus('dana', 'create-room', 'Watch', '--id', room, '--host-name', 'Dana'));
+    const refused = await chorus('dana', 'join', room, 'Eve');
+    failed(refused, 'FAILED_PRECONDITION', /already saved .*--as NAME.*--replace/);
+    // Still the host: a host command works with the saved token.
+    succeeded(await chorus('dana', 'skip', room));
+
+    succeeded(await chorus('dana', 'join', room, 'Eve', '--as', 'eve'));
+    const asEve = json(await chorus('dana', 'queue', room, '--as', 'eve', '--json'));
+    const asDana = json(await chorus('dana', 'queue', room, '--json'));
+    assert.equal(asEve.me.name, 'Eve');
+    assert.equal(asDana.me.name, 'Dana');
+    assert.equal(asDana.me.isHost, true);
+    failed(
+      await chorus('dana', 'add', room, 'demo:0002', '--as', 'nobody'),
+      'UNAUTHENTICATED',
+      /--as nobody/,
+    );
+
+    // --replace says yes in advance.
+    succeeded(await chorus('dana', 'join', room, 'Eve again', '--as', 'eve', '--replace'));
+    assert.equal(json(await chorus('dana', 'queue', room, '--as', 'eve', '--json')).me.name, 'Eve again');
+  });
+
+  void test('watch prints one readable line per change, with plural and places right', async () => {
+    const child = spawn(process.execPath, [CHORUS_MAIN, 'watch', room], {
+      cwd: REPO_ROOT,
+      env: childEnv({ CHORUS_SERVER: node.restUrl, CHORUS_CREDENTIALS: path.join(home, 'dana.json') }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const waitFor = async (pattern: RegExp): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline) assert.fail(`watch never printed ${pattern}:\n${out}\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await waitFor(/^Watch \[cli-watch\]\s+version \d+, 3 members$/m);
+      succeeded(await chorus('dana', 'join', room, 'Finn', '--as', 'finn'));
+      succeeded(await chorus('dana', 'add', room, 'demo:0001')); // autoplay: it starts at once
+      succeeded(await chorus('dana', 'add', room, 'demo:0002'));
+      succeeded(await chorus('dana', 'add', room, 'demo:0003', '--as', 'finn'));
+      succeeded(await chorus('dana', 'vote', room, '2', 'up', '--as', 'finn'));
+      succeeded(await chorus('dana', 'vote', room, '1', 'down'));
+      await waitFor(/Dana voted \S.* down/);
+      const changes = out.split('\n').filter((l) => /^\d\d:\d\d:\d\d /.test(l));
+      assert.deepEqual(
+        changes.map((l) => l.slice(9)),
+        [
+          'Finn joined',
+          'Dana added Sweet Lullaby by Harbor Lights Collective (4:14): #1',
+          'now playing: Sweet Lullaby by Harbor Lights Collective (4:14), added by Dana',
+          'Dana added Take Me Higher by Harbor Lights Collective (4:12): #1',
+          'Finn added Shadow by Harbor Lights Collective (4:43): #2',
+          'Finn voted Shadow up: +1, now #1',
+          'Dana voted Shadow down: 0, now #2',
+        ],
+        out,
+      );
+      child.kill('SIGINT');
+      assert.equal(await exited, 0, stderr);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  void test('npx chorus --version and a client command print no warnings', async () => {
+    // As a reader's shell runs it: npm from the system PATH (node_modules/.bin left out), which
+    // must reach the pinned Node by itself and print nothing of its own.
+    const PATH = (process.env['PATH'] ?? '')
+      .split(path.delimiter)
+      .filter((p) => !p.includes(`node_modules${path.sep}.bin`))
+      .join(path.delimiter);
+    const npx = (...args: string[]): Promise<CliResult> =>
+      new Promise((resolve, reject) => {
+        const child = spawn('npx', ['chorus', ...args], {
+          cwd: REPO_ROOT,
+          env: {
+            ...childEnv({ CHORUS_SERVER: node.restUrl, CHORUS_CREDENTIALS: path.join(home, 'dana.json') }),
+            PATH,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+        child.once('error', reject);
+        child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      });
+    const { version } = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const v = await npx('--version');
+    assert.equal(succeeded(v), `${version}\n`);
+    assert.equal(v.stderr, '', 'nothing on stderr');
+    const q = await npx('queue', room);
+    assert.match(succeeded(q), /^Watch \[cli-watch\]/);
+    assert.equal(q.stderr, '', 'nothing on stderr');
   });
 });
