@@ -43,7 +43,9 @@ async function run(
     const e = err instanceof ChorusError ? err : null;
     const leaderAddress = e?.details?.['leaderAddress'];
     const hint = typeof leaderAddress === 'string' ? ` (leader at ${leaderAddress})` : '';
-    process.stderr.write(`chorus raft: ${e ? `${e.code}: ` : ''}${(err as Error).message}${hint}\n`);
+    process.stderr.write(
+      `chorus raft (asked ${options.server}): ${e ? `${e.code}: ` : ''}${(err as Error).message}${hint}\n`,
+    );
     process.exitCode = 1;
   } finally {
     admin.close();
