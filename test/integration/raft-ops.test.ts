@@ -85,7 +85,6 @@ async function metrics(url: string): Promise<string> {
 }
 
 function startCluster(store: string, nodes: number, extra: readonly string[] = []): Promise<ChorusProcess> {
-  const total = nodes + Number(extra[extra.indexOf('--learners') + 1] ?? 0);
   return startChorus({
     command: ['cluster'],
     logLevel: null,
@@ -101,7 +100,8 @@ function startCluster(store: string, nodes: number, extra: readonly string[] = [
       '--node-arg=--log-level=info',
       ...extra,
     ],
-    ready: (lines) => lines.some((l) => new RegExp(`^node ${total} `).test(l)),
+    // The members line comes last, after every node's lines (a group store).
+    ready: (lines) => lines.some((l) => l.startsWith('members ')),
   });
 }
 
@@ -138,7 +138,7 @@ void describe('chorus cluster --store raft', () => {
       const nodes = cluster.nodes();
       assert.equal(nodes.length, 4);
       const urls = nodes.map((n) => n.restUrl!);
-      assert.match(cluster.stdout(), /^node 4 .* id n4 learner log \S+chorus\.log$/m);
+      assert.match(cluster.stdout(), /^members voters n1 n2 n3 learners n4$/m);
 
       // The learner is a learner on every node's view, and every node names one leader.
       const leader = await until(
@@ -198,7 +198,7 @@ void describe('chorus cluster --store raft', () => {
 
       // Each node's output is in its data dir.
       for (const n of nodes) {
-        const file = /log (\S+)$/.exec(n.line)![1]!;
+        const file = new RegExp(`^log ${n.n} (\\S+)$`, 'm').exec(cluster.stdout())![1]!;
         assert.ok(existsSync(file), file);
         assert.match(readFileSync(file, 'utf8'), /^rest http:\/\/127\.0\.0\.1:\d+$/m);
         assert.equal(path.basename(path.dirname(file)), `node-${n.n}`);
@@ -312,7 +312,8 @@ void describe('chorus cluster --store 2pc', () => {
         version,
       );
       assert.equal(new Set(queues).size, 1);
-      for (const n of nodes) assert.ok(existsSync(/log (\S+)$/.exec(n.line)![1]!));
+      for (const n of nodes)
+        assert.ok(existsSync(new RegExp(`^log ${n.n} (\\S+)$`, 'm').exec(cluster.stdout())![1]!));
     } finally {
       await stopCluster(cluster);
     }
