@@ -66,7 +66,7 @@ export function addRaftCommands(program: Command): void {
     cmd
       .addOption(
         new Option('--server <host:port>', 'gRPC address of any member')
-          .env('CHORUS_SERVER')
+          .env('CHORUS_RAFT_SERVER')
           .default('127.0.0.1:50051'),
       )
       .addOption(
