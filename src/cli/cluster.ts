@@ -1,7 +1,8 @@
 // `chorus cluster`: N local nodes behind nginx, sharing a store (Redis) or forming a group (raft,
 // 2pc). Prints the load balancer's endpoints first (`rest http://…`, `grpc …`), then
-// `node N rest … grpc … pid … [id ID] [learner] log FILE` per node, then reports and restarts any
-// process that dies; Ctrl-C or SIGTERM stops everything.
+// `node N rest … grpc … pid …` per node, `log N FILE` per node, `members voters nI … [learners …]`
+// on a group store (node N's id is nN), then reports and restarts any process that dies; Ctrl-C or
+// SIGTERM stops everything.
 
 import { Option, type Command } from 'commander';
 import { startCluster, type ApiFront, type ClusterOptions } from '../cluster/cluster.ts';
@@ -93,10 +94,17 @@ export async function cluster(opts: Record<string, string | string[] | undefined
   }
   if (running.rest) log(`rest ${running.rest}`);
   if (running.grpc) log(`grpc ${running.grpc}`);
-  for (const n of running.nodes())
-    log(
-      `node ${n.index} rest ${n.rest}${n.grpc ? ` grpc ${n.grpc}` : ''} pid ${n.pid}${n.id ? ` id ${n.id}` : ''}${n.learner ? ' learner' : ''} log ${n.log}`,
-    );
+  const nodes = running.nodes();
+  for (const n of nodes) log(`node ${n.index} rest ${n.rest}${n.grpc ? ` grpc ${n.grpc}` : ''} pid ${n.pid}`);
+  // Lines of their own, after the node lines, so scripts reading `node N … pid PID` keep working.
+  for (const n of nodes) log(`log ${n.index} ${n.log}`);
+  const ids = (learner: boolean): string =>
+    nodes
+      .filter((n) => n.learner === learner && n.id !== null)
+      .map((n) => n.id!)
+      .join(' ');
+  if (nodes.some((n) => n.id !== null))
+    log(`members voters ${ids(false)}${nodes.some((n) => n.learner) ? ` learners ${ids(true)}` : ''}`);
   if (running.redisUrl !== null) log(`redis ${running.redisUrl}`);
   process.stderr.write('cluster ready; Ctrl-C stops it\n');
 

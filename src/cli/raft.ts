@@ -43,7 +43,9 @@ async function run(
     const e = err instanceof ChorusError ? err : null;
     const leaderAddress = e?.details?.['leaderAddress'];
     const hint = typeof leaderAddress === 'string' ? ` (leader at ${leaderAddress})` : '';
-    process.stderr.write(`chorus raft: ${e ? `${e.code}: ` : ''}${(err as Error).message}${hint}\n`);
+    process.stderr.write(
+      `chorus raft (asked ${options.server}): ${e ? `${e.code}: ` : ''}${(err as Error).message}${hint}\n`,
+    );
     process.exitCode = 1;
   } finally {
     admin.close();
@@ -64,7 +66,7 @@ export function addRaftCommands(program: Command): void {
     cmd
       .addOption(
         new Option('--server <host:port>', 'gRPC address of any member')
-          .env('CHORUS_SERVER')
+          .env('CHORUS_RAFT_SERVER')
           .default('127.0.0.1:50051'),
       )
       .addOption(

@@ -159,8 +159,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       ...clusterRates(o.nodes, process.env),
     };
     const wanted: PortRequest[] = [
-      { name: 'the load balancer REST', port: o.api === 'grpc' ? -1 : o.port },
-      { name: 'the load balancer gRPC', port: o.api === 'rest' ? -1 : o.grpcPort },
+      { name: 'nginx REST', port: o.api === 'grpc' ? -1 : o.port },
+      { name: 'nginx gRPC', port: o.api === 'rest' ? -1 : o.grpcPort },
     ];
     for (let i = 0; i < total; i++) {
       wanted.push({ name: `node ${i + 1} REST`, port: o.port === 0 ? 0 : o.port + 1 + i });
@@ -238,8 +238,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
           };
           infos[i] = info;
           o.log(
-            `node ${info.index} rest ${info.rest}${info.grpc ? ` grpc ${info.grpc}` : ''} pid ${info.pid} log ${logFile}`,
+            `node ${info.index} rest ${info.rest}${info.grpc ? ` grpc ${info.grpc}` : ''} pid ${info.pid}`,
           );
+          o.log(`node ${info.index} log ${logFile}`);
           return p;
         }),
       ),

@@ -229,7 +229,7 @@ process.once('exit', () => {
   }
 });
 
-const NODE_LINE = /^node (\d+) rest (\S+)(?: grpc (\S+))? pid (\d+)(?: .*)?$/;
+const NODE_LINE = /^node (\d+) rest (\S+)(?: grpc (\S+))? pid (\d+)$/;
 
 const REDIS_PID_LINE = /^redis (\S+) pid (\d+)$/;
 

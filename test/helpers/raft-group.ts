@@ -32,7 +32,7 @@ export interface RaftGroup {
   close(): Promise<void>;
 }
 
-async function serve(store: RaftStore, address: string): Promise<Server> {
+export async function serve(store: RaftStore, address: string): Promise<Server> {
   const server = new Server();
   for (const svc of store.peerServices) server.addService(svc.definition, svc.handlers);
   await new Promise<void>((resolve, reject) =>

@@ -9,7 +9,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freePort } from '../../src/cluster/ports.ts';
-import type { Json } from '../helpers/http.ts';
+import { until, type Json } from '../helpers/http.ts';
 import { cleanupChorus, runChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
 
 after(cleanupChorus);
@@ -30,16 +30,6 @@ async function getJson<T>(url: string): Promise<T | null> {
     return res.ok ? ((await res.json()) as T) : null;
   } catch {
     return null;
-  }
-}
-
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -95,7 +85,6 @@ async function metrics(url: string): Promise<string> {
 }
 
 function startCluster(store: string, nodes: number, extra: readonly string[] = []): Promise<ChorusProcess> {
-  const total = nodes + Number(extra[extra.indexOf('--learners') + 1] ?? 0);
   return startChorus({
     command: ['cluster'],
     logLevel: null,
@@ -111,7 +100,8 @@ function startCluster(store: string, nodes: number, extra: readonly string[] = [
       '--node-arg=--log-level=info',
       ...extra,
     ],
-    ready: (lines) => lines.some((l) => new RegExp(`^node ${total} `).test(l)),
+    // The members line comes last, after every node's lines (a group store).
+    ready: (lines) => lines.some((l) => l.startsWith('members ')),
   });
 }
 
@@ -148,17 +138,22 @@ void describe('chorus cluster --store raft', () => {
       const nodes = cluster.nodes();
       assert.equal(nodes.length, 4);
       const urls = nodes.map((n) => n.restUrl!);
-      assert.match(cluster.stdout(), /^node 4 .* id n4 learner log \S+chorus\.log$/m);
+      assert.match(cluster.stdout(), /^members voters n1 n2 n3 learners n4$/m);
 
       // The learner is a learner on every node's view, and every node names one leader.
-      const leader = await poll('every node to agree on a leader and see n4 as a learner', async () => {
-        const all = await Promise.all(urls.map((u) => getJson<Status>(`${u}/v1/cluster`)));
-        if (all.some((s) => s === null)) return undefined;
-        const leaders = new Set(all.map((s) => s!.leaderId));
-        if (leaders.size !== 1 || [...leaders][0] === null) return undefined;
-        const learnerSeen = all.every((s) => s!.members.some((m) => m.id === 'n4' && m.role === 'learner'));
-        return learnerSeen ? [...leaders][0]! : undefined;
-      });
+      const leader = await until(
+        'every node to agree on a leader and see n4 as a learner',
+        async () => {
+          const all = await Promise.all(urls.map((u) => getJson<Status>(`${u}/v1/cluster`)));
+          if (all.some((s) => s === null)) return undefined;
+          const leaders = new Set(all.map((s) => s!.leaderId));
+          if (leaders.size !== 1 || [...leaders][0] === null) return undefined;
+          const learnerSeen = all.every((s) => s!.members.some((m) => m.id === 'n4' && m.role === 'learner'));
+          return learnerSeen ? [...leaders][0]! : undefined;
+        },
+        30_000,
+        100,
+      );
       assert.notEqual(leader, 'n4', 'a learner never leads');
       assert.equal((await getJson<Status>(`${urls[3]!}/v1/cluster`))!.role, 'learner');
 
@@ -203,7 +198,7 @@ void describe('chorus cluster --store raft', () => {
 
       // Each node's output is in its data dir.
       for (const n of nodes) {
-        const file = /log (\S+)$/.exec(n.line)![1]!;
+        const file = new RegExp(`^log ${n.n} (\\S+)$`, 'm').exec(cluster.stdout())![1]!;
         assert.ok(existsSync(file), file);
         assert.match(readFileSync(file, 'utf8'), /^rest http:\/\/127\.0\.0\.1:\d+$/m);
         assert.equal(path.basename(path.dirname(file)), `node-${n.n}`);
@@ -227,7 +222,7 @@ void describe('chorus cluster --store raft', () => {
         assert.equal(r.code, 0, `chorus raft ${args.join(' ')}: ${r.stderr}`);
         return r.stdout;
       };
-      await poll('a leader', async () =>
+      await until('a leader', async () =>
         (await getJson<Status>(`${urls[0]!}/v1/cluster`))?.leaderId ? true : undefined,
       );
       const v1 = await writeSome(urls[1]!, 'raft-ops-members');
@@ -276,17 +271,22 @@ void describe('chorus cluster --store raft', () => {
       const memberUrls = members.map((id) =>
         id === 'n4' ? joiner!.restUrl : urls[Number(id.slice(1)) - 1]!,
       );
-      await poll('every member to agree on membership and leader n4', async () => {
-        const all = await Promise.all(memberUrls.map((u) => getJson<Status>(`${u}/v1/cluster`)));
-        const ok = all.every(
-          (s) =>
-            s !== null &&
-            s.leaderId === 'n4' &&
-            JSON.stringify(s.members.map((m) => `${m.id}:${m.role}`).sort()) ===
-              JSON.stringify(members.map((id) => `${id}:voter`)),
-        );
-        return ok ? true : undefined;
-      });
+      await until(
+        'every member to agree on membership and leader n4',
+        async () => {
+          const all = await Promise.all(memberUrls.map((u) => getJson<Status>(`${u}/v1/cluster`)));
+          const ok = all.every(
+            (s) =>
+              s !== null &&
+              s.leaderId === 'n4' &&
+              JSON.stringify(s.members.map((m) => `${m.id}:${m.role}`).sort()) ===
+                JSON.stringify(members.map((id) => `${id}:voter`)),
+          );
+          return ok ? true : undefined;
+        },
+        30_000,
+        100,
+      );
       // The new group takes writes (through a member) and every member has the same data.
       const v2 = await writeSome(memberUrls[0]!, 'raft-ops-after');
       const queues = await seenEverywhere(memberUrls, 'raft-ops-after', v2);
@@ -312,7 +312,8 @@ void describe('chorus cluster --store 2pc', () => {
         version,
       );
       assert.equal(new Set(queues).size, 1);
-      for (const n of nodes) assert.ok(existsSync(/log (\S+)$/.exec(n.line)![1]!));
+      for (const n of nodes)
+        assert.ok(existsSync(new RegExp(`^log ${n.n} (\\S+)$`, 'm').exec(cluster.stdout())![1]!));
     } finally {
       await stopCluster(cluster);
     }

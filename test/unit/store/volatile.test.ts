@@ -36,7 +36,11 @@ void describe('store registry', () => {
   void test('lists the stores registered, and only those', () => {
     assert.deepEqual(builtIn, ['memory', 'redis', '2pc', 'raft']);
     assert.deepEqual(storeKinds(), ['memory', 'redis', '2pc', 'raft', 'volatile']);
-    assert.deepEqual(sharedStoreKinds(), ['redis', '2pc', 'raft'], 'chorus cluster offers the stores it can run');
+    assert.deepEqual(
+      sharedStoreKinds(),
+      ['redis', '2pc', 'raft'],
+      'chorus cluster offers the stores it can run',
+    );
     assert.throws(() => registerStore(VOLATILE_STORE), /already registered/);
     assert.throws(() => storeEntry('paxos'), /no store of kind paxos/);
   });
