@@ -66,7 +66,7 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
   const log = options.log ?? (() => {});
   const random = prng(options.seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const g = await twoPcProcesses(n, { args: ['--no-legacy'] });
+  const g = await twoPcProcesses(n, { args: ['--no-legacy'], startTimeoutMs: 90_000 });
   const problems: string[] = [];
   let kills = 0;
   let restarts = 0;
@@ -146,8 +146,11 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
         await sleep(300 + random() * 1_200);
         for (const i of down()) {
           const failpoint = random() < 1 / 3 ? pick(FAILPOINTS) : null;
-          log(`restart ${g.ids[i]!}${failpoint === null ? '' : ` with ${failpoint}`}`);
+          const t0 = Date.now();
           await g.start(i, failpoint === null ? {} : { CHORUS_FAILPOINTS: `${failpoint}=kill` });
+          log(
+            `restart ${g.ids[i]!}${failpoint === null ? '' : ` with ${failpoint}`} (${Date.now() - t0} ms)`,
+          );
           restarts++;
         }
         // Until the group is ready again; a node that fell at its failpoint meanwhile is restarted

@@ -34,6 +34,8 @@ export interface TwoPcProcessOptions {
   readonly args?: readonly string[];
   /** --log-level (default warn). */
   readonly logLevel?: string;
+  /** How long a start may take to print its endpoints (default 30 s; a loaded machine may need more). */
+  readonly startTimeoutMs?: number;
 }
 
 /** Ports and data dirs for n nodes (n1…nN); no process is started yet. */
@@ -63,6 +65,7 @@ export async function twoPcProcesses(n: number, options: TwoPcProcessOptions = {
         grpcPort: ports[i]!,
         waitForGrpc: true,
         logLevel: options.logLevel ?? 'warn',
+        ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
         env: { CHORUS_SECRET: TWOPC_SECRET, ...env },
         args: ['--store', '2pc', '--node-id', ids[i]!, '--peers', peers, ...(options.args ?? [])],
       });
