@@ -59,8 +59,9 @@ bench/results/verify/<time>-<store>-seed<N>/. Exits 1 unless the verdict is ok.
   --nodes N              nodes (redis, raft, 2pc)                                      [5]
   --seconds S            length of the workload                                        [60]
   --nemesis LIST         comma-separated, any of: kill (SIGKILL, restart), pause (SIGSTOP
-                         3 s), partition (cut or black-hole a minority's links), slow (50-500
-                         ms per chunk on a node's links), redis-restart (redis only)  [kill,pause,partition]
+                         3 s, 2pc 7 s: a second past the client timeout), partition (cut or
+                         black-hole a minority's links), slow (50-500 ms per chunk on a
+                         node's links), redis-restart (redis only)                    [kill,pause,partition]
                          memory: kill only
   --target T             whom a fault hits in a group: leader, random or mixed         [mixed]
   --seed N               seed of the workload and the nemesis (random when omitted)
