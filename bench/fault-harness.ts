@@ -59,8 +59,9 @@ bench/results/verify/<time>-<store>-seed<N>/. Exits 1 unless the verdict is ok.
   --nodes N              nodes (redis, raft, 2pc)                                      [5]
   --seconds S            length of the workload                                        [60]
   --nemesis LIST         comma-separated, any of: kill (SIGKILL, restart), pause (SIGSTOP
-                         3 s), partition (cut or black-hole a minority's links), slow (50-500
-                         ms per chunk on a node's links), redis-restart (redis only)  [kill,pause,partition]
+                         3 s, 2pc 7 s: a second past the client timeout), partition (cut or
+                         black-hole a minority's links), slow (50-500 ms per chunk on a
+                         node's links), redis-restart (redis only)                    [kill,pause,partition]
                          memory: kill only
   --target T             whom a fault hits in a group: leader, random or mixed         [mixed]
   --seed N               seed of the workload and the nemesis (random when omitted)
@@ -127,6 +128,11 @@ export interface HarnessOptions {
   readonly out: string;
   /** Render timeline.png (default true). */
   readonly timeline?: boolean;
+  /**
+   * Run on this cluster (of `store`, healthy) and leave it running, instead of starting and stopping
+   * one: the CI runs share one cluster between seeds, as starting 3 nodes takes 20 s on a loaded machine.
+   */
+  readonly cluster?: VerifyCluster;
 }
 
 export interface HarnessResult {
@@ -160,7 +166,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
   process.once('SIGINT', onSignal);
   try {
     // ---- start ----
-    cluster = await startVerifyCluster(o.store, o.nodes);
+    cluster = o.cluster ?? (await startVerifyCluster(o.store, o.nodes));
     const c = cluster;
     const nodes = c.nodes;
     const group = o.store === 'raft' || o.store === '2pc';
@@ -491,7 +497,7 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
       const kinds = o.nemesis.filter((k) => NEMESES[o.store].includes(k));
       if (kinds.length === 0) return;
       await sleep(2_000);
-      while (Date.now() + pauseMs + 2_000 < deadline && !interrupted) {
+      while (Date.now() + FAULT_MS + 2_000 < deadline && !interrupted) {
         const kind = faultPick(kinds);
         const aimAtLeader = o.target === 'leader' || (o.target !== 'random' && faultRandom() < 0.5);
         const leader = group && aimAtLeader ? await c.leader() : null;
@@ -568,14 +574,17 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
   } finally {
     process.removeListener('SIGINT', onSignal);
     channels.close();
-    await cluster?.stop();
-    await cleanupChorus();
+    if (!o.cluster) {
+      await cluster?.stop();
+      await cleanupChorus();
+    }
   }
 
   const verdict = checkHistory(ops, { timeoutMs: 120_000 });
   mkdirSync(o.out, { recursive: true });
   writeFileSync(path.join(o.out, 'history.jsonl'), historyLines(ops, faults));
-  const summary = { options: o, verdict, problems, faults, operations: ops.length, answered };
+  const { cluster: _shared, ...options } = o;
+  const summary = { options, verdict, problems, faults, operations: ops.length, answered };
   writeFileSync(path.join(o.out, 'verdict.json'), `${JSON.stringify(summary, null, 2)}\n`);
   if (o.timeline !== false) await renderTimeline(ops, faults, path.join(o.out, 'timeline.png'));
   return { verdict, problems, operations: ops.length, faults, answered, out: o.out };

@@ -17,11 +17,12 @@ export async function assertVerifyRunOk(
   /** Also require answered gRPC calls and (Raft) linearizable reads in the history. */
   expect: { readonly grpc?: boolean; readonly linearizableReads?: boolean } = {},
 ): Promise<void> {
+  const shared = options.cluster ? ' (on a cluster shared with the other seeds)' : '';
   const out = mkdtempSync(path.join(tmpdir(), 'chorus-verify-'));
   const seed = options.seed;
   try {
     const result = await runHarness({ ...options, out });
-    const why = `seed ${seed}: ${JSON.stringify({ verdict: result.verdict, problems: result.problems }, null, 1)}`;
+    const why = `seed ${seed}${shared}: ${JSON.stringify({ verdict: result.verdict, problems: result.problems }, null, 1)}`;
     assert.equal(result.verdict.result, 'ok', why);
     assert.deepEqual(result.problems, [], why);
     assert.ok(result.faults.length >= 1, `seed ${seed}: no fault was injected`);
