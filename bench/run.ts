@@ -29,6 +29,7 @@ for readiness, warms up, runs the load, checks that no acknowledged write is mis
 and stops everything. Results go to bench/results/<date>-<machine>.{json,md} with two PNG figures.
 
   --quick        a smoke run (< 2 minutes): nodes 1 and 3, one trial, short saturation
+  --scale        instead: the state machine's per-command cost as a room grows (bench/scale.ts)
   --out DIR      where to write results (default bench/results)
   --seed N       seed of the mixed workload (default 42)
   --help         this text
@@ -641,6 +642,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean' },
+      scale: { type: 'boolean' },
       out: { type: 'string' },
       seed: { type: 'string' },
       help: { type: 'boolean' },
@@ -648,6 +650,12 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  if (values.scale === true) {
+    const { runScale } = await import('./scale.ts');
+    const files = await runScale({ max: 100_000, out: values.out ?? join(ROOT, 'bench/results') });
+    log(`\nresults: ${files.join(', ')}`);
     return;
   }
   const quick = values.quick === true;
