@@ -21,6 +21,12 @@ interface Node<V> {
 function hash(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return mix32(h);
+}
+
+/** murmur3's 32-bit finaliser: nearby inputs get unrelated outputs (a bijection on 32 bits). */
+export function mix32(x: number): number {
+  let h = x | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

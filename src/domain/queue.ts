@@ -18,7 +18,7 @@
 // - JSON.stringify writes the queue as the plain sorted array it always was (toJSON), so snapshots
 //   and logs keep their format; restore() turns the array back into a tree (Queue.fromSorted).
 
-import { PMap } from './pmap.ts';
+import { mix32, PMap } from './pmap.ts';
 import type { QueueEntry } from './types.ts';
 
 export function scoreOf(entry: Pick<QueueEntry, 'ups' | 'downs'>): number {
@@ -42,13 +42,7 @@ interface Node {
 
 /** A 32-bit mix of the seq (murmur3's finaliser): consecutive seqs get unrelated priorities. */
 function priority(seq: number): number {
-  let h = seq | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mix32(seq);
 }
 
 /** A total order on priorities (ties, which a 32-bit hash allows, go to the smaller seq). */
