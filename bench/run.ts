@@ -46,6 +46,7 @@ bench/results/<date>-<machine>.{json,md} with PNG figures.
                    groups       Raft 3/5 and 2PC 3/5 and Redis against etcd 3.4 (3 members)
                    failover     SIGKILL of the Raft leader under load, trials, every ack read back
                    contention   every client on one room (2PC aborts and retries)
+  --scale        instead: the state machine's per-command cost as a room grows (bench/scale.ts)
   --out DIR      where to write results (default bench/results; --quick: a temporary directory)
   --seed N       seed of the mixed workload (default 42)
   --help         this text
@@ -685,6 +686,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean' },
+      scale: { type: 'boolean' },
       out: { type: 'string' },
       seed: { type: 'string' },
       parts: { type: 'string' },
@@ -693,6 +695,12 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  if (values.scale === true) {
+    const { runScale } = await import('./scale.ts');
+    const files = await runScale({ max: 100_000, out: values.out ?? join(ROOT, 'bench/results') });
+    log(`\nresults: ${files.join(', ')}`);
     return;
   }
   const quick = values.quick === true;

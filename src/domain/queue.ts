@@ -12,9 +12,13 @@
 //   function (no randomness): every node builds the same tree, and its depth is O(log n) expected.
 // - Each node holds its subtree's size, summed track durations and count of tracks of unknown
 //   length (durationMs 0), so positions ("position N") and ETAs cost O(log n).
+// - Beside the tree, persistent maps (pmap.ts) index the entries by entry id and track id (both
+//   unique within a queue: addTrack refuses a second one of either) and count them per member, so
+//   lookups cost O(log n) for every state, old or new, with nothing rebuilt.
 // - JSON.stringify writes the queue as the plain sorted array it always was (toJSON), so snapshots
 //   and logs keep their format; restore() turns the array back into a tree (Queue.fromSorted).
 
+import { mix32, PMap } from './pmap.ts';
 import type { QueueEntry } from './types.ts';
 
 export function scoreOf(entry: Pick<QueueEntry, 'ups' | 'downs'>): number {
@@ -38,13 +42,7 @@ interface Node {
 
 /** A 32-bit mix of the seq (murmur3's finaliser): consecutive seqs get unrelated priorities. */
 function priority(seq: number): number {
-  let h = seq | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return mix32(seq);
 }
 
 /** A total order on priorities (ties, which a 32-bit hash allows, go to the smaller seq). */
@@ -109,14 +107,42 @@ function remove(t: Node | null, entry: QueueEntry): Node | null {
     : node(t.entry, t.left, remove(t.right, entry));
 }
 
+interface Indexes {
+  readonly byEntry: PMap<QueueEntry>;
+  readonly byTrack: PMap<QueueEntry>;
+  /** Entries waiting per member (addedBy). */
+  readonly perMember: PMap<number>;
+}
+
+const NO_INDEXES: Indexes = { byEntry: PMap.empty(), byTrack: PMap.empty(), perMember: PMap.empty() };
+
+function indexAdd(index: Indexes, entry: QueueEntry): Indexes {
+  return {
+    byEntry: index.byEntry.set(entry.entryId, entry),
+    byTrack: index.byTrack.set(entry.track.trackId, entry),
+    perMember: index.perMember.set(entry.addedBy, (index.perMember.get(entry.addedBy) ?? 0) + 1),
+  };
+}
+
+function indexRemove(index: Indexes, entry: QueueEntry): Indexes {
+  const left = (index.perMember.get(entry.addedBy) ?? 1) - 1;
+  return {
+    byEntry: index.byEntry.delete(entry.entryId),
+    byTrack: index.byTrack.delete(entry.track.trackId),
+    perMember: left > 0 ? index.perMember.set(entry.addedBy, left) : index.perMember.delete(entry.addedBy),
+  };
+}
+
 export class Queue implements Iterable<QueueEntry> {
-  static readonly EMPTY = new Queue(null);
+  static readonly EMPTY = new Queue(null, NO_INDEXES);
 
   /** The tree; null when empty. Enumerable, so deep equality of states compares the entries. */
   readonly root: Node | null;
+  readonly index: Indexes;
 
-  private constructor(root: Node | null) {
+  private constructor(root: Node | null, index: Indexes) {
     this.root = root;
+    this.index = index;
   }
 
   /**
@@ -142,7 +168,9 @@ export class Queue implements Iterable<QueueEntry> {
     }
     const build = (i: number): Node | null =>
       i < 0 ? null : node(entries[i]!, build(left[i]!), build(right[i]!));
-    return n === 0 ? Queue.EMPTY : new Queue(build(stack[0]!));
+    let index = NO_INDEXES;
+    for (const entry of entries) index = indexAdd(index, entry);
+    return n === 0 ? Queue.EMPTY : new Queue(build(stack[0]!), index);
   }
 
   /** Any entries, sorted here into queue order. */
@@ -189,12 +217,27 @@ export class Queue implements Iterable<QueueEntry> {
 
   /** The queue with `entry` in its place. */
   insert(entry: QueueEntry): Queue {
-    return new Queue(insert(this.root, entry));
+    return new Queue(insert(this.root, entry), indexAdd(this.index, entry));
   }
 
   /** The queue without `entry`, which must be in it as it is (same votes). */
   remove(entry: QueueEntry): Queue {
-    return new Queue(remove(this.root, entry));
+    return new Queue(remove(this.root, entry), indexRemove(this.index, entry));
+  }
+
+  /** The queued entry with this id. */
+  byEntry(entryId: string): QueueEntry | undefined {
+    return this.index.byEntry.get(entryId);
+  }
+
+  /** The queued entry of this track. */
+  byTrack(trackId: string): QueueEntry | undefined {
+    return this.index.byTrack.get(trackId);
+  }
+
+  /** How many entries this member has waiting. */
+  entriesOf(memberId: string): number {
+    return this.index.perMember.get(memberId) ?? 0;
   }
 
   /** The summed durations of the first `count` entries and how many of them are of unknown length. */

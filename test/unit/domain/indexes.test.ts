@@ -1,7 +1,7 @@
-// The indexes beside the queue and the remembered command ids (src/domain/handed-index.ts) must be
-// invisible: a state answers every command exactly as the same state rebuilt from JSON (which has
-// no index yet) does, whichever older state a command is applied to, and every lookup agrees with
-// a scan of the array.
+// The indexes beside the queue (src/domain/queue.ts) and the remembered command ids (recent.ts) must
+// be invisible: a state answers every command exactly as the same state rebuilt from JSON (through
+// a snapshot) does, whichever older state a command is applied to, and every lookup agrees with a
+// scan of the queue.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
