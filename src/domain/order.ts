@@ -4,14 +4,33 @@
 // so that a room of thousands of entries is not scanned on every vote.
 
 import { HandedIndex } from './handed-index.ts';
-import type { QueueEntry } from './types.ts';
+import type { QueueEntry, VoteValue } from './types.ts';
 
-export function scoreOf(entry: Pick<QueueEntry, 'ups' | 'downs'>): number {
+/** What an entry's place depends on: a queue entry here, the page's copy of one (web/src/model.ts). */
+export interface Ranked {
+  readonly ups: number;
+  readonly downs: number;
+  readonly seq: number;
+}
+
+export function scoreOf(entry: Pick<Ranked, 'ups' | 'downs'>): number {
   return entry.ups - entry.downs;
 }
 
-export function compareEntries(a: QueueEntry, b: QueueEntry): number {
+export function compareEntries(a: Ranked, b: Ranked): number {
   return scoreOf(b) - scoreOf(a) || a.seq - b.seq;
+}
+
+/** An entry's counts once one voter's vote goes from `previous` to `value` (0: no vote). */
+export function recount(
+  entry: Pick<Ranked, 'ups' | 'downs'>,
+  previous: VoteValue | 0,
+  value: VoteValue | 0,
+): { ups: number; downs: number } {
+  return {
+    ups: entry.ups - (previous === 1 ? 1 : 0) + (value === 1 ? 1 : 0),
+    downs: entry.downs - (previous === -1 ? 1 : 0) + (value === -1 ? 1 : 0),
+  };
 }
 
 type Queue = readonly QueueEntry[];
@@ -98,7 +117,7 @@ export function durationBefore(queue: Queue, count: number): number | null {
 }
 
 /** Index of the first entry that sorts after `entry` (where it belongs). Binary search: O(log n). */
-function insertionIndex(queue: Queue, entry: QueueEntry): number {
+export function insertionIndex(queue: readonly Ranked[], entry: Ranked): number {
   let lo = 0;
   let hi = queue.length;
   while (lo < hi) {
