@@ -37,6 +37,7 @@ import type {
   VoteValue,
 } from './types.ts';
 import { checkId, checkRoomId, checkText, checkTrack, LIMITS, normaliseTrack } from './validate.ts';
+import { publicEntry } from './view.ts';
 
 /** Voter keys of anonymous (legacy) votes start with this; no member id may. */
 const ANONYMOUS_PREFIX = '~';
@@ -308,7 +309,7 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
     return fail('TRACK_ALREADY_QUEUED', {
       title: track.title,
       where: existing.where,
-      existing: existing.entry,
+      existing: publicEntry(state, existing.entry),
     });
   }
   if (

@@ -17,9 +17,11 @@ export interface MemberRef {
   readonly name: string;
 }
 
-export interface QueueItemView {
-  /** 1-based place in the queue. */
-  readonly position: number;
+/**
+ * An entry as anyone may see it: its counts, never who voted which way (the entry's voter map
+ * stays in the state). What an ALREADY_EXISTS refusal names as `details.existing`.
+ */
+export interface PublicEntry {
   readonly entryId: string;
   readonly track: Track;
   readonly addedBy: MemberRef;
@@ -28,6 +30,11 @@ export interface QueueItemView {
   readonly score: number;
   readonly ups: number;
   readonly downs: number;
+}
+
+export interface QueueItemView extends PublicEntry {
+  /** 1-based place in the queue. */
+  readonly position: number;
   /**
    * Time until this entry starts: what is left of the playing track plus the durations ahead; null
    * when that or one of them is of unknown length.
@@ -143,8 +150,11 @@ function queueItem(
   etaMs: number | null,
   viewer: string | null,
 ): QueueItemView {
+  return { position, ...publicEntry(state, entry), etaMs, myVote: voteOf(entry, viewer) };
+}
+
+export function publicEntry(state: RoomState, entry: QueueEntry): PublicEntry {
   return {
-    position,
     entryId: entry.entryId,
     track: entry.track,
     addedBy: memberRef(state, entry.addedBy),
@@ -153,8 +163,6 @@ function queueItem(
     score: scoreOf(entry),
     ups: entry.ups,
     downs: entry.downs,
-    etaMs,
-    myVote: voteOf(entry, viewer),
   };
 }
 
