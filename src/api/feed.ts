@@ -9,9 +9,10 @@
 
 import type { RoomEvent, RoomState } from '../domain/index.ts';
 import type { FeedItem } from '../store/types.ts';
+import { PAGE_LIMITS } from './page-limits.ts';
 
-/** The queue window a reset carries (the whole room, as far as a page shows it). */
-export const RESET_QUEUE_LIMIT = 200;
+/** The queue window a reset carries: a room view's default page. */
+export const RESET_QUEUE_LIMIT = PAGE_LIMITS.queue.fallback;
 
 /** The open streams of one transport on this node; a stopping node closes them all. */
 export class StreamSet<Why = void> {

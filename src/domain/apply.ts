@@ -15,6 +15,7 @@ import {
   indexOfEntry,
   insertSorted,
   Queue,
+  recount,
   removeSorted,
   replaceSorted,
   scoreOf,
@@ -37,12 +38,13 @@ import type {
   VoteValue,
 } from './types.ts';
 import { checkId, checkRoomId, checkText, checkTrack, LIMITS, normaliseTrack } from './validate.ts';
+import { publicEntry } from './view.ts';
 
 /** Voter keys of anonymous (legacy) votes start with this; no member id may. */
 const ANONYMOUS_PREFIX = '~';
 
 /** What a handler decides: refuse, answer without a change, or change the room. */
-type Step =
+type Decision =
   | { readonly kind: 'error'; readonly error: ErrorInfo }
   | { readonly kind: 'noop'; readonly value: CommandValue }
   | {
@@ -56,7 +58,7 @@ type Handler<T extends Command['type']> = (
   state: RoomState,
   env: Envelope,
   command: Extract<Command, { type: T }>,
-) => Step;
+) => Decision;
 
 export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
   const bad = checkEnvelope(env);
@@ -77,23 +79,23 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
   }
 
   const command = env.command;
-  let step: Step;
+  let decision: Decision;
   if (command.type === 'createRoom') {
-    step = state
+    decision = state
       ? {
           kind: 'error',
           error: refusal('ROOM_EXISTS', { roomId: env.roomId }),
         }
       : createRoom(env, command);
   } else if (state === null) {
-    step = {
+    decision = {
       kind: 'error',
       error: refusal('ROOM_NOT_FOUND', { roomId: env.roomId }),
     };
   } else {
-    step = dispatch(state, env, command);
+    decision = dispatch(state, env, command);
   }
-  return finish(state, env, step);
+  return finish(state, env, decision);
 }
 
 /** The kind of answer a command gives (an anonymous vote answers like a vote). */
@@ -102,7 +104,11 @@ function answerType(command: Command): CommandValue['type'] | null {
   return command.type === 'anonymousVote' ? 'vote' : command.type;
 }
 
-function dispatch(state: RoomState, env: Envelope, command: Exclude<Command, { type: 'createRoom' }>): Step {
+function dispatch(
+  state: RoomState,
+  env: Envelope,
+  command: Exclude<Command, { type: 'createRoom' }>,
+): Decision {
   switch (command.type) {
     case 'join':
       return join(state, env, command);
@@ -156,22 +162,26 @@ function byTrack<C extends { readonly entryId: string; readonly trackId?: string
   return { ...command, entryId: entry.entryId };
 }
 
-/** Stamps the version on a change, remembers its command id, and turns the step into output. */
-function finish(state: RoomState | null, env: Envelope, step: Step): ApplyOutput {
-  switch (step.kind) {
+/** Stamps the version on a change, remembers its command id, and turns the decision into output. */
+function finish(state: RoomState | null, env: Envelope, decision: Decision): ApplyOutput {
+  switch (decision.kind) {
     case 'error':
-      return refuse(state, step.error);
+      return refuse(state, decision.error);
     case 'noop':
-      return { state, events: [], result: { ok: true, value: step.value } };
+      return { state, events: [], result: { ok: true, value: decision.value } };
     case 'change': {
-      const version = step.state.version + 1;
+      const version = decision.state.version + 1;
       const next: RoomState = {
-        ...step.state,
+        ...decision.state,
         version,
-        recent: remember(step.state.recent, { commandId: env.commandId, result: step.value }, version),
+        recent: remember(
+          decision.state.recent,
+          { commandId: env.commandId, result: decision.value },
+          version,
+        ),
       };
-      const events = step.events.map((body) => ({ ...body, roomId: env.roomId, version, at: env.at }));
-      return { state: next, events, result: { ok: true, value: step.value } };
+      const events = decision.events.map((body) => ({ ...body, roomId: env.roomId, version, at: env.at }));
+      return { state: next, events, result: { ok: true, value: decision.value } };
     }
   }
 }
@@ -180,7 +190,7 @@ function refuse(state: RoomState | null, error: ErrorInfo): ApplyOutput {
   return { state, events: [], result: { ok: false, error } };
 }
 
-function fail<R extends Reason>(reason: R, ...args: ReasonArgs<R>): Step {
+function fail<R extends Reason>(reason: R, ...args: ReasonArgs<R>): Decision {
   return { kind: 'error', error: refusal(reason, ...args) };
 }
 
@@ -220,7 +230,7 @@ function hostOf(state: RoomState, actor: string | null, action: string): Member 
 
 // ---- Handlers ------------------------------------------------------------------------------------
 
-function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom' }>): Step {
+function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom' }>): Decision {
   const bad =
     (env.actor === null ? refusal('CREATE_NEEDS_HOST') : null) ??
     checkText('name', command.name, LIMITS.nameMaxLength) ??
@@ -304,7 +314,7 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
     return fail('TRACK_ALREADY_QUEUED', {
       title: track.title,
       where: existing.where,
-      existing: existing.entry,
+      existing: publicEntry(state, existing.entry),
     });
   }
   if (
@@ -421,7 +431,7 @@ function castVote(
   entryId: string,
   voter: string,
   value: VoteValue | 0,
-): Step {
+): Decision {
   const playing = state.nowPlaying?.entry.entryId === entryId ? state.nowPlaying : null;
   const entry = playing ? playing.entry : findEntry(state.queue, entryId);
   if (!entry) return fail('ENTRY_NOT_FOUND', { entryId });
@@ -438,8 +448,7 @@ function castVote(
   const updated: QueueEntry = {
     ...entry,
     votes,
-    ups: entry.ups - (previous === 1 ? 1 : 0) + (value === 1 ? 1 : 0),
-    downs: entry.downs - (previous === -1 ? 1 : 0) + (value === -1 ? 1 : 0),
+    ...recount(entry, previous, value),
   };
   return voteChanged(state, env, playing, entry, updated, voter, value);
 }
@@ -453,7 +462,7 @@ function voteChanged(
   updated: QueueEntry,
   voter: string,
   value: VoteValue | 0,
-): Step {
+): Decision {
   const entryId = entry.entryId;
   const events: RoomEventBody[] = [
     {
@@ -535,7 +544,7 @@ const advance: Handler<'advance'> = (state, env, command) => {
     if ('code' in member) return { kind: 'error', error: member };
   }
   const current = state.nowPlaying;
-  const unchanged: Step = {
+  const unchanged: Decision = {
     kind: 'noop',
     value: { type: 'advance', advanced: false, ended: null, nowPlaying: current },
   };

@@ -3,7 +3,15 @@ export * from './errors.ts';
 export { chorusError, REASONS, refusal, type Reason, type ReasonArgs } from './reasons.ts';
 export * from './types.ts';
 export { apply, ENDED_EARLY_TOLERANCE_MS } from './apply.ts';
-export { compareEntries, findEntry, indexOfEntry, scoreOf } from './order.ts';
+export {
+  compareEntries,
+  findEntry,
+  indexOfEntry,
+  insertionIndex,
+  recount,
+  scoreOf,
+  type Ranked,
+} from './order.ts';
 export { Queue } from './queue.ts';
 export { RECENT_COMMANDS_KEPT, RecentWindow } from './recent.ts';
 export { applySettingsPatch, DEFAULT_SETTINGS, SETTING_BOUNDS } from './settings.ts';
@@ -18,3 +26,4 @@ export {
   trackAudioUrl,
 } from './validate.ts';
 export * from './view.ts';
+export { compareListings, isListed, listingOf, type RoomListing } from './listing.ts';

@@ -6,6 +6,7 @@ import { Queue, compareEntries, scoreOf } from './queue.ts';
 import type { QueueEntry } from './types.ts';
 
 export { Queue, compareEntries, scoreOf };
+export { insertionIndex, recount, type Ranked } from './rank.ts';
 
 /** The queued entry with this id. */
 export function findEntry(queue: Queue, entryId: string): QueueEntry | undefined {

@@ -19,15 +19,10 @@
 //   and logs keep their format; restore() turns the array back into a tree (Queue.fromSorted).
 
 import { mix32, PMap } from './pmap.ts';
+import { compareEntries, scoreOf } from './rank.ts';
 import type { QueueEntry } from './types.ts';
 
-export function scoreOf(entry: Pick<QueueEntry, 'ups' | 'downs'>): number {
-  return entry.ups - entry.downs;
-}
-
-export function compareEntries(a: QueueEntry, b: QueueEntry): number {
-  return scoreOf(b) - scoreOf(a) || a.seq - b.seq;
-}
+export { compareEntries, scoreOf };
 
 interface Node {
   readonly entry: QueueEntry;

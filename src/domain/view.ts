@@ -17,9 +17,11 @@ export interface MemberRef {
   readonly name: string;
 }
 
-export interface QueueItemView {
-  /** 1-based place in the queue. */
-  readonly position: number;
+/**
+ * An entry as anyone may see it: its counts, never who voted which way (the entry's voter map
+ * stays in the state). What an ALREADY_EXISTS refusal names as `details.existing`.
+ */
+export interface PublicEntry {
   readonly entryId: string;
   readonly track: Track;
   readonly addedBy: MemberRef;
@@ -28,6 +30,11 @@ export interface QueueItemView {
   readonly score: number;
   readonly ups: number;
   readonly downs: number;
+}
+
+export interface QueueItemView extends PublicEntry {
+  /** 1-based place in the queue. */
+  readonly position: number;
   /**
    * Time until this entry starts: what is left of the playing track plus the durations ahead; null
    * when that or one of them is of unknown length.
@@ -89,16 +96,9 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
   const offset = Math.max(0, options.offset ?? 0);
   const limit = Math.max(0, options.limit ?? state.queue.length);
   const np = state.nowPlaying;
-  const unknownLength = np !== null && np.entry.track.durationMs === 0;
   // A paused track's clock stands at its pause; ETAs then count from it, as if it resumed now.
-  const elapsed = np
-    ? clamp(
-        (np.pausedAt ?? options.now) - np.startedAt,
-        0,
-        unknownLength ? Infinity : np.entry.track.durationMs,
-      )
-    : 0;
-  const remaining = np ? (unknownLength ? null : np.entry.track.durationMs - elapsed) : 0;
+  const elapsed = np ? playedMs(np.startedAt, np.entry.track.durationMs, np.pausedAt ?? options.now) : 0;
+  const remaining = np ? remainingMs(np.entry.track.durationMs, elapsed) : 0;
 
   const queue: QueueItemView[] = [];
   const end = Math.min(state.queue.length, offset + limit);
@@ -110,7 +110,7 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
     if (position >= end) break;
     position += 1;
     queue.push(queueItem(state, entry, position, eta, viewer));
-    eta = eta === null || entry.track.durationMs === 0 ? null : eta + entry.track.durationMs;
+    eta = etaAfter(eta, entry.track.durationMs);
   }
 
   return {
@@ -152,8 +152,11 @@ function queueItem(
   etaMs: number | null,
   viewer: string | null,
 ): QueueItemView {
+  return { position, ...publicEntry(state, entry), etaMs, myVote: voteOf(entry, viewer) };
+}
+
+export function publicEntry(state: RoomState, entry: QueueEntry): PublicEntry {
   return {
-    position,
     entryId: entry.entryId,
     track: entry.track,
     addedBy: memberRef(state, entry.addedBy),
@@ -162,8 +165,6 @@ function queueItem(
     score: scoreOf(entry),
     ups: entry.ups,
     downs: entry.downs,
-    etaMs,
-    myVote: voteOf(entry, viewer),
   };
 }
 
@@ -210,6 +211,25 @@ function voteOf(entry: QueueEntry, viewer: string | null): VoteValue | 0 {
   return viewer !== null && Object.hasOwn(entry.votes, viewer) ? entry.votes[viewer]! : 0;
 }
 
-function clamp(x: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, x));
+/**
+ * How far a track that started (its timeline's origin) at `startedAt` has played at `at` (its
+ * pause while paused): never before its start, never past its end; unbounded when its length is
+ * unknown (durationMs 0).
+ */
+export function playedMs(startedAt: number, durationMs: number, at: number): number {
+  const played = Math.max(0, at - startedAt);
+  return durationMs === 0 ? played : Math.min(durationMs, played);
+}
+
+/** What is left of a track that has played `played`: unknown (null) when its length is. */
+export function remainingMs(durationMs: number, played: number): number | null {
+  return durationMs === 0 ? null : durationMs - played;
+}
+
+/**
+ * The ETA of the entry behind one that starts in `eta` and lasts `durationMs`: once a track of
+ * unknown length lies ahead, every ETA behind it is unknown too.
+ */
+export function etaAfter(eta: number | null, durationMs: number): number | null {
+  return eta === null || durationMs === 0 ? null : eta + durationMs;
 }

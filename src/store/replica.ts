@@ -8,6 +8,7 @@ import {
   type RoomEvent,
   type RoomState,
   chorusError,
+  listingOf,
   refusal,
 } from '../domain/index.ts';
 import { SILENT_LOGGER, type StoreLogger } from './logger.ts';
@@ -132,19 +133,7 @@ export class RoomReplica {
   }
 
   listing(): RoomListing | null {
-    const s = this.current;
-    if (!s) return null;
-    return {
-      id: s.id,
-      name: s.name,
-      createdAt: s.createdAt,
-      memberCount: Object.keys(s.members).length,
-      queueLength: s.queue.length,
-      nowPlaying: s.nowPlaying
-        ? `${s.nowPlaying.entry.track.artist} - ${s.nowPlaying.entry.track.title}`
-        : null,
-      version: s.version,
-    };
+    return this.current ? listingOf(this.current) : null;
   }
 
   /** Rejects every waiter (the store is closing). */

@@ -10,7 +10,14 @@
 // idle (a store that loads rooms from elsewhere, so that a burst of reads costs one load).
 
 import type { ChorusError } from '../domain/index.ts';
-import { checkRoomId, type Envelope, chorusError } from '../domain/index.ts';
+import {
+  checkRoomId,
+  chorusError,
+  compareListings,
+  isListed,
+  listingOf,
+  type Envelope,
+} from '../domain/index.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { StoreLogger } from './logger.ts';
 import { RoomReplica } from './replica.ts';
@@ -194,9 +201,9 @@ export class RoomTable<R extends HeldRoom> {
   listings(limit: number): RoomListing[] {
     const listings: RoomListing[] = [];
     for (const { replica } of this.rooms.values()) {
-      if (replica.state?.settings.public) listings.push(replica.listing()!);
+      if (replica.state && isListed(replica.state)) listings.push(listingOf(replica.state));
     }
-    listings.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    listings.sort(compareListings);
     return listings.slice(0, listLimit(limit));
   }
 }

@@ -2,7 +2,13 @@
 // and feeds that order to the state machine on this node. It holds no business rules.
 
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { CommandResult, Envelope, RoomEvent, RoomState } from '../domain/index.ts';
+import type {
+  CommandResult,
+  Envelope,
+  RoomListing as DomainListing,
+  RoomEvent,
+  RoomState,
+} from '../domain/index.ts';
 
 /**
  * Every kind of store there is or is planned. Which ones a node offers is what src/store/registry.ts
@@ -28,16 +34,8 @@ export interface Subscription {
   close(): void;
 }
 
-/** A room as the public room list shows it. */
-export interface RoomListing {
-  readonly id: string;
-  readonly name: string;
-  readonly createdAt: number;
-  readonly memberCount: number;
-  readonly queueLength: number;
-  readonly nowPlaying: string | null;
-  readonly version: number;
-}
+/** A room as the public room list shows it (the rules are the domain's, listing.ts). */
+export type RoomListing = DomainListing;
 
 export interface StoreHealth {
   /** True when the store can take writes now. */

@@ -8,10 +8,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { cleanupChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
+import { startInProcess, type InProcessNode } from '../helpers/in-process.ts';
 import { mp3File, PNG_1X1 } from '../unit/catalog/audio-fixtures.ts';
 
-let node: ChorusProcess;
+// The node runs in this process: these are answers and headers, no process behaviour.
+let node: InProcessNode;
 let musicDir: string;
 
 before(async () => {
@@ -25,12 +26,11 @@ before(async () => {
     path.join(musicDir, 'svg.mp3'),
     mp3File({ title: 'Cover Svg', artist: 'Guard' }, 40, { mime: 'image/svg+xml', data: svg }),
   );
-  node = await startChorus({ args: ['--music-dir', musicDir] });
+  node = await startInProcess({ musicDir });
 });
 
 after(async () => {
-  await node.stop();
-  await cleanupChorus();
+  await node.close();
   await rm(musicDir, { recursive: true, force: true });
 });
 

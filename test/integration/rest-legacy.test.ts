@@ -7,8 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { cleanupChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
+import { cleanupChorus, startChorus } from '../helpers/chorus-process.ts';
 import { assertError, Http, type Json } from '../helpers/http.ts';
+import { startInProcess, type InProcessNode } from '../helpers/in-process.ts';
 import {
   eventually,
   ok,
@@ -17,17 +18,19 @@ import {
   track as legacyTrack,
 } from '../helpers/legacy-contract.ts';
 
-let node: ChorusProcess;
+// The node runs in this process (routes, schemas and answers need no process of their own); v1
+// requests go through app.inject, the legacy contract through the node's loopback port.
+let node: InProcessNode;
 let api: Http;
 
 before(async () => {
-  node = await startChorus();
-  api = new Http(node.restUrl);
+  node = await startInProcess();
+  api = node.api;
 });
 
 after(async () => {
   try {
-    if (node?.running) assert.equal(await node.stop(), 0, node.stderr());
+    await node?.close();
   } finally {
     await cleanupChorus();
   }
@@ -146,9 +149,9 @@ void describe('legacy REST beside v1', () => {
 
 void describe('--no-legacy', () => {
   void test('switches every legacy route off (404), the v1 API stays', async () => {
-    const plain = await startChorus({ args: ['--no-legacy'] });
+    const plain = await startInProcess({ legacy: false });
     try {
-      const other = new Http(plain.restUrl);
+      const other = plain.api;
       for (const [method, path, body] of [
         ['GET', '/queue', undefined],
         ['GET', '/history', undefined],
@@ -168,24 +171,25 @@ void describe('--no-legacy', () => {
       assertError(await other.get('/v1/rooms/legacy'), 404, 'NOT_FOUND');
       assert.equal((await other.get('/healthz')).status, 200);
     } finally {
-      assert.equal(await plain.stop(), 0, plain.stderr());
+      await plain.close();
     }
   });
 
   void test('CHORUS_NO_LEGACY in the environment does the same; --legacy-room picks another room', async () => {
     const [envOff, moved] = await Promise.all([
       startChorus({ env: { CHORUS_NO_LEGACY: 'true' } }),
-      startChorus({ args: ['--legacy-room', 'old-queue'] }),
+      // The environment is read by the command line: a process of its own; the option needs none.
+      startInProcess({ legacyRoom: 'old-queue' }),
     ]);
     try {
       assertError(await new Http(envOff.restUrl).get('/queue'), 404, 'NOT_FOUND');
-      const m = new Http(moved.restUrl);
+      const m = moved.api;
       assert.equal((await m.post('/add_track', legacyTrack(5))).status, 200);
       assert.equal((await m.get('/v1/rooms/old-queue')).body.queueLength, 1);
       assertError(await m.get('/v1/rooms/legacy'), 404, 'NOT_FOUND');
     } finally {
       assert.equal(await envOff.stop(), 0, envOff.stderr());
-      assert.equal(await moved.stop(), 0, moved.stderr());
+      await moved.close();
     }
   });
 });

@@ -15,7 +15,11 @@ import type {
   Track,
   VoteValue,
 } from '../../src/domain/types.ts';
-import type { MemberRef, RoomView } from '../../src/domain/view.ts';
+import { compareEntries, insertionIndex, recount, scoreOf } from '../../src/domain/order.ts';
+import { etaAfter, playedMs, remainingMs, type MemberRef, type RoomView } from '../../src/domain/view.ts';
+
+// The rules are the server's own (src/domain): order, score, vote arithmetic, playback time, ETAs.
+export { compareEntries, playedMs };
 
 export type Vote = VoteValue | 0;
 
@@ -70,12 +74,7 @@ export interface ChangeOutcome {
   readonly notices: readonly string[];
 }
 
-export const score = (e: Pick<EntryModel, 'ups' | 'downs'>): number => e.ups - e.downs;
-
-/** The server's order: score descending, then insertion sequence ascending. */
-export function compareEntries(a: EntryModel, b: EntryModel): number {
-  return score(b) - score(a) || a.seq - b.seq;
-}
+export const score = (e: Pick<EntryModel, 'ups' | 'downs'>): number => scoreOf(e);
 
 export function fromView(view: RoomView, knownNames: Readonly<Record<string, string>> = {}): RoomModel {
   const names: Record<string, string> = { ...knownNames };
@@ -283,12 +282,7 @@ export function withPending(
   const revote = <E extends EntryModel>(e: E): E => {
     const v = votes.get(e.entryId);
     if (v === undefined || v === e.myVote) return e;
-    return {
-      ...e,
-      ups: e.ups - (e.myVote === 1 ? 1 : 0) + (v === 1 ? 1 : 0),
-      downs: e.downs - (e.myVote === -1 ? 1 : 0) + (v === -1 ? 1 : 0),
-      myVote: v,
-    };
+    return { ...e, ...recount(e, e.myVote, v), myVote: v };
   };
   const queue = room.queue
     .filter((e) => !removing.has(e.entryId))
@@ -330,15 +324,6 @@ export function withVoteAnswer(
   };
 }
 
-/**
- * How far the playing track has played at server time `now` (pass its pausedAt while paused;
- * unbounded when its length is unknown: 0).
- */
-export function playedMs(startedAt: number, durationMs: number, now: number): number {
-  const played = Math.max(0, now - startedAt);
-  return durationMs === 0 ? played : Math.min(durationMs, played);
-}
-
 /** Where the timeline of the playing track stands at server time `now`: frozen while paused. */
 export function timelineMs(np: PlayingModel, now: number): number {
   return playedMs(np.startedAt, np.track.durationMs, np.pausedAt ?? now);
@@ -351,20 +336,14 @@ export function timelineMs(np: PlayingModel, now: number): number {
  */
 export function etas(room: RoomModel, now: number): (number | null)[] {
   const np = room.nowPlaying;
-  let eta: number | null = !np
-    ? 0
-    : np.track.durationMs === 0
-      ? null
-      : np.track.durationMs - timelineMs(np, now);
+  let eta: number | null = np ? remainingMs(np.track.durationMs, timelineMs(np, now)) : 0;
   return room.queue.map((e) => {
     const mine = eta;
-    eta = eta === null || e.track.durationMs === 0 ? null : eta + e.track.durationMs;
+    eta = etaAfter(eta, e.track.durationMs);
     return mine;
   });
 }
 
 function insertSorted(queue: readonly EntryModel[], entry: EntryModel): EntryModel[] {
-  let i = 0;
-  while (i < queue.length && compareEntries(queue[i]!, entry) < 0) i++;
-  return [...queue.slice(0, i), entry, ...queue.slice(i)];
+  return queue.toSpliced(insertionIndex(queue, entry), 0, entry);
 }

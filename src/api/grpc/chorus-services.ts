@@ -15,7 +15,8 @@ import {
 } from './convert.ts';
 import type { ErrorLogger } from './errors.ts';
 import type * as pb from './generated/chorus/v1/index.ts';
-import { idOf, intIn, roomIdOf, textOf, trackIdOf, versionOf } from './validate.ts';
+import { PAGE_LIMITS } from '../page-limits.ts';
+import { idOf, intIn, pageLimit, roomIdOf, textOf, trackIdOf, versionOf } from './validate.ts';
 import type { WatchHub } from './watch.ts';
 
 export interface ChorusServices {
@@ -63,7 +64,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('RoomService/ListRooms'),
       logger,
       async (req) => {
-        const rooms = await service.listRooms(intIn('limit', req.limit, 1, 500, 50));
+        const rooms = await service.listRooms(pageLimit(req.limit, PAGE_LIMITS.rooms));
         return { rooms: rooms.map(toPbListing) };
       },
     ),
@@ -74,7 +75,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
         viewer: service.viewerOf(ctx.token, roomId),
         minVersion: versionOf('min_version', req.minVersion),
         offset: intIn('offset', req.offset, 0, Number.MAX_SAFE_INTEGER),
-        limit: req.limit === undefined ? 200 : intIn('limit', req.limit, 0, 1000),
+        limit: req.limit === undefined ? PAGE_LIMITS.queue.fallback : pageLimit(req.limit, PAGE_LIMITS.queue),
         consistency: consistencyOf(req.consistency),
       });
       return toPbRoom(room);
@@ -103,7 +104,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
         const before = versionOf('before', req.before);
         const page = await service.history(roomIdOf(req.roomId), {
           before: before === 0 ? undefined : before,
-          limit: intIn('limit', req.limit, 1, 200, 20),
+          limit: pageLimit(req.limit, PAGE_LIMITS.history),
           minVersion: versionOf('min_version', req.minVersion),
         });
         return {
@@ -226,7 +227,9 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       logger,
       async (req) => {
         const query = textOf('query', req.query, 200, 0);
-        return { tracks: service.searchCatalog(query, intIn('limit', req.limit, 1, 100, 20)).map(toPbTrack) };
+        return {
+          tracks: service.searchCatalog(query, pageLimit(req.limit, PAGE_LIMITS.search)).map(toPbTrack),
+        };
       },
     ),
 

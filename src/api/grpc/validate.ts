@@ -3,6 +3,7 @@
 // plain numbers, so where 0 is not a valid value it means "the default".
 
 import { ChorusError, checkId, checkRoomId, LIMITS, chorusError } from '../../domain/index.ts';
+import type { PageLimit } from '../page-limits.ts';
 
 function refuse(field: string, message: string): never {
   throw chorusError('FIELD_INVALID', { field, problem: message });
@@ -27,6 +28,11 @@ export function intIn(field: string, value: number, min: number, max: number, fa
     refuse(field, `must be a whole number from ${min} to ${max}`);
   }
   return value;
+}
+
+/** A page's `limit` by the table both APIs share; 0 (proto3's unset) is the default where 0 is invalid. */
+export function pageLimit(value: number, limit: PageLimit): number {
+  return intIn('limit', value, limit.min, limit.max, limit.fallback);
 }
 
 /** A version or cursor: a non-negative whole number. */

@@ -6,6 +6,7 @@ import type { Artwork } from '../../catalog/catalog.ts';
 import type { RoomService } from '../../node/service.ts';
 import { registerAudioRoute, type AudioSource } from './audio.ts';
 import { notFoundHandler } from './errors.ts';
+import { PAGE_LIMITS } from '../page-limits.ts';
 import { Errors } from './request.ts';
 import { List, SearchQuery, TrackParams, TrackSchema } from './schemas.ts';
 
@@ -39,7 +40,12 @@ export const catalogRoutes: FastifyPluginAsyncTypebox<CatalogRoutesOptions> = as
         response: { 200: Type.Object({ tracks: List(TrackSchema) }) },
       },
     },
-    async (request) => ({ tracks: service.searchCatalog(request.query.q ?? '', request.query.limit ?? 20) }),
+    async (request) => ({
+      tracks: service.searchCatalog(
+        request.query.q ?? '',
+        request.query.limit ?? PAGE_LIMITS.search.fallback,
+      ),
+    }),
   );
 
   app.get(

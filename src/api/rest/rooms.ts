@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ShareAddresses } from '../../node/addresses.ts';
 import type { RoomService } from '../../node/service.ts';
+import { PAGE_LIMITS } from '../page-limits.ts';
 import { bearer, commandId, Errors } from './request.ts';
 import {
   CreateRoomBody,
@@ -69,7 +70,9 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
         response: { 200: Type.Object({ rooms: List(RoomListingSchema) }) },
       },
     },
-    async (request) => ({ rooms: await service.listRooms(request.query.limit ?? 50) }),
+    async (request) => ({
+      rooms: await service.listRooms(request.query.limit ?? PAGE_LIMITS.rooms.fallback),
+    }),
   );
 
   app.get(
@@ -170,7 +173,7 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     async (request) =>
       service.history(request.params.roomId, {
         before: request.query.before,
-        limit: request.query.limit ?? 20,
+        limit: request.query.limit ?? PAGE_LIMITS.history.fallback,
         minVersion: request.query.minVersion,
       }),
   );

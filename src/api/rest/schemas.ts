@@ -15,6 +15,7 @@ import {
   type Track,
 } from '../../domain/index.ts';
 import type { RoomListing } from '../../store/types.ts';
+import { PAGE_LIMITS, type PageLimit } from '../page-limits.ts';
 
 /** Arrays in answers are readonly: the domain hands out immutable data. */
 export const List = <T extends TSchema>(item: T) => Type.Immutable(Type.Array(item));
@@ -234,6 +235,16 @@ export const MinVersionQuery = Type.Integer({
   minimum: 0,
   description: 'Answer only once this node has applied at least this version (read your writes)',
 });
+/** A `limit` query parameter by the page-size table both APIs share. */
+function PageLimitQuery(limit: PageLimit, description?: string) {
+  return Type.Integer({
+    minimum: limit.min,
+    maximum: limit.max,
+    default: limit.fallback,
+    ...(description ? { description } : {}),
+  });
+}
+
 export const RoomQuery = Type.Object({
   minVersion: Type.Optional(MinVersionQuery),
   consistency: Type.Optional(
@@ -243,23 +254,21 @@ export const RoomQuery = Type.Object({
     }),
   ),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Queue entries to skip' })),
-  limit: Type.Optional(
-    Type.Integer({ minimum: 0, maximum: 1000, default: 200, description: 'Queue entries to show' }),
-  ),
+  limit: Type.Optional(PageLimitQuery(PAGE_LIMITS.queue, 'Queue entries to show')),
 });
 export const HistoryQuery = Type.Object({
   before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only plays older than this playNo' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 20 })),
+  limit: Type.Optional(PageLimitQuery(PAGE_LIMITS.history)),
   minVersion: Type.Optional(MinVersionQuery),
 });
 export const ListQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  limit: Type.Optional(PageLimitQuery(PAGE_LIMITS.rooms)),
 });
 export const SearchQuery = Type.Object({
   q: Type.Optional(
     Type.String({ maxLength: 200, default: '', description: 'Words to find in title, artist, album' }),
   ),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  limit: Type.Optional(PageLimitQuery(PAGE_LIMITS.search)),
 });
 export const TrackParams = Type.Object({ trackId: Text(LIMITS.textMaxLength, 'Catalog track id') });
 export const EventsQuery = Type.Object({

@@ -5,7 +5,7 @@
 import type { Redis } from 'ioredis';
 import type { StoreLogger } from '../logger.ts';
 import type { RoomReplica } from '../replica.ts';
-import type { RoomListing } from '../types.ts';
+import { compareListings, isListed, type RoomListing } from '../../domain/index.ts';
 import type { ListingKeys } from './keys.ts';
 import { messageOf } from './link.ts';
 import { LISTING } from './scripts.ts';
@@ -37,12 +37,13 @@ export class RoomList {
       const replica = local(id);
       if (replica?.state && replica.version >= (stored?.version ?? -1)) {
         const listing = replica.listing();
-        if (listing && replica.state.settings.public) out.push(listing);
+        if (listing && isListed(replica.state)) out.push(listing);
       } else if (stored) {
         out.push(stored);
       }
     });
-    return out;
+    // Redis orders ties of the creation time by id descending; the list's rule is the domain's.
+    return out.sort(compareListings);
   }
 
   /** Member counts, queue lengths and now playing change with most commands: copied in the background. */
@@ -77,8 +78,8 @@ export class RoomList {
         state.id,
         state.version,
         state.createdAt,
-        state.settings.public ? '1' : '0',
-        JSON.stringify({ ...listing, public: state.settings.public }),
+        isListed(state) ? '1' : '0',
+        JSON.stringify({ ...listing, public: isListed(state) }),
       ],
     );
     room.listedVersion = Math.max(room.listedVersion, state.version);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HOST, MINUTE, Room, T0, track } from './helpers.ts';
+import { publicEntry } from '../../../src/domain/index.ts';
 
 /** A room where nothing starts by itself, so every added entry stays in the queue. */
 function quietRoom(settings = {}, members = ['m1', 'm2', 'm3']): Room {
@@ -132,7 +133,10 @@ void describe('addTrack', () => {
         { type: 'addTrack', entryId: 'other', track: track('t1') },
         'ALREADY_EXISTS',
       );
-      assert.deepEqual(err.details, { existing: room.s.queue.at(0), where: 'queue' });
+      // The public view of the entry: its counts, not who voted which way.
+      assert.deepEqual(err.details, { existing: publicEntry(room.s, room.s.queue.at(0)!), where: 'queue' });
+      assert.equal((err.details?.['existing'] as { ups: number }).ups, 1);
+      assert.ok(!('votes' in (err.details?.['existing'] as object)), 'no voter map in the refusal');
       assert.match(err.message, /"Title t1" is already in the queue/);
     });
 
@@ -144,7 +148,10 @@ void describe('addTrack', () => {
         { type: 'addTrack', entryId: 'other', track: track('t1') },
         'ALREADY_EXISTS',
       );
-      assert.deepEqual(err.details, { existing: room.s.nowPlaying!.entry, where: 'nowPlaying' });
+      assert.deepEqual(err.details, {
+        existing: publicEntry(room.s, room.s.nowPlaying!.entry),
+        where: 'nowPlaying',
+      });
       assert.match(err.message, /playing right now/);
     });
 

@@ -2,6 +2,7 @@
 // server refuses everyone else anyway); skipping and removing sit where the tracks are.
 
 import { useRef, useState } from 'preact/hooks';
+import { SETTING_BOUNDS } from '../../../src/domain/settings.ts';
 import type { RoomSettings } from '../../../src/domain/types.ts';
 import type { SettingsPatch } from '../api.ts';
 import type { RoomModel } from '../model.ts';
@@ -39,50 +40,40 @@ export function HostPanel({ room, session }: { room: RoomModel; session: RoomSes
 
 type NumberKey = Exclude<keyof RoomSettings, 'public' | 'autoplay'>;
 
-/** Each numeric setting as a person thinks of it (minutes, not ms), with its bounds. */
+/** Each numeric setting as a person thinks of it (minutes, not ms); its bounds are the domain's. */
 const NUMBER_FIELDS: readonly {
   key: NumberKey;
   label: string;
   help: string;
   scale: number;
-  min: number;
-  max: number;
 }[] = [
-  { key: 'maxQueueLength', label: 'Longest queue', help: 'tracks waiting', scale: 1, min: 1, max: 1_000_000 },
+  { key: 'maxQueueLength', label: 'Longest queue', help: 'tracks waiting', scale: 1 },
   {
     key: 'maxEntriesPerMember',
     label: 'Tracks per member',
     help: 'waiting at once; 0 for no limit',
     scale: 1,
-    min: 0,
-    max: 1_000_000,
   },
-  { key: 'maxTrackDurationMs', label: 'Longest track', help: 'minutes', scale: 60_000, min: 1, max: 1440 },
+  { key: 'maxTrackDurationMs', label: 'Longest track', help: 'minutes', scale: 60_000 },
   {
     key: 'skipVotes',
     label: 'Votes to skip',
     help: 'skips the playing track; 0 never',
     scale: 1,
-    min: 0,
-    max: 1_000_000,
   },
   {
     key: 'voteOffThreshold',
     label: 'Vote off at score',
     help: 'minus this many removes a track; 0 never',
     scale: 1,
-    min: 0,
-    max: 1_000_000,
   },
   {
     key: 'replayProtectionMinutes',
     label: 'No replays within',
     help: 'minutes; 0 allows replays',
     scale: 1,
-    min: 0,
-    max: 10_080,
   },
-  { key: 'historyRetention', label: 'History kept', help: 'plays', scale: 1, min: 1, max: 100_000 },
+  { key: 'historyRetention', label: 'History kept', help: 'plays', scale: 1 },
 ];
 
 function SettingsForm({
@@ -134,8 +125,8 @@ function SettingsForm({
               type="number"
               name={f.key}
               inputMode="numeric"
-              min={f.min}
-              max={f.max}
+              min={SETTING_BOUNDS[f.key][0] / f.scale}
+              max={SETTING_BOUNDS[f.key][1] / f.scale}
               step={f.scale === 1 ? 1 : 'any'}
               required
               defaultValue={String(settings[f.key] / f.scale)}
