@@ -345,9 +345,8 @@ export class RoomSession {
 
   toast(kind: Toast['kind'], text: string): void {
     const id = ++this.toastId;
-    // The newest three: a burst of adds must not bury the page under notes.
-    const kept = this.state.toasts.filter((t) => t.text !== text).slice(-2);
-    this.set({ toasts: [...kept, { id, kind, text }] });
+    // One at a time: the newest replaces the last, so a burst of adds never piles notes up.
+    this.set({ toasts: [{ id, kind, text }] });
     this.later(kind === 'error' ? 8000 : 3500, () => this.dismiss(id));
   }
 

@@ -80,6 +80,8 @@ export function RoomPage({ roomId }: { roomId: string }) {
             {room.memberCount} {room.memberCount === 1 ? 'person' : 'people'}
             {me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}
           </span>
+          {/* Over the room's title, never over a control, and one at a time (session.toast). */}
+          <Toasts toasts={s.toasts} onDismiss={(id) => session.dismiss(id)} />
         </div>
         <div class="top-actions">
           <ConnectionBadge state={s.connection} />
@@ -100,7 +102,6 @@ export function RoomPage({ roomId }: { roomId: string }) {
           <History history={s.history} session={session} />
         </div>
       </main>
-      <Toasts toasts={s.toasts} onDismiss={(id) => session.dismiss(id)} />
       <div class="sr-only" aria-live="polite" aria-atomic="true">
         {s.notice}
       </div>
