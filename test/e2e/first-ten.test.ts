@@ -168,3 +168,38 @@ void test(
     await ctx.close();
   },
 );
+
+void test(
+  'offline: after a few seconds the writing controls are disabled, and come back by themselves',
+  { timeout: 120_000 },
+  async (t) => {
+    const node = await startNode();
+    t.after(() => node.close());
+    const browser = await launchChromium();
+    t.after(() => browser.close());
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await ctx.newPage();
+    await page.goto(`${node.url}/`);
+    await page.getByLabel('Room name').fill('Offline');
+    await page.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
+    await page.getByRole('button', { name: 'Create room' }).click();
+    await page.waitForURL(/\/r\/[a-z0-9-]+$/);
+    await page.locator('[data-connection="live"]').waitFor();
+    const search = page.getByLabel('Search the catalog');
+    const enabledButtons = page.locator('main.room-grid button:enabled');
+    assert.equal(await search.isEnabled(), true);
+
+    await node.restart(async () => {
+      await page.locator('[data-connection="offline"]').waitFor({ timeout: 20_000 });
+      await page.locator('[data-offline-banner]').waitFor();
+      assert.equal(await search.isDisabled(), true, 'search-and-add is disabled offline');
+      assert.equal(await enabledButtons.count(), 0, 'no button in the room works offline');
+    });
+    // The server is back: the page goes live and the controls work again, with no reload.
+    await page.locator('[data-connection="live"]').waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('[data-offline-banner]').count(), 0);
+    assert.equal(await search.isEnabled(), true);
+    assert.ok((await enabledButtons.count()) > 0, 'the buttons work again');
+    await ctx.close();
+  },
+);
