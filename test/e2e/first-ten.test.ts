@@ -3,7 +3,33 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually, launchChromium, startNode } from './helpers.ts';
+import type { Browser, Page } from 'playwright-core';
+import { eventually, launchChromium, startNode, type NodeProcess } from './helpers.ts';
+
+/** A node and a browser for one test, both closed after it. */
+async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<[NodeProcess, Browser]> {
+  const node = await startNode();
+  t.after(() => node.close());
+  const browser = await launchChromium();
+  t.after(() => browser.close());
+  return [node, browser];
+}
+
+/** Ann creates a room on a new page of her own; resolves with the page and the room's id. */
+async function createRoom(
+  browser: Browser,
+  url: string,
+  name: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<[Page, string]> {
+  const page = await (await browser.newContext({ viewport })).newPage();
+  await page.goto(`${url}/`);
+  await page.getByLabel('Room name').fill(name);
+  await page.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
+  await page.getByRole('button', { name: 'Create room' }).click();
+  await page.waitForURL(/\/r\/[a-z0-9-]+$/);
+  return [page, new URL(page.url()).pathname.split('/')[2]!];
+}
 
 interface Box {
   readonly x: number;
@@ -16,10 +42,7 @@ const overlaps = (a: Box, b: Box): boolean =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
 void test('one toast at a time, never over a control', { timeout: 120_000 }, async (t) => {
-  const node = await startNode();
-  t.after(() => node.close());
-  const browser = await launchChromium();
-  t.after(() => browser.close());
+  const [node, browser] = await setUp(t);
   const tracks = (
     (await (await fetch(`${node.url}/v1/catalog/search?limit=4`)).json()) as {
       tracks: { trackId: string; title: string }[];
@@ -30,13 +53,7 @@ void test('one toast at a time, never over a control', { timeout: 120_000 }, asy
     { width: 390, height: 844 },
     { width: 1280, height: 800 },
   ]) {
-    const ctx = await browser.newContext({ viewport });
-    const page = await ctx.newPage();
-    await page.goto(`${node.url}/`);
-    await page.getByLabel('Room name').fill(`Toasts ${viewport.width}`);
-    await page.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
-    await page.getByRole('button', { name: 'Create room' }).click();
-    await page.waitForURL(/\/r\/[a-z0-9-]+$/);
+    const [page] = await createRoom(browser, node.url, `Toasts ${viewport.width}`, viewport);
 
     // Count toasts in the page on every animation frame while four tracks are added in a burst.
     await page.evaluate(() => {
@@ -76,7 +93,7 @@ void test('one toast at a time, never over a control', { timeout: 120_000 }, asy
       async () => (await page.locator('.toast').count()) === 0,
       15_000,
     );
-    await ctx.close();
+    await page.context().close();
   }
 });
 
@@ -84,10 +101,7 @@ void test(
   'a voted row stays under the pointer until the pointer leaves it',
   { timeout: 120_000 },
   async (t) => {
-    const node = await startNode();
-    t.after(() => node.close());
-    const browser = await launchChromium();
-    t.after(() => browser.close());
+    const [node, browser] = await setUp(t);
     const tracks = (
       (await (await fetch(`${node.url}/v1/catalog/search?limit=4`)).json()) as {
         tracks: { trackId: string; title: string }[];
@@ -100,14 +114,7 @@ void test(
       (typeof tracks)[0],
     ];
 
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await ctx.newPage();
-    await page.goto(`${node.url}/`);
-    await page.getByLabel('Room name').fill('Hold');
-    await page.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
-    await page.getByRole('button', { name: 'Create room' }).click();
-    await page.waitForURL(/\/r\/[a-z0-9-]+$/);
-    const roomId = new URL(page.url()).pathname.split('/')[2]!;
+    const [page, roomId] = await createRoom(browser, node.url, 'Hold');
     for (const track of [t1, t2, t3, t4]) {
       await page.getByLabel('Search the catalog').fill(track.title);
       await page.locator(`#search-results li[data-track-id="${track.trackId}"]`).getByRole('button').click();
@@ -165,7 +172,7 @@ void test(
       'the room order after the pointer left',
       async () => (await shown()).join() === [t3, t4, t2].map((x) => x.trackId).join(),
     );
-    await ctx.close();
+    await page.context().close();
   },
 );
 
@@ -173,17 +180,8 @@ void test(
   'offline: after a few seconds the writing controls are disabled, and come back by themselves',
   { timeout: 120_000 },
   async (t) => {
-    const node = await startNode();
-    t.after(() => node.close());
-    const browser = await launchChromium();
-    t.after(() => browser.close());
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await ctx.newPage();
-    await page.goto(`${node.url}/`);
-    await page.getByLabel('Room name').fill('Offline');
-    await page.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
-    await page.getByRole('button', { name: 'Create room' }).click();
-    await page.waitForURL(/\/r\/[a-z0-9-]+$/);
+    const [node, browser] = await setUp(t);
+    const [page] = await createRoom(browser, node.url, 'Offline');
     await page.locator('[data-connection="live"]').waitFor();
     const search = page.getByLabel('Search the catalog');
     const enabledButtons = page.locator('main.room-grid button:enabled');
@@ -200,6 +198,6 @@ void test(
     assert.equal(await page.locator('[data-offline-banner]').count(), 0);
     assert.equal(await search.isEnabled(), true);
     assert.ok((await enabledButtons.count()) > 0, 'the buttons work again');
-    await ctx.close();
+    await page.context().close();
   },
 );
