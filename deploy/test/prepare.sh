@@ -2,8 +2,9 @@
 # Prepares this machine for the deploy tests (npm run test:deploy runs it first), idempotently:
 #   1. installs what is missing: podman (with runc, netavark, aardvark-dns, catatonit), debootstrap, the
 #      docker CLI and docker compose v2 (Debian trixie's, as a CLI plugin), kubectl;
-#   2. writes the podman configuration these machines need (ulimits under the hard limit, runc: crun
-#      refuses hybrid cgroups), see ../shared/DEPLOY-NOTES.md;
+#   2. writes the podman configuration these machines need: default ulimits under the machine's hard
+#      limit (podman's defaults exceed it and containers fail to start), runc as the runtime (crun
+#      refuses the hybrid cgroup layout of these machines), netavark networking;
 #   3. builds the base images from Debian's archive and npm, tagged with the official names
 #      (debian:bookworm-slim, node:24-bookworm-slim, nginx:1.27, redis:7) so deploy/Dockerfile and the
 #      compose files are the ones users run, unedited. Nothing is pulled from a registry. Each image

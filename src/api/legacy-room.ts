@@ -1,4 +1,4 @@
-// The earlier system's queue (DESIGN.md section 3) as one Chorus room, shared by the legacy REST
+// The earlier system's queue (docs/architecture.md section 3) as one Chorus room, shared by the legacy REST
 // routes and the legacy gRPC service so both behave the same on the same room. Every call acts as
 // the room's host; each vote is a fresh anonymous voter (so up then down nets 0, as before), kept as
 // a count. As the earlier system did, an id that is not queued is no error for remove and vote (the

@@ -1,4 +1,4 @@
-// The catalog (DESIGN.md section 5): the tracks a room can pick from. It holds the bundled demo
+// The catalog (docs/architecture.md section 5): the tracks a room can pick from. It holds the bundled demo
 // catalog and, when the operator points at one, the tracks of a local music folder. It is built once
 // at start and read-only afterwards, so every node serves the same answers for the same inputs.
 

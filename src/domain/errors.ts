@@ -1,4 +1,4 @@
-// The one closed set of error codes (DESIGN.md section 4), named as gRPC names them. Each transport
+// The one closed set of error codes (docs/architecture.md section 4), named as gRPC names them. Each transport
 // maps a code to its own status in exactly one place; nothing else in the code invents codes.
 // Every error Chorus gives is one of the named reasons of reasons.ts (its code, message and
 // details); `wireError` is the one shape both transports send, with the reason in `details.reason`.

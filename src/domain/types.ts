@@ -1,4 +1,4 @@
-// The room model (DESIGN.md section 2) as plain, JSON-serialisable data. State is immutable: `apply`
+// The room model (docs/architecture.md section 2) as plain, JSON-serialisable data. State is immutable: `apply`
 // returns new objects and never changes the ones it was given, so a state can be shared freely
 // between the store, the read model and snapshots.
 

@@ -1,4 +1,4 @@
-// The playback clock (DESIGN.md section 2): the server owns time. Every node looks at the rooms it
+// The playback clock (docs/architecture.md section 2): the server owns time. Every node looks at the rooms it
 // holds and, when a track has run out, proposes `advance(expected = that entry, 'finished')`. The
 // advance is conditional, so when several nodes propose it, exactly one takes effect and the rest
 // are no-ops; no leader is needed.

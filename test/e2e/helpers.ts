@@ -19,8 +19,11 @@ export interface NodeProcess {
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
-  /** Stops the node (SIGTERM, graceful) and starts it again on the same port and data dir. */
-  restart(): Promise<void>;
+  /**
+   * Stops the node (SIGTERM, graceful) and starts it again on the same port and data dir; `whileDown`
+   * runs in between (to look at pages while there is no server).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   /** Stops the node and removes its data dir. */
   close(): Promise<void>;
 }
@@ -97,8 +100,9 @@ export async function startNode(extraArgs: readonly string[] = []): Promise<Node
     url,
     port,
     dataDir,
-    restart: async () => {
+    restart: async (whileDown?: () => Promise<void>) => {
       await stop();
+      await whileDown?.();
       await launch();
     },
     close: async () => {

@@ -1,6 +1,6 @@
 // A small fetch wrapper for integration tests: every answer comes back (no throwing on 4xx/5xx) with
 // its status, headers, raw text and parsed JSON, and error answers are checked against the one error
-// shape of DESIGN.md section 4.
+// shape of docs/architecture.md section 4.
 
 import assert from 'node:assert/strict';
 
@@ -96,7 +96,7 @@ export function assertNoInternals(res: HttpResponse): void {
 }
 
 /**
- * Asserts the error shape of DESIGN.md section 4: the HTTP status, `{"error":{"code","message",
+ * Asserts the error shape of docs/architecture.md section 4: the HTTP status, `{"error":{"code","message",
  * "details"?}}` with a non-empty message, and no stack trace. Returns the error object.
  */
 export function assertError(

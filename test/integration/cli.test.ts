@@ -98,7 +98,7 @@ void describe('chorus serve', () => {
       assert.match(help, new RegExp(`^\\s+${flag}\\b`, 'm'), `--help lacks ${flag}`);
       if (env) assert.ok(flat.includes(`env: ${env}`), `--help does not name ${env} for ${flag}`);
     }
-    // The conventions scripts rely on (DESIGN.md section 3), with their defaults.
+    // The conventions scripts rely on (docs/architecture.md section 3), with their defaults.
     assert.match(flat, /--port <port> .*default: "8080"/);
     assert.match(flat, /--grpc-port <port> .*default: "50051"/);
     assert.match(flat, /--host <host> .*default: "127\.0\.0\.1"/);

@@ -1,4 +1,4 @@
-// The legacy REST API (DESIGN.md section 3) over a real `chorus serve`: issue 13's table, answer for
+// The legacy REST API (docs/architecture.md section 3) over a real `chorus serve`: issue 13's table, answer for
 // answer (test/helpers/legacy-contract.ts, the same suite the cluster test runs through nginx), a
 // track of unknown length seen through v1, the earlier limits; and `--no-legacy` switching it off.
 

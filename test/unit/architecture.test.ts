@@ -1,4 +1,4 @@
-// Architecture rule (DESIGN.md sections 1 and 7): src/domain is pure. Every file in it imports only
+// Architecture rule (docs/architecture.md sections 1 and 7): src/domain is pure. Every file in it imports only
 // other files of src/domain, by relative path: no node: modules, no packages, nothing outside.
 // Checked by reading the sources, so it also covers dynamic import() and re-exports.
 

@@ -30,10 +30,13 @@ export function trackLength(ms: number): string {
 /** What the page shows for a time nobody knows (behind a track of unknown length). */
 export const UNKNOWN = '—';
 
-/** When a queued track should start: "next", "in 4 min", "in 1 h 20 min", or "—" when unknown. */
-export function eta(ms: number | null): string {
+/**
+ * When a queued track should start: "next" (only for the first in line), "in 4 min", "in 1 h 20
+ * min", or "—" when unknown. Behind a track about to end, the second one is "in 1 min", not "next".
+ */
+export function eta(ms: number | null, first = true): string {
   if (ms === null) return UNKNOWN;
-  if (ms < 30_000) return 'next';
+  if (ms < 30_000 && first) return 'next';
   const minutes = Math.round(ms / 60_000);
   if (minutes < 60) return `in ${Math.max(1, minutes)} min`;
   const h = Math.floor(minutes / 60);

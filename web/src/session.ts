@@ -27,6 +27,12 @@ import type { RoomView } from '../../src/domain/view.ts';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
+/**
+ * How long a lost stream may try to reconnect before the page says "Offline" and disables the
+ * controls that write (the stream keeps retrying; the first message back makes it live again).
+ */
+export const OFFLINE_AFTER_MS = 4000;
+
 export interface Toast {
   readonly id: number;
   readonly kind: 'error' | 'info';
@@ -206,10 +212,12 @@ export class RoomSession {
     const url = `/v1/rooms/${encodeURIComponent(this.roomId)}/events?after=${this.room.version}`;
     const source = new EventSource(url);
     this.source = source;
-    this.set({ connection: this.everConnected ? 'reconnecting' : 'connecting' });
+    if (this.everConnected) this.reconnecting();
+    else this.set({ connection: 'connecting' });
 
     source.addEventListener('open', () => {
       this.everConnected = true;
+      this.lostAt = null;
       this.reconnectDelay = 1000;
       this.set({ connection: 'live' });
     });
@@ -236,9 +244,23 @@ export class RoomSession {
           if (this.source === source) this.connect();
         });
       } else {
-        this.set({ connection: 'reconnecting' });
+        this.reconnecting();
       }
     });
+  }
+
+  /** When the stream was lost (null while live): after OFFLINE_AFTER_MS of trying, say Offline. */
+  private lostAt: number | null = null;
+
+  private reconnecting(): void {
+    const now = Date.now();
+    if (this.lostAt === null) {
+      this.lostAt = now;
+      this.later(OFFLINE_AFTER_MS, () => {
+        if (this.lostAt !== null && this.state.connection !== 'live') this.set({ connection: 'offline' });
+      });
+    }
+    this.set({ connection: now - this.lostAt >= OFFLINE_AFTER_MS ? 'offline' : 'reconnecting' });
   }
 
   private onOffline = (): void => {
@@ -345,9 +367,8 @@ export class RoomSession {
 
   toast(kind: Toast['kind'], text: string): void {
     const id = ++this.toastId;
-    // The newest three: a burst of adds must not bury the page under notes.
-    const kept = this.state.toasts.filter((t) => t.text !== text).slice(-2);
-    this.set({ toasts: [...kept, { id, kind, text }] });
+    // One at a time: the newest replaces the last, so a burst of adds never piles notes up.
+    this.set({ toasts: [{ id, kind, text }] });
     this.later(kind === 'error' ? 8000 : 3500, () => this.dismiss(id));
   }
 

@@ -1,4 +1,4 @@
-// The one place gRPC maps errors: ChorusError codes (DESIGN.md section 4, already named as gRPC
+// The one place gRPC maps errors: ChorusError codes (docs/architecture.md section 4, already named as gRPC
 // names them) to status codes, with the error object in the trailers; anything unexpected becomes
 // a logged INTERNAL that never shows a stack trace.
 

@@ -1,4 +1,4 @@
-// The gRPC server of a node (DESIGN.md section 3), on its own port beside REST: the chorus.v1
+// The gRPC server of a node (docs/architecture.md section 3), on its own port beside REST: the chorus.v1
 // services, the legacy queue.QueueService (when the legacy API is on), grpc.health.v1 health and
 // server reflection, with keepalive and message size limits. Stops gracefully: health turns
 // NOT_SERVING, watchers are told to resume elsewhere, in-flight calls finish.

@@ -1,4 +1,4 @@
-// The one place REST maps errors to HTTP: ChorusError codes to statuses (DESIGN.md section 4),
+// The one place REST maps errors to HTTP: ChorusError codes to statuses (docs/architecture.md section 4),
 // Fastify's own request errors to INVALID_ARGUMENT and friends, anything else to a logged 500
 // that never shows a stack trace.
 

@@ -1,4 +1,4 @@
-// The earlier system's REST API (DESIGN.md section 3), served answer for answer on one configurable
+// The earlier system's REST API (docs/architecture.md section 3), served answer for answer on one configurable
 // room so that existing scripts keep working (issue 13 has the table): integer ids, durations in
 // seconds (0: unknown length), `votes` as the net score, bare JSON arrays for /queue and /history,
 // `{message, queue}` for writes, and failures as FastAPI answered them: 422 `{"detail":[{loc, msg,

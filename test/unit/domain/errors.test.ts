@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ChorusError, ERROR_CODES, errorInfo, isErrorCode } from '../../../src/domain/index.ts';
 
-void test('the error codes are the gRPC names of DESIGN.md section 4', () => {
+void test('the error codes are the gRPC names of docs/architecture.md section 4', () => {
   assert.deepEqual([...ERROR_CODES].sort(), [
     'ABORTED',
     'ALREADY_EXISTS',

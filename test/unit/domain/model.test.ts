@@ -1,5 +1,5 @@
 // Model-based test: the state machine against a deliberately naive reference written here from the
-// rules (DESIGN.md section 2): a mutable room that keeps entries unordered and sorts them in full
+// rules (docs/architecture.md section 2): a mutable room that keeps entries unordered and sorts them in full
 // whenever it needs the order. After every command of random sequences, both must agree on the
 // answer (ok, or which error), the queue order, what is playing, the history and the version.
 

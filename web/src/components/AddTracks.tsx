@@ -116,17 +116,23 @@ export function AddTracks({ room, session, isHost }: Props) {
                   <p class="row-artist">
                     {track.artist} <span class="muted">· {duration(track.durationMs)}</span>
                   </p>
-                  {status && <p class="tag">{status}</p>}
                 </div>
-                <button
-                  type="button"
-                  class="btn btn-small btn-primary"
-                  disabled={lockedOut || busy}
-                  aria-label={`Add “${track.title}” by ${track.artist}`}
-                  onClick={() => void add(track)}
-                >
-                  {busy ? 'Adding…' : 'Add'}
-                </button>
+                {status ? (
+                  // Queued or playing: adding it again would be refused, so say where it is instead.
+                  <span class="tag result-status" data-status={status}>
+                    {status}
+                  </span>
+                ) : (
+                  <button
+                    type="button"
+                    class="btn btn-small btn-primary"
+                    disabled={lockedOut || busy}
+                    aria-label={`Add “${track.title}” by ${track.artist}`}
+                    onClick={() => void add(track)}
+                  >
+                    {busy ? 'Adding…' : 'Add'}
+                  </button>
+                )}
               </li>
             );
           })}

@@ -80,27 +80,37 @@ export function RoomPage({ roomId }: { roomId: string }) {
             {room.memberCount} {room.memberCount === 1 ? 'person' : 'people'}
             {me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}
           </span>
+          {/* Over the room's title, never over a control, and one at a time (session.toast). */}
+          <Toasts toasts={s.toasts} onDismiss={(id) => session.dismiss(id)} />
         </div>
         <div class="top-actions">
           <ConnectionBadge state={s.connection} />
           <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
         </div>
       </TopBar>
-      <main class="room-grid">
-        <div class="col col-main">
-          {!me && <JoinCard roomName={room.name} onJoin={(name) => session.join(name)} />}
-          <NowPlaying room={room} session={session} joined={me !== null} isHost={isHost} />
-          <PlayHere room={room} player={player} />
-          <Queue room={room} session={session} meId={me?.memberId ?? null} isHost={isHost} />
-        </div>
-        <div class="col col-side">
-          {me && <AddTracks room={room} session={session} isHost={isHost} />}
-          {isHost && <HostPanel room={room} session={session} />}
-          <Invite roomId={room.id} link={link} />
-          <History history={s.history} session={session} />
-        </div>
-      </main>
-      <Toasts toasts={s.toasts} onDismiss={(id) => session.dismiss(id)} />
+      {s.connection === 'offline' && (
+        <p class="banner offline-banner" role="status" data-offline-banner>
+          <strong>Offline.</strong> The server cannot be reached: voting and adding are paused, and the room
+          is shown as it was. This page reconnects by itself.
+        </p>
+      )}
+      {/* Offline, every button and field that would write is disabled at once (a disabled fieldset). */}
+      <fieldset class="room-fieldset" disabled={s.connection === 'offline'}>
+        <main class="room-grid">
+          <div class="col col-main">
+            {!me && <JoinCard roomName={room.name} onJoin={(name) => session.join(name)} />}
+            <NowPlaying room={room} session={session} joined={me !== null} isHost={isHost} />
+            <PlayHere room={room} player={player} />
+            <Queue room={room} session={session} meId={me?.memberId ?? null} isHost={isHost} />
+          </div>
+          <div class="col col-side">
+            {me && <AddTracks room={room} session={session} isHost={isHost} />}
+            {isHost && <HostPanel room={room} session={session} />}
+            <Invite roomId={room.id} link={link} />
+            <History history={s.history} session={session} />
+          </div>
+        </main>
+      </fieldset>
       <div class="sr-only" aria-live="polite" aria-atomic="true">
         {s.notice}
       </div>
