@@ -776,7 +776,7 @@ async function main(): Promise<void> {
     ...(points.length > 0 ? await renderFigures(points, join(out, name)) : []),
     ...(await groupFigures(groups, join(out, name))),
   ];
-  log(`\nresults: ${join(out, `${name}.md`)}, ${join(out, `${name}.json`)}, ${figures.join(', ')}`);
+  log(`\nresults: ${[join(out, `${name}.md`), join(out, `${name}.json`), ...figures].join(', ')}`);
 
   const lost = [...verifies, ...groups.verifies].flatMap((v) => [...v.missing, ...v.disagreements]);
   for (const e of groups.etcdChecks)

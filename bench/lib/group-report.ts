@@ -65,7 +65,7 @@ export function groupsMarkdown(g: GroupResults, plan: GroupPlan): string[] {
       '',
       "Chorus: REST add-track (`POST /v1/rooms/ROOM/queue`), each client on its own room; etcd: `POST /v3/kv/put` on its v3 JSON gateway with a value as long as the add's body. Both are HTTP/1.1 JSON POSTs on keep-alive connections, answered once the write is committed by a majority and fsynced; clients are spread over the nodes and a follower forwards to its leader. Every system started fresh, fsync on.",
       '',
-      `The median of ${plan.trials} trial(s) by writes/s:`,
+      `The median of ${plan.trials} trial(s) by writes/s (of an even number, the slower middle one):`,
       '',
       ...ROW_HEADER,
       ...medianRows(g.rows).map(rowLine),

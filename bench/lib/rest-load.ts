@@ -5,6 +5,7 @@ import autocannon from 'autocannon';
 import http from 'node:http';
 import { drive, prng, withCpu, type LoadResult } from './stats.ts';
 import type { BenchRoom, Workload } from './workload.ts';
+import { request, type Answer } from './write-load.ts';
 
 interface Counts {
   ok: number;
@@ -234,35 +235,9 @@ export function restEchoPosts(o: { url: string; amount: number; connections: num
 
 type AddAnswer = { entry: { entryId: string; track: { trackId: string } } | null };
 
-function post(
-  agent: http.Agent,
-  url: URL,
-  body: string,
-  token: string,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve) => {
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-          authorization: `Bearer ${token}`,
-        },
-        timeout: 10_000,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', () => resolve({ status: 0, text }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: 0, text: '' }));
-    req.end(body);
+function post(agent: http.Agent, url: URL, body: string, token: string): Promise<Answer> {
+  return request(agent, url, 'POST', body, {
+    'content-type': 'application/json',
+    authorization: `Bearer ${token}`,
   });
 }
