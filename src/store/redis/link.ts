@@ -92,7 +92,10 @@ export class RedisLink {
     if (!(cmd instanceof Cluster)) return true;
     const owner = cmd.slots[keySlot(key)]?.[0];
     const node = cmd.nodes('master').find((r) => `${r.options.host ?? ''}:${r.options.port ?? ''}` === owner);
-    if (node === undefined || !['reconnecting', 'close', 'end'].includes(node.status)) return true;
+    // No owner known yet: let the client route it. An owner no longer connected (the client drops
+    // a node whose connection closed) or reconnecting: refuse.
+    if (owner === undefined) return true;
+    if (node !== undefined && !['reconnecting', 'close', 'end'].includes(node.status)) return true;
     // A failover replaces the owner; ask the cluster who owns the slot now.
     cmd.refreshSlotsCache();
     return false;
