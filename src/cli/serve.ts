@@ -34,7 +34,8 @@ export function addNodeOptions(cmd: Command): Command {
       opt(
         '--redis-url <url>',
         'Redis for --store redis: redis://[:password@]host:port, rediss://… (TLS), or ' +
-          'redis-sentinel://[:password@]host1:port1,host2:port2/master-name (Sentinel; the password is the master’s)',
+          'redis-sentinel://[:password@]host1:port1,host2:port2/master-name (Sentinel; the password is the master’s), or ' +
+          'redis-cluster://[:password@]host1:port1,host2:port2 (a Redis Cluster: rooms sharded over its primaries)',
         'CHORUS_REDIS_URL',
       ),
     )

@@ -17,6 +17,8 @@ export interface RedisOptions {
   readonly port: number;
   /** What clients must AUTH with. */
   readonly password: string;
+  /** More redis.conf lines (a Redis Cluster node's, see redis-cluster.ts). */
+  readonly extraConfig?: readonly string[];
   /** Told of the child as soon as it is spawned (before it is ready). */
   readonly onSpawn?: (p: Spawned) => void;
 }
@@ -49,6 +51,7 @@ export function redisConfig(o: RedisOptions): string {
     'daemonize no',
     'protected-mode yes',
     `requirepass "${o.password}"`,
+    ...(o.extraConfig ?? []),
     '',
   ].join('\n');
 }

@@ -161,8 +161,8 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
   const grpcPort = int('grpcPort', '--grpc-port', 0, 65535, DEFAULTS.grpcPort);
   const store = oneOf<StoreKind>('store', '--store', storeKinds(), DEFAULTS.store);
   const redisUrl = str('redisUrl') ?? null;
-  if (redisUrl && !/^(rediss?|redis-sentinel):\/\//.test(redisUrl))
-    problems.push('--redis-url must start with redis://, rediss:// or redis-sentinel://');
+  if (redisUrl && !/^(rediss?|redis-sentinel|redis-cluster):\/\//.test(redisUrl))
+    problems.push('--redis-url must start with redis://, rediss://, redis-sentinel:// or redis-cluster://');
   const secret = str('secret') ?? null;
   if (secret !== null && secret.length < 16) problems.push('--secret must be at least 16 characters');
   if (storeEntry(store).shared && secret === null) {

@@ -2,8 +2,11 @@
 // per room, carrying that room's commands in the order they were made, and the calls for all rooms
 // in one pipeline. Under load many requests are parsed in the same turn; one call each would cost a
 // script run each, and every reply would repeat the entries the replies before it already brought.
+// On a Redis Cluster a pipeline may only hold keys of one node's slots, so there each room's call
+// goes on its own (the cluster client still writes them to each node's socket back to back).
 
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import { APPEND } from './scripts.ts';
 import { parseAppend, type LogEntry } from './stream.ts';
 
@@ -30,11 +33,11 @@ interface RoomCalls {
 }
 
 export class AppendBatcher {
-  private readonly client: Redis;
+  private readonly client: RedisClient;
   private readonly catchUp: number;
   private rooms = new Map<string, RoomCalls>();
 
-  constructor(client: Redis, catchUp: number) {
+  constructor(client: RedisClient, catchUp: number) {
     this.client = client;
     this.catchUp = catchUp;
   }
@@ -59,9 +62,8 @@ export class AppendBatcher {
   private async flush(): Promise<void> {
     const calls = [...this.rooms.values()].map((room) => ({ room, args: this.argsOf(room) }));
     this.rooms = new Map();
-    if (calls.length === 1) {
-      const [{ room, args }] = calls as [(typeof calls)[0]];
-      await this.runAlone(room, args);
+    if (calls.length === 1 || this.client instanceof Cluster) {
+      await Promise.all(calls.map(({ room, args }) => this.runAlone(room, args)));
       return;
     }
     const pipeline = this.client.pipeline();

@@ -1,7 +1,8 @@
-// The store's connections to Redis: how each is made (a plain server or through Sentinel), how it
-// fails fast while Redis is away and reconnects, and the check that the server is new enough.
+// The store's connections to Redis: how each is made (a plain server, through Sentinel, or a Redis
+// Cluster client), how it fails fast while Redis is away and reconnects, and the check that the
+// server is new enough.
 
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { chorusError } from '../../domain/index.ts';
 import type { ResolvedRedisOptions } from './options.ts';
 
@@ -10,6 +11,9 @@ const HALF_OPEN_MS = 10_000;
 
 /** `commands`: commands, scripts and loads; `tail`: the tailer's blocking reads. */
 export type ConnectionRole = 'commands' | 'tail';
+
+/** A single server's connection, or a Redis Cluster client (which routes each key to its slot's primary). */
+export type RedisClient = Redis | Cluster;
 
 /**
  * `keepAsking` says whether a Sentinel connection goes on asking the sentinels for the master
@@ -23,9 +27,39 @@ export function openConnection(
   opts: ResolvedRedisOptions,
   role: ConnectionRole,
   keepAsking: () => boolean,
-): Redis {
+): RedisClient {
   const options = connectionOptions(opts, role);
-  const { sentinel } = opts;
+  const { sentinel, cluster } = opts;
+  if (cluster !== null) {
+    return new Cluster(
+      cluster.nodes.map((n) => ({ host: n.host, port: n.port })),
+      {
+        lazyConnect: true,
+        redisOptions: { ...options, lazyConnect: false },
+        // Unlike a single connection's, the cluster's offline queue stays on: without it a command
+        // sent while a node's connection is still being opened (even the client's own readiness
+        // check) fails, and connect() then never settles. Writes still fail fast: the store refuses
+        // them unless the cluster is ready and the room's primary is connected (RedisLink.writable).
+        enableOfflineQueue: true,
+        // MOVED and ASK are followed (the command did not run where it was refused), and so are
+        // TRYAGAIN (a multi-key command during a slot migration) and CLUSTERDOWN (a failover in
+        // progress), briefly: none of them ran the command. A connection that closes with a
+        // command in flight is NOT retried (0): the command may have run, and sending it again
+        // would append it twice; the store answers DEADLINE_EXCEEDED (retry with the same id).
+        retryDelayOnFailover: 0,
+        retryDelayOnTryAgain: 50,
+        retryDelayOnClusterDown: 100,
+        maxRedirections: 16,
+        // No periodic refresh of the slot map: ioredis restarts its timer when a refresh was in
+        // flight at disconnect, which keeps a closed store's process alive. A MOVED reply refreshes
+        // the map, and so do the tailer and the write check when a primary goes away.
+        slotsRefreshInterval: 0,
+        slotsRefreshTimeout: Math.max(1000, opts.commandTimeoutMs),
+        clusterRetryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+        scaleReads: 'master',
+      },
+    );
+  }
   if (sentinel === null) return new Redis(opts.url, options);
   return new Redis({
     ...options,
@@ -42,6 +76,14 @@ export function openConnection(
     // disconnect, keeping the process alive.)
     reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
   });
+}
+
+/**
+ * A plain connection to one node of a Redis Cluster (the tailer's blocking reads go to the primary
+ * that owns the slot they read), with the store's credentials and TLS.
+ */
+export function openNodeConnection(opts: ResolvedRedisOptions, host: string, port: number): Redis {
+  return new Redis({ ...connectionOptions(opts, 'tail'), host, port });
 }
 
 function connectionOptions(opts: ResolvedRedisOptions, role: ConnectionRole) {
@@ -78,7 +120,7 @@ function connectionOptions(opts: ResolvedRedisOptions, role: ConnectionRole) {
 }
 
 /** Log ids of the form `0-*` (auto sequence under an explicit time part) need Redis 7.0. */
-export async function checkServerVersion(cmd: Redis, where: string): Promise<void> {
+export async function checkServerVersion(cmd: RedisClient, where: string): Promise<void> {
   let info: string;
   try {
     info = String(await cmd.call('INFO', 'server'));

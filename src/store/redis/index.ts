@@ -4,7 +4,7 @@ import type { RedisStoreOptions } from './options.ts';
 import { RedisStore } from './store.ts';
 
 export { RedisStore } from './store.ts';
-export { listingKeys, roomKeys } from './keys.ts';
+export { keySlot, listingKeys, roomKeys } from './keys.ts';
 export type { RedisStoreOptions } from './options.ts';
 
 /**

@@ -28,3 +28,36 @@ export function roomKeys(prefix: string, roomId: string): RoomKeys {
 export function listingKeys(prefix: string): ListingKeys {
   return { publicRooms: `${prefix}{rooms}:public`, listing: `${prefix}{rooms}:listing` };
 }
+
+/** Redis Cluster's hash slots. */
+export const SLOTS = 16384;
+
+/** CRC16/XMODEM, the checksum Redis Cluster maps keys to slots with. */
+const CRC16_TABLE = Array.from({ length: 256 }, (_, byte) => {
+  let crc = byte << 8;
+  for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  return crc;
+});
+
+/**
+ * The Redis Cluster slot of a key: CRC16 of its hash tag (the text inside the first `{…}` when
+ * that is not empty), else of the whole key, modulo 16384. The tailer groups rooms by it, since
+ * one XREAD may only name keys of one slot.
+ */
+export function keySlot(key: string): number {
+  const bytes = Buffer.from(key);
+  let start = 0;
+  let end = bytes.length;
+  const open = bytes.indexOf(0x7b);
+  if (open >= 0) {
+    const close = bytes.indexOf(0x7d, open + 1);
+    if (close > open + 1) {
+      start = open + 1;
+      end = close;
+    }
+  }
+  let crc = 0;
+  for (let i = start; i < end; i++)
+    crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ bytes[i]!) & 0xff]!;
+  return crc % SLOTS;
+}

@@ -3,9 +3,10 @@
 // again (Redis may have failed over, or come back from older data, while it was away). Health and
 // the "Redis is unreachable" refusal are written from here.
 
-import type { Redis } from 'ioredis';
-import type { ChorusError } from '../../domain/index.ts';
-import { chorusError } from '../../domain/index.ts';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './connection.ts';
+import { keySlot } from './keys.ts';
+import { chorusError, type ChorusError } from '../../domain/index.ts';
 import type { StoreHealth } from '../types.ts';
 import { openConnection } from './connection.ts';
 import type { ResolvedRedisOptions } from './options.ts';
@@ -16,9 +17,9 @@ export function messageOf(err: unknown): string {
 
 export class RedisLink {
   /** Commands, scripts and loads. No offline queue: a command while disconnected fails at once. */
-  readonly cmd: Redis;
+  readonly cmd: RedisClient;
   /** The tailer's blocking connection. */
-  readonly reader: Redis;
+  readonly reader: RedisClient;
   /** When this node last knew it had applied everything Redis held for its rooms (ms since epoch). */
   lastSync: number | null = null;
   /**
@@ -46,6 +47,12 @@ export class RedisLink {
     for (const client of [this.cmd, this.reader]) {
       client.on('error', (err: Error) => {
         this.lastError = err.message;
+      });
+      // On a Cluster one primary may go while the client stays up: its rooms must be checked once
+      // it is back or replaced (its replica may not hold everything it acknowledged).
+      client.on('node error', (err: Error) => {
+        this.lastError = err.message;
+        if (hooks.open()) this.logCheckNeeded = true;
       });
       client.on('close', () => {
         if (!hooks.open()) return;
@@ -75,6 +82,25 @@ export class RedisLink {
     return this.cmd.status === 'ready' && this.reader.status === 'ready';
   }
 
+  /**
+   * On a Cluster, whether the primary that owns this key's slot can be written to now. A command for
+   * a primary the client lost would be refused before being sent with the same words ("Connection is
+   * closed") as one lost in flight; refused here it is certainly not written: UNAVAILABLE.
+   */
+  writable(key: string): boolean {
+    const cmd = this.cmd;
+    if (!(cmd instanceof Cluster)) return true;
+    const owner = cmd.slots[keySlot(key)]?.[0];
+    const node = cmd.nodes('master').find((r) => `${r.options.host ?? ''}:${r.options.port ?? ''}` === owner);
+    // No owner known yet: let the client route it. An owner no longer connected (the client drops
+    // a node whose connection closed) or reconnecting: refuse.
+    if (owner === undefined) return true;
+    if (node !== undefined && !['reconnecting', 'close', 'end'].includes(node.status)) return true;
+    // A failover replaces the owner; ask the cluster who owns the slot now.
+    cmd.refreshSlotsCache();
+    return false;
+  }
+
   /** The tailer read everything there was at `at`. */
   synced(at: number): void {
     if (this.reader.status !== 'ready') return;
@@ -100,7 +126,11 @@ export class RedisLink {
    */
   appendFailure(err: unknown, commandId: string): ChorusError {
     const message = messageOf(err);
-    const notSent = message.includes("isn't writeable");
+    // Cluster replies and client refusals that come before the command ran anywhere.
+    const notSent =
+      message.includes("isn't writeable") ||
+      message.includes("Cluster isn't ready") ||
+      /^(Too many Cluster redirections|CLUSTERDOWN|TRYAGAIN)/.test(message);
     const refused = err instanceof Error && err.name === 'ReplyError';
     if (notSent || refused) return this.unreachable(`the command was not written (${message})`);
     return chorusError('REDIS_WRITE_INTERRUPTED', { problem: message, commandId });

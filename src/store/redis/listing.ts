@@ -2,7 +2,7 @@
 // date: a sorted set of public room ids by creation time, and a hash of their listings. A node
 // holding a room answers with its own, newer, listing of it.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { RoomReplica } from '../replica.ts';
 import { compareListings, isListed, type RoomListing } from '../../domain/index.ts';
@@ -18,10 +18,10 @@ export interface ListedRoom {
 }
 
 export class RoomList {
-  private readonly cmd: Redis;
+  private readonly cmd: RedisClient;
   private readonly keys: ListingKeys;
 
-  constructor(cmd: Redis, keys: ListingKeys) {
+  constructor(cmd: RedisClient, keys: ListingKeys) {
     this.cmd = cmd;
     this.keys = keys;
   }

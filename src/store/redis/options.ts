@@ -11,7 +11,9 @@ export interface RedisStoreOptions {
    * `redis://[[user]:password@]host[:port][/db]`, or `rediss://…` for TLS (the REDIS_URL convention),
    * or `redis-sentinel://[[user]:password@]host1[:port1],host2[:port2]/master-name` to find the
    * master through Redis Sentinel (default sentinel port 26379; the credentials are the master's,
-   * the sentinels are reached without). Redis 7.0 or newer is required (stream ids of the form `0-*`).
+   * the sentinels are reached without), or `redis-cluster://[[user]:password@]host1[:port1],host2[:port2]`
+   * for a Redis Cluster (any of its nodes, default port 6379: the rest is discovered). Redis 7.0 or
+   * newer is required (stream ids of the form `0-*`).
    */
   readonly url: string;
   /** Used when the URL carries no user name (Redis 6 ACL users). */
@@ -49,10 +51,21 @@ export interface RedisStoreOptions {
    * own writes do not wait for it. 0 reads again at once. Default 2 ms.
    */
   readonly tailLingerMs?: number;
+  /**
+   * Redis Cluster only: when one primary holds rooms of several slots, no single blocking read can
+   * name them all, so the tailer polls that primary (one pipeline of XREADs, one per slot) at this
+   * interval while nothing arrives. Default 10 ms.
+   */
+  readonly tailPollMs?: number;
   /** How often this node copies the rooms it holds into the public room list. Default 5000 ms. */
   readonly listingRefreshMs?: number;
   /** Where the store reports what it does on its own (reconnects, reloads). Pino loggers fit. */
   readonly logger?: StoreLogger;
+}
+
+/** The nodes a Redis Cluster client starts from (it discovers the others and the slot map). */
+export interface ClusterTarget {
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>;
 }
 
 /** Where Sentinel mode finds the master: the sentinels to ask, and the name they monitor it under. */
@@ -66,6 +79,8 @@ export interface ResolvedRedisOptions {
   readonly url: string;
   /** Set for a redis-sentinel:// URL: connect through these sentinels instead of to `url`. */
   readonly sentinel: SentinelTarget | null;
+  /** Set for a redis-cluster:// URL: a Redis Cluster, started from these nodes. */
+  readonly cluster: ClusterTarget | null;
   /** The URL without credentials, for health and logs. */
   readonly where: string;
   readonly username: string | undefined;
@@ -81,6 +96,7 @@ export interface ResolvedRedisOptions {
   readonly tailBlockMs: number;
   readonly tailBatch: number;
   readonly tailLingerMs: number;
+  readonly tailPollMs: number;
   readonly listingRefreshMs: number;
   readonly logger: StoreLogger;
 }
@@ -95,6 +111,7 @@ type NumericOption =
   | 'tailBlockMs'
   | 'tailBatch'
   | 'tailLingerMs'
+  | 'tailPollMs'
   | 'listingRefreshMs';
 
 /** Default and inclusive bounds of each numeric option. */
@@ -108,6 +125,7 @@ const NUMERIC: OptionTable<NumericOption> = {
   tailBlockMs: [2000, 10, 60_000],
   tailBatch: [500, 1, 100_000],
   tailLingerMs: [2, 0, 1000],
+  tailPollMs: [10, 1, 1000],
   listingRefreshMs: [5000, 50, 3_600_000],
 };
 
@@ -121,7 +139,11 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   if (typeof url !== 'string' || url.trim() === '') {
     throw invalid('url is required, e.g. redis://127.0.0.1:6379 or rediss://user:secret@host:6380', 'url');
   }
-  const target = url.startsWith('redis-sentinel://') ? parseSentinelUrl(url) : parseServerUrl(url);
+  const target = url.startsWith('redis-sentinel://')
+    ? parseSentinelUrl(url)
+    : url.startsWith('redis-cluster://')
+      ? parseClusterUrl(url)
+      : parseServerUrl(url);
 
   const keyPrefix = options.keyPrefix ?? 'chorus:';
   // A brace in the prefix would become the hash tag of every key and put all rooms in one Cluster slot.
@@ -141,6 +163,7 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
   return {
     url,
     sentinel: target.sentinel,
+    cluster: target.cluster ?? null,
     where: target.where,
     // Credentials in the URL win over the options, as ioredis does for a plain URL.
     username: target.username ?? options.username,
@@ -155,7 +178,8 @@ export function resolveRedisOptions(options: RedisStoreOptions): ResolvedRedisOp
 interface ParsedTarget {
   readonly where: string;
   readonly sentinel: SentinelTarget | null;
-  /** Credentials taken from a sentinel URL; a plain URL's stay in the URL, which ioredis parses. */
+  readonly cluster?: ClusterTarget;
+  /** Credentials taken from a sentinel or cluster URL; a plain URL's stay in the URL, which ioredis parses. */
   readonly username?: string;
   readonly password?: string;
 }
@@ -172,7 +196,7 @@ function parseServerUrl(url: string): ParsedTarget {
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw invalid(
-      `url must start with redis://, rediss:// or redis-sentinel:// (got ${parsed.protocol}//)`,
+      `url must start with redis://, rediss://, redis-sentinel:// or redis-cluster:// (got ${parsed.protocol}//)`,
       'url',
     );
   }
@@ -187,6 +211,7 @@ function parseServerUrl(url: string): ParsedTarget {
 }
 
 const DEFAULT_SENTINEL_PORT = 26379;
+const DEFAULT_REDIS_PORT = 6379;
 
 /**
  * `redis-sentinel://[[user]:password@]host1[:port1][,host2[:port2]…]/master-name`. Parsed by hand:
@@ -195,19 +220,11 @@ const DEFAULT_SENTINEL_PORT = 26379;
 function parseSentinelUrl(url: string): ParsedTarget {
   const usage = 'use redis-sentinel://[:password@]host1:port1,host2:port2/master-name';
   const match = /^redis-sentinel:\/\/(?:([^@/]*)@)?([^@/?#]+)\/([^/?#]+)$/.exec(url);
-  if (!match)
-    throw invalid(`url ${JSON.stringify(redactSentinelUrl(url))} is not a sentinel URL; ${usage}`, 'url');
+  if (!match) throw invalid(`url ${JSON.stringify(redactUrl(url))} is not a sentinel URL; ${usage}`, 'url');
   const [, userinfo, hostList, rawName] = match as unknown as [string, string | undefined, string, string];
-  let username: string | undefined;
-  let password: string | undefined;
+  const credentials = parseUserinfo(userinfo, usage);
   let name: string;
   try {
-    if (userinfo !== undefined) {
-      const colon = userinfo.indexOf(':');
-      const user = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
-      if (user !== '') username = user;
-      if (colon !== -1) password = decodeURIComponent(userinfo.slice(colon + 1));
-    }
     name = decodeURIComponent(rawName);
   } catch {
     throw invalid(`the url has a malformed percent-encoding; ${usage}`, 'url');
@@ -218,24 +235,72 @@ function parseSentinelUrl(url: string): ParsedTarget {
       'url',
     );
   }
-  const sentinels = hostList.split(',').map((item) => {
-    const one = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/.exec(item.trim());
-    const port = one?.[3] === undefined ? DEFAULT_SENTINEL_PORT : Number(one[3]);
-    if (!one || port < 1 || port > 65535) {
-      throw invalid(`sentinel address ${JSON.stringify(item)} is not host[:port]; ${usage}`, 'url');
-    }
-    return { host: (one[1] ?? one[2])!, port };
-  });
-  const hosts = sentinels.map((s) => `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`);
+  const sentinels = parseHostList(hostList, DEFAULT_SENTINEL_PORT, 'sentinel', usage);
   return {
-    where: `redis-sentinel://${hosts.join(',')}/${name}`,
+    where: `redis-sentinel://${hostsText(sentinels)}/${name}`,
     sentinel: { sentinels, name },
-    ...(username !== undefined ? { username } : {}),
-    ...(password !== undefined ? { password } : {}),
+    ...credentials,
   };
 }
 
+/**
+ * `redis-cluster://[[user]:password@]host1[:port1][,host2[:port2]…]`: any nodes of a Redis Cluster
+ * (the client asks them for the others and for the slot map). The credentials are every node's.
+ */
+function parseClusterUrl(url: string): ParsedTarget {
+  const usage = 'use redis-cluster://[:password@]host1:port1,host2:port2';
+  const match = /^redis-cluster:\/\/(?:([^@/]*)@)?([^@/?#]+)\/?$/.exec(url);
+  if (!match) throw invalid(`url ${JSON.stringify(redactUrl(url))} is not a cluster URL; ${usage}`, 'url');
+  const [, userinfo, hostList] = match as unknown as [string, string | undefined, string];
+  const credentials = parseUserinfo(userinfo, usage);
+  const nodes = parseHostList(hostList, DEFAULT_REDIS_PORT, 'cluster node', usage);
+  return {
+    where: `redis-cluster://${hostsText(nodes)}`,
+    sentinel: null,
+    cluster: { nodes },
+    ...credentials,
+  };
+}
+
+/** `[user][:password]` of a URL that WHATWG parsing cannot take (a list of hosts). */
+function parseUserinfo(
+  userinfo: string | undefined,
+  usage: string,
+): { username?: string; password?: string } {
+  if (userinfo === undefined) return {};
+  try {
+    const colon = userinfo.indexOf(':');
+    const user = decodeURIComponent(colon === -1 ? userinfo : userinfo.slice(0, colon));
+    return {
+      ...(user !== '' ? { username: user } : {}),
+      ...(colon !== -1 ? { password: decodeURIComponent(userinfo.slice(colon + 1)) } : {}),
+    };
+  } catch {
+    throw invalid(`the url has a malformed percent-encoding; ${usage}`, 'url');
+  }
+}
+
+function parseHostList(
+  hostList: string,
+  defaultPort: number,
+  what: string,
+  usage: string,
+): Array<{ host: string; port: number }> {
+  return hostList.split(',').map((item) => {
+    const one = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/.exec(item.trim());
+    const port = one?.[3] === undefined ? defaultPort : Number(one[3]);
+    if (!one || port < 1 || port > 65535) {
+      throw invalid(`${what} address ${JSON.stringify(item)} is not host[:port]; ${usage}`, 'url');
+    }
+    return { host: (one[1] ?? one[2])!, port };
+  });
+}
+
+function hostsText(hosts: ReadonlyArray<{ host: string; port: number }>): string {
+  return hosts.map((s) => `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`).join(',');
+}
+
 /** The URL without its credentials, safe for an error message. */
-function redactSentinelUrl(url: string): string {
-  return url.replace(/^(redis-sentinel:\/\/)[^@/]*@/, '$1***@');
+function redactUrl(url: string): string {
+  return url.replace(/^(redis-(?:sentinel|cluster):\/\/)[^@/]*@/, '$1***@');
 }

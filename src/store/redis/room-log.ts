@@ -2,7 +2,7 @@
 // after it, without a gap), telling whether the log still holds what this node applied (after a
 // failover or a restore it may not), and writing a new snapshot that trims the log behind it.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import { restore, snapshot, type RoomState } from '../../domain/index.ts';
 import type { FollowedLog } from '../log-follower.ts';
 import type { StoreLogger } from '../logger.ts';
@@ -28,7 +28,7 @@ export class BrokenLogError extends Error {}
  * The newest snapshot and every log entry after it. Another node may write a newer snapshot and
  * trim the log between the two reads; the gap shows (entry ids are consecutive), so read again.
  */
-export async function fetchRoom(cmd: Redis, roomId: string, keys: RoomKeys): Promise<FetchedRoom> {
+export async function fetchRoom(cmd: RedisClient, roomId: string, keys: RoomKeys): Promise<FetchedRoom> {
   for (let attempt = 1; ; attempt++) {
     const [seq, data] = await cmd.hmget(keys.snap, 'seq', 'data');
     const baseSeq = seq ? Number(seq) : 0;
@@ -44,7 +44,7 @@ export async function fetchRoom(cmd: Redis, roomId: string, keys: RoomKeys): Pro
 }
 
 /** Entries after `after`, or null when the log does not continue from there. */
-async function readLogAfter(cmd: Redis, key: string, after: number): Promise<LogEntry[] | null> {
+async function readLogAfter(cmd: RedisClient, key: string, after: number): Promise<LogEntry[] | null> {
   const out: LogEntry[] = [];
   let position = after;
   for (;;) {
@@ -63,7 +63,11 @@ async function readLogAfter(cmd: Redis, key: string, after: number): Promise<Log
  * with the command it applied there), or null when it does. After a failover (replication is
  * asynchronous) or a restore from an older backup, Redis may hold less or something else.
  */
-export async function rewoundReason(cmd: Redis, keys: RoomKeys, log: FollowedLog): Promise<string | null> {
+export async function rewoundReason(
+  cmd: RedisClient,
+  keys: RoomKeys,
+  log: FollowedLog,
+): Promise<string | null> {
   const { position, lastCommandId } = log;
   if (position === 0) return null;
   const [lastReply, atReply] = await Promise.all([
@@ -82,7 +86,7 @@ export async function rewoundReason(cmd: Redis, keys: RoomKeys, log: FollowedLog
 }
 
 export async function writeRoomSnapshot(
-  cmd: Redis,
+  cmd: RedisClient,
   room: FollowedLog & { readonly keys: RoomKeys },
   snapshotEvery: number,
   retainBehindSnapshot: number,
@@ -105,7 +109,7 @@ export async function writeRoomSnapshot(
  * Two nodes may race; the script keeps the newest, so that is safe.
  */
 export function maybeSnapshot(
-  cmd: Redis,
+  cmd: RedisClient,
   room: FollowedLog & { readonly keys: RoomKeys; snapshotting: boolean },
   opts: {
     readonly snapshotEvery: number;

@@ -2,7 +2,7 @@
 // list), so each is atomic on a single Redis and legal on Redis Cluster.
 
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 
 export class LuaScript {
   readonly source: string;
@@ -14,7 +14,11 @@ export class LuaScript {
   }
 
   /** EVALSHA, falling back to EVAL once when the server's script cache is empty (e.g. after a restart). */
-  async run(client: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+  async run(
+    client: RedisClient,
+    keys: readonly string[],
+    args: ReadonlyArray<string | number>,
+  ): Promise<unknown> {
     try {
       return await client.call('EVALSHA', this.sha, keys.length, ...keys, ...args);
     } catch (err) {

@@ -10,7 +10,7 @@
 // Redis comes back holding less than a node applied (a failover, an older backup), the node notices
 // (checkLog) and follows Redis, so that every node agrees again.
 
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { ChorusError, type Envelope, chorusError } from '../../domain/index.ts';
 import { encodeCommand } from '../codec.ts';
 import { Lifecycle } from '../lifecycle.ts';
@@ -21,14 +21,15 @@ import { Slicer } from '../slicer.ts';
 import { StoreBase } from '../store-base.ts';
 import type { CommitOutcome, RoomListing, StoreHealth } from '../types.ts';
 import { AppendBatcher, type AppendResult } from './batch.ts';
-import { checkServerVersion } from './connection.ts';
+import { checkServerVersion, openNodeConnection, type RedisClient } from './connection.ts';
 import { messageOf, RedisLink } from './link.ts';
 import { listingKeys, roomKeys, type RoomKeys } from './keys.ts';
 import { RoomList, type ListedRoom } from './listing.ts';
 import { resolveRedisOptions, type RedisStoreOptions, type ResolvedRedisOptions } from './options.ts';
 import { BrokenLogError, fetchRoom, maybeSnapshot, rewoundReason, type FetchedRoom } from './room-log.ts';
 import { decodeEnvelope, type LogEntry, type StreamBatch } from './stream.ts';
-import { Tailer } from './tailer.ts';
+import { ClusterTailer } from './cluster-tailer.ts';
+import { Tailer, type LogTailer, type TailerHooks } from './tailer.ts';
 
 /** A room this node holds: its replica and where it stands in the room's log (entry n of id `0-n`). */
 interface LoadedRoom extends HeldRoom, FollowedLog, ListedRoom {
@@ -46,10 +47,10 @@ export class RedisStore extends StoreBase<LoadedRoom> {
   private readonly opts: ResolvedRedisOptions;
   private readonly link: RedisLink;
   /** The link's command connection. */
-  private readonly cmd: Redis;
+  private readonly cmd: RedisClient;
   /** Appends, sent a turn of the event loop at a time (batch.ts). */
   private readonly appends: AppendBatcher;
-  private readonly tailer: Tailer;
+  private readonly tailer: LogTailer;
   private readonly listing: RoomList;
   /** Rooms this node serves; one that does not exist is kept briefly, then evicted when idle. */
   protected readonly rooms: RoomTable<LoadedRoom>;
@@ -87,21 +88,28 @@ export class RedisStore extends StoreBase<LoadedRoom> {
     this.cmd = this.link.cmd;
     this.listing = new RoomList(this.cmd, listingKeys(this.opts.keyPrefix));
     this.appends = new AppendBatcher(this.cmd, APPEND_CATCH_UP);
-    this.tailer = new Tailer({
-      reader: this.link.reader,
-      control: this.cmd,
-      blockMs: this.opts.tailBlockMs,
-      batch: this.opts.tailBatch,
-      lingerMs: this.opts.tailLingerMs,
-      hooks: {
-        // Nothing more is read after Redis came back until every room's log has been checked.
-        beforeRead: () => (this.link.logCheckNeeded ? this.checkLogs() : Promise.resolve()),
-        targets: () => [...this.rooms.values()].map((r) => ({ key: r.keys.log, position: r.position })),
-        deliver: (batches) => this.deliver(batches),
-        synced: (at) => this.link.synced(at),
-        failed: (err) => this.link.failed(err),
-      },
-    });
+    const hooks: TailerHooks = {
+      // Nothing more is read after Redis came back until every room's log has been checked.
+      beforeRead: () => (this.link.logCheckNeeded ? this.checkLogs() : Promise.resolve()),
+      targets: () => [...this.rooms.values()].map((r) => ({ key: r.keys.log, position: r.position })),
+      deliver: (batches) => this.deliver(batches),
+      synced: (at) => this.link.synced(at),
+      failed: (err) => this.link.failed(err),
+    };
+    const { tailBlockMs: blockMs, tailBatch: batch, tailLingerMs: lingerMs } = this.opts;
+    const reader = this.link.reader;
+    this.tailer =
+      reader instanceof Cluster
+        ? new ClusterTailer({
+            cluster: reader,
+            connect: (host, port) => openNodeConnection(this.opts, host, port),
+            blockMs,
+            batch,
+            lingerMs,
+            pollMs: this.opts.tailPollMs,
+            hooks,
+          })
+        : new Tailer({ reader, control: this.cmd, blockMs, batch, lingerMs, hooks });
   }
 
   /** When this node last knew it had applied everything Redis held for its rooms (ms since epoch). */
@@ -125,6 +133,9 @@ export class RedisStore extends StoreBase<LoadedRoom> {
     // Both connections: a command this node could order but not read back would only time out.
     if (!this.link.connected) {
       throw this.link.unreachable('it cannot take writes now');
+    }
+    if (!this.link.writable(roomKeys(this.opts.keyPrefix, roomId).log)) {
+      throw this.link.unreachable(`the primary holding room ${roomId} is away (a failover may be under way)`);
     }
     this.submitsInFlight++;
     try {

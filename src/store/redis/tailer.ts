@@ -3,10 +3,11 @@
 // nothing else). It hands what it reads to the store, which applies it; it never applies anything
 // itself, so each room has exactly one path by which commands reach its replica after loading.
 //
-// Redis Cluster: one XREAD may only name keys of one slot. Against a Cluster this loop must become
-// one XREAD (and one blocking connection) per slot, grouping the rooms by their hash slot.
+// Redis Cluster: one XREAD may only name keys of one slot; cluster-tailer.ts reads a Cluster, with
+// the same hooks.
 
 import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.ts';
 import { idOf, parseXread, type StreamBatch } from './stream.ts';
 
 export interface TailTarget {
@@ -28,11 +29,19 @@ export interface TailerHooks {
   failed(err: unknown): void;
 }
 
+/** What the store asks of its tailer, on a single server (Tailer) or a Redis Cluster (ClusterTailer). */
+export interface LogTailer {
+  start(): void;
+  wake(positionsMoved?: boolean): void;
+  isReading(key: string): boolean;
+  stop(): Promise<void>;
+}
+
 export interface TailerOptions {
   /** The dedicated blocking connection. */
   readonly reader: Redis;
   /** Another connection, used to interrupt the reader's block when the set of rooms grows. */
-  readonly control: Redis;
+  readonly control: RedisClient;
   readonly blockMs: number;
   readonly batch: number;
   /** Pause after a read that brought entries. */
@@ -42,7 +51,7 @@ export interface TailerOptions {
 
 const MAX_BACKOFF_MS = 2000;
 
-export class Tailer {
+export class Tailer implements LogTailer {
   private readonly opts: TailerOptions;
   private stopped = false;
   private loop: Promise<void> | null = null;

@@ -1,0 +1,127 @@
+// The redis store on a real 3-primary Redis Cluster (started here: redis-server in cluster mode,
+// joined with redis-cli --cluster create, on free loopback ports): the Store contract, then several
+// nodes sharing rooms spread over the three primaries, and the room list across them.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Cluster } from 'ioredis';
+import { keySlot, openRedisStore, roomKeys, type RedisStore } from '../../src/store/redis/index.ts';
+import {
+  assertClusterAgrees,
+  dropClusterKeys,
+  runClusterLoad,
+  startRedisCluster,
+  type TestRedisCluster,
+} from '../helpers/redis-cluster.ts';
+import { cmd, OPEN_SETTINGS, roomId } from '../helpers/store-envelopes.ts';
+import { accepted, runStoreContract, until } from '../store-contract.ts';
+
+let rc: TestRedisCluster;
+let admin: Cluster;
+let prefixes = 0;
+
+before(async () => {
+  rc = await startRedisCluster({ primaries: 3 });
+  admin = await rc.admin();
+});
+
+after(async () => {
+  admin.disconnect();
+  await rc.stop();
+});
+
+function freshPrefix(): string {
+  prefixes += 1;
+  return `c${prefixes}:`;
+}
+
+const quiet = { info: () => undefined, warn: () => undefined };
+
+function open(keyPrefix: string, extra: { snapshotEvery?: number; retainBehindSnapshot?: number } = {}) {
+  return openRedisStore({ url: rc.url, keyPrefix, logger: quiet, ...extra });
+}
+
+runStoreContract('redis on a 3-primary Redis Cluster', async () => {
+  const keyPrefix = freshPrefix();
+  // Small snapshot thresholds, so the contract also runs through snapshots and trimmed logs.
+  const store = await open(keyPrefix, { snapshotEvery: 100, retainBehindSnapshot: 20 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await dropClusterKeys(admin, keyPrefix);
+    },
+  };
+});
+
+void describe('redis store on a Redis Cluster: several nodes', () => {
+  void test('rooms land on all three primaries; under 20 clients every node agrees and no acknowledged write is lost', async () => {
+    const prefix = freshPrefix();
+    const stores: RedisStore[] = await Promise.all([open(prefix), open(prefix), open(prefix)]);
+    try {
+      const rooms = Array.from({ length: 12 }, () => roomId());
+      for (const [i, room] of rooms.entries())
+        await accepted(stores[i % 3]!, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+      const owners = new Set(
+        await Promise.all(rooms.map((room) => rc.ownerOf(keySlot(roomKeys(prefix, room).log)))),
+      );
+      assert.equal(owners.size, 3, `12 rooms on ${[...owners].join(', ')}: expected all three primaries`);
+
+      const { acked, failures } = await runClusterLoad({ stores, rooms, clients: 20, perClient: 15 });
+      assert.deepEqual([...failures], [], 'no write failed on a healthy cluster');
+      await assertClusterAgrees(admin, prefix, stores, acked);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+      await dropClusterKeys(admin, prefix);
+    }
+  });
+
+  void test('a write on one node reaches a subscriber on another, whichever primary holds the room', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await Promise.all([open(prefix), open(prefix)]);
+    try {
+      const rooms = Array.from({ length: 6 }, () => roomId());
+      for (const room of rooms) await accepted(a, cmd.createRoom(room, 'host', OPEN_SETTINGS));
+      const seen = new Map<string, number>();
+      const subs = await Promise.all(
+        rooms.map((room) =>
+          b.subscribe(room, 1, (item) => {
+            if (item.kind === 'event') seen.set(room, Math.max(seen.get(room) ?? 0, item.event.version));
+          }),
+        ),
+      );
+      for (const room of rooms) await accepted(a, cmd.join(room, 'alice'));
+      await until(() => rooms.every((r) => seen.get(r) === 2), 'every join seen on node B', 10_000);
+      for (const s of subs) s.close();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await dropClusterKeys(admin, prefix);
+    }
+  });
+
+  void test('the room list spans the shards: public rooms newest first, whichever primary and node', async () => {
+    const prefix = freshPrefix();
+    const [a, b] = await Promise.all([open(prefix), open(prefix)]);
+    try {
+      const created: string[] = [];
+      for (let i = 0; i < 9; i++) {
+        const room = roomId('listed');
+        await accepted(i % 2 === 0 ? a : b, cmd.createRoom(room, 'host', { public: true }));
+        created.push(room);
+      }
+      const hidden = roomId('hidden');
+      await accepted(a, cmd.createRoom(hidden, 'host', { public: false }));
+      const owners = new Set(
+        await Promise.all(created.map((room) => rc.ownerOf(keySlot(roomKeys(prefix, room).log)))),
+      );
+      assert.ok(owners.size >= 2, 'the listed rooms live on several primaries');
+      for (const store of [a, b]) {
+        const listed = (await store.listRooms(50)).map((l) => l.id);
+        assert.deepEqual(listed, [...created].reverse());
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await dropClusterKeys(admin, prefix);
+    }
+  });
+});
