@@ -1,6 +1,6 @@
 // Checking a store's options against one table: each numeric option has a default and inclusive
 // bounds, and every store reports a bad one the same way (INVALID_ARGUMENT naming the option), at
-// open time, before anything is touched (DESIGN.md section 7: config is checked once, at start).
+// open time, before anything is touched (docs/architecture.md section 7: config is checked once, at start).
 
 import type { ChorusError } from '../domain/index.ts';
 import { chorusError } from '../domain/index.ts';

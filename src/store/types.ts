@@ -1,4 +1,4 @@
-// The Store contract (DESIGN.md section 1): a store only puts commands in one agreed order, durably,
+// The Store contract (docs/architecture.md section 1): a store only puts commands in one agreed order, durably,
 // and feeds that order to the state machine on this node. It holds no business rules.
 
 import type { ServiceDefinition, UntypedServiceImplementation } from '@grpc/grpc-js';

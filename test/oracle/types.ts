@@ -1,7 +1,7 @@
 // TEST ORACLE (issue 21): src/domain/types.ts as it was before the room's structures became persistent,
 // kept unchanged so that property tests can check the new structures against it. Not used by src/.
 //
-// The room model (DESIGN.md section 2) as plain, JSON-serialisable data. State is immutable: `apply`
+// The room model (docs/architecture.md section 2) as plain, JSON-serialisable data. State is immutable: `apply`
 // returns new objects and never changes the ones it was given, so a state can be shared freely
 // between the store, the read model and snapshots.
 

@@ -1,4 +1,4 @@
-// The REST API v1 (DESIGN.md section 3) over the node's RoomService: the assembly only. It builds
+// The REST API v1 (docs/architecture.md section 3) over the node's RoomService: the assembly only. It builds
 // the Fastify app (limits, hooks, the one error handler, graceful stop, OpenAPI) and registers one
 // plugin per feature: rooms.ts, queue.ts, catalog.ts, operations.ts, legacy.ts and the web page.
 // Routes parse and authenticate; the service does the work; errors.ts maps every failure.

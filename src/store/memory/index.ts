@@ -1,4 +1,4 @@
-// The embedded store (DESIGN.md section 1): one process, an append-only log and snapshots in a data dir.
+// The embedded store (docs/architecture.md section 1): one process, an append-only log and snapshots in a data dir.
 export { MemoryStore, openMemoryStore } from './store.ts';
 export {
   DEFAULT_READ_TIMEOUT_MS,

@@ -1,4 +1,4 @@
-// Options and counters of the memory store, checked once when it is opened (DESIGN.md section 7).
+// Options and counters of the memory store, checked once when it is opened (docs/architecture.md section 7).
 
 import path from 'node:path';
 import type { StoreLogger } from '../logger.ts';

@@ -1,4 +1,4 @@
-// Options of the redis store, validated once when the store is opened (DESIGN.md section 7: config is
+// Options of the redis store, validated once when the store is opened (docs/architecture.md section 7: config is
 // read and checked at start and passed down). Every option but `url` has a default that suits a
 // production deployment; tests shrink the thresholds to exercise snapshots and eviction quickly.
 

@@ -1,4 +1,4 @@
-// The redis store (DESIGN.md section 1): Redis orders each room's commands in one stream; every node
+// The redis store (docs/architecture.md section 1): Redis orders each room's commands in one stream; every node
 // materialises the rooms it serves by tailing their streams and applying them through RoomReplica.
 //
 // A write: register the command with PendingCommands, append it with a Lua script (which refuses to

@@ -1,5 +1,6 @@
 // TwoPcNode: one node of the two-phase-commit store as a pure, deterministic state machine
-// (presumed abort, as in R* and PostgreSQL's PREPARE TRANSACTION; CONSENSUS.md section 4). It does
+// (presumed abort, as in R* and PostgreSQL's PREPARE TRANSACTION: Mohan, Lindsay and Obermarck,
+// "Transaction Management in the R* Distributed Database Management System", 1986). It does
 // no I/O, reads no clock and draws no randomness: time comes as tick(), retry jitter inside each
 // write, messages through step(), durability through persisted(). Every node coordinates the
 // writes it takes and is a participant of every write.
