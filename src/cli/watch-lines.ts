@@ -58,7 +58,7 @@ export class WatchLines {
     if (!entry) return null;
     let before = 0;
     for (const other of this.entries.values()) {
-      if (other !== entry && compareEntries(other as QueueEntry, entry as QueueEntry) < 0) before++;
+      if (other !== entry && compareEntries(other, entry) < 0) before++;
     }
     return before + 1;
   }
