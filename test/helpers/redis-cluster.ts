@@ -210,10 +210,14 @@ export async function runClusterLoad(opts: {
   const during = (opts.during ?? (() => Promise.resolve()))().finally(() => {
     duringDone = true;
   });
+  // Bounded even if `during` hangs: it has its own deadlines, and the load stops after 90 s.
+  const deadline = Date.now() + 90_000;
   const client = async (c: number): Promise<void> => {
     for (let i = 0; i < opts.perClient || !duringDone; i++) {
-      // Bounded even if `during` hangs: it has its own deadline, and this loop at most 20x more.
-      if (i >= opts.perClient * 20) break;
+      if (Date.now() > deadline) break;
+      // Past its count a client writes on, paced, until `during` ends: on a fast machine the count
+      // alone could be written before the fault it is meant to meet.
+      if (i >= opts.perClient) await new Promise((r) => setTimeout(r, 20));
       const room = opts.rooms[(c + i) % opts.rooms.length]!;
       const member = `c${c}`;
       const env =
