@@ -131,7 +131,7 @@ export async function scanMusicDir(musicDir: string, options: ScanOptions = {}):
         const stamp = `${info.size}:${info.mtimeMs}`;
         const known = options.cache?.get(file);
         const parsed =
-          known?.stamp === stamp ? known.parsed : await readAudioFile(root, realRoot, file, warn);
+          known?.stamp === stamp ? known.parsed : await readAudioFile(root, realRoot, file, info.size, warn);
         options.cache?.set(file, { stamp, parsed });
         results[i] = parsed?.picture === undefined ? parsed : { ...parsed, picture: shared(parsed.picture) };
       } catch (error) {
@@ -263,10 +263,11 @@ async function readAudioFile(
   root: string,
   realRoot: string,
   file: string,
+  /** Its size, as the scan's stat found it. */
+  size: number,
   warn: (file: string, message: string) => void,
 ): Promise<ParsedFile | null> {
   let metadata: IAudioMetadata;
-  const size = (await stat(file)).size;
   const large = size > FILE_READ_BUDGET;
   try {
     if (large) {

@@ -181,6 +181,11 @@ export function headerStart(payload: Buffer): number | null {
   }
 }
 
+/** Whether a segment's frames begin with its own header (a segment starting at `start`). */
+export function beginsWithHeader(frames: readonly Frame[], start: number): boolean {
+  return frames.length > 0 && headerStart(frames[0]!.payload) === start;
+}
+
 /** The segment being appended to. Only the store's writer loop calls it, one call at a time. */
 export class SegmentWriter {
   readonly start: number;

@@ -10,7 +10,7 @@ import { decodeCommand } from '../codec.ts';
 import type { StoreLogger } from '../logger.ts';
 import {
   DamagedLogError,
-  headerStart,
+  beginsWithHeader,
   intactFrameAfter,
   listSegments,
   scanFrames,
@@ -140,7 +140,7 @@ export async function replayLog(
     const buf = await readFile(segment.path);
     const scan = scanFrames(buf);
     let frames = scan.frames;
-    const headed = frames.length > 0 && headerStart(frames[0]!.payload) === segment.start;
+    const headed = beginsWithHeader(frames, segment.start);
     if (format !== null && segment.start >= format.headersFrom && !headed) {
       throw new DamagedLogError(
         segment.path,

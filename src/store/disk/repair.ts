@@ -9,7 +9,7 @@ import { copyFile, mkdir, readFile, rename, truncate, unlink, writeFile } from '
 import path from 'node:path';
 import { acquireDirLock } from './lock.ts';
 import {
-  headerStart,
+  beginsWithHeader,
   intactFrameAfter,
   listSegments,
   scanFrames,
@@ -47,7 +47,7 @@ function intactFramesFrom(buf: Buffer, from: number): number {
 
 /** Records in a scan: its frames, less the segment's header if it has one. */
 function records(frames: readonly Frame[], start: number): number {
-  return frames.length > 0 && headerStart(frames[0]!.payload) === start ? frames.length - 1 : frames.length;
+  return beginsWithHeader(frames, start) ? frames.length - 1 : frames.length;
 }
 
 export async function repairLog(dataDir: string, now: Date = new Date()): Promise<RepairReport> {
@@ -59,7 +59,7 @@ export async function repairLog(dataDir: string, now: Date = new Date()): Promis
     for (const [i, segment] of segments.entries()) {
       const buf = await readFile(segment.path);
       const scan = scanFrames(buf);
-      const headed = scan.frames.length > 0 && headerStart(scan.frames[0]!.payload) === segment.start;
+      const headed = beginsWithHeader(scan.frames, segment.start);
       // A segment that lost its header (emptied, or cut from the front) is damaged from its start.
       const headerLost = format !== null && segment.start >= format.headersFrom && !headed;
       if (!headerLost && scan.problem === null) {
