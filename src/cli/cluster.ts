@@ -1,8 +1,9 @@
 // `chorus cluster`: N local nodes behind nginx, sharing a store (Redis) or forming a group (raft,
 // 2pc). Prints the load balancer's endpoints first (`rest http://…`, `grpc …`), then
 // `node N rest … grpc … pid …` per node, `log N FILE` per node, `members voters nI … [learners …]`
-// on a group store (node N's id is nN), then reports and restarts any process that dies; Ctrl-C or
-// SIGTERM stops everything.
+// on a group store (node N's id is nN), `redis URL` on the redis store (a redis-cluster:// URL with
+// --redis-shards), then reports and restarts any process that dies; Ctrl-C or SIGTERM stops
+// everything.
 
 import { Option, type Command } from 'commander';
 import { startCluster, type ApiFront, type ClusterOptions } from '../cluster/cluster.ts';
@@ -52,6 +53,22 @@ export function addClusterOptions(cmd: Command): Command {
     )
     .addOption(
       new Option(
+        '--redis-shards <n>',
+        'redis: start a Redis Cluster of n primaries (1 to 16) instead of one Redis; rooms are spread over them',
+      )
+        .env('CHORUS_REDIS_SHARDS')
+        .default('0'),
+    )
+    .addOption(
+      new Option(
+        '--redis-replicas <r>',
+        'with --redis-shards: replicas per primary (0 to 2), which take over when it fails',
+      )
+        .env('CHORUS_REDIS_REPLICAS')
+        .default('0'),
+    )
+    .addOption(
+      new Option(
         '--secret <secret>',
         'token secret shared by the nodes (default: generated once into the data dir and kept; prefer CHORUS_SECRET: a command line is readable by every local user)',
       ).env('CHORUS_SECRET'),
@@ -82,6 +99,8 @@ export async function cluster(opts: Record<string, string | string[] | undefined
       grpcPort: whole('--grpc-port', String(opts['grpcPort']), 0, 65535),
       dataDir: String(opts['dataDir']),
       redisUrl: typeof opts['redisUrl'] === 'string' ? opts['redisUrl'] : null,
+      redisShards: whole('--redis-shards', String(opts['redisShards']), 0, 16),
+      redisReplicas: whole('--redis-replicas', String(opts['redisReplicas']), 0, 2),
       secret: typeof opts['secret'] === 'string' ? opts['secret'] : null,
       nodeArgs: Array.isArray(opts['nodeArg']) ? opts['nodeArg'] : [],
       // Progress goes to stderr while starting; the endpoint lines are printed once all is ready.

@@ -6,6 +6,10 @@
 // elected (the same admin call as `chorus raft add-member --learner`). Each node's output goes to
 // chorus.log in its data dir. Ports are planned up front: two uses of one port, or a fixed port
 // already taken, is an error naming them.
+// With redisShards (--redis-shards N) the store's server is a Redis Cluster of N primaries (and
+// redisReplicas replicas each) kept in dataDir/redis-cluster on the ports recorded there, so a
+// restarted cluster rejoins with its rooms (see redis-cluster.ts); each Redis node is supervised
+// like any other process and restarted on its folder and port.
 
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -16,6 +20,14 @@ import { startNginx, type Upstream } from './nginx.ts';
 import { freePort, planPorts, type PortRequest } from './ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from './process.ts';
 import { startRedisServer } from './redis.ts';
+import {
+  clusterUrl,
+  createCluster,
+  keepClusterLayout,
+  localClusterLayout,
+  startClusterNode,
+  waitForClusterOk,
+} from './redis-cluster.ts';
 import { clusterSecrets } from './secrets.ts';
 import { DEFAULTS } from '../node/config.ts';
 import type { StoreKind } from '../store/types.ts';
@@ -38,6 +50,10 @@ export interface ClusterOptions {
   readonly dataDir: string;
   /** An existing Redis to use instead of starting one. */
   readonly redisUrl: string | null;
+  /** 0: one Redis server; N: a Redis Cluster of N primaries (redis store only). */
+  readonly redisShards?: number;
+  /** With redisShards: replicas per primary. */
+  readonly redisReplicas?: number;
   /** The token secret; null: the one kept in the data dir (generated the first time). */
   readonly secret: string | null;
   /** Extra flags passed to every `chorus serve`. */
@@ -69,6 +85,8 @@ export interface Cluster {
 
 const MAIN = resolve(fileURLToPath(new URL('../cli/main.ts', import.meta.url)));
 const READY_MS = 30_000;
+/** How long a Redis Cluster primary may be unreachable before its replica takes over. */
+const REDIS_NODE_TIMEOUT_MS = 5000;
 /** Stores whose nodes form a group among themselves (--node-id, --peers) instead of using a server. */
 const GROUP_STORES: ReadonlySet<StoreKind> = new Set<StoreKind>(['raft', '2pc']);
 
@@ -85,6 +103,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   if (learners > 0 && o.store !== 'raft') throw new Error('--learners is for --store raft only');
   if (learners < 0 || o.nodes + learners > 50) throw new Error('--nodes plus --learners must be at most 50');
   const total = o.nodes + learners;
+  const shards = o.redisShards ?? 0;
+  const replicas = o.redisReplicas ?? 0;
+  if (shards !== 0 && o.store !== 'redis') throw new Error('--redis-shards is for --store redis only');
+  if (shards !== 0 && o.redisUrl)
+    throw new Error('--redis-shards starts a Redis Cluster: leave out --redis-url');
+  if (shards < 0 || shards > 16) throw new Error('--redis-shards must be from 1 to 16');
+  if (replicas !== 0 && shards === 0) throw new Error('--redis-replicas needs --redis-shards');
+  if (replicas < 0 || replicas > 2) throw new Error('--redis-replicas must be from 0 to 2');
   const dir = resolve(o.dataDir);
   const secrets = await clusterSecrets(dir);
   const supervised: Supervised[] = [];
@@ -130,7 +156,34 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   try {
     // The store's server.
     let redisUrl = group ? null : o.redisUrl;
-    if (!redisUrl && !group) {
+    if (shards > 0) {
+      const clusterDir = join(dir, 'redis-cluster');
+      const layout = await localClusterLayout(clusterDir, o.host, shards, replicas);
+      const nodeOpts = {
+        host: o.host,
+        password: secrets.redisPassword,
+        nodeTimeoutMs: REDIS_NODE_TIMEOUT_MS,
+        onSpawn: track,
+      };
+      await Promise.all(
+        layout.nodes.map((n, i) =>
+          supervise(`redis ${i + 1}`, async () => {
+            const p = await startClusterNode(n, nodeOpts);
+            o.log(`redis redis://${n.address} pid ${p.child.pid ?? '?'}`);
+            return p;
+          }),
+        ),
+      );
+      if (layout.fresh) {
+        await createCluster(layout.nodes, replicas, secrets.redisPassword, 60_000);
+        await keepClusterLayout(clusterDir, layout);
+        o.log(`redis cluster created: ${shards} primaries, ${replicas} replica(s) each`);
+      } else {
+        await waitForClusterOk(layout.nodes, secrets.redisPassword, 60_000);
+        o.log(`redis cluster rejoined: ${shards} primaries, ${replicas} replica(s) each`);
+      }
+      redisUrl = clusterUrl(layout.nodes, secrets.redisPassword);
+    } else if (!redisUrl && !group) {
       const redisPort = await freePort(o.host);
       const where = `redis://${o.host}:${redisPort}`;
       redisUrl = `redis://:${secrets.redisPassword}@${o.host}:${redisPort}`;
@@ -303,15 +356,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       stop: async () => {
         stopping = true;
         // Front first (no new requests), then nodes (they flush), then the store's server.
-        const order = [
-          'nginx',
-          ...supervised.filter((s) => s.name.startsWith('node ')).map((s) => s.name),
-          'redis',
-        ];
-        for (const group of [order.slice(0, 1), order.slice(1, -1), order.slice(-1)]) {
+        const kind = (s: Supervised): string => s.name.split(' ')[0]!;
+        for (const step of ['nginx', 'node', 'redis']) {
           await Promise.all(
             supervised
-              .filter((s) => group.includes(s.name))
+              .filter((s) => kind(s) === step)
               .map((s) => stopProcess(s.proc, 10_000, s.name === 'nginx' ? 'SIGQUIT' : 'SIGTERM')),
           );
         }

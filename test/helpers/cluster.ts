@@ -212,6 +212,10 @@ export interface ClusterOptions {
   readonly keepDataDir?: boolean;
   /** Extra environment for `chorus cluster` (and so its nodes), e.g. CHORUS_ROOMS_PER_ADDRESS. */
   readonly env?: Readonly<Record<string, string>>;
+  /** A Redis Cluster of this many primaries instead of one Redis (`--redis-shards`). */
+  readonly redisShards?: number;
+  /** With redisShards: replicas per primary (`--redis-replicas`). */
+  readonly redisReplicas?: number;
 }
 
 const live = new Set<{ pids: Set<number>; dir: string }>();
@@ -254,6 +258,8 @@ export function clusterArgs(options: ClusterOptions, dataDir: string): string[] 
     '0',
     '--data-dir',
     dataDir,
+    ...(options.redisShards ? ['--redis-shards', String(options.redisShards)] : []),
+    ...(options.redisReplicas ? ['--redis-replicas', String(options.redisReplicas)] : []),
     ...(options.nodeArgs ?? ['--log-level=warn']).map((a) => `--node-arg=${a}`),
   ];
 }
