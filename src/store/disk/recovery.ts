@@ -114,6 +114,20 @@ export async function replayLog(
   apply: (env: Envelope) => void,
   options: ReplayOptions,
 ): Promise<ReplayedLog> {
+  return replayRecords(dir, from, (payload) => decodeCommand(payload.toString('utf8')), apply, options);
+}
+
+/**
+ * replayLog for records of any kind: `decode` turns a frame's payload into a record (and throws on
+ * one that is not, which ends the log there like a checksum mismatch). The 2PC log uses it.
+ */
+export async function replayRecords<T>(
+  dir: string,
+  from: number,
+  decode: (payload: Buffer) => T,
+  apply: (record: T) => void,
+  options: ReplayOptions,
+): Promise<ReplayedLog> {
   const { fsync, logger } = options;
   const readOnly = options.readOnly ?? null;
   // A segment being created when the process stopped never got its name: it held nothing.
@@ -156,9 +170,9 @@ export async function replayLog(
     let validBytes = scan.validBytes;
     let problem = scan.problem;
     for (const frame of frames) {
-      let env: Envelope;
+      let env: T;
       try {
-        env = decodeCommand(frame.payload.toString('utf8'));
+        env = decode(frame.payload);
       } catch {
         // The checksum matched, so this was written this way: treat it like any corrupt record.
         validBytes = frame.offset;

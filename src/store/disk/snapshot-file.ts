@@ -3,7 +3,8 @@
 //
 // A snapshot is written to a temp file, fsynced, renamed into place and the directory fsynced, so a
 // crash leaves either the old snapshot or the new one, never a mix. The name carries the position,
-// `snapshot-<20 digits>.snap`; the newest valid one wins at start.
+// `snapshot-<20 digits>.snap`; the newest valid one wins at start. A store may keep its own part
+// beside the rooms (`extra`, JSON): the 2PC store's protocol checkpoint.
 
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
@@ -21,12 +22,16 @@ interface SnapshotPayload {
   readonly format: typeof STORE_SNAPSHOT_FORMAT;
   /** Records 0 .. position-1 of the log are reflected in `rooms`. */
   readonly position: number;
+  /** What the store keeps beside the rooms (the 2PC store: its protocol checkpoint); JSON. */
+  readonly extra?: unknown;
   readonly rooms: readonly RoomSnapshot[];
 }
 
 export interface LoadedSnapshot {
   readonly position: number;
   readonly rooms: readonly RoomState[];
+  /** The store's own part, as written (undefined when none). */
+  readonly extra: unknown;
   readonly path: string;
 }
 
@@ -69,7 +74,7 @@ const WRITEV_BUFFERS = 256;
 const SYNC_EVERY_BYTES = 8 << 20;
 
 /**
- * Writes the snapshot of `rooms` at `position`. Meant to run beside the log's writer: it yields to
+ * Writes the snapshot of `rooms` at `position`, with `extra` (JSON text) when given. Meant to run beside the log's writer: it yields to
  * the event loop while serialising and checksumming, and flushes the file in slices. The record is
  * framed as in the log (length, CRC32 of length + payload), built piece by piece so that the rooms'
  * cached JSON is neither copied into one string nor re-encoded.
@@ -79,10 +84,12 @@ export async function writeSnapshotFile(
   position: number,
   rooms: readonly RoomState[],
   sync: boolean,
+  extra?: string,
 ): Promise<{ readonly file: string; readonly bytes: number }> {
   const slice = new Slicer();
-  // The SnapshotPayload, written out by hand around the rooms' JSON.
-  const head = JSON.stringify({ format: STORE_SNAPSHOT_FORMAT, position }).slice(0, -1);
+  // The SnapshotPayload, written out by hand around the rooms' JSON (and the store's, as given).
+  let head = JSON.stringify({ format: STORE_SNAPSHOT_FORMAT, position }).slice(0, -1);
+  if (extra !== undefined) head += `,"extra":${extra}`;
   const pieces: Buffer[] = [Buffer.from(`${head},"rooms":[`, 'utf8')];
   for (const [i, room] of rooms.entries()) {
     if (i > 0) pieces.push(COMMA);
@@ -164,5 +171,10 @@ export async function readSnapshotFile(file: string): Promise<LoadedSnapshot> {
   if (!Number.isSafeInteger(value.position) || value.position! < 0 || !Array.isArray(value.rooms)) {
     throw new Error(`snapshot ${file} has no valid position or rooms`);
   }
-  return { position: value.position!, rooms: value.rooms.map((r) => restore(r)), path: file };
+  return {
+    position: value.position!,
+    rooms: value.rooms.map((r) => restore(r)),
+    extra: value.extra,
+    path: file,
+  };
 }

@@ -3,6 +3,10 @@
 // in a room (a RequestVote or a vote ahead of its position) asks that peer. Serving is read-only.
 // Invariant: entries are learned in each room's order and only at the next position (participant
 // learnCommitted checks), so a reply that is stale, duplicated or reordered changes nothing wrong.
+// A peer serves from what it keeps since its last compaction (at least each room's last entry,
+// which is all a node that was down can lack: every commit needs every node's durable YES). A
+// request from below that is refused (counted in catchUpRefused) and never marked complete: only
+// a node that lost its data dir asks it, and it stays out of the votes rather than diverge.
 
 import type { Context } from './context.ts';
 import type { Participant } from './participant.ts';
@@ -39,13 +43,15 @@ export class CatchUp {
   }
 
   serve(m: Extract<Message, { type: 'CatchUpRequest' }>): void {
-    const { entries, complete } = this.ctx.rooms.after(m.positions, this.ctx.limits.catchUpBatch);
+    const { entries, complete, refused } = this.ctx.rooms.after(m.positions, this.ctx.limits.catchUpBatch);
+    if (refused.length > 0) this.ctx.counters.catchUpRefused++;
     this.ctx.out.send({ type: 'CatchUpReply', from: this.ctx.self, to: m.from, entries, complete });
   }
 
   onReply(m: Extract<Message, { type: 'CatchUpReply' }>): void {
     for (const entry of m.entries) this.participant.learnCommitted(entry);
     if (m.complete) this.done = true;
-    else this.ask(m.from);
+    // Cut at the size limit: ask for the rest at once. Nothing served (refused): the tick asks again.
+    else if (m.entries.length > 0) this.ask(m.from);
   }
 }

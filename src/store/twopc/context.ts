@@ -13,21 +13,41 @@ export interface Decision {
   readonly lsn: number;
 }
 
+/**
+ * Decisions known on this node, in two generations: those of the current compaction period and
+ * those of the one before. Compaction (rotate) forgets the older generation, so memory holds two
+ * periods' worth; what it forgets is answered from the rooms' positions instead (participant.ts).
+ */
 export class Decisions {
-  private readonly known = new Map<TxnId, Decision>();
+  private known = new Map<TxnId, Decision>();
+  private older = new Map<TxnId, Decision>();
   last: { txn: TxnId; outcome: Outcome } | null = null;
 
   get(txn: TxnId): Decision | undefined {
-    return this.known.get(txn);
+    return this.known.get(txn) ?? this.older.get(txn);
   }
 
   set(txn: TxnId, outcome: Outcome, lsn: number): void {
-    const before = this.known.get(txn);
+    const before = this.get(txn);
     if (before !== undefined && before.outcome !== outcome) {
       throw new Error(`twopc: ${txn} decided ${before.outcome}, then ${outcome}`);
     }
     if (before === undefined || (before.lsn === 0 && lsn !== 0)) this.known.set(txn, { outcome, lsn });
     this.last = { txn, outcome };
+  }
+
+  /** Every decision still remembered (both generations). */
+  all(): { txn: TxnId; outcome: Outcome }[] {
+    const out = new Map<TxnId, Outcome>();
+    for (const [txn, d] of this.older) out.set(txn, d.outcome);
+    for (const [txn, d] of this.known) out.set(txn, d.outcome);
+    return [...out].map(([txn, outcome]) => ({ txn, outcome }));
+  }
+
+  /** A compaction: the older generation is forgotten, the current one becomes the older. */
+  rotate(): void {
+    this.older = this.known;
+    this.known = new Map();
   }
 }
 
@@ -63,5 +83,6 @@ export function emptyCounters(): Counters {
     retries: 0,
     inDoubt: 0,
     catchUpEntries: 0,
+    catchUpRefused: 0,
   };
 }

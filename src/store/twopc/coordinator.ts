@@ -160,6 +160,11 @@ export class Coordinator {
     });
   }
 
+  /** Committed transactions not yet ACKed by every node (a checkpoint carries them). */
+  committingList(): { txn: TxnId; participants: readonly NodeId[] }[] {
+    return [...this.committing.values()].map((c) => ({ txn: c.txn, participants: c.participants }));
+  }
+
   forget(txn: TxnId): void {
     this.committing.delete(txn);
   }

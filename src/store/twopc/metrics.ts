@@ -62,6 +62,29 @@ export const TWOPC_METRICS: readonly MetricSpec[] = [
     kind: 'histogram',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   },
+  {
+    name: 'chorus_2pc_catch_up_refused_total',
+    help: 'Catch-up requests from below what this node keeps (a peer that lost its data dir asks them)',
+    kind: 'counter',
+  },
+  {
+    name: 'chorus_2pc_snapshots_total',
+    help: 'Snapshots written (each compacts the log before it)',
+    kind: 'counter',
+  },
+  {
+    name: 'chorus_2pc_snapshot_duration_seconds',
+    help: 'From the checkpoint to the snapshot durable and the log before it deleted',
+    kind: 'histogram',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
+  { name: 'chorus_2pc_snapshot_bytes', help: 'Size of the newest snapshot file', kind: 'gauge' },
+  { name: 'chorus_2pc_snapshot_lsn', help: 'Log position the newest snapshot covers', kind: 'gauge' },
+  {
+    name: 'chorus_2pc_log_segments',
+    help: 'Segment files of the log (compaction deletes the old ones)',
+    kind: 'gauge',
+  },
 ];
 
 const COUNTERS: readonly [Exclude<keyof Counters, 'aborts'>, string][] = [
@@ -71,6 +94,7 @@ const COUNTERS: readonly [Exclude<keyof Counters, 'aborts'>, string][] = [
   ['retries', 'chorus_2pc_retries_total'],
   ['inDoubt', 'chorus_2pc_went_in_doubt_total'],
   ['catchUpEntries', 'chorus_2pc_catch_up_entries_total'],
+  ['catchUpRefused', 'chorus_2pc_catch_up_refused_total'],
 ];
 
 /** Reports one node's status: counter increments since the last report, and the gauges. */
@@ -82,7 +106,7 @@ export class TwoPcMetrics {
     this.telemetry = telemetry;
   }
 
-  report(status: Status): void {
+  report(status: Status, log?: { readonly snapshotLsn: number; readonly segments: number }): void {
     const { telemetry } = this;
     const now = status.counters;
     const before = this.last;
@@ -100,6 +124,17 @@ export class TwoPcMetrics {
     telemetry.set('chorus_2pc_prepared', status.preparedCount);
     telemetry.set('chorus_2pc_awaiting_acks', status.awaitingAcks);
     telemetry.set('chorus_2pc_peers_reachable', status.peersReachable.length);
+    if (log !== undefined) {
+      telemetry.set('chorus_2pc_snapshot_lsn', log.snapshotLsn);
+      telemetry.set('chorus_2pc_log_segments', log.segments);
+    }
+  }
+
+  /** A snapshot was written and the log before it deleted. */
+  snapshotTaken(bytes: number, seconds: number): void {
+    this.telemetry.count('chorus_2pc_snapshots_total', {}, 1);
+    this.telemetry.set('chorus_2pc_snapshot_bytes', bytes);
+    this.telemetry.observe('chorus_2pc_snapshot_duration_seconds', seconds);
   }
 
   /** A write this node coordinated committed, `seconds` after it was taken. */

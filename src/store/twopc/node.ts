@@ -23,11 +23,13 @@
 // in order resumes: in-doubt transactions ask again, COMMITs without END are re-sent, transactions
 // this node coordinated without a decision are aborted, and it catches up from a peer before it
 // votes again.
-// Not yet (the store's step): the log is replayed whole (lsn = index + 1), since PREPARED + COMMIT
-// are also the room's data; compaction needs a snapshot per position first. Known decisions and
-// room histories stay in memory for the node's life. A position is the room's count of committed
-// commands (refused ones included), not the domain's room version, which the store still derives
-// from apply().
+// Compaction: at a moment when every record is durable and every apply released, checkpoint()
+// returns what the records so far still matter for (types.ts Checkpoint) and trims memory to it
+// (each room's last entry, two periods of decisions); the store snapshots its rooms beside it and
+// may then delete the records up to checkpoint.lsn. restart(config, records, checkpoint) resumes
+// from it: the rooms' states come from the store's snapshot, only records after it are applied.
+// A position is the room's count of committed commands (refused ones included), not the domain's
+// room version, which the store still derives from apply().
 
 import { CatchUp } from './catch-up.ts';
 import { Decisions, emptyCounters, type Context } from './context.ts';
@@ -37,6 +39,7 @@ import { Participant } from './participant.ts';
 import { RoomLog } from './room-log.ts';
 import {
   DEFAULT_LIMITS,
+  type Checkpoint,
   type ClientWrite,
   type LogRecord,
   type Message,
@@ -82,11 +85,54 @@ export class TwoPcNode {
     return TwoPcNode.restart(config, []);
   }
 
-  /** A node resumed from its durable records, in log order (lsn = index + 1). */
-  static restart(config: TwoPcConfig, records: readonly LogRecord[]): TwoPcNode {
-    const node = new TwoPcNode(config, records.length);
-    node.recover(records);
+  /**
+   * A node resumed from its durable records, in log order: those after the checkpoint when there is
+   * one (lsn = checkpoint.lsn + index + 1), else the whole log (lsn = index + 1).
+   */
+  static restart(
+    config: TwoPcConfig,
+    records: readonly LogRecord[],
+    checkpoint: Checkpoint | null = null,
+  ): TwoPcNode {
+    const base = checkpoint?.lsn ?? 0;
+    const node = new TwoPcNode(config, base + records.length);
+    node.recover(checkpoint, records);
     return node;
+  }
+
+  /** Whether checkpoint() may be called now: every record durable, the output all taken. */
+  canCheckpoint(): boolean {
+    return this.ctx.out.durableLsn === this.ctx.out.lastLsn && this.ctx.out.idle;
+  }
+
+  /**
+   * What a snapshot taken now must carry, and memory trimmed to it. Only when every record is
+   * durable and the output taken (the store's apply of everything committed is then done), so that
+   * the rooms' states the store saves beside it reflect exactly `lsn`.
+   */
+  checkpoint(): Checkpoint {
+    const { ctx } = this;
+    const lsn = ctx.out.lastLsn;
+    if (!this.canCheckpoint()) {
+      throw new Error(`twopc: checkpoint at ${lsn} with records or output not yet durable and taken`);
+    }
+    const checkpoint: Checkpoint = {
+      lsn,
+      rooms: ctx.rooms.lastEntries(),
+      prepared: this.participant.list().map((p) => ({
+        txn: p.txn,
+        coordinator: p.coordinator,
+        participants: p.participants,
+        room: p.room,
+        version: p.version,
+        command: p.command,
+      })),
+      committing: this.coordinator.committingList(),
+      decisions: ctx.decisions.all(),
+    };
+    ctx.rooms.trim();
+    ctx.decisions.rotate();
+    return checkpoint;
   }
 
   get id(): NodeId {
@@ -193,10 +239,21 @@ export class TwoPcNode {
     for (let m = this.local.shift(); m !== undefined; m = this.local.shift()) this.dispatch(m);
   }
 
-  private recover(records: readonly LogRecord[]): void {
+  private recover(checkpoint: Checkpoint | null, records: readonly LogRecord[]): void {
     const { ctx, participant, coordinator } = this;
+    const base = checkpoint?.lsn ?? 0;
+    if (checkpoint !== null) {
+      // Every lsn up to the checkpoint's is durable, so what is gated on it goes at once.
+      for (const entry of checkpoint.rooms) ctx.rooms.restore(entry);
+      for (const d of checkpoint.decisions) ctx.decisions.set(d.txn, d.outcome, base);
+      for (const p of checkpoint.prepared) participant.hold({ ...p, lsn: base }, true);
+      for (const c of checkpoint.committing) {
+        ctx.decisions.set(c.txn, 'commit', base);
+        coordinator.restoreCommitting(c.txn, c.participants, base);
+      }
+    }
     records.forEach((r, i) => {
-      const lsn = i + 1;
+      const lsn = base + i + 1;
       switch (r.kind) {
         case 'PREPARED':
           participant.hold({ ...r, lsn }, true);

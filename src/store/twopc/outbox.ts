@@ -52,6 +52,22 @@ export class Outbox {
     return this.persistedLsn;
   }
 
+  /** Lsn of the last record appended. */
+  get lastLsn(): number {
+    return this.nextLsn - 1;
+  }
+
+  /** Nothing waits: no record or item not yet taken, nothing gated on a record. */
+  get idle(): boolean {
+    return (
+      this.gated.length === 0 &&
+      this.persist.length === 0 &&
+      this.messages.length === 0 &&
+      this.apply.length === 0 &&
+      this.answers.length === 0
+    );
+  }
+
   send(message: Message, afterLsn = 0): void {
     this.queue({ kind: 'message', message }, afterLsn);
   }

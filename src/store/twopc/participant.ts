@@ -122,10 +122,15 @@ export class Participant {
     if (outcome === 'commit') {
       if (p === undefined) {
         if (from === null || known?.outcome === 'abort') return;
-        // Applied already: ACK again once its record is durable. Unknown here (its PREPARED was
-        // lost with a disk): fetch it from the coordinator first; an ACK says "I have it".
+        // Applied already: ACK again once its record is durable. Unknown here: this node voted YES
+        // (a commit needs every node's), so it committed the transaction and compaction has since
+        // forgotten it (its ACK was lost): ACK, or the coordinator would re-send forever. Ask the
+        // sender for anything newer too, in case this node lost its disk instead.
         if (known !== undefined) this.ack(txn, from, known.lsn);
-        else this.onBehind(from);
+        else {
+          this.ack(txn, from, 0);
+          this.onBehind(from);
+        }
         return;
       }
       const lsn =
@@ -194,6 +199,15 @@ export class Participant {
     const known = ctx.decisions.get(m.txn);
     if (known !== undefined) return this.reply(m, known.outcome, known.lsn);
     if (this.prepared.has(m.txn)) return this.reply(m, 'unknown', 0);
+    if (m.version > 0 && m.version <= ctx.rooms.position(m.room)) {
+      // Settled here, its decision compacted away (recent ones are in `decisions`, so this entry's
+      // COMMIT is durable). Only one transaction commits at a position, with this node's vote, so
+      // the entry there says: this one committed, or another did and this one never will. An entry
+      // compacted away too: unknown (the asker's position keeps it, so no in-doubt asker gets this).
+      const there = ctx.rooms.txnAt(m.room, m.version);
+      if (there === undefined) return this.reply(m, 'unknown', 0);
+      return this.reply(m, there === m.txn ? 'commit' : 'abort', 0);
+    }
     if (m.coordinator === ctx.self) {
       // Presumed abort: the coordinator has no record of it, so it never committed.
       ctx.decisions.set(m.txn, 'abort', 0);
@@ -214,7 +228,15 @@ export class Participant {
       const askAll = p.asks > 0;
       for (const to of p.participants) {
         if (to === ctx.self || (to !== p.coordinator && !askAll)) continue;
-        ctx.out.send({ type: 'GetDecision', from: ctx.self, to, txn: p.txn, coordinator: p.coordinator });
+        ctx.out.send({
+          type: 'GetDecision',
+          from: ctx.self,
+          to,
+          txn: p.txn,
+          coordinator: p.coordinator,
+          room: p.room,
+          version: p.version,
+        });
       }
       if (p.asks === 0) ctx.counters.inDoubt++;
       p.asks++;

@@ -8,12 +8,18 @@
 //
 // Invariants: nothing the core waits on (a vote, a COMMIT message, an apply, an ACK) leaves before
 // the records it depends on are fsynced, since persisted() is only ever called with the lsn an
-// fsync covered; rooms are rebuilt from the whole log at start (the core hands every committed
-// command again from position 1); a failed append or fsync stops the store (fail-stop): it
-// refuses writes from then on rather than vote or decide on a log it cannot trust.
+// fsync covered; a failed append or fsync stops the store (fail-stop): it refuses writes from then
+// on rather than vote or decide on a log it cannot trust.
+//
+// Compaction: once `compactEvery` records have been written since the last snapshot, at the first
+// moment every record is durable and the core's output taken (so every committed command is
+// applied here), the store takes the core's checkpoint and its rooms' states (immutable, so taking
+// them is taking references), holds the core's output while the log rolls to a new segment at that
+// lsn, then writes the snapshot in the background and deletes the segments before it. Start = the
+// newest snapshot's rooms + the records after it (the core hands only those commands again).
 
 import { randomBytes, randomInt } from 'node:crypto';
-import { ChorusError, type Envelope } from '../../domain/index.ts';
+import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
 import { decodeCommand, encodeCommand } from '../codec.ts';
 import { Failpoints, type FailpointName } from '../failpoints.ts';
 import { Lifecycle } from '../lifecycle.ts';
@@ -45,6 +51,8 @@ export interface TwoPcStoreOptions {
   readonly submitTimeoutMs?: number;
   readonly readTimeoutMs?: number;
   readonly limits?: Partial<Limits>;
+  /** Records written between snapshots (each snapshot compacts the log before it). */
+  readonly compactEvery?: number;
   /** Where its metrics go (metrics.ts declares them); NO_TELEMETRY by default. */
   readonly telemetry?: StoreTelemetry;
   /** Test-only crash points (failpoints.ts); by default those of CHORUS_FAILPOINTS, usually none. */
@@ -55,6 +63,21 @@ export const DEFAULT_TICK_MS = 50;
 const DEFAULT_CALL_DEADLINE_MS = 2_000;
 const DEFAULT_SUBMIT_TIMEOUT_MS = 15_000;
 const DEFAULT_READ_TIMEOUT_MS = 5_000;
+export const DEFAULT_COMPACT_EVERY = 10_000;
+/** The environment variable that sets compactEvery for a node (tests use small values). */
+export const COMPACT_EVERY_ENV = 'CHORUS_2PC_COMPACT_EVERY';
+
+/** compactEvery from the options, else the environment, else the default. */
+export function compactEvery(given: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
+  const raw =
+    given ?? (env[COMPACT_EVERY_ENV] !== undefined ? Number(env[COMPACT_EVERY_ENV]) : DEFAULT_COMPACT_EVERY);
+  if (!Number.isSafeInteger(raw) || raw < 1) {
+    throw new Error(
+      `2pc: compactEvery (${COMPACT_EVERY_ENV}) must be a whole number of records ≥ 1, not ${String(raw)}`,
+    );
+  }
+  return raw;
+}
 
 interface Waiting {
   readonly resolve: (outcome: CommitOutcome) => void;
@@ -95,6 +118,14 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
   private readonly failpoints: Failpoints;
   /** Armed failpoints and the lsn whose fsync reaches them (the first such record only). */
   private readonly trips = new Map<FailpointName, number>();
+  private readonly compactEvery: number;
+  /** Lsn of the newest snapshot (0: none). */
+  private snapshotLsn = 0;
+  /** True while the log rolls to a new segment: the core's output waits (pump takes none). */
+  private holding = false;
+  /** The snapshot being taken, if any (one at a time). */
+  private compacting: Promise<void> | null = null;
+  private readonly compaction = { snapshots: 0, removedFiles: 0, lastBytes: 0, segments: 1, replayed: 0 };
 
   constructor(options: TwoPcStoreOptions) {
     super();
@@ -102,6 +133,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     this.logger = options.logger;
     this.metrics = new TwoPcMetrics(options.telemetry ?? NO_TELEMETRY);
     this.failpoints = options.failpoints ?? Failpoints.fromEnv();
+    this.compactEvery = compactEvery(options.compactEvery);
     this.idPrefix = `${options.nodeId}.${randomBytes(6).toString('hex')}`;
     this.life = new Lifecycle(`2pc store node ${options.nodeId}`, { dataDir: options.dataDir });
     this.rooms = new LocalRooms({
@@ -115,11 +147,16 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
   // ---- Start, recovery, close -----------------------------------------------------------------
 
   protected async startUp(): Promise<void> {
-    const { wal, records } = await TwoPcWal.open(this.opts.dataDir, this.logger);
+    const { wal, snapshot, records } = await TwoPcWal.open(this.opts.dataDir, this.logger);
     this.wal = wal;
+    for (const state of snapshot?.rooms ?? []) this.rooms.restore(state);
+    this.snapshotLsn = snapshot?.checkpoint.lsn ?? 0;
+    this.compaction.replayed = records.length;
+    this.compaction.segments = await wal.segmentCount();
     this.node = TwoPcNode.restart(
       { id: this.opts.nodeId, nodes: this.opts.peers.map((p) => p.id), limits: this.opts.limits ?? {} },
       records,
+      snapshot?.checkpoint ?? null,
     );
     this.links = new PeerLinks({
       self: this.opts.nodeId,
@@ -131,7 +168,12 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     this.pump();
     this.ticker = setInterval(() => this.tick(), this.opts.tickMs ?? DEFAULT_TICK_MS);
     this.logger.info(
-      { nodeId: this.opts.nodeId, records: records.length, rooms: this.rooms.roomCount },
+      {
+        nodeId: this.opts.nodeId,
+        snapshotLsn: this.snapshotLsn,
+        records: records.length,
+        rooms: this.rooms.roomCount,
+      },
       '2pc store recovered',
     );
   }
@@ -142,6 +184,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     const reason = this.life.unavailable();
     this.failAll(reason);
     this.links?.close();
+    await this.compacting?.catch(() => undefined);
     await this.syncing?.catch(() => undefined);
     await this.wal?.close();
     this.node = null;
@@ -188,13 +231,14 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     this.pump();
     // Lazy records (ABORT, END) ride the next fsync; one per tick at the latest.
     if (this.wal !== null && this.wal.durableLsn < this.wal.lastLsn) this.requestSync();
-    this.metrics.report(this.node.status());
+    else this.maybeCompact();
+    this.metrics.report(this.node.status(), this.compactionStatus());
   }
 
   /** Acts on the core's output in the contract's order: persist, send, apply, answer. */
   private pump(): void {
     const { node, wal, links } = this;
-    if (node === null || wal === null || links === null || this.failure !== null) return;
+    if (node === null || wal === null || links === null || this.failure !== null || this.holding) return;
     const out = node.takeOutput();
     try {
       let force = false;
@@ -227,6 +271,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
           for (const [point, at] of this.trips) if (lsn >= at) this.failpoints.hit(point);
           this.node?.persisted(lsn);
           this.pump();
+          this.maybeCompact();
         }
       } catch (err) {
         this.fail(err);
@@ -234,6 +279,53 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
         this.syncing = null;
       }
     })();
+  }
+
+  /**
+   * Takes a snapshot when one is due and this is a moment it may be taken: every record durable
+   * and no fsync running (so the output the last persisted() released has been taken and applied).
+   */
+  private maybeCompact(): void {
+    const { node, wal } = this;
+    if (node === null || wal === null || this.failure !== null || !this.life.isOpen) return;
+    if (this.compacting !== null || this.holding) return;
+    if (wal.lastLsn - this.snapshotLsn < this.compactEvery || wal.durableLsn !== wal.lastLsn) return;
+    if (!node.canCheckpoint()) return;
+    const checkpoint = node.checkpoint();
+    const states: RoomState[] = [];
+    for (const { replica } of this.rooms.values()) if (replica.state) states.push(replica.state);
+    this.holding = true;
+    const started = performance.now();
+    this.compacting = (async () => {
+      try {
+        await wal.roll();
+      } finally {
+        this.holding = false;
+        this.pump();
+      }
+      const { bytes, removed } = await wal.snapshot(checkpoint, states);
+      this.snapshotLsn = checkpoint.lsn;
+      this.compaction.snapshots++;
+      this.compaction.removedFiles += removed;
+      this.compaction.lastBytes = bytes;
+      this.compaction.segments = await wal.segmentCount();
+      this.metrics.snapshotTaken(bytes, (performance.now() - started) / 1000);
+      this.logger.info(
+        { lsn: checkpoint.lsn, rooms: states.length, bytes, removedFiles: removed },
+        '2pc: snapshot written, log compacted',
+      );
+    })()
+      .catch((err: unknown) => {
+        // The log and the older snapshot are still whole: only compaction waits for the next try.
+        this.logger.warn({ err: String(err) }, '2pc: could not snapshot the log; will try again');
+      })
+      .finally(() => {
+        this.compacting = null;
+      });
+  }
+
+  private compactionStatus(): { snapshotLsn: number; segments: number } {
+    return { snapshotLsn: this.snapshotLsn, segments: this.compaction.segments };
   }
 
   /** The armed failpoint a record's fsync reaches, if any. */
@@ -358,6 +450,15 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
               lastDecision: status.lastDecision,
               counters: status.counters,
               logLsn: this.wal?.durableLsn ?? 0,
+              compaction: {
+                every: this.compactEvery,
+                snapshotLsn: this.snapshotLsn,
+                snapshots: this.compaction.snapshots,
+                removedFiles: this.compaction.removedFiles,
+                lastSnapshotBytes: this.compaction.lastBytes,
+                segments: this.compaction.segments,
+                replayedAtStart: this.compaction.replayed,
+              },
             },
     };
   }

@@ -111,7 +111,14 @@ export function fromWire(type: MessageType, w: Record<string, unknown>): Message
     case 'Ack':
       return { type, ...base, txn: text(w.txn) };
     case 'GetDecision':
-      return { type, ...base, txn: text(w.txn), coordinator: text(w.coordinator) };
+      return {
+        type,
+        ...base,
+        txn: text(w.txn),
+        coordinator: text(w.coordinator),
+        room: text(w.room),
+        version: num(w.version),
+      };
     case 'DecisionReply': {
       const o = w.outcome;
       return { type, ...base, txn: text(w.txn), outcome: o === 'commit' || o === 'abort' ? o : 'unknown' };

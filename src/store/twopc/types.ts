@@ -59,6 +59,12 @@ export type Message =
       readonly txn: TxnId;
       /** The transaction's coordinator: it answers "abort" for a transaction it has no record of. */
       readonly coordinator: NodeId;
+      /**
+       * Where the transaction would commit: a node that has compacted its decision away can still
+       * answer from the entry it holds at that position (see Participant.onGetDecision).
+       */
+      readonly room: RoomId;
+      readonly version: number;
     }
   | {
       readonly type: 'DecisionReply';
@@ -101,6 +107,23 @@ export interface CommittedEntry {
   readonly room: RoomId;
   readonly version: number;
   readonly command: Uint8Array;
+}
+
+/**
+ * What a node carries over from the log it compacts (the 2PC part of a snapshot; the store keeps the
+ * rooms' states beside it). Records up to `lsn` may be deleted once it is durable, because nothing
+ * in them is needed any more beyond what this holds: each room's last committed entry (its position,
+ * and the one transaction a peer in doubt can still ask about there), the prepared transactions
+ * still undecided (never compacted away: they hold their rooms' locks), the COMMITs this node
+ * coordinated that not every node has ACKed (undelivered decisions, re-sent after a restart), and
+ * the decisions of the last two compaction periods (forced aborts must keep refusing late votes).
+ */
+export interface Checkpoint {
+  readonly lsn: number;
+  readonly rooms: readonly CommittedEntry[];
+  readonly prepared: readonly Omit<Extract<LogRecord, { kind: 'PREPARED' }>, 'kind'>[];
+  readonly committing: readonly { readonly txn: TxnId; readonly participants: readonly NodeId[] }[];
+  readonly decisions: readonly { readonly txn: TxnId; readonly outcome: Outcome }[];
 }
 
 /**
@@ -233,6 +256,13 @@ export interface Counters {
   /** Prepared transactions that outlived the vote deadline here and had to ask for their decision. */
   inDoubt: number;
   catchUpEntries: number;
+  /**
+   * Catch-up requests for rooms whose history this node has compacted past the requester's
+   * position. Never expected: every commit needs every node's durable YES, so a node can miss at
+   * most the one transaction per room it is in doubt about, which is kept. A node that lost its
+   * data dir asks this (see the README's 2PC section).
+   */
+  catchUpRefused: number;
 }
 
 /** Why a coordinator aborted an attempt. */

@@ -1,42 +1,72 @@
 // The 2PC node's durable log on the shared disk layer: its LogRecords (PREPARED, COMMIT, ABORT,
-// END, CAUGHT_UP) as CRC-framed JSON in one segment file of a data dir it locks.
+// END, CAUGHT_UP) as CRC-framed JSON in numbered segment files of a data dir it locks, each segment
+// beginning with its header, and snapshots beside them (the rooms' states plus the core's
+// checkpoint, disk/snapshot-file.ts).
 //
-// Invariants: records are appended in lsn order (lsn = index + 1 over the whole log, as
-// TwoPcNode.restart expects); `durableLsn` only ever names records an fdatasync has covered; on
-// open, a torn or corrupt tail is cut back to the last whole record (nothing after it was ever
-// reported durable, so no vote, decision or apply depended on it). The core replays the whole log
-// (it is the rooms' data as well), so there is no compaction yet and one segment is enough.
+// Invariants: records are appended in lsn order; record number r of the disk layer (from 0) is
+// lsn r + 1, so a snapshot at position S covers lsns 1..S and the records after it start at lsn
+// S + 1. `durableLsn` only ever names records an fdatasync has covered. On open, the newest
+// snapshot that reads back whole is loaded and the records after it read; a torn tail of the last
+// segment is cut back to the last whole record (nothing after it was ever reported durable, so no
+// vote, decision or apply depended on it); damage before intact records, a gap, or a segment that
+// lost its header refuses the start (disk/recovery.ts). A new segment starts only at a moment when
+// every record before it is durable (roll), so that a snapshot at that lsn covers whole segments.
 
-import { mkdir, readFile } from 'node:fs/promises';
-import { frameRecord, listSegments, scanFrames, SegmentWriter } from '../disk/log.ts';
+import { mkdir } from 'node:fs/promises';
+import type { RoomState } from '../../domain/index.ts';
+import { frameRecord, listSegments, SegmentWriter } from '../disk/log.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
+import { compactBefore, loadNewestSnapshot, replayRecords } from '../disk/recovery.ts';
+import { writeSnapshotFile } from '../disk/snapshot-file.ts';
 import type { StoreLogger } from '../logger.ts';
-import type { LogRecord } from './types.ts';
+import type { Checkpoint, LogRecord } from './types.ts';
 
-/** A record as JSON: the command bytes travel as base64 (Buffer's own toJSON would not read back). */
-export function encodeRecord(record: LogRecord): Buffer {
-  const b64 = (bytes: Uint8Array): { b64: string } => ({ b64: Buffer.from(bytes).toString('base64') });
-  const plain =
-    record.kind === 'PREPARED'
-      ? { ...record, command: b64(record.command) }
-      : record.kind === 'CAUGHT_UP'
-        ? { ...record, entry: { ...record.entry, command: b64(record.entry.command) } }
-        : record;
-  return Buffer.from(JSON.stringify(plain), 'utf8');
+/** JSON text of a record or checkpoint: byte arrays travel as {"b64": …} (Buffer's own toJSON would not read back). */
+export function encodeJson(value: unknown): string {
+  return JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
+    const raw = this[key];
+    return raw instanceof Uint8Array ? { b64: Buffer.from(raw).toString('base64') } : v;
+  });
 }
 
-export function decodeRecord(payload: Buffer): LogRecord {
-  return JSON.parse(payload.toString('utf8'), (_key, value: unknown) => {
+function decodeJson(text: string): unknown {
+  return JSON.parse(text, (_key, value: unknown) => {
     if (value !== null && typeof value === 'object' && 'b64' in value && typeof value.b64 === 'string') {
       return new Uint8Array(Buffer.from(value.b64, 'base64'));
     }
     return value;
-  }) as LogRecord;
+  });
+}
+
+export function encodeRecord(record: LogRecord): Buffer {
+  return Buffer.from(encodeJson(record), 'utf8');
+}
+
+export function decodeRecord(payload: Buffer): LogRecord {
+  return decodeJson(payload.toString('utf8')) as LogRecord;
+}
+
+/** The checkpoint a snapshot carries (decoded back from the JSON value it was written as). */
+function decodeCheckpoint(extra: unknown, file: string): Checkpoint {
+  const value = decodeJson(JSON.stringify(extra ?? null)) as Partial<Checkpoint> | null;
+  if (
+    value === null ||
+    !Number.isSafeInteger(value.lsn) ||
+    !Array.isArray(value.rooms) ||
+    !Array.isArray(value.prepared) ||
+    !Array.isArray(value.committing) ||
+    !Array.isArray(value.decisions)
+  ) {
+    throw new Error(`snapshot ${file} has no 2PC checkpoint: it was not written by the 2PC store`);
+  }
+  return value as Checkpoint;
 }
 
 export interface OpenedWal {
   readonly wal: TwoPcWal;
-  /** Every durable record, in log order. */
+  /** The newest snapshot's checkpoint and rooms, or null (a log replayed from its start). */
+  readonly snapshot: { readonly checkpoint: Checkpoint; readonly rooms: readonly RoomState[] } | null;
+  /** Every durable record after the snapshot, in log order (lsn = snapshot lsn + index + 1). */
   readonly records: readonly LogRecord[];
 }
 
@@ -44,55 +74,84 @@ export class TwoPcWal {
   private appended: number;
   private durable: number;
   private syncing: Promise<void> | null = null;
-  private readonly segment: SegmentWriter;
+  private segment: SegmentWriter;
   private readonly lock: DirLock;
+  readonly dir: string;
 
-  private constructor(segment: SegmentWriter, lock: DirLock, count: number) {
+  private constructor(dir: string, segment: SegmentWriter, lock: DirLock, lastLsn: number) {
+    this.dir = dir;
     this.segment = segment;
     this.lock = lock;
-    this.appended = count;
-    this.durable = count;
+    this.appended = lastLsn;
+    this.durable = lastLsn;
   }
 
-  /** Locks the data dir, reads every whole record and cuts a torn tail off. */
+  /** Locks the data dir, loads the newest snapshot, reads every whole record after it. */
   static async open(dir: string, logger: StoreLogger): Promise<OpenedWal> {
     await mkdir(dir, { recursive: true });
     const lock = await acquireDirLock(dir);
     try {
-      const segments = await listSegments(dir);
-      const first = segments[0];
-      if (segments.length > 1 || (first !== undefined && first.start !== 0)) {
-        throw new Error(`the 2PC log in ${dir} has segments this version does not write; refusing to start`);
-      }
-      if (first === undefined) {
-        return { wal: new TwoPcWal(await SegmentWriter.create(dir, 0, true), lock, 0), records: [] };
-      }
-      const buf = await readFile(first.path);
-      const scan = scanFrames(buf);
-      const records: LogRecord[] = [];
-      let validBytes = scan.validBytes;
-      let problem = scan.problem;
-      for (const frame of scan.frames) {
-        try {
-          records.push(decodeRecord(frame.payload));
-        } catch {
-          validBytes = frame.offset;
-          problem = `record at byte ${frame.offset} is not JSON`;
-          break;
-        }
-      }
-      if (problem !== null) {
-        logger.warn(
-          { dataDir: dir, validBytes, droppedBytes: buf.length - validBytes, problem },
-          `2pc log: dropped ${buf.length - validBytes} bytes from its end (${problem}); never reported durable`,
+      const loaded = await loadNewestSnapshot(dir, logger);
+      const snapshot =
+        loaded === null
+          ? null
+          : {
+              checkpoint: decodeCheckpoint(loaded.snapshot.extra, loaded.snapshot.path),
+              rooms: loaded.snapshot.rooms,
+            };
+      const from = loaded?.snapshot.position ?? 0;
+      if (snapshot !== null && snapshot.checkpoint.lsn !== from) {
+        throw new Error(
+          `snapshot ${loaded!.snapshot.path} says lsn ${snapshot.checkpoint.lsn} at position ${from}`,
         );
       }
-      const segment = await SegmentWriter.reopen(first, validBytes, true);
-      return { wal: new TwoPcWal(segment, lock, records.length), records };
+      const records: LogRecord[] = [];
+      const log = await replayRecords(dir, from, decodeRecord, (r) => records.push(r), {
+        fsync: true,
+        logger,
+        headers: true,
+      });
+      if (log.segment === null) throw log.noSpace ?? new Error(`the 2PC log in ${dir} cannot be written`);
+      return { wal: new TwoPcWal(dir, log.segment, lock, log.position), snapshot, records };
     } catch (err) {
       await lock.release().catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Segment files of the log now (the oldest are deleted by compaction). */
+  async segmentCount(): Promise<number> {
+    return (await listSegments(this.dir)).length;
+  }
+
+  /**
+   * Starts a new segment after the last record. Only when every record appended is durable and
+   * none is appended until this resolves (the store holds its output meanwhile): then the segments
+   * before it hold exactly lsns up to lastLsn, and a snapshot there may delete them all.
+   */
+  async roll(): Promise<void> {
+    if (this.durable !== this.appended || this.syncing !== null) {
+      throw new Error(`2pc log: roll at ${this.appended} with records not yet durable`);
+    }
+    if (this.segment.start === this.appended) return; // the current segment starts there already
+    const next = await SegmentWriter.create(this.dir, this.appended, true, true);
+    const old = this.segment;
+    this.segment = next;
+    await old.close();
+  }
+
+  /**
+   * Writes a snapshot at the checkpoint's lsn (rooms beside it), then deletes the segments and
+   * older snapshots it covers; returns its size and how many files went. Called after roll() at
+   * that lsn, so no segment it deletes holds a later record.
+   */
+  async snapshot(
+    checkpoint: Checkpoint,
+    rooms: readonly RoomState[],
+  ): Promise<{ readonly bytes: number; readonly removed: number }> {
+    const { bytes } = await writeSnapshotFile(this.dir, checkpoint.lsn, rooms, true, encodeJson(checkpoint));
+    const removed = await compactBefore(this.dir, checkpoint.lsn, true);
+    return { bytes, removed };
   }
 
   /** Lsn of the last record appended (durable or not). */

@@ -9,6 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { prng } from '../../../bench/lib/stats.ts';
 import { Sim } from './sim.ts';
 
 // No seed has failed against the protocol as committed. These three caught planted bugs (an in-doubt
@@ -24,6 +25,8 @@ export interface FuzzReport {
   readonly failed: number;
   readonly orphaned: number;
   readonly crashes: number;
+  /** Logs compacted (on any node) during the run. */
+  readonly compactions: number;
   readonly steps: number;
   /** Failed writes by the reason in their answer. */
   readonly reasons: Readonly<Record<string, number>>;
@@ -48,6 +51,9 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
   const pausedUntil = new Map<string, number>();
   let submitted = 0;
   let crashes = 0;
+  let compactions = 0;
+  // Compaction draws from its own stream, so the faults of a seed are the same with or without it.
+  const compactRand = prng(seed ^ 0x2c0ac7);
   const crash = (id: string, whileSending = false) => {
     if (!sim.isUp(id) || downUntil.size >= 2) return;
     sim.crash(id, whileSending);
@@ -92,6 +98,10 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
         sim.cut(a!, b!, false);
       }
       if (sim.rand() < 0.004) crash(sim.ids[Math.floor(sim.rand() * sim.ids.length)]!);
+      // Compaction at any moment it may happen (on a node, about every 50 steps of its own).
+      if (compactRand() < 0.1 && sim.compact(sim.ids[Math.floor(compactRand() * sim.ids.length)]!)) {
+        compactions++;
+      }
       if (sim.rand() < 0.003) {
         const a = sim.ids[Math.floor(sim.rand() * sim.ids.length)]!;
         const b = sim.ids[Math.floor(sim.rand() * sim.ids.length)]!;
@@ -130,6 +140,7 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
     failed: answers.filter((a) => !a.ok).length,
     orphaned: sim.orphaned.size,
     crashes,
+    compactions,
     steps: sim.step,
     reasons,
   };
@@ -145,7 +156,7 @@ void describe('2PC random-crash simulation (5 nodes, 1,000 writes per seed)', ()
   void test('random seeds within the time budget', () => {
     const base = Number(process.env['TWOPC_FUZZ_SEED'] ?? Date.now() % 1_000_000);
     const started = Date.now();
-    const totals = { seeds: 0, committed: 0, failed: 0, orphaned: 0, crashes: 0 };
+    const totals = { seeds: 0, committed: 0, failed: 0, orphaned: 0, crashes: 0, compactions: 0 };
     const reasons: Record<string, number> = {};
     console.log(`fuzz base seed ${base} (rerun: TWOPC_FUZZ_SEED=${base})`);
     for (let i = 0; i < MAX_SEEDS && (i < 3 || Date.now() - started < BUDGET_MS); i++) {
@@ -155,6 +166,7 @@ void describe('2PC random-crash simulation (5 nodes, 1,000 writes per seed)', ()
       totals.failed += r.failed;
       totals.orphaned += r.orphaned;
       totals.crashes += r.crashes;
+      totals.compactions += r.compactions;
       for (const [k, n] of Object.entries(r.reasons)) reasons[k] = (reasons[k] ?? 0) + n;
     }
     console.log(`fuzz ${JSON.stringify(totals)} failures by reason ${JSON.stringify(reasons)}`);
@@ -164,6 +176,7 @@ void describe('2PC random-crash simulation (5 nodes, 1,000 writes per seed)', ()
       totals.crashes > 0 && totals.failed > 0,
       `crashes and failures happened: ${JSON.stringify(totals)}`,
     );
+    assert.ok(totals.compactions > totals.seeds * 10, `logs were compacted: ${JSON.stringify(totals)}`);
     for (const reason of ['locked', 'timeout', 'in-doubt', 'prepared-table-full', 'catching-up']) {
       assert.ok((reasons[reason] ?? 0) > 0, `some write failed for ${reason}: ${JSON.stringify(reasons)}`);
     }

@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { prng } from '../../../bench/lib/stats.ts';
 import { TwoPcNode } from '../../../src/store/twopc/node.ts';
 import type {
+  Checkpoint,
   ClientAnswer,
   Limits,
   LogRecord,
@@ -44,6 +45,9 @@ export interface SimOptions {
 export type Verdict = 'deliver' | 'drop' | 'hold';
 
 interface Disk {
+  /** The snapshot: the core's checkpoint and what the store had applied then (null: none). */
+  snapshot: { checkpoint: Checkpoint; applied: Map<RoomId, { txn: TxnId; write: string }[]> } | null;
+  /** Records after the snapshot (lsn = snapshot lsn + index + 1). */
   durable: LogRecord[];
   pending: PersistRequest[];
   /** The kinds of durable record per transaction, for the persist-before-send check. */
@@ -58,6 +62,16 @@ export interface SimNode {
   applied: Map<RoomId, { txn: TxnId; write: string }[]>;
   /** When false the node fsyncs only when a test says so. */
   autoFsync: boolean;
+}
+
+function lastLsn(disk: Disk): number {
+  return (disk.snapshot?.checkpoint.lsn ?? 0) + disk.durable.length;
+}
+
+function cloneApplied(
+  applied: ReadonlyMap<RoomId, readonly { txn: TxnId; write: string }[]>,
+): Map<RoomId, { txn: TxnId; write: string }[]> {
+  return new Map([...applied].map(([room, list]) => [room, [...list]]));
 }
 
 const text = new TextEncoder();
@@ -111,7 +125,7 @@ export class Sim {
     this.straggle = o.straggle ?? 0;
     this.skipTick = o.skipTick ?? 0;
     for (const id of this.ids) {
-      const disk: Disk = { durable: [], pending: [], kinds: new Map() };
+      const disk: Disk = { snapshot: null, durable: [], pending: [], kinds: new Map() };
       this.nodes.set(id, { id, node: null, disk, applied: new Map(), autoFsync: true });
       this.start(id);
     }
@@ -169,8 +183,9 @@ export class Sim {
     n.node = TwoPcNode.restart(
       { id, nodes: this.ids, limits: this.limits },
       n.disk.durable.map((r) => r),
+      n.disk.snapshot?.checkpoint ?? null,
     );
-    n.applied = new Map();
+    n.applied = cloneApplied(n.disk.snapshot?.applied ?? new Map());
     this.flush(id);
   }
 
@@ -214,7 +229,7 @@ export class Sim {
     const n = this.get(id);
     if (n.node === null || n.disk.pending.length === 0) return;
     for (const p of n.disk.pending) {
-      assert.equal(p.lsn, n.disk.durable.length + 1, `${id} persists in lsn order`);
+      assert.equal(p.lsn, lastLsn(n.disk) + 1, `${id} persists in lsn order`);
       n.disk.durable.push(p.record);
       const txn = p.record.kind === 'CAUGHT_UP' ? p.record.entry.txn : p.record.txn;
       n.disk.kinds.set(txn, (n.disk.kinds.get(txn) ?? new Set()).add(p.record.kind));
@@ -223,9 +238,24 @@ export class Sim {
       if (p.record.kind === 'ABORT') this.decide(p.record.txn, 'abort');
     }
     n.disk.pending = [];
-    n.node.persisted(n.disk.durable.length);
+    n.node.persisted(lastLsn(n.disk));
     this.flush(id);
     this.afterFsync(id);
+  }
+
+  /**
+   * Compacts a node's log as the store does, when it may (every record durable, output taken):
+   * the checkpoint and the applied rooms become the snapshot, the records before it are dropped.
+   * Returns whether it did.
+   */
+  compact(id: NodeId): boolean {
+    const n = this.get(id);
+    if (n.node === null || n.disk.pending.length > 0 || !n.node.canCheckpoint()) return false;
+    const checkpoint = n.node.checkpoint();
+    assert.equal(checkpoint.lsn, lastLsn(n.disk), `${id} checkpoints at its last durable record`);
+    n.disk.snapshot = { checkpoint, applied: cloneApplied(n.applied) };
+    n.disk.durable = [];
+    return true;
   }
 
   /** One step: deliver what arrives now, tick every live node, fsync by chance. */
