@@ -358,10 +358,21 @@ export class RaftNode {
     return leader.transferLeadership(this, to);
   }
 
-  /** The store's transport could not deliver to `to`: probe it instead of streaming blindly. */
+  /**
+   * The store's link to `to` broke. A leader probes it instead of streaming blindly. A follower
+   * whose leader it is has most likely lost that leader (its process died: the connection was
+   * reset), so it skips the fixed part of its election timeout and keeps only the random part
+   * (a few ticks, drawn apart on each node): it campaigns soon instead of waiting out a whole
+   * timeout of silence. It also stops defending the old leader's lease. Safe when the leader is in
+   * fact alive: its next heartbeat resets the count, and pre-vote asks the others (who still hear
+   * it) before any term changes.
+   */
   reportUnreachable(to: NodeId): void {
     const pr = this.tracker.progress.get(to);
     if (this.role === 'leader' && pr?.state === 'replicate') pr.becomeProbe();
+    if (this.role === 'follower' && to === this.lead && to !== NONE) {
+      this.electionElapsed = Math.max(this.electionElapsed, this.electionTick);
+    }
   }
 
   /** The transport's InstallSnapshot to `to` finished (or failed, so it is retried later). */

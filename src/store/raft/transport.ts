@@ -1,26 +1,25 @@
 // The Raft store's network: the chorus.raft.v1.Raft gRPC service between the nodes of a group
 // (proto/chorus/raft/v1/raft.proto). It carries the core's messages one way (an answer is another
-// message in a later call), forwards clients' commands to the leader, and streams snapshots.
+// message on the other node's link), forwards clients' commands to the leader, and streams snapshots.
 //
 // Invariants:
-// - Messages to one peer leave in the order the core produced them: one call in flight per peer,
-//   carrying every message queued meanwhile (batching). A failed call drops what it carried (Raft
-//   retransmits), reports the peer unreachable to the core, and the link backs off (50 ms doubling
-//   to 1 s) before the next call; grpc-js reconnects the channel itself.
-// - Every call has a deadline, and carries `chorus-peer-auth`: sender id, time and an HMAC-SHA256 of
-//   both under the cluster secret. The server refuses a call without a valid one (or more than a
-//   minute old, or whose messages claim another sender) with UNAUTHENTICATED.
+// - Messages to one peer travel on that peer's link (link.ts): one long-lived stream, in order,
+//   batched, bounded. The server takes a batch only from the sender its stream authenticated as,
+//   addressed to this node, from a current member; the older unary calls (RequestVote,
+//   AppendEntries, TimeoutNow) are still served, so a node of the previous version can talk to it.
+// - Every call carries `chorus-peer-auth` (auth.ts); the server refuses a call without a valid one
+//   (or whose messages claim another sender) with UNAUTHENTICATED. Every unary call has a deadline.
 // - A snapshot goes in its own InstallSnapshot stream (512 KiB chunks, under grpc-js's default
-//   4 MiB and the node's 1 MiB receive limit), beside the link's queue; its end is reported to
-//   the core through onSnapshotDone.
+//   4 MiB and the node's 1 MiB receive limit), beside the link; its end is reported to the core
+//   through onSnapshotDone.
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   credentials,
   makeClientConstructor,
-  Metadata,
+  type Metadata,
   status,
   type sendUnaryData,
+  type ServerReadableStream,
   type ServerUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
@@ -31,26 +30,21 @@ import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { LOADER_OPTIONS } from '../../api/grpc/protos.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { PeerService } from '../types.ts';
+import { authMetadata, verifyAdmin, verifyAuth } from './auth.ts';
+import { PeerLink, type LinkOwner, type Peer } from './link.ts';
 import { dataText } from './storage.ts';
-import type { Entry, Message, MessageType, NodeId, SnapshotMeta } from './types.ts';
-import { message } from './types.ts';
+import type { Message, NodeId, SnapshotMeta } from './types.ts';
+import { fromWire, toWire } from './wire.ts';
+
+export { adminMetadata, authMetadata, verifyAdmin, verifyAuth } from './auth.ts';
+export type { Peer } from './link.ts';
+export { fromWire, toWire } from './wire.ts';
 
 export const RAFT_SERVICE = 'chorus.raft.v1.Raft';
-const AUTH_KEY = 'chorus-peer-auth';
-const AUTH_WINDOW_MS = 60_000;
-export const MESSAGE_DEADLINE_MS = 2_000;
 export const FORWARD_DEADLINE_MS = 5_000;
 const SNAPSHOT_DEADLINE_MS = 60_000;
 const SNAPSHOT_CHUNK_BYTES = 512 * 1024;
-/** A link holds at most this many messages while a call is in flight or it backs off. */
-const MAX_QUEUED = 4096;
-const MAX_BATCH_BYTES = 512 * 1024;
 const MAX_SNAPSHOT_BYTES = 1 << 30;
-
-export interface Peer {
-  readonly id: NodeId;
-  readonly address: string;
-}
 
 export interface TransportHandlers {
   /** Messages received (already authenticated), in order; a snap message carries its snapshot. */
@@ -65,123 +59,6 @@ export interface TransportHandlers {
   readonly onTransferLeader: (to: NodeId) => Promise<pb.Membership>;
 }
 
-type Rpc = 'RequestVote' | 'AppendEntries' | 'TimeoutNow';
-
-function rpcOf(type: MessageType): Rpc {
-  if (type === 'vote' || type === 'voteResp' || type === 'preVote' || type === 'preVoteResp')
-    return 'RequestVote';
-  if (type === 'timeoutNow') return 'TimeoutNow';
-  return 'AppendEntries';
-}
-
-const MESSAGE_TYPES = new Set<string>([
-  'app',
-  'appResp',
-  'vote',
-  'voteResp',
-  'preVote',
-  'preVoteResp',
-  'heartbeat',
-  'heartbeatResp',
-  'snap',
-  'timeoutNow',
-  'readIndex',
-  'readIndexResp',
-]);
-
-export function toWire(m: Message): pb.Message {
-  return {
-    type: m.type,
-    from: m.from,
-    to: m.to,
-    term: m.term,
-    logTerm: m.logTerm,
-    index: m.index,
-    entries: m.entries.map((e) => ({
-      term: e.term,
-      index: e.index,
-      type: e.type,
-      data: Buffer.from(dataText(e.data), 'utf8'),
-    })),
-    commit: m.commit,
-    reject: m.reject,
-    rejectHint: m.rejectHint,
-    context: m.context,
-  };
-}
-
-export function fromWire(w: pb.Message__Output): Message {
-  if (!MESSAGE_TYPES.has(w.type))
-    throw new ChorusError('INVALID_ARGUMENT', `unknown raft message type ${w.type}`);
-  return message({
-    type: w.type as MessageType,
-    from: w.from,
-    to: w.to,
-    term: w.term,
-    logTerm: w.logTerm,
-    index: w.index,
-    entries: w.entries.map((e): Entry => ({
-      term: e.term,
-      index: e.index,
-      type: e.type === 'conf' ? 'conf' : 'normal',
-      data: e.data.toString('utf8'),
-    })),
-    commit: w.commit,
-    reject: w.reject,
-    rejectHint: w.rejectHint,
-    context: w.context,
-  });
-}
-
-function sign(secret: string, from: NodeId, at: number): string {
-  return createHmac('sha256', secret).update(`chorus-raft-peer\n${from}\n${at}`).digest('hex');
-}
-
-export function authMetadata(secret: string, from: NodeId, now = Date.now()): Metadata {
-  const md = new Metadata();
-  md.set(AUTH_KEY, `${from}.${now}.${sign(secret, from, now)}`);
-  return md;
-}
-
-/** The authenticated sender of a call, or null. */
-export function verifyAuth(
-  secret: string,
-  peers: ReadonlySet<NodeId>,
-  md: Metadata,
-  now = Date.now(),
-): NodeId | null {
-  const raw = md.get(AUTH_KEY)[0];
-  if (typeof raw !== 'string') return null;
-  const m = /^([a-z0-9-]+)\.(\d+)\.([0-9a-f]{64})$/.exec(raw);
-  if (!m || !peers.has(m[1]!)) return null;
-  const at = Number(m[2]);
-  if (Math.abs(now - at) > AUTH_WINDOW_MS) return null;
-  const want = Buffer.from(sign(secret, m[1]!, at), 'hex');
-  return timingSafeEqual(want, Buffer.from(m[3]!, 'hex')) ? m[1]! : null;
-}
-
-/** Operators sign under their own domain: a peer's signature is not an admin's, nor the reverse. */
-function signAdmin(secret: string, at: number): string {
-  return createHmac('sha256', secret).update(`chorus-raft-admin\n${at}`).digest('hex');
-}
-
-/** What `chorus raft …` sends: the time and an HMAC of it under the cluster secret. */
-export function adminMetadata(secret: string, now = Date.now()): Metadata {
-  const md = new Metadata();
-  md.set(AUTH_KEY, `admin.${now}.${signAdmin(secret, now)}`);
-  return md;
-}
-
-export function verifyAdmin(secret: string, md: Metadata, now = Date.now()): boolean {
-  const raw = md.get(AUTH_KEY)[0];
-  if (typeof raw !== 'string') return false;
-  const m = /^admin\.(\d+)\.([0-9a-f]{64})$/.exec(raw);
-  if (!m) return false;
-  const at = Number(m[1]);
-  if (Math.abs(now - at) > AUTH_WINDOW_MS) return false;
-  return timingSafeEqual(Buffer.from(signAdmin(secret, at), 'hex'), Buffer.from(m[2]!, 'hex'));
-}
-
 let definition: pb.RaftDefinition | null = null;
 export function raftDefinition(): pb.RaftDefinition {
   definition ??= loadSync('chorus/raft/v1/raft.proto', LOADER_OPTIONS)[
@@ -192,81 +69,7 @@ export function raftDefinition(): pb.RaftDefinition {
 
 const unauthenticated = { code: status.UNAUTHENTICATED, details: 'raft peer authentication failed' };
 
-/** One peer: its client and the ordered queue of messages waiting for the call in flight. */
-class PeerLink {
-  private queue: Message[] = [];
-  private sending = false;
-  private failures = 0;
-  private closed = false;
-
-  readonly peer: Peer;
-  readonly client: pb.RaftClient;
-  private readonly transport: RaftTransport;
-
-  constructor(peer: Peer, client: pb.RaftClient, transport: RaftTransport) {
-    this.peer = peer;
-    this.client = client;
-    this.transport = transport;
-  }
-
-  push(messages: readonly Message[]): void {
-    for (const m of messages) this.queue.push(m);
-    if (this.queue.length > MAX_QUEUED) this.queue.splice(0, this.queue.length - MAX_QUEUED);
-    if (!this.sending) void this.pump();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.queue = [];
-    this.client.close();
-  }
-
-  private async pump(): Promise<void> {
-    this.sending = true;
-    try {
-      while (this.queue.length > 0 && !this.closed) {
-        const batch = this.takeBatch();
-        const rpc = rpcOf(batch[0]!.type);
-        try {
-          await this.call(rpc, batch);
-          this.failures = 0;
-        } catch {
-          this.failures++;
-          this.queue = [];
-          this.transport.handlers.onUnreachable(this.peer.id);
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** (this.failures - 1))));
-        }
-      }
-    } finally {
-      this.sending = false;
-    }
-  }
-
-  /** The longest run of queued messages for the same RPC, within MAX_BATCH_BYTES. */
-  private takeBatch(): Message[] {
-    const rpc = rpcOf(this.queue[0]!.type);
-    let n = 0;
-    let bytes = 0;
-    while (n < this.queue.length && rpcOf(this.queue[n]!.type) === rpc) {
-      for (const e of this.queue[n]!.entries) bytes += dataText(e.data).length;
-      if (n > 0 && bytes > MAX_BATCH_BYTES) break;
-      n++;
-    }
-    return this.queue.splice(0, n);
-  }
-
-  private call(rpc: Rpc, batch: Message[]): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const md = authMetadata(this.transport.secret, this.transport.id);
-      const deadline = Date.now() + MESSAGE_DEADLINE_MS;
-      this.client[rpc]({ messages: batch.map(toWire) }, md, { deadline }, (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
-  }
-}
-
-export class RaftTransport {
+export class RaftTransport implements LinkOwner {
   readonly id: NodeId;
   readonly secret: string;
   readonly handlers: TransportHandlers;
@@ -303,6 +106,10 @@ export class RaftTransport {
       'grpc.max_receive_message_length': 4 * 1024 * 1024,
     }) as unknown as pb.RaftClient;
     this.links.set(peer.id, new PeerLink(peer, client, this));
+  }
+
+  unreachable(to: NodeId): void {
+    this.handlers.onUnreachable(to);
   }
 
   /** Forgets a removed member: no more calls to it, none accepted from it. */
@@ -430,7 +237,39 @@ export class RaftTransport {
           callback(toStatus(err, { error: (o, msg) => this.logger.warn(o, msg) }, 'raft'));
         }
       };
+    const stream = (
+      call: ServerReadableStream<pb.MessageBatch__Output, pb.Ack>,
+      callback: sendUnaryData<pb.Ack>,
+    ): void => {
+      const from = verifyAuth(this.secret, this.members, call.metadata);
+      if (from === null) return callback(unauthenticated);
+      let ended = false;
+      const end = (err: Parameters<sendUnaryData<pb.Ack>>[0]): void => {
+        if (ended) return;
+        ended = true;
+        if (err === null) callback(null, {});
+        else callback(err);
+        // The sender's link is gone (its process died or its network broke): as for our own link.
+        h.onUnreachable(from);
+      };
+      call.on('data', (batch: pb.MessageBatch__Output) => {
+        if (ended) return;
+        try {
+          const messages = batch.messages.map(fromWire);
+          // A member removed while its stream was open is heard no more.
+          if (!this.members.has(from) || messages.some((m) => m.from !== from || m.to !== this.id))
+            return end(unauthenticated);
+          h.onMessages(messages);
+        } catch (err) {
+          end(toStatus(err, { error: (o, msg) => this.logger.warn(o, msg) }, 'raft'));
+        }
+      });
+      call.on('end', () => end(null));
+      call.on('cancelled', () => end(null));
+      call.on('error', () => end(null));
+    };
     const handlers: pb.RaftHandlers = {
+      Stream: stream,
       RequestVote: batch(),
       AppendEntries: batch(),
       TimeoutNow: batch(),

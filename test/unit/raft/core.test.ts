@@ -8,7 +8,7 @@ import { RaftLog } from '../../../src/store/raft/log.ts';
 import { RaftNode, type RaftPersisted } from '../../../src/store/raft/node.ts';
 import { Inflights, Progress, Tracker } from '../../../src/store/raft/progress.ts';
 import type { Entry, Snapshot } from '../../../src/store/raft/types.ts';
-import { dataSize, decodeConfChange, encodeConfChange } from '../../../src/store/raft/types.ts';
+import { dataSize, decodeConfChange, encodeConfChange, message } from '../../../src/store/raft/types.ts';
 
 const EMPTY: Snapshot = { meta: { index: 0, term: 0, conf: { voters: ['a'], learners: [] } }, data: '' };
 
@@ -206,6 +206,26 @@ void describe('raft node driven by hand', () => {
     node.tracker.progress.get('b')!.becomeReplicate();
     node.reportUnreachable('b');
     assert.equal(node.tracker.progress.get('b')!.state, 'probe');
+  });
+
+  void test('a follower whose link to its leader broke campaigns after the random part of its timeout only', () => {
+    const conf = { voters: ['a', 'b', 'c'], learners: [] };
+    // random() = 0.5: a timeout of 15 ticks (electionTick 10); the random part is 5 ticks.
+    const node = new RaftNode({ id: 'a', random: () => 0.5 }, persisted, conf);
+    const disk: Entry[] = [];
+    drain2(node, disk);
+    node.step(message({ type: 'heartbeat', from: 'b', to: 'a', term: 2 }));
+    drain2(node, disk);
+    assert.equal(node.lead, 'b');
+    node.reportUnreachable('c'); // not its leader: nothing changes
+    for (let i = 0; i < 5; i++) node.tick();
+    assert.equal(node.role, 'follower');
+    node.reportUnreachable('b');
+    for (let i = 0; i < 4; i++) node.tick();
+    assert.equal(node.role, 'follower', 'still the random part of the timeout to wait');
+    node.tick();
+    assert.equal(node.role, 'preCandidate', 'then it asks for pre-votes');
+    assert.ok(node.msgs.some((m) => m.type === 'preVote' && m.to === 'c'));
   });
 
   function drain2(node: RaftNode, disk: Entry[]): void {

@@ -273,6 +273,49 @@ export interface RaftClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
+   * The link a node keeps open to each peer (etcd rafthttp's stream): every core message to that
+   * peer, in order, batched, with no call per message and no wait for an answer. The Ack comes only
+   * when the stream ends. The unary calls above stay for peers of an older version.
+   */
+  Stream(
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientWritableStream<_chorus_raft_v1_MessageBatch>;
+  Stream(
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientWritableStream<_chorus_raft_v1_MessageBatch>;
+  Stream(
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientWritableStream<_chorus_raft_v1_MessageBatch>;
+  Stream(
+    callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientWritableStream<_chorus_raft_v1_MessageBatch>;
+  /**
+   * The link a node keeps open to each peer (etcd rafthttp's stream): every core message to that
+   * peer, in order, batched, with no call per message and no wait for an answer. The Ack comes only
+   * when the stream ends. The unary calls above stay for peers of an older version.
+   */
+  stream(
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientWritableStream<_chorus_raft_v1_MessageBatch>;
+  stream(
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientWritableStream<_chorus_raft_v1_MessageBatch>;
+  stream(
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientWritableStream<_chorus_raft_v1_MessageBatch>;
+  stream(
+    callback: grpc.requestCallback<_chorus_raft_v1_Ack__Output>,
+  ): grpc.ClientWritableStream<_chorus_raft_v1_MessageBatch>;
+
+  /**
    * Leader transfer: the target campaigns at once.
    */
   TimeoutNow(
@@ -403,6 +446,13 @@ export interface RaftHandlers extends grpc.UntypedServiceImplementation {
   RequestVote: grpc.handleUnaryCall<_chorus_raft_v1_MessageBatch__Output, _chorus_raft_v1_Ack>;
 
   /**
+   * The link a node keeps open to each peer (etcd rafthttp's stream): every core message to that
+   * peer, in order, batched, with no call per message and no wait for an answer. The Ack comes only
+   * when the stream ends. The unary calls above stay for peers of an older version.
+   */
+  Stream: grpc.handleClientStreamingCall<_chorus_raft_v1_MessageBatch__Output, _chorus_raft_v1_Ack>;
+
+  /**
    * Leader transfer: the target campaigns at once.
    */
   TimeoutNow: grpc.handleUnaryCall<_chorus_raft_v1_MessageBatch__Output, _chorus_raft_v1_Ack>;
@@ -440,6 +490,12 @@ export interface RaftDefinition extends grpc.ServiceDefinition {
     _chorus_raft_v1_Ack__Output
   >;
   RequestVote: MethodDefinition<
+    _chorus_raft_v1_MessageBatch,
+    _chorus_raft_v1_Ack,
+    _chorus_raft_v1_MessageBatch__Output,
+    _chorus_raft_v1_Ack__Output
+  >;
+  Stream: MethodDefinition<
     _chorus_raft_v1_MessageBatch,
     _chorus_raft_v1_Ack,
     _chorus_raft_v1_MessageBatch__Output,

@@ -1,0 +1,134 @@
+// One peer's outbound link (after etcd rafthttp's stream writer): a long-lived client stream
+// (`chorus.raft.v1.Raft/Stream`) that carries every core message to that peer, in order, batched,
+// with no call per message and no wait for an answer (answers come back on the peer's own link).
+//
+// Invariants:
+// - Messages leave in the order the core produced them (one stream, written in order).
+// - Bounded: while the stream pushes back (HTTP/2 flow control: `write()` returned false) messages
+//   wait in a queue of at most MAX_QUEUED, the oldest dropped first (Raft retransmits what is lost;
+//   the core's own flow control bounds appends in flight per peer).
+// - A broken stream drops what it carried and what waits, reports the peer unreachable (the core
+//   then probes it, and a follower that loses its leader campaigns sooner), and the link reopens
+//   after a back-off (50 ms doubling to 1 s, reset by a stream that lived a second); grpc-js
+//   reconnects the channel itself.
+// - The stream is authenticated once, when opened (the `chorus-peer-auth` metadata); the server
+//   checks every batch's sender against it.
+
+import type { ClientWritableStream } from '@grpc/grpc-js';
+import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
+import { authMetadata } from './auth.ts';
+import { dataText } from './storage.ts';
+import type { Message, NodeId } from './types.ts';
+import { toWire } from './wire.ts';
+
+/** A link holds at most this many messages while its stream pushes back or it backs off. */
+const MAX_QUEUED = 4096;
+/** Payload bytes per batch written to the stream (one message at least). */
+const MAX_BATCH_BYTES = 512 * 1024;
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 1000;
+/** A stream that lived this long before breaking starts the back-off again from its minimum. */
+const HEALTHY_MS = 1000;
+
+export interface Peer {
+  readonly id: NodeId;
+  readonly address: string;
+}
+
+export interface LinkOwner {
+  readonly id: NodeId;
+  readonly secret: string;
+  /** The stream to `to` broke: what it carried may be lost. */
+  unreachable(to: NodeId): void;
+}
+
+export class PeerLink {
+  readonly peer: Peer;
+  readonly client: pb.RaftClient;
+  private readonly owner: LinkOwner;
+  private queue: Message[] = [];
+  private stream: ClientWritableStream<pb.MessageBatch> | null = null;
+  private openedAt = 0;
+  /** The stream's buffer is full: wait for 'drain'. */
+  private blocked = false;
+  private backoff: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private closed = false;
+
+  constructor(peer: Peer, client: pb.RaftClient, owner: LinkOwner) {
+    this.peer = peer;
+    this.client = client;
+    this.owner = owner;
+  }
+
+  push(messages: readonly Message[]): void {
+    if (this.closed) return;
+    for (const m of messages) this.queue.push(m);
+    if (this.queue.length > MAX_QUEUED) this.queue.splice(0, this.queue.length - MAX_QUEUED);
+    this.flush();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.queue = [];
+    if (this.backoff) clearTimeout(this.backoff);
+    const stream = this.stream;
+    this.stream = null;
+    stream?.end();
+    this.client.close();
+  }
+
+  private flush(): void {
+    if (this.closed || this.blocked || this.backoff !== null) return;
+    while (this.queue.length > 0) {
+      const stream = this.stream ?? this.open();
+      const ok = stream.write({ messages: this.takeBatch().map(toWire) });
+      if (!ok) {
+        this.blocked = true;
+        stream.once('drain', () => {
+          if (stream !== this.stream) return;
+          this.blocked = false;
+          this.flush();
+        });
+        return;
+      }
+    }
+  }
+
+  private open(): ClientWritableStream<pb.MessageBatch> {
+    const stream = this.client.Stream(authMetadata(this.owner.secret, this.owner.id), (err) => {
+      this.broken(stream, err !== null);
+    });
+    this.stream = stream;
+    this.openedAt = Date.now();
+    return stream;
+  }
+
+  /** The stream ended (with an error or not): forget it, and back off before the next one. */
+  private broken(stream: ClientWritableStream<pb.MessageBatch>, failed: boolean): void {
+    if (stream !== this.stream || this.closed) return;
+    this.stream = null;
+    this.blocked = false;
+    this.queue = [];
+    this.failures = Date.now() - this.openedAt >= HEALTHY_MS ? 1 : this.failures + 1;
+    if (failed) this.owner.unreachable(this.peer.id);
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1));
+    this.backoff = setTimeout(() => {
+      this.backoff = null;
+      this.flush();
+    }, delay);
+    this.backoff.unref();
+  }
+
+  /** The queued messages that fit in one batch of MAX_BATCH_BYTES (one at least). */
+  private takeBatch(): Message[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.queue.length) {
+      for (const e of this.queue[n]!.entries) bytes += dataText(e.data).length;
+      if (n > 0 && bytes > MAX_BATCH_BYTES) break;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+}
