@@ -2,6 +2,13 @@
 // node ends, the queue window a reset carries, and the batching of a room's feed into one message
 // per room version. The transports only frame and write.
 //
+// A change is made into a message once per room version and node, however many streams send it:
+// every subscriber of a room receives the same event objects from the store (RoomReplica), so the
+// message is cached by the version's first event (PerVersion). What each stream then does alone
+// is frame-free: SSE writes the same string, gRPC writes the same message object, whose encoding
+// grpc-js asks for once (grpc/watch.ts, encodeOnce). FEED_COUNTS says how many messages were made
+// and how many sent, so a test and /metrics can see that the cost does not grow with subscribers.
+//
 // Invariants: a store delivers the events of one command one by one but synchronously, so a
 // microtask after the first of them sees them all; every event of a version goes out in one
 // message, in order; a reset first sends whatever change was gathered before it, so a client never
@@ -33,6 +40,32 @@ export class StreamSet<Why = void> {
   /** Ends every stream (graceful stop: clients reconnect to another node and resume). */
   closeAll(why: Why): void {
     for (const close of [...this.open]) close(why);
+  }
+}
+
+/** Messages made (encoded) and sent, per transport, in this process. */
+export const FEED_COUNTS = {
+  sse: { encoded: 0, sent: 0 },
+  grpc: { encoded: 0, sent: 0 },
+};
+
+/**
+ * One value per room version, made by the first stream that needs it and shared by the rest. Keyed
+ * weakly by the version's first event (so it lives as long as the room keeps that event), and
+ * checked against the last one and the count: a stream always receives a version's events whole
+ * (batchByVersion), but a stale or foreign batch must never be answered from the cache.
+ */
+export class PerVersion<T> {
+  private readonly made = new WeakMap<RoomEvent, { last: RoomEvent; count: number; value: T }>();
+
+  get(events: readonly RoomEvent[], make: () => T): T {
+    const first = events[0]!;
+    const last = events[events.length - 1]!;
+    const hit = this.made.get(first);
+    if (hit && hit.last === last && hit.count === events.length) return hit.value;
+    const value = make();
+    this.made.set(first, { last, count: events.length, value });
+    return value;
   }
 }
 

@@ -32,6 +32,8 @@ export class RoomReplica {
   private readonly listeners = new Set<FeedListener>();
   private readonly logger: StoreLogger;
   lastUsed = 0;
+  /** Told whenever the state is replaced (the room table keeps its room-list index by it). */
+  onStateChange: ((state: RoomState | null) => void) | null = null;
 
   constructor(roomId: string, initial: RoomState | null = null, logger: StoreLogger = SILENT_LOGGER) {
     this.roomId = roomId;
@@ -50,6 +52,7 @@ export class RoomReplica {
   /** Replaces the state wholesale (a snapshot loaded, or a catch-up that skipped events). */
   reset(state: RoomState | null): void {
     this.current = state;
+    this.onStateChange?.(state);
     this.events.length = 0;
     if (state) this.publish({ kind: 'reset', state });
     this.wake();
@@ -74,7 +77,10 @@ export class RoomReplica {
         state: this.current,
       };
     }
-    this.current = out.state;
+    if (out.state !== this.current) {
+      this.current = out.state;
+      this.onStateChange?.(out.state);
+    }
     if (out.events.length > 0) {
       for (const event of out.events) {
         this.events.push(event);

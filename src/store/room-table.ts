@@ -10,15 +10,9 @@
 // idle (a store that loads rooms from elsewhere, so that a burst of reads costs one load).
 
 import type { ChorusError } from '../domain/index.ts';
-import {
-  checkRoomId,
-  chorusError,
-  compareListings,
-  isListed,
-  listingOf,
-  type Envelope,
-} from '../domain/index.ts';
+import { checkRoomId, chorusError, listingOf, type Envelope } from '../domain/index.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { ListingIndex } from './listing-index.ts';
 import type { StoreLogger } from './logger.ts';
 import { RoomReplica } from './replica.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Subscription } from './types.ts';
@@ -66,6 +60,8 @@ export function roomNotFound(roomId: string): ChorusError {
 export class RoomTable<R extends HeldRoom> {
   private readonly rooms = new Map<string, R>();
   private readonly loading = new Map<string, Promise<R>>();
+  /** The public rooms held, in the list's order, kept as their states change (not sorted per call). */
+  private readonly listed = new ListingIndex();
   private readonly opts: RoomTableOptions<R>;
 
   constructor(options: RoomTableOptions<R>) {
@@ -94,7 +90,11 @@ export class RoomTable<R extends HeldRoom> {
 
   add(room: R): R {
     room.replica.lastUsed = Date.now();
+    const before = this.rooms.get(room.id);
+    if (before && before !== room) before.replica.onStateChange = null;
     this.rooms.set(room.id, room);
+    room.replica.onStateChange = (state) => this.listed.update(room.id, state);
+    this.listed.update(room.id, room.replica.state);
     return room;
   }
 
@@ -130,6 +130,8 @@ export class RoomTable<R extends HeldRoom> {
   drop(room: R, reason?: Error): void {
     if (this.rooms.get(room.id) !== room) return;
     this.rooms.delete(room.id);
+    room.replica.onStateChange = null;
+    this.listed.remove(room.id);
     this.opts.onDrop?.(room);
     if (reason) room.replica.close(reason);
   }
@@ -199,12 +201,7 @@ export class RoomTable<R extends HeldRoom> {
 
   /** The public rooms held here, newest first (the id breaks ties, so the order is stable). */
   listings(limit: number): RoomListing[] {
-    const listings: RoomListing[] = [];
-    for (const { replica } of this.rooms.values()) {
-      if (replica.state && isListed(replica.state)) listings.push(listingOf(replica.state));
-    }
-    listings.sort(compareListings);
-    return listings.slice(0, listLimit(limit));
+    return this.listed.first(listLimit(limit)).map((id) => listingOf(this.rooms.get(id)!.replica.state!));
   }
 }
 

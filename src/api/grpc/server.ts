@@ -21,7 +21,7 @@ import { HealthService } from './health.ts';
 import { legacyQueueService } from './legacy-service.ts';
 import { observed, type GrpcMetrics } from './observe.ts';
 import { loadProtos } from './protos.ts';
-import { WatchHub } from './watch.ts';
+import { encodeOnce, WatchHub } from './watch.ts';
 import { StreamBudget } from '../stream-budget.ts';
 import { admitConnections } from '../connection-limits.ts';
 
@@ -85,7 +85,7 @@ function serviceDefinition(definition: PackageDefinition, name: string): Service
   const found = definition[name];
   // Messages and enums carry a `format`; services are maps of methods.
   if (!found || 'format' in found) throw new Error(`proto/ defines no service ${name}`);
-  return tolerant(found);
+  return encodeOnce(tolerant(found));
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServer> {

@@ -3,13 +3,13 @@
 // the store replays what came after it (or sends the whole room when that is gone), so a resumed
 // watcher misses nothing and sees nothing twice.
 
-import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { ChorusError } from '../../domain/index.ts';
+import type { MethodDefinition, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
+import type { ChorusError, RoomEvent } from '../../domain/index.ts';
 import { viewRoom, type RoomState, chorusError } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
-import { batchByVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
+import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
 import type { StreamAccount, StreamBudget } from '../stream-budget.ts';
 import { failStream, type MalformedRequest } from './call.ts';
 import { toPbEvent, toPbRoom } from './convert.ts';
@@ -27,6 +27,50 @@ export interface WatchOptions {
 }
 
 type WatchCall = ServerWritableStream<pb.WatchRequest__Output | MalformedRequest, pb.WatchResponse>;
+
+/**
+ * A change's message, made once per version and written as the same object to every watcher, with
+ * its size (by its JSON, cached per event) for the stream budget.
+ */
+const CHANGE_MESSAGES = new PerVersion<{ message: pb.WatchResponse; bytes: number }>();
+
+function changeMessage(version: number, events: readonly RoomEvent[]) {
+  return CHANGE_MESSAGES.get(events, () => ({
+    message: { version, change: { events: events.map(toPbEvent) } },
+    bytes: changeJson(version, events).length,
+  }));
+}
+
+/**
+ * The service definition with each server-streaming method's encoder remembering what it encoded
+ * last for each message object: a change message written to every watcher of a room is encoded
+ * once, not once per watcher (grpc-js asks the encoder on every write).
+ */
+export function encodeOnce(definition: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(definition) as [string, MethodDefinition<unknown, unknown>][]) {
+    if (!method.responseStream) {
+      out[name] = method;
+      continue;
+    }
+    const encode = method.responseSerialize;
+    const encoded = new WeakMap<object, Buffer>();
+    out[name] = {
+      ...method,
+      responseSerialize: (message: unknown): Buffer => {
+        if (typeof message !== 'object' || message === null) return encode(message);
+        let bytes = encoded.get(message);
+        if (bytes === undefined) {
+          bytes = encode(message);
+          encoded.set(message, bytes);
+          if ('change' in message && message.change) FEED_COUNTS.grpc.encoded++;
+        }
+        return bytes;
+      },
+    };
+  }
+  return out;
+}
 
 export class WatchHub {
   private readonly open = new StreamSet<ChorusError | undefined>();
@@ -93,8 +137,11 @@ export class WatchHub {
     };
 
     const onItem = batchByVersion({
-      change: (version, events) =>
-        write({ version, change: { events: events.map(toPbEvent) } }, changeJson(version, events).length),
+      change: (version, events) => {
+        FEED_COUNTS.grpc.sent++;
+        const { message, bytes } = changeMessage(version, events);
+        write(message, bytes);
+      },
       reset: sendReset,
     });
 

@@ -4,17 +4,30 @@
 // (sent first on a fresh connection, and whenever the events since the client's version are gone).
 
 import type { FastifyReply } from 'fastify';
-import { viewRoom, type RoomState } from '../../domain/index.ts';
+import { viewRoom, type RoomEvent, type RoomState } from '../../domain/index.ts';
 import type { RoomService } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
-import { batchByVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
+import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
 import type { StreamBudget } from '../stream-budget.ts';
 
 export interface SseOptions {
   readonly heartbeatMs: number;
   /** What a stream may keep waiting for its client (shared with gRPC Watch); over it, it is cut off. */
   readonly budget: StreamBudget;
+}
+
+/**
+ * A change's whole SSE message, made once per version for every stream of the node, as bytes: a
+ * string would be encoded to UTF-8 again on every socket it is written to.
+ */
+const CHANGE_FRAMES = new PerVersion<Buffer>();
+
+function changeFrame(version: number, events: readonly RoomEvent[]): Buffer {
+  return CHANGE_FRAMES.get(events, () => {
+    FEED_COUNTS.sse.encoded++;
+    return Buffer.from(`id: ${version}\nevent: change\ndata: ${changeJson(version, events)}\n\n`);
+  });
 }
 
 export class SseHub {
@@ -57,23 +70,28 @@ export class SseHub {
     let closed = false;
     let subscription: Subscription | null = null;
     let heartbeat: NodeJS.Timeout | null = null;
-    const close = (): void => {
+    // `cut`: the client stopped reading. Its backlog is dropped with the socket (end() would keep
+    // it until the client read it, i.e. for as long as the client likes).
+    const finish = (cut: boolean): void => {
       if (closed) return;
       closed = true;
       if (heartbeat) clearInterval(heartbeat);
       subscription?.close();
       account.close();
       this.open.delete(close);
-      if (!raw.destroyed) raw.end();
+      if (raw.destroyed) return;
+      if (cut) raw.destroy();
+      else raw.end();
     };
+    const close = (): void => finish(false);
     this.open.add(close);
     raw.on('close', close);
 
     // A client that lets too much pile up unread is cut off; it resumes by itself (Last-Event-ID).
-    const write = (chunk: string): void => {
+    const write = (chunk: string | Buffer): void => {
       if (closed || raw.destroyed) return;
       raw.write(chunk);
-      if (!account.update(raw.writableLength)) close();
+      if (!account.update(raw.writableLength)) finish(true);
     };
     raw.on('drain', () => void account.update(raw.writableLength));
     const sendReset = (s: RoomState): void => {
@@ -88,8 +106,10 @@ export class SseHub {
     }
 
     const onItem = batchByVersion({
-      change: (version, events) =>
-        write(`id: ${version}\nevent: change\ndata: ${changeJson(version, events)}\n\n`),
+      change: (version, events) => {
+        FEED_COUNTS.sse.sent++;
+        write(changeFrame(version, events));
+      },
       reset: sendReset,
     });
 

@@ -1,0 +1,175 @@
+// Fan-out of one room's changes to many live streams (src/api/feed.ts): each change is made into a
+// message once per version however many SSE streams and gRPC watchers send it (counted by
+// FEED_COUNTS, read in this process: the node runs in-process, its streams are real sockets), and
+// a stream that stops reading is cut off at its bound while every other stream gets every version.
+
+import assert from 'node:assert/strict';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import { connect, type Stubs } from '../../src/api/grpc/client.ts';
+import { FEED_COUNTS } from '../../src/api/feed.ts';
+import { watch, type Watcher } from '../helpers/grpc-calls.ts';
+import { isSse, openSse, until, type SseStream } from '../helpers/http.ts';
+import { startInProcess, type InProcessNode } from '../helpers/in-process.ts';
+
+let node: InProcessNode;
+let stubs: Stubs;
+
+before(async () => {
+  // The host writes as fast as it can here: its write rate is not what these tests are about.
+  node = await startInProcess({ writesPerMember: '1000000' });
+  stubs = connect(node.node.grpcAddress);
+});
+
+after(async () => {
+  stubs.close();
+  await node.close();
+});
+
+async function createRoom(roomId: string): Promise<string> {
+  const created = await fetch(`${node.restUrl}/v1/rooms`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      roomId,
+      name: roomId,
+      hostName: 'Ann',
+      settings: { maxQueueLength: 100_000, maxEntriesPerMember: 0, autoplay: false, voteOffThreshold: 0 },
+    }),
+  });
+  assert.equal(created.status, 201);
+  return ((await created.json()) as { token: string }).token;
+}
+
+/** Adds one entry (one new room version); `large` makes its change message about 3 KB. */
+async function add(roomId: string, token: string, i: number, large = false): Promise<void> {
+  const long = large ? 'x'.repeat(280) : '';
+  const response = await fetch(`${node.restUrl}/v1/rooms/${roomId}/queue`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      track: {
+        trackId: `t:${i}`,
+        title: `Track ${i}${long}`,
+        artist: `Artist${long}`,
+        album: `Album${long}`,
+        durationMs: 60_000,
+        ...(large ? { artworkUrl: `https://example.invalid/${'a'.repeat(1900)}` } : {}),
+      },
+    }),
+  });
+  assert.equal(response.status, 201, await response.text());
+}
+
+/** The versions of an SSE stream's change messages, read until `last` (they must be in order). */
+async function sseVersions(stream: SseStream, last: number): Promise<number[]> {
+  const versions: number[] = [];
+  for (;;) {
+    const message = await stream.next(20_000);
+    if (message.event !== 'change') continue;
+    versions.push(Number(message.id));
+    if (Number(message.id) >= last) return versions;
+  }
+}
+
+async function openStreams(roomId: string, sseCount: number, watchCount: number) {
+  const sse: SseStream[] = [];
+  for (let i = 0; i < sseCount; i++) {
+    const stream = await openSse(`${node.restUrl}/v1/rooms/${roomId}/events`);
+    assert.ok(isSse(stream), 'the SSE stream opens');
+    const reset = await stream.next();
+    assert.equal(reset.event, 'reset');
+    sse.push(stream);
+  }
+  const watchers: Watcher[] = [];
+  for (let i = 0; i < watchCount; i++) watchers.push(watch(stubs, { roomId }));
+  await until('every watcher to get its reset', () => watchers.every((w) => w.messages.length > 0), 20_000);
+  return { sse, watchers };
+}
+
+function closeStreams(streams: { sse: SseStream[]; watchers: Watcher[] }): void {
+  for (const s of streams.sse) s.close();
+  for (const w of streams.watchers) w.cancel();
+}
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+void test('a change is serialised once per version, not once per subscriber', async (t) => {
+  const roomId = 'fan-out';
+  const token = await createRoom(roomId);
+  const streams = await openStreams(roomId, 25, 25);
+  t.after(() => closeStreams(streams));
+  const start = streams.watchers[0]!.messages[0]!.version;
+  const before = structuredClone(FEED_COUNTS);
+  const changes = 20;
+  for (let i = 0; i < changes; i++) await add(roomId, token, i);
+  const last = start + changes;
+  for (const s of streams.sse) assert.deepEqual(await sseVersions(s, last), range(start + 1, last));
+  for (const w of streams.watchers) {
+    await w.reach(last);
+    assert.deepEqual(w.changeVersions(), range(start + 1, last));
+  }
+  const made = {
+    sse: FEED_COUNTS.sse.encoded - before.sse.encoded,
+    grpc: FEED_COUNTS.grpc.encoded - before.grpc.encoded,
+  };
+  const sent = {
+    sse: FEED_COUNTS.sse.sent - before.sse.sent,
+    grpc: FEED_COUNTS.grpc.sent - before.grpc.sent,
+  };
+  console.log(
+    `${changes} changes to 25 SSE + 25 gRPC streams: made ${JSON.stringify(made)}, sent ${JSON.stringify(sent)}`,
+  );
+  assert.deepEqual(sent, { sse: 25 * changes, grpc: 25 * changes }, 'every stream was sent every change');
+  assert.deepEqual(made, { sse: changes, grpc: changes }, 'each change was serialised once per transport');
+});
+
+/** A raw SSE request whose socket is never read: the kernel's buffers fill, then the node's. */
+function neverRead(roomId: string): Promise<Socket> {
+  const { hostname, port } = new URL(node.restUrl);
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host: hostname, port: Number(port) }, () => {
+      socket.write(`GET /v1/rooms/${roomId}/events HTTP/1.1\r\nhost: x\r\n\r\n`);
+      socket.pause();
+      socket.on('error', () => undefined);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+void test('a subscriber that stops reading is cut off while the others get every version', async (t) => {
+  const roomId = 'fan-out-slow';
+  const token = await createRoom(roomId);
+  const streams = await openStreams(roomId, 3, 3);
+  t.after(() => closeStreams(streams));
+  const start = streams.watchers[0]!.messages[0]!.version;
+  const slow = await neverRead(roomId);
+  t.after(() => slow.destroy());
+  await until('the node to count the never-read stream', async () => (await sseOpen()) === 4, 10_000);
+  // Large changes until the never-read stream is cut; bounded: 6,000 adds of ~3 KB is ~18 MB.
+  let adds = 0;
+  while (adds < 6000) {
+    // 20 at a time (each its own version; their order does not matter here).
+    await Promise.all(range(adds, adds + 19).map((i) => add(roomId, token, i, true)));
+    adds += 20;
+    if (adds % 100 === 0 && (await sseOpen()) === 3) break;
+  }
+  console.log(`never-read stream cut after ${adds} adds of ~3 KB`);
+  assert.equal(await sseOpen(), 3, `the never-read stream is cut off (after ${adds} adds)`);
+  const last = start + adds;
+  for (const s of streams.sse) assert.deepEqual(await sseVersions(s, last), range(start + 1, last));
+  for (const w of streams.watchers) {
+    await w.reach(last);
+    assert.deepEqual(w.changeVersions(), range(start + 1, last), 'a watcher got every version, in order');
+  }
+});
+
+/** Open SSE streams, as the node's /metrics says. */
+async function sseOpen(): Promise<number> {
+  const text = await (await fetch(`${node.restUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('chorus_sse_connections '));
+  assert.ok(line, 'chorus_sse_connections in /metrics');
+  return Number(line.split(' ')[1]);
+}
