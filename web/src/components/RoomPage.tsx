@@ -91,7 +91,8 @@ export function RoomPage({ roomId }: { roomId: string }) {
       {s.connection === 'offline' && (
         <p class="banner offline-banner" role="status" data-offline-banner>
           <strong>Offline.</strong> The server cannot be reached: voting and adding are paused, and the room
-          is shown as it was. This page reconnects by itself.
+          is shown as {s.keptAt === null ? 'it was' : `this device last saw it (${keptTime(s.keptAt)})`}. This
+          page reconnects by itself.
         </p>
       )}
       {/* Offline, every button and field that would write is disabled at once (a disabled fieldset). */}
@@ -116,6 +117,13 @@ export function RoomPage({ roomId }: { roomId: string }) {
       </div>
     </div>
   );
+}
+
+/** When the kept copy was made, as a person says it: "at 21:04", or the day too if not today. */
+function keptTime(at: number): string {
+  const d = new Date(at);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === new Date().toDateString() ? `at ${time}` : `${d.toLocaleDateString()} ${time}`;
 }
 
 function JoinCard({ roomName, onJoin }: { roomName: string; onJoin: (name: string) => Promise<boolean> }) {
