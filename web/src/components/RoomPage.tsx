@@ -7,7 +7,7 @@ import { lastName } from '../identity.ts';
 import { useExternal } from '../hooks.ts';
 import { RoomSession } from '../session.ts';
 import { AddTracks } from './AddTracks.tsx';
-import { ConnectionBadge, ShareButton, Toasts, TopBar } from './Chrome.tsx';
+import { ConnectionBadge, RoomMenu, ShareButton, Toasts, TopBar } from './Chrome.tsx';
 import { History } from './History.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { NowPlaying } from './NowPlaying.tsx';
@@ -71,21 +71,27 @@ export function RoomPage({ roomId }: { roomId: string }) {
 
   const me = s.identity && room.me ? room.me : null;
   const isHost = me?.isHost ?? false;
+  const who = `${room.memberCount} ${room.memberCount === 1 ? 'person' : 'people'}${me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}`;
   return (
     <div class="page">
       <TopBar>
         <div class="room-title">
           <h1>{room.name}</h1>
-          <span class="muted small">
-            {room.memberCount} {room.memberCount === 1 ? 'person' : 'people'}
-            {me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}
-          </span>
+          <span class="muted small room-who">{who}</span>
           {/* Over the room's title, never over a control, and one at a time (session.toast). */}
           <Toasts toasts={s.toasts} onDismiss={(id) => session.dismiss(id)} />
         </div>
         <div class="top-actions">
           <ConnectionBadge state={s.connection} />
-          <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
+          <span class="wide-only">
+            <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
+          </span>
+          {/* A phone's top bar has room for the name only: the rest is here (hidden when wide). */}
+          <RoomMenu>
+            <p class="room-menu-name">{room.name}</p>
+            <p class="muted small">{who}</p>
+            <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
+          </RoomMenu>
         </div>
       </TopBar>
       {s.connection === 'offline' && (
