@@ -1,6 +1,8 @@
 // Builds the web page (web/src -> web/dist) with esbuild: one minified ES module and one stylesheet,
 // named by content hash so they can be cached for a year, an index.html that points at them, and
-// gzip/brotli copies that @fastify/static serves to browsers that accept them.
+// gzip/brotli copies that @fastify/static serves to browsers that accept them. Then the service
+// worker (web/src/sw.ts -> web/dist/sw.js, a fixed name: its scope is the whole site) with this
+// build's version and file list written in, so that every build is a new worker (see sw.ts).
 //
 //   npm run build:web              build once (prestart and pretest:e2e do this)
 //   npm run build:web -- --watch   rebuild on every change while developing
@@ -12,6 +14,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,12 +22,14 @@ const web = join(root, 'web');
 const dist = join(web, 'dist');
 const assets = join(dist, 'assets');
 
+/** Browsers of the last few years (dialog, :focus-visible, color-mix are used by the page). */
+const TARGET = ['chrome111', 'firefox113', 'safari16.4', 'edge111'];
+
 const options: BuildOptions = {
   entryPoints: [join(web, 'src', 'main.tsx')],
   bundle: true,
   format: 'esm',
-  // Browsers of the last few years (dialog, :focus-visible, color-mix are used by the page).
-  target: ['chrome111', 'firefox113', 'safari16.4', 'edge111'],
+  target: TARGET,
   minify: true,
   sourcemap: 'linked',
   jsx: 'automatic',
@@ -37,8 +42,11 @@ const options: BuildOptions = {
   logLevel: 'warning',
 };
 
-/** Writes index.html pointing at this build's hashed files, and compressed copies of the files. */
-async function finish(metafile: Metafile): Promise<void> {
+/**
+ * Writes index.html pointing at this build's hashed files, compressed copies of the files, and the
+ * service worker that keeps them for offline reloads.
+ */
+async function finish(esbuild: typeof Esbuild, metafile: Metafile): Promise<void> {
   const outputs = Object.keys(metafile.outputs).map(
     (p) => '/' + relative(dist, join(root, p)).replaceAll('\\', '/'),
   );
@@ -50,6 +58,19 @@ async function finish(metafile: Metafile): Promise<void> {
     .replace('<!--styles-->', `<link rel="stylesheet" href="${css}" />`)
     .replace('<!--scripts-->', `<script type="module" src="${js}"></script>`);
   await writeFile(join(dist, 'index.html'), html);
+  // The version names the whole shell: index.html and the hashed names it points at.
+  const version = createHash('sha256').update(html).digest('hex').slice(0, 16);
+  await esbuild.build({
+    entryPoints: [join(web, 'src', 'sw.ts')],
+    bundle: true,
+    format: 'iife',
+    target: TARGET,
+    minify: true,
+    outfile: join(dist, 'sw.js'),
+    define: { CHORUS_SHELL: JSON.stringify({ version, files: [js, css] }) },
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
 
   const sizes: string[] = [];
   for (const file of [js, css]) {
@@ -94,7 +115,7 @@ async function main(): Promise<void> {
           name: 'index-html',
           setup(b) {
             b.onEnd(async (result) => {
-              if (result.metafile) await finish(result.metafile);
+              if (result.metafile) await finish(esbuild, result.metafile);
             });
           },
         },
@@ -105,7 +126,7 @@ async function main(): Promise<void> {
     return;
   }
   const result = await esbuild.build(options);
-  await finish(result.metafile!);
+  await finish(esbuild, result.metafile!);
   process.stdout.write(`build-web: done in ${Math.round(performance.now() - started)} ms\n`);
 }
 

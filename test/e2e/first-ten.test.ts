@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { eventually, launchChromium, startNode, type NodeProcess } from './helpers.ts';
+import type { Browser } from 'playwright-core';
+import { createRoom, eventually, launchChromium, startNode, type NodeProcess } from './helpers.ts';
 
 /** A node and a browser for one test, both closed after it. */
 async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<[NodeProcess, Browser]> {
@@ -13,22 +13,6 @@ async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<[Node
   const browser = await launchChromium();
   t.after(() => browser.close());
   return [node, browser];
-}
-
-/** Ann creates a room on a new page of her own; resolves with the page and the room's id. */
-async function createRoom(
-  browser: Browser,
-  url: string,
-  name: string,
-  viewport = { width: 1280, height: 800 },
-): Promise<[Page, string]> {
-  const page = await (await browser.newContext({ viewport })).newPage();
-  await page.goto(`${url}/`);
-  await page.getByLabel('Room name').fill(name);
-  await page.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
-  await page.getByRole('button', { name: 'Create room' }).click();
-  await page.waitForURL(/\/r\/[a-z0-9-]+$/);
-  return [page, new URL(page.url()).pathname.split('/')[2]!];
 }
 
 interface Box {

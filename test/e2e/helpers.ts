@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CHORUS = join(ROOT, 'bin', 'chorus.js');
@@ -159,4 +159,20 @@ export async function eventually<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Ann creates a room on a new page of her own; resolves with the page and the room's id. */
+export async function createRoom(
+  browser: Browser,
+  url: string,
+  name: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<[Page, string]> {
+  const page = await (await browser.newContext({ viewport })).newPage();
+  await page.goto(`${url}/`);
+  await page.getByLabel('Room name').fill(name);
+  await page.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
+  await page.getByRole('button', { name: 'Create room' }).click();
+  await page.waitForURL(/\/r\/[a-z0-9-]+$/);
+  return [page, new URL(page.url()).pathname.split('/')[2]!];
 }

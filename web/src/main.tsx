@@ -4,6 +4,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { roomIdOf } from './app.ts';
 import { Home } from './components/Home.tsx';
+import { registerServiceWorker } from './offline.ts';
 import { RoomPage } from './components/RoomPage.tsx';
 import './styles.css';
 
@@ -23,3 +24,5 @@ function App() {
 }
 
 render(<App />, document.getElementById('app')!);
+// After the first render: the worker's install (fetching the shell once more) never delays the page.
+registerServiceWorker();

@@ -9,10 +9,13 @@
 //   a moment (it may come from a node that is behind), refetch at that version.
 // - While offline (the browser says so) the stream is closed; back online it resumes after the
 //   version held. The browser's own reconnect (with Last-Event-ID) covers a node going away.
+// - A page loaded while the server cannot be reached shows the room as this device last saw it
+//   (offline.ts), as Offline, and keeps trying; the first answer replaces it whatever its version.
 
 import { ApiError, plainMessage, type Api, type SettingsPatch } from './api.ts';
 import type { ServerClock } from './clock.ts';
 import { forgetIdentity, loadIdentity, saveIdentity, type Identity } from './identity.ts';
+import { loadLastSeen, saveLastSeen } from './offline.ts';
 import {
   applyEvents,
   fromView,
@@ -58,6 +61,8 @@ export interface SessionState {
   readonly toasts: readonly Toast[];
   /** The latest change in words, for the aria-live region. */
   readonly notice: string;
+  /** When the room shown is this device's kept copy (the server was unreachable at load): its age. */
+  readonly keptAt: number | null;
 }
 
 interface ChangeMessage {
@@ -66,6 +71,7 @@ interface ChangeMessage {
 }
 
 const EXPECT_WITHIN_MS = 1500;
+const KEEP_EVERY_MS = 1000;
 
 export class RoomSession {
   readonly roomId: string;
@@ -106,6 +112,7 @@ export class RoomSession {
       history: { records: [], nextBefore: null, loading: false, loaded: false },
       toasts: [],
       notice: '',
+      keptAt: null,
     };
   }
 
@@ -133,13 +140,32 @@ export class RoomSession {
       }
     }
     this.set({ ...extra, room: room ? withPending(room, this.pendingVotes, this.removing) : null });
+    this.keepSoon();
   }
+
+  /** Keeps the server's state for an offline reload, at most once a second (offline.ts). */
+  private keeping = false;
+  private keepSoon(): void {
+    if (this.keeping || !this.room || this.state.keptAt !== null) return;
+    this.keeping = true;
+    this.later(KEEP_EVERY_MS, () => {
+      this.keeping = false;
+      this.keepNow();
+    });
+  }
+
+  private keepNow = (): void => {
+    if (this.room && this.state.keptAt === null) {
+      saveLastSeen(this.roomId, this.room, this.state.history.records);
+    }
+  };
 
   // ---- Life cycle -------------------------------------------------------------------------------
 
   async start(): Promise<void> {
     window.addEventListener('online', this.onOnline);
     window.addEventListener('offline', this.onOffline);
+    window.addEventListener('pagehide', this.keepNow);
     await this.load();
   }
 
@@ -147,6 +173,8 @@ export class RoomSession {
     this.stopped = true;
     window.removeEventListener('online', this.onOnline);
     window.removeEventListener('offline', this.onOffline);
+    window.removeEventListener('pagehide', this.keepNow);
+    this.keepNow();
     this.source?.close();
     this.source = null;
     for (const t of this.timers) clearTimeout(t);
@@ -167,13 +195,15 @@ export class RoomSession {
     try {
       // Read at least the version I joined at: another node may not have seen my join yet.
       const view = await this.api.getRoom(this.roomId, identity?.token ?? null, identity?.version);
+      // The kept copy is replaced, not merged: the server may have lost data since it was kept.
+      if (this.state.keptAt !== null) this.room = null;
       this.adopt(view);
       if (identity && !view.me) {
         // The room no longer knows this member (its data was reset): join again.
         forgetIdentity(this.roomId);
         this.set({ identity: null });
       }
-      this.show({ loading: false, loadError: null });
+      this.show({ loading: false, loadError: null, keptAt: null });
       this.connect();
       void this.loadHistory();
     } catch (err) {
@@ -184,6 +214,13 @@ export class RoomSession {
       if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
         this.dropIdentity();
         return this.load();
+      }
+      const kept = this.room ? null : loadLastSeen(this.roomId);
+      if (kept) {
+        // The server cannot be reached: the room as this device last saw it, read-only.
+        this.room = kept.room;
+        this.setHistory({ records: kept.history, nextBefore: null, loaded: false });
+        this.show({ keptAt: kept.savedAt, connection: 'offline' });
       }
       this.set({ loading: false, loadError: plainMessage(err) });
       this.later(3000, () => void this.load());
@@ -270,7 +307,7 @@ export class RoomSession {
   };
 
   private onOnline = (): void => {
-    if (this.room) this.connect();
+    if (this.room && this.state.keptAt === null) this.connect();
     else void this.load();
   };
 

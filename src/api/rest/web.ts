@@ -2,6 +2,8 @@
 // Assets have content-hashed names, so browsers may keep them for a year without asking again;
 // index.html is revalidated on every load, so a new build reaches everyone on their next visit.
 // The same index.html answers `/` and every room link `/r/<roomId>` (the page routes itself).
+// /sw.js, the page's service worker (web/src/sw.ts), is revalidated on every load too: that is how a
+// browser learns of a new build while the worker keeps the last one for offline reloads.
 
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
@@ -68,4 +70,11 @@ export async function registerWeb(app: RestApp): Promise<void> {
       .sendFile('index.html', DIST, { cacheControl: false });
   app.get('/', { schema: { hide: true } }, page);
   app.get('/r/:roomId', { schema: { hide: true } }, page);
+  app.get('/sw.js', { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .header('cache-control', 'no-cache')
+      .header('x-content-type-options', 'nosniff')
+      .type('text/javascript; charset=utf-8')
+      .sendFile('sw.js', DIST, { cacheControl: false }),
+  );
 }

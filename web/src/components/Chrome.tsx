@@ -1,4 +1,5 @@
-// The page's frame: top bar, connection indicator, share button, toasts.
+// The page's frame: top bar, connection indicator, share button, room menu, toasts. On a phone the
+// top bar is one row of at most 64 px (styles.css): what does not fit goes into the room menu.
 
 import type { ComponentChildren } from 'preact';
 import { navigate } from '../app.ts';
@@ -112,5 +113,33 @@ export function TopBar({ children }: { children?: ComponentChildren }) {
       </a>
       {children}
     </header>
+  );
+}
+
+/**
+ * The room menu: a button that opens a small panel (a popover: Escape or a tap outside closes it)
+ * with what a phone's top bar has no room for. On wider screens the button is hidden and the same
+ * things sit in the bar itself.
+ */
+export function RoomMenu({ children }: { children: ComponentChildren }) {
+  return (
+    <>
+      <button
+        type="button"
+        class="btn btn-quiet menu-button"
+        popovertarget="room-menu"
+        aria-label="Room menu"
+        title="Room menu"
+      >
+        <svg aria-hidden="true" viewBox="0 0 24 24" class="icon">
+          <circle cx="5" cy="12" r="1.6" />
+          <circle cx="12" cy="12" r="1.6" />
+          <circle cx="19" cy="12" r="1.6" />
+        </svg>
+      </button>
+      <div id="room-menu" class="room-menu card" popover="auto">
+        {children}
+      </div>
+    </>
   );
 }

@@ -7,7 +7,7 @@ import { lastName } from '../identity.ts';
 import { useExternal } from '../hooks.ts';
 import { RoomSession } from '../session.ts';
 import { AddTracks } from './AddTracks.tsx';
-import { ConnectionBadge, ShareButton, Toasts, TopBar } from './Chrome.tsx';
+import { ConnectionBadge, RoomMenu, ShareButton, Toasts, TopBar } from './Chrome.tsx';
 import { History } from './History.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { NowPlaying } from './NowPlaying.tsx';
@@ -71,27 +71,34 @@ export function RoomPage({ roomId }: { roomId: string }) {
 
   const me = s.identity && room.me ? room.me : null;
   const isHost = me?.isHost ?? false;
+  const who = `${room.memberCount} ${room.memberCount === 1 ? 'person' : 'people'}${me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}`;
   return (
     <div class="page">
       <TopBar>
         <div class="room-title">
           <h1>{room.name}</h1>
-          <span class="muted small">
-            {room.memberCount} {room.memberCount === 1 ? 'person' : 'people'}
-            {me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}
-          </span>
+          <span class="muted small room-who">{who}</span>
           {/* Over the room's title, never over a control, and one at a time (session.toast). */}
           <Toasts toasts={s.toasts} onDismiss={(id) => session.dismiss(id)} />
         </div>
         <div class="top-actions">
           <ConnectionBadge state={s.connection} />
-          <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
+          <span class="wide-only">
+            <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
+          </span>
+          {/* A phone's top bar has room for the name only: the rest is here (hidden when wide). */}
+          <RoomMenu>
+            <p class="room-menu-name">{room.name}</p>
+            <p class="muted small">{who}</p>
+            <ShareButton roomName={room.name} url={link} onToast={(t) => session.toast('info', t)} />
+          </RoomMenu>
         </div>
       </TopBar>
       {s.connection === 'offline' && (
         <p class="banner offline-banner" role="status" data-offline-banner>
           <strong>Offline.</strong> The server cannot be reached: voting and adding are paused, and the room
-          is shown as it was. This page reconnects by itself.
+          is shown as {s.keptAt === null ? 'it was' : `this device last saw it (${keptTime(s.keptAt)})`}. This
+          page reconnects by itself.
         </p>
       )}
       {/* Offline, every button and field that would write is disabled at once (a disabled fieldset). */}
@@ -116,6 +123,13 @@ export function RoomPage({ roomId }: { roomId: string }) {
       </div>
     </div>
   );
+}
+
+/** When the kept copy was made, as a person says it: "at 21:04", or the day too if not today. */
+function keptTime(at: number): string {
+  const d = new Date(at);
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === new Date().toDateString() ? `at ${time}` : `${d.toLocaleDateString()} ${time}`;
 }
 
 function JoinCard({ roomName, onJoin }: { roomName: string; onJoin: (name: string) => Promise<boolean> }) {
