@@ -29,7 +29,8 @@ import {
 } from '../src/domain/index.ts';
 import { prng } from '../src/prng.ts';
 import { apply as oldApply } from '../test/oracle/apply.ts';
-import type { RoomState as OldState } from '../test/oracle/types.ts';
+// The envelopes measured are of commands the old code knows (no access commands).
+import type { Envelope as OldEnvelope, RoomState as OldState } from '../test/oracle/types.ts';
 import { render } from './lib/figures.ts';
 
 const ROOM = 'bench-scale';
@@ -52,7 +53,9 @@ function envelope(command: Command, actor: string | null): Envelope {
 
 function applyWith(impl: Impl, state: AnyState | null, env: Envelope): AnyState {
   const out: ApplyOutput | ReturnType<typeof oldApply> =
-    impl === 'now' ? apply(state as RoomState | null, env) : oldApply(state as OldState | null, env);
+    impl === 'now'
+      ? apply(state as RoomState | null, env)
+      : oldApply(state as OldState | null, env as OldEnvelope);
   if (!out.result.ok) throw new Error(`${env.command.type}: ${out.result.error.message}`);
   return out.state!;
 }

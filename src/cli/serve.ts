@@ -56,6 +56,13 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .addOption(
       opt(
+        '--previous-secret <secret@until>',
+        'rotation: an old token secret still accepted until a date (ISO 8601 or ms); comma-separated for several',
+        'CHORUS_PREVIOUS_SECRET',
+      ),
+    )
+    .addOption(
+      opt(
         '--legacy-room <id>',
         'room that serves the earlier system’s API',
         'CHORUS_LEGACY_ROOM',

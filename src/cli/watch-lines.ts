@@ -118,6 +118,10 @@ export class WatchLines {
         this.entries.clear();
         this.playing = null;
         return 'the queue and the history were cleared';
+      case 'roleChanged':
+        return `${this.who(e.memberId)} is now ${e.role === 'cohost' ? 'a co-host' : e.role === 'host' ? 'the host' : 'a member'}`;
+      case 'memberRemoved':
+        return `${this.who(e.memberId)} was ${e.banned ? 'banned' : 'removed'}`;
     }
   }
 }

@@ -39,6 +39,7 @@ import type {
 } from './types.ts';
 import { checkId, checkRoomId, checkText, checkTrack, LIMITS, normaliseTrack } from './validate.ts';
 import { publicEntry } from './view.ts';
+import { applyAccess, checkCreateAccess, hasHostPowers, joinRefusal } from './access.ts';
 
 /** Voter keys of anonymous (legacy) votes start with this; no member id may. */
 const ANONYMOUS_PREFIX = '~';
@@ -138,6 +139,12 @@ function dispatch(
       return clear(state, env, command);
     case 'replaceQueue':
       return replaceQueue(state, env, command);
+    case 'setRole':
+    case 'handOver':
+    case 'removeMember':
+    case 'recoverHost':
+    case 'setInvite':
+      return applyAccess(state, env, command);
     default:
       return fail('COMMAND_UNKNOWN', { type: (command as { type: unknown }).type });
   }
@@ -224,7 +231,7 @@ function memberOf(state: RoomState, actor: string | null): Member | ErrorInfo {
 function hostOf(state: RoomState, actor: string | null, action: string): Member | ErrorInfo {
   const member = memberOf(state, actor);
   if ('code' in member) return member;
-  if (!member.isHost) return refusal('HOST_ONLY', { action });
+  if (!hasHostPowers(member)) return refusal('HOST_ONLY', { action });
   return member;
 }
 
@@ -234,7 +241,8 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
   const bad =
     (env.actor === null ? refusal('CREATE_NEEDS_HOST') : null) ??
     checkText('name', command.name, LIMITS.nameMaxLength) ??
-    checkText('hostName', command.hostName, LIMITS.nameMaxLength);
+    checkText('hostName', command.hostName, LIMITS.nameMaxLength) ??
+    checkCreateAccess(command);
   if (bad) return { kind: 'error', error: bad };
   const settings = applySettingsPatch(DEFAULT_SETTINGS, command.settings ?? {});
   if (isErrorInfo(settings)) return { kind: 'error', error: settings };
@@ -255,6 +263,8 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
     playCount: 0,
     version: 0,
     recent: RecentWindow.EMPTY,
+    ...(command.recoveryKeyHash !== undefined ? { recoveryKeyHash: command.recoveryKeyHash } : {}),
+    ...(command.invite !== undefined ? { invite: command.invite } : {}),
   };
   return {
     kind: 'change',
@@ -276,15 +286,19 @@ const join: Handler<'join'> = (state, env, command) => {
   if (Object.hasOwn(state.members, command.memberId)) {
     return fail('MEMBER_EXISTS', { memberId: command.memberId });
   }
+  const refused = joinRefusal(state, command);
+  if (refused) return { kind: 'error', error: refused };
   const member: Member = {
     memberId: command.memberId,
     name: command.name.trim(),
     isHost: false,
     joinedAt: env.at,
   };
+  const kept =
+    command.clientKeyHash === undefined ? member : { ...member, clientKeyHash: command.clientKeyHash };
   return {
     kind: 'change',
-    state: { ...state, members: { ...state.members, [member.memberId]: member } },
+    state: { ...state, members: { ...state.members, [member.memberId]: kept } },
     events: [{ type: 'memberJoined', member }],
     value: { type: 'join', memberId: member.memberId },
   };
@@ -298,7 +312,7 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
   const track = normaliseTrack(command.track);
   const { settings } = state;
 
-  if (state.locked && !member.isHost) return fail('QUEUE_LOCKED');
+  if (state.locked && !hasHostPowers(member)) return fail('QUEUE_LOCKED');
   // A track of unknown length (0) is not refused: nothing says it is too long.
   if (track.durationMs > settings.maxTrackDurationMs) {
     return fail('TRACK_TOO_LONG', {
@@ -326,7 +340,7 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
   if (state.queue.length >= settings.maxQueueLength) {
     return fail('QUEUE_FULL', { maxQueueLength: settings.maxQueueLength });
   }
-  if (!member.isHost && settings.maxEntriesPerMember > 0) {
+  if (!hasHostPowers(member) && settings.maxEntriesPerMember > 0) {
     const mine = entriesOf(state.queue, member.memberId);
     if (mine >= settings.maxEntriesPerMember) {
       return fail('MEMBER_QUOTA', { waiting: mine, maxEntriesPerMember: settings.maxEntriesPerMember });
@@ -377,10 +391,10 @@ const removeEntry: Handler<'removeEntry'> = (state, env, command) => {
     }
     return fail('ENTRY_NOT_FOUND', { entryId: command.entryId });
   }
-  if (entry.addedBy !== member.memberId && !member.isHost) {
+  if (entry.addedBy !== member.memberId && !hasHostPowers(member)) {
     return fail('REMOVE_NOT_ALLOWED');
   }
-  if (state.locked && !member.isHost) return fail('QUEUE_LOCKED');
+  if (state.locked && !hasHostPowers(member)) return fail('QUEUE_LOCKED');
   return {
     kind: 'change',
     state: { ...state, queue: removeSorted(state.queue, entry) },

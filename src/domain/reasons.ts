@@ -232,6 +232,20 @@ export const REASONS = {
     (a: { tokenRoom: string; roomId: string }) => `this token is for room ${a.tokenRoom}, not ${a.roomId}`,
   ),
   LOCKED_INVALID: reason('INVALID_ARGUMENT', () => 'locked must be true or false'),
+  // ---- Hosts, co-hosts, removal and bans (access.ts) -----------------------------------------
+  MEMBER_NOT_FOUND: reason(
+    'NOT_FOUND',
+    (a: { memberId: string }) => `no member ${a.memberId} in this room`,
+    ({ memberId }) => ({ memberId }),
+  ),
+  ROLE_OF_HOST: reason('FAILED_PRECONDITION', () => 'the host’s role changes only by handing the room over'),
+  REMOVE_MEMBER_NOT_ALLOWED: reason('PERMISSION_DENIED', (a: { why: string }) => a.why),
+  RECOVERY_KEY_WRONG: reason('PERMISSION_DENIED', () => 'this is not the room’s recovery key'),
+  MEMBER_BANNED: reason(
+    'PERMISSION_DENIED',
+    (a: { roomId: string }) => `you are banned from room ${a.roomId}`,
+    ({ roomId }) => ({ roomId }),
+  ),
 
   // ---- The queue ------------------------------------------------------------------------------
   QUEUE_LOCKED: reason('FAILED_PRECONDITION', () => 'the host has locked the queue'),

@@ -50,9 +50,24 @@ export interface RoomSettings {
 export interface Member {
   readonly memberId: string;
   readonly name: string;
+  /** The room's one host (state.hostId). */
   readonly isHost: boolean;
+  /** A co-host: host powers except hand-over and roles (access.ts). Absent: false. */
+  readonly coHost?: boolean;
   readonly joinedAt: number;
+  /** The hash of the client key the member joined with (bans refuse it); never shown. */
+  readonly clientKeyHash?: string;
 }
+
+/** A banned member: their id, and the hash of the client key they joined with, if they sent one. */
+export interface Ban {
+  readonly memberId: string;
+  readonly name: string;
+  readonly at: number;
+  readonly clientKeyHash?: string;
+}
+
+export type Role = 'host' | 'cohost' | 'member';
 
 /** +1 up, -1 down. A withdrawn vote is simply absent. */
 export type VoteValue = 1 | -1;
@@ -128,6 +143,15 @@ export interface RoomState {
    * persistent chunked window (recent.ts) that JSON writes as the plain array.
    */
   readonly recent: RecentWindow;
+  /** The hash of the host recovery key (rooms made before recovery keys: absent, no recovery). */
+  readonly recoveryKeyHash?: string;
+  /**
+   * A private room's invite secret, needed (or membership) to see, stream or join it. Absent: the
+   * room is reachable by id (public rooms, and private rooms made before invites until a host sets one).
+   */
+  readonly invite?: string;
+  /** Banned members, oldest first. Absent: none. */
+  readonly bans?: readonly Ban[];
 }
 
 export interface RecentCommand {
@@ -145,8 +169,35 @@ export type Command =
       readonly name: string;
       readonly hostName: string;
       readonly settings?: SettingsPatch;
+      /** The hash of the recovery key the node returned once to the creator. */
+      readonly recoveryKeyHash?: string;
+      /** The invite secret of a private room (the node draws it). */
+      readonly invite?: string;
     }
-  | { readonly type: 'join'; readonly memberId: string; readonly name: string }
+  | {
+      readonly type: 'join';
+      readonly memberId: string;
+      readonly name: string;
+      /** What the joiner presented: needed for a private room with an invite. */
+      readonly invite?: string;
+      /** The hash of the joiner's client key (the page's, the CLI's), checked against bans. */
+      readonly clientKeyHash?: string;
+    }
+  /** Host: make a member a co-host, or a plain member again. */
+  | { readonly type: 'setRole'; readonly memberId: string; readonly role: 'cohost' | 'member' }
+  /** Host: make another member the host (the old host stays on as a co-host). */
+  | { readonly type: 'handOver'; readonly memberId: string }
+  /** Host or co-host: remove a member, with or without their waiting entries, banning them or not. */
+  | {
+      readonly type: 'removeMember';
+      readonly memberId: string;
+      readonly removeEntries: boolean;
+      readonly ban: boolean;
+    }
+  /** Anyone holding the recovery key: become the host under the new `memberId`. */
+  | { readonly type: 'recoverHost'; readonly memberId: string; readonly keyHash: string }
+  /** Host or co-host: a new invite secret for the room's link. */
+  | { readonly type: 'setInvite'; readonly invite: string }
   | { readonly type: 'addTrack'; readonly entryId: string; readonly track: Track }
   /** `trackId`, when given, picks the queued entry of that track instead (the legacy API's way). */
   | { readonly type: 'removeEntry'; readonly entryId: string; readonly trackId?: string }
@@ -215,6 +266,16 @@ export interface Envelope {
 export type CommandValue =
   | { readonly type: 'createRoom'; readonly roomId: string; readonly hostId: string }
   | { readonly type: 'join'; readonly memberId: string }
+  | { readonly type: 'setRole'; readonly memberId: string; readonly role: 'cohost' | 'member' }
+  | { readonly type: 'handOver'; readonly hostId: string }
+  | {
+      readonly type: 'removeMember';
+      readonly memberId: string;
+      readonly banned: boolean;
+      readonly removedEntries: number;
+    }
+  | { readonly type: 'recoverHost'; readonly memberId: string }
+  | { readonly type: 'setInvite' }
   | { readonly type: 'addTrack'; readonly entry: QueueEntry; readonly started: boolean }
   | { readonly type: 'removeEntry'; readonly entryId: string }
   | {
@@ -254,6 +315,10 @@ export type RoomEventBody =
       readonly settings: RoomSettings;
     }
   | { readonly type: 'memberJoined'; readonly member: Member }
+  /** A member's role changed (co-host made or unmade, hand-over, recovery). */
+  | { readonly type: 'roleChanged'; readonly memberId: string; readonly role: Role }
+  /** A host removed the member (banned: and refuses them back); their token opens nothing now. */
+  | { readonly type: 'memberRemoved'; readonly memberId: string; readonly banned: boolean }
   | { readonly type: 'entryAdded'; readonly entry: QueueEntry }
   | {
       readonly type: 'entryRemoved';

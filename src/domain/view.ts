@@ -1,6 +1,7 @@
 // The read model every API shares: the room as a person sees it at a moment, from one member's
 // point of view. Derived entirely from the state, the time and the viewer.
 
+import { viewerAccess, type MemberView } from './access.ts';
 import { durationBefore, scoreOf } from './order.ts';
 import type {
   HistoryRecord,
@@ -74,8 +75,10 @@ export interface RoomView {
   /** A window of the queue: `queueOffset` entries are skipped, at most the requested limit shown. */
   readonly queue: readonly QueueItemView[];
   readonly queueOffset: number;
-  /** The viewer, when a member is viewing. */
-  readonly me: Member | null;
+  /** The viewer, when a member is viewing (with their role; access.ts). */
+  readonly me: MemberView | null;
+  /** A private room's invite secret: shown to its host and co-hosts only, for the share link. */
+  readonly invite?: string;
 }
 
 export interface ViewOptions {
@@ -141,7 +144,7 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
       : null,
     queue,
     queueOffset: offset,
-    me: viewer ? memberOrNull(state, viewer) : null,
+    ...viewerAccess(state, viewer ? memberOrNull(state, viewer) : null),
   };
 }
 

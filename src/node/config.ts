@@ -4,6 +4,7 @@
 import { ROOM_ID_PATTERN } from '../domain/index.ts';
 import { storeEntry, storeKinds } from '../store/registry.ts';
 import type { StoreKind } from '../store/types.ts';
+import { parsePreviousSecrets, type PreviousSecret } from './tokens.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,6 +20,8 @@ export interface NodeConfig {
   readonly redisPrefix: string;
   /** HMAC secret for tokens; null: generated once and kept in the data dir (single node only). */
   readonly secret: string | null;
+  /** Old token secrets still accepted until their dates (rotation; tokens.ts). */
+  readonly previousSecrets?: readonly PreviousSecret[];
   /** The legacy API's room, or null to switch the legacy API off. */
   readonly legacyRoom: string | null;
   readonly musicDir: string | null;
@@ -165,6 +168,9 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     problems.push('--redis-url must start with redis://, rediss://, redis-sentinel:// or redis-cluster://');
   const secret = str('secret') ?? null;
   if (secret !== null && secret.length < 16) problems.push('--secret must be at least 16 characters');
+  const previousSecrets = parsePreviousSecrets(str('previousSecret') ?? '', problems);
+  if (previousSecrets.length > 0 && secret === null)
+    problems.push('--previous-secret needs --secret (the new one)');
   if (storeEntry(store).shared && secret === null) {
     problems.push(
       `--store ${store} needs --secret (or CHORUS_SECRET), the same on every node, so nodes accept each other’s tokens`,
@@ -220,6 +226,7 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     redisUrl,
     redisPrefix: str('redisPrefix', DEFAULTS.redisPrefix) ?? DEFAULTS.redisPrefix,
     secret,
+    previousSecrets,
     legacyRoom,
     musicDir,
     demoCatalog,

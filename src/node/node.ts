@@ -127,7 +127,7 @@ export async function startNode(
   const service = new RoomService({
     store,
     catalog,
-    tokens: new TokenSigner(secret),
+    tokens: new TokenSigner(secret, config.previousSecrets ?? []),
     readTimeoutMs: config.readTimeoutMs,
     rates: {
       writesPerMember: { rate: config.limits.writesPerMember, burst: 2 * config.limits.writesPerMember },

@@ -58,7 +58,7 @@ function view(queue: QueueItemView[], extra: Partial<RoomView> = {}): RoomView {
     nowPlaying: null,
     queue,
     queueOffset: 0,
-    me: { memberId: ME, name: 'Me', isHost: false, joinedAt: 0 },
+    me: { memberId: ME, name: 'Me', isHost: false, role: 'member', joinedAt: 0 },
     ...extra,
   };
 }

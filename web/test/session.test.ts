@@ -98,7 +98,7 @@ function roomView(version: number, queue: QueueItemView[]): RoomView {
     nowPlaying: null,
     queue,
     queueOffset: 0,
-    me: { memberId: ME, name: 'Me', isHost: true, joinedAt: 0 },
+    me: { memberId: ME, name: 'Me', isHost: true, role: 'host', joinedAt: 0 },
   };
 }
 

@@ -73,6 +73,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       const roomId = roomIdOf(req.roomId);
       const room = await service.getRoom(roomId, {
         viewer: service.viewerOf(ctx.token, roomId),
+        invite: req.invite || null,
         minVersion: versionOf('min_version', req.minVersion),
         offset: intIn('offset', req.offset, 0, Number.MAX_SAFE_INTEGER),
         limit: req.limit === undefined ? PAGE_LIMITS.queue.fallback : pageLimit(req.limit, PAGE_LIMITS.queue),
@@ -85,7 +86,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('RoomService/UpdateSettings'),
       logger,
       async (req, ctx) => {
-        const who = caller(ctx, req.roomId);
+        const who = await caller(ctx, req.roomId);
         return toPbRoom(await service.updateSettings(who, fromPbSettingsPatch(req.patch), ctx.commandId));
       },
     ),
@@ -94,18 +95,20 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('RoomService/SetLocked'),
       logger,
       async (req, ctx) =>
-        toPbRoom(await service.setLocked(caller(ctx, req.roomId), req.locked, ctx.commandId)),
+        toPbRoom(await service.setLocked(await caller(ctx, req.roomId), req.locked, ctx.commandId)),
     ),
 
     GetHistory: unary<pb.GetHistoryRequest__Output, pb.HistoryPage>(
       m('RoomService/GetHistory'),
       logger,
-      async (req) => {
+      async (req, ctx) => {
         const before = versionOf('before', req.before);
-        const page = await service.history(roomIdOf(req.roomId), {
+        const roomId = roomIdOf(req.roomId);
+        const page = await service.history(roomId, {
           before: before === 0 ? undefined : before,
           limit: pageLimit(req.limit, PAGE_LIMITS.history),
           minVersion: versionOf('min_version', req.minVersion),
+          who: service.visitor(ctx.token, roomId, req.invite || undefined),
         });
         return {
           records: page.records.map(toPbHistoryRecord),
@@ -121,8 +124,69 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       async (req, call, ctx) => {
         const roomId = roomIdOf(req.roomId);
         const after = req.afterVersion === undefined ? null : versionOf('after_version', req.afterVersion);
-        await watches.stream(service, roomId, after, service.viewerOf(ctx.token, roomId), call);
+        await watches.stream(
+          service,
+          roomId,
+          after,
+          service.visitor(ctx.token, roomId, req.invite || undefined),
+          call,
+        );
       },
+    ),
+
+    ListMembers: unary<pb.ListMembersRequest__Output, pb.ListMembersResponse>(
+      m('RoomService/ListMembers'),
+      logger,
+      async (req, ctx) => service.members(await caller(ctx, req.roomId)),
+    ),
+
+    SetRole: unary<pb.SetRoleRequest__Output, pb.Room>(m('RoomService/SetRole'), logger, async (req, ctx) => {
+      const who = await caller(ctx, req.roomId);
+      if (req.role !== 'cohost' && req.role !== 'member') {
+        throw chorusError('FIELD_INVALID', { field: 'role', problem: 'must be "cohost" or "member"' });
+      }
+      return toPbRoom(await service.setRole(who, idOf('member_id', req.memberId), req.role, ctx.commandId));
+    }),
+
+    HandOver: unary<pb.HandOverRequest__Output, pb.Room>(
+      m('RoomService/HandOver'),
+      logger,
+      async (req, ctx) =>
+        toPbRoom(
+          await service.handOver(
+            await caller(ctx, req.roomId),
+            idOf('member_id', req.memberId),
+            ctx.commandId,
+          ),
+        ),
+    ),
+
+    RemoveMember: unary<pb.RemoveMemberRequest__Output, pb.RemoveMemberResponse>(
+      m('RoomService/RemoveMember'),
+      logger,
+      async (req, ctx) =>
+        service.removeMember(
+          await caller(ctx, req.roomId),
+          idOf('member_id', req.memberId),
+          { ban: req.ban, removeEntries: req.removeEntries },
+          ctx.commandId,
+        ),
+    ),
+
+    RecoverHost: unary<pb.RecoverHostRequest__Output, pb.JoinResponse>(
+      m('RoomService/RecoverHost'),
+      logger,
+      async (req, ctx) => {
+        const key = textOf('recovery_key', req.recoveryKey, 128);
+        const recovered = await service.recoverHost(roomIdOf(req.roomId), key, ctx.commandId);
+        return { ...recovered, room: toPbRoom(recovered.room) };
+      },
+    ),
+
+    NewInvite: unary<pb.NewInviteRequest__Output, pb.NewInviteResponse>(
+      m('RoomService/NewInvite'),
+      logger,
+      async (req, ctx) => service.newInvite(await caller(ctx, req.roomId), ctx.commandId),
     ),
   };
 
@@ -131,7 +195,10 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('SessionService/Join'),
       logger,
       async (req, ctx) => {
-        const joined = await service.join(roomIdOf(req.roomId), req.name, ctx.commandId, ctx.client);
+        const joined = await service.join(roomIdOf(req.roomId), req.name, ctx.commandId, ctx.client, {
+          invite: req.invite || undefined,
+          clientKey: req.clientKey ? textOf('client_key', req.clientKey, 128, 16) : undefined,
+        });
         return { ...joined, room: toPbRoom(joined.room) };
       },
     ),
@@ -142,7 +209,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('QueueService/AddTrack'),
       logger,
       async (req, ctx) => {
-        const who = caller(ctx, req.roomId);
+        const who = await caller(ctx, req.roomId);
         let input: AddTrackInput;
         if (req.source === 'trackId' && req.trackId !== undefined) {
           input = { trackId: trackIdOf('track_id', req.trackId) };
@@ -164,11 +231,11 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('QueueService/RemoveEntry'),
       logger,
       async (req, ctx) =>
-        service.removeEntry(caller(ctx, req.roomId), idOf('entry_id', req.entryId), ctx.commandId),
+        service.removeEntry(await caller(ctx, req.roomId), idOf('entry_id', req.entryId), ctx.commandId),
     ),
 
     Vote: unary<pb.VoteRequest__Output, pb.VoteResponse>(m('QueueService/Vote'), logger, async (req, ctx) => {
-      const who = caller(ctx, req.roomId);
+      const who = await caller(ctx, req.roomId);
       const value = VOTE.get(req.direction);
       if (value === undefined) {
         throw chorusError('VOTE_DIRECTION_INVALID');
@@ -189,7 +256,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('QueueService/Advance'),
       logger,
       async (req, ctx) => {
-        const who = caller(ctx, req.roomId);
+        const who = await caller(ctx, req.roomId);
         const expected =
           req.expectedEntryId === undefined
             ? undefined
@@ -202,18 +269,18 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
     ),
 
     Pause: unary<pb.PlaybackRequest__Output, pb.Room>(m('QueueService/Pause'), logger, async (req, ctx) =>
-      toPbRoom(await service.setPaused(caller(ctx, req.roomId), true, ctx.commandId)),
+      toPbRoom(await service.setPaused(await caller(ctx, req.roomId), true, ctx.commandId)),
     ),
 
     Resume: unary<pb.PlaybackRequest__Output, pb.Room>(m('QueueService/Resume'), logger, async (req, ctx) =>
-      toPbRoom(await service.setPaused(caller(ctx, req.roomId), false, ctx.commandId)),
+      toPbRoom(await service.setPaused(await caller(ctx, req.roomId), false, ctx.commandId)),
     ),
 
     ReportEnded: unary<pb.ReportEndedRequest__Output, pb.AdvanceResponse>(
       m('QueueService/ReportEnded'),
       logger,
       async (req, ctx) => {
-        const who = caller(ctx, req.roomId);
+        const who = await caller(ctx, req.roomId);
         const entryId = idOf('entry_id', req.entryId);
         const { advanced, ended, room } = await service.reportEnded(who, entryId, ctx.commandId);
         return { advanced, ended: ended ? toPbHistoryRecord(ended) : null, room: toPbRoom(room) };

@@ -8,6 +8,7 @@ import {
   type HistoryRecord,
   type Member,
   type QueueEntry,
+  type Role,
   type NowPlayingView,
   type QueueItemView,
   type RoomEvent,
@@ -18,6 +19,7 @@ import {
   type VoteValue,
   chorusError,
 } from '../../domain/index.ts';
+import { roleOf, type MemberView } from '../../domain/access.ts';
 import type { RoomListing } from '../../store/types.ts';
 import type * as pb from './generated/chorus/v1/index.ts';
 
@@ -70,8 +72,15 @@ export function toPbSettings(settings: RoomSettings): pb.RoomSettings {
   return { ...settings };
 }
 
-function toPbMember(member: Member): pb.Member {
-  return { ...member };
+function toPbMember(member: Member | MemberView): pb.Member {
+  const role = 'role' in member ? member.role : roleOf(member);
+  return {
+    memberId: member.memberId,
+    name: member.name,
+    isHost: member.isHost,
+    joinedAt: member.joinedAt,
+    role,
+  };
 }
 
 export function toPbQueueItem(item: QueueItemView): pb.QueueItem {
@@ -112,6 +121,7 @@ export function toPbRoom(room: RoomView): pb.Room {
     queue: room.queue.map(toPbQueueItem),
     queueOffset: room.queueOffset,
     me: room.me ? toPbMember(room.me) : null,
+    ...(room.invite !== undefined ? { invite: room.invite } : {}),
   };
 }
 
@@ -208,6 +218,10 @@ export function toPbEvent(event: RoomEvent): pb.RoomEvent {
     }
     case 'cleared':
       return { ...head, cleared: {} };
+    case 'roleChanged':
+      return { ...head, roleChanged: { memberId: event.memberId, role: event.role } };
+    case 'memberRemoved':
+      return { ...head, memberRemoved: { memberId: event.memberId, banned: event.banned } };
   }
 }
 
@@ -290,8 +304,14 @@ export function fromPbRoom(room: pb.Room__Output): RoomView {
       : null,
     queue: room.queue.map(fromPbQueueItem),
     queueOffset: room.queueOffset,
-    me: room.me ? { ...room.me } : null,
+    me: room.me ? { ...room.me, role: roleFromPb(room.me.role) } : null,
+    ...(room.invite ? { invite: room.invite } : {}),
   };
+}
+
+function roleFromPb(role: string): Role {
+  if (role === 'host' || role === 'cohost' || role === 'member') return role;
+  throw malformed(`role ${role}`);
 }
 
 function withoutPresence(np: pb.NowPlaying__Output): Omit<pb.NowPlaying__Output, '_remainingMs'> {
@@ -329,12 +349,19 @@ export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
         settings: fromPbSettings(need(e.settings, 'settings')),
       };
     }
-    case 'memberJoined':
-      return {
-        ...head,
-        type: 'memberJoined',
-        member: { ...need(need(event.memberJoined, 'memberJoined').member, 'member') },
-      };
+    case 'memberJoined': {
+      // Events carry the member as joined; the role is the view's (a joiner is a plain member).
+      const { role: _role, ...member } = need(need(event.memberJoined, 'memberJoined').member, 'member');
+      return { ...head, type: 'memberJoined', member: { ...member } };
+    }
+    case 'roleChanged': {
+      const e = need(event.roleChanged, 'roleChanged');
+      return { ...head, type: 'roleChanged', memberId: e.memberId, role: roleFromPb(e.role) };
+    }
+    case 'memberRemoved': {
+      const e = need(event.memberRemoved, 'memberRemoved');
+      return { ...head, type: 'memberRemoved', memberId: e.memberId, banned: e.banned };
+    }
     case 'entryAdded':
       return {
         ...head,

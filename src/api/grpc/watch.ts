@@ -6,7 +6,7 @@
 import type { MethodDefinition, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
 import type { ChorusError, RoomEvent } from '../../domain/index.ts';
 import { viewRoom, type RoomState, chorusError } from '../../domain/index.ts';
-import type { RoomService } from '../../node/service.ts';
+import type { RoomService, Visitor } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
@@ -95,7 +95,7 @@ export class WatchHub {
     service: RoomService,
     roomId: string,
     afterVersion: number | null,
-    viewer: string | null,
+    who: Visitor,
     call: WatchCall,
   ): Promise<void> {
     // Refused with RESOURCE_EXHAUSTED before anything is sent when the node has all the streams it takes.
@@ -132,7 +132,7 @@ export class WatchHub {
       }
     };
     const sendReset = (state: RoomState): void => {
-      const room = viewRoom(state, { now: Date.now(), viewer, limit: RESET_QUEUE_LIMIT });
+      const room = viewRoom(state, { now: Date.now(), viewer: who.memberId, limit: RESET_QUEUE_LIMIT });
       write({ version: state.version, reset: toPbRoom(room) }, JSON.stringify(room).length);
     };
 
@@ -152,11 +152,11 @@ export class WatchHub {
       let from = afterVersion;
       if (from === null) {
         // Fails with NOT_FOUND before anything is sent.
-        const state = await service.read(roomId);
+        const state = await service.enter(roomId, who);
         sendReset(state);
         from = state.version;
       }
-      subscription = await service.subscribe(roomId, from, onItem);
+      subscription = await service.subscribe(roomId, from, onItem, who);
     } catch (err) {
       // The caller hears the error from serverStream(); only the account is left to release.
       closed = true;

@@ -55,7 +55,7 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
       },
     },
     async (request, reply) => {
-      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
       return reply.code(201).send(await service.addTrack(caller, request.body, commandId(request)));
     },
   );
@@ -73,7 +73,7 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
       },
     },
     async (request) => {
-      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
       return service.removeEntry(caller, request.params.entryId, commandId(request));
     },
   );
@@ -105,7 +105,7 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
       },
     },
     async (request) => {
-      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
       const { type: _type, ...result } = await service.vote(
         caller,
         request.params.entryId,
@@ -134,7 +134,7 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
       },
     },
     async (request) => {
-      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
       const { advanced, ended, room } = await service.skipTrack(
         caller,
         request.body?.expectedEntryId,
@@ -163,7 +163,7 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
         },
       },
       async (request) => {
-        const caller = service.authenticate(bearer(request), request.params.roomId);
+        const caller = await service.authenticate(bearer(request), request.params.roomId);
         return service.setPaused(caller, paused, commandId(request));
       },
     );
@@ -186,7 +186,7 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
       },
     },
     async (request) => {
-      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
       return service.reportEnded(caller, request.body.entryId, commandId(request));
     },
   );

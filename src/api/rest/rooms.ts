@@ -18,6 +18,14 @@ import {
   List,
   ListQuery,
   LockBody,
+  HandOverBody,
+  InviteSchema,
+  MemberParams,
+  MembersSchema,
+  RecoverBody,
+  RemovedSchema,
+  RemoveMemberQuery,
+  RoleBody,
   RoomListingSchema,
   RoomParams,
   RoomQuery,
@@ -45,7 +53,17 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
         body: CreateRoomBody,
         headers: IdempotencyHeaders,
         response: {
-          201: Type.Object({ room: RoomViewSchema, memberId: Type.String(), token: Type.String() }),
+          201: Type.Object({
+            room: RoomViewSchema,
+            memberId: Type.String(),
+            token: Type.String(),
+            recoveryKey: Type.String({
+              description: 'Shown this once: POST /v1/rooms/:id/recover with it makes you the host again',
+            }),
+            invite: Type.Optional(
+              Type.String({ description: "A private room's invite secret, for its link (?invite=)" }),
+            ),
+          }),
           ...Errors,
         },
       },
@@ -95,6 +113,120 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     },
   );
 
+  app.get(
+    '/v1/rooms/:roomId/members',
+    {
+      schema: {
+        summary: 'Host and co-hosts: the members with their roles, and the banned',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        response: { 200: MembersSchema, ...Errors },
+      },
+    },
+    async (request) => service.members(await service.authenticate(bearer(request), request.params.roomId)),
+  );
+
+  app.put(
+    '/v1/rooms/:roomId/members/:memberId/role',
+    {
+      schema: {
+        summary: 'Host: make a member a co-host, or a plain member again',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: MemberParams,
+        body: RoleBody,
+        headers: IdempotencyHeaders,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
+      return service.setRole(caller, request.params.memberId, request.body.role, commandId(request));
+    },
+  );
+
+  app.delete(
+    '/v1/rooms/:roomId/members/:memberId',
+    {
+      schema: {
+        summary:
+          'Host or co-host: remove a member (?removeEntries=true: their waiting entries too; ?ban=true: for good)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: MemberParams,
+        querystring: RemoveMemberQuery,
+        headers: IdempotencyHeaders,
+        response: { 200: RemovedSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
+      return service.removeMember(
+        caller,
+        request.params.memberId,
+        { ban: request.query.ban ?? false, removeEntries: request.query.removeEntries ?? false },
+        commandId(request),
+      );
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/hand-over',
+    {
+      schema: {
+        summary: 'Host: make another member the host (you stay on as a co-host)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        body: HandOverBody,
+        headers: IdempotencyHeaders,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
+      return service.handOver(caller, request.body.memberId, commandId(request));
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/recover',
+    {
+      schema: {
+        summary: 'Present the recovery key: a new host token (the old host identity leaves the room)',
+        tags: ['rooms'],
+        params: RoomParams,
+        body: RecoverBody,
+        headers: IdempotencyHeaders,
+        response: {
+          200: Type.Object({ room: RoomViewSchema, memberId: Type.String(), token: Type.String() }),
+          ...Errors,
+        },
+      },
+    },
+    async (request) =>
+      service.recoverHost(request.params.roomId, request.body.recoveryKey, commandId(request)),
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/invite',
+    {
+      schema: {
+        summary: 'Host or co-host: a new invite secret for the room link (old links stop working)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        headers: IdempotencyHeaders,
+        response: { 200: InviteSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
+      return service.newInvite(caller, commandId(request));
+    },
+  );
+
   app.post(
     '/v1/rooms/:roomId/members',
     {
@@ -111,12 +243,11 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
       },
     },
     async (request, reply) => {
-      const joined = await service.join(
-        request.params.roomId,
-        request.body.name,
-        commandId(request),
-        request.ip,
-      );
+      const { name, invite, clientKey } = request.body;
+      const joined = await service.join(request.params.roomId, name, commandId(request), request.ip, {
+        invite,
+        clientKey,
+      });
       return reply.code(201).send(joined);
     },
   );
@@ -135,7 +266,7 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
       },
     },
     async (request) => {
-      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
       return service.updateSettings(caller, request.body, commandId(request));
     },
   );
@@ -154,7 +285,7 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
       },
     },
     async (request) => {
-      const caller = service.authenticate(bearer(request), request.params.roomId);
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
       return service.setLocked(caller, request.body.locked, commandId(request));
     },
   );
@@ -175,6 +306,7 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
         before: request.query.before,
         limit: request.query.limit ?? PAGE_LIMITS.history.fallback,
         minVersion: request.query.minVersion,
+        who: service.visitor(bearer(request), request.params.roomId, request.query.invite),
       }),
   );
 
@@ -196,7 +328,9 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     async (request, reply) => {
       const header = request.headers['last-event-id'];
       const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : null;
-      await sse.stream(service, request.params.roomId, fromHeader ?? request.query.after ?? null, reply);
+      const { roomId } = request.params;
+      const who = service.visitor(bearer(request), roomId, request.query.invite);
+      await sse.stream(service, roomId, fromHeader ?? request.query.after ?? null, reply, who);
     },
   );
 

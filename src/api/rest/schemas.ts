@@ -128,10 +128,13 @@ const NowPlayingSchema = Type.Object({
   myVote: Vote,
 });
 
+const Role = Type.Union([Type.Literal('host'), Type.Literal('cohost'), Type.Literal('member')]);
+
 const MemberSchema = Type.Object({
   memberId: Type.String(),
   name: Type.String(),
   isHost: Type.Boolean(),
+  role: Role,
   joinedAt: Millis('Join time'),
 });
 
@@ -152,7 +155,44 @@ export const RoomViewSchema = Type.Object({
   queue: List(QueueItemSchema),
   queueOffset: Type.Integer(),
   me: Type.Union([MemberSchema, Type.Null()]),
+  invite: Type.Optional(
+    Type.String({ description: "A private room's invite secret: shown to its host and co-hosts only" }),
+  ),
 });
+
+// ---- Hosts, co-hosts, removal, recovery, invites ---------------------------------------------------
+
+const InviteField = Type.String({
+  maxLength: 128,
+  description: "A private room's invite secret (from its link); not needed with a member token",
+});
+export const MembersSchema = Type.Object({
+  members: List(
+    Type.Object({ memberId: Type.String(), name: Type.String(), role: Role, joinedAt: Millis('Join time') }),
+  ),
+  banned: List(Type.Object({ memberId: Type.String(), name: Type.String(), at: Millis('Ban time') })),
+  version: Type.Integer(),
+});
+export const RoleBody = Type.Object({ role: Type.Union([Type.Literal('cohost'), Type.Literal('member')]) });
+export const HandOverBody = Type.Object({ memberId: Id('The member who becomes the host') });
+export const RemoveMemberQuery = Type.Object({
+  ban: Type.Optional(Type.Boolean({ default: false, description: 'Also ban them' })),
+  removeEntries: Type.Optional(
+    Type.Boolean({ default: false, description: 'Also remove their waiting entries' }),
+  ),
+});
+export const RemovedSchema = Type.Object({
+  memberId: Type.String(),
+  banned: Type.Boolean(),
+  removedEntries: Type.Integer(),
+  version: Type.Integer(),
+});
+export const RecoverBody = Type.Object({
+  recoveryKey: Text(128, 'The recovery key CreateRoom returned'),
+});
+export const InviteSchema = Type.Object({ invite: Type.String(), version: Type.Integer() });
+export const MemberParams = Type.Object({ roomId: RoomIdParam, memberId: Id('Member id') });
+export const InviteQuery = Type.Object({ invite: Type.Optional(InviteField) });
 
 const HistoryRecordSchema = Type.Object({
   playNo: Type.Integer(),
@@ -205,7 +245,13 @@ export const CreateRoomBody = Type.Object({
 });
 export type CreateRoomBody = Static<typeof CreateRoomBody>;
 
-export const JoinBody = Type.Object({ name: Name('Display name') });
+export const JoinBody = Type.Object({
+  name: Name('Display name'),
+  invite: Type.Optional(InviteField),
+  clientKey: Type.Optional(
+    Text(128, 'A random key this browser or CLI keeps: a ban refuses joins that send it again', 16),
+  ),
+});
 
 export const AddTrackBody = Type.Union(
   [
@@ -255,11 +301,13 @@ export const RoomQuery = Type.Object({
   ),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Queue entries to skip' })),
   limit: Type.Optional(PageLimitQuery(PAGE_LIMITS.queue, 'Queue entries to show')),
+  invite: Type.Optional(InviteField),
 });
 export const HistoryQuery = Type.Object({
   before: Type.Optional(Type.Integer({ minimum: 1, description: 'Only plays older than this playNo' })),
   limit: Type.Optional(PageLimitQuery(PAGE_LIMITS.history)),
   minVersion: Type.Optional(MinVersionQuery),
+  invite: Type.Optional(InviteField),
 });
 export const ListQuery = Type.Object({
   limit: Type.Optional(PageLimitQuery(PAGE_LIMITS.rooms)),
@@ -275,6 +323,7 @@ export const EventsQuery = Type.Object({
   after: Type.Optional(
     Type.Integer({ minimum: 0, description: 'Resume after this version (like Last-Event-ID)' }),
   ),
+  invite: Type.Optional(InviteField),
 });
 
 export const IdempotencyHeaders = Type.Object({

@@ -5,7 +5,7 @@
 
 import type { FastifyReply } from 'fastify';
 import { viewRoom, type RoomEvent, type RoomState } from '../../domain/index.ts';
-import type { RoomService } from '../../node/service.ts';
+import type { RoomService, Visitor } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
@@ -52,10 +52,11 @@ export class SseHub {
     roomId: string,
     afterVersion: number | null,
     reply: FastifyReply,
+    who: Visitor,
   ): Promise<void> {
     // Fails with NOT_FOUND (or RESOURCE_EXHAUSTED) before anything is sent, so the error handler
     // still answers in JSON.
-    const state = await service.read(roomId);
+    const state = await service.enter(roomId, who);
     const account = this.options.budget.account();
     reply.hijack();
     const raw = reply.raw;
@@ -114,7 +115,7 @@ export class SseHub {
     });
 
     try {
-      const subscribed = await service.subscribe(roomId, from, onItem);
+      const subscribed = await service.subscribe(roomId, from, onItem, who);
       // The client may have gone (or the node begun stopping) meanwhile.
       if (closed) {
         subscribed.close();

@@ -10,10 +10,14 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { apply, viewRoom, type ApplyOutput, type RoomState } from '../../../src/domain/index.ts';
 import { apply as oracleApply } from '../../oracle/apply.ts';
-import type { ApplyOutput as OracleOutput, RoomState as OracleState } from '../../oracle/types.ts';
+import type {
+  ApplyOutput as OracleOutput,
+  Envelope as OracleEnvelope,
+  RoomState as OracleState,
+} from '../../oracle/types.ts';
 import { viewRoom as oracleView } from '../../oracle/view.ts';
 import { envelopesArb, fcParams } from './arbitraries.ts';
-import { viaJson } from './helpers.ts';
+import { viaJson, withoutRole } from './helpers.ts';
 
 /** What a client or a store sees of an output: plain JSON, errors by code. */
 function plain(out: ApplyOutput | OracleOutput): unknown {
@@ -27,7 +31,7 @@ function plain(out: ApplyOutput | OracleOutput): unknown {
 function sameViews(s: RoomState, o: OracleState, now: number, offset: number, limit: number): void {
   for (const viewer of [null, 'host', 'm1', 'm2']) {
     assert.deepEqual(
-      viaJson(viewRoom(s, { now, viewer, offset, limit })),
+      withoutRole(viewRoom(s, { now, viewer, offset, limit })),
       viaJson(oracleView(o, { now, viewer, offset, limit })),
       `view for ${viewer ?? 'nobody'} at offset ${offset}, limit ${limit}`,
     );
@@ -50,7 +54,8 @@ void test('the persistent room gives the same states, events, answers and views 
           const pick = branches[i];
           const k = pick !== undefined && pick % 3 === 0 ? pick % states.length : states.length - 1;
           const out = apply(states[k]!, env);
-          const expected = oracleApply(oracles[k]!, env);
+          // The arbitrary makes only commands the old code knows (no access commands).
+          const expected = oracleApply(oracles[k]!, env as OracleEnvelope);
           assert.deepEqual(
             plain(out),
             plain(expected),

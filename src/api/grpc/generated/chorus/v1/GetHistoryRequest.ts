@@ -17,6 +17,10 @@ export interface GetHistoryRequest {
    * Answer only once this node has applied at least this version.
    */
   minVersion?: number | string | Long;
+  /**
+   * A private room's invite secret (not needed with a member token of the room).
+   */
+  invite?: string;
 }
 
 export interface GetHistoryRequest__Output {
@@ -33,4 +37,8 @@ export interface GetHistoryRequest__Output {
    * Answer only once this node has applied at least this version.
    */
   minVersion: number;
+  /**
+   * A private room's invite secret (not needed with a member token of the room).
+   */
+  invite: string;
 }

@@ -22,6 +22,10 @@ export interface GetRoomRequest {
    * empty or "local": this node as applied.
    */
   consistency?: string;
+  /**
+   * A private room's invite secret (not needed with a member token of the room).
+   */
+  invite?: string;
   _limit?: 'limit';
 }
 
@@ -44,5 +48,9 @@ export interface GetRoomRequest__Output {
    * empty or "local": this node as applied.
    */
   consistency: string;
+  /**
+   * A private room's invite secret (not needed with a member token of the room).
+   */
+  invite: string;
   _limit?: 'limit';
 }

@@ -7,6 +7,14 @@ export interface JoinRequest {
    * Display name, 1-80 characters.
    */
   name?: string;
+  /**
+   * A private room's invite secret.
+   */
+  invite?: string;
+  /**
+   * A key this client keeps (random, at least 16 characters): a ban refuses joins that send it again.
+   */
+  clientKey?: string;
 }
 
 export interface JoinRequest__Output {
@@ -15,4 +23,12 @@ export interface JoinRequest__Output {
    * Display name, 1-80 characters.
    */
   name: string;
+  /**
+   * A private room's invite secret.
+   */
+  invite: string;
+  /**
+   * A key this client keeps (random, at least 16 characters): a ban refuses joins that send it again.
+   */
+  clientKey: string;
 }

@@ -16,6 +16,14 @@ export interface JoinResponse {
    * Send as `authorization: Bearer <token>` metadata on writes to this room (any node accepts it).
    */
   token?: string;
+  /**
+   * CreateRoom only: the host recovery key, shown this once (RecoverHost takes it).
+   */
+  recoveryKey?: string;
+  /**
+   * CreateRoom of a private room: its invite secret (reads, Watch and Join need it, or a member token).
+   */
+  invite?: string;
 }
 
 /**
@@ -28,4 +36,12 @@ export interface JoinResponse__Output {
    * Send as `authorization: Bearer <token>` metadata on writes to this room (any node accepts it).
    */
   token: string;
+  /**
+   * CreateRoom only: the host recovery key, shown this once (RecoverHost takes it).
+   */
+  recoveryKey: string;
+  /**
+   * CreateRoom of a private room: its invite secret (reads, Watch and Join need it, or a member token).
+   */
+  invite: string;
 }

@@ -11,6 +11,10 @@ export interface Member {
   name?: string;
   isHost?: boolean;
   joinedAt?: number | string | Long;
+  /**
+   * "host", "cohost" or "member".
+   */
+  role?: string;
 }
 
 /**
@@ -21,4 +25,8 @@ export interface Member__Output {
   name: string;
   isHost: boolean;
   joinedAt: number;
+  /**
+   * "host", "cohost" or "member".
+   */
+  role: string;
 }

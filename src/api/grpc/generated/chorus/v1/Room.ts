@@ -52,6 +52,10 @@ export interface Room {
    * The viewer, when the call carried a valid token for this room; unset otherwise.
    */
   me?: _chorus_v1_Member | null;
+  /**
+   * A private room's invite secret, shown to its host and co-hosts (for the share link).
+   */
+  invite?: string;
 }
 
 /**
@@ -87,4 +91,8 @@ export interface Room__Output {
    * The viewer, when the call carried a valid token for this room; unset otherwise.
    */
   me: _chorus_v1_Member__Output | null;
+  /**
+   * A private room's invite secret, shown to its host and co-hosts (for the share link).
+   */
+  invite: string;
 }

@@ -45,6 +45,14 @@ import type {
   PlaybackChanged as _chorus_v1_PlaybackChanged,
   PlaybackChanged__Output as _chorus_v1_PlaybackChanged__Output,
 } from '../../chorus/v1/PlaybackChanged.ts';
+import type {
+  RoleChanged as _chorus_v1_RoleChanged,
+  RoleChanged__Output as _chorus_v1_RoleChanged__Output,
+} from '../../chorus/v1/RoleChanged.ts';
+import type {
+  MemberRemoved as _chorus_v1_MemberRemoved,
+  MemberRemoved__Output as _chorus_v1_MemberRemoved__Output,
+} from '../../chorus/v1/MemberRemoved.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -78,6 +86,14 @@ export interface RoomEvent {
    * The host resumed it; started_at has moved on by the pause.
    */
   playbackResumed?: _chorus_v1_PlaybackChanged | null;
+  /**
+   * A member's role changed (co-host made or unmade, hand-over, host recovery).
+   */
+  roleChanged?: _chorus_v1_RoleChanged | null;
+  /**
+   * A host removed a member (and banned them, if `banned`).
+   */
+  memberRemoved?: _chorus_v1_MemberRemoved | null;
   event?:
     | 'roomCreated'
     | 'memberJoined'
@@ -90,7 +106,9 @@ export interface RoomEvent {
     | 'lockChanged'
     | 'cleared'
     | 'playbackPaused'
-    | 'playbackResumed';
+    | 'playbackResumed'
+    | 'roleChanged'
+    | 'memberRemoved';
 }
 
 /**
@@ -124,6 +142,14 @@ export interface RoomEvent__Output {
    * The host resumed it; started_at has moved on by the pause.
    */
   playbackResumed?: _chorus_v1_PlaybackChanged__Output | null;
+  /**
+   * A member's role changed (co-host made or unmade, hand-over, host recovery).
+   */
+  roleChanged?: _chorus_v1_RoleChanged__Output | null;
+  /**
+   * A host removed a member (and banned them, if `banned`).
+   */
+  memberRemoved?: _chorus_v1_MemberRemoved__Output | null;
   event?:
     | 'roomCreated'
     | 'memberJoined'
@@ -136,5 +162,7 @@ export interface RoomEvent__Output {
     | 'lockChanged'
     | 'cleared'
     | 'playbackPaused'
-    | 'playbackResumed';
+    | 'playbackResumed'
+    | 'roleChanged'
+    | 'memberRemoved';
 }

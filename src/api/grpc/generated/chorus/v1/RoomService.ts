@@ -16,6 +16,10 @@ import type {
   GetRoomRequest__Output as _chorus_v1_GetRoomRequest__Output,
 } from '../../chorus/v1/GetRoomRequest.ts';
 import type {
+  HandOverRequest as _chorus_v1_HandOverRequest,
+  HandOverRequest__Output as _chorus_v1_HandOverRequest__Output,
+} from '../../chorus/v1/HandOverRequest.ts';
+import type {
   HistoryPage as _chorus_v1_HistoryPage,
   HistoryPage__Output as _chorus_v1_HistoryPage__Output,
 } from '../../chorus/v1/HistoryPage.ts';
@@ -23,6 +27,14 @@ import type {
   JoinResponse as _chorus_v1_JoinResponse,
   JoinResponse__Output as _chorus_v1_JoinResponse__Output,
 } from '../../chorus/v1/JoinResponse.ts';
+import type {
+  ListMembersRequest as _chorus_v1_ListMembersRequest,
+  ListMembersRequest__Output as _chorus_v1_ListMembersRequest__Output,
+} from '../../chorus/v1/ListMembersRequest.ts';
+import type {
+  ListMembersResponse as _chorus_v1_ListMembersResponse,
+  ListMembersResponse__Output as _chorus_v1_ListMembersResponse__Output,
+} from '../../chorus/v1/ListMembersResponse.ts';
 import type {
   ListRoomsRequest as _chorus_v1_ListRoomsRequest,
   ListRoomsRequest__Output as _chorus_v1_ListRoomsRequest__Output,
@@ -32,6 +44,26 @@ import type {
   ListRoomsResponse__Output as _chorus_v1_ListRoomsResponse__Output,
 } from '../../chorus/v1/ListRoomsResponse.ts';
 import type {
+  NewInviteRequest as _chorus_v1_NewInviteRequest,
+  NewInviteRequest__Output as _chorus_v1_NewInviteRequest__Output,
+} from '../../chorus/v1/NewInviteRequest.ts';
+import type {
+  NewInviteResponse as _chorus_v1_NewInviteResponse,
+  NewInviteResponse__Output as _chorus_v1_NewInviteResponse__Output,
+} from '../../chorus/v1/NewInviteResponse.ts';
+import type {
+  RecoverHostRequest as _chorus_v1_RecoverHostRequest,
+  RecoverHostRequest__Output as _chorus_v1_RecoverHostRequest__Output,
+} from '../../chorus/v1/RecoverHostRequest.ts';
+import type {
+  RemoveMemberRequest as _chorus_v1_RemoveMemberRequest,
+  RemoveMemberRequest__Output as _chorus_v1_RemoveMemberRequest__Output,
+} from '../../chorus/v1/RemoveMemberRequest.ts';
+import type {
+  RemoveMemberResponse as _chorus_v1_RemoveMemberResponse,
+  RemoveMemberResponse__Output as _chorus_v1_RemoveMemberResponse__Output,
+} from '../../chorus/v1/RemoveMemberResponse.ts';
+import type {
   Room as _chorus_v1_Room,
   Room__Output as _chorus_v1_Room__Output,
 } from '../../chorus/v1/Room.ts';
@@ -39,6 +71,10 @@ import type {
   SetLockedRequest as _chorus_v1_SetLockedRequest,
   SetLockedRequest__Output as _chorus_v1_SetLockedRequest__Output,
 } from '../../chorus/v1/SetLockedRequest.ts';
+import type {
+  SetRoleRequest as _chorus_v1_SetRoleRequest,
+  SetRoleRequest__Output as _chorus_v1_SetRoleRequest__Output,
+} from '../../chorus/v1/SetRoleRequest.ts';
 import type {
   UpdateSettingsRequest as _chorus_v1_UpdateSettingsRequest,
   UpdateSettingsRequest__Output as _chorus_v1_UpdateSettingsRequest__Output,
@@ -197,6 +233,100 @@ export interface RoomServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
+   * Host: make another member the host; the old host stays on as a co-host.
+   */
+  HandOver(
+    argument: _chorus_v1_HandOverRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  HandOver(
+    argument: _chorus_v1_HandOverRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  HandOver(
+    argument: _chorus_v1_HandOverRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  HandOver(
+    argument: _chorus_v1_HandOverRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Host: make another member the host; the old host stays on as a co-host.
+   */
+  handOver(
+    argument: _chorus_v1_HandOverRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  handOver(
+    argument: _chorus_v1_HandOverRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  handOver(
+    argument: _chorus_v1_HandOverRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  handOver(
+    argument: _chorus_v1_HandOverRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Hosts and co-hosts: the members with their roles, and the banned.
+   */
+  ListMembers(
+    argument: _chorus_v1_ListMembersRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_ListMembersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListMembers(
+    argument: _chorus_v1_ListMembersRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_ListMembersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListMembers(
+    argument: _chorus_v1_ListMembersRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_ListMembersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  ListMembers(
+    argument: _chorus_v1_ListMembersRequest,
+    callback: grpc.requestCallback<_chorus_v1_ListMembersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Hosts and co-hosts: the members with their roles, and the banned.
+   */
+  listMembers(
+    argument: _chorus_v1_ListMembersRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_ListMembersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listMembers(
+    argument: _chorus_v1_ListMembersRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_ListMembersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listMembers(
+    argument: _chorus_v1_ListMembersRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_ListMembersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  listMembers(
+    argument: _chorus_v1_ListMembersRequest,
+    callback: grpc.requestCallback<_chorus_v1_ListMembersResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
    * Public rooms, newest first.
    */
   ListRooms(
@@ -244,6 +374,147 @@ export interface RoomServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
+   * Host or co-host: a new invite secret for the room's link (old links stop working).
+   */
+  NewInvite(
+    argument: _chorus_v1_NewInviteRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  NewInvite(
+    argument: _chorus_v1_NewInviteRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  NewInvite(
+    argument: _chorus_v1_NewInviteRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  NewInvite(
+    argument: _chorus_v1_NewInviteRequest,
+    callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Host or co-host: a new invite secret for the room's link (old links stop working).
+   */
+  newInvite(
+    argument: _chorus_v1_NewInviteRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  newInvite(
+    argument: _chorus_v1_NewInviteRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  newInvite(
+    argument: _chorus_v1_NewInviteRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  newInvite(
+    argument: _chorus_v1_NewInviteRequest,
+    callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Anyone with the room's recovery key: a new host identity (the old host's id leaves the room).
+   */
+  RecoverHost(
+    argument: _chorus_v1_RecoverHostRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RecoverHost(
+    argument: _chorus_v1_RecoverHostRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RecoverHost(
+    argument: _chorus_v1_RecoverHostRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RecoverHost(
+    argument: _chorus_v1_RecoverHostRequest,
+    callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Anyone with the room's recovery key: a new host identity (the old host's id leaves the room).
+   */
+  recoverHost(
+    argument: _chorus_v1_RecoverHostRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  recoverHost(
+    argument: _chorus_v1_RecoverHostRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  recoverHost(
+    argument: _chorus_v1_RecoverHostRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  recoverHost(
+    argument: _chorus_v1_RecoverHostRequest,
+    callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Host or co-host: remove a member (their waiting entries too if asked), banning them if asked.
+   */
+  RemoveMember(
+    argument: _chorus_v1_RemoveMemberRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_RemoveMemberResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RemoveMember(
+    argument: _chorus_v1_RemoveMemberRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_RemoveMemberResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RemoveMember(
+    argument: _chorus_v1_RemoveMemberRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_RemoveMemberResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  RemoveMember(
+    argument: _chorus_v1_RemoveMemberRequest,
+    callback: grpc.requestCallback<_chorus_v1_RemoveMemberResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Host or co-host: remove a member (their waiting entries too if asked), banning them if asked.
+   */
+  removeMember(
+    argument: _chorus_v1_RemoveMemberRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_RemoveMemberResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  removeMember(
+    argument: _chorus_v1_RemoveMemberRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_RemoveMemberResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  removeMember(
+    argument: _chorus_v1_RemoveMemberRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_RemoveMemberResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  removeMember(
+    argument: _chorus_v1_RemoveMemberRequest,
+    callback: grpc.requestCallback<_chorus_v1_RemoveMemberResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
    * Host: lock or unlock the queue. Answers the room (the head of its queue).
    */
   SetLocked(
@@ -287,6 +558,53 @@ export interface RoomServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
   setLocked(
     argument: _chorus_v1_SetLockedRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Host: make a member a co-host ("cohost") or a plain member again ("member").
+   */
+  SetRole(
+    argument: _chorus_v1_SetRoleRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  SetRole(
+    argument: _chorus_v1_SetRoleRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  SetRole(
+    argument: _chorus_v1_SetRoleRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  SetRole(
+    argument: _chorus_v1_SetRoleRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Host: make a member a co-host ("cohost") or a plain member again ("member").
+   */
+  setRole(
+    argument: _chorus_v1_SetRoleRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  setRole(
+    argument: _chorus_v1_SetRoleRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  setRole(
+    argument: _chorus_v1_SetRoleRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  setRole(
+    argument: _chorus_v1_SetRoleRequest,
     callback: grpc.requestCallback<_chorus_v1_Room__Output>,
   ): grpc.ClientUnaryCall;
 
@@ -387,14 +705,44 @@ export interface RoomServiceHandlers extends grpc.UntypedServiceImplementation {
   GetRoom: grpc.handleUnaryCall<_chorus_v1_GetRoomRequest__Output, _chorus_v1_Room>;
 
   /**
+   * Host: make another member the host; the old host stays on as a co-host.
+   */
+  HandOver: grpc.handleUnaryCall<_chorus_v1_HandOverRequest__Output, _chorus_v1_Room>;
+
+  /**
+   * Hosts and co-hosts: the members with their roles, and the banned.
+   */
+  ListMembers: grpc.handleUnaryCall<_chorus_v1_ListMembersRequest__Output, _chorus_v1_ListMembersResponse>;
+
+  /**
    * Public rooms, newest first.
    */
   ListRooms: grpc.handleUnaryCall<_chorus_v1_ListRoomsRequest__Output, _chorus_v1_ListRoomsResponse>;
 
   /**
+   * Host or co-host: a new invite secret for the room's link (old links stop working).
+   */
+  NewInvite: grpc.handleUnaryCall<_chorus_v1_NewInviteRequest__Output, _chorus_v1_NewInviteResponse>;
+
+  /**
+   * Anyone with the room's recovery key: a new host identity (the old host's id leaves the room).
+   */
+  RecoverHost: grpc.handleUnaryCall<_chorus_v1_RecoverHostRequest__Output, _chorus_v1_JoinResponse>;
+
+  /**
+   * Host or co-host: remove a member (their waiting entries too if asked), banning them if asked.
+   */
+  RemoveMember: grpc.handleUnaryCall<_chorus_v1_RemoveMemberRequest__Output, _chorus_v1_RemoveMemberResponse>;
+
+  /**
    * Host: lock or unlock the queue. Answers the room (the head of its queue).
    */
   SetLocked: grpc.handleUnaryCall<_chorus_v1_SetLockedRequest__Output, _chorus_v1_Room>;
+
+  /**
+   * Host: make a member a co-host ("cohost") or a plain member again ("member").
+   */
+  SetRole: grpc.handleUnaryCall<_chorus_v1_SetRoleRequest__Output, _chorus_v1_Room>;
 
   /**
    * Host: change any subset of the settings. Answers the room (the head of its queue).
@@ -429,16 +777,52 @@ export interface RoomServiceDefinition extends grpc.ServiceDefinition {
     _chorus_v1_GetRoomRequest__Output,
     _chorus_v1_Room__Output
   >;
+  HandOver: MethodDefinition<
+    _chorus_v1_HandOverRequest,
+    _chorus_v1_Room,
+    _chorus_v1_HandOverRequest__Output,
+    _chorus_v1_Room__Output
+  >;
+  ListMembers: MethodDefinition<
+    _chorus_v1_ListMembersRequest,
+    _chorus_v1_ListMembersResponse,
+    _chorus_v1_ListMembersRequest__Output,
+    _chorus_v1_ListMembersResponse__Output
+  >;
   ListRooms: MethodDefinition<
     _chorus_v1_ListRoomsRequest,
     _chorus_v1_ListRoomsResponse,
     _chorus_v1_ListRoomsRequest__Output,
     _chorus_v1_ListRoomsResponse__Output
   >;
+  NewInvite: MethodDefinition<
+    _chorus_v1_NewInviteRequest,
+    _chorus_v1_NewInviteResponse,
+    _chorus_v1_NewInviteRequest__Output,
+    _chorus_v1_NewInviteResponse__Output
+  >;
+  RecoverHost: MethodDefinition<
+    _chorus_v1_RecoverHostRequest,
+    _chorus_v1_JoinResponse,
+    _chorus_v1_RecoverHostRequest__Output,
+    _chorus_v1_JoinResponse__Output
+  >;
+  RemoveMember: MethodDefinition<
+    _chorus_v1_RemoveMemberRequest,
+    _chorus_v1_RemoveMemberResponse,
+    _chorus_v1_RemoveMemberRequest__Output,
+    _chorus_v1_RemoveMemberResponse__Output
+  >;
   SetLocked: MethodDefinition<
     _chorus_v1_SetLockedRequest,
     _chorus_v1_Room,
     _chorus_v1_SetLockedRequest__Output,
+    _chorus_v1_Room__Output
+  >;
+  SetRole: MethodDefinition<
+    _chorus_v1_SetRoleRequest,
+    _chorus_v1_Room,
+    _chorus_v1_SetRoleRequest__Output,
     _chorus_v1_Room__Output
   >;
   UpdateSettings: MethodDefinition<

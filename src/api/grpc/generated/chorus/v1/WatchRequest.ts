@@ -10,6 +10,10 @@ export interface WatchRequest {
    * `reset` holding the whole room.
    */
   afterVersion?: number | string | Long;
+  /**
+   * A private room's invite secret (not needed with a member token of the room).
+   */
+  invite?: string;
   _afterVersion?: 'afterVersion';
 }
 
@@ -20,5 +24,9 @@ export interface WatchRequest__Output {
    * `reset` holding the whole room.
    */
   afterVersion?: number;
+  /**
+   * A private room's invite secret (not needed with a member token of the room).
+   */
+  invite: string;
   _afterVersion?: 'afterVersion';
 }
