@@ -4,6 +4,7 @@
 
 import {
   apply,
+  type ApplyOutput,
   type Envelope,
   type RoomEvent,
   type RoomState,
@@ -22,6 +23,31 @@ interface VersionWaiter {
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * What a command would do as its room's next command, worked out ahead (`decide`) by a store that
+ * knows nothing else of that room is in flight. `applyCommitted` installs it instead of applying
+ * again when the room is still at `base`; otherwise the command is applied afresh, so a decision
+ * made too early is never wrong, only wasted.
+ */
+export interface Decided {
+  readonly base: RoomState | null;
+  readonly out: ApplyOutput;
+}
+
+/** `env` applied to `state`, or null when apply throws (applyCommitted then answers it alike). */
+export function decide(state: RoomState | null, env: Envelope): Decided | null {
+  try {
+    return { base: state, out: apply(state, env) };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a decided command changes nothing (a refusal, a retry answered from memory). */
+export function changesNothing(decided: Decided): boolean {
+  return decided.out.state === decided.base;
 }
 
 export class RoomReplica {
@@ -63,10 +89,10 @@ export class RoomReplica {
    * (a bug) is a command without effect, answered INTERNAL, on every store and every node alike,
    * live and in replay, so replicas still agree and the store's loop goes on.
    */
-  applyCommitted(env: Envelope): CommitOutcome {
-    let out: ReturnType<typeof apply>;
+  applyCommitted(env: Envelope, decided: Decided | null = null): CommitOutcome {
+    let out: ApplyOutput;
     try {
-      out = apply(this.current, env);
+      out = decided !== null && decided.base === this.current ? decided.out : apply(this.current, env);
     } catch (err) {
       this.logger.warn(
         { roomId: this.roomId, commandId: commandIdOf(env), err: String(err) },

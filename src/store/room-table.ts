@@ -14,7 +14,7 @@ import { checkRoomId, chorusError, listingOf, type Envelope } from '../domain/in
 import type { Lifecycle } from './lifecycle.ts';
 import { ListingIndex } from './listing-index.ts';
 import type { StoreLogger } from './logger.ts';
-import { RoomReplica } from './replica.ts';
+import { decide, type Decided, RoomReplica } from './replica.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Subscription } from './types.ts';
 
 /** A room held by a store: its replica, plus whatever the store keeps beside it. */
@@ -228,14 +228,23 @@ export class LocalRooms extends RoomTable<HeldRoom> {
     this.add({ id: state.id, replica: new RoomReplica(state.id, state, this.logger), busy: 0 });
   }
 
-  /** Applies the next command of the store's order to its room (live or in replay). */
-  apply(env: Envelope): CommitOutcome {
-    // A malformed envelope still gets an answer: apply refuses it, from an empty replica.
-    const roomId = typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
-    const room = this.hold(roomId);
-    const outcome = room.replica.applyCommitted(env);
+  /**
+   * Applies the next command of the store's order to its room (live or in replay), installing what
+   * `decide` worked out for it when nothing came between.
+   */
+  apply(env: Envelope, decided: Decided | null = null): CommitOutcome {
+    const room = this.hold(roomKey(env));
+    const outcome = room.replica.applyCommitted(env, decided);
     this.release(room);
     return outcome;
+  }
+
+  /**
+   * What `env` would do if it were its room's next command, from the room as applied now (no
+   * room: as applied to none). Only a store that knows nothing of that room is in flight may use it.
+   */
+  decide(env: Envelope): Decided | null {
+    return decide(this.get(roomKey(env))?.replica.state ?? null, env);
   }
 
   /** The room's entry, made empty when there is none (a command or a read for a new room). */
@@ -245,4 +254,9 @@ export class LocalRooms extends RoomTable<HeldRoom> {
       this.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
     );
   }
+}
+
+/** The room a command is for; a malformed envelope still gets an answer (apply refuses it). */
+export function roomKey(env: Envelope): string {
+  return typeof env?.roomId === 'string' ? env.roomId : String(env?.roomId);
 }

@@ -34,6 +34,8 @@ export interface MemoryStoreStats {
   readonly fsyncs: number;
   /** Snapshots written and compacted (counted once the old files are gone). */
   readonly snapshots: number;
+  /** Commands answered without a log record: decided at submit, they changed nothing (refusals). */
+  readonly unlogged: number;
   /** Log position of the newest snapshot on disk (0 when none). */
   readonly snapshotPosition: number;
   /** Replicas held, including ones only kept for a waiting read or subscriber. */

@@ -7,11 +7,13 @@
 // reader, a subscriber or the submitter before it is durable, and the log alone decides the order.
 // While one batch is applied and answered, the next one is already being written and fsynced.
 //
-// Every submitted command is logged, including ones the state machine will refuse: validity depends
-// on the state at the command's place in the order, which is only known once it has one. Logging
-// first and applying after the fsync keeps one rule for the live path and for recovery (replay the
-// log through the same deterministic apply) at the cost of some disk for refused commands, which
-// the next snapshot compacts away. For the same reason what is applied live is the envelope decoded
+// A command's validity depends on the state at its place in the order. When nothing else of its room
+// is in flight (submitted and not yet applied), that place is right after the room as applied now,
+// which is durable: so the command is decided at once, and one that would change nothing (a
+// refusal, a retry answered from memory) is answered without a log record: refused floods do not
+// grow the log or cost an fsync. Anything else is logged, and applied after the fsync (installing
+// the decision made at submit when nothing came between, so no command is applied twice). Replay runs
+// the same deterministic apply over the log. What is applied live is always the envelope decoded
 // back from the logged JSON, never the caller's object: replay can only ever see the JSON.
 //
 // Every `snapshotEvery` records (and on close) all rooms are written to a snapshot with the log
@@ -33,7 +35,8 @@ import { privateDir } from '../disk/private.ts';
 import { writeSnapshotFile } from '../disk/snapshot-file.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
-import { LocalRooms, type HeldRoom } from '../room-table.ts';
+import { changesNothing, type Decided } from '../replica.ts';
+import { LocalRooms, roomKey, type HeldRoom } from '../room-table.ts';
 import { StoreBase } from '../store-base.ts';
 import type { CommitOutcome, RoomListing, StoreHealth } from '../types.ts';
 import {
@@ -60,6 +63,8 @@ interface Submission {
   /** The envelope as it reads back from the log. */
   readonly env: Envelope;
   readonly frame: Buffer;
+  /** What it does, worked out at submit when nothing of its room was in flight. */
+  readonly decided: Decided | null;
   readonly resolve: (outcome: CommitOutcome) => void;
   readonly reject: (err: Error) => void;
 }
@@ -97,7 +102,16 @@ export class MemoryStore extends StoreBase<HeldRoom> {
   private nextSnapshotAt = 0;
   /** Size of the newest snapshot file (0 when none). */
   private snapshotBytes = 0;
-  private readonly counts = { writes: 0, syncedWrites: 0, batches: 0, fsyncs: 0, snapshots: 0 };
+  /** Submitted, not yet applied or refused, per room: while any, a command cannot be decided early. */
+  private readonly inFlight = new Map<string, number>();
+  private readonly counts = {
+    writes: 0,
+    syncedWrites: 0,
+    batches: 0,
+    fsyncs: 0,
+    snapshots: 0,
+    unlogged: 0,
+  };
 
   constructor(options: MemoryStoreOptions) {
     super();
@@ -174,8 +188,35 @@ export class MemoryStore extends StoreBase<HeldRoom> {
   async submit(env: Envelope): Promise<CommitOutcome> {
     if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
     const encoded = encodeCommand(env);
+    const room = roomKey(encoded.env);
+    const decided = this.inFlight.has(room) ? null : this.rooms.decide(encoded.env);
+    if (decided !== null && changesNothing(decided)) {
+      this.counts.unlogged++;
+      return { result: decided.out.result, state: decided.base };
+    }
+    this.inFlight.set(room, (this.inFlight.get(room) ?? 0) + 1);
     return new Promise((resolve, reject) => {
-      this.queue.push({ env: encoded.env, frame: frameRecord(encoded.bytes), resolve, reject });
+      let settled = false;
+      const settle = (): void => {
+        if (settled) return;
+        settled = true;
+        const left = this.inFlight.get(room)! - 1;
+        if (left === 0) this.inFlight.delete(room);
+        else this.inFlight.set(room, left);
+      };
+      this.queue.push({
+        env: encoded.env,
+        frame: frameRecord(encoded.bytes),
+        decided,
+        resolve: (outcome) => {
+          settle();
+          resolve(outcome);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      });
       this.startWriter();
     });
   }
@@ -246,7 +287,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
 
   /** Applies a durable batch in log order and answers each submission with its own outcome. */
   private publish(batch: Submission[]): void {
-    for (const submission of batch) submission.resolve(this.rooms.apply(submission.env));
+    for (const s of batch) s.resolve(this.rooms.apply(s.env, s.decided));
   }
 
   /**

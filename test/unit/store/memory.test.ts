@@ -209,6 +209,43 @@ void describe('memory store', () => {
     }
   });
 
+  void test('a command that would change nothing is answered without a log record; one behind a command in flight is logged', async () => {
+    const { store, room, start } = await fsyncingStoreWithRoom();
+    const dir = store.dataDir;
+    try {
+      // Refusals with nothing of the room in flight: decided at once, never written or fsynced.
+      const refused = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => store.submit(cmd.vote(room, 'host', `missing-${i}`, 1))),
+      );
+      for (const r of refused) assert.equal(r.result.ok, false, JSON.stringify(r.result));
+      const elsewhere = await store.submit(cmd.join(roomId(), 'nobody')); // a room that does not exist
+      assert.equal(elsewhere.result.ok, false);
+      const lock = cmd.setLocked(room, 'host', true);
+      const first = await accepted(store, lock);
+      const retry = await store.submit(lock); // a retry: answered from the room's memory
+      assert.deepEqual(retry.result, first.result);
+      let stats = store.stats();
+      assert.equal(stats.writes - start.writes, 1, 'only the lock was logged');
+      assert.equal(stats.fsyncs - start.fsyncs, 1);
+      assert.equal(stats.unlogged - start.unlogged, 42);
+
+      // Behind a command in flight, a command is judged where the log puts it: after the unlock,
+      // these adds are accepted (decided early, against the locked room, they would be refused).
+      await accepted(store, cmd.join(room, 'm'));
+      const unlock = store.submit(cmd.setLocked(room, 'host', false));
+      const adds = Array.from({ length: 5 }, (_, i) => store.submit(cmd.addTrack(room, 'm', `t-${i}`)));
+      assert.ok((await unlock).result.ok);
+      for (const a of await Promise.all(adds)) assert.ok(a.result.ok, JSON.stringify(a.result));
+      stats = store.stats();
+      assert.equal(stats.writes - start.writes, 8, 'lock, join, unlock and five adds were logged');
+      const before = await allRooms(store);
+      await store.close();
+      assert.deepEqual(await reopenedRooms(dir), before, 'the log alone gives the same rooms');
+    } finally {
+      await store.close();
+    }
+  });
+
   void test('a copy of the data dir taken while running (a crash image) recovers from snapshot + log', async () => {
     const dir = await tempDir();
     const store = await open(dir, { snapshotEvery: 50 });
