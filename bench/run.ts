@@ -28,6 +28,15 @@ import {
 } from './groups.ts';
 import { groupFigures, groupsMarkdown } from './lib/group-report.ts';
 import { makeRoom } from './lib/rooms.ts';
+import {
+  FULL_SHARDS,
+  QUICK_SHARDS,
+  shardsMarkdown,
+  shardsPhase,
+  type ShardedTarget,
+  type ShardsPlan,
+  type ShardsResults,
+} from './shards.ts';
 import { verifyRun, type VerifyReport } from './lib/verify.ts';
 import { Workload, type BenchRoom } from './lib/workload.ts';
 
@@ -46,6 +55,7 @@ bench/results/<date>-<machine>.{json,md} with PNG figures.
                    groups       Raft 3/5 and 2PC 3/5 and Redis against etcd 3.4 (3 members)
                    failover     SIGKILL of the Raft leader under load, trials, every ack read back
                    contention   every client on one room (2PC aborts and retries)
+                   shards       the Redis store on a Redis Cluster of 1 and of 3 primaries
   --scale        instead: the state machine's per-command cost as a room grows (bench/scale.ts)
   --out DIR      where to write results (default bench/results; --quick: a temporary directory)
   --seed N       seed of the mixed workload (default 42)
@@ -67,9 +77,12 @@ add-track to its own room; etcd: POST /v3/kv/put of a value as long as the add's
 10 s measured, 2 trials. Failover: 3 Raft nodes, 20 clients, 20 leader kills (SIGKILL), the time
 until a write sent after the kill is acknowledged; the killed node restarts between trials; every
 acknowledged add is read back from every node at the end. Contention: 2PC 3 and 5 nodes (Raft 3
-beside them), 20 and 100 clients all adding to one room for 10 s, with the 2PC nodes' counters.`;
+beside them), 20 and 100 clients all adding to one room for 10 s, with the 2PC nodes' counters.
+Shards: \`chorus cluster --store redis --redis-shards 1\` and \`--redis-shards 3\`, 3 nodes behind
+nginx, 60 rooms, 100 REST clients, 10 s of mixed load, 3 trials alternating the two, throughput and
+CPU per request of the nodes and of Redis, as a ratio to one primary (bench/shards.ts).`;
 
-const PARTS = ['experiment', 'saturation', 'groups', 'failover', 'contention'] as const;
+const PARTS = ['experiment', 'saturation', 'groups', 'failover', 'contention', 'shards'] as const;
 type Part = (typeof PARTS)[number];
 
 const RAFT3 = { name: 'raft-3', kind: 'raft', nodes: 3 } as const;
@@ -128,6 +141,7 @@ interface Plan {
   readonly seed: number;
   readonly parts: readonly Part[];
   readonly groups: GroupPlan;
+  readonly shards: Omit<ShardsPlan, 'seed'>;
 }
 
 type SaturationConfig =
@@ -155,24 +169,44 @@ const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 // ---- Systems under test --------------------------------------------------------------------------
 
-async function startChorusCluster(nodes: number, dir: string): Promise<Target> {
-  const p = spawnProcess(process.execPath, [
-    MAIN,
-    'cluster',
-    '--nodes',
-    String(nodes),
-    '--store',
-    'redis',
-    '--api',
-    'both',
-    '--port',
-    '0',
-    '--grpc-port',
-    '0',
-    '--data-dir',
-    dir,
-    '--node-arg=--log-level=warn',
-  ]);
+async function startChorusCluster(
+  nodes: number,
+  dir: string,
+  redisShards = 0,
+): Promise<ShardedTarget & Target> {
+  // The supervisor names each Redis process on stderr (`redis redis://HOST:PORT pid PID`).
+  const storePids: number[] = [];
+  let partial = '';
+  const onStderr = (chunk: string): void => {
+    partial += chunk;
+    for (let nl = partial.indexOf('\n'); nl >= 0; nl = partial.indexOf('\n')) {
+      const pid = /^redis \S+ pid (\d+)$/.exec(partial.slice(0, nl))?.[1];
+      if (pid) storePids.push(Number(pid));
+      partial = partial.slice(nl + 1);
+    }
+  };
+  const p = spawnProcess(
+    process.execPath,
+    [
+      MAIN,
+      'cluster',
+      '--nodes',
+      String(nodes),
+      '--store',
+      'redis',
+      '--api',
+      'both',
+      '--port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--data-dir',
+      dir,
+      ...(redisShards > 0 ? ['--redis-shards', String(redisShards)] : []),
+      '--node-arg=--log-level=warn',
+    ],
+    { onStderr },
+  );
   await waitForLine(p, /^redis /, 120_000, 'chorus cluster');
   const rest = lineValue(p, /^rest (\S+)/);
   const grpc = lineValue(p, /^grpc (\S+)/);
@@ -184,7 +218,7 @@ async function startChorusCluster(nodes: number, dir: string): Promise<Target> {
     return pid ? [Number(pid)] : [];
   });
   if (pids.length !== nodes) throw new Error(`chorus cluster printed ${pids.length} node pids, not ${nodes}`);
-  return { rest, grpc, nodes: nodeUrls, pids, stop: () => stopProcess(p, 30_000) };
+  return { rest, grpc, nodes: nodeUrls, pids, storePids, stop: () => stopProcess(p, 30_000) };
 }
 
 async function startEmbedded(dir: string): Promise<Target> {
@@ -599,6 +633,7 @@ function markdown(result: {
   rows: Row[];
   verifies: VerifyReport[];
   groups: GroupResults;
+  shards: ShardsResults;
   durationS: number;
 }): string {
   const m = result.machine;
@@ -659,8 +694,9 @@ function markdown(result: {
   }
   if (result.plan.parts.includes('saturation')) lines.push(...saturationLines);
   lines.push(...groupsMarkdown(result.groups, result.plan.groups));
+  lines.push(...shardsMarkdown(result.shards));
   lines.push('', '## Correctness at the end of every run', '');
-  for (const v of [...result.verifies, ...result.groups.verifies]) {
+  for (const v of [...result.verifies, ...result.groups.verifies, ...result.shards.verifies]) {
     lines.push(
       `- ${v.rooms} rooms on ${v.nodes} node(s): ${v.acknowledgedAdds} acknowledged adds, ${v.missing.length} missing, ${v.disagreements.length} disagreements between nodes`,
     );
@@ -714,6 +750,7 @@ async function main(): Promise<void> {
   const plan: Plan = {
     parts: parts as Part[],
     groups: quick ? QUICK_GROUPS : FULL_GROUPS,
+    shards: quick ? QUICK_SHARDS : FULL_SHARDS,
     mode: quick ? 'quick' : 'full',
     experimentNodes: quick ? [1, 3] : [1, 2, 3, 5, 10],
     trials: quick ? 1 : 3,
@@ -746,6 +783,7 @@ async function main(): Promise<void> {
   const verifies: VerifyReport[] = [];
   const points: ExperimentPoint[] = [];
   const groups = emptyGroupResults();
+  let shards: ShardsResults = { plan: null, rows: [], verifies: [] };
   const has = (part: Part): boolean => plan.parts.includes(part);
   try {
     if (has('experiment')) await experiment(plan, tmp, rows, verifies, points);
@@ -753,6 +791,12 @@ async function main(): Promise<void> {
     if (has('groups')) await groupsPhase(plan.groups, tmp, groups);
     if (has('failover')) await failoverPhase(plan.groups, tmp, groups);
     if (has('contention')) await contentionPhase(plan.groups, tmp, groups);
+    if (has('shards'))
+      shards = await shardsPhase(
+        { ...plan.shards, seed: plan.seed },
+        (primaries, nodes, dir) => startChorusCluster(nodes, dir, primaries),
+        tmp,
+      );
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -767,6 +811,7 @@ async function main(): Promise<void> {
     rows,
     verifies,
     groups,
+    shards,
     durationS: (performance.now() - started) / 1000,
   };
   await mkdir(out, { recursive: true });
@@ -778,7 +823,10 @@ async function main(): Promise<void> {
   ];
   log(`\nresults: ${[join(out, `${name}.md`), join(out, `${name}.json`), ...figures].join(', ')}`);
 
-  const lost = [...verifies, ...groups.verifies].flatMap((v) => [...v.missing, ...v.disagreements]);
+  const lost = [...verifies, ...groups.verifies, ...shards.verifies].flatMap((v) => [
+    ...v.missing,
+    ...v.disagreements,
+  ]);
   for (const e of groups.etcdChecks)
     if (e.held < e.acknowledged)
       lost.push(`${e.system}: ${e.acknowledged} puts acknowledged, ${e.held} keys held`);

@@ -33,6 +33,10 @@ interface QuickResult {
     verifies: { acknowledgedAdds: number; missing: string[]; disagreements: string[] }[];
     etcdChecks: { acknowledged: number; held: number }[];
   };
+  shards: {
+    rows: { primaries: number; result: { ok: number } }[];
+    verifies: { acknowledgedAdds: number; missing: string[]; disagreements: string[] }[];
+  };
 }
 
 void test(
@@ -88,7 +92,13 @@ void test(
       assert.ok(g.etcdChecks.length > 0);
       for (const e of g.etcdChecks) assert.ok(e.acknowledged > 0 && e.held >= e.acknowledged);
 
-      const verifies = [...result.verifies, ...g.verifies];
+      for (const primaries of [1, 3]) {
+        const rows = result.shards.rows.filter((r) => r.primaries === primaries);
+        assert.ok(rows.length > 0, `no run on ${primaries} Redis primaries`);
+        for (const r of rows) assert.ok(r.result.ok > 0, `${primaries} Redis primaries: nothing succeeded`);
+      }
+
+      const verifies = [...result.verifies, ...g.verifies, ...result.shards.verifies];
       assert.ok(verifies.length > 0);
       for (const v of verifies) {
         assert.ok(v.acknowledgedAdds > 0);

@@ -17,13 +17,14 @@
 //
 // Nothing here can apply a command twice or skip one: positions only move through the store's
 // LogFollower, which skips entries behind a room's position and reloads a room at a gap. A read that
-// is repeated, redirected or answered by a new primary only costs time.
+// is repeated, redirected or answered by a new primary only costs time. The loop, wake, back-off
+// and stop are tail-loop.ts's, shared with tailer.ts.
 
 import type { Cluster, Redis } from 'ioredis';
 import { keySlot } from './keys.ts';
 import { messageOf } from './link.ts';
 import { idOf, parseXread, type StreamBatch } from './stream.ts';
-import type { LogTailer, TailerHooks, TailTarget } from './tailer.ts';
+import { nextBackoff, TailLoop, type TailerHooks, type TailTarget } from './tail-loop.ts';
 
 export interface ClusterTailerOptions {
   /** The cluster client: its slot map says who owns what; reads of moved slots go through it. */
@@ -50,102 +51,68 @@ interface Lane {
 /** The rooms of one slot: what one XREAD names. */
 type SlotGroup = readonly TailTarget[];
 
-const MAX_BACKOFF_MS = 2000;
 /** Replies that say the slot is (being) served elsewhere: read through the cluster client instead. */
 const REDIRECTED = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
 
-export class ClusterTailer implements LogTailer {
+export class ClusterTailer extends TailLoop {
   private readonly opts: ClusterTailerOptions;
-  private stopped = false;
-  private loop: Promise<void> | null = null;
   /** By node key (`host:port`, as the slot map names it). */
   private readonly lanes = new Map<string, Lane>();
-  /** Streams named by the blocking reads in flight, or null when none is. */
-  private inFlight: ReadonlySet<string> | null = null;
-  private nudge: (() => void) | null = null;
 
   constructor(opts: ClusterTailerOptions) {
+    super(opts.hooks, opts.blockMs);
     this.opts = opts;
   }
 
-  start(): void {
-    if (this.loop) return;
-    this.loop = this.run();
-  }
-
-  /** As Tailer.wake: read again at once; a blocking round that misses a room, or any with `positionsMoved`, is cut short. */
-  wake(positionsMoved = false): void {
-    this.nudge?.();
-    const inFlight = this.inFlight;
-    if (inFlight === null) return;
-    if (!positionsMoved && this.opts.hooks.targets().every((t) => inFlight.has(t.key))) return;
-    this.unblockAll();
-  }
-
-  isReading(key: string): boolean {
-    return this.inFlight?.has(key) ?? false;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.nudge?.();
-    // Disconnecting rejects the blocked reads at once.
-    for (const lane of this.lanes.values()) lane.conn.disconnect();
-    this.opts.cluster.disconnect();
-    await this.loop;
+  override async stop(): Promise<void> {
+    await super.stop();
     this.lanes.clear();
   }
 
-  private async run(): Promise<void> {
-    const { batch, blockMs, lingerMs, pollMs, hooks } = this.opts;
-    let backoff = 0;
-    while (!this.stopped) {
-      try {
-        await hooks.beforeRead();
-        const targets = hooks.targets();
-        if (targets.length === 0) {
-          hooks.synced(Date.now());
-          await this.pause(blockMs);
-          continue;
-        }
-        const plan = this.plan(targets);
-        // Every lane on one slot: all may block. Otherwise none does (see the top of this file).
-        const block = [...plan.values()].every((groups) => groups.length === 1);
-        this.inFlight = block ? new Set(targets.map((t) => t.key)) : null;
-        const readAt = Date.now();
-        const reads = await Promise.all(
-          [...plan].map(([node, groups]) =>
-            this.readLane(node, groups, block).then((read) => {
-              if (block && read.batches.length > 0) this.unblockAll();
-              return read;
-            }),
-          ),
-        );
-        this.inFlight = null;
-        const batches = reads.flatMap((r) => r.batches);
-        await hooks.deliver(batches);
-        const failure = reads.find((r) => r.failed !== null)?.failed;
-        if (failure !== undefined) {
-          hooks.failed(failure);
-          this.opts.cluster.refreshSlotsCache();
-        } else if (batches.every((b) => b.entries.length < batch)) {
-          // A full batch means that stream may hold more: not known to be in sync yet.
-          hooks.synced(readAt);
-        }
-        backoff = 0;
-        if (batches.length > 0) {
-          if (lingerMs > 0) await this.pause(lingerMs);
-        } else if (!block || failure !== undefined) {
-          await this.pause(pollMs);
-        }
-      } catch (err) {
-        this.inFlight = null;
-        if (this.stopped) break;
-        hooks.failed(err);
-        this.opts.cluster.refreshSlotsCache();
-        backoff = Math.min(Math.max(50, backoff * 2), MAX_BACKOFF_MS);
-        await this.pause(backoff);
-      }
+  /** A blocking round that misses a room (or any, when positions moved) is cut short on every lane. */
+  protected interrupt(): void {
+    this.unblockAll();
+  }
+
+  protected disconnect(): void {
+    for (const lane of this.lanes.values()) lane.conn.disconnect();
+    this.opts.cluster.disconnect();
+  }
+
+  protected override afterFailure(): void {
+    this.opts.cluster.refreshSlotsCache();
+  }
+
+  protected async round(targets: readonly TailTarget[]): Promise<void> {
+    const { batch, lingerMs, pollMs, hooks } = this.opts;
+    const plan = this.plan(targets);
+    // Every lane on one slot: all may block. Otherwise none does (see the top of this file).
+    const block = [...plan.values()].every((groups) => groups.length === 1);
+    this.inFlight = block ? new Set(targets.map((t) => t.key)) : null;
+    const readAt = Date.now();
+    const reads = await Promise.all(
+      [...plan].map(([node, groups]) =>
+        this.readLane(node, groups, block).then((read) => {
+          if (block && read.batches.length > 0) this.unblockAll();
+          return read;
+        }),
+      ),
+    );
+    this.inFlight = null;
+    const batches = reads.flatMap((r) => r.batches);
+    await hooks.deliver(batches);
+    const failure = reads.find((r) => r.failed !== null)?.failed;
+    if (failure !== undefined) {
+      hooks.failed(failure);
+      this.opts.cluster.refreshSlotsCache();
+    } else if (batches.every((b) => b.entries.length < batch)) {
+      // A full batch means that stream may hold more: not known to be in sync yet.
+      hooks.synced(readAt);
+    }
+    if (batches.length > 0) {
+      if (lingerMs > 0) await this.pause(lingerMs);
+    } else if (!block || failure !== undefined) {
+      await this.pause(pollMs);
     }
   }
 
@@ -204,7 +171,7 @@ export class ClusterTailer implements LogTailer {
       return { batches: [...batches, ...more.batches], failed: more.failed };
     } catch (err) {
       if (this.stopped) return { batches: [], failed: null };
-      lane.backoff = Math.min(Math.max(50, lane.backoff * 2), MAX_BACKOFF_MS);
+      lane.backoff = nextBackoff(lane.backoff);
       lane.retryAt = Date.now() + lane.backoff;
       return { batches: [], failed: new Error(`reading the rooms on ${node} failed: ${messageOf(err)}`) };
     }
@@ -280,18 +247,6 @@ export class ClusterTailer implements LogTailer {
         // That primary is away; the block ends by itself within blockMs.
       });
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.nudge = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.nudge = done;
-    });
   }
 }
 
