@@ -1,5 +1,6 @@
 // The full seeded random-crash run of the 2PC store (issue 17), beyond what CI runs:
 //   npm run verify:2pc-crash -- --transactions 1000 --seed 7 [--nodes 5] [--clients 6] [--rooms 4]
+//     [--compact-every N]   (records between snapshots on every node: compaction under the crashes)
 // Starts N real `chorus serve --store 2pc` processes on loopback, writes while SIGKILLing and
 // restarting them (test/helpers/twopc-crash-run.ts says what it checks), prints its figures as JSON
 // and exits 1 when a check failed. Without --seed it draws one and prints it.
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '5' },
     clients: { type: 'string', default: '6' },
     rooms: { type: 'string', default: '4' },
+    'compact-every': { type: 'string' },
   },
 });
 const int = (name: string, text: string): number => {
@@ -31,6 +33,9 @@ try {
     nodes: int('nodes', values.nodes),
     clients: int('clients', values.clients),
     rooms: int('rooms', values.rooms),
+    ...(values['compact-every'] === undefined
+      ? {}
+      : { compactEvery: int('compact-every', values['compact-every']) }),
     log: (line) => console.log(`  ${line}`),
   });
   console.log(JSON.stringify(report, null, 2));

@@ -27,6 +27,8 @@ export interface CrashRunOptions {
   readonly nodes?: number;
   readonly clients?: number;
   readonly rooms?: number;
+  /** Records between snapshots on every node (CHORUS_2PC_COMPACT_EVERY; default: the store's). */
+  readonly compactEvery?: number;
   /** Progress lines (default: none). */
   readonly log?: (line: string) => void;
 }
@@ -45,6 +47,8 @@ export interface CrashRunReport {
   readonly restarts: number;
   /** Each room's version, the same on every node (when `problems` is empty). */
   readonly versions: Readonly<Record<string, number>>;
+  /** Each node's newest snapshot lsn at the end (0: its log was never compacted). */
+  readonly snapshotLsns: readonly number[];
   readonly wallMs: number;
   /** What is wrong; empty when every check passed. */
   readonly problems: readonly string[];
@@ -67,12 +71,16 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
   const random = prng(options.seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const g = await twoPcProcesses(n, { args: ['--no-legacy'], startTimeoutMs: 90_000 });
+  const compactEnv: Record<string, string> =
+    options.compactEvery === undefined ? {} : { CHORUS_2PC_COMPACT_EVERY: String(options.compactEvery) };
+  const start = (i: number, env: Readonly<Record<string, string>> = {}) =>
+    g.start(i, { ...compactEnv, ...env });
   const problems: string[] = [];
   let kills = 0;
   let restarts = 0;
   let failpointKills = 0;
   try {
-    await Promise.all(g.ids.map((_, i) => g.start(i)));
+    await Promise.all(g.ids.map((_, i) => start(i)));
     await g.ready();
     const rooms = Array.from({ length: options.rooms ?? 4 }, (_, i) => `crash-${options.seed}-${i}`);
     for (const room of rooms) await create(g, room);
@@ -153,7 +161,7 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
         for (const i of down()) {
           const failpoint = random() < 1 / 3 ? pick(FAILPOINTS) : null;
           const t0 = Date.now();
-          await g.start(i, failpoint === null ? {} : { CHORUS_FAILPOINTS: `${failpoint}=kill` });
+          await start(i, failpoint === null ? {} : { CHORUS_FAILPOINTS: `${failpoint}=kill` });
           log(
             `restart ${g.ids[i]!}${failpoint === null ? '' : ` with ${failpoint}`} (${Date.now() - t0} ms)`,
           );
@@ -166,7 +174,7 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
           async () => {
             for (const i of down()) {
               log(`${g.ids[i]!} died at its failpoint; restart`);
-              await g.start(i);
+              await start(i);
               restarts++;
             }
             const answers = await Promise.all(live().map((i) => g.api(i).get('/readyz')));
@@ -185,7 +193,7 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
 
     // Everyone back, without failpoints, and settled: nothing prepared, in doubt or un-ACKed.
     for (const i of down()) {
-      await g.start(i);
+      await start(i);
       restarts++;
     }
     await g.ready(120_000);
@@ -226,6 +234,9 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
       }
     }
     await checkAcked(g, acked, problems);
+    const snapshotLsns = (await Promise.all(g.ids.map((_, i) => g.cluster(i)))).map(
+      (s: Json) => (s.details.compaction?.snapshotLsn as number | undefined) ?? 0,
+    );
 
     const unknown = [...unknownByRoom.values()].reduce((a, b) => a + b, 0);
     return {
@@ -238,6 +249,7 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
       failpointKills,
       restarts,
       versions,
+      snapshotLsns,
       wallMs: Date.now() - began,
       problems,
     };
