@@ -49,6 +49,8 @@ bench/results/<date>-<machine>.{json,md} with PNG figures.
 
   --quick        a smoke run (about 2 minutes): nodes 1 and 3, one trial, short runs; its results
                  go to a fresh temporary directory unless --out says otherwise (never the tree)
+  --systems LIST the groups part measures only these systems (etcd-3, raft-3, raft-5, 2pc-3,
+                 2pc-5, redis-3), comma-separated
   --parts LIST   run only these parts, comma-separated (default: all):
                    experiment   the earlier system's add-track experiment (Redis store, nginx)
                    saturation   mixed load against the echo ceiling (embedded node, Redis)
@@ -641,7 +643,7 @@ function markdown(result: {
     `# Chorus benchmark, ${result.date} (${result.mode})`,
     '',
     `Machine: ${String(m['cpus'])} × ${String(m['cpuModel'])}, ${String(m['memoryGiB'])} GiB, ${String(m['os'])}; Node ${String(m['node'])}, ${String(m['nginx'])}, ${String(m['redis'])}; commit ${String(m['commit'])}.`,
-    `Command: \`npm run bench${command(result.mode, result.plan.parts)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
+    `Command: \`npm run bench${command(result.mode, result.plan.parts, result.plan.groups.systems)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
   ];
   const experimentLines = [
     '',
@@ -710,12 +712,21 @@ function markdown(result: {
   return `${lines.join('\n')}\n`;
 }
 
-function command(mode: string, parts: readonly Part[]): string {
+function command(mode: string, parts: readonly Part[], systems: GroupPlan['systems']): string {
+  const all = (mode === 'quick' ? QUICK_GROUPS : FULL_GROUPS).systems;
   const flags = [
     ...(mode === 'quick' ? ['--quick'] : []),
     ...(parts.length === PARTS.length ? [] : [`--parts ${parts.join(',')}`]),
+    ...(systems.length === all.length ? [] : [`--systems ${systems.map((s) => s.name).join(',')}`]),
   ];
   return flags.length > 0 ? ` -- ${flags.join(' ')}` : '';
+}
+
+/** `--systems etcd-3,raft-3`: the groups part measures only these (a shorter run, same method). */
+function onlySystems(plan: GroupPlan, names: string | undefined): GroupPlan {
+  if (names === undefined) return plan;
+  const keep = new Set(names.split(',').map((n) => n.trim()));
+  return { ...plan, systems: plan.systems.filter((s) => keep.has(s.name)) };
 }
 
 async function main(): Promise<void> {
@@ -726,6 +737,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       seed: { type: 'string' },
       parts: { type: 'string' },
+      systems: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -749,7 +761,7 @@ async function main(): Promise<void> {
   }
   const plan: Plan = {
     parts: parts as Part[],
-    groups: quick ? QUICK_GROUPS : FULL_GROUPS,
+    groups: onlySystems(quick ? QUICK_GROUPS : FULL_GROUPS, values.systems),
     shards: quick ? QUICK_SHARDS : FULL_SHARDS,
     mode: quick ? 'quick' : 'full',
     experimentNodes: quick ? [1, 3] : [1, 2, 3, 5, 10],

@@ -82,7 +82,7 @@ export async function readLogFormat(dir: string): Promise<{ headersFrom: number 
   return { headersFrom: value.headersFrom as number };
 }
 
-async function writeLogFormat(dir: string, headersFrom: number, fsync: boolean): Promise<void> {
+export async function writeLogFormat(dir: string, headersFrom: number, fsync: boolean): Promise<void> {
   const file = path.join(dir, LOG_FORMAT_FILE);
   await writeFile(`${file}.tmp`, `${JSON.stringify({ headersFrom })}\n`, { mode: FILE_MODE, flush: fsync });
   await rename(`${file}.tmp`, file);

@@ -19,12 +19,28 @@
 // snapshot newer than the log's base, start applies the Raft rule (thesis Figure 5.13 / §5):
 // entries after the snapshot are kept only if the log holds the snapshot's own entry with its term.
 //
+// Segment headers (as the embedded store's, src/store/disk/log.ts): each segment begins with a
+// header frame naming its number, written before the file gets its name, and the dir's LOG-FORMAT
+// marker says from which segment on they exist. A segment from there on that is empty or does not
+// begin with its header was emptied or cut from the front after it was written, as is a written
+// dir with no segment at all: the start refuses (RaftLogDamagedError) and changes nothing, since
+// replaying what is left would bring the node back with acknowledged entries missing. A dir written
+// before headers (no marker) opens as it is, cuts its torn tail, and goes on in headed segments.
+//
 // Invariants: only one call at a time (the store's Ready loop awaits each); a failed write makes
 // the storage refuse every later one (fail-stop: the file's content after a failed fsync is unknown).
 
 import { readdir, readFile, rename, unlink, open } from 'node:fs/promises';
 import path from 'node:path';
-import { frameRecord, listSegments, scanFrames, SegmentWriter, syncDir } from '../disk/log.ts';
+import {
+  beginsWithHeader,
+  frameRecord,
+  listSegments,
+  scanFrames,
+  SegmentWriter,
+  syncDir,
+} from '../disk/log.ts';
+import { readLogFormat, writeLogFormat } from '../disk/recovery.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { RaftPersisted } from './node.ts';
 import type { Entry, EntryType, HardState, Snapshot, SnapshotMeta } from './types.ts';
@@ -35,6 +51,8 @@ const MAX_WAL_RECORD_BYTES = 8 << 20;
 const SEGMENT_BYTES = 64 << 20;
 const SNAP_RE = /^raft-snapshot-(\d{20})\.snap$/;
 const SNAP_TEMP_RE = /^raft-snapshot-\d{20}\.snap\.tmp$/;
+/** A headed segment not yet linked under its name (a crash while it was created). */
+const SEGMENT_TEMP_RE = /^log-\d{20}\.log\.tmp$/;
 
 type WalRecord =
   | { k: 'e'; term: number; index: number; type: EntryType; data: string }
@@ -67,6 +85,19 @@ export function snapshotFilePath(dir: string, index: number): string {
   return path.join(dir, `raft-snapshot-${String(index).padStart(20, '0')}.snap`);
 }
 
+/** A Raft log damaged where a crash cannot damage it: the node refuses to start on it. */
+export class RaftLogDamagedError extends Error {
+  constructor(file: string, problem: string, dataDir: string) {
+    super(
+      `the raft log ${file} is damaged (${problem}): this is not a torn tail left by a crash, and ` +
+        'starting on what is left could lose acknowledged entries. Nothing was changed. Keep a copy ' +
+        `of ${dataDir}; to bring the node back, remove it from the group (\`chorus raft remove-member\`), ` +
+        'empty its data dir and add it again: it catches up from the others.',
+    );
+    this.name = 'RaftLogDamagedError';
+  }
+}
+
 export interface RaftStorageOptions {
   readonly dir: string;
   /** fsync before a save resolves (default true); false only for tests and throwaway data. */
@@ -97,18 +128,30 @@ export class RaftStorage {
     const { dir, logger } = options;
     const sync = options.fsync ?? true;
     for (const name of await readdir(dir)) {
-      if (SNAP_TEMP_RE.test(name)) await unlink(path.join(dir, name)); // an interrupted snapshot
+      // An interrupted snapshot or segment creation: never part of the log.
+      if (SNAP_TEMP_RE.test(name) || SEGMENT_TEMP_RE.test(name)) await unlink(path.join(dir, name));
     }
     const snapshot = await loadNewestSnapshot(dir, logger);
     const segments = await listSegments(dir);
+    const format = await readLogFormat(dir);
+    if (format !== null && segments.length === 0)
+      throw new RaftLogDamagedError(dir, 'the log has no segment although it has been written', dir);
     let entries: Entry[] = [];
     let hardState: HardState = { term: 0, vote: '', commit: 0 };
     let base = { index: 0, term: 0 };
-    let tail: { validBytes: number } | null = null;
+    let tail: { validBytes: number; headed: boolean } | null = null;
     for (const [i, segment] of segments.entries()) {
       const buf = await readFile(segment.path);
       const scan = scanFrames(buf, MAX_WAL_RECORD_BYTES);
-      for (const frame of scan.frames) {
+      const headed = beginsWithHeader(scan.frames, segment.start);
+      if (format !== null && segment.start >= format.headersFrom && !headed) {
+        const problem =
+          buf.length === 0
+            ? 'the segment is empty: it was emptied after it was written'
+            : 'the segment does not begin with its header: it was cut from the front or overwritten';
+        throw new RaftLogDamagedError(segment.path, problem, dir);
+      }
+      for (const frame of headed ? scan.frames.slice(1) : scan.frames) {
         const r = JSON.parse(frame.payload.toString('utf8')) as WalRecord;
         if (r.k === 'b') {
           base = { index: r.index, term: r.term };
@@ -141,7 +184,7 @@ export class RaftStorage {
             : `ignoring ${dropped} damaged bytes at the end of ${path.basename(segment.path)} (${scan.problem})`,
         );
       }
-      if (i === segments.length - 1) tail = { validBytes: scan.validBytes };
+      if (i === segments.length - 1) tail = { validBytes: scan.validBytes, headed };
     }
     if (snapshot === null && base.index > 0) {
       throw new Error(`raft WAL in ${dir} starts after index ${base.index} but no snapshot is readable`);
@@ -158,10 +201,25 @@ export class RaftStorage {
         at !== undefined && at.term === snapshot.meta.term ? entries.filter((e) => e.index > at.index) : [];
     }
     const last = segments[segments.length - 1];
-    const segment =
-      last !== undefined && tail !== null
-        ? await SegmentWriter.reopen(last, tail.validBytes, sync)
-        : await SegmentWriter.create(dir, 1, sync);
+    if (format !== null && last !== undefined && last.start < format.headersFrom) {
+      throw new RaftLogDamagedError(
+        dir,
+        `the segments from ${format.headersFrom} on are missing although they were written`,
+        dir,
+      );
+    }
+    let segment: SegmentWriter;
+    if (last !== undefined && tail !== null && tail.headed) {
+      segment = await SegmentWriter.reopen(last, tail.validBytes, sync);
+    } else {
+      // A new dir, or one written before headers: its torn tail is cut, and it goes on in a headed
+      // segment, durable before the marker says headers exist from it on.
+      if (last !== undefined && tail !== null)
+        await (await SegmentWriter.reopen(last, tail.validBytes, sync)).close();
+      const start = (last?.start ?? 0) + 1;
+      segment = await SegmentWriter.create(dir, start, sync, true);
+      if (format === null) await writeLogFormat(dir, start, sync);
+    }
     const storage = new RaftStorage(options, segment);
     const applied = snapshot?.meta.index ?? 0;
     logger.info(
@@ -246,7 +304,7 @@ export class RaftStorage {
     hs: HardState | null,
   ): Promise<void> {
     const old = await listSegments(this.dir);
-    const next = await SegmentWriter.create(this.dir, this.segment.start + 1, this.fsync);
+    const next = await SegmentWriter.create(this.dir, this.segment.start + 1, this.fsync, true);
     const frames = [baseRecord(meta.index, meta.term), ...entries.map(entryRecord)];
     if (hs !== null) frames.push(hardRecord(hs));
     next.append(Buffer.concat(frames));
@@ -267,7 +325,7 @@ export class RaftStorage {
 
   /** Continues the log in a new file (old files stay until the next compaction). */
   private async rollSegment(): Promise<void> {
-    const next = await SegmentWriter.create(this.dir, this.segment.start + 1, this.fsync);
+    const next = await SegmentWriter.create(this.dir, this.segment.start + 1, this.fsync, true);
     const prev = this.segment;
     this.segment = next;
     await prev.close();

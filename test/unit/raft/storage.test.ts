@@ -2,13 +2,30 @@
 // entries and hard state, a crash around a snapshot's rename, and a truncated conflicting suffix.
 
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { listSegments } from '../../../src/store/disk/log.ts';
+import {
+  beginsWithHeader,
+  frameRecord,
+  listSegments,
+  scanFrames,
+  SegmentWriter,
+} from '../../../src/store/disk/log.ts';
+import { readLogFormat } from '../../../src/store/disk/recovery.ts';
 import { SILENT_LOGGER } from '../../../src/store/logger.ts';
-import { RaftStorage, snapshotFilePath } from '../../../src/store/raft/storage.ts';
+import { RaftLogDamagedError, RaftStorage, snapshotFilePath } from '../../../src/store/raft/storage.ts';
 import type { Entry, Snapshot } from '../../../src/store/raft/types.ts';
 
 const dirs: string[] = [];
@@ -182,5 +199,96 @@ void describe('raft storage', () => {
     await storage.save(null, entries(1, 100, 1), { term: 1, vote: '', commit: 0 });
     assert.equal(storage.fsyncs, 1);
     await storage.close();
+  });
+
+  void describe('segment headers', () => {
+    const record = (r: object): Buffer => frameRecord(Buffer.from(JSON.stringify(r), 'utf8'));
+
+    async function written(): Promise<string> {
+      const dir = await freshDir();
+      const { storage } = await open(dir);
+      await storage.save(null, entries(1, 3, 1), { term: 1, vote: 'a', commit: 3 });
+      await storage.close();
+      return dir;
+    }
+
+    void test('every segment begins with its header, and the dir says from which segment on', async () => {
+      const dir = await written();
+      const [segment] = await listSegments(dir);
+      assert.ok(beginsWithHeader(scanFrames(await readFile(segment!.path)).frames, segment!.start));
+      assert.deepEqual(await readLogFormat(dir), { headersFrom: segment!.start });
+      const again = await open(dir);
+      assert.deepEqual(again.persisted.entries, entries(1, 3, 1));
+      // Compaction's new segment carries its header too.
+      await again.storage.compact(snap(2, 1, 'rooms@2'), entries(3, 3, 1), { term: 1, vote: 'a', commit: 3 });
+      await again.storage.close();
+      const [next] = await listSegments(dir);
+      assert.ok(next!.start > segment!.start);
+      assert.ok(beginsWithHeader(scanFrames(await readFile(next!.path)).frames, next!.start));
+      const third = await open(dir);
+      assert.deepEqual(third.persisted.entries, entries(3, 3, 1));
+      await third.storage.close();
+    });
+
+    void test('an emptied segment, one cut from the front, or no segment at all: the start refuses and changes nothing', async () => {
+      const emptied = await written();
+      const [a] = await listSegments(emptied);
+      await truncate(a!.path, 0);
+      await assert.rejects(
+        open(emptied),
+        (err: Error) => err instanceof RaftLogDamagedError && /empty/.test(err.message),
+      );
+      assert.equal((await stat(a!.path)).size, 0, 'nothing changed');
+
+      const cut = await written();
+      const [b] = await listSegments(cut);
+      const buf = await readFile(b!.path);
+      const header = scanFrames(buf).frames[1]!.offset; // the first frame after the header
+      await writeFile(b!.path, buf.subarray(header));
+      await assert.rejects(
+        open(cut),
+        (err: Error) => err instanceof RaftLogDamagedError && /header/.test(err.message),
+      );
+      assert.equal((await stat(b!.path)).size, buf.length - header, 'nothing changed');
+
+      const gone = await written();
+      for (const s of await listSegments(gone)) await unlink(s.path);
+      await assert.rejects(
+        open(gone),
+        (err: Error) => err instanceof RaftLogDamagedError && /no segment/.test(err.message),
+      );
+      assert.deepEqual(await listSegments(gone), [], 'no fresh log was started');
+    });
+
+    void test('a dir written before headers opens as it was, cuts its torn tail and goes on in headed segments', async () => {
+      const dir = await freshDir();
+      const old = await SegmentWriter.create(dir, 1, false); // no header, no marker: the old format
+      const es = entries(1, 2, 1);
+      old.append(
+        Buffer.concat([
+          ...es.map((e) => record({ k: 'e', ...e })),
+          record({ k: 'h', term: 1, vote: 'b', commit: 2 }),
+          Buffer.from([0, 0, 0, 9, 1]), // a torn frame
+        ]),
+      );
+      await old.close();
+      await writeFile(path.join(dir, 'log-00000000000000000007.log.tmp'), 'a headed segment never linked');
+      const first = await open(dir);
+      assert.deepEqual(first.persisted.entries, es);
+      assert.deepEqual(first.persisted.hardState, { term: 1, vote: 'b', commit: 2 });
+      await first.storage.save(null, entries(3, 3, 1), { term: 1, vote: 'b', commit: 3 });
+      await first.storage.close();
+      const segments = await listSegments(dir);
+      assert.equal(segments.length, 2);
+      assert.deepEqual(await readLogFormat(dir), { headersFrom: 2 });
+      assert.ok(
+        !(await readdir(dir)).some((n) => n.endsWith('.log.tmp')),
+        'the leftover temp segment is gone',
+      );
+      const again = await open(dir);
+      assert.deepEqual(again.persisted.entries, entries(1, 3, 1));
+      assert.deepEqual(again.persisted.hardState, { term: 1, vote: 'b', commit: 3 });
+      await again.storage.close();
+    });
   });
 });
