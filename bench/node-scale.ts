@@ -179,16 +179,16 @@ async function fanOutCurve(points: readonly number[], dir: string): Promise<FanO
         generators.push(await startGenerator(node.rest, node.grpc, roomId));
         held.push(0);
       }
-      // The new subscribers go to the generators holding fewest, none over PER_GENERATOR.
+      // Every generator holds an equal share (at most PER_GENERATOR); the new ones take what is new.
+      const target = Math.ceil(n / generators.length);
       let remaining = n - held.reduce((a, b) => a + b, 0);
-      const counts = generators.map(() => 0);
-      const order = generators.map((_, i) => i).sort((a, b) => held[a]! - held[b]!);
-      order.forEach((i, k) => {
-        const more = Math.min(remaining, PER_GENERATOR - held[i]!, Math.ceil(remaining / (order.length - k)));
-        counts[i] = more;
-        held[i] = held[i]! + more;
+      const counts = held.map((h) => {
+        const more = Math.max(0, Math.min(remaining, target - h));
         remaining -= more;
+        return more;
       });
+      counts.forEach((more, i) => (held[i] = held[i]! + more));
+      if (remaining !== 0) throw new Error(`could not place ${remaining} subscribers`);
       await Promise.all(
         generators.map((g, i) => {
           const more = counts[i]!;
