@@ -58,7 +58,9 @@ bench/results/<date>-<machine>.{json,md} with PNG figures.
                    failover     SIGKILL of the Raft leader under load, trials, every ack read back
                    contention   every client on one room (2PC aborts and retries)
                    shards       the Redis store on a Redis Cluster of 1 and of 3 primaries
-  --scale        instead: the state machine's per-command cost as a room grows (bench/scale.ts)
+  --scale        instead: the state machine's per-command cost as a room grows (bench/scale.ts),
+                 then one node's fan-out to 100 → 10,000 subscribers and writes among 10 → 100,000
+                 rooms (bench/node-scale.ts)
   --out DIR      where to write results (default bench/results; --quick: a temporary directory)
   --seed N       seed of the mixed workload (default 42)
   --help         this text
@@ -747,7 +749,10 @@ async function main(): Promise<void> {
   }
   if (values.scale === true) {
     const { runScale } = await import('./scale.ts');
-    const files = await runScale({ max: 100_000, out: values.out ?? join(ROOT, 'bench/results') });
+    const out = values.out ?? join(ROOT, 'bench/results');
+    const files = await runScale({ max: 100_000, out });
+    const { runNodeScale } = await import('./node-scale.ts');
+    files.push(...(await runNodeScale({ maxSubscribers: 10_000, maxRooms: 100_000, out })));
     log(`\nresults: ${files.join(', ')}`);
     return;
   }

@@ -1,0 +1,553 @@
+// `npm run bench -- --scale` (second half; or `npx node bench/node-scale.ts`): what one node's costs
+// do as its audience and its rooms grow (issue 21 items 2 and 3), each against a fresh
+// `chorus serve` (embedded store, fsync on) with its connection and stream caps raised:
+// - fan-out: N live subscribers of one room (half SSE, half gRPC Watch; N = 100 → 10,000) held by
+//   separate load-generator processes (bench/lib/fan-out-client.ts, up to 2,500 subscribers each);
+//   the host votes 20 times, one vote at a time, 250 ms apart; the latency of a vote is from the
+//   moment its request is sent to the moment each subscriber has the change (p50/p99 over every
+//   subscriber and vote, and the slowest subscriber per vote); memory per idle subscriber is the
+//   growth of the node's RSS while the subscribers were added, divided by their number. The
+//   generators report their own CPU share and event-loop delay: a generator whose loop lags is
+//   itself part of the latency, so the figures say whether that happened.
+// - rooms: the node holds R rooms (10 → 100,000, created through REST, 200 at a time), of which
+//   min(R, 1,000) are written to: 20 clients, each one add at a time to a random active room, for
+//   8 s; write latency p50/p99 and throughput; memory per room is the growth of RSS between points
+//   divided by the rooms added.
+// Writes bench/results/<date>-node-scale.{md,json} and two PNGs. A benchmark: nothing here passes or
+// fails on time (test/bench/node-scale.test.ts runs it small).
+//
+//   npx node bench/node-scale.ts [--max-subscribers 10000] [--max-rooms 100000] [--parts fan-out,rooms]
+//                                [--out DIR]
+// (Each part alone stays under ten minutes on the shared machine; both together may not.)
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { spawnProcess, stopProcess, waitForLine, type Spawned } from '../src/cluster/process.ts';
+import { render } from './lib/figures.ts';
+import { latencyOf, prng, type Latency } from './lib/stats.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(ROOT, 'src/cli/main.ts');
+const CLIENT = join(ROOT, 'bench/lib/fan-out-client.ts');
+const PER_GENERATOR = 2500;
+const VOTES = 20;
+const VOTE_GAP_MS = 250;
+const WRITE_CLIENTS = 20;
+const WRITE_SECONDS = 8;
+const ACTIVE_ROOMS = 1000;
+
+const now = (): number => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (x: number, digits = 1) => x.toFixed(digits);
+
+interface Node {
+  readonly rest: string;
+  readonly grpc: string;
+  readonly pid: number;
+  readonly p: Spawned;
+}
+
+async function startNode(dir: string): Promise<Node> {
+  const big = '1000000';
+  const p = spawnProcess(process.execPath, [
+    MAIN,
+    'serve',
+    ...['--port', '0', '--grpc-port', '0', '--data-dir', dir, '--log-level', 'warn', '--no-legacy'],
+    ...['--max-streams', '20000', '--max-connections', '20000', '--max-connections-per-address', '20000'],
+    ...['--writes-per-member', big, '--rooms-per-address', big, '--joins-per-address', big],
+  ]);
+  await waitForLine(p, /^grpc /, 60_000, 'chorus serve');
+  const value = (re: RegExp) => p.lines.map((l) => re.exec(l)?.[1]).find((v) => v !== undefined)!;
+  return { rest: value(/^rest (\S+)/), grpc: value(/^grpc (\S+)/), pid: p.child.pid ?? 0, p };
+}
+
+/** CPU time (user + system) of a process so far, ms (from /proc; 10 ms ticks). */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** The node's resident memory, bytes (from /proc: the node is a separate process). */
+function rss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+async function post(url: string, body: unknown, token?: string, method = 'POST'): Promise<unknown> {
+  const response = await fetch(url, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const json: unknown = await response.json();
+  if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+const SETTINGS = { autoplay: false, maxQueueLength: 1_000_000, maxEntriesPerMember: 0, voteOffThreshold: 0 };
+
+async function createRoom(rest: string, roomId: string, isPublic = false): Promise<string> {
+  const created = (await post(`${rest}/v1/rooms`, {
+    roomId,
+    name: roomId,
+    hostName: 'Host',
+    settings: { ...SETTINGS, public: isPublic },
+  })) as { token: string };
+  return created.token;
+}
+
+const track = (i: number) => ({
+  trackId: `bench:${i}`,
+  title: `Song ${i}`,
+  artist: `Band ${i % 97}`,
+  album: 'Bench',
+  durationMs: 180_000,
+});
+
+// ---- Fan-out ---------------------------------------------------------------------------------------
+
+interface FanOutRow {
+  readonly subscribers: number;
+  readonly generators: number;
+  /** Every (subscriber, vote) delivery, ms. */
+  readonly latency: Latency;
+  /** Per vote, the time until its last subscriber had it, ms. */
+  readonly lastSubscriber: Latency;
+  readonly delivered: number;
+  readonly expected: number;
+  /** CPU time of the node while the votes were sent, per delivery due (the write's own cost included). */
+  readonly nodeCpuUsPerDelivery: number;
+  readonly rssMiB: number;
+  readonly bytesPerSubscriber: number;
+  readonly generatorCpuPct: readonly number[];
+  readonly generatorLoopDelayP99Ms: readonly number[];
+  readonly loadAverage: number;
+}
+
+interface Generator {
+  readonly child: ChildProcess;
+  ask<T>(message: object, answer: string): Promise<T>;
+}
+
+function startGenerator(rest: string, grpc: string, roomId: string): Promise<Generator> {
+  const child = fork(CLIENT, [rest, grpc, roomId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<string, (value: unknown) => void>();
+  child.on('message', (raw) => {
+    const message = raw as Record<string, unknown>;
+    if ('error' in message) throw new Error(`fan-out generator: ${String(message['error'])}`);
+    for (const [key, resolve] of waiting) {
+      if (key in message) {
+        waiting.delete(key);
+        resolve(message);
+      }
+    }
+  });
+  const ask = <T>(message: object, answer: string): Promise<T> =>
+    new Promise((resolve) => {
+      waiting.set(answer, resolve as (value: unknown) => void);
+      if (Object.keys(message).length > 0) child.send(message);
+    });
+  return ask<unknown>({}, 'ready').then(() => ({ child, ask }));
+}
+
+async function fanOutCurve(points: readonly number[], dir: string): Promise<FanOutRow[]> {
+  const node = await startNode(dir);
+  const rows: FanOutRow[] = [];
+  const generators: Generator[] = [];
+  try {
+    const roomId = 'fan-out';
+    const token = await createRoom(node.rest, roomId);
+    const added = (await post(`${node.rest}/v1/rooms/${roomId}/queue`, { track: track(0) }, token)) as {
+      entry: { entryId: string };
+    };
+    const entryId = added.entry.entryId;
+    await sleep(1000);
+    const held: number[] = [];
+    let rssBefore = rss(node.pid);
+    let vote = 0;
+    for (const n of points) {
+      // Spread the new subscribers so that no generator holds more than PER_GENERATOR.
+      const wanted = Math.ceil(n / PER_GENERATOR);
+      while (generators.length < wanted) {
+        generators.push(await startGenerator(node.rest, node.grpc, roomId));
+        held.push(0);
+      }
+      // Every generator holds an equal share (at most PER_GENERATOR); the new ones take what is new.
+      const target = Math.ceil(n / generators.length);
+      let remaining = n - held.reduce((a, b) => a + b, 0);
+      const counts = held.map((h) => {
+        const more = Math.max(0, Math.min(remaining, target - h));
+        remaining -= more;
+        return more;
+      });
+      counts.forEach((more, i) => (held[i] = held[i]! + more));
+      if (remaining !== 0) throw new Error(`could not place ${remaining} subscribers`);
+      await Promise.all(
+        generators.map((g, i) => {
+          const more = counts[i]!;
+          if (more === 0) return Promise.resolve();
+          const sse = Math.floor(more / 2);
+          return g.ask({ open: { sse, grpc: more - sse } }, 'opened');
+        }),
+      );
+      await sleep(2000);
+      const rssNow = rss(node.pid);
+      const bytesPerSubscriber = (rssNow - rssBefore) / (n - (rows.at(-1)?.subscribers ?? 0));
+      rssBefore = rssNow;
+      // Start a fresh window in every generator, then the votes.
+      await Promise.all(generators.map((g) => g.ask({ report: true }, 'arrivals')));
+      const sentAt = new Map<number, number>();
+      const cpuFrom = processCpuMs(node.pid);
+      for (let i = 0; i < VOTES; i++) {
+        const slot = now();
+        const at = now();
+        const answer = (await post(
+          `${node.rest}/v1/rooms/${roomId}/queue/${entryId}/vote`,
+          { value: vote++ % 2 === 0 ? 1 : -1 },
+          token,
+          'PUT',
+        )) as { version: number };
+        sentAt.set(answer.version, at);
+        await sleep(Math.max(0, VOTE_GAP_MS - (now() - slot)));
+      }
+      const cpuVotes = processCpuMs(node.pid) - cpuFrom;
+      // Until every subscriber has every vote, or 30 s.
+      const expected = n * VOTES;
+      const deadline = now() + 30_000;
+      for (;;) {
+        const counts = await Promise.all(
+          generators.map((g) => g.ask<{ counted: number }>({ count: true }, 'counted')),
+        );
+        if (counts.reduce((a, c) => a + c.counted, 0) >= expected || now() > deadline) break;
+        await sleep(500);
+      }
+      const reports = await Promise.all(
+        generators.map((g) =>
+          g.ask<{ arrivals: [number, number[]][]; cpuPct: number; loopDelayP99Ms: number }>(
+            { report: true },
+            'arrivals',
+          ),
+        ),
+      );
+      const all: number[] = [];
+      const last = new Map<number, number>();
+      for (const r of reports) {
+        for (const [version, times] of r.arrivals) {
+          const sent = sentAt.get(version);
+          if (sent === undefined) continue;
+          for (const t of times) {
+            all.push(t - sent);
+            last.set(version, Math.max(last.get(version) ?? 0, t - sent));
+          }
+        }
+      }
+      const row: FanOutRow = {
+        subscribers: n,
+        generators: generators.length,
+        latency: latencyOf(all),
+        lastSubscriber: latencyOf([...last.values()]),
+        delivered: all.length,
+        expected,
+        nodeCpuUsPerDelivery: (cpuVotes * 1000) / expected,
+        rssMiB: rssNow / 2 ** 20,
+        bytesPerSubscriber,
+        generatorCpuPct: reports.map((r) => Math.round(r.cpuPct)),
+        generatorLoopDelayP99Ms: reports.map((r) => Math.round(r.loopDelayP99Ms)),
+        loadAverage: os.loadavg()[0]!,
+      };
+      rows.push(row);
+      console.error(
+        `  fan-out ${n}: p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, last subscriber p99 ${fmt(row.lastSubscriber.p99)} ms, delivered ${row.delivered}/${row.expected}, node CPU ${fmt(row.nodeCpuUsPerDelivery)} µs/delivery, ${Math.round(bytesPerSubscriber)} B/subscriber, generators cpu ${row.generatorCpuPct.join('/')}% loop p99 ${row.generatorLoopDelayP99Ms.join('/')} ms, load ${fmt(row.loadAverage)}`,
+      );
+    }
+  } finally {
+    for (const g of generators) g.child.send({ exit: true });
+    await stopProcess(node.p, 30_000);
+  }
+  return rows;
+}
+
+// ---- Many rooms ------------------------------------------------------------------------------------
+
+interface RoomsRow {
+  readonly rooms: number;
+  readonly active: number;
+  readonly latency: Latency;
+  readonly writesPerS: number;
+  readonly rssMiB: number;
+  readonly bytesPerRoom: number;
+  readonly listMs: number;
+  readonly loadAverage: number;
+}
+
+async function roomsCurve(points: readonly number[], dir: string): Promise<RoomsRow[]> {
+  const node = await startNode(dir);
+  const rows: RoomsRow[] = [];
+  try {
+    const tokens: string[] = [];
+    let added = 0;
+    await sleep(1000);
+    let rssBefore = rss(node.pid);
+    for (const r of points) {
+      // Every tenth room public, so the room list has something to order.
+      for (let i = tokens.length; i < r; i += 200) {
+        const batch = Array.from({ length: Math.min(200, r - i) }, (_, j) =>
+          createRoom(node.rest, `r${i + j}`, (i + j) % 10 === 0),
+        );
+        tokens.push(...(await Promise.all(batch)));
+      }
+      await sleep(1000);
+      const rssNow = rss(node.pid);
+      const bytesPerRoom = (rssNow - rssBefore) / (r - (rows.at(-1)?.rooms ?? 0));
+      rssBefore = rssNow;
+      const active = Math.min(r, ACTIVE_ROOMS);
+      const random = prng(r);
+      const samples: number[] = [];
+      const until = now() + WRITE_SECONDS * 1000;
+      await Promise.all(
+        Array.from({ length: WRITE_CLIENTS }, async () => {
+          while (now() < until) {
+            const room = Math.floor(random() * active);
+            const t = now();
+            await post(`${node.rest}/v1/rooms/r${room}/queue`, { track: track(added++) }, tokens[room]);
+            samples.push(now() - t);
+          }
+        }),
+      );
+      const t = now();
+      await fetch(`${node.rest}/v1/rooms?limit=50`).then((res) => res.json());
+      const listMs = now() - t;
+      const row: RoomsRow = {
+        rooms: r,
+        active,
+        latency: latencyOf(samples),
+        writesPerS: samples.length / WRITE_SECONDS,
+        rssMiB: rssNow / 2 ** 20,
+        bytesPerRoom,
+        listMs,
+        loadAverage: os.loadavg()[0]!,
+      };
+      rows.push(row);
+      console.error(
+        `  rooms ${r} (${active} active): p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, ${fmt(row.writesPerS, 0)} writes/s, ${Math.round(bytesPerRoom)} B/room, list ${fmt(listMs)} ms, load ${fmt(row.loadAverage)}`,
+      );
+    }
+  } finally {
+    await stopProcess(node.p, 60_000);
+  }
+  return rows;
+}
+
+// ---- Report ----------------------------------------------------------------------------------------
+
+export type NodeScalePart = 'fan-out' | 'rooms';
+export const NODE_SCALE_PARTS: readonly NodeScalePart[] = ['fan-out', 'rooms'];
+
+export async function runNodeScale(options: {
+  maxSubscribers: number;
+  maxRooms: number;
+  out: string;
+  parts?: readonly NodeScalePart[];
+}): Promise<string[]> {
+  const parts = options.parts ?? NODE_SCALE_PARTS;
+  const started = performance.now();
+  const tmp = await mkdtemp(join(tmpdir(), 'chorus-node-scale-'));
+  let fanOut: FanOutRow[] = [];
+  let rooms: RoomsRow[] = [];
+  const loadBefore = os.loadavg()[0]!;
+  try {
+    if (parts.includes('fan-out')) {
+      fanOut = await fanOutCurve(
+        [100, 1000, 2500, 5000, 10_000].filter((n) => n <= options.maxSubscribers),
+        join(tmp, 'fan-out'),
+      );
+    }
+    if (parts.includes('rooms')) {
+      rooms = await roomsCurve(
+        [10, 1000, 10_000, 100_000].filter((n) => n <= options.maxRooms),
+        join(tmp, 'rooms'),
+      );
+    }
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  const durationS = (performance.now() - started) / 1000;
+  const date = new Date().toISOString().slice(0, 10);
+  const small = options.maxSubscribers < 10_000 || options.maxRooms < 100_000;
+  const name = `${date}-node-scale${parts.length < NODE_SCALE_PARTS.length ? `-${parts.join('-')}` : ''}${small ? `-max${options.maxSubscribers}-${options.maxRooms}` : ''}`;
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
+  const fanTable = [
+    '| subscribers | p50, ms | p99, ms | last subscriber p99, ms | delivered | node CPU per delivery, µs | node RSS, MiB | bytes per added subscriber | generators (CPU %, loop delay p99 ms) | load average |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    ...fanOut.map(
+      (r) =>
+        `| ${r.subscribers.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${fmt(r.lastSubscriber.p99)} | ${r.delivered}/${r.expected} | ${fmt(r.nodeCpuUsPerDelivery)} | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerSubscriber).toLocaleString('en')} | ${r.generatorCpuPct.map((c, i) => `${c}%, ${r.generatorLoopDelayP99Ms[i]}`).join('; ')} | ${fmt(r.loadAverage)} |`,
+    ),
+  ].join('\n');
+  const base10 = rooms[0];
+  const roomsTable = [
+    '| rooms | active | write p50, ms | write p99, ms | p99 vs 10 rooms | writes/s | node RSS, MiB | bytes per added room | room list (50), ms | load average |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rooms.map(
+      (r) =>
+        `| ${r.rooms.toLocaleString('en')} | ${r.active.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${base10 ? fmt(r.latency.p99 / base10.latency.p99, 2) : '-'}× | ${fmt(r.writesPerS, 0)} | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerRoom).toLocaleString('en')} | ${fmt(r.listMs)} | ${fmt(r.loadAverage)} |`,
+    ),
+  ].join('\n');
+  const md = `# Node scale: fan-out and many rooms (${date})
+
+\`npx node bench/node-scale.ts --max-subscribers ${options.maxSubscribers} --max-rooms ${options.maxRooms}${parts.length < NODE_SCALE_PARTS.length ? ` --parts ${parts.join(',')}` : ''}\`
+(also \`npm run bench -- --scale\`) on ${machine}; took ${Math.round(durationS)} s; load average
+${fmt(loadBefore)} at the start (the machine is shared: the load average is beside each row).
+Each curve on a fresh \`chorus serve\` (embedded store, fsync on, stream and connection caps raised).
+
+${
+  fanOut.length === 0
+    ? ''
+    : `## Fan-out: one room, N live subscribers (half SSE, half gRPC Watch)
+
+The host votes ${VOTES} times, one vote at a time, ${VOTE_GAP_MS} ms apart; a delivery's latency runs
+from the vote's request being sent to the subscriber having the change (the write's fsync included).
+Subscribers are held by separate generator processes (at most ${PER_GENERATOR.toLocaleString('en')} each, SSE on raw
+sockets, gRPC 100 streams per connection); their CPU share and event-loop delay p99 during the votes
+are listed, so a generator that lagged would show. Memory: growth of the node's RSS while the
+subscribers of that row were added (idle, after 2 s), per subscriber added.
+
+${fanTable}
+
+![fan-out latency and memory against subscribers](${name}-fan-out.png)
+`
+}
+${
+  rooms.length === 0
+    ? ''
+    : `## Many rooms: R rooms held, min(R, ${ACTIVE_ROOMS.toLocaleString('en')}) written to
+
+${WRITE_CLIENTS} REST clients, each one add at a time to a random active room, ${WRITE_SECONDS} s. Rooms created through
+REST beforehand (every tenth public). Memory: growth of the node's RSS per room added. "Room list":
+one \`GET /v1/rooms?limit=50\` after the writes.
+
+${roomsTable}
+
+![write latency and memory against rooms](${name}-rooms.png)
+`
+}`;
+  await mkdir(options.out, { recursive: true });
+  const base = join(options.out, name);
+  await writeFile(
+    `${base}.json`,
+    `${JSON.stringify({ date, machine, durationS, fanOut, rooms }, null, 2)}\n`,
+  );
+  await writeFile(`${base}.md`, md);
+  const common = { width: 420, height: 260, config: { font: 'DejaVu Sans' } } as const;
+  const x = (field: string, title: string) => ({
+    field,
+    type: 'quantitative' as const,
+    title,
+    scale: { type: 'log' as const },
+  });
+  const files = [`${base}.md`, `${base}.json`];
+  if (fanOut.length > 0) {
+    files.push(`${base}-fan-out.png`);
+    await render(
+      {
+        config: { font: 'DejaVu Sans' },
+        title: 'Fan-out of one vote against live subscribers (half SSE, half gRPC)',
+        hconcat: [
+          {
+            ...common,
+            data: {
+              values: fanOut.flatMap((r) => [
+                { subscribers: r.subscribers, ms: r.latency.p50, series: 'p50' },
+                { subscribers: r.subscribers, ms: r.latency.p99, series: 'p99' },
+                { subscribers: r.subscribers, ms: r.lastSubscriber.p99, series: 'last subscriber p99' },
+              ]),
+            },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: x('subscribers', 'subscribers'),
+              y: { field: 'ms', type: 'quantitative', title: 'latency, ms' },
+              color: { field: 'series', type: 'nominal', title: '' },
+            },
+          },
+          {
+            ...common,
+            data: { values: fanOut.map((r) => ({ subscribers: r.subscribers, mib: r.rssMiB })) },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: x('subscribers', 'subscribers'),
+              y: { field: 'mib', type: 'quantitative', title: 'node RSS, MiB' },
+            },
+          },
+        ],
+      },
+      `${base}-fan-out.png`,
+    );
+  }
+  if (rooms.length > 0) {
+    files.push(`${base}-rooms.png`);
+    await render(
+      {
+        config: { font: 'DejaVu Sans' },
+        title: `Writes against rooms held (min(R, ${ACTIVE_ROOMS}) active)`,
+        hconcat: [
+          {
+            ...common,
+            data: {
+              values: rooms.flatMap((r) => [
+                { rooms: r.rooms, ms: r.latency.p50, series: 'p50' },
+                { rooms: r.rooms, ms: r.latency.p99, series: 'p99' },
+              ]),
+            },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: x('rooms', 'rooms'),
+              y: { field: 'ms', type: 'quantitative', title: 'write latency, ms' },
+              color: { field: 'series', type: 'nominal', title: '' },
+            },
+          },
+          {
+            ...common,
+            data: { values: rooms.map((r) => ({ rooms: r.rooms, mib: r.rssMiB })) },
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: x('rooms', 'rooms'),
+              y: { field: 'mib', type: 'quantitative', title: 'node RSS, MiB' },
+            },
+          },
+        ],
+      },
+      `${base}-rooms.png`,
+    );
+  }
+  console.error(`\n${fanTable}\n\n${roomsTable}\n`);
+  return files;
+}
+
+if (import.meta.filename === process.argv[1]) {
+  const { values } = parseArgs({
+    options: {
+      'max-subscribers': { type: 'string', default: '10000' },
+      'max-rooms': { type: 'string', default: '100000' },
+      out: { type: 'string', default: fileURLToPath(new URL('./results/', import.meta.url)) },
+      parts: { type: 'string', default: NODE_SCALE_PARTS.join(',') },
+    },
+  });
+  const parts = values.parts.split(',').map((p) => p.trim());
+  for (const p of parts) {
+    if (!(NODE_SCALE_PARTS as readonly string[]).includes(p)) throw new Error(`unknown part ${p}`);
+  }
+  const files = await runNodeScale({
+    parts: parts as NodeScalePart[],
+    maxSubscribers: Number(values['max-subscribers']),
+    maxRooms: Number(values['max-rooms']),
+    out: values.out,
+  });
+  console.log(`results: ${files.join(', ')}`);
+}
