@@ -30,7 +30,7 @@ export interface HistoryAnswer {
   readonly records: ReadonlyArray<{
     readonly playNo: number;
     readonly track: Track;
-    readonly addedByName: string;
+    readonly addedBy: { readonly memberId: string; readonly name: string };
     readonly reason: string;
     readonly ups: number;
     readonly downs: number;

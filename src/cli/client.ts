@@ -390,7 +390,7 @@ export const clientCommands: readonly ClientCommand[] = [
           : page.records
               .map(
                 (r) =>
-                  `#${r.playNo}  ${trackLine(r.track)}  ${r.reason}  (+${r.ups}/-${r.downs})  added by ${r.addedByName}  ${when(r.startedAt, now)}`,
+                  `#${r.playNo}  ${trackLine(r.track)}  ${r.reason}  (+${r.ups}/-${r.downs})  added by ${r.addedBy.name}  ${when(r.startedAt, now)}`,
               )
               .join('\n'),
       );

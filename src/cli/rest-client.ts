@@ -163,7 +163,7 @@ export class RestClient implements ChorusClient {
       records: Array<{
         playNo: number;
         track: Track;
-        addedByName: string;
+        addedBy: { memberId: string; name: string };
         reason: string;
         ups: number;
         downs: number;

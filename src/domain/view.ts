@@ -171,9 +171,19 @@ export function publicEntry(state: RoomState, entry: QueueEntry): PublicEntry {
   };
 }
 
+/**
+ * A play as answers carry it: who added it is a MemberRef, the one `addedBy` shape of every answer
+ * (queue items, now playing, history). The state keeps the member's id only (HistoryRecord).
+ */
+export type HistoryItem = Omit<HistoryRecord, 'addedBy'> & { readonly addedBy: MemberRef };
+
+export function historyItem(state: RoomState, record: HistoryRecord): HistoryItem {
+  return { ...record, addedBy: memberRef(state, record.addedBy) };
+}
+
 export interface HistoryPage {
   /** Newest first. */
-  readonly records: readonly (HistoryRecord & { readonly addedByName: string })[];
+  readonly records: readonly HistoryItem[];
   /** Pass as `before` to get the next (older) page; null when there is none. */
   readonly nextBefore: number | null;
 }
@@ -182,12 +192,12 @@ export interface HistoryPage {
 export function historyPage(state: RoomState, options: { before?: number; limit: number }): HistoryPage {
   const limit = Math.max(1, options.limit);
   const before = options.before ?? Number.POSITIVE_INFINITY;
-  const records: (HistoryRecord & { addedByName: string })[] = [];
+  const records: HistoryItem[] = [];
   let i = state.history.length - 1;
   while (i >= 0 && state.history[i]!.playNo >= before) i--;
   for (; i >= 0 && records.length < limit; i--) {
     const r = state.history[i]!;
-    records.push({ ...r, addedByName: memberRef(state, r.addedBy).name });
+    records.push(historyItem(state, r));
   }
   const last = records.at(-1);
   const more = i >= 0 && last !== undefined;

@@ -7,12 +7,12 @@ import {
   ChorusError,
   historyPage,
   indexOfEntry,
-  memberRef,
+  historyItem,
   viewRoom,
   type Command,
   type CommandValue,
   type HistoryPage,
-  type HistoryRecord,
+  type HistoryItem,
   type QueueEntry,
   type QueueItemView,
   type RoomEvent,
@@ -109,7 +109,7 @@ function removes(event: RoomEvent, memberId: string): boolean {
 /** What an advance answers: whether it moved the room, the play that ended, the room afterwards. */
 export interface AdvanceAnswer {
   readonly advanced: boolean;
-  readonly ended: (HistoryRecord & { readonly addedByName: string }) | null;
+  readonly ended: HistoryItem | null;
   readonly room: RoomView;
 }
 
@@ -324,7 +324,7 @@ export class RoomService {
     const { advanced, ended } = value as Extract<CommandValue, { type: 'advance' }>;
     return {
       advanced,
-      ended: ended ? { ...ended, addedByName: memberRef(state, ended.addedBy).name } : null,
+      ended: ended ? historyItem(state, ended) : null,
       room: this.view(state, caller.memberId),
     };
   }

@@ -62,6 +62,23 @@ void test(
     ]) {
       assert.equal(await what.isVisible(), true);
     }
+    // The room reads top down as a phone user needs it: what plays, adding, the queue, then the rest.
+    const tops: number[] = [];
+    for (const card of [
+      '.now-playing',
+      '.add-card',
+      '.queue-card',
+      '.host-card',
+      '.invite',
+      '.history-card',
+    ]) {
+      tops.push((await page.locator(card).first().boundingBox())!.y);
+    }
+    assert.deepEqual(
+      tops,
+      [...tops].sort((x, y) => x - y),
+      `sections out of order on a phone: now playing, add, queue, host, invite, history at ${tops.join(', ')}`,
+    );
     // The rest is one tap away, in the room menu: who I am here, and sharing the room.
     await page.getByRole('button', { name: 'Room menu' }).click();
     const menu = page.locator('#room-menu');

@@ -363,7 +363,8 @@ void describe('queue', () => {
       first.records.map((r) => r.playNo),
       [3, 2],
     );
-    assert.equal(first.records[0]!.addedByName, 'Mo');
+    assert.equal(first.records[0]!.addedBy?.name, 'Mo');
+    assert.ok(first.records[0]!.addedBy?.memberId, 'a MemberRef, as in the queue');
     assert.equal(first.nextBefore, 2);
     const second = await history({ roomId, limit: 2, before: first.nextBefore });
     assert.deepEqual(

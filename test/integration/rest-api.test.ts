@@ -563,7 +563,7 @@ void describe('queue', () => {
     assert.equal(skipped.ended.entryId, first);
     assert.equal(skipped.ended.reason, 'skipped');
     assert.equal(skipped.ended.playNo, 1);
-    assert.equal(skipped.ended.addedByName, 'Hostess');
+    assert.equal(skipped.ended.addedBy.name, 'Hostess');
     assert.equal(skipped.room.nowPlaying.track.trackId, 'second');
     assert.deepEqual(skipped.room.queue, []);
 
@@ -750,8 +750,7 @@ void describe('history', () => {
     assert.equal(last.nextBefore, null);
     const r = last.records[0];
     assert.equal(r.reason, 'skipped');
-    assert.equal(r.addedBy, room.hostId);
-    assert.equal(r.addedByName, 'Hostess');
+    assert.deepEqual(r.addedBy, { memberId: room.hostId, name: 'Hostess' });
     assert.ok(r.endedAt >= r.startedAt);
     const all = ok(await api.get(path), 200);
     assert.equal(all.records.length, 5, 'default limit covers them all');

@@ -7,16 +7,16 @@
 // refetches only when it cannot be sure (a version gap, a reset, a member it does not know, or a
 // change outside the part of the queue it holds); applyEvents says so with `stale`.
 
-import type {
-  HistoryRecord,
-  Member,
-  RoomEvent,
-  RoomSettings,
-  Track,
-  VoteValue,
-} from '../../src/domain/types.ts';
+import type { Member, RoomEvent, RoomSettings, Track, VoteValue } from '../../src/domain/types.ts';
 import { compareEntries, insertionIndex, recount, scoreOf } from '../../src/domain/order.ts';
-import { etaAfter, playedMs, remainingMs, type MemberRef, type RoomView } from '../../src/domain/view.ts';
+import {
+  etaAfter,
+  playedMs,
+  remainingMs,
+  type HistoryItem,
+  type MemberRef,
+  type RoomView,
+} from '../../src/domain/view.ts';
 
 // The rules are the server's own (src/domain): order, score, vote arithmetic, playback time, ETAs.
 export { compareEntries, playedMs };
@@ -59,8 +59,8 @@ export interface RoomModel {
   readonly names: Readonly<Record<string, string>>;
 }
 
-/** A history record as the REST API answers it (with the adder's name). */
-export type HistoryItem = HistoryRecord & { readonly addedByName: string };
+/** A history record as the REST API answers it (`addedBy` a MemberRef, as in the queue). */
+export type { HistoryItem };
 
 export interface ChangeOutcome {
   readonly room: RoomModel;
@@ -205,7 +205,7 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
       }
       case 'trackEnded': {
         const record = event.record;
-        ended.unshift({ ...record, addedByName: nameOf(record.addedBy) });
+        ended.unshift({ ...record, addedBy: { memberId: record.addedBy, name: nameOf(record.addedBy) } });
         r = {
           ...r,
           nowPlaying: r.nowPlaying?.entryId === record.entryId ? null : r.nowPlaying,

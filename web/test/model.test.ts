@@ -135,7 +135,7 @@ void test('added, started and ended tracks move between queue, now playing and h
   );
   assert.equal(ended.room.nowPlaying?.entryId, 'e2');
   assert.equal(ended.room.queueLength, 0);
-  assert.deepEqual(ended.ended, [{ ...record, addedByName: 'Ann' }]);
+  assert.deepEqual(ended.ended, [{ ...record, addedBy: { memberId: record.addedBy, name: 'Ann' } }]);
   assert.equal(ended.room.playCount, 1);
 });
 

@@ -6,6 +6,7 @@ import type { ChorusError } from '../../domain/index.ts';
 import {
   type EndReason,
   type HistoryRecord,
+  type HistoryItem,
   type Member,
   type QueueEntry,
   type Role,
@@ -22,8 +23,6 @@ import {
 import { roleOf, type MemberView } from '../../domain/access.ts';
 import type { RoomListing } from '../../store/types.ts';
 import type * as pb from './generated/chorus/v1/index.ts';
-
-type NamedRecord = HistoryRecord & { readonly addedByName: string };
 
 // ---- Enums -----------------------------------------------------------------------------------------
 
@@ -125,16 +124,17 @@ export function toPbRoom(room: RoomView): pb.Room {
   };
 }
 
-/** Events carry no member names: `added_by_name` is left empty there (GetHistory fills it). */
-export function toPbHistoryRecord(
-  record: HistoryRecord & { readonly addedByName?: string },
-): pb.HistoryRecord {
+/**
+ * A play in an answer (HistoryItem: `added_by` a MemberRef) or in a TrackEnded event (the stored
+ * record: a member id only, the name left empty; events name members by id).
+ */
+export function toPbHistoryRecord(record: HistoryRecord | HistoryItem): pb.HistoryRecord {
   return {
     playNo: record.playNo,
     entryId: record.entryId,
     track: toPbTrack(record.track),
-    addedBy: record.addedBy,
-    addedByName: record.addedByName ?? '',
+    addedBy:
+      typeof record.addedBy === 'string' ? { memberId: record.addedBy, name: '' } : { ...record.addedBy },
     startedAt: record.startedAt,
     endedAt: record.endedAt,
     reason: END_REASON[record.reason],
@@ -319,9 +319,10 @@ function withoutPresence(np: pb.NowPlaying__Output): Omit<pb.NowPlaying__Output,
   return rest;
 }
 
-export function fromPbHistoryRecord(record: pb.HistoryRecord__Output): NamedRecord {
+export function fromPbHistoryRecord(record: pb.HistoryRecord__Output): HistoryItem {
   return {
     ...record,
+    addedBy: { ...need(record.addedBy, 'history addedBy') },
     track: fromPbTrack(need(record.track, 'history track')),
     reason: endReasonFromPb(record.reason),
   };
@@ -383,10 +384,8 @@ export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
       return { ...head, type: 'voteChanged', ...e, value: voteFromPb(e.value) };
     }
     case 'trackEnded': {
-      const { addedByName: _name, ...record } = fromPbHistoryRecord(
-        need(need(event.trackEnded, 'trackEnded').record, 'record'),
-      );
-      return { ...head, type: 'trackEnded', record };
+      const item = fromPbHistoryRecord(need(need(event.trackEnded, 'trackEnded').record, 'record'));
+      return { ...head, type: 'trackEnded', record: { ...item, addedBy: item.addedBy.memberId } };
     }
     case 'trackStarted': {
       const e = need(event.trackStarted, 'trackStarted');

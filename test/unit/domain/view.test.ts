@@ -160,7 +160,7 @@ void describe('historyPage', () => {
   void test('records carry the name of who added them', () => {
     const r = played(1);
     const [rec] = historyPage(r.s, { limit: 10 }).records;
-    assert.equal(rec?.addedByName, 'Name of m1');
+    assert.deepEqual(rec?.addedBy, { memberId: 'm1', name: 'Name of m1' });
     assert.equal(rec?.entryId, 'e-t1');
   });
 

@@ -27,7 +27,7 @@ export function History({ history, session }: { history: HistoryState; session: 
                     ▲{r.ups} ▼{r.downs}
                   </span>
                   <span aria-hidden="true"> · </span>
-                  <span>added by {r.addedByName}</span>
+                  <span>added by {r.addedBy.name}</span>
                   <span aria-hidden="true"> · </span>
                   <time dateTime={new Date(r.endedAt).toISOString()}>{ago(now - r.endedAt)}</time>
                 </p>

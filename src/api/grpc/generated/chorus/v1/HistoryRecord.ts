@@ -9,6 +9,10 @@ import type {
   EndReason as _chorus_v1_EndReason,
   EndReason__Output as _chorus_v1_EndReason__Output,
 } from '../../chorus/v1/EndReason.ts';
+import type {
+  MemberRef as _chorus_v1_MemberRef,
+  MemberRef__Output as _chorus_v1_MemberRef__Output,
+} from '../../chorus/v1/MemberRef.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -21,8 +25,6 @@ export interface HistoryRecord {
   playNo?: number | string | Long;
   entryId?: string;
   track?: _chorus_v1_Track | null;
-  addedBy?: string;
-  addedByName?: string;
   startedAt?: number | string | Long;
   endedAt?: number | string | Long;
   reason?: _chorus_v1_EndReason;
@@ -31,6 +33,10 @@ export interface HistoryRecord {
    */
   ups?: number;
   downs?: number;
+  /**
+   * Who added it. In a TrackEnded event only member_id is set (events name members by id).
+   */
+  addedBy?: _chorus_v1_MemberRef | null;
 }
 
 /**
@@ -43,8 +49,6 @@ export interface HistoryRecord__Output {
   playNo: number;
   entryId: string;
   track: _chorus_v1_Track__Output | null;
-  addedBy: string;
-  addedByName: string;
   startedAt: number;
   endedAt: number;
   reason: _chorus_v1_EndReason__Output;
@@ -53,4 +57,8 @@ export interface HistoryRecord__Output {
    */
   ups: number;
   downs: number;
+  /**
+   * Who added it. In a TrackEnded event only member_id is set (events name members by id).
+   */
+  addedBy: _chorus_v1_MemberRef__Output | null;
 }
