@@ -540,7 +540,8 @@ export function roomPath(roomId: string, rest = ''): string {
 
 /** Settings under which adds and votes mostly succeed: no caps, no vote-off, no autoplay. */
 export const OPEN_SETTINGS: SettingsPatch = {
-  public: false,
+  // Public: a private room opens only with its invite (issue 20), and these rooms are shared freely.
+  public: true,
   maxQueueLength: 100_000,
   maxEntriesPerMember: 0,
   voteOffThreshold: 0,

@@ -28,8 +28,8 @@ after(async () => {
 
 const createRoom = (request: pb.CreateRoomRequest, metadata = new Metadata()) =>
   call<pb.JoinResponse__Output>((done) => s.rooms.CreateRoom(request, metadata, soon(), done));
-const join = (roomId: string, name: string) =>
-  call<pb.JoinResponse__Output>((done) => s.sessions.Join({ roomId, name }, md(), soon(), done));
+const join = (roomId: string, name: string, invite = '') =>
+  call<pb.JoinResponse__Output>((done) => s.sessions.Join({ roomId, name, invite }, md(), soon(), done));
 const getRoom = (request: pb.GetRoomRequest, token?: string, deadlineMs?: number) =>
   call<pb.Room__Output>((done) => s.rooms.GetRoom(request, md(token), soon(deadlineMs), done));
 const addTrack = (token: string | undefined, request: pb.AddTrackRequest, key?: string) =>
@@ -69,7 +69,8 @@ async function freshRoom(settings: pb.SettingsPatch = {}) {
     roomId,
     settings: { autoplay: false, ...settings },
   });
-  const member = await join(roomId, 'Mo');
+  // A private room's members join with its invite.
+  const member = await join(roomId, 'Mo', host.invite);
   return { roomId, host: host.token, member: member.token, memberId: member.memberId, hostId: host.memberId };
 }
 

@@ -95,7 +95,8 @@ function expectedRoom(state: RoomState, limit: number): pb.Room__Output {
 // ---- Rooms over gRPC ---------------------------------------------------------------------------------
 
 const OPEN_SETTINGS: pb.SettingsPatch = {
-  public: false,
+  // Public: a private room opens only with its invite (issue 20), and these rooms are shared freely.
+  public: true,
   maxQueueLength: 100_000,
   maxEntriesPerMember: 0,
   voteOffThreshold: 0,

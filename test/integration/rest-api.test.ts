@@ -188,8 +188,11 @@ void describe('rooms and members', () => {
       memberId: body.memberId,
       name: 'Ann',
       isHost: true,
+      role: 'host',
       joinedAt: body.room.createdAt,
     });
+    assert.match(body.recoveryKey, /^[A-Za-z0-9_-]{32}$/, 'a recovery key, shown once');
+    assert.equal(body.invite, undefined, 'a public room needs no invite');
     assert.equal(typeof body.token, 'string');
     assert.ok(body.token.length > 20);
     assert.deepEqual(body.room.settings, {
@@ -220,7 +223,9 @@ void describe('rooms and members', () => {
     assert.match(body.room.id, /^friday-party-[a-z0-9]+$/);
     assert.equal(body.room.settings.maxQueueLength, 7);
     assert.equal(body.room.settings.public, false);
-    const again = await roomView(body.room.id as string);
+    // A private room is read with its invite (or a member token).
+    assert.match(body.invite, /^[A-Za-z0-9_-]{22}$/);
+    const again = await roomView(body.room.id as string, body.token as string);
     assert.equal(again.settings.maxQueueLength, 7);
   });
 
