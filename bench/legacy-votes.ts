@@ -14,7 +14,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { apply, Queue, type Command, type Envelope, type RoomState } from '../src/domain/index.ts';
+import { apply, Queue, Votes, type Command, type Envelope, type RoomState } from '../src/domain/index.ts';
 
 const ROOM = 'bench-legacy';
 const HOST = 'legacy-host';
@@ -120,7 +120,7 @@ for (const n of POINTS) {
     cast += 1;
   }
   const entry = counted.queue.find((e) => e.entryId === TARGET)!;
-  if (entry.ups + entry.downs !== n - 1 || Object.keys(entry.votes).length !== 0) {
+  if (entry.ups + entry.downs !== n - 1 || entry.votes.size !== 0) {
     throw new Error(
       `e5 should hold ${n - 1} votes as counts: ${JSON.stringify({ ...entry, track: undefined })}`,
     );
@@ -135,7 +135,9 @@ for (const n of POINTS) {
   const keyed: RoomState = {
     ...base,
     queue: Queue.of(
-      base.queue.map((e) => (e.entryId === TARGET ? { ...e, votes: keys, ups, downs: n - 1 - ups } : e)),
+      base.queue.map((e) =>
+        e.entryId === TARGET ? { ...e, votes: Votes.fromRecord(keys), ups, downs: n - 1 - ups } : e,
+      ),
     ),
   };
   const sorted = {

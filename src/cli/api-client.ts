@@ -24,6 +24,8 @@ export interface Voted {
   readonly effect: string;
   readonly position: number | null;
   readonly version: number;
+  /** The caller's own vote now (events never say it). */
+  readonly myVote: 1 | -1 | 0;
 }
 
 export interface HistoryAnswer {

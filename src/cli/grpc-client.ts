@@ -139,6 +139,7 @@ export class GrpcClient implements ChorusClient {
       ...answer,
       effect: EFFECT[answer.effect] ?? 'none',
       position: answer.position === 0 ? null : answer.position,
+      myVote: answer.myVote > 0 ? 1 : answer.myVote < 0 ? -1 : 0,
     };
   }
 

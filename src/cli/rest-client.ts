@@ -131,6 +131,7 @@ export class RestClient implements ChorusClient {
       effect: string;
       position: number | null;
       version: number;
+      myVote: 1 | -1 | 0;
     }>('PUT', `/v1/rooms/${encodeURIComponent(roomId)}/queue/${encodeURIComponent(entryId)}/vote`, { value });
   }
 

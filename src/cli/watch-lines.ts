@@ -84,15 +84,10 @@ export class WatchLines {
       case 'voteChanged': {
         const known = this.entries.get(e.entryId);
         if (known) this.entries.set(e.entryId, { ...known, ups: e.ups, downs: e.downs });
-        const verb =
-          e.value === 1
-            ? 'voted TITLE up'
-            : e.value === -1
-              ? 'voted TITLE down'
-              : 'withdrew their vote on TITLE';
+        // Events say the counts, never who voted which way (issue 20).
         const score = e.score > 0 ? `+${e.score}` : String(e.score);
         const place = this.place(e.entryId);
-        return `${this.who(e.voter)} ${verb.replace('TITLE', this.title(e.entryId))}: ${score}${place ? `, now #${place}` : ''}`;
+        return `votes on ${this.title(e.entryId)}: ${score} (${e.ups} up, ${e.downs} down)${place ? `, now #${place}` : ''}`;
       }
       case 'trackEnded': {
         const how = { finished: 'finished', skipped: 'was skipped', votedOff: 'was voted off' }[

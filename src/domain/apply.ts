@@ -40,6 +40,8 @@ import type {
 import { checkId, checkRoomId, checkText, checkTrack, LIMITS, normaliseTrack } from './validate.ts';
 import { publicEntry } from './view.ts';
 import { applyAccess, checkCreateAccess, hasHostPowers, joinRefusal } from './access.ts';
+import { Votes } from './votes.ts';
+import { wireEntry, wireNowPlaying, wireValue } from './wire.ts';
 
 /** Voter keys of anonymous (legacy) votes start with this; no member id may. */
 const ANONYMOUS_PREFIX = '~';
@@ -76,7 +78,8 @@ export function apply(state: RoomState | null, env: Envelope): ApplyOutput {
         refusal('COMMAND_ID_REUSED', { commandId: env.commandId, usedFor: earlier.result.type }),
       );
     }
-    return { state, events: [], result: { ok: true, value: earlier.result } };
+    // In its public form: an answer remembered before the state/wire split carried whole entries.
+    return { state, events: [], result: { ok: true, value: wireValue(earlier.result) } };
   }
 
   const command = env.command;
@@ -364,18 +367,19 @@ const addTrack: Handler<'addTrack'> = (state, env, command) => {
     addedBy: member.memberId,
     addedAt: env.at,
     seq: state.nextSeq,
-    votes: {},
+    votes: Votes.EMPTY,
     ups: 0,
     downs: 0,
   };
   const added: RoomState = { ...state, queue: insertSorted(state.queue, entry), nextSeq: state.nextSeq + 1 };
-  const events: RoomEventBody[] = [{ type: 'entryAdded', entry }];
+  const wire = wireEntry(entry);
+  const events: RoomEventBody[] = [{ type: 'entryAdded', entry: wire }];
   const next = settings.autoplay ? startNextIfIdle(added, env.at, events) : added;
   return {
     kind: 'change',
     state: next,
     events,
-    value: { type: 'addTrack', entry, started: next.nowPlaying?.entry.entryId === entry.entryId },
+    value: { type: 'addTrack', entry: wire, started: next.nowPlaying?.entry.entryId === entry.entryId },
   };
 };
 
@@ -434,8 +438,7 @@ const anonymousVote: Handler<'anonymousVote'> = (state, env, command) => {
     anonymousUps: (entry.anonymousUps ?? 0) + (up ? 1 : 0),
     anonymousDowns: (entry.anonymousDowns ?? 0) + (up ? 0 : 1),
   };
-  const voter = `${ANONYMOUS_PREFIX}anon:${env.commandId}`;
-  return voteChanged(state, env, playing, entry, updated, voter, command.value);
+  return voteChanged(state, env, playing, entry, updated, command.value);
 };
 
 /** One voter's vote on a queued or playing entry, with the rules it may trigger. */
@@ -450,21 +453,18 @@ function castVote(
   const entry = playing ? playing.entry : findEntry(state.queue, entryId);
   if (!entry) return fail('ENTRY_NOT_FOUND', { entryId });
 
-  const previous = Object.hasOwn(entry.votes, voter) ? entry.votes[voter]! : 0;
+  const previous = entry.votes.get(voter);
   if (previous === value) {
     const position = playing ? null : indexOfEntry(state.queue, entry) + 1;
     return { kind: 'noop', value: voteValue(entry, 'none', position) };
   }
-  const votes: Record<string, VoteValue> = { ...entry.votes };
-  if (value === 0) delete votes[voter];
-  // Defined, not assigned: assigning to a key named "__proto__" would set the prototype instead.
-  else Object.defineProperty(votes, voter, { value, enumerable: true, writable: true, configurable: true });
+  // A persistent map: O(log voters), not a copy of every vote on the entry.
   const updated: QueueEntry = {
     ...entry,
-    votes,
+    votes: entry.votes.with(voter, value),
     ...recount(entry, previous, value),
   };
-  return voteChanged(state, env, playing, entry, updated, voter, value);
+  return voteChanged(state, env, playing, entry, updated, value);
 }
 
 /** A changed vote (`entry` became `updated`), with the rules it may trigger: skip, vote-off, reorder. */
@@ -474,16 +474,14 @@ function voteChanged(
   playing: NowPlaying | null,
   entry: QueueEntry,
   updated: QueueEntry,
-  voter: string,
   value: VoteValue | 0,
 ): Decision {
   const entryId = entry.entryId;
+  // Counts only: who voted, and which way, stays in the state (issue 20).
   const events: RoomEventBody[] = [
     {
       type: 'voteChanged',
       entryId,
-      voter,
-      value,
       ups: updated.ups,
       downs: updated.downs,
       score: scoreOf(updated),
@@ -560,7 +558,12 @@ const advance: Handler<'advance'> = (state, env, command) => {
   const current = state.nowPlaying;
   const unchanged: Decision = {
     kind: 'noop',
-    value: { type: 'advance', advanced: false, ended: null, nowPlaying: current },
+    value: {
+      type: 'advance',
+      advanced: false,
+      ended: null,
+      nowPlaying: current ? wireNowPlaying(current) : null,
+    },
   };
   if (command.requireNext !== undefined && typeof command.requireNext !== 'boolean') {
     return fail('REQUIRE_NEXT_INVALID');
@@ -601,7 +604,8 @@ const advance: Handler<'advance'> = (state, env, command) => {
 };
 
 function advanceValue(state: RoomState, ended: HistoryRecord | null): CommandValue {
-  return { type: 'advance', advanced: true, ended, nowPlaying: state.nowPlaying };
+  const np = state.nowPlaying;
+  return { type: 'advance', advanced: true, ended, nowPlaying: np ? wireNowPlaying(np) : null };
 }
 
 /** Ends the playing track into history, then (optionally) starts the head of the queue. */
@@ -648,7 +652,7 @@ function startNextIfIdle(state: RoomState, at: number, events: RoomEventBody[]):
   const head = state.queue.at(0);
   if (state.nowPlaying !== null || head === undefined) return state;
   const nowPlaying: NowPlaying = { entry: head, startedAt: at };
-  events.push({ type: 'trackStarted', nowPlaying });
+  events.push({ type: 'trackStarted', nowPlaying: wireNowPlaying(nowPlaying) });
   return { ...state, queue: withoutHead(state.queue), nowPlaying };
 }
 
@@ -693,15 +697,17 @@ const pause: Handler<'pause'> = (state, env) => {
   if ('code' in host) return { kind: 'error', error: host };
   const current = state.nowPlaying;
   if (current === null) return fail('NOTHING_PLAYING');
-  if (current.pausedAt !== undefined) return { kind: 'noop', value: { type: 'pause', nowPlaying: current } };
+  if (current.pausedAt !== undefined)
+    return { kind: 'noop', value: { type: 'pause', nowPlaying: wireNowPlaying(current) } };
   // Paused after its time ran out (the clock has not caught up yet): it stays at its end.
   const pausedAt = Math.min(env.at, current.startedAt + current.entry.track.durationMs);
   const nowPlaying: NowPlaying = { ...current, pausedAt };
+  const wire = wireNowPlaying(nowPlaying);
   return {
     kind: 'change',
     state: { ...state, nowPlaying },
-    events: [{ type: 'playbackPaused', nowPlaying }],
-    value: { type: 'pause', nowPlaying },
+    events: [{ type: 'playbackPaused', nowPlaying: wire }],
+    value: { type: 'pause', nowPlaying: wire },
   };
 };
 
@@ -710,18 +716,20 @@ const resume: Handler<'resume'> = (state, env) => {
   if ('code' in host) return { kind: 'error', error: host };
   const current = state.nowPlaying;
   if (current === null) return fail('NOTHING_PLAYING');
-  if (current.pausedAt === undefined) return { kind: 'noop', value: { type: 'resume', nowPlaying: current } };
+  if (current.pausedAt === undefined)
+    return { kind: 'noop', value: { type: 'resume', nowPlaying: wireNowPlaying(current) } };
   // The origin moves forward by the pause, so the position carries on from where it froze.
   const { pausedAt, ...playing } = current;
   const nowPlaying: NowPlaying = {
     ...playing,
     startedAt: current.startedAt + Math.max(0, env.at - pausedAt),
   };
+  const wire = wireNowPlaying(nowPlaying);
   return {
     kind: 'change',
     state: { ...state, nowPlaying },
-    events: [{ type: 'playbackResumed', nowPlaying }],
-    value: { type: 'resume', nowPlaying },
+    events: [{ type: 'playbackResumed', nowPlaying: wire }],
+    value: { type: 'resume', nowPlaying: wire },
   };
 };
 
@@ -797,13 +805,13 @@ const replaceQueue: Handler<'replaceQueue'> = (state, env, command) => {
       addedBy: host.memberId,
       addedAt: env.at,
       seq: seq++,
-      votes: {},
+      votes: Votes.EMPTY,
       ups: Math.max(net, 0),
       downs: Math.max(-net, 0),
       ...(net > 0 ? { anonymousUps: net } : net < 0 ? { anonymousDowns: -net } : {}),
     };
     queue.push(entry);
-    events.push({ type: 'entryAdded', entry });
+    events.push({ type: 'entryAdded', entry: wireEntry(entry) });
   }
   queue.sort(compareEntries); // one sort, not one insertion per entry: a legacy queue may be long
   const value: CommandValue = { type: 'replaceQueue', removed: state.queue.length, added: kept.length };

@@ -47,7 +47,7 @@ export function removeSorted(queue: Queue, entry: QueueEntry): Queue {
 
 /** Replaces `before` (which must be in the queue) by `after` (its new votes), keeping the order. */
 export function replaceSorted(queue: Queue, before: QueueEntry, after: QueueEntry): Queue {
-  return queue.remove(before).insert(after);
+  return queue.replace(before, after);
 }
 
 /** The queue without its head (which starts playing). */

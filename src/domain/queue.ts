@@ -220,6 +220,19 @@ export class Queue implements Iterable<QueueEntry> {
     return new Queue(remove(this.root, entry), indexRemove(this.index, entry));
   }
 
+  /**
+   * The queue with `before` (in it as it is) replaced by `after`: the same entry (id, track, adder)
+   * with new counts, in its new place. The per-member counts do not change, and the two indexes
+   * are overwritten in place rather than deleted and set again.
+   */
+  replace(before: QueueEntry, after: QueueEntry): Queue {
+    return new Queue(insert(remove(this.root, before) ?? null, after), {
+      byEntry: this.index.byEntry.set(after.entryId, after),
+      byTrack: this.index.byTrack.set(after.track.trackId, after),
+      perMember: this.index.perMember,
+    });
+  }
+
   /** The queued entry with this id. */
   byEntry(entryId: string): QueueEntry | undefined {
     return this.index.byEntry.get(entryId);

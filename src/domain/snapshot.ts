@@ -4,7 +4,8 @@
 import { chorusError } from './reasons.ts';
 import { Queue } from './queue.ts';
 import { RecentWindow } from './recent.ts';
-import type { QueueEntry, RecentCommand, RoomState } from './types.ts';
+import type { NowPlaying, QueueEntry, RecentCommand, RoomState, VoteValue } from './types.ts';
+import { Votes } from './votes.ts';
 
 export const SNAPSHOT_FORMAT = 'chorus.room/1';
 
@@ -29,12 +30,31 @@ export function restore(value: unknown): RoomState {
   if (typeof state !== 'object' || state === null || typeof (state as { id?: unknown }).id !== 'string') {
     throw chorusError('SNAPSHOT_NO_STATE');
   }
-  const parsed = state as Omit<RoomState, 'queue' | 'recent'> & { queue: unknown; recent: unknown };
-  // The queue and the window are written as plain arrays (their toJSON) and read back here.
-  const queue = parsed.queue instanceof Queue ? parsed.queue : Queue.fromSorted(parsed.queue as QueueEntry[]);
+  const parsed = state as Omit<RoomState, 'queue' | 'recent' | 'nowPlaying'> & {
+    queue: unknown;
+    recent: unknown;
+    nowPlaying: (Omit<NowPlaying, 'entry'> & { entry: JsonEntry }) | null;
+  };
+  // The queue, its entries' votes and the window are written as plain arrays and objects (their
+  // toJSON) and read back here.
+  const queue =
+    parsed.queue instanceof Queue
+      ? parsed.queue
+      : Queue.fromSorted((parsed.queue as JsonEntry[]).map(entryFromJson));
   const recent =
     parsed.recent instanceof RecentWindow
       ? parsed.recent
       : RecentWindow.fromArray(parsed.recent as RecentCommand[], parsed.version);
-  return { ...parsed, queue, recent };
+  const np = parsed.nowPlaying;
+  const nowPlaying = np === null ? null : { ...np, entry: entryFromJson(np.entry) };
+  return { ...parsed, queue, recent, nowPlaying };
+}
+
+/** An entry as JSON holds it: its votes a plain object (or already a map, for a state not parsed). */
+type JsonEntry = Omit<QueueEntry, 'votes'> & { votes: Votes | Readonly<Record<string, VoteValue>> };
+
+function entryFromJson(entry: JsonEntry): QueueEntry {
+  return entry.votes instanceof Votes
+    ? (entry as QueueEntry)
+    : { ...entry, votes: Votes.fromRecord(entry.votes) };
 }

@@ -5,6 +5,7 @@
 import type { ErrorInfo } from './errors.ts';
 import type { Queue } from './queue.ts';
 import type { RecentWindow } from './recent.ts';
+import type { Votes } from './votes.ts';
 
 /** Track metadata, copied into queue entries and history records when a track is added. */
 export interface Track {
@@ -80,16 +81,40 @@ export interface QueueEntry {
   /** Insertion sequence within the room: the tie-breaker of the order. */
   readonly seq: number;
   /**
-   * memberId -> vote. At most one vote per voter. Rooms written before anonymous votes became counts
-   * also hold one "~anon:<commandId>" key per anonymous vote; those still count through ups/downs.
+   * memberId -> vote, a persistent map (votes.ts) that JSON writes as the plain object it was. At
+   * most one vote per voter. Rooms written before anonymous votes became counts also hold one
+   * "~anon:<commandId>" key per anonymous vote; those still count through ups/downs. State only:
+   * events and answers carry a WireEntry.
    */
-  readonly votes: Readonly<Record<string, VoteValue>>;
+  readonly votes: Votes;
   /** All votes: the members' in `votes` plus the anonymous counts below. */
   readonly ups: number;
   readonly downs: number;
   /** Anonymous (legacy) votes, kept as counts so the 100,000th costs what the first did. Absent: 0. */
   readonly anonymousUps?: number;
   readonly anonymousDowns?: number;
+}
+
+/**
+ * An entry as events and command answers carry it (wire.ts): its counts, never who voted which way.
+ * What every subscriber of a room may see; a viewer's own vote comes with views (`myVote`).
+ */
+export interface WireEntry {
+  readonly entryId: string;
+  readonly track: Track;
+  readonly addedBy: string;
+  readonly addedAt: number;
+  readonly seq: number;
+  readonly ups: number;
+  readonly downs: number;
+  readonly score: number;
+}
+
+/** The playing track as events and answers carry it: a NowPlaying with its entry's public form. */
+export interface WireNowPlaying {
+  readonly entry: WireEntry;
+  readonly startedAt: number;
+  readonly pausedAt?: number;
 }
 
 export interface NowPlaying {
@@ -276,7 +301,7 @@ export type CommandValue =
     }
   | { readonly type: 'recoverHost'; readonly memberId: string }
   | { readonly type: 'setInvite' }
-  | { readonly type: 'addTrack'; readonly entry: QueueEntry; readonly started: boolean }
+  | { readonly type: 'addTrack'; readonly entry: WireEntry; readonly started: boolean }
   | { readonly type: 'removeEntry'; readonly entryId: string }
   | {
       readonly type: 'vote';
@@ -293,12 +318,12 @@ export type CommandValue =
       readonly type: 'advance';
       readonly advanced: boolean;
       readonly ended: HistoryRecord | null;
-      readonly nowPlaying: NowPlaying | null;
+      readonly nowPlaying: WireNowPlaying | null;
     }
   | { readonly type: 'updateSettings'; readonly settings: RoomSettings }
   | { readonly type: 'setLocked'; readonly locked: boolean }
-  | { readonly type: 'pause'; readonly nowPlaying: NowPlaying }
-  | { readonly type: 'resume'; readonly nowPlaying: NowPlaying }
+  | { readonly type: 'pause'; readonly nowPlaying: WireNowPlaying }
+  | { readonly type: 'resume'; readonly nowPlaying: WireNowPlaying }
   | { readonly type: 'clear'; readonly removedEntries: number; readonly removedHistory: number }
   | { readonly type: 'replaceQueue'; readonly removed: number; readonly added: number };
 
@@ -319,28 +344,30 @@ export type RoomEventBody =
   | { readonly type: 'roleChanged'; readonly memberId: string; readonly role: Role }
   /** A host removed the member (banned: and refuses them back); their token opens nothing now. */
   | { readonly type: 'memberRemoved'; readonly memberId: string; readonly banned: boolean }
-  | { readonly type: 'entryAdded'; readonly entry: QueueEntry }
+  | { readonly type: 'entryAdded'; readonly entry: WireEntry }
   | {
       readonly type: 'entryRemoved';
       readonly entryId: string;
       readonly reason: RemoveReason;
       readonly by: string | null;
     }
+  /**
+   * An entry's counts changed. It never says who voted or which way (issue 20): every subscriber
+   * gets the same event; the voter learns their own vote from their command's answer (`myVote`).
+   */
   | {
       readonly type: 'voteChanged';
       readonly entryId: string;
-      readonly voter: string;
-      readonly value: VoteValue | 0;
       readonly ups: number;
       readonly downs: number;
       readonly score: number;
     }
   | { readonly type: 'trackEnded'; readonly record: HistoryRecord }
-  | { readonly type: 'trackStarted'; readonly nowPlaying: NowPlaying }
+  | { readonly type: 'trackStarted'; readonly nowPlaying: WireNowPlaying }
   | { readonly type: 'settingsChanged'; readonly settings: RoomSettings }
   | { readonly type: 'lockChanged'; readonly locked: boolean }
   /** The host paused or resumed the playing track: its timeline as it now stands. */
-  | { readonly type: 'playbackPaused' | 'playbackResumed'; readonly nowPlaying: NowPlaying }
+  | { readonly type: 'playbackPaused' | 'playbackResumed'; readonly nowPlaying: WireNowPlaying }
   /** The queue, the playing track and the history were all emptied. */
   | { readonly type: 'cleared' };
 

@@ -221,7 +221,7 @@ function memberOrNull(state: RoomState, memberId: string): Member | null {
 }
 
 function voteOf(entry: QueueEntry, viewer: string | null): VoteValue | 0 {
-  return viewer !== null && Object.hasOwn(entry.votes, viewer) ? entry.votes[viewer]! : 0;
+  return viewer === null ? 0 : entry.votes.get(viewer);
 }
 
 /**

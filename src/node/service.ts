@@ -6,6 +6,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   ChorusError,
   historyPage,
+  findEntry,
   indexOfEntry,
   historyItem,
   viewRoom,
@@ -13,7 +14,7 @@ import {
   type CommandValue,
   type HistoryPage,
   type HistoryItem,
-  type QueueEntry,
+  type HistoryRecord,
   type QueueItemView,
   type RoomEvent,
   type RoomState,
@@ -257,7 +258,7 @@ export class RoomService {
     const command: Command = { type: 'addTrack', entryId: newId('e'), track };
     const { value, state } = await this.run(caller.roomId, caller.memberId, command, commandId);
     const added = value as Extract<CommandValue, { type: 'addTrack' }>;
-    const index = queuePosition(state, added.entry);
+    const index = queuePosition(state, added.entry.entryId);
     // Only the new entry's own view (position, ETA): a big room's whole queue would dwarf the answer.
     const entry =
       index < 0
@@ -286,11 +287,12 @@ export class RoomService {
     entryId: string,
     value: VoteValue | 0,
     commandId?: string,
-  ): Promise<Extract<CommandValue, { type: 'vote' }> & { version: number }> {
+  ): Promise<Extract<CommandValue, { type: 'vote' }> & { version: number; myVote: VoteValue | 0 }> {
     const out = await this.run(caller.roomId, caller.memberId, { type: 'vote', entryId, value }, commandId);
     const result = out.value as Extract<CommandValue, { type: 'vote' }>;
     // A retry answers with the position the first time saw (data written before votes carried it: none).
-    return { ...result, position: result.position ?? null, version: out.state.version };
+    // The caller's own vote is what they asked for (a retry asks the same): events never say it.
+    return { ...result, position: result.position ?? null, version: out.state.version, myVote: value };
   }
 
   /** Host skip (or start when idle). Without expectedEntryId, skips whatever plays now. */
@@ -574,9 +576,10 @@ export class RoomService {
  * not queued. A binary search, since the entry has no votes yet; a retry's entry may have gained
  * votes since, and is looked for along the queue.
  */
-function queuePosition(state: RoomState, entry: QueueEntry): number {
-  const i = indexOfEntry(state.queue, entry);
-  return i >= 0 ? i : state.queue.findIndex((e) => e.entryId === entry.entryId);
+/** Where the queued entry with this id stands now (0-based), or -1: found by id, then placed by its current counts. */
+function queuePosition(state: RoomState, entryId: string): number {
+  const entry = findEntry(state.queue, entryId);
+  return entry ? indexOfEntry(state.queue, entry) : -1;
 }
 
 /** The longest command id the domain takes (validate.ts checkId). */

@@ -186,9 +186,9 @@ const stateDigests = new WeakMap<RoomState, string>();
 
 function entryDigest(e: Entry): string {
   return cached(entryDigests, e, () => {
-    const votes = Object.keys(e.votes)
-      .sort()
-      .map((k) => `${k}=${e.votes[k]}`)
+    const votes = e.votes
+      .entries()
+      .map(([k, v]) => `${k}=${v}`)
       .join(',');
     return digest(`${e.entryId}|${e.track.trackId}|${e.seq}|${e.addedBy}|${e.ups}|${e.downs}|${votes}`);
   });

@@ -239,7 +239,7 @@ function simulateRoom(roomId: string, o: SimOptions, random: () => number, ops: 
         bugDone = true;
       }
       if (o.bug === 'wrongEntryVote' && !bugDone && command.type === 'vote' && command.value !== 0) {
-        const other = before!.queue.find((e) => e.entryId !== command.entryId && !(actor in e.votes));
+        const other = before!.queue.find((e) => e.entryId !== command.entryId && e.votes.get(actor) === 0);
         if (other && out.result.ok && out.state !== before) {
           // The answer is the right one, but the room counted the vote on another entry.
           states.pop();

@@ -1149,7 +1149,7 @@ export function assertAcknowledgedWritesKept(
     const entry = replays.get(track.roomId)!.state.queue.find((e) => e.entryId === track.entryId);
     if (!entry) continue;
     votes++;
-    const final = Object.hasOwn(entry.votes, track.memberId) ? entry.votes[track.memberId]! : 0;
+    const final = entry.votes.get(track.memberId);
     const allowed = [track.acked, ...track.uncertain];
     assert.ok(
       allowed.includes(final),
@@ -1216,10 +1216,7 @@ export async function assertNodesAgree(
       assert.equal(reply.status, 200);
       const mine = Object.fromEntries(reply.body.queue.map((e) => [e.entryId, e.myVote]));
       const replayed = Object.fromEntries(
-        replay.state.queue.map((e) => [
-          e.entryId,
-          Object.hasOwn(e.votes, member.memberId) ? e.votes[member.memberId]! : 0,
-        ]),
+        replay.state.queue.map((e) => [e.entryId, e.votes.get(member.memberId)]),
       );
       assert.deepEqual(
         mine,

@@ -235,11 +235,8 @@ void describe('chorus cluster: 5 nodes behind nginx on one Redis', () => {
             (msg) =>
               msg.event === 'change' &&
               (msg.data as { events: RoomEvent[] }).events.some(
-                (e) =>
-                  e.type === 'voteChanged' &&
-                  e.entryId === entryId &&
-                  e.voter === voter.memberId &&
-                  e.value === value,
+                // Events name no voter (issue 20): the vote's own version marks its event.
+                (e) => e.type === 'voteChanged' && e.entryId === entryId && e.version === voted.body.version,
               ),
             5000,
           );

@@ -276,7 +276,10 @@ void describe('queue', () => {
     const a = await addTrack(member, { roomId, track: ownTrack(10) });
     const b = await addTrack(member, { roomId, track: ownTrack(11) });
     const up = await vote(host, roomId, b.entry!.entryId, 'VOTE_DIRECTION_UP');
-    assert.deepEqual([up.ups, up.downs, up.score, up.position, up.effect], [1, 0, 1, 1, 'VOTE_EFFECT_NONE']);
+    assert.deepEqual(
+      [up.ups, up.downs, up.score, up.position, up.effect, up.myVote],
+      [1, 0, 1, 1, 'VOTE_EFFECT_NONE', 1],
+    );
     const down = await vote(member, roomId, a.entry!.entryId, 'VOTE_DIRECTION_DOWN');
     assert.equal(down.score, -1);
     const back = await vote(member, roomId, a.entry!.entryId, 'VOTE_DIRECTION_WITHDRAW');
@@ -433,7 +436,9 @@ void describe('Watch', () => {
     );
     assert.equal(changes[0]!.change?.events[0]?.entryAdded?.entry?.track?.trackId, 'own:60');
     const voted = changes[1]!.change?.events[0]?.voteChanged;
-    assert.deepEqual([voted?.entryId, voted?.value, voted?.score], [entryId, 1, 1]);
+    // Counts only: the event never says who voted or which way (issue 20).
+    assert.deepEqual([voted?.entryId, voted?.ups, voted?.downs, voted?.score], [entryId, 1, 0, 1]);
+    assert.deepEqual(Object.keys(voted ?? {}).sort(), ['downs', 'entryId', 'score', 'ups']);
     watcher.cancel();
     assert.equal((await watcher.ended)?.code, status.CANCELLED);
   });

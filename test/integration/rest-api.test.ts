@@ -453,8 +453,9 @@ void describe('queue', () => {
         effect: up.effect,
         position: up.position,
         entryId: up.entryId,
+        myVote: up.myVote,
       },
-      { ups: 1, downs: 0, score: 1, effect: 'none', position: 1, entryId: c },
+      { ups: 1, downs: 0, score: 1, effect: 'none', position: 1, entryId: c, myVote: 1 },
     );
     assert.deepEqual(order(await roomView(room.id)), ['C', 'A', 'B']);
 
@@ -467,12 +468,12 @@ void describe('queue', () => {
     assert.deepEqual(order(await roomView(room.id)), ['B', 'C', 'A'], 'equal scores: insertion order');
 
     const down = ok(await vote(c, -1, m1.token), 200);
-    assert.deepEqual([down.ups, down.downs, down.score, down.position], [0, 1, -1, 3]);
+    assert.deepEqual([down.ups, down.downs, down.score, down.position, down.myVote], [0, 1, -1, 3, -1]);
     assert.deepEqual(order(await roomView(room.id)), ['B', 'A', 'C']);
     assert.equal((await roomView(room.id, m1.token)).queue[2].myVote, -1);
 
     const withdrawn = ok(await vote(c, 0, m1.token), 200);
-    assert.deepEqual([withdrawn.ups, withdrawn.downs, withdrawn.score], [0, 0, 0]);
+    assert.deepEqual([withdrawn.ups, withdrawn.downs, withdrawn.score, withdrawn.myVote], [0, 0, 0, 0]);
     const view = await roomView(room.id, m2.token);
     assert.deepEqual(order(view), ['B', 'A', 'C']);
     assert.deepEqual(

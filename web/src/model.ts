@@ -156,7 +156,7 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
           seq: event.entry.seq,
           ups: event.entry.ups,
           downs: event.entry.downs,
-          myVote: me !== null && Object.hasOwn(event.entry.votes, me) ? event.entry.votes[me]! : 0,
+          myVote: 0, // a new entry has no votes
         };
         const queue = insertSorted(r.queue, entry);
         // Outside the window it would be shown in the wrong place: leave it to the count.
@@ -178,12 +178,8 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
         break;
       }
       case 'voteChanged': {
-        const patch = (e: EntryModel): EntryModel => ({
-          ...e,
-          ups: event.ups,
-          downs: event.downs,
-          myVote: event.voter === me ? event.value : e.myVote,
-        });
+        // Counts only: events never say who voted which way; my own vote comes from my vote's answer.
+        const patch = (e: EntryModel): EntryModel => ({ ...e, ups: event.ups, downs: event.downs });
         if (r.nowPlaying?.entryId === event.entryId) {
           r = { ...r, nowPlaying: { ...r.nowPlaying, ...patch(r.nowPlaying) } };
           break;
@@ -215,8 +211,8 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
       }
       case 'trackStarted': {
         const np = event.nowPlaying;
-        const inQueue = r.queue.some((e) => e.entryId === np.entry.entryId);
-        if (!inQueue && partial()) stale = true;
+        const queued = r.queue.find((e) => e.entryId === np.entry.entryId);
+        if (!queued && partial()) stale = true;
         const addedBy = { memberId: np.entry.addedBy, name: nameOf(np.entry.addedBy) };
         r = {
           ...r,
@@ -227,7 +223,8 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
             seq: np.entry.seq,
             ups: np.entry.ups,
             downs: np.entry.downs,
-            myVote: me !== null && Object.hasOwn(np.entry.votes, me) ? np.entry.votes[me]! : 0,
+            // The event carries counts only: my vote is the one I had on it in the queue.
+            myVote: queued?.myVote ?? 0,
             startedAt: np.startedAt,
             pausedAt: null,
           },
@@ -305,13 +302,10 @@ export function withVoteAnswer(
   answer: { entryId: string; ups: number; downs: number; version: number },
   value: Vote,
 ): RoomModel {
-  if (answer.version <= room.version) return room; // the stream already brought it
-  const patch = <E extends EntryModel>(e: E): E => ({
-    ...e,
-    ups: answer.ups,
-    downs: answer.downs,
-    myVote: value,
-  });
+  // The stream already brought the counts, but never my vote (events name no voter): set only that.
+  const counted = answer.version <= room.version;
+  const patch = <E extends EntryModel>(e: E): E =>
+    counted ? { ...e, myVote: value } : { ...e, ups: answer.ups, downs: answer.downs, myVote: value };
   if (room.nowPlaying?.entryId === answer.entryId) return { ...room, nowPlaying: patch(room.nowPlaying) };
   const entry = room.queue.find((e) => e.entryId === answer.entryId);
   if (!entry) return room;

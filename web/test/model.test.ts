@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { QueueEntry, RoomEvent, RoomEventBody, Track } from '../../src/domain/types.ts';
+import type { RoomEvent, RoomEventBody, Track, WireEntry } from '../../src/domain/types.ts';
 import type { QueueItemView, RoomView } from '../../src/domain/view.ts';
 import { ServerClock } from '../src/clock.ts';
 import { applyEvents, etas, fromView, withPending, withVoteAnswer, type RoomModel } from '../src/model.ts';
@@ -68,34 +68,34 @@ const at = (version: number, ...bodies: RoomEventBody[]): RoomEvent[] =>
 
 const order = (room: RoomModel): string[] => room.queue.map((e) => e.entryId);
 
-const entry = (n: number, addedBy = ANN): QueueEntry => ({
+const entry = (n: number, addedBy = ANN): WireEntry => ({
   entryId: `e${n}`,
   track: track(n),
   addedBy,
   addedAt: 0,
   seq: n,
-  votes: {},
   ups: 0,
   downs: 0,
+  score: 0,
 });
 
 void test('a vote event reorders like the server: score descending, then insertion order', () => {
   const room = fromView(view([item(1), item(2), item(3)]));
-  const up = applyEvents(
-    room,
-    at(11, { type: 'voteChanged', entryId: 'e3', voter: ME, value: 1, ups: 1, downs: 0, score: 1 }),
-  );
+  const up = applyEvents(room, at(11, { type: 'voteChanged', entryId: 'e3', ups: 1, downs: 0, score: 1 }));
   assert.deepEqual(order(up.room), ['e3', 'e1', 'e2']);
   assert.equal(up.room.version, 11);
-  assert.equal(up.room.queue[0]!.myVote, 1, 'my own vote, recognised by voter id');
+  assert.equal(
+    up.room.queue[0]!.myVote,
+    0,
+    'an event never says whose vote it was: mine comes from my answer',
+  );
   assert.equal(up.stale, false);
 
   const tie = applyEvents(
     up.room,
-    at(12, { type: 'voteChanged', entryId: 'e2', voter: ANN, value: 1, ups: 1, downs: 0, score: 1 }),
+    at(12, { type: 'voteChanged', entryId: 'e2', ups: 1, downs: 0, score: 1 }),
   );
   assert.deepEqual(order(tie.room), ['e2', 'e3', 'e1'], 'a tie goes to the older entry');
-  assert.equal(tie.room.queue[0]!.myVote, 0, 'someone else’s vote is not mine');
 });
 
 void test('added, started and ended tracks move between queue, now playing and history', () => {
@@ -156,7 +156,7 @@ void test('what the page cannot know makes it stale (then it refetches)', () => 
   const partial = fromView(view([item(1), item(2)], { queueLength: 5 }));
   const below = applyEvents(
     partial,
-    at(11, { type: 'voteChanged', entryId: 'e4', voter: ANN, value: 1, ups: 1, downs: 0, score: 1 }),
+    at(11, { type: 'voteChanged', entryId: 'e4', ups: 1, downs: 0, score: 1 }),
   );
   assert.equal(below.stale, true);
   const removed = applyEvents(
@@ -189,14 +189,34 @@ void test('my in-flight votes show at once; removals hide the entry', () => {
   assert.equal(withPending(room, new Map(), new Set()), room, 'nothing pending: the same object');
 });
 
-void test('the answer to my vote applies only when it is newer than what the stream brought', () => {
+void test('the answer to my vote sets its counts when newer than the stream, and my vote always', () => {
   const room = fromView(view([item(1), item(2)]));
   const newer = withVoteAnswer(room, { entryId: 'e2', ups: 2, downs: 0, version: 12 }, 1);
   assert.deepEqual(order(newer), ['e2', 'e1']);
   assert.equal(newer.queue[0]!.myVote, 1);
   assert.equal(newer.version, 10, 'the stream still has to bring versions 11 and 12');
-  const older = withVoteAnswer(room, { entryId: 'e2', ups: 2, downs: 0, version: 10 }, 1);
-  assert.equal(older, room);
+  // The stream already brought the counts (events carry no voter): only my vote is taken.
+  const streamed = applyEvents(
+    room,
+    at(11, { type: 'voteChanged', entryId: 'e2', ups: 1, downs: 0, score: 1 }),
+  );
+  const older = withVoteAnswer(streamed.room, { entryId: 'e2', ups: 5, downs: 0, version: 11 }, 1);
+  assert.deepEqual(
+    older.queue.map((e) => [e.entryId, e.ups, e.myVote]),
+    [
+      ['e2', 1, 1],
+      ['e1', 0, 0],
+    ],
+  );
+});
+
+void test('a track that starts keeps my vote from its queued entry (the event carries counts only)', () => {
+  const room = fromView(view([item(1, 1, 0, 1), item(2)]));
+  const started = applyEvents(
+    room,
+    at(11, { type: 'trackStarted', nowPlaying: { entry: { ...entry(1), ups: 1, score: 1 }, startedAt: 5 } }),
+  );
+  assert.equal(started.room.nowPlaying?.myVote, 1);
 });
 
 void test('ETAs: what is left of the playing track, then the durations ahead', () => {

@@ -249,6 +249,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
         effect: EFFECT[result.effect],
         position: result.position ?? 0,
         version: result.version,
+        myVote: result.myVote,
       };
     }),
 

@@ -8,8 +8,8 @@ import {
   type HistoryRecord,
   type HistoryItem,
   type Member,
-  type QueueEntry,
   type Role,
+  type WireEntry,
   type NowPlayingView,
   type QueueItemView,
   type RoomEvent,
@@ -148,7 +148,7 @@ export function toPbListing(listing: RoomListing): pb.RoomListing {
   return { ...rest, ...(nowPlaying !== null ? { nowPlaying } : {}) };
 }
 
-function toPbEntry(entry: QueueEntry): pb.QueueEntry {
+function toPbEntry(entry: WireEntry): pb.QueueEntry {
   return {
     entryId: entry.entryId,
     track: toPbTrack(entry.track),
@@ -157,6 +157,7 @@ function toPbEntry(entry: QueueEntry): pb.QueueEntry {
     seq: entry.seq,
     ups: entry.ups,
     downs: entry.downs,
+    score: entry.score,
   };
 }
 
@@ -186,8 +187,6 @@ export function toPbEvent(event: RoomEvent): pb.RoomEvent {
         ...head,
         voteChanged: {
           entryId: event.entryId,
-          voter: event.voter,
-          value: event.value,
           ups: event.ups,
           downs: event.downs,
           score: event.score,
@@ -333,8 +332,8 @@ export function fromPbListing(listing: pb.RoomListing__Output): RoomListing {
   return { ...rest, nowPlaying: nowPlaying ?? null };
 }
 
-function fromPbEntry(entry: pb.QueueEntry__Output): QueueEntry {
-  return { ...entry, track: fromPbTrack(need(entry.track, 'entry track')), votes: {} };
+function fromPbEntry(entry: pb.QueueEntry__Output): WireEntry {
+  return { ...entry, track: fromPbTrack(need(entry.track, 'entry track')) };
 }
 
 export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
@@ -381,7 +380,7 @@ export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
     }
     case 'voteChanged': {
       const e = need(event.voteChanged, 'voteChanged');
-      return { ...head, type: 'voteChanged', ...e, value: voteFromPb(e.value) };
+      return { ...head, type: 'voteChanged', ...e };
     }
     case 'trackEnded': {
       const item = fromPbHistoryRecord(need(need(event.trackEnded, 'trackEnded').record, 'record'));

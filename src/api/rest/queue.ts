@@ -99,6 +99,9 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
               description: 'Place in the queue after the vote',
             }),
             version: Type.Integer(),
+            myVote: Type.Union([Type.Literal(1), Type.Literal(-1), Type.Literal(0)], {
+              description: 'Your own vote on the entry now (events never say who voted which way)',
+            }),
           }),
           ...Errors,
         },

@@ -62,9 +62,9 @@ void test('watch lines name members and tracks and give the new place', () => {
     addedBy: 'm_ann',
     addedAt: at,
     seq: 2,
-    votes: {},
     ups: 0,
     downs: 0,
+    score: 0,
   };
   const events = [
     {
@@ -73,9 +73,9 @@ void test('watch lines name members and tracks and give the new place', () => {
       member: { memberId: 'm_ann', name: 'Ann', isHost: false, joinedAt: at },
     },
     { ...base, type: 'entryAdded', entry },
-    { ...base, type: 'voteChanged', entryId: 'e2', voter: 'm_bob', value: 1, ups: 1, downs: 0, score: 1 },
-    { ...base, type: 'voteChanged', entryId: 'e2', voter: 'm_ann', value: 1, ups: 2, downs: 0, score: 2 },
-    { ...base, type: 'voteChanged', entryId: 'e2', voter: 'm_zed', value: 0, ups: 1, downs: 0, score: 1 },
+    { ...base, type: 'voteChanged', entryId: 'e2', ups: 1, downs: 0, score: 1 },
+    { ...base, type: 'voteChanged', entryId: 'e2', ups: 2, downs: 0, score: 2 },
+    { ...base, type: 'voteChanged', entryId: 'e2', ups: 1, downs: 0, score: 1 },
     { ...base, type: 'entryRemoved', entryId: 'e1', reason: 'removed', by: 'm_host' },
   ] as unknown as RoomEvent[];
   assert.deepEqual(
@@ -83,9 +83,9 @@ void test('watch lines name members and tracks and give the new place', () => {
     [
       '21:04:05 Ann joined',
       '21:04:05 Ann added Sunrise by B (3:00): #2',
-      '21:04:05 Bob voted Sunrise up: +1, now #2',
-      '21:04:05 Ann voted Sunrise up: +2, now #1',
-      '21:04:05 someone withdrew their vote on Sunrise: +1, now #2',
+      '21:04:05 votes on Sunrise: +1 (1 up, 0 down), now #2',
+      '21:04:05 votes on Sunrise: +2 (2 up, 0 down), now #1',
+      '21:04:05 votes on Sunrise: +1 (1 up, 0 down), now #2',
       '21:04:05 the host removed Moonlight',
     ],
   );

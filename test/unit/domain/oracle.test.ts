@@ -18,14 +18,14 @@ import type {
 import { viewRoom as oracleView } from '../../oracle/view.ts';
 import { envelopesArb, fcParams } from './arbitraries.ts';
 import { viaJson, withoutRole } from './helpers.ts';
+import { publicOutput } from '../../oracle/public.ts';
 
-/** What a client or a store sees of an output: plain JSON, errors by code. */
+/**
+ * What a client or a store sees of an output: plain JSON, errors by code, events and answers in
+ * their public form (the oracle's whole entries and voteChanged voters mapped as the split maps them).
+ */
 function plain(out: ApplyOutput | OracleOutput): unknown {
-  return viaJson({
-    state: out.state,
-    events: out.events,
-    result: out.result.ok ? out.result : { ok: false, code: out.result.error.code },
-  });
+  return publicOutput(out);
 }
 
 function sameViews(s: RoomState, o: OracleState, now: number, offset: number, limit: number): void {

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareEntries, scoreOf, type QueueEntry } from '../../../src/domain/index.ts';
+import { compareEntries, scoreOf, Votes, type QueueEntry } from '../../../src/domain/index.ts';
 import { track } from './helpers.ts';
 
 function entry(seq: number, ups: number, downs: number): QueueEntry {
@@ -12,7 +12,7 @@ function entry(seq: number, ups: number, downs: number): QueueEntry {
     addedBy: 'm',
     addedAt: 0,
     seq,
-    votes: {},
+    votes: Votes.EMPTY,
     ups,
     downs,
   };

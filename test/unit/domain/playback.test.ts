@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  wireNowPlaying,
   ENDED_EARLY_TOLERANCE_MS,
   playingEndsAt,
   viewRoom,
@@ -59,7 +60,7 @@ void describe('advance: finished', () => {
       type: 'advance',
       advanced: true,
       ended: record,
-      nowPlaying: room.s.nowPlaying,
+      nowPlaying: wireNowPlaying(room.s.nowPlaying!),
     });
     assert.deepEqual(room.s.history, [record]);
     assert.equal(room.playingId(), 'e-b');
@@ -82,7 +83,12 @@ void describe('advance: finished', () => {
     room.tick(60_000);
     room.change(null, finished('e-a'));
     const value = room.noop(null, finished('e-a'));
-    assert.deepEqual(value, { type: 'advance', advanced: false, ended: null, nowPlaying: room.s.nowPlaying });
+    assert.deepEqual(value, {
+      type: 'advance',
+      advanced: false,
+      ended: null,
+      nowPlaying: wireNowPlaying(room.s.nowPlaying!),
+    });
     assert.equal(room.s.history.length, 1);
   });
 
@@ -314,7 +320,7 @@ void describe('pause and resume', () => {
     const room = playing();
     room.tick(20_000);
     const value = room.change(HOST, { type: 'pause' });
-    assert.deepEqual(value.nowPlaying, { ...room.s.nowPlaying, pausedAt: T0 + 20_000 });
+    assert.deepEqual(value.nowPlaying, wireNowPlaying({ ...room.s.nowPlaying!, pausedAt: T0 + 20_000 }));
     assert.deepEqual(
       room.last.events.map((e) => e.type),
       ['playbackPaused'],

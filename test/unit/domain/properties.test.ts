@@ -37,14 +37,15 @@ function finalState(state: RoomState | null, envelopes: readonly Envelope[]): Ro
 const changed = (out: ApplyOutput): boolean => out.result.ok && out.events.length > 0;
 
 function checkEntry(entry: QueueEntry, where: string): void {
-  const values = Object.values(entry.votes);
+  const votes = entry.votes.entries();
+  const values = votes.map(([, v]) => v);
   assert.ok(
     values.every((v) => v === 1 || v === -1),
     `${where}: votes are +1 or -1`,
   );
   // Anonymous votes are counts beside the members' votes, never voter keys.
   assert.ok(
-    Object.keys(entry.votes).every((k) => !k.startsWith('~')),
+    votes.every(([k]) => !k.startsWith('~')),
     `${where}: no anonymous voter keys`,
   );
   const anonymousUps = entry.anonymousUps ?? 0;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { compareEntries, Queue, type QueueEntry } from '../../../src/domain/index.ts';
+import { compareEntries, Queue, Votes, type QueueEntry } from '../../../src/domain/index.ts';
 import { fcParams } from './arbitraries.ts';
 
 function entry(seq: number, score: number, durationMs: number): QueueEntry {
@@ -16,7 +16,7 @@ function entry(seq: number, score: number, durationMs: number): QueueEntry {
     addedBy: 'm',
     addedAt: 0,
     seq,
-    votes: {},
+    votes: Votes.EMPTY,
     ups: Math.max(score, 0),
     downs: Math.max(-score, 0),
   };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { HOST, MINUTE, Room, T0, track } from './helpers.ts';
-import { publicEntry } from '../../../src/domain/index.ts';
+import { publicEntry, Votes } from '../../../src/domain/index.ts';
 
 /** A room where nothing starts by itself, so every added entry stays in the queue. */
 function quietRoom(settings = {}, members = ['m1', 'm2', 'm3']): Room {
@@ -70,14 +70,14 @@ void describe('addTrack', () => {
       addedBy: 'm1',
       addedAt: T0 + 42,
       seq: 1,
-      votes: {},
       ups: 0,
       downs: 0,
     };
-    assert.deepEqual(value, { type: 'addTrack', entry, started: false });
-    assert.deepEqual([...room.s.queue], [entry]);
+    // Answers and events carry the public entry (its score, no voter map); the state holds the votes.
+    assert.deepEqual(value, { type: 'addTrack', entry: { ...entry, score: 0 }, started: false });
+    assert.deepEqual([...room.s.queue], [{ ...entry, votes: Votes.EMPTY }]);
     assert.deepEqual(room.eventTypes(), ['entryAdded']);
-    assert.deepEqual(room.event('entryAdded').entry, entry);
+    assert.deepEqual(room.event('entryAdded').entry, { ...entry, score: 0 });
   });
 
   void test('keeps only the known track fields, trimmed', () => {

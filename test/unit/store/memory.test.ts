@@ -328,7 +328,7 @@ void describe('memory store', () => {
         }
         // Nothing half-applied: every entry's counts match its votes and the queue is in order.
         for (const entry of state.queue) {
-          const votes = Object.values(entry.votes);
+          const votes = entry.votes.entries().map(([, v]) => v);
           assert.equal(entry.ups, votes.filter((v) => v === 1).length);
           assert.equal(entry.downs, votes.filter((v) => v === -1).length);
         }

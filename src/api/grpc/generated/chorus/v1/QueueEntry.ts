@@ -8,7 +8,8 @@ import type {
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * A queue entry as stored (its place follows from score and seq).
+ * A queue entry as events carry it (its place follows from score and seq): its counts, never who
+ * voted which way.
  */
 export interface QueueEntry {
   entryId?: string;
@@ -18,10 +19,15 @@ export interface QueueEntry {
   seq?: number | string | Long;
   ups?: number;
   downs?: number;
+  /**
+   * ups - downs.
+   */
+  score?: number;
 }
 
 /**
- * A queue entry as stored (its place follows from score and seq).
+ * A queue entry as events carry it (its place follows from score and seq): its counts, never who
+ * voted which way.
  */
 export interface QueueEntry__Output {
   entryId: string;
@@ -31,4 +37,8 @@ export interface QueueEntry__Output {
   seq: number;
   ups: number;
   downs: number;
+  /**
+   * ups - downs.
+   */
+  score: number;
 }

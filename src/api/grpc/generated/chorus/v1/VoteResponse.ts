@@ -18,6 +18,10 @@ export interface VoteResponse {
    */
   position?: number;
   version?: number | string | Long;
+  /**
+   * The caller's own vote on the entry now: 1 up, -1 down, 0 none.
+   */
+  myVote?: number;
 }
 
 export interface VoteResponse__Output {
@@ -31,4 +35,8 @@ export interface VoteResponse__Output {
    */
   position: number;
   version: number;
+  /**
+   * The caller's own vote on the entry now: 1 up, -1 down, 0 none.
+   */
+  myVote: number;
 }
