@@ -52,7 +52,9 @@ function envelope(command: Command, actor: string | null): Envelope {
 
 function applyWith(impl: Impl, state: AnyState | null, env: Envelope): AnyState {
   const out: ApplyOutput | ReturnType<typeof oldApply> =
-    impl === 'now' ? apply(state as RoomState | null, env) : oldApply(state as OldState | null, env);
+    impl === 'now'
+      ? apply(state as RoomState | null, env)
+      : oldApply(state as OldState | null, env as Parameters<typeof oldApply>[1]);
   if (!out.result.ok) throw new Error(`${env.command.type}: ${out.result.error.message}`);
   return out.state!;
 }

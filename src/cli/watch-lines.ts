@@ -118,6 +118,13 @@ export class WatchLines {
         this.entries.clear();
         this.playing = null;
         return 'the queue and the history were cleared';
+      case 'presenceChanged':
+        return `here now: ${e.present.length === 0 ? 'nobody' : e.present.map((id) => this.who(id)).join(', ')}`;
+      case 'joinRequested':
+        this.names.set(e.memberId, e.name);
+        return `${e.name} asks to join`;
+      case 'joinDenied':
+        return `${this.who(e.memberId)} was not admitted`;
     }
   }
 }

@@ -2,6 +2,8 @@
 // point of view. Derived entirely from the state, the time and the viewer.
 
 import { durationBefore, scoreOf } from './order.ts';
+import { presentMembers } from './presence.ts';
+import { fullSettings } from './settings.ts';
 import type {
   HistoryRecord,
   Member,
@@ -64,7 +66,7 @@ export interface RoomView {
   readonly name: string;
   readonly hostId: string;
   readonly createdAt: number;
-  readonly settings: RoomSettings;
+  readonly settings: Required<RoomSettings>;
   readonly locked: boolean;
   readonly version: number;
   readonly memberCount: number;
@@ -76,6 +78,13 @@ export interface RoomView {
   readonly queueOffset: number;
   /** The viewer, when a member is viewing. */
   readonly me: Member | null;
+  /** The members here now (presence.ts), by name; what "people" means in the room. */
+  readonly present: readonly MemberRef[];
+  readonly presentCount: number;
+  /** True when the viewer's join request waits for the host (joinPolicy approval). */
+  readonly joinPending: boolean;
+  /** Join requests waiting for the host, oldest first: shown to the host only (empty for others). */
+  readonly pendingJoins: readonly MemberRef[];
 }
 
 export interface ViewOptions {
@@ -118,7 +127,7 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
     name: state.name,
     hostId: state.hostId,
     createdAt: state.createdAt,
-    settings: state.settings,
+    settings: fullSettings(state.settings),
     locked: state.locked,
     version: state.version,
     memberCount: Object.keys(state.members).length,
@@ -142,6 +151,28 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
     queue,
     queueOffset: offset,
     me: viewer ? memberOrNull(state, viewer) : null,
+    ...peopleView(state, options.now, viewer),
+  };
+}
+
+/** Who is here, and (for the host) who waits to join. */
+function peopleView(
+  state: RoomState,
+  now: number,
+  viewer: string | null,
+): Pick<RoomView, 'present' | 'presentCount' | 'joinPending' | 'pendingJoins'> {
+  const present = presentMembers(state, now).map((id) => memberRef(state, id));
+  const pending = state.pendingJoins ?? {};
+  const isHost = viewer !== null && memberOrNull(state, viewer)?.isHost === true;
+  return {
+    present,
+    presentCount: present.length,
+    joinPending: viewer !== null && Object.hasOwn(pending, viewer),
+    pendingJoins: isHost
+      ? Object.values(pending)
+          .sort((a, b) => a.requestedAt - b.requestedAt || (a.memberId < b.memberId ? -1 : 1))
+          .map((p) => ({ memberId: p.memberId, name: p.name }))
+      : [],
   };
 }
 

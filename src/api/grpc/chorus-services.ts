@@ -55,6 +55,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
           settings: req.settings ? fromPbSettingsPatch(req.settings) : undefined,
           commandId: ctx.commandId,
           client: ctx.client,
+          passcode: req.passcode,
         });
         return { ...created, room: toPbRoom(created.room) };
       },
@@ -86,7 +87,11 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       logger,
       async (req, ctx) => {
         const who = caller(ctx, req.roomId);
-        return toPbRoom(await service.updateSettings(who, fromPbSettingsPatch(req.patch), ctx.commandId));
+        // "" removes the passcode; unset leaves it.
+        const passcode = req.passcode === undefined ? undefined : req.passcode === '' ? null : req.passcode;
+        return toPbRoom(
+          await service.updateSettings(who, fromPbSettingsPatch(req.patch), ctx.commandId, passcode),
+        );
       },
     ),
 
@@ -95,6 +100,13 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       logger,
       async (req, ctx) =>
         toPbRoom(await service.setLocked(caller(ctx, req.roomId), req.locked, ctx.commandId)),
+    ),
+
+    DecideJoin: unary<pb.DecideJoinRequest__Output, pb.Room>(
+      m('RoomService/DecideJoin'),
+      logger,
+      async (req, ctx) =>
+        toPbRoom(await service.decideJoin(caller(ctx, req.roomId), req.memberId, req.approve, ctx.commandId)),
     ),
 
     GetHistory: unary<pb.GetHistoryRequest__Output, pb.HistoryPage>(
@@ -131,8 +143,14 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       m('SessionService/Join'),
       logger,
       async (req, ctx) => {
-        const joined = await service.join(roomIdOf(req.roomId), req.name, ctx.commandId, ctx.client);
-        return { ...joined, room: toPbRoom(joined.room) };
+        const joined = await service.join(
+          roomIdOf(req.roomId),
+          req.name,
+          ctx.commandId,
+          ctx.client,
+          req.passcode,
+        );
+        return { memberId: joined.memberId, token: joined.token, room: toPbRoom(joined.room) };
       },
     ),
   };

@@ -21,6 +21,8 @@ import {
 import type { RoomListing } from '../../store/types.ts';
 import type * as pb from './generated/chorus/v1/index.ts';
 
+type JoinPolicy = NonNullable<RoomSettings['joinPolicy']>;
+
 type NamedRecord = HistoryRecord & { readonly addedByName: string };
 
 // ---- Enums -----------------------------------------------------------------------------------------
@@ -112,6 +114,10 @@ export function toPbRoom(room: RoomView): pb.Room {
     queue: room.queue.map(toPbQueueItem),
     queueOffset: room.queueOffset,
     me: room.me ? toPbMember(room.me) : null,
+    present: room.present.map((m) => ({ ...m })),
+    presentCount: room.presentCount,
+    joinPending: room.joinPending,
+    pendingJoins: room.pendingJoins.map((m) => ({ ...m })),
   };
 }
 
@@ -208,6 +214,12 @@ export function toPbEvent(event: RoomEvent): pb.RoomEvent {
     }
     case 'cleared':
       return { ...head, cleared: {} };
+    case 'presenceChanged':
+      return { ...head, presenceChanged: { present: [...event.present] } };
+    case 'joinRequested':
+      return { ...head, joinRequested: { memberId: event.memberId, name: event.name } };
+    case 'joinDenied':
+      return { ...head, joinDenied: { memberId: event.memberId } };
   }
 }
 
@@ -227,6 +239,11 @@ export function fromPbSettingsPatch(patch: pb.SettingsPatch__Output | null): Set
   if (patch.replayProtectionMinutes !== undefined)
     out.replayProtectionMinutes = patch.replayProtectionMinutes;
   if (patch.historyRetention !== undefined) out.historyRetention = patch.historyRetention;
+  if (patch.skipShare !== undefined) out.skipShare = patch.skipShare;
+  // Checked by the settings validation like any other value (an unknown policy is refused there).
+  if (patch.joinPolicy !== undefined) out.joinPolicy = patch.joinPolicy as JoinPolicy;
+  if (patch.maxMembers !== undefined) out.maxMembers = patch.maxMembers;
+  if (patch.joinsPerMinute !== undefined) out.joinsPerMinute = patch.joinsPerMinute;
   return out;
 }
 
@@ -251,8 +268,8 @@ export function fromPbTrack(track: pb.Track__Output): Track {
 
 // ---- Client side: messages -> the REST API's shapes ------------------------------------------------
 
-export function fromPbSettings(settings: pb.RoomSettings__Output): RoomSettings {
-  return { ...settings };
+export function fromPbSettings(settings: pb.RoomSettings__Output): Required<RoomSettings> {
+  return { ...settings, joinPolicy: settings.joinPolicy as JoinPolicy };
 }
 
 export function fromPbQueueItem(item: pb.QueueItem__Output): QueueItemView {
@@ -291,6 +308,10 @@ export function fromPbRoom(room: pb.Room__Output): RoomView {
     queue: room.queue.map(fromPbQueueItem),
     queueOffset: room.queueOffset,
     me: room.me ? { ...room.me } : null,
+    present: room.present.map((m) => ({ ...m })),
+    presentCount: room.presentCount,
+    joinPending: room.joinPending,
+    pendingJoins: room.pendingJoins.map((m) => ({ ...m })),
   };
 }
 
@@ -392,6 +413,18 @@ export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
     }
     case 'cleared':
       return { ...head, type: 'cleared' };
+    case 'presenceChanged':
+      return {
+        ...head,
+        type: 'presenceChanged',
+        present: [...need(event.presenceChanged, 'presenceChanged').present],
+      };
+    case 'joinRequested': {
+      const e = need(event.joinRequested, 'joinRequested');
+      return { ...head, type: 'joinRequested', memberId: e.memberId, name: e.name };
+    }
+    case 'joinDenied':
+      return { ...head, type: 'joinDenied', memberId: need(event.joinDenied, 'joinDenied').memberId };
     default:
       throw malformed('an event without a body');
   }

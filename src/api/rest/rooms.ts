@@ -15,6 +15,8 @@ import {
   HistoryQuery,
   IdempotencyHeaders,
   JoinBody,
+  JoinDecisionBody,
+  JoinRequestParams,
   List,
   ListQuery,
   LockBody,
@@ -22,7 +24,7 @@ import {
   RoomParams,
   RoomQuery,
   RoomViewSchema,
-  SettingsPatchSchema,
+  SettingsPatchBody,
 } from './schemas.ts';
 import type { SseHub } from './sse.ts';
 
@@ -105,7 +107,14 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
         body: JoinBody,
         headers: IdempotencyHeaders,
         response: {
-          201: Type.Object({ room: RoomViewSchema, memberId: Type.String(), token: Type.String() }),
+          201: Type.Object({
+            room: RoomViewSchema,
+            memberId: Type.String(),
+            token: Type.String(),
+            pending: Type.Boolean({
+              description: 'The room admits by approval: the host decides; watch room.me / joinPending',
+            }),
+          }),
           ...Errors,
         },
       },
@@ -116,8 +125,28 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
         request.body.name,
         commandId(request),
         request.ip,
+        request.body.passcode,
       );
       return reply.code(201).send(joined);
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/join-requests/:memberId',
+    {
+      schema: {
+        summary: 'Host: admit (approve: true) or turn away a join request (joinPolicy approval)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: JoinRequestParams,
+        body: JoinDecisionBody,
+        headers: IdempotencyHeaders,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = service.authenticate(bearer(request), request.params.roomId);
+      return service.decideJoin(caller, request.params.memberId, request.body.approve, commandId(request));
     },
   );
 
@@ -129,14 +158,15 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
         tags: ['rooms'],
         security: [{ bearer: [] }],
         params: RoomParams,
-        body: SettingsPatchSchema,
+        body: SettingsPatchBody,
         headers: IdempotencyHeaders,
         response: { 200: RoomViewSchema, ...Errors },
       },
     },
     async (request) => {
       const caller = service.authenticate(bearer(request), request.params.roomId);
-      return service.updateSettings(caller, request.body, commandId(request));
+      const { passcode, ...patch } = request.body;
+      return service.updateSettings(caller, patch, commandId(request), passcode);
     },
   );
 
@@ -196,7 +226,10 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     async (request, reply) => {
       const header = request.headers['last-event-id'];
       const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : null;
-      await sse.stream(service, request.params.roomId, fromHeader ?? request.query.after ?? null, reply);
+      const roomId = request.params.roomId;
+      // The member streaming (a token in the query, or the header): present while it is open.
+      const viewer = service.viewerOf(request.query.token ?? bearer(request), roomId);
+      await sse.stream(service, roomId, fromHeader ?? request.query.after ?? null, reply, viewer);
     },
   );
 

@@ -39,6 +39,8 @@ export class SseHub {
     roomId: string,
     afterVersion: number | null,
     reply: FastifyReply,
+    /** The member streaming (a valid token for the room): present while the stream is open. */
+    viewer: string | null = null,
   ): Promise<void> {
     // Fails with NOT_FOUND (or RESOURCE_EXHAUSTED) before anything is sent, so the error handler
     // still answers in JSON.
@@ -57,9 +59,11 @@ export class SseHub {
     let closed = false;
     let subscription: Subscription | null = null;
     let heartbeat: NodeJS.Timeout | null = null;
+    let leave = (): void => {};
     const close = (): void => {
       if (closed) return;
       closed = true;
+      leave();
       if (heartbeat) clearInterval(heartbeat);
       subscription?.close();
       account.close();
@@ -101,6 +105,7 @@ export class SseHub {
         return;
       }
       subscription = subscribed;
+      leave = service.connected(roomId, viewer);
     } catch {
       // The room went away between the read and the subscription: the stream ends; the client's
       // reconnect gets the error as JSON.

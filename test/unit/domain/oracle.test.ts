@@ -13,7 +13,26 @@ import { apply as oracleApply } from '../../oracle/apply.ts';
 import type { ApplyOutput as OracleOutput, RoomState as OracleState } from '../../oracle/types.ts';
 import { viewRoom as oracleView } from '../../oracle/view.ts';
 import { envelopesArb, fcParams } from './arbitraries.ts';
-import { viaJson } from './helpers.ts';
+
+/**
+ * The oracle predates presence and join control: what they added (settings, state and view
+ * fields) is left out of the comparison; test/unit/domain/presence.test.ts and joining.test.ts
+ * check it. The generated commands never reach a join limit (at most 80 joins, bursts of 120).
+ */
+const LATER_KEYS = new Set([
+  'skipShare',
+  'joinPolicy',
+  'maxMembers',
+  'joinsPerMinute',
+  'joinAllowance',
+  'present',
+  'presentCount',
+  'joinPending',
+  'pendingJoins',
+]);
+function viaJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value), (key, v: unknown) => (LATER_KEYS.has(key) ? undefined : v)) as T;
+}
 
 /** What a client or a store sees of an output: plain JSON, errors by code. */
 function plain(out: ApplyOutput | OracleOutput): unknown {
@@ -50,7 +69,8 @@ void test('the persistent room gives the same states, events, answers and views 
           const pick = branches[i];
           const k = pick !== undefined && pick % 3 === 0 ? pick % states.length : states.length - 1;
           const out = apply(states[k]!, env);
-          const expected = oracleApply(oracles[k]!, env);
+          // The oracle knows only the commands that existed before presence and join control.
+          const expected = oracleApply(oracles[k]!, env as Parameters<typeof oracleApply>[1]);
           assert.deepEqual(
             plain(out),
             plain(expected),

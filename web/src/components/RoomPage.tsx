@@ -77,7 +77,9 @@ export function RoomPage({ roomId }: { roomId: string }) {
         <div class="room-title">
           <h1>{room.name}</h1>
           <span class="muted small">
-            {room.memberCount} {room.memberCount === 1 ? 'person' : 'people'}
+            <span title={room.present.map((p) => p.name).join(', ') || 'nobody is here right now'}>
+              {room.present.length} {room.present.length === 1 ? 'person' : 'people'} here
+            </span>
             {me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}
           </span>
           {/* Over the room's title, never over a control, and one at a time (session.toast). */}

@@ -7,6 +7,11 @@ export interface JoinRequest {
    * Display name, 1-80 characters.
    */
   name?: string;
+  /**
+   * The room's passcode (join_policy "passcode").
+   */
+  passcode?: string;
+  _passcode?: 'passcode';
 }
 
 export interface JoinRequest__Output {
@@ -15,4 +20,9 @@ export interface JoinRequest__Output {
    * Display name, 1-80 characters.
    */
   name: string;
+  /**
+   * The room's passcode (join_policy "passcode").
+   */
+  passcode?: string;
+  _passcode?: 'passcode';
 }

@@ -45,6 +45,18 @@ import type {
   PlaybackChanged as _chorus_v1_PlaybackChanged,
   PlaybackChanged__Output as _chorus_v1_PlaybackChanged__Output,
 } from '../../chorus/v1/PlaybackChanged.ts';
+import type {
+  PresenceChanged as _chorus_v1_PresenceChanged,
+  PresenceChanged__Output as _chorus_v1_PresenceChanged__Output,
+} from '../../chorus/v1/PresenceChanged.ts';
+import type {
+  JoinRequested as _chorus_v1_JoinRequested,
+  JoinRequested__Output as _chorus_v1_JoinRequested__Output,
+} from '../../chorus/v1/JoinRequested.ts';
+import type {
+  JoinDenied as _chorus_v1_JoinDenied,
+  JoinDenied__Output as _chorus_v1_JoinDenied__Output,
+} from '../../chorus/v1/JoinDenied.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -78,6 +90,12 @@ export interface RoomEvent {
    * The host resumed it; started_at has moved on by the pause.
    */
   playbackResumed?: _chorus_v1_PlaybackChanged | null;
+  /**
+   * Presence and join control (numbers from 30, apart from other additions).
+   */
+  presenceChanged?: _chorus_v1_PresenceChanged | null;
+  joinRequested?: _chorus_v1_JoinRequested | null;
+  joinDenied?: _chorus_v1_JoinDenied | null;
   event?:
     | 'roomCreated'
     | 'memberJoined'
@@ -90,7 +108,10 @@ export interface RoomEvent {
     | 'lockChanged'
     | 'cleared'
     | 'playbackPaused'
-    | 'playbackResumed';
+    | 'playbackResumed'
+    | 'presenceChanged'
+    | 'joinRequested'
+    | 'joinDenied';
 }
 
 /**
@@ -124,6 +145,12 @@ export interface RoomEvent__Output {
    * The host resumed it; started_at has moved on by the pause.
    */
   playbackResumed?: _chorus_v1_PlaybackChanged__Output | null;
+  /**
+   * Presence and join control (numbers from 30, apart from other additions).
+   */
+  presenceChanged?: _chorus_v1_PresenceChanged__Output | null;
+  joinRequested?: _chorus_v1_JoinRequested__Output | null;
+  joinDenied?: _chorus_v1_JoinDenied__Output | null;
   event?:
     | 'roomCreated'
     | 'memberJoined'
@@ -136,5 +163,8 @@ export interface RoomEvent__Output {
     | 'lockChanged'
     | 'cleared'
     | 'playbackPaused'
-    | 'playbackResumed';
+    | 'playbackResumed'
+    | 'presenceChanged'
+    | 'joinRequested'
+    | 'joinDenied';
 }
