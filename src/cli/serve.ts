@@ -195,6 +195,22 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .addOption(
       opt(
+        '--presence-grace-ms <ms>',
+        'a member stays present this long after their last live stream on this node closed',
+        'CHORUS_PRESENCE_GRACE_MS',
+        DEFAULTS.presenceGraceMs,
+      ),
+    )
+    .addOption(
+      opt(
+        '--presence-lease-ms <ms>',
+        "how long a node's presence report holds unless renewed (a dead node's members leave within it)",
+        'CHORUS_PRESENCE_LEASE_MS',
+        DEFAULTS.presenceLeaseMs,
+      ),
+    )
+    .addOption(
+      opt(
         '--max-streams <n>',
         'live streams (SSE and gRPC Watch) open at once on this node; more are answered RESOURCE_EXHAUSTED',
         'CHORUS_MAX_STREAMS',

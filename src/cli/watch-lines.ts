@@ -117,6 +117,13 @@ export class WatchLines {
         return `${this.who(e.memberId)} is now ${e.role === 'cohost' ? 'a co-host' : e.role === 'host' ? 'the host' : 'a member'}`;
       case 'memberRemoved':
         return `${this.who(e.memberId)} was ${e.banned ? 'banned' : 'removed'}`;
+      case 'presenceChanged':
+        return `here now: ${e.present.length === 0 ? 'nobody' : e.present.map((id) => this.who(id)).join(', ')}`;
+      case 'joinRequested':
+        this.names.set(e.memberId, e.name);
+        return `${e.name} asks to join`;
+      case 'joinDenied':
+        return `${this.who(e.memberId)} was not admitted`;
     }
   }
 }

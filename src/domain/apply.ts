@@ -21,8 +21,10 @@ import {
   scoreOf,
   withoutHead,
 } from './order.ts';
+import { admit, decide, passcodeAfter } from './joining.ts';
+import { applyPresence, presentMembers, votesNeeded } from './presence.ts';
 import { findRecent, RecentWindow, remember } from './recent.ts';
-import { applySettingsPatch, DEFAULT_SETTINGS, isErrorInfo } from './settings.ts';
+import { applySettingsPatch, DEFAULT_SETTINGS, fullSettings, isErrorInfo } from './settings.ts';
 import type {
   ApplyOutput,
   Command,
@@ -116,6 +118,24 @@ function dispatch(
   switch (command.type) {
     case 'join':
       return join(state, env, command);
+    case 'decideJoin': {
+      const host = hostOf(state, env.actor, 'admit members');
+      if ('code' in host) return { kind: 'error', error: host };
+      const out = decide(state, env, command);
+      if ('code' in out) return { kind: 'error', error: out };
+      const value: CommandValue = {
+        type: 'decideJoin',
+        memberId: command.memberId,
+        approved: command.approve,
+      };
+      return { kind: 'change', state: out.state, events: out.events, value };
+    }
+    case 'presence': {
+      const out = applyPresence(state, env, command);
+      if ('code' in out) return { kind: 'error', error: out };
+      const value: CommandValue = { type: 'presence', present: presentMembers(out.state, env.at).length };
+      return { kind: 'change', state: out.state, events: out.events, value };
+    }
     case 'addTrack':
       return addTrack(state, env, command);
     case 'removeEntry': {
@@ -226,6 +246,7 @@ function memberOf(state: RoomState, actor: string | null): Member | ErrorInfo {
   // Own properties only: an id such as "constructor" or "__proto__" must not find Object.prototype's.
   const member = Object.hasOwn(state.members, actor) ? state.members[actor] : undefined;
   if (!member) {
+    if (Object.hasOwn(state.pendingJoins ?? {}, actor)) return refusal('JOIN_PENDING');
     return refusal('NOT_A_MEMBER', { roomId: state.id });
   }
   return member;
@@ -249,6 +270,12 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
   if (bad) return { kind: 'error', error: bad };
   const settings = applySettingsPatch(DEFAULT_SETTINGS, command.settings ?? {});
   if (isErrorInfo(settings)) return { kind: 'error', error: settings };
+  const passcode = passcodeAfter(
+    { passcodeHash: undefined } as unknown as RoomState,
+    fullSettings(settings).joinPolicy,
+    command.passcodeHash,
+  );
+  if ('code' in passcode) return { kind: 'error', error: passcode };
   const hostId = env.actor!;
   const host: Member = { memberId: hostId, name: command.hostName.trim(), isHost: true, joinedAt: env.at };
   const state: RoomState = {
@@ -268,6 +295,7 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
     recent: RecentWindow.EMPTY,
     ...(command.recoveryKeyHash !== undefined ? { recoveryKeyHash: command.recoveryKeyHash } : {}),
     ...(command.invite !== undefined ? { invite: command.invite } : {}),
+    ...(passcode.hash !== undefined ? { passcodeHash: passcode.hash } : {}),
   };
   return {
     kind: 'change',
@@ -297,13 +325,24 @@ const join: Handler<'join'> = (state, env, command) => {
     isHost: false,
     joinedAt: env.at,
   };
-  const kept =
-    command.clientKeyHash === undefined ? member : { ...member, clientKeyHash: command.clientKeyHash };
+  // Cap, rate, passcode, approval: joining.ts. The client key's hash is kept in state only (bans).
+  const out = admit(state, env, command, member);
+  if ('code' in out) return { kind: 'error', error: out };
+  const key = command.clientKeyHash;
   return {
     kind: 'change',
-    state: { ...state, members: { ...state.members, [member.memberId]: kept } },
-    events: [{ type: 'memberJoined', member }],
-    value: { type: 'join', memberId: member.memberId },
+    state:
+      out.kind === 'member' && key !== undefined
+        ? {
+            ...out.state,
+            members: { ...out.state.members, [member.memberId]: { ...member, clientKeyHash: key } },
+          }
+        : out.state,
+    events: out.events,
+    value:
+      out.kind === 'pending'
+        ? { type: 'join', memberId: member.memberId, pending: true }
+        : { type: 'join', memberId: member.memberId },
   };
 };
 
@@ -487,18 +526,26 @@ function voteChanged(
       score: scoreOf(updated),
     },
   ];
-  const { settings } = state;
+  const settings = fullSettings(state.settings);
+  // Votes count people: the rules need a share of the members present when the vote is applied
+  // (presence.ts), never less than the room's fixed minimum. Counted only when a rule may fire.
+  const needed = (minimum: number, reached: number): number =>
+    minimum > 0 && reached >= minimum
+      ? votesNeeded(minimum, settings.skipShare, presentMembers(state, env.at).length)
+      : minimum;
 
   if (playing) {
     const withVote: RoomState = { ...state, nowPlaying: { ...playing, entry: updated } };
-    if (value === -1 && settings.skipVotes > 0 && updated.downs >= settings.skipVotes) {
+    const skipAt = needed(settings.skipVotes, updated.downs);
+    if (value === -1 && skipAt > 0 && updated.downs >= skipAt) {
       const next = endAndStartNext(withVote, env.at, 'votedOff', settings.autoplay, events);
       return { kind: 'change', state: next, events, value: voteValue(updated, 'skipped', null) };
     }
     return { kind: 'change', state: withVote, events, value: voteValue(updated, 'none', null) };
   }
 
-  if (settings.voteOffThreshold > 0 && scoreOf(updated) <= -settings.voteOffThreshold) {
+  const voteOffAt = needed(settings.voteOffThreshold, -scoreOf(updated));
+  if (voteOffAt > 0 && scoreOf(updated) <= -voteOffAt) {
     events.push({ type: 'entryRemoved', entryId, reason: 'votedOff', by: null });
     return {
       kind: 'change',
@@ -665,12 +712,21 @@ const updateSettings: Handler<'updateSettings'> = (state, env, command) => {
   if ('code' in host) return { kind: 'error', error: host };
   const settings = applySettingsPatch(state.settings, command.patch);
   if (isErrorInfo(settings)) return { kind: 'error', error: settings };
-  if (JSON.stringify(settings) === JSON.stringify(state.settings)) {
+  const passcode = passcodeAfter(state, fullSettings(settings).joinPolicy, command.passcodeHash);
+  if ('code' in passcode) return { kind: 'error', error: passcode };
+  const passcodeSame = passcode.hash === state.passcodeHash;
+  if (JSON.stringify(settings) === JSON.stringify(state.settings) && passcodeSame) {
     return { kind: 'noop', value: { type: 'updateSettings', settings } };
   }
-  const events: RoomEventBody[] = [{ type: 'settingsChanged', settings }];
+  // A passcode change alone is no settingsChanged: watchers are not told of it (nor is it shown).
+  const events: RoomEventBody[] =
+    JSON.stringify(settings) === JSON.stringify(state.settings)
+      ? []
+      : [{ type: 'settingsChanged', settings }];
+  const { passcodeHash: _old, ...rest } = state;
   const updated: RoomState = {
-    ...state,
+    ...rest,
+    ...(passcode.hash !== undefined ? { passcodeHash: passcode.hash } : {}),
     settings,
     history: trimHistory([...state.history], settings.historyRetention),
   };

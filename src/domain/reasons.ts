@@ -153,6 +153,17 @@ export const REASONS = {
     (a: { setting: string }) => `setting ${a.setting} must be true or false`,
     ({ setting }) => ({ setting }),
   ),
+  SETTING_NOT_SHARE: reason(
+    'INVALID_ARGUMENT',
+    (a: { setting: string }) => `setting ${a.setting} must be a share from 0 to 1 (0.5: half)`,
+    ({ setting }) => ({ setting }),
+  ),
+  SETTING_NOT_ONE_OF: reason(
+    'INVALID_ARGUMENT',
+    (a: { setting: string; allowed: readonly string[] }) =>
+      `setting ${a.setting} must be one of ${[...a.allowed].join(', ')}`,
+    ({ setting, allowed }) => ({ setting, allowed }),
+  ),
   SETTING_UNKNOWN: reason(
     'INVALID_ARGUMENT',
     (a: { setting: string; known: readonly string[] }) => `unknown setting ${a.setting}`,
@@ -230,6 +241,51 @@ export const REASONS = {
   TOKEN_OTHER_ROOM: reason(
     'PERMISSION_DENIED',
     (a: { tokenRoom: string; roomId: string }) => `this token is for room ${a.tokenRoom}, not ${a.roomId}`,
+  ),
+  // ---- Joining (joining.ts) and presence (presence.ts) ------------------------------------------
+  PASSCODE_REQUIRED: reason('PERMISSION_DENIED', () => 'this room needs its passcode to join'),
+  PASSCODE_WRONG: reason('PERMISSION_DENIED', () => 'the passcode is not right'),
+  PASSCODE_NOT_SET: reason(
+    'FAILED_PRECONDITION',
+    () => 'set a passcode (settings passcode) before making the room join by passcode',
+  ),
+  PASSCODE_INVALID: reason(
+    'INVALID_ARGUMENT',
+    (a: { min: number; max: number }) => `a passcode is ${a.min} to ${a.max} characters`,
+    () => ({ field: 'passcode' }),
+  ),
+  ROOM_FULL: reason(
+    'FAILED_PRECONDITION',
+    (a: { maxMembers: number }) => `the room is full (${a.maxMembers} members)`,
+    ({ maxMembers }) => ({ maxMembers }),
+  ),
+  ROOM_JOINS_TOO_FAST: reason(
+    'RESOURCE_EXHAUSTED',
+    (a: { joinsPerMinute: number; retryAfterMs: number }) =>
+      `this room takes at most ${a.joinsPerMinute} joins a minute; try again in ${a.retryAfterMs} ms`,
+    ({ retryAfterMs }) => ({ retryAfterMs }),
+  ),
+  JOIN_REQUESTS_FULL: reason(
+    'RESOURCE_EXHAUSTED',
+    (a: { max: number }) => `${a.max} join requests already wait for the host; try again later`,
+    ({ max }) => ({ max }),
+  ),
+  JOIN_REQUEST_NOT_FOUND: reason(
+    'NOT_FOUND',
+    (a: { memberId: string }) => `no join request of ${a.memberId} is waiting`,
+    ({ memberId }) => ({ memberId }),
+  ),
+  JOIN_DECISION_INVALID: reason('INVALID_ARGUMENT', () => 'approve must be true or false'),
+  JOIN_PENDING: reason(
+    'PERMISSION_DENIED',
+    () => 'your join request waits for the host; you can act once they admit you',
+  ),
+  PRESENCE_SYSTEM_ONLY: reason('PERMISSION_DENIED', () => 'only nodes report presence'),
+  PRESENCE_RESET_INVALID: reason('INVALID_ARGUMENT', () => 'reset must be true or false'),
+  PRESENCE_IDS_INVALID: reason(
+    'INVALID_ARGUMENT',
+    (a: { field: string; max: number }) => `${a.field} must be a list of at most ${a.max} member ids`,
+    field,
   ),
   LOCKED_INVALID: reason('INVALID_ARGUMENT', () => 'locked must be true or false'),
   // ---- Hosts, co-hosts, removal and bans (access.ts) -----------------------------------------

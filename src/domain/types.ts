@@ -4,6 +4,7 @@
 
 import type { ErrorInfo } from './errors.ts';
 import type { Queue } from './queue.ts';
+import type { Presence } from './presence.ts';
 import type { RecentWindow } from './recent.ts';
 import type { Votes } from './votes.ts';
 
@@ -46,6 +47,19 @@ export interface RoomSettings {
   readonly historyRetention: number;
   /** Start the next track by itself: on add to an idle room, and when the playing track ends. */
   readonly autoplay: boolean;
+  // Added with presence and join control; absent in rooms written before (settings.ts
+  // LEGACY_SETTINGS says how those behave; read through fullSettings).
+  /**
+   * The playing track is skipped (a queued entry voted off) when its downvotes reach this share of
+   * the present members, if that is more than skipVotes (voteOffThreshold).
+   */
+  readonly skipShare?: number;
+  /** open: anyone with the room's id joins; passcode: with the room's passcode; approval: the host admits. */
+  readonly joinPolicy?: 'open' | 'passcode' | 'approval';
+  /** Members the room takes, the host included; 0 means no limit. */
+  readonly maxMembers?: number;
+  /** Joins the room takes a minute (in bursts of as many), from every client together; 0: no limit. */
+  readonly joinsPerMinute?: number;
 }
 
 export interface Member {
@@ -177,6 +191,22 @@ export interface RoomState {
   readonly invite?: string;
   /** Banned members, oldest first. Absent: none. */
   readonly bans?: readonly Ban[];
+  // Added with presence and join control; absent in rooms written before (nobody present, no
+  // passcode, nobody waiting, a full join allowance).
+  /** Who is here, as the nodes reported it (presence.ts). */
+  readonly presence?: Presence;
+  /** The room passcode's hash (the node hashes; the plain passcode is never in a command). */
+  readonly passcodeHash?: string;
+  /** Join requests waiting for the host (joinPolicy approval), by member id. */
+  readonly pendingJoins?: Readonly<Record<string, PendingJoin>>;
+  /** The room-wide join allowance (joinsPerMinute), a token bucket in command time. */
+  readonly joinAllowance?: { readonly tokens: number; readonly at: number };
+}
+
+export interface PendingJoin {
+  readonly memberId: string;
+  readonly name: string;
+  readonly requestedAt: number;
 }
 
 export interface RecentCommand {
@@ -198,6 +228,8 @@ export type Command =
       readonly recoveryKeyHash?: string;
       /** The invite secret of a private room (the node draws it). */
       readonly invite?: string;
+      /** The passcode's hash, when the room is created with one. */
+      readonly passcodeHash?: string;
     }
   | {
       readonly type: 'join';
@@ -207,6 +239,8 @@ export type Command =
       readonly invite?: string;
       /** The hash of the joiner's client key (the page's, the CLI's), checked against bans. */
       readonly clientKeyHash?: string;
+      /** The hash of the passcode the joiner gave (joinPolicy passcode). */
+      readonly passcodeHash?: string;
     }
   /** Host: make a member a co-host, or a plain member again. */
   | { readonly type: 'setRole'; readonly memberId: string; readonly role: 'cohost' | 'member' }
@@ -223,6 +257,20 @@ export type Command =
   | { readonly type: 'recoverHost'; readonly memberId: string; readonly keyHash: string }
   /** Host or co-host: a new invite secret for the room's link. */
   | { readonly type: 'setInvite'; readonly invite: string }
+  /** Host: admit (or turn away) a join request waiting for approval. */
+  | { readonly type: 'decideJoin'; readonly memberId: string; readonly approve: boolean }
+  /**
+   * A node's presence report (presence.ts), by no actor: members that arrived at and departed from
+   * its connections, renewing its lease; `reset` replaces what it reported before (a restart).
+   */
+  | {
+      readonly type: 'presence';
+      readonly node: string;
+      readonly arrive: readonly string[];
+      readonly depart: readonly string[];
+      readonly leaseMs: number;
+      readonly reset?: boolean;
+    }
   | { readonly type: 'addTrack'; readonly entryId: string; readonly track: Track }
   /** `trackId`, when given, picks the queued entry of that track instead (the legacy API's way). */
   | { readonly type: 'removeEntry'; readonly entryId: string; readonly trackId?: string }
@@ -252,7 +300,8 @@ export type Command =
   | { readonly type: 'pause' }
   /** Host: restart it from where it was paused. */
   | { readonly type: 'resume' }
-  | { readonly type: 'updateSettings'; readonly patch: SettingsPatch }
+  /** `passcodeHash`: a new passcode (its hash), or null to remove it; absent leaves it. */
+  | { readonly type: 'updateSettings'; readonly patch: SettingsPatch; readonly passcodeHash?: string | null }
   | { readonly type: 'setLocked'; readonly locked: boolean }
   /** Empty the queue and the history (the legacy `/clear`). Host only. */
   | { readonly type: 'clear' }
@@ -290,7 +339,10 @@ export interface Envelope {
 
 export type CommandValue =
   | { readonly type: 'createRoom'; readonly roomId: string; readonly hostId: string }
-  | { readonly type: 'join'; readonly memberId: string }
+  /** `pending`: the join waits for the host (joinPolicy approval); the member id is already theirs. */
+  | { readonly type: 'join'; readonly memberId: string; readonly pending?: boolean }
+  | { readonly type: 'decideJoin'; readonly memberId: string; readonly approved: boolean }
+  | { readonly type: 'presence'; readonly present: number }
   | { readonly type: 'setRole'; readonly memberId: string; readonly role: 'cohost' | 'member' }
   | { readonly type: 'handOver'; readonly hostId: string }
   | {
@@ -340,6 +392,11 @@ export type RoomEventBody =
       readonly settings: RoomSettings;
     }
   | { readonly type: 'memberJoined'; readonly member: Member }
+  /** Someone asks to join (joinPolicy approval); the host admits or turns them away. */
+  | { readonly type: 'joinRequested'; readonly memberId: string; readonly name: string }
+  | { readonly type: 'joinDenied'; readonly memberId: string }
+  /** The present members changed (presence.ts): all of them, by id, sorted. */
+  | { readonly type: 'presenceChanged'; readonly present: readonly string[] }
   /** A member's role changed (co-host made or unmade, hand-over, recovery). */
   | { readonly type: 'roleChanged'; readonly memberId: string; readonly role: Role }
   /** A host removed the member (banned: and refuses them back); their token opens nothing now. */

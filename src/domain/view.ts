@@ -3,6 +3,8 @@
 
 import { viewerAccess, type MemberView } from './access.ts';
 import { durationBefore, scoreOf } from './order.ts';
+import { presentMembers } from './presence.ts';
+import { fullSettings } from './settings.ts';
 import type {
   HistoryRecord,
   Member,
@@ -65,7 +67,7 @@ export interface RoomView {
   readonly name: string;
   readonly hostId: string;
   readonly createdAt: number;
-  readonly settings: RoomSettings;
+  readonly settings: Required<RoomSettings>;
   readonly locked: boolean;
   readonly version: number;
   readonly memberCount: number;
@@ -79,6 +81,13 @@ export interface RoomView {
   readonly me: MemberView | null;
   /** A private room's invite secret: shown to its host and co-hosts only, for the share link. */
   readonly invite?: string;
+  /** The members here now (presence.ts), by name; what "people" means in the room. */
+  readonly present: readonly MemberRef[];
+  readonly presentCount: number;
+  /** True when the viewer's join request waits for the host (joinPolicy approval). */
+  readonly joinPending: boolean;
+  /** Join requests waiting for the host, oldest first: shown to the host only (empty for others). */
+  readonly pendingJoins: readonly MemberRef[];
 }
 
 export interface ViewOptions {
@@ -121,7 +130,7 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
     name: state.name,
     hostId: state.hostId,
     createdAt: state.createdAt,
-    settings: state.settings,
+    settings: fullSettings(state.settings),
     locked: state.locked,
     version: state.version,
     memberCount: Object.keys(state.members).length,
@@ -145,6 +154,28 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
     queue,
     queueOffset: offset,
     ...viewerAccess(state, viewer ? memberOrNull(state, viewer) : null),
+    ...peopleView(state, options.now, viewer),
+  };
+}
+
+/** Who is here, and (for the host) who waits to join. */
+function peopleView(
+  state: RoomState,
+  now: number,
+  viewer: string | null,
+): Pick<RoomView, 'present' | 'presentCount' | 'joinPending' | 'pendingJoins'> {
+  const present = presentMembers(state, now).map((id) => memberRef(state, id));
+  const pending = state.pendingJoins ?? {};
+  const isHost = viewer !== null && memberOrNull(state, viewer)?.isHost === true;
+  return {
+    present,
+    presentCount: present.length,
+    joinPending: viewer !== null && Object.hasOwn(pending, viewer),
+    pendingJoins: isHost
+      ? Object.values(pending)
+          .sort((a, b) => a.requestedAt - b.requestedAt || (a.memberId < b.memberId ? -1 : 1))
+          .map((p) => ({ memberId: p.memberId, name: p.name }))
+      : [],
   };
 }
 

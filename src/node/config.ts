@@ -46,6 +46,9 @@ export interface NodeConfig {
    * never campaigns, and waits for the leader to add it (`chorus raft add-member`).
    */
   readonly join: boolean;
+  /** Presence (src/node/presence.ts): the grace after a member's last stream closes, the lease. */
+  readonly presenceGraceMs: number;
+  readonly presenceLeaseMs: number;
 }
 
 export interface Peer {
@@ -131,6 +134,8 @@ export const DEFAULTS = {
   writesPerMember: '100',
   roomsPerAddress: '600',
   joinsPerAddress: '1200',
+  presenceGraceMs: '5000',
+  presenceLeaseMs: '90000',
 } as const;
 
 /** Validates every option and reports all problems at once. */
@@ -263,6 +268,14 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     nodeId,
     peers,
     join: raw['join'] === true || raw['join'] === 'true' || raw['join'] === '1',
+    presenceGraceMs: int('presenceGraceMs', '--presence-grace-ms', 0, 600_000, DEFAULTS.presenceGraceMs),
+    presenceLeaseMs: int(
+      'presenceLeaseMs',
+      '--presence-lease-ms',
+      3_000,
+      3_600_000,
+      DEFAULTS.presenceLeaseMs,
+    ),
   };
   if (config.join && store !== 'raft') problems.push('--join is for --store raft only');
   problems.push(...storeEntry(store).check(config));

@@ -17,6 +17,7 @@ import type { Store } from '../store/types.ts';
 import { StreamBudget } from '../api/stream-budget.ts';
 import { shareAddresses } from './addresses.ts';
 import { PlaybackClock } from './clock.ts';
+import { randomUUID } from 'node:crypto';
 import type { NodeConfig } from './config.ts';
 import { createMetrics, storeTelemetry } from './metrics.ts';
 import { RoomService } from './service.ts';
@@ -136,6 +137,13 @@ export async function startNode(
     },
     onCommit: (command, seconds, ok) =>
       metrics.commitDuration.labels(command, ok ? 'ok' : 'refused').observe(seconds),
+    presence: {
+      // One id per process in the room's reports: the group's node id, or this node's name.
+      node: presenceNodeId(config),
+      graceMs: config.presenceGraceMs,
+      leaseMs: config.presenceLeaseMs,
+      onError: (roomId, err) => logger.debug({ roomId, err }, 'presence report failed; retried'),
+    },
   });
   // A store whose nodes form a group can take writes only once they elect a leader, which needs
   // this node's gRPC server (started below): its legacy room is made in the background, retried.
@@ -217,6 +225,7 @@ export async function startNode(
     closing ??= (async () => {
       stopping.abort();
       clock.stop();
+      service.stop();
       watched?.close();
       await Promise.all([grpc.close(), app.close()]);
       await store.close();
@@ -224,4 +233,17 @@ export async function startNode(
     return closing;
   };
   return { config, restUrl: address, grpcAddress: grpc.address, store, service, app, musicScanned, close };
+}
+
+/**
+ * The node's id in presence reports: its group id, else its name (host:port) made a valid id. A
+ * node on a port picked at start (--port 0, no name) has no stable name: a random suffix keeps two
+ * such nodes apart (after a restart its old report simply runs out with the lease).
+ */
+function presenceNodeId(config: NodeConfig): string {
+  const unstable = config.nodeId === null && config.port === 0 && config.nodeName.endsWith(':0');
+  const name = unstable
+    ? `${config.nodeName}-${randomUUID().slice(0, 8)}`
+    : (config.nodeId ?? config.nodeName);
+  return name.replace(/[^A-Za-z0-9_.:~-]/g, '-').slice(0, 128) || 'node';
 }

@@ -27,6 +27,8 @@ import {
 import type { FeedListener, GroupStatus, RoomListing, Store, Subscription } from '../store/types.ts';
 import { hasHostPowers, isBannedMember, isMember, mayEnter, roleOf } from '../domain/access.ts';
 import { newId, roomSlug } from './ids.ts';
+import { hashPasscode } from './passcode.ts';
+import { PresenceTracker, type PresenceOptions } from './presence.ts';
 import { RateLimiter, type RateLimit } from './rate-limit.ts';
 import type { TokenClaims, TokenSigner } from './tokens.ts';
 
@@ -48,6 +50,8 @@ export interface ServiceOptions {
   readonly onCommit?: (type: Command['type'], seconds: number, ok: boolean) => void;
   /** How fast members write and addresses create rooms and join (default: unlimited). */
   readonly rates?: ServiceRates;
+  /** Presence reporting (node id, grace, lease); absent: connections are not reported. */
+  readonly presence?: Omit<PresenceOptions, 'submit'>;
 }
 
 /** The rate limits the service enforces (README: Limits and defences). */
@@ -128,6 +132,7 @@ export class RoomService {
   private readonly writes: RateLimiter | null;
   private readonly creates: RateLimiter | null;
   private readonly joins: RateLimiter | null;
+  private readonly presence: PresenceTracker | null;
 
   constructor(options: ServiceOptions) {
     this.store = options.store;
@@ -140,6 +145,28 @@ export class RoomService {
     this.writes = rates ? new RateLimiter('writes from one member', rates.writesPerMember, this.now) : null;
     this.creates = rates ? new RateLimiter('rooms from one address', rates.roomsPerAddress, this.now) : null;
     this.joins = rates ? new RateLimiter('joins from one address', rates.joinsPerAddress, this.now) : null;
+    this.presence = options.presence
+      ? new PresenceTracker({
+          ...options.presence,
+          submit: async (roomId, command) => {
+            await this.run(roomId, null, command);
+          },
+        })
+      : null;
+  }
+
+  /**
+   * A live stream (SSE, Watch) of `viewer` opened in a room: they are present while it is open
+   * (and a grace after). Returns what to call when it closes. Streams without a member count nobody.
+   */
+  connected(roomId: string, viewer: string | null): () => void {
+    if (viewer === null || this.presence === null) return () => {};
+    return this.presence.connect(roomId, viewer);
+  }
+
+  /** Stops presence reporting (a stopping node). */
+  stop(): void {
+    this.presence?.stop();
   }
 
   /**
@@ -195,10 +222,14 @@ export class RoomService {
     commandId?: string | undefined;
     /** The client's address, for the per-address rate. */
     client?: string | undefined;
+    /** A passcode for joining (stored hashed). */
+    passcode?: string | undefined;
   }): Promise<{ room: RoomView; memberId: string; token: string; recoveryKey: string; invite?: string }> {
     this.creates?.take(input.client ?? '');
     const roomId = input.roomId ?? roomSlug(input.name);
     const hostId = newId('m');
+    const passcodeHash =
+      input.passcode === undefined ? undefined : await hashPasscode(roomId, input.passcode);
     // A retry (same key) must answer the key the room keeps: derived from the key, not drawn afresh.
     const secretFor = (what: string, bytes: number): string =>
       input.commandId === undefined
@@ -213,6 +244,7 @@ export class RoomService {
       ...(input.settings ? { settings: input.settings } : {}),
       recoveryKeyHash: hashKey(recoveryKey),
       ...(invite !== undefined ? { invite } : {}),
+      ...(passcodeHash !== undefined ? { passcodeHash } : {}),
     };
     // The host id is new on every try, so the key is not scoped by it: a retry finds the first room.
     const { value, state } = await this.run(roomId, hostId, command, input.commandId, null);
@@ -231,19 +263,53 @@ export class RoomService {
     name: string,
     commandId?: string,
     client?: string,
-    access: { invite?: string | undefined; clientKey?: string | undefined } = {},
-  ): Promise<{ room: RoomView; memberId: string; token: string }> {
+    access: {
+      invite?: string | undefined;
+      clientKey?: string | undefined;
+      passcode?: string | undefined;
+    } = {},
+  ): Promise<{ room: RoomView; memberId: string; token: string; pending: boolean }> {
     this.joins?.take(client ?? '');
-    const command: Command = {
-      type: 'join',
-      memberId: newId('m'),
-      name,
-      ...(access.invite !== undefined ? { invite: access.invite } : {}),
-      ...(access.clientKey !== undefined ? { clientKeyHash: hashKey(access.clientKey) } : {}),
+    const passcodeHash =
+      access.passcode === undefined ? undefined : await hashPasscode(roomId, access.passcode);
+    const { value, state } = await this.run(
+      roomId,
+      null,
+      {
+        type: 'join',
+        memberId: newId('m'),
+        name,
+        ...(access.invite !== undefined ? { invite: access.invite } : {}),
+        ...(access.clientKey !== undefined ? { clientKeyHash: hashKey(access.clientKey) } : {}),
+        ...(passcodeHash !== undefined ? { passcodeHash } : {}),
+      },
+      commandId,
+    );
+    const joined = value as Extract<CommandValue, { type: 'join' }>;
+    const memberId = joined.memberId;
+    // A pending joiner gets their token now: with it they watch the room and learn the host's answer.
+    return {
+      room: this.view(state, memberId),
+      memberId,
+      token: this.tokens.sign({ roomId, memberId }),
+      pending: joined.pending === true,
     };
-    const { value, state } = await this.run(roomId, null, command, commandId);
-    const memberId = (value as Extract<CommandValue, { type: 'join' }>).memberId;
-    return { room: this.view(state, memberId), memberId, token: this.tokens.sign({ roomId, memberId }) };
+  }
+
+  /** Host: admit (or turn away) a join request waiting for approval. */
+  async decideJoin(
+    caller: Caller,
+    memberId: string,
+    approve: boolean,
+    commandId?: string,
+  ): Promise<RoomView> {
+    const { state } = await this.run(
+      caller.roomId,
+      caller.memberId,
+      { type: 'decideJoin', memberId, approve },
+      commandId,
+    );
+    return this.view(state, caller.memberId);
   }
 
   async addTrack(
@@ -343,11 +409,19 @@ export class RoomService {
     await this.run(roomId, null, { type: 'advance', expectedEntryId: entryId, reason: 'finished' });
   }
 
-  async updateSettings(caller: Caller, patch: SettingsPatch, commandId?: string): Promise<RoomView> {
+  /** `passcode`: a new one, or null to remove it; undefined leaves it. */
+  async updateSettings(
+    caller: Caller,
+    patch: SettingsPatch,
+    commandId?: string,
+    passcode?: string | null,
+  ): Promise<RoomView> {
+    const passcodeHash =
+      passcode === undefined || passcode === null ? passcode : await hashPasscode(caller.roomId, passcode);
     const { state } = await this.run(
       caller.roomId,
       caller.memberId,
-      { type: 'updateSettings', patch },
+      { type: 'updateSettings', patch, ...(passcodeHash !== undefined ? { passcodeHash } : {}) },
       commandId,
     );
     // A room made private gets its invite now, so that its id alone stops opening it.

@@ -7,7 +7,15 @@
 // refetches only when it cannot be sure (a version gap, a reset, a member it does not know, or a
 // change outside the part of the queue it holds); applyEvents says so with `stale`.
 
-import type { Member, RoomEvent, RoomSettings, Track, VoteValue } from '../../src/domain/types.ts';
+import type {
+  HistoryRecord,
+  Member,
+  RoomEvent,
+  RoomSettings,
+  Track,
+  VoteValue,
+} from '../../src/domain/types.ts';
+import { fullSettings } from '../../src/domain/settings.ts';
 import { compareEntries, insertionIndex, recount, scoreOf } from '../../src/domain/order.ts';
 import {
   etaAfter,
@@ -44,10 +52,12 @@ export interface RoomModel {
   readonly id: string;
   readonly name: string;
   readonly hostId: string;
-  readonly settings: RoomSettings;
+  readonly settings: Required<RoomSettings>;
   readonly locked: boolean;
   readonly version: number;
   readonly memberCount: number;
+  /** The members here now (a live page or stream, or a short grace after): "people". */
+  readonly present: readonly MemberRef[];
   readonly playCount: number;
   readonly nowPlaying: PlayingModel | null;
   /** The head of the queue in the server's order; `queueLength` counts all of it. */
@@ -82,6 +92,7 @@ export function fromView(view: RoomView, knownNames: Readonly<Record<string, str
   const np = view.nowPlaying;
   if (np) names[np.addedBy.memberId] = np.addedBy.name;
   for (const item of view.queue) names[item.addedBy.memberId] = item.addedBy.name;
+  for (const person of view.present) names[person.memberId] = person.name;
   return {
     id: view.id,
     name: view.name,
@@ -90,6 +101,7 @@ export function fromView(view: RoomView, knownNames: Readonly<Record<string, str
     locked: view.locked,
     version: view.version,
     memberCount: view.memberCount,
+    present: view.present,
     playCount: view.playCount,
     nowPlaying: np
       ? {
@@ -234,8 +246,16 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
         notices.push(`Now playing “${np.entry.track.title}” by ${np.entry.track.artist}`);
         break;
       }
+      case 'presenceChanged':
+        r = { ...r, present: event.present.map((id) => ({ memberId: id, name: nameOf(id) })) };
+        break;
+      case 'joinRequested':
+      case 'joinDenied':
+        // Only the host sees waiting requests (in the room view, refetched on this).
+        if (me !== null && me === r.hostId) stale = true;
+        break;
       case 'settingsChanged':
-        r = { ...r, settings: event.settings };
+        r = { ...r, settings: fullSettings(event.settings) };
         notices.push('The host changed the room settings');
         break;
       case 'lockChanged':

@@ -246,7 +246,11 @@ export class RoomSession {
       this.set({ connection: 'offline' });
       return;
     }
-    const url = `/v1/rooms/${encodeURIComponent(this.roomId)}/events?after=${this.room.version}`;
+    // With my token (an EventSource sends no headers): the room counts me present while it is open.
+    const token = this.state.identity?.token;
+    const url =
+      `/v1/rooms/${encodeURIComponent(this.roomId)}/events?after=${this.room.version}` +
+      (token ? `&token=${encodeURIComponent(token)}` : '');
     const source = new EventSource(url);
     this.source = source;
     if (this.everConnected) this.reconnecting();
@@ -447,6 +451,8 @@ export class RoomSession {
       saveIdentity(this.roomId, identity);
       this.set({ identity });
       await this.refetch(joined.room.version);
+      // Stream again, now with my token, so that I count as here.
+      this.connect();
       return true;
     } catch (err) {
       this.toast('error', plainMessage(err));

@@ -49,6 +49,10 @@ function view(queue: QueueItemView[], extra: Partial<RoomView> = {}): RoomView {
       replayProtectionMinutes: 0,
       historyRetention: 1000,
       autoplay: true,
+      skipShare: 0.5,
+      joinPolicy: 'open',
+      maxMembers: 0,
+      joinsPerMinute: 0,
     },
     locked: false,
     version: 10,
@@ -59,6 +63,10 @@ function view(queue: QueueItemView[], extra: Partial<RoomView> = {}): RoomView {
     queue,
     queueOffset: 0,
     me: { memberId: ME, name: 'Me', isHost: false, role: 'member', joinedAt: 0 },
+    present: [],
+    presentCount: 0,
+    joinPending: false,
+    pendingJoins: [],
     ...extra,
   };
 }

@@ -89,6 +89,10 @@ function roomView(version: number, queue: QueueItemView[]): RoomView {
       replayProtectionMinutes: 0,
       historyRetention: 1000,
       autoplay: true,
+      skipShare: 0.5,
+      joinPolicy: 'open',
+      maxMembers: 0,
+      joinsPerMinute: 0,
     },
     locked: false,
     version,
@@ -99,6 +103,10 @@ function roomView(version: number, queue: QueueItemView[]): RoomView {
     queue,
     queueOffset: 0,
     me: { memberId: ME, name: 'Me', isHost: true, role: 'host', joinedAt: 0 },
+    present: [],
+    presentCount: 0,
+    joinPending: false,
+    pendingJoins: [],
   };
 }
 
@@ -150,7 +158,11 @@ void test('loads with my token at the version I joined, then streams after the v
   const server = { room: roomView(5, [item(1), item(2)]) };
   const { session, calls, source } = await started(server);
   assert.deepEqual(calls.getRoom[0], { token: 'tok', minVersion: 3 });
-  assert.equal(source.url, '/v1/rooms/r1/events?after=5');
+  assert.equal(
+    source.url,
+    '/v1/rooms/r1/events?after=5&token=tok',
+    'streams with my token: I count as present',
+  );
   assert.equal(session.getState().connection, 'live');
 
   source.send('change', change(6, { type: 'voteChanged', entryId: 'e2', ups: 1, downs: 0, score: 1 }));
@@ -233,7 +245,7 @@ void test('offline closes the stream; online resumes after the version held', as
   (g['window'] as EventTarget).dispatchEvent(new Event('online'));
   const again = FakeEventSource.all.at(-1)!;
   assert.notEqual(again, source);
-  assert.equal(again.url, '/v1/rooms/r1/events?after=6');
+  assert.equal(again.url, '/v1/rooms/r1/events?after=6&token=tok');
   assert.equal(session.getState().connection, 'reconnecting');
   again.open();
   assert.equal(session.getState().connection, 'live');

@@ -55,6 +55,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
           settings: req.settings ? fromPbSettingsPatch(req.settings) : undefined,
           commandId: ctx.commandId,
           client: ctx.client,
+          passcode: req.passcode,
         });
         return { ...created, room: toPbRoom(created.room) };
       },
@@ -87,7 +88,11 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       logger,
       async (req, ctx) => {
         const who = await caller(ctx, req.roomId);
-        return toPbRoom(await service.updateSettings(who, fromPbSettingsPatch(req.patch), ctx.commandId));
+        // "" removes the passcode; unset leaves it.
+        const passcode = req.passcode === undefined ? undefined : req.passcode === '' ? null : req.passcode;
+        return toPbRoom(
+          await service.updateSettings(who, fromPbSettingsPatch(req.patch), ctx.commandId, passcode),
+        );
       },
     ),
 
@@ -96,6 +101,15 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       logger,
       async (req, ctx) =>
         toPbRoom(await service.setLocked(await caller(ctx, req.roomId), req.locked, ctx.commandId)),
+    ),
+
+    DecideJoin: unary<pb.DecideJoinRequest__Output, pb.Room>(
+      m('RoomService/DecideJoin'),
+      logger,
+      async (req, ctx) =>
+        toPbRoom(
+          await service.decideJoin(await caller(ctx, req.roomId), req.memberId, req.approve, ctx.commandId),
+        ),
     ),
 
     GetHistory: unary<pb.GetHistoryRequest__Output, pb.HistoryPage>(
@@ -198,6 +212,7 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
         const joined = await service.join(roomIdOf(req.roomId), req.name, ctx.commandId, ctx.client, {
           invite: req.invite || undefined,
           clientKey: req.clientKey ? textOf('client_key', req.clientKey, 128, 16) : undefined,
+          passcode: req.passcode,
         });
         return { ...joined, room: toPbRoom(joined.room) };
       },

@@ -24,6 +24,8 @@ import { roleOf, type MemberView } from '../../domain/access.ts';
 import type { RoomListing } from '../../store/types.ts';
 import type * as pb from './generated/chorus/v1/index.ts';
 
+type JoinPolicy = NonNullable<RoomSettings['joinPolicy']>;
+
 // ---- Enums -----------------------------------------------------------------------------------------
 
 const END_REASON: Readonly<Record<EndReason, pb.EndReason__Output>> = {
@@ -121,6 +123,10 @@ export function toPbRoom(room: RoomView): pb.Room {
     queueOffset: room.queueOffset,
     me: room.me ? toPbMember(room.me) : null,
     ...(room.invite !== undefined ? { invite: room.invite } : {}),
+    present: room.present.map((m) => ({ ...m })),
+    presentCount: room.presentCount,
+    joinPending: room.joinPending,
+    pendingJoins: room.pendingJoins.map((m) => ({ ...m })),
   };
 }
 
@@ -221,6 +227,12 @@ export function toPbEvent(event: RoomEvent): pb.RoomEvent {
       return { ...head, roleChanged: { memberId: event.memberId, role: event.role } };
     case 'memberRemoved':
       return { ...head, memberRemoved: { memberId: event.memberId, banned: event.banned } };
+    case 'presenceChanged':
+      return { ...head, presenceChanged: { present: [...event.present] } };
+    case 'joinRequested':
+      return { ...head, joinRequested: { memberId: event.memberId, name: event.name } };
+    case 'joinDenied':
+      return { ...head, joinDenied: { memberId: event.memberId } };
   }
 }
 
@@ -240,6 +252,11 @@ export function fromPbSettingsPatch(patch: pb.SettingsPatch__Output | null): Set
   if (patch.replayProtectionMinutes !== undefined)
     out.replayProtectionMinutes = patch.replayProtectionMinutes;
   if (patch.historyRetention !== undefined) out.historyRetention = patch.historyRetention;
+  if (patch.skipShare !== undefined) out.skipShare = patch.skipShare;
+  // Checked by the settings validation like any other value (an unknown policy is refused there).
+  if (patch.joinPolicy !== undefined) out.joinPolicy = patch.joinPolicy as JoinPolicy;
+  if (patch.maxMembers !== undefined) out.maxMembers = patch.maxMembers;
+  if (patch.joinsPerMinute !== undefined) out.joinsPerMinute = patch.joinsPerMinute;
   return out;
 }
 
@@ -264,8 +281,8 @@ export function fromPbTrack(track: pb.Track__Output): Track {
 
 // ---- Client side: messages -> the REST API's shapes ------------------------------------------------
 
-export function fromPbSettings(settings: pb.RoomSettings__Output): RoomSettings {
-  return { ...settings };
+export function fromPbSettings(settings: pb.RoomSettings__Output): Required<RoomSettings> {
+  return { ...settings, joinPolicy: settings.joinPolicy as JoinPolicy };
 }
 
 export function fromPbQueueItem(item: pb.QueueItem__Output): QueueItemView {
@@ -305,6 +322,10 @@ export function fromPbRoom(room: pb.Room__Output): RoomView {
     queueOffset: room.queueOffset,
     me: room.me ? { ...room.me, role: roleFromPb(room.me.role) } : null,
     ...(room.invite ? { invite: room.invite } : {}),
+    present: room.present.map((m) => ({ ...m })),
+    presentCount: room.presentCount,
+    joinPending: room.joinPending,
+    pendingJoins: room.pendingJoins.map((m) => ({ ...m })),
   };
 }
 
@@ -417,6 +438,18 @@ export function fromPbEvent(event: pb.RoomEvent__Output): RoomEvent {
     }
     case 'cleared':
       return { ...head, type: 'cleared' };
+    case 'presenceChanged':
+      return {
+        ...head,
+        type: 'presenceChanged',
+        present: [...need(event.presenceChanged, 'presenceChanged').present],
+      };
+    case 'joinRequested': {
+      const e = need(event.joinRequested, 'joinRequested');
+      return { ...head, type: 'joinRequested', memberId: e.memberId, name: e.name };
+    }
+    case 'joinDenied':
+      return { ...head, type: 'joinDenied', memberId: need(event.joinDenied, 'joinDenied').memberId };
     default:
       throw malformed('an event without a body');
   }

@@ -107,10 +107,13 @@ export class WatchHub {
     let closed = false;
     let subscription: Subscription | null = null;
     let heartbeat: NodeJS.Timeout | null = null;
+    // The watcher counts as present (a member's token) while the stream is open.
+    let leave = (): void => {};
 
     const close = (why?: ChorusError): void => {
       if (closed) return;
       closed = true;
+      leave();
       if (heartbeat) clearInterval(heartbeat);
       subscription?.close();
       account.close();
@@ -169,6 +172,7 @@ export class WatchHub {
       subscription.close();
       return;
     }
+    leave = service.connected(roomId, who.memberId);
     heartbeat = setInterval(() => write({ version: sent, heartbeat: {} }, 16), this.options.heartbeatMs);
     heartbeat.unref();
   }

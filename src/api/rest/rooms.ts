@@ -15,6 +15,8 @@ import {
   HistoryQuery,
   IdempotencyHeaders,
   JoinBody,
+  JoinDecisionBody,
+  JoinRequestParams,
   List,
   ListQuery,
   LockBody,
@@ -30,7 +32,7 @@ import {
   RoomParams,
   RoomQuery,
   RoomViewSchema,
-  SettingsPatchSchema,
+  SettingsPatchBody,
 } from './schemas.ts';
 import type { SseHub } from './sse.ts';
 
@@ -237,18 +239,45 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
         body: JoinBody,
         headers: IdempotencyHeaders,
         response: {
-          201: Type.Object({ room: RoomViewSchema, memberId: Type.String(), token: Type.String() }),
+          201: Type.Object({
+            room: RoomViewSchema,
+            memberId: Type.String(),
+            token: Type.String(),
+            pending: Type.Boolean({
+              description: 'The room admits by approval: the host decides; watch room.me / joinPending',
+            }),
+          }),
           ...Errors,
         },
       },
     },
     async (request, reply) => {
-      const { name, invite, clientKey } = request.body;
+      const { name, invite, clientKey, passcode } = request.body;
       const joined = await service.join(request.params.roomId, name, commandId(request), request.ip, {
         invite,
         clientKey,
+        passcode,
       });
       return reply.code(201).send(joined);
+    },
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/join-requests/:memberId',
+    {
+      schema: {
+        summary: 'Host: admit (approve: true) or turn away a join request (joinPolicy approval)',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: JoinRequestParams,
+        body: JoinDecisionBody,
+        headers: IdempotencyHeaders,
+        response: { 200: RoomViewSchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
+      return service.decideJoin(caller, request.params.memberId, request.body.approve, commandId(request));
     },
   );
 
@@ -260,14 +289,15 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
         tags: ['rooms'],
         security: [{ bearer: [] }],
         params: RoomParams,
-        body: SettingsPatchSchema,
+        body: SettingsPatchBody,
         headers: IdempotencyHeaders,
         response: { 200: RoomViewSchema, ...Errors },
       },
     },
     async (request) => {
       const caller = await service.authenticate(bearer(request), request.params.roomId);
-      return service.updateSettings(caller, request.body, commandId(request));
+      const { passcode, ...patch } = request.body;
+      return service.updateSettings(caller, patch, commandId(request), passcode);
     },
   );
 
@@ -329,7 +359,8 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
       const header = request.headers['last-event-id'];
       const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : null;
       const { roomId } = request.params;
-      const who = service.visitor(bearer(request), roomId, request.query.invite);
+      // The member streaming (a token in the query, or the header): present while it is open.
+      const who = service.visitor(request.query.token ?? bearer(request), roomId, request.query.invite);
       await sse.stream(service, roomId, fromHeader ?? request.query.after ?? null, reply, who);
     },
   );

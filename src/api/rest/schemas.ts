@@ -15,6 +15,7 @@ import {
   type Track,
 } from '../../domain/index.ts';
 import type { RoomListing } from '../../store/types.ts';
+import { PASSCODE_LENGTH } from '../../domain/joining.ts';
 import { PAGE_LIMITS, type PageLimit } from '../page-limits.ts';
 
 /** Arrays in answers are readonly: the domain hands out immutable data. */
@@ -81,7 +82,26 @@ const settingProps = {
     'Refuse tracks played this recently; 0: off',
   ),
   historyRetention: boundedSetting('historyRetention', 'History records kept'),
+  skipShare: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    description: `Skip (vote off) at this share of the present members, if more than skipVotes (voteOffThreshold) (default ${DEFAULT_SETTINGS.skipShare})`,
+  }),
+  joinPolicy: Type.Union([Type.Literal('open'), Type.Literal('passcode'), Type.Literal('approval')], {
+    description: `Who may join: anyone with the id, with the passcode, or whom the host admits (default ${DEFAULT_SETTINGS.joinPolicy})`,
+  }),
+  maxMembers: boundedSetting('maxMembers', 'Members the room takes, the host included; 0: no limit'),
+  joinsPerMinute: boundedSetting(
+    'joinsPerMinute',
+    'Joins the room takes a minute, from everyone; 0: no limit',
+  ),
 };
+
+const Passcode = Type.String({
+  minLength: PASSCODE_LENGTH.min,
+  maxLength: PASSCODE_LENGTH.max,
+  description: 'The room passcode (joinPolicy passcode); stored hashed',
+});
 
 export const SettingsSchema = Type.Object(settingProps);
 
@@ -89,6 +109,15 @@ export const SettingsPatchSchema = Type.Partial(Type.Object(settingProps, { addi
   additionalProperties: false,
   description: 'Any subset of the room settings',
 });
+
+/** PATCH /settings: any subset of the settings, and the passcode (null removes it). */
+export const SettingsPatchBody = Type.Partial(
+  Type.Object(
+    { ...settingProps, passcode: Type.Union([Passcode, Type.Null()]) },
+    { additionalProperties: false },
+  ),
+  { additionalProperties: false, description: 'Any subset of the room settings, and the passcode' },
+);
 
 const MemberRefSchema = Type.Object({ memberId: Type.String(), name: Type.String() });
 const Vote = Type.Union([Type.Literal(1), Type.Literal(-1), Type.Literal(0)]);
@@ -158,6 +187,10 @@ export const RoomViewSchema = Type.Object({
   invite: Type.Optional(
     Type.String({ description: "A private room's invite secret: shown to its host and co-hosts only" }),
   ),
+  present: List(MemberRefSchema),
+  presentCount: Type.Integer(),
+  joinPending: Type.Boolean({ description: "The viewer's join request waits for the host" }),
+  pendingJoins: List(MemberRefSchema),
 });
 
 // ---- Hosts, co-hosts, removal, recovery, invites ---------------------------------------------------
@@ -241,6 +274,7 @@ export const CreateRoomBody = Type.Object({
     Type.String({ pattern: ROOM_ID_PATTERN, description: 'Choose the id; default: from the name' }),
   ),
   settings: Type.Optional(SettingsPatchSchema),
+  passcode: Type.Optional(Passcode),
 });
 export type CreateRoomBody = Static<typeof CreateRoomBody>;
 
@@ -250,6 +284,12 @@ export const JoinBody = Type.Object({
   clientKey: Type.Optional(
     Text(128, 'A random key this browser or CLI keeps: a ban refuses joins that send it again', 16),
   ),
+  passcode: Type.Optional(Passcode),
+});
+export const JoinDecisionBody = Type.Object({ approve: Type.Boolean() });
+export const JoinRequestParams = Type.Object({
+  roomId: RoomIdParam,
+  memberId: Id('The member whose join request waits'),
 });
 
 export const AddTrackBody = Type.Union(
@@ -323,6 +363,13 @@ export const EventsQuery = Type.Object({
     Type.Integer({ minimum: 0, description: 'Resume after this version (like Last-Event-ID)' }),
   ),
   invite: Type.Optional(InviteField),
+  token: Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description:
+        'Your member token (a browser EventSource cannot send headers): you count as present while the stream is open',
+    }),
+  ),
 });
 
 export const IdempotencyHeaders = Type.Object({

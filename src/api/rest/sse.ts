@@ -52,6 +52,7 @@ export class SseHub {
     roomId: string,
     afterVersion: number | null,
     reply: FastifyReply,
+    /** Who streams: a member (present while the stream is open) or a visitor with the room's invite. */
     who: Visitor,
   ): Promise<void> {
     // Fails with NOT_FOUND (or RESOURCE_EXHAUSTED) before anything is sent, so the error handler
@@ -71,11 +72,13 @@ export class SseHub {
     let closed = false;
     let subscription: Subscription | null = null;
     let heartbeat: NodeJS.Timeout | null = null;
+    let leave = (): void => {};
     // `cut`: the client stopped reading. Its backlog is dropped with the socket (end() would keep
     // it until the client read it, i.e. for as long as the client likes).
     const finish = (cut: boolean): void => {
       if (closed) return;
       closed = true;
+      leave();
       if (heartbeat) clearInterval(heartbeat);
       subscription?.close();
       account.close();
@@ -122,6 +125,7 @@ export class SseHub {
         return;
       }
       subscription = subscribed;
+      leave = service.connected(roomId, who.memberId);
     } catch {
       // The room went away between the read and the subscription: the stream ends; the client's
       // reconnect gets the error as JSON.

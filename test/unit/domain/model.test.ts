@@ -21,6 +21,12 @@ interface Settings {
   replayProtectionMinutes: number;
   historyRetention: number;
   autoplay: boolean;
+  // Presence and join control. These sequences have no presence reports, so the share never
+  // raises a threshold here (presence.test.ts checks it), and their joins stay within the rate.
+  skipShare: number;
+  joinPolicy: string;
+  maxMembers: number;
+  joinsPerMinute: number;
 }
 
 const DEFAULTS: Settings = {
@@ -33,6 +39,10 @@ const DEFAULTS: Settings = {
   replayProtectionMinutes: 0,
   historyRetention: 1000,
   autoplay: true,
+  skipShare: 0.5,
+  joinPolicy: 'open',
+  maxMembers: 0,
+  joinsPerMinute: 0,
 };
 
 const BOUNDS: Record<string, [number, number]> = {
@@ -43,6 +53,8 @@ const BOUNDS: Record<string, [number, number]> = {
   skipVotes: [0, 1_000_000],
   replayProtectionMinutes: [0, 10_080],
   historyRetention: [1, 100_000],
+  maxMembers: [0, 1_000_000],
+  joinsPerMinute: [0, 100_000],
 };
 
 interface Entry {
@@ -390,9 +402,14 @@ function patched(base: Settings, patch: unknown): Settings | null {
     if (value === undefined) continue;
     const bounds = Object.hasOwn(BOUNDS, key) ? BOUNDS[key] : undefined;
     const isFlag = key === 'public' || key === 'autoplay';
+    const isShare = key === 'skipShare';
+    const isPolicy = key === 'joinPolicy';
     if (bounds && !isInt(value, bounds[0], bounds[1])) return null;
     if (isFlag && typeof value !== 'boolean') return null;
-    if (!bounds && !isFlag) return null;
+    if (isShare && !(typeof value === 'number' && value >= 0 && value <= 1)) return null;
+    // 'passcode' needs a passcode, which these sequences never set.
+    if (isPolicy && value !== 'open' && value !== 'approval') return null;
+    if (!bounds && !isFlag && !isShare && !isPolicy) return null;
     next[key] = value;
   }
   return next as unknown as Settings;

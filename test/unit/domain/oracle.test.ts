@@ -17,21 +17,41 @@ import type {
 } from '../../oracle/types.ts';
 import { viewRoom as oracleView } from '../../oracle/view.ts';
 import { envelopesArb, fcParams } from './arbitraries.ts';
-import { viaJson, withoutRole } from './helpers.ts';
+import { withoutRole } from './helpers.ts';
 import { publicOutput } from '../../oracle/public.ts';
+
+/**
+ * The oracle predates presence and join control: what they added (settings, state and view
+ * fields) is left out of the comparison; test/unit/domain/presence.test.ts and joining.test.ts
+ * check it. The generated commands never reach a join limit (at most 80 joins, bursts of 120).
+ */
+const LATER_KEYS = new Set([
+  'skipShare',
+  'joinPolicy',
+  'maxMembers',
+  'joinsPerMinute',
+  'joinAllowance',
+  'present',
+  'presentCount',
+  'joinPending',
+  'pendingJoins',
+]);
+function viaJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value), (key, v: unknown) => (LATER_KEYS.has(key) ? undefined : v)) as T;
+}
 
 /**
  * What a client or a store sees of an output: plain JSON, errors by code, events and answers in
  * their public form (the oracle's whole entries and voteChanged voters mapped as the split maps them).
  */
 function plain(out: ApplyOutput | OracleOutput): unknown {
-  return publicOutput(out);
+  return viaJson(publicOutput(out));
 }
 
 function sameViews(s: RoomState, o: OracleState, now: number, offset: number, limit: number): void {
   for (const viewer of [null, 'host', 'm1', 'm2']) {
     assert.deepEqual(
-      withoutRole(viewRoom(s, { now, viewer, offset, limit })),
+      viaJson(withoutRole(viewRoom(s, { now, viewer, offset, limit }))),
       viaJson(oracleView(o, { now, viewer, offset, limit })),
       `view for ${viewer ?? 'nobody'} at offset ${offset}, limit ${limit}`,
     );

@@ -15,6 +15,7 @@ import {
   type Command,
   type Envelope,
 } from '../../../src/domain/index.ts';
+import { LEGACY_SETTINGS } from '../../../src/domain/settings.ts';
 import { apply as oracleApply } from '../../oracle/apply.ts';
 import type { RoomSnapshot as OracleSnapshot } from '../../oracle/snapshot.ts';
 import type { Envelope as OracleEnvelope, RoomState as OracleState } from '../../oracle/types.ts';
@@ -31,8 +32,24 @@ void test('a snapshot written before the persistent structures loads, and is wri
   assert.equal(state.queue.length, 61);
   assert.equal(`${JSON.stringify(snapshot(state), null, 1)}\n`, text);
   const old = (JSON.parse(text) as OracleSnapshot).state;
+  // What presence and join control added: nobody present, nobody waiting, the settings as such a
+  // room behaves (no share, open, no cap, no room-wide join rate).
+  const { present, presentCount, joinPending, pendingJoins, settings, ...rest } = viewRoom(state, {
+    now: old.createdAt,
+    viewer: 'm1',
+  });
   assert.deepEqual(
-    withoutRole(viewRoom(state, { now: old.createdAt, viewer: 'm1' })),
+    { present, presentCount, joinPending, pendingJoins },
+    {
+      present: [],
+      presentCount: 0,
+      joinPending: false,
+      pendingJoins: [],
+    },
+  );
+  assert.deepEqual(settings, { ...old.settings, ...LEGACY_SETTINGS });
+  assert.deepEqual(
+    withoutRole({ ...rest, settings: old.settings }),
     viaJson(oracleView(old, { now: old.createdAt, viewer: 'm1' })),
   );
 });

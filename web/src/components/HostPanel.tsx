@@ -38,7 +38,7 @@ export function HostPanel({ room, session }: { room: RoomModel; session: RoomSes
   );
 }
 
-type NumberKey = Exclude<keyof RoomSettings, 'public' | 'autoplay'>;
+type NumberKey = keyof typeof SETTING_BOUNDS;
 
 /** Each numeric setting as a person thinks of it (minutes, not ms); its bounds are the domain's. */
 const NUMBER_FIELDS: readonly {
@@ -74,6 +74,8 @@ const NUMBER_FIELDS: readonly {
     scale: 1,
   },
   { key: 'historyRetention', label: 'History kept', help: 'plays', scale: 1 },
+  { key: 'maxMembers', label: 'Most members', help: 'the host included; 0 for no limit', scale: 1 },
+  { key: 'joinsPerMinute', label: 'Joins a minute', help: 'from everyone; 0 for no limit', scale: 1 },
 ];
 
 function SettingsForm({
@@ -81,7 +83,7 @@ function SettingsForm({
   session,
   onDone,
 }: {
-  settings: RoomSettings;
+  settings: Required<RoomSettings>;
   session: RoomSession;
   onDone: () => void;
 }) {

@@ -71,13 +71,18 @@ export function RoomPage({ roomId }: { roomId: string }) {
 
   const me = s.identity && room.me ? room.me : null;
   const isHost = me?.isHost ?? false;
-  const who = `${room.memberCount} ${room.memberCount === 1 ? 'person' : 'people'}${me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}`;
+  // "People" are the members here now (live connections), not everyone who ever joined.
+  const here = room.present.length;
+  const who = `${here} ${here === 1 ? 'person' : 'people'} here${me ? ` · you are ${me.name}${isHost ? ' (host)' : ''}` : ''}`;
+  const whoIsHere = room.present.map((p) => p.name).join(', ') || 'nobody is here right now';
   return (
     <div class="page">
       <TopBar>
         <div class="room-title">
           <h1>{room.name}</h1>
-          <span class="muted small room-who">{who}</span>
+          <span class="muted small room-who" title={whoIsHere}>
+            {who}
+          </span>
           {/* Over the room's title, never over a control, and one at a time (session.toast). */}
           <Toasts toasts={s.toasts} onDismiss={(id) => session.dismiss(id)} />
         </div>

@@ -23,7 +23,12 @@ export interface CreateRoomRequest {
    * Settings other than the defaults.
    */
   settings?: _chorus_v1_SettingsPatch | null;
+  /**
+   * A passcode for joining (with settings join_policy "passcode"); stored hashed.
+   */
+  passcode?: string;
   _roomId?: 'roomId';
+  _passcode?: 'passcode';
 }
 
 export interface CreateRoomRequest__Output {
@@ -43,5 +48,10 @@ export interface CreateRoomRequest__Output {
    * Settings other than the defaults.
    */
   settings: _chorus_v1_SettingsPatch__Output | null;
+  /**
+   * A passcode for joining (with settings join_policy "passcode"); stored hashed.
+   */
+  passcode?: string;
   _roomId?: 'roomId';
+  _passcode?: 'passcode';
 }

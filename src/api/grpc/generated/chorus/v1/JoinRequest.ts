@@ -15,6 +15,11 @@ export interface JoinRequest {
    * A key this client keeps (random, at least 16 characters): a ban refuses joins that send it again.
    */
   clientKey?: string;
+  /**
+   * The room's passcode (join_policy "passcode").
+   */
+  passcode?: string;
+  _passcode?: 'passcode';
 }
 
 export interface JoinRequest__Output {
@@ -31,4 +36,9 @@ export interface JoinRequest__Output {
    * A key this client keeps (random, at least 16 characters): a ban refuses joins that send it again.
    */
   clientKey: string;
+  /**
+   * The room's passcode (join_policy "passcode").
+   */
+  passcode?: string;
+  _passcode?: 'passcode';
 }

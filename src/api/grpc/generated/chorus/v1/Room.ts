@@ -17,6 +17,10 @@ import type {
   Member as _chorus_v1_Member,
   Member__Output as _chorus_v1_Member__Output,
 } from '../../chorus/v1/Member.ts';
+import type {
+  MemberRef as _chorus_v1_MemberRef,
+  MemberRef__Output as _chorus_v1_MemberRef__Output,
+} from '../../chorus/v1/MemberRef.ts';
 import type { Long } from '@grpc/proto-loader';
 
 /**
@@ -52,6 +56,19 @@ export interface Room {
    * The viewer, when the call carried a valid token for this room; unset otherwise.
    */
   me?: _chorus_v1_Member | null;
+  /**
+   * The members here now (live connections, or within the grace after): what "people" means.
+   */
+  present?: _chorus_v1_MemberRef[];
+  presentCount?: number;
+  /**
+   * The viewer's join request waits for the host (join_policy "approval").
+   */
+  joinPending?: boolean;
+  /**
+   * Join requests waiting for the host, oldest first: for the host only (empty for others).
+   */
+  pendingJoins?: _chorus_v1_MemberRef[];
   /**
    * A private room's invite secret, shown to its host and co-hosts (for the share link).
    */
@@ -91,6 +108,19 @@ export interface Room__Output {
    * The viewer, when the call carried a valid token for this room; unset otherwise.
    */
   me: _chorus_v1_Member__Output | null;
+  /**
+   * The members here now (live connections, or within the grace after): what "people" means.
+   */
+  present: _chorus_v1_MemberRef__Output[];
+  presentCount: number;
+  /**
+   * The viewer's join request waits for the host (join_policy "approval").
+   */
+  joinPending: boolean;
+  /**
+   * Join requests waiting for the host, oldest first: for the host only (empty for others).
+   */
+  pendingJoins: _chorus_v1_MemberRef__Output[];
   /**
    * A private room's invite secret, shown to its host and co-hosts (for the share link).
    */

@@ -46,6 +46,18 @@ import type {
   PlaybackChanged__Output as _chorus_v1_PlaybackChanged__Output,
 } from '../../chorus/v1/PlaybackChanged.ts';
 import type {
+  PresenceChanged as _chorus_v1_PresenceChanged,
+  PresenceChanged__Output as _chorus_v1_PresenceChanged__Output,
+} from '../../chorus/v1/PresenceChanged.ts';
+import type {
+  JoinRequested as _chorus_v1_JoinRequested,
+  JoinRequested__Output as _chorus_v1_JoinRequested__Output,
+} from '../../chorus/v1/JoinRequested.ts';
+import type {
+  JoinDenied as _chorus_v1_JoinDenied,
+  JoinDenied__Output as _chorus_v1_JoinDenied__Output,
+} from '../../chorus/v1/JoinDenied.ts';
+import type {
   RoleChanged as _chorus_v1_RoleChanged,
   RoleChanged__Output as _chorus_v1_RoleChanged__Output,
 } from '../../chorus/v1/RoleChanged.ts';
@@ -87,6 +99,12 @@ export interface RoomEvent {
    */
   playbackResumed?: _chorus_v1_PlaybackChanged | null;
   /**
+   * Presence and join control (numbers from 30, apart from other additions).
+   */
+  presenceChanged?: _chorus_v1_PresenceChanged | null;
+  joinRequested?: _chorus_v1_JoinRequested | null;
+  joinDenied?: _chorus_v1_JoinDenied | null;
+  /**
    * A member's role changed (co-host made or unmade, hand-over, host recovery).
    */
   roleChanged?: _chorus_v1_RoleChanged | null;
@@ -108,7 +126,10 @@ export interface RoomEvent {
     | 'playbackPaused'
     | 'playbackResumed'
     | 'roleChanged'
-    | 'memberRemoved';
+    | 'memberRemoved'
+    | 'presenceChanged'
+    | 'joinRequested'
+    | 'joinDenied';
 }
 
 /**
@@ -143,6 +164,12 @@ export interface RoomEvent__Output {
    */
   playbackResumed?: _chorus_v1_PlaybackChanged__Output | null;
   /**
+   * Presence and join control (numbers from 30, apart from other additions).
+   */
+  presenceChanged?: _chorus_v1_PresenceChanged__Output | null;
+  joinRequested?: _chorus_v1_JoinRequested__Output | null;
+  joinDenied?: _chorus_v1_JoinDenied__Output | null;
+  /**
    * A member's role changed (co-host made or unmade, hand-over, host recovery).
    */
   roleChanged?: _chorus_v1_RoleChanged__Output | null;
@@ -164,5 +191,8 @@ export interface RoomEvent__Output {
     | 'playbackPaused'
     | 'playbackResumed'
     | 'roleChanged'
-    | 'memberRemoved';
+    | 'memberRemoved'
+    | 'presenceChanged'
+    | 'joinRequested'
+    | 'joinDenied';
 }

@@ -8,6 +8,10 @@ import type {
   CreateRoomRequest__Output as _chorus_v1_CreateRoomRequest__Output,
 } from '../../chorus/v1/CreateRoomRequest.ts';
 import type {
+  DecideJoinRequest as _chorus_v1_DecideJoinRequest,
+  DecideJoinRequest__Output as _chorus_v1_DecideJoinRequest__Output,
+} from '../../chorus/v1/DecideJoinRequest.ts';
+import type {
   GetHistoryRequest as _chorus_v1_GetHistoryRequest,
   GetHistoryRequest__Output as _chorus_v1_GetHistoryRequest__Output,
 } from '../../chorus/v1/GetHistoryRequest.ts';
@@ -134,6 +138,53 @@ export interface RoomServiceClient extends grpc.Client {
   createRoom(
     argument: _chorus_v1_CreateRoomRequest,
     callback: grpc.requestCallback<_chorus_v1_JoinResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Host: admit (approve) or turn away a join request waiting for approval. Answers the room.
+   */
+  DecideJoin(
+    argument: _chorus_v1_DecideJoinRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  DecideJoin(
+    argument: _chorus_v1_DecideJoinRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  DecideJoin(
+    argument: _chorus_v1_DecideJoinRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  DecideJoin(
+    argument: _chorus_v1_DecideJoinRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Host: admit (approve) or turn away a join request waiting for approval. Answers the room.
+   */
+  decideJoin(
+    argument: _chorus_v1_DecideJoinRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  decideJoin(
+    argument: _chorus_v1_DecideJoinRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  decideJoin(
+    argument: _chorus_v1_DecideJoinRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
+  ): grpc.ClientUnaryCall;
+  decideJoin(
+    argument: _chorus_v1_DecideJoinRequest,
+    callback: grpc.requestCallback<_chorus_v1_Room__Output>,
   ): grpc.ClientUnaryCall;
 
   /**
@@ -694,6 +745,11 @@ export interface RoomServiceHandlers extends grpc.UntypedServiceImplementation {
   CreateRoom: grpc.handleUnaryCall<_chorus_v1_CreateRoomRequest__Output, _chorus_v1_JoinResponse>;
 
   /**
+   * Host: admit (approve) or turn away a join request waiting for approval. Answers the room.
+   */
+  DecideJoin: grpc.handleUnaryCall<_chorus_v1_DecideJoinRequest__Output, _chorus_v1_Room>;
+
+  /**
    * Plays, newest first, a page at a time.
    */
   GetHistory: grpc.handleUnaryCall<_chorus_v1_GetHistoryRequest__Output, _chorus_v1_HistoryPage>;
@@ -764,6 +820,12 @@ export interface RoomServiceDefinition extends grpc.ServiceDefinition {
     _chorus_v1_JoinResponse,
     _chorus_v1_CreateRoomRequest__Output,
     _chorus_v1_JoinResponse__Output
+  >;
+  DecideJoin: MethodDefinition<
+    _chorus_v1_DecideJoinRequest,
+    _chorus_v1_Room,
+    _chorus_v1_DecideJoinRequest__Output,
+    _chorus_v1_Room__Output
   >;
   GetHistory: MethodDefinition<
     _chorus_v1_GetHistoryRequest,

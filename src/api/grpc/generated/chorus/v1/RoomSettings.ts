@@ -43,6 +43,23 @@ export interface RoomSettings {
    * Start the next track by itself: on add to an idle room, and when the playing track ends.
    */
   autoplay?: boolean;
+  /**
+   * The playing track is skipped (a queued entry voted off) when its downvotes reach this share of
+   * the present members (0-1), if that is more than skip_votes (vote_off_threshold).
+   */
+  skipShare?: number | string;
+  /**
+   * "open", "passcode" or "approval".
+   */
+  joinPolicy?: string;
+  /**
+   * Members the room takes, the host included; 0: no limit.
+   */
+  maxMembers?: number;
+  /**
+   * Joins the room takes a minute, from all clients together; 0: no limit.
+   */
+  joinsPerMinute?: number;
 }
 
 /**
@@ -85,4 +102,21 @@ export interface RoomSettings__Output {
    * Start the next track by itself: on add to an idle room, and when the playing track ends.
    */
   autoplay: boolean;
+  /**
+   * The playing track is skipped (a queued entry voted off) when its downvotes reach this share of
+   * the present members (0-1), if that is more than skip_votes (vote_off_threshold).
+   */
+  skipShare: number;
+  /**
+   * "open", "passcode" or "approval".
+   */
+  joinPolicy: string;
+  /**
+   * Members the room takes, the host included; 0: no limit.
+   */
+  maxMembers: number;
+  /**
+   * Joins the room takes a minute, from all clients together; 0: no limit.
+   */
+  joinsPerMinute: number;
 }

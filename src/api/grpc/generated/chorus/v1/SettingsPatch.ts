@@ -16,6 +16,10 @@ export interface SettingsPatch {
   replayProtectionMinutes?: number;
   historyRetention?: number;
   autoplay?: boolean;
+  skipShare?: number | string;
+  joinPolicy?: string;
+  maxMembers?: number;
+  joinsPerMinute?: number;
   _public?: 'public';
   _maxQueueLength?: 'maxQueueLength';
   _maxEntriesPerMember?: 'maxEntriesPerMember';
@@ -25,6 +29,10 @@ export interface SettingsPatch {
   _replayProtectionMinutes?: 'replayProtectionMinutes';
   _historyRetention?: 'historyRetention';
   _autoplay?: 'autoplay';
+  _skipShare?: 'skipShare';
+  _joinPolicy?: 'joinPolicy';
+  _maxMembers?: 'maxMembers';
+  _joinsPerMinute?: 'joinsPerMinute';
 }
 
 /**
@@ -40,6 +48,10 @@ export interface SettingsPatch__Output {
   replayProtectionMinutes?: number;
   historyRetention?: number;
   autoplay?: boolean;
+  skipShare?: number;
+  joinPolicy?: string;
+  maxMembers?: number;
+  joinsPerMinute?: number;
   _public?: 'public';
   _maxQueueLength?: 'maxQueueLength';
   _maxEntriesPerMember?: 'maxEntriesPerMember';
@@ -49,4 +61,8 @@ export interface SettingsPatch__Output {
   _replayProtectionMinutes?: 'replayProtectionMinutes';
   _historyRetention?: 'historyRetention';
   _autoplay?: 'autoplay';
+  _skipShare?: 'skipShare';
+  _joinPolicy?: 'joinPolicy';
+  _maxMembers?: 'maxMembers';
+  _joinsPerMinute?: 'joinsPerMinute';
 }

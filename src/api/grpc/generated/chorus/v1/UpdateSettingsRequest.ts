@@ -9,9 +9,19 @@ import type {
 export interface UpdateSettingsRequest {
   roomId?: string;
   patch?: _chorus_v1_SettingsPatch | null;
+  /**
+   * A new passcode (stored hashed); "" removes it. Unset: unchanged.
+   */
+  passcode?: string;
+  _passcode?: 'passcode';
 }
 
 export interface UpdateSettingsRequest__Output {
   roomId: string;
   patch: _chorus_v1_SettingsPatch__Output | null;
+  /**
+   * A new passcode (stored hashed); "" removes it. Unset: unchanged.
+   */
+  passcode?: string;
+  _passcode?: 'passcode';
 }
