@@ -14,7 +14,6 @@ import {
   type CommandValue,
   type HistoryPage,
   type HistoryItem,
-  type HistoryRecord,
   type QueueItemView,
   type RoomEvent,
   type RoomState,

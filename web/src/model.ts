@@ -7,14 +7,7 @@
 // refetches only when it cannot be sure (a version gap, a reset, a member it does not know, or a
 // change outside the part of the queue it holds); applyEvents says so with `stale`.
 
-import type {
-  HistoryRecord,
-  Member,
-  RoomEvent,
-  RoomSettings,
-  Track,
-  VoteValue,
-} from '../../src/domain/types.ts';
+import type { Member, RoomEvent, RoomSettings, Track, VoteValue } from '../../src/domain/types.ts';
 import { fullSettings } from '../../src/domain/settings.ts';
 import { compareEntries, insertionIndex, recount, scoreOf } from '../../src/domain/order.ts';
 import {
