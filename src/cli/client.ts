@@ -265,6 +265,8 @@ export const clientCommands: readonly ClientCommand[] = [
     async run([roomId = '', ...words], opts) {
       const client = await needToken(opts, roomId);
       let input: { trackId: string } | { track: Track };
+      // What is being added, to name it when it starts playing at once (the answer has no entry then).
+      let chosen: Track | null = null;
       if (typeof opts['title'] === 'string') {
         const seconds = Number(opts['duration']);
         // 0 (the default) is a track of unknown length: it plays until the host skips it.
@@ -284,6 +286,7 @@ export const clientCommands: readonly ClientCommand[] = [
             durationMs: Math.round(seconds * 1000),
           },
         };
+        chosen = input.track;
       } else {
         const query = words.join(' ').trim();
         if (!query)
@@ -295,11 +298,14 @@ export const clientCommands: readonly ClientCommand[] = [
         const found = exact ?? (await client.search(query, 1)).tracks[0];
         if (!found) throw new ChorusError('NOT_FOUND', `no track matches "${query}"`);
         input = { trackId: found.trackId };
+        chosen = found;
       }
       const added = await client.add(roomId, input);
       print(opts, added, () =>
         added.started
-          ? 'added; it is playing now'
+          ? chosen
+            ? `added ${trackLine(chosen)}; it is playing now`
+            : 'added; it is playing now'
           : `added at position ${added.entry?.position ?? '?'}: ${added.entry ? trackLine(added.entry.track) : ''} [${added.entry?.entryId ?? ''}]`,
       );
     },

@@ -381,7 +381,11 @@ void describe('the first ten minutes: identities, readable watch, version, no np
     try {
       await waitFor(/^Watch \[cli-watch\]\s+version \d+, 3 members$/m);
       succeeded(await chorus('dana', 'join', room, 'Finn', '--as', 'finn'));
-      succeeded(await chorus('dana', 'add', room, 'demo:0001')); // autoplay: it starts at once
+      // autoplay: it starts at once, and the answer names it.
+      assert.match(
+        succeeded(await chorus('dana', 'add', room, 'demo:0001')),
+        /^added .+ - .+ \(\d+:\d\d\); it is playing now$/m,
+      );
       succeeded(await chorus('dana', 'add', room, 'demo:0002'));
       succeeded(await chorus('dana', 'add', room, 'demo:0003', '--as', 'finn'));
       succeeded(await chorus('dana', 'vote', room, '2', 'up', '--as', 'finn'));
