@@ -157,9 +157,13 @@ function startGenerator(rest: string, grpc: string, roomId: string): Promise<Gen
   return ask<unknown>({}, 'ready').then(() => ({ child, ask }));
 }
 
-async function fanOutCurve(points: readonly number[], dir: string): Promise<FanOutRow[]> {
+async function fanOutCurve(
+  points: readonly number[],
+  dir: string,
+  rows: FanOutRow[],
+  onRow: () => Promise<unknown>,
+): Promise<void> {
   const node = await startNode(dir);
-  const rows: FanOutRow[] = [];
   const generators: Generator[] = [];
   try {
     const roomId = 'fan-out';
@@ -263,6 +267,8 @@ async function fanOutCurve(points: readonly number[], dir: string): Promise<FanO
         loadAverage: os.loadavg()[0]!,
       };
       rows.push(row);
+      // Written after every row, so that a run cut short still leaves what it measured.
+      await onRow();
       console.error(
         `  fan-out ${n}: p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, last subscriber p99 ${fmt(row.lastSubscriber.p99)} ms, delivered ${row.delivered}/${row.expected}, node CPU ${fmt(row.nodeCpuUsPerDelivery)} µs/delivery, ${Math.round(bytesPerSubscriber)} B/subscriber, generators cpu ${row.generatorCpuPct.join('/')}% loop p99 ${row.generatorLoopDelayP99Ms.join('/')} ms, load ${fmt(row.loadAverage)}`,
       );
@@ -271,7 +277,6 @@ async function fanOutCurve(points: readonly number[], dir: string): Promise<FanO
     for (const g of generators) g.child.send({ exit: true });
     await stopProcess(node.p, 30_000);
   }
-  return rows;
 }
 
 // ---- Many rooms ------------------------------------------------------------------------------------
@@ -287,9 +292,13 @@ interface RoomsRow {
   readonly loadAverage: number;
 }
 
-async function roomsCurve(points: readonly number[], dir: string): Promise<RoomsRow[]> {
+async function roomsCurve(
+  points: readonly number[],
+  dir: string,
+  rows: RoomsRow[],
+  onRow: () => Promise<unknown>,
+): Promise<void> {
   const node = await startNode(dir);
-  const rows: RoomsRow[] = [];
   try {
     const tokens: string[] = [];
     let added = 0;
@@ -335,6 +344,8 @@ async function roomsCurve(points: readonly number[], dir: string): Promise<Rooms
         loadAverage: os.loadavg()[0]!,
       };
       rows.push(row);
+      // Written after every row, so that a run cut short still leaves what it measured.
+      await onRow();
       console.error(
         `  rooms ${r} (${active} active): p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, ${fmt(row.writesPerS, 0)} writes/s, ${Math.round(bytesPerRoom)} B/room, list ${fmt(listMs)} ms, load ${fmt(row.loadAverage)}`,
       );
@@ -342,7 +353,6 @@ async function roomsCurve(points: readonly number[], dir: string): Promise<Rooms
   } finally {
     await stopProcess(node.p, 60_000);
   }
-  return rows;
 }
 
 // ---- Report ----------------------------------------------------------------------------------------
@@ -359,175 +369,182 @@ export async function runNodeScale(options: {
   const parts = options.parts ?? NODE_SCALE_PARTS;
   const started = performance.now();
   const tmp = await mkdtemp(join(tmpdir(), 'chorus-node-scale-'));
-  let fanOut: FanOutRow[] = [];
-  let rooms: RoomsRow[] = [];
+  const fanOut: FanOutRow[] = [];
+  const rooms: RoomsRow[] = [];
   const loadBefore = os.loadavg()[0]!;
+  const report = async (): Promise<string[]> => {
+    const durationS = (performance.now() - started) / 1000;
+    const date = new Date().toISOString().slice(0, 10);
+    const small = options.maxSubscribers < 10_000 || options.maxRooms < 100_000;
+    const name = `${date}-node-scale${parts.length < NODE_SCALE_PARTS.length ? `-${parts.join('-')}` : ''}${small ? `-max${options.maxSubscribers}-${options.maxRooms}` : ''}`;
+    const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
+    const fanTable = [
+      '| subscribers | p50, ms | p99, ms | last subscriber p99, ms | delivered | node CPU per delivery, µs | node RSS, MiB | bytes per added subscriber | generators (CPU %, loop delay p99 ms) | load average |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+      ...fanOut.map(
+        (r) =>
+          `| ${r.subscribers.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${fmt(r.lastSubscriber.p99)} | ${r.delivered}/${r.expected} | ${fmt(r.nodeCpuUsPerDelivery)} | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerSubscriber).toLocaleString('en')} | ${r.generatorCpuPct.map((c, i) => `${c}%, ${r.generatorLoopDelayP99Ms[i]}`).join('; ')} | ${fmt(r.loadAverage)} |`,
+      ),
+    ].join('\n');
+    const base10 = rooms[0];
+    const roomsTable = [
+      '| rooms | active | write p50, ms | write p99, ms | p99 vs 10 rooms | writes/s | node RSS, MiB | bytes per added room | room list (50), ms | load average |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...rooms.map(
+        (r) =>
+          `| ${r.rooms.toLocaleString('en')} | ${r.active.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${base10 ? fmt(r.latency.p99 / base10.latency.p99, 2) : '-'}× | ${fmt(r.writesPerS, 0)} | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerRoom).toLocaleString('en')} | ${fmt(r.listMs)} | ${fmt(r.loadAverage)} |`,
+      ),
+    ].join('\n');
+    const md = `# Node scale: fan-out and many rooms (${date})
+
+  \`npx node bench/node-scale.ts --max-subscribers ${options.maxSubscribers} --max-rooms ${options.maxRooms}${parts.length < NODE_SCALE_PARTS.length ? ` --parts ${parts.join(',')}` : ''}\`
+  (also \`npm run bench -- --scale\`) on ${machine}; took ${Math.round(durationS)} s; load average
+  ${fmt(loadBefore)} at the start (the machine is shared: the load average is beside each row).
+  Each curve on a fresh \`chorus serve\` (embedded store, fsync on, stream and connection caps raised).
+
+  ${
+    fanOut.length === 0
+      ? ''
+      : `## Fan-out: one room, N live subscribers (half SSE, half gRPC Watch)
+
+  The host votes ${VOTES} times, one vote at a time, ${VOTE_GAP_MS} ms apart; a delivery's latency runs
+  from the vote's request being sent to the subscriber having the change (the write's fsync included).
+  Subscribers are held by separate generator processes (at most ${PER_GENERATOR.toLocaleString('en')} each, SSE on raw
+  sockets, gRPC 100 streams per connection); their CPU share and event-loop delay p99 during the votes
+  are listed, so a generator that lagged would show. Memory: growth of the node's RSS while the
+  subscribers of that row were added (idle, after 2 s), per subscriber added.
+
+  ${fanTable}
+
+  ![fan-out latency and memory against subscribers](${name}-fan-out.png)
+  `
+  }
+  ${
+    rooms.length === 0
+      ? ''
+      : `## Many rooms: R rooms held, min(R, ${ACTIVE_ROOMS.toLocaleString('en')}) written to
+
+  ${WRITE_CLIENTS} REST clients, each one add at a time to a random active room, ${WRITE_SECONDS} s. Rooms created through
+  REST beforehand (every tenth public). Memory: growth of the node's RSS per room added. "Room list":
+  one \`GET /v1/rooms?limit=50\` after the writes.
+
+  ${roomsTable}
+
+  ![write latency and memory against rooms](${name}-rooms.png)
+  `
+  }`;
+    await mkdir(options.out, { recursive: true });
+    const base = join(options.out, name);
+    await writeFile(
+      `${base}.json`,
+      `${JSON.stringify({ date, machine, durationS, fanOut, rooms }, null, 2)}\n`,
+    );
+    await writeFile(`${base}.md`, md);
+    const common = { width: 420, height: 260, config: { font: 'DejaVu Sans' } } as const;
+    const x = (field: string, title: string) => ({
+      field,
+      type: 'quantitative' as const,
+      title,
+      scale: { type: 'log' as const },
+    });
+    const files = [`${base}.md`, `${base}.json`];
+    if (fanOut.length > 0) {
+      files.push(`${base}-fan-out.png`);
+      await render(
+        {
+          config: { font: 'DejaVu Sans' },
+          title: 'Fan-out of one vote against live subscribers (half SSE, half gRPC)',
+          hconcat: [
+            {
+              ...common,
+              data: {
+                values: fanOut.flatMap((r) => [
+                  { subscribers: r.subscribers, ms: r.latency.p50, series: 'p50' },
+                  { subscribers: r.subscribers, ms: r.latency.p99, series: 'p99' },
+                  { subscribers: r.subscribers, ms: r.lastSubscriber.p99, series: 'last subscriber p99' },
+                ]),
+              },
+              mark: { type: 'line', point: true },
+              encoding: {
+                x: x('subscribers', 'subscribers'),
+                y: { field: 'ms', type: 'quantitative', title: 'latency, ms' },
+                color: { field: 'series', type: 'nominal', title: '' },
+              },
+            },
+            {
+              ...common,
+              data: { values: fanOut.map((r) => ({ subscribers: r.subscribers, mib: r.rssMiB })) },
+              mark: { type: 'line', point: true },
+              encoding: {
+                x: x('subscribers', 'subscribers'),
+                y: { field: 'mib', type: 'quantitative', title: 'node RSS, MiB' },
+              },
+            },
+          ],
+        },
+        `${base}-fan-out.png`,
+      );
+    }
+    if (rooms.length > 0) {
+      files.push(`${base}-rooms.png`);
+      await render(
+        {
+          config: { font: 'DejaVu Sans' },
+          title: `Writes against rooms held (min(R, ${ACTIVE_ROOMS}) active)`,
+          hconcat: [
+            {
+              ...common,
+              data: {
+                values: rooms.flatMap((r) => [
+                  { rooms: r.rooms, ms: r.latency.p50, series: 'p50' },
+                  { rooms: r.rooms, ms: r.latency.p99, series: 'p99' },
+                ]),
+              },
+              mark: { type: 'line', point: true },
+              encoding: {
+                x: x('rooms', 'rooms'),
+                y: { field: 'ms', type: 'quantitative', title: 'write latency, ms' },
+                color: { field: 'series', type: 'nominal', title: '' },
+              },
+            },
+            {
+              ...common,
+              data: { values: rooms.map((r) => ({ rooms: r.rooms, mib: r.rssMiB })) },
+              mark: { type: 'line', point: true },
+              encoding: {
+                x: x('rooms', 'rooms'),
+                y: { field: 'mib', type: 'quantitative', title: 'node RSS, MiB' },
+              },
+            },
+          ],
+        },
+        `${base}-rooms.png`,
+      );
+    }
+    console.error(`\n${fanTable}\n\n${roomsTable}\n`);
+    return files;
+  };
   try {
     if (parts.includes('fan-out')) {
-      fanOut = await fanOutCurve(
+      await fanOutCurve(
         [100, 1000, 2500, 5000, 10_000].filter((n) => n <= options.maxSubscribers),
         join(tmp, 'fan-out'),
+        fanOut,
+        report,
       );
     }
     if (parts.includes('rooms')) {
-      rooms = await roomsCurve(
+      await roomsCurve(
         [10, 1000, 10_000, 100_000].filter((n) => n <= options.maxRooms),
         join(tmp, 'rooms'),
+        rooms,
+        report,
       );
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  const durationS = (performance.now() - started) / 1000;
-  const date = new Date().toISOString().slice(0, 10);
-  const small = options.maxSubscribers < 10_000 || options.maxRooms < 100_000;
-  const name = `${date}-node-scale${parts.length < NODE_SCALE_PARTS.length ? `-${parts.join('-')}` : ''}${small ? `-max${options.maxSubscribers}-${options.maxRooms}` : ''}`;
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
-  const fanTable = [
-    '| subscribers | p50, ms | p99, ms | last subscriber p99, ms | delivered | node CPU per delivery, µs | node RSS, MiB | bytes per added subscriber | generators (CPU %, loop delay p99 ms) | load average |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
-    ...fanOut.map(
-      (r) =>
-        `| ${r.subscribers.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${fmt(r.lastSubscriber.p99)} | ${r.delivered}/${r.expected} | ${fmt(r.nodeCpuUsPerDelivery)} | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerSubscriber).toLocaleString('en')} | ${r.generatorCpuPct.map((c, i) => `${c}%, ${r.generatorLoopDelayP99Ms[i]}`).join('; ')} | ${fmt(r.loadAverage)} |`,
-    ),
-  ].join('\n');
-  const base10 = rooms[0];
-  const roomsTable = [
-    '| rooms | active | write p50, ms | write p99, ms | p99 vs 10 rooms | writes/s | node RSS, MiB | bytes per added room | room list (50), ms | load average |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rooms.map(
-      (r) =>
-        `| ${r.rooms.toLocaleString('en')} | ${r.active.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${base10 ? fmt(r.latency.p99 / base10.latency.p99, 2) : '-'}× | ${fmt(r.writesPerS, 0)} | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerRoom).toLocaleString('en')} | ${fmt(r.listMs)} | ${fmt(r.loadAverage)} |`,
-    ),
-  ].join('\n');
-  const md = `# Node scale: fan-out and many rooms (${date})
-
-\`npx node bench/node-scale.ts --max-subscribers ${options.maxSubscribers} --max-rooms ${options.maxRooms}${parts.length < NODE_SCALE_PARTS.length ? ` --parts ${parts.join(',')}` : ''}\`
-(also \`npm run bench -- --scale\`) on ${machine}; took ${Math.round(durationS)} s; load average
-${fmt(loadBefore)} at the start (the machine is shared: the load average is beside each row).
-Each curve on a fresh \`chorus serve\` (embedded store, fsync on, stream and connection caps raised).
-
-${
-  fanOut.length === 0
-    ? ''
-    : `## Fan-out: one room, N live subscribers (half SSE, half gRPC Watch)
-
-The host votes ${VOTES} times, one vote at a time, ${VOTE_GAP_MS} ms apart; a delivery's latency runs
-from the vote's request being sent to the subscriber having the change (the write's fsync included).
-Subscribers are held by separate generator processes (at most ${PER_GENERATOR.toLocaleString('en')} each, SSE on raw
-sockets, gRPC 100 streams per connection); their CPU share and event-loop delay p99 during the votes
-are listed, so a generator that lagged would show. Memory: growth of the node's RSS while the
-subscribers of that row were added (idle, after 2 s), per subscriber added.
-
-${fanTable}
-
-![fan-out latency and memory against subscribers](${name}-fan-out.png)
-`
-}
-${
-  rooms.length === 0
-    ? ''
-    : `## Many rooms: R rooms held, min(R, ${ACTIVE_ROOMS.toLocaleString('en')}) written to
-
-${WRITE_CLIENTS} REST clients, each one add at a time to a random active room, ${WRITE_SECONDS} s. Rooms created through
-REST beforehand (every tenth public). Memory: growth of the node's RSS per room added. "Room list":
-one \`GET /v1/rooms?limit=50\` after the writes.
-
-${roomsTable}
-
-![write latency and memory against rooms](${name}-rooms.png)
-`
-}`;
-  await mkdir(options.out, { recursive: true });
-  const base = join(options.out, name);
-  await writeFile(
-    `${base}.json`,
-    `${JSON.stringify({ date, machine, durationS, fanOut, rooms }, null, 2)}\n`,
-  );
-  await writeFile(`${base}.md`, md);
-  const common = { width: 420, height: 260, config: { font: 'DejaVu Sans' } } as const;
-  const x = (field: string, title: string) => ({
-    field,
-    type: 'quantitative' as const,
-    title,
-    scale: { type: 'log' as const },
-  });
-  const files = [`${base}.md`, `${base}.json`];
-  if (fanOut.length > 0) {
-    files.push(`${base}-fan-out.png`);
-    await render(
-      {
-        config: { font: 'DejaVu Sans' },
-        title: 'Fan-out of one vote against live subscribers (half SSE, half gRPC)',
-        hconcat: [
-          {
-            ...common,
-            data: {
-              values: fanOut.flatMap((r) => [
-                { subscribers: r.subscribers, ms: r.latency.p50, series: 'p50' },
-                { subscribers: r.subscribers, ms: r.latency.p99, series: 'p99' },
-                { subscribers: r.subscribers, ms: r.lastSubscriber.p99, series: 'last subscriber p99' },
-              ]),
-            },
-            mark: { type: 'line', point: true },
-            encoding: {
-              x: x('subscribers', 'subscribers'),
-              y: { field: 'ms', type: 'quantitative', title: 'latency, ms' },
-              color: { field: 'series', type: 'nominal', title: '' },
-            },
-          },
-          {
-            ...common,
-            data: { values: fanOut.map((r) => ({ subscribers: r.subscribers, mib: r.rssMiB })) },
-            mark: { type: 'line', point: true },
-            encoding: {
-              x: x('subscribers', 'subscribers'),
-              y: { field: 'mib', type: 'quantitative', title: 'node RSS, MiB' },
-            },
-          },
-        ],
-      },
-      `${base}-fan-out.png`,
-    );
-  }
-  if (rooms.length > 0) {
-    files.push(`${base}-rooms.png`);
-    await render(
-      {
-        config: { font: 'DejaVu Sans' },
-        title: `Writes against rooms held (min(R, ${ACTIVE_ROOMS}) active)`,
-        hconcat: [
-          {
-            ...common,
-            data: {
-              values: rooms.flatMap((r) => [
-                { rooms: r.rooms, ms: r.latency.p50, series: 'p50' },
-                { rooms: r.rooms, ms: r.latency.p99, series: 'p99' },
-              ]),
-            },
-            mark: { type: 'line', point: true },
-            encoding: {
-              x: x('rooms', 'rooms'),
-              y: { field: 'ms', type: 'quantitative', title: 'write latency, ms' },
-              color: { field: 'series', type: 'nominal', title: '' },
-            },
-          },
-          {
-            ...common,
-            data: { values: rooms.map((r) => ({ rooms: r.rooms, mib: r.rssMiB })) },
-            mark: { type: 'line', point: true },
-            encoding: {
-              x: x('rooms', 'rooms'),
-              y: { field: 'mib', type: 'quantitative', title: 'node RSS, MiB' },
-            },
-          },
-        ],
-      },
-      `${base}-rooms.png`,
-    );
-  }
-  console.error(`\n${fanTable}\n\n${roomsTable}\n`);
-  return files;
+  return report();
 }
 
 if (import.meta.filename === process.argv[1]) {
