@@ -291,6 +291,23 @@ void describe('2PC protocol scenarios', () => {
     );
   });
 
+  void test('after compaction, a node that lost its disk is refused the history and never votes', () => {
+    const sim = cluster();
+    for (let i = 0; i < 3; i++) assert.ok(answered(sim, sim.write('n0', 'r')).ok);
+    settle(sim);
+    for (const id of ['n0', 'n1']) assert.ok(sim.compact(id), `${id} compacted`);
+    sim.crash('n2');
+    sim.get('n2').disk.durable = [];
+    sim.start('n2');
+    sim.until('a peer refused the catch-up', () =>
+      ['n0', 'n1'].some((id) => sim.live(id).status().counters.catchUpRefused > 0),
+    );
+    sim.run(50);
+    assert.equal(sim.live('n2').status().caughtUp, false, 'it stays out of the votes');
+    const refused = answered(sim, sim.write('n0', 'r'));
+    assert.deepEqual(failure(refused), { code: 'UNAVAILABLE', reason: 'catching-up', nodes: ['n2'] });
+  });
+
   void test('a node that lost its disk catches up from a peer before it votes again', () => {
     const sim = cluster();
     const before = [sim.write('n0', 'r'), sim.write('n1', 's')].map((w) => answered(sim, w));
