@@ -1,5 +1,6 @@
 // deploy/compose/rest-cluster.yml without containers: `docker compose config -q` accepts it, and its
-// wiring read as YAML (three Redis Cluster primaries, each its own volume and announced name; a
+// wiring read as YAML (three Redis Cluster primaries, each its own volume, fixed address and
+// announced name; a
 // one-shot init that joins them; the nodes on a redis-cluster:// URL naming all three, started once
 // the init has finished; nginx in front). And the image's entrypoint, run on this machine with a
 // stand-in for the final `node`, puts the password file into a redis-cluster:// URL (in front of the
@@ -60,6 +61,13 @@ void test('compose rest-cluster.yml: valid, three primaries joined once, nodes o
     assert.deepEqual(s.secrets, ['redis_password']);
   }
   assert.equal(volumes.size, 3, 'no two primaries share a volume');
+  // nodes.conf names the others by address: fixed ones, outside the range handed out to the rest.
+  const net = '${CHORUS_REDIS_NET:-172.31.211}';
+  const subnet = file.networks.default.ipam.config[0];
+  assert.equal(subnet.subnet, `${net}.0/24`);
+  assert.equal(subnet.ip_range, `${net}.0/25`);
+  const addresses = primaries.map((n) => String(services[n].networks.default.ipv4_address));
+  assert.deepEqual(addresses, [`${net}.201`, `${net}.202`, `${net}.203`]);
 
   const init = services['redis-cluster-init'];
   assert.deepEqual([...init.depends_on].sort(), primaries);

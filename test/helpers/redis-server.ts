@@ -1,6 +1,6 @@
 // A real redis-server for tests: its own free loopback port and temporary data dir, never the
 // default port. It can be stopped and started again on the same port and data (to test outages and
-// persistence), and a small TCP proxy can cut one client off from it (a network partition).
+// persistence); bench/lib/fault-proxy.ts cuts one client off from it (a network partition).
 //
 //   const redis = await startRedis({ appendonly: true });
 //   ... redis.url ...
@@ -219,61 +219,6 @@ function ping(port: number, password: string | undefined, ca: Buffer | undefined
 
 function resp(parts: readonly string[]): string {
   return `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
-}
-
-export interface TcpProxy {
-  readonly port: number;
-  /** Drops every connection and refuses new ones (clients see the server vanish). */
-  cut(): void;
-  /** Accepts connections again. */
-  restore(): void;
-  close(): Promise<void>;
-}
-
-/** A loopback TCP proxy to targetPort that can cut its clients off, like a network partition. */
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  const sockets = new Set<net.Socket>();
-  let open = true;
-  const server = net.createServer((client) => {
-    if (!open) {
-      client.destroy();
-      return;
-    }
-    const upstream = net.connect({ port: targetPort, host: '127.0.0.1' });
-    sockets.add(client);
-    sockets.add(upstream);
-    const drop = (): void => {
-      client.destroy();
-      upstream.destroy();
-      sockets.delete(client);
-      sockets.delete(upstream);
-    };
-    client.on('error', drop);
-    upstream.on('error', drop);
-    client.on('close', drop);
-    upstream.on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address !== 'object') throw new Error('proxy has no port');
-  const cut = (): void => {
-    open = false;
-    for (const socket of sockets) socket.destroy();
-    sockets.clear();
-  };
-  return {
-    port: address.port,
-    cut,
-    restore() {
-      open = true;
-    },
-    close() {
-      cut();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 /**

@@ -16,13 +16,8 @@ import {
   type RedisStoreOptions,
 } from '../../src/store/redis/index.ts';
 import type { CommitOutcome, FeedItem } from '../../src/store/types.ts';
-import {
-  createTlsFiles,
-  freePort,
-  startRedis,
-  startTcpProxy,
-  type RedisServer,
-} from '../helpers/redis-server.ts';
+import { createTlsFiles, freePort, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { startFaultProxy } from '../../bench/lib/fault-proxy.ts';
 import { cmd, envelope, OPEN_SETTINGS, roomId, track } from '../helpers/store-envelopes.ts';
 import { accepted, assertMatchesReplay, rejectsWith, runStoreContract, until } from '../store-contract.ts';
 
@@ -461,7 +456,7 @@ void describe('redis store: several nodes on one Redis', () => {
   void test('a node cut off from Redis refuses writes fast, keeps reading, then resyncs past the trimmed log', async () => {
     const prefix = freshPrefix();
     const opts = { snapshotEvery: 20, retainBehindSnapshot: 5, commandTimeoutMs: 500 };
-    const proxy = await startTcpProxy(redis.port);
+    const proxy = await startFaultProxy(redis.port);
     const a = await open(prefix, opts);
     const cutOff = await open(prefix, { ...opts, url: `redis://127.0.0.1:${proxy.port}` });
     try {
@@ -811,7 +806,7 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
 
   void test('a node away while the restored log grew past it notices the rewrite before applying more', async () => {
     const server = await startRedis();
-    const proxy = await startTcpProxy(server.port);
+    const proxy = await startFaultProxy(server.port);
     const { opts, warnings } = keepingWarnings(server);
     const b = await openRedisStore(opts);
     const away = await openRedisStore({ ...opts, url: `redis://127.0.0.1:${proxy.port}` });
