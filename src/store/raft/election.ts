@@ -55,6 +55,13 @@ export function handleVote(n: RaftNode, m: Message): void {
     if (m.type === 'vote') {
       n.electionElapsed = 0;
       n.vote = m.from;
+    } else if (n.role === 'preCandidate' && ranksAbove(n, m)) {
+      // Two pre-candidates at once (both lost the same leader and timed out close together): each
+      // would win the other's pre-vote, and then split the real vote, costing a whole election
+      // timeout. The one that ranks lower steps back (a pre-vote changed nothing yet) and waits a
+      // full timeout; the other goes on and gets its vote. Only liveness is at stake: a step back
+      // never grants or changes a vote.
+      n.becomeFollower(n.term, NONE);
     }
   } else {
     n.send({ type: respType, to: m.from, reject: true });
@@ -86,4 +93,12 @@ export function stepCandidate(n: RaftNode, m: Message): void {
     default:
       return;
   }
+}
+
+/** The pre-candidate of `m` ranks above `n`: a more up-to-date log, or as up to date and a smaller id. */
+function ranksAbove(n: RaftNode, m: Message): boolean {
+  const [term, index] = [n.log.lastTerm(), n.log.lastIndex()];
+  if (m.logTerm !== term) return m.logTerm > term;
+  if (m.index !== index) return m.index > index;
+  return m.from < n.id;
 }

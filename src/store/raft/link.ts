@@ -14,7 +14,7 @@
 // - The stream is authenticated once, when opened (the `chorus-peer-auth` metadata); the server
 //   checks every batch's sender against it.
 
-import type { ClientWritableStream } from '@grpc/grpc-js';
+import { connectivityState, type ClientWritableStream } from '@grpc/grpc-js';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { authMetadata } from './auth.ts';
 import { dataText } from './storage.ts';
@@ -101,7 +101,27 @@ export class PeerLink {
     });
     this.stream = stream;
     this.openedAt = Date.now();
+    this.endOnGoaway(stream);
     return stream;
+  }
+
+  /**
+   * A peer shutting down gracefully (its gRPC server's tryShutdown) sends GOAWAY and then waits for
+   * every open call to end, ours too: when the channel goes from READY to anything else, this stream is ended, so the
+   * peer can close (and the next message opens a new stream wherever the peer is then).
+   */
+  private endOnGoaway(stream: ClientWritableStream<pb.MessageBatch>): void {
+    const channel = this.client.getChannel();
+    const watch = (seen: connectivityState): void => {
+      channel.watchConnectivityState(seen, Infinity, () => {
+        if (stream !== this.stream) return;
+        const now = channel.getConnectivityState(false);
+        // Only a connection that was up and went away: while connecting, the call waits on its own.
+        if (seen === connectivityState.READY && now !== connectivityState.READY) stream.end();
+        else if (now !== connectivityState.SHUTDOWN) watch(now);
+      });
+    };
+    watch(channel.getConnectivityState(false));
   }
 
   /** The stream ended (with an error or not): forget it, and back off before the next one. */

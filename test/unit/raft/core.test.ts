@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { RaftLog } from '../../../src/store/raft/log.ts';
 import { RaftNode, type RaftPersisted } from '../../../src/store/raft/node.ts';
 import { Inflights, Progress, Tracker } from '../../../src/store/raft/progress.ts';
-import type { Entry, Snapshot } from '../../../src/store/raft/types.ts';
+import type { Entry, Message, Snapshot } from '../../../src/store/raft/types.ts';
 import { dataSize, decodeConfChange, encodeConfChange, message } from '../../../src/store/raft/types.ts';
 
 const EMPTY: Snapshot = { meta: { index: 0, term: 0, conf: { voters: ['a'], learners: [] } }, data: '' };
@@ -226,6 +226,50 @@ void describe('raft node driven by hand', () => {
     node.tick();
     assert.equal(node.role, 'preCandidate', 'then it asks for pre-votes');
     assert.ok(node.msgs.some((m) => m.type === 'preVote' && m.to === 'c'));
+  });
+
+  void test('two pre-candidates at once: the lower-ranked steps back, so the real vote does not split', () => {
+    const conf = { voters: ['a', 'b', 'c'], learners: [] };
+    const a = new RaftNode({ id: 'a', random: () => 0 }, persisted, conf);
+    const b = new RaftNode({ id: 'b', random: () => 0 }, persisted, conf);
+    const out = new Map<string, Message[]>([
+      ['a', []],
+      ['b', []],
+    ]);
+    const flush = (n: RaftNode): void => {
+      for (let i = 0; n.hasReady() && i < 20; i++) {
+        out.get(n.id)!.push(...n.ready().messages);
+        n.advance();
+      }
+    };
+    const deliver = (from: RaftNode, to: RaftNode): void => {
+      const msgs = out.get(from.id)!.filter((m) => m.to === to.id);
+      out.set(
+        from.id,
+        out.get(from.id)!.filter((m) => m.to !== to.id),
+      );
+      for (const m of msgs) to.step(m);
+      flush(to);
+    };
+    flush(a);
+    flush(b);
+    // Both lost c and time out together: each asks the other for a pre-vote before hearing it.
+    a.campaign();
+    b.campaign();
+    flush(a);
+    flush(b);
+    assert.equal(a.role, 'preCandidate');
+    assert.equal(b.role, 'preCandidate');
+    deliver(a, b); // b grants a (as up to date, smaller id) and steps back
+    assert.equal(b.role, 'follower');
+    deliver(b, a); // a grants b's pre-vote but, ranking above, goes on; b's grant wins a its pre-vote
+    assert.equal(a.role, 'candidate');
+    deliver(a, b); // a's grant reaches b (a follower now: ignored), then a's vote request
+    deliver(b, a);
+    assert.equal(a.role, 'leader');
+    deliver(a, b); // the new leader's first append
+    assert.equal(b.lead, 'a');
+    assert.equal(b.term, a.term);
   });
 
   function drain2(node: RaftNode, disk: Entry[]): void {

@@ -174,3 +174,14 @@ void test('a stream carries only its own authenticated sender, and only while it
     client.close();
   }
 });
+
+void test('a peer shutting down gracefully is not held open by the stream into it', async () => {
+  const { a, atB, port } = await pair();
+  a.send([app(0)]);
+  await waitUntil('the first message', () => atB.messages.length === 1);
+  const server = servers.at(-1)!;
+  let closed = false;
+  server.tryShutdown(() => (closed = true)); // waits for every open call, our link's stream too
+  await waitUntil('the server to finish its shutdown', () => closed);
+  assert.ok(port > 0);
+});
