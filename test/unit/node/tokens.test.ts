@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { newId } from '../../../src/node/ids.ts';
-import { TokenSigner } from '../../../src/node/tokens.ts';
+import { parsePreviousSecrets, TokenSigner } from '../../../src/node/tokens.ts';
 
 const SECRET = 'a-secret-of-sixteen-chars';
 
@@ -48,4 +48,57 @@ void test('ids are distinct and well-formed across many refills of the random po
   const ids = Array.from({ length: 5000 }, () => newId('e'));
   assert.equal(new Set(ids).size, ids.length);
   for (const id of ids) assert.match(id, /^e_[A-Za-z0-9_-]{12}$/);
+});
+
+void test('rotation: tokens of a previous secret verify until its date, then never; new ones always', () => {
+  let now = 1_000;
+  const OLD = 'an-old-secret-0123456789';
+  const oldToken = new TokenSigner(OLD).sign({ roomId: 'r', memberId: 'm_old' });
+  const signer = new TokenSigner(SECRET, [{ secret: OLD, notAfter: 5_000 }], () => now);
+  const fresh = signer.sign({ roomId: 'r', memberId: 'm_new' });
+  assert.equal(new TokenSigner(SECRET).verify(fresh)?.memberId, 'm_new', 'signed with the newest secret');
+  assert.equal(signer.verify(oldToken)?.memberId, 'm_old');
+  assert.equal(signer.verify(oldToken)?.memberId, 'm_old', 'from the cache too');
+  now = 4_999;
+  assert.equal(signer.verify(oldToken)?.memberId, 'm_old');
+  now = 5_000;
+  assert.equal(signer.verify(oldToken), null, 'the cache does not outlive the grace');
+  assert.equal(signer.verify(oldToken), null);
+  assert.equal(signer.verify(fresh)?.memberId, 'm_new');
+  // A secret never configured never verifies.
+  assert.equal(
+    signer.verify(new TokenSigner('another-secret-000000').sign({ roomId: 'r', memberId: 'x' })),
+    null,
+  );
+});
+
+void test('--previous-secret: SECRET@DATE or SECRET@MS, comma-separated; anything else is a problem', () => {
+  const problems: string[] = [];
+  assert.deepEqual(
+    parsePreviousSecrets(
+      'an-old-secret-0123456789@2030-01-01T00:00:00Z, second-old-secret-000@1700000000000',
+      problems,
+    ),
+    [
+      { secret: 'an-old-secret-0123456789', notAfter: Date.parse('2030-01-01T00:00:00Z') },
+      { secret: 'second-old-secret-000', notAfter: 1_700_000_000_000 },
+    ],
+  );
+  assert.deepEqual(problems, []);
+  for (const bad of ['short@2030-01-01', 'an-old-secret-0123456789', 'an-old-secret-0123456789@someday']) {
+    const found: string[] = [];
+    assert.deepEqual(parsePreviousSecrets(bad, found), [], bad);
+    assert.equal(found.length, 1, bad);
+  }
+});
+
+void test('derive: the same label gives the same value; another label or secret another', () => {
+  const a = new TokenSigner(SECRET);
+  assert.equal(a.derive('recovery\0r\0k1', 24), a.derive('recovery\0r\0k1', 24));
+  assert.equal(a.derive('recovery\0r\0k1', 24).length, 32);
+  assert.notEqual(a.derive('recovery\0r\0k1', 24), a.derive('recovery\0r\0k2', 24));
+  assert.notEqual(
+    a.derive('recovery\0r\0k1', 24),
+    new TokenSigner('another-secret-000000').derive('recovery\0r\0k1', 24),
+  );
 });
