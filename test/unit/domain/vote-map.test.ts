@@ -78,7 +78,7 @@ void test('a vote on an entry with 10,000 voters shares the map: one path copied
       walk(n.left as never);
       walk(n.right as never);
     };
-    walk(v.map.root as never);
+    walk(v.map.root);
     return out;
   };
   const before = nodes(votes);
