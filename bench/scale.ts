@@ -18,6 +18,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import {
   apply,
   restore,
@@ -117,7 +119,26 @@ function roomOf(length: number, random: () => number): RoomState {
   return state;
 }
 
-/** Median µs per command over `batches` chains of `batch` commands, each chain from `start`. */
+/**
+ * A full collection, so that the garbage of building a room (or of the old code's copies) is not
+ * marked during the next series and charged to its commands. `--expose-gc` set at run time: the
+ * bench runs inside `npm run bench`, whose node is started without it.
+ */
+v8.setFlagsFromString('--expose-gc');
+const collect = vm.runInNewContext('gc') as () => void;
+
+/** CPU time a series must add up to before its mean is taken (the thread clock ticks coarsely). */
+const MIN_CPU_US = 100_000;
+/** At most this many chains per series (bounds the run when commands are very cheap). */
+const MAX_CHAINS = 2_000;
+
+/**
+ * Mean µs of CPU per command over chains of `batch` commands, each chain from `start`: at least
+ * `batches` chains, and more, in groups, until they add up to MIN_CPU_US of CPU. CPU time of this
+ * thread (process.threadCpuUsage), not wall time: on the shared machine a chain of a few hundred
+ * µs is often descheduled, and that wait would be charged to its commands; the thread's clock
+ * advances in ticks, hence whole groups of chains are timed at once.
+ */
 function time(
   impl: Impl,
   start: AnyState,
@@ -125,21 +146,30 @@ function time(
   batch: number,
   batches = BATCHES,
 ): number {
-  const per: number[] = [];
   let k = 0;
-  for (let b = 0; b < batches; b++) {
+  let cpuUs = 0;
+  let commands = 0;
+  collect();
+  for (let chains = 0; chains < MAX_CHAINS && (chains < batches || cpuUs < MIN_CPU_US);) {
+    const group = chains < batches ? batches : Math.min(batches, MAX_CHAINS - chains);
     // The envelopes are made before the clock starts: only apply is timed.
-    const envs = Array.from({ length: batch }, () => {
-      const [command, actor] = next(k++);
-      return envelope(command, actor);
-    });
-    let state = start;
-    const t = process.hrtime.bigint();
-    for (const env of envs) state = applyWith(impl, state, env);
-    per.push(Number(process.hrtime.bigint() - t) / 1000 / batch);
+    const envs = Array.from({ length: group }, () =>
+      Array.from({ length: batch }, () => {
+        const [command, actor] = next(k++);
+        return envelope(command, actor);
+      }),
+    );
+    const t = process.threadCpuUsage();
+    for (const chain of envs) {
+      let state = start;
+      for (const env of chain) state = applyWith(impl, state, env);
+    }
+    const used = process.threadCpuUsage(t);
+    cpuUs += used.user + used.system;
+    commands += group * batch;
+    chains += group;
   }
-  per.sort((a, b) => a - b);
-  return per[Math.floor(per.length / 2)]!;
+  return cpuUs / commands;
 }
 
 interface QueueRow {

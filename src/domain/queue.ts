@@ -104,7 +104,8 @@ function remove(t: Node | null, entry: QueueEntry): Node | null {
 
 interface Indexes {
   readonly byEntry: PMap<QueueEntry>;
-  readonly byTrack: PMap<QueueEntry>;
+  /** Track id -> entry id (not the entry: a vote then changes one index, not two). */
+  readonly byTrack: PMap<string>;
   /** Entries waiting per member (addedBy). */
   readonly perMember: PMap<number>;
 }
@@ -114,7 +115,7 @@ const NO_INDEXES: Indexes = { byEntry: PMap.empty(), byTrack: PMap.empty(), perM
 function indexAdd(index: Indexes, entry: QueueEntry): Indexes {
   return {
     byEntry: index.byEntry.set(entry.entryId, entry),
-    byTrack: index.byTrack.set(entry.track.trackId, entry),
+    byTrack: index.byTrack.set(entry.track.trackId, entry.entryId),
     perMember: index.perMember.set(entry.addedBy, (index.perMember.get(entry.addedBy) ?? 0) + 1),
   };
 }
@@ -222,13 +223,13 @@ export class Queue implements Iterable<QueueEntry> {
 
   /**
    * The queue with `before` (in it as it is) replaced by `after`: the same entry (id, track, adder)
-   * with new counts, in its new place. The per-member counts do not change, and the two indexes
-   * are overwritten in place rather than deleted and set again.
+   * with new counts, in its new place. The per-member counts and the track index do not change,
+   * and the entry index is overwritten in place rather than deleted and set again.
    */
   replace(before: QueueEntry, after: QueueEntry): Queue {
     return new Queue(insert(remove(this.root, before) ?? null, after), {
       byEntry: this.index.byEntry.set(after.entryId, after),
-      byTrack: this.index.byTrack.set(after.track.trackId, after),
+      byTrack: this.index.byTrack,
       perMember: this.index.perMember,
     });
   }
@@ -240,7 +241,8 @@ export class Queue implements Iterable<QueueEntry> {
 
   /** The queued entry of this track. */
   byTrack(trackId: string): QueueEntry | undefined {
-    return this.index.byTrack.get(trackId);
+    const entryId = this.index.byTrack.get(trackId);
+    return entryId === undefined ? undefined : this.index.byEntry.get(entryId);
   }
 
   /** How many entries this member has waiting. */

@@ -39,20 +39,20 @@ void test('no event and no answer names who voted which way; views show each vie
           const why = leak(JSON.stringify(out.result.value), members);
           assert.equal(why, null, `step ${i}: the ${out.result.value.type} answer carries ${why}`);
         }
-        if (out.state && out.events.some((e) => e.type === 'voteChanged') && env.command.type === 'vote') {
+        const command = env.command;
+        if (out.state && out.events.some((e) => e.type === 'voteChanged') && command.type === 'vote') {
           // The voter still sees their own vote (views, per viewer) while the event said nothing of it.
           const s = out.state;
-          const entryId = env.command.entryId;
           const entry =
-            s.nowPlaying?.entry.entryId === env.command.entryId
+            s.nowPlaying?.entry.entryId === command.entryId
               ? s.nowPlaying.entry
-              : s.queue.byEntry(env.command.entryId);
+              : s.queue.byEntry(command.entryId);
           const view = viewRoom(s, { now: env.at, viewer: env.actor });
           const seen =
-            view.nowPlaying?.entryId === env.command.entryId
+            view.nowPlaying?.entryId === command.entryId
               ? view.nowPlaying.myVote
-              : view.queue.find((q) => q.entryId === entryId)?.myVote;
-          if (entry) assert.equal(seen, env.command.value, `step ${i}: the voter's own vote in their view`);
+              : view.queue.find((q) => q.entryId === command.entryId)?.myVote;
+          if (entry) assert.equal(seen, command.value, `step ${i}: the voter's own vote in their view`);
         }
         state = out.state;
       }
