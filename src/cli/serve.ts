@@ -204,7 +204,7 @@ export function addNodeOptions(cmd: Command): Command {
     .addOption(
       opt(
         '--presence-lease-ms <ms>',
-        "how long a node's presence report holds unless renewed (a dead node's members leave within it)",
+        "how long a node's presence report holds unless renewed (a dead node's members leave within it); 0: report none",
         'CHORUS_PRESENCE_LEASE_MS',
         DEFAULTS.presenceLeaseMs,
       ),

@@ -269,14 +269,11 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     peers,
     join: raw['join'] === true || raw['join'] === 'true' || raw['join'] === '1',
     presenceGraceMs: int('presenceGraceMs', '--presence-grace-ms', 0, 600_000, DEFAULTS.presenceGraceMs),
-    presenceLeaseMs: int(
-      'presenceLeaseMs',
-      '--presence-lease-ms',
-      3_000,
-      3_600_000,
-      DEFAULTS.presenceLeaseMs,
-    ),
+    // 0: this node reports no presence (its streams count nobody).
+    presenceLeaseMs: int('presenceLeaseMs', '--presence-lease-ms', 0, 3_600_000, DEFAULTS.presenceLeaseMs),
   };
+  if (config.presenceLeaseMs > 0 && config.presenceLeaseMs < 3_000)
+    problems.push('--presence-lease-ms must be 0 (no presence) or from 3000');
   if (config.join && store !== 'raft') problems.push('--join is for --store raft only');
   problems.push(...storeEntry(store).check(config));
   if (problems.length > 0) throw new ConfigError(problems);

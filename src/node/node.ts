@@ -137,13 +137,18 @@ export async function startNode(
     },
     onCommit: (command, seconds, ok) =>
       metrics.commitDuration.labels(command, ok ? 'ok' : 'refused').observe(seconds),
-    presence: {
-      // One id per process in the room's reports: the group's node id, or this node's name.
-      node: presenceNodeId(config),
-      graceMs: config.presenceGraceMs,
-      leaseMs: config.presenceLeaseMs,
-      onError: (roomId, err) => logger.debug({ roomId, err }, 'presence report failed; retried'),
-    },
+    ...(config.presenceLeaseMs > 0
+      ? {
+          presence: {
+            // One id per process in the room's reports: the group's node id, or this node's name.
+            node: presenceNodeId(config),
+            graceMs: config.presenceGraceMs,
+            leaseMs: config.presenceLeaseMs,
+            onError: (roomId: string, err: unknown) =>
+              logger.debug({ roomId, err }, 'presence report failed; retried'),
+          },
+        }
+      : {}),
   });
   // A store whose nodes form a group can take writes only once they elect a leader, which needs
   // this node's gRPC server (started below): its legacy room is made in the background, retried.

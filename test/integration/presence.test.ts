@@ -6,7 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { callMetadata, connect } from '../../src/api/grpc/client.ts';
 import type { RoomView } from '../../src/domain/index.ts';
+import { watch } from '../helpers/grpc-calls.ts';
 import {
   call,
   openSse,
@@ -149,6 +151,19 @@ void describe('presence across nodes', () => {
     // Whoever restarts node 2 (the supervisor) finds the same answer there.
     await cluster.waitForNodeRestart(2, victim, 30_000);
     await presentEverywhere(roomId, stillHere, [1, 2, 3], 20_000);
+
+    // A gRPC Watch with a token counts too (a fake who now really is here), until it is cancelled.
+    const grpcAddress = cluster.node(3).grpc;
+    assert.ok(grpcAddress, 'node 3 names its gRPC address');
+    const stubs = connect(grpcAddress);
+    try {
+      const watcher = watch(stubs, { roomId }, callMetadata(fakes[0]!.token));
+      await presentEverywhere(roomId, [...stillHere, fakes[0]!.memberId], [1, 2, 3], 20_000);
+      watcher.cancel();
+      await presentEverywhere(roomId, stillHere, [1, 2, 3], 20_000);
+    } finally {
+      stubs.close();
+    }
   });
 });
 

@@ -205,6 +205,10 @@ void describe('rooms and members', () => {
       skipVotes: 3,
       replayProtectionMinutes: 0,
       historyRetention: 1000,
+      skipShare: 0.5,
+      joinPolicy: 'open',
+      maxMembers: 0,
+      joinsPerMinute: 0,
     });
     assert.equal(body.room.nowPlaying, null);
     assert.deepEqual(body.room.queue, []);

@@ -57,7 +57,11 @@ before(async () => {
   // The playback clock looks only once a minute: a random legacy request may start a track of a few
   // seconds, and the clock ending it between two looks at a room would read as a refused request
   // having changed the room. This file's requests take a few seconds.
-  node = await startChorus({ args: ['--read-timeout-ms', '200', '--clock-interval-ms', '60000'] });
+  // No presence reports: a random stream with a valid token would change the room (a presence
+  // command), and this test checks that no bad request does.
+  node = await startChorus({
+    args: ['--read-timeout-ms', '200', '--clock-interval-ms', '60000', '--presence-lease-ms', '0'],
+  });
   api = new Http(node.restUrl);
   const settings = { autoplay: false, maxEntriesPerMember: 0 };
   const roomA = `bad-a-${randomUUID().slice(0, 6)}`;
