@@ -3,9 +3,9 @@
 
 import type { QueueItemView, RoomView, SettingsPatch, Track } from '../domain/index.ts';
 import type { RoomListing } from '../store/types.ts';
-import type { Joined } from './rest-client.ts';
+import type { JoinAccess, Joined } from './rest-client.ts';
 
-export type { Joined };
+export type { JoinAccess, Joined };
 
 export const TRANSPORTS = ['rest', 'grpc'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
@@ -53,7 +53,8 @@ export interface ChorusClient {
     roomId?: string;
     settings?: SettingsPatch;
   }): Promise<Joined>;
-  join(roomId: string, name: string): Promise<Joined>;
+  /** `access`: a private room's invite, and the key this client keeps (a ban refuses it again). */
+  join(roomId: string, name: string, access?: JoinAccess): Promise<Joined>;
   room(roomId: string, query?: { minVersion?: number; offset?: number; limit?: number }): Promise<RoomView>;
   add(roomId: string, input: { trackId: string } | { track: Track }, idempotencyKey?: string): Promise<Added>;
   remove(roomId: string, entryId: string): Promise<{ entryId: string; version: number }>;

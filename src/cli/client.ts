@@ -6,6 +6,7 @@
 // client is loaded only for --transport grpc: a REST command starts in a fraction of a second.
 
 import { Option } from 'commander';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { homedir } from 'node:os';
@@ -60,6 +61,20 @@ async function saveToken(server: string, roomId: string, opts: Opts, token: stri
   await mkdir(dirname(credentialsFile()), { recursive: true });
   await writeFile(credentialsFile(), JSON.stringify(all, null, 2), { mode: 0o600 });
 }
+
+/** A random key this CLI profile keeps beside its tokens and sends on join: a ban refuses it again. */
+async function clientKey(): Promise<string> {
+  const all = await loadCredentials();
+  const kept = all[CLIENT_KEY];
+  if (kept) return kept;
+  all[CLIENT_KEY] = randomBytes(18).toString('base64url');
+  await mkdir(dirname(credentialsFile()), { recursive: true });
+  await writeFile(credentialsFile(), JSON.stringify(all, null, 2), { mode: 0o600 });
+  return all[CLIENT_KEY];
+}
+
+/** Never a token key (those are "SERVER ROOM[ as NAME]"). */
+const CLIENT_KEY = '~client-key';
 
 // ---- Transports ----------------------------------------------------------------------------------
 
@@ -228,7 +243,11 @@ export const clientCommands: readonly ClientCommand[] = [
         opts,
         created,
         () =>
-          `created room ${created.room.id} ("${created.room.name}"); you are its host\ntoken ${created.token}`,
+          `created room ${created.room.id} ("${created.room.name}"); you are its host\ntoken ${created.token}` +
+          (created.invite ? `\ninvite ${created.invite} (others join with --invite ${created.invite})` : '') +
+          (created.recoveryKey
+            ? `\nrecovery-key ${created.recoveryKey} (shown once: keep it; it makes you the host again)`
+            : ''),
       );
     },
   },
@@ -236,13 +255,19 @@ export const clientCommands: readonly ClientCommand[] = [
     usage: 'join <room> <name>',
     description:
       'join a room with a display name (the token is saved; --as NAME keeps several identities apart)',
-    options: [new Option('--replace', 'replace a token saved for this room (and --as) without asking')],
+    options: [
+      new Option('--replace', 'replace a token saved for this room (and --as) without asking'),
+      new Option('--invite <secret>', "a private room's invite secret"),
+    ],
     async run([roomId = '', name = ''], opts) {
       const client = await clientFor(opts);
       if (!opts['replace'] && !opts['token'] && (await savedToken(client.server, roomId, opts))) {
         await confirmReplace(roomId, opts);
       }
-      const joined = await client.join(roomId, name);
+      const joined = await client.join(roomId, name, {
+        ...(typeof opts['invite'] === 'string' ? { invite: opts['invite'] } : {}),
+        clientKey: await clientKey(),
+      });
       await saveToken(client.server, roomId, opts, joined.token);
       print(
         opts,

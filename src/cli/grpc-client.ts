@@ -24,7 +24,7 @@ import {
   type Track,
 } from '../domain/index.ts';
 import type { RoomListing } from '../store/types.ts';
-import type { Added, ChorusClient, HistoryAnswer, Joined, Voted } from './api-client.ts';
+import type { Added, ChorusClient, HistoryAnswer, JoinAccess, Joined, Voted } from './api-client.ts';
 
 export interface GrpcClientOptions {
   /** HOST:PORT. */
@@ -90,10 +90,16 @@ export class GrpcClient implements ChorusClient {
     );
   }
 
-  async join(roomId: string, name: string): Promise<Joined> {
+  async join(roomId: string, name: string, access: JoinAccess = {}): Promise<Joined> {
+    const request: pb.JoinRequest = {
+      roomId,
+      name,
+      invite: access.invite ?? '',
+      clientKey: access.clientKey ?? '',
+    };
     return this.joined(
       await this.call<pb.JoinResponse__Output>((md, opts, done) =>
-        this.stubs.sessions.Join({ roomId, name }, md, opts, done),
+        this.stubs.sessions.Join(request, md, opts, done),
       ),
     );
   }
@@ -253,7 +259,13 @@ export class GrpcClient implements ChorusClient {
 
   private joined(answer: pb.JoinResponse__Output): Joined {
     if (!answer.room) throw new ChorusError('INTERNAL', 'the server answered without the room');
-    return { room: fromPbRoom(answer.room), memberId: answer.memberId, token: answer.token };
+    return {
+      room: fromPbRoom(answer.room),
+      memberId: answer.memberId,
+      token: answer.token,
+      ...(answer.recoveryKey ? { recoveryKey: answer.recoveryKey } : {}),
+      ...(answer.invite ? { invite: answer.invite } : {}),
+    };
   }
 
   /** One unary call with this client's token and timeout; failures become ChorusError. */

@@ -6,10 +6,18 @@ import type { RoomView, SettingsPatch, Track } from '../domain/index.ts';
 import type { RoomListing } from '../store/types.ts';
 import type { ChorusClient } from './api-client.ts';
 
+export interface JoinAccess {
+  readonly invite?: string;
+  readonly clientKey?: string;
+}
+
 export interface Joined {
   readonly room: RoomView;
   readonly memberId: string;
   readonly token: string;
+  /** Creating a room: the host recovery key (shown once), and a private room's invite. */
+  readonly recoveryKey?: string;
+  readonly invite?: string;
 }
 
 export interface ClientOptions {
@@ -95,8 +103,8 @@ export class RestClient implements ChorusClient {
     return this.request('POST', '/v1/rooms', body);
   }
 
-  join(roomId: string, name: string): Promise<Joined> {
-    return this.request('POST', `/v1/rooms/${encodeURIComponent(roomId)}/members`, { name });
+  join(roomId: string, name: string, access: JoinAccess = {}): Promise<Joined> {
+    return this.request('POST', `/v1/rooms/${encodeURIComponent(roomId)}/members`, { name, ...access });
   }
 
   room(

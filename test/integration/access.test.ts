@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { after, before, test } from 'node:test';
 import type * as pb from '../../src/api/grpc/generated/chorus/v1/index.ts';
-import { cleanupChorus } from '../helpers/chorus-process.ts';
+import path from 'node:path';
+import { cleanupChorus, makeTempDir, runChorus } from '../helpers/chorus-process.ts';
 import { call, md, rejectsWith, soon, watch } from '../helpers/grpc-calls.ts';
 import { startGrpcNode, type GrpcNode } from '../helpers/grpc-node.ts';
 import { Http, isSse, ok, openSse, type Json } from '../helpers/http.ts';
@@ -253,4 +254,30 @@ void test('members, co-hosts, hand-over, kick with or without entries, ban with 
     ).status,
     403,
   );
+});
+
+void test('the CLI: a private room prints its invite and recovery key; join needs --invite; a ban sticks', async () => {
+  const home = await makeTempDir('chorus-cli-access-');
+  const cli = (who: string, ...args: string[]) =>
+    runChorus(args, {
+      env: { CHORUS_SERVER: node.restUrl, CHORUS_CREDENTIALS: path.join(home, `${who}.json`) },
+    });
+  const made = await cli('ann', 'create-room', 'Hush', '--id', 'cli-hush', '--private', '--host-name', 'Ann');
+  assert.equal(made.code, 0, made.stderr);
+  const invite = /^invite (\S+)/m.exec(made.stdout)?.[1];
+  assert.ok(invite, made.stdout);
+  assert.match(made.stdout, /^recovery-key [A-Za-z0-9_-]{32} /m);
+  const refused = await cli('bob', 'join', 'cli-hush', 'Bob');
+  assert.notEqual(refused.code, 0, 'no invite, no room');
+  const joined = await cli('bob', 'join', 'cli-hush', 'Bob', '--invite', invite);
+  assert.equal(joined.code, 0, joined.stderr);
+  const bob = /member (\S+)\)/.exec(joined.stdout)![1]!;
+  const hostToken = /^token (\S+)/m.exec(made.stdout)![1]!;
+  ok(await api.delete(`/v1/rooms/cli-hush/members/${bob}?ban=true`, { token: hostToken }), 200);
+  // The same CLI profile (its client key) is refused a second identity; another profile is not.
+  const again = await cli('bob', 'join', 'cli-hush', 'Bobby', '--invite', invite, '--as', 'second');
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /banned/);
+  const other = await cli('cat', 'join', 'cli-hush', 'Cat', '--invite', invite);
+  assert.equal(other.code, 0, other.stderr);
 });
