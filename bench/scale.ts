@@ -6,7 +6,7 @@
 //   (anonymous) vote;
 // - against voters per entry (10 → 100,000 votes on one entry of a 100-entry queue): one more
 //   member vote on that entry.
-// Each figure is the median over batches of commands, each batch applied in a chain from the same
+// Each figure is the mean CPU per command over chains of commands, each applied in a chain from the same
 // room (the room grows by the batch's adds; votes alternate so that every one changes the room).
 // Writes bench/results/<date>-scale.{md,json} and one PNG per curve. A benchmark: nothing here
 // passes or fails on time (test/bench/scale.test.ts runs it small).
@@ -320,8 +320,9 @@ export async function runScale(options: { max: number; out: string }): Promise<s
 took ${Math.round(durationS)} s. The state machine alone (\`apply\`), in one process. "Before" is the
 implementation the persistent structures replaced (plain arrays and maps copied on every change,
 kept as the test oracle in test/oracle), timed in the same run on the same rooms. Each figure is the
-median of ${BATCHES} chains of up to ${BATCH} commands from the same room (fewer where the old code
-takes milliseconds a command).
+mean CPU time of the main thread per command (process.threadCpuUsage) over at least ${BATCHES} chains of
+up to ${BATCH} commands from the same room and at least ${MIN_CPU_US / 1000} ms of CPU per figure (fewer commands a chain
+where the old code takes milliseconds a command).
 
 ## Against queue length
 
