@@ -103,7 +103,10 @@ export function joinRefusal(state: RoomState, command: Extract<Command, { type: 
   if (!mayEnter(state, { memberId: null, invite: command.invite ?? null })) {
     return refusal('ROOM_NOT_FOUND', { roomId: state.id });
   }
-  if (isBannedClient(state, command.clientKeyHash)) return refusal('MEMBER_BANNED', { roomId: state.id });
+  // A banned id stays taken (ids are drawn by the node, so only a forged command reuses one).
+  if (isBannedClient(state, command.clientKeyHash) || isBannedMember(state, command.memberId)) {
+    return refusal('MEMBER_BANNED', { roomId: state.id });
+  }
   return null;
 }
 
@@ -300,7 +303,8 @@ function recoverHost(
   if (state.recoveryKeyHash === undefined || command.keyHash !== state.recoveryKeyHash) {
     return fail('RECOVERY_KEY_WRONG');
   }
-  if (Object.hasOwn(state.members, command.memberId)) {
+  // A banned id stays taken, like a member's.
+  if (Object.hasOwn(state.members, command.memberId) || isBannedMember(state, command.memberId)) {
     return fail('MEMBER_EXISTS', { memberId: command.memberId });
   }
   const old = state.members[state.hostId];
