@@ -370,7 +370,8 @@ class NaiveRoom {
       entryId: entry.entryId,
       trackId: entry.trackId,
       startedAt,
-      endedAt: stoppedNow ? Math.min(Math.max(stoppedAt, startedAt), scheduled) : scheduled,
+      // Never before it started (a pause stamped earlier than the start, by a clock behind).
+      endedAt: Math.max(startedAt, stoppedNow ? Math.min(stoppedAt, scheduled) : scheduled),
       reason,
       ups: ups(entry),
       downs: downs(entry),
