@@ -6,6 +6,7 @@
 import type { HistoryPage, QueueItemView, RoomView } from '../../src/domain/view.ts';
 import type { SettingsPatch, Track } from '../../src/domain/types.ts';
 import type { ServerClock } from './clock.ts';
+import { inviteFor } from './invite.ts';
 import type { HistoryItem, Vote } from './model.ts';
 
 export class ApiError extends Error {
@@ -84,7 +85,7 @@ export class Api {
   async getRoom(roomId: string, token: string | null, minVersion?: number): Promise<RoomView> {
     const room = await this.request<RoomView>('GET', `/v1/rooms/${enc(roomId)}`, {
       token,
-      query: { minVersion, limit: QUEUE_WINDOW },
+      query: { minVersion, limit: QUEUE_WINDOW, invite: inviteFor(roomId) },
     });
     return room;
   }
@@ -98,7 +99,7 @@ export class Api {
     options: { before?: number | undefined; minVersion?: number | undefined },
   ): Promise<{ records: readonly HistoryItem[]; nextBefore: number | null; version: number }> {
     return this.request<HistoryPage & { version: number }>('GET', `/v1/rooms/${enc(roomId)}/history`, {
-      query: { before: options.before, minVersion: options.minVersion, limit: 20 },
+      query: { before: options.before, minVersion: options.minVersion, limit: 20, invite: inviteFor(roomId) },
     });
   }
 
@@ -123,7 +124,9 @@ export class Api {
   }
 
   join(roomId: string, name: string): Promise<Joined> {
-    return this.write<Joined>('POST', `/v1/rooms/${enc(roomId)}/members`, { body: { name } });
+    return this.write<Joined>('POST', `/v1/rooms/${enc(roomId)}/members`, {
+      body: { name, invite: inviteFor(roomId) },
+    });
   }
 
   addTrack(

@@ -60,6 +60,8 @@ export interface RoomModel {
   readonly me: Member | null;
   /** memberId -> display name, gathered from everything seen, to name who added what. */
   readonly names: Readonly<Record<string, string>>;
+  /** A private room's invite secret, for its share link: known to its host and co-hosts only. */
+  readonly invite?: string;
 }
 
 /** A history record as the REST API answers it (`addedBy` a MemberRef, as in the queue). */
@@ -95,6 +97,7 @@ export function fromView(view: RoomView, knownNames: Readonly<Record<string, str
     version: view.version,
     memberCount: view.memberCount,
     present: view.present,
+    ...(view.invite !== undefined ? { invite: view.invite } : {}),
     playCount: view.playCount,
     nowPlaying: np
       ? {

@@ -27,6 +27,7 @@ import {
 } from './model.ts';
 import type { RoomEvent, Track } from '../../src/domain/types.ts';
 import type { RoomView } from '../../src/domain/view.ts';
+import { inviteFor } from './invite.ts';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -248,9 +249,11 @@ export class RoomSession {
     }
     // With my token (an EventSource sends no headers): the room counts me present while it is open.
     const token = this.state.identity?.token;
+    const invite = inviteFor(this.roomId);
     const url =
       `/v1/rooms/${encodeURIComponent(this.roomId)}/events?after=${this.room.version}` +
-      (token ? `&token=${encodeURIComponent(token)}` : '');
+      (token ? `&token=${encodeURIComponent(token)}` : '') +
+      (invite ? `&invite=${encodeURIComponent(invite)}` : '');
     const source = new EventSource(url);
     this.source = source;
     if (this.everConnected) this.reconnecting();
@@ -542,6 +545,8 @@ export class RoomSession {
     const answer = await this.act((token) => this.api.updateSettings(this.roomId, token, patch));
     if (!answer) return false;
     this.expect(answer.version);
+    // Made private, the room has an invite now, which only a read shows (the share link needs it).
+    if (patch.public === false) await this.refetch(answer.version);
     this.toast('info', 'Settings saved');
     return true;
   }

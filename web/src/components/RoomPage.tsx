@@ -11,6 +11,7 @@ import { ConnectionBadge, RoomMenu, ShareButton, Toasts, TopBar } from './Chrome
 import { History } from './History.tsx';
 import { HostPanel } from './HostPanel.tsx';
 import { NowPlaying } from './NowPlaying.tsx';
+import { withInvite } from '../invite.ts';
 import { Invite, useRoomLink } from './Invite.tsx';
 import { PlayHere } from './PlayHere.tsx';
 import { Player } from '../player.ts';
@@ -34,8 +35,9 @@ export function RoomPage({ roomId }: { roomId: string }) {
   );
   useEffect(() => () => player.dispose(), [player]);
   const s = useExternal(session.subscribe, session.getState);
-  const link = useRoomLink(roomId);
   const room = s.room;
+  // A private room's link carries its invite (the view shows it to the host and co-hosts only).
+  const link = withInvite(useRoomLink(roomId), room?.invite);
 
   useEffect(() => {
     document.title = room ? `${room.name} · Chorus` : 'Chorus';
