@@ -1,4 +1,4 @@
-// `chorus watch` for people: one line per change ("21:04:05 Bob voted Moonlight up: +2, now #1").
+// `chorus watch` for people: one line per change ("21:04:05 votes on Moonlight: +2 (2 up, 0 down), now #1").
 // Events name members and entries by id, so the watcher keeps what it has seen of the room: the
 // entries of the last reset and those added since (with their scores, to know each one's place), and
 // the names of members it has seen (adders, joiners). A member who joined before the watch began and

@@ -391,7 +391,8 @@ void describe('the first ten minutes: identities, readable watch, version, no np
       succeeded(await chorus('dana', 'add', room, 'demo:0003', '--as', 'finn'));
       succeeded(await chorus('dana', 'vote', room, '2', 'up', '--as', 'finn'));
       succeeded(await chorus('dana', 'vote', room, '1', 'down'));
-      await waitFor(/Dana voted \S.* down/);
+      // Votes are private: watchers see the counts, never who voted which way.
+      await waitFor(/votes on Shadow: 0 \(1 up, 1 down\)/);
       const changes = out.split('\n').filter((l) => /^\d\d:\d\d:\d\d /.test(l));
       assert.deepEqual(
         changes.map((l) => l.slice(9)),
@@ -401,8 +402,8 @@ void describe('the first ten minutes: identities, readable watch, version, no np
           'now playing: Sweet Lullaby by Harbor Lights Collective (4:14), added by Dana',
           'Dana added Take Me Higher by Harbor Lights Collective (4:12): #1',
           'Finn added Shadow by Harbor Lights Collective (4:43): #2',
-          'Finn voted Shadow up: +1, now #1',
-          'Dana voted Shadow down: 0, now #2',
+          'votes on Shadow: +1 (1 up, 0 down), now #1',
+          'votes on Shadow: 0 (1 up, 1 down), now #2',
         ],
         out,
       );
