@@ -84,7 +84,7 @@ void describe('presence across nodes', () => {
         body: {
           name: 'Presence party',
           hostName: 'Host',
-          settings: { skipVotes: 3, skipShare: 0.5, public: false },
+          settings: { skipVotes: 3, skipShare: 0.5, public: true },
         },
       }),
       201,
@@ -175,7 +175,7 @@ void describe('join control over REST', () => {
         body: {
           name: 'Door party',
           hostName: 'Host',
-          settings: { joinPolicy: 'passcode', maxMembers: 3, public: false },
+          settings: { joinPolicy: 'passcode', maxMembers: 3, public: true },
           passcode: 'open sesame',
         },
       }),
