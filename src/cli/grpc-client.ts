@@ -97,11 +97,10 @@ export class GrpcClient implements ChorusClient {
       invite: access.invite ?? '',
       clientKey: access.clientKey ?? '',
     };
-    return this.joined(
-      await this.call<pb.JoinResponse__Output>((md, opts, done) =>
-        this.stubs.sessions.Join(request, md, opts, done),
-      ),
+    const answer = await this.call<pb.JoinResponse__Output>((md, opts, done) =>
+      this.stubs.sessions.Join(request, md, opts, done),
     );
+    return { ...this.joined(answer), pending: answer.pending };
   }
 
   async room(

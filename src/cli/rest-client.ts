@@ -18,6 +18,8 @@ export interface Joined {
   /** Creating a room: the host recovery key (shown once), and a private room's invite. */
   readonly recoveryKey?: string;
   readonly invite?: string;
+  /** Joining: the join waits for the host's approval. */
+  readonly pending?: boolean;
 }
 
 export interface ClientOptions {

@@ -24,6 +24,11 @@ export interface JoinResponse {
    * CreateRoom of a private room: its invite secret (reads, Watch and Join need it, or a member token).
    */
   invite?: string;
+  /**
+   * Join only: the join waits for the host (join_policy "approval"); the token already opens the room's
+   * stream, where the host's answer arrives.
+   */
+  pending?: boolean;
 }
 
 /**
@@ -44,4 +49,9 @@ export interface JoinResponse__Output {
    * CreateRoom of a private room: its invite secret (reads, Watch and Join need it, or a member token).
    */
   invite: string;
+  /**
+   * Join only: the join waits for the host (join_policy "approval"); the token already opens the room's
+   * stream, where the host's answer arrives.
+   */
+  pending: boolean;
 }
