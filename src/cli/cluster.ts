@@ -69,6 +69,14 @@ export function addClusterOptions(cmd: Command): Command {
     )
     .addOption(
       new Option(
+        '--ready-timeout <seconds>',
+        'how long each node (and Redis) may take to be ready before the cluster gives up and stops',
+      )
+        .env('CHORUS_CLUSTER_READY_TIMEOUT')
+        .default('60'),
+    )
+    .addOption(
+      new Option(
         '--secret <secret>',
         'token secret shared by the nodes (default: generated once into the data dir and kept; prefer CHORUS_SECRET: a command line is readable by every local user)',
       ).env('CHORUS_SECRET'),
@@ -101,6 +109,7 @@ export async function cluster(opts: Record<string, string | string[] | undefined
       redisUrl: typeof opts['redisUrl'] === 'string' ? opts['redisUrl'] : null,
       redisShards: whole('--redis-shards', String(opts['redisShards']), 0, 16),
       redisReplicas: whole('--redis-replicas', String(opts['redisReplicas']), 0, 2),
+      readyMs: whole('--ready-timeout', String(opts['readyTimeout']), 1, 3600) * 1000,
       secret: typeof opts['secret'] === 'string' ? opts['secret'] : null,
       nodeArgs: Array.isArray(opts['nodeArg']) ? opts['nodeArg'] : [],
       // Progress goes to stderr while starting; the endpoint lines are printed once all is ready.

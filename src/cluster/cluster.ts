@@ -54,6 +54,8 @@ export interface ClusterOptions {
   readonly redisShards?: number;
   /** With redisShards: replicas per primary. */
   readonly redisReplicas?: number;
+  /** How long a node (or Redis) may take to be ready at start; default READY_MS. */
+  readonly readyMs?: number;
   /** The token secret; null: the one kept in the data dir (generated the first time). */
   readonly secret: string | null;
   /** Extra flags passed to every `chorus serve`. */
@@ -84,7 +86,8 @@ export interface Cluster {
 }
 
 const MAIN = resolve(fileURLToPath(new URL('../cli/main.ts', import.meta.url)));
-// Generous: a node on a loaded machine (benchmarks, CI beside other work) may take tens of seconds.
+// Generous by default: a node on a loaded machine (benchmarks, CI beside other work) may take tens of
+// seconds (`--ready-timeout`).
 const READY_MS = 60_000;
 /** How long a Redis Cluster primary may be unreachable before its replica takes over. */
 const REDIS_NODE_TIMEOUT_MS = 5000;
@@ -106,6 +109,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const total = o.nodes + learners;
   const shards = o.redisShards ?? 0;
   const replicas = o.redisReplicas ?? 0;
+  const readyMs = o.readyMs ?? READY_MS;
   if (shards !== 0 && o.store !== 'redis') throw new Error('--redis-shards is for --store redis only');
   if (shards !== 0 && o.redisUrl)
     throw new Error('--redis-shards starts a Redis Cluster: leave out --redis-url');
@@ -176,11 +180,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         ),
       );
       if (layout.fresh) {
-        await createCluster(layout.nodes, replicas, secrets.redisPassword, 60_000);
+        await createCluster(layout.nodes, replicas, secrets.redisPassword, readyMs);
         await keepClusterLayout(clusterDir, layout);
         o.log(`redis cluster created: ${shards} primaries, ${replicas} replica(s) each`);
       } else {
-        await waitForClusterOk(layout.nodes, secrets.redisPassword, 60_000);
+        await waitForClusterOk(layout.nodes, secrets.redisPassword, readyMs);
         o.log(`redis cluster rejoined: ${shards} primaries, ${replicas} replica(s) each`);
       }
       redisUrl = clusterUrl(layout.nodes, secrets.redisPassword);
@@ -274,7 +278,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
           );
           // A node that never gets ready must not outlive this attempt (nothing else would stop it).
           const rest = (
-            await waitForLine(p, /^rest (\S+)/, READY_MS, `node ${i + 1}`).catch(async (err: unknown) => {
+            await waitForLine(p, /^rest (\S+)/, readyMs, `node ${i + 1}`).catch(async (err: unknown) => {
               await stopProcess(p, 2000);
               throw err;
             })
@@ -316,7 +320,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
               if (err instanceof Error && /already a member/.test(err.message)) return null;
               throw err;
             }
-          }, READY_MS);
+          }, readyMs);
           o.log(`node ${i + 1} (${ids[i]!}) is a learner${res ? ` (log index ${res.index})` : ''}`);
         }
       } finally {
@@ -339,11 +343,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     });
     const rest = lbRestPort === null ? null : `http://${o.host}:${lbRestPort}`;
     const grpc = lbGrpcPort === null ? null : `${o.host}:${lbGrpcPort}`;
-    if (rest) await waitForReady(`${rest}/readyz`, READY_MS, nginx.proc);
-    if (grpc) await waitForGrpcReady(grpc, READY_MS, nginx.proc);
+    if (rest) await waitForReady(`${rest}/readyz`, readyMs, nginx.proc);
+    if (grpc) await waitForGrpcReady(grpc, readyMs, nginx.proc);
     // A group takes writes only once its members reach each other (a 2PC write needs every node, a
     // Raft write a leader): ready means every node says so, not just the first nginx reaches.
-    if (group) await Promise.all(infos.map((n) => waitForReady(`${n.rest}/readyz`, READY_MS, nginx.proc)));
+    if (group) await Promise.all(infos.map((n) => waitForReady(`${n.rest}/readyz`, readyMs, nginx.proc)));
 
     return {
       rest,

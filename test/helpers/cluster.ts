@@ -201,6 +201,8 @@ export type ClusterApi = 'rest' | 'grpc' | 'both';
 
 export interface ClusterOptions {
   readonly nodes: number;
+  /** `--ready-timeout`: seconds a node may take to be ready before the cluster gives up. */
+  readonly readyTimeoutSeconds?: number;
   /** What nginx fronts (`--api`); default 'rest'. */
   readonly api?: ClusterApi;
   /** Extra flags for every `chorus serve` (each passed as `--node-arg=FLAG`). */
@@ -260,6 +262,7 @@ export function clusterArgs(options: ClusterOptions, dataDir: string): string[] 
     dataDir,
     ...(options.redisShards ? ['--redis-shards', String(options.redisShards)] : []),
     ...(options.redisReplicas ? ['--redis-replicas', String(options.redisReplicas)] : []),
+    ...(options.readyTimeoutSeconds ? ['--ready-timeout', String(options.readyTimeoutSeconds)] : []),
     ...(options.nodeArgs ?? ['--log-level=warn']).map((a) => `--node-arg=${a}`),
   ];
 }

@@ -22,7 +22,7 @@ import {
 void test('a node that never gets ready at start: chorus cluster exits 1 and leaves no process behind', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chorus-cluster-'));
   const seen = new Set<number>();
-  const proc = spawnProcess(process.execPath, clusterArgs({ nodes: 2 }, dataDir), {
+  const proc = spawnProcess(process.execPath, clusterArgs({ nodes: 2, readyTimeoutSeconds: 20 }, dataDir), {
     cwd: REPO_ROOT,
     env: childEnv(),
   });
