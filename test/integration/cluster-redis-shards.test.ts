@@ -22,6 +22,7 @@ import {
   roomPath,
   setupRooms,
   startCluster,
+  until,
 } from '../helpers/cluster.ts';
 
 const run = promisify(execFile);
@@ -77,7 +78,16 @@ void test(
         const c = await admin(first.redisUrl);
         try {
           assert.equal(c.nodes('master').length, 3, 'three primaries');
-          assert.equal(c.nodes('slave').length, 3, 'a replica each');
+          // Replicas finish their handshake a moment after the cluster answers: ask the cluster itself
+          // (CLUSTER NODES), until every primary has its replica.
+          await until(
+            async () => {
+              const lines = String(await c.nodes('master')[0]!.call('CLUSTER', 'NODES')).split('\n');
+              return lines.filter((l) => /^\S+ \S+ (\S+,)?slave\b/.test(l)).length === 3;
+            },
+            30_000,
+            'a replica for each primary',
+          );
           rooms = await setupRooms(first.lb, { rooms: 12, clients: 1, tag: 'shard' });
           const held = await logsPerPrimary(c);
           const where = (id: string): string[] =>
