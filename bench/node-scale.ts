@@ -93,7 +93,7 @@ async function post(url: string, body: unknown, token?: string, method = 'POST')
 
 const SETTINGS = { autoplay: false, maxQueueLength: 1_000_000, maxEntriesPerMember: 0, voteOffThreshold: 0 };
 
-async function createRoom(rest: string, roomId: string, isPublic = false): Promise<string> {
+async function createRoom(rest: string, roomId: string, isPublic = true): Promise<string> {
   const created = (await post(`${rest}/v1/rooms`, {
     roomId,
     name: roomId,

@@ -11,7 +11,8 @@ export const ROOM_SETTINGS = {
   maxEntriesPerMember: 0,
   voteOffThreshold: 0,
   skipVotes: 0,
-  public: false,
+  // Listed: a private room opens only with its invite, and the load reads rooms without one.
+  public: true,
 };
 
 let roomCounter = 0;
