@@ -6,12 +6,13 @@ const key = (roomId: string): string => `chorus.invite.${roomId}`;
 
 /** The invite this browser holds for the room: the page's own link first, else the one kept. */
 export function inviteFor(roomId: string): string | undefined {
-  const fromLink = new URLSearchParams(location.search).get('invite');
+  let fromLink: string | null = null;
   try {
+    fromLink = new URLSearchParams(globalThis.location?.search ?? '').get('invite');
     if (fromLink) localStorage.setItem(key(roomId), fromLink);
     return fromLink ?? localStorage.getItem(key(roomId)) ?? undefined;
   } catch {
-    return fromLink ?? undefined; // storage refused (private mode): the link alone
+    return fromLink ?? undefined; // no storage (private mode, or no page at all): the link alone
   }
 }
 
