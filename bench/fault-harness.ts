@@ -248,7 +248,8 @@ export async function runHarness(o: HarnessOptions): Promise<HarnessResult> {
         // The store could not order it (UNAVAILABLE; 2PC's ABORTED after losing its lock races):
         // nothing was applied. ABORTED "in progress" means another call runs the same write.
         const notOrdered =
-          code === 'UNAVAILABLE' || (code === 'ABORTED' && error.details?.reason !== 'in-progress');
+          code === 'UNAVAILABLE' ||
+          (code === 'ABORTED' && error.details?.reason !== 'TWOPC_WRITE_IN_PROGRESS');
         outcome = notOrdered
           ? { status: 'failed', code }
           : code === 'ABORTED'

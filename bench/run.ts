@@ -51,6 +51,8 @@ bench/results/<date>-<machine>.{json,md} with PNG figures.
                  go to a fresh temporary directory unless --out says otherwise (never the tree)
   --systems LIST the groups part measures only these systems (etcd-3, raft-3, raft-5, 2pc-3,
                  2pc-5, redis-3), comma-separated
+  --group-trials N     trials per system and concurrency in the groups part (default 2)
+  --failover-trials N  leader kills in the failover part (default 20): a shorter locked run
   --parts LIST   run only these parts, comma-separated (default: all):
                    experiment   the earlier system's add-track experiment (Redis store, nginx)
                    saturation   mixed load against the echo ceiling (embedded node, Redis)
@@ -645,7 +647,7 @@ function markdown(result: {
     `# Chorus benchmark, ${result.date} (${result.mode})`,
     '',
     `Machine: ${String(m['cpus'])} × ${String(m['cpuModel'])}, ${String(m['memoryGiB'])} GiB, ${String(m['os'])}; Node ${String(m['node'])}, ${String(m['nginx'])}, ${String(m['redis'])}; commit ${String(m['commit'])}.`,
-    `Command: \`npm run bench${command(result.mode, result.plan.parts, result.plan.groups.systems)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
+    `Command: \`npm run bench${command(result.mode, result.plan.parts, result.plan.groups)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
   ];
   const experimentLines = [
     '',
@@ -714,12 +716,17 @@ function markdown(result: {
   return `${lines.join('\n')}\n`;
 }
 
-function command(mode: string, parts: readonly Part[], systems: GroupPlan['systems']): string {
-  const all = (mode === 'quick' ? QUICK_GROUPS : FULL_GROUPS).systems;
+function command(mode: string, parts: readonly Part[], groups: GroupPlan): string {
+  const base = mode === 'quick' ? QUICK_GROUPS : FULL_GROUPS;
+  const { systems } = groups;
   const flags = [
     ...(mode === 'quick' ? ['--quick'] : []),
     ...(parts.length === PARTS.length ? [] : [`--parts ${parts.join(',')}`]),
-    ...(systems.length === all.length ? [] : [`--systems ${systems.map((s) => s.name).join(',')}`]),
+    ...(systems.length === base.systems.length ? [] : [`--systems ${systems.map((s) => s.name).join(',')}`]),
+    ...(groups.trials === base.trials ? [] : [`--group-trials ${groups.trials}`]),
+    ...(groups.failover.trials === base.failover.trials
+      ? []
+      : [`--failover-trials ${groups.failover.trials}`]),
   ];
   return flags.length > 0 ? ` -- ${flags.join(' ')}` : '';
 }
@@ -731,6 +738,21 @@ function onlySystems(plan: GroupPlan, names: string | undefined): GroupPlan {
   return { ...plan, systems: plan.systems.filter((s) => keep.has(s.name)) };
 }
 
+/** `--group-trials N`, `--failover-trials N`: fewer trials, to keep a locked run under 10 minutes. */
+function withTrials(plan: GroupPlan, group: string | undefined, failover: string | undefined): GroupPlan {
+  const count = (v: string | undefined, flag: string, dflt: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error(`${flag} must be an integer 1-100`);
+    return n;
+  };
+  return {
+    ...plan,
+    trials: count(group, '--group-trials', plan.trials),
+    failover: { ...plan.failover, trials: count(failover, '--failover-trials', plan.failover.trials) },
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -740,6 +762,8 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       parts: { type: 'string' },
       systems: { type: 'string' },
+      'group-trials': { type: 'string' },
+      'failover-trials': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -766,7 +790,11 @@ async function main(): Promise<void> {
   }
   const plan: Plan = {
     parts: parts as Part[],
-    groups: onlySystems(quick ? QUICK_GROUPS : FULL_GROUPS, values.systems),
+    groups: withTrials(
+      onlySystems(quick ? QUICK_GROUPS : FULL_GROUPS, values.systems),
+      values['group-trials'],
+      values['failover-trials'],
+    ),
     shards: quick ? QUICK_SHARDS : FULL_SHARDS,
     mode: quick ? 'quick' : 'full',
     experimentNodes: quick ? [1, 3] : [1, 2, 3, 5, 10],

@@ -4,8 +4,8 @@
 
 import { status, type CallOptions, type ServiceError } from '@grpc/grpc-js';
 import { callMetadata, connect, unaryCall, type Stubs } from '../api/grpc/client.ts';
+import { fromPbEvent } from '../api/grpc/convert-events.ts';
 import {
-  fromPbEvent,
   fromPbHistoryRecord,
   fromPbListing,
   fromPbQueueItem,

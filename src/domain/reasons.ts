@@ -5,8 +5,8 @@
 // tell reasons apart by `details.reason` on the wire (errors.ts `wireError`).
 //
 // Invariants: a reason's name is its key; templates are pure (no clock, no I/O); the README's
-// error section lists every reason (test/unit/domain/reasons.test.ts checks it). The raft and
-// two-phase-commit stores still build their own errors (their reasons ride in `details.reason`).
+// error section lists every reason (test/unit/domain/reasons.test.ts checks it). The raft store
+// still builds its own errors (its reasons ride in `details.reason`).
 
 import { ChorusError, type ErrorCode, type ErrorDetails, type ErrorInfo } from './errors.ts';
 
@@ -42,6 +42,27 @@ function formatRate(perSecond: number): string {
   if (perSecond >= 1) return `${Math.round(perSecond * 100) / 100} a second`;
   return `${Math.round(perSecond * 60 * 100) / 100} a minute`;
 }
+
+/**
+ * A 2PC write that failed: the protocol's cause (a participant's NO reason, the vote deadline, …;
+ * the `chorus_2pc_aborts_total` label), the room, the nodes at fault and the attempts made.
+ */
+interface TwoPcFailure {
+  readonly cause: string;
+  readonly room: string;
+  readonly nodes: readonly string[];
+  readonly attempts: number;
+}
+
+const twoPcDetails = (a: TwoPcFailure): ErrorDetails => ({
+  cause: a.cause,
+  room: a.room,
+  nodes: [...a.nodes],
+  attempts: a.attempts,
+});
+
+/** "n2, n3", or "a node" when none is named. */
+const who = (nodes: readonly string[]): string => (nodes.length > 0 ? nodes.join(', ') : 'a node');
 
 export const REASONS = {
   // ---- Requests: shapes and fields ------------------------------------------------------------
@@ -555,6 +576,54 @@ export const REASONS = {
     'FAILED_PRECONDITION',
     (a: { where: string; version: string | null }) =>
       `the redis store needs Redis 7.0 or newer; ${a.where} runs ${a.version ?? 'an unknown version'}`,
+  ),
+  TWOPC_WRITE_IN_PROGRESS: reason(
+    'ABORTED',
+    (a: { writeId: string }) => `write ${a.writeId} is already in progress`,
+  ),
+  TWOPC_RACES_LOST: reason(
+    'ABORTED',
+    (a: TwoPcFailure) => `the write lost ${a.attempts} races for room ${a.room}; retry it`,
+    twoPcDetails,
+  ),
+  TWOPC_VOTE_TIMEOUT: reason(
+    'UNAVAILABLE',
+    (a: TwoPcFailure) =>
+      `${who(a.nodes)} did not vote in time: every node must be up to write (room ${a.room})`,
+    twoPcDetails,
+  ),
+  TWOPC_ROOM_IN_DOUBT: reason(
+    'UNAVAILABLE',
+    (a: TwoPcFailure) => `room ${a.room} is blocked by a transaction in doubt until its coordinator is back`,
+    twoPcDetails,
+  ),
+  TWOPC_PREPARED_TABLE_FULL: reason(
+    'UNAVAILABLE',
+    (a: TwoPcFailure) => `${who(a.nodes)} has too many prepared transactions`,
+    twoPcDetails,
+  ),
+  TWOPC_CATCHING_UP: reason(
+    'UNAVAILABLE',
+    (a: TwoPcFailure) => `${who(a.nodes)} is catching up after a restart`,
+    twoPcDetails,
+  ),
+  TWOPC_WRITE_ABORTED: reason(
+    'UNAVAILABLE',
+    (a: TwoPcFailure) => `the write to room ${a.room} was aborted (${a.cause}); retry it`,
+    twoPcDetails,
+  ),
+  TWOPC_COMMIT_NOT_SEEN: reason(
+    'DEADLINE_EXCEEDED',
+    (_a: { commandId: string }) => 'the write was not seen committed in time; retry it',
+    ({ commandId }) => ({ commandId }),
+  ),
+  TWOPC_NOT_APPLIED: reason(
+    'INTERNAL',
+    (a: { txn: string }) => `2pc: ${a.txn} committed but was not applied here`,
+  ),
+  TWOPC_LOG_FAILED: reason(
+    'UNAVAILABLE',
+    (a: { problem: string }) => `the 2pc store's log failed: ${a.problem}`,
   ),
 
   // ---- Anything else --------------------------------------------------------------------------

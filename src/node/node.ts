@@ -232,8 +232,12 @@ export async function startNode(
       clock.stop();
       service.stop();
       watched?.close();
-      await Promise.all([grpc.close(), app.close()]);
+      // REST first (its requests in flight finish on the open store); then the store, with the gRPC
+      // server still up: a Raft leader hands over on close and must hear its successor on the peer
+      // service that server carries; the gRPC server last.
+      await app.close();
       await store.close();
+      await grpc.close();
     })();
     return closing;
   };

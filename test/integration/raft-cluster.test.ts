@@ -1,6 +1,6 @@
 // The earlier system's five Raft scenarios on five real `chorus serve --store raft` processes,
-// observed only through GET /v1/cluster and the REST API; then a single node that loses no
-// acknowledged write across SIGKILL.
+// observed only through GET /v1/cluster and the REST API; a leader stopped (SIGTERM) under writes
+// that hands over in one election; then a single node that loses no acknowledged write across SIGKILL.
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -84,7 +84,10 @@ async function seenEverywhere(nodes: readonly ChorusProcess[], room: string, ver
   }
 }
 
-async function startGroup(n: number): Promise<{ nodes: ChorusProcess[]; ids: string[] }> {
+async function startGroup(
+  n: number,
+  extra: readonly string[] = [],
+): Promise<{ nodes: ChorusProcess[]; ids: string[] }> {
   const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
   const ports: number[] = []; // one at a time: a port freed by one probe could be handed out again
   for (const _ of ids) ports.push(await freePort());
@@ -94,7 +97,10 @@ async function startGroup(n: number): Promise<{ nodes: ChorusProcess[]; ids: str
       startChorus({
         grpcPort: ports[i]!,
         startTimeoutMs: 120_000,
-        args: ['--store', 'raft', '--node-id', id, '--peers', peers, '--secret', SECRET, '--no-legacy'],
+        args: [
+          ...['--store', 'raft', '--node-id', id, '--peers', peers, '--secret', SECRET, '--no-legacy'],
+          ...extra,
+        ],
       }),
     ),
   );
@@ -147,6 +153,79 @@ void describe('raft: five chorus serve processes', () => {
     });
     await seenEverywhere(rest, 'raft-five', again.version);
     await Promise.all(rest.map((n) => n.stop()));
+  });
+});
+
+void describe('raft: SIGTERM of the leader under writes', () => {
+  void test('it hands over: one election, no write needs more than one retry, none is lost', async () => {
+    // Every join comes from 127.0.0.1: no per-address limit in the way.
+    const { nodes, ids } = await startGroup(3, ['--joins-per-address', '1000000', '--log-level', 'info']);
+    const first = await agreedLeader(nodes);
+    const leader = nodes[ids.indexOf(first.id)]!;
+    const followers = nodes.filter((n) => n !== leader);
+    const created = await post(followers[0]!, '/v1/rooms', {
+      roomId: 'hand-over',
+      name: 'H',
+      hostName: 'Ann',
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+
+    // Four writers on the followers (the leader's own REST port closes with it), each one join at a
+    // time; a failed join is retried once, 500 ms later, with the same Idempotency-Key.
+    let stopped = false;
+    let acked = 0;
+    const failures: string[] = [];
+    const join = (node: ChorusProcess, key: string) =>
+      fetch(`${node.restUrl}/v1/rooms/hand-over/members`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ name: key }),
+        signal: AbortSignal.timeout(15_000),
+      }).then(
+        async (res) => ({ status: res.status, text: await res.text() }),
+        (err: unknown) => ({ status: 0, text: String(err) }),
+      );
+    const writer = async (node: ChorusProcess, w: number): Promise<void> => {
+      for (let i = 0; !stopped && i < 2_000; i++) {
+        const key = `w${w}-${i}`;
+        let res = await join(node, key);
+        if (res.status !== 201) {
+          await new Promise((r) => setTimeout(r, 500));
+          res = await join(node, key);
+        }
+        if (res.status === 201) acked++;
+        else failures.push(`${key}: ${res.status} ${res.text}`);
+      }
+    };
+    const writers = [0, 1, 2, 3].map((w) => writer(followers[w % 2]!, w));
+    try {
+      await poll('writes before the stop', async () => (acked >= 20 ? true : undefined));
+      assert.equal(await leader.stop(60_000), 0, 'the leader exits cleanly');
+      // It heard its successor before it closed (its peer service stays up until then).
+      assert.match(
+        leader.stdout() + leader.stderr(),
+        /"handedOver":true[^\n]*raft leadership transfer on stop/,
+      );
+      const before = acked;
+      await poll('writes after the stop', async () => (acked >= before + 20 ? true : undefined));
+    } finally {
+      stopped = true;
+      await Promise.all(writers);
+    }
+    assert.deepEqual(failures, [], 'every write succeeded, at most on its one retry');
+    const second = await agreedLeader(followers);
+    assert.notEqual(second.id, first.id);
+    assert.equal(second.term, first.term + 1, 'leadership moved in one election: the hand-over');
+    // Every acknowledged join is on both survivors (joins with the same key count once).
+    for (const node of followers) {
+      const view = await poll('every join applied', async () => {
+        const res = await fetch(`${node.restUrl}/v1/rooms/hand-over`);
+        const v = (await res.json()) as { memberCount: number };
+        return v.memberCount === 1 + acked ? v : undefined;
+      });
+      assert.equal(view.memberCount, 1 + acked);
+    }
+    await Promise.all(followers.map((n) => n.stop()));
   });
 });
 

@@ -11,6 +11,7 @@ import {
   dropClusterKeys,
   runClusterLoad,
   startRedisCluster,
+  WHOLE_LOG,
   type TestRedisCluster,
 } from '../helpers/redis-cluster.ts';
 import { cmd, OPEN_SETTINGS, roomId } from '../helpers/store-envelopes.ts';
@@ -57,7 +58,11 @@ runStoreContract('redis on a 3-primary Redis Cluster', async () => {
 void describe('redis store on a Redis Cluster: several nodes', () => {
   void test('rooms land on all three primaries; under 20 clients every node agrees and no acknowledged write is lost', async () => {
     const prefix = freshPrefix();
-    const stores: RedisStore[] = await Promise.all([open(prefix), open(prefix), open(prefix)]);
+    const stores: RedisStore[] = await Promise.all([
+      open(prefix, WHOLE_LOG),
+      open(prefix, WHOLE_LOG),
+      open(prefix, WHOLE_LOG),
+    ]);
     try {
       const rooms = Array.from({ length: 12 }, () => roomId());
       for (const [i, room] of rooms.entries())
@@ -67,12 +72,48 @@ void describe('redis store on a Redis Cluster: several nodes', () => {
       );
       assert.equal(owners.size, 3, `12 rooms on ${[...owners].join(', ')}: expected all three primaries`);
 
-      const { acked, failures } = await runClusterLoad({ stores, rooms, clients: 20, perClient: 15 });
-      assert.deepEqual([...failures], [], 'no write failed on a healthy cluster');
-      await assertClusterAgrees(admin, prefix, stores, acked);
+      const load = await runClusterLoad({ stores, rooms, clients: 20, perClient: 15 });
+      assert.deepEqual([...load.failures], [], 'no write failed on a healthy cluster');
+      await assertClusterAgrees(admin, prefix, stores, load);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
       await dropClusterKeys(admin, prefix);
+    }
+  });
+
+  // The check that the fault tests rely on. A room's first entries leave the stream once a snapshot
+  // covers them (retainBehindSnapshot): under load a long reshard let rooms pass 1,000 entries, and
+  // the check reported their first joins as lost writes. It must say the log was trimmed instead,
+  // and pass on a whole log whose snapshots were written along the way.
+  void test('the cluster check refuses a log trimmed behind a snapshot rather than calling it lost writes, and checks snapshots on a whole log', async () => {
+    for (const [options, trims] of [
+      [{ snapshotEvery: 10, retainBehindSnapshot: 5 }, true],
+      [{ ...WHOLE_LOG, snapshotEvery: 10 }, false],
+    ] as const) {
+      const prefix = freshPrefix();
+      const store = await open(prefix, options);
+      try {
+        const room = roomId();
+        const acked = new Map([[room, [cmd.createRoom(room, 'host', OPEN_SETTINGS)]]]);
+        await accepted(store, acked.get(room)![0]!);
+        for (let i = 0; i < 40; i++) {
+          const env = cmd.join(room, `m${i}`);
+          await accepted(store, env);
+          acked.get(room)!.push(env);
+        }
+        // The proposer writes snapshots in the background: wait for the one at entry 40.
+        const deadline = Date.now() + 20_000;
+        while (Number(await admin.hget(roomKeys(prefix, room).snap, 'seq')) < 40) {
+          if (Date.now() > deadline) assert.fail('no snapshot at entry 40 within 20 s');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const check = assertClusterAgrees(admin, prefix, [store], { acked, retried: new Set() });
+        if (trims) await assert.rejects(check, /it was trimmed behind a snapshot/);
+        else await check;
+      } finally {
+        await store.close();
+        await dropClusterKeys(admin, prefix);
+      }
     }
   });
 

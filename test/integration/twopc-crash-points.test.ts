@@ -98,7 +98,8 @@ void describe('2PC crash points on 3 processes', () => {
     try {
       const refused = await g.api(0).post(`/v1/rooms/${room}/members`, { name: 'Cid' });
       assert.equal(refused.status, 503, refused.text);
-      assert.equal(refused.body.error.details.reason, 'timeout', refused.text);
+      assert.equal(refused.body.error.details.reason, 'TWOPC_VOTE_TIMEOUT', refused.text);
+      assert.equal(refused.body.error.details.cause, 'timeout', refused.text);
       // n3 at least (a loaded machine may make n2 late too).
       assert.ok((refused.body.error.details.nodes as string[]).includes('n3'), refused.text);
     } finally {

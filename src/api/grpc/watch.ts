@@ -12,7 +12,8 @@ import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
 import type { StreamAccount, StreamBudget } from '../stream-budget.ts';
 import { failStream, type MalformedRequest } from './call.ts';
-import { toPbEvent, toPbRoom } from './convert.ts';
+import { toPbEvent } from './convert-events.ts';
+import { toPbRoom } from './convert.ts';
 import type { ErrorLogger } from './errors.ts';
 import type * as pb from './generated/chorus/v1/index.ts';
 

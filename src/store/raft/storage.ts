@@ -26,6 +26,9 @@
 // dir with no segment at all: the start refuses (RaftLogDamagedError) and changes nothing, since
 // replaying what is left would bring the node back with acknowledged entries missing. A dir written
 // before headers (no marker) opens as it is, cuts its torn tail, and goes on in headed segments.
+// A bad frame is a torn tail only at the end of the newest segment with nothing intact after it:
+// damage in an older segment, or followed by an intact frame, refuses the start the same way,
+// naming the file and the byte where the damage begins (as the embedded store's replay does).
 //
 // Invariants: only one call at a time (the store's Ready loop awaits each); a failed write makes
 // the storage refuse every later one (fail-stop: the file's content after a failed fsync is unknown).
@@ -35,6 +38,7 @@ import path from 'node:path';
 import {
   beginsWithHeader,
   frameRecord,
+  intactFrameAfter,
   listSegments,
   scanFrames,
   SegmentWriter,
@@ -87,14 +91,20 @@ export function snapshotFilePath(dir: string, index: number): string {
 
 /** A Raft log damaged where a crash cannot damage it: the node refuses to start on it. */
 export class RaftLogDamagedError extends Error {
-  constructor(file: string, problem: string, dataDir: string) {
+  readonly file: string;
+  /** Where the damage begins in `file` (0 for a whole file or dir). */
+  readonly offset: number;
+
+  constructor(file: string, problem: string, dataDir: string, offset = 0) {
     super(
-      `the raft log ${file} is damaged (${problem}): this is not a torn tail left by a crash, and ` +
+      `the raft log ${file} is damaged${offset > 0 ? ` at byte ${offset}` : ''} (${problem}): this is not a torn tail left by a crash, and ` +
         'starting on what is left could lose acknowledged entries. Nothing was changed. Keep a copy ' +
         `of ${dataDir}; to bring the node back, remove it from the group (\`chorus raft remove-member\`), ` +
         'empty its data dir and add it again: it catches up from the others.',
     );
     this.name = 'RaftLogDamagedError';
+    this.file = file;
+    this.offset = offset;
   }
 }
 
@@ -170,6 +180,20 @@ export class RaftStorage {
           entries.push({ term: r.term, index: r.index, type: r.type, data: r.data });
         }
       }
+      const isLast = i === segments.length - 1;
+      if (
+        scan.problem !== null &&
+        (!isLast || intactFrameAfter(buf, scan.validBytes, MAX_WAL_RECORD_BYTES) !== null)
+      ) {
+        // Damage with records written after it (later in this segment, or a later segment): a crash
+        // tears only the end of the newest segment, so this is not one. Never cut, never guess.
+        throw new RaftLogDamagedError(
+          segment.path,
+          `${scan.problem}, and records written after it follow`,
+          dir,
+          scan.validBytes,
+        );
+      }
       if (scan.problem !== null) {
         const dropped = buf.length - scan.validBytes;
         logger.warn(
@@ -179,9 +203,7 @@ export class RaftStorage {
             droppedBytes: dropped,
             problem: scan.problem,
           },
-          i === segments.length - 1
-            ? `dropped ${dropped} bytes from the end of the raft log (${scan.problem}); they were never acknowledged`
-            : `ignoring ${dropped} damaged bytes at the end of ${path.basename(segment.path)} (${scan.problem})`,
+          `dropped ${dropped} bytes from the end of the raft log (${scan.problem}); they were never acknowledged`,
         );
       }
       if (i === segments.length - 1) tail = { validBytes: scan.validBytes, headed };

@@ -14,8 +14,8 @@
 
 import type { Context } from './context.ts';
 import type { Participant } from './participant.ts';
-import type { AbortReason, ClientWrite, Message, NodeId, NoReason, RoomId, TxnId } from './types.ts';
-import { errorInfo } from '../../domain/errors.ts';
+import type { AbortReason, ClientWrite, Message, NodeId, RoomId, TxnId } from './types.ts';
+import { refusal, type Reason } from '../../domain/reasons.ts';
 
 interface Voting {
   readonly write: ClientWrite;
@@ -80,7 +80,7 @@ export class Coordinator {
 
   write(w: ClientWrite): void {
     if (this.writes.has(w.id)) {
-      const error = errorInfo('ABORTED', `write ${w.id} is already in progress`, { reason: 'in-progress' });
+      const error = refusal('TWOPC_WRITE_IN_PROGRESS', { writeId: w.id });
       return this.ctx.out.answer({ id: w.id, ok: false, error, attempts: 0 });
     }
     if (!this.canCoordinate()) {
@@ -273,11 +273,7 @@ export class Coordinator {
   }
 
   private fail(w: ClientWrite, attempts: number, reason: AbortReason, nodes: readonly NodeId[]): void {
-    const details = { reason, room: w.room, nodes: [...nodes], attempts };
-    const error =
-      reason === 'locked' || reason === 'version'
-        ? errorInfo('ABORTED', `the write lost ${attempts} races for room ${w.room}; retry it`, details)
-        : errorInfo('UNAVAILABLE', unavailableMessage(reason, w.room, nodes), details);
+    const error = refusal(FAILURES[reason], { cause: reason, room: w.room, nodes, attempts });
     this.ctx.out.answer({ id: w.id, ok: false, error, attempts });
   }
 
@@ -292,18 +288,18 @@ export class Coordinator {
   }
 }
 
-function unavailableMessage(reason: AbortReason | NoReason, room: RoomId, nodes: readonly NodeId[]): string {
-  const who = nodes.length > 0 ? nodes.join(', ') : 'a node';
-  switch (reason) {
-    case 'timeout':
-      return `${who} did not vote in time: every node must be up to write (room ${room})`;
-    case 'in-doubt':
-      return `room ${room} is blocked by a transaction in doubt until its coordinator is back`;
-    case 'prepared-table-full':
-      return `${who} has too many prepared transactions`;
-    case 'catching-up':
-      return `${who} is catching up after a restart`;
-    default:
-      return `the write to room ${room} was aborted (${reason}); retry it`;
-  }
-}
+/**
+ * The registry's reason for each way an attempt ends unanswered (the cause itself rides in
+ * `details.cause`): lost races are ABORTED (retryable), the rest UNAVAILABLE.
+ */
+const FAILURES = {
+  locked: 'TWOPC_RACES_LOST',
+  version: 'TWOPC_RACES_LOST',
+  timeout: 'TWOPC_VOTE_TIMEOUT',
+  'in-doubt': 'TWOPC_ROOM_IN_DOUBT',
+  'prepared-table-full': 'TWOPC_PREPARED_TABLE_FULL',
+  'catching-up': 'TWOPC_CATCHING_UP',
+  aborted: 'TWOPC_WRITE_ABORTED',
+  asked: 'TWOPC_WRITE_ABORTED',
+  restart: 'TWOPC_WRITE_ABORTED',
+} as const satisfies Record<AbortReason, Reason>;

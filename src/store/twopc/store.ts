@@ -19,65 +19,37 @@
 // newest snapshot's rooms + the records after it (the core hands only those commands again).
 
 import { randomBytes, randomInt } from 'node:crypto';
-import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import { ChorusError, chorusError, type Envelope, type RoomState } from '../../domain/index.ts';
 import { decodeCommand, encodeCommand } from '../codec.ts';
 import { Failpoints, type FailpointName } from '../failpoints.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { LocalRooms } from '../room-table.ts';
-import { NO_TELEMETRY, type StoreTelemetry } from '../telemetry.ts';
+import { NO_TELEMETRY } from '../telemetry.ts';
 import { StoreBase } from '../store-base.ts';
 import type { HeldRoom } from '../room-table.ts';
 import type { CommitOutcome, GroupStatus, PeerService, RoomListing, StoreHealth } from '../types.ts';
 import { TwoPcMetrics } from './metrics.ts';
 import { TwoPcNode } from './node.ts';
 import { PeerLinks, twoPcPeerServices } from './transport.ts';
-import type { ClientAnswer, CommittedEntry, Limits, LogRecord, Message } from './types.ts';
+import type { ClientAnswer, CommittedEntry, LogRecord, Message } from './types.ts';
 import { TwoPcWal } from './wal.ts';
+import {
+  compactEvery,
+  DEFAULT_CALL_DEADLINE_MS,
+  DEFAULT_READ_TIMEOUT_MS,
+  DEFAULT_SUBMIT_TIMEOUT_MS,
+  DEFAULT_TICK_MS,
+  type TwoPcStoreOptions,
+} from './options.ts';
 
-export interface TwoPcStoreOptions {
-  readonly dataDir: string;
-  readonly nodeId: string;
-  /** Every node of the group, this one included, with the address of its gRPC server. */
-  readonly peers: readonly { readonly id: string; readonly address: string }[];
-  /** The cluster secret: node-to-node calls carry an HMAC of it. */
-  readonly secret: string;
-  readonly logger: StoreLogger;
-  /** One core tick (every timeout of the core counts ticks). */
-  readonly tickMs?: number;
-  /** Deadline of every node-to-node call. */
-  readonly callDeadlineMs?: number;
-  /** A submit not answered by then is DEADLINE_EXCEEDED (it may still take effect). */
-  readonly submitTimeoutMs?: number;
-  readonly readTimeoutMs?: number;
-  readonly limits?: Partial<Limits>;
-  /** Records written between snapshots (each snapshot compacts the log before it). */
-  readonly compactEvery?: number;
-  /** Where its metrics go (metrics.ts declares them); NO_TELEMETRY by default. */
-  readonly telemetry?: StoreTelemetry;
-  /** Test-only crash points (failpoints.ts); by default those of CHORUS_FAILPOINTS, usually none. */
-  readonly failpoints?: Failpoints;
-}
-
-export const DEFAULT_TICK_MS = 50;
-const DEFAULT_CALL_DEADLINE_MS = 2_000;
-const DEFAULT_SUBMIT_TIMEOUT_MS = 15_000;
-const DEFAULT_READ_TIMEOUT_MS = 5_000;
-export const DEFAULT_COMPACT_EVERY = 10_000;
-/** The environment variable that sets compactEvery for a node (tests use small values). */
-export const COMPACT_EVERY_ENV = 'CHORUS_2PC_COMPACT_EVERY';
-
-/** compactEvery from the options, else the environment, else the default. */
-export function compactEvery(given: number | undefined, env: NodeJS.ProcessEnv = process.env): number {
-  const raw =
-    given ?? (env[COMPACT_EVERY_ENV] !== undefined ? Number(env[COMPACT_EVERY_ENV]) : DEFAULT_COMPACT_EVERY);
-  if (!Number.isSafeInteger(raw) || raw < 1) {
-    throw new Error(
-      `2pc: compactEvery (${COMPACT_EVERY_ENV}) must be a whole number of records ≥ 1, not ${String(raw)}`,
-    );
-  }
-  return raw;
-}
+export {
+  COMPACT_EVERY_ENV,
+  DEFAULT_COMPACT_EVERY,
+  DEFAULT_TICK_MS,
+  compactEvery,
+  type TwoPcStoreOptions,
+} from './options.ts';
 
 interface Waiting {
   readonly resolve: (outcome: CommitOutcome) => void;
@@ -202,11 +174,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     const answered = new Promise<CommitOutcome>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(
-          new ChorusError('DEADLINE_EXCEEDED', 'the write was not seen committed in time; retry it', {
-            commandId: env.commandId,
-          }),
-        );
+        reject(chorusError('TWOPC_COMMIT_NOT_SEEN', { commandId: env.commandId }));
       }, this.opts.submitTimeoutMs ?? DEFAULT_SUBMIT_TIMEOUT_MS);
       this.waiting.set(id, { resolve, reject, timer, since: performance.now() });
     });
@@ -374,8 +342,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     if (outcome !== undefined) {
       this.metrics.committed((performance.now() - waiting.since) / 1000);
       waiting.resolve(outcome);
-    } else
-      waiting.reject(new ChorusError('INTERNAL', `2pc: ${answer.txn} committed but was not applied here`));
+    } else waiting.reject(chorusError('TWOPC_NOT_APPLIED', { txn: answer.txn }));
   }
 
   private fail(err: unknown): void {
@@ -386,7 +353,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
   }
 
   private failed(): ChorusError {
-    return new ChorusError('UNAVAILABLE', `the 2pc store's log failed: ${this.failure?.message ?? ''}`);
+    return chorusError('TWOPC_LOG_FAILED', { problem: this.failure?.message ?? '' });
   }
 
   private failAll(reason: Error): void {

@@ -260,6 +260,61 @@ void describe('raft storage', () => {
       assert.deepEqual(await listSegments(gone), [], 'no fresh log was started');
     });
 
+    void test('damage followed by intact records, in an older segment or the newest: the start refuses, naming file and byte', async () => {
+      /** A dir of two headed segments; returns it and the first segment's entry frames' offsets. */
+      async function twoSegments(): Promise<{ dir: string; first: string; last: string }> {
+        const dir = await freshDir();
+        const a = await SegmentWriter.create(dir, 1, false, true);
+        a.append(Buffer.concat(entries(1, 3, 1).map((e) => record({ k: 'e', ...e }))));
+        await a.close();
+        const b = await SegmentWriter.create(dir, 2, false, true);
+        b.append(
+          Buffer.concat([
+            ...entries(4, 6, 1).map((e) => record({ k: 'e', ...e })),
+            record({ k: 'h', term: 1, vote: 'a', commit: 6 }),
+          ]),
+        );
+        await b.close();
+        const [first, last] = await listSegments(dir);
+        return { dir, first: first!.path, last: last!.path };
+      }
+      /** Flips a byte inside the payload of the `n`th frame of `file`; returns where that frame begins. */
+      async function damage(file: string, n: number): Promise<{ offset: number; bytes: Buffer }> {
+        const buf = await readFile(file);
+        const frame = scanFrames(buf).frames[n]!;
+        buf[frame.offset + 12] = buf[frame.offset + 12]! ^ 0xff;
+        await writeFile(file, buf);
+        return { offset: frame.offset, bytes: buf };
+      }
+      const refused = (file: string, offset: number) => (err: Error) =>
+        err instanceof RaftLogDamagedError &&
+        err.file === file &&
+        err.offset === offset &&
+        err.message.includes(`${file} is damaged at byte ${offset}`);
+
+      const older = await twoSegments();
+      const inOlder = await damage(older.first, 2); // entry 2 of 1-3: entry 3 and segment 2 follow
+      await assert.rejects(open(older.dir), refused(older.first, inOlder.offset));
+      assert.deepEqual(await readFile(older.first), inOlder.bytes, 'nothing changed');
+
+      const olderTail = await twoSegments();
+      const atEnd = await damage(olderTail.first, 3); // the older segment's last entry: still not a tail
+      await assert.rejects(open(olderTail.dir), refused(olderTail.first, atEnd.offset));
+
+      const newest = await twoSegments();
+      const inNewest = await damage(newest.last, 1); // entry 4 of 4-6 and the hard state follow
+      await assert.rejects(open(newest.dir), refused(newest.last, inNewest.offset));
+      assert.deepEqual(await readFile(newest.last), inNewest.bytes, 'nothing changed');
+
+      // The newest segment's last record damaged, nothing after it: a torn tail, cut as before.
+      const torn = await twoSegments();
+      await damage(torn.last, 4);
+      const opened = await open(torn.dir);
+      assert.deepEqual(opened.persisted.entries, entries(1, 6, 1));
+      assert.deepEqual(opened.persisted.hardState, { term: 0, vote: '', commit: 0 });
+      await opened.storage.close();
+    });
+
     void test('a dir written before headers opens as it was, cuts its torn tail and goes on in headed segments', async () => {
       const dir = await freshDir();
       const old = await SegmentWriter.create(dir, 1, false); // no header, no marker: the old format

@@ -132,7 +132,7 @@ export function fuzz(seed: number, writes = WRITES): FuzzReport {
   const reasons: Record<string, number> = {};
   for (const a of answers) {
     if (a.ok) continue;
-    const reason = String(a.error.details?.['reason']);
+    const reason = String(a.error.details?.['cause']);
     reasons[reason] = (reasons[reason] ?? 0) + 1;
   }
   return {

@@ -29,9 +29,10 @@ function settle(sim: Sim): void {
 
 function failure(answer: ClientAnswer): { code: string; reason: unknown; nodes: unknown } {
   assert.ok(!answer.ok, `${answer.id} failed`);
+  assert.match(answer.error.reason ?? '', /^TWOPC_/, 'a 2PC failure names its registry reason');
   return {
     code: answer.error.code,
-    reason: answer.error.details?.['reason'],
+    reason: answer.error.details?.['cause'],
     nodes: answer.error.details?.['nodes'],
   };
 }
@@ -279,7 +280,12 @@ void describe('2PC protocol scenarios', () => {
     const committed = answers.filter((a) => a.ok);
     for (const a of answers) {
       assert.ok(a.attempts <= 4, `${a.id}: ${a.attempts} attempts`);
-      if (!a.ok) assert.deepEqual([a.error.code, a.error.details?.['reason']], ['ABORTED', 'locked']);
+      if (!a.ok) {
+        assert.deepEqual(
+          [a.error.code, a.error.reason, a.error.details?.['cause']],
+          ['ABORTED', 'TWOPC_RACES_LOST', 'locked'],
+        );
+      }
     }
     assert.ok(committed.length > 0 && committed.length < 25, `${committed.length} of 25 committed`);
     const retries = sim.ids.reduce((n, id) => n + sim.live(id).status().counters.retries, 0);
