@@ -272,7 +272,8 @@ export async function runClusterLoad(opts: {
  * twice only if its client re-sent it after an unknown outcome (DEADLINE_EXCEEDED: the first try
  * may have been written) and then its second entry changes nothing (the room applies a command id
  * once), the stored snapshot is the log replayed up to its position, and every store holds the room
- * exactly as replaying the log through `apply` gives it, at the same version.
+ * exactly as replaying the log through `apply` gives it, at the same version. Returns how many
+ * entries were such repeats.
  */
 export async function assertClusterAgrees(
   admin: Cluster,
@@ -281,7 +282,8 @@ export async function assertClusterAgrees(
   load: Pick<LoadResult, 'acked' | 'retried'>,
   /** Rooms whose primary crashed: writes it acknowledged and did not replicate may be gone. */
   mayLose: ReadonlySet<string> = new Set(),
-): Promise<void> {
+): Promise<{ repeated: number }> {
+  let repeated = 0;
   for (const [room, envs] of load.acked) {
     const log = await clusterLogOf(admin, prefix, room);
     const snap = await admin.hmget(roomKeys(prefix, room).snap, 'seq', 'data');
@@ -306,6 +308,7 @@ export async function assertClusterAgrees(
           `room ${room}: command ${env.commandId} is in the log twice (entry ${at}) and its client sent it once`,
         );
         assert.equal(next, state, `room ${room}: command ${env.commandId} applied twice (entry ${at})`);
+        repeated++;
       }
       seen.add(env.commandId);
       state = next;
@@ -323,4 +326,5 @@ export async function assertClusterAgrees(
       assert.deepEqual(held, state, `room ${room} on node ${i + 1} equals the log replayed`);
     }
   }
+  return { repeated };
 }

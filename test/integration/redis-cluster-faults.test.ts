@@ -84,7 +84,8 @@ void describe('redis store on a Redis Cluster that changes under load', () => {
       const total = [...acked.values()].reduce((n, envs) => n + envs.length, 0);
       t.diagnostic(`${total} writes acknowledged, ${load.retried.size} re-sent`);
       assert.ok(total >= 200, `${total} writes acknowledged`);
-      await assertClusterAgrees(admin, prefix, stores, load);
+      const { repeated } = await assertClusterAgrees(admin, prefix, stores, load);
+      t.diagnostic(`${repeated} log entries repeat a re-sent command`);
     } finally {
       log.report(t);
       await Promise.all(stores.map((s) => s.close()));
@@ -155,7 +156,8 @@ void describe('redis store on a Redis Cluster that changes under load', () => {
           acked.get(room)!.push(env);
         }
       }
-      await assertClusterAgrees(admin, prefix, stores, load, onVictim);
+      const { repeated } = await assertClusterAgrees(admin, prefix, stores, load, onVictim);
+      t.diagnostic(`${repeated} log entries repeat a re-sent command`);
     } finally {
       log.report(t);
       await Promise.all(stores.map((s) => s.close()));
