@@ -1,7 +1,7 @@
 // The read model every API shares: the room as a person sees it at a moment, from one member's
 // point of view. Derived entirely from the state, the time and the viewer.
 
-import { viewerAccess, type MemberView } from './access.ts';
+import { hasHostPowers, viewerAccess, type MemberView } from './access.ts';
 import { durationBefore, scoreOf } from './order.ts';
 import { presentMembers } from './presence.ts';
 import { fullSettings } from './settings.ts';
@@ -86,7 +86,7 @@ export interface RoomView {
   readonly presentCount: number;
   /** True when the viewer's join request waits for the host (joinPolicy approval). */
   readonly joinPending: boolean;
-  /** Join requests waiting for the host, oldest first: shown to the host only (empty for others). */
+  /** Join requests waiting for the host, oldest first: shown to the host and co-hosts only (empty for others). */
   readonly pendingJoins: readonly MemberRef[];
 }
 
@@ -166,12 +166,14 @@ function peopleView(
 ): Pick<RoomView, 'present' | 'presentCount' | 'joinPending' | 'pendingJoins'> {
   const present = presentMembers(state, now).map((id) => memberRef(state, id));
   const pending = state.pendingJoins ?? {};
-  const isHost = viewer !== null && memberOrNull(state, viewer)?.isHost === true;
+  const viewerMember = viewer !== null ? memberOrNull(state, viewer) : null;
+  // Host and co-hosts admit members (access.ts hasHostPowers), so both see who waits.
+  const admits = viewerMember !== null && hasHostPowers(viewerMember);
   return {
     present,
     presentCount: present.length,
     joinPending: viewer !== null && Object.hasOwn(pending, viewer),
-    pendingJoins: isHost
+    pendingJoins: admits
       ? Object.values(pending)
           .sort((a, b) => a.requestedAt - b.requestedAt || (a.memberId < b.memberId ? -1 : 1))
           .map((p) => ({ memberId: p.memberId, name: p.name }))

@@ -161,7 +161,10 @@ export async function eventually<T>(
   }
 }
 
-/** Ann creates a room on a new page of her own; resolves with the page and the room's id. */
+/**
+ * Ann creates a room on a new page of her own and closes the recovery-key dialog; resolves with the
+ * page and the room's id.
+ */
 export async function createRoom(
   browser: Browser,
   url: string,
@@ -174,5 +177,7 @@ export async function createRoom(
   await page.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
   await page.getByRole('button', { name: 'Create room' }).click();
   await page.waitForURL(/\/r\/[a-z0-9-]+$/);
+  // The room opens with its host recovery key, shown once in a "save it" dialog.
+  await page.getByRole('button', { name: 'I saved it' }).click();
   return [page, new URL(page.url()).pathname.split('/')[2]!];
 }

@@ -72,6 +72,7 @@ export async function roomScenario(o: ScenarioOptions): Promise<void> {
       await a.getByRole('region', { name: 'Start a room' }).getByLabel('Your name').fill('Ann');
       await a.getByRole('button', { name: 'Create room' }).click();
       await a.waitForURL(/\/r\/[a-z0-9-]+$/);
+      await a.getByRole('button', { name: 'I saved it' }).click();
       roomId = new URL(a.url()).pathname.split('/')[2]!;
       await live(a);
       await a.getByRole('heading', { name: 'Host controls' }).waitFor();

@@ -4,7 +4,7 @@
 // written for people ("“Shadow” is already in the queue", "the host has locked the queue").
 
 import type { HistoryPage, QueueItemView, RoomView } from '../../src/domain/view.ts';
-import type { SettingsPatch, Track } from '../../src/domain/types.ts';
+import type { Role, SettingsPatch, Track } from '../../src/domain/types.ts';
 import type { ServerClock } from './clock.ts';
 import { inviteFor } from './invite.ts';
 import type { HistoryItem, Vote } from './model.ts';
@@ -19,6 +19,12 @@ export class ApiError extends Error {
     this.code = code;
     this.status = status;
     this.details = details;
+  }
+
+  /** The server's reason (details.reason), e.g. PASSCODE_WRONG or MEMBER_BANNED. */
+  get reason(): string | undefined {
+    const r = this.details['reason'];
+    return typeof r === 'string' ? r : undefined;
   }
 
   /** Worth retrying: the request may not have reached a healthy node. */
@@ -41,6 +47,33 @@ export interface Joined {
   readonly room: RoomView;
   readonly memberId: string;
   readonly token: string;
+  /** The room admits by approval: this join waits for the host (joinPolicy approval). */
+  readonly pending?: boolean;
+}
+
+/** Creating a room also answers the host recovery key, this once (the room keeps only its hash). */
+export interface Created extends Joined {
+  readonly recoveryKey: string;
+}
+
+/** The members list the host and co-hosts read (GET /v1/rooms/:id/members). */
+export interface MembersAnswer {
+  readonly members: readonly MemberListing[];
+  readonly banned: readonly { memberId: string; name: string; at: number }[];
+  readonly version: number;
+}
+
+export interface MemberListing {
+  readonly memberId: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly joinedAt: number;
+}
+
+/** A join's extras: the passcode of a passcode room, and this browser's client key (a ban keeps it). */
+export interface JoinOptions {
+  readonly passcode?: string | undefined;
+  readonly clientKey?: string | undefined;
 }
 
 export interface VoteAnswer {
@@ -60,6 +93,9 @@ export interface RoomListing {
   readonly queueLength: number;
   readonly nowPlaying: string | null;
 }
+
+/** A settings change as the host sends it: a passcode rides along (the server keeps only its hash). */
+export type SettingsChange = SettingsPatch & { readonly passcode?: string };
 
 export type { SettingsPatch };
 
@@ -119,13 +155,57 @@ export class Api {
 
   // ---- Writes ---------------------------------------------------------------------------------
 
-  createRoom(name: string, hostName: string): Promise<Joined> {
-    return this.write<Joined>('POST', '/v1/rooms', { body: { name, hostName } });
+  createRoom(name: string, hostName: string): Promise<Created> {
+    return this.write<Created>('POST', '/v1/rooms', { body: { name, hostName } });
   }
 
-  join(roomId: string, name: string): Promise<Joined> {
+  join(roomId: string, name: string, options: JoinOptions = {}): Promise<Joined> {
     return this.write<Joined>('POST', `/v1/rooms/${enc(roomId)}/members`, {
-      body: { name, invite: inviteFor(roomId) },
+      body: { name, invite: inviteFor(roomId), clientKey: options.clientKey, passcode: options.passcode },
+    });
+  }
+
+  /** The recovery key makes its holder the host again, under a new member id and token. */
+  recoverHost(roomId: string, recoveryKey: string): Promise<Joined> {
+    return this.write<Joined>('POST', `/v1/rooms/${enc(roomId)}/recover`, { body: { recoveryKey } });
+  }
+
+  /** Host and co-hosts: who the members are, with their roles, and who is banned. */
+  members(roomId: string, token: string): Promise<MembersAnswer> {
+    return this.request<MembersAnswer>('GET', `/v1/rooms/${enc(roomId)}/members`, { token });
+  }
+
+  /** Host: make a member a co-host, or a plain member again. */
+  setRole(roomId: string, token: string, memberId: string, role: 'cohost' | 'member'): Promise<RoomView> {
+    return this.write('PUT', `/v1/rooms/${enc(roomId)}/members/${enc(memberId)}/role`, {
+      token,
+      body: { role },
+    });
+  }
+
+  /** Host: make another member the host (the caller stays on as a co-host). */
+  handOver(roomId: string, token: string, memberId: string): Promise<RoomView> {
+    return this.write('POST', `/v1/rooms/${enc(roomId)}/hand-over`, { token, body: { memberId } });
+  }
+
+  /** Host or co-host: remove a member, with their waiting entries or not, banning them or not. */
+  removeMember(
+    roomId: string,
+    token: string,
+    memberId: string,
+    how: { readonly ban: boolean; readonly removeEntries: boolean },
+  ): Promise<{ memberId: string; banned: boolean; removedEntries: number; version: number }> {
+    return this.write('DELETE', `/v1/rooms/${enc(roomId)}/members/${enc(memberId)}`, {
+      token,
+      query: { ban: String(how.ban), removeEntries: String(how.removeEntries) },
+    });
+  }
+
+  /** Host or co-host: let a waiting join request in, or turn it away. */
+  decideJoin(roomId: string, token: string, memberId: string, approve: boolean): Promise<RoomView> {
+    return this.write('POST', `/v1/rooms/${enc(roomId)}/join-requests/${enc(memberId)}`, {
+      token,
+      body: { approve },
     });
   }
 
@@ -175,7 +255,7 @@ export class Api {
     return this.write('PUT', `/v1/rooms/${enc(roomId)}/lock`, { token, body: { locked } });
   }
 
-  updateSettings(roomId: string, token: string, patch: SettingsPatch): Promise<RoomView> {
+  updateSettings(roomId: string, token: string, patch: SettingsChange): Promise<RoomView> {
     return this.write('PATCH', `/v1/rooms/${enc(roomId)}/settings`, { token, body: patch });
   }
 

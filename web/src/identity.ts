@@ -1,6 +1,7 @@
 // Who I am in each room: the member id and bearer token from creating or joining it, kept in
 // localStorage per room so that a reload, a new tab or tomorrow's visit is still me. The display
-// name is remembered on its own to prefill the next join form.
+// name is remembered on its own to prefill the next join form, and one random client key per
+// browser goes with every join (a ban keeps its hash, so the same browser cannot join again).
 
 export interface Identity {
   readonly memberId: string;
@@ -8,6 +9,8 @@ export interface Identity {
   readonly name: string;
   /** The room version my join produced: reads ask for at least it (another node may lag). */
   readonly version?: number;
+  /** My join waits for the host's approval (joinPolicy approval): I am not a member yet. */
+  readonly pending?: boolean;
 }
 
 const roomKey = (roomId: string): string => `chorus:room:${roomId}`;
@@ -43,6 +46,7 @@ export function loadIdentity(roomId: string): Identity | null {
         token: parsed.token,
         name: String(parsed.name ?? ''),
         ...(typeof parsed.version === 'number' ? { version: parsed.version } : {}),
+        ...(parsed.pending === true ? { pending: true } : {}),
       };
     }
   } catch {
@@ -73,4 +77,16 @@ export function loadPlayHere(): boolean {
 
 export function savePlayHere(on: boolean): void {
   write(PLAY_HERE_KEY, on ? '1' : null);
+}
+
+const CLIENT_KEY = 'chorus:client-key';
+
+/** This browser's client key for joins: drawn once, then kept (a cleared browser draws a new one). */
+export function clientKey(): string {
+  const kept = read(CLIENT_KEY);
+  if (kept && kept.length >= 16) return kept;
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const key = `c-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+  write(CLIENT_KEY, key);
+  return key;
 }

@@ -7,7 +7,8 @@
 // refetches only when it cannot be sure (a version gap, a reset, a member it does not know, or a
 // change outside the part of the queue it holds); applyEvents says so with `stale`.
 
-import type { Member, RoomEvent, RoomSettings, Track, VoteValue } from '../../src/domain/types.ts';
+import type { MemberView } from '../../src/domain/access.ts';
+import type { RoomEvent, RoomSettings, Track, VoteValue } from '../../src/domain/types.ts';
 import { fullSettings } from '../../src/domain/settings.ts';
 import { compareEntries, insertionIndex, recount, scoreOf } from '../../src/domain/order.ts';
 import {
@@ -56,8 +57,17 @@ export interface RoomModel {
   /** The head of the queue in the server's order; `queueLength` counts all of it. */
   readonly queue: readonly EntryModel[];
   readonly queueLength: number;
-  /** The viewer, when they have joined. */
-  readonly me: Member | null;
+  /** The viewer, when they have joined (with their role: host, cohost or member). */
+  readonly me: MemberView | null;
+  /** My join request waits for the host (joinPolicy approval). */
+  readonly joinPending: boolean;
+  /** Join requests waiting for a decision, oldest first: known to the host and co-hosts only. */
+  readonly pendingJoins: readonly MemberRef[];
+  /**
+   * The version at which the page last knew the members to change (a join, a removal, a role): the
+   * host's members list reads itself again when this moves.
+   */
+  readonly rosterVersion: number;
   /** memberId -> display name, gathered from everything seen, to name who added what. */
   readonly names: Readonly<Record<string, string>>;
   /** A private room's invite secret, for its share link: known to its host and co-hosts only. */
@@ -77,6 +87,13 @@ export interface ChangeOutcome {
   readonly stale: boolean;
   /** What happened, in words, for the screen reader's live region. */
   readonly notices: readonly string[];
+  /** The host removed me from the room in this change (banned: for good). */
+  readonly removedMe: { readonly banned: boolean } | null;
+}
+
+/** Host and co-hosts hold the host's powers (src/domain/access.ts hasHostPowers). */
+export function hasHostPowers(me: Pick<MemberView, 'role'> | null): boolean {
+  return me !== null && me.role !== 'member';
 }
 
 export const score = (e: Pick<EntryModel, 'ups' | 'downs'>): number => scoreOf(e);
@@ -126,6 +143,9 @@ export function fromView(view: RoomView, knownNames: Readonly<Record<string, str
     })),
     queueLength: view.queueLength,
     me: view.me,
+    joinPending: view.joinPending,
+    pendingJoins: view.pendingJoins,
+    rosterVersion: view.version,
     names,
   };
 }
@@ -137,7 +157,9 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
   let cleared = false;
   const ended: HistoryItem[] = [];
   const notices: string[] = [];
+  let removedMe: ChangeOutcome['removedMe'] = null;
   const me = room.me?.memberId ?? null;
+  const version = events[0]?.version ?? r.version;
   const nameOf = (memberId: string): string => r.names[memberId] ?? 'someone';
   // Holding only the head of a long queue, changes below it are invisible: refetch then.
   const partial = (): boolean => r.queue.length < r.queueLength;
@@ -151,8 +173,25 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
           ...r,
           memberCount: r.memberCount + 1,
           names: { ...r.names, [event.member.memberId]: event.member.name },
+          // An admitted request no longer waits.
+          pendingJoins: r.pendingJoins.filter((p) => p.memberId !== event.member.memberId),
+          rosterVersion: version,
         };
         if (event.member.memberId !== me) notices.push(`${event.member.name} joined`);
+        break;
+      case 'memberRemoved':
+        r = {
+          ...r,
+          memberCount: Math.max(0, r.memberCount - 1),
+          present: r.present.filter((p) => p.memberId !== event.memberId),
+          rosterVersion: version,
+        };
+        if (event.memberId === me) removedMe = { banned: event.banned };
+        break;
+      case 'roleChanged':
+        // Roles decide what I may see (the waiting requests, the invite): read the room again.
+        r = { ...r, rosterVersion: version };
+        stale = true;
         break;
       case 'entryAdded': {
         const known = Object.hasOwn(r.names, event.entry.addedBy);
@@ -246,9 +285,14 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
         r = { ...r, present: event.present.map((id) => ({ memberId: id, name: nameOf(id) })) };
         break;
       case 'joinRequested':
+        // Only the host and co-hosts see waiting requests.
+        if (hasHostPowers(r.me) && !r.pendingJoins.some((p) => p.memberId === event.memberId)) {
+          r = { ...r, pendingJoins: [...r.pendingJoins, { memberId: event.memberId, name: event.name }] };
+          notices.push(`${event.name} asks to join`);
+        }
+        break;
       case 'joinDenied':
-        // Only the host sees waiting requests (in the room view, refetched on this).
-        if (me !== null && me === r.hostId) stale = true;
+        r = { ...r, pendingJoins: r.pendingJoins.filter((p) => p.memberId !== event.memberId) };
         break;
       case 'settingsChanged':
         r = { ...r, settings: fullSettings(event.settings) };
@@ -281,8 +325,7 @@ export function applyEvents(room: RoomModel, events: readonly RoomEvent[]): Chan
       }
     }
   }
-  const version = events.length > 0 ? Math.max(r.version, events[0]!.version) : r.version;
-  return { room: { ...r, version }, ended, cleared, stale, notices };
+  return { room: { ...r, version: Math.max(r.version, version) }, ended, cleared, stale, notices, removedMe };
 }
 
 /** My votes and removals still in flight, shown as if done (optimistic), in the server's order. */

@@ -11,10 +11,23 @@
 //   version held. The browser's own reconnect (with Last-Event-ID) covers a node going away.
 // - A page loaded while the server cannot be reached shows the room as this device last saw it
 //   (offline.ts), as Offline, and keeps trying; the first answer replaces it whatever its version.
+//
+// Membership (issue 20): a join into an approval room waits (identity.pending) and is read again
+// every few seconds, and at once when the stream says it was decided; once the room shows me as a
+// member it is an ordinary identity. A member whom the room no longer knows (the host removed or
+// banned them, or a recovery key replaced the host) is told so plainly, forgets the token and
+// stops acting: the stream closes and nothing more is sent with it.
 
-import { ApiError, plainMessage, type Api, type SettingsPatch } from './api.ts';
+import {
+  ApiError,
+  plainMessage,
+  type Api,
+  type Joined,
+  type MembersAnswer,
+  type SettingsChange,
+} from './api.ts';
 import type { ServerClock } from './clock.ts';
-import { forgetIdentity, loadIdentity, saveIdentity, type Identity } from './identity.ts';
+import { clientKey, forgetIdentity, loadIdentity, saveIdentity, type Identity } from './identity.ts';
 import { loadLastSeen, saveLastSeen } from './offline.ts';
 import {
   applyEvents,
@@ -64,7 +77,18 @@ export interface SessionState {
   readonly notice: string;
   /** When the room shown is this device's kept copy (the server was unreachable at load): its age. */
   readonly keptAt: number | null;
+  /** I was a member and am no longer: why, in the words the page shows (null while I am, or never was). */
+  readonly removed: Removal | null;
 }
+
+/** How I stopped being a member: removed by the host (banned or not), or a recovery key replaced me as host. */
+export interface Removal {
+  readonly banned: boolean;
+  readonly replacedAsHost: boolean;
+}
+
+/** How often a waiting join request asks whether the host decided (the stream usually says first). */
+export const PENDING_POLL_MS = 2000;
 
 interface ChangeMessage {
   readonly version: number;
@@ -114,6 +138,7 @@ export class RoomSession {
       toasts: [],
       notice: '',
       keptAt: null,
+      removed: null,
     };
   }
 
@@ -199,12 +224,8 @@ export class RoomSession {
       // The kept copy is replaced, not merged: the server may have lost data since it was kept.
       if (this.state.keptAt !== null) this.room = null;
       this.adopt(view);
-      if (identity && !view.me) {
-        // The room no longer knows this member (its data was reset): join again.
-        forgetIdentity(this.roomId);
-        this.set({ identity: null });
-      }
       this.show({ loading: false, loadError: null, keptAt: null });
+      if (this.settle(view)) return;
       this.connect();
       void this.loadHistory();
     } catch (err) {
@@ -215,6 +236,11 @@ export class RoomSession {
       if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
         this.dropIdentity();
         return this.load();
+      }
+      if (err instanceof ApiError && err.reason === 'MEMBER_BANNED') {
+        this.set({ loading: false });
+        this.removedFromRoom(true);
+        return;
       }
       const kept = this.room ? null : loadLastSeen(this.roomId);
       if (kept) {
@@ -231,6 +257,7 @@ export class RoomSession {
   /** Takes a room answer as the new truth, if it is not older than what is held. */
   private adopt(view: RoomView): void {
     if (this.room && view.version < this.room.version) return;
+    this.noteMe();
     const before = this.room;
     this.room = fromView(view, before?.names);
     const newest = this.state.history.records[0]?.playNo ?? 0;
@@ -238,17 +265,95 @@ export class RoomSession {
     if (before && this.state.history.loaded && this.room.playCount > newest) void this.loadHistory();
   }
 
+  /**
+   * Squares what I hold of myself with a room read with my token. Returns true when I stopped being
+   * a member (the page then stops acting).
+   */
+  private settle(view: RoomView): boolean {
+    const identity = this.state.identity;
+    if (!identity || this.stopped) return false;
+    if (identity.pending) {
+      if (view.me) {
+        const member: Identity = { memberId: identity.memberId, token: identity.token, name: identity.name };
+        saveIdentity(this.roomId, { ...member, version: view.version });
+        this.set({ identity: member });
+        this.toast('info', 'The host let you in');
+        this.connect(); // again with my token: now I count as here
+      } else if (view.joinPending) {
+        this.later(PENDING_POLL_MS, () => void this.checkPending());
+      } else {
+        forgetIdentity(this.roomId);
+        this.set({ identity: null });
+        this.toast('error', 'The host did not let you in.');
+      }
+      return false;
+    }
+    if (view.me) return false;
+    // The room no longer knows me. Whether it banned me only an authenticated call tells (the
+    // view does not say); removal without a ban, or a recovery that replaced me, leave my token
+    // valid but memberless.
+    void this.api.members(this.roomId, identity.token).then(
+      () => this.removedFromRoom(false),
+      (err: unknown) => this.removedFromRoom(err instanceof ApiError && err.reason === 'MEMBER_BANNED'),
+    );
+    this.stopStream();
+    return true;
+  }
+
+  private async checkPending(): Promise<void> {
+    const identity = this.state.identity;
+    if (!identity?.pending || this.refetching) return;
+    try {
+      const view = await this.api.getRoom(this.roomId, identity.token);
+      this.adopt(view);
+      this.show();
+      this.settle(view);
+    } catch {
+      this.later(PENDING_POLL_MS, () => void this.checkPending());
+    }
+  }
+
+  /** Whether I was the host when last seen as a member: a host leaves only by a recovery. */
+  private wasHost = false;
+  private noteMe(): void {
+    if (this.room?.me) this.wasHost = this.room.me.isHost;
+  }
+
+  /**
+   * I am no longer a member: forget the token, close the stream, and say why. Nobody removes the
+   * host (access.ts), so a host who is gone was replaced by someone holding the recovery key.
+   */
+  private removedFromRoom(banned: boolean): void {
+    if (this.state.removed) return;
+    forgetIdentity(this.roomId);
+    this.stopStream();
+    this.set({ identity: null, removed: { banned, replacedAsHost: this.wasHost && !banned } });
+  }
+
+  private stopStream(): void {
+    this.source?.close();
+    this.source = null;
+  }
+
+  /** After a removal without a ban: back to the room as a visitor, who may join again. */
+  rejoin(): void {
+    if (!this.state.removed || this.state.removed.banned) return;
+    this.set({ removed: null });
+    void this.load();
+  }
+
   // ---- The live stream --------------------------------------------------------------------------
 
   private connect(): void {
-    if (this.stopped || !this.room) return;
+    if (this.stopped || !this.room || this.state.removed) return;
     this.source?.close();
     if (!navigator.onLine) {
       this.set({ connection: 'offline' });
       return;
     }
     // With my token (an EventSource sends no headers): the room counts me present while it is open.
-    const token = this.state.identity?.token;
+    // A waiting join request is not a member yet: it streams as a visitor does.
+    const token = this.state.identity?.pending ? undefined : this.state.identity?.token;
     const invite = inviteFor(this.roomId);
     const url =
       `/v1/rooms/${encodeURIComponent(this.roomId)}/events?after=${this.room.version}` +
@@ -336,7 +441,16 @@ export class RoomSession {
         return;
       }
       this.buffer.shift();
+      const pendingId = this.state.identity?.pending ? this.state.identity.memberId : null;
+      if (pendingId && message.events.some((e) => decides(e, pendingId))) void this.checkPending();
+      this.noteMe();
       const out = applyEvents(this.room, message.events);
+      if (out.removedMe) {
+        this.room = out.room;
+        this.show();
+        this.removedFromRoom(out.removedMe.banned);
+        return;
+      }
       this.room = out.room;
       stale ||= out.stale;
       notices.push(...out.notices);
@@ -361,8 +475,14 @@ export class RoomSession {
     try {
       const view = await this.api.getRoom(this.roomId, this.state.identity?.token ?? null, minVersion);
       this.adopt(view);
+      if (view.version >= (this.room?.version ?? 0)) this.settle(view);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') this.dropIdentity();
+      if (err instanceof ApiError && err.reason === 'MEMBER_BANNED') {
+        this.refetching = false;
+        this.removedFromRoom(true);
+        return;
+      }
       // Try again shortly: the stream may be back by then, or the node caught up.
       this.later(2000, () => void this.refetch(minVersion));
     } finally {
@@ -437,30 +557,90 @@ export class RoomSession {
       return await write(token);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') this.dropIdentity();
+      else if (err instanceof ApiError && err.reason === 'MEMBER_BANNED') this.removedFromRoom(true);
+      else if (err instanceof ApiError && err.reason === 'NOT_A_MEMBER') this.removedFromRoom(false);
       else this.toast('error', plainMessage(err));
       return null;
     }
   }
 
-  async join(name: string): Promise<boolean> {
+  /**
+   * Joins (with the room's passcode when it asks for one). Resolves null when in (or waiting for
+   * the host), else what to tell the person next to the form.
+   */
+  async join(name: string, passcode?: string): Promise<string | null> {
     try {
-      const joined = await this.api.join(this.roomId, name);
-      const identity: Identity = {
-        memberId: joined.memberId,
-        token: joined.token,
-        name,
-        version: joined.room.version,
-      };
-      saveIdentity(this.roomId, identity);
-      this.set({ identity });
-      await this.refetch(joined.room.version);
-      // Stream again, now with my token, so that I count as here.
-      this.connect();
-      return true;
+      const joined = await this.api.join(this.roomId, name, { passcode, clientKey: clientKey() });
+      await this.enter(joined, name);
+      return null;
     } catch (err) {
-      this.toast('error', plainMessage(err));
-      return false;
+      if (err instanceof ApiError && err.reason === 'PASSCODE_WRONG') return 'That passcode is not right.';
+      if (err instanceof ApiError && err.reason === 'PASSCODE_REQUIRED') {
+        return 'This room needs its passcode: ask the host for it.';
+      }
+      if (err instanceof ApiError && err.reason === 'MEMBER_BANNED') return 'You are banned from this room.';
+      return plainMessage(err);
     }
+  }
+
+  /** Takes a member id and token (joined, waiting, or recovered as host) as mine. */
+  private async enter(joined: Joined, name: string): Promise<void> {
+    const identity: Identity = {
+      memberId: joined.memberId,
+      token: joined.token,
+      name,
+      version: joined.room.version,
+      ...(joined.pending === true ? { pending: true } : {}),
+    };
+    saveIdentity(this.roomId, identity);
+    // A recovery may come from the "no such room" page (a private room reads as missing without it).
+    this.set({ identity, removed: null, notFound: false, loading: false });
+    await this.refetch(joined.room.version);
+    // Stream again, now with my token, so that I count as here.
+    this.connect();
+  }
+
+  /** The room's recovery key makes me its host again. Resolves null when done, else the reason. */
+  async recover(recoveryKey: string): Promise<string | null> {
+    try {
+      const joined = await this.api.recoverHost(this.roomId, recoveryKey.trim());
+      await this.enter({ ...joined, pending: false }, joined.room.me?.name ?? 'host');
+      this.toast('info', 'You are the host again');
+      return null;
+    } catch (err) {
+      return plainMessage(err);
+    }
+  }
+
+  // ---- Host and co-hosts: members, roles, removal, join requests -------------------------------
+
+  /** The members list (host and co-hosts); null when refused (the reason is shown as a toast). */
+  members(): Promise<MembersAnswer | null> {
+    return this.act((token) => this.api.members(this.roomId, token));
+  }
+
+  async setRole(memberId: string, role: 'cohost' | 'member'): Promise<boolean> {
+    const view = await this.act((token) => this.api.setRole(this.roomId, token, memberId, role));
+    if (view) this.expect(view.version);
+    return view !== null;
+  }
+
+  async handOver(memberId: string): Promise<boolean> {
+    const view = await this.act((token) => this.api.handOver(this.roomId, token, memberId));
+    // My own role changed: read the room again with my token.
+    if (view) await this.refetch(view.version);
+    return view !== null;
+  }
+
+  async removeMember(memberId: string, how: { ban: boolean; removeEntries: boolean }): Promise<boolean> {
+    const answer = await this.act((token) => this.api.removeMember(this.roomId, token, memberId, how));
+    if (answer) this.expect(answer.version);
+    return answer !== null;
+  }
+
+  async decideJoin(memberId: string, approve: boolean): Promise<void> {
+    const view = await this.act((token) => this.api.decideJoin(this.roomId, token, memberId, approve));
+    if (view) this.expect(view.version);
   }
 
   /** One tap: my vote becomes `value` at once; the server's answer then sets the counts. */
@@ -541,7 +721,7 @@ export class RoomSession {
     if (answer) this.expect(answer.version);
   }
 
-  async updateSettings(patch: SettingsPatch): Promise<boolean> {
+  async updateSettings(patch: SettingsChange): Promise<boolean> {
     const answer = await this.act((token) => this.api.updateSettings(this.roomId, token, patch));
     if (!answer) return false;
     this.expect(answer.version);
@@ -550,4 +730,12 @@ export class RoomSession {
     this.toast('info', 'Settings saved');
     return true;
   }
+}
+
+/** Whether a room event decides the join request of `memberId` (admitted or turned away). */
+function decides(event: RoomEvent, memberId: string): boolean {
+  return (
+    (event.type === 'memberJoined' && event.member.memberId === memberId) ||
+    (event.type === 'joinDenied' && event.memberId === memberId)
+  );
 }

@@ -8,7 +8,7 @@ import type { RoomEvent, RoomEventBody } from '../../src/domain/types.ts';
 import type { QueueItemView, RoomView } from '../../src/domain/view.ts';
 import { ApiError, type Api, type VoteAnswer } from '../src/api.ts';
 import { ServerClock } from '../src/clock.ts';
-import { saveIdentity } from '../src/identity.ts';
+import { loadIdentity, saveIdentity } from '../src/identity.ts';
 import { RoomSession } from '../src/session.ts';
 
 // ---- Browser stand-ins ---------------------------------------------------------------------------
@@ -249,5 +249,60 @@ void test('offline closes the stream; online resumes after the version held', as
   assert.equal(session.getState().connection, 'reconnecting');
   again.open();
   assert.equal(session.getState().connection, 'live');
+  session.stop();
+});
+
+// ---- Membership: removed, banned, waiting for the host (issue 20) ----------------------------------
+
+void test('the host removes me with a ban: the page says so, forgets my token and closes the stream', async () => {
+  const server = { room: roomView(5, [item(1)]) };
+  const { session, source } = await started(server);
+  source.send('change', change(6, { type: 'memberRemoved', memberId: ME, banned: true }));
+  assert.deepEqual(session.getState().removed, { banned: true, replacedAsHost: false });
+  assert.equal(session.getState().identity, null);
+  assert.equal(source.readyState, FakeEventSource.CLOSED, 'stops acting: no stream with that token');
+  assert.equal(loadIdentity('r1'), null);
+  session.stop();
+});
+
+void test('a room read that no longer shows me asks whether I am banned, and says which', async () => {
+  const server = { room: { ...roomView(5, [item(1)]), me: null } };
+  saveIdentity('r1', { memberId: 'm_gone', token: 'tok', name: 'Me', version: 3 });
+  const { api } = fakeApi(server);
+  let asked = 0;
+  (api as unknown as Record<string, unknown>)['members'] = async () => {
+    asked++;
+    throw new ApiError('PERMISSION_DENIED', 'you are banned from room r1', 403, { reason: 'MEMBER_BANNED' });
+  };
+  const session = new RoomSession('r1', api, new ServerClock());
+  await session.start();
+  await until('the removal', () => session.getState().removed !== null);
+  assert.equal(asked, 1);
+  assert.deepEqual(session.getState().removed, { banned: true, replacedAsHost: false });
+  assert.equal(FakeEventSource.all.length, 0, 'no stream is opened for a removed member');
+  session.stop();
+});
+
+void test('a waiting join request becomes membership when the stream says the host let me in', async () => {
+  const waiting = { ...roomView(5, []), hostId: 'm_host', me: null, joinPending: true };
+  const server: { room: RoomView } = { room: waiting };
+  saveIdentity('r1', { memberId: ME, token: 'tok', name: 'Me', version: 5, pending: true });
+  const { api } = fakeApi(server);
+  const session = new RoomSession('r1', api, new ServerClock());
+  await session.start();
+  const source = FakeEventSource.all.at(-1)!;
+  assert.equal(source.url, '/v1/rooms/r1/events?after=5', 'a waiting request streams as a visitor');
+  assert.equal(session.getState().identity?.pending, true);
+  source.open();
+  const member = { memberId: ME, name: 'Me', isHost: false, role: 'member' as const, joinedAt: 1 };
+  server.room = { ...roomView(6, []), hostId: 'm_host', me: member };
+  source.send('change', change(6, { type: 'memberJoined', member: { ...member } }));
+  await until('admitted', () => session.getState().identity?.pending === undefined);
+  assert.equal(loadIdentity('r1')?.pending, undefined, 'kept as an ordinary identity');
+  assert.equal(
+    FakeEventSource.all.at(-1)!.url,
+    '/v1/rooms/r1/events?after=6&token=tok',
+    'streams with my token now',
+  );
   session.stop();
 });

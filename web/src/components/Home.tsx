@@ -2,10 +2,11 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { api, navigate, parseRoomInput, roomPath } from '../app.ts';
-import { plainMessage, type Joined, type RoomListing } from '../api.ts';
-import { lastName, saveIdentity } from '../identity.ts';
+import { ApiError, plainMessage, type Joined, type RoomListing } from '../api.ts';
+import { clientKey, lastName, saveIdentity } from '../identity.ts';
 import { plural } from '../format.ts';
 import { TopBar } from './Chrome.tsx';
+import { rememberFreshKey } from './Recovery.tsx';
 
 function enter(joined: Joined, name: string): void {
   saveIdentity(joined.room.id, {
@@ -13,6 +14,7 @@ function enter(joined: Joined, name: string): void {
     token: joined.token,
     name,
     version: joined.room.version,
+    ...(joined.pending === true ? { pending: true } : {}),
   });
   navigate(roomPath(joined.room.id));
 }
@@ -71,7 +73,10 @@ function CreateRoom() {
     setBusy(true);
     setError(null);
     try {
-      enter(await api.createRoom(roomName.trim(), name.trim()), name.trim());
+      const created = await api.createRoom(roomName.trim(), name.trim());
+      // Shown once, by the room page's "save it" dialog; never stored.
+      rememberFreshKey(created.room.id, created.recoveryKey);
+      enter(created, name.trim());
     } catch (err) {
       setError(plainMessage(err));
       setBusy(false);
@@ -131,8 +136,10 @@ function JoinRoom() {
     setBusy(true);
     setError(null);
     try {
-      enter(await api.join(roomId, name.trim()), name.trim());
+      enter(await api.join(roomId, name.trim(), { clientKey: clientKey() }), name.trim());
     } catch (err) {
+      // The room page asks for the passcode (and says what the room needs).
+      if (err instanceof ApiError && err.reason === 'PASSCODE_REQUIRED') return navigate(roomPath(roomId));
       setError(plainMessage(err));
       setBusy(false);
     }

@@ -1,10 +1,14 @@
-// Host controls: lock the queue and change the room's settings. Shown only to the host (the
-// server refuses everyone else anyway); skipping and removing sit where the tracks are.
+// Host controls: lock the queue and change the room's settings, join control included (open,
+// passcode or approval; member cap; joins a minute). Shown to the host and co-hosts (the server
+// refuses everyone else anyway); skipping and removing sit where the tracks are, members in
+// Members.tsx.
 
 import { useRef, useState } from 'preact/hooks';
-import { SETTING_BOUNDS } from '../../../src/domain/settings.ts';
+import { JOIN_POLICIES, SETTING_BOUNDS, type JoinPolicy } from '../../../src/domain/settings.ts';
+import { PASSCODE_LENGTH } from '../../../src/domain/joining.ts';
+import { percentToShare, shareToPercent } from '../people.ts';
 import type { RoomSettings } from '../../../src/domain/types.ts';
-import type { SettingsPatch } from '../api.ts';
+import type { SettingsChange } from '../api.ts';
 import type { RoomModel } from '../model.ts';
 import type { RoomSession } from '../session.ts';
 
@@ -32,13 +36,24 @@ export function HostPanel({ room, session }: { room: RoomModel; session: RoomSes
           : 'Members can add tracks, vote, and remove their own.'}
       </p>
       <dialog ref={dialog} class="dialog" aria-labelledby="settings-h">
-        <SettingsForm settings={room.settings} session={session} onDone={() => dialog.current?.close()} />
+        <SettingsForm
+          key={JSON.stringify(room.settings)}
+          settings={room.settings}
+          session={session}
+          onDone={() => dialog.current?.close()}
+        />
       </dialog>
     </section>
   );
 }
 
 type NumberKey = keyof typeof SETTING_BOUNDS;
+
+const POLICY_LABEL: Readonly<Record<JoinPolicy, string>> = {
+  open: 'Anyone with the link',
+  passcode: 'With a passcode',
+  approval: 'Only people I let in',
+};
 
 /** Each numeric setting as a person thinks of it (minutes, not ms); its bounds are the domain's. */
 const NUMBER_FIELDS: readonly {
@@ -88,11 +103,12 @@ function SettingsForm({
   onDone: () => void;
 }) {
   const [saving, setSaving] = useState(false);
+  const [policy, setPolicy] = useState<JoinPolicy>(settings.joinPolicy);
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
     // Only what changed, so two hosts' tabs do not undo each other's unrelated edits.
-    const patch: SettingsPatch = {};
+    const patch: { -readonly [K in keyof SettingsChange]: SettingsChange[K] } = {};
     for (const key of ['public', 'autoplay'] as const) {
       const value = data.get(key) === 'on';
       if (value !== settings[key]) patch[key] = value;
@@ -101,6 +117,13 @@ function SettingsForm({
       const value = Math.round(Number(data.get(f.key)) * f.scale);
       if (Number.isFinite(value) && value !== settings[f.key]) patch[f.key] = value;
     }
+    const share = percentToShare(Number(data.get('skipShare')));
+    if (Number.isFinite(share) && share !== settings.skipShare) patch.skipShare = share;
+    if (policy !== settings.joinPolicy) patch.joinPolicy = policy;
+    // A passcode is sent only when typed: the room keeps its hash, the page never sees it again.
+    const typed = data.get('passcode');
+    const passcode = typeof typed === 'string' ? typed : '';
+    if (policy === 'passcode' && passcode !== '') patch.passcode = passcode;
     if (Object.keys(patch).length === 0) return onDone();
     setSaving(true);
     const ok = await session.updateSettings(patch);
@@ -118,6 +141,41 @@ function SettingsForm({
         <input type="checkbox" name="autoplay" defaultChecked={settings.autoplay} /> Play the next track by
         itself
       </label>
+      <fieldset class="join-policy">
+        <legend class="label">Who can join</legend>
+        {JOIN_POLICIES.map((p) => (
+          <label class="check" key={p}>
+            <input
+              type="radio"
+              name="joinPolicy"
+              value={p}
+              checked={policy === p}
+              onChange={() => setPolicy(p)}
+            />{' '}
+            {POLICY_LABEL[p]}
+          </label>
+        ))}
+        {policy === 'passcode' && (
+          <label class="field">
+            <span class="label">Passcode</span>
+            <input
+              class="input"
+              type="text"
+              name="passcode"
+              autocomplete="off"
+              minLength={PASSCODE_LENGTH.min}
+              maxLength={PASSCODE_LENGTH.max}
+              required={settings.joinPolicy !== 'passcode'}
+              placeholder={settings.joinPolicy === 'passcode' ? 'Unchanged' : 'Guests type this to join'}
+            />
+            <span class="muted small">
+              {settings.joinPolicy === 'passcode'
+                ? 'Type a new one to change it; members already in stay.'
+                : `${PASSCODE_LENGTH.min} to ${PASSCODE_LENGTH.max} characters; give it to your guests.`}
+            </span>
+          </label>
+        )}
+      </fieldset>
       <div class="fields">
         {NUMBER_FIELDS.map((f) => (
           <label class="field" key={f.key}>
@@ -136,6 +194,23 @@ function SettingsForm({
             <span class="muted small">{f.help}</span>
           </label>
         ))}
+        <label class="field">
+          <span class="label">Share of people to skip</span>
+          <input
+            class="input"
+            type="number"
+            name="skipShare"
+            inputMode="numeric"
+            min={0}
+            max={100}
+            step={1}
+            required
+            defaultValue={String(shareToPercent(settings.skipShare))}
+          />
+          <span class="muted small">
+            % of the people here voting down skips (at least “Votes to skip”); 0 off
+          </span>
+        </label>
       </div>
       <div class="dialog-actions">
         <button type="button" class="btn btn-quiet" onClick={onDone}>
