@@ -17,14 +17,26 @@ import {
 import { ERROR_CODE_KEY, fromServiceError } from '../api/grpc/errors.ts';
 import type * as pb from '../api/grpc/generated/chorus/v1/index.ts';
 import {
-  ChorusError,
+  chorusError,
+  type Role,
   type RoomEvent,
   type RoomView,
   type SettingsPatch,
   type Track,
 } from '../domain/index.ts';
 import type { RoomListing } from '../store/types.ts';
-import type { Added, ChorusClient, HistoryAnswer, JoinAccess, Joined, Voted } from './api-client.ts';
+import type {
+  Added,
+  ChorusClient,
+  HistoryAnswer,
+  JoinAccess,
+  Joined,
+  Members,
+  Recovered,
+  Removed,
+  Voted,
+} from './api-client.ts';
+import { cliError } from './errors.ts';
 
 export interface GrpcClientOptions {
   /** HOST:PORT. */
@@ -76,12 +88,14 @@ export class GrpcClient implements ChorusClient {
     hostName: string;
     roomId?: string;
     settings?: SettingsPatch;
+    passcode?: string;
   }): Promise<Joined> {
     const request: pb.CreateRoomRequest = {
       name: body.name,
       hostName: body.hostName,
       ...(body.roomId !== undefined ? { roomId: body.roomId } : {}),
       ...(body.settings ? { settings: toPbSettingsPatch(body.settings) } : {}),
+      ...(body.passcode !== undefined ? { passcode: body.passcode } : {}),
     };
     return this.joined(
       await this.call<pb.JoinResponse__Output>((md, opts, done) =>
@@ -96,6 +110,7 @@ export class GrpcClient implements ChorusClient {
       name,
       invite: access.invite ?? '',
       clientKey: access.clientKey ?? '',
+      ...(access.passcode !== undefined ? { passcode: access.passcode } : {}),
     };
     const answer = await this.call<pb.JoinResponse__Output>((md, opts, done) =>
       this.stubs.sessions.Join(request, md, opts, done),
@@ -105,7 +120,7 @@ export class GrpcClient implements ChorusClient {
 
   async room(
     roomId: string,
-    query: { minVersion?: number; offset?: number; limit?: number } = {},
+    query: { minVersion?: number; offset?: number; limit?: number; invite?: string } = {},
   ): Promise<RoomView> {
     const answer = await this.call<pb.Room__Output>((md, opts, done) =>
       this.stubs.rooms.GetRoom({ roomId, ...query }, md, opts, done),
@@ -157,7 +172,7 @@ export class GrpcClient implements ChorusClient {
     const answer = await this.call<pb.AdvanceResponse__Output>((md, opts, done) =>
       this.stubs.queue.Advance({ roomId, ...expected }, md, opts, done),
     );
-    if (!answer.room) throw new ChorusError('INTERNAL', 'the server answered Advance without the room');
+    if (!answer.room) throw chorusError('ANSWER_MALFORMED', { problem: 'Advance without the room' });
     return {
       advanced: answer.advanced,
       ended: answer.ended ? fromPbHistoryRecord(answer.ended) : null,
@@ -178,7 +193,7 @@ export class GrpcClient implements ChorusClient {
     const answer = await this.call<pb.AdvanceResponse__Output>((md, opts, done) =>
       this.stubs.queue.ReportEnded({ roomId, entryId }, md, opts, done),
     );
-    if (!answer.room) throw new ChorusError('INTERNAL', 'the server answered ReportEnded without the room');
+    if (!answer.room) throw chorusError('ANSWER_MALFORMED', { problem: 'ReportEnded without the room' });
     return { advanced: answer.advanced, room: fromPbRoom(answer.room) };
   }
 
@@ -204,6 +219,84 @@ export class GrpcClient implements ChorusClient {
     return fromPbTrack(
       await this.call<pb.Track__Output>((md, opts, done) =>
         this.stubs.catalog.GetTrack({ trackId }, md, opts, done),
+      ),
+    );
+  }
+
+  async members(roomId: string): Promise<Members> {
+    const answer = await this.call<pb.ListMembersResponse__Output>((md, opts, done) =>
+      this.stubs.rooms.ListMembers({ roomId }, md, opts, done),
+    );
+    return {
+      members: answer.members.map((m) => ({
+        memberId: m.memberId,
+        name: m.name,
+        role: m.role as Role,
+        joinedAt: m.joinedAt,
+      })),
+      banned: answer.banned.map((b) => ({ memberId: b.memberId, name: b.name, at: b.at })),
+      version: answer.version,
+    };
+  }
+
+  async setRole(roomId: string, memberId: string, role: 'cohost' | 'member'): Promise<RoomView> {
+    return fromPbRoom(
+      await this.call<pb.Room__Output>((md, opts, done) =>
+        this.stubs.rooms.SetRole({ roomId, memberId, role }, md, opts, done),
+      ),
+    );
+  }
+
+  async handOver(roomId: string, memberId: string): Promise<RoomView> {
+    return fromPbRoom(
+      await this.call<pb.Room__Output>((md, opts, done) =>
+        this.stubs.rooms.HandOver({ roomId, memberId }, md, opts, done),
+      ),
+    );
+  }
+
+  removeMember(
+    roomId: string,
+    memberId: string,
+    how: { readonly ban: boolean; readonly removeEntries: boolean },
+  ): Promise<Removed> {
+    return this.call<pb.RemoveMemberResponse__Output>((md, opts, done) =>
+      this.stubs.rooms.RemoveMember({ roomId, memberId, ...how }, md, opts, done),
+    );
+  }
+
+  async recoverHost(roomId: string, recoveryKey: string): Promise<Recovered> {
+    const answer = await this.call<pb.JoinResponse__Output>((md, opts, done) =>
+      this.stubs.rooms.RecoverHost({ roomId, recoveryKey }, md, opts, done),
+    );
+    const { room, memberId, token } = this.joined(answer);
+    return { room, memberId, token };
+  }
+
+  newInvite(roomId: string): Promise<{ invite: string; version: number }> {
+    return this.call<pb.NewInviteResponse__Output>((md, opts, done) =>
+      this.stubs.rooms.NewInvite({ roomId }, md, opts, done),
+    );
+  }
+
+  async decideJoin(roomId: string, memberId: string, approve: boolean): Promise<RoomView> {
+    return fromPbRoom(
+      await this.call<pb.Room__Output>((md, opts, done) =>
+        this.stubs.rooms.DecideJoin({ roomId, memberId, approve }, md, opts, done),
+      ),
+    );
+  }
+
+  async updateSettings(roomId: string, patch: SettingsPatch, passcode?: string | null): Promise<RoomView> {
+    const request: pb.UpdateSettingsRequest = {
+      roomId,
+      patch: toPbSettingsPatch(patch),
+      // "" removes the passcode; unset leaves it.
+      ...(passcode !== undefined ? { passcode: passcode ?? '' } : {}),
+    };
+    return fromPbRoom(
+      await this.call<pb.Room__Output>((md, opts, done) =>
+        this.stubs.rooms.UpdateSettings(request, md, opts, done),
       ),
     );
   }
@@ -257,7 +350,7 @@ export class GrpcClient implements ChorusClient {
   }
 
   private joined(answer: pb.JoinResponse__Output): Joined {
-    if (!answer.room) throw new ChorusError('INTERNAL', 'the server answered without the room');
+    if (!answer.room) throw chorusError('ANSWER_MALFORMED', { problem: 'a join without the room' });
     return {
       room: fromPbRoom(answer.room),
       memberId: answer.memberId,
@@ -283,7 +376,7 @@ export class GrpcClient implements ChorusClient {
     } catch (err) {
       if (isServiceError(err)) {
         if (err.code === status.UNAVAILABLE && !err.metadata?.get(ERROR_CODE_KEY).length) {
-          throw new ChorusError('UNAVAILABLE', `cannot reach ${this.server}: ${err.details}`);
+          throw cliError('SERVER_UNREACHABLE', { server: this.server, problem: err.details });
         }
         throw fromServiceError(err);
       }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ChorusError } from '../domain/errors.ts';
 import { TRANSPORTS } from './api-client.ts';
 import { clientCommands, closeClients, DEFAULT_SERVER } from './client.ts';
+import { hint } from './errors.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -121,6 +122,11 @@ for (const spec of clientCommands) {
     } catch (err) {
       if (err instanceof ChorusError) {
         process.stderr.write(`chorus ${spec.usage.split(' ')[0] ?? ''}: ${err.code}: ${err.message}\n`);
+        // The room is the first argument of every command that names one.
+        const roomId = spec.usage.includes('<room>') ? positional[0] : undefined;
+        const as = command.opts<{ as?: string }>().as;
+        const advice = hint(err, roomId, as ? ` --as ${as}` : '');
+        if (advice) process.stderr.write(`  ${advice}\n`);
         process.exitCode = 1;
         return;
       }

@@ -1,14 +1,16 @@
 // A small typed client of the REST API v1, used by the CLI (and handy in tests and benchmarks).
-// Error bodies become ChorusError with the server's code, message and details.
+// Error bodies become ChorusError with the server's code, message, details and reason.
 
-import { ChorusError, isErrorCode } from '../domain/errors.ts';
+import { isErrorCode, type ChorusError } from '../domain/errors.ts';
 import type { RoomView, SettingsPatch, Track } from '../domain/index.ts';
 import type { RoomListing } from '../store/types.ts';
-import type { ChorusClient } from './api-client.ts';
+import type { ChorusClient, Members, Recovered, Removed } from './api-client.ts';
+import { cliError, received } from './errors.ts';
 
 export interface JoinAccess {
   readonly invite?: string;
   readonly clientKey?: string;
+  readonly passcode?: string;
 }
 
 export interface Joined {
@@ -39,6 +41,11 @@ export class RestClient implements ChorusClient {
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
+  /** The Authorization header of this client's token (none without one): for the SSE stream. */
+  authorization(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
   withToken(token: string): RestClient {
     return new RestClient({ server: this.server, token, timeoutMs: this.timeoutMs });
   }
@@ -64,7 +71,7 @@ export class RestClient implements ChorusClient {
     } catch (err) {
       const reason =
         err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-      throw new ChorusError('UNAVAILABLE', `cannot reach ${this.server}: ${reason}`);
+      throw cliError('SERVER_UNREACHABLE', { server: this.server, problem: reason });
     }
     const text = await response.text();
     let parsed: unknown = undefined;
@@ -74,20 +81,15 @@ export class RestClient implements ChorusClient {
       // Not JSON: reported below with the status.
     }
     if (!response.ok) {
-      const error = (
-        parsed as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined
-      )?.error;
-      if (error && isErrorCode(error.code) && typeof error.message === 'string') {
-        throw new ChorusError(
-          error.code,
-          error.message,
-          (error.details as Record<string, unknown>) ?? undefined,
-        );
+      const failure = errorOfBody(parsed);
+      if (failure) throw failure;
+      if (response.status >= 500) {
+        throw cliError('SERVER_UNREACHABLE', {
+          server: this.server,
+          problem: `HTTP ${response.status} from ${path}: ${text.slice(0, 200)}`,
+        });
       }
-      throw new ChorusError(
-        response.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL',
-        `HTTP ${response.status} from ${path}: ${text.slice(0, 200)}`,
-      );
+      throw cliError('ANSWER_NOT_CHORUS', { status: response.status, path, body: text.slice(0, 200) });
     }
     return parsed as T;
   }
@@ -101,6 +103,7 @@ export class RestClient implements ChorusClient {
     hostName: string;
     roomId?: string;
     settings?: SettingsPatch;
+    passcode?: string;
   }): Promise<Joined> {
     return this.request('POST', '/v1/rooms', body);
   }
@@ -111,7 +114,7 @@ export class RestClient implements ChorusClient {
 
   room(
     roomId: string,
-    query: { minVersion?: number; offset?: number; limit?: number } = {},
+    query: { minVersion?: number; offset?: number; limit?: number; invite?: string } = {},
   ): Promise<RoomView> {
     return this.request('GET', `/v1/rooms/${encodeURIComponent(roomId)}${toQuery(query)}`);
   }
@@ -193,6 +196,69 @@ export class RestClient implements ChorusClient {
   track(trackId: string): Promise<Track> {
     return this.request('GET', `/v1/catalog/tracks/${encodeURIComponent(trackId)}`);
   }
+
+  members(roomId: string): Promise<Members> {
+    return this.request('GET', `${roomPath(roomId)}/members`);
+  }
+
+  setRole(roomId: string, memberId: string, role: 'cohost' | 'member'): Promise<RoomView> {
+    return this.request('PUT', `${roomPath(roomId)}/members/${encodeURIComponent(memberId)}/role`, { role });
+  }
+
+  handOver(roomId: string, memberId: string): Promise<RoomView> {
+    return this.request('POST', `${roomPath(roomId)}/hand-over`, { memberId });
+  }
+
+  removeMember(
+    roomId: string,
+    memberId: string,
+    how: { readonly ban: boolean; readonly removeEntries: boolean },
+  ): Promise<Removed> {
+    return this.request(
+      'DELETE',
+      `${roomPath(roomId)}/members/${encodeURIComponent(memberId)}${toQuery({
+        ban: String(how.ban),
+        removeEntries: String(how.removeEntries),
+      })}`,
+    );
+  }
+
+  recoverHost(roomId: string, recoveryKey: string): Promise<Recovered> {
+    return this.request('POST', `${roomPath(roomId)}/recover`, { recoveryKey });
+  }
+
+  newInvite(roomId: string): Promise<{ invite: string; version: number }> {
+    return this.request('POST', `${roomPath(roomId)}/invite`, {});
+  }
+
+  decideJoin(roomId: string, memberId: string, approve: boolean): Promise<RoomView> {
+    return this.request('POST', `${roomPath(roomId)}/join-requests/${encodeURIComponent(memberId)}`, {
+      approve,
+    });
+  }
+
+  updateSettings(roomId: string, patch: SettingsPatch, passcode?: string | null): Promise<RoomView> {
+    return this.request('PATCH', `${roomPath(roomId)}/settings`, {
+      ...patch,
+      ...(passcode !== undefined ? { passcode } : {}),
+    });
+  }
+}
+
+function roomPath(roomId: string): string {
+  return `/v1/rooms/${encodeURIComponent(roomId)}`;
+}
+
+/** A REST error body (`{error: {code, message, details}}`) as the ChorusError it stands for. */
+export function errorOfBody(body: unknown): ChorusError | null {
+  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)
+    ?.error;
+  if (!error || !isErrorCode(error.code) || typeof error.message !== 'string') return null;
+  const details =
+    typeof error.details === 'object' && error.details !== null
+      ? (error.details as Record<string, unknown>)
+      : undefined;
+  return received(error.code, error.message, details);
 }
 
 function toQuery(params: Record<string, string | number | undefined>): string {

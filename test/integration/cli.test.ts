@@ -321,8 +321,13 @@ void describe('client commands', () => {
       const reset = await nextLine(1);
       assert.equal(reset.event, 'reset');
       assert.equal(reset.data.room.id, room);
+      // The saved token goes with the stream: the watcher counts as present in the room.
+      const here = await nextLine(2);
+      assert.equal(here.data.events[0].type, 'presenceChanged');
+      const bob = json(await chorus('bob', 'queue', room, '--json')).me;
+      assert.deepEqual(here.data.events[0].present, [bob.memberId]);
       succeeded(await chorus('bob', 'join', room, 'Carol', '--as', 'carol'));
-      const change = await nextLine(2);
+      const change = await nextLine(3);
       assert.equal(change.event, 'change');
       assert.equal(change.data.events[0].type, 'memberJoined');
       assert.equal(change.data.events[0].member.name, 'Carol');
@@ -381,6 +386,8 @@ void describe('the first ten minutes: identities, readable watch, version, no np
     };
     try {
       await waitFor(/^Watch \[cli-watch\]\s+version \d+, 3 members$/m);
+      // Watching with her saved token, Dana is here (present) until she stops.
+      await waitFor(/here now: Dana$/m);
       succeeded(await chorus('dana', 'join', room, 'Finn', '--as', 'finn'));
       // autoplay: it starts at once, and the answer names it.
       assert.match(
@@ -397,6 +404,7 @@ void describe('the first ten minutes: identities, readable watch, version, no np
       assert.deepEqual(
         changes.map((l) => l.slice(9)),
         [
+          'here now: Dana',
           'Finn joined',
           'Dana added Sweet Lullaby by Harbor Lights Collective (4:14): #1',
           'now playing: Sweet Lullaby by Harbor Lights Collective (4:14), added by Dana',
