@@ -1,12 +1,15 @@
 // One peer's outbound link (after etcd rafthttp's stream writer): a long-lived client stream
 // (`chorus.raft.v1.Raft/Stream`) that carries every core message to that peer, in order, batched,
 // with no call per message and no wait for an answer (answers come back on the peer's own link).
+// Clients' commands forwarded to the leader, and the leader's answers to them, ride the same
+// batches (forwarding.ts).
 //
 // Invariants:
 // - Messages leave in the order the core produced them (one stream, written in order).
 // - Bounded: while the stream pushes back (HTTP/2 flow control: `write()` returned false) messages
 //   wait in a queue of at most MAX_QUEUED, the oldest dropped first (Raft retransmits what is lost;
-//   the core's own flow control bounds appends in flight per peer).
+//   the core's own flow control bounds appends in flight per peer; a forward whose answer never
+//   comes runs out of time at its sender).
 // - A broken stream drops what it carried and what waits, reports the peer unreachable (the core
 //   then probes it, and a follower that loses its leader campaigns sooner), and the link reopens
 //   after a back-off (50 ms doubling to 1 s, reset by a stream that lived a second); grpc-js
@@ -21,7 +24,13 @@ import { dataText } from './storage.ts';
 import type { Message, NodeId } from './types.ts';
 import { toWire } from './wire.ts';
 
-/** A link holds at most this many messages while its stream pushes back or it backs off. */
+/** What a link carries: core messages, forwarded commands, answers to them. */
+export type Outgoing =
+  | { readonly message: Message }
+  | { readonly forward: { readonly id: number; readonly command: string } }
+  | { readonly answer: pb.ForwardAnswer };
+
+/** A link holds at most this many items while its stream pushes back or it backs off. */
 const MAX_QUEUED = 4096;
 /** Payload bytes per batch written to the stream (one message at least). */
 const MAX_BATCH_BYTES = 512 * 1024;
@@ -38,20 +47,22 @@ export interface Peer {
 export interface LinkOwner {
   readonly id: NodeId;
   readonly secret: string;
-  /** The stream to `to` broke: what it carried may be lost. */
-  unreachable(to: NodeId): void;
+  /** The stream to `to` broke: what it carried may be lost (or was never sent: `sentNothing`). */
+  unreachable(to: NodeId, sentNothing: boolean): void;
 }
 
 export class PeerLink {
   readonly peer: Peer;
   readonly client: pb.RaftClient;
   private readonly owner: LinkOwner;
-  private queue: Message[] = [];
+  private queue: Outgoing[] = [];
   private stream: ClientWritableStream<pb.MessageBatch> | null = null;
   private openedAt = 0;
   /** The stream's buffer is full: wait for 'drain'. */
   private blocked = false;
   private backoff: NodeJS.Timeout | null = null;
+  /** A flush is scheduled for this turn's end (pushLater). */
+  private later = false;
   private failures = 0;
   private closed = false;
 
@@ -62,10 +73,32 @@ export class PeerLink {
   }
 
   push(messages: readonly Message[]): void {
-    if (this.closed) return;
-    for (const m of messages) this.queue.push(m);
-    if (this.queue.length > MAX_QUEUED) this.queue.splice(0, this.queue.length - MAX_QUEUED);
+    this.pushItems(messages.map((message) => ({ message })));
+  }
+
+  pushItems(items: readonly Outgoing[]): void {
+    this.enqueue(items);
     this.flush();
+  }
+
+  /**
+   * Queues an item to leave at the end of this event-loop turn (or sooner, with the core's next
+   * messages): the forwards or answers of one turn share one batch.
+   */
+  pushLater(item: Outgoing): void {
+    this.enqueue([item]);
+    if (this.later || this.closed) return;
+    this.later = true;
+    setImmediate(() => {
+      this.later = false;
+      this.flush();
+    });
+  }
+
+  private enqueue(items: readonly Outgoing[]): void {
+    if (this.closed) return;
+    for (const item of items) this.queue.push(item);
+    if (this.queue.length > MAX_QUEUED) this.queue.splice(0, this.queue.length - MAX_QUEUED);
   }
 
   close(): void {
@@ -82,7 +115,7 @@ export class PeerLink {
     if (this.closed || this.blocked || this.backoff !== null) return;
     while (this.queue.length > 0) {
       const stream = this.stream ?? this.open();
-      const ok = stream.write({ messages: this.takeBatch().map(toWire) });
+      const ok = stream.write(this.takeBatch());
       if (!ok) {
         this.blocked = true;
         stream.once('drain', () => {
@@ -97,7 +130,9 @@ export class PeerLink {
 
   private open(): ClientWritableStream<pb.MessageBatch> {
     const stream = this.client.Stream(authMetadata(this.owner.secret, this.owner.id), (err) => {
-      this.broken(stream, err !== null);
+      // grpc-js fails a call whose connection never opened so: nothing it carried left this node.
+      const neverSent = err !== null && /No connection established/.test(err.details);
+      this.broken(stream, err !== null, neverSent);
     });
     this.stream = stream;
     this.openedAt = Date.now();
@@ -125,13 +160,13 @@ export class PeerLink {
   }
 
   /** The stream ended (with an error or not): forget it, and back off before the next one. */
-  private broken(stream: ClientWritableStream<pb.MessageBatch>, failed: boolean): void {
+  private broken(stream: ClientWritableStream<pb.MessageBatch>, failed: boolean, neverSent: boolean): void {
     if (stream !== this.stream || this.closed) return;
     this.stream = null;
     this.blocked = false;
     this.queue = [];
     this.failures = Date.now() - this.openedAt >= HEALTHY_MS ? 1 : this.failures + 1;
-    if (failed) this.owner.unreachable(this.peer.id);
+    if (failed) this.owner.unreachable(this.peer.id, neverSent);
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1));
     this.backoff = setTimeout(() => {
       this.backoff = null;
@@ -140,15 +175,25 @@ export class PeerLink {
     this.backoff.unref();
   }
 
-  /** The queued messages that fit in one batch of MAX_BATCH_BYTES (one at least). */
-  private takeBatch(): Message[] {
+  /** The queued items that fit in one batch of MAX_BATCH_BYTES (one at least), on the wire. */
+  private takeBatch(): pb.MessageBatch {
     let n = 0;
     let bytes = 0;
     while (n < this.queue.length) {
-      for (const e of this.queue[n]!.entries) bytes += dataText(e.data).length;
+      const item = this.queue[n]!;
+      if ('message' in item) for (const e of item.message.entries) bytes += dataText(e.data).length;
+      else if ('forward' in item) bytes += item.forward.command.length;
       if (n > 0 && bytes > MAX_BATCH_BYTES) break;
       n++;
     }
-    return this.queue.splice(0, n);
+    const messages: pb.Message[] = [];
+    const forwards: pb.Forward[] = [];
+    const answers: pb.ForwardAnswer[] = [];
+    for (const item of this.queue.splice(0, n)) {
+      if ('message' in item) messages.push(toWire(item.message));
+      else if ('forward' in item) forwards.push(item.forward);
+      else answers.push(item.answer);
+    }
+    return { messages, forwards, answers };
   }
 }

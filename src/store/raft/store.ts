@@ -7,7 +7,7 @@
 //   snapshot, apply committed entries to the rooms, answer ReadIndex reads, advance; then compact
 //   every `snapshotEvery` applied entries. Nothing may touch the core between ready() and advance():
 //   inputs arriving meanwhile (messages, ticks, proposals) wait in `deferred` and run right after.
-// - writes: the leader proposes; a follower forwards over ClientRequest. Either way the node that
+// - writes: the leader proposes; a follower forwards on its peer link (forwarding.ts). Either way the node that
 //   took the write answers once it has applied the command itself (PendingCommands), so the answer
 //   is what this node's rooms say and minVersion reads here see it. A proposal overwritten by a new
 //   leader is answered UNAVAILABLE (retry with the same commandId: the room's window applies it once).

@@ -1,12 +1,14 @@
 // The Raft store's network: the chorus.raft.v1.Raft gRPC service between the nodes of a group
 // (proto/chorus/raft/v1/raft.proto). It carries the core's messages one way (an answer is another
-// message on the other node's link), forwards clients' commands to the leader, and streams snapshots.
+// message on the other node's link), forwards clients' commands to the leader on the same links
+// (forwarding.ts), and streams snapshots.
 //
 // Invariants:
 // - Messages to one peer travel on that peer's link (link.ts): one long-lived stream, in order,
 //   batched, bounded. The server takes a batch only from the sender its stream authenticated as,
 //   addressed to this node, from a current member; the older unary calls (RequestVote,
-//   AppendEntries, TimeoutNow) are still served, so a node of the previous version can talk to it.
+//   AppendEntries, TimeoutNow, ClientRequest) are still served, so a node of the previous version
+//   can talk to it.
 // - Every call carries `chorus-peer-auth` (auth.ts); the server refuses a call without a valid one
 //   (or whose messages claim another sender) with UNAUTHENTICATED. Every unary call has a deadline.
 // - A snapshot goes in its own InstallSnapshot stream (512 KiB chunks, under grpc-js's default
@@ -25,12 +27,13 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ChorusError } from '../../domain/index.ts';
-import { ERROR_DETAILS_KEY, fromServiceError, toStatus } from '../../api/grpc/errors.ts';
+import { fromServiceError, toStatus } from '../../api/grpc/errors.ts';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { LOADER_OPTIONS } from '../../api/grpc/protos.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { PeerService } from '../types.ts';
 import { authMetadata, verifyAdmin, verifyAuth } from './auth.ts';
+import { answerOf, Forwarder, type Proposed } from './forwarding.ts';
 import { PeerLink, type LinkOwner, type Peer } from './link.ts';
 import { dataText } from './storage.ts';
 import type { Message, NodeId, SnapshotMeta } from './types.ts';
@@ -40,8 +43,8 @@ export { adminMetadata, authMetadata, verifyAdmin, verifyAuth } from './auth.ts'
 export type { Peer } from './link.ts';
 export { fromWire, toWire } from './wire.ts';
 
+export { FORWARD_DEADLINE_MS } from './forwarding.ts';
 export const RAFT_SERVICE = 'chorus.raft.v1.Raft';
-export const FORWARD_DEADLINE_MS = 5_000;
 const SNAPSHOT_DEADLINE_MS = 60_000;
 const SNAPSHOT_CHUNK_BYTES = 512 * 1024;
 const MAX_SNAPSHOT_BYTES = 1 << 30;
@@ -50,7 +53,7 @@ export interface TransportHandlers {
   /** Messages received (already authenticated), in order; a snap message carries its snapshot. */
   readonly onMessages: (messages: Message[]) => void;
   /** A follower's forwarded command (JSON); resolves once proposed, where it sits in the log. */
-  readonly onClientRequest: (command: string) => Promise<{ index: number; term: number }>;
+  readonly onClientRequest: (command: string) => Promise<Proposed>;
   readonly onSnapshotDone: (to: NodeId, ok: boolean) => void;
   readonly onUnreachable: (to: NodeId) => void;
   /** An operator's (or a follower's) membership change; resolves once applied on the leader. */
@@ -77,6 +80,11 @@ export class RaftTransport implements LinkOwner {
   private readonly links = new Map<NodeId, PeerLink>();
   /** Who may call: the peers this node knows (from --peers, then the membership changes it applied). */
   private readonly members = new Set<NodeId>();
+  private readonly forwarder = new Forwarder((to, item) => {
+    const link = this.links.get(to);
+    link?.pushLater(item);
+    return link !== undefined;
+  });
 
   constructor(
     id: NodeId,
@@ -108,7 +116,8 @@ export class RaftTransport implements LinkOwner {
     this.links.set(peer.id, new PeerLink(peer, client, this));
   }
 
-  unreachable(to: NodeId): void {
+  unreachable(to: NodeId, sentNothing: boolean): void {
+    this.forwarder.lost(to, sentNothing);
     this.handlers.onUnreachable(to);
   }
 
@@ -155,41 +164,21 @@ export class RaftTransport implements LinkOwner {
     for (const [to, list] of byPeer) this.links.get(to)?.push(list);
   }
 
-  /** Forwards a client's command to the leader: where it was proposed, or the leader's refusal. */
-  forward(to: NodeId, command: string): Promise<{ index: number; term: number }> {
-    const link = this.links.get(to);
-    if (!link) return Promise.reject(new ChorusError('UNAVAILABLE', `no raft peer ${to}`, { leader: to }));
-    return new Promise((resolve, reject) => {
-      link.client.ClientRequest(
-        { command },
-        authMetadata(this.secret, this.id),
-        { deadline: Date.now() + FORWARD_DEADLINE_MS },
-        (err: ServiceError | null, res?: pb.ClientAccepted__Output) => {
-          if (err || !res) {
-            const e = err ? fromServiceError(err) : new ChorusError('UNAVAILABLE', 'empty answer');
-            // The leader could not be reached in time: the command may or may not be in its log.
-            // Only the leader's own refusal (its error trailer) or a connection that never opened
-            // says it is not; a call lost on the way back is of unknown outcome (DEADLINE_EXCEEDED).
-            const refusedOrNeverSent =
-              err?.metadata?.get(ERROR_DETAILS_KEY)[0] instanceof Buffer ||
-              /No connection established/.test(err?.details ?? '');
-            const code = e.code === 'UNAVAILABLE' && !refusedOrNeverSent ? 'DEADLINE_EXCEEDED' : e.code;
-            reject(
-              e.code === 'DEADLINE_EXCEEDED' || e.code === 'UNAVAILABLE'
-                ? new ChorusError(
-                    code,
-                    `${code === 'UNAVAILABLE' ? 'the raft leader did not take the command' : 'no answer from the raft leader; retry with the same command id'} (${to}): ${e.message}`,
-                    {
-                      ...e.details,
-                      leader: to,
-                    },
-                  )
-                : e,
-            );
-          } else resolve({ index: res.index, term: res.term });
-        },
+  /** Forwards a client's command to the leader on its link: where it was proposed, or why not. */
+  forward(to: NodeId, command: string): Promise<Proposed> {
+    return this.forwarder.forward(to, command);
+  }
+
+  /** A batch's forwards, on the leader: each proposed, and answered on the link back to `from`. */
+  private takeForwards(from: NodeId, forwards: readonly pb.Forward__Output[]): void {
+    for (const f of forwards) {
+      const answer = (outcome: Parameters<typeof answerOf>[1]): void =>
+        this.links.get(from)?.pushLater({ answer: answerOf(f.id, outcome) });
+      this.handlers.onClientRequest(f.command).then(
+        (ok) => answer({ ok }),
+        (error: unknown) => answer({ error }),
       );
-    });
+    }
   }
 
   private async sendSnapshot(m: Message): Promise<void> {
@@ -249,7 +238,9 @@ export class RaftTransport implements LinkOwner {
         ended = true;
         if (err === null) callback(null, {});
         else callback(err);
-        // The sender's link is gone (its process died or its network broke): as for our own link.
+        // The sender's link is gone (its process died or its network broke): as for our own link;
+        // answers to our forwards it carried may be lost.
+        this.forwarder.lost(from, false);
         h.onUnreachable(from);
       };
       call.on('data', (batch: pb.MessageBatch__Output) => {
@@ -259,7 +250,9 @@ export class RaftTransport implements LinkOwner {
           // A member removed while its stream was open is heard no more.
           if (!this.members.has(from) || messages.some((m) => m.from !== from || m.to !== this.id))
             return end(unauthenticated);
-          h.onMessages(messages);
+          if (messages.length > 0) h.onMessages(messages);
+          for (const a of batch.answers) this.forwarder.answered(from, a);
+          this.takeForwards(from, batch.forwards);
         } catch (err) {
           end(toStatus(err, { error: (o, msg) => this.logger.warn(o, msg) }, 'raft'));
         }
@@ -343,6 +336,7 @@ export class RaftTransport implements LinkOwner {
   }
 
   close(): void {
+    this.forwarder.closeAll(new ChorusError('UNAVAILABLE', 'this raft node is closing', {}));
     for (const link of this.links.values()) link.close();
   }
 }

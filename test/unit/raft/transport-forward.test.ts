@@ -1,10 +1,11 @@
-// A follower's forwarded write whose connection to the leader is lost after the call left: the
-// leader may have proposed it, so the follower must not answer UNAVAILABLE ("nothing was applied")
-// but DEADLINE_EXCEEDED (outcome unknown; a retry with the same command id is safe). Found by the
-// fault harness (npm run verify -- --store raft --nodes 5 --seconds 60 --nemesis
-// kill,pause,partition --seed 42): an add answered 503 during a partition was in the room after.
-// A leader's own refusal (its UNAVAILABLE, with Chorus's error trailer) and a connection that
-// never opened (the call never left) stay UNAVAILABLE.
+// Forwarded writes on the peer links (forwarding.ts). A follower's forward whose link to the leader
+// is lost after it left: the leader may have proposed it, so the follower must not answer
+// UNAVAILABLE ("nothing was applied") but DEADLINE_EXCEEDED (outcome unknown; a retry with the same
+// command id is safe). Found by the fault harness (npm run verify -- --store raft --nodes 5
+// --seconds 60 --nemesis kill,pause,partition --seed 42): an add answered 503 during a partition
+// was in the room after. A leader's own refusal (its UNAVAILABLE, as it raised it) and a link that
+// never connected (nothing left) stay UNAVAILABLE. Many forwards of one turn share a batch and
+// come back in order of their own ids, whatever order the leader answers in.
 
 import assert from 'node:assert/strict';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
@@ -37,22 +38,9 @@ function handlers(onClientRequest: TransportHandlers['onClientRequest']): Transp
   };
 }
 
-/** A "leader" b serving the Raft service with `onClientRequest`; a follower a reaching it through a proxy. */
-async function pair(onClientRequest: TransportHandlers['onClientRequest']): Promise<{
-  follower: RaftTransport;
-  proxy: FaultProxy;
-}> {
-  const port = await freePort();
-  const proxy = await startFaultProxy(port);
-  proxies.push(proxy);
-  const peers = [
-    { id: 'a', address: '127.0.0.1:1' },
-    { id: 'b', address: `127.0.0.1:${proxy.port}` },
-  ];
-  const leader = new RaftTransport('b', peers, SECRET, handlers(onClientRequest), SILENT_LOGGER);
-  transports.push(leader);
+async function serve(transport: RaftTransport, port: number): Promise<void> {
   const server = new Server();
-  const service = leader.service();
+  const service = transport.service();
   server.addService(service.definition, service.handlers);
   await new Promise<void>((resolve, reject) =>
     server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err) =>
@@ -60,6 +48,27 @@ async function pair(onClientRequest: TransportHandlers['onClientRequest']): Prom
     ),
   );
   servers.push(server);
+}
+
+/**
+ * A "leader" b serving the Raft service with `onClientRequest`; a follower a (serving too: the
+ * answers come back on b's link to a) reaching b through a proxy.
+ */
+async function pair(onClientRequest: TransportHandlers['onClientRequest']): Promise<{
+  follower: RaftTransport;
+  proxy: FaultProxy;
+}> {
+  const port = await freePort();
+  const followerPort = await freePort();
+  const proxy = await startFaultProxy(port);
+  proxies.push(proxy);
+  const peers = [
+    { id: 'a', address: `127.0.0.1:${followerPort}` },
+    { id: 'b', address: `127.0.0.1:${proxy.port}` },
+  ];
+  const leader = new RaftTransport('b', peers, SECRET, handlers(onClientRequest), SILENT_LOGGER);
+  transports.push(leader);
+  await serve(leader, port);
   const follower = new RaftTransport(
     'a',
     peers,
@@ -68,6 +77,7 @@ async function pair(onClientRequest: TransportHandlers['onClientRequest']): Prom
     SILENT_LOGGER,
   );
   transports.push(follower);
+  await serve(follower, followerPort);
   return { follower, proxy };
 }
 
@@ -103,4 +113,55 @@ void test('a forward that never reached the leader (no connection) stays UNAVAIL
   const { follower, proxy } = await pair(() => Promise.resolve({ index: 1, term: 1 }));
   proxy.cut();
   assert.equal(await codeOf(follower.forward('b', '{}')), 'UNAVAILABLE');
+});
+
+void test('forwards of one turn reach the leader together, and each gets its own answer', async () => {
+  const seen: string[] = [];
+  const batches: number[] = [];
+  let last = -1;
+  const { follower } = await pair((command) => {
+    // Commands handed over in the same turn (one batch) arrive without a turn between them.
+    const turn = turns;
+    if (turn !== last) batches.push(0);
+    last = turn;
+    batches[batches.length - 1]!++;
+    seen.push(command);
+    const n = Number(command);
+    // The leader answers out of order, and refuses the odd ones.
+    return new Promise((resolve, reject) =>
+      setTimeout(
+        () =>
+          n % 2 === 0
+            ? resolve({ index: 100 + n, term: 7 })
+            : reject(new ChorusError('FAILED_PRECONDITION', `no ${n}`, { n }, 'SOME_REASON')),
+        (20 - n) * 5,
+      ),
+    );
+  });
+  let turns = 0;
+  const ticking = setInterval(() => turns++, 0);
+  try {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        follower.forward('b', String(n)).then(
+          (at) => `ok ${at.index}/${at.term}`,
+          (err: ChorusError) => `${err.code} ${err.message} ${JSON.stringify(err.details)} ${err.reason}`,
+        ),
+      ),
+    );
+    assert.deepEqual(
+      answers,
+      Array.from({ length: 20 }, (_, n) =>
+        n % 2 === 0 ? `ok ${100 + n}/7` : `FAILED_PRECONDITION no ${n} {"n":${n}} SOME_REASON`,
+      ),
+    );
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 20 }, (_, n) => String(n)),
+      'in order',
+    );
+    assert.deepEqual(batches, [20], 'all in one batch');
+  } finally {
+    clearInterval(ticking);
+  }
 });

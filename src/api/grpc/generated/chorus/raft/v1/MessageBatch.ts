@@ -5,11 +5,37 @@ import type {
   Message as _chorus_raft_v1_Message,
   Message__Output as _chorus_raft_v1_Message__Output,
 } from '../../../chorus/raft/v1/Message.ts';
+import type {
+  Forward as _chorus_raft_v1_Forward,
+  Forward__Output as _chorus_raft_v1_Forward__Output,
+} from '../../../chorus/raft/v1/Forward.ts';
+import type {
+  ForwardAnswer as _chorus_raft_v1_ForwardAnswer,
+  ForwardAnswer__Output as _chorus_raft_v1_ForwardAnswer__Output,
+} from '../../../chorus/raft/v1/ForwardAnswer.ts';
 
 export interface MessageBatch {
   messages?: _chorus_raft_v1_Message[];
+  /**
+   * Clients' commands a follower hands to the leader on its link (instead of a ClientRequest call
+   * each), batched with the rest; an older leader ignores them and the follower's wait runs out.
+   */
+  forwards?: _chorus_raft_v1_Forward[];
+  /**
+   * The leader's answers to forwarded commands, on its own link back to the follower that sent them.
+   */
+  answers?: _chorus_raft_v1_ForwardAnswer[];
 }
 
 export interface MessageBatch__Output {
   messages: _chorus_raft_v1_Message__Output[];
+  /**
+   * Clients' commands a follower hands to the leader on its link (instead of a ClientRequest call
+   * each), batched with the rest; an older leader ignores them and the follower's wait runs out.
+   */
+  forwards: _chorus_raft_v1_Forward__Output[];
+  /**
+   * The leader's answers to forwarded commands, on its own link back to the follower that sent them.
+   */
+  answers: _chorus_raft_v1_ForwardAnswer__Output[];
 }

@@ -3,6 +3,8 @@ export type * from './Ack.ts';
 export type * from './ClientAccepted.ts';
 export type * from './ClientCommand.ts';
 export type * from './Entry.ts';
+export type * from './Forward.ts';
+export type * from './ForwardAnswer.ts';
 export type * from './Member.ts';
 export type * from './Membership.ts';
 export type * from './MembershipChange.ts';

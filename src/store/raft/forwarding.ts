@@ -1,0 +1,138 @@
+// Clients' commands a follower forwards to its leader, on the peer links (link.ts) instead of one
+// unary ClientRequest call each: a follower queues a Forward {id, command} on its link to the
+// leader; the leader proposes it and queues a ForwardAnswer {id, index, term | error} on its own
+// link back. The forwards (and answers) of one event-loop turn share one batch, and the leader
+// proposes every forward of a batch in the same Ready (so they share its append and fsync).
+//
+// Invariants:
+// - Each forward is settled exactly once: by its answer from the peer it was sent to, by its
+//   deadline (FORWARD_DEADLINE_MS), when a link with that peer breaks, or on close.
+// - Only the leader's answer says whether it took the command. Without one (deadline, broken link)
+//   the command may or may not be in its log: DEADLINE_EXCEEDED, "retry with the same command id"
+//   (the room's idempotency window applies a retried command once). The leader's refusal comes back
+//   as the error it raised (code, message, details, reason), e.g. UNAVAILABLE with a leader hint.
+// - Ids are this node's own (a counter); an answer from another peer than the one asked is ignored.
+
+import { ChorusError, ERROR_CODES, type ErrorCode, type ErrorDetails } from '../../domain/index.ts';
+import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
+import type { Outgoing } from './link.ts';
+import type { NodeId } from './types.ts';
+
+/** How long a follower waits for the leader's answer to a forwarded command. */
+export const FORWARD_DEADLINE_MS = 5_000;
+
+export interface Proposed {
+  readonly index: number;
+  readonly term: number;
+}
+
+interface Waiting {
+  readonly to: NodeId;
+  readonly resolve: (at: Proposed) => void;
+  readonly reject: (err: ChorusError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+function noAnswer(to: NodeId, why: string): ChorusError {
+  return new ChorusError(
+    'DEADLINE_EXCEEDED',
+    `no answer from the raft leader (${to}): ${why}; retry with the same command id`,
+    { leader: to },
+  );
+}
+
+export class Forwarder {
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  /** Queues an item on the link to `to`; false when there is no such peer. */
+  private readonly send: (to: NodeId, item: Outgoing) => boolean;
+
+  constructor(send: (to: NodeId, item: Outgoing) => boolean) {
+    this.send = send;
+  }
+
+  /** Hands `command` to the leader `to`: where it proposed it, or its refusal. */
+  forward(to: NodeId, command: string): Promise<Proposed> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(noAnswer(to, `none within ${FORWARD_DEADLINE_MS} ms`));
+      }, FORWARD_DEADLINE_MS);
+      this.waiting.set(id, { to, resolve, reject, timer });
+      if (!this.send(to, { forward: { id, command } })) {
+        this.settle(id)?.reject(new ChorusError('UNAVAILABLE', `no raft peer ${to}`, { leader: to }));
+      }
+    });
+  }
+
+  /** The leader's answer to one of our forwards. */
+  answered(from: NodeId, answer: pb.ForwardAnswer__Output): void {
+    if (this.waiting.get(answer.id)?.to !== from) return;
+    const w = this.settle(answer.id)!;
+    if (answer.error === '') w.resolve({ index: answer.index, term: answer.term });
+    else w.reject(errorOf(answer.error));
+  }
+
+  /**
+   * A link with `peer` broke: its forwards are of unknown outcome, unless the link to it never
+   * connected (`sentNothing`: the leader did not take them).
+   */
+  lost(peer: NodeId, sentNothing: boolean): void {
+    for (const [id, w] of this.waiting) {
+      if (w.to !== peer) continue;
+      this.settle(id)?.reject(
+        sentNothing
+          ? new ChorusError('UNAVAILABLE', `the raft leader (${peer}) could not be reached`, { leader: peer })
+          : noAnswer(peer, 'the link to it broke'),
+      );
+    }
+  }
+
+  closeAll(err: ChorusError): void {
+    for (const id of [...this.waiting.keys()]) this.settle(id)?.reject(err);
+  }
+
+  private settle(id: number): Waiting | undefined {
+    const w = this.waiting.get(id);
+    if (w === undefined) return undefined;
+    this.waiting.delete(id);
+    clearTimeout(w.timer);
+    return w;
+  }
+}
+
+/** The leader's answer to forward `id`: where it proposed the command, or why not. */
+export function answerOf(id: number, outcome: { ok: Proposed } | { error: unknown }): pb.ForwardAnswer {
+  if ('ok' in outcome) return { id, index: outcome.ok.index, term: outcome.ok.term, error: '' };
+  const err =
+    outcome.error instanceof ChorusError
+      ? outcome.error
+      : new ChorusError('INTERNAL', `the raft leader failed to take the command: ${String(outcome.error)}`);
+  return { id, index: 0, term: 0, error: JSON.stringify(err.toInfo()) };
+}
+
+/** A refusal as the leader sent it (an unknown code is INTERNAL: never trust the wire). */
+function errorOf(text: string): ChorusError {
+  try {
+    const info = JSON.parse(text) as {
+      code?: unknown;
+      message?: unknown;
+      details?: unknown;
+      reason?: unknown;
+    };
+    const code = (ERROR_CODES as readonly unknown[]).includes(info.code)
+      ? (info.code as ErrorCode)
+      : 'INTERNAL';
+    const details =
+      typeof info.details === 'object' && info.details !== null ? (info.details as ErrorDetails) : undefined;
+    return new ChorusError(
+      code,
+      typeof info.message === 'string' ? info.message : 'the raft leader refused the command',
+      details,
+      typeof info.reason === 'string' ? info.reason : undefined,
+    );
+  } catch {
+    return new ChorusError('INTERNAL', 'the raft leader answered with an unreadable error');
+  }
+}
