@@ -18,7 +18,7 @@ interface Node<V> {
 }
 
 /** FNV-1a over the key's UTF-16 code units, then murmur3's finaliser to spread the bits. */
-function hash(key: string): number {
+export function hashKey(key: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
   return mix32(h);
@@ -136,7 +136,7 @@ export class PMap<V> implements Iterable<[string, V]> {
   }
 
   set(key: string, value: V): PMap<V> {
-    return new PMap(set(this.root, key, value, hash(key)));
+    return new PMap(set(this.root, key, value, hashKey(key)));
   }
 
   delete(key: string): PMap<V> {

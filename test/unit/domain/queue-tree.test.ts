@@ -1,5 +1,6 @@
 // The persistent queue (src/domain/queue.ts) against a sorted array, on queues far longer than the
-// room properties reach (they use eight tracks): random inserts, removals and re-scorings, checked
+// room properties reach (they use eight tracks): random inserts, removals, re-scorings and
+// replacements (a vote: in the same node when the entry stays between its neighbours), checked
 // for order, positions, duration sums, iteration from any position, the canonical shape (equal
 // contents give equal trees) and persistence (an older queue is unchanged by later operations).
 
@@ -24,7 +25,8 @@ function entry(seq: number, score: number, durationMs: number): QueueEntry {
 
 type Op =
   | { readonly kind: 'insert'; readonly score: number; readonly durationMs: number }
-  | { readonly kind: 'remove' | 'rescore'; readonly pick: number; readonly score: number };
+  | { readonly kind: 'remove' | 'rescore'; readonly pick: number; readonly score: number }
+  | { readonly kind: 'replace'; readonly pick: number; readonly delta: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
@@ -41,6 +43,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constantFrom('remove' as const, 'rescore' as const),
       pick: fc.nat(),
       score: fc.integer({ min: -3, max: 3 }),
+    }),
+  },
+  {
+    // A vote: a small change of score, often one that leaves the entry between its neighbours.
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('replace' as const),
+      pick: fc.nat(),
+      delta: fc.constantFrom(-1, 0, 1),
     }),
   },
 );
@@ -74,6 +85,17 @@ void test('the persistent queue orders, counts and sums as a sorted array does, 
           const e = entry(seq++, op.score, op.durationMs);
           queue = queue.insert(e);
           model = [...model, e].sort(compareEntries);
+        } else if (op.kind === 'replace') {
+          if (model.length === 0) continue;
+          const old = model[op.pick % model.length]!;
+          const e = {
+            ...old,
+            ups: old.ups + Math.max(op.delta, 0),
+            downs: old.downs + Math.max(-op.delta, 0),
+          };
+          queue = queue.replace(old, e);
+          model = model.map((x) => (x === old ? e : x)).sort(compareEntries);
+          assert.equal(queue.byEntry(e.entryId), e, 'the index holds the new entry');
         } else if (model.length > 0) {
           const old = model[op.pick % model.length]!;
           queue = queue.remove(old);
