@@ -51,6 +51,8 @@ bench/results/<date>-<machine>.{json,md} with PNG figures.
                  go to a fresh temporary directory unless --out says otherwise (never the tree)
   --systems LIST the groups part measures only these systems (etcd-3, raft-3, raft-5, 2pc-3,
                  2pc-5, redis-3), comma-separated
+  --configs LIST the saturation part measures only these configurations (embedded, redis-1,
+                 redis-3), comma-separated
   --parts LIST   run only these parts, comma-separated (default: all):
                    experiment   the earlier system's add-track experiment (Redis store, nginx)
                    saturation   mixed load against the echo ceiling (embedded node, Redis)
@@ -645,7 +647,7 @@ function markdown(result: {
     `# Chorus benchmark, ${result.date} (${result.mode})`,
     '',
     `Machine: ${String(m['cpus'])} × ${String(m['cpuModel'])}, ${String(m['memoryGiB'])} GiB, ${String(m['os'])}; Node ${String(m['node'])}, ${String(m['nginx'])}, ${String(m['redis'])}; commit ${String(m['commit'])}.`,
-    `Command: \`npm run bench${command(result.mode, result.plan.parts, result.plan.groups.systems)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
+    `Command: \`npm run bench${command(result.mode, result.plan.parts, result.plan.groups.systems, result.plan.saturationConfigs)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
   ];
   const experimentLines = [
     '',
@@ -714,12 +716,19 @@ function markdown(result: {
   return `${lines.join('\n')}\n`;
 }
 
-function command(mode: string, parts: readonly Part[], systems: GroupPlan['systems']): string {
+function command(
+  mode: string,
+  parts: readonly Part[],
+  systems: GroupPlan['systems'],
+  configs: readonly SaturationConfig[],
+): string {
   const all = (mode === 'quick' ? QUICK_GROUPS : FULL_GROUPS).systems;
+  const allConfigs = mode === 'quick' ? 2 : 3;
   const flags = [
     ...(mode === 'quick' ? ['--quick'] : []),
     ...(parts.length === PARTS.length ? [] : [`--parts ${parts.join(',')}`]),
     ...(systems.length === all.length ? [] : [`--systems ${systems.map((s) => s.name).join(',')}`]),
+    ...(configs.length === allConfigs ? [] : [`--configs ${configs.map((c) => c.name).join(',')}`]),
   ];
   return flags.length > 0 ? ` -- ${flags.join(' ')}` : '';
 }
@@ -731,6 +740,13 @@ function onlySystems(plan: GroupPlan, names: string | undefined): GroupPlan {
   return { ...plan, systems: plan.systems.filter((s) => keep.has(s.name)) };
 }
 
+/** `--configs embedded`: the saturation part measures only these configurations (a shorter run). */
+function onlyConfigs(configs: readonly SaturationConfig[], names: string | undefined): SaturationConfig[] {
+  if (names === undefined) return [...configs];
+  const keep = new Set(names.split(',').map((n) => n.trim()));
+  return configs.filter((c) => keep.has(c.name));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -740,6 +756,7 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       parts: { type: 'string' },
       systems: { type: 'string' },
+      configs: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -773,16 +790,19 @@ async function main(): Promise<void> {
     trials: quick ? 1 : 3,
     requests: 200,
     clients: 20,
-    saturationConfigs: quick
-      ? [
-          { name: 'embedded', kind: 'embedded' },
-          { name: 'redis-3', kind: 'redis', nodes: 3 },
-        ]
-      : [
-          { name: 'embedded', kind: 'embedded' },
-          { name: 'redis-1', kind: 'redis', nodes: 1 },
-          { name: 'redis-3', kind: 'redis', nodes: 3 },
-        ],
+    saturationConfigs: onlyConfigs(
+      quick
+        ? [
+            { name: 'embedded', kind: 'embedded' },
+            { name: 'redis-3', kind: 'redis', nodes: 3 },
+          ]
+        : [
+            { name: 'embedded', kind: 'embedded' },
+            { name: 'redis-1', kind: 'redis', nodes: 1 },
+            { name: 'redis-3', kind: 'redis', nodes: 3 },
+          ],
+      values.configs,
+    ),
     saturationClients: quick ? [20] : [20, 100],
     saturationSeconds: quick ? 2 : 10,
     saturationTrials: quick ? 1 : 3,
@@ -819,7 +839,9 @@ async function main(): Promise<void> {
   }
   const date = new Date().toISOString().slice(0, 10);
   const whole = plan.parts.length === PARTS.length;
-  const name = `${date}-${os.hostname()}${whole ? '' : `-${plan.parts.join('-')}`}${quick ? '-quick' : ''}`;
+  const someConfigs =
+    values.configs === undefined ? '' : `-${plan.saturationConfigs.map((c) => c.name).join('-')}`;
+  const name = `${date}-${os.hostname()}${whole ? '' : `-${plan.parts.join('-')}`}${someConfigs}${quick ? '-quick' : ''}`;
   const result = {
     date,
     mode: plan.mode,
