@@ -53,6 +53,8 @@ bench/results/<date>-<machine>.{json,md} with PNG figures.
                  2pc-5, redis-3), comma-separated
   --group-trials N     trials per system and concurrency in the groups part (default 2)
   --failover-trials N  leader kills in the failover part (default 20): a shorter locked run
+  --configs LIST the saturation part measures only these configurations (embedded, redis-1,
+                 redis-3), comma-separated
   --parts LIST   run only these parts, comma-separated (default: all):
                    experiment   the earlier system's add-track experiment (Redis store, nginx)
                    saturation   mixed load against the echo ceiling (embedded node, Redis)
@@ -647,7 +649,7 @@ function markdown(result: {
     `# Chorus benchmark, ${result.date} (${result.mode})`,
     '',
     `Machine: ${String(m['cpus'])} × ${String(m['cpuModel'])}, ${String(m['memoryGiB'])} GiB, ${String(m['os'])}; Node ${String(m['node'])}, ${String(m['nginx'])}, ${String(m['redis'])}; commit ${String(m['commit'])}.`,
-    `Command: \`npm run bench${command(result.mode, result.plan.parts, result.plan.groups)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
+    `Command: \`npm run bench${command(result.mode, result.plan.parts, result.plan.groups, result.plan.saturationConfigs)}\`; took ${round(result.durationS)} s. Load generator, servers, nginx and Redis share the machine.`,
   ];
   const experimentLines = [
     '',
@@ -716,9 +718,15 @@ function markdown(result: {
   return `${lines.join('\n')}\n`;
 }
 
-function command(mode: string, parts: readonly Part[], groups: GroupPlan): string {
+function command(
+  mode: string,
+  parts: readonly Part[],
+  groups: GroupPlan,
+  configs: readonly SaturationConfig[],
+): string {
   const base = mode === 'quick' ? QUICK_GROUPS : FULL_GROUPS;
   const { systems } = groups;
+  const allConfigs = mode === 'quick' ? 2 : 3;
   const flags = [
     ...(mode === 'quick' ? ['--quick'] : []),
     ...(parts.length === PARTS.length ? [] : [`--parts ${parts.join(',')}`]),
@@ -727,6 +735,7 @@ function command(mode: string, parts: readonly Part[], groups: GroupPlan): strin
     ...(groups.failover.trials === base.failover.trials
       ? []
       : [`--failover-trials ${groups.failover.trials}`]),
+    ...(configs.length === allConfigs ? [] : [`--configs ${configs.map((c) => c.name).join(',')}`]),
   ];
   return flags.length > 0 ? ` -- ${flags.join(' ')}` : '';
 }
@@ -753,6 +762,13 @@ function withTrials(plan: GroupPlan, group: string | undefined, failover: string
   };
 }
 
+/** `--configs embedded`: the saturation part measures only these configurations (a shorter run). */
+function onlyConfigs(configs: readonly SaturationConfig[], names: string | undefined): SaturationConfig[] {
+  if (names === undefined) return [...configs];
+  const keep = new Set(names.split(',').map((n) => n.trim()));
+  return configs.filter((c) => keep.has(c.name));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -764,6 +780,7 @@ async function main(): Promise<void> {
       systems: { type: 'string' },
       'group-trials': { type: 'string' },
       'failover-trials': { type: 'string' },
+      configs: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -801,16 +818,19 @@ async function main(): Promise<void> {
     trials: quick ? 1 : 3,
     requests: 200,
     clients: 20,
-    saturationConfigs: quick
-      ? [
-          { name: 'embedded', kind: 'embedded' },
-          { name: 'redis-3', kind: 'redis', nodes: 3 },
-        ]
-      : [
-          { name: 'embedded', kind: 'embedded' },
-          { name: 'redis-1', kind: 'redis', nodes: 1 },
-          { name: 'redis-3', kind: 'redis', nodes: 3 },
-        ],
+    saturationConfigs: onlyConfigs(
+      quick
+        ? [
+            { name: 'embedded', kind: 'embedded' },
+            { name: 'redis-3', kind: 'redis', nodes: 3 },
+          ]
+        : [
+            { name: 'embedded', kind: 'embedded' },
+            { name: 'redis-1', kind: 'redis', nodes: 1 },
+            { name: 'redis-3', kind: 'redis', nodes: 3 },
+          ],
+      values.configs,
+    ),
     saturationClients: quick ? [20] : [20, 100],
     saturationSeconds: quick ? 2 : 10,
     saturationTrials: quick ? 1 : 3,
@@ -847,7 +867,9 @@ async function main(): Promise<void> {
   }
   const date = new Date().toISOString().slice(0, 10);
   const whole = plan.parts.length === PARTS.length;
-  const name = `${date}-${os.hostname()}${whole ? '' : `-${plan.parts.join('-')}`}${quick ? '-quick' : ''}`;
+  const someConfigs =
+    values.configs === undefined ? '' : `-${plan.saturationConfigs.map((c) => c.name).join('-')}`;
+  const name = `${date}-${os.hostname()}${whole ? '' : `-${plan.parts.join('-')}`}${someConfigs}${quick ? '-quick' : ''}`;
   const result = {
     date,
     mode: plan.mode,

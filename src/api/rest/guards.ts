@@ -30,17 +30,21 @@ export function illFormedText(value: unknown, at = ''): string | null {
   return null;
 }
 
-export async function refuseIllFormedText(request: FastifyRequest): Promise<void> {
-  for (const [part, value] of [
-    ['body', request.body],
-    ['query', request.query],
-    ['params', request.params],
-  ] as const) {
-    const field = illFormedText(value);
-    if (field !== null) {
-      throw chorusError('TEXT_LONE_SURROGATE', { field: `${part}.${field}` });
-    }
-  }
+/** A preValidation hook (callback style: it runs on every request, and costs no promise). */
+export function refuseIllFormedText(
+  request: FastifyRequest,
+  _reply: FastifyReply,
+  done: (err?: Error) => void,
+): void {
+  const field =
+    prefixed('body', illFormedText(request.body)) ??
+    prefixed('query', illFormedText(request.query)) ??
+    prefixed('params', illFormedText(request.params));
+  done(field === null ? undefined : chorusError('TEXT_LONE_SURROGATE', { field }));
+}
+
+function prefixed(part: string, field: string | null): string | null {
+  return field === null ? null : `${part}.${field}`;
 }
 
 /** The legacy API's writes (the routes that take no token). */

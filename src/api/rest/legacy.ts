@@ -18,6 +18,7 @@ import {
   type LegacyView,
 } from '../legacy-room.ts';
 import { HTTP_STATUS, toErrorInfo } from './errors.ts';
+import { refuseCrossSiteLegacyWrites } from './guards.ts';
 import {
   LegacyValidationError,
   parseIdBody,
@@ -74,6 +75,8 @@ export function registerLegacyRoutes(app: RestApp, service: RoomService, roomId:
   const queue = (state: RoomState): LegacyTrack[] => legacyQueue(state).map(toLegacy);
 
   void app.register(async (legacy) => {
+    // Only the legacy routes take writes without a token: only they need the cross-site check.
+    legacy.addHook('onRequest', refuseCrossSiteLegacyWrites);
     legacy.setErrorHandler((err, _request, reply: FastifyReply) => {
       const detail = err instanceof LegacyValidationError ? err.detail : bodyFailure(err as FastifyError);
       if (detail) {

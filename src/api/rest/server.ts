@@ -27,7 +27,9 @@ import { operationsRoutes } from './operations.ts';
 import { queueRoutes } from './queue.ts';
 import { roomRoutes } from './rooms.ts';
 import { StreamBudget } from '../stream-budget.ts';
-import { refuseCrossSiteLegacyWrites, refuseIllFormedText } from './guards.ts';
+import { refuseIllFormedText } from './guards.ts';
+import { leanSerializerCompiler } from './serializer.ts';
+import { LabelCache } from '../label-cache.ts';
 import { limitHttpConnections, type ConnectionLimits } from '../connection-limits.ts';
 import { SseHub } from './sse.ts';
 
@@ -120,21 +122,29 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
   });
 
   limitHttpConnections(app.server, limits);
-  app.addHook('onRequest', refuseCrossSiteLegacyWrites);
+  // Answers are written by serialisers compiled once per route (serializer.ts).
+  app.setSerializerCompiler(leanSerializerCompiler);
+  // Hooks run on every request: callback style, so that none costs a promise of its own.
   app.addHook('preValidation', refuseIllFormedText);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration
-      .labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode))
+  const durations = new LabelCache<ReturnType<typeof metrics.httpDuration.labels>>();
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    durations
+      .get(`${request.method} ${route} ${status}`, () =>
+        metrics.httpDuration.labels(request.method, route, String(status)),
+      )
       .observe(reply.elapsedTime / 1000);
+    done();
   });
   // Graceful stop: live streams end (clients resume elsewhere); kept-alive connections close after
   // their current answer, idle ones at once, and whatever is left after a grace period is cut.
   let stopping = false;
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (stopping) void reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   app.addHook('preClose', async () => {
     stopping = true;

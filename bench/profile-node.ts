@@ -1,0 +1,165 @@
+// Where a node's CPU goes under the saturation bench's mixed load: starts an embedded `chorus serve`
+// with `--cpu-prof`, makes the same rooms as the saturation part, drives REST or gRPC mixed load for a
+// bounded time, stops the node (it writes its profile on exit) and prints the profile's self time by
+// area (fastify, grpc-js, the store, the domain, JSON, ...) and its top functions.
+//
+//   npx node bench/profile-node.ts [--api REST|gRPC] [--seconds 10] [--clients 20] [--out DIR]
+//   npx node bench/profile-node.ts --read FILE.cpuprofile      (only summarise a profile)
+
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { spawnProcess, stopProcess, waitForLine } from '../src/cluster/process.ts';
+import { clients, grpcMixed } from './lib/grpc-load.ts';
+import { restMixed } from './lib/rest-load.ts';
+import { makeRoom } from './lib/rooms.ts';
+import { Workload, type BenchRoom } from './lib/workload.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { functionName: string; url: string; lineNumber: number };
+  readonly children?: number[];
+}
+interface Profile {
+  readonly nodes: ProfileNode[];
+  readonly samples: number[];
+  readonly timeDeltas: number[];
+}
+
+/** The area a frame belongs to, by where its code lives (first match wins). */
+const AREAS: readonly [string, RegExp][] = [
+  ['chorus REST (src/api/rest)', /src\/api\/rest\//],
+  ['chorus gRPC (src/api/grpc)', /src\/api\/grpc\//],
+  ['chorus service/tokens (src/node)', /src\/node\//],
+  ['chorus domain (src/domain)', /src\/domain\//],
+  ['chorus store (src/store)', /src\/store\//],
+  ['chorus other', /\/src\//],
+  ['fastify', /node_modules\/(fastify|@fastify|find-my-way|light-my-request|avvio)\//],
+  ['json schema (ajv, fast-json-stringify)', /node_modules\/(ajv|fast-json-stringify|fast-uri|json-schema)/],
+  ['pino', /node_modules\/(pino|sonic-boom|thread-stream)/],
+  ['prom-client', /node_modules\/(prom-client|tdigest|bintrees)/],
+  ['grpc-js / protobuf', /node_modules\/(@grpc|protobufjs|@protobufjs|long)\//],
+  ['other node_modules', /node_modules\//],
+  ['node:http/net/stream', /^node:(_http|http|net|_stream|stream|internal\/(http|streams|stream_base))/],
+  ['node:fs', /^node:(fs|internal\/fs)/],
+  ['node internals', /^node:/],
+];
+
+function areaOf(url: string, name: string): string {
+  if (url === '') {
+    if (name === '(garbage collector)') return 'GC';
+    if (name === '(idle)' || name === '(program)') return name;
+    return 'native (JSON, builtins, syscalls)';
+  }
+  for (const [area, pattern] of AREAS) if (pattern.test(url)) return area;
+  return 'other';
+}
+
+export function summarise(profile: Profile, top = 30): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i]!;
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const areas = new Map<string, number>();
+  const functions = new Map<string, number>();
+  let busy = 0;
+  for (const [id, us] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const area = areaOf(url, functionName);
+    if (area === '(idle)') continue;
+    busy += us;
+    areas.set(area, (areas.get(area) ?? 0) + us);
+    const key = `${functionName || '(anonymous)'} ${url.replace(/^.*\/(node_modules|src)\//, '$1/')}:${lineNumber + 1}`;
+    functions.set(key, (functions.get(key) ?? 0) + us);
+  }
+  const pct = (us: number): string => `${((us / busy) * 100).toFixed(1)}%`;
+  const lines = [`busy ${(busy / 1e6).toFixed(2)} s of CPU`, '', 'self time by area:'];
+  for (const [area, us] of [...areas].sort((a, b) => b[1] - a[1]))
+    lines.push(`  ${pct(us).padStart(6)}  ${area}`);
+  lines.push('', `top ${top} functions (self):`);
+  for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, top))
+    lines.push(`  ${pct(us).padStart(6)}  ${name}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      api: { type: 'string', default: 'REST' },
+      seconds: { type: 'string', default: '10' },
+      clients: { type: 'string', default: '20' },
+      out: { type: 'string' },
+      read: { type: 'string' },
+    },
+  });
+  if (values.read !== undefined) {
+    process.stdout.write(`${summarise(JSON.parse(await readFile(values.read, 'utf8')) as Profile)}\n`);
+    return;
+  }
+  const api = values.api === 'gRPC' ? 'gRPC' : 'REST';
+  const seconds = Math.min(60, Number(values.seconds));
+  const concurrency = Number(values.clients);
+  const out = values.out ?? (await mkdtemp(join(os.tmpdir(), 'chorus-profile-')));
+  const data = await mkdtemp(join(os.tmpdir(), 'chorus-profile-data-'));
+  const node = spawnProcess(process.execPath, [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    out,
+    join(ROOT, 'src/cli/main.ts'),
+    'serve',
+    '--port',
+    '0',
+    '--grpc-port',
+    '0',
+    '--data-dir',
+    data,
+    '--log-level',
+    'warn',
+    '--no-legacy',
+  ]);
+  try {
+    await waitForLine(node, /^grpc /, 60_000, 'chorus serve');
+    const rest = /^rest (\S+)/.exec(node.lines.find((l) => l.startsWith('rest ')) ?? '')?.[1] ?? '';
+    const grpc = /^grpc (\S+)/.exec(node.lines.find((l) => l.startsWith('grpc ')) ?? '')?.[1] ?? '';
+    const setup = new Workload('profile', []);
+    const workload = new Workload('profile-load', []);
+    const rooms: BenchRoom[] = [];
+    for (let i = 0; i < 10; i++) rooms.push(await makeRoom(rest, 20, 30, setup));
+    workload.useRooms(rooms);
+    const result =
+      api === 'REST'
+        ? await restMixed({
+            url: rest,
+            rooms,
+            durationS: seconds,
+            connections: concurrency,
+            workload,
+            seed: 43,
+          })
+        : await (async () => {
+            const stubs = clients(grpc, Math.min(concurrency, 4));
+            try {
+              return await grpcMixed({ stubs, rooms, durationS: seconds, concurrency, workload, seed: 43 });
+            } finally {
+              for (const s of stubs) s.close();
+            }
+          })();
+    process.stdout.write(
+      `${api} ${concurrency} clients: ${result.ok} ok, ${result.throughput.toFixed(0)} req/s\n`,
+    );
+  } finally {
+    await stopProcess(node, 30_000);
+  }
+  const file = (await readdir(out)).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no profile in ${out}`);
+  process.stdout.write(`profile: ${join(out, file)}\n`);
+  process.stdout.write(`${summarise(JSON.parse(await readFile(join(out, file), 'utf8')) as Profile)}\n`);
+}
+
+if (process.argv[1]?.endsWith('profile-node.ts')) await main();
