@@ -29,6 +29,8 @@ export async function startInProcess(options: RawConfig = {}): Promise<InProcess
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chorus-inproc-'));
   const config = parseNodeConfig({ port: '0', grpcPort: '0', dataDir, logLevel: 'silent', ...options });
   const node = await startNode(config, pino({ level: 'silent' }));
+  // As `chorus serve` says `music N tracks`: a music folder's tracks are there once the scan ends.
+  await node.musicScanned;
   return {
     node,
     api: new InjectHttp(node),

@@ -1,4 +1,4 @@
-// GET /v1/tracks/:trackId/audio over a real `chorus serve --music-dir`: ranges, caching headers,
+// GET /v1/tracks/:trackId/audio over a node with `--music-dir` in this process (in-process.ts): ranges, caching headers,
 // content types, the 404s of a node that lacks a file, and that nothing outside the music folder is
 // reachable (traversal in the URL, links out of the folder, a file swapped for such a link after the
 // scan). Also: no answer carries a server path; tracks point at their audio URL instead.
@@ -12,11 +12,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { trackAudioUrl } from '../../src/domain/index.ts';
 import { fileTrackId } from '../../src/catalog/catalog.ts';
-import { cleanupChorus, makeTempDir, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
-import { assertError, Http, ok, until, type Json } from '../helpers/http.ts';
+import { cleanupChorus, makeTempDir } from '../helpers/chorus-process.ts';
+import { startInProcess, type InProcessNode } from '../helpers/in-process.ts';
+import type { Http } from '../helpers/http.ts';
+import { assertError, ok, until, type Json } from '../helpers/http.ts';
 import { mp3File, wavFile } from '../unit/catalog/audio-fixtures.ts';
 
-let node: ChorusProcess;
+let node: InProcessNode;
 let api: Http;
 let music: string;
 let outside: string;
@@ -37,13 +39,13 @@ before(async () => {
   await writeFile(path.join(music, 'deleted.wav'), WAV);
   await writeFile(path.join(outside, 'secret.wav'), SECRET);
   await symlink(path.join(outside, 'secret.wav'), path.join(music, LINK_OUT));
-  node = await startChorus({ args: ['--music-dir', music] });
-  api = new Http(node.restUrl);
+  node = await startInProcess({ musicDir: music });
+  api = node.api;
 });
 
 after(async () => {
   try {
-    if (node?.running) assert.equal(await node.stop(), 0, `graceful stop failed:\n${node.stderr()}`);
+    await node?.close();
   } finally {
     await cleanupChorus();
   }

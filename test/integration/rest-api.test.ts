@@ -1,6 +1,7 @@
-// REST API v1 over a real listening `chorus serve` child process: every route, every error code
-// reachable over REST with its HTTP status and the one error body, idempotent retries, SSE with
-// resume, minVersion reads, operations endpoints and the server-owned playback clock.
+// REST API v1 over a node in this process (test/helpers/in-process.ts; a real `chorus serve` for the
+// graceful stop): every route, every error code reachable over REST with its HTTP status and the
+// one error body, idempotent retries, SSE with resume, minVersion reads, operations endpoints and
+// the server-owned playback clock.
 
 /* eslint-disable @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call --
    Answers are parsed JSON (Json = any): the tests assert their shape rather than declare it. */
@@ -9,10 +10,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { cleanupChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
+import { cleanupChorus, startChorus } from '../helpers/chorus-process.ts';
+import { startInProcess, type InProcessNode } from '../helpers/in-process.ts';
+import type { Http } from '../helpers/http.ts';
 import {
   assertError,
-  Http,
   isSse,
   ok,
   openSse,
@@ -24,19 +26,19 @@ import {
 
 const READ_TIMEOUT_MS = 200;
 
-let node: ChorusProcess;
+// The node runs in this process (routes, schemas and errors need no process of their own); requests
+// go through app.inject, streams over its loopback port. The graceful-stop test starts a process.
+let node: InProcessNode;
 let api: Http;
 
 before(async () => {
-  node = await startChorus({
-    args: ['--read-timeout-ms', String(READ_TIMEOUT_MS), '--clock-interval-ms', '50'],
-  });
-  api = new Http(node.restUrl);
+  node = await startInProcess({ readTimeoutMs: String(READ_TIMEOUT_MS), clockIntervalMs: '50' });
+  api = node.api;
 });
 
 after(async () => {
   try {
-    if (node?.running) assert.equal(await node.stop(), 0, `graceful stop failed:\n${node.stderr()}`);
+    await node?.close();
   } finally {
     await cleanupChorus();
   }

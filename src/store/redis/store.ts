@@ -131,9 +131,7 @@ export class RedisStore extends StoreBase<LoadedRoom> {
       return { result: probe.result, state: this.rooms.get(roomId)?.replica.state ?? null };
     }
     // Both connections: a command this node could order but not read back would only time out.
-    if (!this.link.connected) {
-      throw this.link.unreachable('it cannot take writes now');
-    }
+    if (!this.link.connected) throw this.link.unreachable('it cannot take writes now');
     if (!this.link.writable(roomKeys(this.opts.keyPrefix, roomId).log)) {
       throw this.link.unreachable(`the primary holding room ${roomId} is away (a failover may be under way)`);
     }
@@ -188,17 +186,10 @@ export class RedisStore extends StoreBase<LoadedRoom> {
       }
       // If the read in flight started before this room was loaded, cut it short (see Tailer.wake).
       if (room.position < appended.seq && !this.tailer.isReading(room.keys.log)) this.tailer.wake();
-      const outcome = await this.pending.within(
-        applied,
-        roomId,
-        env.commandId,
-        this.opts.submitTimeoutMs,
-        () =>
-          chorusError('REDIS_APPLY_TIMEOUT', {
-            timeoutMs: this.opts.submitTimeoutMs,
-            commandId: env.commandId,
-          }),
-      );
+      const { submitTimeoutMs: timeoutMs } = this.opts;
+      const late = (): ChorusError =>
+        chorusError('REDIS_APPLY_TIMEOUT', { timeoutMs, commandId: env.commandId });
+      const outcome = await this.pending.within(applied, roomId, env.commandId, timeoutMs, late);
       await this.afterOwnCommit(room, outcome);
       return outcome;
     } finally {
