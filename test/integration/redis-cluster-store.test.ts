@@ -85,7 +85,7 @@ void describe('redis store on a Redis Cluster: several nodes', () => {
   // covers them (retainBehindSnapshot): under load a long reshard let rooms pass 1,000 entries, and
   // the check reported their first joins as lost writes. It must say the log was trimmed instead,
   // and pass on a whole log whose snapshots were written along the way.
-  void test('the cluster check refuses a log trimmed behind a snapshot rather than calling it lost writes, and checks snapshots on a whole log', async () => {
+  void test('the cluster check refuses a log trimmed behind a snapshot rather than calling it lost writes, checks snapshots on a whole log, and allows a repeat only of a re-sent command', async () => {
     for (const [options, trims] of [
       [{ snapshotEvery: 10, retainBehindSnapshot: 5 }, true],
       [{ ...WHOLE_LOG, snapshotEvery: 10 }, false],
@@ -108,8 +108,24 @@ void describe('redis store on a Redis Cluster: several nodes', () => {
           await new Promise((r) => setTimeout(r, 50));
         }
         const check = assertClusterAgrees(admin, prefix, [store], { acked, retried: new Set() });
-        if (trims) await assert.rejects(check, /it was trimmed behind a snapshot/);
-        else await check;
+        if (trims) {
+          await assert.rejects(check, /it was trimmed behind a snapshot/);
+          continue;
+        }
+        await check;
+        // A command re-sent after an unknown outcome is written again: in the log twice, to no
+        // effect. Allowed for a command its client re-sent, and only for one.
+        const again = acked.get(room)!.at(-1)!;
+        await accepted(store, again);
+        await assert.rejects(
+          assertClusterAgrees(admin, prefix, [store], { acked, retried: new Set() }),
+          /is in the log twice \(entry 42\) and its client sent it once/,
+        );
+        const { repeated } = await assertClusterAgrees(admin, prefix, [store], {
+          acked,
+          retried: new Set([again.commandId]),
+        });
+        assert.equal(repeated, 1);
       } finally {
         await store.close();
         await dropClusterKeys(admin, prefix);
