@@ -4,10 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { apply, type Command } from '../../src/domain/index.ts';
+import { apply, viewRoom, type Command } from '../../src/domain/index.ts';
 import type { Role, RoomEvent, RoomEventBody } from '../../src/domain/types.ts';
 import type { RoomView } from '../../src/domain/view.ts';
-import { HOST, Room } from '../../test/unit/domain/helpers.ts';
+import { HOST, Room, T0 } from '../../test/unit/domain/helpers.ts';
 import { applyEvents, fromView } from '../src/model.ts';
 import { actionsFor, percentToShare, recoveryFile, roster, shareToPercent } from '../src/people.ts';
 
@@ -167,4 +167,19 @@ void test('join requests: a co-host sees them come and go without a refetch; a m
     applyEvents(member, at(11, { type: 'roleChanged', memberId: ME, role: 'cohost' })).stale,
     true,
   );
+});
+
+void test('the room view shows waiting join requests to the host and co-hosts, not to members', () => {
+  const room = Room.create({ joinPolicy: 'approval' }, []);
+  room.ok(null, { type: 'join', memberId: 'c1', name: 'Cohost' });
+  room.ok(HOST, { type: 'decideJoin', memberId: 'c1', approve: true });
+  room.ok(null, { type: 'join', memberId: 'm1', name: 'Member' });
+  room.ok(HOST, { type: 'decideJoin', memberId: 'm1', approve: true });
+  room.change(HOST, { type: 'setRole', memberId: 'c1', role: 'cohost' });
+  room.ok(null, { type: 'join', memberId: 'w1', name: 'Waiting' });
+  const waiting = (viewer: string): string[] =>
+    viewRoom(room.s, { now: T0, viewer }).pendingJoins.map((p) => p.memberId);
+  assert.deepEqual(waiting(HOST), ['w1']);
+  assert.deepEqual(waiting('c1'), ['w1'], 'a co-host admits members, so sees who waits');
+  assert.deepEqual(waiting('m1'), []);
 });
