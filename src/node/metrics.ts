@@ -3,6 +3,7 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MetricSpec, StoreTelemetry } from '../store/telemetry.ts';
+import type { PresenceCounts, PresenceTelemetry } from './presence.ts';
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -11,6 +12,8 @@ export interface NodeMetrics {
   readonly clockAdvances: Counter;
   readonly grpcDuration: Histogram<'method' | 'code'>;
   readonly grpcStreams: Gauge<'method'>;
+  /** What this node's presence reporter (presence.ts) does: who is here through it, its commands. */
+  readonly presence: PresenceTelemetry;
 }
 
 /** Request latency buckets, REST and gRPC alike: from a read served from memory to a slow write. */
@@ -79,7 +82,62 @@ export function createMetrics(gauges: {
       this.set(gauges.streamWaitingBytes());
     },
   });
-  return { registry, httpDuration, commitDuration, clockAdvances, grpcDuration, grpcStreams };
+  const presence = presenceTelemetry(registry);
+  return { registry, httpDuration, commitDuration, clockAdvances, grpcDuration, grpcStreams, presence };
+}
+
+/**
+ * Presence metrics: members present through this node and their streams (read from the reporter
+ * when scraped; 0 until a reporter exists, as on a node run without presence), the presence
+ * commands it sent by outcome, lease renewals, and reports that ran out before the next one.
+ */
+export function presenceTelemetry(registry: Registry): PresenceTelemetry {
+  let read = (): PresenceCounts => ({ members: 0, streams: 0 });
+  new Gauge({
+    name: 'chorus_presence_members',
+    help: 'Members present through this node: a live stream with their token here, or within the grace after',
+    registers: [registry],
+    collect() {
+      this.set(read().members);
+    },
+  });
+  new Gauge({
+    name: 'chorus_presence_streams',
+    help: 'Open live streams (SSE, gRPC Watch) with a member token on this node',
+    registers: [registry],
+    collect() {
+      this.set(read().streams);
+    },
+  });
+  const commands = new Counter({
+    name: 'chorus_presence_commands_total',
+    help: 'Presence commands this node sent, by outcome (applied or failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const renewals = new Counter({
+    name: 'chorus_presence_lease_renewals_total',
+    help: "Presence commands sent because this node's lease in a room was due for renewal",
+    registers: [registry],
+  });
+  const lapses = new Counter({
+    name: 'chorus_presence_leases_expired_total',
+    help: "Times this node's presence report in a room ran out before its next one was applied (its members looked gone meanwhile)",
+    registers: [registry],
+  });
+  // Both outcomes exist from the start, so a rate over them is defined before the first failure.
+  commands.labels('applied');
+  commands.labels('failed');
+  return {
+    source: (counts) => {
+      read = counts;
+    },
+    sent: (outcome, renewal) => {
+      commands.labels(outcome).inc();
+      if (renewal && outcome === 'applied') renewals.inc();
+    },
+    lapsed: () => lapses.inc(),
+  };
 }
 
 /**

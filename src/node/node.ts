@@ -144,6 +144,7 @@ export async function startNode(
             node: presenceNodeId(config),
             graceMs: config.presenceGraceMs,
             leaseMs: config.presenceLeaseMs,
+            telemetry: metrics.presence,
             onError: (roomId: string, err: unknown) =>
               logger.debug({ roomId, err }, 'presence report failed; retried'),
           },

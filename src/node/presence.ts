@@ -12,6 +12,9 @@
 // - The first report per room after this process started, and the first after a failed one, is a
 //   reset carrying every member present here: it replaces whatever this node id reported before
 //   (before a crash, or a report that may or may not have been applied).
+// - Telemetry (metrics.ts): the gauges are counted when scraped (one walk over the rooms this node
+//   holds presence in); a lapse is a report applied more than leaseMs after this node's previous
+//   applied one in a room where it held members: its members looked gone in between.
 
 import { ChorusError, type Command } from '../domain/index.ts';
 import { PRESENCE_MAX_IDS } from '../domain/presence.ts';
@@ -25,6 +28,25 @@ export interface PresenceOptions {
   readonly batchMs?: number;
   readonly submit: (roomId: string, command: Extract<Command, { type: 'presence' }>) => Promise<void>;
   readonly onError?: (roomId: string, err: unknown) => void;
+  /** Where the node's metrics learn what presence does (none in tests that do not look). */
+  readonly telemetry?: PresenceTelemetry;
+  /** The time, for lapses (default Date.now). */
+  readonly now?: () => number;
+}
+
+/** What this node holds now: members present through it (connected or within the grace), streams. */
+export interface PresenceCounts {
+  readonly members: number;
+  readonly streams: number;
+}
+
+export interface PresenceTelemetry {
+  /** Called once, with what the gauges read when scraped. */
+  readonly source: (read: () => PresenceCounts) => void;
+  /** A presence command this node sent; `renewal` when its lease was due. */
+  readonly sent: (outcome: 'applied' | 'failed', renewal: boolean) => void;
+  /** This node's report in a room ran out before the next one was applied. */
+  readonly lapsed: () => void;
 }
 
 interface RoomPresence {
@@ -42,17 +64,33 @@ interface RoomPresence {
   flushTimer: NodeJS.Timeout | null;
   renewTimer: NodeJS.Timeout | null;
   flushing: boolean;
+  /** When this node's last report in the room was applied (null: none yet). */
+  appliedAt: number | null;
 }
 
 export class PresenceTracker {
   private readonly options: PresenceOptions;
   private readonly batchMs: number;
   private readonly rooms = new Map<string, RoomPresence>();
+  private readonly now: () => number;
   private stopped = false;
 
   constructor(options: PresenceOptions) {
     this.options = options;
     this.batchMs = options.batchMs ?? 200;
+    this.now = options.now ?? Date.now;
+    options.telemetry?.source(() => this.counts());
+  }
+
+  /** Members present through this node (connected or within the grace) and their open streams. */
+  counts(): PresenceCounts {
+    let members = 0;
+    let streams = 0;
+    for (const room of this.rooms.values()) {
+      members += room.counts.size + room.leaving.size;
+      for (const n of room.counts.values()) streams += n;
+    }
+    return { members, streams };
   }
 
   /** A live connection of `memberId` opened in `roomId`; call the answer when it closes (once). */
@@ -121,6 +159,7 @@ export class PresenceTracker {
         flushTimer: null,
         renewTimer: null,
         flushing: false,
+        appliedAt: null,
       };
       this.rooms.set(roomId, room);
     }
@@ -147,6 +186,7 @@ export class PresenceTracker {
     const reset = !room.synced;
     const arrive = [...here].filter((id) => reset || !room.reported.has(id));
     const depart = reset ? [] : [...room.reported].filter((id) => !here.has(id));
+    const telemetry = this.options.telemetry;
     let ok = true;
     try {
       // Nothing to say and nothing held: no command (a reset of nothing after a restart is
@@ -162,12 +202,19 @@ export class PresenceTracker {
             leaseMs: this.options.leaseMs,
             ...(reset && i === 0 ? { reset: true } : {}),
           });
+          telemetry?.sent('applied', renew);
         }
+        const at = this.now();
+        // Held members, and the last applied report is older than its lease: it ran out meanwhile.
+        if (room.reported.size > 0 && room.appliedAt !== null && at - room.appliedAt > this.options.leaseMs)
+          telemetry?.lapsed();
+        room.appliedAt = at;
       }
       room.reported = here;
       room.synced = true;
     } catch (err) {
       ok = false;
+      telemetry?.sent('failed', renew);
       // Applied or not, we cannot tell: the next report is a reset with the whole set.
       room.synced = false;
       if (err instanceof ChorusError && err.code === 'NOT_FOUND') {
