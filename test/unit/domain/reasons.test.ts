@@ -91,7 +91,7 @@ void test('a refusal keeps its details beside the reason, and round-trips as a C
   assert.deepEqual(ChorusError.from(err.toInfo()).toInfo(), err.toInfo());
   // An error without a reason (another system's) goes out as it came.
   assert.deepEqual(wireError({ code: 'INTERNAL', message: 'x' }), { code: 'INTERNAL', message: 'x' });
-  // A store that names its own reason in details (raft's NOT_LEADER) keeps it.
+  // An error that names its own reason in details (as the 2PC store's do) keeps it.
   assert.equal(
     wireError({ code: 'UNAVAILABLE', message: 'x', details: { reason: 'NOT_LEADER' } }).details?.['reason'],
     'NOT_LEADER',
@@ -100,12 +100,11 @@ void test('a refusal keeps its details beside the reason, and round-trips as a C
 
 void test('the layers that use the registry write no error of their own inline', () => {
   // Allowed: the class itself, the gRPC client rebuilding an error it received, and the code not
-  // moved to the registry this session (the CLI's own messages, the raft and 2PC stores).
+  // moved to the registry yet (the CLI's own messages, the 2PC store).
   const allowed = [
     'src/domain/errors.ts',
     'src/api/grpc/errors.ts',
     'src/cli/',
-    'src/store/raft/',
     'src/store/twopc/',
   ];
   const offenders: string[] = [];
