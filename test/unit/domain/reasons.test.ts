@@ -101,12 +101,7 @@ void test('a refusal keeps its details beside the reason, and round-trips as a C
 void test('the layers that use the registry write no error of their own inline', () => {
   // Allowed: the class itself, the gRPC client rebuilding an error it received, and the code not
   // moved to the registry yet (the CLI's own messages, the 2PC store).
-  const allowed = [
-    'src/domain/errors.ts',
-    'src/api/grpc/errors.ts',
-    'src/cli/',
-    'src/store/twopc/',
-  ];
+  const allowed = ['src/domain/errors.ts', 'src/api/grpc/errors.ts', 'src/cli/', 'src/store/twopc/'];
   const offenders: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
