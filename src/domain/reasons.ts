@@ -5,8 +5,7 @@
 // tell reasons apart by `details.reason` on the wire (errors.ts `wireError`).
 //
 // Invariants: a reason's name is its key; templates are pure (no clock, no I/O); the README's
-// error section lists every reason (test/unit/domain/reasons.test.ts checks it). The raft store
-// still builds its own errors (its reasons ride in `details.reason`).
+// error section lists every reason (test/unit/domain/reasons.test.ts checks it).
 
 import { ChorusError, type ErrorCode, type ErrorDetails, type ErrorInfo } from './errors.ts';
 
@@ -624,6 +623,81 @@ export const REASONS = {
   TWOPC_LOG_FAILED: reason(
     'UNAVAILABLE',
     (a: { problem: string }) => `the 2pc store's log failed: ${a.problem}`,
+  ),
+  // Raft (src/store/raft): the core's refusals, and the store's, transport's and forwarding's.
+  RAFT_NOT_LEADER: reason(
+    'UNAVAILABLE',
+    (a: { nodeId: string; why: string; leader: string | null; leaderAddress: string | null }) =>
+      `raft node ${a.nodeId} cannot take this now: ${a.why}`,
+    ({ leader, leaderAddress }) => ({ leader, leaderAddress }),
+  ),
+  RAFT_PROPOSALS_DROPPED: reason(
+    'RESOURCE_EXHAUSTED',
+    (_: { uncommittedBytes: number }) => 'raft: too many uncommitted proposals; retry later',
+    ({ uncommittedBytes }) => ({ uncommittedBytes }),
+  ),
+  RAFT_CHANGE_REFUSED: reason('FAILED_PRECONDITION', (a: { problem: string }) => `raft: ${a.problem}`),
+  RAFT_CHANGE_INVALID: reason('INVALID_ARGUMENT', (a: { problem: string }) => a.problem),
+  RAFT_CHANGE_TIMEOUT: reason(
+    'DEADLINE_EXCEEDED',
+    (a: { index: number }) =>
+      `the membership change (log index ${a.index}) was not committed in time; check GET /v1/cluster before retrying`,
+    ({ index }) => ({ index }),
+  ),
+  RAFT_CHANGE_LOST: reason(
+    'UNAVAILABLE',
+    () => 'the membership change was lost in a leader change; retry it',
+  ),
+  RAFT_TRANSFER_REFUSED: reason('FAILED_PRECONDITION', (a: { problem: string }) => `raft: ${a.problem}`),
+  RAFT_TRANSFER_TIMEOUT: reason(
+    'DEADLINE_EXCEEDED',
+    (a: { target: string; leader: string | null }) => `leadership did not move to ${a.target} in time`,
+    ({ leader }) => ({ leader }),
+  ),
+  RAFT_WRITE_LOST: reason(
+    'UNAVAILABLE',
+    (_: { index: number }) => 'the write was lost in a leader change; retry it with the same command id',
+    ({ index }) => ({ index }),
+  ),
+  RAFT_APPLY_TIMEOUT: reason(
+    'DEADLINE_EXCEEDED',
+    (a: { index: number }) =>
+      `the write (log index ${a.index}) was not applied on this node in time; retry it with the same command id`,
+    ({ index }) => ({ index }),
+  ),
+  RAFT_READ_TIMEOUT: reason(
+    'DEADLINE_EXCEEDED',
+    () => 'the leader did not confirm a linearizable read in time',
+  ),
+  RAFT_FAILED: reason(
+    'UNAVAILABLE',
+    (a: { problem: string }) => `the raft store failed (${a.problem}); restart the node`,
+  ),
+  RAFT_PEER_UNKNOWN: reason(
+    'UNAVAILABLE',
+    (a: { peer: string }) => `no raft peer ${a.peer}`,
+    ({ peer }) => ({ leader: peer }),
+  ),
+  RAFT_LEADER_UNREACHABLE: reason(
+    'UNAVAILABLE',
+    (a: { leader: string }) =>
+      `the raft leader (${a.leader}) could not be reached; it did not take the command`,
+    ({ leader }) => ({ leader }),
+  ),
+  RAFT_LEADER_NO_ANSWER: reason(
+    'DEADLINE_EXCEEDED',
+    (a: { leader: string; why: string }) =>
+      `no answer from the raft leader (${a.leader}): ${a.why}; retry with the same command id`,
+    ({ leader }) => ({ leader }),
+  ),
+  RAFT_LEADER_FAILED: reason(
+    'INTERNAL',
+    (a: { problem: string }) => `the raft leader failed to take the command: ${a.problem}`,
+  ),
+  RAFT_CLOSING: reason('UNAVAILABLE', () => 'this raft node is closing'),
+  RAFT_MESSAGE_INVALID: reason(
+    'INVALID_ARGUMENT',
+    (a: { type: string }) => `unknown raft message type ${a.type}`,
   ),
 
   // ---- Anything else --------------------------------------------------------------------------

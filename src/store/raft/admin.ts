@@ -7,7 +7,7 @@
 import { credentials, makeClientConstructor, type ServiceError } from '@grpc/grpc-js';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { fromServiceError } from '../../api/grpc/errors.ts';
-import { ChorusError } from '../../domain/index.ts';
+import { ChorusError, chorusError } from '../../domain/index.ts';
 import { adminMetadata, RAFT_SERVICE, raftDefinition } from './transport.ts';
 
 export interface RaftAdmin {
@@ -27,7 +27,8 @@ export function raftAdmin(address: string, secret: string, deadlineMs = 20_000):
   const answer =
     (resolve: (m: pb.Membership__Output) => void, reject: (e: ChorusError) => void) =>
     (err: ServiceError | null, res?: pb.Membership__Output): void => {
-      if (err || !res) reject(err ? fromServiceError(err) : new ChorusError('UNAVAILABLE', 'empty answer'));
+      if (err || !res)
+        reject(err ? fromServiceError(err) : chorusError('ANSWER_MALFORMED', { problem: 'empty answer' }));
       else resolve(res);
     };
   return {

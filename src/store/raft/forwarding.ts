@@ -13,7 +13,13 @@
 //   as the error it raised (code, message, details, reason), e.g. UNAVAILABLE with a leader hint.
 // - Ids are this node's own (a counter); an answer from another peer than the one asked is ignored.
 
-import { ChorusError, ERROR_CODES, type ErrorCode, type ErrorDetails } from '../../domain/index.ts';
+import {
+  ChorusError,
+  chorusError,
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorDetails,
+} from '../../domain/index.ts';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import type { Outgoing } from './link.ts';
 import type { NodeId } from './types.ts';
@@ -34,11 +40,7 @@ interface Waiting {
 }
 
 function noAnswer(to: NodeId, why: string): ChorusError {
-  return new ChorusError(
-    'DEADLINE_EXCEEDED',
-    `no answer from the raft leader (${to}): ${why}; retry with the same command id`,
-    { leader: to },
-  );
+  return chorusError('RAFT_LEADER_NO_ANSWER', { leader: to, why });
 }
 
 export class Forwarder {
@@ -61,7 +63,7 @@ export class Forwarder {
       }, FORWARD_DEADLINE_MS);
       this.waiting.set(id, { to, resolve, reject, timer });
       if (!this.send(to, { forward: { id, command } })) {
-        this.settle(id)?.reject(new ChorusError('UNAVAILABLE', `no raft peer ${to}`, { leader: to }));
+        this.settle(id)?.reject(chorusError('RAFT_PEER_UNKNOWN', { peer: to }));
       }
     });
   }
@@ -83,7 +85,7 @@ export class Forwarder {
       if (w.to !== peer) continue;
       this.settle(id)?.reject(
         sentNothing
-          ? new ChorusError('UNAVAILABLE', `the raft leader (${peer}) could not be reached`, { leader: peer })
+          ? chorusError('RAFT_LEADER_UNREACHABLE', { leader: peer })
           : noAnswer(peer, 'the link to it broke'),
       );
     }
@@ -108,7 +110,7 @@ export function answerOf(id: number, outcome: { ok: Proposed } | { error: unknow
   const err =
     outcome.error instanceof ChorusError
       ? outcome.error
-      : new ChorusError('INTERNAL', `the raft leader failed to take the command: ${String(outcome.error)}`);
+      : chorusError('RAFT_LEADER_FAILED', { problem: String(outcome.error) });
   return { id, index: 0, term: 0, error: JSON.stringify(err.toInfo()) };
 }
 
@@ -126,13 +128,13 @@ function errorOf(text: string): ChorusError {
       : 'INTERNAL';
     const details =
       typeof info.details === 'object' && info.details !== null ? (info.details as ErrorDetails) : undefined;
-    return new ChorusError(
+    return ChorusError.from({
       code,
-      typeof info.message === 'string' ? info.message : 'the raft leader refused the command',
-      details,
-      typeof info.reason === 'string' ? info.reason : undefined,
-    );
+      message: typeof info.message === 'string' ? info.message : 'the raft leader refused the command',
+      ...(details === undefined ? {} : { details }),
+      ...(typeof info.reason === 'string' ? { reason: info.reason } : {}),
+    });
   } catch {
-    return new ChorusError('INTERNAL', 'the raft leader answered with an unreadable error');
+    return chorusError('ANSWER_MALFORMED', { problem: 'the raft leader answered with an unreadable error' });
   }
 }

@@ -8,7 +8,8 @@
 // at most one membership change is uncommitted or unapplied; proposals are refused while a leader
 // transfer is under way (the log must stop growing for the transferee to catch up).
 
-import { errorInfo, type ErrorInfo } from '../../domain/errors.ts';
+import type { ErrorInfo } from '../../domain/errors.ts';
+import { refusal } from '../../domain/reasons.ts';
 import type { ProposeResult, RaftNode } from './node.ts';
 import { notLeader } from './node.ts';
 import type { ConfChange, Entry, Message, NodeId } from './types.ts';
@@ -102,10 +103,7 @@ export function appendEntries(
     n.uncommittedSize > 0 &&
     n.uncommittedSize + size > n.maxUncommittedSize
   ) {
-    return errorInfo('RESOURCE_EXHAUSTED', 'raft: too many uncommitted proposals; retry later', {
-      reason: 'PROPOSAL_DROPPED',
-      uncommittedBytes: n.uncommittedSize,
-    });
+    return refusal('RAFT_PROPOSALS_DROPPED', { uncommittedBytes: n.uncommittedSize });
   }
   const last = n.log.lastIndex();
   n.log.append(entries.map((e, i) => ({ term: n.term, index: last + 1 + i, type: e.type, data: e.data })));
@@ -130,7 +128,7 @@ export function propose(n: RaftNode, entries: readonly Pick<Entry, 'type' | 'dat
 export function proposeConfChange(n: RaftNode, cc: ConfChange): ProposeResult {
   const refuse = (message: string): ProposeResult => ({
     ok: false,
-    error: errorInfo('FAILED_PRECONDITION', `raft: ${message}`, { reason: 'CONF_CHANGE_REFUSED' }),
+    error: refusal('RAFT_CHANGE_REFUSED', { problem: message }),
   });
   if (n.role !== 'leader') return propose(n, []);
   if (n.pendingConfIndex > n.log.applied) return refuse('another membership change is not applied yet');
@@ -278,7 +276,7 @@ function releasePendingReads(n: RaftNode): void {
 export function transferLeadership(n: RaftNode, to: NodeId): ErrorInfo | null {
   if (n.role !== 'leader') return notLeader(n, 'only the leader can hand over');
   if (!n.tracker.voters.has(to)) {
-    return errorInfo('FAILED_PRECONDITION', `raft: ${to} is not a voter`, { reason: 'TRANSFER_REFUSED' });
+    return refusal('RAFT_TRANSFER_REFUSED', { problem: `${to} is not a voter` });
   }
   if (to === n.id || n.leadTransferee === to) return null;
   n.electionElapsed = 0; // the transfer must finish within an election timeout

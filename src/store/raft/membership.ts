@@ -8,7 +8,7 @@
 // (the addresses of the founders, or of the group a joining node is told about). A removed member
 // leaves the book, except this node itself.
 
-import { ChorusError } from '../../domain/index.ts';
+import { chorusError } from '../../domain/index.ts';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import type { RaftNode } from './node.ts';
 import type { Peer } from './transport.ts';
@@ -72,17 +72,19 @@ export class AddressBook {
 export function confChangeOf(req: pb.MembershipChange__Output, book: AddressBook): ConfChange {
   const type = req.type as ConfChangeType;
   if (!TYPES.includes(type))
-    throw new ChorusError('INVALID_ARGUMENT', `membership change type must be one of ${TYPES.join(', ')}`);
+    throw chorusError('RAFT_CHANGE_INVALID', {
+      problem: `membership change type must be one of ${TYPES.join(', ')}`,
+    });
   if (!/^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/.test(req.node))
-    throw new ChorusError('INVALID_ARGUMENT', `"${req.node}" is not a node id`);
+    throw chorusError('RAFT_CHANGE_INVALID', { problem: `"${req.node}" is not a node id` });
   if (type === 'removeNode') return { type, node: req.node };
   const address = req.address !== '' ? req.address : book.get(req.node);
   if (address === undefined)
-    throw new ChorusError(
-      'INVALID_ARGUMENT',
-      `${req.node} is not known here: give its address (ID=HOST:PORT)`,
-    );
-  if (!ADDRESS.test(address)) throw new ChorusError('INVALID_ARGUMENT', `"${address}" is not HOST:PORT`);
+    throw chorusError('RAFT_CHANGE_INVALID', {
+      problem: `${req.node} is not known here: give its address (ID=HOST:PORT)`,
+    });
+  if (!ADDRESS.test(address))
+    throw chorusError('RAFT_CHANGE_INVALID', { problem: `"${address}" is not HOST:PORT` });
   return { type, node: req.node, address };
 }
 

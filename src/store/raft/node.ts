@@ -37,7 +37,8 @@
 // Crashes: whatever the store had not persisted is lost; a new RaftNode built from the persisted
 // hard state, snapshot and entries (and `applied` = the snapshot's index) carries on safely.
 
-import { errorInfo, type ErrorInfo } from '../../domain/errors.ts';
+import type { ErrorInfo } from '../../domain/errors.ts';
+import { refusal } from '../../domain/reasons.ts';
 import * as election from './election.ts';
 import * as follower from './follower.ts';
 import * as leader from './leader.ts';
@@ -441,8 +442,10 @@ export class RaftNode {
 }
 
 export function notLeader(node: RaftNode, why: string): ErrorInfo {
-  return errorInfo('UNAVAILABLE', `raft node ${node.id} is not the leader: ${why}`, {
-    reason: 'NOT_LEADER',
-    leader: node.lead,
+  return refusal('RAFT_NOT_LEADER', {
+    nodeId: node.id,
+    why,
+    leader: node.lead === NONE ? null : node.lead,
+    leaderAddress: null,
   });
 }

@@ -3,7 +3,7 @@
 // leadership hand-over of a graceful stop.
 
 import { randomUUID } from 'node:crypto';
-import { ChorusError } from '../../domain/index.ts';
+import { chorusError, type ChorusError } from '../../domain/index.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { GroupStatus, MemberStatus, StoreHealth } from '../types.ts';
 import type { RaftNode } from './node.ts';
@@ -14,11 +14,7 @@ import { NONE, type NodeId, type ReadState } from './types.ts';
 export function unavailableWithHint(core: RaftNode, peers: readonly Peer[], why: string): ChorusError {
   const leader = core.lead === NONE ? null : core.lead;
   const leaderAddress = peers.find((p) => p.id === leader)?.address ?? null;
-  return new ChorusError('UNAVAILABLE', `raft node ${core.id} cannot take this now: ${why}`, {
-    reason: 'NOT_LEADER',
-    leader,
-    leaderAddress,
-  });
+  return chorusError('RAFT_NOT_LEADER', { nodeId: core.id, why, leader, leaderAddress });
 }
 
 interface Waiter {
@@ -38,9 +34,7 @@ export class ReadIndexWaiters {
     const promise = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(context);
-        reject(
-          new ChorusError('DEADLINE_EXCEEDED', 'the leader did not confirm a linearizable read in time'),
-        );
+        reject(chorusError('RAFT_READ_TIMEOUT'));
       }, timeoutMs);
       this.waiting.set(context, { resolve, reject, timer });
     });

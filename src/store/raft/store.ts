@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ChorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import { ChorusError, chorusError, type Envelope, type RoomState } from '../../domain/index.ts';
 import { decodeCommand, encodeCommand } from '../codec.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
 import { Lifecycle } from '../lifecycle.ts';
@@ -260,13 +260,7 @@ export class RaftStore implements Store {
     if (waiting !== undefined) {
       this.proposed.delete(e.index);
       if (waiting.term !== e.term) {
-        waiting.lost(
-          new ChorusError(
-            'UNAVAILABLE',
-            'the write was lost in a leader change; retry it with the same command id',
-            { index: e.index },
-          ),
-        );
+        waiting.lost(chorusError('RAFT_WRITE_LOST', { index: e.index }));
       }
     }
     if (e.type === 'conf' && e.index > this.rooms.applied) this.applyMembership(e);
@@ -322,13 +316,7 @@ export class RaftStore implements Store {
         core.role === 'leader' ? this.propose(encoded.json) : this.forward(core.lead, encoded.json);
       const at = await Promise.race([taken, aborted]);
       timer = setTimeout(() => {
-        abort(
-          new ChorusError(
-            'DEADLINE_EXCEEDED',
-            `the write (log index ${at.index}) was not applied on this node in time; retry it with the same command id`,
-            { index: at.index },
-          ),
-        );
+        abort(chorusError('RAFT_APPLY_TIMEOUT', { index: at.index }));
       }, this.opts.submitTimeoutMs);
       if (at.index > this.rooms.applied) this.proposed.set(at.index, { term: at.term, lost: abort });
       return await Promise.race([applied, aborted]);
@@ -430,26 +418,18 @@ export class RaftStore implements Store {
         if (r.ok) resolve({ index: r.index, term: r.term });
         else if (r.error.code === 'UNAVAILABLE')
           reject(unavailableWithHint(c, this.book.peers(), r.error.message));
-        else reject(new ChorusError(r.error.code, r.error.message, r.error.details));
+        else reject(ChorusError.from(r.error));
       });
     });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.confWaits.delete(at.index);
-        reject(
-          new ChorusError(
-            'DEADLINE_EXCEEDED',
-            `the membership change (log index ${at.index}) was not committed in time; check GET /v1/cluster before retrying`,
-          ),
-        );
+        reject(chorusError('RAFT_CHANGE_TIMEOUT', { index: at.index }));
       }, this.opts.submitTimeoutMs);
       this.confWaits.set(at.index, (term) => {
         clearTimeout(timer);
         if (term === at.term) resolve();
-        else
-          reject(
-            new ChorusError('UNAVAILABLE', 'the membership change was lost in a leader change; retry it'),
-          );
+        else reject(chorusError('RAFT_CHANGE_LOST'));
       });
     });
     return membershipOf(this.core ?? core, this.book, at.index);
@@ -466,13 +446,13 @@ export class RaftStore implements Store {
       for (const [id, pr] of core.status().progress)
         if (id !== core.id && core.tracker.voters.has(id) && pr.match > best) [target, best] = [id, pr.match];
       if (target === '')
-        throw new ChorusError('FAILED_PRECONDITION', 'there is no other voter to hand over to');
+        throw chorusError('RAFT_TRANSFER_REFUSED', { problem: 'there is no other voter to hand over to' });
     }
     if (target === core.id) return membershipOf(core, this.book, 0);
     const err = await new Promise<ChorusError | null>((resolve) =>
       this.input((c) => {
         const e = c.transferLeadership(target);
-        resolve(e === null ? null : new ChorusError(e.code, e.message, e.details));
+        resolve(e === null ? null : ChorusError.from(e));
       }),
     );
     if (err !== null) throw err;
@@ -481,9 +461,7 @@ export class RaftStore implements Store {
       if (this.core.lead === target) return membershipOf(this.core, this.book, 0);
       await new Promise((r) => setTimeout(r, 20));
     }
-    throw new ChorusError('DEADLINE_EXCEEDED', `leadership did not move to ${target} in time`, {
-      leader: this.core?.lead ?? null,
-    });
+    throw chorusError('RAFT_TRANSFER_TIMEOUT', { target, leader: this.core?.lead ?? null });
   }
 
   private toLeader(call: { change: pb.MembershipChange } | { transferTo: NodeId }): Promise<pb.Membership> {
@@ -534,11 +512,7 @@ export class RaftStore implements Store {
   }
 
   private unavailable(): ChorusError {
-    if (this.failure !== null)
-      return new ChorusError(
-        'UNAVAILABLE',
-        `the raft store failed (${this.failure.message}); restart the node`,
-      );
+    if (this.failure !== null) return chorusError('RAFT_FAILED', { problem: this.failure.message });
     return this.life.unavailable();
   }
 }

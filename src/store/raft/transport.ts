@@ -26,7 +26,7 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { ChorusError } from '../../domain/index.ts';
+import { chorusError } from '../../domain/index.ts';
 import { fromServiceError, toStatus } from '../../api/grpc/errors.ts';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { LOADER_OPTIONS } from '../../api/grpc/protos.ts';
@@ -136,10 +136,11 @@ export class RaftTransport implements LinkOwner {
     deadlineMs: number,
   ): Promise<pb.Membership__Output> {
     const link = this.links.get(to);
-    if (!link) return Promise.reject(new ChorusError('UNAVAILABLE', `no raft peer ${to}`, { leader: to }));
+    if (!link) return Promise.reject(chorusError('RAFT_PEER_UNKNOWN', { peer: to }));
     return new Promise((resolve, reject) => {
       const done = (err: ServiceError | null, res?: pb.Membership__Output): void => {
-        if (err || !res) reject(err ? fromServiceError(err) : new ChorusError('UNAVAILABLE', 'empty answer'));
+        if (err || !res)
+          reject(err ? fromServiceError(err) : chorusError('ANSWER_MALFORMED', { problem: 'empty answer' }));
         else resolve(res);
       };
       const md = authMetadata(this.secret, this.id);
@@ -336,7 +337,7 @@ export class RaftTransport implements LinkOwner {
   }
 
   close(): void {
-    this.forwarder.closeAll(new ChorusError('UNAVAILABLE', 'this raft node is closing', {}));
+    this.forwarder.closeAll(chorusError('RAFT_CLOSING'));
     for (const link of this.links.values()) link.close();
   }
 }

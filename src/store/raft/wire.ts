@@ -1,7 +1,7 @@
 // The Raft core's messages on the wire (proto/chorus/raft/v1/raft.proto): entry data travels as
 // bytes (UTF-8 of the JSON text the store proposes), and a message of an unknown type is refused.
 
-import { ChorusError } from '../../domain/index.ts';
+import { chorusError } from '../../domain/index.ts';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { dataText } from './storage.ts';
 import type { Entry, Message, MessageType } from './types.ts';
@@ -44,8 +44,7 @@ export function toWire(m: Message): pb.Message {
 }
 
 export function fromWire(w: pb.Message__Output): Message {
-  if (!MESSAGE_TYPES.has(w.type))
-    throw new ChorusError('INVALID_ARGUMENT', `unknown raft message type ${w.type}`);
+  if (!MESSAGE_TYPES.has(w.type)) throw chorusError('RAFT_MESSAGE_INVALID', { type: w.type });
   return message({
     type: w.type as MessageType,
     from: w.from,

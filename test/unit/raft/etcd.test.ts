@@ -328,12 +328,14 @@ void describe('etcd: proposals refused', () => {
     const early = sim.raft('n1').propose('x');
     assert.equal(early.ok, false);
     assert.equal(!early.ok && early.error.code, 'UNAVAILABLE');
-    assert.deepEqual(!early.ok && early.error.details, { reason: 'NOT_LEADER', leader: '' });
+    assert.equal(!early.ok && early.error.reason, 'RAFT_NOT_LEADER');
+    assert.deepEqual(!early.ok && early.error.details, { leader: null, leaderAddress: null });
     const { leader } = leaderAndTerm(sim);
     sim.ticks(1);
     const follower = sim.ids().find((id) => id !== leader)!;
     const res = sim.raft(follower).propose('x');
-    assert.deepEqual(!res.ok && res.error.details, { reason: 'NOT_LEADER', leader });
+    assert.equal(!res.ok && res.error.reason, 'RAFT_NOT_LEADER');
+    assert.deepEqual(!res.ok && res.error.details, { leader, leaderAddress: null });
   });
 
   void test('too many uncommitted bytes: RESOURCE_EXHAUSTED until the log commits', () => {
