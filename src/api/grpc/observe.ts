@@ -12,6 +12,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import type { NodeMetrics } from '../../node/metrics.ts';
+import { LabelCache } from '../label-cache.ts';
 
 export type GrpcMetrics = Pick<NodeMetrics, 'grpcDuration' | 'grpcStreams'>;
 
@@ -47,10 +48,15 @@ function unaryTimed(path: string, handler: UntypedHandleCall, metrics: GrpcMetri
     call: ServerUnaryCall<unknown, unknown>,
     callback: sendUnaryData<unknown>,
   ) => void;
+  // The method's histogram child per status code, looked up once (label-cache.ts).
+  const durations = new LabelCache<ReturnType<GrpcMetrics['grpcDuration']['labels']>>();
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
     const started = performance.now();
     unary(call, (err, ...rest) => {
-      metrics.grpcDuration.labels(path, codeName(err)).observe((performance.now() - started) / 1000);
+      const code = codeName(err);
+      durations
+        .get(code, () => metrics.grpcDuration.labels(path, code))
+        .observe((performance.now() - started) / 1000);
       callback(err, ...rest);
     });
   };
