@@ -1,13 +1,22 @@
 // Fan-out of one room's changes to many live streams (src/api/feed.ts): each change is made into a
 // message once per version however many SSE streams and gRPC watchers send it (counted by
 // FEED_COUNTS, read in this process: the node runs in-process, its streams are real sockets), and
-// a stream that stops reading is cut off at its bound while every other stream gets every version.
+// a stream that stops reading is cut off at its bound while every other stream gets every version
+// (a gRPC Watch that never reads is reset once its grace passes, so its backlog is dropped).
 
 import assert from 'node:assert/strict';
+import type { MethodDefinition } from '@grpc/grpc-js';
+import {
+  connect as http2Connect,
+  constants,
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+} from 'node:http2';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { connect, type Stubs } from '../../src/api/grpc/client.ts';
 import { FEED_COUNTS } from '../../src/api/feed.ts';
+import { loadProtos } from '../../src/api/grpc/protos.ts';
 import { watch, type Watcher } from '../helpers/grpc-calls.ts';
 import { isSse, openSse, until, type SseStream } from '../helpers/http.ts';
 import { startInProcess, type InProcessNode } from '../helpers/in-process.ts';
@@ -172,4 +181,66 @@ async function sseOpen(): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith('chorus_sse_connections '));
   assert.ok(line, 'chorus_sse_connections in /metrics');
   return Number(line.split(' ')[1]);
+}
+
+/**
+ * A raw gRPC Watch whose HTTP/2 stream is never read: the flow-control window fills, then the node's
+ * buffers. Resolves with the stream; `reset` settles when the node resets or ends it.
+ */
+function neverReadWatch(roomId: string): { stream: ClientHttp2Stream; session: ClientHttp2Session } {
+  const session = http2Connect(`http://${node.node.grpcAddress}`);
+  session.on('error', () => undefined);
+  const watchMethod = (
+    loadProtos()['chorus.v1.RoomService'] as Record<string, MethodDefinition<unknown, unknown>>
+  )['Watch']!;
+  const body = watchMethod.requestSerialize({ roomId });
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/chorus.v1.RoomService/Watch',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  stream.on('error', () => undefined);
+  stream.end(frame);
+  stream.pause();
+  return { stream, session };
+}
+
+void test('a Watch that stops reading is cut off and its stream reset, its backlog dropped', async (t) => {
+  const roomId = 'fan-out-slow-watch';
+  const token = await createRoom(roomId);
+  const streams = await openStreams(roomId, 0, 2);
+  t.after(() => closeStreams(streams));
+  const start = streams.watchers[0]!.messages[0]!.version;
+  const slow = neverReadWatch(roomId);
+  t.after(() => slow.session.destroy());
+  let reset = false;
+  slow.stream.on('close', () => (reset = true));
+  await until('the node to count the never-read Watch', async () => (await watchesOpen()) === 3, 20_000);
+  // Large changes until the never-read stream is cut; bounded: 6,000 adds of ~3 KB is ~18 MB.
+  let adds = 0;
+  while (adds < 6000 && !reset) {
+    await Promise.all(range(adds, adds + 19).map((i) => add(roomId, token, i, true)));
+    adds += 20;
+  }
+  // Cut off, then reset once its grace passes without the client reading its status.
+  await until('the never-read Watch to be reset', () => reset, 60_000);
+  console.log(`never-read Watch reset after ${adds} adds of ~3 KB, rstCode ${slow.stream.rstCode}`);
+  assert.equal(slow.stream.rstCode, constants.NGHTTP2_CANCEL, 'the node reset the stream');
+  await until('the node to count 2 Watch streams', async () => (await watchesOpen()) === 2, 20_000);
+  const last = start + adds;
+  for (const w of streams.watchers) {
+    await w.reach(last);
+    assert.deepEqual(w.changeVersions(), range(start + 1, last), 'a watcher got every version, in order');
+  }
+});
+
+/** Open Watch streams, as the node's /metrics says. */
+async function watchesOpen(): Promise<number> {
+  const text = await (await fetch(`${node.restUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('chorus_grpc_streams{') && l.includes('Watch'));
+  return line ? Number(line.split(' ')[1]) : 0;
 }

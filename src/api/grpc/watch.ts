@@ -4,6 +4,7 @@
 // watcher misses nothing and sees nothing twice.
 
 import type { MethodDefinition, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
+import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { ChorusError, RoomEvent } from '../../domain/index.ts';
 import { viewRoom, type RoomState, chorusError } from '../../domain/index.ts';
 import type { RoomService, Visitor } from '../../node/service.ts';
@@ -28,6 +29,27 @@ export interface WatchOptions {
 }
 
 type WatchCall = ServerWritableStream<pb.WatchRequest__Output | MalformedRequest, pb.WatchResponse>;
+
+/** How long a cut-off watcher has to read its backlog and its status before its stream is reset. */
+const CUT_OFF_GRACE_MS = 5000;
+
+/**
+ * Resets `call`'s HTTP/2 stream (RST_STREAM CANCEL) unless it finishes within `graceMs`, and drops
+ * what it still buffers. grpc-js has no public way to reset a server stream: its call keeps the
+ * HTTP/2 stream as `call.call.stream` (grpc-js 1.14, no interceptors); without it, the stream is
+ * only destroyed on our side.
+ */
+function dropAfterGrace(call: WatchCall, graceMs: number): void {
+  const timer = setTimeout(() => {
+    const stream = (call as unknown as { call?: { stream?: ServerHttp2Stream } }).call?.stream;
+    if (stream && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    call.destroy();
+  }, graceMs);
+  timer.unref();
+  const done = (): void => clearTimeout(timer);
+  call.once('finish', done);
+  call.once('cancelled', done);
+}
 
 /**
  * A change's message, made once per version and written as the same object to every watcher, with
@@ -122,6 +144,10 @@ export class WatchHub {
       if (call.cancelled) return;
       if (why) failStream(call, why, this.options.logger, 'chorus.v1.RoomService/Watch');
       else if (!call.writableEnded) call.end();
+      // The status waits behind what the watcher has not read: a slow reader gets it, a client that
+      // stopped reading never would, and its stream would hold that backlog until the connection
+      // closes. Unless the stream has finished within the grace, it is reset and its backlog dropped.
+      if (why?.reason === 'WATCHER_BEHIND') dropAfterGrace(call, CUT_OFF_GRACE_MS);
     };
     const write = (message: pb.WatchResponse, bytes: number): void => {
       if (closed) return;
