@@ -45,7 +45,11 @@ void test('a node joining after compaction is sent a snapshot with the rooms and
       telemetry,
     });
     server = await serve(joiner, address);
-    const added = await group.members[0]!.store.changeMembership({ type: 'addLearner', node: 'n4', address });
+    const added = await group.members[0]!.store.admin.changeMembership({
+      type: 'addLearner',
+      node: 'n4',
+      address,
+    });
     assert.deepEqual(
       (added.learners ?? []).map((m) => `${m.id ?? ''}=${m.address ?? ''}`),
       [`n4=${address}`],

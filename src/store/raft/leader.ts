@@ -11,7 +11,6 @@
 import type { ErrorInfo } from '../../domain/errors.ts';
 import { refusal } from '../../domain/reasons.ts';
 import type { ProposeResult, RaftNode } from './node.ts';
-import { notLeader } from './node.ts';
 import type { ConfChange, Entry, Message, NodeId } from './types.ts';
 import { decodeConfChange, encodeConfChange, NONE, payloadSize } from './types.ts';
 
@@ -285,4 +284,14 @@ export function transferLeadership(n: RaftNode, to: NodeId): ErrorInfo | null {
   if (pr.match === n.log.lastIndex()) n.send({ type: 'timeoutNow', to });
   else sendAppend(n, to);
   return null;
+}
+
+/** A proposal or read refused: this node does not lead (the store adds the leader's address). */
+export function notLeader(node: RaftNode, why: string): ErrorInfo {
+  return refusal('RAFT_NOT_LEADER', {
+    nodeId: node.id,
+    why,
+    leader: node.lead === NONE ? null : node.lead,
+    leaderAddress: null,
+  });
 }

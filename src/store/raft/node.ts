@@ -38,10 +38,10 @@
 // hard state, snapshot and entries (and `applied` = the snapshot's index) carries on safely.
 
 import type { ErrorInfo } from '../../domain/errors.ts';
-import { refusal } from '../../domain/reasons.ts';
 import * as election from './election.ts';
 import * as follower from './follower.ts';
 import * as leader from './leader.ts';
+import { notLeader } from './leader.ts';
 import { RaftLog } from './log.ts';
 import { Progress, Tracker } from './progress.ts';
 import { ReadOnly } from './read-only.ts';
@@ -56,8 +56,9 @@ import type {
   ReadState,
   Ready,
   Role,
+  Snapshot,
+  SoftState,
 } from './types.ts';
-import type { Snapshot, SoftState } from './types.ts';
 import { EMPTY_CONF, encodeConfChange, message, NONE } from './types.ts';
 
 export interface RaftConfig {
@@ -439,13 +440,4 @@ export class RaftNode {
       progress,
     };
   }
-}
-
-export function notLeader(node: RaftNode, why: string): ErrorInfo {
-  return refusal('RAFT_NOT_LEADER', {
-    nodeId: node.id,
-    why,
-    leader: node.lead === NONE ? null : node.lead,
-    leaderAddress: null,
-  });
 }

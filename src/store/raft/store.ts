@@ -12,7 +12,7 @@
 //   is what this node's rooms say and minVersion reads here see it. A proposal overwritten by a new
 //   leader is answered UNAVAILABLE (retry with the same commandId: the room's window applies it once).
 // - without a known leader a write is refused UNAVAILABLE with details.leader / leaderAddress.
-// - membership (membership.ts): an operator's change goes to the leader (a follower passes it on),
+// - membership (store-admin.ts, membership.ts): an operator's change goes to the leader (a follower passes it on),
 //   which proposes one conf change and answers once it has applied it; every node learns a new
 //   member's address from the entry when it applies it. A node started with `join` founds nothing
 //   (empty membership), so it never campaigns before the leader has made it a voter.
@@ -21,7 +21,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { ChorusError, chorusError, type Envelope, type RoomState } from '../../domain/index.ts';
+import type { ChorusError } from '../../domain/index.ts';
+import { chorusError, type Envelope, type RoomState } from '../../domain/index.ts';
 import { decodeCommand, encodeCommand } from '../codec.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
 import { Lifecycle } from '../lifecycle.ts';
@@ -38,18 +39,12 @@ import type {
   Subscription,
 } from '../types.ts';
 import { prng } from '../../prng.ts';
-import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { NO_TELEMETRY, type StoreTelemetry } from '../telemetry.ts';
-import { AddressBook, confChangeOf, membershipOf } from './membership.ts';
+import { AddressBook } from './membership.ts';
 import { RaftMetrics } from './metrics.ts';
 import { RaftNode, type RaftConfig } from './node.ts';
-import {
-  ReadIndexWaiters,
-  groupStatus,
-  handOverLeadership,
-  raftHealth,
-  unavailableWithHint,
-} from './store-helpers.ts';
+import { RaftAdmin } from './store-admin.ts';
+import { ReadIndexWaiters, groupStatus, raftHealth, unavailableWithHint } from './store-helpers.ts';
 import { RaftRooms } from './rooms.ts';
 import { dataText, RaftStorage } from './storage.ts';
 import { RaftTransport, type Peer } from './transport.ts';
@@ -107,8 +102,8 @@ export class RaftStore implements Store {
   readonly lastContact = new Map<NodeId, number>();
   private readonly book: AddressBook;
   private readonly metrics: RaftMetrics;
-  /** Membership changes proposed here, by index: called with the term of the entry applied there. */
-  private readonly confWaits = new Map<number, (term: number) => void>();
+  /** Membership changes and leader transfer (store-admin.ts). */
+  readonly admin: RaftAdmin;
 
   constructor(options: RaftStoreOptions) {
     this.opts = {
@@ -143,12 +138,24 @@ export class RaftStore implements Store {
         onClientRequest: (command) => this.takeForwarded(command),
         onSnapshotDone: (to, ok) => this.input((core) => core.reportSnapshot(to, ok)),
         onUnreachable: (to) => this.input((core) => core.reportUnreachable(to)),
-        onChangeMembership: (req) => this.changeMembership(req),
-        onTransferLeader: (to) => this.transferLeader(to),
+        onChangeMembership: (req) => this.admin.changeMembership(req),
+        onTransferLeader: (to) => this.admin.transferLeader(to),
       },
       options.logger,
     );
     this.peerServices = [this.transport.service()];
+    this.admin = new RaftAdmin({
+      openCore: () => {
+        if (!this.life.isOpen || this.failure !== null || this.core === null) throw this.unavailable();
+        return this.core;
+      },
+      core: () => this.core,
+      input: (fn) => this.input(fn),
+      book: this.book,
+      transport: this.transport,
+      submitTimeoutMs: this.opts.submitTimeoutMs,
+      electionMs: this.opts.electionTick * this.opts.tickMs,
+    });
   }
 
   start(): Promise<void> {
@@ -273,9 +280,7 @@ export class RaftStore implements Store {
     const change = this.book.apply(decodeConfChange(e.data));
     if (change.set) this.transport.setPeer(change.set);
     if (change.removed !== undefined) this.transport.removePeer(change.removed);
-    const waiting = this.confWaits.get(e.index);
-    this.confWaits.delete(e.index);
-    waiting?.(e.term);
+    this.admin.applied(e.index, e.term);
   }
 
   private learnPeers(peers: readonly { id: NodeId; address: string }[]): void {
@@ -404,77 +409,6 @@ export class RaftStore implements Store {
     return groupStatus(this.core, this.book.members(this.core), this.rooms.applied, this.lastContact);
   }
 
-  // ---- Membership -------------------------------------------------------------------------------
-
-  /** One membership change, on the leader (a follower passes it on); answers once applied there. */
-  async changeMembership(req: pb.MembershipChange__Output): Promise<pb.Membership> {
-    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
-    const core = this.core!;
-    if (core.role !== 'leader') return this.toLeader({ change: req });
-    const cc = confChangeOf(req, this.book);
-    const at = await new Promise<{ index: number; term: number }>((resolve, reject) => {
-      this.input((c) => {
-        const r = c.proposeConfChange(cc);
-        if (r.ok) resolve({ index: r.index, term: r.term });
-        else if (r.error.code === 'UNAVAILABLE')
-          reject(unavailableWithHint(c, this.book.peers(), r.error.message));
-        else reject(ChorusError.from(r.error));
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.confWaits.delete(at.index);
-        reject(chorusError('RAFT_CHANGE_TIMEOUT', { index: at.index }));
-      }, this.opts.submitTimeoutMs);
-      this.confWaits.set(at.index, (term) => {
-        clearTimeout(timer);
-        if (term === at.term) resolve();
-        else reject(chorusError('RAFT_CHANGE_LOST'));
-      });
-    });
-    return membershipOf(this.core ?? core, this.book, at.index);
-  }
-
-  /** Hands leadership to `to` (empty: the most up-to-date voter); answers once a new leader is known. */
-  async transferLeader(to: NodeId): Promise<pb.Membership> {
-    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
-    const core = this.core!;
-    if (core.role !== 'leader') return this.toLeader({ transferTo: to });
-    let target = to;
-    if (target === '') {
-      let best = -1;
-      for (const [id, pr] of core.status().progress)
-        if (id !== core.id && core.tracker.voters.has(id) && pr.match > best) [target, best] = [id, pr.match];
-      if (target === '')
-        throw chorusError('RAFT_TRANSFER_REFUSED', { problem: 'there is no other voter to hand over to' });
-    }
-    if (target === core.id) return membershipOf(core, this.book, 0);
-    const err = await new Promise<ChorusError | null>((resolve) =>
-      this.input((c) => {
-        const e = c.transferLeadership(target);
-        resolve(e === null ? null : ChorusError.from(e));
-      }),
-    );
-    if (err !== null) throw err;
-    const deadline = Date.now() + 3 * this.opts.electionTick * this.opts.tickMs;
-    while (Date.now() < deadline && this.core !== null) {
-      if (this.core.lead === target) return membershipOf(this.core, this.book, 0);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw chorusError('RAFT_TRANSFER_TIMEOUT', { target, leader: this.core?.lead ?? null });
-  }
-
-  private toLeader(call: { change: pb.MembershipChange } | { transferTo: NodeId }): Promise<pb.Membership> {
-    const lead = this.core!.lead;
-    if (lead === NONE)
-      throw unavailableWithHint(
-        this.core!,
-        this.book.peers(),
-        'no leader is known (an election is under way)',
-      );
-    return this.transport.forwardAdmin(lead, call, this.opts.submitTimeoutMs + 1000);
-  }
-
   // ---- Close ------------------------------------------------------------------------------------
 
   close(): Promise<void> {
@@ -484,7 +418,7 @@ export class RaftStore implements Store {
         const deadline = Date.now() + 1_000;
         while (this.inflight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         for (const reject of this.inflight) reject(this.unavailable());
-        await this.handOverLeadership();
+        if (this.failure === null) await this.admin.handOver(this.opts.logger);
       } finally {
         if (this.timer) clearInterval(this.timer);
         while (this.loop !== null) await this.loop;
@@ -492,8 +426,7 @@ export class RaftStore implements Store {
         this.transport.close();
         this.reads.closeAll(this.unavailable());
         for (const w of this.proposed.values()) w.lost(this.unavailable());
-        for (const w of this.confWaits.values()) w(-1);
-        this.confWaits.clear();
+        this.admin.closeAll();
         this.proposed.clear();
         for (const room of this.rooms.table.values()) room.replica.close(this.unavailable());
         await this.storage?.close();
@@ -501,14 +434,6 @@ export class RaftStore implements Store {
         this.lock = null;
       }
     });
-  }
-
-  /** A leader stopped gracefully hands over to its most up-to-date follower first (bounded wait). */
-  private async handOverLeadership(): Promise<void> {
-    const core = this.core;
-    if (core === null || this.failure !== null) return;
-    const waitMs = 3 * this.opts.electionTick * this.opts.tickMs;
-    await handOverLeadership(core, (fn) => this.input(fn), waitMs, this.opts.logger);
   }
 
   private unavailable(): ChorusError {
