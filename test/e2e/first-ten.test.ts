@@ -22,6 +22,14 @@ interface Box {
   readonly height: number;
 }
 
+/** What the toast test reads of a control in the page (these tests have no DOM types). */
+interface InPageControl {
+  getBoundingClientRect(): Box;
+  readonly classList: { contains(name: string): boolean };
+  getAttribute(name: string): string | null;
+  readonly textContent: string | null;
+}
+
 const overlaps = (a: Box, b: Box): boolean =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 
@@ -63,14 +71,18 @@ void test('one toast at a time, never over a control', { timeout: 120_000 }, asy
 
     // Nothing one can press lies under it (its own close button aside).
     const toast = (await page.locator('.toast').boundingBox())!;
-    const controls = page.locator('button:visible, input:visible, a:visible');
-    const covered: string[] = [];
-    for (const control of await controls.all()) {
-      if ((await control.getAttribute('class'))?.includes('toast-close')) continue;
-      const box = await control.boundingBox();
-      if (box && overlaps(toast, box))
-        covered.push((await control.getAttribute('aria-label')) ?? (await control.textContent()) ?? '?');
-    }
+    // Every control's box at once: one by one, a loaded machine may outlast the toast mid-loop.
+    const controls = await page.locator('button:visible, input:visible, a:visible').evaluateAll((els) =>
+      (els as unknown as InPageControl[]).map((el) => {
+        const r = el.getBoundingClientRect();
+        return {
+          box: { x: r.x, y: r.y, width: r.width, height: r.height },
+          close: el.classList.contains('toast-close'),
+          name: el.getAttribute('aria-label') ?? el.textContent ?? '?',
+        };
+      }),
+    );
+    const covered = controls.filter((c) => !c.close && overlaps(toast, c.box)).map((c) => c.name);
     assert.deepEqual(covered, [], `the toast covers controls at ${viewport.width} px`);
     await eventually(
       'the toast to go by itself',

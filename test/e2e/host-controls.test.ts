@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { eventually, launchChromium, startNode } from './helpers.ts';
+import { join } from 'node:path';
+import { eventually, launchChromium, SCREENSHOTS, startNode } from './helpers.ts';
 
 const ROOM = 'Trust party';
 
@@ -108,6 +109,10 @@ void test(
     await cal.getByRole('heading', { name: 'Waiting for the host' }).waitFor();
     // The co-host sees the request too; the host lets him in.
     await bea.getByRole('button', { name: 'Let Cal in' }).waitFor({ timeout: 20_000 });
+    // How the panel looks on a phone, with a request waiting (test/e2e/screenshots, not checked in).
+    await host.setViewportSize({ width: 390, height: 844 });
+    await host.locator('.members-card').screenshot({ path: join(SCREENSHOTS, 'phone-members.png') });
+    await host.setViewportSize({ width: 1280, height: 800 });
     await host.getByRole('button', { name: 'Let Cal in' }).click();
     await cal
       .getByText(/you are Cal/)

@@ -225,7 +225,7 @@ export class RoomSession {
       if (this.state.keptAt !== null) this.room = null;
       this.adopt(view);
       this.show({ loading: false, loadError: null, keptAt: null });
-      if (this.settle(view)) return;
+      if (this.settle(view, identity?.token ?? null)) return;
       this.connect();
       void this.loadHistory();
     } catch (err) {
@@ -269,9 +269,15 @@ export class RoomSession {
    * Squares what I hold of myself with a room read with my token. Returns true when I stopped being
    * a member (the page then stops acting).
    */
-  private settle(view: RoomView): boolean {
+  private settle(view: RoomView, readWith: string | null): boolean {
     const identity = this.state.identity;
     if (!identity || this.stopped) return false;
+    // Read with another token (or none) than the one I hold now (I joined or recovered meanwhile):
+    // it says nothing about me. Read again with mine.
+    if (identity.token !== readWith) {
+      this.later(0, () => void this.refetch(view.version));
+      return false;
+    }
     if (identity.pending) {
       if (view.me) {
         const member: Identity = { memberId: identity.memberId, token: identity.token, name: identity.name };
@@ -302,12 +308,16 @@ export class RoomSession {
 
   private async checkPending(): Promise<void> {
     const identity = this.state.identity;
-    if (!identity?.pending || this.refetching) return;
+    if (!identity?.pending) return;
+    if (this.refetching) {
+      this.later(PENDING_POLL_MS, () => void this.checkPending());
+      return;
+    }
     try {
       const view = await this.api.getRoom(this.roomId, identity.token);
       this.adopt(view);
       this.show();
-      this.settle(view);
+      this.settle(view, identity.token);
     } catch {
       this.later(PENDING_POLL_MS, () => void this.checkPending());
     }
@@ -473,9 +483,10 @@ export class RoomSession {
     }
     this.refetching = true;
     try {
-      const view = await this.api.getRoom(this.roomId, this.state.identity?.token ?? null, minVersion);
+      const token = this.state.identity?.token ?? null;
+      const view = await this.api.getRoom(this.roomId, token, minVersion);
       this.adopt(view);
-      if (view.version >= (this.room?.version ?? 0)) this.settle(view);
+      if (view.version >= (this.room?.version ?? 0)) this.settle(view, token);
     } catch (err) {
       if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') this.dropIdentity();
       if (err instanceof ApiError && err.reason === 'MEMBER_BANNED') {

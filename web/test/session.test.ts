@@ -8,7 +8,7 @@ import type { RoomEvent, RoomEventBody } from '../../src/domain/types.ts';
 import type { QueueItemView, RoomView } from '../../src/domain/view.ts';
 import { ApiError, type Api, type VoteAnswer } from '../src/api.ts';
 import { ServerClock } from '../src/clock.ts';
-import { loadIdentity, saveIdentity } from '../src/identity.ts';
+import { forgetIdentity, loadIdentity, saveIdentity } from '../src/identity.ts';
 import { RoomSession } from '../src/session.ts';
 
 // ---- Browser stand-ins ---------------------------------------------------------------------------
@@ -304,5 +304,46 @@ void test('a waiting join request becomes membership when the stream says the ho
     '/v1/rooms/r1/events?after=6&token=tok',
     'streams with my token now',
   );
+  session.stop();
+});
+
+void test('a read made before I recovered the host place says nothing about me: it reads again with my token', async () => {
+  forgetIdentity('r1'); // a visitor of this room
+  const visitor = { ...roomView(5, []), hostId: 'm_old', me: null };
+  const server: { room: RoomView } = { room: visitor };
+  const { api, calls } = fakeApi(server);
+  // The read after the start's is held, as a slow answer would be, until the recovery is done.
+  let release = (): void => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const plain = api.getRoom.bind(api);
+  const fake = api as unknown as Record<string, unknown>;
+  fake['getRoom'] = async (id: string, token: string | null, minVersion?: number) => {
+    if (calls.getRoom.length === 1) {
+      const view = await plain(id, token, minVersion); // the room as it was: me null
+      await held;
+      return view;
+    }
+    return plain(id, token, minVersion);
+  };
+  const host = { memberId: 'm_new', name: 'Ann', isHost: true, role: 'host' as const, joinedAt: 1 };
+  fake['recoverHost'] = async () => {
+    server.room = { ...roomView(7, []), hostId: 'm_new', me: host };
+    return { memberId: 'm_new', token: 'new', room: server.room };
+  };
+  fake['members'] = async () => ({ members: [], banned: [], version: 7 });
+  const session = new RoomSession('r1', api, new ServerClock());
+  await session.start();
+  const source = FakeEventSource.all.at(-1)!;
+  source.open();
+  // A role change makes the page read the room again (without a token: I am a visitor yet).
+  server.room = { ...visitor, version: 6 };
+  source.send('change', change(6, { type: 'roleChanged', memberId: 'm_x', role: 'cohost' }));
+  await until('the held read', () => calls.getRoom.length === 2);
+  const recovered = session.recover('the-key');
+  release();
+  assert.equal(await recovered, null);
+  await until('me as host', () => session.getState().room?.me?.memberId === 'm_new');
+  assert.equal(session.getState().removed, null, 'not taken for a removal');
+  assert.equal(calls.getRoom.at(-1)!.token, 'new');
   session.stop();
 });

@@ -49,7 +49,7 @@ export function Home() {
                   <a href={roomPath(r.id)} onClick={(e) => (e.preventDefault(), navigate(roomPath(r.id)))}>
                     <span class="row-title">{r.name}</span>
                     <span class="muted small">
-                      {plural(r.memberCount, 'person', 'people')} · {plural(r.queueLength, 'track')} queued
+                      {plural(r.memberCount, 'member')} · {plural(r.queueLength, 'track')} queued
                       {r.nowPlaying ? ` · playing “${r.nowPlaying}”` : ''}
                     </span>
                   </a>

@@ -139,15 +139,14 @@ function useModal(open: boolean): RefObject<HTMLDialogElement | null> {
   return ref;
 }
 
-function RemoveDialog({
-  member,
-  session,
-  onDone,
-}: {
-  member: RosterRow | null;
-  session: RoomSession;
-  onDone: () => void;
-}) {
+/** A confirmation about one member: shown while `member` is set; onDone closes it. */
+interface MemberDialogProps {
+  readonly member: RosterRow | null;
+  readonly session: RoomSession;
+  readonly onDone: () => void;
+}
+
+function RemoveDialog({ member, session, onDone }: MemberDialogProps) {
   const ref = useModal(member !== null);
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event): Promise<void> => {
@@ -187,15 +186,7 @@ function RemoveDialog({
   );
 }
 
-function HandOverDialog({
-  member,
-  session,
-  onDone,
-}: {
-  member: RosterRow | null;
-  session: RoomSession;
-  onDone: () => void;
-}) {
+function HandOverDialog({ member, session, onDone }: MemberDialogProps) {
   const ref = useModal(member !== null);
   const [busy, setBusy] = useState(false);
   const confirm = async (): Promise<void> => {
