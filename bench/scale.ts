@@ -5,7 +5,8 @@
 // - against queue length (10 → 100,000 entries, 50 members): an add, a member's vote and a legacy
 //   (anonymous) vote;
 // - against voters per entry (10 → 100,000 votes on one entry of a 100-entry queue): one more
-//   member vote on that entry.
+//   member vote on that entry;
+// - against members (100 → 20,000 members, issue 23's join flood): one more join.
 // Each figure is the mean CPU per command over chains of commands, each applied in a chain from the same
 // room (the room grows by the batch's adds; votes alternate so that every one changes the room).
 // Writes bench/results/<date>-scale.{md,json} and one PNG per curve. A benchmark: nothing here
@@ -142,7 +143,7 @@ const MAX_CHAINS = 2_000;
 function time(
   impl: Impl,
   start: AnyState,
-  next: (i: number) => [Command, string],
+  next: (i: number) => [Command, string | null],
   batch: number,
   batches = BATCHES,
 ): number {
@@ -178,6 +179,12 @@ interface QueueRow {
   readonly addUs: number;
   readonly voteUs: number;
   readonly legacyVoteUs: number;
+}
+
+interface JoinRow {
+  readonly members: number;
+  readonly impl: Impl;
+  readonly joinUs: number;
 }
 
 interface VoterRow {
@@ -236,6 +243,43 @@ function queueCurve(lengths: readonly number[]): QueueRow[] {
   return rows;
 }
 
+/** A room with `members` members (the host and joiners), built through joins. */
+function roomWithMembers(members: number): RoomState {
+  let state = roomOf(0, prng(members));
+  for (let i = state.members.size; i < members; i++)
+    state = applyWith(
+      'now',
+      state,
+      envelope({ type: 'join', memberId: `j${i}`, name: `J${i}` }, null),
+    ) as RoomState;
+  return state;
+}
+
+function joinCurve(counts: readonly number[]): JoinRow[] {
+  const rows: JoinRow[] = [];
+  let fresh = 0;
+  for (const members of counts) {
+    const now = roomWithMembers(members);
+    const rooms: Record<Impl, AnyState> = { now, before: asOld(now) };
+    for (const impl of ['now', 'before'] as const) {
+      // The old code copies every member per join: fewer joins a chain in big rooms.
+      const batch = impl === 'now' ? BATCH : Math.max(5, Math.min(BATCH, Math.floor(200_000 / members)));
+      const joinUs = time(
+        impl,
+        rooms[impl],
+        () => {
+          fresh += 1;
+          return [{ type: 'join', memberId: `n${fresh}`, name: `N${fresh}` }, null];
+        },
+        batch,
+      );
+      rows.push({ members, impl, joinUs });
+      console.error(`  ${members} members (${impl}): join ${joinUs.toFixed(2)} µs`);
+    }
+  }
+  return rows;
+}
+
 function voterCurve(counts: readonly number[]): VoterRow[] {
   const rows: VoterRow[] = [];
   const base = roomOf(100, prng(7));
@@ -288,6 +332,8 @@ export async function runScale(options: { max: number; out: string }): Promise<s
   queueCurve([Math.min(1000, options.max)]);
   const queueRows = queueCurve(points);
   const voterRows = voterCurve(points);
+  const memberPoints = [100, 1_000, 20_000].filter((n) => n <= Math.max(options.max, 100));
+  const joinRows = joinCurve(memberPoints);
   const durationS = (performance.now() - started) / 1000;
 
   const date = new Date().toISOString().slice(0, 10);
@@ -312,6 +358,16 @@ export async function runScale(options: { max: number; out: string }): Promise<s
       const a = voterRows.find((r) => r.voters === n && r.impl === 'now')!;
       const b = voterRows.find((r) => r.voters === n && r.impl === 'before')!;
       return `| ${n.toLocaleString('en')} | ${fmt(a.voteUs)} | ${fmt(b.voteUs)} |`;
+    }),
+  ].join('\n');
+  const joinRef = joinRows.find((r) => r.members === 100 && r.impl === 'now')!;
+  const joinTable = [
+    '| members | one more join, µs | vs 100 | before, µs |',
+    '| ---: | ---: | ---: | ---: |',
+    ...memberPoints.map((n) => {
+      const a = joinRows.find((r) => r.members === n && r.impl === 'now')!;
+      const b = joinRows.find((r) => r.members === n && r.impl === 'before')!;
+      return `| ${n.toLocaleString('en')} | ${fmt(a.joinUs)} | ${(a.joinUs / joinRef.joinUs).toFixed(2)}× | ${fmt(b.joinUs)} |`;
     }),
   ].join('\n');
   const md = `# Scale: the cost of one command as a room grows (${date})
@@ -340,12 +396,21 @@ A 100-entry queue; the entry holds N member votes; one member votes up and down 
 ${voterTable}
 
 ![vote cost against votes on the entry](${name}-voters.png)
+
+## Against members
+
+A room of N members (built by joins, no queue); new members join one after another (issue 23: the
+member map was copied on every join).
+
+${joinTable}
+
+![join cost against members](${name}-joins.png)
 `;
   await mkdir(options.out, { recursive: true });
   const base = join(options.out, name);
   await writeFile(
     `${base}.json`,
-    `${JSON.stringify({ date, machine, durationS, queueRows, voterRows }, null, 2)}\n`,
+    `${JSON.stringify({ date, machine, durationS, queueRows, voterRows, joinRows }, null, 2)}\n`,
   );
   await writeFile(`${base}.md`, md);
   const common = { width: 520, height: 300, config: { font: 'DejaVu Sans' } } as const;
@@ -384,8 +449,22 @@ ${voterTable}
     },
     `${base}-voters.png`,
   );
-  console.error(`\n${queueTable}\n\n${voterTable}\n`);
-  return [`${base}.md`, `${base}.json`, `${base}-queue.png`, `${base}-voters.png`];
+  await render(
+    {
+      ...common,
+      title: 'One join against members already in the room',
+      data: { values: joinRows.map((r) => ({ ...r })) },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'members', type: 'quantitative', title: 'members', scale: { type: 'log' } },
+        y: { field: 'joinUs', type: 'quantitative', title: 'µs per join', scale: { type: 'log' } },
+        color: { field: 'impl', type: 'nominal', title: 'implementation' },
+      },
+    },
+    `${base}-joins.png`,
+  );
+  console.error(`\n${queueTable}\n\n${voterTable}\n\n${joinTable}\n`);
+  return [`${base}.md`, `${base}.json`, `${base}-queue.png`, `${base}-voters.png`, `${base}-joins.png`];
 }
 
 if (import.meta.filename === process.argv[1]) {

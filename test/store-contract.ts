@@ -220,7 +220,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         await accepted(store, cmd.join(room, 'late'));
         const state = await waiting;
         assert.ok(state && state.version >= 2);
-        assert.ok(state.members['late']);
+        assert.ok(state.members.get('late'));
 
         // A room that does not exist yet: wait for its creation.
         const next = roomId();

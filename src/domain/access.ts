@@ -45,7 +45,7 @@ export function roleOf(member: Member): 'host' | 'cohost' | 'member' {
 }
 
 export function isMember(state: RoomState, memberId: string | null): boolean {
-  return memberId !== null && Object.hasOwn(state.members, memberId);
+  return memberId !== null && state.members.has(memberId);
 }
 
 /**
@@ -158,18 +158,14 @@ function fail<R extends Reason>(reason: R, ...args: ReasonArgs<R>): AccessDecisi
 
 function actorOf(state: RoomState, actor: string | null): Member | ErrorInfo {
   if (actor === null) return refusal('MEMBER_TOKEN_MISSING');
-  return Object.hasOwn(state.members, actor)
-    ? state.members[actor]!
-    : refusal('NOT_A_MEMBER', { roomId: state.id });
+  return state.members.has(actor) ? state.members.get(actor)! : refusal('NOT_A_MEMBER', { roomId: state.id });
 }
 
 function targetOf(state: RoomState, memberId: unknown): Member | ErrorInfo {
   const bad = checkId('memberId', memberId);
   if (bad) return bad;
   const id = memberId as string;
-  return Object.hasOwn(state.members, id)
-    ? state.members[id]!
-    : refusal('MEMBER_NOT_FOUND', { memberId: id });
+  return state.members.has(id) ? state.members.get(id)! : refusal('MEMBER_NOT_FOUND', { memberId: id });
 }
 
 /** The host (only) makes a member a co-host or a plain member again. */
@@ -193,7 +189,7 @@ function setRole(
   const changed: Member = command.role === 'cohost' ? { ...plain, coHost: true } : plain;
   return {
     kind: 'change',
-    state: { ...state, members: { ...state.members, [changed.memberId]: changed } },
+    state: { ...state, members: state.members.with(changed) },
     events: [{ type: 'roleChanged', memberId: changed.memberId, role: command.role }],
     value,
   };
@@ -213,11 +209,9 @@ function handOver(
   const value: CommandValue = { type: 'handOver', hostId: target.memberId };
   if (target.isHost) return { kind: 'noop', value };
   const { coHost: _was, ...plain } = target;
-  const members = {
-    ...state.members,
-    [actor.memberId]: { ...actor, isHost: false, coHost: true },
-    [target.memberId]: { ...plain, isHost: true },
-  };
+  const members = state.members
+    .with({ ...actor, isHost: false, coHost: true })
+    .with({ ...plain, isHost: true });
   return {
     kind: 'change',
     state: { ...state, hostId: target.memberId, members },
@@ -256,7 +250,7 @@ function removeMember(
   if (target.coHost === true && !actor.isHost) {
     return fail('REMOVE_MEMBER_NOT_ALLOWED', { why: 'only the host removes a co-host' });
   }
-  const { [target.memberId]: _gone, ...members } = state.members;
+  const members = state.members.without(target.memberId);
   let queue = state.queue;
   const events: RoomEventBody[] = [];
   let removedEntries = 0;
@@ -304,11 +298,11 @@ function recoverHost(
     return fail('RECOVERY_KEY_WRONG');
   }
   // A banned id stays taken, like a member's.
-  if (Object.hasOwn(state.members, command.memberId) || isBannedMember(state, command.memberId)) {
+  if (state.members.has(command.memberId) || isBannedMember(state, command.memberId)) {
     return fail('MEMBER_EXISTS', { memberId: command.memberId });
   }
-  const old = state.members[state.hostId];
-  const { [state.hostId]: _old, ...rest } = state.members;
+  const old = state.members.get(state.hostId);
+  const rest = state.members.without(state.hostId);
   const host: Member = {
     memberId: command.memberId,
     name: old?.name ?? 'host',
@@ -317,7 +311,7 @@ function recoverHost(
   };
   return {
     kind: 'change',
-    state: { ...state, hostId: host.memberId, members: { ...rest, [host.memberId]: host } },
+    state: { ...state, hostId: host.memberId, members: rest.with(host) },
     events: [
       { type: 'memberRemoved', memberId: state.hostId, banned: false },
       { type: 'memberJoined', member: host },

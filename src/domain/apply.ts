@@ -43,6 +43,7 @@ import { checkId, checkRoomId, checkText, checkTrack, LIMITS, normaliseTrack } f
 import { publicEntry } from './view.ts';
 import { applyAccess, checkCreateAccess, hasHostPowers, joinRefusal } from './access.ts';
 import { Votes } from './votes.ts';
+import { Members } from './members.ts';
 import { wireEntry, wireNowPlaying, wireValue } from './wire.ts';
 
 /** Voter keys of anonymous (legacy) votes start with this; no member id may. */
@@ -244,7 +245,7 @@ function checkEnvelope(env: Envelope): ErrorInfo | null {
 function memberOf(state: RoomState, actor: string | null): Member | ErrorInfo {
   if (actor === null) return refusal('MEMBER_TOKEN_MISSING');
   // Own properties only: an id such as "constructor" or "__proto__" must not find Object.prototype's.
-  const member = Object.hasOwn(state.members, actor) ? state.members[actor] : undefined;
+  const member = state.members.get(actor);
   if (!member) {
     if (Object.hasOwn(state.pendingJoins ?? {}, actor)) return refusal('JOIN_PENDING');
     return refusal('NOT_A_MEMBER', { roomId: state.id });
@@ -285,7 +286,7 @@ function createRoom(env: Envelope, command: Extract<Command, { type: 'createRoom
     hostId,
     settings,
     locked: false,
-    members: { [hostId]: host },
+    members: Members.of(host),
     queue: Queue.EMPTY,
     nowPlaying: null,
     history: [],
@@ -314,7 +315,7 @@ const join: Handler<'join'> = (state, env, command) => {
   if (command.memberId.startsWith(ANONYMOUS_PREFIX)) {
     return fail('MEMBER_ID_RESERVED', { prefix: ANONYMOUS_PREFIX });
   }
-  if (Object.hasOwn(state.members, command.memberId)) {
+  if (state.members.has(command.memberId)) {
     return fail('MEMBER_EXISTS', { memberId: command.memberId });
   }
   const refused = joinRefusal(state, command);
@@ -335,7 +336,7 @@ const join: Handler<'join'> = (state, env, command) => {
       out.kind === 'member' && key !== undefined
         ? {
             ...out.state,
-            members: { ...out.state.members, [member.memberId]: { ...member, clientKeyHash: key } },
+            members: out.state.members.with({ ...member, clientKeyHash: key }),
           }
         : out.state,
     events: out.events,

@@ -15,6 +15,7 @@ export {
 export { Queue } from './queue.ts';
 export { RECENT_COMMANDS_KEPT, RecentWindow } from './recent.ts';
 export { Votes } from './votes.ts';
+export { Members } from './members.ts';
 export { wireEntry, wireNowPlaying, wireValue } from './wire.ts';
 export { applySettingsPatch, DEFAULT_SETTINGS, SETTING_BOUNDS } from './settings.ts';
 export { snapshot, restore, SNAPSHOT_FORMAT, type RoomSnapshot } from './snapshot.ts';

@@ -60,7 +60,7 @@ export function admit(
   }
   return {
     kind: 'member',
-    state: { ...spent, members: defineKey(state.members, member.memberId, member) },
+    state: { ...spent, members: state.members.with(member) },
     events: [{ type: 'memberJoined', member }],
   };
 }
@@ -89,7 +89,7 @@ export function decide(
   if (full) return full;
   const member: Member = { memberId: request.memberId, name: request.name, isHost: false, joinedAt: env.at };
   return {
-    state: { ...state, pendingJoins: rest, members: defineKey(state.members, member.memberId, member) },
+    state: { ...state, pendingJoins: rest, members: state.members.with(member) },
     events: [{ type: 'memberJoined', member }],
   };
 }
@@ -123,7 +123,7 @@ export function passcodeAfter(
 }
 
 function checkCap(state: RoomState, maxMembers: number): ErrorInfo | null {
-  if (maxMembers > 0 && Object.keys(state.members).length >= maxMembers) {
+  if (maxMembers > 0 && state.members.size >= maxMembers) {
     return refusal('ROOM_FULL', { maxMembers });
   }
   return null;

@@ -27,7 +27,7 @@ export function listingOf(state: RoomState): RoomListing {
     id: state.id,
     name: state.name,
     createdAt: state.createdAt,
-    memberCount: Object.keys(state.members).length,
+    memberCount: state.members.size,
     queueLength: state.queue.length,
     nowPlaying: np ? `${np.entry.track.artist} - ${np.entry.track.title}` : null,
     version: state.version,

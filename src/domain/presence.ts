@@ -41,7 +41,7 @@ export function presentMembers(state: RoomState, at: number): string[] {
   const present = new Set<string>();
   for (const report of Object.values(reports)) {
     if (report.until <= at) continue;
-    for (const id of report.members) if (Object.hasOwn(state.members, id)) present.add(id);
+    for (const id of report.members) if (state.members.has(id)) present.add(id);
   }
   return [...present].sort();
 }
@@ -107,7 +107,7 @@ export function applyPresence(
 }
 
 function knownId(state: RoomState, id: string): boolean {
-  return Object.hasOwn(state.members, id) || Object.hasOwn(state.pendingJoins ?? {}, id);
+  return state.members.has(id) || Object.hasOwn(state.pendingJoins ?? {}, id);
 }
 
 function checkIds(field: string, ids: unknown): ErrorInfo | null {

@@ -2,9 +2,10 @@
 // it gives exactly the state that applying every command from the start gives.
 
 import { chorusError } from './reasons.ts';
+import { Members } from './members.ts';
 import { Queue } from './queue.ts';
 import { RecentWindow } from './recent.ts';
-import type { NowPlaying, QueueEntry, RecentCommand, RoomState, VoteValue } from './types.ts';
+import type { Member, NowPlaying, QueueEntry, RecentCommand, RoomState, VoteValue } from './types.ts';
 import { Votes } from './votes.ts';
 
 export const SNAPSHOT_FORMAT = 'chorus.room/1';
@@ -30,12 +31,13 @@ export function restore(value: unknown): RoomState {
   if (typeof state !== 'object' || state === null || typeof (state as { id?: unknown }).id !== 'string') {
     throw chorusError('SNAPSHOT_NO_STATE');
   }
-  const parsed = state as Omit<RoomState, 'queue' | 'recent' | 'nowPlaying'> & {
+  const parsed = state as Omit<RoomState, 'members' | 'queue' | 'recent' | 'nowPlaying'> & {
+    members: Members | Readonly<Record<string, Member>>;
     queue: unknown;
     recent: unknown;
     nowPlaying: (Omit<NowPlaying, 'entry'> & { entry: JsonEntry }) | null;
   };
-  // The queue, its entries' votes and the window are written as plain arrays and objects (their
+  // The members, the queue, its entries' votes and the window are written as plain arrays and objects (their
   // toJSON) and read back here.
   const queue =
     parsed.queue instanceof Queue
@@ -45,9 +47,10 @@ export function restore(value: unknown): RoomState {
     parsed.recent instanceof RecentWindow
       ? parsed.recent
       : RecentWindow.fromArray(parsed.recent as RecentCommand[], parsed.version);
+  const members = parsed.members instanceof Members ? parsed.members : Members.fromRecord(parsed.members);
   const np = parsed.nowPlaying;
   const nowPlaying = np === null ? null : { ...np, entry: entryFromJson(np.entry) };
-  return { ...parsed, queue, recent, nowPlaying };
+  return { ...parsed, members, queue, recent, nowPlaying };
 }
 
 /** An entry as JSON holds it: its votes a plain object (or already a map, for a state not parsed). */

@@ -7,6 +7,7 @@ import type { Queue } from './queue.ts';
 import type { Presence } from './presence.ts';
 import type { RecentWindow } from './recent.ts';
 import type { Votes } from './votes.ts';
+import type { Members } from './members.ts';
 
 /** Track metadata, copied into queue entries and history records when a track is added. */
 export interface Track {
@@ -164,7 +165,7 @@ export interface RoomState {
   readonly hostId: string;
   readonly settings: RoomSettings;
   readonly locked: boolean;
-  readonly members: Readonly<Record<string, Member>>;
+  readonly members: Members;
   /**
    * Always sorted: score descending, then seq ascending. A persistent tree (queue.ts) that JSON
    * writes as the plain sorted array.

@@ -133,7 +133,7 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
     settings: fullSettings(state.settings),
     locked: state.locked,
     version: state.version,
-    memberCount: Object.keys(state.members).length,
+    memberCount: state.members.size,
     queueLength: state.queue.length,
     playCount: state.playCount,
     nowPlaying: np
@@ -250,7 +250,7 @@ export function playingEndsAt(state: RoomState): number | null {
 
 // Own properties only, so that an id like "constructor" finds nothing rather than Object.prototype's.
 function memberOrNull(state: RoomState, memberId: string): Member | null {
-  return Object.hasOwn(state.members, memberId) ? state.members[memberId]! : null;
+  return state.members.get(memberId) ?? null;
 }
 
 function voteOf(entry: QueueEntry, viewer: string | null): VoteValue | 0 {

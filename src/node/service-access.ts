@@ -49,9 +49,10 @@ export class AccessService extends ServiceCore {
     minVersion?: number,
   ): Promise<{ members: MemberListing[]; banned: BanListing[]; version: number }> {
     const state = await this.read(caller.roomId, minVersion);
-    const me = isMember(state, caller.memberId) ? state.members[caller.memberId]! : null;
+    const me = isMember(state, caller.memberId) ? state.members.get(caller.memberId)! : null;
     if (!me || !hasHostPowers(me)) throw chorusError('HOST_ONLY', { action: 'see the members' });
-    const members = Object.values(state.members)
+    const members = state.members
+      .values()
       .map((m) => ({ memberId: m.memberId, name: m.name, role: roleOf(m), joinedAt: m.joinedAt }))
       .sort((a, b) => a.joinedAt - b.joinedAt || (a.memberId < b.memberId ? -1 : 1));
     const banned = (state.bans ?? []).map((b) => ({ memberId: b.memberId, name: b.name, at: b.at }));

@@ -107,7 +107,7 @@ export function observe(state: RoomState): ObservedRoom {
     version: state.version,
     locked: state.locked,
     playCount: state.playCount,
-    memberCount: Object.keys(state.members).length,
+    memberCount: state.members.size,
     queueLength: state.queue.length,
     queue: state.queue.map(entry),
     nowPlaying: state.nowPlaying ? entry(state.nowPlaying.entry) : null,
@@ -126,7 +126,7 @@ export function roomMatches(state: RoomState | null, seen: ObservedRoom): boolea
     state.version !== seen.version ||
     state.locked !== seen.locked ||
     state.playCount !== seen.playCount ||
-    Object.keys(state.members).length !== seen.memberCount ||
+    state.members.size !== seen.memberCount ||
     state.queue.length !== seen.queueLength ||
     seen.queue.length > state.queue.length
   ) {
@@ -207,9 +207,10 @@ function historyDigest(history: RoomState['history']): string {
 function membersDigest(members: RoomState['members']): string {
   return cached(objectDigests, members, () =>
     digest(
-      Object.keys(members)
+      members
+        .ids()
         .sort()
-        .map((k) => `${k}|${members[k]!.name}|${members[k]!.isHost}`)
+        .map((k) => `${k}|${members.get(k)!.name}|${members.get(k)!.isHost}`)
         .join(';'),
     ),
   );

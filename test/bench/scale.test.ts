@@ -1,5 +1,5 @@
 // The scale benchmark (bench/scale.ts) run small, so it keeps working: it writes its table, JSON and
-// both figures, with a row per point for both implementations. It asserts no speed.
+// its figures, with a row per point for both implementations. It asserts no speed.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const SCRIPT = fileURLToPath(new URL('../../bench/scale.ts', import.meta.url));
 
 void test(
-  'bench/scale.ts --max 100 writes both curves for both implementations',
+  'bench/scale.ts --max 100 writes its three curves for both implementations',
   { timeout: 120_000 },
   async () => {
     const out = await mkdtemp(join(tmpdir(), 'chorus-scale-'));
@@ -26,7 +26,7 @@ void test(
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       assert.equal(code, 0, log.slice(-4000));
       const files = await readdir(out);
-      for (const suffix of ['.md', '.json', '-queue.png', '-voters.png']) {
+      for (const suffix of ['.md', '.json', '-queue.png', '-voters.png', '-joins.png']) {
         assert.ok(
           files.some((f) => f.endsWith(`-scale-max100${suffix}`)),
           `${suffix} in ${files.join(', ')}`,
@@ -36,6 +36,7 @@ void test(
       const result = JSON.parse(await readFile(join(out, json), 'utf8')) as {
         queueRows: { length: number; impl: string; addUs: number; voteUs: number; legacyVoteUs: number }[];
         voterRows: { voters: number; impl: string; voteUs: number }[];
+        joinRows: { members: number; impl: string; joinUs: number }[];
       };
       assert.deepEqual(
         result.queueRows.map((r) => `${r.length} ${r.impl}`),
@@ -45,6 +46,11 @@ void test(
         result.voterRows.map((r) => `${r.voters} ${r.impl}`),
         ['10 now', '10 before', '100 now', '100 before'],
       );
+      assert.deepEqual(
+        result.joinRows.map((r) => `${r.members} ${r.impl}`),
+        ['100 now', '100 before'],
+      );
+      for (const r of result.joinRows) assert.ok(r.joinUs > 0, JSON.stringify(r));
       for (const r of result.queueRows)
         assert.ok(r.addUs > 0 && r.voteUs > 0 && r.legacyVoteUs > 0, JSON.stringify(r));
     } finally {

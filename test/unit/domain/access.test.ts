@@ -12,6 +12,7 @@ import {
   viewRoom,
   type Command,
   type Envelope,
+  type Member,
   type RoomState,
 } from '../../../src/domain/index.ts';
 import { hasHostPowers, isBannedMember, mayEnter } from '../../../src/domain/access.ts';
@@ -64,9 +65,9 @@ void test('hand-over makes another member the host; the old host stays on as a c
   const room = Room.create({}, ['a']);
   room.change(HOST, { type: 'handOver', memberId: 'a' });
   assert.equal(room.s.hostId, 'a');
-  assert.equal(room.s.members['a']!.isHost, true);
-  assert.equal(room.s.members[HOST]!.isHost, false);
-  assert.equal(room.s.members[HOST]!.coHost, true);
+  assert.equal(room.s.members.get('a')!.isHost, true);
+  assert.equal(room.s.members.get(HOST)!.isHost, false);
+  assert.equal(room.s.members.get(HOST)!.coHost, true);
   room.refused(HOST, { type: 'handOver', memberId: HOST }, 'PERMISSION_DENIED');
   room.change('a', { type: 'setRole', memberId: HOST, role: 'member' });
   room.refused(HOST, { type: 'clear' }, 'PERMISSION_DENIED');
@@ -86,7 +87,7 @@ void test('removing a member: entries stay or go as asked; the host and oneself 
   room.change(HOST, { type: 'removeMember', memberId: 'a', removeEntries: true, ban: false });
   assert.deepEqual(room.eventTypes(), ['memberRemoved', 'entryRemoved', 'entryRemoved']);
   assert.deepEqual(room.queueIds(), ['e-t3']);
-  assert.equal(Object.hasOwn(room.s.members, 'a'), false);
+  assert.equal(room.s.members.has('a'), false);
   // A removed member's writes are refused; they are not banned, so they may join again.
   room.refused(
     'a',
@@ -171,8 +172,8 @@ void test('the recovery key makes a new host and revokes the old host identity',
   room.refused(null, { type: 'recoverHost', memberId: 'h2', keyHash: 'short' }, 'INVALID_ARGUMENT');
   room.change(null, { type: 'recoverHost', memberId: 'h2', keyHash: hash(KEY) });
   assert.equal(room.s.hostId, 'h2');
-  assert.equal(room.s.members['h2']!.name, 'Hosty');
-  assert.equal(Object.hasOwn(room.s.members, HOST), false, 'the lost host id leaves the room');
+  assert.equal(room.s.members.get('h2')!.name, 'Hosty');
+  assert.equal(room.s.members.has(HOST), false, 'the lost host id leaves the room');
   room.refused(HOST, { type: 'setLocked', locked: true }, 'PERMISSION_DENIED');
   room.change('h2', { type: 'setLocked', locked: true });
   // The key still works (the host keeps one key).
@@ -233,7 +234,7 @@ void test('a room written before access rules loads and keeps working by id; its
   assert.equal(mayEnter(s, { memberId: 'late', invite: null }), true);
   const cohost = send(s, SNAP_HOST, { type: 'setRole', memberId: 'm1', role: 'cohost' }, 5);
   assert.equal(cohost.result.ok, true);
-  assert.equal(viaJson(cohost.state!).members['m1']!.coHost, true);
+  assert.equal((viaJson(cohost.state!).members as unknown as Record<string, Member>)['m1']!.coHost, true);
 });
 
 // ---- Properties ----------------------------------------------------------------------------------
@@ -285,10 +286,10 @@ void test('property: one host, named by hostId; co-hosts are never the host; the
           return;
         }
         state = out.state!;
-        const hosts = Object.values(state.members).filter((m) => m.isHost);
+        const hosts = state.members.values().filter((m) => m.isHost);
         assert.equal(hosts.length, 1, 'exactly one host');
         assert.equal(hosts[0]!.memberId, state.hostId);
-        for (const m of Object.values(state.members)) {
+        for (const m of state.members.values()) {
           assert.ok(!(m.isHost && m.coHost === true), 'the host is not also a co-host');
           assert.ok(!isBannedMember(state, m.memberId), 'a banned member is not a member');
           if (m.clientKeyHash !== undefined && command.type === 'join' && command.memberId === m.memberId) {
@@ -298,7 +299,10 @@ void test('property: one host, named by hostId; co-hosts are never the host; the
         for (const b of state.bans ?? []) if (b.clientKeyHash !== undefined) bannedKeys.add(b.clientKeyHash);
         // Whoever acted successfully with host powers held them before the command.
         if (['setLocked', 'removeMember'].includes(command.type) && actor !== null) {
-          assert.ok(hasHostPowers(before.members[actor]!), `${command.type} by a member with host powers`);
+          assert.ok(
+            hasHostPowers(before.members.get(actor)!),
+            `${command.type} by a member with host powers`,
+          );
         }
         if (command.type === 'join') {
           assert.equal(command.invite, INVITE, 'only the invite opens a private room');

@@ -438,7 +438,7 @@ function observe(s: RoomState | null) {
     version: s.version,
     locked: s.locked,
     settings: { ...s.settings },
-    members: Object.keys(s.members).sort(),
+    members: s.members.ids().sort(),
   };
 }
 

@@ -30,7 +30,7 @@ void test('no event and no answer names who voted which way; views show each vie
       let state: RoomState | null = null;
       for (const [i, env] of envelopes.entries()) {
         const out = apply(state, env);
-        const members = Object.keys(out.state?.members ?? {});
+        const members = out.state?.members.ids() ?? [];
         for (const event of out.events) {
           const why = leak(JSON.stringify(event), members);
           assert.equal(why, null, `step ${i}: ${event.type} event carries ${why}: ${JSON.stringify(event)}`);

@@ -336,7 +336,7 @@ void describe('memory store', () => {
           assert.ok(compareEntries(state.queue.at(i - 1)!, state.queue.at(i)!) < 0);
         // The child always joins, then adds: an entry implies its member joined.
         for (const entry of state.queue)
-          assert.ok(state.members[entry.addedBy], `entry ${entry.entryId} by a member`);
+          assert.ok(state.members.get(entry.addedBy), `entry ${entry.entryId} by a member`);
       }
       // The recovered store takes writes, and the next restart gives the same rooms again.
       const first = [...states.keys()][0]!;
