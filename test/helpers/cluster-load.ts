@@ -7,19 +7,15 @@ import { randomUUID } from 'node:crypto';
 import { type RoomView, type SettingsPatch } from '../../src/domain/index.ts';
 import { prng } from '../../src/prng.ts';
 import { call, errorCode, roomPath, type Reply } from './cluster-http.ts';
+import { OPEN_SETTINGS as STORE_OPEN_SETTINGS } from './store-envelopes.ts';
 
 // ---- Rooms and load -------------------------------------------------------------------------------
 
-/** Settings under which adds and votes mostly succeed: no caps, no vote-off, no autoplay. */
-export const OPEN_SETTINGS: SettingsPatch = {
-  // Public: a private room opens only with its invite (issue 20), and these rooms are shared freely.
-  public: true,
-  maxQueueLength: 100_000,
-  maxEntriesPerMember: 0,
-  voteOffThreshold: 0,
-  skipVotes: 0,
-  autoplay: false,
-};
+/**
+ * Settings under which adds and votes mostly succeed: the stores' open settings (store-envelopes.ts),
+ * public, since a private room opens only with its invite (issue 20) and these rooms are shared freely.
+ */
+export const OPEN_SETTINGS: SettingsPatch = { ...STORE_OPEN_SETTINGS, public: true };
 
 export interface LoadMember {
   readonly memberId: string;
