@@ -10,21 +10,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Track } from '../src/domain/types.ts';
 import { checkTrack } from '../src/domain/validate.ts';
+import { prng } from '../src/prng.ts';
 
 export const DEMO_CATALOG_FILE = fileURLToPath(new URL('../src/catalog/demo-catalog.json', import.meta.url));
 const SEED = 0x5eed_c0de;
-
-/** mulberry32: a tiny, well-known seeded PRNG; Math.random cannot be seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Lang = 'en' | 'es' | 'pt' | 'fr' | 'sv' | 'is' | 'tr' | 'ja' | 'classical';
 /** Typical track lengths of a style, in seconds; all within 2 to 7 minutes. */

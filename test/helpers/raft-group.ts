@@ -1,7 +1,8 @@
 // A Raft group in this process: n RaftStores, each serving its peer service on a real gRPC server
 // on loopback, over fresh data dirs. For the Store contract and the Raft store's own tests.
 
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Server } from '@grpc/grpc-js';
+import { servePeers } from './peer-server.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,13 +33,8 @@ export interface RaftGroup {
   close(): Promise<void>;
 }
 
-export async function serve(store: RaftStore, address: string): Promise<Server> {
-  const server = new Server();
-  for (const svc of store.peerServices) server.addService(svc.definition, svc.handlers);
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-  );
-  return server;
+export function serve(store: RaftStore, address: string): Promise<Server> {
+  return servePeers(store.peerServices, address);
 }
 
 export async function startRaftGroup(

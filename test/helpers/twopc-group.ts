@@ -3,7 +3,8 @@
 // over real gRPC. A node can be stopped (closed, as after a crash it would be reopened from its
 // log) and started again on the same port and data dir.
 
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { Server } from '@grpc/grpc-js';
+import { servePeers } from './peer-server.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -65,13 +66,7 @@ export async function startTwoPcGroup(
       submitTimeoutMs: 60_000,
       ...extra,
     });
-    const server = new Server();
-    for (const s of store.peerServices) server.addService(s.definition, s.handlers);
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(node.address, ServerCredentials.createInsecure(), (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
+    const server = await servePeers(store.peerServices, node.address);
     await store.start();
     node.store = store;
     node.server = server;

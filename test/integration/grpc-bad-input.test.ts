@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadProtos } from '../../src/api/grpc/protos.ts';
 import type * as pb from '../../src/api/grpc/generated/chorus/v1/index.ts';
 import type * as health from '../../src/api/grpc/generated/grpc/health/v1/index.ts';
+import { prng } from '../../src/prng.ts';
 import {
   call,
   eventually,
@@ -63,17 +64,6 @@ function methods(): { path: string; serialize: (value: object) => Buffer }[] {
       serialize: m.requestSerialize as (value: object) => Buffer,
     })),
   );
-}
-
-/** A small seeded generator, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** What no bad request may ever produce: a bug's status. */

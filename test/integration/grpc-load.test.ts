@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { connect, type Stubs } from '../../src/api/grpc/client.ts';
 import type * as pb from '../../src/api/grpc/generated/chorus/v1/index.ts';
+import { prng } from '../../src/prng.ts';
 import { call, md, soon, watch } from '../helpers/grpc-calls.ts';
 import { startGrpcNode, type GrpcNode } from '../helpers/grpc-node.ts';
 
@@ -24,16 +25,6 @@ before(async () => {
 after(async () => {
   assert.equal(await node.stop(), 0, node.stderr());
 });
-
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the acknowledgements say the room must hold. */
 interface Ledger {

@@ -54,6 +54,11 @@ export function need<T>(value: T | null | undefined, what: string): T {
 // ---- Server side: domain -> messages ---------------------------------------------------------------
 
 export function toPbTrack(track: Track): pb.Track {
+  return trackFields(track);
+}
+
+/** A track's fields, the optional ones only when set: the same copy both ways. */
+function trackFields(track: Track | pb.Track__Output): Track {
   return {
     trackId: track.trackId,
     title: track.title,
@@ -182,18 +187,7 @@ export function toPbSettingsPatch(patch: SettingsPatch): pb.SettingsPatch {
 }
 
 export function fromPbTrack(track: pb.Track__Output): Track {
-  return {
-    trackId: track.trackId,
-    title: track.title,
-    artist: track.artist,
-    album: track.album,
-    durationMs: track.durationMs,
-    ...(track.artworkUrl !== undefined ? { artworkUrl: track.artworkUrl } : {}),
-    ...(track.year !== undefined ? { year: track.year } : {}),
-    ...(track.genre !== undefined ? { genre: track.genre } : {}),
-    ...(track.sourceUri !== undefined ? { sourceUri: track.sourceUri } : {}),
-    ...(track.audioUrl !== undefined ? { audioUrl: track.audioUrl } : {}),
-  };
+  return trackFields(track);
 }
 
 // ---- Client side: messages -> the REST API's shapes ------------------------------------------------
