@@ -63,7 +63,7 @@ export const CLI_REASONS = {
   MEMBER_UNKNOWN: reason(
     'NOT_FOUND',
     (a: { roomId: string; who: string; list: string }) =>
-      `no ${a.list} named or numbered "${a.who}" in room ${a.roomId} (\`chorus ${a.list === 'member' ? 'members' : 'pending'} ${a.roomId}\` lists them)`,
+      `no ${a.list} named "${a.who}" (nor with that id) in room ${a.roomId} (\`chorus ${a.list === 'member' ? 'members' : 'pending'} ${a.roomId}\` lists them)`,
   ),
   MEMBER_NAME_SHARED: reason(
     'INVALID_ARGUMENT',
