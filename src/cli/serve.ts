@@ -203,6 +203,14 @@ export function addNodeOptions(cmd: Command): Command {
     )
     .addOption(
       opt(
+        '--room-idle-ms <ms>',
+        'embedded store: a room without writes or subscribers this long leaves memory (reloaded from the snapshot when used); 0: never',
+        'CHORUS_ROOM_IDLE_MS',
+        DEFAULTS.roomIdleMs,
+      ),
+    )
+    .addOption(
+      opt(
         '--presence-lease-ms <ms>',
         "how long a node's presence report holds unless renewed (a dead node's members leave within it); 0: report none",
         'CHORUS_PRESENCE_LEASE_MS',

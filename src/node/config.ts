@@ -49,6 +49,8 @@ export interface NodeConfig {
   /** Presence (src/node/presence.ts): the grace after a member's last stream closes, the lease. */
   readonly presenceGraceMs: number;
   readonly presenceLeaseMs: number;
+  /** Embedded store: a room quiet this long leaves memory (reloaded when used); 0: never. */
+  readonly roomIdleMs: number;
 }
 
 export interface Peer {
@@ -136,6 +138,7 @@ export const DEFAULTS = {
   joinsPerAddress: '1200',
   presenceGraceMs: '5000',
   presenceLeaseMs: '90000',
+  roomIdleMs: '600000',
 } as const;
 
 /** Validates every option and reports all problems at once. */
@@ -271,6 +274,7 @@ export function parseNodeConfig(raw: RawConfig): NodeConfig {
     presenceGraceMs: int('presenceGraceMs', '--presence-grace-ms', 0, 600_000, DEFAULTS.presenceGraceMs),
     // 0: this node reports no presence (its streams count nobody).
     presenceLeaseMs: int('presenceLeaseMs', '--presence-lease-ms', 0, 3_600_000, DEFAULTS.presenceLeaseMs),
+    roomIdleMs: int('roomIdleMs', '--room-idle-ms', 0, 2 ** 31 - 1, DEFAULTS.roomIdleMs),
   };
   if (config.presenceLeaseMs > 0 && config.presenceLeaseMs < 3_000)
     problems.push('--presence-lease-ms must be 0 (no presence) or from 3000');

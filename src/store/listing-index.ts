@@ -30,8 +30,12 @@ export class ListingIndex {
     const had = this.keys.get(id);
     if (had && listed && had.createdAt === state.createdAt) return;
     if (had) this.remove(id);
-    if (!listed) return;
-    const key: ListingKey = { id, createdAt: state.createdAt };
+    if (listed) this.insert(id, state.createdAt);
+  }
+
+  /** Lists a room known only by its key (a public room a store holds elsewhere); not yet listed. */
+  insert(id: string, createdAt: number): void {
+    const key: ListingKey = { id, createdAt };
     this.order.splice(this.searchFrom(key), 0, key);
     this.keys.set(id, key);
   }

@@ -6,6 +6,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import type { StoreLogger } from './logger.ts';
+import { MEMORY_METRICS } from './memory/eviction.ts';
 import { RAFT_METRICS } from './raft/metrics.ts';
 import type { MetricSpec, StoreTelemetry } from './telemetry.ts';
 import { TWOPC_METRICS } from './twopc/metrics.ts';
@@ -24,6 +25,8 @@ export interface StoreSettings {
   readonly secret?: string | null;
   /** Raft: join a running group instead of founding one. */
   readonly join?: boolean;
+  /** Memory: how long a room stays quiet before it may leave memory (`--room-idle-ms`). */
+  readonly roomIdleMs?: number;
 }
 
 export interface StoreEntry {
@@ -67,10 +70,11 @@ registerStore({
   kind: 'memory',
   shared: false,
   check: () => [],
-  open: async (settings, logger) => {
+  metrics: MEMORY_METRICS,
+  open: async (settings, logger, telemetry) => {
     await mkdir(settings.dataDir, { recursive: true });
     const { openMemoryStore } = await import('./memory/index.ts');
-    return openMemoryStore({ dataDir: settings.dataDir, logger });
+    return openMemoryStore({ dataDir: settings.dataDir, logger, telemetry, roomIdleMs: settings.roomIdleMs });
   },
 });
 

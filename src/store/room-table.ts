@@ -10,11 +10,12 @@
 // idle (a store that loads rooms from elsewhere, so that a burst of reads costs one load).
 
 import type { ChorusError } from '../domain/index.ts';
-import { checkRoomId, chorusError, listingOf, type Envelope } from '../domain/index.ts';
+import { checkRoomId, chorusError, listingOf, playingEndsAt, type Envelope } from '../domain/index.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { ListingIndex } from './listing-index.ts';
 import type { StoreLogger } from './logger.ts';
 import { decide, type Decided, RoomReplica } from './replica.ts';
+import { RoomEvictor } from './room-evictor.ts';
 import type { CommitOutcome, FeedListener, RoomListing, Subscription } from './types.ts';
 
 /** A room held by a store: its replica, plus whatever the store keeps beside it. */
@@ -23,6 +24,11 @@ export interface HeldRoom {
   readonly replica: RoomReplica;
   /** Operations in progress that need the room to stay held (submits, reads waiting, reloads). */
   busy: number;
+  /**
+   * When the room last changed, or its last subscriber left (reads do not count: the playback
+   * clock reads every held room on every tick). An evicting store measures idleness from it.
+   */
+  quietSince?: number;
 }
 
 export interface RoomTableOptions<R extends HeldRoom> {
@@ -38,6 +44,8 @@ export interface RoomTableOptions<R extends HeldRoom> {
   readonly dropEmpty: boolean;
   /** Told when a room leaves the table (the store forgets what it indexed the room by). */
   readonly onDrop?: (room: R) => void;
+  /** The list entry of a public room the store evicted (see unload); such rooms stay listed. */
+  readonly unloadedListing?: (roomId: string) => RoomListing | undefined;
 }
 
 /** Rooms that do not exist are held only briefly: a stream of random ids must not fill memory. */
@@ -93,7 +101,11 @@ export class RoomTable<R extends HeldRoom> {
     const before = this.rooms.get(room.id);
     if (before && before !== room) before.replica.onStateChange = null;
     this.rooms.set(room.id, room);
-    room.replica.onStateChange = (state) => this.listed.update(room.id, state);
+    room.quietSince = Date.now();
+    room.replica.onStateChange = (state) => {
+      room.quietSince = Date.now();
+      this.listed.update(room.id, state);
+    };
     this.listed.update(room.id, room.replica.state);
     return room;
   }
@@ -134,6 +146,22 @@ export class RoomTable<R extends HeldRoom> {
     this.listed.remove(room.id);
     this.opts.onDrop?.(room);
     if (reason) room.replica.close(reason);
+  }
+
+  /**
+   * Takes an unused room out of memory while it goes on existing elsewhere (the store reloads it
+   * when used): unlike drop, a public room keeps its place in the list (unloadedListing answers).
+   */
+  unload(room: R): void {
+    if (this.rooms.get(room.id) !== room) return;
+    this.rooms.delete(room.id);
+    room.replica.onStateChange = null;
+    this.opts.onDrop?.(room);
+  }
+
+  /** Lists a public room that is not held (a store starting with its rooms evicted). */
+  listUnloaded(listing: RoomListing): void {
+    if (!this.rooms.has(listing.id)) this.listed.insert(listing.id, listing.createdAt);
   }
 
   /** Fails every waiter and forgets every room (the store is closing). */
@@ -187,6 +215,7 @@ export class RoomTable<R extends HeldRoom> {
     return {
       close: () => {
         sub.close();
+        room.quietSince = Date.now();
         this.release(room);
       },
     };
@@ -201,7 +230,10 @@ export class RoomTable<R extends HeldRoom> {
 
   /** The public rooms held here, newest first (the id breaks ties, so the order is stable). */
   listings(limit: number): RoomListing[] {
-    return this.listed.first(listLimit(limit)).map((id) => listingOf(this.rooms.get(id)!.replica.state!));
+    return this.listed.first(listLimit(limit)).map((id) => {
+      const held = this.rooms.get(id);
+      return held ? listingOf(held.replica.state!) : this.opts.unloadedListing!(id)!;
+    });
   }
 }
 
@@ -212,15 +244,45 @@ export class RoomTable<R extends HeldRoom> {
  */
 export class LocalRooms extends RoomTable<HeldRoom> {
   private readonly logger: StoreLogger;
+  /** Where evicted rooms lie (src/store/room-evictor.ts); a room not held is looked for there first. */
+  readonly evictor: RoomEvictor;
 
   constructor(options: { life: Lifecycle; readTimeoutMs: number; logger: StoreLogger }) {
+    const evictor = new RoomEvictor();
     super({
       life: options.life,
       readTimeoutMs: options.readTimeoutMs,
       load: (roomId) => Promise.resolve(this.hold(roomId)),
       dropEmpty: true,
+      unloadedListing: (roomId) => evictor.listing(roomId),
     });
     this.logger = options.logger;
+    this.evictor = evictor;
+  }
+
+  /** Rooms that exist: held, or evicted. */
+  get existing(): number {
+    return this.roomCount + this.evictor.size;
+  }
+
+  /**
+   * Evicts rooms that have been quiet for `idleMs` and are exactly as the newest snapshot holds
+   * them, unless something uses them (a submit or read in progress, a subscriber), `pinned` says so
+   * (a command in flight), or a track is playing (the playback clock looks only at held rooms).
+   */
+  evictQuiet(idleMs: number, pinned: (room: HeldRoom) => boolean): number {
+    const now = Date.now();
+    let evicted = 0;
+    for (const room of [...this.values()]) {
+      const state = room.replica.state;
+      if (state === null || room.busy > 0 || room.replica.subscriberCount > 0) continue;
+      if (now - (room.quietSince ?? now) < idleMs || !this.evictor.inNewestSnapshot(state)) continue;
+      if (pinned(room) || playingEndsAt(state) !== null) continue;
+      this.unload(room);
+      this.evictor.evict(state);
+      evicted++;
+    }
+    return evicted;
   }
 
   /** Puts a room loaded from a snapshot in the table. */
@@ -244,15 +306,23 @@ export class LocalRooms extends RoomTable<HeldRoom> {
    * room: as applied to none). Only a store that knows nothing of that room is in flight may use it.
    */
   decide(env: Envelope): Decided | null {
-    return decide(this.get(roomKey(env))?.replica.state ?? null, env);
+    const roomId = roomKey(env);
+    return decide((this.get(roomId) ?? this.reloaded(roomId))?.replica.state ?? null, env);
   }
 
-  /** The room's entry, made empty when there is none (a command or a read for a new room). */
-  private hold(roomId: string): HeldRoom {
+  /** The room's entry: reloaded when evicted, made empty when there is none (a new room). */
+  hold(roomId: string): HeldRoom {
     return (
       this.get(roomId) ??
+      this.reloaded(roomId) ??
       this.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
     );
+  }
+
+  private reloaded(roomId: string): HeldRoom | undefined {
+    const state = this.evictor.reload(roomId);
+    if (state === null) return undefined;
+    return this.add({ id: roomId, replica: new RoomReplica(roomId, state, this.logger), busy: 0 });
   }
 }
 

@@ -1,8 +1,9 @@
 // A separate process that uses a memory store, for the tests that need one to die or to compete:
 //
-//   store-child.ts load <dataDir> <rooms> <workers> <snapshotEvery>
+//   store-child.ts load <dataDir> <rooms> <workers> <snapshotEvery> [roomIdleMs]
 //     Creates the rooms, then submits commands from concurrent workers until killed, printing
-//     `ack <roomId> <commandId> <ok 0|1> <version>` for each command the moment it is acknowledged.
+//     `ack <roomId> <commandId> <ok 0|1> <version>` for each command the moment it is acknowledged
+//     (and `evicted <n>` whenever the store has evicted more idle rooms, given roomIdleMs).
 //   store-child.ts hold <dataDir>
 //     Opens the store, prints `ready <pid>` and keeps it open until killed.
 //
@@ -19,8 +20,12 @@ function say(line: string): void {
   writeSync(1, `${line}\n`);
 }
 
-async function load(rooms: number, workers: number, snapshotEvery: number): Promise<void> {
-  const store = await openMemoryStore({ dataDir: dataDir!, snapshotEvery, logger: quiet });
+async function load(rooms: number, workers: number, snapshotEvery: number, roomIdleMs = 0): Promise<void> {
+  const store = await openMemoryStore({ dataDir: dataDir!, snapshotEvery, roomIdleMs, logger: quiet });
+  let evictions = 0;
+  setInterval(() => {
+    if (store.stats().evictions > evictions) say(`evicted ${(evictions = store.stats().evictions)}`);
+  }, 20).unref();
   const ids = Array.from({ length: rooms }, (_, i) => `crash-room-${i}`);
   for (const id of ids) {
     const env = cmd.createRoom(id, 'host', OPEN_SETTINGS);
@@ -53,7 +58,7 @@ async function hold(): Promise<void> {
 }
 
 if (mode === 'load') {
-  await load(Number(rest[0]), Number(rest[1]), Number(rest[2]));
+  await load(Number(rest[0]), Number(rest[1]), Number(rest[2]), Number(rest[3] ?? 0));
 } else if (mode === 'hold') {
   await hold();
 } else {

@@ -20,25 +20,36 @@ import {
 import { isDiskFull } from './lock.ts';
 import { FILE_MODE } from './private.ts';
 import { listSnapshots, readSnapshotFile, type LoadedSnapshot } from './snapshot-file.ts';
+import { listSnapshotIndexes, readSnapshotIndex, type IndexedRoom } from './snapshot-index.ts';
 
-const SNAPSHOT_TEMP_RE = /^snapshot-\d{20}\.snap\.tmp$/;
+const SNAPSHOT_TEMP_RE = /^snapshot-\d{20}\.(snap|rooms)\.tmp$/;
 const SEGMENT_TEMP_RE = /^log-\d{20}\.log\.tmp$/;
 
 /**
  * The newest snapshot that reads back whole, and its size. Damaged ones are renamed aside as
- * `.corrupt`, not trusted; temp files of an interrupted snapshot are removed.
+ * `.corrupt`, not trusted; temp files of an interrupted snapshot are removed. With `indexed`, a
+ * snapshot that has a valid room index (src/store/disk/snapshot-index.ts) is checked but not
+ * parsed: its rooms come back as `indexed`, to be loaded one by one when used (`snapshot.rooms` is
+ * then empty); without an index it is read whole as always.
  */
 export async function loadNewestSnapshot(
   dir: string,
   logger: StoreLogger,
-): Promise<{ snapshot: LoadedSnapshot; bytes: number } | null> {
+  options: { readonly indexed?: boolean } = {},
+): Promise<{ snapshot: LoadedSnapshot; bytes: number; indexed: IndexedRoom[] | null } | null> {
   for (const name of await readdir(dir)) {
     if (SNAPSHOT_TEMP_RE.test(name)) await unlink(path.join(dir, name));
   }
   for (const file of (await listSnapshots(dir)).reverse()) {
     try {
+      const bytes = (await stat(file.path)).size;
+      const indexed = options.indexed ? await readSnapshotIndex(dir, file.path, file.position) : null;
+      if (indexed !== null) {
+        const snapshot = { position: file.position, rooms: [], extra: undefined, path: file.path };
+        return { snapshot, bytes, indexed };
+      }
       const snapshot = await readSnapshotFile(file.path);
-      return { snapshot, bytes: (await stat(file.path)).size };
+      return { snapshot, bytes, indexed: null };
     } catch (err) {
       logger.warn(
         { snapshot: file.path, err: String(err) },
@@ -242,7 +253,7 @@ export async function compactBefore(dir: string, position: number, fsync: boolea
       removed++;
     }
   }
-  for (const snap of await listSnapshots(dir)) {
+  for (const snap of [...(await listSnapshots(dir)), ...(await listSnapshotIndexes(dir))]) {
     if (snap.position < position) {
       await unlink(snap.path);
       removed++;

@@ -6,7 +6,7 @@
 // `snapshot-<20 digits>.snap`; the newest valid one wins at start. A store may keep its own part
 // beside the rooms (`extra`, JSON): the 2PC store's protocol checkpoint.
 
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { restore, snapshot, type RoomSnapshot, type RoomState } from '../../domain/index.ts';
 import { Slicer } from '../slicer.ts';
@@ -74,45 +74,70 @@ const WRITEV_BUFFERS = 256;
 const SYNC_EVERY_BYTES = 8 << 20;
 
 /**
- * Writes the snapshot of `rooms` at `position`, with `extra` (JSON text) when given. Meant to run beside the log's writer: it yields to
- * the event loop while serialising and checksumming, and flushes the file in slices. The record is
- * framed as in the log (length, CRC32 of length + payload), built piece by piece so that the rooms'
- * cached JSON is neither copied into one string nor re-encoded.
+ * A room not held in memory, written into a new snapshot by copying its JSON from where an older
+ * snapshot has it (src/store/room-evictor.ts): an evicted room costs a read, never a reload.
+ */
+export interface RoomBytesAt {
+  readonly id: string;
+  readonly file: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Where a room's JSON lies in a snapshot file: `length` bytes from byte `offset`. */
+export interface RoomRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface WrittenSnapshot {
+  readonly file: string;
+  readonly bytes: number;
+  /** Each room's JSON in the file, in the order the rooms were given. */
+  readonly ranges: readonly RoomRange[];
+}
+
+/**
+ * Writes the snapshot of `rooms` at `position`, with `extra` (JSON text) when given. Meant to run
+ * beside the log's writer: it yields to the event loop while serialising and checksumming, and
+ * flushes the file in slices. The record is framed as in the log (length, CRC32 of length +
+ * payload), written piece by piece so that the rooms' cached JSON is neither copied into one string
+ * nor re-encoded, and rooms given as `RoomBytesAt` are streamed from their older file (never all
+ * in memory at once); the header, whose CRC is known only at the end, is written last.
  */
 export async function writeSnapshotFile(
   dir: string,
   position: number,
-  rooms: readonly RoomState[],
+  rooms: readonly (RoomState | RoomBytesAt)[],
   sync: boolean,
   extra?: string,
-): Promise<{ readonly file: string; readonly bytes: number }> {
+): Promise<WrittenSnapshot> {
   const slice = new Slicer();
   // The SnapshotPayload, written out by hand around the rooms' JSON (and the store's, as given).
   let head = JSON.stringify({ format: STORE_SNAPSHOT_FORMAT, position }).slice(0, -1);
   if (extra !== undefined) head += `,"extra":${extra}`;
-  const pieces: Buffer[] = [Buffer.from(`${head},"rooms":[`, 'utf8')];
+  const pieces: Array<Buffer | RoomBytesAt> = [Buffer.from(`${head},"rooms":[`, 'utf8')];
+  const ranges: RoomRange[] = [];
+  let length = pieces[0]!.length;
   for (const [i, room] of rooms.entries()) {
-    if (i > 0) pieces.push(COMMA);
-    pieces.push(jsonOf(room));
+    if (i > 0) {
+      pieces.push(COMMA);
+      length += 1;
+    }
+    const piece = 'file' in room ? room : jsonOf(room);
+    pieces.push(piece);
+    ranges.push({ offset: RECORD_HEADER_BYTES + length, length: piece.length });
+    length += piece.length;
     await slice.yieldIfLong();
   }
   pieces.push(CLOSE);
-  let length = 0;
-  for (const piece of pieces) length += piece.length;
+  length += CLOSE.length;
   if (length > 0xffff_ffff) throw new Error(`the snapshot is too large (${length} bytes)`);
-  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-  header.writeUInt32LE(length, 0);
-  let crc = crc32(header.subarray(0, 4));
-  for (const piece of pieces) {
-    crc = crc32(piece, crc);
-    await slice.yieldIfLong();
-  }
-  header.writeUInt32LE(crc, 4);
 
   const final = snapshotPath(dir, position);
   const temp = `${final}.tmp`;
   try {
-    await writeFramed(temp, [header, ...pieces], sync);
+    await writeFramed(temp, length, pieces, sync, slice);
   } catch (err) {
     // A half-written temp file is of no use; do not leave a big one behind until the next start.
     await unlink(temp).catch(() => undefined);
@@ -120,22 +145,37 @@ export async function writeSnapshotFile(
   }
   await rename(temp, final);
   if (sync) await syncDir(dir);
-  return { file: final, bytes: RECORD_HEADER_BYTES + length };
+  return { file: final, bytes: RECORD_HEADER_BYTES + length, ranges };
 }
 
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']}');
 
-/** Writes the buffers to a new file in writev groups, fdatasyncing every SYNC_EVERY_BYTES. */
-async function writeFramed(file: string, buffers: readonly Buffer[], sync: boolean): Promise<void> {
+/**
+ * Writes one framed record of `length` payload bytes made of `pieces` to a new file, in writev
+ * groups, fdatasyncing every SYNC_EVERY_BYTES; pieces held elsewhere are read a group at a time.
+ */
+async function writeFramed(
+  file: string,
+  length: number,
+  pieces: readonly (Buffer | RoomBytesAt)[],
+  sync: boolean,
+  slice: Slicer,
+): Promise<void> {
   const handle = await open(file, 'w', FILE_MODE);
+  const sources = new Map<string, FileHandle>();
   try {
+    const header = Buffer.alloc(RECORD_HEADER_BYTES);
+    header.writeUInt32LE(length, 0);
+    let crc = crc32(header.subarray(0, 4));
+    let at = RECORD_HEADER_BYTES;
     let group: Buffer[] = [];
     let groupBytes = 0;
     let unsynced = 0;
     const flush = async (): Promise<void> => {
-      const { bytesWritten } = await handle.writev(group);
+      const { bytesWritten } = await handle.writev(group, at);
       if (bytesWritten !== groupBytes) throw new Error(`short write: ${bytesWritten} of ${groupBytes} bytes`);
+      at += groupBytes;
       unsynced += groupBytes;
       group = [];
       groupBytes = 0;
@@ -144,16 +184,34 @@ async function writeFramed(file: string, buffers: readonly Buffer[], sync: boole
         unsynced = 0;
       }
     };
-    for (const buffer of buffers) {
+    for (const piece of pieces) {
+      const buffer = Buffer.isBuffer(piece) ? piece : await readPiece(piece, sources);
+      crc = crc32(buffer, crc);
       group.push(buffer);
       groupBytes += buffer.length;
       if (group.length >= WRITEV_BUFFERS || groupBytes >= SYNC_EVERY_BYTES) await flush();
+      await slice.yieldIfLong();
     }
     if (group.length > 0) await flush();
+    header.writeUInt32LE(crc, 4);
+    await handle.write(header, 0, RECORD_HEADER_BYTES, 0);
     if (sync) await handle.sync();
   } finally {
+    for (const source of sources.values()) await source.close().catch(() => undefined);
     await handle.close();
   }
+}
+
+async function readPiece(piece: RoomBytesAt, sources: Map<string, FileHandle>): Promise<Buffer> {
+  let source = sources.get(piece.file);
+  if (source === undefined) {
+    source = await open(piece.file, 'r');
+    sources.set(piece.file, source);
+  }
+  const buffer = Buffer.allocUnsafe(piece.length);
+  const { bytesRead } = await source.read(buffer, 0, piece.length, piece.offset);
+  if (bytesRead !== piece.length) throw new Error(`${piece.file} ends before room ${piece.id}`);
+  return buffer;
 }
 
 /** Reads and checks one snapshot file; throws an Error saying what is wrong with it. */

@@ -2,6 +2,7 @@
 
 import path from 'node:path';
 import type { StoreLogger } from '../logger.ts';
+import type { StoreTelemetry } from '../telemetry.ts';
 import { invalidOption, resolveLogger, resolveNumbers, type OptionTable } from '../options.ts';
 
 export interface MemoryStoreOptions {
@@ -15,9 +16,16 @@ export interface MemoryStoreOptions {
    */
   readonly fsync?: boolean | undefined;
   readonly logger?: StoreLogger | undefined;
+  /**
+   * A room quiet this long (no write, no subscriber) and held as it is by the newest snapshot leaves
+   * memory, to be reloaded from the snapshot when used (default 10 minutes; 0: rooms never leave).
+   */
+  readonly roomIdleMs?: number | undefined;
+  readonly telemetry?: StoreTelemetry | undefined;
 }
 
 export const DEFAULT_SNAPSHOT_EVERY = 10_000;
+export const DEFAULT_ROOM_IDLE_MS = 600_000;
 export const DEFAULT_READ_TIMEOUT_MS = 5_000;
 
 /** Counters for tests, metrics and benchmarks. */
@@ -40,15 +48,22 @@ export interface MemoryStoreStats {
   readonly snapshotPosition: number;
   /** Replicas held, including ones only kept for a waiting read or subscriber. */
   readonly replicas: number;
+  /** Rooms held in memory (that exist). */
   readonly rooms: number;
+  /** Rooms evicted from memory now (they live in the snapshot). */
+  readonly evicted: number;
+  /** Evictions and reloads by this process. */
+  readonly evictions: number;
+  readonly reloads: number;
   /** File name of the segment being appended to. */
   readonly segment: string;
   /** The writer loop is running: a batch or a snapshot is being written. */
   readonly busy: boolean;
 }
 
-const OPTIONS: OptionTable<'snapshotEvery'> = {
+const OPTIONS: OptionTable<'snapshotEvery' | 'roomIdleMs'> = {
   snapshotEvery: [DEFAULT_SNAPSHOT_EVERY, 1, Number.MAX_SAFE_INTEGER],
+  roomIdleMs: [DEFAULT_ROOM_IDLE_MS, 0, 2 ** 31 - 1],
 };
 
 const defaultLogger: StoreLogger = {
@@ -59,6 +74,7 @@ const defaultLogger: StoreLogger = {
 export interface ResolvedMemoryOptions {
   readonly dataDir: string;
   readonly snapshotEvery: number;
+  readonly roomIdleMs: number;
   readonly fsync: boolean;
   readonly logger: StoreLogger;
 }
@@ -69,7 +85,7 @@ export function resolveMemoryOptions(options: MemoryStoreOptions): ResolvedMemor
   }
   return {
     dataDir: path.resolve(options.dataDir),
-    snapshotEvery: resolveNumbers('memory store', OPTIONS, options).snapshotEvery,
+    ...resolveNumbers('memory store', OPTIONS, options),
     fsync: options.fsync ?? true,
     logger: resolveLogger('memory store', options.logger, defaultLogger),
   };

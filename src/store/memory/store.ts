@@ -22,22 +22,23 @@
 // segment at that position and the snapshot is written in the background, beside the writer; once
 // it is durable, the segments and snapshots it covers are deleted. Start = load the newest valid
 // snapshot + replay the records after it; a torn tail (a crash mid-write) is cut off, since none of
-// it was acknowledged.
+// it was acknowledged. Idle rooms that the newest snapshot holds as they are leave memory and come
+// back from it when used (./eviction.ts, ./snapshots.ts, ../room-evictor.ts): a snapshot's room
+// index lets a start load none of them.
 
 import path from 'node:path';
 import type { ChorusError } from '../../domain/index.ts';
-import { type Envelope, type RoomState, chorusError } from '../../domain/index.ts';
+import { type Envelope, chorusError } from '../../domain/index.ts';
 import { encodeCommand } from '../codec.ts';
-import { compactBefore, loadNewestSnapshot, replayLog } from '../disk/recovery.ts';
 import { frameRecord, SegmentWriter } from '../disk/log.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
 import { privateDir } from '../disk/private.ts';
-import { writeSnapshotFile } from '../disk/snapshot-file.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { changesNothing, type Decided } from '../replica.ts';
 import { LocalRooms, roomKey, type HeldRoom } from '../room-table.ts';
 import { StoreBase } from '../store-base.ts';
+import { NO_TELEMETRY } from '../telemetry.ts';
 import type { CommitOutcome, RoomListing, StoreHealth } from '../types.ts';
 import {
   DEFAULT_READ_TIMEOUT_MS,
@@ -45,14 +46,9 @@ import {
   type MemoryStoreOptions,
   type MemoryStoreStats,
 } from './options.ts';
+import { IdleEviction } from './eviction.ts';
+import { recoverRooms, SnapshotSchedule } from './snapshots.ts';
 
-/**
- * A snapshot larger than this is written again only once the log since it holds as many bytes:
- * rewriting every room costs in proportion to all the rooms, so with much state a fixed record
- * count would spend more on snapshots than on the log. A restart then replays at most a
- * snapshot's worth of log.
- */
-const SNAPSHOT_AMORTISED_FROM_BYTES = 1 << 20;
 /**
  * A write waiting for its batch. It carries its own resolver, so each submission is answered with
  * the outcome of its own log record. (PendingCommands, keyed by commandId, is for stores whose
@@ -78,7 +74,6 @@ export async function openMemoryStore(options: MemoryStoreOptions): Promise<Memo
 export class MemoryStore extends StoreBase<HeldRoom> {
   readonly kind = 'memory' as const;
   readonly dataDir: string;
-  private readonly snapshotEvery: number;
   private readonly fsync: boolean;
   private readonly logger: StoreLogger;
 
@@ -90,42 +85,35 @@ export class MemoryStore extends StoreBase<HeldRoom> {
 
   private queue: Submission[] = [];
   private writer: Promise<void> | null = null;
-  /** The snapshot being written in the background, if any (at most one at a time). */
-  private snapshotting: Promise<void> | null = null;
   /** Set when the log could not be written: the store stops taking writes (fail-stop). */
   private failure: Error | null = null;
 
   /** Records in the log, counting only batches that are written (and fsynced) in full. */
   private position = 0;
-  private snapshotPosition = 0;
-  /** Position at which the writer takes the next automatic snapshot. */
-  private nextSnapshotAt = 0;
-  /** Size of the newest snapshot file (0 when none). */
-  private snapshotBytes = 0;
+  private readonly snapshots: SnapshotSchedule;
+  private readonly eviction: IdleEviction;
   /** Submitted, not yet applied or refused, per room: while any, a command cannot be decided early. */
   private readonly inFlight = new Map<string, number>();
-  private readonly counts = {
-    writes: 0,
-    syncedWrites: 0,
-    batches: 0,
-    fsyncs: 0,
-    snapshots: 0,
-    unlogged: 0,
-  };
+  private readonly counts = { writes: 0, syncedWrites: 0, batches: 0, fsyncs: 0, unlogged: 0 };
 
   constructor(options: MemoryStoreOptions) {
     super();
-    ({
-      dataDir: this.dataDir,
-      snapshotEvery: this.snapshotEvery,
-      fsync: this.fsync,
-      logger: this.logger,
-    } = resolveMemoryOptions(options));
+    const resolved = resolveMemoryOptions(options);
+    ({ dataDir: this.dataDir, fsync: this.fsync, logger: this.logger } = resolved);
     this.life = new Lifecycle(`memory store at ${this.dataDir}`, { dataDir: this.dataDir });
     this.rooms = new LocalRooms({
       life: this.life,
       readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
       logger: this.logger,
+    });
+    const { dataDir: dir, snapshotEvery: every, fsync, logger } = resolved;
+    this.snapshots = new SnapshotSchedule({ dir, every, rooms: this.rooms, fsync, logger });
+    this.eviction = new IdleEviction({
+      rooms: this.rooms,
+      idleMs: resolved.roomIdleMs,
+      telemetry: options.telemetry ?? NO_TELEMETRY,
+      snapshotting: () => this.snapshots.writing !== null,
+      inFlight: (roomId) => this.inFlight.has(roomId),
     });
   }
 
@@ -137,6 +125,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
       this.lock = await acquireDirLock(this.dataDir, { allowReadOnly: true });
       await this.recover();
       if (this.life.closeRequested) throw this.unavailable(); // close() was called while starting
+      this.eviction.start();
     } catch (err) {
       await this.segment?.close().catch(() => undefined);
       await this.lock?.release().catch(() => undefined);
@@ -148,38 +137,16 @@ export class MemoryStore extends StoreBase<HeldRoom> {
   }
 
   private async recover(): Promise<void> {
-    const dir = this.dataDir;
-    const snap = await loadNewestSnapshot(dir, this.logger);
-    this.snapshotPosition = snap?.snapshot.position ?? 0;
-    this.snapshotBytes = snap?.bytes ?? 0;
-    for (const state of snap?.snapshot.rooms ?? []) this.rooms.restore(state);
-    const log = await replayLog(dir, this.snapshotPosition, (env) => this.rooms.apply(env), {
+    const readOnly = this.lock?.readOnly ?? null;
+    const start = await recoverRooms(this.dataDir, this.rooms, {
       fsync: this.fsync,
       logger: this.logger,
-      readOnly: this.lock?.readOnly ?? null,
-      headers: true,
+      readOnly,
     });
-    this.segment = log.segment;
-    this.position = log.position;
-    if (log.noSpace !== null) {
-      // Started on a full (or read-only) disk: serve what is logged, refuse writes, stay unready.
-      this.failure = log.noSpace;
-      this.logger.warn(
-        { dataDir: dir, err: String(log.noSpace) },
-        'the disk takes no writes: the memory store serves reads only; free space and restart the node',
-      );
-    }
-    this.nextSnapshotAt = this.snapshotPosition + this.snapshotEvery;
-    this.logger.info(
-      {
-        dataDir: dir,
-        snapshotPosition: this.snapshotPosition,
-        replayed: log.replayed,
-        position: log.position,
-        rooms: this.rooms.roomCount,
-      },
-      'memory store recovered',
-    );
+    this.snapshots.started(start);
+    this.segment = start.log.segment;
+    this.position = start.log.position;
+    this.failure = start.log.noSpace; // a full (or read-only) disk: serve what is logged, refuse writes
   }
 
   // ---- Writes -----------------------------------------------------------------------------------
@@ -321,9 +288,8 @@ export class MemoryStore extends StoreBase<HeldRoom> {
   // ---- Snapshots --------------------------------------------------------------------------------
 
   private snapshotDue(): boolean {
-    if (this.snapshotting !== null || this.position < this.nextSnapshotAt) return false;
     // The current segment starts where the last snapshot was taken: its size is the log written since.
-    return this.snapshotBytes < SNAPSHOT_AMORTISED_FROM_BYTES || this.segment!.size >= this.snapshotBytes;
+    return this.snapshots.due(this.position, this.segment!.size);
   }
 
   /**
@@ -336,10 +302,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
    */
   private async beginSnapshot(): Promise<void> {
     const position = this.position;
-    const states: RoomState[] = [];
-    for (const { replica } of this.rooms.values()) if (replica.state) states.push(replica.state);
-    // Whatever happens, the next attempt comes after another snapshotEvery records, not every batch.
-    this.nextSnapshotAt = position + this.snapshotEvery;
+    const contents = this.snapshots.take(position);
     try {
       if (this.segment!.start < position) {
         const next = await SegmentWriter.create(this.dataDir, position, this.fsync, true);
@@ -355,29 +318,17 @@ export class MemoryStore extends StoreBase<HeldRoom> {
       );
       return;
     }
-    this.snapshotting = this.writeSnapshot(position, states).finally(() => {
-      this.snapshotting = null;
-    });
+    this.snapshots.write(contents);
   }
 
-  private async writeSnapshot(position: number, states: readonly RoomState[]): Promise<void> {
-    const dir = this.dataDir;
-    try {
-      const { file, bytes } = await writeSnapshotFile(dir, position, states, this.fsync);
-      this.snapshotPosition = position;
-      this.snapshotBytes = bytes;
-      const removed = await compactBefore(dir, position, this.fsync);
-      this.counts.snapshots++;
-      this.logger.info(
-        { snapshot: file, position, rooms: states.length, removedFiles: removed },
-        'snapshot written',
-      );
-    } catch (err) {
-      this.logger.warn(
-        { dataDir: dir, position, err: String(err) },
-        'could not write a snapshot; will retry later',
-      );
-    }
+  /** Evicts the rooms that may leave memory now (a timer does it too); how many went. For tests. */
+  evictIdleRooms(idleMs?: number): number {
+    return this.eviction.sweep(idleMs);
+  }
+
+  /** Ids of the rooms evicted from memory (they live in the snapshot until used). */
+  evictedRooms(): string[] {
+    return [...this.rooms.evictor.ids()];
   }
 
   // ---- Reads ------------------------------------------------------------------------------------
@@ -395,7 +346,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
     if (notOpen !== null) return { ready: false, detail: notOpen };
     return {
       ready: true,
-      detail: `memory store at ${this.dataDir}: ${this.rooms.roomCount} rooms, ${this.position} commands logged`,
+      detail: `memory store at ${this.dataDir}: ${this.rooms.existing} rooms (${this.rooms.evictor.size} evicted), ${this.position} commands logged`,
     };
   }
 
@@ -403,24 +354,27 @@ export class MemoryStore extends StoreBase<HeldRoom> {
     return {
       position: this.position,
       ...this.counts,
-      snapshotPosition: this.snapshotPosition,
+      snapshots: this.snapshots.written,
+      snapshotPosition: this.snapshots.position,
       replicas: this.rooms.size,
       rooms: this.rooms.roomCount,
+      ...this.rooms.evictor.stats(),
       segment: this.segment ? path.basename(this.segment.path) : '',
-      busy: this.writer !== null || this.snapshotting !== null,
+      busy: this.writer !== null || this.snapshots.writing !== null,
     };
   }
 
   // ---- Close ------------------------------------------------------------------------------------
 
   protected async shutdown(wasOpen: boolean): Promise<void> {
+    this.eviction.stop();
     try {
       // Submissions already taken are written and acknowledged; new ones are refused (phase).
       while (this.writer !== null) await this.writer;
-      await this.snapshotting;
-      if (wasOpen && this.failure === null && this.position > this.snapshotPosition) {
+      await this.snapshots.writing;
+      if (wasOpen && this.failure === null && this.position > this.snapshots.position) {
         await this.beginSnapshot();
-        await this.snapshotting;
+        await this.snapshots.writing;
       }
     } finally {
       const reason = this.unavailable();

@@ -91,7 +91,9 @@ async function reopenedRooms(dir: string): Promise<Map<string, RoomState | null>
 /** Every room of the store, by id. */
 async function allRooms(store: MemoryStore): Promise<Map<string, RoomState | null>> {
   const rooms = new Map<string, RoomState | null>();
-  for (const id of [...store.loadedRooms()].sort()) rooms.set(id, await store.read(id));
+  // Evicted rooms too: a start from an indexed snapshot loads none of them until they are used.
+  const ids = [...store.loadedRooms(), ...store.evictedRooms()];
+  for (const id of ids.sort()) rooms.set(id, await store.read(id));
   return rooms;
 }
 
@@ -193,7 +195,7 @@ void describe('memory store', () => {
     await store.close();
 
     const files = (await readdir(dir)).sort();
-    assert.equal(files.filter((f) => f.startsWith('snapshot-')).length, 1, `files: ${files.join(' ')}`);
+    assert.equal(files.filter((f) => f.endsWith('.snap')).length, 1, `files: ${files.join(' ')}`);
     assert.equal(files.filter((f) => f.startsWith('log-')).length, 1, `files: ${files.join(' ')}`);
     assert.ok(!files.includes('LOCK'), 'the lock is released on close');
 
@@ -624,7 +626,7 @@ void describe('memory store', () => {
       assert.ok(store.stats().snapshots >= 3);
       const stats = store.stats();
       const files = await readdir(dir);
-      const snaps = files.filter((f) => f.startsWith('snapshot-'));
+      const snaps = files.filter((f) => f.endsWith('.snap'));
       assert.deepEqual(snaps, [`snapshot-${String(stats.snapshotPosition).padStart(20, '0')}.snap`]);
       const segments = await listSegments(dir);
       assert.deepEqual(
@@ -754,7 +756,7 @@ void describe('memory store', () => {
     const store = await open(dir);
     await populate(store, 1);
     await store.close();
-    const snap = (await readdir(dir)).find((f) => f.startsWith('snapshot-'))!;
+    const snap = (await readdir(dir)).find((f) => f.endsWith('.snap'))!;
     const bytes = await readFile(path.join(dir, snap));
     bytes[bytes.length - 10]! ^= 0xff;
     await writeFile(path.join(dir, snap), bytes);
