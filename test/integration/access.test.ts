@@ -266,7 +266,7 @@ void test('the CLI: a private room prints its invite and recovery key; join need
   assert.equal(made.code, 0, made.stderr);
   const invite = /^invite (\S+)/m.exec(made.stdout)?.[1];
   assert.ok(invite, made.stdout);
-  assert.match(made.stdout, /^recovery-key [A-Za-z0-9_-]{32} /m);
+  assert.match(made.stdout, /^recovery-key [A-Za-z0-9_-]{32}$/m);
   const refused = await cli('bob', 'join', 'cli-hush', 'Bob');
   assert.notEqual(refused.code, 0, 'no invite, no room');
   const joined = await cli('bob', 'join', 'cli-hush', 'Bob', '--invite', invite);
