@@ -8,6 +8,7 @@
 import { Option, type Command } from 'commander';
 import { startCluster, type ApiFront, type ClusterOptions } from '../cluster/cluster.ts';
 import { sharedStoreKinds } from '../store/registry.ts';
+import { cliError } from './errors.ts';
 
 export function addClusterOptions(cmd: Command): Command {
   return cmd
@@ -89,7 +90,7 @@ export function addClusterOptions(cmd: Command): Command {
 function whole(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < min || n > max)
-    throw new Error(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
+    throw cliError('OPTION_NOT_WHOLE', { flag: name, min, max, given: text });
   return n;
 }
 

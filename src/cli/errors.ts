@@ -8,6 +8,7 @@
 // host token, kicked, banned, not a host, a private room): what happened and what to run next.
 
 import { ChorusError, reasonOf, type ErrorCode } from '../domain/errors.ts';
+import type { Reason } from '../domain/reasons.ts';
 
 interface CliReasonSpec<A> {
   readonly code: ErrorCode;
@@ -78,6 +79,16 @@ export const CLI_REASONS = {
     (a: { roomId: string } & As) =>
       `the host has not admitted you yet; your request still waits (\`chorus queue ${a.roomId}${a.as}\` shows when you are in)`,
   ),
+  // `chorus cluster` and `chorus raft` (their flags).
+  OPTION_NOT_WHOLE: reason(
+    'INVALID_ARGUMENT',
+    (a: { flag: string; min: number; max: number; given: string }) =>
+      `${a.flag} must be a whole number from ${a.min} to ${a.max} (got "${a.given}")`,
+  ),
+  RAFT_MEMBER_SPEC: reason(
+    'INVALID_ARGUMENT',
+    (a: { spec: string }) => `"${a.spec}" is not ID=HOST:GRPC_PORT`,
+  ),
 } as const;
 
 export type CliReason = keyof typeof CLI_REASONS;
@@ -95,7 +106,7 @@ export function received(code: ErrorCode, message: string, details?: Record<stri
 }
 
 /** What to tell a person after a node's refusal, by its reason; null when the message says it all. */
-const HINTS: Readonly<Record<string, (roomId: string, as: string) => string>> = {
+export const HINTS: Readonly<Partial<Record<Reason, (roomId: string, as: string) => string>>> = {
   TOKEN_INVALID: (room, as) =>
     `the node no longer accepts this saved token (its secret changed, or the grace of an old one ended): ` +
     `a host runs \`chorus recover ${room} --key RECOVERY_KEY${as}\`, anyone else joins again`,
@@ -117,6 +128,6 @@ const HINTS: Readonly<Record<string, (roomId: string, as: string) => string>> = 
 /** A line of advice after `err`, for the person who ran the command; null when none fits. */
 export function hint(err: ChorusError, roomId: string | undefined, as: string): string | null {
   const name = err.reason ?? reasonOf(err.details);
-  const make = name !== undefined ? HINTS[name] : undefined;
+  const make = name !== undefined ? HINTS[name as Reason] : undefined;
   return make ? make(roomId ?? 'ROOM', as) : null;
 }

@@ -9,6 +9,7 @@ import { Option, type Command } from 'commander';
 import type { Membership__Output } from '../api/grpc/generated/chorus/raft/v1/index.ts';
 import { ChorusError } from '../domain/index.ts';
 import { raftAdmin, type RaftAdmin } from '../store/raft/admin.ts';
+import { cliError } from './errors.ts';
 
 interface RaftOptions {
   server: string;
@@ -54,7 +55,7 @@ async function run(
 
 function member(spec: string): { id: string; address: string } {
   const m = /^([^=\s]+)=(\S+:\d{1,5})$/.exec(spec);
-  if (!m) throw new Error(`"${spec}" is not ID=HOST:GRPC_PORT`);
+  if (!m) throw cliError('RAFT_MEMBER_SPEC', { spec });
   return { id: m[1]!, address: m[2]! };
 }
 

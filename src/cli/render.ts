@@ -63,7 +63,7 @@ export function renderMembers(listing: MemberListing, now: number): string {
   ];
   const lines = [table(rows)];
   if (listing.banned.length > 0) {
-    lines.push('', `banned: ${listing.banned.map((b) => `${b.name} (${when(b.at, now)})`).join(', ')}`);
+    lines.push('', `banned: ${listing.banned.map((b) => `${b.name} since ${when(b.at, now)}`).join(', ')}`);
   }
   return lines.join('\n');
 }

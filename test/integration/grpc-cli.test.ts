@@ -113,6 +113,20 @@ async function steps(
   out.push(await anonymous.track('demo:0003'));
   const { rooms } = await anonymous.listRooms(500);
   out.push(rooms.find((r) => r.id === roomId));
+  // Hosts and members (issue 20): settings, approval, roles, removal with a ban, an invite,
+  // hand-over and recovery, in that order (recovery last: the host id then leaves the room).
+  out.push(await host.updateSettings(roomId, { joinPolicy: 'approval', maxMembers: 10, skipShare: 0.4 }));
+  const asking = await anonymous.join(roomId, 'Asking', { clientKey: `parity-key-${name}-1` });
+  out.push({ ...asking, room: { ...asking.room, pendingJoins: asking.room.pendingJoins } });
+  out.push(await host.decideJoin(roomId, asking.memberId, true));
+  out.push(await host.setRole(roomId, joined.memberId, 'cohost'));
+  out.push(await host.members(roomId));
+  out.push(await member.removeMember(roomId, asking.memberId, { ban: true, removeEntries: true }));
+  out.push(await host.newInvite(roomId));
+  out.push(await host.handOver(roomId, joined.memberId));
+  out.push(await member.members(roomId));
+  out.push(await anonymous.recoverHost(roomId, created.recoveryKey!));
+  out.push(await host.updateSettings(roomId, { maxMembers: 0 }, null).catch((e: ChorusError) => e.code));
   return out;
 }
 
@@ -125,7 +139,11 @@ function normalise(value: unknown): unknown {
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
     }
     if (typeof v !== 'string' && typeof v !== 'number') return v;
-    if (/At$|^startedAt$|^endedAt$|Ms$/.test(key) && key !== 'durationMs' && key !== 'maxTrackDurationMs') {
+    if (
+      (/At$|^startedAt$|^endedAt$|Ms$/.test(key) || key === 'at') &&
+      key !== 'durationMs' &&
+      key !== 'maxTrackDurationMs'
+    ) {
       return 'time';
     }
     // A recovery key (or invite) is random per room: each run's own secret.
