@@ -51,7 +51,12 @@ export function admit(
     if (Object.keys(pending).length >= MAX_PENDING_JOINS) {
       return refusal('JOIN_REQUESTS_FULL', { max: MAX_PENDING_JOINS });
     }
-    const request: PendingJoin = { memberId: member.memberId, name: member.name, requestedAt: env.at };
+    const request: PendingJoin = {
+      memberId: member.memberId,
+      name: member.name,
+      requestedAt: env.at,
+      ...(command.clientKeyHash !== undefined ? { clientKeyHash: command.clientKeyHash } : {}),
+    };
     return {
       kind: 'pending',
       state: { ...spent, pendingJoins: defineKey(pending, member.memberId, request) },
@@ -88,8 +93,14 @@ export function decide(
   const full = checkCap(state, fullSettings(state.settings).maxMembers);
   if (full) return full;
   const member: Member = { memberId: request.memberId, name: request.name, isHost: false, joinedAt: env.at };
+  // The request's client key goes with the member into the state (bans), never into the event.
+  const key = request.clientKeyHash;
   return {
-    state: { ...state, pendingJoins: rest, members: state.members.with(member) },
+    state: {
+      ...state,
+      pendingJoins: rest,
+      members: state.members.with(key === undefined ? member : { ...member, clientKeyHash: key }),
+    },
     events: [{ type: 'memberJoined', member }],
   };
 }

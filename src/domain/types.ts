@@ -208,6 +208,12 @@ export interface PendingJoin {
   readonly memberId: string;
   readonly name: string;
   readonly requestedAt: number;
+  /**
+   * The hash of the joining client's key (as the join gave it), kept so that the member, once
+   * admitted, carries it like a member who joined an open room: a ban then refuses that key too.
+   * State only: views list a request's id and name.
+   */
+  readonly clientKeyHash?: string;
 }
 
 export interface RecentCommand {

@@ -162,6 +162,29 @@ void test('a ban refuses the member for good, and joins that send the same clien
   );
 });
 
+void test('a join that waits for approval keeps its client key: once admitted and banned, that key is refused', () => {
+  const room = Room.create({ joinPolicy: 'approval' }, []);
+  room.ok(null, { type: 'join', memberId: 'a', name: 'A', clientKeyHash: hash('browser-of-a') });
+  assert.equal(
+    Object.hasOwn(viewRoom(room.s, { now: T0, viewer: HOST }).pendingJoins[0] ?? {}, 'clientKeyHash'),
+    false,
+    'the host sees the request, not the hash',
+  );
+  // Kept through a snapshot while it waits.
+  room.state = restore(JSON.parse(JSON.stringify({ format: 'chorus.room/1', state: room.s })));
+  room.change(HOST, { type: 'decideJoin', memberId: 'a', approve: true });
+  assert.equal(room.event('memberJoined').member.clientKeyHash, undefined, 'the event does not carry it');
+  assert.equal(room.s.members.get('a')?.clientKeyHash, hash('browser-of-a'));
+  room.change(HOST, { type: 'removeMember', memberId: 'a', removeEntries: false, ban: true });
+  const err = room.refused(
+    null,
+    { type: 'join', memberId: 'a2', name: 'A', clientKeyHash: hash('browser-of-a') },
+    'PERMISSION_DENIED',
+  );
+  assert.equal(err.reason, 'MEMBER_BANNED');
+  room.ok(null, { type: 'join', memberId: 'a3', name: 'A', clientKeyHash: hash('another-browser') });
+});
+
 void test('the recovery key makes a new host and revokes the old host identity', () => {
   const room = privateRoom(['a']);
   room.refused(
