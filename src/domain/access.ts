@@ -7,22 +7,12 @@
 // NOT_A_MEMBER, a private room answers NOT_FOUND); the room keeps only hashes of recovery and client
 // keys, never the keys (the invite is kept as given: hosts see it to share the link).
 
+import type { Decision } from './decision.ts';
 import type { ErrorInfo } from './errors.ts';
 import { removeSorted } from './order.ts';
 import { refusal, type Reason, type ReasonArgs } from './reasons.ts';
 import type { Command, CommandValue, Envelope, Member, Role, RoomEventBody, RoomState } from './types.ts';
 import { checkId } from './validate.ts';
-
-/** What a handler decides (the shape apply.ts's own handlers give). */
-export type AccessDecision =
-  | { readonly kind: 'error'; readonly error: ErrorInfo }
-  | { readonly kind: 'noop'; readonly value: CommandValue }
-  | {
-      readonly kind: 'change';
-      readonly state: RoomState;
-      readonly events: readonly RoomEventBody[];
-      readonly value: CommandValue;
-    };
 
 export type AccessCommand = Extract<
   Command,
@@ -137,7 +127,7 @@ export function viewerAccess(
 
 // ---- Handlers ------------------------------------------------------------------------------------
 
-export function applyAccess(state: RoomState, env: Envelope, command: AccessCommand): AccessDecision {
+export function applyAccess(state: RoomState, env: Envelope, command: AccessCommand): Decision {
   switch (command.type) {
     case 'setRole':
       return setRole(state, env, command);
@@ -152,7 +142,7 @@ export function applyAccess(state: RoomState, env: Envelope, command: AccessComm
   }
 }
 
-function fail<R extends Reason>(reason: R, ...args: ReasonArgs<R>): AccessDecision {
+function fail<R extends Reason>(reason: R, ...args: ReasonArgs<R>): Decision {
   return { kind: 'error', error: refusal(reason, ...args) };
 }
 
@@ -169,11 +159,7 @@ function targetOf(state: RoomState, memberId: unknown): Member | ErrorInfo {
 }
 
 /** The host (only) makes a member a co-host or a plain member again. */
-function setRole(
-  state: RoomState,
-  env: Envelope,
-  command: Extract<Command, { type: 'setRole' }>,
-): AccessDecision {
+function setRole(state: RoomState, env: Envelope, command: Extract<Command, { type: 'setRole' }>): Decision {
   const actor = actorOf(state, env.actor);
   if ('code' in actor) return { kind: 'error', error: actor };
   if (!actor.isHost) return fail('HOST_ONLY', { action: 'make or unmake co-hosts' });
@@ -200,7 +186,7 @@ function handOver(
   state: RoomState,
   env: Envelope,
   command: Extract<Command, { type: 'handOver' }>,
-): AccessDecision {
+): Decision {
   const actor = actorOf(state, env.actor);
   if ('code' in actor) return { kind: 'error', error: actor };
   if (!actor.isHost) return fail('HOST_ONLY', { action: 'hand the room over' });
@@ -232,7 +218,7 @@ function removeMember(
   state: RoomState,
   env: Envelope,
   command: Extract<Command, { type: 'removeMember' }>,
-): AccessDecision {
+): Decision {
   const actor = actorOf(state, env.actor);
   if ('code' in actor) return { kind: 'error', error: actor };
   if (!hasHostPowers(actor)) return fail('HOST_ONLY', { action: 'remove members' });
@@ -291,7 +277,7 @@ function recoverHost(
   state: RoomState,
   env: Envelope,
   command: Extract<Command, { type: 'recoverHost' }>,
-): AccessDecision {
+): Decision {
   const bad = checkHash('keyHash', command.keyHash) ?? checkId('memberId', command.memberId);
   if (bad) return { kind: 'error', error: bad };
   if (state.recoveryKeyHash === undefined || command.keyHash !== state.recoveryKeyHash) {
@@ -326,7 +312,7 @@ function setInvite(
   state: RoomState,
   env: Envelope,
   command: Extract<Command, { type: 'setInvite' }>,
-): AccessDecision {
+): Decision {
   const actor = actorOf(state, env.actor);
   if ('code' in actor) return { kind: 'error', error: actor };
   if (!hasHostPowers(actor)) return fail('HOST_ONLY', { action: 'change the room link' });

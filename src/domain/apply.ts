@@ -45,20 +45,10 @@ import { applyAccess, checkCreateAccess, hasHostPowers, joinRefusal } from './ac
 import { Votes } from './votes.ts';
 import { Members } from './members.ts';
 import { wireEntry, wireNowPlaying, wireValue } from './wire.ts';
+import type { Decision } from './decision.ts';
 
 /** Voter keys of anonymous (legacy) votes start with this; no member id may. */
 const ANONYMOUS_PREFIX = '~';
-
-/** What a handler decides: refuse, answer without a change, or change the room. */
-type Decision =
-  | { readonly kind: 'error'; readonly error: ErrorInfo }
-  | { readonly kind: 'noop'; readonly value: CommandValue }
-  | {
-      readonly kind: 'change';
-      readonly state: RoomState;
-      readonly events: readonly RoomEventBody[];
-      readonly value: CommandValue;
-    };
 
 type Handler<T extends Command['type']> = (
   state: RoomState,
