@@ -47,7 +47,9 @@ export class IdleEviction {
   }
 
   start(): void {
-    const every = Math.min(Math.max(this.opts.idleMs / 4, 10), MAX_SWEEP_EVERY_MS);
+    // Never evicting (0), the timer only reports the gauges: at the slowest pace, not every 10 ms.
+    const { idleMs } = this.opts;
+    const every = idleMs === 0 ? MAX_SWEEP_EVERY_MS : Math.min(Math.max(idleMs / 4, 10), MAX_SWEEP_EVERY_MS);
     this.timer ??= setInterval(() => void this.sweep(), every);
     this.timer.unref();
   }

@@ -136,6 +136,12 @@ export class SnapshotSchedule {
   written = 0;
   /** The snapshot being written in the background, if any. */
   writing: Promise<void> | null = null;
+  /**
+   * Rooms taken for a snapshot whose writing has not started yet (the log is moving to a new
+   * segment). Eviction must wait for it as for `writing`: a room evicted in between would keep its
+   * place in the old file, which the new snapshot's compaction then deletes.
+   */
+  private taken = false;
   /** Size of the newest snapshot file (0 when none). */
   private bytes = 0;
   /** Started from a snapshot without a room index: the next batch takes one (rooms can then go). */
@@ -165,15 +171,27 @@ export class SnapshotSchedule {
     return this.unindexed || this.bytes < SNAPSHOT_AMORTISED_FROM_BYTES || logBytes >= this.bytes;
   }
 
+  /** A snapshot is being taken or written: rooms must not be evicted meanwhile. */
+  get busy(): boolean {
+    return this.taken || this.writing !== null;
+  }
+
   /** The rooms at `position` (whatever happens, the next attempt comes `every` records later). */
   take(position: number): SnapshotContents {
     this.nextAt = position + this.opts.every;
+    this.taken = true;
     return snapshotContents(this.opts.rooms, position);
+  }
+
+  /** The taken rooms will not be written (the log could not move to a new segment). */
+  abandon(): void {
+    this.taken = false;
   }
 
   /** Writes `contents` in the background; a failure is logged and retried at the next one. */
   write(contents: SnapshotContents): void {
     const { dir, rooms, fsync, logger } = this.opts;
+    this.taken = false;
     this.writing = persistSnapshot(dir, contents, rooms, fsync, logger)
       .then((bytes) => {
         this.bytes = bytes;

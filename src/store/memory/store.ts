@@ -112,7 +112,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
       rooms: this.rooms,
       idleMs: resolved.roomIdleMs,
       telemetry: options.telemetry ?? NO_TELEMETRY,
-      snapshotting: () => this.snapshots.writing !== null,
+      snapshotting: () => this.snapshots.busy,
       inFlight: (roomId) => this.inFlight.has(roomId),
     });
   }
@@ -316,6 +316,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
         { dataDir: this.dataDir, position, err: String(err) },
         'could not start a new log segment; no snapshot this time',
       );
+      this.snapshots.abandon();
       return;
     }
     this.snapshots.write(contents);

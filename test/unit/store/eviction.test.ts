@@ -126,6 +126,36 @@ void describe('idle rooms leave memory and come back from the snapshot', () => {
     }
   });
 
+  void test('no room is evicted while a snapshot is being taken (its place would be compacted away)', async () => {
+    const dir = await tempDir();
+    const first = await open(dir, { snapshotEvery: 1_000_000 });
+    await makeRooms(first, 2);
+    await first.close(); // a snapshot with its index: both rooms start evicted
+    const store = await open(dir, { snapshotEvery: 3 });
+    try {
+      const before = await store.read('room-0'); // reloaded, unchanged since the snapshot: evictable
+      // The sweep may fire at any moment; here it fires while the log moves to a new segment, after
+      // the rooms were taken for the next snapshot and before that snapshot is written.
+      const schedule = (store as unknown as { snapshots: { write(contents: unknown): void } }).snapshots;
+      const write = schedule.write.bind(schedule);
+      let evictedInWindow = -1;
+      schedule.write = (contents) => {
+        evictedInWindow = store.evictIdleRooms(0);
+        write(contents);
+      };
+      for (let i = 0; i < 4; i++) await accepted(store, cmd.addTrack('room-1', 'm', `more-${i}`));
+      await until(() => store.stats().snapshots >= 1, 'the snapshot after room-1 writes');
+      assert.equal(evictedInWindow, 0, 'nothing is evicted between taking the rooms and writing them');
+      assert.deepEqual(await store.read('room-0'), before, 'the room reads back after the compaction');
+      assert.equal(store.evictIdleRooms(0) > 0, true, 'and may leave once the snapshot is written');
+      assert.deepEqual(await store.read('room-0'), before);
+      await store.close();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  });
+
   void test('an old snapshot without a room index loads whole; the next snapshot adds the index', async () => {
     const dir = await tempDir();
     const store = await open(dir);
