@@ -309,6 +309,12 @@ interface RoomsRow {
   readonly heapBytesPerLoadedRoom: number | null;
   readonly seedS: number;
   readonly startS: number;
+  /**
+   * With `--room-idle-ms 0` (no room index at start): how long the node took, from one write, to
+   * write the snapshot with a room index that a start without one takes at its first write (waited
+   * for before the measured writes, so that they do not pay for this one-off conversion).
+   */
+  readonly conversionS: number | null;
   readonly listMs: number;
   readonly loadAverage: number;
 }
@@ -359,6 +365,17 @@ async function roomsCurve(
       const tokens = Array.from({ length: active }, (_, i) =>
         signer.sign({ roomId: `r${i}`, memberId: SEED_HOST }),
       );
+      let conversionS: number | null = null;
+      if (roomIdleMs === 0) {
+        const t2 = now();
+        await post(`${node.rest}/v1/rooms/r0/queue`, { track: track(added++) }, tokens[0]);
+        const deadline = now() + 120_000;
+        while (!(await readdir(data)).some((f) => f.endsWith('.rooms'))) {
+          if (now() > deadline) throw new Error('no snapshot with a room index within 120 s');
+          await sleep(100);
+        }
+        conversionS = (now() - t2) / 1000;
+      }
       await sleep(1000);
       const rssAtStartMiB = rss(node.pid) / 2 ** 20;
       const random = prng(r);
@@ -401,6 +418,7 @@ async function roomsCurve(
             : null,
         seedS,
         startS,
+        conversionS,
         listMs,
         loadAverage: os.loadavg()[0]!,
       };
@@ -408,7 +426,7 @@ async function roomsCurve(
       // Written after every row, so that a run cut short still leaves what it measured.
       await onRow();
       console.error(
-        `  rooms ${r} (${active} active): p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, ${fmt(row.writesPerS, 0)} writes/s, RSS ${fmt(rssAtStartMiB, 0)} / ${fmt(row.rssMiB, 0)} MiB, ${row.bytesPerRoom === null ? '-' : Math.round(row.bytesPerRoom)} B/room over 10 rooms, loaded ${row.loadedRooms}, heap ${fmt(heapMiB)} MiB, ${row.heapBytesPerLoadedRoom === null ? '-' : Math.round(row.heapBytesPerLoadedRoom)} B/loaded room over 10 rooms, seed ${fmt(seedS)} s, start ${fmt(startS)} s, list ${fmt(listMs)} ms, load ${fmt(row.loadAverage)}`,
+        `  rooms ${r} (${active} active): p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, ${fmt(row.writesPerS, 0)} writes/s, RSS ${fmt(rssAtStartMiB, 0)} / ${fmt(row.rssMiB, 0)} MiB, ${row.bytesPerRoom === null ? '-' : Math.round(row.bytesPerRoom)} B/room over 10 rooms, loaded ${row.loadedRooms}, heap ${fmt(heapMiB)} MiB, ${row.heapBytesPerLoadedRoom === null ? '-' : Math.round(row.heapBytesPerLoadedRoom)} B/loaded room over 10 rooms, seed ${fmt(seedS)} s, start ${fmt(startS)} s${conversionS === null ? '' : `, conversion snapshot ${fmt(conversionS)} s`}, list ${fmt(listMs)} ms, load ${fmt(row.loadAverage)}`,
       );
     } finally {
       await stopProcess(node.p, 60_000);
@@ -453,11 +471,11 @@ export async function runNodeScale(options: {
     ].join('\n');
     const base10 = rooms[0];
     const roomsTable = [
-      '| rooms | active | write p50, ms | write p99, ms | p50 / p99 vs 10 rooms | writes/s | node RSS at start / after the writes, MiB | RSS per room over the 10-room node, bytes | rooms loaded | heap, MiB | heap per loaded room over the 10-room node, bytes | seed, s | node start, s | room list (50), ms | load average |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| rooms | active | write p50, ms | write p99, ms | p50 / p99 vs 10 rooms | writes/s | node RSS at start / after the writes, MiB | RSS per room over the 10-room node, bytes | rooms loaded | heap, MiB | heap per loaded room over the 10-room node, bytes | seed, s | node start, s | conversion snapshot, s | room list (50), ms | load average |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...rooms.map(
         (r) =>
-          `| ${r.rooms.toLocaleString('en')} | ${r.active.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${base10 ? `${fmt(r.latency.p50 / base10.latency.p50, 2)}× / ${fmt(r.latency.p99 / base10.latency.p99, 2)}×` : '-'} | ${fmt(r.writesPerS, 0)} | ${fmt(r.rssAtStartMiB, 0)} / ${fmt(r.rssMiB, 0)} | ${r.bytesPerRoom === null ? '-' : Math.round(r.bytesPerRoom).toLocaleString('en')} | ${r.loadedRooms.toLocaleString('en')} | ${fmt(r.heapMiB)} | ${r.heapBytesPerLoadedRoom === null ? '-' : Math.round(r.heapBytesPerLoadedRoom).toLocaleString('en')} | ${fmt(r.seedS)} | ${fmt(r.startS)} | ${fmt(r.listMs)} | ${fmt(r.loadAverage)} |`,
+          `| ${r.rooms.toLocaleString('en')} | ${r.active.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${base10 ? `${fmt(r.latency.p50 / base10.latency.p50, 2)}× / ${fmt(r.latency.p99 / base10.latency.p99, 2)}×` : '-'} | ${fmt(r.writesPerS, 0)} | ${fmt(r.rssAtStartMiB, 0)} / ${fmt(r.rssMiB, 0)} | ${r.bytesPerRoom === null ? '-' : Math.round(r.bytesPerRoom).toLocaleString('en')} | ${r.loadedRooms.toLocaleString('en')} | ${fmt(r.heapMiB)} | ${r.heapBytesPerLoadedRoom === null ? '-' : Math.round(r.heapBytesPerLoadedRoom).toLocaleString('en')} | ${fmt(r.seedS)} | ${fmt(r.startS)} | ${r.conversionS === null ? '-' : fmt(r.conversionS)} | ${fmt(r.listMs)} | ${fmt(r.loadAverage)} |`,
       ),
     ].join('\n');
     const md = `# Node scale: fan-out and many rooms (${date})
@@ -492,7 +510,7 @@ export async function runNodeScale(options: {
   ${WRITE_CLIENTS} REST clients, each one add at a time to a random active room, ${WRITE_SECONDS} s. Each row is a fresh
   node on a data dir seeded beforehand through the store API in a separate process
   (\`bench/lib/seed-rooms.ts\`, every tenth room public), its token secret in the data dir's \`secret\`
-  file; the node serves the rooms from its own data dir. Eviction: ${roomIdleMs === null ? "the node's default `--room-idle-ms`" : roomIdleMs === 0 ? '`--room-idle-ms 0` (off) and the room index removed, so every room is loaded at start' : `\`--room-idle-ms ${roomIdleMs}\``}.
+  file; the node serves the rooms from its own data dir. Eviction: ${roomIdleMs === null ? "the node's default `--room-idle-ms`" : roomIdleMs === 0 ? '`--room-idle-ms 0` (off) and the room index removed, so every room is loaded at start; such a start takes a snapshot with a room index at its first write, which is waited for ("conversion snapshot") before the measured writes' : `\`--room-idle-ms ${roomIdleMs}\``}.
   Memory, after the writes: the node's RSS less the 10-room node's, per room held; rooms loaded
   (\`chorus_rooms_loaded\`) and the V8 heap in use (\`nodejs_heap_size_used_bytes\`, no forced GC)
   from the node's /metrics, and the heap less the 10-room node's per room loaded beyond its. "Room list": one \`GET /v1/rooms?limit=50\` after the writes.
