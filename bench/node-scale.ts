@@ -9,32 +9,42 @@
 //   growth of the node's RSS while the subscribers were added, divided by their number. The
 //   generators report their own CPU share and event-loop delay: a generator whose loop lags is
 //   itself part of the latency, so the figures say whether that happened.
-// - rooms: the node holds R rooms (10 → 100,000, created through REST, 200 at a time), of which
-//   min(R, 1,000) are written to: 20 clients, each one add at a time to a random active room, for
-//   8 s; write latency p50/p99 and throughput; memory per room is the growth of RSS between points
-//   divided by the rooms added.
+// - rooms: a node holding R rooms (10 → 100,000), of which min(R, 1,000) are written to: 20 REST
+//   clients, each one add at a time to a random active room, for 8 s; write latency p50/p99 and
+//   throughput. Each point is a fresh node on a data dir seeded beforehand through the store API in a
+//   separate process (bench/lib/seed-rooms.ts: creating 100,000 rooms through REST took most of the
+//   10-minute bound); the node then serves them from its own data dir, with its token secret in the
+//   data dir's `secret` file (never on argv), with which the bench signs the host tokens. Memory:
+//   the node's RSS against the 10-room node's, per room held, and the store's loaded rooms and heap
+//   per loaded room from /metrics. `--room-idle-ms N` is passed to the node (default: its own
+//   default); with 0 the room index is also removed, so that the node loads every room at start as
+//   before eviction existed.
 // Writes bench/results/<date>-node-scale.{md,json} and two PNGs. A benchmark: nothing here passes or
 // fails on time (test/bench/node-scale.test.ts runs it small).
 //
 //   npx node bench/node-scale.ts [--max-subscribers 10000] [--max-rooms 100000] [--parts fan-out,rooms]
-//                                [--out DIR]
+//                                [--room-idle-ms MS] [--out DIR]
 // (Each part alone stays under ten minutes on the shared machine; both together may not.)
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from '../src/cluster/process.ts';
+import { TokenSigner } from '../src/node/tokens.ts';
 import { render } from './lib/figures.ts';
+import { SEED_HOST } from './lib/seed-rooms.ts';
 import { latencyOf, prng, type Latency } from './lib/stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
 const CLIENT = join(ROOT, 'bench/lib/fan-out-client.ts');
+const SEEDER = join(ROOT, 'bench/lib/seed-rooms.ts');
 const PER_GENERATOR = 2500;
 const VOTES = 20;
 const VOTE_GAP_MS = 250;
@@ -53,11 +63,12 @@ interface Node {
   readonly p: Spawned;
 }
 
-async function startNode(dir: string): Promise<Node> {
+async function startNode(dir: string, extra: readonly string[] = []): Promise<Node> {
   const big = '1000000';
   const p = spawnProcess(process.execPath, [
     MAIN,
     'serve',
+    ...extra,
     ...['--port', '0', '--grpc-port', '0', '--data-dir', dir, '--log-level', 'warn', '--no-legacy'],
     ...['--max-streams', '20000', '--max-connections', '20000', '--max-connections-per-address', '20000'],
     ...['--writes-per-member', big, '--rooms-per-address', big, '--joins-per-address', big],
@@ -287,36 +298,86 @@ interface RoomsRow {
   readonly latency: Latency;
   readonly writesPerS: number;
   readonly rssMiB: number;
-  readonly bytesPerRoom: number;
+  /** The node's RSS 1 s after it started, before the writes. */
+  readonly rssAtStartMiB: number;
+  /** (RSS − the 10-room node's RSS) / (rooms − 10); null for the 10-room node itself. */
+  readonly bytesPerRoom: number | null;
+  /** From the node's /metrics after the writes: rooms held in memory, V8 heap in use. */
+  readonly loadedRooms: number;
+  readonly heapMiB: number;
+  /** (heap − the 10-room node's heap) / (rooms loaded − its rooms loaded); null for the 10-room node. */
+  readonly heapBytesPerLoadedRoom: number | null;
+  readonly seedS: number;
+  readonly startS: number;
+  /**
+   * With `--room-idle-ms 0` (no room index at start): how long the node took, from one write, to
+   * write the snapshot with a room index that a start without one takes at its first write (waited
+   * for before the measured writes, so that they do not pay for this one-off conversion).
+   */
+  readonly conversionS: number | null;
   readonly listMs: number;
   readonly loadAverage: number;
+}
+
+/** Seeds `dir` with `rooms` rooms in a separate process (bench/lib/seed-rooms.ts). */
+async function seed(dir: string, rooms: number): Promise<void> {
+  const child = fork(SEEDER, [dir, String(rooms)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`seeding ${rooms} rooms exited ${code}`);
+}
+
+/** Unlabelled gauges read from the node's /metrics. */
+async function metrics(rest: string, names: readonly string[]): Promise<number[]> {
+  const text = await fetch(`${rest}/metrics`).then((res) => res.text());
+  return names.map((name) => {
+    const found = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1];
+    if (found === undefined) throw new Error(`no ${name} in /metrics`);
+    return Number(found);
+  });
 }
 
 async function roomsCurve(
   points: readonly number[],
   dir: string,
+  roomIdleMs: number | null,
   rows: RoomsRow[],
   onRow: () => Promise<unknown>,
 ): Promise<void> {
-  const node = await startNode(dir);
-  try {
-    const tokens: string[] = [];
-    let added = 0;
-    await sleep(1000);
-    let rssBefore = rss(node.pid);
-    for (const r of points) {
-      // Every tenth room public, so the room list has something to order.
-      for (let i = tokens.length; i < r; i += 200) {
-        const batch = Array.from({ length: Math.min(200, r - i) }, (_, j) =>
-          createRoom(node.rest, `r${i + j}`, (i + j) % 10 === 0),
-        );
-        tokens.push(...(await Promise.all(batch)));
+  let added = 0;
+  for (const r of points) {
+    const data = join(dir, `r${r}`);
+    const t0 = now();
+    await seed(data, r);
+    const seedS = (now() - t0) / 1000;
+    // The node's secret, in the file it reads its secret from (src/node/node.ts), never on argv.
+    const secret = randomBytes(32).toString('base64url');
+    await writeFile(join(data, 'secret'), `${secret}\n`, { mode: 0o600 });
+    if (roomIdleMs === 0) {
+      // No room index: the node loads every room at start, as before eviction existed.
+      for (const f of await readdir(data)) if (f.endsWith('.rooms')) await unlink(join(data, f));
+    }
+    const t1 = now();
+    const node = await startNode(data, roomIdleMs === null ? [] : ['--room-idle-ms', String(roomIdleMs)]);
+    const startS = (now() - t1) / 1000;
+    try {
+      const signer = new TokenSigner(secret);
+      const active = Math.min(r, ACTIVE_ROOMS);
+      const tokens = Array.from({ length: active }, (_, i) =>
+        signer.sign({ roomId: `r${i}`, memberId: SEED_HOST }),
+      );
+      let conversionS: number | null = null;
+      if (roomIdleMs === 0) {
+        const t2 = now();
+        await post(`${node.rest}/v1/rooms/r0/queue`, { track: track(added++) }, tokens[0]);
+        const deadline = now() + 120_000;
+        while (!(await readdir(data)).some((f) => f.endsWith('.rooms'))) {
+          if (now() > deadline) throw new Error('no snapshot with a room index within 120 s');
+          await sleep(100);
+        }
+        conversionS = (now() - t2) / 1000;
       }
       await sleep(1000);
-      const rssNow = rss(node.pid);
-      const bytesPerRoom = (rssNow - rssBefore) / (r - (rows.at(-1)?.rooms ?? 0));
-      rssBefore = rssNow;
-      const active = Math.min(r, ACTIVE_ROOMS);
+      const rssAtStartMiB = rss(node.pid) / 2 ** 20;
       const random = prng(r);
       const samples: number[] = [];
       const until = now() + WRITE_SECONDS * 1000;
@@ -333,13 +394,31 @@ async function roomsCurve(
       const t = now();
       await fetch(`${node.rest}/v1/rooms?limit=50`).then((res) => res.json());
       const listMs = now() - t;
+      await sleep(1000);
+      const rssNow = rss(node.pid);
+      const base = rows.find((row) => row.rooms === 10 && r > 10);
+      const [loadedRooms = 0, heapBytes = 0] = await metrics(node.rest, [
+        'chorus_rooms_loaded',
+        'nodejs_heap_size_used_bytes',
+      ]);
+      const heapMiB = heapBytes / 2 ** 20;
       const row: RoomsRow = {
         rooms: r,
         active,
         latency: latencyOf(samples),
         writesPerS: samples.length / WRITE_SECONDS,
         rssMiB: rssNow / 2 ** 20,
-        bytesPerRoom,
+        rssAtStartMiB,
+        bytesPerRoom: base ? (rssNow - base.rssMiB * 2 ** 20) / (r - base.rooms) : null,
+        loadedRooms,
+        heapMiB,
+        heapBytesPerLoadedRoom:
+          base && loadedRooms > base.loadedRooms
+            ? ((heapMiB - base.heapMiB) * 2 ** 20) / (loadedRooms - base.loadedRooms)
+            : null,
+        seedS,
+        startS,
+        conversionS,
         listMs,
         loadAverage: os.loadavg()[0]!,
       };
@@ -347,11 +426,12 @@ async function roomsCurve(
       // Written after every row, so that a run cut short still leaves what it measured.
       await onRow();
       console.error(
-        `  rooms ${r} (${active} active): p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, ${fmt(row.writesPerS, 0)} writes/s, ${Math.round(bytesPerRoom)} B/room, list ${fmt(listMs)} ms, load ${fmt(row.loadAverage)}`,
+        `  rooms ${r} (${active} active): p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, ${fmt(row.writesPerS, 0)} writes/s, RSS ${fmt(rssAtStartMiB, 0)} / ${fmt(row.rssMiB, 0)} MiB, ${row.bytesPerRoom === null ? '-' : Math.round(row.bytesPerRoom)} B/room over 10 rooms, loaded ${row.loadedRooms}, heap ${fmt(heapMiB)} MiB, ${row.heapBytesPerLoadedRoom === null ? '-' : Math.round(row.heapBytesPerLoadedRoom)} B/loaded room over 10 rooms, seed ${fmt(seedS)} s, start ${fmt(startS)} s${conversionS === null ? '' : `, conversion snapshot ${fmt(conversionS)} s`}, list ${fmt(listMs)} ms, load ${fmt(row.loadAverage)}`,
       );
+    } finally {
+      await stopProcess(node.p, 60_000);
+      await rm(data, { recursive: true, force: true });
     }
-  } finally {
-    await stopProcess(node.p, 60_000);
   }
 }
 
@@ -365,7 +445,10 @@ export async function runNodeScale(options: {
   maxRooms: number;
   out: string;
   parts?: readonly NodeScalePart[];
+  /** Passed to the rooms curve's node as `--room-idle-ms`; null: the node's default. */
+  roomIdleMs?: number | null;
 }): Promise<string[]> {
+  const roomIdleMs = options.roomIdleMs ?? null;
   const parts = options.parts ?? NODE_SCALE_PARTS;
   const started = performance.now();
   const tmp = await mkdtemp(join(tmpdir(), 'chorus-node-scale-'));
@@ -376,7 +459,7 @@ export async function runNodeScale(options: {
     const durationS = (performance.now() - started) / 1000;
     const date = new Date().toISOString().slice(0, 10);
     const small = options.maxSubscribers < 10_000 || options.maxRooms < 100_000;
-    const name = `${date}-node-scale${parts.length < NODE_SCALE_PARTS.length ? `-${parts.join('-')}` : ''}${small ? `-max${options.maxSubscribers}-${options.maxRooms}` : ''}`;
+    const name = `${date}-node-scale${parts.length < NODE_SCALE_PARTS.length ? `-${parts.join('-')}` : ''}${small ? `-max${options.maxSubscribers}-${options.maxRooms}` : ''}${roomIdleMs === null ? '' : `-idle${roomIdleMs}`}`;
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
     const fanTable = [
       '| subscribers | p50, ms | p99, ms | last subscriber p99, ms | delivered | node CPU per delivery, µs | node RSS, MiB | bytes per added subscriber | generators (CPU %, loop delay p99 ms) | load average |',
@@ -388,16 +471,16 @@ export async function runNodeScale(options: {
     ].join('\n');
     const base10 = rooms[0];
     const roomsTable = [
-      '| rooms | active | write p50, ms | write p99, ms | p99 vs 10 rooms | writes/s | node RSS, MiB | bytes per added room | room list (50), ms | load average |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| rooms | active | write p50, ms | write p99, ms | p50 / p99 vs 10 rooms | writes/s | node RSS at start / after the writes, MiB | RSS per room over the 10-room node, bytes | rooms loaded | heap, MiB | heap per loaded room over the 10-room node, bytes | seed, s | node start, s | conversion snapshot, s | room list (50), ms | load average |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...rooms.map(
         (r) =>
-          `| ${r.rooms.toLocaleString('en')} | ${r.active.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${base10 ? fmt(r.latency.p99 / base10.latency.p99, 2) : '-'}× | ${fmt(r.writesPerS, 0)} | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerRoom).toLocaleString('en')} | ${fmt(r.listMs)} | ${fmt(r.loadAverage)} |`,
+          `| ${r.rooms.toLocaleString('en')} | ${r.active.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${base10 ? `${fmt(r.latency.p50 / base10.latency.p50, 2)}× / ${fmt(r.latency.p99 / base10.latency.p99, 2)}×` : '-'} | ${fmt(r.writesPerS, 0)} | ${fmt(r.rssAtStartMiB, 0)} / ${fmt(r.rssMiB, 0)} | ${r.bytesPerRoom === null ? '-' : Math.round(r.bytesPerRoom).toLocaleString('en')} | ${r.loadedRooms.toLocaleString('en')} | ${fmt(r.heapMiB)} | ${r.heapBytesPerLoadedRoom === null ? '-' : Math.round(r.heapBytesPerLoadedRoom).toLocaleString('en')} | ${fmt(r.seedS)} | ${fmt(r.startS)} | ${r.conversionS === null ? '-' : fmt(r.conversionS)} | ${fmt(r.listMs)} | ${fmt(r.loadAverage)} |`,
       ),
     ].join('\n');
     const md = `# Node scale: fan-out and many rooms (${date})
 
-  \`npx node bench/node-scale.ts --max-subscribers ${options.maxSubscribers} --max-rooms ${options.maxRooms}${parts.length < NODE_SCALE_PARTS.length ? ` --parts ${parts.join(',')}` : ''}\`
+  \`npx node bench/node-scale.ts --max-subscribers ${options.maxSubscribers} --max-rooms ${options.maxRooms}${parts.length < NODE_SCALE_PARTS.length ? ` --parts ${parts.join(',')}` : ''}${roomIdleMs === null ? '' : ` --room-idle-ms ${roomIdleMs}`}\`
   (also \`npm run bench -- --scale\`) on ${machine}; took ${Math.round(durationS)} s; load average
   ${fmt(loadBefore)} at the start (the machine is shared: the load average is beside each row).
   Each curve on a fresh \`chorus serve\` (embedded store, fsync on, stream and connection caps raised).
@@ -424,9 +507,13 @@ export async function runNodeScale(options: {
       ? ''
       : `## Many rooms: R rooms held, min(R, ${ACTIVE_ROOMS.toLocaleString('en')}) written to
 
-  ${WRITE_CLIENTS} REST clients, each one add at a time to a random active room, ${WRITE_SECONDS} s. Rooms created through
-  REST beforehand (every tenth public). Memory: growth of the node's RSS per room added. "Room list":
-  one \`GET /v1/rooms?limit=50\` after the writes.
+  ${WRITE_CLIENTS} REST clients, each one add at a time to a random active room, ${WRITE_SECONDS} s. Each row is a fresh
+  node on a data dir seeded beforehand through the store API in a separate process
+  (\`bench/lib/seed-rooms.ts\`, every tenth room public), its token secret in the data dir's \`secret\`
+  file; the node serves the rooms from its own data dir. Eviction: ${roomIdleMs === null ? "the node's default `--room-idle-ms`" : roomIdleMs === 0 ? '`--room-idle-ms 0` (off) and the room index removed, so every room is loaded at start; such a start takes a snapshot with a room index at its first write, which is waited for ("conversion snapshot") before the measured writes' : `\`--room-idle-ms ${roomIdleMs}\``}.
+  Memory, after the writes: the node's RSS less the 10-room node's, per room held; rooms loaded
+  (\`chorus_rooms_loaded\`) and the V8 heap in use (\`nodejs_heap_size_used_bytes\`, no forced GC)
+  from the node's /metrics, and the heap less the 10-room node's per room loaded beyond its. "Room list": one \`GET /v1/rooms?limit=50\` after the writes.
 
   ${roomsTable}
 
@@ -537,6 +624,7 @@ export async function runNodeScale(options: {
       await roomsCurve(
         [10, 1000, 10_000, 100_000].filter((n) => n <= options.maxRooms),
         join(tmp, 'rooms'),
+        roomIdleMs,
         rooms,
         report,
       );
@@ -554,6 +642,7 @@ if (import.meta.filename === process.argv[1]) {
       'max-rooms': { type: 'string', default: '100000' },
       out: { type: 'string', default: fileURLToPath(new URL('./results/', import.meta.url)) },
       parts: { type: 'string', default: NODE_SCALE_PARTS.join(',') },
+      'room-idle-ms': { type: 'string' },
     },
   });
   const parts = values.parts.split(',').map((p) => p.trim());
@@ -565,6 +654,7 @@ if (import.meta.filename === process.argv[1]) {
     maxSubscribers: Number(values['max-subscribers']),
     maxRooms: Number(values['max-rooms']),
     out: values.out,
+    roomIdleMs: values['room-idle-ms'] === undefined ? null : Number(values['room-idle-ms']),
   });
   console.log(`results: ${files.join(', ')}`);
 }
