@@ -163,6 +163,9 @@ void test('a subscriber that stops reading is cut off while the others get every
     // 20 at a time (each its own version; their order does not matter here).
     await Promise.all(range(adds, adds + 19).map((i) => add(roomId, token, i, true)));
     adds += 20;
+    // The readers keep up (on an idle machine the writes can outrun this process's own watchers,
+    // which would then be cut off as well): only the never-read stream falls behind.
+    for (const w of streams.watchers) await w.reach(start + adds);
     if (adds % 100 === 0 && (await sseOpen()) === 3) break;
   }
   console.log(`never-read stream cut after ${adds} adds of ~3 KB`);
@@ -225,6 +228,7 @@ void test('a Watch that stops reading is cut off and its stream reset, its backl
   while (adds < 6000 && !reset) {
     await Promise.all(range(adds, adds + 19).map((i) => add(roomId, token, i, true)));
     adds += 20;
+    for (const w of streams.watchers) await w.reach(start + adds); // only the never-read one lags
   }
   // Cut off, then reset once its grace passes without the client reading its status.
   await until('the never-read Watch to be reset', () => reset, 60_000);
