@@ -92,13 +92,20 @@ export async function startVerifyCluster(store: VerifyStore, count: number): Pro
         '--no-legacy',
       ];
       const dataDir = await makeTempDir('chorus-verify-');
-      const proc = await startChorus({
-        args,
-        dataDir,
-        grpcPort: grpcPorts[i]!,
-        waitForGrpc: true,
-        startTimeoutMs: 120_000,
-      });
+      const start = (): Promise<ChorusProcess> =>
+        startChorus({ args, dataDir, grpcPort: grpcPorts[i]!, waitForGrpc: true, startTimeoutMs: 120_000 });
+      let proc: ChorusProcess;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          proc = await start();
+          break;
+        } catch (err) {
+          // A port found free can be taken before the node binds it (another node's REST port 0, a
+          // proxy): without peers pointing at it (not a group), the node just takes another one.
+          if (group || attempt === 3 || !String(err).includes('EADDRINUSE')) throw err;
+          grpcPorts[i] = await freePort();
+        }
+      }
       return { index: i, id, proc, incarnation: 1, args, grpcPort: grpcPorts[i]!, dataDir, redisLink };
     });
     const started = await Promise.allSettled(starts);
