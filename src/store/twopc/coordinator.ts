@@ -96,9 +96,15 @@ export class Coordinator {
   onVote(m: Vote): void {
     const v = this.voting.get(m.txn);
     if (v === undefined) {
-      // A late YES for an attempt already aborted: tell the voter again rather than leave it asking.
-      const known = this.ctx.decisions.get(m.txn);
-      if (m.yes && known?.outcome !== 'commit') this.sendDecision(m.from, m.txn, 'abort', 0);
+      if (!m.yes) return;
+      // A late YES for an attempt no longer voting. Committed and not ACKed by everyone: the commit
+      // again (a compaction may have forgotten the decision, never the transaction it still
+      // re-sends). Aborted: the abort again, rather than leave the voter asking. Forgotten: say
+      // nothing; a voter in doubt asks, with the room and position that answer it
+      // (Participant.onGetDecision). Presuming abort here contradicted a commit (seed 900607).
+      const c = this.committing.get(m.txn);
+      if (c !== undefined) return this.sendDecision(m.from, m.txn, 'commit', c.lsn);
+      if (this.ctx.decisions.get(m.txn)?.outcome === 'abort') this.sendDecision(m.from, m.txn, 'abort', 0);
       return;
     }
     if (!m.yes) {

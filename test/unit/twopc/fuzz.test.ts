@@ -12,10 +12,12 @@ import { describe, test } from 'node:test';
 import { prng } from '../../../bench/lib/stats.ts';
 import { Sim } from './sim.ts';
 
-// No seed has failed against the protocol as committed. These three caught planted bugs (an in-doubt
-// node answering "abort", a participant deciding alone after its asks) by reaching the moment a
-// COMMIT went out to some participants only; they run on every CI run whatever the time budget.
-const REGRESSIONS: readonly number[] = [500, 504, 507];
+// 500, 504 and 507 caught planted bugs (an in-doubt node answering "abort", a participant deciding
+// alone after its asks) by reaching the moment a COMMIT went out to some participants only. 900607
+// caught a real one: a straggling YES reached a coordinator that had compacted the decision away
+// while still re-sending its COMMIT, and it answered "abort" (coordinator.ts onVote). 975196 never
+// went quiet: a ping was on the wire at every step (sim.ts quiet). They run on every CI run.
+const REGRESSIONS: readonly number[] = [500, 504, 507, 900607, 975196];
 const WRITES = 1_000;
 const BUDGET_MS = Number(process.env['TWOPC_FUZZ_MS'] ?? 12_000);
 const MAX_SEEDS = 200;

@@ -190,6 +190,34 @@ void describe('2PC protocol scenarios', () => {
     for (const id of sim.ids) assert.deepEqual(sim.order(id, 'r'), [write]);
   });
 
+  void test('a late YES after the coordinator compacted its decision away is answered commit', () => {
+    // n2's COMMIT is held, so n0 keeps re-sending it; meanwhile n0 compacts twice, which forgets
+    // the decision (two periods) but not the transaction. n2 crashes, restarts in doubt, and a
+    // stale copy of its YES reaches n0: the answer must be the commit (seed 900607 got an abort).
+    const sim = cluster();
+    let yes: Message | undefined;
+    sim.filter = (m) => {
+      if (is('Vote', 'n2', 'n0')(m)) yes = m;
+      return is('GlobalDecision', 'n0', 'n2')(m) ? 'drop' : 'deliver';
+    };
+    const write = sim.write('n0', 'r');
+    assert.ok(answered(sim, write).ok);
+    sim.until('n0 compacted twice', () => {
+      const n = sim.live('n0');
+      return n.status().awaitingAcks === 1 && sim.compact('n0') && sim.compact('n0');
+    });
+    assert.equal(sim.live('n0').status().awaitingAcks, 1, 'n0 still re-sends the COMMIT');
+    sim.crash('n2');
+    sim.start('n2');
+    assert.ok(yes);
+    const before = sim.sent.length;
+    sim.inject(yes);
+    const answer = sim.sent.slice(before).find((m) => is('GlobalDecision', 'n0', 'n2')(m));
+    assert.ok(answer?.type === 'GlobalDecision' && answer.outcome === 'commit', JSON.stringify(answer));
+    settle(sim);
+    for (const id of sim.ids) assert.deepEqual(sim.order(id, 'r'), [write]);
+  });
+
   void test('a GetDecision while the coordinator is still voting makes it abort', () => {
     const sim = cluster();
     // The coordinator's clock stands still (its vote deadline never passes) and n2's vote is held:
