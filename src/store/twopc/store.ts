@@ -97,7 +97,15 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
   private holding = false;
   /** The snapshot being taken, if any (one at a time). */
   private compacting: Promise<void> | null = null;
-  private readonly compaction = { snapshots: 0, removedFiles: 0, lastBytes: 0, segments: 1, replayed: 0 };
+  private readonly compaction = {
+    snapshots: 0,
+    removedFiles: 0,
+    lastBytes: 0,
+    segments: 1,
+    /** The snapshot this node started from, and how many records after it it replayed then. */
+    startedFrom: 0,
+    replayed: 0,
+  };
 
   constructor(options: TwoPcStoreOptions) {
     super();
@@ -123,6 +131,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
     this.wal = wal;
     for (const state of snapshot?.rooms ?? []) this.rooms.restore(state);
     this.snapshotLsn = snapshot?.checkpoint.lsn ?? 0;
+    this.compaction.startedFrom = this.snapshotLsn;
     this.compaction.replayed = records.length;
     this.compaction.segments = await wal.segmentCount();
     this.node = TwoPcNode.restart(
@@ -424,6 +433,7 @@ export class TwoPcStore extends StoreBase<HeldRoom> {
                 removedFiles: this.compaction.removedFiles,
                 lastSnapshotBytes: this.compaction.lastBytes,
                 segments: this.compaction.segments,
+                startedFromSnapshotLsn: this.compaction.startedFrom,
                 replayedAtStart: this.compaction.replayed,
               },
             },
