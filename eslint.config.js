@@ -59,6 +59,23 @@ export default tseslint.config(
     },
   },
   {
+    // A folder inside the domain (reasons/) may also import from the domain's top level, one up.
+    files: ['src/domain/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./|\\.\\./(?!\\.\\.))',
+              message: 'src/domain is pure: it imports only its own modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

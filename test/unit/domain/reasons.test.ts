@@ -17,6 +17,7 @@ import {
   wireError,
   type Reason,
 } from '../../../src/domain/index.ts';
+import { REASON_AREAS } from '../../../src/domain/reasons.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const NAMES = Object.keys(REASONS) as Reason[];
@@ -53,6 +54,15 @@ void test('every reason is listed in the README error section, and only reasons 
   const unknown = listed.filter((name) => !(name in REASONS));
   assert.deepEqual(unknown, [], `README lists reasons that do not exist: ${unknown.join(', ')}`);
   assert.equal(new Set(listed).size, listed.length, 'each reason is listed once');
+});
+
+void test('each reason is declared in one area file only', () => {
+  // The registry spreads the area tables into one: a name declared in two areas would silently
+  // keep only the later declaration.
+  const declared = Object.values(REASON_AREAS).flatMap((table) => Object.keys(table));
+  const twice = declared.filter((name, i) => declared.indexOf(name) !== i);
+  assert.deepEqual(twice, [], `reasons declared in two area files: ${twice.join(', ')}`);
+  assert.equal(declared.length, NAMES.length);
 });
 
 void test('the README table gives each reason its registry code', () => {
