@@ -26,19 +26,11 @@ import {
 import { EVENTS_KEPT } from '../src/store/replica.ts';
 import type { CommitOutcome, FeedItem, Store } from '../src/store/types.ts';
 import { cmd, envelope, OPEN_SETTINGS, roomId } from './helpers/store-envelopes.ts';
+import { until } from './helpers/until.ts';
 
 export interface StoreUnderTest {
   readonly store: Store;
   readonly cleanup: () => Promise<void>;
-}
-
-/** Polls until check() holds, failing with `what` after the deadline. */
-export async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Asserts that the promise rejects with a ChorusError of this code; returns it. */
@@ -258,11 +250,14 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         const events = (items: FeedItem[]): RoomEvent[] =>
           items.map((i) => (i.kind === 'event' ? i.event : assert.fail(`unexpected ${i.kind}`)));
         await until(
-          () => fromTwo.length === all.filter((e) => e.version > 2).length,
           'events after version 2',
+          () => fromTwo.length === all.filter((e) => e.version > 2).length,
+          { timeoutMs: 5_000 },
         );
-        await until(() => fromZero.length === all.length, 'all events');
-        await until(() => live.length === all.filter((e) => e.version > 4).length, 'live events');
+        await until('all events', () => fromZero.length === all.length, { timeoutMs: 5_000 });
+        await until('live events', () => live.length === all.filter((e) => e.version > 4).length, {
+          timeoutMs: 5_000,
+        });
         assert.deepEqual(
           events(fromTwo),
           all.filter((e) => e.version > 2),
@@ -287,7 +282,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         const sub = await store.subscribe(room, 3, (item) => items.push(item));
         await accepted(store, cmd.join(room, 'a')); // version 3: seen already
         await accepted(store, cmd.join(room, 'b')); // version 4: new
-        await until(() => items.length >= 1, 'the version 4 event');
+        await until('the version 4 event', () => items.length >= 1, { timeoutMs: 5_000 });
         assert.deepEqual(
           items.map((i) => (i.kind === 'event' ? i.event.version : -1)),
           [4],
@@ -307,13 +302,13 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         assert.ok(current);
         const items: FeedItem[] = [];
         const sub = await store.subscribe(room, 0, (item) => items.push(item));
-        await until(() => items.length > 0, 'the first feed item');
+        await until('the first feed item', () => items.length > 0, { timeoutMs: 5_000 });
         const first = items[0]!;
         if (first.kind === 'reset') {
           assert.deepEqual(first.state, current);
         } else {
           // A store that still has every event may replay them all instead; then they must be complete.
-          await until(() => items.length >= current.version, 'a full replay');
+          await until('a full replay', () => items.length >= current.version, { timeoutMs: 5_000 });
           assert.deepEqual(
             items
               .map((i) => (i.kind === 'event' ? i.event.version : -1))
@@ -323,7 +318,7 @@ export function runStoreContract(name: string, makeStore: () => Promise<StoreUnd
         }
         const seen = items.length;
         await accepted(store, cmd.join(room, 'after'));
-        await until(() => items.length > seen, 'a live event after the reset');
+        await until('a live event after the reset', () => items.length > seen, { timeoutMs: 5_000 });
         const last = items.at(-1)!;
         assert.equal(last.kind === 'event' && last.event.version, current.version + 1);
         sub.close();

@@ -26,6 +26,7 @@ import { spawnProcess, type Spawned } from '../../src/cluster/process.ts';
 import { childEnv } from './chorus-process.ts';
 import { call } from './cluster-http.ts';
 import { descendantsOf, isAlive, processesNaming } from './processes.ts';
+import { GiveUp, until } from './until.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CHORUS_MAIN = path.join(REPO_ROOT, 'src', 'cli', 'main.ts');
@@ -37,22 +38,6 @@ export * from './cluster-replay.ts';
 export * from './cluster-checks.ts';
 
 // ---- Small utilities ------------------------------------------------------------------------------
-
-/** Polls `check` until it returns a value other than undefined/false, or throws at the deadline. */
-export async function until<T>(
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-  what: string,
-  everyMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 /** The project's seeded PRNG (src/prng.ts), so a failing load can be rerun with the same choices. */
 export { prng as rng } from '../../src/prng.ts';
@@ -282,8 +267,9 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
 
   try {
     const ready = await until(
+      'the cluster to print its endpoints',
       () => {
-        if (exited) throw new Error(`chorus cluster exited before it was ready${describe()}`);
+        if (exited) throw new GiveUp(`chorus cluster exited before it was ready${describe()}`);
         const lines = proc.lines;
         const api = options.api ?? 'rest';
         const lb = lines.map((l) => /^rest (\S+)$/.exec(l)?.[1]).find((x) => x !== undefined);
@@ -293,8 +279,7 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
         const nodes = lines.map((l) => NODE_LINE.exec(l)).filter((m) => m !== null);
         return { lb: lb ?? '', grpcLb: grpcLb ?? null, redis, nodes };
       },
-      options.readyTimeoutMs ?? 90_000,
-      'the cluster to print its endpoints',
+      { timeoutMs: options.readyTimeoutMs ?? 90_000 },
     ).catch(async (err: unknown) => {
       throw new Error(`${(err as Error).message}${describe()}`);
     });
@@ -327,6 +312,7 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
       stderrLines: () => stderr,
       waitForStderr: (pattern, timeoutMs, since = 0) =>
         until(
+          `a stderr line matching ${String(pattern)}${describe()}`,
           () => {
             for (const l of stderr) {
               if (l.at < since) continue;
@@ -335,36 +321,35 @@ export async function startCluster(options: ClusterOptions): Promise<StartedClus
             }
             return undefined;
           },
-          timeoutMs,
-          `a stderr line matching ${String(pattern)}${describe()}`,
+          { timeoutMs },
         ),
       waitForNodeRestart: async (index, oldPid, timeoutMs) => {
         const t0 = Date.now();
         const info = await until(
+          `node ${index} to run again under a new pid${describe()}`,
           () => {
             const n = current.get(index);
             return n && n.pid !== oldPid ? n : undefined;
           },
-          timeoutMs,
-          `node ${index} to run again under a new pid${describe()}`,
+          { timeoutMs },
         );
         const at = stderr.findLast((l) => l.line.startsWith(`node ${index} rest `))?.at ?? Date.now();
         await until(
-          async () => (await call(info.rest, 'GET', '/healthz', { timeoutMs: 1000 })).status === 200,
-          Math.max(1000, timeoutMs - (Date.now() - t0)),
           `node ${index} to answer /healthz`,
+          async () => (await call(info.rest, 'GET', '/healthz', { timeoutMs: 1000 })).status === 200,
+          { timeoutMs: Math.max(1000, timeoutMs - (Date.now() - t0)) },
         );
         return { ...info, at };
       },
       waitForRedisRestart: (oldPid, timeoutMs) =>
         until(
+          `the supervisor to restart redis-server${describe()}`,
           () => {
             if (redisPid === oldPid) return undefined;
             const at = stderr.findLast((l) => REDIS_PID_LINE.test(l.line))?.at ?? Date.now();
             return { pid: redisPid, at };
           },
-          timeoutMs,
-          `the supervisor to restart redis-server${describe()}`,
+          { timeoutMs },
         ),
       stop: () => (stopReport ??= doStop()),
     };

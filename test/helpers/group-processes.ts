@@ -7,7 +7,8 @@
 
 import { freePort } from '../../src/cluster/ports.ts';
 import { makeTempDir, startChorus, type ChorusProcess } from './chorus-process.ts';
-import { Http, ok, until, type Json } from './http.ts';
+import { Http, ok, type Json } from './http.ts';
+import { until } from './until.ts';
 
 /** The group's secret (peers authenticate each other with it). */
 export const GROUP_PROCESS_SECRET = 'twopc-integration-secret-0123456789';
@@ -101,8 +102,7 @@ export async function groupProcesses(
           const answers = await Promise.all(up.map((i) => api(i).get('/readyz')));
           return answers.every((r) => r.status === 200);
         },
-        timeoutMs,
-        100,
+        { timeoutMs, intervalMs: 100 },
       );
     },
     async stopAll() {

@@ -123,6 +123,4 @@ export function assertError(
   return error as { code: string; message: string; details?: Record<string, Json> };
 }
 
-export { until } from './until.ts';
-
 export { isSse, openSse, type SseMessage, type SseStream } from './sse.ts';

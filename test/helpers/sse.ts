@@ -107,7 +107,10 @@ export async function openSse(
       }
     },
     waitFor: (match, timeoutMs, from = 0) =>
-      until(`an SSE message from ${url}`, () => messages.slice(from).find(match), timeoutMs, 2),
+      until(`an SSE message from ${url}`, () => messages.slice(from).find(match), {
+        timeoutMs,
+        intervalMs: 2,
+      }),
     close() {
       abort.abort();
     },

@@ -17,8 +17,9 @@
 import { prng } from '../../src/prng.ts';
 import type { FailpointName } from '../../src/store/failpoints.ts';
 import type { Json } from './http.ts';
-import { until } from './http.ts';
+
 import { twoPcProcesses, type TwoPcProcesses } from './twopc-processes.ts';
+import { until } from './until.ts';
 
 export interface CrashRunOptions {
   readonly seed: number;
@@ -180,8 +181,7 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
             const answers = await Promise.all(live().map((i) => g.api(i).get('/readyz')));
             return answers.every((r) => r.status === 200);
           },
-          60_000,
-          100,
+          { timeoutMs: 60_000, intervalMs: 100 },
         );
       }
     };
@@ -206,8 +206,7 @@ export async function runTwoPcCrash(options: CrashRunOptions): Promise<CrashRunR
             s.details.preparedCount === 0 && s.details.awaitingAcks === 0 && s.details.inDoubt.length === 0,
         );
       },
-      120_000,
-      200,
+      { timeoutMs: 120_000, intervalMs: 200 },
     );
 
     const versions: Record<string, number> = {};
@@ -268,8 +267,7 @@ async function create(g: TwoPcProcesses, room: string): Promise<void> {
       // A create whose answer was lost may have committed: the room is there then.
       return (await g.api(0).get(`/v1/rooms/${room}`)).status === 200;
     },
-    60_000,
-    200,
+    { timeoutMs: 60_000, intervalMs: 200 },
   );
 }
 

@@ -11,8 +11,9 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { TokenSigner } from '../../src/node/tokens.ts';
 import { cleanupChorus, startChorus } from '../helpers/chorus-process.ts';
-import { call, roomPath, startCluster, until } from '../helpers/cluster.ts';
+import { call, roomPath, startCluster } from '../helpers/cluster.ts';
 import { isSse, openSse } from '../helpers/http.ts';
+import { until } from '../helpers/until.ts';
 
 after(() => cleanupChorus());
 
@@ -43,6 +44,7 @@ void test('a banned member is refused on each of 3 nodes, and their stream goes 
     // Eve writes through every node before the ban (each node has her in its copy of the room).
     for (const n of cluster.nodes()) {
       const wrote = await until(
+        `node ${n.index} knows Eve`,
         async () => {
           const r = await call(n.rest, 'PUT', roomPath('banned-room', '/queue/x/vote'), {
             token: eve.body.token,
@@ -50,8 +52,7 @@ void test('a banned member is refused on each of 3 nodes, and their stream goes 
           });
           return r.status === 404 ? r : undefined; // no entry x: NOT_FOUND, so she got as far as the room
         },
-        10_000,
-        `node ${n.index} knows Eve`,
+        { timeoutMs: 10_000 },
       );
       assert.equal(wrote.status, 404);
     }
@@ -73,6 +74,7 @@ void test('a banned member is refused on each of 3 nodes, and their stream goes 
     assert.equal(ban.status, 200, JSON.stringify(ban.body));
     for (const n of cluster.nodes()) {
       const refused = await until(
+        `node ${n.index} refuses Eve's token`,
         async () => {
           const r = await call<{ error: { details: { reason: string } } }>(
             n.rest,
@@ -85,8 +87,7 @@ void test('a banned member is refused on each of 3 nodes, and their stream goes 
           );
           return r.status === 403 && r.body.error.details.reason === 'MEMBER_BANNED' ? r : undefined;
         },
-        10_000,
-        `node ${n.index} refuses Eve's token`,
+        { timeoutMs: 10_000 },
       );
       assert.equal(refused.status, 403);
       const rejoin = await call<{ error: { details: { reason: string } } }>(
@@ -140,13 +141,12 @@ void test('a rotated secret accepts old tokens during its grace and refuses them
     assert.ok(Date.now() < graceEnds, 'the node answered within the grace period');
     assert.equal(during.status, 200, `the old token during the grace: ${JSON.stringify(during.body)}`);
     const refused = await until(
+      'the old token refused after the grace',
       async () => {
         const r = await lock(false, oldToken);
         return r.status === 401 ? r : undefined;
       },
-      30_000,
-      'the old token refused after the grace',
-      200,
+      { timeoutMs: 30_000, intervalMs: 200 },
     );
     assert.ok(Date.now() >= graceEnds, 'refused only once the grace is over');
     assert.equal(refused.status, 401);
@@ -191,6 +191,7 @@ for (const store of ['raft', '2pc'] as const) {
       try {
         for (const n of second.nodes()) {
           const locked = await until(
+            `node ${n.n} answers`,
             async () => {
               const r = await call(n.restUrl!, 'PUT', roomPath('kept', '/lock'), {
                 token,
@@ -199,9 +200,7 @@ for (const store of ['raft', '2pc'] as const) {
               });
               return r.status === 200 || r.status === 401 || r.status === 403 ? r : undefined;
             },
-            60_000,
-            `node ${n.n} answers`,
-            200,
+            { timeoutMs: 60_000, intervalMs: 200 },
           );
           assert.equal(
             locked.status,

@@ -15,8 +15,9 @@ import { fileTrackId } from '../../src/catalog/catalog.ts';
 import { cleanupChorus, makeTempDir } from '../helpers/chorus-process.ts';
 import { startInProcess, type InProcessNode } from '../helpers/in-process.ts';
 import type { Http } from '../helpers/http.ts';
-import { assertError, ok, until, type Json } from '../helpers/http.ts';
+import { assertError, ok, type Json } from '../helpers/http.ts';
 import { mp3File, wavFile } from '../unit/catalog/audio-fixtures.ts';
+import { until } from '../helpers/until.ts';
 
 let node: InProcessNode;
 let api: Http;

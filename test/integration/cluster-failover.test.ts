@@ -19,13 +19,13 @@ import {
   startCluster,
   startMixedLoad,
   summarise,
-  until,
   type LoadResult,
   type LoadRoom,
   type LogArchive,
   type ReplayedRoom,
   type StartedCluster,
 } from '../helpers/cluster.ts';
+import { until } from '../helpers/until.ts';
 
 const NODES = 3;
 const CLIENTS = 20;
@@ -84,7 +84,7 @@ void describe('chorus cluster under failure', () => {
     t.after(() => archive.stop().catch(() => undefined));
     const victim = cluster.node(2);
     const load = startMixedLoad({ base: cluster.lb, rooms, clients: CLIENTS, operations: 1500 });
-    await until(() => load.completed() >= 400, 60_000, '400 operations before the kill');
+    await until('400 operations before the kill', () => load.completed() >= 400, { timeoutMs: 60_000 });
     const killedAt = Date.now();
     const doneBefore = load.completed();
     process.kill(victim.pid, 'SIGKILL');
@@ -145,7 +145,9 @@ void describe('chorus cluster under failure', () => {
       shouldStop: () => recoveredAt !== null && okAfterRecovery >= 400,
       backoffMs: 25,
     });
-    await until(() => load.completed() >= 300, 60_000, '300 operations before Redis is killed');
+    await until('300 operations before Redis is killed', () => load.completed() >= 300, {
+      timeoutMs: 60_000,
+    });
 
     // Every node holds every room (so it has a last applied state to serve).
     for (const node of nodes) {
@@ -182,35 +184,35 @@ void describe('chorus cluster under failure', () => {
     const restarted = await cluster.waitForRedisRestart(oldPid, 30_000);
     // Every node ready again, by itself.
     await until(
+      'every node to report ready after Redis came back',
       async () => {
         const all = await Promise.all(nodes.map((n) => call(n.rest, 'GET', '/readyz', { timeoutMs: 2000 })));
         return all.every((r) => r.status === 200);
       },
-      30_000,
-      'every node to report ready after Redis came back',
+      { timeoutMs: 30_000 },
     );
     const readyAt = Date.now();
     // And writes through nginx succeed again.
     await until(
+      'reads through nginx',
       async () =>
         (
           await call(cluster.lb, 'GET', roomPath(rooms[0]!.id), {
             timeoutMs: 2000,
           })
         ).status === 200,
-      30_000,
-      'reads through nginx',
+      { timeoutMs: 30_000 },
     );
     const failedAtRecovery = load.failed();
     const completedAtRecovery = load.completed();
     recoveredAt = Date.now();
     await until(
+      '400 successful operations after recovery',
       () => {
         okAfterRecovery = load.completed() - completedAtRecovery - (load.failed() - failedAtRecovery);
         return okAfterRecovery >= 400 || undefined;
       },
-      60_000,
-      '400 successful operations after recovery',
+      { timeoutMs: 60_000 },
     );
     polling = false;
     await Promise.all(watchers);
@@ -313,12 +315,12 @@ void describe('chorus cluster under failure', () => {
     process.kill(oldPid, 'SIGKILL');
     await cluster.waitForRedisRestart(oldPid, 30_000);
     await until(
+      'every node ready again',
       async () =>
         (await Promise.all(nodes.map((n) => call(n.rest, 'GET', '/readyz', { timeoutMs: 2000 })))).every(
           (r) => r.status === 200,
         ),
-      30_000,
-      'every node ready again',
+      { timeoutMs: 30_000 },
     );
     const readyMs = Date.now() - killedAt;
     running = false;
@@ -341,13 +343,12 @@ void describe('chorus cluster under failure', () => {
     await cluster.waitForStderr(/^node 3 exited \(SIGKILL\); restarting$/, 10_000, killedAt);
     // The supervisor has spawned the replacement, which is still starting.
     const replacement = await until(
+      'the replacement of node 3 to be spawned',
       () =>
         processesNaming(`${cluster.dataDir}/node-3 `).find(
           (p) => p.pid !== victim.pid && p.ppid === cluster.pid,
         ),
-      10_000,
-      'the replacement of node 3 to be spawned',
-      5,
+      { timeoutMs: 10_000, intervalMs: 5 },
     );
     // A replacement slow to start (frozen here, deterministically) while SIGTERM arrives: the cluster
     // must still stop it rather than leave it behind.

@@ -22,8 +22,8 @@ import {
   roomPath,
   setupRooms,
   startCluster,
-  until,
 } from '../helpers/cluster.ts';
+import { until } from '../helpers/until.ts';
 
 const run = promisify(execFile);
 
@@ -81,12 +81,12 @@ void test(
           // Replicas finish their handshake a moment after the cluster answers: ask the cluster itself
           // (CLUSTER NODES), until every primary has its replica.
           await until(
+            'a replica for each primary',
             async () => {
               const lines = String(await c.nodes('master')[0]!.call('CLUSTER', 'NODES')).split('\n');
               return lines.filter((l) => /^\S+ \S+ (\S+,)?slave\b/.test(l)).length === 3;
             },
-            30_000,
-            'a replica for each primary',
+            { timeoutMs: 30_000 },
           );
           rooms = await setupRooms(first.lb, { rooms: 12, clients: 1, tag: 'shard' });
           const held = await logsPerPrimary(c);

@@ -16,8 +16,8 @@ import {
   isAlive,
   processesNaming,
   REPO_ROOT,
-  until,
 } from '../helpers/cluster.ts';
+import { until } from '../helpers/until.ts';
 
 void test('a node that never gets ready at start: chorus cluster exits 1 and leaves no process behind', async () => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'chorus-cluster-'));
@@ -32,23 +32,21 @@ void test('a node that never gets ready at start: chorus cluster exits 1 and lea
   try {
     // Freeze node 1 as soon as the cluster spawns it.
     const frozen = await until(
-      () => processesNaming(`${dataDir}/node-1 `).find((p) => p.ppid === clusterPid),
-      30_000,
       'node 1 to be spawned',
-      2,
+      () => processesNaming(`${dataDir}/node-1 `).find((p) => p.ppid === clusterPid),
+      { timeoutMs: 30_000, intervalMs: 2 },
     );
     process.kill(frozen.pid, 'SIGSTOP');
     seen.add(frozen.pid);
     // Remember every process the cluster runs until it exits.
     const t0 = Date.now();
     await until(
+      'chorus cluster to give up on the stuck node and exit',
       () => {
         for (const pid of descendantsOf(clusterPid)) seen.add(pid);
         return exit !== null;
       },
-      60_000,
-      'chorus cluster to give up on the stuck node and exit',
-      100,
+      { timeoutMs: 60_000, intervalMs: 100 },
     );
     const stderr = proc.stderrTail();
     console.log(

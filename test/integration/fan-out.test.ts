@@ -18,8 +18,9 @@ import { connect, type Stubs } from '../../src/api/grpc/client.ts';
 import { FEED_COUNTS } from '../../src/api/feed.ts';
 import { loadProtos } from '../../src/api/grpc/protos.ts';
 import { watch, type Watcher } from '../helpers/grpc-calls.ts';
-import { isSse, openSse, until, type SseStream } from '../helpers/http.ts';
+import { isSse, openSse, type SseStream } from '../helpers/http.ts';
 import { startInProcess, type InProcessNode } from '../helpers/in-process.ts';
+import { until } from '../helpers/until.ts';
 
 let node: InProcessNode;
 let stubs: Stubs;
@@ -92,7 +93,9 @@ async function openStreams(roomId: string, sseCount: number, watchCount: number)
   }
   const watchers: Watcher[] = [];
   for (let i = 0; i < watchCount; i++) watchers.push(watch(stubs, { roomId }));
-  await until('every watcher to get its reset', () => watchers.every((w) => w.messages.length > 0), 20_000);
+  await until('every watcher to get its reset', () => watchers.every((w) => w.messages.length > 0), {
+    timeoutMs: 20_000,
+  });
   return { sse, watchers };
 }
 
@@ -156,7 +159,9 @@ void test('a subscriber that stops reading is cut off while the others get every
   const start = streams.watchers[0]!.messages[0]!.version;
   const slow = await neverRead(roomId);
   t.after(() => slow.destroy());
-  await until('the node to count the never-read stream', async () => (await sseOpen()) === 4, 10_000);
+  await until('the node to count the never-read stream', async () => (await sseOpen()) === 4, {
+    timeoutMs: 10_000,
+  });
   // Large changes until the never-read stream is cut; bounded: 6,000 adds of ~3 KB is ~18 MB.
   let adds = 0;
   while (adds < 6000) {
@@ -222,7 +227,9 @@ void test('a Watch that stops reading is cut off and its stream reset, its backl
   t.after(() => slow.session.destroy());
   let reset = false;
   slow.stream.on('close', () => (reset = true));
-  await until('the node to count the never-read Watch', async () => (await watchesOpen()) === 3, 20_000);
+  await until('the node to count the never-read Watch', async () => (await watchesOpen()) === 3, {
+    timeoutMs: 20_000,
+  });
   // Large changes until the never-read stream is cut; bounded: 6,000 adds of ~3 KB is ~18 MB.
   let adds = 0;
   while (adds < 6000 && !reset) {
@@ -231,10 +238,12 @@ void test('a Watch that stops reading is cut off and its stream reset, its backl
     for (const w of streams.watchers) await w.reach(start + adds); // only the never-read one lags
   }
   // Cut off, then reset once its grace passes without the client reading its status.
-  await until('the never-read Watch to be reset', () => reset, 60_000);
+  await until('the never-read Watch to be reset', () => reset, { timeoutMs: 60_000 });
   console.log(`never-read Watch reset after ${adds} adds of ~3 KB, rstCode ${slow.stream.rstCode}`);
   assert.equal(slow.stream.rstCode, constants.NGHTTP2_CANCEL, 'the node reset the stream');
-  await until('the node to count 2 Watch streams', async () => (await watchesOpen()) === 2, 20_000);
+  await until('the node to count 2 Watch streams', async () => (await watchesOpen()) === 2, {
+    timeoutMs: 20_000,
+  });
   const last = start + adds;
   for (const w of streams.watchers) {
     await w.reach(last);

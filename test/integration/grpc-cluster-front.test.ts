@@ -24,8 +24,8 @@ import {
   isAlive,
   processesNaming,
   REPO_ROOT,
-  until,
 } from '../helpers/cluster.ts';
+import { GiveUp, until } from '../helpers/until.ts';
 
 const OWN_CONNECTION = { 'grpc.use_local_subchannel_pool': 1 };
 
@@ -133,12 +133,12 @@ void test('chorus cluster --api grpc: the printed gRPC front answers the moment 
     },
     async ({ proc, exit }) => {
       await until(
+        'the cluster to print its endpoints',
         () => {
-          if (exit() !== null) throw new Error(`chorus cluster exited: ${proc.stderrTail()}`);
+          if (exit() !== null) throw new GiveUp(`chorus cluster exited: ${proc.stderrTail()}`);
           return proc.lines.some((l) => l.startsWith('redis '));
         },
-        90_000,
-        'the cluster to print its endpoints',
+        { timeoutMs: 90_000 },
       );
       const lines = [...proc.lines];
       assert.ok(!lines.some((l) => /^rest /.test(l)), 'no REST front with --api grpc');
@@ -212,10 +212,9 @@ void test('chorus cluster --api grpc whose front port is taken: reports it and e
       async ({ proc, exit }) => {
         // Either it gives up (right), or it prints its endpoints as if all were well (wrong).
         await until(
-          () => exit() !== null || proc.lines.some((l) => l.startsWith('redis ')),
-          60_000,
           'the cluster to exit or to print its endpoints',
-          50,
+          () => exit() !== null || proc.lines.some((l) => l.startsWith('redis ')),
+          { timeoutMs: 60_000, intervalMs: 50 },
         );
         const stdout = proc.lines.join('\n');
         assert.ok(

@@ -37,7 +37,6 @@ import {
   roomPath,
   startCluster,
   summarise,
-  until,
   type ClusterNode,
   type LoadResult,
   type LoadRoom,
@@ -48,6 +47,7 @@ import {
   type StartedCluster,
   type VoteTrack,
 } from '../helpers/cluster.ts';
+import { until } from '../helpers/until.ts';
 
 const NODES = 5;
 const CLIENTS = 20;
@@ -680,7 +680,7 @@ void describe('gRPC through nginx to 5 nodes on Redis', () => {
     const sessions: Session[] = [openWatch(lb, 'nginx', roomId)];
     t.after(() => Promise.all(sessions.map((s) => s.cancel().catch(() => undefined))));
     const first = sessions[0]!;
-    await until(() => first.received.length > 0, 10_000, 'the first watch message');
+    await until('the first watch message', () => first.received.length > 0, { timeoutMs: 10_000 });
     assert.equal(first.received[0]!.message.kind, 'reset', 'a fresh watch starts with the whole room');
 
     // Writes made directly on each node's REST port reach the watcher through nginx within a second.
@@ -690,10 +690,9 @@ void describe('gRPC through nginx to 5 nodes on Redis', () => {
         const t0 = performance.now();
         const version = await write(node, round === 1 ? 'vote' : 'add');
         const got = await until(
-          () => first.received.find((r) => r.message.kind === 'change' && r.message.version === version),
-          5000,
           `the watch message of version ${version} (written on node ${node.index})`,
-          2,
+          () => first.received.find((r) => r.message.kind === 'change' && r.message.version === version),
+          { timeoutMs: 5000, intervalMs: 2 },
         );
         latencies.push(got.at - t0);
       }
@@ -722,12 +721,10 @@ void describe('gRPC through nginx to 5 nodes on Redis', () => {
       for (const target of plan) {
         const current = sessions.at(-1)!;
         const from = current.changes();
-        await until(
-          () => current.changes() >= from + 2,
-          5000,
-          `two more changes on the ${current.via} watch`,
-          5,
-        );
+        await until(`two more changes on the ${current.via} watch`, () => current.changes() >= from + 2, {
+          timeoutMs: 5000,
+          intervalMs: 5,
+        });
         await current.cancel();
         const resumeAfter = current.last();
         const stubs = target === 'nginx' ? lb : connect(target.grpc!, OWN_CONNECTION);
@@ -741,19 +738,20 @@ void describe('gRPC through nginx to 5 nodes on Redis', () => {
         sessions.push(next);
       }
       const last = sessions.at(-1)!;
-      await until(() => last.changes() >= 2, 5000, 'two changes on the last watch', 5);
+      await until('two changes on the last watch', () => last.changes() >= 2, {
+        timeoutMs: 5000,
+        intervalMs: 5,
+      });
     } finally {
       writing = false;
       await writer$;
     }
     const finalVersion = Math.max(...acked.keys());
     const last = sessions.at(-1)!;
-    await until(
-      () => last.last() >= finalVersion,
-      5000,
-      `the last watch to reach version ${finalVersion}`,
-      5,
-    );
+    await until(`the last watch to reach version ${finalVersion}`, () => last.last() >= finalVersion, {
+      timeoutMs: 5000,
+      intervalMs: 5,
+    });
     await last.cancel();
 
     // All the sessions together: one reset, then every version once, in order, each with exactly
@@ -823,7 +821,7 @@ void describe('gRPC through nginx to 5 nodes on Redis', () => {
       // Go on until 300 calls after the node is back (nginx gives it calls again).
       shouldStop: () => restartedAt !== null && load.completed() - doneAtRestart >= 300,
     });
-    await until(() => load.completed() >= 300, 60_000, '300 calls before the kill');
+    await until('300 calls before the kill', () => load.completed() >= 300, { timeoutMs: 60_000 });
     const killedAt = Date.now();
     const doneBefore = load.completed();
     process.kill(victim.pid, 'SIGKILL');
@@ -880,7 +878,10 @@ void describe('gRPC through nginx to 5 nodes on Redis', () => {
     const finalVersion = replays.get(watched.id)!.state.version;
     const { events } = replayEvents(archive, watched.id);
     for (const f of followers) {
-      await until(() => f.last() >= finalVersion, 10_000, `the watcher to reach version ${finalVersion}`, 10);
+      await until(`the watcher to reach version ${finalVersion}`, () => f.last() >= finalVersion, {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
       await f.stop();
       assertWatchedExactly(f.sessions, watched.version, finalVersion, events);
     }

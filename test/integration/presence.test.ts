@@ -14,10 +14,10 @@ import {
   openSse,
   roomPath,
   startCluster,
-  until,
   type SseStream,
   type StartedCluster,
 } from '../helpers/cluster.ts';
+import { until } from '../helpers/until.ts';
 
 const GRACE_MS = 300;
 const LEASE_MS = 4_000;
@@ -61,6 +61,7 @@ async function presentEverywhere(
 ): Promise<void> {
   const want = [...expected].sort();
   await until(
+    `${want.length} present members on nodes ${nodes.join(', ')}`,
     async () => {
       for (const n of nodes) {
         const room = await roomOn(n, roomId);
@@ -70,9 +71,7 @@ async function presentEverywhere(
       }
       return true;
     },
-    timeoutMs,
-    `${want.length} present members on nodes ${nodes.join(', ')}`,
-    50,
+    { timeoutMs, intervalMs: 50 },
   );
 }
 

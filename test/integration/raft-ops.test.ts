@@ -9,8 +9,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freePort } from '../../src/cluster/ports.ts';
-import { until, type Json } from '../helpers/http.ts';
+import { type Json } from '../helpers/http.ts';
 import { cleanupChorus, runChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
+import { until } from '../helpers/until.ts';
 
 after(cleanupChorus);
 
@@ -151,8 +152,7 @@ void describe('chorus cluster --store raft', () => {
           const learnerSeen = all.every((s) => s!.members.some((m) => m.id === 'n4' && m.role === 'learner'));
           return learnerSeen ? [...leaders][0]! : undefined;
         },
-        30_000,
-        100,
+        { timeoutMs: 30_000, intervalMs: 100 },
       );
       assert.notEqual(leader, 'n4', 'a learner never leads');
       assert.equal((await getJson<Status>(`${urls[3]!}/v1/cluster`))!.role, 'learner');
@@ -284,8 +284,7 @@ void describe('chorus cluster --store raft', () => {
           );
           return ok ? true : undefined;
         },
-        30_000,
-        100,
+        { timeoutMs: 30_000, intervalMs: 100 },
       );
       // The new group takes writes (through a member) and every member has the same data.
       const v2 = await writeSome(memberUrls[0]!, 'raft-ops-after');

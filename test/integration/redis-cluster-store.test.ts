@@ -15,7 +15,8 @@ import {
   type TestRedisCluster,
 } from '../helpers/redis-cluster.ts';
 import { cmd, OPEN_SETTINGS, roomId } from '../helpers/store-envelopes.ts';
-import { accepted, runStoreContract, until } from '../store-contract.ts';
+import { accepted, runStoreContract } from '../store-contract.ts';
+import { until } from '../helpers/until.ts';
 
 let rc: TestRedisCluster;
 let admin: Cluster;
@@ -158,7 +159,9 @@ void describe('redis store on a Redis Cluster: several nodes', () => {
         ),
       );
       for (const room of rooms) await accepted(a, cmd.join(room, 'alice'));
-      await until(() => rooms.every((r) => seen.get(r) === 2), 'every join seen on node B', 10_000);
+      await until('every join seen on node B', () => rooms.every((r) => seen.get(r) === 2), {
+        timeoutMs: 10_000,
+      });
       for (const s of subs) s.close();
     } finally {
       await Promise.all([a.close(), b.close()]);

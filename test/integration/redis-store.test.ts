@@ -19,7 +19,8 @@ import type { CommitOutcome, FeedItem } from '../../src/store/types.ts';
 import { createTlsFiles, freePort, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { startFaultProxy } from '../../bench/lib/fault-proxy.ts';
 import { cmd, envelope, OPEN_SETTINGS, roomId, track } from '../helpers/store-envelopes.ts';
-import { accepted, assertMatchesReplay, rejectsWith, runStoreContract, until } from '../store-contract.ts';
+import { accepted, assertMatchesReplay, rejectsWith, runStoreContract } from '../store-contract.ts';
+import { until } from '../helpers/until.ts';
 
 let redis: RedisServer;
 let admin: Redis;
@@ -156,7 +157,7 @@ void describe('redis store: several nodes on one Redis', () => {
       let last: CommitOutcome | undefined;
       for (const env of more) last = await accepted(a, env);
       const expected = replayAll([...envs, ...more]).events.filter((e) => e.version > 2);
-      await until(() => items.length === expected.length, 'events of A on B');
+      await until('events of A on B', () => items.length === expected.length, { timeoutMs: 5_000 });
       assert.deepEqual(
         items.map((i) => (i.kind === 'event' ? i.event : i)),
         expected,
@@ -234,7 +235,7 @@ void describe('redis store: several nodes on one Redis', () => {
       await accepted(b, cmd.createRoom(room, 'host', OPEN_SETTINGS));
       await a.read(room, 1); // A loads the room; its tailer now follows the log
       await accepted(b, cmd.join(room, 'm1'));
-      await until(() => a.loadedRooms().includes(room), 'A to hold the room');
+      await until('A to hold the room', () => a.loadedRooms().includes(room), { timeoutMs: 5_000 });
       await a.read(room, 2); // A's tailer brought the join, and now lingers
       await accepted(b, cmd.join(room, 'm2')); // written while A's tailer lingers
       const started = performance.now();
@@ -434,7 +435,9 @@ void describe('redis store: several nodes on one Redis', () => {
       assertMatchesReplay([envs[0]!], runs, coldState);
       // The watcher saw every event, none skipped.
       const events = seen.map((i) => (i.kind === 'event' ? i.event.version : -1));
-      await until(() => seen.length > 0 && seen.at(-1)!.kind === 'event', 'the watcher feed');
+      await until('the watcher feed', () => seen.length > 0 && seen.at(-1)!.kind === 'event', {
+        timeoutMs: 5_000,
+      });
       assert.equal(events.at(-1), version);
       assert.ok(
         events.every((v, i) => i === 0 || v === events[i - 1] || v === events[i - 1]! + 1),
@@ -467,7 +470,7 @@ void describe('redis store: several nodes on one Redis', () => {
       const sub = await cutOff.subscribe(room, 1, (item) => items.push(item));
 
       proxy.cut();
-      await until(() => !cutOff.health().ready, 'the node to notice');
+      await until('the node to notice', () => !cutOff.health().ready, { timeoutMs: 5_000 });
       assert.match(cutOff.health().detail, /unreachable/);
       const started = Date.now();
       await rejectsWith(cutOff.submit(cmd.join(room, 'nope')), 'UNAVAILABLE');
@@ -485,7 +488,7 @@ void describe('redis store: several nodes on one Redis', () => {
       proxy.restore();
       const caughtUp = await cutOff.read(room, version, 10_000);
       assert.deepEqual(caughtUp, await a.read(room, version));
-      await until(() => cutOff.health().ready, 'the node to report ready again');
+      await until('the node to report ready again', () => cutOff.health().ready, { timeoutMs: 5_000 });
       // Its subscriber was reset (the events it missed are gone), then followed along.
       assert.ok(
         items.some((i) => i.kind === 'reset'),
@@ -493,10 +496,11 @@ void describe('redis store: several nodes on one Redis', () => {
       );
       await accepted(cutOff, cmd.join(room, 'back'));
       await until(
+        'the live event',
         () =>
           items.at(-1)?.kind === 'event' &&
           (items.at(-1) as { event: RoomEvent }).event.version === version + 1,
-        'the live event',
+        { timeoutMs: 5_000 },
       );
       assert.equal((await a.read(room, version + 1))?.members.get('back')?.name, 'Member back');
       sub.close();
@@ -562,7 +566,9 @@ void describe('redis store: several nodes on one Redis', () => {
       await accepted(store, cmd.createRoom(watched, 'host'));
       await accepted(store, cmd.createRoom(idle, 'host'));
       const sub = await store.subscribe(watched, 1, () => undefined);
-      await until(() => !store.loadedRooms().includes(idle), 'the idle room to be unloaded', 3000);
+      await until('the idle room to be unloaded', () => !store.loadedRooms().includes(idle), {
+        timeoutMs: 3000,
+      });
       assert.ok(store.loadedRooms().includes(watched), 'a subscribed room is kept');
       // Changed elsewhere while unloaded here: loading again brings it up to date.
       const out = await accepted(other, cmd.join(idle, 'alice'));
@@ -650,15 +656,13 @@ void describe('redis store: Redis restarts under load', () => {
       const acked = (): Attempt[] => attempts.filter((x) => x.out?.result.ok);
       const workers = members.map((m, i) => worker(m, i));
 
-      await until(() => acked().length >= 60, 'acknowledged writes before the crash', 10_000);
+      await until('acknowledged writes before the crash', () => acked().length >= 60, { timeoutMs: 10_000 });
       await server.halt({ signal: 'SIGKILL' });
-      await until(() => !a.health().ready && !b.health().ready, 'both nodes to notice');
+      await until('both nodes to notice', () => !a.health().ready && !b.health().ready, { timeoutMs: 5_000 });
       const down = Date.now();
-      await until(
-        () => attempts.filter((x) => x.started > down).length >= 20,
-        'writes during the outage',
-        10_000,
-      );
+      await until('writes during the outage', () => attempts.filter((x) => x.started > down).length >= 20, {
+        timeoutMs: 10_000,
+      });
       const during = attempts.filter((x) => x.started > down);
       for (const x of during) {
         assert.equal(x.error?.code, 'UNAVAILABLE', 'a write while Redis is down is refused');
@@ -671,17 +675,13 @@ void describe('redis store: Redis restarts under load', () => {
       assert.match(b.health().detail, /unreachable/);
 
       await server.resume();
-      await until(
-        () => a.health().ready && b.health().ready,
-        'both nodes to reconnect by themselves',
-        10_000,
-      );
+      await until('both nodes to reconnect by themselves', () => a.health().ready && b.health().ready, {
+        timeoutMs: 10_000,
+      });
       const back = Date.now();
-      await until(
-        () => acked().filter((x) => x.started > back).length >= 60,
-        'writes after the restart',
-        15_000,
-      );
+      await until('writes after the restart', () => acked().filter((x) => x.started > back).length >= 60, {
+        timeoutMs: 15_000,
+      });
       running = false;
       await Promise.all(workers);
 
@@ -790,7 +790,7 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
       assertWarned(warnings, room, 'Redis lost writes');
 
       // Writes land again, on the log Redis has, and a cold node agrees with both.
-      await until(() => a.health().ready && b.health().ready, 'both nodes ready');
+      await until('both nodes ready', () => a.health().ready && b.health().ready, { timeoutMs: 5_000 });
       const out = await accepted(a, cmd.addTrack(room, 'host', 'after'));
       await accepted(b, cmd.addTrack(room, 'host', 'after-b'));
       const version = out.state!.version + 1;
@@ -820,9 +820,9 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
       assert.equal((await away.read(room, newest, 5000))?.version, newest);
 
       proxy.cut();
-      await until(() => !away.health().ready, 'the node to notice it is cut off');
+      await until('the node to notice it is cut off', () => !away.health().ready, { timeoutMs: 5_000 });
       await restoreBackup();
-      await until(() => b.health().ready, 'the other node to reconnect', 10_000);
+      await until('the other node to reconnect', () => b.health().ready, { timeoutMs: 10_000 });
       // The log grows past where the away node stands, with other commands at the same positions.
       for (let i = 0; i < 6; i++) await accepted(b, cmd.addTrack(room, 'host', `new-${i}`));
       const version = (await b.read(room))!.version;

@@ -18,11 +18,11 @@ import {
   isSse,
   ok,
   openSse,
-  until,
   type HttpResponse,
   type Json,
   type SseStream,
 } from '../helpers/http.ts';
+import { until } from '../helpers/until.ts';
 
 const READ_TIMEOUT_MS = 200;
 
@@ -1441,8 +1441,7 @@ void describe('playback clock', () => {
           const page = ok(await api.get(`/v1/rooms/${room.id}/history`), 200);
           return page.records.length > 0 ? page : undefined;
         },
-        8_000,
-        50,
+        { timeoutMs: 8_000, intervalMs: 50 },
       );
       const record = history.records[0];
       assert.equal(record.track.trackId, 'short');
@@ -1482,8 +1481,7 @@ void describe('playback clock', () => {
         const v = await roomView(room.id);
         return v.playCount === 1 ? v : undefined;
       },
-      8_000,
-      50,
+      { timeoutMs: 8_000, intervalMs: 50 },
     );
     assert.equal(view.nowPlaying, null);
     assert.deepEqual(order(view), ['waits']);

@@ -10,7 +10,8 @@ import { connect, type Socket } from 'node:net';
 import { after, test } from 'node:test';
 import { STREAM_LIMITS } from '../../src/api/stream-budget.ts';
 import { cleanupChorus, startChorus } from '../helpers/chorus-process.ts';
-import { until } from '../helpers/http.ts';
+
+import { until } from '../helpers/until.ts';
 
 after(cleanupChorus);
 
@@ -80,7 +81,9 @@ void test('a request trickled one byte at a time is cut off after --request-time
       slow.push(client);
     }
     assert.equal(await health(node.restUrl), 200, 'a fresh client is answered while 50 requests trickle');
-    await until('every trickled request to be cut off', () => slow.every((c) => c.isClosed()), 20_000);
+    await until('every trickled request to be cut off', () => slow.every((c) => c.isClosed()), {
+      timeoutMs: 20_000,
+    });
     const answered = slow.filter((c) => c.received().startsWith('HTTP/1.1 408')).length;
     console.log(`50 trickled requests cut off; ${answered} were answered 408 first`);
     assert.equal(await health(node.restUrl), 200);
@@ -103,7 +106,7 @@ void test('one address cannot take more than --max-connections-per-address; the 
     await until(
       'the connections over the cap to be closed',
       () => clients.filter((c) => c.isClosed()).length >= 10,
-      10_000,
+      { timeoutMs: 10_000 },
     );
     // Give a wrongly refused 21st connection time to show up as closed too.
     await new Promise((r) => setTimeout(r, 300));
@@ -121,7 +124,7 @@ void test('one address cannot take more than --max-connections-per-address; the 
     await until(
       'an answer on the freed slot',
       () => (again.received().includes('\r\n\r\n') ? true : undefined),
-      5000,
+      { timeoutMs: 5000 },
     );
     assert.match(again.received(), /^HTTP\/1\.1 200 /);
     again.socket.destroy();
@@ -145,7 +148,7 @@ void test('gRPC: one address cannot hold more than --max-connections-per-address
     await until(
       'the connections over the cap to be closed',
       () => clients.filter((c) => c.isClosed()).length >= 3,
-      10_000,
+      { timeoutMs: 10_000 },
     );
     // Give a wrongly refused sixth connection time to show up as closed too.
     await new Promise((r) => setTimeout(r, 300));
@@ -177,7 +180,9 @@ void test('live streams beyond --max-streams are refused RESOURCE_EXHAUSTED; a c
         '127.0.0.4',
         'GET /v1/rooms/capped/events HTTP/1.1\r\nhost: x\r\n\r\n',
       );
-      await until('the stream to answer', () => (c.received().includes('\r\n\r\n') ? true : undefined), 5000);
+      await until('the stream to answer', () => (c.received().includes('\r\n\r\n') ? true : undefined), {
+        timeoutMs: 5000,
+      });
       return c;
     };
     for (let i = 0; i < 5; i++) {
@@ -193,7 +198,7 @@ void test('live streams beyond --max-streams are refused RESOURCE_EXHAUSTED; a c
     await until(
       'the node to count the closed stream',
       async () => (await metric(node.restUrl, 'chorus_sse_connections')) === 4,
-      5000,
+      { timeoutMs: 5000 },
     );
     const seventh = await open();
     assert.match(seventh.received(), /^HTTP\/1\.1 200 /, 'a stream is served again once one closed');
@@ -235,7 +240,7 @@ void test('streams that never read are cut off at their bound while writes go on
     await until(
       'the node to count the streams',
       async () => (await metric(node.restUrl, 'chorus_sse_connections')) === 10,
-      5000,
+      { timeoutMs: 5000 },
     );
     const long = 'x'.repeat(300);
     let maxWaiting = 0;

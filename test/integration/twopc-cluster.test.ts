@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { cleanupChorus } from '../helpers/chorus-process.ts';
-import { ok, until, type Json } from '../helpers/http.ts';
+import { ok, type Json } from '../helpers/http.ts';
 import { metric, twoPcProcesses } from '../helpers/twopc-processes.ts';
+import { until } from '../helpers/until.ts';
 
 after(cleanupChorus);
 
@@ -25,8 +26,7 @@ void test('2pc on 3 processes: writes commit everywhere; a node down blocks writ
       await until(
         `node ${i + 1} to serve the legacy queue`,
         async () => (await api(i).get('/queue')).status === 200,
-        30_000,
-        100,
+        { timeoutMs: 30_000, intervalMs: 100 },
       );
     }
     const metricsText = async (i: number): Promise<string> => (await api(i).get('/metrics')).text;

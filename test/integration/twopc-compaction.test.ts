@@ -8,8 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cleanupChorus } from '../helpers/chorus-process.ts';
-import { ok, until, type Json } from '../helpers/http.ts';
+import { ok, type Json } from '../helpers/http.ts';
 import { twoPcProcesses, type TwoPcProcesses } from '../helpers/twopc-processes.ts';
+import { until } from '../helpers/until.ts';
 
 after(cleanupChorus);
 
@@ -111,8 +112,7 @@ void describe('2PC log compaction on 3 processes', () => {
         ];
         return now[0]! > before[0]! && now[1]! > before[1]! ? true : undefined;
       },
-      120_000,
-      0,
+      { timeoutMs: 120_000, intervalMs: 0 },
     );
     await g.start(2, COMPACT);
     await g.ready();

@@ -13,8 +13,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cleanupChorus } from '../helpers/chorus-process.ts';
-import { ok, until, type Json } from '../helpers/http.ts';
+import { ok, type Json } from '../helpers/http.ts';
 import { twoPcProcesses, type TwoPcProcesses } from '../helpers/twopc-processes.ts';
+import { until } from '../helpers/until.ts';
 
 after(cleanupChorus);
 

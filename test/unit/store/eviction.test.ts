@@ -20,8 +20,9 @@ import {
   type MemoryStoreOptions,
 } from '../../../src/store/memory/index.ts';
 import type { CommitOutcome, FeedItem } from '../../../src/store/types.ts';
-import { accepted, until } from '../../store-contract.ts';
+import { accepted } from '../../store-contract.ts';
 import { cmd, OPEN_SETTINGS } from '../../helpers/store-envelopes.ts';
+import { until } from '../../helpers/until.ts';
 
 const CHILD = fileURLToPath(new URL('../../helpers/store-child.ts', import.meta.url));
 const quiet = { info: () => undefined, warn: () => undefined };
@@ -144,7 +145,9 @@ void describe('idle rooms leave memory and come back from the snapshot', () => {
         write(contents);
       };
       for (let i = 0; i < 4; i++) await accepted(store, cmd.addTrack('room-1', 'm', `more-${i}`));
-      await until(() => store.stats().snapshots >= 1, 'the snapshot after room-1 writes');
+      await until('the snapshot after room-1 writes', () => store.stats().snapshots >= 1, {
+        timeoutMs: 5_000,
+      });
       assert.equal(evictedInWindow, 0, 'nothing is evicted between taking the rooms and writing them');
       assert.deepEqual(await store.read('room-0'), before, 'the room reads back after the compaction');
       assert.equal(store.evictIdleRooms(0) > 0, true, 'and may leave once the snapshot is written');
@@ -168,7 +171,9 @@ void describe('idle rooms leave memory and come back from the snapshot', () => {
       assert.equal(again.evictIdleRooms(0), 0, 'their places are unknown until a snapshot');
       // The first write after such a start takes a snapshot (with its index).
       await accepted(again, cmd.join('room-0', 'y'));
-      await until(() => again.stats().snapshots === 1 && !again.stats().busy, 'the snapshot', 30_000);
+      await until('the snapshot', () => again.stats().snapshots === 1 && !again.stats().busy, {
+        timeoutMs: 30_000,
+      });
       assert.ok((await readdir(dir)).some((f) => f.endsWith('.rooms')));
       assert.equal(again.evictIdleRooms(0), 3);
     } finally {
@@ -236,11 +241,12 @@ void describe('idle rooms leave memory and come back from the snapshot', () => {
             } else if (s.kind === 'evict') {
               // Writes may still be in flight (they pin their rooms); a snapshot being written
               // holds evictions back, so most evict steps first let it land.
-              if (s.afterSnapshot) await until(() => !subject.stats().busy, 'the snapshot to land', 30_000);
+              if (s.afterSnapshot)
+                await until('the snapshot to land', () => !subject.stats().busy, { timeoutMs: 30_000 });
               subject.evictIdleRooms(0);
             } else if (s.kind === 'settle') {
               await settle();
-              await until(() => !subject.stats().busy, 'the snapshot to land', 30_000);
+              await until('the snapshot to land', () => !subject.stats().busy, { timeoutMs: 30_000 });
             } else {
               await settle();
               await subject.close();
@@ -278,9 +284,9 @@ void describe('idle rooms leave memory and come back from the snapshot', () => {
     const acks = (): string[] => out.filter((l) => l.startsWith('ack '));
     try {
       await until(
-        () => (out.some((l) => l.startsWith('evicted ')) && acks().length >= 400) || child.exitCode !== null,
         'the child to evict rooms and acknowledge 400 commands',
-        60_000,
+        () => (out.some((l) => l.startsWith('evicted ')) && acks().length >= 400) || child.exitCode !== null,
+        { timeoutMs: 60_000 },
       );
       assert.equal(child.exitCode, null, 'the child is still running');
     } finally {

@@ -26,8 +26,9 @@ import {
   type MemoryStoreOptions,
   type MemoryStoreStats,
 } from '../../../src/store/memory/index.ts';
-import { accepted, rejectsWith, runStoreContract, until } from '../../store-contract.ts';
+import { accepted, rejectsWith, runStoreContract } from '../../store-contract.ts';
 import { cmd, envelope, OPEN_SETTINGS, roomId, track } from '../../helpers/store-envelopes.ts';
+import { until } from '../../helpers/until.ts';
 
 const CHILD = fileURLToPath(new URL('../../helpers/store-child.ts', import.meta.url));
 
@@ -253,10 +254,10 @@ void describe('memory store', () => {
     const store = await open(dir, { snapshotEvery: 50 });
     try {
       await populate(store, 5); // 60 records: one snapshot
-      await until(() => !store.stats().busy, 'the writer to finish');
+      await until('the writer to finish', () => !store.stats().busy, { timeoutMs: 5_000 });
       assert.equal(store.stats().snapshots, 1);
       const ids = await populate(store, 2); // 24 more: a log tail, not enough for another snapshot
-      await until(() => !store.stats().busy, 'the writer to finish');
+      await until('the writer to finish', () => !store.stats().busy, { timeoutMs: 5_000 });
       assert.equal(store.stats().snapshots, 1);
       assert.ok(store.stats().position > store.stats().snapshotPosition, 'records after the snapshot');
       const image = await tempDir();
@@ -283,9 +284,9 @@ void describe('memory store', () => {
     const acks = (): string[] => out.filter((l) => l.startsWith('ack '));
     try {
       await until(
-        () => acks().length >= 700 || child.exitCode !== null,
         'the child to acknowledge 700 commands',
-        30_000,
+        () => acks().length >= 700 || child.exitCode !== null,
+        { timeoutMs: 30_000 },
       );
       assert.equal(child.exitCode, null, `child exited early: ${err()}`);
       child.kill('SIGKILL');
@@ -622,7 +623,7 @@ void describe('memory store', () => {
     try {
       for (let i = 0; i < 10 && store.stats().snapshots < 3; i++) await populate(store, 3);
       // The writer snapshots after the batch that crosses the threshold; wait until it is done.
-      await until(() => !store.stats().busy, 'the writer to finish');
+      await until('the writer to finish', () => !store.stats().busy, { timeoutMs: 5_000 });
       assert.ok(store.stats().snapshots >= 3);
       const stats = store.stats();
       const files = await readdir(dir);
@@ -674,7 +675,7 @@ void describe('memory store', () => {
       // Snapshots every 100 records while they are small, until one passes 1 MiB.
       while ((await snapshotBytes().catch(() => 0)) <= 1 << 20) {
         await addMany(250);
-        await until(() => !store.stats().busy, 'the writer to finish');
+        await until('the writer to finish', () => !store.stats().busy, { timeoutMs: 5_000 });
         assert.ok(n < 20_000, 'the snapshots never grew past 1 MiB');
       }
       const big = await snapshotBytes();
@@ -682,12 +683,12 @@ void describe('memory store', () => {
       assert.ok(snapshots >= 3, `small snapshots came often (${snapshots})`);
       // Far more than snapshotEvery records, far fewer bytes than the snapshot: no new one.
       await addMany(500);
-      await until(() => !store.stats().busy, 'the writer to finish');
+      await until('the writer to finish', () => !store.stats().busy, { timeoutMs: 5_000 });
       assert.equal(store.stats().snapshots, snapshots);
       // Records of about 450 bytes: some 2,000 of them make a snapshot's worth of log.
       while (store.stats().snapshots === snapshots) {
         await addMany(250);
-        await until(() => !store.stats().busy, 'the writer to finish');
+        await until('the writer to finish', () => !store.stats().busy, { timeoutMs: 5_000 });
         assert.ok(store.stats().position - snapshotPosition < 10_000, 'the next snapshot never came');
       }
       const since = store.stats().snapshotPosition - snapshotPosition;
@@ -732,7 +733,7 @@ void describe('memory store', () => {
         const reader = await openFile(fifo, 'r');
         await reader.readFile();
         await reader.close();
-        await until(() => !store.stats().busy, 'the failed snapshot to end');
+        await until('the failed snapshot to end', () => !store.stats().busy, { timeoutMs: 5_000 });
         assert.equal(store.stats().snapshots, 0);
         assert.ok(captured.warnings.some((w) => w.msg.includes('could not write a snapshot')));
         assert.deepEqual(
@@ -781,9 +782,9 @@ void describe('memory store', () => {
     const { child, out, err } = spawnChild(['hold', dir]);
     try {
       await until(
-        () => out.some((l) => l.startsWith('ready')) || child.exitCode !== null,
         'the child to open',
-        15_000,
+        () => out.some((l) => l.startsWith('ready')) || child.exitCode !== null,
+        { timeoutMs: 15_000 },
       );
       assert.equal(child.exitCode, null, err());
       const refused = await rejectsWith(open(dir), 'FAILED_PRECONDITION');
@@ -963,7 +964,7 @@ void describe('memory store', () => {
     try {
       assert.equal(store.stats().position, 2);
       await accepted(store, cmd.join('numbered', 'b'));
-      await until(() => !store.stats().busy, 'the snapshot at position 3');
+      await until('the snapshot at position 3', () => !store.stats().busy, { timeoutMs: 5_000 });
       assert.equal(store.stats().snapshots, 1);
       assert.equal(store.stats().snapshotPosition, 3);
       assert.deepEqual(

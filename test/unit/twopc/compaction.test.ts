@@ -25,7 +25,8 @@ import type { Checkpoint, LogRecord } from '../../../src/store/twopc/types.ts';
 import { encodeRecord, TwoPcWal } from '../../../src/store/twopc/wal.ts';
 import { cmd, OPEN_SETTINGS, roomId } from '../../helpers/store-envelopes.ts';
 import { startTwoPcGroup } from '../../helpers/twopc-group.ts';
-import { until } from '../../store-contract.ts';
+
+import { until } from '../../helpers/until.ts';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'chorus-2pc-compact-'));
@@ -202,9 +203,9 @@ void describe('2PC store compaction (3 nodes over gRPC, in process)', () => {
       const compaction = (i: number) =>
         group.nodes[i]!.store!.groupStatus().details['compaction'] as Record<string, number>;
       await until(
-        () => [0, 1, 2].every((i) => compaction(i)['snapshots']! >= 1 && compaction(i)['removedFiles']! >= 1),
         'every node to have compacted its log',
-        30_000,
+        () => [0, 1, 2].every((i) => compaction(i)['snapshots']! >= 1 && compaction(i)['removedFiles']! >= 1),
+        { timeoutMs: 30_000 },
       );
       const dir = group.nodes[1]!.dataDir;
       const snapshotLsn = compaction(1)['snapshotLsn']!;

@@ -21,7 +21,8 @@ import {
   verifyPeer,
 } from '../../../src/store/twopc/transport.ts';
 import type { Message } from '../../../src/store/twopc/types.ts';
-import { until } from '../../store-contract.ts';
+
+import { until } from '../../helpers/until.ts';
 
 const SECRET = 'the-cluster-secret-0123456789';
 
@@ -97,7 +98,7 @@ void describe('2PC transport authentication', () => {
       ];
       delivered.length = 0;
       for (const m of sent) links.send(m);
-      await until(() => delivered.length === sent.length, 'every message delivered', 10_000);
+      await until('every message delivered', () => delivered.length === sent.length, { timeoutMs: 10_000 });
       links.close();
       const byType = (t: string): Message | undefined => delivered.find((m) => m.type === t);
       for (const m of sent) assert.deepEqual(byType(m.type), m);

@@ -16,7 +16,8 @@ import type { LogRecord } from '../../../src/store/twopc/types.ts';
 import { TwoPcWal } from '../../../src/store/twopc/wal.ts';
 import { cmd, OPEN_SETTINGS, roomId } from '../../helpers/store-envelopes.ts';
 import { startTwoPcGroup } from '../../helpers/twopc-group.ts';
-import { until } from '../../store-contract.ts';
+
+import { until } from '../../helpers/until.ts';
 
 const CHILD = fileURLToPath(new URL('../../helpers/twopc-wal-child.ts', import.meta.url));
 
@@ -62,7 +63,9 @@ void describe('2PC durable log', () => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      await until(() => out.includes('durable') || child.exitCode !== null, 'the child to fsync', 30_000);
+      await until('the child to fsync', () => out.includes('durable') || child.exitCode !== null, {
+        timeoutMs: 30_000,
+      });
       assert.ok(out.includes('durable'), 'the child fsynced its record');
       child.kill('SIGKILL');
       await exited;
@@ -130,7 +133,9 @@ void describe('2PC recovery on start (3 nodes over gRPC)', () => {
     try {
       await group.ready(30_000);
       for (const node of group.nodes) {
-        await until(() => node.store!.loadedRooms().includes(room), `${node.id} to apply the commit`, 30_000);
+        await until(`${node.id} to apply the commit`, () => node.store!.loadedRooms().includes(room), {
+          timeoutMs: 30_000,
+        });
         const state = await node.store!.read(room);
         assert.equal(state?.version, 1, `${node.id} holds the room`);
       }
@@ -151,9 +156,9 @@ void describe('2PC recovery on start (3 nodes over gRPC)', () => {
     try {
       await group.ready(30_000);
       await until(
-        () => group.nodes.every((n) => n.store!.groupStatus().details.preparedCount === 0),
         'every node to settle the transaction',
-        30_000,
+        () => group.nodes.every((n) => n.store!.groupStatus().details.preparedCount === 0),
+        { timeoutMs: 30_000 },
       );
       for (const node of group.nodes) assert.equal(await node.store!.read(room), null, `${node.id}: aborted`);
       const created = await group.nodes[2]!.store!.submit(cmd.createRoom(room, 'host', OPEN_SETTINGS));

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startFaultProxy } from '../../../bench/lib/fault-proxy.ts';
+import { until } from '../../helpers/until.ts';
 
 let echo: net.Server;
 let echoPort = 0;
@@ -25,14 +26,6 @@ before(async () => {
   echoPort = (echo.address() as net.AddressInfo).port;
 });
 after(() => new Promise<void>((resolve) => echo.close(() => resolve())));
-
-async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 interface Conn {
   readonly socket: net.Socket;
@@ -60,7 +53,7 @@ void describe('fault proxy', () => {
     try {
       const c = await connect(proxy.port);
       c.socket.write('hello');
-      await until('the echo', () => c.text() === 'hello');
+      await until('the echo', () => c.text() === 'hello', { timeoutMs: 5_000 });
       assert.equal(proxy.connections, 1);
       c.socket.destroy();
     } finally {
@@ -73,13 +66,13 @@ void describe('fault proxy', () => {
     try {
       const c = await connect(proxy.port);
       proxy.cut();
-      await until('the open connection to close', c.closed);
+      await until('the open connection to close', c.closed, { timeoutMs: 5_000 });
       const d = await connect(proxy.port);
-      await until('a new connection to be closed at once', d.closed);
+      await until('a new connection to be closed at once', d.closed, { timeoutMs: 5_000 });
       proxy.restore();
       const e = await connect(proxy.port);
       e.socket.write('again');
-      await until('the echo after restore', () => e.text() === 'again');
+      await until('the echo after restore', () => e.text() === 'again', { timeoutMs: 5_000 });
       e.socket.destroy();
     } finally {
       await proxy.close();
@@ -91,7 +84,7 @@ void describe('fault proxy', () => {
     try {
       const c = await connect(proxy.port);
       c.socket.write('a');
-      await until('the first echo', () => c.text() === 'a');
+      await until('the first echo', () => c.text() === 'a', { timeoutMs: 5_000 });
       const before = received;
       proxy.blackhole();
       const late = await connect(proxy.port); // accepted while black-holed
@@ -99,13 +92,17 @@ void describe('fault proxy', () => {
       c.socket.write('c');
       late.socket.write('x');
       // Both sockets have handed their bytes to the kernel; give the proxy every chance to misbehave.
-      await until('the writes to leave the clients', () => c.socket.writableLength === 0);
+      await until('the writes to leave the clients', () => c.socket.writableLength === 0, {
+        timeoutMs: 5_000,
+      });
       await new Promise((resolve) => setTimeout(resolve, 100));
       assert.equal(received, before, 'nothing reached the server while black-holed');
       assert.equal(c.text(), 'a');
       assert.equal(c.closed() || late.closed(), false, 'no connection was closed');
       proxy.restore();
-      await until('the held bytes to arrive, in order', () => c.text() === 'abc' && late.text() === 'x');
+      await until('the held bytes to arrive, in order', () => c.text() === 'abc' && late.text() === 'x', {
+        timeoutMs: 5_000,
+      });
       c.socket.destroy();
       late.socket.destroy();
     } finally {
@@ -120,7 +117,7 @@ void describe('fault proxy', () => {
       const c = await connect(proxy.port);
       const sent = Array.from({ length: 20 }, (_, i) => `${i},`).join('');
       for (const part of sent.split(',')) if (part) c.socket.write(`${part},`);
-      await until('every chunk', () => c.text() === sent);
+      await until('every chunk', () => c.text() === sent, { timeoutMs: 5_000 });
       assert.equal(proxy.mode, 'delay');
       c.socket.destroy();
     } finally {
