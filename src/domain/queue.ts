@@ -4,16 +4,18 @@
 // 100,000 entries changes about as cheaply as one of 100, and every older state stays intact.
 // Wide nodes rather than a binary tree (issue 21): a treap walked ~25 nodes at 100,000 entries,
 // each a likely cache miss, and a vote that moves its entry walks two such paths; here each level
-// is one node whose keys sit in two small number arrays, searched without reading an entry.
+// is one node and one array (keys, sizes and children side by side in it), searched without
+// reading an entry: about two memory reads a level where the treap took one or two a node.
 //
 // Invariants:
 // - In-order, the entries are sorted by `compareEntries` (score descending, then seq ascending);
 //   seq is unique within a room, so keys are unique.
 // - Every leaf is at the same depth; every node but the root holds MIN..MAX (8..32) entries or
 //   children; a root that is a branch has at least two children.
-// - A leaf keeps the score and seq of each of its entries (`scores`, `seqs`), a branch the last key
-//   of each child and each child's size (`sizes`), so a descent compares and counts numbers held in
-//   the nodes it walks and reads no entry object; each node holds its subtree's size, summed track
+// - A leaf keeps the score and seq of each of its entries beside it, a branch the last key of each
+//   child and each child's size beside it (one flat array, `slots`), so a descent compares and
+//   counts numbers held in the nodes it walks and reads no entry object; each node holds its
+//   subtree's size, summed track
 //   durations and count of tracks of unknown length (durationMs 0), so positions ("position N")
 //   and ETAs cost O(log n).
 // - The shape depends on the order of past operations (a B-tree's does), so the tree is a private
@@ -40,16 +42,19 @@ const MAX = 32;
  * 16 the next removal from it would rejoin it with a neighbour (and often split them again).
  */
 const MIN = MAX / 4;
+/** Slots per entry in a leaf: score, seq, entry. */
+const LEAF = 3;
+/** Slots per child in a branch: last score, last seq, size, child. */
+const BRANCH = 4;
 
-/** A leaf (`entries` set, `children` and `sizes` null) or a branch (the other way round). */
+type Slot = number | QueueEntry | Node;
+
 interface Node {
-  readonly entries: readonly QueueEntry[] | null;
-  readonly children: readonly Node[] | null;
-  /** Each child's size (branches). */
-  readonly sizes: readonly number[] | null;
-  /** The key of each entry (leaves) or the last key of each child (branches). */
-  readonly scores: readonly number[];
-  readonly seqs: readonly number[];
+  readonly leaf: boolean;
+  /** Leaves: score, seq, entry for each entry; branches: last score, last seq, size, child for each child. */
+  readonly slots: readonly Slot[];
+  /** Entries (leaves) or children (branches). */
+  readonly width: number;
   readonly size: number;
   /** Summed track durations of the subtree. */
   readonly durationMs: number;
@@ -57,18 +62,55 @@ interface Node {
   readonly unknown: number;
 }
 
-function width(n: Node): number {
-  return n.scores.length;
+function make(
+  leaf: boolean,
+  slots: readonly Slot[],
+  size: number,
+  durationMs: number,
+  unknown: number,
+): Node {
+  return { leaf, slots, width: slots.length / (leaf ? LEAF : BRANCH), size, durationMs, unknown };
 }
 
-/** The first slot whose key is at or after (score, seq) in queue order; width(n) when none is. */
+function scoreAt(n: Node, i: number): number {
+  return n.slots[i * (n.leaf ? LEAF : BRANCH)] as number;
+}
+
+function seqAt(n: Node, i: number): number {
+  return n.slots[i * (n.leaf ? LEAF : BRANCH) + 1] as number;
+}
+
+function entryAt(leaf: Node, i: number): QueueEntry {
+  return leaf.slots[i * LEAF + 2] as QueueEntry;
+}
+
+function sizeAt(branch: Node, i: number): number {
+  return branch.slots[i * BRANCH + 2] as number;
+}
+
+function childAt(branch: Node, i: number): Node {
+  return branch.slots[i * BRANCH + 3] as Node;
+}
+
+function childrenOf(branch: Node): Node[] {
+  return Array.from({ length: branch.width }, (_, i) => childAt(branch, i));
+}
+
+/** A child's four slots in its parent. */
+function slotsOf(c: Node): Slot[] {
+  return [scoreAt(c, c.width - 1), seqAt(c, c.width - 1), c.size, c];
+}
+
+/** The first slot whose key is at or after (score, seq) in queue order; the width when none is. */
 function lowerBound(n: Node, score: number, seq: number): number {
-  const { scores, seqs } = n;
+  const { slots } = n;
+  const step = n.leaf ? LEAF : BRANCH;
   let lo = 0;
-  let hi = scores.length;
+  let hi = n.width;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (scores[mid]! - score > 0 || (scores[mid] === score && seqs[mid]! < seq)) lo = mid + 1;
+    const s = slots[mid * step] as number;
+    if (s > score || (s === score && (slots[mid * step + 1] as number) < seq)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -78,98 +120,84 @@ function unknownOf(entry: QueueEntry): number {
   return entry.track.durationMs === 0 ? 1 : 0;
 }
 
-/** A leaf of these entries and keys, its sums counted (used where entries are regrouped). */
-function leafOf(entries: readonly QueueEntry[], scores: readonly number[], seqs: readonly number[]): Node {
+/** A leaf of these slots, its sums counted (where entries are regrouped). */
+function leafOf(slots: readonly Slot[]): Node {
   let durationMs = 0;
   let unknown = 0;
-  for (const e of entries) {
+  for (let i = 2; i < slots.length; i += LEAF) {
+    const e = slots[i] as QueueEntry;
     durationMs += e.track.durationMs;
     unknown += unknownOf(e);
   }
-  return { entries, children: null, sizes: null, scores, seqs, size: entries.length, durationMs, unknown };
+  return make(true, slots, slots.length / LEAF, durationMs, unknown);
 }
 
-/** A branch of these children, its keys and sums taken from them (used where children are regrouped). */
+/** A branch of these children, its keys and sums taken from them (where children are regrouped). */
 function branchOf(children: readonly Node[]): Node {
-  const sizes: number[] = [];
-  const scores: number[] = [];
-  const seqs: number[] = [];
   let size = 0;
   let durationMs = 0;
   let unknown = 0;
   for (const c of children) {
-    sizes.push(c.size);
-    scores.push(c.scores[width(c) - 1]!);
-    seqs.push(c.seqs[width(c) - 1]!);
     size += c.size;
     durationMs += c.durationMs;
     unknown += c.unknown;
   }
-  return { entries: null, children, sizes, scores, seqs, size, durationMs, unknown };
+  return make(false, children.flatMap(slotsOf), size, durationMs, unknown);
 }
 
-/** Branch `p` with child `i` replaced by `c` (sums adjusted by the difference, no child read). */
+/** Branch `p` with child `i` replaced by `c` (sums adjusted by the difference). */
 function withChild(p: Node, i: number, c: Node): Node {
-  const old = p.children![i]!;
-  return {
-    entries: null,
-    children: p.children!.with(i, c),
-    sizes: p.sizes!.with(i, c.size),
-    scores: p.scores.with(i, c.scores[width(c) - 1]!),
-    seqs: p.seqs.with(i, c.seqs[width(c) - 1]!),
-    size: p.size - old.size + c.size,
-    durationMs: p.durationMs - old.durationMs + c.durationMs,
-    unknown: p.unknown - old.unknown + c.unknown,
-  };
+  const old = childAt(p, i);
+  const slots = p.slots.slice();
+  slots[i * BRANCH] = scoreAt(c, c.width - 1);
+  slots[i * BRANCH + 1] = seqAt(c, c.width - 1);
+  slots[i * BRANCH + 2] = c.size;
+  slots[i * BRANCH + 3] = c;
+  return make(
+    false,
+    slots,
+    p.size - old.size + c.size,
+    p.durationMs - old.durationMs + c.durationMs,
+    p.unknown - old.unknown + c.unknown,
+  );
 }
 
 /** Branch `p` with `count` children from `i` replaced by `replacement`. */
 function spliceChildren(p: Node, i: number, count: number, replacement: readonly Node[]): Node {
-  const children = p.children!.toSpliced(i, count, ...replacement);
+  let size = p.size;
   let durationMs = p.durationMs;
   let unknown = p.unknown;
-  let size = p.size;
   for (let k = i; k < i + count; k++) {
-    const c = p.children![k]!;
+    const c = childAt(p, k);
+    size -= c.size;
     durationMs -= c.durationMs;
     unknown -= c.unknown;
-    size -= c.size;
   }
   for (const c of replacement) {
+    size += c.size;
     durationMs += c.durationMs;
     unknown += c.unknown;
-    size += c.size;
   }
-  return {
-    entries: null,
-    children,
-    sizes: p.sizes!.toSpliced(i, count, ...replacement.map((c) => c.size)),
-    scores: p.scores.toSpliced(i, count, ...replacement.map((c) => c.scores[width(c) - 1]!)),
-    seqs: p.seqs.toSpliced(i, count, ...replacement.map((c) => c.seqs[width(c) - 1]!)),
-    size,
-    durationMs,
-    unknown,
-  };
+  const slots = p.slots.toSpliced(i * BRANCH, count * BRANCH, ...replacement.flatMap(slotsOf));
+  return make(false, slots, size, durationMs, unknown);
 }
 
 /** A node of more than MAX slots as two halves (each at least MIN). */
 function halves(n: Node): [Node, Node] {
-  const cut = width(n) >>> 1;
-  if (n.entries !== null) {
-    const left = leafOf(n.entries.slice(0, cut), n.scores.slice(0, cut), n.seqs.slice(0, cut));
-    const right: Node = {
-      entries: n.entries.slice(cut),
-      children: null,
-      sizes: null,
-      scores: n.scores.slice(cut),
-      seqs: n.seqs.slice(cut),
-      size: n.size - left.size,
-      durationMs: n.durationMs - left.durationMs,
-      unknown: n.unknown - left.unknown,
-    };
+  const cut = n.width >>> 1;
+  if (n.leaf) {
+    const left = leafOf(n.slots.slice(0, cut * LEAF));
+    const right = make(
+      true,
+      n.slots.slice(cut * LEAF),
+      n.size - left.size,
+      n.durationMs - left.durationMs,
+      n.unknown - left.unknown,
+    );
     return [left, right];
   }
-  return [branchOf(n.children!.slice(0, cut)), branchOf(n.children!.slice(cut))];
+  const children = childrenOf(n);
+  return [branchOf(children.slice(0, cut)), branchOf(children.slice(cut))];
 }
 
 /**
@@ -177,44 +205,35 @@ function halves(n: Node): [Node, Node] {
  * sums add up without reading an entry (at 100,000 entries each read is a likely cache miss).
  */
 function rejoin(a: Node, b: Node): Node[] {
-  const joined: Node =
-    a.entries !== null
-      ? {
-          entries: [...a.entries, ...b.entries!],
-          children: null,
-          sizes: null,
-          scores: [...a.scores, ...b.scores],
-          seqs: [...a.seqs, ...b.seqs],
-          size: a.size + b.size,
-          durationMs: a.durationMs + b.durationMs,
-          unknown: a.unknown + b.unknown,
-        }
-      : branchOf([...a.children!, ...b.children!]);
-  return width(joined) > MAX ? halves(joined) : [joined];
+  const joined = make(
+    a.leaf,
+    [...a.slots, ...b.slots],
+    a.size + b.size,
+    a.durationMs + b.durationMs,
+    a.unknown + b.unknown,
+  );
+  return joined.width > MAX ? halves(joined) : [joined];
 }
 
 /** `t` with `entry` (key score, seq) inserted: one node, or two when it had to split. */
 function insert(t: Node, entry: QueueEntry, score: number, seq: number): Node[] {
   const i = lowerBound(t, score, seq);
   let n: Node;
-  if (t.entries !== null) {
-    n = {
-      entries: t.entries.toSpliced(i, 0, entry),
-      children: null,
-      sizes: null,
-      scores: t.scores.toSpliced(i, 0, score),
-      seqs: t.seqs.toSpliced(i, 0, seq),
-      size: t.size + 1,
-      durationMs: t.durationMs + entry.track.durationMs,
-      unknown: t.unknown + unknownOf(entry),
-    };
+  if (t.leaf) {
+    n = make(
+      true,
+      t.slots.toSpliced(i * LEAF, 0, score, seq, entry),
+      t.size + 1,
+      t.durationMs + entry.track.durationMs,
+      t.unknown + unknownOf(entry),
+    );
   } else {
     // After every child's last key: it goes at the end of the last child.
-    const c = Math.min(i, width(t) - 1);
-    const parts = insert(t.children![c]!, entry, score, seq);
+    const c = Math.min(i, t.width - 1);
+    const parts = insert(childAt(t, c), entry, score, seq);
     n = parts.length === 1 ? withChild(t, c, parts[0]!) : spliceChildren(t, c, 1, parts);
   }
-  return width(n) > MAX ? halves(n) : [n];
+  return n.width > MAX ? halves(n) : [n];
 }
 
 function misplaced(entry: QueueEntry): Error {
@@ -224,38 +243,35 @@ function misplaced(entry: QueueEntry): Error {
 /** `t` without `entry` (key score, seq); the result may hold fewer than MIN (its parent mends it). */
 function remove(t: Node, entry: QueueEntry, score: number, seq: number): Node {
   const i = lowerBound(t, score, seq);
-  if (i === width(t)) throw misplaced(entry);
-  if (t.entries !== null) {
-    if (t.scores[i] !== score || t.seqs[i] !== seq || t.entries[i]!.entryId !== entry.entryId) {
+  if (i === t.width) throw misplaced(entry);
+  if (t.leaf) {
+    const gone = entryAt(t, i);
+    if (scoreAt(t, i) !== score || seqAt(t, i) !== seq || gone.entryId !== entry.entryId) {
       throw misplaced(entry);
     }
-    const gone = t.entries[i]!;
-    return {
-      entries: t.entries.toSpliced(i, 1),
-      children: null,
-      sizes: null,
-      scores: t.scores.toSpliced(i, 1),
-      seqs: t.seqs.toSpliced(i, 1),
-      size: t.size - 1,
-      durationMs: t.durationMs - gone.track.durationMs,
-      unknown: t.unknown - unknownOf(gone),
-    };
+    return make(
+      true,
+      t.slots.toSpliced(i * LEAF, LEAF),
+      t.size - 1,
+      t.durationMs - gone.track.durationMs,
+      t.unknown - unknownOf(gone),
+    );
   }
-  const c = remove(t.children![i]!, entry, score, seq);
-  if (width(c) >= MIN || width(t) === 1) {
-    return width(c) === 0 ? spliceChildren(t, i, 1, []) : withChild(t, i, c);
+  const c = remove(childAt(t, i), entry, score, seq);
+  if (c.width >= MIN || t.width === 1) {
+    return c.width === 0 ? spliceChildren(t, i, 1, []) : withChild(t, i, c);
   }
   // Too small: rejoined with a neighbour (then split again if the two make more than MAX).
-  const j = i + 1 < width(t) ? i : i - 1;
-  const [a, b] = j === i ? [c, t.children![i + 1]!] : [t.children![i - 1]!, c];
-  return spliceChildren(t, j, 2, rejoin(a, b));
+  return i + 1 < t.width
+    ? spliceChildren(t, i, 2, rejoin(c, childAt(t, i + 1)))
+    : spliceChildren(t, i - 1, 2, rejoin(childAt(t, i - 1), c));
 }
 
 /** The root after a removal: a branch left with one child gives way to it; an empty tree is null. */
 function settle(t: Node): Node | null {
   let n = t;
-  while (n.children !== null && n.children.length === 1) n = n.children[0]!;
-  return width(n) === 0 ? null : n;
+  while (!n.leaf && n.width === 1) n = childAt(n, 0);
+  return n.width === 0 ? null : n;
 }
 
 /** The root after an insertion that may have split it. */
@@ -264,36 +280,36 @@ function grow(parts: Node[]): Node {
 }
 
 /**
- * The tree with `before` replaced by `after` in the same slot of the same leaf, when `after` still
- * sorts between the entries either side of it there; null when it must move (or sits at either
- * end of its leaf, whose neighbours are in other leaves). One descent and one path copy instead of
- * a removal and an insertion.
+ * The tree with `before` replaced by `after` (key score, the same seq) in the same slot of the same
+ * leaf, when `after` still sorts between the entries either side of it there; null when it must
+ * move (or sits at either end of its leaf, whose neighbours are in other leaves). One descent and
+ * one path copy instead of a removal and an insertion.
  */
 function replaceInPlace(t: Node, before: QueueEntry, after: QueueEntry, score: number): Node | null {
   const seq = before.seq;
   const i = lowerBound(t, scoreOf(before), seq);
-  if (i === width(t)) throw misplaced(before);
-  if (t.entries !== null) {
-    if (t.seqs[i] !== seq || t.entries[i]!.entryId !== before.entryId) throw misplaced(before);
-    if (i === 0 || i === width(t) - 1) return null;
-    const prev = t.scores[i - 1]!;
-    const next = t.scores[i + 1]!;
-    // Strictly between: the previous sorts first (higher score, or equal with a smaller seq).
-    if (!(prev > score || (prev === score && t.seqs[i - 1]! < seq))) return null;
-    if (!(score > next || (score === next && seq < t.seqs[i + 1]!))) return null;
-    return {
-      entries: t.entries.with(i, after),
-      children: null,
-      sizes: null,
-      scores: t.scores.with(i, score),
-      seqs: t.seqs,
-      size: t.size,
-      durationMs: t.durationMs - before.track.durationMs + after.track.durationMs,
-      unknown: t.unknown - unknownOf(before) + unknownOf(after),
-    };
+  if (i === t.width) throw misplaced(before);
+  if (!t.leaf) {
+    const c = replaceInPlace(childAt(t, i), before, after, score);
+    return c === null ? null : withChild(t, i, c);
   }
-  const c = replaceInPlace(t.children![i]!, before, after, score);
-  return c === null ? null : withChild(t, i, c);
+  if (seqAt(t, i) !== seq || entryAt(t, i).entryId !== before.entryId) throw misplaced(before);
+  if (i === 0 || i === t.width - 1) return null;
+  const prev = scoreAt(t, i - 1);
+  const next = scoreAt(t, i + 1);
+  // Strictly between: the previous sorts first (higher score, or equal with a smaller seq).
+  if (!(prev > score || (prev === score && seqAt(t, i - 1) < seq))) return null;
+  if (!(score > next || (score === next && seq < seqAt(t, i + 1)))) return null;
+  const slots = t.slots.slice();
+  slots[i * LEAF] = score;
+  slots[i * LEAF + 2] = after;
+  return make(
+    true,
+    slots,
+    t.size,
+    t.durationMs - before.track.durationMs + after.track.durationMs,
+    t.unknown - unknownOf(before) + unknownOf(after),
+  );
 }
 
 interface Indexes {
@@ -304,7 +320,7 @@ interface Indexes {
   readonly perMember: PMap<number>;
 }
 
-const EMPTY_LEAF: Node = leafOf([], [], []);
+const EMPTY_LEAF: Node = make(true, [], 0, 0, 0);
 
 /** Slices [from, to) cutting `n` items into the fewest groups of at most MAX, as even as can be. */
 function groups(n: number): [number, number][] {
@@ -358,14 +374,9 @@ export class Queue implements Iterable<QueueEntry> {
       }
     }
     if (entries.length === 0) return Queue.EMPTY;
-    let level = groups(entries.length).map(([from, to]) => {
-      const slice = entries.slice(from, to);
-      return leafOf(
-        slice,
-        slice.map((e) => scoreOf(e)),
-        slice.map((e) => e.seq),
-      );
-    });
+    let level = groups(entries.length).map(([from, to]) =>
+      leafOf(entries.slice(from, to).flatMap((e) => [scoreOf(e), e.seq, e])),
+    );
     while (level.length > 1) {
       const below = level;
       level = groups(below.length).map(([from, to]) => branchOf(below.slice(from, to)));
@@ -390,12 +401,12 @@ export class Queue implements Iterable<QueueEntry> {
     let k = i < 0 ? i + n : i;
     if (!Number.isInteger(k) || k < 0 || k >= n) return undefined;
     let t = this.#root!;
-    while (t.entries === null) {
+    while (!t.leaf) {
       let c = 0;
-      while (k >= t.sizes![c]!) k -= t.sizes![c++]!;
-      t = t.children![c]!;
+      while (k >= sizeAt(t, c)) k -= sizeAt(t, c++);
+      t = childAt(t, c);
     }
-    return t.entries[k];
+    return entryAt(t, k);
   }
 
   /** Where `entry` (as it is in the queue, with its current votes) stands: 0-based, or -1. */
@@ -406,14 +417,14 @@ export class Queue implements Iterable<QueueEntry> {
     let before = 0;
     while (t !== null) {
       const i = lowerBound(t, score, seq);
-      if (i === width(t)) return -1;
-      if (t.entries !== null) {
-        return t.seqs[i] === seq && t.scores[i] === score && t.entries[i]!.entryId === entry.entryId
+      if (i === t.width) return -1;
+      if (t.leaf) {
+        return seqAt(t, i) === seq && scoreAt(t, i) === score && entryAt(t, i).entryId === entry.entryId
           ? before + i
           : -1;
       }
-      for (let c = 0; c < i; c++) before += t.sizes![c]!;
-      t = t.children![i]!;
+      for (let c = 0; c < i; c++) before += sizeAt(t, c);
+      t = childAt(t, i);
     }
     return -1;
   }
@@ -423,7 +434,7 @@ export class Queue implements Iterable<QueueEntry> {
     const score = scoreOf(entry);
     const root =
       this.#root === null
-        ? leafOf([entry], [score], [entry.seq])
+        ? leafOf([score, entry.seq, entry])
         : grow(insert(this.#root, entry, score, entry.seq));
     return new Queue(root, indexAdd(this.index, entry));
   }
@@ -470,30 +481,30 @@ export class Queue implements Iterable<QueueEntry> {
   checkShape(): void {
     const root = this.#root;
     if (root === null) return;
-    if (root.children !== null && root.children.length < 2) throw new Error('a branch root of one child');
+    if (!root.leaf && root.width < 2) throw new Error('a branch root of one child');
     let depth = -1;
     const visit = (n: Node, d: number, isRoot: boolean): void => {
-      const w = width(n);
-      if (w > MAX || (!isRoot && w < MIN)) throw new Error(`a node of ${w} at depth ${d}`);
-      if (n.seqs.length !== w) throw new Error('keys of two lengths');
-      if (n.entries !== null) {
+      const w = n.width;
+      if (!Number.isInteger(w) || w > MAX || (!isRoot && w < MIN))
+        throw new Error(`a node of ${w} at depth ${d}`);
+      if (n.leaf) {
         if (depth === -1) depth = d;
         if (depth !== d) throw new Error(`leaves at depths ${depth} and ${d}`);
-        const sums = leafOf(n.entries, n.scores, n.seqs);
-        n.entries.forEach((e, i) => {
-          if (scoreOf(e) !== n.scores[i] || e.seq !== n.seqs[i]) throw new Error(`stale key at ${e.entryId}`);
-        });
+        for (let i = 0; i < w; i++) {
+          const e = entryAt(n, i);
+          if (scoreOf(e) !== scoreAt(n, i) || e.seq !== seqAt(n, i))
+            throw new Error(`stale key at ${e.entryId}`);
+        }
+        const sums = leafOf(n.slots);
         if (n.size !== w || sums.durationMs !== n.durationMs || sums.unknown !== n.unknown) {
           throw new Error('stale leaf sums');
         }
         return;
       }
-      n.children!.forEach((c) => visit(c, d + 1, false));
-      const sums = branchOf(n.children!);
-      const same = (a: readonly number[], b: readonly number[]) => a.every((x, i) => x === b[i]);
-      if (!same(sums.sizes!, n.sizes!) || !same(sums.scores, n.scores) || !same(sums.seqs, n.seqs)) {
-        throw new Error('stale child sizes or keys');
-      }
+      const children = childrenOf(n);
+      for (const c of children) visit(c, d + 1, false);
+      const sums = branchOf(children);
+      if (sums.slots.some((x, i) => x !== n.slots[i])) throw new Error('stale child keys or sizes');
       if (sums.size !== n.size || sums.durationMs !== n.durationMs || sums.unknown !== n.unknown) {
         throw new Error('stale branch sums');
       }
@@ -532,22 +543,22 @@ export class Queue implements Iterable<QueueEntry> {
     let k = Math.max(0, Math.min(count, this.length));
     let t = this.#root;
     while (t !== null && k > 0) {
-      if (t.entries !== null) {
+      if (t.leaf) {
         for (let i = 0; i < k; i++) {
-          durationMs += t.entries[i]!.track.durationMs;
-          unknown += unknownOf(t.entries[i]!);
+          durationMs += entryAt(t, i).track.durationMs;
+          unknown += unknownOf(entryAt(t, i));
         }
         break;
       }
       let c = 0;
-      while (k >= t.sizes![c]!) {
-        const child = t.children![c++]!;
+      while (k >= sizeAt(t, c)) {
+        const child = childAt(t, c++);
         durationMs += child.durationMs;
         unknown += child.unknown;
         k -= child.size;
         if (k === 0) break;
       }
-      t = k === 0 ? null : t.children![c]!;
+      t = k === 0 ? null : childAt(t, c);
     }
     return { durationMs, unknown };
   }
@@ -559,25 +570,25 @@ export class Queue implements Iterable<QueueEntry> {
     // The branches above the leaf holding position k, each with the slot of the child taken.
     const path: [Node, number][] = [];
     let t = this.#root;
-    while (t.entries === null) {
+    while (!t.leaf) {
       let c = 0;
-      while (k >= t.sizes![c]!) k -= t.sizes![c++]!;
+      while (k >= sizeAt(t, c)) k -= sizeAt(t, c++);
       path.push([t, c]);
-      t = t.children![c]!;
+      t = childAt(t, c);
     }
     for (;;) {
-      for (let i = k; i < t.entries.length; i++) yield t.entries[i]!;
+      for (let i = k; i < t.width; i++) yield entryAt(t, i);
       k = 0;
       // Up to the nearest branch with a child after the one taken, then down its first children.
       let top = path.pop();
-      while (top !== undefined && top[1] + 1 >= width(top[0])) top = path.pop();
+      while (top !== undefined && top[1] + 1 >= top[0].width) top = path.pop();
       if (top === undefined) return;
       const [p, c] = top;
       path.push([p, c + 1]);
-      t = p.children![c + 1]!;
-      while (t.entries === null) {
+      t = childAt(p, c + 1);
+      while (!t.leaf) {
         path.push([t, 0]);
-        t = t.children![0]!;
+        t = childAt(t, 0);
       }
     }
   }
