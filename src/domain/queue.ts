@@ -1,20 +1,28 @@
-// The queue as a persistent ordered structure: a treap (a binary search tree that is also a heap on
-// a priority) whose nodes are never changed once made. Inserting or removing an entry copies only
-// the O(log n) nodes on its path and shares the rest with the queue it came from, so a room of
-// 100,000 entries changes as cheaply as one of 100, and every older state stays intact.
+// The queue as a persistent ordered structure: a B+-tree (entries in the leaves, 8 to 32 to a node)
+// whose nodes are never changed once made. Inserting or removing an entry copies only the nodes on
+// its path (4 at 100,000 entries) and shares the rest with the queue it came from, so a room of
+// 100,000 entries changes about as cheaply as one of 100, and every older state stays intact.
+// Wide nodes rather than a binary tree (issue 21): a treap walked ~25 nodes at 100,000 entries,
+// each a likely cache miss, and a vote that moves its entry walks two such paths; here each level
+// is one node and one array (keys, sizes and children side by side in it), searched without
+// reading an entry: about two memory reads a level where the treap took one or two a node.
 //
 // Invariants:
-// - In-order, the entries are sorted by `compareEntries` (score descending, then seq ascending).
-// - Each node's priority is a hash of its entry's seq (unique within a room), and no child has a
-//   higher priority than its parent. Keys and priorities together fix the tree's shape, so equal
-//   queues are equal trees however they were built: a deep comparison of two states compares their
-//   queues' contents, and nothing depends on the order of past operations. The hash is a fixed
-//   function (no randomness): every node builds the same tree, and its depth is O(log n) expected.
-// - Each node holds its subtree's size, summed track durations and count of tracks of unknown
-//   length (durationMs 0), so positions ("position N") and ETAs cost O(log n).
-// - Each node keeps its entry's score, seq and priority beside it, so a descent compares numbers
-//   held in the nodes it walks and reads no entry object (at 100,000 entries each read is a likely
-//   cache miss).
+// - In-order, the entries are sorted by `compareEntries` (score descending, then seq ascending);
+//   seq is unique within a room, so keys are unique.
+// - Every leaf is at the same depth; every node but the root holds MIN..MAX (8..32) entries or
+//   children; a root that is a branch has at least two children.
+// - A leaf keeps the score and seq of each of its entries beside it, a branch the last key of each
+//   child and each child's size beside it (one flat array, `slots`), so a descent compares and
+//   counts numbers held in the nodes it walks and reads no entry object; each node holds its
+//   subtree's size, summed track
+//   durations and count of tracks of unknown length (durationMs 0), so positions ("position N")
+//   and ETAs cost O(log n).
+// - The shape depends on the order of past operations (a B-tree's does), so the tree is a private
+//   field, invisible to a deep comparison: what a deep comparison of two states sees of a queue is
+//   its indexes below, which are functions of the entries alone (equal contents, equal objects;
+//   the entries fix the order). Nothing is derived from the shape: JSON, positions, views and the
+//   verifier's digests read the entries in order, so apply() stays deterministic.
 // - Beside the tree, persistent hash maps (hmap.ts) index the entries by entry id and track id (both
 //   unique within a queue: addTrack refuses a second one of either) and a persistent map (pmap.ts)
 //   counts them per member, so lookups cost O(log n) for every state, old or new, nothing rebuilt.
@@ -22,20 +30,31 @@
 //   and logs keep their format; restore() turns the array back into a tree (Queue.fromSorted).
 
 import { HMap } from './hmap.ts';
-import { mix32, PMap } from './pmap.ts';
+import { PMap } from './pmap.ts';
 import { compareEntries, scoreOf } from './rank.ts';
 import type { QueueEntry } from './types.ts';
 
 export { compareEntries, scoreOf };
 
+const MAX = 32;
+/**
+ * A quarter, not the textbook half: a node split at MAX + 1 holds 16 or 17, and with a minimum of
+ * 16 the next removal from it would rejoin it with a neighbour (and often split them again).
+ */
+const MIN = MAX / 4;
+/** Slots per entry in a leaf: score, seq, entry. */
+const LEAF = 3;
+/** Slots per child in a branch: last score, last seq, size, child. */
+const BRANCH = 4;
+
+type Slot = number | QueueEntry | Node;
+
 interface Node {
-  readonly entry: QueueEntry;
-  /** The entry's score, seq and priority, kept here so that a descent reads no entry. */
-  readonly score: number;
-  readonly seq: number;
-  readonly priority: number;
-  readonly left: Node | null;
-  readonly right: Node | null;
+  readonly leaf: boolean;
+  /** Leaves: score, seq, entry for each entry; branches: last score, last seq, size, child for each child. */
+  readonly slots: readonly Slot[];
+  /** Entries (leaves) or children (branches). */
+  readonly width: number;
   readonly size: number;
   /** Summed track durations of the subtree. */
   readonly durationMs: number;
@@ -43,134 +62,254 @@ interface Node {
   readonly unknown: number;
 }
 
-/** Where an entry sorts: its score and seq (what `compareEntries` reads), and its priority. */
-interface Key {
-  readonly score: number;
-  readonly seq: number;
-  readonly priority: number;
+function make(
+  leaf: boolean,
+  slots: readonly Slot[],
+  size: number,
+  durationMs: number,
+  unknown: number,
+): Node {
+  return { leaf, slots, width: slots.length / (leaf ? LEAF : BRANCH), size, durationMs, unknown };
 }
 
-/** A 32-bit mix of the seq (murmur3's finaliser): consecutive seqs get unrelated priorities. */
-function priority(seq: number): number {
-  return mix32(seq);
+function scoreAt(n: Node, i: number): number {
+  return n.slots[i * (n.leaf ? LEAF : BRANCH)] as number;
 }
 
-function keyOf(entry: QueueEntry): Key {
-  return { score: scoreOf(entry), seq: entry.seq, priority: priority(entry.seq) };
+function seqAt(n: Node, i: number): number {
+  return n.slots[i * (n.leaf ? LEAF : BRANCH) + 1] as number;
 }
 
-/** `compareEntries` of an entry with key `k` and the entry of node `n`. */
-function compare(k: Key, n: Key): number {
-  return n.score - k.score || k.seq - n.seq;
+function entryAt(leaf: Node, i: number): QueueEntry {
+  return leaf.slots[i * LEAF + 2] as QueueEntry;
 }
 
-/** A total order on priorities (ties, which a 32-bit hash allows, go to the smaller seq). */
-function above(a: Key, b: Key): boolean {
-  return a.priority > b.priority || (a.priority === b.priority && a.seq < b.seq);
+function sizeAt(branch: Node, i: number): number {
+  return branch.slots[i * BRANCH + 2] as number;
 }
 
-function make(entry: QueueEntry, k: Key, left: Node | null, right: Node | null): Node {
-  return {
-    entry,
-    score: k.score,
-    seq: k.seq,
-    priority: k.priority,
-    left,
-    right,
-    size: 1 + (left?.size ?? 0) + (right?.size ?? 0),
-    durationMs: entry.track.durationMs + (left?.durationMs ?? 0) + (right?.durationMs ?? 0),
-    unknown: (entry.track.durationMs === 0 ? 1 : 0) + (left?.unknown ?? 0) + (right?.unknown ?? 0),
-  };
+function childAt(branch: Node, i: number): Node {
+  return branch.slots[i * BRANCH + 3] as Node;
 }
 
-/** `n` with new children. */
-function node(n: Node, left: Node | null, right: Node | null): Node {
-  return make(n.entry, n, left, right);
+function childrenOf(branch: Node): Node[] {
+  return Array.from({ length: branch.width }, (_, i) => childAt(branch, i));
 }
 
-/** The entries of `t` that sort before `key`, and the rest. */
-function split(t: Node | null, key: Key): [Node | null, Node | null] {
-  if (t === null) return [null, null];
-  if (compare(key, t) > 0) {
-    const [l, r] = split(t.right, key);
-    return [node(t, t.left, l), r];
+/** A child's four slots in its parent. */
+function slotsOf(c: Node): Slot[] {
+  return [scoreAt(c, c.width - 1), seqAt(c, c.width - 1), c.size, c];
+}
+
+/** The first slot whose key is at or after (score, seq) in queue order; the width when none is. */
+function lowerBound(n: Node, score: number, seq: number): number {
+  const { slots } = n;
+  const step = n.leaf ? LEAF : BRANCH;
+  let lo = 0;
+  let hi = n.width;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const s = slots[mid * step] as number;
+    if (s > score || (s === score && (slots[mid * step + 1] as number) < seq)) lo = mid + 1;
+    else hi = mid;
   }
-  const [l, r] = split(t.left, key);
-  return [l, node(t, r, t.right)];
+  return lo;
 }
 
-/** Joins two trees, every entry of `a` sorting before every entry of `b`. */
-function merge(a: Node | null, b: Node | null): Node | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return above(a, b) ? node(a, a.left, merge(a.right, b)) : node(b, merge(a, b.left), b.right);
+function unknownOf(entry: QueueEntry): number {
+  return entry.track.durationMs === 0 ? 1 : 0;
 }
 
-function insert(t: Node | null, entry: QueueEntry, key: Key): Node {
-  if (t === null) return make(entry, key, null, null);
-  if (above(key, t)) {
-    const [l, r] = split(t, key);
-    return make(entry, key, l, r);
+/** A leaf of these slots, its sums counted (where entries are regrouped). */
+function leafOf(slots: readonly Slot[]): Node {
+  let durationMs = 0;
+  let unknown = 0;
+  for (let i = 2; i < slots.length; i += LEAF) {
+    const e = slots[i] as QueueEntry;
+    durationMs += e.track.durationMs;
+    unknown += unknownOf(e);
   }
-  return compare(key, t) < 0
-    ? node(t, insert(t.left, entry, key), t.right)
-    : node(t, t.left, insert(t.right, entry, key));
+  return make(true, slots, slots.length / LEAF, durationMs, unknown);
 }
 
-function remove(t: Node | null, entry: QueueEntry, key: Key): Node | null {
-  if (t === null) throw new Error(`entry ${entry.entryId} is not where its order says`);
-  const c = compare(key, t);
-  if (c === 0) {
-    if (t.entry.entryId !== entry.entryId)
-      throw new Error(`entry ${entry.entryId} is not where its order says`);
-    return merge(t.left, t.right);
+/** A branch of these children, its keys and sums taken from them (where children are regrouped). */
+function branchOf(children: readonly Node[]): Node {
+  let size = 0;
+  let durationMs = 0;
+  let unknown = 0;
+  for (const c of children) {
+    size += c.size;
+    durationMs += c.durationMs;
+    unknown += c.unknown;
   }
-  return c < 0 ? node(t, remove(t.left, entry, key), t.right) : node(t, t.left, remove(t.right, entry, key));
+  return make(false, children.flatMap(slotsOf), size, durationMs, unknown);
+}
+
+/** Branch `p` with child `i` replaced by `c` (sums adjusted by the difference). */
+function withChild(p: Node, i: number, c: Node): Node {
+  const old = childAt(p, i);
+  const slots = p.slots.slice();
+  slots[i * BRANCH] = scoreAt(c, c.width - 1);
+  slots[i * BRANCH + 1] = seqAt(c, c.width - 1);
+  slots[i * BRANCH + 2] = c.size;
+  slots[i * BRANCH + 3] = c;
+  return make(
+    false,
+    slots,
+    p.size - old.size + c.size,
+    p.durationMs - old.durationMs + c.durationMs,
+    p.unknown - old.unknown + c.unknown,
+  );
+}
+
+/** Branch `p` with `count` children from `i` replaced by `replacement`. */
+function spliceChildren(p: Node, i: number, count: number, replacement: readonly Node[]): Node {
+  let size = p.size;
+  let durationMs = p.durationMs;
+  let unknown = p.unknown;
+  for (let k = i; k < i + count; k++) {
+    const c = childAt(p, k);
+    size -= c.size;
+    durationMs -= c.durationMs;
+    unknown -= c.unknown;
+  }
+  for (const c of replacement) {
+    size += c.size;
+    durationMs += c.durationMs;
+    unknown += c.unknown;
+  }
+  const slots = p.slots.toSpliced(i * BRANCH, count * BRANCH, ...replacement.flatMap(slotsOf));
+  return make(false, slots, size, durationMs, unknown);
+}
+
+/** A node of more than MAX slots as two halves (each at least MIN). */
+function halves(n: Node): [Node, Node] {
+  const cut = n.width >>> 1;
+  if (n.leaf) {
+    const left = leafOf(n.slots.slice(0, cut * LEAF));
+    const right = make(
+      true,
+      n.slots.slice(cut * LEAF),
+      n.size - left.size,
+      n.durationMs - left.durationMs,
+      n.unknown - left.unknown,
+    );
+    return [left, right];
+  }
+  const children = childrenOf(n);
+  return [branchOf(children.slice(0, cut)), branchOf(children.slice(cut))];
 }
 
 /**
- * The tree with `before` replaced by `after` in the same node, when `after` still sorts between
- * the entries either side of it (so the order holds, and the priority, a function of the unchanged
- * seq, still fits the heap); null when it must move. One descent and one path copy instead of a
- * removal and an insertion (issue 21: most votes on a long queue of tied scores still move).
+ * Two neighbouring nodes of one level (`a` before `b`) as one node, or two if that is over MAX. The
+ * sums add up without reading an entry (at 100,000 entries each read is a likely cache miss).
  */
-function replaceInPlace(root: Node | null, before: QueueEntry, after: QueueEntry): Node | null {
-  const key = keyOf(before);
-  const path: Node[] = [];
-  let lower: Node | null = null;
-  let upper: Node | null = null;
-  let t = root;
-  while (t !== null) {
-    const c = compare(key, t);
-    if (c === 0) break;
-    path.push(t);
-    if (c < 0) {
-      upper = t;
-      t = t.left;
-    } else {
-      lower = t;
-      t = t.right;
+function rejoin(a: Node, b: Node): Node[] {
+  const joined = make(
+    a.leaf,
+    [...a.slots, ...b.slots],
+    a.size + b.size,
+    a.durationMs + b.durationMs,
+    a.unknown + b.unknown,
+  );
+  return joined.width > MAX ? halves(joined) : [joined];
+}
+
+/** `t` with `entry` (key score, seq) inserted: one node, or two when it had to split. */
+function insert(t: Node, entry: QueueEntry, score: number, seq: number): Node[] {
+  const i = lowerBound(t, score, seq);
+  let n: Node;
+  if (t.leaf) {
+    n = make(
+      true,
+      t.slots.toSpliced(i * LEAF, 0, score, seq, entry),
+      t.size + 1,
+      t.durationMs + entry.track.durationMs,
+      t.unknown + unknownOf(entry),
+    );
+  } else {
+    // After every child's last key: it goes at the end of the last child.
+    const c = Math.min(i, t.width - 1);
+    const parts = insert(childAt(t, c), entry, score, seq);
+    n = parts.length === 1 ? withChild(t, c, parts[0]!) : spliceChildren(t, c, 1, parts);
+  }
+  return n.width > MAX ? halves(n) : [n];
+}
+
+function misplaced(entry: QueueEntry): Error {
+  return new Error(`entry ${entry.entryId} is not where its order says`);
+}
+
+/** `t` without `entry` (key score, seq); the result may hold fewer than MIN (its parent mends it). */
+function remove(t: Node, entry: QueueEntry, score: number, seq: number): Node {
+  const i = lowerBound(t, score, seq);
+  if (i === t.width) throw misplaced(entry);
+  if (t.leaf) {
+    const gone = entryAt(t, i);
+    if (scoreAt(t, i) !== score || seqAt(t, i) !== seq || gone.entryId !== entry.entryId) {
+      throw misplaced(entry);
     }
+    return make(
+      true,
+      t.slots.toSpliced(i * LEAF, LEAF),
+      t.size - 1,
+      t.durationMs - gone.track.durationMs,
+      t.unknown - unknownOf(gone),
+    );
   }
-  if (t === null || t.entry.entryId !== before.entryId) {
-    throw new Error(`entry ${before.entryId} is not where its order says`);
+  const c = remove(childAt(t, i), entry, score, seq);
+  if (c.width >= MIN || t.width === 1) {
+    return c.width === 0 ? spliceChildren(t, i, 1, []) : withChild(t, i, c);
   }
-  // The neighbours: the last of the left subtree, else the ancestor last turned right at, and
-  // the first of the right subtree, else the ancestor last turned left at.
-  let pred = t.left;
-  if (pred !== null) while (pred.right !== null) pred = pred.right;
-  let succ = t.right;
-  if (succ !== null) while (succ.left !== null) succ = succ.left;
-  pred ??= lower;
-  succ ??= upper;
-  const k = keyOf(after);
-  if ((pred !== null && compare(k, pred) <= 0) || (succ !== null && compare(k, succ) >= 0)) return null;
-  let n = make(after, k, t.left, t.right);
-  for (let i = path.length - 1; i >= 0; i--) {
-    const p = path[i]!;
-    n = p.left === (i === path.length - 1 ? t : path[i + 1]!) ? node(p, n, p.right) : node(p, p.left, n);
+  // Too small: rejoined with a neighbour (then split again if the two make more than MAX).
+  return i + 1 < t.width
+    ? spliceChildren(t, i, 2, rejoin(c, childAt(t, i + 1)))
+    : spliceChildren(t, i - 1, 2, rejoin(childAt(t, i - 1), c));
+}
+
+/** The root after a removal: a branch left with one child gives way to it; an empty tree is null. */
+function settle(t: Node): Node | null {
+  let n = t;
+  while (!n.leaf && n.width === 1) n = childAt(n, 0);
+  return n.width === 0 ? null : n;
+}
+
+/** The root after an insertion that may have split it. */
+function grow(parts: Node[]): Node {
+  return parts.length === 1 ? parts[0]! : branchOf(parts);
+}
+
+/**
+ * The tree with `before` replaced by `after` (key score, the same seq) in the same slot of the same
+ * leaf, when `after` still sorts between the entries either side of it there; null when it must
+ * move (or sits at either end of its leaf, whose neighbours are in other leaves). One descent and
+ * one path copy instead of a removal and an insertion.
+ */
+function replaceInPlace(t: Node, before: QueueEntry, after: QueueEntry, score: number): Node | null {
+  const seq = before.seq;
+  const i = lowerBound(t, scoreOf(before), seq);
+  if (i === t.width) throw misplaced(before);
+  if (!t.leaf) {
+    const c = replaceInPlace(childAt(t, i), before, after, score);
+    return c === null ? null : withChild(t, i, c);
   }
-  return n;
+  if (seqAt(t, i) !== seq || entryAt(t, i).entryId !== before.entryId) throw misplaced(before);
+  if (i === 0 || i === t.width - 1) return null;
+  const prev = scoreAt(t, i - 1);
+  const next = scoreAt(t, i + 1);
+  // Strictly between: the previous sorts first (higher score, or equal with a smaller seq).
+  if (!(prev > score || (prev === score && seqAt(t, i - 1) < seq))) return null;
+  if (!(score > next || (score === next && seq < seqAt(t, i + 1)))) return null;
+  const slots = t.slots.slice();
+  slots[i * LEAF] = score;
+  slots[i * LEAF + 2] = after;
+  return make(
+    true,
+    slots,
+    t.size,
+    t.durationMs - before.track.durationMs + after.track.durationMs,
+    t.unknown - unknownOf(before) + unknownOf(after),
+  );
 }
 
 interface Indexes {
@@ -179,6 +318,17 @@ interface Indexes {
   readonly byTrack: HMap<string>;
   /** Entries waiting per member (addedBy). */
   readonly perMember: PMap<number>;
+}
+
+const EMPTY_LEAF: Node = make(true, [], 0, 0, 0);
+
+/** Slices [from, to) cutting `n` items into the fewest groups of at most MAX, as even as can be. */
+function groups(n: number): [number, number][] {
+  const count = Math.ceil(n / MAX);
+  return Array.from({ length: count }, (_, g) => [
+    Math.floor((g * n) / count),
+    Math.floor(((g + 1) * n) / count),
+  ]);
 }
 
 const NO_INDEXES: Indexes = { byEntry: HMap.empty(), byTrack: HMap.empty(), perMember: PMap.empty() };
@@ -203,18 +353,19 @@ function indexRemove(index: Indexes, entry: QueueEntry): Indexes {
 export class Queue implements Iterable<QueueEntry> {
   static readonly EMPTY = new Queue(null, NO_INDEXES);
 
-  /** The tree; null when empty. Enumerable, so deep equality of states compares the entries. */
-  readonly root: Node | null;
+  /** The tree; null when empty. Private, so invisible to deep comparisons (see the invariants). */
+  readonly #root: Node | null;
+  /** Enumerable: deep equality of states compares these, functions of the entries alone. */
   readonly index: Indexes;
 
   private constructor(root: Node | null, index: Indexes) {
-    this.root = root;
+    this.#root = root;
     this.index = index;
   }
 
   /**
    * The queue of these entries, which must already be in queue order (as in a snapshot); built in
-   * O(n) with a stack (a Cartesian tree), not by n insertions.
+   * O(n) level by level (nodes filled evenly, each MIN..MAX), not by n insertions.
    */
   static fromSorted(entries: readonly QueueEntry[]): Queue {
     for (let i = 1; i < entries.length; i++) {
@@ -222,23 +373,17 @@ export class Queue implements Iterable<QueueEntry> {
         throw new Error(`queue entries are not in order at ${i} (${entries[i]!.entryId})`);
       }
     }
-    const n = entries.length;
-    const keys = entries.map(keyOf);
-    const left = new Int32Array(n).fill(-1);
-    const right = new Int32Array(n).fill(-1);
-    const stack: number[] = [];
-    for (let i = 0; i < n; i++) {
-      let last = -1;
-      while (stack.length > 0 && above(keys[i]!, keys[stack.at(-1)!]!)) last = stack.pop()!;
-      left[i] = last;
-      if (stack.length > 0) right[stack.at(-1)!] = i;
-      stack.push(i);
+    if (entries.length === 0) return Queue.EMPTY;
+    let level = groups(entries.length).map(([from, to]) =>
+      leafOf(entries.slice(from, to).flatMap((e) => [scoreOf(e), e.seq, e])),
+    );
+    while (level.length > 1) {
+      const below = level;
+      level = groups(below.length).map(([from, to]) => branchOf(below.slice(from, to)));
     }
-    const build = (i: number): Node | null =>
-      i < 0 ? null : make(entries[i]!, keys[i]!, build(left[i]!), build(right[i]!));
     let index = NO_INDEXES;
     for (const entry of entries) index = indexAdd(index, entry);
-    return n === 0 ? Queue.EMPTY : new Queue(build(stack[0]!), index);
+    return new Queue(level[0]!, index);
   }
 
   /** Any entries, sorted here into queue order. */
@@ -247,7 +392,7 @@ export class Queue implements Iterable<QueueEntry> {
   }
 
   get length(): number {
-    return this.root?.size ?? 0;
+    return this.#root?.size ?? 0;
   }
 
   /** The entry at 0-based position `i` (negative counts from the end, as Array.at does). */
@@ -255,60 +400,124 @@ export class Queue implements Iterable<QueueEntry> {
     const n = this.length;
     let k = i < 0 ? i + n : i;
     if (!Number.isInteger(k) || k < 0 || k >= n) return undefined;
-    let t = this.root;
-    while (t !== null) {
-      const l = t.left?.size ?? 0;
-      if (k < l) t = t.left;
-      else if (k === l) return t.entry;
-      else {
-        k -= l + 1;
-        t = t.right;
-      }
+    let t = this.#root!;
+    while (!t.leaf) {
+      let c = 0;
+      while (k >= sizeAt(t, c)) k -= sizeAt(t, c++);
+      t = childAt(t, c);
     }
-    return undefined;
+    return entryAt(t, k);
   }
 
   /** Where `entry` (as it is in the queue, with its current votes) stands: 0-based, or -1. */
   indexOf(entry: QueueEntry): number {
-    const key = keyOf(entry);
-    let i = 0;
-    let t = this.root;
+    const score = scoreOf(entry);
+    const seq = entry.seq;
+    let t = this.#root;
+    let before = 0;
     while (t !== null) {
-      const c = compare(key, t);
-      if (c < 0) t = t.left;
-      else if (c > 0) {
-        i += (t.left?.size ?? 0) + 1;
-        t = t.right;
-      } else return t.entry.entryId === entry.entryId ? i + (t.left?.size ?? 0) : -1;
+      const i = lowerBound(t, score, seq);
+      if (i === t.width) return -1;
+      if (t.leaf) {
+        return seqAt(t, i) === seq && scoreAt(t, i) === score && entryAt(t, i).entryId === entry.entryId
+          ? before + i
+          : -1;
+      }
+      for (let c = 0; c < i; c++) before += sizeAt(t, c);
+      t = childAt(t, i);
     }
     return -1;
   }
 
   /** The queue with `entry` in its place. */
   insert(entry: QueueEntry): Queue {
-    return new Queue(insert(this.root, entry, keyOf(entry)), indexAdd(this.index, entry));
+    const score = scoreOf(entry);
+    const root =
+      this.#root === null
+        ? leafOf([score, entry.seq, entry])
+        : grow(insert(this.#root, entry, score, entry.seq));
+    return new Queue(root, indexAdd(this.index, entry));
   }
 
   /** The queue without `entry`, which must be in it as it is (same votes). */
   remove(entry: QueueEntry): Queue {
-    return new Queue(remove(this.root, entry, keyOf(entry)), indexRemove(this.index, entry));
+    if (this.#root === null) throw misplaced(entry);
+    return new Queue(
+      settle(remove(this.#root, entry, scoreOf(entry), entry.seq)),
+      indexRemove(this.index, entry),
+    );
   }
 
   /**
-   * The queue with `before` (in it as it is) replaced by `after`: the same entry (id, track, adder)
-   * with new counts, in its new place: in the same node when it stays between its neighbours,
+   * The queue with `before` (in it as it is) replaced by `after`: the same entry (id, track, adder,
+   * seq) with new counts, in its new place: in the same slot when it stays between its neighbours,
    * else removed and inserted. The per-member counts and the track index do not change, and the
    * entry index is overwritten in place rather than deleted and set again.
    */
   replace(before: QueueEntry, after: QueueEntry): Queue {
+    if (this.#root === null || before.seq !== after.seq) throw misplaced(before);
+    const score = scoreOf(after);
     const root =
-      replaceInPlace(this.root, before, after) ??
-      insert(remove(this.root, before, keyOf(before)), after, keyOf(after));
+      replaceInPlace(this.#root, before, after, score) ??
+      grow(
+        insert(
+          settle(remove(this.#root, before, scoreOf(before), before.seq)) ?? EMPTY_LEAF,
+          after,
+          score,
+          after.seq,
+        ),
+      );
     return new Queue(root, {
       byEntry: this.index.byEntry.set(after.entryId, after),
       byTrack: this.index.byTrack,
       perMember: this.index.perMember,
     });
+  }
+
+  /**
+   * The tree's invariants (see the top of this file), checked node by node; throws on the first
+   * broken one. For tests: nothing in the room calls it.
+   */
+  checkShape(): void {
+    const root = this.#root;
+    if (root === null) return;
+    if (!root.leaf && root.width < 2) throw new Error('a branch root of one child');
+    let depth = -1;
+    const visit = (n: Node, d: number, isRoot: boolean): void => {
+      const w = n.width;
+      if (!Number.isInteger(w) || w > MAX || (!isRoot && w < MIN))
+        throw new Error(`a node of ${w} at depth ${d}`);
+      if (n.leaf) {
+        if (depth === -1) depth = d;
+        if (depth !== d) throw new Error(`leaves at depths ${depth} and ${d}`);
+        for (let i = 0; i < w; i++) {
+          const e = entryAt(n, i);
+          if (scoreOf(e) !== scoreAt(n, i) || e.seq !== seqAt(n, i))
+            throw new Error(`stale key at ${e.entryId}`);
+        }
+        const sums = leafOf(n.slots);
+        if (n.size !== w || sums.durationMs !== n.durationMs || sums.unknown !== n.unknown) {
+          throw new Error('stale leaf sums');
+        }
+        return;
+      }
+      const children = childrenOf(n);
+      for (const c of children) visit(c, d + 1, false);
+      const sums = branchOf(children);
+      if (sums.slots.some((x, i) => x !== n.slots[i])) throw new Error('stale child keys or sizes');
+      if (sums.size !== n.size || sums.durationMs !== n.durationMs || sums.unknown !== n.unknown) {
+        throw new Error('stale branch sums');
+      }
+    };
+    visit(root, 0, true);
+    let previous: QueueEntry | undefined;
+    for (const e of this) {
+      if (previous !== undefined && compareEntries(previous, e) >= 0)
+        throw new Error(`out of order at ${e.entryId}`);
+      if (this.index.byEntry.get(e.entryId) !== e) throw new Error(`index stale at ${e.entryId}`);
+      previous = e;
+    }
+    if (this.index.byEntry.size !== root.size) throw new Error('index and tree differ in size');
   }
 
   /** The queued entry with this id. */
@@ -332,43 +541,55 @@ export class Queue implements Iterable<QueueEntry> {
     let durationMs = 0;
     let unknown = 0;
     let k = Math.max(0, Math.min(count, this.length));
-    let t = this.root;
+    let t = this.#root;
     while (t !== null && k > 0) {
-      const l = t.left?.size ?? 0;
-      if (k <= l) t = t.left;
-      else {
-        durationMs += (t.left?.durationMs ?? 0) + t.entry.track.durationMs;
-        unknown += (t.left?.unknown ?? 0) + (t.entry.track.durationMs === 0 ? 1 : 0);
-        k -= l + 1;
-        t = t.right;
+      if (t.leaf) {
+        for (let i = 0; i < k; i++) {
+          durationMs += entryAt(t, i).track.durationMs;
+          unknown += unknownOf(entryAt(t, i));
+        }
+        break;
       }
+      let c = 0;
+      while (k >= sizeAt(t, c)) {
+        const child = childAt(t, c++);
+        durationMs += child.durationMs;
+        unknown += child.unknown;
+        k -= child.size;
+        if (k === 0) break;
+      }
+      t = k === 0 ? null : childAt(t, c);
     }
     return { durationMs, unknown };
   }
 
   /** In order, from 0-based position `start`: O(log n) to get there, then O(1) amortised per entry. */
   *from(start: number): Generator<QueueEntry> {
-    const stack: Node[] = [];
-    let t = this.root;
     let k = Math.max(0, start);
-    // Descend to position k, keeping the ancestors whose entry comes after it.
-    while (t !== null) {
-      const l = t.left?.size ?? 0;
-      if (k < l) {
-        stack.push(t);
-        t = t.left;
-      } else if (k === l) {
-        stack.push(t);
-        break;
-      } else {
-        k -= l + 1;
-        t = t.right;
-      }
+    if (this.#root === null || k >= this.#root.size) return;
+    // The branches above the leaf holding position k, each with the slot of the child taken.
+    const path: [Node, number][] = [];
+    let t = this.#root;
+    while (!t.leaf) {
+      let c = 0;
+      while (k >= sizeAt(t, c)) k -= sizeAt(t, c++);
+      path.push([t, c]);
+      t = childAt(t, c);
     }
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      yield n.entry;
-      for (let c = n.right; c !== null; c = c.left) stack.push(c);
+    for (;;) {
+      for (let i = k; i < t.width; i++) yield entryAt(t, i);
+      k = 0;
+      // Up to the nearest branch with a child after the one taken, then down its first children.
+      let top = path.pop();
+      while (top !== undefined && top[1] + 1 >= top[0].width) top = path.pop();
+      if (top === undefined) return;
+      const [p, c] = top;
+      path.push([p, c + 1]);
+      t = childAt(p, c + 1);
+      while (!t.leaf) {
+        path.push([t, 0]);
+        t = childAt(t, 0);
+      }
     }
   }
 

@@ -127,3 +127,65 @@ void test('a queue refuses entries out of order and removals of entries it does 
   assert.throws(() => queue.remove({ ...entry(1, 0, 0), entryId: 'other' }), /not where its order says/);
   assert.deepEqual(JSON.parse(JSON.stringify(queue)), JSON.parse(JSON.stringify([...queue])));
 });
+
+/** Where `e` belongs in a sorted array (binary search): the model stays cheap on long queues. */
+function place(model: readonly QueueEntry[], e: QueueEntry): number {
+  let lo = 0;
+  let hi = model.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareEntries(model[mid]!, e) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+void test('a long queue keeps its tree balanced through growth, votes and shrinkage to nothing', () => {
+  // Thousands of entries: leaves split into branches that split in turn, then removals rejoin them
+  // level by level (the room properties stay at a few entries, a single leaf).
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 600, max: 2500 }),
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom(-2, -1, 1, 2)), { minLength: 200, maxLength: 1500 }),
+      fc.nat(),
+      (grow, votes, salt) => {
+        let queue = Queue.EMPTY;
+        const model: QueueEntry[] = [];
+        const step = (i: number) => {
+          if (i % 97 === 0) queue.checkShape();
+        };
+        for (let seq = 1; seq <= grow; seq++) {
+          const e = entry(seq, (seq * 7 + salt) % 3 === 0 ? 1 : 0, seq % 5 === 0 ? 0 : 1000);
+          queue = queue.insert(e);
+          model.splice(place(model, e), 0, e);
+          step(seq);
+        }
+        const grown = queue;
+        votes.forEach(([pick, delta], i) => {
+          const old = model[pick % model.length]!;
+          const e = { ...old, ups: old.ups + Math.max(delta, 0), downs: old.downs + Math.max(-delta, 0) };
+          queue = queue.replace(old, e);
+          model.splice(model.indexOf(old), 1);
+          model.splice(place(model, e), 0, e);
+          step(i);
+        });
+        check(queue, model);
+        queue.checkShape();
+        // Removed in a scattered order until nothing is left.
+        let k = salt;
+        while (model.length > 0) {
+          k = (k * 31 + 17) % model.length;
+          queue = queue.remove(model[k]!);
+          model.splice(k, 1);
+          step(model.length);
+        }
+        queue.checkShape();
+        assert.equal(queue.length, 0);
+        assert.deepEqual(queue, Queue.EMPTY);
+        assert.equal(grown.length, grow, 'the grown queue is unchanged by later removals');
+        grown.checkShape();
+      },
+    ),
+    fcParams(8),
+  );
+});

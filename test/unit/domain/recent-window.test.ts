@@ -1,7 +1,7 @@
 // The persistent window of remembered command ids (src/domain/recent.ts) against a plain array that
 // keeps the last `kept` commands, on windows that fill and slide many times over: the same commands
-// in the same order, found or forgotten alike, the same object as one rebuilt from the array (as
-// restore() does), and older windows unchanged by later commands.
+// in the same order, found or forgotten alike (through the index by id), the same object as one
+// rebuilt from the array (as restore() does), and older windows unchanged by later commands.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -62,4 +62,20 @@ void test('a full window of 1,024 slides one command at a time and rebuilds to t
   assert.equal(window.find('c3000')?.commandId, 'c3000');
   assert.deepEqual(RecentWindow.fromArray([...window], 3000), window);
   assert.deepEqual(JSON.parse(JSON.stringify(window)), JSON.parse(JSON.stringify([...window])));
+});
+
+void test('the index forgets only the command that leaves: an id held twice (an old window) stays found', () => {
+  const first: RecentCommand = { commandId: 'twice', result: { type: 'setLocked', locked: true } };
+  const again: RecentCommand = { commandId: 'twice', result: { type: 'setLocked', locked: false } };
+  let window = RecentWindow.fromArray([first, command(2), again], 3);
+  assert.equal(window.find('twice'), again, 'the newer answers');
+  window = window.remember(command(4), 4, 3);
+  assert.deepEqual(
+    [...window].map((r) => r.commandId),
+    ['c2', 'twice', 'c4'],
+  );
+  assert.equal(window.find('twice'), again, 'still found once the older copy has left');
+  window = window.remember(command(5), 5, 3).remember(command(6), 6, 3);
+  assert.equal(window.find('twice'), undefined, 'forgotten with its last copy');
+  assert.equal(window.index.size, 3);
 });
