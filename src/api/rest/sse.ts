@@ -9,6 +9,7 @@ import type { RoomService, Visitor } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
+import { Heartbeat } from '../heartbeat.ts';
 import type { StreamBudget } from '../stream-budget.ts';
 
 export interface SseOptions {
@@ -33,9 +34,12 @@ function changeFrame(version: number, events: readonly RoomEvent[]): Buffer {
 export class SseHub {
   private readonly open = new StreamSet();
   private readonly options: SseOptions;
+  /** One timer pings every idle stream (a comment line), not one timer per stream. */
+  private readonly heartbeat: Heartbeat;
 
   constructor(options: SseOptions) {
     this.options = options;
+    this.heartbeat = new Heartbeat(options.heartbeatMs);
   }
 
   get connections(): number {
@@ -71,7 +75,6 @@ export class SseHub {
 
     let closed = false;
     let subscription: Subscription | null = null;
-    let heartbeat: NodeJS.Timeout | null = null;
     let leave = (): void => {};
     // `cut`: the client stopped reading. Its backlog is dropped with the socket (end() would keep
     // it until the client read it, i.e. for as long as the client likes).
@@ -79,7 +82,7 @@ export class SseHub {
       if (closed) return;
       closed = true;
       leave();
-      if (heartbeat) clearInterval(heartbeat);
+      this.heartbeat.delete(ping);
       subscription?.close();
       account.close();
       this.open.delete(close);
@@ -98,6 +101,7 @@ export class SseHub {
       if (!account.update(raw.writableLength)) finish(true);
     };
     raw.on('drain', () => void account.update(raw.writableLength));
+    const ping = (): void => write(': ping\n\n');
     const sendReset = (s: RoomState): void => {
       const room = viewRoom(s, { now: Date.now(), limit: RESET_QUEUE_LIMIT });
       write(`id: ${s.version}\nevent: reset\ndata: ${JSON.stringify({ version: s.version, room })}\n\n`);
@@ -132,7 +136,6 @@ export class SseHub {
       close();
       return;
     }
-    heartbeat = setInterval(() => write(': ping\n\n'), this.options.heartbeatMs);
-    heartbeat.unref();
+    this.heartbeat.add(ping);
   }
 }
