@@ -23,7 +23,12 @@
 // fails on time (test/bench/node-scale.test.ts runs it small).
 //
 //   npx node bench/node-scale.ts [--max-subscribers 10000] [--max-rooms 100000] [--parts fan-out,rooms]
-//                                [--room-idle-ms MS] [--out DIR]
+//                                [--room-idle-ms MS] [--out DIR] [--label WHAT]
+//                                [--points 2000,10000] [--chorus-root DIR] [--cpu-prof DIR]
+// `--points` picks the fan-out curve's subscriber counts; `--chorus-root` serves the fan-out node
+// from another checkout (a baseline measured in the same run); `--cpu-prof` profiles the fan-out
+// node, and each row's `windowUs` (in the JSON) is what `bench/profile-node.ts --read F --window`
+// summarises: the node's CPU while that row's votes went out.
 // (Each part alone stays under ten minutes on the shared machine; both together may not.)
 
 import { fork, type ChildProcess } from 'node:child_process';
@@ -63,10 +68,18 @@ interface Node {
   readonly p: Spawned;
 }
 
-async function startNode(dir: string, extra: readonly string[] = []): Promise<Node> {
+/** How the fan-out node is started: which checkout serves, and Node flags such as `--cpu-prof`. */
+interface Serve {
+  /** The `src/cli/main.ts` to run (another checkout's, to compare against it in the same run). */
+  readonly main: string;
+  readonly nodeFlags: readonly string[];
+}
+
+async function startNode(dir: string, extra: readonly string[] = [], serve?: Serve): Promise<Node> {
   const big = '1000000';
   const p = spawnProcess(process.execPath, [
-    MAIN,
+    ...(serve?.nodeFlags ?? []),
+    serve?.main ?? MAIN,
     'serve',
     ...extra,
     ...['--port', '0', '--grpc-port', '0', '--data-dir', dir, '--log-level', 'warn', '--no-legacy'],
@@ -78,11 +91,11 @@ async function startNode(dir: string, extra: readonly string[] = []): Promise<No
   return { rest: value(/^rest (\S+)/), grpc: value(/^grpc (\S+)/), pid: p.child.pid ?? 0, p };
 }
 
-/** CPU time (user + system) of a process so far, ms (from /proc; 10 ms ticks). */
-function processCpuMs(pid: number): number {
+/** CPU time of a process so far, ms, in user space and in the kernel (from /proc; 10 ms ticks). */
+function processCpuMs(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  return { user: (Number(fields[11]) * 1000) / 100, system: (Number(fields[12]) * 1000) / 100 };
 }
 
 /** The node's resident memory, bytes (from /proc: the node is a separate process). */
@@ -133,14 +146,28 @@ interface FanOutRow {
   readonly lastSubscriber: Latency;
   readonly delivered: number;
   readonly expected: number;
-  /** CPU time of the node while the votes were sent, per delivery due (the write's own cost included). */
+  /**
+   * CPU time of the node from the first vote until every subscriber had every vote (or the wait
+   * gave up), per delivery due (the write's own cost included).
+   */
   readonly nodeCpuUsPerDelivery: number;
+  /** The part of that CPU time spent in the kernel (socket writes), 0-1. */
+  readonly nodeSystemShare: number;
   readonly rssMiB: number;
   readonly bytesPerSubscriber: number;
   readonly generatorCpuPct: readonly number[];
   readonly generatorLoopDelayP99Ms: readonly number[];
   readonly loadAverage: number;
+  /**
+   * From the first vote sent to the last delivery counted, on the monotonic clock in µs (the clock
+   * of a `--cpu-prof` profile's timestamps): `bench/profile-node.ts --read F --window A,B`
+   * summarises the node's profile over just this window.
+   */
+  readonly windowUs: readonly [number, number];
 }
+
+/** The monotonic clock in µs, as V8's CPU profiles (and process.hrtime) count it. */
+const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
 interface Generator {
   readonly child: ChildProcess;
@@ -173,8 +200,9 @@ async function fanOutCurve(
   dir: string,
   rows: FanOutRow[],
   onRow: () => Promise<unknown>,
+  serve: Serve,
 ): Promise<void> {
-  const node = await startNode(dir);
+  const node = await startNode(dir, [], serve);
   const generators: Generator[] = [];
   try {
     const roomId = 'fan-out';
@@ -220,6 +248,7 @@ async function fanOutCurve(
       await Promise.all(generators.map((g) => g.ask({ report: true }, 'arrivals')));
       const sentAt = new Map<number, number>();
       const cpuFrom = processCpuMs(node.pid);
+      const windowFrom = monotonicUs();
       for (let i = 0; i < VOTES; i++) {
         const slot = now();
         const at = now();
@@ -232,7 +261,6 @@ async function fanOutCurve(
         sentAt.set(answer.version, at);
         await sleep(Math.max(0, VOTE_GAP_MS - (now() - slot)));
       }
-      const cpuVotes = processCpuMs(node.pid) - cpuFrom;
       // Until every subscriber has every vote, or 30 s.
       const expected = n * VOTES;
       const deadline = now() + 30_000;
@@ -243,6 +271,10 @@ async function fanOutCurve(
         if (counts.reduce((a, c) => a + c.counted, 0) >= expected || now() > deadline) break;
         await sleep(500);
       }
+      const windowTo = monotonicUs();
+      const cpuTo = processCpuMs(node.pid);
+      const cpuUser = cpuTo.user - cpuFrom.user;
+      const cpuSystem = cpuTo.system - cpuFrom.system;
       const reports = await Promise.all(
         generators.map((g) =>
           g.ask<{ arrivals: [number, number[]][]; cpuPct: number; loopDelayP99Ms: number }>(
@@ -270,18 +302,20 @@ async function fanOutCurve(
         lastSubscriber: latencyOf([...last.values()]),
         delivered: all.length,
         expected,
-        nodeCpuUsPerDelivery: (cpuVotes * 1000) / expected,
+        nodeCpuUsPerDelivery: ((cpuUser + cpuSystem) * 1000) / expected,
+        nodeSystemShare: cpuSystem / Math.max(1, cpuUser + cpuSystem),
         rssMiB: rssNow / 2 ** 20,
         bytesPerSubscriber,
         generatorCpuPct: reports.map((r) => Math.round(r.cpuPct)),
         generatorLoopDelayP99Ms: reports.map((r) => Math.round(r.loopDelayP99Ms)),
         loadAverage: os.loadavg()[0]!,
+        windowUs: [windowFrom, windowTo],
       };
       rows.push(row);
       // Written after every row, so that a run cut short still leaves what it measured.
       await onRow();
       console.error(
-        `  fan-out ${n}: p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, last subscriber p99 ${fmt(row.lastSubscriber.p99)} ms, delivered ${row.delivered}/${row.expected}, node CPU ${fmt(row.nodeCpuUsPerDelivery)} µs/delivery, ${Math.round(bytesPerSubscriber)} B/subscriber, generators cpu ${row.generatorCpuPct.join('/')}% loop p99 ${row.generatorLoopDelayP99Ms.join('/')} ms, load ${fmt(row.loadAverage)}`,
+        `  fan-out ${n}: p50 ${fmt(row.latency.p50)} ms, p99 ${fmt(row.latency.p99)} ms, last subscriber p99 ${fmt(row.lastSubscriber.p99)} ms, delivered ${row.delivered}/${row.expected}, node CPU ${fmt(row.nodeCpuUsPerDelivery)} µs/delivery (${Math.round(row.nodeSystemShare * 100)}% kernel), ${Math.round(bytesPerSubscriber)} B/subscriber, generators cpu ${row.generatorCpuPct.join('/')}% loop p99 ${row.generatorLoopDelayP99Ms.join('/')} ms, load ${fmt(row.loadAverage)}`,
       );
     }
   } finally {
@@ -447,8 +481,23 @@ export async function runNodeScale(options: {
   parts?: readonly NodeScalePart[];
   /** Passed to the rooms curve's node as `--room-idle-ms`; null: the node's default. */
   roomIdleMs?: number | null;
+  /** The fan-out curve's points (subscribers); default 100, 1,000, 2,500, 5,000, 10,000 up to the max. */
+  points?: readonly number[];
+  /** Another checkout whose `chorus serve` the fan-out node runs (a baseline in the same run). */
+  chorusRoot?: string;
+  /** Profile the fan-out node (`--cpu-prof`), writing its profile into this directory. */
+  cpuProfDir?: string;
+  /** Appended to the results' file name (what the run was). */
+  label?: string;
 }): Promise<string[]> {
   const roomIdleMs = options.roomIdleMs ?? null;
+  const serve: Serve = {
+    main: options.chorusRoot === undefined ? MAIN : join(options.chorusRoot, 'src/cli/main.ts'),
+    nodeFlags: options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir],
+  };
+  const points = (options.points ?? [100, 1000, 2500, 5000, 10_000]).filter(
+    (n) => n <= options.maxSubscribers,
+  );
   const parts = options.parts ?? NODE_SCALE_PARTS;
   const started = performance.now();
   const tmp = await mkdtemp(join(tmpdir(), 'chorus-node-scale-'));
@@ -459,14 +508,14 @@ export async function runNodeScale(options: {
     const durationS = (performance.now() - started) / 1000;
     const date = new Date().toISOString().slice(0, 10);
     const small = options.maxSubscribers < 10_000 || options.maxRooms < 100_000;
-    const name = `${date}-node-scale${parts.length < NODE_SCALE_PARTS.length ? `-${parts.join('-')}` : ''}${small ? `-max${options.maxSubscribers}-${options.maxRooms}` : ''}${roomIdleMs === null ? '' : `-idle${roomIdleMs}`}`;
+    const name = `${date}-node-scale${parts.length < NODE_SCALE_PARTS.length ? `-${parts.join('-')}` : ''}${small ? `-max${options.maxSubscribers}-${options.maxRooms}` : ''}${roomIdleMs === null ? '' : `-idle${roomIdleMs}`}${options.label === undefined ? '' : `-${options.label}`}`;
     const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}`;
     const fanTable = [
-      '| subscribers | p50, ms | p99, ms | last subscriber p99, ms | delivered | node CPU per delivery, µs | node RSS, MiB | bytes per added subscriber | generators (CPU %, loop delay p99 ms) | load average |',
+      '| subscribers | p50, ms | p99, ms | last subscriber p99, ms | delivered | node CPU per delivery, µs (kernel share) | node RSS, MiB | bytes per added subscriber | generators (CPU %, loop delay p99 ms) | load average |',
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
       ...fanOut.map(
         (r) =>
-          `| ${r.subscribers.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${fmt(r.lastSubscriber.p99)} | ${r.delivered}/${r.expected} | ${fmt(r.nodeCpuUsPerDelivery)} | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerSubscriber).toLocaleString('en')} | ${r.generatorCpuPct.map((c, i) => `${c}%, ${r.generatorLoopDelayP99Ms[i]}`).join('; ')} | ${fmt(r.loadAverage)} |`,
+          `| ${r.subscribers.toLocaleString('en')} | ${fmt(r.latency.p50)} | ${fmt(r.latency.p99)} | ${fmt(r.lastSubscriber.p99)} | ${r.delivered}/${r.expected} | ${fmt(r.nodeCpuUsPerDelivery)} (${Math.round(r.nodeSystemShare * 100)}%) | ${fmt(r.rssMiB, 0)} | ${Math.round(r.bytesPerSubscriber).toLocaleString('en')} | ${r.generatorCpuPct.map((c, i) => `${c}%, ${r.generatorLoopDelayP99Ms[i]}`).join('; ')} | ${fmt(r.loadAverage)} |`,
       ),
     ].join('\n');
     const base10 = rooms[0];
@@ -480,7 +529,7 @@ export async function runNodeScale(options: {
     ].join('\n');
     const md = `# Node scale: fan-out and many rooms (${date})
 
-  \`npx node bench/node-scale.ts --max-subscribers ${options.maxSubscribers} --max-rooms ${options.maxRooms}${parts.length < NODE_SCALE_PARTS.length ? ` --parts ${parts.join(',')}` : ''}${roomIdleMs === null ? '' : ` --room-idle-ms ${roomIdleMs}`}\`
+  \`npx node bench/node-scale.ts --max-subscribers ${options.maxSubscribers} --max-rooms ${options.maxRooms}${parts.length < NODE_SCALE_PARTS.length ? ` --parts ${parts.join(',')}` : ''}${roomIdleMs === null ? '' : ` --room-idle-ms ${roomIdleMs}`}${options.points === undefined ? '' : ` --points ${points.join(',')}`}${options.chorusRoot === undefined ? '' : ` --chorus-root ${options.chorusRoot}`}${options.cpuProfDir === undefined ? '' : ' --cpu-prof DIR'}${options.label === undefined ? '' : ` --label ${options.label}`}\`
   (also \`npm run bench -- --scale\`) on ${machine}; took ${Math.round(durationS)} s; load average
   ${fmt(loadBefore)} at the start (the machine is shared: the load average is beside each row).
   Each curve on a fresh \`chorus serve\` (embedded store, fsync on, stream and connection caps raised).
@@ -613,12 +662,7 @@ export async function runNodeScale(options: {
   };
   try {
     if (parts.includes('fan-out')) {
-      await fanOutCurve(
-        [100, 1000, 2500, 5000, 10_000].filter((n) => n <= options.maxSubscribers),
-        join(tmp, 'fan-out'),
-        fanOut,
-        report,
-      );
+      await fanOutCurve(points, join(tmp, 'fan-out'), fanOut, report, serve);
     }
     if (parts.includes('rooms')) {
       await roomsCurve(
@@ -643,6 +687,10 @@ if (import.meta.filename === process.argv[1]) {
       out: { type: 'string', default: fileURLToPath(new URL('./results/', import.meta.url)) },
       parts: { type: 'string', default: NODE_SCALE_PARTS.join(',') },
       'room-idle-ms': { type: 'string' },
+      points: { type: 'string' },
+      'chorus-root': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      label: { type: 'string' },
     },
   });
   const parts = values.parts.split(',').map((p) => p.trim());
@@ -655,6 +703,10 @@ if (import.meta.filename === process.argv[1]) {
     maxRooms: Number(values['max-rooms']),
     out: values.out,
     roomIdleMs: values['room-idle-ms'] === undefined ? null : Number(values['room-idle-ms']),
+    ...(values.points === undefined ? {} : { points: values.points.split(',').map(Number) }),
+    ...(values['chorus-root'] === undefined ? {} : { chorusRoot: values['chorus-root'] }),
+    ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }),
+    ...(values.label === undefined ? {} : { label: values.label }),
   });
   console.log(`results: ${files.join(', ')}`);
 }

@@ -4,7 +4,9 @@
 // area (fastify, grpc-js, the store, the domain, JSON, ...) and its top functions.
 //
 //   npx node bench/profile-node.ts [--api REST|gRPC] [--seconds 10] [--clients 20] [--out DIR]
-//   npx node bench/profile-node.ts --read FILE.cpuprofile      (only summarise a profile)
+//   npx node bench/profile-node.ts --read FILE.cpuprofile [--window FROM,TO] [--top N]
+//       (only summarise a profile; --window: only its samples between two monotonic-clock times in
+//       µs, such as a bench/node-scale.ts fan-out row's `windowUs`)
 
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -26,6 +28,8 @@ interface ProfileNode {
 }
 interface Profile {
   readonly nodes: ProfileNode[];
+  /** When the profile started, µs on the monotonic clock (process.hrtime's). */
+  readonly startTime: number;
   readonly samples: number[];
   readonly timeDeltas: number[];
 }
@@ -59,12 +63,20 @@ function areaOf(url: string, name: string): string {
   return 'other';
 }
 
-export function summarise(profile: Profile, top = 30): string {
+/**
+ * The profile's self time by area and by function; with `window` ([from, to], µs on the monotonic
+ * clock, as bench/node-scale.ts records each fan-out row's), only the samples taken within it.
+ */
+export function summarise(profile: Profile, top = 30, window?: readonly [number, number]): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (window !== undefined && (at < window[0] || at > window[1])) continue;
     const id = profile.samples[i]!;
-    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    self.set(id, (self.get(id) ?? 0) + delta);
   }
   const areas = new Map<string, number>();
   const functions = new Map<string, number>();
@@ -96,10 +108,14 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '20' },
       out: { type: 'string' },
       read: { type: 'string' },
+      window: { type: 'string' },
+      top: { type: 'string', default: '30' },
     },
   });
   if (values.read !== undefined) {
-    process.stdout.write(`${summarise(JSON.parse(await readFile(values.read, 'utf8')) as Profile)}\n`);
+    const window = values.window?.split(',').map(Number) as [number, number] | undefined;
+    const profile = JSON.parse(await readFile(values.read, 'utf8')) as Profile;
+    process.stdout.write(`${summarise(profile, Number(values.top), window)}\n`);
     return;
   }
   const api = values.api === 'gRPC' ? 'gRPC' : 'REST';

@@ -257,3 +257,83 @@ async function watchesOpen(): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith('chorus_grpc_streams{') && l.includes('Watch'));
   return line ? Number(line.split(' ')[1]) : 0;
 }
+
+/** A raw SSE request over `http` (1.0 or 1.1); collects what the socket receives. */
+function rawSse(roomId: string, http: '1.0' | '1.1'): { socket: Socket; received: () => string } {
+  const { hostname, port } = new URL(node.restUrl);
+  let text = '';
+  const socket = tcpConnect({ host: hostname, port: Number(port) }, () =>
+    socket.write(`GET /v1/rooms/${roomId}/events HTTP/${http}\r\nhost: x\r\n\r\n`),
+  );
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (text += chunk));
+  socket.on('error', () => undefined);
+  return { socket, received: () => text };
+}
+
+/** An HTTP/1.1 chunked body decoded strictly (every chunk's length and CRLF checked), up to its last whole chunk. */
+function dechunk(body: string): string {
+  let out = '';
+  let at = 0;
+  while (at < body.length) {
+    const eol = body.indexOf('\r\n', at);
+    if (eol < 0) break;
+    const size = body.slice(at, eol);
+    assert.match(size, /^[0-9a-f]+$/, `a chunk size at ${at}`);
+    const length = parseInt(size, 16);
+    if (eol + 2 + length + 2 > body.length) break;
+    out += body.slice(eol + 2, eol + 2 + length);
+    assert.equal(body.slice(eol + 2 + length, eol + 4 + length), '\r\n', `the CRLF after a chunk at ${at}`);
+    at = eol + 4 + length;
+  }
+  return out;
+}
+
+void test('SSE messages written straight to the socket are framed as the response: chunks on HTTP/1.1, bare on 1.0', async (t) => {
+  const roomId = 'fan-out-framing';
+  const token = await createRoom(roomId);
+  const v11 = rawSse(roomId, '1.1');
+  const v10 = rawSse(roomId, '1.0');
+  t.after(() => {
+    v11.socket.destroy();
+    v10.socket.destroy();
+  });
+  const bodyOf = (text: string) => text.slice(text.indexOf('\r\n\r\n') + 4);
+  await until(
+    'both streams to get their reset',
+    () => [v11, v10].every((s) => bodyOf(s.received()).includes('event: reset')),
+    20_000,
+  );
+  for (let i = 0; i < 3; i++) await add(roomId, token, i);
+  const changes = (body: string) =>
+    [...body.matchAll(/id: (\d+)\nevent: change\ndata: \{/g)].map((m) => m[1]);
+  const decoded11 = await until(
+    'the HTTP/1.1 stream to have 3 changes',
+    () => {
+      const body = dechunk(bodyOf(v11.received()));
+      return changes(body).length === 3 ? body : undefined;
+    },
+    20_000,
+  );
+  const body10 = await until(
+    'the HTTP/1.0 stream to have 3 changes',
+    () => {
+      const body = bodyOf(v10.received());
+      return changes(body).length === 3 ? body : undefined;
+    },
+    20_000,
+  );
+  assert.match(v11.received(), /^HTTP\/1\.1 200 .*\r\n(.*\r\n)*transfer-encoding: chunked\r\n/i);
+  assert.doesNotMatch(v10.received(), /transfer-encoding/i);
+  for (const body of [decoded11, body10]) {
+    assert.ok(
+      body.startsWith('retry: 2000\n\nid: '),
+      `starts with retry, then the reset: ${body.slice(0, 40)}`,
+    );
+    // Every message whole: each ends with a blank line, and the changes are consecutive versions.
+    for (const message of body.split('\n\n').slice(0, -1)) assert.match(message, /^(retry|id): /);
+    const ids = changes(body).map(Number);
+    assert.deepEqual(ids, [ids[0]!, ids[0]! + 1, ids[0]! + 2]);
+  }
+  assert.equal(decoded11, body10, 'the same messages either way');
+});

@@ -11,6 +11,7 @@ import type { RoomService, Visitor } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
+import { Heartbeat } from '../heartbeat.ts';
 import type { StreamAccount, StreamBudget } from '../stream-budget.ts';
 import { failStream, type MalformedRequest } from './call.ts';
 import { toPbEvent } from './convert-events.ts';
@@ -98,9 +99,12 @@ export function encodeOnce(definition: ServiceDefinition): ServiceDefinition {
 export class WatchHub {
   private readonly open = new StreamSet<ChorusError | undefined>();
   private readonly options: WatchOptions;
+  /** One timer sends every stream its heartbeat message, not one timer per stream. */
+  private readonly heartbeat: Heartbeat;
 
   constructor(options: WatchOptions) {
     this.options = options;
+    this.heartbeat = new Heartbeat(options.heartbeatMs);
   }
 
   get connections(): number {
@@ -129,7 +133,6 @@ export class WatchHub {
     let sent = afterVersion ?? 0;
     let closed = false;
     let subscription: Subscription | null = null;
-    let heartbeat: NodeJS.Timeout | null = null;
     // The watcher counts as present (a member's token) while the stream is open.
     let leave = (): void => {};
 
@@ -137,7 +140,7 @@ export class WatchHub {
       if (closed) return;
       closed = true;
       leave();
-      if (heartbeat) clearInterval(heartbeat);
+      this.heartbeat.delete(ping);
       subscription?.close();
       account.close();
       this.open.delete(close);
@@ -161,6 +164,7 @@ export class WatchHub {
         close(chorusError('WATCHER_BEHIND', { version: sent }));
       }
     };
+    const ping = (): void => write({ version: sent, heartbeat: {} }, 16);
     const sendReset = (state: RoomState): void => {
       const room = viewRoom(state, { now: Date.now(), viewer: who.memberId, limit: RESET_QUEUE_LIMIT });
       write({ version: state.version, reset: toPbRoom(room) }, JSON.stringify(room).length);
@@ -200,7 +204,6 @@ export class WatchHub {
       return;
     }
     leave = service.connected(roomId, who.memberId);
-    heartbeat = setInterval(() => write({ version: sent, heartbeat: {} }, 16), this.options.heartbeatMs);
-    heartbeat.unref();
+    this.heartbeat.add(ping);
   }
 }

@@ -9,6 +9,7 @@ import type { RoomService, Visitor } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
+import { Heartbeat } from '../heartbeat.ts';
 import type { StreamBudget } from '../stream-budget.ts';
 
 export interface SseOptions {
@@ -18,24 +19,46 @@ export interface SseOptions {
 }
 
 /**
+ * One SSE message as bytes, both bare and as an HTTP/1.1 chunk (`<length in hex>\r\n…\r\n`, what
+ * a response of unknown length is sent as): a stream writes the bytes straight to its socket, so
+ * the same Buffer goes to every socket, framed once.
+ */
+interface Frame {
+  readonly plain: Buffer;
+  readonly chunk: Buffer;
+}
+
+function frame(text: string): Frame {
+  const plain = Buffer.from(text);
+  return { plain, chunk: Buffer.concat([Buffer.from(`${plain.length.toString(16)}\r\n`), plain, CRLF]) };
+}
+
+const CRLF = Buffer.from('\r\n');
+const RETRY = frame('retry: 2000\n\n');
+const PING = frame(': ping\n\n');
+
+/**
  * A change's whole SSE message, made once per version for every stream of the node, as bytes: a
  * string would be encoded to UTF-8 again on every socket it is written to.
  */
-const CHANGE_FRAMES = new PerVersion<Buffer>();
+const CHANGE_FRAMES = new PerVersion<Frame>();
 
-function changeFrame(version: number, events: readonly RoomEvent[]): Buffer {
+function changeFrame(version: number, events: readonly RoomEvent[]): Frame {
   return CHANGE_FRAMES.get(events, () => {
     FEED_COUNTS.sse.encoded++;
-    return Buffer.from(`id: ${version}\nevent: change\ndata: ${changeJson(version, events)}\n\n`);
+    return frame(`id: ${version}\nevent: change\ndata: ${changeJson(version, events)}\n\n`);
   });
 }
 
 export class SseHub {
   private readonly open = new StreamSet();
   private readonly options: SseOptions;
+  /** One timer pings every idle stream (a comment line), not one timer per stream. */
+  private readonly heartbeat: Heartbeat;
 
   constructor(options: SseOptions) {
     this.options = options;
+    this.heartbeat = new Heartbeat(options.heartbeatMs);
   }
 
   get connections(): number {
@@ -67,11 +90,17 @@ export class SseHub {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
-    raw.write('retry: 2000\n\n');
+    raw.flushHeaders();
+    // Messages go straight to the socket (one write of a shared Buffer, no per-write work of the
+    // response object), framed as the response is (chunked or not), which is safe as long as the
+    // response holds nothing back itself: it would behind an unfinished earlier response on the
+    // same connection (pipelining), and then every message goes through the response instead.
+    const socket = raw.socket;
+    const direct = socket !== null && raw.writableLength === socket.writableLength;
+    const chunked = raw.chunkedEncoding;
 
     let closed = false;
     let subscription: Subscription | null = null;
-    let heartbeat: NodeJS.Timeout | null = null;
     let leave = (): void => {};
     // `cut`: the client stopped reading. Its backlog is dropped with the socket (end() would keep
     // it until the client read it, i.e. for as long as the client likes).
@@ -79,7 +108,7 @@ export class SseHub {
       if (closed) return;
       closed = true;
       leave();
-      if (heartbeat) clearInterval(heartbeat);
+      this.heartbeat.delete(ping);
       subscription?.close();
       account.close();
       this.open.delete(close);
@@ -92,15 +121,20 @@ export class SseHub {
     raw.on('close', close);
 
     // A client that lets too much pile up unread is cut off; it resumes by itself (Last-Event-ID).
-    const write = (chunk: string | Buffer): void => {
+    const write = (message: Frame): void => {
       if (closed || raw.destroyed) return;
-      raw.write(chunk);
+      if (direct) socket.write(chunked ? message.chunk : message.plain);
+      else raw.write(message.plain);
       if (!account.update(raw.writableLength)) finish(true);
     };
-    raw.on('drain', () => void account.update(raw.writableLength));
+    (direct ? socket : raw).on('drain', () => void account.update(raw.writableLength));
+    write(RETRY);
+    const ping = (): void => write(PING);
     const sendReset = (s: RoomState): void => {
       const room = viewRoom(s, { now: Date.now(), limit: RESET_QUEUE_LIMIT });
-      write(`id: ${s.version}\nevent: reset\ndata: ${JSON.stringify({ version: s.version, room })}\n\n`);
+      write(
+        frame(`id: ${s.version}\nevent: reset\ndata: ${JSON.stringify({ version: s.version, room })}\n\n`),
+      );
     };
 
     let from = afterVersion;
@@ -132,7 +166,6 @@ export class SseHub {
       close();
       return;
     }
-    heartbeat = setInterval(() => write(': ping\n\n'), this.options.heartbeatMs);
-    heartbeat.unref();
+    this.heartbeat.add(ping);
   }
 }
