@@ -12,6 +12,10 @@
 //   (the room's idempotency window applies a retried command once). The leader's refusal comes back
 //   as the error it raised (code, message, details, reason), e.g. UNAVAILABLE with a leader hint.
 // - Ids are this node's own (a counter); an answer from another peer than the one asked is ignored.
+// - Mixed versions: a leader that answers forwards on its link says so when it opens its own link
+//   to us (FORWARDS_KEY in the stream's metadata). To a leader that has not said so (an older
+//   version, whose protobuf would silently drop the forwards), or whose link to us is not open,
+//   the command goes as one unary ClientRequest call (forwardUnary), which every version serves.
 
 import {
   ChorusError,
@@ -20,12 +24,21 @@ import {
   type ErrorCode,
   type ErrorDetails,
 } from '../../domain/index.ts';
+import type { ServiceError } from '@grpc/grpc-js';
+import { ERROR_DETAILS_KEY, fromServiceError } from '../../api/grpc/errors.ts';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
+import { authMetadata } from './auth.ts';
 import type { Outgoing } from './link.ts';
 import type { NodeId } from './types.ts';
 
 /** How long a follower waits for the leader's answer to a forwarded command. */
 export const FORWARD_DEADLINE_MS = 5_000;
+
+/**
+ * Metadata of a link's stream: its sender answers the forwards it is sent on the link back (a
+ * node of the version before forwards on links sends no such key).
+ */
+export const FORWARDS_KEY = 'chorus-raft-forwards';
 
 export interface Proposed {
   readonly index: number;
@@ -102,6 +115,36 @@ export class Forwarder {
     clearTimeout(w.timer);
     return w;
   }
+}
+
+/**
+ * Hands `command` to the leader as one unary ClientRequest call (for a leader that does not take
+ * forwards on its link). Outcomes as a link's: the leader's refusal as it raised it; a call that
+ * never connected, UNAVAILABLE (nothing left); any other failure, DEADLINE_EXCEEDED (the leader may
+ * have taken it).
+ */
+export function forwardUnary(
+  client: pb.RaftClient,
+  sender: { readonly id: NodeId; readonly secret: string },
+  to: NodeId,
+  command: string,
+): Promise<Proposed> {
+  return new Promise((resolve, reject) => {
+    client.ClientRequest(
+      { command },
+      authMetadata(sender.secret, sender.id),
+      { deadline: Date.now() + FORWARD_DEADLINE_MS },
+      (err: ServiceError | null, res?: pb.ClientAccepted__Output) => {
+        if (err === null && res !== undefined) return resolve({ index: res.index, term: res.term });
+        if (err === null) return reject(noAnswer(to, 'an empty answer'));
+        // The leader's own refusal carries its error in the trailer.
+        if (err.metadata?.get(ERROR_DETAILS_KEY)[0] instanceof Buffer) return reject(fromServiceError(err));
+        if (/No connection established/.test(err.details))
+          return reject(chorusError('RAFT_LEADER_UNREACHABLE', { leader: to }));
+        reject(noAnswer(to, err.details));
+      },
+    );
+  });
 }
 
 /** The leader's answer to forward `id`: where it proposed the command, or why not. */

@@ -15,11 +15,13 @@
 //   after a back-off (50 ms doubling to 1 s, reset by a stream that lived a second); grpc-js
 //   reconnects the channel itself.
 // - The stream is authenticated once, when opened (the `chorus-peer-auth` metadata); the server
-//   checks every batch's sender against it.
+//   checks every batch's sender against it. Its metadata also says whether this node answers
+//   forwards sent on the link back (forwarding.ts, FORWARDS_KEY).
 
 import { connectivityState, type ClientWritableStream } from '@grpc/grpc-js';
 import type * as pb from '../../api/grpc/generated/chorus/raft/v1/index.ts';
 import { authMetadata } from './auth.ts';
+import { FORWARDS_KEY } from './forwarding.ts';
 import { dataText } from './storage.ts';
 import type { Message, NodeId } from './types.ts';
 import { toWire } from './wire.ts';
@@ -47,6 +49,8 @@ export interface Peer {
 export interface LinkOwner {
   readonly id: NodeId;
   readonly secret: string;
+  /** This node proposes the forwards its peers send on their links, and answers them on its own. */
+  readonly takesForwards: boolean;
   /** The stream to `to` broke: what it carried may be lost (or was never sent: `sentNothing`). */
   unreachable(to: NodeId, sentNothing: boolean): void;
 }
@@ -129,7 +133,9 @@ export class PeerLink {
   }
 
   private open(): ClientWritableStream<pb.MessageBatch> {
-    const stream = this.client.Stream(authMetadata(this.owner.secret, this.owner.id), (err) => {
+    const md = authMetadata(this.owner.secret, this.owner.id);
+    if (this.owner.takesForwards) md.set(FORWARDS_KEY, '1');
+    const stream = this.client.Stream(md, (err) => {
       // grpc-js fails a call whose connection never opened so: nothing it carried left this node.
       const neverSent = err !== null && /No connection established/.test(err.details);
       this.broken(stream, err !== null, neverSent);

@@ -1,7 +1,8 @@
 // The Raft store's network: the chorus.raft.v1.Raft gRPC service between the nodes of a group
 // (proto/chorus/raft/v1/raft.proto). It carries the core's messages one way (an answer is another
 // message on the other node's link), forwards clients' commands to the leader on the same links
-// (forwarding.ts), and streams snapshots.
+// (forwarding.ts; as unary ClientRequest calls to a leader of an older version), and streams
+// snapshots.
 //
 // Invariants:
 // - Messages to one peer travel on that peer's link (link.ts): one long-lived stream, in order,
@@ -33,7 +34,7 @@ import { LOADER_OPTIONS } from '../../api/grpc/protos.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { PeerService } from '../types.ts';
 import { authMetadata, verifyAdmin, verifyAuth } from './auth.ts';
-import { answerOf, Forwarder, type Proposed } from './forwarding.ts';
+import { answerOf, Forwarder, FORWARDS_KEY, forwardUnary, type Proposed } from './forwarding.ts';
 import { PeerLink, type LinkOwner, type Peer } from './link.ts';
 import { dataText } from './storage.ts';
 import type { Message, NodeId, SnapshotMeta } from './types.ts';
@@ -70,6 +71,15 @@ export function raftDefinition(): pb.RaftDefinition {
   return definition;
 }
 
+export interface RaftTransportOptions {
+  /**
+   * Whether this node takes forwards on its peers' links and says so on its own (default true).
+   * False behaves as a node of the version before them (it ignores them, as its protobuf would):
+   * how the tests play an old leader in a rolling upgrade.
+   */
+  readonly takesForwards?: boolean;
+}
+
 const unauthenticated = { code: status.UNAUTHENTICATED, details: 'raft peer authentication failed' };
 
 export class RaftTransport implements LinkOwner {
@@ -80,6 +90,13 @@ export class RaftTransport implements LinkOwner {
   private readonly links = new Map<NodeId, PeerLink>();
   /** Who may call: the peers this node knows (from --peers, then the membership changes it applied). */
   private readonly members = new Set<NodeId>();
+  /** See RaftTransportOptions.takesForwards. */
+  readonly takesForwards: boolean;
+  /**
+   * The peers whose open link to this node said they answer forwards on it (FORWARDS_KEY), with
+   * that link's call: forwards to them ride our link; to any other, a unary ClientRequest.
+   */
+  private readonly forwardsHeard = new Map<NodeId, object>();
   private readonly forwarder = new Forwarder((to, item) => {
     const link = this.links.get(to);
     link?.pushLater(item);
@@ -92,11 +109,13 @@ export class RaftTransport implements LinkOwner {
     secret: string,
     handlers: TransportHandlers,
     logger: StoreLogger,
+    options: RaftTransportOptions = {},
   ) {
     this.id = id;
     this.secret = secret;
     this.handlers = handlers;
     this.logger = logger;
+    this.takesForwards = options.takesForwards ?? true;
     for (const peer of peers) this.setPeer(peer);
   }
 
@@ -125,6 +144,7 @@ export class RaftTransport implements LinkOwner {
   removePeer(id: NodeId): void {
     if (id === this.id) return;
     this.members.delete(id);
+    this.forwardsHeard.delete(id);
     this.links.get(id)?.close();
     this.links.delete(id);
   }
@@ -165,9 +185,15 @@ export class RaftTransport implements LinkOwner {
     for (const [to, list] of byPeer) this.links.get(to)?.push(list);
   }
 
-  /** Forwards a client's command to the leader on its link: where it was proposed, or why not. */
+  /**
+   * Forwards a client's command to the leader: on its link if its own link to us said it answers
+   * there, else as a unary ClientRequest. Where it was proposed, or why not.
+   */
   forward(to: NodeId, command: string): Promise<Proposed> {
-    return this.forwarder.forward(to, command);
+    if (this.forwardsHeard.has(to)) return this.forwarder.forward(to, command);
+    const link = this.links.get(to);
+    if (!link) return Promise.reject(chorusError('RAFT_PEER_UNKNOWN', { peer: to }));
+    return forwardUnary(link.client, this, to, command);
   }
 
   /** A batch's forwards, on the leader: each proposed, and answered on the link back to `from`. */
@@ -233,10 +259,12 @@ export class RaftTransport implements LinkOwner {
     ): void => {
       const from = verifyAuth(this.secret, this.members, call.metadata);
       if (from === null) return callback(unauthenticated);
+      if (call.metadata.get(FORWARDS_KEY)[0] === '1') this.forwardsHeard.set(from, call);
       let ended = false;
       const end = (err: Parameters<sendUnaryData<pb.Ack>>[0]): void => {
         if (ended) return;
         ended = true;
+        if (this.forwardsHeard.get(from) === call) this.forwardsHeard.delete(from);
         if (err === null) callback(null, {});
         else callback(err);
         // The sender's link is gone (its process died or its network broke): as for our own link;
@@ -253,7 +281,7 @@ export class RaftTransport implements LinkOwner {
             return end(unauthenticated);
           if (messages.length > 0) h.onMessages(messages);
           for (const a of batch.answers) this.forwarder.answered(from, a);
-          this.takeForwards(from, batch.forwards);
+          if (this.takesForwards) this.takeForwards(from, batch.forwards);
         } catch (err) {
           end(toStatus(err, { error: (o, msg) => this.logger.warn(o, msg) }, 'raft'));
         }

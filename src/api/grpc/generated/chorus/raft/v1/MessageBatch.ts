@@ -18,7 +18,8 @@ export interface MessageBatch {
   messages?: _chorus_raft_v1_Message[];
   /**
    * Clients' commands a follower hands to the leader on its link (instead of a ClientRequest call
-   * each), batched with the rest; an older leader ignores them and the follower's wait runs out.
+   * each), batched with the rest; only to a leader whose own stream carried the metadata
+   * `chorus-raft-forwards: 1` (an older leader would ignore them: to it, a ClientRequest call each).
    */
   forwards?: _chorus_raft_v1_Forward[];
   /**
@@ -31,7 +32,8 @@ export interface MessageBatch__Output {
   messages: _chorus_raft_v1_Message__Output[];
   /**
    * Clients' commands a follower hands to the leader on its link (instead of a ClientRequest call
-   * each), batched with the rest; an older leader ignores them and the follower's wait runs out.
+   * each), batched with the rest; only to a leader whose own stream carried the metadata
+   * `chorus-raft-forwards: 1` (an older leader would ignore them: to it, a ClientRequest call each).
    */
   forwards: _chorus_raft_v1_Forward__Output[];
   /**
