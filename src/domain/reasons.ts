@@ -707,6 +707,14 @@ export const REASONS = {
     'INTERNAL',
     (a: { problem: string }) => `the server answered a malformed message: ${a.problem}`,
   ),
+
+  // ---- trust (session 10): recovery keys after a hand-over (access.ts) -------------------------
+  RECOVERY_KEY_RETIRED: reason(
+    'PERMISSION_DENIED',
+    () =>
+      'this recovery key was retired (the room was handed over, or its host made a new key); the host holds the current one',
+  ),
+  RECOVERY_KEY_REUSED: reason('INVALID_ARGUMENT', () => 'a recovery key is never used twice: make a new one'),
 } as const;
 
 export type Reason = keyof typeof REASONS;
