@@ -119,6 +119,8 @@ export interface ChorusClient {
   ): Promise<Removed>;
   /** Anyone with the recovery key: a new host identity (the old one leaves the room). */
   recoverHost(roomId: string, recoveryKey: string): Promise<Recovered>;
+  /** Host: a new recovery key, answered once (the one before, if any, stops working). */
+  newRecoveryKey(roomId: string): Promise<{ recoveryKey: string; version: number }>;
   /** Host or co-host: a new invite secret (old links stop working). */
   newInvite(roomId: string): Promise<{ invite: string; version: number }>;
   /** Host: admit (true) or turn away (false) a waiting join request. */

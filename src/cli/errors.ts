@@ -122,7 +122,9 @@ export const HINTS: Readonly<Partial<Record<Reason, (roomId: string, as: string)
   JOIN_PENDING: (room, as) =>
     `the host has not admitted you yet (\`chorus queue ${room}${as}\` shows when you are in)`,
   RECOVERY_KEY_WRONG: () =>
-    'the recovery key is the one `chorus create-room` printed once, as `recovery-key …`',
+    'the recovery key is the one `chorus create-room` (or `chorus recovery-key`) printed once, as `recovery-key …`',
+  RECOVERY_KEY_RETIRED: (room) =>
+    `the room was handed over (or given a new key) since this key was made; its host makes a new one with \`chorus recovery-key ${room}\``,
 };
 
 /** A line of advice after `err`, for the person who ran the command; null when none fits. */

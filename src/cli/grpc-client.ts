@@ -273,6 +273,12 @@ export class GrpcClient implements ChorusClient {
     return { room, memberId, token };
   }
 
+  newRecoveryKey(roomId: string): Promise<{ recoveryKey: string; version: number }> {
+    return this.call<pb.NewRecoveryKeyResponse__Output>((md, opts, done) =>
+      this.stubs.rooms.NewRecoveryKey({ roomId }, md, opts, done),
+    );
+  }
+
   newInvite(roomId: string): Promise<{ invite: string; version: number }> {
     return this.call<pb.NewInviteResponse__Output>((md, opts, done) =>
       this.stubs.rooms.NewInvite({ roomId }, md, opts, done),

@@ -5,6 +5,15 @@ import type { RoomView, Track } from '../domain/index.ts';
 import { count, eta, mmss, when } from './format.ts';
 import type { MemberListing } from './api-client.ts';
 
+/** A host recovery key as create-room and recovery-key print it: the key once, and how to keep it. */
+export function recoveryKeyLines(roomId: string, key: string): string {
+  return (
+    `recovery-key ${key}\n` +
+    `  keep it somewhere safe: it is shown only this once, and \`chorus recover ${roomId} --key KEY\` ` +
+    `makes you the host again if this token is lost`
+  );
+}
+
 export function trackLine(t: Track): string {
   return `${t.artist} - ${t.title} (${mmss(t.durationMs === 0 ? null : t.durationMs)})`;
 }

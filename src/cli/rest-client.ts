@@ -227,6 +227,10 @@ export class RestClient implements ChorusClient {
     return this.request('POST', `${roomPath(roomId)}/recover`, { recoveryKey });
   }
 
+  newRecoveryKey(roomId: string): Promise<{ recoveryKey: string; version: number }> {
+    return this.request('POST', `${roomPath(roomId)}/recovery-key`, {});
+  }
+
   newInvite(roomId: string): Promise<{ invite: string; version: number }> {
     return this.request('POST', `${roomPath(roomId)}/invite`, {});
   }

@@ -5,7 +5,9 @@
 // Invariants: exactly one member has isHost (state.hostId names them); a co-host is never the host;
 // a removed or banned member is gone from `members` (so their token opens nothing: writes answer
 // NOT_A_MEMBER, a private room answers NOT_FOUND); the room keeps only hashes of recovery and client
-// keys, never the keys (the invite is kept as given: hosts see it to share the link).
+// keys, never the keys (the invite is kept as given: hosts see it to share the link). A room has at
+// most one working recovery key, and only its host can make one: a hand-over retires the key (the
+// old host would otherwise keep a way back), and a retired key never works again.
 
 import type { Decision } from './decision.ts';
 import type { ErrorInfo } from './errors.ts';
@@ -16,8 +18,14 @@ import { checkId } from './validate.ts';
 
 export type AccessCommand = Extract<
   Command,
-  { type: 'setRole' | 'handOver' | 'removeMember' | 'recoverHost' | 'setInvite' }
+  { type: 'setRole' | 'handOver' | 'removeMember' | 'recoverHost' | 'newRecoveryKey' | 'setInvite' }
 >;
+
+/**
+ * Retired recovery key hashes a room keeps, to say "retired" rather than "wrong" to whoever still
+ * holds one; older ones are then only wrong. Bounds the state however often a host makes keys.
+ */
+export const RETIRED_KEYS_KEPT = 8;
 
 /** Hashes (hex sha-256, made by the node) and invites: long enough to be unguessable, short enough to log. */
 const HASH_PATTERN = /^[0-9a-f]{64}$/;
@@ -137,6 +145,8 @@ export function applyAccess(state: RoomState, env: Envelope, command: AccessComm
       return removeMember(state, env, command);
     case 'recoverHost':
       return recoverHost(state, env, command);
+    case 'newRecoveryKey':
+      return newRecoveryKey(state, env, command);
     case 'setInvite':
       return setInvite(state, env, command);
   }
@@ -181,7 +191,21 @@ function setRole(state: RoomState, env: Envelope, command: Extract<Command, { ty
   };
 }
 
-/** The host makes another member the host, and stays on as a co-host. */
+/**
+ * The state without its recovery key, the key's hash kept among the retired (the newest
+ * RETIRED_KEYS_KEPT). A room without a key is returned as it is.
+ */
+function retireKey(state: RoomState): RoomState {
+  const { recoveryKeyHash: key, ...rest } = state;
+  if (key === undefined) return state;
+  const retired = [...(state.retiredRecoveryKeys ?? []).filter((k) => k !== key), key];
+  return { ...rest, retiredRecoveryKeys: retired.slice(-RETIRED_KEYS_KEPT) };
+}
+
+/**
+ * The host makes another member the host, and stays on as a co-host. The recovery key is retired
+ * when the command says so (every node does; see the command's type): the new host makes their own.
+ */
 function handOver(
   state: RoomState,
   env: Envelope,
@@ -190,6 +214,9 @@ function handOver(
   const actor = actorOf(state, env.actor);
   if ('code' in actor) return { kind: 'error', error: actor };
   if (!actor.isHost) return fail('HOST_ONLY', { action: 'hand the room over' });
+  if (command.retireRecoveryKey !== undefined && typeof command.retireRecoveryKey !== 'boolean') {
+    return fail('FIELD_INVALID', { field: 'retireRecoveryKey', problem: 'must be true or false' });
+  }
   const target = targetOf(state, command.memberId);
   if ('code' in target) return { kind: 'error', error: target };
   const value: CommandValue = { type: 'handOver', hostId: target.memberId };
@@ -198,9 +225,10 @@ function handOver(
   const members = state.members
     .with({ ...actor, isHost: false, coHost: true })
     .with({ ...plain, isHost: true });
+  const kept = command.retireRecoveryKey === true ? retireKey(state) : state;
   return {
     kind: 'change',
-    state: { ...state, hostId: target.memberId, members },
+    state: { ...kept, hostId: target.memberId, members },
     events: [
       { type: 'roleChanged', memberId: target.memberId, role: 'host' },
       { type: 'roleChanged', memberId: actor.memberId, role: 'cohost' },
@@ -281,7 +309,9 @@ function recoverHost(
   const bad = checkHash('keyHash', command.keyHash) ?? checkId('memberId', command.memberId);
   if (bad) return { kind: 'error', error: bad };
   if (state.recoveryKeyHash === undefined || command.keyHash !== state.recoveryKeyHash) {
-    return fail('RECOVERY_KEY_WRONG');
+    return (state.retiredRecoveryKeys ?? []).includes(command.keyHash)
+      ? fail('RECOVERY_KEY_RETIRED')
+      : fail('RECOVERY_KEY_WRONG');
   }
   // A banned id stays taken, like a member's.
   if (state.members.has(command.memberId) || isBannedMember(state, command.memberId)) {
@@ -304,6 +334,35 @@ function recoverHost(
       { type: 'roleChanged', memberId: host.memberId, role: 'host' },
     ],
     value: { type: 'recoverHost', memberId: host.memberId },
+  };
+}
+
+/**
+ * The host (only: a co-host could otherwise lock the host out) makes a new recovery key; the one
+ * before, if any, is retired. No event: the key is the host's alone, and nobody else needs to know.
+ */
+function newRecoveryKey(
+  state: RoomState,
+  env: Envelope,
+  command: Extract<Command, { type: 'newRecoveryKey' }>,
+): Decision {
+  const actor = actorOf(state, env.actor);
+  if ('code' in actor) return { kind: 'error', error: actor };
+  if (!actor.isHost) return fail('HOST_ONLY', { action: 'make a recovery key' });
+  const bad = checkHash('keyHash', command.keyHash);
+  if (bad) return { kind: 'error', error: bad };
+  // A key once used (current or retired) is never current again: a retired key stays retired.
+  if (
+    command.keyHash === state.recoveryKeyHash ||
+    (state.retiredRecoveryKeys ?? []).includes(command.keyHash)
+  ) {
+    return fail('RECOVERY_KEY_REUSED');
+  }
+  return {
+    kind: 'change',
+    state: { ...retireKey(state), recoveryKeyHash: command.keyHash },
+    events: [],
+    value: { type: 'newRecoveryKey' },
   };
 }
 

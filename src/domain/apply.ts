@@ -140,6 +140,7 @@ function dispatch(
     case 'handOver':
     case 'removeMember':
     case 'recoverHost':
+    case 'newRecoveryKey':
     case 'setInvite':
       return applyAccess(state, env, command);
     default:

@@ -183,8 +183,16 @@ export interface RoomState {
    * persistent chunked window (recent.ts) that JSON writes as the plain array.
    */
   readonly recent: RecentWindow;
-  /** The hash of the host recovery key (rooms made before recovery keys: absent, no recovery). */
+  /**
+   * The hash of the host recovery key (rooms made before recovery keys, and rooms handed over since
+   * their last key: absent, no recovery until the host makes a new key).
+   */
   readonly recoveryKeyHash?: string;
+  /**
+   * Hashes of keys retired by a hand-over or a new key, oldest first, at most RETIRED_KEYS_KEPT
+   * (access.ts): kept only to tell their holder why the key is refused. Absent: none retired.
+   */
+  readonly retiredRecoveryKeys?: readonly string[];
   /**
    * A private room's invite secret, needed (or membership) to see, stream or join it. Absent: the
    * room is reachable by id (public rooms, and private rooms made before invites until a host sets one).
@@ -251,8 +259,14 @@ export type Command =
     }
   /** Host: make a member a co-host, or a plain member again. */
   | { readonly type: 'setRole'; readonly memberId: string; readonly role: 'cohost' | 'member' }
-  /** Host: make another member the host (the old host stays on as a co-host). */
-  | { readonly type: 'handOver'; readonly memberId: string }
+  /**
+   * Host: make another member the host (the old host stays on as a co-host). `retireRecoveryKey`
+   * (nodes always send it): the room's recovery key stops working, so the old host cannot take the
+   * room back; absent (logs written before), the key stays, as it did then.
+   */
+  | { readonly type: 'handOver'; readonly memberId: string; readonly retireRecoveryKey?: boolean }
+  /** Host: a new recovery key (the node hashes it); the one before, if any, is retired. */
+  | { readonly type: 'newRecoveryKey'; readonly keyHash: string }
   /** Host or co-host: remove a member, with or without their waiting entries, banning them or not. */
   | {
       readonly type: 'removeMember';
@@ -359,6 +373,7 @@ export type CommandValue =
       readonly removedEntries: number;
     }
   | { readonly type: 'recoverHost'; readonly memberId: string }
+  | { readonly type: 'newRecoveryKey' }
   | { readonly type: 'setInvite' }
   | { readonly type: 'addTrack'; readonly entry: WireEntry; readonly started: boolean }
   | { readonly type: 'removeEntry'; readonly entryId: string }

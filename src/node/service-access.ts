@@ -26,6 +26,9 @@ export interface BanListing {
 /** 128 bits (issue 20 asks for at least 96). */
 export const INVITE_BYTES = 16;
 
+/** 192 bits: a recovery key is for good, so it gets more than an invite. */
+export const RECOVERY_KEY_BYTES = 24;
+
 export class AccessService extends ServiceCore {
   /** Host: admit (or turn away) a join request waiting for approval. */
   async decideJoin(
@@ -74,14 +77,37 @@ export class AccessService extends ServiceCore {
     return this.view(state, caller.memberId);
   }
 
+  /** The room's recovery key is retired with it: the new host makes their own (newRecoveryKey). */
   async handOver(caller: Caller, memberId: string, commandId?: string): Promise<RoomView> {
     const { state } = await this.run(
       caller.roomId,
       caller.memberId,
-      { type: 'handOver', memberId },
+      { type: 'handOver', memberId, retireRecoveryKey: true },
       commandId,
     );
     return this.view(state, caller.memberId);
+  }
+
+  /** Host: a new recovery key, answered this once; the one before stops working. */
+  async newRecoveryKey(
+    caller: Caller,
+    commandId?: string,
+  ): Promise<{ recoveryKey: string; version: number }> {
+    // A retry (same key) must answer the key the room keeps: derived from it, not drawn afresh.
+    const recoveryKey =
+      commandId === undefined
+        ? randomBytes(RECOVERY_KEY_BYTES).toString('base64url')
+        : this.tokens.derive(
+            `new-recovery\0${caller.roomId}\0${caller.memberId}\0${commandId}`,
+            RECOVERY_KEY_BYTES,
+          );
+    const { state } = await this.run(
+      caller.roomId,
+      caller.memberId,
+      { type: 'newRecoveryKey', keyHash: hashKey(recoveryKey) },
+      commandId,
+    );
+    return { recoveryKey, version: state.version };
   }
 
   async removeMember(

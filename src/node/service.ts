@@ -25,7 +25,7 @@ import type { FeedListener, GroupStatus, RoomListing, Subscription } from '../st
 import { mayEnter } from '../domain/access.ts';
 import { newId, roomSlug } from './ids.ts';
 import { hashPasscode } from './passcode.ts';
-import { INVITE_BYTES } from './service-access.ts';
+import { INVITE_BYTES, RECOVERY_KEY_BYTES } from './service-access.ts';
 import { hashKey, type Caller, type ReadOptions, type Visitor } from './service-core.ts';
 import { QueueService } from './service-queue.ts';
 
@@ -41,9 +41,6 @@ export {
 } from './service-core.ts';
 export type { BanListing, MemberListing } from './service-access.ts';
 export type { AddTrackInput, AdvanceAnswer } from './service-queue.ts';
-
-/** 192 bits: a recovery key is for good, so it gets more than an invite. */
-const RECOVERY_KEY_BYTES = 24;
 
 /** Whether a feed event removes `memberId` from the room. */
 function removes(event: RoomEvent, memberId: string): boolean {

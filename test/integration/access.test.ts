@@ -34,6 +34,11 @@ async function privateRoom(): Promise<{ id: string; token: string; invite: strin
   return { id, token: body.token, invite: body.invite, recoveryKey: body.recoveryKey };
 }
 
+interface Identity {
+  readonly token: string;
+  readonly memberId: string;
+}
+
 /** Status and body with the one part that must differ (the room id in it) made alike. */
 function shape(res: { status: number; body: Json }, id: string): string {
   return `${res.status} ${JSON.stringify(res.body).replaceAll(id, 'ROOM')}`;
@@ -161,6 +166,71 @@ void test('a recovery key restores a lost host over REST and gRPC; the lost toke
     s.rooms.CreateRoom({ roomId: `grpc-made-${counter}`, name: 'G', hostName: 'Gil' }, md(), soon(), done),
   );
   assert.match(created.recoveryKey, /^[A-Za-z0-9_-]{32}$/);
+});
+
+void test('a hand-over retires the recovery key; the new host makes a new one (REST and gRPC)', async () => {
+  const room = await privateRoom();
+  const bo = ok(
+    await api.post(`/v1/rooms/${room.id}/members`, { name: 'Bo', invite: room.invite }),
+    201,
+  ) as Identity;
+  const cy = ok(
+    await api.post(`/v1/rooms/${room.id}/members`, { name: 'Cy', invite: room.invite }),
+    201,
+  ) as Identity;
+  ok(await api.post(`/v1/rooms/${room.id}/hand-over`, { memberId: bo.memberId }, { token: room.token }), 200);
+  const retired = await api.post(`/v1/rooms/${room.id}/recover`, { recoveryKey: room.recoveryKey });
+  assert.equal(retired.status, 403, JSON.stringify(retired.body));
+  assert.equal(retired.body.error.details.reason, 'RECOVERY_KEY_RETIRED');
+  // Only the host makes a key: not the old host (a co-host now), not a member.
+  for (const token of [room.token, cy.token]) {
+    const refused = await api.post(`/v1/rooms/${room.id}/recovery-key`, undefined, { token });
+    assert.equal(refused.status, 403, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.details.reason, 'HOST_ONLY');
+  }
+  const made = ok(await api.post(`/v1/rooms/${room.id}/recovery-key`, undefined, { token: bo.token }), 200);
+  assert.match(String(made.recoveryKey), /^[A-Za-z0-9_-]{32}$/);
+  // A retry with the same idempotency key answers the same key; the key works.
+  const headers = { 'idempotency-key': 'new-key-1' };
+  const first = ok(
+    await api.post(`/v1/rooms/${room.id}/recovery-key`, undefined, { token: bo.token, headers }),
+    200,
+  );
+  const retry = ok(
+    await api.post(`/v1/rooms/${room.id}/recovery-key`, undefined, { token: bo.token, headers }),
+    200,
+  );
+  assert.equal(retry.recoveryKey, first.recoveryKey);
+  assert.equal(retry.version, first.version);
+  const stale = await api.post(`/v1/rooms/${room.id}/recover`, { recoveryKey: made.recoveryKey });
+  assert.equal(stale.body.error.details.reason, 'RECOVERY_KEY_RETIRED', 'a newer key retires the one before');
+  const firstKey = String(first.recoveryKey);
+  const back = ok(await api.post(`/v1/rooms/${room.id}/recover`, { recoveryKey: firstKey }), 200);
+  assert.equal(back.room.me.role, 'host');
+  assert.equal(back.room.me.name, 'Bo');
+
+  // gRPC: hand over again (the key is retired), NewRecoveryKey by the new host only.
+  const s = node.stubs;
+  await call((done) =>
+    s.rooms.HandOver({ roomId: room.id, memberId: cy.memberId }, md(String(back.token)), soon(), done),
+  );
+  const trailer = await rejectsWith(
+    call((done) => s.rooms.RecoverHost({ roomId: room.id, recoveryKey: firstKey }, md(), soon(), done)),
+    status.PERMISSION_DENIED,
+  );
+  assert.equal(trailer?.details?.['reason'], 'RECOVERY_KEY_RETIRED');
+  await rejectsWith(
+    call((done) => s.rooms.NewRecoveryKey({ roomId: room.id }, md(String(back.token)), soon(), done)),
+    status.PERMISSION_DENIED,
+  );
+  const viaGrpc = await call<pb.NewRecoveryKeyResponse__Output>((done) =>
+    s.rooms.NewRecoveryKey({ roomId: room.id }, md(cy.token), soon(), done),
+  );
+  assert.match(viaGrpc.recoveryKey, /^[A-Za-z0-9_-]{32}$/);
+  const recovered = await call<pb.JoinResponse__Output>((done) =>
+    s.rooms.RecoverHost({ roomId: room.id, recoveryKey: viaGrpc.recoveryKey }, md(), soon(), done),
+  );
+  assert.equal(recovered.room?.me?.name, 'Cy');
 });
 
 void test('members, co-hosts, hand-over, kick with or without entries, ban with the client key', async () => {

@@ -202,10 +202,9 @@ void describe('chorus host and join commands', { concurrency: true }, () => {
           assert.equal(me.role, 'host');
           refused(await ann.run('members', room), 'PERMISSION_DENIED', /only the host/);
           // The host identity after recovery hands the room over; it stays on as a co-host.
-          assert.match(
-            succeeded(await ann.run('hand-over', room, 'Bob', '--as', 'laptop')),
-            /Bob \(m_\S+\) is now the host/,
-          );
+          const handed = succeeded(await ann.run('hand-over', room, 'Bob', '--as', 'laptop'));
+          assert.match(handed, /Bob \(m_\S+\) is now the host/);
+          assert.match(handed, new RegExp(`recovery key no longer works: .*chorus recovery-key ${room}`));
           const roles = json(await bob.run('members', room, '--json')).members.map(
             (m: Json) => `${m.name} ${m.role}`,
           );
@@ -215,6 +214,35 @@ void describe('chorus host and join commands', { concurrency: true }, () => {
             'PERMISSION_DENIED',
             /only the host/,
           );
+        });
+
+        void test('a hand-over retires the recovery key; recovery-key prints the new host a new one', async () => {
+          refused(
+            await ann.run('recover', room, '--key', recoveryKey, '--as', 'spare'),
+            'PERMISSION_DENIED',
+            /recovery key was retired/,
+            new RegExp(`its host makes a new one with \`chorus recovery-key ${room}\``),
+          );
+          refused(
+            await ann.run('recovery-key', room, '--as', 'laptop'),
+            'PERMISSION_DENIED',
+            /only the host can make a recovery key/,
+          );
+          const out = succeeded(await bob.run('recovery-key', room));
+          const key = /^recovery-key (\S+)$/m.exec(out)?.[1];
+          assert.ok(key, out);
+          assert.match(out, /keep it somewhere safe: it is shown only this once/);
+          assert.match(out, new RegExp(`chorus recover ${room} --key KEY`));
+          assert.notEqual(key, recoveryKey);
+          const newest = String(json(await bob.run('recovery-key', room, '--json')).recoveryKey);
+          assert.match(newest, /^[A-Za-z0-9_-]{32}$/);
+          refused(
+            await bob.run('recover', room, '--key', key, '--as', 'spare'),
+            'PERMISSION_DENIED',
+            /retired/,
+          );
+          const back = succeeded(await bob.run('recover', room, '--key', newest, '--as', 'spare'));
+          assert.match(back, /you are the host of .+ again/);
         });
       });
 

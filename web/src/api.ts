@@ -183,6 +183,11 @@ export class Api {
     });
   }
 
+  /** Host: a new recovery key, answered once (the one before, if any, stops working). */
+  newRecoveryKey(roomId: string, token: string): Promise<{ recoveryKey: string; version: number }> {
+    return this.write('POST', `/v1/rooms/${enc(roomId)}/recovery-key`, { token });
+  }
+
   /** Host: make another member the host (the caller stays on as a co-host). */
   handOver(roomId: string, token: string, memberId: string): Promise<RoomView> {
     return this.write('POST', `/v1/rooms/${enc(roomId)}/hand-over`, { token, body: { memberId } });

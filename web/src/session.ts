@@ -260,6 +260,11 @@ export class RoomSession {
     this.noteMe();
     const before = this.room;
     this.room = fromView(view, before?.names);
+    // Handed the room (the same identity, now the host): the room has no recovery key any more.
+    const was = before?.me;
+    if (was && was.role !== 'host' && view.me?.role === 'host' && view.me.memberId === was.memberId) {
+      this.toast('info', 'You are the host now. Make a recovery key (in the side column) and keep it safe.');
+    }
     const newest = this.state.history.records[0]?.playNo ?? 0;
     // Plays may have ended while the stream was away: the history head is then reloaded.
     if (before && this.state.history.loaded && this.room.playCount > newest) void this.loadHistory();
@@ -641,6 +646,13 @@ export class RoomSession {
     // My own role changed: read the room again with my token.
     if (view) await this.refetch(view.version);
     return view !== null;
+  }
+
+  /** Host: a new recovery key (the one before stops working); null when refused (a toast says why). */
+  async newRecoveryKey(): Promise<string | null> {
+    const made = await this.act((token) => this.api.newRecoveryKey(this.roomId, token));
+    if (made) this.expect(made.version);
+    return made?.recoveryKey ?? null;
   }
 
   async removeMember(memberId: string, how: { ban: boolean; removeEntries: boolean }): Promise<boolean> {

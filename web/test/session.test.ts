@@ -347,3 +347,57 @@ void test('a read made before I recovered the host place says nothing about me: 
   assert.equal(calls.getRoom.at(-1)!.token, 'new');
   session.stop();
 });
+
+// ---- Recovery keys after a hand-over ---------------------------------------------------------------
+
+void test('handed the room, the page says I am the host now and asks me to make a recovery key', async () => {
+  const member = { memberId: ME, name: 'Me', isHost: false, role: 'member' as const, joinedAt: 0 };
+  const server: { room: RoomView } = { room: { ...roomView(5, []), hostId: 'm_old', me: member } };
+  const { session, source } = await started(server);
+  assert.equal(session.getState().room?.me?.role, 'member');
+  server.room = { ...roomView(6, []), me: { ...member, isHost: true, role: 'host' } };
+  source.send(
+    'change',
+    change(
+      6,
+      { type: 'roleChanged', memberId: ME, role: 'host' },
+      { type: 'roleChanged', memberId: 'm_old', role: 'cohost' },
+    ),
+  );
+  await until('me as host', () => session.getState().room?.me?.role === 'host');
+  assert.ok(
+    session.getState().toasts.some((t) => /host now\. Make a recovery key/.test(t.text)),
+    JSON.stringify(session.getState().toasts),
+  );
+  session.stop();
+});
+
+void test('a host from the start is not told they were handed the room', async () => {
+  const server = { room: roomView(5, []) };
+  const { session } = await started(server);
+  assert.equal(session.getState().toasts.length, 0, 'the host from the start is not told');
+  session.stop();
+});
+
+void test('the host makes a new recovery key with their token; the key is answered to the page', async () => {
+  const server = { room: roomView(5, []) };
+  const { api } = fakeApi(server);
+  const tokens: string[] = [];
+  (api as unknown as Record<string, unknown>)['newRecoveryKey'] = async (_id: string, token: string) => {
+    tokens.push(token);
+    return { recoveryKey: 'the-new-key', version: 5 };
+  };
+  saveIdentity('r1', { memberId: ME, token: 'tok', name: 'Me', version: 3 });
+  const session = new RoomSession('r1', api, new ServerClock());
+  await session.start();
+  assert.equal(await session.newRecoveryKey(), 'the-new-key');
+  assert.deepEqual(tokens, ['tok']);
+  (api as unknown as Record<string, unknown>)['newRecoveryKey'] = async () => {
+    throw new ApiError('PERMISSION_DENIED', 'only the host can make a recovery key', 403, {
+      reason: 'HOST_ONLY',
+    });
+  };
+  assert.equal(await session.newRecoveryKey(), null);
+  assert.ok(session.getState().toasts.some((t) => t.kind === 'error' && /Only the host/.test(t.text)));
+  session.stop();
+});

@@ -202,6 +202,12 @@ export function chorusServices(service: RoomService, watches: WatchHub, logger: 
       logger,
       async (req, ctx) => service.newInvite(await caller(ctx, req.roomId), ctx.commandId),
     ),
+
+    NewRecoveryKey: unary<pb.NewRecoveryKeyRequest__Output, pb.NewRecoveryKeyResponse>(
+      m('RoomService/NewRecoveryKey'),
+      logger,
+      async (req, ctx) => service.newRecoveryKey(await caller(ctx, req.roomId), ctx.commandId),
+    ),
   };
 
   const SessionService: pb.SessionServiceHandlers = {

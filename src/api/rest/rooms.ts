@@ -25,6 +25,7 @@ import {
   MemberParams,
   MembersSchema,
   RecoverBody,
+  RecoveryKeySchema,
   RemovedSchema,
   RemoveMemberQuery,
   RoleBody,
@@ -177,7 +178,8 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     '/v1/rooms/:roomId/hand-over',
     {
       schema: {
-        summary: 'Host: make another member the host (you stay on as a co-host)',
+        summary:
+          'Host: make another member the host (you stay on as a co-host); the recovery key stops working',
         tags: ['rooms'],
         security: [{ bearer: [] }],
         params: RoomParams,
@@ -209,6 +211,25 @@ export const roomRoutes: FastifyPluginAsyncTypebox<RoomRoutesOptions> = async (a
     },
     async (request) =>
       service.recoverHost(request.params.roomId, request.body.recoveryKey, commandId(request)),
+  );
+
+  app.post(
+    '/v1/rooms/:roomId/recovery-key',
+    {
+      schema: {
+        summary: 'Host: a new recovery key, shown this once (the one before, if any, stops working)',
+        description: 'A hand-over retires the room’s recovery key: the new host makes their own here.',
+        tags: ['rooms'],
+        security: [{ bearer: [] }],
+        params: RoomParams,
+        headers: IdempotencyHeaders,
+        response: { 200: RecoveryKeySchema, ...Errors },
+      },
+    },
+    async (request) => {
+      const caller = await service.authenticate(bearer(request), request.params.roomId);
+      return service.newRecoveryKey(caller, commandId(request));
+    },
   );
 
   app.post(

@@ -224,6 +224,12 @@ export const RecoverBody = Type.Object({
   recoveryKey: Text(128, 'The recovery key CreateRoom returned'),
 });
 export const InviteSchema = Type.Object({ invite: Type.String(), version: Type.Integer() });
+export const RecoveryKeySchema = Type.Object({
+  recoveryKey: Type.String({
+    description: 'Shown this once: POST /v1/rooms/:id/recover with it makes you the host again',
+  }),
+  version: Type.Integer(),
+});
 export const MemberParams = Type.Object({ roomId: RoomIdParam, memberId: Id('Member id') });
 export const InviteQuery = Type.Object({ invite: Type.Optional(InviteField) });
 

@@ -1,5 +1,6 @@
 // Client commands of hosts and co-hosts (issue 20): the members with who is here, kick and ban,
-// roles, hand-over, recovery of a lost host token, a new invite, the settings that control joining
+// roles, hand-over (which retires the room's recovery key), recovery of a lost host token, a new
+// recovery key (the new host's, after a hand-over), a new invite, the settings that control joining
 // and skipping, and the join requests waiting for approval. A member is named by id or by display
 // name (refused when several share it). `recover` saves the new host token under the identity the
 // command acts as (--as), so the host's and a guest's tokens stay apart.
@@ -8,7 +9,7 @@ import { Option } from 'commander';
 import { chorusError, type RoomView, type SettingsPatch } from '../../domain/index.ts';
 import type { ChorusClient } from '../api-client.ts';
 import { cliError } from '../errors.ts';
-import { renderMembers } from '../render.ts';
+import { recoveryKeyLines, renderMembers } from '../render.ts';
 import {
   clientFor,
   needToken,
@@ -134,13 +135,29 @@ export const accessCommands: readonly ClientCommand[] = [
       const client = await needToken(opts, roomId);
       const memberId = await resolveMember(client, roomId, who);
       const room = await client.handOver(roomId, memberId);
-      print(opts, room, () => `${who} (${memberId}) is now the host of ${roomId}; you are a co-host`);
+      print(
+        opts,
+        room,
+        () =>
+          `${who} (${memberId}) is now the host of ${roomId}; you are a co-host\n` +
+          `the room's recovery key no longer works: the new host makes one with \`chorus recovery-key ${roomId}\``,
+      );
+    },
+  },
+  {
+    usage: 'recovery-key <room>',
+    description:
+      'host: a new recovery key, printed once (after a hand-over the room has none; the one before stops working)',
+    async run([roomId = ''], opts) {
+      const client = await needToken(opts, roomId);
+      const made = await client.newRecoveryKey(roomId);
+      print(opts, made, () => recoveryKeyLines(roomId, made.recoveryKey));
     },
   },
   {
     usage: 'recover <room>',
     description:
-      'become the host again with the recovery key create-room printed (the new token is saved; the old one stops working)',
+      'become the host again with the recovery key create-room (or recovery-key) printed (the new token is saved; the old one stops working)',
     options: [new Option('--key <recoveryKey>', 'the recovery key').makeOptionMandatory()],
     async run([roomId = ''], opts) {
       const client = await clientFor(opts);

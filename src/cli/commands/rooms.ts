@@ -8,7 +8,7 @@ import type { ChorusClient } from '../api-client.ts';
 import { cliError } from '../errors.ts';
 import { count, when } from '../format.ts';
 import type { GrpcClient } from '../grpc-client.ts';
-import { renderRoom, trackLine } from '../render.ts';
+import { recoveryKeyLines, renderRoom, trackLine } from '../render.ts';
 import type { RestClient } from '../rest-client.ts';
 import {
   asFlag,
@@ -81,11 +81,7 @@ export const roomCommands: readonly ClientCommand[] = [
         () =>
           `created room ${created.room.id} ("${created.room.name}"); you are its host\ntoken ${created.token}` +
           (created.invite ? `\ninvite ${created.invite} (others join with --invite ${created.invite})` : '') +
-          (created.recoveryKey
-            ? `\nrecovery-key ${created.recoveryKey}\n` +
-              `  keep it somewhere safe: it is shown only this once, and \`chorus recover ${created.room.id} --key KEY\` ` +
-              `makes you the host again if this token is lost`
-            : ''),
+          (created.recoveryKey ? `\n${recoveryKeyLines(created.room.id, created.recoveryKey)}` : ''),
       );
     },
   },

@@ -24,4 +24,13 @@ export const ACCESS_REASONS = /* @__PURE__ */ (() =>
       (a: { roomId: string }) => `you are banned from room ${a.roomId}`,
       ({ roomId }) => ({ roomId }),
     ),
+    RECOVERY_KEY_RETIRED: reason(
+      'PERMISSION_DENIED',
+      () =>
+        'this recovery key was retired (the room was handed over, or its host made a new key); the host holds the current one',
+    ),
+    RECOVERY_KEY_REUSED: reason(
+      'INVALID_ARGUMENT',
+      () => 'a recovery key is never used twice: make a new one',
+    ),
   }) as const)();

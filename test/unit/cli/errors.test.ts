@@ -31,6 +31,7 @@ void test('advice follows the reason of a refusal, however it arrived', () => {
   const rebuilt = chorusError('NOT_A_MEMBER', { roomId: 'party' });
   assert.match(hint(rebuilt, 'party', ' --as bob') ?? '', /chorus join party NAME --as bob --replace/);
   assert.match(hint(chorusError('TOKEN_INVALID'), 'party', '') ?? '', /chorus recover party --key/);
+  assert.match(hint(chorusError('RECOVERY_KEY_RETIRED'), 'party', '') ?? '', /chorus recovery-key party/);
   assert.equal(hint(chorusError('QUEUE_FULL', { maxQueueLength: 3 }), 'party', ''), null);
   assert.equal(hint(new ChorusError('INTERNAL', 'no reason'), 'party', ''), null);
 });

@@ -15,7 +15,7 @@ import {
   type Member,
   type RoomState,
 } from '../../../src/domain/index.ts';
-import { hasHostPowers, isBannedMember, mayEnter } from '../../../src/domain/access.ts';
+import { hasHostPowers, isBannedMember, mayEnter, RETIRED_KEYS_KEPT } from '../../../src/domain/access.ts';
 import { fcParams } from './arbitraries.ts';
 import { HOST, ROOM_ID, Room, T0, viaJson } from './helpers.ts';
 
@@ -204,6 +204,79 @@ void test('the recovery key makes a new host and revokes the old host identity',
   assert.equal(room.s.hostId, 'h3');
 });
 
+void test('a hand-over retires the recovery key; the new host makes one, shown to nobody else', () => {
+  const room = privateRoom(['a', 'b']);
+  room.change(HOST, { type: 'handOver', memberId: 'a', retireRecoveryKey: true });
+  assert.equal(room.s.recoveryKeyHash, undefined, 'no key works after a hand-over');
+  assert.deepEqual(room.s.retiredRecoveryKeys, [hash(KEY)]);
+  // The old host (a co-host now) cannot take the room back with the key they kept.
+  const retired = room.refused(
+    null,
+    { type: 'recoverHost', memberId: 'h2', keyHash: hash(KEY) },
+    'PERMISSION_DENIED',
+  );
+  assert.equal(retired.reason, 'RECOVERY_KEY_RETIRED');
+  const guessed = room.refused(
+    null,
+    { type: 'recoverHost', memberId: 'h2', keyHash: hash('guess') },
+    'PERMISSION_DENIED',
+  );
+  assert.equal(guessed.reason, 'RECOVERY_KEY_WRONG', 'a key that never was is only wrong');
+  // Only the host makes a key: not the old host (a co-host now), not a member.
+  for (const who of [HOST, 'b']) {
+    const err = room.refused(who, { type: 'newRecoveryKey', keyHash: hash('k2') }, 'PERMISSION_DENIED');
+    assert.equal(err.reason, 'HOST_ONLY');
+  }
+  room.refused('a', { type: 'newRecoveryKey', keyHash: 'not-a-hash' }, 'INVALID_ARGUMENT');
+  assert.equal(
+    room.refused('a', { type: 'newRecoveryKey', keyHash: hash(KEY) }, 'INVALID_ARGUMENT').reason,
+    'RECOVERY_KEY_REUSED',
+    'a retired key never comes back',
+  );
+  room.ok('a', { type: 'newRecoveryKey', keyHash: hash('k2') });
+  assert.deepEqual(room.last.events, [], 'no event: the key is the host’s alone');
+  assert.equal(room.s.recoveryKeyHash, hash('k2'));
+  // A second new key retires the first.
+  room.ok('a', { type: 'newRecoveryKey', keyHash: hash('k3') });
+  assert.deepEqual(room.s.retiredRecoveryKeys, [hash(KEY), hash('k2')]);
+  assert.equal(
+    room.refused(null, { type: 'recoverHost', memberId: 'h2', keyHash: hash('k2') }, 'PERMISSION_DENIED')
+      .reason,
+    'RECOVERY_KEY_RETIRED',
+  );
+  room.change(null, { type: 'recoverHost', memberId: 'h3', keyHash: hash('k3') });
+  assert.equal(room.s.hostId, 'h3');
+  assert.equal(room.s.members.has('a'), false, 'the host it replaced leaves the room');
+  // Kept through a snapshot.
+  const back = restore(JSON.parse(JSON.stringify({ format: 'chorus.room/1', state: room.s })));
+  assert.deepEqual(back.retiredRecoveryKeys, room.s.retiredRecoveryKeys);
+  room.refused('h3', { type: 'handOver', memberId: 'b', retireRecoveryKey: 'yes' }, 'INVALID_ARGUMENT');
+});
+
+void test('a hand-over written before keys were retired (no retireRecoveryKey) keeps the key, as it did', () => {
+  const room = privateRoom(['a']);
+  room.change(HOST, { type: 'handOver', memberId: 'a' });
+  assert.equal(room.s.recoveryKeyHash, hash(KEY));
+  assert.equal(room.s.retiredRecoveryKeys, undefined);
+  room.change(null, { type: 'recoverHost', memberId: 'h2', keyHash: hash(KEY) });
+  // A room without a key handed over stays without one (nothing to retire).
+  const plain = Room.create({}, ['a']);
+  plain.change(HOST, { type: 'handOver', memberId: 'a', retireRecoveryKey: true });
+  assert.equal(plain.s.retiredRecoveryKeys, undefined);
+});
+
+void test('a room keeps the last few retired keys only; older ones are merely wrong', () => {
+  const room = Room.create({}, []);
+  for (let i = 0; i < RETIRED_KEYS_KEPT + 3; i++)
+    room.ok(HOST, { type: 'newRecoveryKey', keyHash: hash(`k${i}`) });
+  assert.equal(room.s.retiredRecoveryKeys?.length, RETIRED_KEYS_KEPT);
+  const reasonFor = (key: string) =>
+    room.refused(null, { type: 'recoverHost', memberId: 'r', keyHash: hash(key) }, 'PERMISSION_DENIED')
+      .reason;
+  assert.equal(reasonFor('k0'), 'RECOVERY_KEY_WRONG');
+  assert.equal(reasonFor(`k${RETIRED_KEYS_KEPT + 1}`), 'RECOVERY_KEY_RETIRED');
+});
+
 void test('a private room with an invite: joins without it are refused exactly as a missing room', () => {
   const room = privateRoom(['a']);
   const missing = apply(null, {
@@ -273,6 +346,15 @@ const accessCommand: fc.Arbitrary<Command> = fc.oneof(
   }),
   fc.record({ type: fc.constant('handOver' as const), memberId: target }),
   fc.record({
+    type: fc.constant('handOver' as const),
+    memberId: target,
+    retireRecoveryKey: fc.constant(true),
+  }),
+  fc.record({
+    type: fc.constant('newRecoveryKey' as const),
+    keyHash: fc.constantFrom(hash(KEY), hash('k1'), hash('k2')),
+  }),
+  fc.record({
     type: fc.constant('removeMember' as const),
     memberId: target,
     removeEntries: fc.boolean(),
@@ -281,7 +363,7 @@ const accessCommand: fc.Arbitrary<Command> = fc.oneof(
   fc.record({
     type: fc.constant('recoverHost' as const),
     memberId: fc.constantFrom('r1', 'r2', 'a'),
-    keyHash: fc.constantFrom(hash(KEY), hash('guess')),
+    keyHash: fc.constantFrom(hash(KEY), hash('k1'), hash('k2'), hash('guess')),
   }),
   fc
     .record({
@@ -300,6 +382,7 @@ void test('property: one host, named by hostId; co-hosts are never the host; the
     fc.property(fc.array(fc.tuple(who, accessCommand), { maxLength: 40 }), (steps) => {
       let state = privateRoom(['a', 'b']).s;
       const bannedKeys = new Set<string>();
+      const retiredKeys = new Set<string>();
       steps.forEach(([actor, command], i) => {
         const env: Envelope = { commandId: `p-${i}`, roomId: ROOM_ID, actor, at: T0 + i, command };
         const before = state;
@@ -330,6 +413,18 @@ void test('property: one host, named by hostId; co-hosts are never the host; the
         if (command.type === 'join') {
           assert.equal(command.invite, INVITE, 'only the invite opens a private room');
         }
+        // Recovery keys: one works at most; once retired, a key never works again.
+        if (command.type === 'recoverHost')
+          assert.ok(!retiredKeys.has(command.keyHash), 'a retired key recovers');
+        if (command.type === 'newRecoveryKey')
+          assert.ok(before.members.get(actor!)!.isHost, 'only the host makes keys');
+        if (command.type === 'handOver' && command.retireRecoveryKey === true && state !== before) {
+          assert.equal(state.recoveryKeyHash, undefined, 'a hand-over leaves no key working');
+        }
+        if (before.recoveryKeyHash !== undefined && state.recoveryKeyHash !== before.recoveryKeyHash) {
+          retiredKeys.add(before.recoveryKeyHash);
+        }
+        if (state.recoveryKeyHash !== undefined) assert.ok(!retiredKeys.has(state.recoveryKeyHash));
       });
     }),
     fcParams(200),

@@ -202,7 +202,7 @@ function HandOverDialog({ member, session, onDone }: MemberDialogProps) {
       <h2 id="handover-h">Make {member?.name ?? 'them'} the host?</h2>
       <p class="muted">
         They get every host power, roles and hand-over included; you stay on as a co-host. Only they can give
-        it back (your recovery key also still works).
+        it back: your recovery key stops working, and they make their own.
       </p>
       <div class="dialog-actions">
         <button type="button" class="btn btn-quiet" onClick={onDone}>

@@ -1,7 +1,9 @@
 // The host recovery key on the page. Creating a room answers it once: the room page then shows it
 // in a "save it" dialog (copy, or download as a file) before anything else, and the key is never
 // stored by the page (a key kept in the same browser as the host token would be lost with it).
-// "Recover host" takes a pasted key and makes this browser the room's host again.
+// "Recover host" takes a pasted key and makes this browser the room's host again. The host can make
+// a new key ("Recovery key" card): after a hand-over the room has none, and the new host makes theirs;
+// it is shown in the same dialog, once, and the one before stops working.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { recoveryFile } from '../people.ts';
@@ -137,5 +139,28 @@ export function RecoverHost({ session }: { session: RoomSession }) {
         </p>
       )}
     </details>
+  );
+}
+
+/** The host's "Recovery key" card: a new key, shown once in the save dialog (`onKey`). */
+export function NewRecoveryKey({ session, onKey }: { session: RoomSession; onKey: (key: string) => void }) {
+  const [busy, setBusy] = useState(false);
+  const make = async (): Promise<void> => {
+    setBusy(true);
+    const key = await session.newRecoveryKey();
+    setBusy(false);
+    if (key) onKey(key);
+  };
+  return (
+    <section class="card" aria-labelledby="new-key-h">
+      <h2 id="new-key-h">Recovery key</h2>
+      <p class="muted small">
+        A key makes you the host again if this browser forgets the room. A room handed to you has none until
+        you make one; a new key replaces the one before.
+      </p>
+      <button type="button" class="btn" disabled={busy} onClick={() => void make()}>
+        {busy ? 'Making…' : 'Make a new recovery key'}
+      </button>
+    </section>
   );
 }

@@ -18,7 +18,7 @@ import { PlayHere } from './PlayHere.tsx';
 import { Player } from '../player.ts';
 import { Queue } from './Queue.tsx';
 import { MembersPanel } from './Members.tsx';
-import { RecoverHost, RecoveryKeyDialog, takeFreshKey } from './Recovery.tsx';
+import { NewRecoveryKey, RecoverHost, RecoveryKeyDialog, takeFreshKey } from './Recovery.tsx';
 import { hasHostPowers, type RoomModel } from '../model.ts';
 import { peopleHere, ROLE_LABEL } from '../people.ts';
 import type { Removal } from '../session.ts';
@@ -140,6 +140,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
             {me && <AddTracks room={room} session={session} isHost={isHost} />}
             {isHost && <HostPanel room={room} session={session} />}
             {isHost && <MembersPanel room={room} session={session} />}
+            {me?.role === 'host' && <NewRecoveryKey session={session} onKey={setFreshKey} />}
             <Invite roomId={room.id} link={link} />
             {me?.role !== 'host' && !s.identity?.pending && <RecoverHost session={session} />}
             <History history={s.history} session={session} />

@@ -56,6 +56,14 @@ import type {
   NewInviteResponse__Output as _chorus_v1_NewInviteResponse__Output,
 } from '../../chorus/v1/NewInviteResponse.ts';
 import type {
+  NewRecoveryKeyRequest as _chorus_v1_NewRecoveryKeyRequest,
+  NewRecoveryKeyRequest__Output as _chorus_v1_NewRecoveryKeyRequest__Output,
+} from '../../chorus/v1/NewRecoveryKeyRequest.ts';
+import type {
+  NewRecoveryKeyResponse as _chorus_v1_NewRecoveryKeyResponse,
+  NewRecoveryKeyResponse__Output as _chorus_v1_NewRecoveryKeyResponse__Output,
+} from '../../chorus/v1/NewRecoveryKeyResponse.ts';
+import type {
   RecoverHostRequest as _chorus_v1_RecoverHostRequest,
   RecoverHostRequest__Output as _chorus_v1_RecoverHostRequest__Output,
 } from '../../chorus/v1/RecoverHostRequest.ts';
@@ -284,7 +292,9 @@ export interface RoomServiceClient extends grpc.Client {
   ): grpc.ClientUnaryCall;
 
   /**
-   * Host: make another member the host; the old host stays on as a co-host.
+   * Host: make another member the host; the old host stays on as a co-host. The room's recovery key
+   * stops working (RecoverHost answers PERMISSION_DENIED, reason RECOVERY_KEY_RETIRED): the new
+   * host makes their own with NewRecoveryKey.
    */
   HandOver(
     argument: _chorus_v1_HandOverRequest,
@@ -307,7 +317,9 @@ export interface RoomServiceClient extends grpc.Client {
     callback: grpc.requestCallback<_chorus_v1_Room__Output>,
   ): grpc.ClientUnaryCall;
   /**
-   * Host: make another member the host; the old host stays on as a co-host.
+   * Host: make another member the host; the old host stays on as a co-host. The room's recovery key
+   * stops working (RecoverHost answers PERMISSION_DENIED, reason RECOVERY_KEY_RETIRED): the new
+   * host makes their own with NewRecoveryKey.
    */
   handOver(
     argument: _chorus_v1_HandOverRequest,
@@ -469,6 +481,53 @@ export interface RoomServiceClient extends grpc.Client {
   newInvite(
     argument: _chorus_v1_NewInviteRequest,
     callback: grpc.requestCallback<_chorus_v1_NewInviteResponse__Output>,
+  ): grpc.ClientUnaryCall;
+
+  /**
+   * Host: a new recovery key, answered this once; the one before, if any, stops working.
+   */
+  NewRecoveryKey(
+    argument: _chorus_v1_NewRecoveryKeyRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_NewRecoveryKeyResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  NewRecoveryKey(
+    argument: _chorus_v1_NewRecoveryKeyRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_NewRecoveryKeyResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  NewRecoveryKey(
+    argument: _chorus_v1_NewRecoveryKeyRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_NewRecoveryKeyResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  NewRecoveryKey(
+    argument: _chorus_v1_NewRecoveryKeyRequest,
+    callback: grpc.requestCallback<_chorus_v1_NewRecoveryKeyResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  /**
+   * Host: a new recovery key, answered this once; the one before, if any, stops working.
+   */
+  newRecoveryKey(
+    argument: _chorus_v1_NewRecoveryKeyRequest,
+    metadata: grpc.Metadata,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_NewRecoveryKeyResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  newRecoveryKey(
+    argument: _chorus_v1_NewRecoveryKeyRequest,
+    metadata: grpc.Metadata,
+    callback: grpc.requestCallback<_chorus_v1_NewRecoveryKeyResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  newRecoveryKey(
+    argument: _chorus_v1_NewRecoveryKeyRequest,
+    options: grpc.CallOptions,
+    callback: grpc.requestCallback<_chorus_v1_NewRecoveryKeyResponse__Output>,
+  ): grpc.ClientUnaryCall;
+  newRecoveryKey(
+    argument: _chorus_v1_NewRecoveryKeyRequest,
+    callback: grpc.requestCallback<_chorus_v1_NewRecoveryKeyResponse__Output>,
   ): grpc.ClientUnaryCall;
 
   /**
@@ -761,7 +820,9 @@ export interface RoomServiceHandlers extends grpc.UntypedServiceImplementation {
   GetRoom: grpc.handleUnaryCall<_chorus_v1_GetRoomRequest__Output, _chorus_v1_Room>;
 
   /**
-   * Host: make another member the host; the old host stays on as a co-host.
+   * Host: make another member the host; the old host stays on as a co-host. The room's recovery key
+   * stops working (RecoverHost answers PERMISSION_DENIED, reason RECOVERY_KEY_RETIRED): the new
+   * host makes their own with NewRecoveryKey.
    */
   HandOver: grpc.handleUnaryCall<_chorus_v1_HandOverRequest__Output, _chorus_v1_Room>;
 
@@ -779,6 +840,14 @@ export interface RoomServiceHandlers extends grpc.UntypedServiceImplementation {
    * Host or co-host: a new invite secret for the room's link (old links stop working).
    */
   NewInvite: grpc.handleUnaryCall<_chorus_v1_NewInviteRequest__Output, _chorus_v1_NewInviteResponse>;
+
+  /**
+   * Host: a new recovery key, answered this once; the one before, if any, stops working.
+   */
+  NewRecoveryKey: grpc.handleUnaryCall<
+    _chorus_v1_NewRecoveryKeyRequest__Output,
+    _chorus_v1_NewRecoveryKeyResponse
+  >;
 
   /**
    * Anyone with the room's recovery key: a new host identity (the old host's id leaves the room).
@@ -862,6 +931,12 @@ export interface RoomServiceDefinition extends grpc.ServiceDefinition {
     _chorus_v1_NewInviteResponse,
     _chorus_v1_NewInviteRequest__Output,
     _chorus_v1_NewInviteResponse__Output
+  >;
+  NewRecoveryKey: MethodDefinition<
+    _chorus_v1_NewRecoveryKeyRequest,
+    _chorus_v1_NewRecoveryKeyResponse,
+    _chorus_v1_NewRecoveryKeyRequest__Output,
+    _chorus_v1_NewRecoveryKeyResponse__Output
   >;
   RecoverHost: MethodDefinition<
     _chorus_v1_RecoverHostRequest,

@@ -39,6 +39,8 @@ export type * from './MemberRef.ts';
 export type * from './MemberRemoved.ts';
 export type * from './NewInviteRequest.ts';
 export type * from './NewInviteResponse.ts';
+export type * from './NewRecoveryKeyRequest.ts';
+export type * from './NewRecoveryKeyResponse.ts';
 export type * from './NowPlaying.ts';
 export type * from './PlaybackChanged.ts';
 export type * from './PlaybackRequest.ts';
