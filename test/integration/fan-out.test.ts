@@ -302,7 +302,7 @@ void test('SSE messages written straight to the socket are framed as the respons
   await until(
     'both streams to get their reset',
     () => [v11, v10].every((s) => bodyOf(s.received()).includes('event: reset')),
-    20_000,
+    { timeoutMs: 20_000 },
   );
   for (let i = 0; i < 3; i++) await add(roomId, token, i);
   const changes = (body: string) =>
@@ -313,7 +313,7 @@ void test('SSE messages written straight to the socket are framed as the respons
       const body = dechunk(bodyOf(v11.received()));
       return changes(body).length === 3 ? body : undefined;
     },
-    20_000,
+    { timeoutMs: 20_000 },
   );
   const body10 = await until(
     'the HTTP/1.0 stream to have 3 changes',
@@ -321,7 +321,7 @@ void test('SSE messages written straight to the socket are framed as the respons
       const body = bodyOf(v10.received());
       return changes(body).length === 3 ? body : undefined;
     },
-    20_000,
+    { timeoutMs: 20_000 },
   );
   assert.match(v11.received(), /^HTTP\/1\.1 200 .*\r\n(.*\r\n)*transfer-encoding: chunked\r\n/i);
   assert.doesNotMatch(v10.received(), /transfer-encoding/i);
