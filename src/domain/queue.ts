@@ -4,8 +4,8 @@
 // 100,000 entries changes about as cheaply as one of 100, and every older state stays intact.
 // Wide nodes rather than a binary tree (issue 21): a treap walked ~25 nodes at 100,000 entries,
 // each a likely cache miss, and a vote that moves its entry walks two such paths; here each level
-// is one node and one array (keys, sizes and children side by side in it), searched without
-// reading an entry: about two memory reads a level where the treap took one or two a node.
+// is one flat array (its sums, then keys, sizes and children side by side), searched without
+// reading an entry: a few cache lines of one array a level where the treap read a node a level.
 //
 // Invariants:
 // - In-order, the entries are sorted by `compareEntries` (score descending, then seq ascending);
