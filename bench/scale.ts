@@ -328,6 +328,8 @@ const fmt = (x: number) =>
 export async function runScale(options: { max: number; out: string }): Promise<string[]> {
   const points = [10, 100, 1_000, 10_000, 100_000].filter((n) => n <= options.max);
   const started = performance.now();
+  // The machine is shared: its 1-minute load average at the start and the end goes with the figures.
+  const loadBefore = os.loadavg()[0]!;
   // Warm-up: the JIT compiles apply's paths (both implementations) before anything is timed.
   queueCurve([Math.min(1000, options.max)]);
   const queueRows = queueCurve(points);
@@ -335,6 +337,7 @@ export async function runScale(options: { max: number; out: string }): Promise<s
   const memberPoints = [100, 1_000, 20_000].filter((n) => n <= Math.max(options.max, 100));
   const joinRows = joinCurve(memberPoints);
   const durationS = (performance.now() - started) / 1000;
+  const load = `${loadBefore.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`;
 
   const date = new Date().toISOString().slice(0, 10);
   const name = `${date}-scale${options.max < 100_000 ? `-max${options.max}` : ''}`;
@@ -373,7 +376,7 @@ export async function runScale(options: { max: number; out: string }): Promise<s
   const md = `# Scale: the cost of one command as a room grows (${date})
 
 \`npx node bench/scale.ts --max ${options.max}\` (also \`npm run bench -- --scale\`) on ${machine};
-took ${Math.round(durationS)} s. The state machine alone (\`apply\`), in one process. "Before" is the
+took ${Math.round(durationS)} s, load average ${load}. The state machine alone (\`apply\`), in one process. "Before" is the
 implementation the persistent structures replaced (plain arrays and maps copied on every change,
 kept as the test oracle in test/oracle), timed in the same run on the same rooms. Each figure is the
 mean CPU time of the main thread per command (process.threadCpuUsage) over at least ${BATCHES} chains of
@@ -410,7 +413,7 @@ ${joinTable}
   const base = join(options.out, name);
   await writeFile(
     `${base}.json`,
-    `${JSON.stringify({ date, machine, durationS, queueRows, voterRows, joinRows }, null, 2)}\n`,
+    `${JSON.stringify({ date, machine, durationS, load, queueRows, voterRows, joinRows }, null, 2)}\n`,
   );
   await writeFile(`${base}.md`, md);
   const common = { width: 520, height: 300, config: { font: 'DejaVu Sans' } } as const;

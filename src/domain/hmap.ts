@@ -70,7 +70,7 @@ function slot(hash: number, shift: number): number {
   return shift >= 32 ? 0 : (hash >>> shift) & MASK;
 }
 
-/** A branch of two different-hash pairs (leaves or collision nodes) at `shift`, nested until their slots differ. */
+/** A branch of two pairs (leaves or collision nodes) of different hashes at `shift`, nested until they part. */
 function pair(a: Pair, ha: number, b: Pair, hb: number, shift: number): Branch {
   const sa = slot(ha, shift);
   const sb = slot(hb, shift);

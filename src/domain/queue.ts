@@ -4,8 +4,8 @@
 // 100,000 entries changes about as cheaply as one of 100, and every older state stays intact.
 // Wide nodes rather than a binary tree (issue 21): a treap walked ~25 nodes at 100,000 entries,
 // each a likely cache miss, and a vote that moves its entry walks two such paths; here each level
-// is one node and one array (keys, sizes and children side by side in it), searched without
-// reading an entry: about two memory reads a level where the treap took one or two a node.
+// is one flat array (its sums, then keys, sizes and children side by side), searched without
+// reading an entry: a few cache lines of one array a level where the treap read a node a level.
 //
 // Invariants:
 // - In-order, the entries are sorted by `compareEntries` (score descending, then seq ascending);
@@ -46,71 +46,87 @@ const MIN = MAX / 4;
 const LEAF = 3;
 /** Slots per child in a branch: last score, last seq, size, child. */
 const BRANCH = 4;
+/** Slots before the first entry or child: kind (1 leaf, 0 branch), size, durationMs, unknown. */
+const HEAD = 4;
 
 type Slot = number | QueueEntry | Node;
 
-interface Node {
-  readonly leaf: boolean;
-  /** Leaves: score, seq, entry for each entry; branches: last score, last seq, size, child for each child. */
-  readonly slots: readonly Slot[];
-  /** Entries (leaves) or children (branches). */
-  readonly width: number;
-  readonly size: number;
-  /** Summed track durations of the subtree. */
-  readonly durationMs: number;
-  /** Tracks of unknown length (durationMs 0) in the subtree. */
-  readonly unknown: number;
+/**
+ * One flat array: HEAD slots (kind; the subtree's size, summed track durations and tracks of
+ * unknown length, durationMs 0), then score, seq, entry for each entry of a leaf, or last score,
+ * last seq, size, child for each child of a branch. An array, not an object holding one: a cold
+ * descent reads one thing a level.
+ */
+type Node = readonly Slot[];
+
+function isLeaf(n: Node): boolean {
+  return n[0] === 1;
 }
 
-function make(
-  leaf: boolean,
-  slots: readonly Slot[],
-  size: number,
-  durationMs: number,
-  unknown: number,
-): Node {
-  return { leaf, slots, width: slots.length / (leaf ? LEAF : BRANCH), size, durationMs, unknown };
+function sizeOf(n: Node): number {
+  return n[1] as number;
+}
+
+function durationOf(n: Node): number {
+  return n[2] as number;
+}
+
+function unknownIn(n: Node): number {
+  return n[3] as number;
+}
+
+function width(n: Node): number {
+  return (n.length - HEAD) / (isLeaf(n) ? LEAF : BRANCH);
+}
+
+/** `slots` (a new array, its first HEAD slots to be written) with its head written. */
+function make(leaf: boolean, slots: Slot[], size: number, durationMs: number, unknown: number): Node {
+  slots[0] = leaf ? 1 : 0;
+  slots[1] = size;
+  slots[2] = durationMs;
+  slots[3] = unknown;
+  return slots;
 }
 
 function scoreAt(n: Node, i: number): number {
-  return n.slots[i * (n.leaf ? LEAF : BRANCH)] as number;
+  return n[HEAD + i * (isLeaf(n) ? LEAF : BRANCH)] as number;
 }
 
 function seqAt(n: Node, i: number): number {
-  return n.slots[i * (n.leaf ? LEAF : BRANCH) + 1] as number;
+  return n[HEAD + i * (isLeaf(n) ? LEAF : BRANCH) + 1] as number;
 }
 
 function entryAt(leaf: Node, i: number): QueueEntry {
-  return leaf.slots[i * LEAF + 2] as QueueEntry;
+  return leaf[HEAD + i * LEAF + 2] as QueueEntry;
 }
 
 function sizeAt(branch: Node, i: number): number {
-  return branch.slots[i * BRANCH + 2] as number;
+  return branch[HEAD + i * BRANCH + 2] as number;
 }
 
 function childAt(branch: Node, i: number): Node {
-  return branch.slots[i * BRANCH + 3] as Node;
+  return branch[HEAD + i * BRANCH + 3] as Node;
 }
 
 function childrenOf(branch: Node): Node[] {
-  return Array.from({ length: branch.width }, (_, i) => childAt(branch, i));
+  return Array.from({ length: width(branch) }, (_, i) => childAt(branch, i));
 }
 
 /** A child's four slots in its parent. */
 function slotsOf(c: Node): Slot[] {
-  return [scoreAt(c, c.width - 1), seqAt(c, c.width - 1), c.size, c];
+  const last = width(c) - 1;
+  return [scoreAt(c, last), seqAt(c, last), sizeOf(c), c];
 }
 
-/** The first slot whose key is at or after (score, seq) in queue order; the width when none is. */
+/** The first entry or child whose key is at or after (score, seq) in queue order; the width when none is. */
 function lowerBound(n: Node, score: number, seq: number): number {
-  const { slots } = n;
-  const step = n.leaf ? LEAF : BRANCH;
+  const step = isLeaf(n) ? LEAF : BRANCH;
   let lo = 0;
-  let hi = n.width;
+  let hi = (n.length - HEAD) / step;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    const s = slots[mid * step] as number;
-    if (s > score || (s === score && (slots[mid * step + 1] as number) < seq)) lo = mid + 1;
+    const s = n[HEAD + mid * step] as number;
+    if (s > score || (s === score && (n[HEAD + mid * step + 1] as number) < seq)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -120,16 +136,16 @@ function unknownOf(entry: QueueEntry): number {
   return entry.track.durationMs === 0 ? 1 : 0;
 }
 
-/** A leaf of these slots, its sums counted (where entries are regrouped). */
-function leafOf(slots: readonly Slot[]): Node {
+/** A leaf of these entry slots (score, seq, entry each), its sums counted (where entries are regrouped). */
+function leafOf(body: readonly Slot[]): Node {
   let durationMs = 0;
   let unknown = 0;
-  for (let i = 2; i < slots.length; i += LEAF) {
-    const e = slots[i] as QueueEntry;
+  for (let i = 2; i < body.length; i += LEAF) {
+    const e = body[i] as QueueEntry;
     durationMs += e.track.durationMs;
     unknown += unknownOf(e);
   }
-  return make(true, slots, slots.length / LEAF, durationMs, unknown);
+  return make(true, [0, 0, 0, 0, ...body], body.length / LEAF, durationMs, unknown);
 }
 
 /** A branch of these children, its keys and sums taken from them (where children are regrouped). */
@@ -138,61 +154,63 @@ function branchOf(children: readonly Node[]): Node {
   let durationMs = 0;
   let unknown = 0;
   for (const c of children) {
-    size += c.size;
-    durationMs += c.durationMs;
-    unknown += c.unknown;
+    size += sizeOf(c);
+    durationMs += durationOf(c);
+    unknown += unknownIn(c);
   }
-  return make(false, children.flatMap(slotsOf), size, durationMs, unknown);
+  return make(false, [0, 0, 0, 0, ...children.flatMap(slotsOf)], size, durationMs, unknown);
 }
 
 /** Branch `p` with child `i` replaced by `c` (sums adjusted by the difference). */
 function withChild(p: Node, i: number, c: Node): Node {
   const old = childAt(p, i);
-  const slots = p.slots.slice();
-  slots[i * BRANCH] = scoreAt(c, c.width - 1);
-  slots[i * BRANCH + 1] = seqAt(c, c.width - 1);
-  slots[i * BRANCH + 2] = c.size;
-  slots[i * BRANCH + 3] = c;
+  const slots = p.slice();
+  const at = HEAD + i * BRANCH;
+  const last = width(c) - 1;
+  slots[at] = scoreAt(c, last);
+  slots[at + 1] = seqAt(c, last);
+  slots[at + 2] = sizeOf(c);
+  slots[at + 3] = c;
   return make(
     false,
     slots,
-    p.size - old.size + c.size,
-    p.durationMs - old.durationMs + c.durationMs,
-    p.unknown - old.unknown + c.unknown,
+    sizeOf(p) - sizeOf(old) + sizeOf(c),
+    durationOf(p) - durationOf(old) + durationOf(c),
+    unknownIn(p) - unknownIn(old) + unknownIn(c),
   );
 }
 
 /** Branch `p` with `count` children from `i` replaced by `replacement`. */
 function spliceChildren(p: Node, i: number, count: number, replacement: readonly Node[]): Node {
-  let size = p.size;
-  let durationMs = p.durationMs;
-  let unknown = p.unknown;
+  let size = sizeOf(p);
+  let durationMs = durationOf(p);
+  let unknown = unknownIn(p);
   for (let k = i; k < i + count; k++) {
     const c = childAt(p, k);
-    size -= c.size;
-    durationMs -= c.durationMs;
-    unknown -= c.unknown;
+    size -= sizeOf(c);
+    durationMs -= durationOf(c);
+    unknown -= unknownIn(c);
   }
   for (const c of replacement) {
-    size += c.size;
-    durationMs += c.durationMs;
-    unknown += c.unknown;
+    size += sizeOf(c);
+    durationMs += durationOf(c);
+    unknown += unknownIn(c);
   }
-  const slots = p.slots.toSpliced(i * BRANCH, count * BRANCH, ...replacement.flatMap(slotsOf));
+  const slots = p.toSpliced(HEAD + i * BRANCH, count * BRANCH, ...replacement.flatMap(slotsOf));
   return make(false, slots, size, durationMs, unknown);
 }
 
-/** A node of more than MAX slots as two halves (each at least MIN). */
+/** A node of more than MAX entries or children as two halves (each at least MIN). */
 function halves(n: Node): [Node, Node] {
-  const cut = n.width >>> 1;
-  if (n.leaf) {
-    const left = leafOf(n.slots.slice(0, cut * LEAF));
+  const cut = width(n) >>> 1;
+  if (isLeaf(n)) {
+    const left = leafOf(n.slice(HEAD, HEAD + cut * LEAF));
     const right = make(
       true,
-      n.slots.slice(cut * LEAF),
-      n.size - left.size,
-      n.durationMs - left.durationMs,
-      n.unknown - left.unknown,
+      [0, 0, 0, 0, ...n.slice(HEAD + cut * LEAF)],
+      sizeOf(n) - sizeOf(left),
+      durationOf(n) - durationOf(left),
+      unknownIn(n) - unknownIn(left),
     );
     return [left, right];
   }
@@ -206,34 +224,34 @@ function halves(n: Node): [Node, Node] {
  */
 function rejoin(a: Node, b: Node): Node[] {
   const joined = make(
-    a.leaf,
-    [...a.slots, ...b.slots],
-    a.size + b.size,
-    a.durationMs + b.durationMs,
-    a.unknown + b.unknown,
+    isLeaf(a),
+    [...a, ...b.slice(HEAD)],
+    sizeOf(a) + sizeOf(b),
+    durationOf(a) + durationOf(b),
+    unknownIn(a) + unknownIn(b),
   );
-  return joined.width > MAX ? halves(joined) : [joined];
+  return width(joined) > MAX ? halves(joined) : [joined];
 }
 
 /** `t` with `entry` (key score, seq) inserted: one node, or two when it had to split. */
 function insert(t: Node, entry: QueueEntry, score: number, seq: number): Node[] {
   const i = lowerBound(t, score, seq);
   let n: Node;
-  if (t.leaf) {
+  if (isLeaf(t)) {
     n = make(
       true,
-      t.slots.toSpliced(i * LEAF, 0, score, seq, entry),
-      t.size + 1,
-      t.durationMs + entry.track.durationMs,
-      t.unknown + unknownOf(entry),
+      t.toSpliced(HEAD + i * LEAF, 0, score, seq, entry),
+      sizeOf(t) + 1,
+      durationOf(t) + entry.track.durationMs,
+      unknownIn(t) + unknownOf(entry),
     );
   } else {
     // After every child's last key: it goes at the end of the last child.
-    const c = Math.min(i, t.width - 1);
+    const c = Math.min(i, width(t) - 1);
     const parts = insert(childAt(t, c), entry, score, seq);
     n = parts.length === 1 ? withChild(t, c, parts[0]!) : spliceChildren(t, c, 1, parts);
   }
-  return n.width > MAX ? halves(n) : [n];
+  return width(n) > MAX ? halves(n) : [n];
 }
 
 function misplaced(entry: QueueEntry): Error {
@@ -243,26 +261,26 @@ function misplaced(entry: QueueEntry): Error {
 /** `t` without `entry` (key score, seq); the result may hold fewer than MIN (its parent mends it). */
 function remove(t: Node, entry: QueueEntry, score: number, seq: number): Node {
   const i = lowerBound(t, score, seq);
-  if (i === t.width) throw misplaced(entry);
-  if (t.leaf) {
+  if (i === width(t)) throw misplaced(entry);
+  if (isLeaf(t)) {
     const gone = entryAt(t, i);
     if (scoreAt(t, i) !== score || seqAt(t, i) !== seq || gone.entryId !== entry.entryId) {
       throw misplaced(entry);
     }
     return make(
       true,
-      t.slots.toSpliced(i * LEAF, LEAF),
-      t.size - 1,
-      t.durationMs - gone.track.durationMs,
-      t.unknown - unknownOf(gone),
+      t.toSpliced(HEAD + i * LEAF, LEAF),
+      sizeOf(t) - 1,
+      durationOf(t) - gone.track.durationMs,
+      unknownIn(t) - unknownOf(gone),
     );
   }
   const c = remove(childAt(t, i), entry, score, seq);
-  if (c.width >= MIN || t.width === 1) {
-    return c.width === 0 ? spliceChildren(t, i, 1, []) : withChild(t, i, c);
+  if (width(c) >= MIN || width(t) === 1) {
+    return width(c) === 0 ? spliceChildren(t, i, 1, []) : withChild(t, i, c);
   }
   // Too small: rejoined with a neighbour (then split again if the two make more than MAX).
-  return i + 1 < t.width
+  return i + 1 < width(t)
     ? spliceChildren(t, i, 2, rejoin(c, childAt(t, i + 1)))
     : spliceChildren(t, i - 1, 2, rejoin(childAt(t, i - 1), c));
 }
@@ -270,8 +288,8 @@ function remove(t: Node, entry: QueueEntry, score: number, seq: number): Node {
 /** The root after a removal: a branch left with one child gives way to it; an empty tree is null. */
 function settle(t: Node): Node | null {
   let n = t;
-  while (!n.leaf && n.width === 1) n = childAt(n, 0);
-  return n.width === 0 ? null : n;
+  while (!isLeaf(n) && width(n) === 1) n = childAt(n, 0);
+  return width(n) === 0 ? null : n;
 }
 
 /** The root after an insertion that may have split it. */
@@ -288,27 +306,27 @@ function grow(parts: Node[]): Node {
 function replaceInPlace(t: Node, before: QueueEntry, after: QueueEntry, score: number): Node | null {
   const seq = before.seq;
   const i = lowerBound(t, scoreOf(before), seq);
-  if (i === t.width) throw misplaced(before);
-  if (!t.leaf) {
+  if (i === width(t)) throw misplaced(before);
+  if (!isLeaf(t)) {
     const c = replaceInPlace(childAt(t, i), before, after, score);
     return c === null ? null : withChild(t, i, c);
   }
   if (seqAt(t, i) !== seq || entryAt(t, i).entryId !== before.entryId) throw misplaced(before);
-  if (i === 0 || i === t.width - 1) return null;
+  if (i === 0 || i === width(t) - 1) return null;
   const prev = scoreAt(t, i - 1);
   const next = scoreAt(t, i + 1);
   // Strictly between: the previous sorts first (higher score, or equal with a smaller seq).
   if (!(prev > score || (prev === score && seqAt(t, i - 1) < seq))) return null;
   if (!(score > next || (score === next && seq < seqAt(t, i + 1)))) return null;
-  const slots = t.slots.slice();
-  slots[i * LEAF] = score;
-  slots[i * LEAF + 2] = after;
+  const slots = t.slice();
+  slots[HEAD + i * LEAF] = score;
+  slots[HEAD + i * LEAF + 2] = after;
   return make(
     true,
     slots,
-    t.size,
-    t.durationMs - before.track.durationMs + after.track.durationMs,
-    t.unknown - unknownOf(before) + unknownOf(after),
+    sizeOf(t),
+    durationOf(t) - before.track.durationMs + after.track.durationMs,
+    unknownIn(t) - unknownOf(before) + unknownOf(after),
   );
 }
 
@@ -320,7 +338,7 @@ interface Indexes {
   readonly perMember: PMap<number>;
 }
 
-const EMPTY_LEAF: Node = make(true, [], 0, 0, 0);
+const EMPTY_LEAF: Node = make(true, [0, 0, 0, 0], 0, 0, 0);
 
 /** Slices [from, to) cutting `n` items into the fewest groups of at most MAX, as even as can be. */
 function groups(n: number): [number, number][] {
@@ -392,7 +410,7 @@ export class Queue implements Iterable<QueueEntry> {
   }
 
   get length(): number {
-    return this.#root?.size ?? 0;
+    return this.#root === null ? 0 : sizeOf(this.#root);
   }
 
   /** The entry at 0-based position `i` (negative counts from the end, as Array.at does). */
@@ -401,7 +419,7 @@ export class Queue implements Iterable<QueueEntry> {
     let k = i < 0 ? i + n : i;
     if (!Number.isInteger(k) || k < 0 || k >= n) return undefined;
     let t = this.#root!;
-    while (!t.leaf) {
+    while (!isLeaf(t)) {
       let c = 0;
       while (k >= sizeAt(t, c)) k -= sizeAt(t, c++);
       t = childAt(t, c);
@@ -417,8 +435,8 @@ export class Queue implements Iterable<QueueEntry> {
     let before = 0;
     while (t !== null) {
       const i = lowerBound(t, score, seq);
-      if (i === t.width) return -1;
-      if (t.leaf) {
+      if (i === width(t)) return -1;
+      if (isLeaf(t)) {
         return seqAt(t, i) === seq && scoreAt(t, i) === score && entryAt(t, i).entryId === entry.entryId
           ? before + i
           : -1;
@@ -481,13 +499,13 @@ export class Queue implements Iterable<QueueEntry> {
   checkShape(): void {
     const root = this.#root;
     if (root === null) return;
-    if (!root.leaf && root.width < 2) throw new Error('a branch root of one child');
+    if (!isLeaf(root) && width(root) < 2) throw new Error('a branch root of one child');
     let depth = -1;
     const visit = (n: Node, d: number, isRoot: boolean): void => {
-      const w = n.width;
+      const w = width(n);
       if (!Number.isInteger(w) || w > MAX || (!isRoot && w < MIN))
         throw new Error(`a node of ${w} at depth ${d}`);
-      if (n.leaf) {
+      if (isLeaf(n)) {
         if (depth === -1) depth = d;
         if (depth !== d) throw new Error(`leaves at depths ${depth} and ${d}`);
         for (let i = 0; i < w; i++) {
@@ -495,8 +513,8 @@ export class Queue implements Iterable<QueueEntry> {
           if (scoreOf(e) !== scoreAt(n, i) || e.seq !== seqAt(n, i))
             throw new Error(`stale key at ${e.entryId}`);
         }
-        const sums = leafOf(n.slots);
-        if (n.size !== w || sums.durationMs !== n.durationMs || sums.unknown !== n.unknown) {
+        const sums = leafOf(n.slice(HEAD));
+        if (sizeOf(n) !== w || durationOf(sums) !== durationOf(n) || unknownIn(sums) !== unknownIn(n)) {
           throw new Error('stale leaf sums');
         }
         return;
@@ -504,9 +522,8 @@ export class Queue implements Iterable<QueueEntry> {
       const children = childrenOf(n);
       for (const c of children) visit(c, d + 1, false);
       const sums = branchOf(children);
-      if (sums.slots.some((x, i) => x !== n.slots[i])) throw new Error('stale child keys or sizes');
-      if (sums.size !== n.size || sums.durationMs !== n.durationMs || sums.unknown !== n.unknown) {
-        throw new Error('stale branch sums');
+      if (sums.length !== n.length || sums.some((x, i) => x !== n[i])) {
+        throw new Error('stale child keys, sizes or branch sums');
       }
     };
     visit(root, 0, true);
@@ -517,7 +534,7 @@ export class Queue implements Iterable<QueueEntry> {
       if (this.index.byEntry.get(e.entryId) !== e) throw new Error(`index stale at ${e.entryId}`);
       previous = e;
     }
-    if (this.index.byEntry.size !== root.size) throw new Error('index and tree differ in size');
+    if (this.index.byEntry.size !== sizeOf(root)) throw new Error('index and tree differ in size');
   }
 
   /** The queued entry with this id. */
@@ -543,7 +560,7 @@ export class Queue implements Iterable<QueueEntry> {
     let k = Math.max(0, Math.min(count, this.length));
     let t = this.#root;
     while (t !== null && k > 0) {
-      if (t.leaf) {
+      if (isLeaf(t)) {
         for (let i = 0; i < k; i++) {
           durationMs += entryAt(t, i).track.durationMs;
           unknown += unknownOf(entryAt(t, i));
@@ -553,9 +570,9 @@ export class Queue implements Iterable<QueueEntry> {
       let c = 0;
       while (k >= sizeAt(t, c)) {
         const child = childAt(t, c++);
-        durationMs += child.durationMs;
-        unknown += child.unknown;
-        k -= child.size;
+        durationMs += durationOf(child);
+        unknown += unknownIn(child);
+        k -= sizeOf(child);
         if (k === 0) break;
       }
       t = k === 0 ? null : childAt(t, c);
@@ -566,27 +583,27 @@ export class Queue implements Iterable<QueueEntry> {
   /** In order, from 0-based position `start`: O(log n) to get there, then O(1) amortised per entry. */
   *from(start: number): Generator<QueueEntry> {
     let k = Math.max(0, start);
-    if (this.#root === null || k >= this.#root.size) return;
+    if (this.#root === null || k >= sizeOf(this.#root)) return;
     // The branches above the leaf holding position k, each with the slot of the child taken.
     const path: [Node, number][] = [];
     let t = this.#root;
-    while (!t.leaf) {
+    while (!isLeaf(t)) {
       let c = 0;
       while (k >= sizeAt(t, c)) k -= sizeAt(t, c++);
       path.push([t, c]);
       t = childAt(t, c);
     }
     for (;;) {
-      for (let i = k; i < t.width; i++) yield entryAt(t, i);
+      for (let i = k; i < width(t); i++) yield entryAt(t, i);
       k = 0;
       // Up to the nearest branch with a child after the one taken, then down its first children.
       let top = path.pop();
-      while (top !== undefined && top[1] + 1 >= top[0].width) top = path.pop();
+      while (top !== undefined && top[1] + 1 >= width(top[0])) top = path.pop();
       if (top === undefined) return;
       const [p, c] = top;
       path.push([p, c + 1]);
       t = childAt(p, c + 1);
-      while (!t.leaf) {
+      while (!isLeaf(t)) {
         path.push([t, 0]);
         t = childAt(t, 0);
       }

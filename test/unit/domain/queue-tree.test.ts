@@ -1,8 +1,10 @@
 // The persistent queue (src/domain/queue.ts) against a sorted array, on queues far longer than the
 // room properties reach (they use eight tracks): random inserts, removals, re-scorings and
-// replacements (a vote: in the same node when the entry stays between its neighbours), checked
-// for order, positions, duration sums, iteration from any position, the canonical shape (equal
-// contents give equal trees) and persistence (an older queue is unchanged by later operations).
+// replacements (a vote: in the same leaf slot when the entry stays between its neighbours),
+// checked for order, positions, duration sums, iteration from any position, equality with a queue
+// built from the array (deep equality sees the indexes, functions of the entries; the B-tree is
+// private), the tree's own invariants (checkShape: balance, node widths, keys, sizes and sums) and
+// persistence (an older queue is unchanged by later operations).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -59,7 +61,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 function check(queue: Queue, model: readonly QueueEntry[]): void {
   assert.equal(queue.length, model.length);
   assert.deepEqual([...queue], model, 'in order');
-  assert.deepEqual(queue, Queue.fromSorted(model), 'the same tree as one built from the array');
+  assert.deepEqual(queue, Queue.fromSorted(model), 'equal to the queue built from the array');
   for (const k of [0, 1, model.length >> 1, model.length - 1, model.length, model.length + 1]) {
     assert.equal(queue.at(k), model[k], `at ${k}`);
     assert.deepEqual(queue.slice(k, k + 3), model.slice(k, k + 3), `slice from ${k}`);
