@@ -23,7 +23,7 @@ import type { RoomService, Visitor } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
-import { Heartbeat } from '../heartbeat.ts';
+import { Heartbeat, idlePing } from '../heartbeat.ts';
 import type { StreamAccount, StreamBudget } from '../stream-budget.ts';
 import { failStream, type MalformedRequest } from './call.ts';
 import { toPbEvent } from './convert-events.ts';
@@ -192,7 +192,7 @@ export class WatchHub {
       if (closed) return;
       closed = true;
       leave();
-      this.heartbeat.delete(ping);
+      this.heartbeat.delete(beat.ping);
       subscription?.close();
       account.close();
       this.open.delete(close);
@@ -228,7 +228,7 @@ export class WatchHub {
       }
     };
     direct?.on('drain', () => void account.update(direct.writableLength));
-    const ping = (): void => write({ version: sent, heartbeat: {} }, 16);
+    const beat = idlePing(() => write({ version: sent, heartbeat: {} }, 16));
     const sendReset = (state: RoomState): void => {
       const room = viewRoom(state, { now: Date.now(), viewer: who.memberId, limit: RESET_QUEUE_LIMIT });
       write({ version: state.version, reset: toPbRoom(room) }, JSON.stringify(room).length);
@@ -236,6 +236,7 @@ export class WatchHub {
 
     const onItem = batchByVersion({
       change: (version, events) => {
+        beat.busy();
         FEED_COUNTS.grpc.sent++;
         const change = changeMessage(version, events);
         if (direct !== null && change.frame === null) {
@@ -272,6 +273,6 @@ export class WatchHub {
       return;
     }
     leave = service.connected(roomId, who.memberId);
-    this.heartbeat.add(ping);
+    this.heartbeat.add(beat.ping);
   }
 }
