@@ -25,16 +25,19 @@
 //   npx node bench/node-scale.ts [--max-subscribers 10000] [--max-rooms 100000] [--parts fan-out,rooms]
 //                                [--room-idle-ms MS] [--out DIR] [--label WHAT]
 //                                [--points 2000,10000] [--chorus-root DIR] [--cpu-prof DIR]
+//                                [--heap-snapshots DIR]
 // `--points` picks the fan-out curve's subscriber counts; `--chorus-root` serves the fan-out node
 // from another checkout (a baseline measured in the same run); `--cpu-prof` profiles the fan-out
 // node, and each row's `windowUs` (in the JSON) is what `bench/profile-node.ts --read F --window`
-// summarises: the node's CPU while that row's votes went out.
+// summarises: the node's CPU while that row's votes went out. `--heap-snapshots` has the node
+// write a heap snapshot before the first subscribers and once each row's are in (idle), named
+// subscribers-N.heapsnapshot: `bench/heap-diff.ts` says what each added subscriber holds.
 // (Each part alone stays under ten minutes on the shared machine; both together may not.)
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -73,6 +76,25 @@ interface Serve {
   /** The `src/cli/main.ts` to run (another checkout's, to compare against it in the same run). */
   readonly main: string;
   readonly nodeFlags: readonly string[];
+  /** Where the node writes a heap snapshot before the first subscribers and after each row's join. */
+  readonly heapSnapshots?: string;
+}
+
+/** Has the node write a heap snapshot (it was started with --heapsnapshot-signal) and waits for it. */
+async function heapSnapshot(node: Node, dir: string, name: string): Promise<void> {
+  const before = new Set(await readdir(dir));
+  process.kill(node.pid, 'SIGUSR2');
+  const deadline = now() + 120_000;
+  for (;;) {
+    await sleep(500);
+    const written = (await readdir(dir)).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+    // Written when the node answers again (a snapshot stops its event loop until it is complete).
+    if (written !== undefined && (await fetch(`${node.rest}/metrics`)).ok) {
+      await rename(join(dir, written), join(dir, `${name}.heapsnapshot`));
+      return;
+    }
+    if (now() > deadline) throw new Error('no heap snapshot after 120 s');
+  }
 }
 
 async function startNode(dir: string, extra: readonly string[] = [], serve?: Serve): Promise<Node> {
@@ -213,6 +235,7 @@ async function fanOutCurve(
     const entryId = added.entry.entryId;
     await sleep(1000);
     const held: number[] = [];
+    if (serve.heapSnapshots !== undefined) await heapSnapshot(node, serve.heapSnapshots, 'subscribers-0');
     let rssBefore = rss(node.pid);
     let vote = 0;
     for (const n of points) {
@@ -242,6 +265,8 @@ async function fanOutCurve(
       );
       await sleep(2000);
       const rssNow = rss(node.pid);
+      if (serve.heapSnapshots !== undefined)
+        await heapSnapshot(node, serve.heapSnapshots, `subscribers-${n}`);
       const bytesPerSubscriber = (rssNow - rssBefore) / (n - (rows.at(-1)?.subscribers ?? 0));
       rssBefore = rssNow;
       // Start a fresh window in every generator, then the votes.
@@ -487,13 +512,21 @@ export async function runNodeScale(options: {
   chorusRoot?: string;
   /** Profile the fan-out node (`--cpu-prof`), writing its profile into this directory. */
   cpuProfDir?: string;
+  /** Heap snapshots of the fan-out node, before any subscriber and once each row's have joined. */
+  heapSnapshotDir?: string;
   /** Appended to the results' file name (what the run was). */
   label?: string;
 }): Promise<string[]> {
   const roomIdleMs = options.roomIdleMs ?? null;
   const serve: Serve = {
     main: options.chorusRoot === undefined ? MAIN : join(options.chorusRoot, 'src/cli/main.ts'),
-    nodeFlags: options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir],
+    nodeFlags: [
+      ...(options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]),
+      ...(options.heapSnapshotDir === undefined
+        ? []
+        : ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', options.heapSnapshotDir]),
+    ],
+    ...(options.heapSnapshotDir === undefined ? {} : { heapSnapshots: options.heapSnapshotDir }),
   };
   const points = (options.points ?? [100, 1000, 2500, 5000, 10_000]).filter(
     (n) => n <= options.maxSubscribers,
@@ -690,6 +723,7 @@ if (import.meta.filename === process.argv[1]) {
       points: { type: 'string' },
       'chorus-root': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      'heap-snapshots': { type: 'string' },
       label: { type: 'string' },
     },
   });
@@ -706,6 +740,7 @@ if (import.meta.filename === process.argv[1]) {
     ...(values.points === undefined ? {} : { points: values.points.split(',').map(Number) }),
     ...(values['chorus-root'] === undefined ? {} : { chorusRoot: values['chorus-root'] }),
     ...(values['cpu-prof'] === undefined ? {} : { cpuProfDir: values['cpu-prof'] }),
+    ...(values['heap-snapshots'] === undefined ? {} : { heapSnapshotDir: values['heap-snapshots'] }),
     ...(values.label === undefined ? {} : { label: values.label }),
   });
   console.log(`results: ${files.join(', ')}`);

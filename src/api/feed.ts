@@ -5,8 +5,9 @@
 // A change is made into a message once per room version and node, however many streams send it:
 // every subscriber of a room receives the same event objects from the store (RoomReplica), so the
 // message is cached by the version's first event (PerVersion). What each stream then does alone
-// is frame-free: SSE writes the same string, gRPC writes the same message object, whose encoding
-// grpc-js asks for once (grpc/watch.ts, encodeOnce). FEED_COUNTS says how many messages were made
+// is frame-free: SSE writes the same bytes to every socket, gRPC the same frame to every HTTP/2
+// stream (or, through grpc-js, the same message object, whose encoding grpc-js asks for once:
+// grpc/watch.ts, encodeOnce). FEED_COUNTS says how many messages were made
 // and how many sent, so a test and /metrics can see that the cost does not grow with subscribers.
 //
 // Invariants: a store delivers the events of one command one by one but synchronously, so a
@@ -43,10 +44,13 @@ export class StreamSet<Why = void> {
   }
 }
 
-/** Messages made (encoded) and sent, per transport, in this process. */
+/**
+ * Messages made (encoded) and sent, per transport, in this process; for gRPC also the change frames
+ * made for writing straight to the HTTP/2 streams (grpc/watch.ts), once per version too.
+ */
 export const FEED_COUNTS = {
   sse: { encoded: 0, sent: 0 },
-  grpc: { encoded: 0, sent: 0 },
+  grpc: { encoded: 0, sent: 0, framed: 0 },
 };
 
 /**

@@ -7,11 +7,35 @@
 // on the same instant (where they would hold up the next change's fan-out for as long as the
 // whole crowd takes to write).
 //
+// A stream that was just sent a change does not need a ping: `idlePing` skips the ping of a stream
+// that had a change since its previous turn, so a busy room's streams carry no heartbeats at all
+// (and a ping never competes with a vote's fan-out for those streams), while an idle stream still
+// hears something every interval and a stream never stays silent for two intervals.
+//
 // Invariants: every stream added is pinged once per interval for as long as it is in (the first
 // ping comes within one interval of being added), never after it is deleted; a ping that throws
 // does not keep the others from theirs; with no stream in, no timer runs.
 
 export type Ping = () => void;
+
+/** A stream's heartbeat: `ping` sends, unless `busy` (a change written) was called since its last turn. */
+export interface IdlePing {
+  readonly ping: Ping;
+  busy(): void;
+}
+
+export function idlePing(send: () => void): IdlePing {
+  let busy = false;
+  return {
+    ping: () => {
+      if (busy) busy = false;
+      else send();
+    },
+    busy: () => {
+      busy = true;
+    },
+  };
+}
 
 export class Heartbeat {
   private readonly intervalMs: number;

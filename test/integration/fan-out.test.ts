@@ -1,5 +1,6 @@
 // Fan-out of one room's changes to many live streams (src/api/feed.ts): each change is made into a
-// message once per version however many SSE streams and gRPC watchers send it (counted by
+// message once per version however many SSE streams and gRPC watchers send it, written straight to
+// the sockets and HTTP/2 streams, framed as their protocol wants (counted by
 // FEED_COUNTS, read in this process: the node runs in-process, its streams are real sockets), and
 // a stream that stops reading is cut off at its bound while every other stream gets every version
 // (a gRPC Watch that never reads is reset once its grace passes, so its backlog is dropped).
@@ -125,6 +126,7 @@ void test('a change is serialised once per version, not once per subscriber', as
   const made = {
     sse: FEED_COUNTS.sse.encoded - before.sse.encoded,
     grpc: FEED_COUNTS.grpc.encoded - before.grpc.encoded,
+    grpcFrames: FEED_COUNTS.grpc.framed - before.grpc.framed,
   };
   const sent = {
     sse: FEED_COUNTS.sse.sent - before.sse.sent,
@@ -134,7 +136,11 @@ void test('a change is serialised once per version, not once per subscriber', as
     `${changes} changes to 25 SSE + 25 gRPC streams: made ${JSON.stringify(made)}, sent ${JSON.stringify(sent)}`,
   );
   assert.deepEqual(sent, { sse: 25 * changes, grpc: 25 * changes }, 'every stream was sent every change');
-  assert.deepEqual(made, { sse: changes, grpc: changes }, 'each change was serialised once per transport');
+  assert.deepEqual(
+    made,
+    { sse: changes, grpc: changes, grpcFrames: changes },
+    'each change was serialised once per transport (and framed once for the HTTP/2 streams)',
+  );
 });
 
 /** A raw SSE request whose socket is never read: the kernel's buffers fill, then the node's. */

@@ -21,7 +21,7 @@ import { HealthService } from './health.ts';
 import { legacyQueueService } from './legacy-service.ts';
 import { observed, type GrpcMetrics } from './observe.ts';
 import { loadProtos } from './protos.ts';
-import { encodeOnce, WatchHub } from './watch.ts';
+import { encodeOnce, WatchHub, type WatchOptions } from './watch.ts';
 import { StreamBudget } from '../stream-budget.ts';
 import { admitConnections } from '../connection-limits.ts';
 
@@ -100,21 +100,23 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     'grpc.max_concurrent_streams': limits.maxConcurrentStreams,
   });
 
+  // Served as made here: Watch writes its frames with this very definition's encoder (encodeOnce).
+  const roomService = serviceDefinition(definition, 'chorus.v1.RoomService');
   const watches = new WatchHub({
     heartbeatMs: limits.heartbeatMs,
     maxBufferedMessages: 1000,
     budget: options.streams ?? new StreamBudget(),
     logger,
+    serialize: roomService['Watch']!.responseSerialize as WatchOptions['serialize'],
   });
   const chorus = chorusServices(service, watches, logger);
   const served: string[] = [];
-  const add = (name: string, handlers: object): void => {
-    const methods = serviceDefinition(definition, name);
+  const add = (name: string, handlers: object, methods = serviceDefinition(definition, name)): void => {
     // grpc-js keys implementations by method name; the generated Handlers types guarantee them.
     server.addService(methods, observed(methods, handlers as UntypedServiceImplementation, options.metrics));
     served.push(name);
   };
-  add('chorus.v1.RoomService', chorus.RoomService);
+  add('chorus.v1.RoomService', chorus.RoomService, roomService);
   add('chorus.v1.SessionService', chorus.SessionService);
   add('chorus.v1.QueueService', chorus.QueueService);
   add('chorus.v1.CatalogService', chorus.CatalogService);

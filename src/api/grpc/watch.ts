@@ -2,8 +2,20 @@
 // (sse.ts). `version` on every message is what a client passes back as `after_version` to resume:
 // the store replays what came after it (or sends the whole room when that is gone), so a resumed
 // watcher misses nothing and sees nothing twice.
+//
+// Messages are written straight to the call's HTTP/2 stream as gRPC frames (a change's frame made
+// once per version and the same Buffer written to every watcher), not through grpc-js's call: its
+// object-mode stream, interceptors and per-message copy cost more than the write itself when a
+// vote goes to thousands of watchers. grpc-js still sends the headers (before the first message)
+// and the status (after the last one, behind what was written). Where the HTTP/2 stream cannot be
+// reached (see http2StreamOf), every message goes through the call as before.
 
-import type { MethodDefinition, ServerWritableStream, ServiceDefinition } from '@grpc/grpc-js';
+import {
+  Metadata,
+  type MethodDefinition,
+  type ServerWritableStream,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { ChorusError, RoomEvent } from '../../domain/index.ts';
 import { viewRoom, type RoomState, chorusError } from '../../domain/index.ts';
@@ -11,7 +23,7 @@ import type { RoomService, Visitor } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
-import { Heartbeat } from '../heartbeat.ts';
+import { Heartbeat, idlePing } from '../heartbeat.ts';
 import type { StreamAccount, StreamBudget } from '../stream-budget.ts';
 import { failStream, type MalformedRequest } from './call.ts';
 import { toPbEvent } from './convert-events.ts';
@@ -27,6 +39,8 @@ export interface WatchOptions {
   /** What a stream may keep waiting for its client, in bytes (shared with SSE). */
   readonly budget: StreamBudget;
   readonly logger: ErrorLogger;
+  /** The Watch method's response encoder, as served (encodeOnce's: one encoding per message object). */
+  readonly serialize: (message: pb.WatchResponse) => Buffer;
 }
 
 type WatchCall = ServerWritableStream<pb.WatchRequest__Output | MalformedRequest, pb.WatchResponse>;
@@ -35,33 +49,67 @@ type WatchCall = ServerWritableStream<pb.WatchRequest__Output | MalformedRequest
 const CUT_OFF_GRACE_MS = 5000;
 
 /**
- * Resets `call`'s HTTP/2 stream (RST_STREAM CANCEL) unless it finishes within `graceMs`, and drops
- * what it still buffers. grpc-js has no public way to reset a server stream: its call keeps the
- * HTTP/2 stream as `call.call.stream` (grpc-js 1.14, no interceptors); without it, the stream is
- * only destroyed on our side.
+ * The HTTP/2 stream under a grpc-js server call, or null. grpc-js has no public way to it: its call
+ * keeps it as `call.call.stream` (grpc-js 1.14, a server without interceptors).
+ */
+function http2StreamOf(call: WatchCall): ServerHttp2Stream | null {
+  const stream = (call as unknown as { call?: { stream?: unknown } }).call?.stream;
+  return stream !== null && typeof stream === 'object' && 'respond' in stream
+    ? (stream as ServerHttp2Stream)
+    : null;
+}
+
+/**
+ * Resets `call`'s HTTP/2 stream (RST_STREAM CANCEL) unless it closes within `graceMs` (its client
+ * read everything, status included), and drops what it still buffers. Without the HTTP/2 stream
+ * (http2StreamOf), the call finishing is what counts, and it is only destroyed on our side.
  */
 function dropAfterGrace(call: WatchCall, graceMs: number): void {
+  const stream = http2StreamOf(call);
   const timer = setTimeout(() => {
-    const stream = (call as unknown as { call?: { stream?: ServerHttp2Stream } }).call?.stream;
     if (stream && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     call.destroy();
   }, graceMs);
   timer.unref();
   const done = (): void => clearTimeout(timer);
-  call.once('finish', done);
+  if (stream) {
+    // grpc-js's call finishes as soon as its own (empty) buffer is: what waits is in the HTTP/2 stream.
+    if (stream.closed) done();
+    else stream.once('close', done);
+  } else {
+    call.once('finish', done);
+  }
   call.once('cancelled', done);
 }
 
-/**
- * A change's message, made once per version and written as the same object to every watcher, with
- * its size (by its JSON, cached per event) for the stream budget.
- */
-const CHANGE_MESSAGES = new PerVersion<{ message: pb.WatchResponse; bytes: number }>();
+/** A gRPC message frame: not compressed (0), the length (4 bytes, big-endian), the message. */
+function grpcFrame(encoded: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(5 + encoded.length);
+  frame.writeUInt8(0, 0);
+  frame.writeUInt32BE(encoded.length, 1);
+  encoded.copy(frame, 5);
+  return frame;
+}
 
-function changeMessage(version: number, events: readonly RoomEvent[]) {
+interface ChangeMessage {
+  readonly message: pb.WatchResponse;
+  /** Its size by its JSON (cached per event): the budget's estimate where the frame is not made. */
+  readonly bytes: number;
+  /** Its gRPC frame, made by the first watcher written to directly. */
+  frame: Buffer | null;
+}
+
+/**
+ * A change's message, made once per version and written to every watcher: as the same frame
+ * (direct writes), or as the same object, which grpc-js encodes once (encodeOnce).
+ */
+const CHANGE_MESSAGES = new PerVersion<ChangeMessage>();
+
+function changeMessage(version: number, events: readonly RoomEvent[]): ChangeMessage {
   return CHANGE_MESSAGES.get(events, () => ({
     message: { version, change: { events: events.map(toPbEvent) } },
     bytes: changeJson(version, events).length,
+    frame: null,
   }));
 }
 
@@ -127,8 +175,12 @@ export class WatchHub {
   ): Promise<void> {
     // Refused with RESOURCE_EXHAUSTED before anything is sent when the node has all the streams it takes.
     const account: StreamAccount = this.options.budget.account();
-    // Bytes handed to the stream and not yet taken by the transport: what an unread stream holds.
-    // A message's size is estimated by its JSON (cached per event, so this costs little).
+    const serialize = this.options.serialize;
+    // Where messages are written: the HTTP/2 stream itself, or (null) grpc-js's call.
+    const direct = http2StreamOf(call);
+    let headersSent = false;
+    // Through the call: bytes handed to it and not yet taken by the transport, estimated by each
+    // message's JSON (cached per event, so this costs little). Directly: the HTTP/2 stream's own count.
     let waiting = 0;
     let sent = afterVersion ?? 0;
     let closed = false;
@@ -140,7 +192,7 @@ export class WatchHub {
       if (closed) return;
       closed = true;
       leave();
-      this.heartbeat.delete(ping);
+      this.heartbeat.delete(beat.ping);
       subscription?.close();
       account.close();
       this.open.delete(close);
@@ -152,19 +204,31 @@ export class WatchHub {
       // closes. Unless the stream has finished within the grace, it is reset and its backlog dropped.
       if (why?.reason === 'WATCHER_BEHIND') dropAfterGrace(call, CUT_OFF_GRACE_MS);
     };
-    const write = (message: pb.WatchResponse, bytes: number): void => {
+    /** `frame`: the message's gRPC frame when it is already made (a change's, shared). */
+    const write = (message: pb.WatchResponse, bytes: number, frame: Buffer | null = null): void => {
       if (closed) return;
+      sent = Math.max(sent, Number(message.version));
+      if (direct !== null) {
+        if (direct.destroyed) return;
+        if (!headersSent) {
+          headersSent = true;
+          call.sendMetadata(new Metadata());
+        }
+        direct.write(frame ?? grpcFrame(serialize(message)));
+        if (!account.update(direct.writableLength)) close(chorusError('WATCHER_BEHIND', { version: sent }));
+        return;
+      }
       waiting += bytes;
       call.write(message, () => {
         waiting -= bytes;
         account.update(waiting);
       });
-      sent = Math.max(sent, Number(message.version));
       if (!account.update(waiting) || call.writableLength > this.options.maxBufferedMessages) {
         close(chorusError('WATCHER_BEHIND', { version: sent }));
       }
     };
-    const ping = (): void => write({ version: sent, heartbeat: {} }, 16);
+    direct?.on('drain', () => void account.update(direct.writableLength));
+    const beat = idlePing(() => write({ version: sent, heartbeat: {} }, 16));
     const sendReset = (state: RoomState): void => {
       const room = viewRoom(state, { now: Date.now(), viewer: who.memberId, limit: RESET_QUEUE_LIMIT });
       write({ version: state.version, reset: toPbRoom(room) }, JSON.stringify(room).length);
@@ -172,9 +236,14 @@ export class WatchHub {
 
     const onItem = batchByVersion({
       change: (version, events) => {
+        beat.busy();
         FEED_COUNTS.grpc.sent++;
-        const { message, bytes } = changeMessage(version, events);
-        write(message, bytes);
+        const change = changeMessage(version, events);
+        if (direct !== null && change.frame === null) {
+          FEED_COUNTS.grpc.framed++;
+          change.frame = grpcFrame(serialize(change.message));
+        }
+        write(change.message, change.bytes, change.frame);
       },
       reset: sendReset,
     });
@@ -204,6 +273,6 @@ export class WatchHub {
       return;
     }
     leave = service.connected(roomId, who.memberId);
-    this.heartbeat.add(ping);
+    this.heartbeat.add(beat.ping);
   }
 }

@@ -9,7 +9,7 @@ import type { RoomService, Visitor } from '../../node/service.ts';
 import type { Subscription } from '../../store/types.ts';
 import { changeJson } from '../event-json.ts';
 import { batchByVersion, FEED_COUNTS, PerVersion, RESET_QUEUE_LIMIT, StreamSet } from '../feed.ts';
-import { Heartbeat } from '../heartbeat.ts';
+import { Heartbeat, idlePing } from '../heartbeat.ts';
 import type { StreamBudget } from '../stream-budget.ts';
 
 export interface SseOptions {
@@ -108,7 +108,7 @@ export class SseHub {
       if (closed) return;
       closed = true;
       leave();
-      this.heartbeat.delete(ping);
+      this.heartbeat.delete(beat.ping);
       subscription?.close();
       account.close();
       this.open.delete(close);
@@ -128,8 +128,8 @@ export class SseHub {
       if (!account.update(raw.writableLength)) finish(true);
     };
     (direct ? socket : raw).on('drain', () => void account.update(raw.writableLength));
+    const beat = idlePing(() => write(PING));
     write(RETRY);
-    const ping = (): void => write(PING);
     const sendReset = (s: RoomState): void => {
       const room = viewRoom(s, { now: Date.now(), limit: RESET_QUEUE_LIMIT });
       write(
@@ -145,6 +145,7 @@ export class SseHub {
 
     const onItem = batchByVersion({
       change: (version, events) => {
+        beat.busy();
         FEED_COUNTS.sse.sent++;
         write(changeFrame(version, events));
       },
@@ -166,6 +167,6 @@ export class SseHub {
       close();
       return;
     }
-    this.heartbeat.add(ping);
+    this.heartbeat.add(beat.ping);
   }
 }

@@ -1,11 +1,11 @@
 // The shared heartbeat of live streams (src/api/heartbeat.ts): one timer for all streams, each
 // stream pinged once per interval while it is in and never after, the pings spread over the
 // interval, a throwing ping harmless to the others, and no timer while no stream is in. Time is
-// the test runner's mock clock: nothing here waits.
+// the test runner's mock clock: nothing here waits. A stream sent changes skips its pings (idlePing).
 
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
-import { Heartbeat } from '../../../src/api/heartbeat.ts';
+import { Heartbeat, idlePing } from '../../../src/api/heartbeat.ts';
 
 function counting(n: number): { pings: (() => void)[]; counts: number[] } {
   const counts = Array.from({ length: n }, () => 0);
@@ -82,4 +82,23 @@ void test('a ping that throws, or ends its own stream, does not keep the others 
   assert.deepEqual(counts, [2, 2]);
   assert.equal(broken.mock.callCount(), 2);
   assert.equal(leaving.mock.callCount(), 1, 'a stream that ended in its ping is not pinged again');
+});
+
+void test('a stream sent changes gets no ping; once idle, one within two intervals, then every interval', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const beat = new Heartbeat(1000, 1);
+  let sent = 0;
+  const stream = idlePing(() => void sent++);
+  beat.add(stream.ping);
+  // A change every half interval for 10 intervals: never a ping.
+  for (let i = 0; i < 20; i++) {
+    stream.busy();
+    t.mock.timers.tick(500);
+  }
+  assert.equal(sent, 0, 'no ping while changes flow');
+  // The last change was half an interval before the last tick, which skipped its ping: the next tick pings.
+  t.mock.timers.tick(1000);
+  assert.equal(sent, 1, 'a ping within two intervals of the last change');
+  t.mock.timers.tick(3000);
+  assert.equal(sent, 4, 'then one ping per interval while idle');
 });
