@@ -85,7 +85,13 @@ export async function poll<T>(
   }
 }
 
-export async function startChorusGroup(kind: GroupKind, size: number, dir: string): Promise<ChorusGroup> {
+export async function startChorusGroup(
+  kind: GroupKind,
+  size: number,
+  dir: string,
+  /** Extra environment of every node (bench/raft-probe.ts: NODE_OPTIONS=--cpu-prof). */
+  env?: Readonly<Record<string, string>>,
+): Promise<ChorusGroup> {
   await mkdir(dir, { recursive: true });
   let redis: RedisServer | null = null;
   const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
@@ -103,6 +109,7 @@ export async function startChorusGroup(kind: GroupKind, size: number, dir: strin
       grpcPort: ports[i]!,
       startTimeoutMs: READY_MS,
       args: [...NODE_ARGS, ...storeArgs(i)],
+      ...(env === undefined ? {} : { env }),
     });
   // allSettled: when one node fails to start, the others that did must be stopped, not left behind.
   const started = await Promise.allSettled(ids.map((_, i) => start(i)));

@@ -17,12 +17,16 @@
 //   2. When `hasReady()`, take `ready()` and, in this order:
 //      a. persist `snapshot` (it replaces the whole persisted log), then `entries` (an entry at
 //         index i replaces every persisted entry ≥ i), then `hardState`, durably (entries before
-//         the hard state: a crash between the two must leave a commit index the log can back);
+//         the hard state: a crash between the two must leave a commit index the log can back). A
+//         hard state whose term and vote are unchanged (only `commit` moved) need not be durable
+//         before going on (etcd's MustSync): a lower commit index after a crash is safe;
 //      b. send `messages`, only after (a) is durable. Exception: when `mayReplicateBeforePersist`
 //         (the node is leader) the messages may be sent while (a) is still being written: the leader
 //         counts itself towards a quorum only from `advance`, i.e. once its own write is done;
 //      c. restore `snapshot` (if any) into the state machine, then apply `committedEntries` in order;
-//         a conf-change entry takes effect inside the core at `advance`;
+//         a conf-change entry takes effect inside the core at `advance`. Without a snapshot, the
+//         committed entries at or below `log.stabled` (durable before this Ready) may be applied
+//         while (a) is still being written;
 //      d. answer each of `readStates` once the state machine has applied its index;
 //      e. call `advance()`. No other call may come between `ready()` and `advance()`.
 //   3. A `snap` message carries one whole snapshot: splitting it into chunks (and joining them) is

@@ -11,6 +11,9 @@
 // arrived while the previous fsync ran is in the same Ready: they share this fsync). Entries come
 // before the hard state in the file, so a crash in between leaves the old hard state and a torn or
 // missing tail, never a commit index without its entries (the scan stops at the first bad frame).
+// A save with no entries whose hard state changed only its commit index is written but not
+// fsynced (etcd's MustSync): a commit index lost in a crash is learned again from the leader (or,
+// on a single voter, by committing its new term's first entry), and any later fsync covers it.
 //
 // Snapshots are files `raft-snapshot-<index>.snap` (one frame {meta, data}), written to a temp file,
 // fsynced and renamed into place, the directory fsynced. Then a new segment begins with a base
@@ -123,6 +126,10 @@ export class RaftStorage {
   private failure: Error | null = null;
   /** fsyncs done, for tests and metrics (group commit shows as fewer fsyncs than entries). */
   fsyncs = 0;
+  /** The term and vote last made durable: a hard state that changes neither needs no fsync. */
+  private durable: { term: number; vote: string } = { term: 0, vote: '' };
+  /** The hard state last written: a restarted log (restartLog) begins with it when given none. */
+  private hard: HardState = { term: 0, vote: '', commit: 0 };
 
   private constructor(options: RaftStorageOptions, segment: SegmentWriter) {
     this.dir = options.dir;
@@ -243,6 +250,8 @@ export class RaftStorage {
       if (format === null) await writeLogFormat(dir, start, sync);
     }
     const storage = new RaftStorage(options, segment);
+    storage.durable = { term: hardState.term, vote: hardState.vote };
+    storage.hard = hardState;
     const applied = snapshot?.meta.index ?? 0;
     logger.info(
       { dir, snapshot: applied, entries: entries.length, term: hardState.term, commit: hardState.commit },
@@ -253,7 +262,8 @@ export class RaftStorage {
 
   /**
    * Makes a Ready's durable part durable: its snapshot (replacing the whole log), its entries, then
-   * its hard state, with one fsync for all of them. Resolves once they are on disk.
+   * its hard state, with one fsync for all of them. Resolves once they are on disk (a change of the
+   * commit index alone is only written: see the top of this file).
    */
   async save(
     snapshot: Snapshot | null,
@@ -270,10 +280,16 @@ export class RaftStorage {
       const frames = entries.map(entryRecord);
       if (hardState !== null) frames.push(hardRecord(hardState));
       this.segment.append(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
-      if (this.fsync) {
+      const mustSync =
+        snapshot !== null ||
+        entries.length > 0 ||
+        (hardState !== null &&
+          (hardState.term !== this.durable.term || hardState.vote !== this.durable.vote));
+      if (this.fsync && mustSync) {
         await this.segment.sync();
         this.fsyncs++;
       }
+      if (hardState !== null) this.wrote(hardState);
       if (this.segment.size >= SEGMENT_BYTES) await this.rollSegment();
     } catch (err) {
       throw this.fail(err);
@@ -327,13 +343,15 @@ export class RaftStorage {
   ): Promise<void> {
     const old = await listSegments(this.dir);
     const next = await SegmentWriter.create(this.dir, this.segment.start + 1, this.fsync, true);
-    const frames = [baseRecord(meta.index, meta.term), ...entries.map(entryRecord)];
-    if (hs !== null) frames.push(hardRecord(hs));
+    // The older segments (and the hard state records in them) go below: the new one must hold it.
+    const hard = hs ?? this.hard;
+    const frames = [baseRecord(meta.index, meta.term), ...entries.map(entryRecord), hardRecord(hard)];
     next.append(Buffer.concat(frames));
     if (this.fsync) {
       await next.sync();
       this.fsyncs++;
     }
+    this.wrote(hard);
     const prev = this.segment;
     this.segment = next;
     await prev.close();
@@ -343,6 +361,11 @@ export class RaftStorage {
       if (m && Number(m[1]) < meta.index) await unlink(path.join(this.dir, name));
     }
     if (this.fsync) await syncDir(this.dir);
+  }
+
+  private wrote(hs: HardState): void {
+    this.hard = hs;
+    this.durable = { term: hs.term, vote: hs.vote };
   }
 
   /** Continues the log in a new file (old files stay until the next compaction). */
