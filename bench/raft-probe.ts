@@ -64,9 +64,17 @@ try {
     durationS: Number(values.seconds),
   });
   const used = pids.map((pid, i) => ticks(pid) - before[i]!);
+  // How well proposals batch: entries per append the leader sent, and its commit latency.
+  const metrics = await (await fetch(`${group.urls()[leader]!}/metrics`)).text();
+  const sample = (name: string): number =>
+    Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const perAppend = sample('chorus_raft_append_entries_sum') / sample('chorus_raft_append_entries_count');
+  const commitMs =
+    (1000 * sample('chorus_raft_commit_latency_seconds_sum')) /
+    sample('chorus_raft_commit_latency_seconds_count');
   const us = (t: number): number => round((t * 10_000) / Math.max(1, r.ok));
   console.log(
-    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}`,
+    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run)`,
   );
 } finally {
   await group.stop();

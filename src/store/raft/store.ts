@@ -25,7 +25,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChorusError } from '../../domain/index.ts';
 import { chorusError, type Envelope, type RoomState } from '../../domain/index.ts';
-import { decodeCommand, encodeCommand } from '../codec.ts';
+import { decodeCommand, encodeCommand, MAX_COMMAND_BYTES } from '../codec.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
@@ -370,7 +370,11 @@ export class RaftStore implements Store {
   /** A follower's forwarded command: proposed here if this node leads, else refused with a hint. */
   private async takeForwarded(json: string): Promise<{ index: number; term: number }> {
     if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
-    encodeCommand(decodeCommand(json)); // the same checks as a local write (size, shape)
+    // The same checks as a local write (JSON, size), without encoding the command again.
+    decodeCommand(json);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > MAX_COMMAND_BYTES)
+      throw chorusError('COMMAND_TOO_LARGE', { bytes, maxBytes: MAX_COMMAND_BYTES });
     return this.propose(json);
   }
 
