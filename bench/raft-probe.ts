@@ -26,6 +26,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     to: { type: 'string', default: 'all' },
     'cpu-prof': { type: 'string' },
+    logs: { type: 'boolean', default: false },
   },
 });
 const nodes = Number(values.nodes);
@@ -68,14 +69,22 @@ try {
   const metrics = await (await fetch(`${group.urls()[leader]!}/metrics`)).text();
   const sample = (name: string): number =>
     Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  let elections = 0;
+  for (const url of group.urls()) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    elections += Number(/^chorus_raft_elections_started_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? 0);
+  }
+  const others = Object.entries(r.statuses).filter(([status]) => !status.startsWith('2'));
   const perAppend = sample('chorus_raft_append_entries_sum') / sample('chorus_raft_append_entries_count');
   const commitMs =
     (1000 * sample('chorus_raft_commit_latency_seconds_sum')) /
     sample('chorus_raft_commit_latency_seconds_count');
   const us = (t: number): number => round((t * 10_000) / Math.max(1, r.ok));
   console.log(
-    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run)`,
+    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
   );
+  if (values.logs)
+    for (let i = 0; i < nodes; i++) console.log(`--- n${i + 1}\n${group.stderr(i).slice(-4000)}`);
 } finally {
   await group.stop();
   await rm(dir, { recursive: true, force: true });

@@ -45,6 +45,8 @@ export interface ChorusGroup {
   pids(): number[];
   /** A node's GET /v1/cluster answer, or null when it does not answer. */
   status(i: number): Promise<ClusterStatus | null>;
+  /** What node i wrote to stderr so far (its warnings), or '' once it is gone. */
+  stderr(i: number): string;
   /** SIGKILL of node i. */
   kill(i: number): Promise<void>;
   /** Starts node i again on its data dir and gRPC port. */
@@ -126,6 +128,7 @@ export async function startChorusGroup(
     size,
     urls: () => procs.map((p) => p?.restUrl ?? ''),
     pids: () => live().map((p) => p.pid),
+    stderr: (i) => procs[i]?.stderr() ?? '',
     status: (i) => getJson<ClusterStatus>(`${procs[i]?.restUrl ?? 'http://127.0.0.1:1'}/v1/cluster`),
     async kill(i) {
       await procs[i]?.kill();

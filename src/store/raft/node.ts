@@ -17,9 +17,7 @@
 //   2. When `hasReady()`, take `ready()` and, in this order:
 //      a. persist `snapshot` (it replaces the whole persisted log), then `entries` (an entry at
 //         index i replaces every persisted entry ≥ i), then `hardState`, durably (entries before
-//         the hard state: a crash between the two must leave a commit index the log can back). A
-//         hard state whose term and vote are unchanged (only `commit` moved) need not be durable
-//         before going on (etcd's MustSync): a lower commit index after a crash is safe;
+//         the hard state: a crash between the two must leave a commit index the log can back);
 //      b. send `messages`, only after (a) is durable. Exception: when `mayReplicateBeforePersist`
 //         (the node is leader) the messages may be sent while (a) is still being written: the leader
 //         counts itself towards a quorum only from `advance`, i.e. once its own write is done;

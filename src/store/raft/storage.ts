@@ -11,9 +11,6 @@
 // arrived while the previous fsync ran is in the same Ready: they share this fsync). Entries come
 // before the hard state in the file, so a crash in between leaves the old hard state and a torn or
 // missing tail, never a commit index without its entries (the scan stops at the first bad frame).
-// A save with no entries whose hard state changed only its commit index is written but not
-// fsynced (etcd's MustSync): a commit index lost in a crash is learned again from the leader (or,
-// on a single voter, by committing its new term's first entry), and any later fsync covers it.
 //
 // Snapshots are files `raft-snapshot-<index>.snap` (one frame {meta, data}), written to a temp file,
 // fsynced and renamed into place, the directory fsynced. Then a new segment begins with a base
@@ -126,8 +123,6 @@ export class RaftStorage {
   private failure: Error | null = null;
   /** fsyncs done, for tests and metrics (group commit shows as fewer fsyncs than entries). */
   fsyncs = 0;
-  /** The term and vote last made durable: a hard state that changes neither needs no fsync. */
-  private durable: { term: number; vote: string } = { term: 0, vote: '' };
   /** The hard state last written: a restarted log (restartLog) begins with it when given none. */
   private hard: HardState = { term: 0, vote: '', commit: 0 };
 
@@ -250,7 +245,6 @@ export class RaftStorage {
       if (format === null) await writeLogFormat(dir, start, sync);
     }
     const storage = new RaftStorage(options, segment);
-    storage.durable = { term: hardState.term, vote: hardState.vote };
     storage.hard = hardState;
     const applied = snapshot?.meta.index ?? 0;
     logger.info(
@@ -262,8 +256,7 @@ export class RaftStorage {
 
   /**
    * Makes a Ready's durable part durable: its snapshot (replacing the whole log), its entries, then
-   * its hard state, with one fsync for all of them. Resolves once they are on disk (a change of the
-   * commit index alone is only written: see the top of this file).
+   * its hard state, with one fsync for all of them. Resolves once they are on disk.
    */
   async save(
     snapshot: Snapshot | null,
@@ -280,12 +273,7 @@ export class RaftStorage {
       const frames = entries.map(entryRecord);
       if (hardState !== null) frames.push(hardRecord(hardState));
       this.segment.append(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
-      const mustSync =
-        snapshot !== null ||
-        entries.length > 0 ||
-        (hardState !== null &&
-          (hardState.term !== this.durable.term || hardState.vote !== this.durable.vote));
-      if (this.fsync && mustSync) {
+      if (this.fsync) {
         await this.segment.sync();
         this.fsyncs++;
       }
@@ -365,7 +353,6 @@ export class RaftStorage {
 
   private wrote(hs: HardState): void {
     this.hard = hs;
-    this.durable = { term: hs.term, vote: hs.vote };
   }
 
   /** Continues the log in a new file (old files stay until the next compaction). */

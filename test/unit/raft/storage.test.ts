@@ -201,23 +201,7 @@ void describe('raft storage', () => {
     await storage.close();
   });
 
-  void test('a change of the commit index alone is written but costs no fsync; term and vote do', async () => {
-    const dir = await freshDir();
-    const { storage } = await open(dir);
-    await storage.save(null, entries(1, 3, 1), { term: 1, vote: 'a', commit: 0 });
-    await storage.save(null, [], { term: 1, vote: 'a', commit: 3 });
-    assert.equal(storage.fsyncs, 1, 'commit only: no fsync');
-    await storage.save(null, [], { term: 2, vote: '', commit: 3 });
-    assert.equal(storage.fsyncs, 2, 'a new term: fsynced');
-    await storage.save(null, [], { term: 2, vote: 'b', commit: 3 });
-    assert.equal(storage.fsyncs, 3, 'a vote: fsynced');
-    await storage.close();
-    const again = await open(dir);
-    assert.deepEqual(again.persisted.hardState, { term: 2, vote: 'b', commit: 3 });
-    await again.storage.close();
-  });
-
-  void test("a leader's snapshot saved with no hard state keeps the term and vote in the new log", async () => {
+  void test('a snapshot saved with no hard state keeps the term and vote in the new log', async () => {
     const dir = await freshDir();
     const { storage } = await open(dir);
     await storage.save(null, entries(1, 3, 4), { term: 4, vote: 'b', commit: 3 });
