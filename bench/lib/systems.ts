@@ -45,6 +45,8 @@ export interface ChorusGroup {
   pids(): number[];
   /** A node's GET /v1/cluster answer, or null when it does not answer. */
   status(i: number): Promise<ClusterStatus | null>;
+  /** What node i wrote to stderr so far (its warnings), or '' once it is gone. */
+  stderr(i: number): string;
   /** SIGKILL of node i. */
   kill(i: number): Promise<void>;
   /** Starts node i again on its data dir and gRPC port. */
@@ -85,7 +87,13 @@ export async function poll<T>(
   }
 }
 
-export async function startChorusGroup(kind: GroupKind, size: number, dir: string): Promise<ChorusGroup> {
+export async function startChorusGroup(
+  kind: GroupKind,
+  size: number,
+  dir: string,
+  /** Extra environment of every node (bench/raft-probe.ts: NODE_OPTIONS=--cpu-prof). */
+  env?: Readonly<Record<string, string>>,
+): Promise<ChorusGroup> {
   await mkdir(dir, { recursive: true });
   let redis: RedisServer | null = null;
   const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
@@ -103,6 +111,7 @@ export async function startChorusGroup(kind: GroupKind, size: number, dir: strin
       grpcPort: ports[i]!,
       startTimeoutMs: READY_MS,
       args: [...NODE_ARGS, ...storeArgs(i)],
+      ...(env === undefined ? {} : { env }),
     });
   // allSettled: when one node fails to start, the others that did must be stopped, not left behind.
   const started = await Promise.allSettled(ids.map((_, i) => start(i)));
@@ -119,6 +128,7 @@ export async function startChorusGroup(kind: GroupKind, size: number, dir: strin
     size,
     urls: () => procs.map((p) => p?.restUrl ?? ''),
     pids: () => live().map((p) => p.pid),
+    stderr: (i) => procs[i]?.stderr() ?? '',
     status: (i) => getJson<ClusterStatus>(`${procs[i]?.restUrl ?? 'http://127.0.0.1:1'}/v1/cluster`),
     async kill(i) {
       await procs[i]?.kill();

@@ -22,7 +22,9 @@
 //         (the node is leader) the messages may be sent while (a) is still being written: the leader
 //         counts itself towards a quorum only from `advance`, i.e. once its own write is done;
 //      c. restore `snapshot` (if any) into the state machine, then apply `committedEntries` in order;
-//         a conf-change entry takes effect inside the core at `advance`;
+//         a conf-change entry takes effect inside the core at `advance`. Without a snapshot, the
+//         committed entries at or below `log.stabled` (durable before this Ready) may be applied
+//         while (a) is still being written;
 //      d. answer each of `readStates` once the state machine has applied its index;
 //      e. call `advance()`. No other call may come between `ready()` and `advance()`.
 //   3. A `snap` message carries one whole snapshot: splitting it into chunks (and joining them) is

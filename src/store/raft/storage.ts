@@ -123,6 +123,8 @@ export class RaftStorage {
   private failure: Error | null = null;
   /** fsyncs done, for tests and metrics (group commit shows as fewer fsyncs than entries). */
   fsyncs = 0;
+  /** The hard state last written: a restarted log (restartLog) begins with it when given none. */
+  private hard: HardState = { term: 0, vote: '', commit: 0 };
 
   private constructor(options: RaftStorageOptions, segment: SegmentWriter) {
     this.dir = options.dir;
@@ -243,6 +245,7 @@ export class RaftStorage {
       if (format === null) await writeLogFormat(dir, start, sync);
     }
     const storage = new RaftStorage(options, segment);
+    storage.hard = hardState;
     const applied = snapshot?.meta.index ?? 0;
     logger.info(
       { dir, snapshot: applied, entries: entries.length, term: hardState.term, commit: hardState.commit },
@@ -274,6 +277,7 @@ export class RaftStorage {
         await this.segment.sync();
         this.fsyncs++;
       }
+      if (hardState !== null) this.wrote(hardState);
       if (this.segment.size >= SEGMENT_BYTES) await this.rollSegment();
     } catch (err) {
       throw this.fail(err);
@@ -327,13 +331,15 @@ export class RaftStorage {
   ): Promise<void> {
     const old = await listSegments(this.dir);
     const next = await SegmentWriter.create(this.dir, this.segment.start + 1, this.fsync, true);
-    const frames = [baseRecord(meta.index, meta.term), ...entries.map(entryRecord)];
-    if (hs !== null) frames.push(hardRecord(hs));
+    // The older segments (and the hard state records in them) go below: the new one must hold it.
+    const hard = hs ?? this.hard;
+    const frames = [baseRecord(meta.index, meta.term), ...entries.map(entryRecord), hardRecord(hard)];
     next.append(Buffer.concat(frames));
     if (this.fsync) {
       await next.sync();
       this.fsyncs++;
     }
+    this.wrote(hard);
     const prev = this.segment;
     this.segment = next;
     await prev.close();
@@ -343,6 +349,10 @@ export class RaftStorage {
       if (m && Number(m[1]) < meta.index) await unlink(path.join(this.dir, name));
     }
     if (this.fsync) await syncDir(this.dir);
+  }
+
+  private wrote(hs: HardState): void {
+    this.hard = hs;
   }
 
   /** Continues the log in a new file (old files stay until the next compaction). */

@@ -5,7 +5,9 @@
 // - the Ready loop: persist (RaftStorage, one fsync per Ready, so every proposal that arrived while
 //   the previous fsync ran shares the next), send (a leader sends before its own write), restore a
 //   snapshot, apply committed entries to the rooms, answer ReadIndex reads, advance; then compact
-//   every `snapshotEvery` applied entries. Nothing may touch the core between ready() and advance():
+//   every `snapshotEvery` applied entries. Committed entries already durable here before this Ready
+//   (on a leader, all of them) are applied while the Ready's fsync runs: their answers do not wait
+//   for a write they do not depend on. Nothing may touch the core between ready() and advance():
 //   inputs arriving meanwhile (messages, ticks, proposals) wait in `deferred` and run right after.
 // - writes: the leader proposes; a follower forwards on its peer link (forwarding.ts). Either way the node that
 //   took the write answers once it has applied the command itself (PendingCommands), so the answer
@@ -23,7 +25,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ChorusError } from '../../domain/index.ts';
 import { chorusError, type Envelope, type RoomState } from '../../domain/index.ts';
-import { decodeCommand, encodeCommand } from '../codec.ts';
+import { decodeCommand, encodeCommand, MAX_COMMAND_BYTES } from '../codec.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
@@ -231,10 +233,17 @@ export class RaftStore implements Store {
         const rd = core.ready();
         this.metrics.ready(rd, Date.now());
         const received = rd.snapshot === null ? 0 : performance.now();
+        // Committed entries this node had already made durable before this Ready are applied (and
+        // their writers answered) while this Ready's own write is being fsynced, not after it.
+        const durable = rd.snapshot === null ? core.log.stabled : 0;
+        const early = rd.committedEntries.filter((e) => e.index <= durable);
         if (rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
         if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
-          await this.storage!.save(rd.snapshot, rd.entries, rd.hardState);
-        }
+          const saving = this.storage!.save(rd.snapshot, rd.entries, rd.hardState);
+          saving.catch(() => undefined); // awaited below; an apply that throws first must not orphan it
+          for (const e of early) this.applyEntry(e);
+          await saving;
+        } else for (const e of early) this.applyEntry(e);
         if (!rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
         if (rd.snapshot !== null) {
           this.learnPeers(this.rooms.restore(rd.snapshot));
@@ -245,7 +254,7 @@ export class RaftStore implements Store {
             (performance.now() - received) / 1000,
           );
         }
-        for (const e of rd.committedEntries) this.applyEntry(e);
+        for (const e of rd.committedEntries.slice(early.length)) this.applyEntry(e);
         this.reads.confirmed(rd.readStates, this.rooms.applied);
         core.advance();
         this.metrics.state(core, this.rooms.applied);
@@ -361,7 +370,11 @@ export class RaftStore implements Store {
   /** A follower's forwarded command: proposed here if this node leads, else refused with a hint. */
   private async takeForwarded(json: string): Promise<{ index: number; term: number }> {
     if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
-    encodeCommand(decodeCommand(json)); // the same checks as a local write (size, shape)
+    // The same checks as a local write (JSON, size), without encoding the command again.
+    decodeCommand(json);
+    const bytes = Buffer.byteLength(json, 'utf8');
+    if (bytes > MAX_COMMAND_BYTES)
+      throw chorusError('COMMAND_TOO_LARGE', { bytes, maxBytes: MAX_COMMAND_BYTES });
     return this.propose(json);
   }
 

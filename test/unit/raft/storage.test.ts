@@ -201,6 +201,18 @@ void describe('raft storage', () => {
     await storage.close();
   });
 
+  void test('a snapshot saved with no hard state keeps the term and vote in the new log', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 3, 4), { term: 4, vote: 'b', commit: 3 });
+    await storage.save(snap(9, 4, 'rooms@9'), [], null);
+    await storage.close();
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.hardState, { term: 4, vote: 'b', commit: 3 });
+    assert.equal(again.persisted.snapshot?.meta.index, 9);
+    await again.storage.close();
+  });
+
   void describe('segment headers', () => {
     const record = (r: object): Buffer => frameRecord(Buffer.from(JSON.stringify(r), 'utf8'));
 

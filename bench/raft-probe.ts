@@ -1,0 +1,91 @@
+// A short probe of the Raft store's write path (issue 16), for profiling, not for the results:
+// starts a fresh Raft group, `--clients` clients add tracks (each to its own room) for `--seconds`
+// after a warm-up, and prints writes/s, p50/p99, the CPU per write of each node (leader marked) and
+// the load average. `--to leader|all` sends every write to the leader, or spreads the clients over
+// the nodes as bench/groups.ts does. `--cpu-prof DIR` runs every node under `node --cpu-prof`
+// (profiles written when the nodes stop; the leader's pid is printed to find its file).
+//
+//   flock /work/bench.lock npx node bench/raft-probe.ts --clients 20 --seconds 10 --cpu-prof /tmp/prof
+
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { makeRooms } from './lib/rooms.ts';
+import { round } from './lib/stats.ts';
+import { agreedLeader, startChorusGroup } from './lib/systems.ts';
+import { chorusAdds, writeLoad } from './lib/write-load.ts';
+import { Workload } from './lib/workload.ts';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '3' },
+    clients: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    to: { type: 'string', default: 'all' },
+    'cpu-prof': { type: 'string' },
+    logs: { type: 'boolean', default: false },
+  },
+});
+const nodes = Number(values.nodes);
+const clients = Number(values.clients);
+const profDir = values['cpu-prof'];
+
+/** utime + stime of a process, in clock ticks (100 per second on Linux). */
+function ticks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+const dir = await mkdtemp(join(os.tmpdir(), 'raft-probe-'));
+const env = profDir === undefined ? undefined : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` };
+const group = await startChorusGroup('raft', nodes, dir, env);
+try {
+  const all = Array.from({ length: nodes }, (_, i) => i);
+  const leader = await agreedLeader(group, all, 60_000);
+  const workload = new Workload('probe', []);
+  const urls = values.to === 'leader' ? [group.urls()[leader]!] : group.urls();
+  const rooms = await makeRooms(urls, clients, 1, workload);
+  const call = chorusAdds(rooms, workload);
+  await writeLoad({ concurrency: clients, nodes: () => urls, call, durationS: Number(values.warmup) });
+  const pids = group.pids();
+  const before = pids.map(ticks);
+  const load = os.loadavg()[0]!;
+  const r = await writeLoad({
+    concurrency: clients,
+    nodes: () => urls,
+    call,
+    durationS: Number(values.seconds),
+  });
+  const used = pids.map((pid, i) => ticks(pid) - before[i]!);
+  // How well proposals batch: entries per append the leader sent, and its commit latency.
+  const metrics = await (await fetch(`${group.urls()[leader]!}/metrics`)).text();
+  const sample = (name: string): number =>
+    Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  let elections = 0;
+  for (const url of group.urls()) {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    elections += Number(/^chorus_raft_elections_started_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? 0);
+  }
+  const others = Object.entries(r.statuses).filter(([status]) => !status.startsWith('2'));
+  const perAppend = sample('chorus_raft_append_entries_sum') / sample('chorus_raft_append_entries_count');
+  const commitMs =
+    (1000 * sample('chorus_raft_commit_latency_seconds_sum')) /
+    sample('chorus_raft_commit_latency_seconds_count');
+  const us = (t: number): number => round((t * 10_000) / Math.max(1, r.ok));
+  console.log(
+    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
+  );
+  if (values.logs)
+    for (let i = 0; i < nodes; i++) console.log(`--- n${i + 1}\n${group.stderr(i).slice(-4000)}`);
+} finally {
+  await group.stop();
+  await rm(dir, { recursive: true, force: true });
+}
