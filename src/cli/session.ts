@@ -101,7 +101,7 @@ export async function saveInvite(server: string, roomId: string, invite: string)
 
 /** The invite to send for `roomId`: --invite if given, else the one saved for the room, if any. */
 export async function inviteOf(opts: Opts, server: string, roomId: string): Promise<string | undefined> {
-  return text(opts, 'invite') ?? (inviteKey(server, roomId) && undefined);
+  return text(opts, 'invite') ?? (await loadCredentials())[inviteKey(server, roomId)];
 }
 
 // ---- Transports ----------------------------------------------------------------------------------
