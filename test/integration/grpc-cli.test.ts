@@ -114,7 +114,8 @@ async function steps(
   const { rooms } = await anonymous.listRooms(500);
   out.push(rooms.find((r) => r.id === roomId));
   // Hosts and members (issue 20): settings, approval, roles, removal with a ban, an invite,
-  // hand-over and recovery, in that order (recovery last: the host id then leaves the room).
+  // hand-over, a new recovery key and recovery, in that order (recovery last: the host id then
+  // leaves the room).
   out.push(await host.updateSettings(roomId, { joinPolicy: 'approval', maxMembers: 10, skipShare: 0.4 }));
   const asking = await anonymous.join(roomId, 'Asking', { clientKey: `parity-key-${name}-1` });
   out.push({ ...asking, room: { ...asking.room, pendingJoins: asking.room.pendingJoins } });
@@ -125,7 +126,11 @@ async function steps(
   out.push(await host.newInvite(roomId));
   out.push(await host.handOver(roomId, joined.memberId));
   out.push(await member.members(roomId));
-  out.push(await anonymous.recoverHost(roomId, created.recoveryKey!));
+  // The hand-over retired the creator's key: the new host makes one, and it recovers the room.
+  out.push(await anonymous.recoverHost(roomId, created.recoveryKey!).catch((e: ChorusError) => e.reason));
+  const made = await member.newRecoveryKey(roomId);
+  out.push(made);
+  out.push(await anonymous.recoverHost(roomId, made.recoveryKey));
   out.push(await host.updateSettings(roomId, { maxMembers: 0 }, null).catch((e: ChorusError) => e.code));
   return out;
 }
