@@ -16,7 +16,7 @@
 // sees a version after the state that already contains it.
 
 import type { RoomEvent, RoomState } from '../domain/index.ts';
-import type { FeedItem } from '../store/types.ts';
+import type { RemovedItem, StreamItem } from '../node/service.ts';
 import { PAGE_LIMITS } from './page-limits.ts';
 
 /** The queue window a reset carries: a room view's default page. */
@@ -78,10 +78,15 @@ export interface FeedWriter {
   change(version: number, events: readonly RoomEvent[]): void;
   /** The whole room: the client's version is too old to replay from, or the stream starts. */
   reset(state: RoomState): void;
+  /** The room removed the member whose stream this is: the last message (then the stream closes). */
+  removed(item: RemovedItem): void;
 }
 
-/** A store feed callback that writes one message per room version (see the invariants above). */
-export function batchByVersion(writer: FeedWriter): (item: FeedItem) => void {
+/**
+ * A feed callback that writes one message per room version (see the invariants above). A removal
+ * goes out after whatever change was gathered before it, like a reset.
+ */
+export function batchByVersion(writer: FeedWriter): (item: StreamItem) => void {
   let batch: RoomEvent[] = [];
   const flush = (): void => {
     const events = batch;
@@ -98,6 +103,11 @@ export function batchByVersion(writer: FeedWriter): (item: FeedItem) => void {
     if (item.kind === 'reset') {
       flush();
       writer.reset(item.state);
+      return;
+    }
+    if (item.kind === 'removed') {
+      flush();
+      writer.removed(item);
       return;
     }
     if (batch.length === 0) queueMicrotask(flush);

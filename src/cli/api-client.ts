@@ -101,7 +101,10 @@ export interface ChorusClient {
   setPaused(roomId: string, paused: boolean): Promise<RoomView>;
   /** This device played `entryId` to its end (advances once, whoever reports it). */
   reportEnded(roomId: string, entryId: string): Promise<{ advanced: boolean; room: RoomView }>;
-  history(roomId: string, query?: { before?: number; limit?: number }): Promise<HistoryAnswer>;
+  history(
+    roomId: string,
+    query?: { before?: number; limit?: number; invite?: string },
+  ): Promise<HistoryAnswer>;
   search(q: string, limit?: number): Promise<{ tracks: Track[] }>;
   track(trackId: string): Promise<Track>;
   // ---- Hosts and members (issue 20) ----

@@ -74,6 +74,11 @@ export const CLI_REASONS = {
     'PERMISSION_DENIED',
     (a: { roomId: string }) => `the host of room ${a.roomId} turned your join request away`,
   ),
+  REMOVED_FROM_ROOM: reason(
+    'PERMISSION_DENIED',
+    (a: { roomId: string; banned: boolean }) =>
+      `the host ${a.banned ? 'banned' : 'removed'} you from room ${a.roomId}; the watch ended`,
+  ),
   JOIN_STILL_WAITING: reason(
     'DEADLINE_EXCEEDED',
     (a: { roomId: string } & As) =>

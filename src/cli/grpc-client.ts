@@ -47,7 +47,11 @@ export interface GrpcClientOptions {
 
 export type WatchMessage =
   | { readonly event: 'reset'; readonly data: { readonly version: number; readonly room: RoomView } }
-  | { readonly event: 'change'; readonly data: { readonly version: number; readonly events: RoomEvent[] } };
+  | { readonly event: 'change'; readonly data: { readonly version: number; readonly events: RoomEvent[] } }
+  | {
+      readonly event: 'removed';
+      readonly data: { readonly version: number; readonly memberId: string; readonly banned: boolean };
+    };
 
 const DIRECTION = {
   1: 'VOTE_DIRECTION_UP',
@@ -197,7 +201,10 @@ export class GrpcClient implements ChorusClient {
     return { advanced: answer.advanced, room: fromPbRoom(answer.room) };
   }
 
-  async history(roomId: string, query: { before?: number; limit?: number } = {}): Promise<HistoryAnswer> {
+  async history(
+    roomId: string,
+    query: { before?: number; limit?: number; invite?: string } = {},
+  ): Promise<HistoryAnswer> {
     const answer = await this.call<pb.HistoryPage__Output>((md, opts, done) =>
       this.stubs.rooms.GetHistory({ roomId, ...query }, md, opts, done),
     );
@@ -308,19 +315,26 @@ export class GrpcClient implements ChorusClient {
   }
 
   /**
-   * Follows a room until `signal` aborts: the first message is a reset (the whole room), then one
-   * change per version. After a lost connection it watches again from the last version it saw.
+   * Follows a room until `signal` aborts, or the room removes the watcher (a last `removed`
+   * message): the first message is a reset (the whole room), then one change per version. After a
+   * lost connection it watches again from the last version it saw. `invite`: a private room's.
    */
   async watch(
     roomId: string,
     onMessage: (message: WatchMessage) => void,
     signal: AbortSignal,
+    invite?: string,
   ): Promise<void> {
     let after: number | null = null;
-    while (!signal.aborted) {
+    let removed = false;
+    while (!signal.aborted && !removed) {
       try {
         await new Promise<void>((resolve, reject) => {
-          const request = after === null ? { roomId } : { roomId, afterVersion: after };
+          const request = {
+            roomId,
+            ...(after === null ? {} : { afterVersion: after }),
+            ...(invite !== undefined ? { invite } : {}),
+          };
           const call = this.stubs.rooms.Watch(request, callMetadata(this.token));
           const stop = (): void => call.cancel();
           signal.addEventListener('abort', stop, { once: true });
@@ -333,6 +347,10 @@ export class GrpcClient implements ChorusClient {
             } else if (message.kind === 'change' && message.change) {
               const events = message.change.events.map(fromPbEvent);
               onMessage({ event: 'change', data: { version: message.version, events } });
+            } else if (message.kind === 'removed' && message.removed) {
+              removed = true;
+              const { memberId, banned } = message.removed;
+              onMessage({ event: 'removed', data: { version: message.version, memberId, banned } });
             }
             if (message.kind !== 'heartbeat') after = message.version;
           });

@@ -172,7 +172,7 @@ export class RestClient implements ChorusClient {
     );
   }
 
-  history(roomId: string, query: { before?: number; limit?: number } = {}) {
+  history(roomId: string, query: { before?: number; limit?: number; invite?: string } = {}) {
     return this.request<{
       records: Array<{
         playNo: number;

@@ -1,7 +1,9 @@
 // What every `chorus` client command shares: its options, the saved tokens, the transport and the
 // node it talks to, and how it prints. Tokens from create-room/join/recover are saved per server,
 // room and identity (`--as NAME`, default none), so later commands need no --token and several
-// people on one machine (the host and a guest) stay apart. The gRPC client is loaded only for
+// people on one machine (the host and a guest) stay apart. A private room's invite (from
+// create-room, join --invite, invite) is saved per server and room: it is the room's, not a
+// person's, and reads (queue, history, watch) and later joins send it by themselves. The gRPC client is loaded only for
 // --transport grpc: a REST command starts in a fraction of a second.
 
 import type { Option } from 'commander';
@@ -85,6 +87,22 @@ export async function clientKey(): Promise<string> {
 
 /** Never a token key (those are "SERVER ROOM[ as NAME]"). */
 const CLIENT_KEY = '~client-key';
+
+/** Where a room's invite is saved: never a token key either (it starts with "~"). */
+function inviteKey(server: string, roomId: string): string {
+  return `~invite ${server} ${roomId}`;
+}
+
+export async function saveInvite(server: string, roomId: string, invite: string): Promise<void> {
+  const all = await loadCredentials();
+  all[inviteKey(server, roomId)] = invite;
+  await storeCredentials(all);
+}
+
+/** The invite to send for `roomId`: --invite if given, else the one saved for the room, if any. */
+export async function inviteOf(opts: Opts, server: string, roomId: string): Promise<string | undefined> {
+  return text(opts, 'invite') ?? (await loadCredentials())[inviteKey(server, roomId)];
+}
 
 // ---- Transports ----------------------------------------------------------------------------------
 

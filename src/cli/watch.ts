@@ -1,6 +1,8 @@
-// `chorus watch`: follows a room's live changes until SIGINT, over SSE (REST) or the Watch stream
-// (gRPC), resuming from the last version seen after a lost connection. The watcher's saved token
-// goes with the stream, so a member watching from the CLI counts as present in the room.
+// `chorus watch`: follows a room's live changes until `stop` aborts (SIGINT, or --for SECONDS), over
+// SSE (REST) or the Watch stream (gRPC), resuming from the last version seen after a lost
+// connection. The watcher's saved token goes with the stream, so a member watching from the CLI
+// counts as present in the room; when the room removes them, the stream's last message says so
+// (`removed`) and the watch ends. A private room's invite goes with it (`invite`).
 
 import { ChorusError } from '../domain/errors.ts';
 import { cliError } from './errors.ts';
@@ -9,23 +11,33 @@ import { errorOfBody, type RestClient } from './rest-client.ts';
 
 export type OnMessage = (event: string, data: unknown) => void;
 
-/** Follows a room's Watch stream (resuming from the last version seen) until SIGINT. */
-export async function watchGrpc(client: GrpcClient, roomId: string, onMessage: OnMessage): Promise<void> {
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
-  await client.watch(roomId, (message) => onMessage(message.event, message.data), stop.signal);
+/** Follows a room's Watch stream (resuming from the last version seen) until `stop` or a removal. */
+export async function watchGrpc(
+  client: GrpcClient,
+  roomId: string,
+  onMessage: OnMessage,
+  stop: AbortSignal,
+  invite?: string,
+): Promise<void> {
+  await client.watch(roomId, (message) => onMessage(message.event, message.data), stop, invite);
 }
 
-/** Follows a room's SSE stream, resuming with Last-Event-ID after a disconnect, until SIGINT. */
-export async function watchSse(client: RestClient, roomId: string, onMessage: OnMessage): Promise<void> {
-  const stop = new AbortController();
-  process.once('SIGINT', () => stop.abort());
+/** Follows a room's SSE stream, resuming with Last-Event-ID after a disconnect, until `stop` or a removal. */
+export async function watchSse(
+  client: RestClient,
+  roomId: string,
+  onMessage: OnMessage,
+  stop: AbortSignal,
+  invite?: string,
+): Promise<void> {
   let lastId: string | null = null;
-  while (!stop.signal.aborted) {
+  let removed = false;
+  const query = invite === undefined ? '' : `?invite=${encodeURIComponent(invite)}`;
+  while (!stop.aborted && !removed) {
     try {
-      const response = await fetch(`${client.server}/v1/rooms/${encodeURIComponent(roomId)}/events`, {
+      const response = await fetch(`${client.server}/v1/rooms/${encodeURIComponent(roomId)}/events${query}`, {
         headers: { ...client.authorization(), ...(lastId ? { 'last-event-id': lastId } : {}) },
-        signal: stop.signal,
+        signal: stop,
       });
       if (!response.ok || !response.body) {
         const refused = errorOfBody(await response.json().catch(() => null));
@@ -46,11 +58,12 @@ export async function watchSse(client: RestClient, roomId: string, onMessage: On
             else if (line.startsWith('event: ')) event = line.slice(7);
             else if (line.startsWith('data: ')) data += line.slice(6);
           }
+          if (event === 'removed') removed = true;
           if (data) onMessage(event, JSON.parse(data));
         }
       }
     } catch (err) {
-      if (stop.signal.aborted) return;
+      if (stop.aborted) return;
       if (err instanceof ChorusError && err.code !== 'UNAVAILABLE') throw err;
       process.stderr.write('connection lost; reconnecting...\n');
       await new Promise((r) => setTimeout(r, 1000));

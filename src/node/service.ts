@@ -15,14 +15,13 @@ import {
   type Command,
   type CommandValue,
   type HistoryPage,
-  type RoomEvent,
   type RoomView,
   type SettingsPatch,
   type Track,
   chorusError,
 } from '../domain/index.ts';
-import type { FeedListener, GroupStatus, RoomListing, Subscription } from '../store/types.ts';
-import { mayEnter } from '../domain/access.ts';
+import type { FeedItem, GroupStatus, RoomListing, Subscription } from '../store/types.ts';
+import { isBannedMember, mayEnter } from '../domain/access.ts';
 import { newId, roomSlug } from './ids.ts';
 import { hashPasscode } from './passcode.ts';
 import { INVITE_BYTES, RECOVERY_KEY_BYTES } from './service-access.ts';
@@ -42,9 +41,39 @@ export {
 export type { BanListing, MemberListing } from './service-access.ts';
 export type { AddTrackInput, AdvanceAnswer } from './service-queue.ts';
 
-/** Whether a feed event removes `memberId` from the room. */
-function removes(event: RoomEvent, memberId: string): boolean {
-  return event.type === 'memberRemoved' && event.memberId === memberId;
+/**
+ * What a member's own live stream receives when the room removes them (kicked, banned, or replaced
+ * as host by a recovery): the last thing it sends before the transport closes it. `version` is the
+ * room version that removed them; nothing of it or after it is sent on that stream.
+ */
+export interface RemovedItem {
+  readonly kind: 'removed';
+  readonly memberId: string;
+  readonly banned: boolean;
+  readonly version: number;
+}
+
+/** What a stream (SSE, Watch) receives from `RoomService.subscribe`. */
+export type StreamItem = FeedItem | RemovedItem;
+
+/**
+ * Whether `item` removes `memberId` from the room: a `memberRemoved` event naming them, or a reset
+ * (the events were gone) of a room they were in (`wasMember`) that no longer has them.
+ */
+export function removalIn(item: FeedItem, memberId: string, wasMember: boolean): RemovedItem | null {
+  if (item.kind === 'event') {
+    const event = item.event;
+    return event.type === 'memberRemoved' && event.memberId === memberId
+      ? { kind: 'removed', memberId, banned: event.banned, version: event.version }
+      : null;
+  }
+  if (!wasMember || item.state.members.has(memberId)) return null;
+  return {
+    kind: 'removed',
+    memberId,
+    banned: isBannedMember(item.state, memberId),
+    version: item.state.version,
+  };
 }
 
 export class RoomService extends QueueService {
@@ -194,23 +223,41 @@ export class RoomService extends QueueService {
   }
 
   /**
-   * The room's feed, for whoever may see it. Once a private room removes the watching member, the
-   * rest of the feed is withheld from them (the stream stays open, silent; a new one needs the invite).
+   * The room's feed, for whoever may see it. A member's own stream (`who` holds their token) ends
+   * with their removal: it gets one `removed` item instead of the version that removed them, and
+   * nothing after it (the transport then closes it). Everyone else's streams see the room's events
+   * as they are. A visitor whose invite stopped opening the room gets nothing more (silent).
    */
   async subscribe(
     roomId: string,
     afterVersion: number,
-    listener: FeedListener,
+    listener: (item: StreamItem) => void,
     who: Visitor,
   ): Promise<Subscription> {
     const state = await this.enter(roomId, who);
     const member = who.memberId;
-    if (member === null || state.settings.public) return this.store.subscribe(roomId, afterVersion, listener);
+    if (member === null && state.settings.public) return this.store.subscribe(roomId, afterVersion, listener);
+    // A waiting join request becomes a member when admitted: from then on a removal ends its stream.
+    let wasMember = member !== null && state.members.has(member);
     let cut = false;
-    return this.store.subscribe(roomId, afterVersion, (item) => {
+    return this.store.subscribe(roomId, afterVersion, (item: FeedItem) => {
       if (cut) return;
-      if (item.kind === 'reset' ? !mayEnter(item.state, who) : removes(item.event, member)) cut = true;
-      if (!cut) listener(item);
+      const removal = member === null ? null : removalIn(item, member, wasMember);
+      if (removal !== null) {
+        cut = true;
+        listener(removal);
+        return;
+      }
+      if (item.kind === 'reset') {
+        if (!mayEnter(item.state, who)) {
+          cut = true;
+          return;
+        }
+        wasMember = member !== null && item.state.members.has(member);
+      } else if (item.event.type === 'memberJoined' && item.event.member.memberId === member) {
+        wasMember = true;
+      }
+      listener(item);
     });
   }
 

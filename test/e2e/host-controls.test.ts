@@ -4,7 +4,8 @@
 // co-host, and she sees the members panel with only what a co-host may do; in an approval room a
 // guest waits until the host lets him in; the host kicks him, then bans the co-host (each page says
 // so plainly, and the banned browser cannot join again); "N people here" follows presence; finally a
-// fresh browser pastes the saved key and is the host again, while the old host page says it is not.
+// fresh browser pastes the saved key and is the host again, while the old host page says it is not;
+// that host hands the room over, the new host makes a new key, and the old key is refused as retired.
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -38,7 +39,7 @@ const peopleHere = (page: Page): Promise<string> =>
     .then((t) => t ?? '');
 
 void test(
-  'host controls: recovery key, passcode, approval, co-host, kick, ban, presence',
+  'host controls: recovery key, passcode, approval, co-host, kick, ban, presence, hand-over',
   { timeout: 120_000 },
   async (t) => {
     // A short presence grace, so that a closed page leaves "people here" within the test's wait.
@@ -168,5 +169,31 @@ void test(
       .waitFor({ timeout: 20_000 });
     await fresh.reload(); // the new host token was stored for the room
     await fresh.getByRole('heading', { name: 'Host controls' }).waitFor();
+
+    // ---- Hand-over: Cal comes back and is made the host; he makes a new key, the old one is retired ----
+    await cal.getByRole('button', { name: 'Join again' }).click();
+    await cal.locator('#join-name').fill('Cal');
+    await cal.getByRole('button', { name: 'Ask to join' }).click();
+    await fresh.getByRole('button', { name: 'Let Cal in' }).click({ timeout: 20_000 });
+    await cal
+      .getByText(/you are Cal/)
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await fresh.getByRole('button', { name: 'Make Cal the host' }).click({ timeout: 20_000 });
+    await fresh.getByText('your recovery key stops working').waitFor();
+    await fresh.getByRole('button', { name: 'Hand over' }).click();
+    await cal
+      .getByText(/you are Cal \(host\)/)
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await cal.getByRole('button', { name: 'Make a new recovery key' }).click();
+    const calKey = await cal.getByTestId('recovery-key').inputValue();
+    assert.ok(calKey.length >= 32 && calKey !== key, `a new key is shown (${calKey})`);
+    await cal.getByRole('button', { name: 'I saved it' }).click();
+    const stranger = await guest(browser, roomUrl);
+    await stranger.getByText('Recover host').click();
+    await stranger.getByLabel('Recovery key').fill(key);
+    await stranger.getByRole('button', { name: 'Recover', exact: true }).click();
+    await stranger.getByRole('alert').filter({ hasText: 'This recovery key was retired' }).waitFor();
   },
 );

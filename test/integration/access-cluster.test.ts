@@ -1,5 +1,5 @@
 // Issue 20 part A across real processes: a banned member is refused by each of 3 nodes (the ban is
-// room state, replicated like any command) and their open stream of a private room goes quiet; a
+// room state, replicated like any command) and their open stream of a private room ends with a last `removed` event; a
 // rotated token secret accepts old tokens during its grace and refuses them after; and a
 // `chorus cluster` restart on the same folder keeps every host token valid on the Raft and 2PC stores
 // too (the Redis store's case is in cluster-secrets.test.ts).
@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import { TokenSigner } from '../../src/node/tokens.ts';
 import { cleanupChorus, startChorus } from '../helpers/chorus-process.ts';
 import { call, roomPath, startCluster } from '../helpers/cluster.ts';
-import { isSse, openSse } from '../helpers/http.ts';
+import { isSse, openSse, type SseMessage } from '../helpers/http.ts';
 import { until } from '../helpers/until.ts';
 
 after(() => cleanupChorus());
@@ -23,7 +23,7 @@ interface Joined {
   readonly invite?: string;
 }
 
-void test('a banned member is refused on each of 3 nodes, and their stream goes quiet', async () => {
+void test('a banned member is refused on each of 3 nodes, and their stream ends with a last `removed` event', async () => {
   const cluster = await startCluster({ nodes: 3 });
   try {
     const created = await call<Joined>(cluster.lb, 'POST', '/v1/rooms', {
@@ -101,7 +101,6 @@ void test('a banned member is refused on each of 3 nodes, and their stream goes 
       assert.equal(rejoin.status, 403, `node ${n.index}: ${JSON.stringify(rejoin.body)}`);
       assert.equal(rejoin.body.error.details.reason, 'MEMBER_BANNED');
     }
-    // Her stream gets nothing from the change that removed her on (the feed is withheld).
     const lock = await call(cluster.lb, 'PUT', roomPath('banned-room', '/lock'), {
       token: host.token,
       body: { locked: true },
@@ -113,7 +112,20 @@ void test('a banned member is refused on each of 3 nodes, and their stream goes 
     const reset = await hostStream.next();
     assert.equal((reset.data as { room: { locked: boolean } }).room.locked, true);
     hostStream.close();
-    assert.equal(stream.pending, 0, 'nothing reached the banned member after the ban');
+    // Her stream's last message says she was banned; the server then closed it, so nothing of the
+    // change that removed her, nor of any after it, reached her.
+    const seen: SseMessage[] = [];
+    while (seen.at(-1)?.event !== 'removed') seen.push(await stream.next(30_000));
+    assert.deepEqual(seen.at(-1)!.data, {
+      version: (seen.at(-1)!.data as { version: number }).version,
+      memberId: eve.body.memberId,
+      banned: true,
+    });
+    await assert.rejects(stream.next(30_000), /ended/, 'the server closed the banned member’s stream');
+    const types = seen.flatMap((m) =>
+      m.event === 'change' ? (m.data as { events: { type: string }[] }).events.map((e) => e.type) : [],
+    );
+    assert.ok(!types.includes('memberRemoved') && !types.includes('lockChanged'), types.join(', '));
     stream.close();
   } finally {
     await cluster.stop();

@@ -8,9 +8,9 @@ import { after, before, test } from 'node:test';
 import type * as pb from '../../src/api/grpc/generated/chorus/v1/index.ts';
 import path from 'node:path';
 import { cleanupChorus, makeTempDir, runChorus } from '../helpers/chorus-process.ts';
-import { call, md, rejectsWith, soon, watch } from '../helpers/grpc-calls.ts';
+import { call, md, rejectsWith, soon, watch, type Watcher } from '../helpers/grpc-calls.ts';
 import { startGrpcNode, type GrpcNode } from '../helpers/grpc-node.ts';
-import { Http, isSse, ok, openSse, type Json } from '../helpers/http.ts';
+import { Http, isSse, ok, openSse, type Json, type SseMessage, type SseStream } from '../helpers/http.ts';
 
 let node: GrpcNode;
 let api: Http;
@@ -350,4 +350,85 @@ void test('the CLI: a private room prints its invite and recovery key; join need
   assert.match(again.stderr, /banned/);
   const other = await cli('cat', 'join', 'cli-hush', 'Cat', '--invite', invite);
   assert.equal(other.code, 0, other.stderr);
+});
+
+/** Takes SSE messages until one of `event`; fails if the stream ends or stays silent first. */
+async function nextOf(stream: SseStream, event: string): Promise<SseMessage> {
+  for (;;) {
+    const message = await stream.next(30_000);
+    if (message.event === event) return message;
+  }
+}
+
+void test('a removed member’s own streams (SSE and Watch) get one `removed` event, then end; others see today’s events', async () => {
+  for (const visibility of ['public', 'private'] as const) {
+    const id = `streams-${visibility}`;
+    const made = ok(
+      await api.post('/v1/rooms', {
+        roomId: id,
+        name: 'Streams',
+        hostName: 'Ann',
+        settings: { public: visibility === 'public' },
+      }),
+      201,
+    );
+    const invite = made.invite === undefined ? {} : { invite: String(made.invite) };
+    const join = async (name: string) =>
+      ok(await api.post(`/v1/rooms/${id}/members`, { name, ...invite }), 201) as Identity;
+    const [bo, cy, dee] = [await join('Bo'), await join('Cy'), await join('Dee')];
+    const sseOf = async (who: Identity) => {
+      const stream = await openSse(`${node.restUrl}/v1/rooms/${id}/events?token=${who.token}`);
+      assert.ok(isSse(stream), `${visibility}: SSE opens with a member token`);
+      assert.equal((await stream.next(30_000)).event, 'reset');
+      return stream;
+    };
+    const boSse = await sseOf(bo);
+    const cySse = await sseOf(cy);
+    const deeSse = await sseOf(dee);
+    const s = node.stubs;
+    const boWatch = watch(s, { roomId: id }, md(bo.token), soon(60_000));
+    const deeWatch = watch(s, { roomId: id }, md(dee.token), soon(60_000));
+    await boWatch.reach(0);
+    await deeWatch.reach(0);
+    const removedOf = (w: Watcher) => w.messages.find((m) => m.kind === 'removed');
+
+    // Bo is banned: his own streams say so and end; Dee's stream sees the event as every watcher does.
+    ok(await api.delete(`/v1/rooms/${id}/members/${bo.memberId}?ban=true`, { token: made.token }), 200);
+    const last = await nextOf(boSse, 'removed');
+    assert.deepEqual(last.data, { version: last.data.version, memberId: bo.memberId, banned: true });
+    assert.equal(last.id, null, 'no id: a resume does not skip the version it names');
+    await assert.rejects(boSse.next(30_000), /ended/, 'the server closes the removed member’s SSE');
+    assert.equal(await boWatch.ended, null, 'the Watch ends with OK');
+    const grpcRemoved = removedOf(boWatch);
+    assert.deepEqual(
+      { memberId: grpcRemoved?.removed?.memberId, banned: grpcRemoved?.removed?.banned },
+      { memberId: bo.memberId, banned: true },
+    );
+    assert.equal(boWatch.messages.at(-1), grpcRemoved, 'the last message');
+    assert.ok(
+      !boWatch.messages.some((m) => m.change?.events.some((e) => e.memberRemoved?.memberId === bo.memberId)),
+      'the removal reaches him once, as `removed`',
+    );
+    const removal = (m: SseMessage, memberId: string): Json =>
+      m.event === 'change' &&
+      (m.data.events as Json[]).find((e) => e.type === 'memberRemoved' && e.memberId === memberId);
+    const seen = await deeSse.waitFor((m) => Boolean(removal(m, bo.memberId)), 30_000);
+    assert.equal(removal(seen, bo.memberId).banned, true, 'as today: the event, with its ban');
+    assert.equal(removedOf(deeWatch), undefined);
+
+    // Cy is kicked without a ban: told so (banned false); Dee's streams stay open and live.
+    ok(await api.delete(`/v1/rooms/${id}/members/${cy.memberId}`, { token: made.token }), 200);
+    assert.deepEqual((await nextOf(cySse, 'removed')).data.banned, false);
+    await assert.rejects(cySse.next(30_000), /ended/);
+    await deeSse.waitFor((m) => Boolean(removal(m, cy.memberId)), 30_000);
+    ok(await api.put(`/v1/rooms/${id}/lock`, { locked: true }, { token: made.token }), 200);
+    await deeSse.waitFor(
+      (m) => m.event === 'change' && (m.data.events as Json[]).some((e) => e.type === 'lockChanged'),
+      30_000,
+    );
+    assert.ok(!deeSse.messages.some((m) => m.event === 'removed'));
+    assert.equal(removedOf(deeWatch), undefined);
+    deeSse.close();
+    deeWatch.cancel();
+  }
 });

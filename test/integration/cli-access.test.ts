@@ -359,6 +359,38 @@ void describe('chorus host and join commands', { concurrency: true }, () => {
           );
           succeeded(await dan.run('join', hidden, 'Dan', '--invite', second));
         });
+
+        void test('join --invite keeps the invite for the room: history and watch work without a member token', async () => {
+          const hidden = `hidden-${transport}`;
+          // Another identity of Dan's profile has no token for the room: the saved invite opens it.
+          assert.match(
+            succeeded(await dan.run('history', hidden, '--as', 'reader')),
+            /nothing has played yet/,
+          );
+          assert.equal(json(await dan.run('queue', hidden, '--json', '--as', 'reader')).id, hidden);
+          const watched = succeeded(await dan.run('watch', hidden, '--for', '2', '--as', 'reader'));
+          assert.match(watched, /^Hidden \[hidden-/m, 'the watch printed the room, then stopped by itself');
+          // A profile that never had the invite is refused as for a room that does not exist.
+          refused(await eve.run('history', hidden), 'NOT_FOUND', /does not exist/);
+          refused(await eve.run('watch', hidden, '--for', '2'), 'NOT_FOUND', /does not exist/);
+          refused(await eve.run('watch', hidden, '--for', 'soon'), 'INVALID_ARGUMENT', /--for/);
+        });
+
+        void test('a member watching is told when the host removes them, and the watch ends with status 1', async () => {
+          const hidden = `hidden-${transport}`;
+          const watching = dan.run('watch', hidden, '--json');
+          // Dan's stream counts him present: once the host sees it, the stream is open.
+          await eventually(async () => {
+            const out = succeeded(await ann.run('members', hidden));
+            return /^Dan\s+member\s+yes\s/m.test(out) ? out : undefined;
+          }, 'Dan present while watching');
+          succeeded(await ann.run('kick', hidden, 'Dan', '--ban'));
+          const ended = await watching;
+          refused(ended, 'PERMISSION_DENIED', /the host banned you from room .+; the watch ended/);
+          const last = JSON.parse(ended.stdout.trim().split('\n').at(-1)!);
+          assert.equal(last.event, 'removed');
+          assert.equal(last.data.banned, true);
+        });
       });
     });
   }

@@ -126,11 +126,11 @@ async function steps(
   out.push(await host.newInvite(roomId));
   out.push(await host.handOver(roomId, joined.memberId));
   out.push(await member.members(roomId));
-  // The hand-over retired the creator's key; the new host makes one, and that one recovers.
+  // The hand-over retired the creator's key: the new host makes one, and it recovers the room.
   out.push(await anonymous.recoverHost(roomId, created.recoveryKey!).catch((e: ChorusError) => e.reason));
-  const fresh = await member.newRecoveryKey(roomId);
-  out.push(fresh);
-  out.push(await anonymous.recoverHost(roomId, fresh.recoveryKey));
+  const made = await member.newRecoveryKey(roomId);
+  out.push(made);
+  out.push(await anonymous.recoverHost(roomId, made.recoveryKey));
   out.push(await host.updateSettings(roomId, { maxMembers: 0 }, null).catch((e: ChorusError) => e.code));
   return out;
 }

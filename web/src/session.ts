@@ -16,7 +16,8 @@
 // every few seconds, and at once when the stream says it was decided; once the room shows me as a
 // member it is an ordinary identity. A member whom the room no longer knows (the host removed or
 // banned them, or a recovery key replaced the host) is told so plainly, forgets the token and
-// stops acting: the stream closes and nothing more is sent with it.
+// stops acting: the stream closes and nothing more is sent with it. The server says so on the
+// member's own stream (`removed`, its last event), so the page reacts at once, private room or not.
 
 import {
   ApiError,
@@ -391,6 +392,14 @@ export class RoomSession {
       if (at !== undefined) this.clock.atLeast(at, Date.now());
       this.buffer.push(message);
       this.drain();
+    });
+    // The room removed me: the server's last word on this stream (it then closes it). Said at once,
+    // before the browser could reconnect with a token that opens nothing any more.
+    source.addEventListener('removed', (e) => {
+      if (source !== this.source) return;
+      const { banned } = JSON.parse((e as MessageEvent<string>).data) as { banned: boolean };
+      this.noteMe(); // the host removed by a recovery is told that, not "removed"
+      this.removedFromRoom(banned);
     });
     source.addEventListener('reset', (e) => {
       const { version } = JSON.parse((e as MessageEvent<string>).data) as { version: number };

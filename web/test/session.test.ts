@@ -36,7 +36,7 @@ class FakeEventSource extends EventTarget {
     this.dispatchEvent(new Event('open'));
   }
 
-  send(type: 'change' | 'reset', data: unknown): void {
+  send(type: 'change' | 'reset' | 'removed', data: unknown): void {
     this.dispatchEvent(new MessageEvent(type, { data: JSON.stringify(data) }));
   }
 }
@@ -263,6 +263,21 @@ void test('the host removes me with a ban: the page says so, forgets my token an
   assert.equal(source.readyState, FakeEventSource.CLOSED, 'stops acting: no stream with that token');
   assert.equal(loadIdentity('r1'), null);
   session.stop();
+});
+
+void test('the stream’s last `removed` event says at once that I was removed, and closes the stream', async () => {
+  for (const banned of [false, true]) {
+    const server = { room: roomView(5, [item(1)]) };
+    const { session, source, calls } = await started(server);
+    const reads = calls.getRoom.length;
+    source.send('removed', { version: 6, memberId: ME, banned });
+    assert.deepEqual(session.getState().removed, { banned, replacedAsHost: !banned });
+    assert.equal(session.getState().identity, null);
+    assert.equal(loadIdentity('r1'), null, 'the token is forgotten');
+    assert.equal(source.readyState, FakeEventSource.CLOSED, 'no reconnect with that token');
+    assert.equal(calls.getRoom.length, reads, 'nothing asked of the server: the event said it all');
+    session.stop();
+  }
 });
 
 void test('a room read that no longer shows me asks whether I am banned, and says which', async () => {

@@ -1,7 +1,8 @@
 // The Watch stream: a room's changes, one message per room version, exactly like the SSE feed
 // (sse.ts). `version` on every message is what a client passes back as `after_version` to resume:
 // the store replays what came after it (or sends the whole room when that is gone), so a resumed
-// watcher misses nothing and sees nothing twice.
+// watcher misses nothing and sees nothing twice. A member's own Watch ends when the room removes
+// them: one `removed` message (its `version` the last one sent), then the stream ends with OK.
 //
 // Messages are written straight to the call's HTTP/2 stream as gRPC frames (a change's frame made
 // once per version and the same Buffer written to every watcher), not through grpc-js's call: its
@@ -246,6 +247,10 @@ export class WatchHub {
         write(change.message, change.bytes, change.frame);
       },
       reset: sendReset,
+      removed: ({ memberId, banned }) => {
+        write({ version: sent, removed: { memberId, banned } }, 64);
+        close();
+      },
     });
 
     this.open.add(close);

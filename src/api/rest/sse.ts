@@ -2,6 +2,8 @@
 // browser's automatic Last-Event-ID resume continues exactly after the last whole change it saw.
 // `event: change` carries that version's domain events; `event: reset` carries the whole room
 // (sent first on a fresh connection, and whenever the events since the client's version are gone).
+// `event: removed` (no id: the version it names was not sent) ends a member's own stream when the
+// room removes them: `{version, memberId, banned}`; then the server closes the stream.
 
 import type { FastifyReply } from 'fastify';
 import { viewRoom, type RoomEvent, type RoomState } from '../../domain/index.ts';
@@ -150,6 +152,10 @@ export class SseHub {
         write(changeFrame(version, events));
       },
       reset: sendReset,
+      removed: ({ version, memberId, banned }) => {
+        write(`event: removed\ndata: ${JSON.stringify({ version, memberId, banned })}\n\n`);
+        close();
+      },
     });
 
     try {

@@ -14,6 +14,7 @@ import {
   clientFor,
   needToken,
   print,
+  saveInvite,
   saveToken,
   text,
   transportOf,
@@ -178,6 +179,7 @@ export const accessCommands: readonly ClientCommand[] = [
     async run([roomId = ''], opts) {
       const client = await needToken(opts, roomId);
       const made = await client.newInvite(roomId);
+      await saveInvite(client.server, roomId, made.invite);
       // Over REST the node's address is the page's; over gRPC there is no page address to give.
       const link =
         transportOf(opts) === 'rest'

@@ -1,5 +1,7 @@
 // Client commands about rooms: list, create, join (by invite, passcode or the host's approval),
-// read the queue and the history, watch. `join` never replaces a saved token without asking (it may
+// read the queue and the history, watch (until interrupted, or --for SECONDS). A private room's
+// invite is saved when create-room or join gets it, and sent by queue, history, watch and a later
+// join by themselves (--invite overrides it). `join` never replaces a saved token without asking (it may
 // be the host's, and the host would be locked out); `create-room` prints the host recovery key once.
 
 import { Option } from 'commander';
@@ -15,7 +17,9 @@ import {
   clientFor,
   clientKey,
   confirmReplace,
+  inviteOf,
   print,
+  saveInvite,
   savedToken,
   saveToken,
   text,
@@ -25,6 +29,13 @@ import {
 } from '../session.ts';
 import { WatchLines } from '../watch-lines.ts';
 import { watchGrpc, watchSse } from '../watch.ts';
+
+/** --invite of the reads: a fresh Option per command (commander keeps state in each). */
+const INVITE_OPTION = (): Option =>
+  new Option(
+    '--invite <secret>',
+    "a private room's invite (default: the one saved by create-room/join/invite)",
+  );
 
 /** How often a join waiting for the host's approval asks whether it was decided. */
 const APPROVAL_POLL_MS = 1000;
@@ -75,6 +86,7 @@ export const roomCommands: readonly ClientCommand[] = [
         ...(passcode !== undefined ? { passcode } : {}),
       });
       await saveToken(client.server, created.room.id, opts, created.token);
+      if (created.invite) await saveInvite(client.server, created.room.id, created.invite);
       print(
         opts,
         created,
@@ -91,7 +103,7 @@ export const roomCommands: readonly ClientCommand[] = [
       'join a room with a display name (the token is saved; --as NAME keeps several identities apart)',
     options: [
       new Option('--replace', 'replace a token saved for this room (and --as) without asking'),
-      new Option('--invite <secret>', "a private room's invite secret"),
+      new Option('--invite <secret>', "a private room's invite secret (saved for the room's later commands)"),
       new Option('--passcode <code>', "the room's passcode, when it asks for one"),
       new Option(
         '--wait <seconds>',
@@ -103,15 +115,17 @@ export const roomCommands: readonly ClientCommand[] = [
       if (!opts['replace'] && !opts['token'] && (await savedToken(client.server, roomId, opts))) {
         await confirmReplace(roomId, opts);
       }
-      const invite = text(opts, 'invite');
+      const invite = await inviteOf(opts, client.server, roomId);
       const passcode = text(opts, 'passcode');
       const joined = await client.join(roomId, name, {
         ...(invite !== undefined ? { invite } : {}),
         ...(passcode !== undefined ? { passcode } : {}),
         clientKey: await clientKey(),
       });
-      // Saved before any wait: the request is this identity's, whether or not it waits here.
+      // Saved before any wait: the request is this identity's, whether or not it waits here. The
+      // invite that let them in is kept for the room's reads (history, watch) and later joins.
       await saveToken(client.server, roomId, opts, joined.token);
+      if (invite !== undefined) await saveInvite(client.server, roomId, invite);
       if (!joined.pending) {
         print(
           opts,
@@ -151,24 +165,28 @@ export const roomCommands: readonly ClientCommand[] = [
   {
     usage: 'queue <room>',
     description: 'show now playing and the queue',
-    options: [
-      new Option('--limit <n>', 'entries to show').default('50'),
-      new Option('--invite <secret>', "a private room's invite secret (not needed with a member token)"),
-    ],
+    options: [new Option('--limit <n>', 'entries to show').default('50'), INVITE_OPTION()],
     async run([roomId = ''], opts) {
-      const invite = text(opts, 'invite');
-      const room = await (
-        await clientFor(opts, roomId)
-      ).room(roomId, { limit: Number(opts['limit']), ...(invite !== undefined ? { invite } : {}) });
+      const client = await clientFor(opts, roomId);
+      const invite = await inviteOf(opts, client.server, roomId);
+      const room = await client.room(roomId, {
+        limit: Number(opts['limit']),
+        ...(invite !== undefined ? { invite } : {}),
+      });
       print(opts, room, () => renderRoom(room));
     },
   },
   {
     usage: 'history <room>',
     description: 'show what played, newest first',
-    options: [new Option('--limit <n>', 'records to show').default('20')],
+    options: [new Option('--limit <n>', 'records to show').default('20'), INVITE_OPTION()],
     async run([roomId = ''], opts) {
-      const page = await (await clientFor(opts, roomId)).history(roomId, { limit: Number(opts['limit']) });
+      const client = await clientFor(opts, roomId);
+      const invite = await inviteOf(opts, client.server, roomId);
+      const page = await client.history(roomId, {
+        limit: Number(opts['limit']),
+        ...(invite !== undefined ? { invite } : {}),
+      });
       const now = Date.now();
       print(opts, page, () =>
         page.records.length === 0
@@ -185,19 +203,40 @@ export const roomCommands: readonly ClientCommand[] = [
   {
     usage: 'watch <room>',
     description:
-      'print live changes of a room until interrupted (resumes by itself after a disconnect; with a saved token you count as present)',
+      'print live changes of a room until interrupted or --for SECONDS (resumes by itself after a disconnect; with a saved token you count as present)',
+    options: [
+      new Option('--for <seconds>', 'stop by itself after this many seconds (for scripts)'),
+      INVITE_OPTION(),
+    ],
     async run([roomId = ''], opts) {
+      const seconds = text(opts, 'for') === undefined ? null : Number(opts['for']);
+      if (seconds !== null && !(Number.isFinite(seconds) && seconds > 0))
+        throw chorusError('FIELD_INVALID', {
+          field: '--for',
+          problem: 'must be a number of seconds above 0',
+        });
       const client = await clientFor(opts, roomId);
+      const invite = await inviteOf(opts, client.server, roomId);
       const lines = new WatchLines();
       // The stream is the room's public view: learn the watcher's own name with its token, if any.
       const me = await client
-        .room(roomId, { limit: 0 })
+        .room(roomId, { limit: 0, ...(invite !== undefined ? { invite } : {}) })
         .then((room) => room.me)
         .catch(() => null);
       if (me) lines.know(me);
+      const stop = new AbortController();
+      const interrupt = (): void => stop.abort();
+      process.once('SIGINT', interrupt);
+      const timer = seconds === null ? null : setTimeout(interrupt, seconds * 1000);
+      let removed: { banned: boolean } | null = null;
       const onMessage = (event: string, data: unknown): void => {
+        if (event === 'removed') removed = data as { banned: boolean };
         if (opts['json']) process.stdout.write(`${JSON.stringify({ event, data })}\n`);
-        else if (event === 'reset') {
+        else if (event === 'removed') {
+          process.stdout.write(
+            `${removed?.banned ? 'the host banned you' : 'the host removed you'}; the watch ends\n`,
+          );
+        } else if (event === 'reset') {
           const room = (data as { room: RoomView }).room;
           lines.reset(room);
           process.stdout.write(`${renderRoom(room)}\n`);
@@ -207,8 +246,17 @@ export const roomCommands: readonly ClientCommand[] = [
           }
         }
       };
-      if (transportOf(opts) === 'grpc') await watchGrpc(client as GrpcClient, roomId, onMessage);
-      else await watchSse(client as RestClient, roomId, onMessage);
+      try {
+        if (transportOf(opts) === 'grpc')
+          await watchGrpc(client as GrpcClient, roomId, onMessage, stop.signal, invite);
+        else await watchSse(client as RestClient, roomId, onMessage, stop.signal, invite);
+      } finally {
+        if (timer) clearTimeout(timer);
+        process.off('SIGINT', interrupt);
+      }
+      // Ended by the room, not by the person: scripts see it in the exit status.
+      const ended = removed as { banned: boolean } | null;
+      if (ended) throw cliError('REMOVED_FROM_ROOM', { roomId, banned: ended.banned });
     },
   },
 ];

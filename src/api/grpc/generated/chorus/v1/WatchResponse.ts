@@ -13,6 +13,10 @@ import type {
   Heartbeat as _chorus_v1_Heartbeat,
   Heartbeat__Output as _chorus_v1_Heartbeat__Output,
 } from '../../chorus/v1/Heartbeat.ts';
+import type {
+  Removed as _chorus_v1_Removed,
+  Removed__Output as _chorus_v1_Removed__Output,
+} from '../../chorus/v1/Removed.ts';
 import type { Long } from '@grpc/proto-loader';
 
 export interface WatchResponse {
@@ -34,7 +38,13 @@ export interface WatchResponse {
    * last version sent on this stream.
    */
   heartbeat?: _chorus_v1_Heartbeat | null;
-  kind?: 'reset' | 'change' | 'heartbeat';
+  /**
+   * The room removed the member whose token opened this stream (kicked, banned, or replaced as
+   * host by a recovery): the last message; the stream then ends (status OK). `version` is the last
+   * version sent on this stream. Only that member's own streams get it.
+   */
+  removed?: _chorus_v1_Removed | null;
+  kind?: 'reset' | 'change' | 'heartbeat' | 'removed';
 }
 
 export interface WatchResponse__Output {
@@ -56,5 +66,11 @@ export interface WatchResponse__Output {
    * last version sent on this stream.
    */
   heartbeat?: _chorus_v1_Heartbeat__Output | null;
-  kind?: 'reset' | 'change' | 'heartbeat';
+  /**
+   * The room removed the member whose token opened this stream (kicked, banned, or replaced as
+   * host by a recovery): the last message; the stream then ends (status OK). `version` is the last
+   * version sent on this stream. Only that member's own streams get it.
+   */
+  removed?: _chorus_v1_Removed__Output | null;
+  kind?: 'reset' | 'change' | 'heartbeat' | 'removed';
 }

@@ -53,6 +53,7 @@ export type * from './RemoveEntryRequest.ts';
 export type * from './RemoveEntryResponse.ts';
 export type * from './RemoveMemberRequest.ts';
 export type * from './RemoveMemberResponse.ts';
+export type * from './Removed.ts';
 export type * from './ReportEndedRequest.ts';
 export type * from './RoleChanged.ts';
 export type * from './Room.ts';
