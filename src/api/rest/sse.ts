@@ -153,7 +153,7 @@ export class SseHub {
       },
       reset: sendReset,
       removed: ({ version, memberId, banned }) => {
-        write(`event: removed\ndata: ${JSON.stringify({ version, memberId, banned })}\n\n`);
+        write(frame(`event: removed\ndata: ${JSON.stringify({ version, memberId, banned })}\n\n`));
         close();
       },
     });
