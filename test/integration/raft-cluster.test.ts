@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { cleanupChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
 import { freePort } from '../../src/cluster/ports.ts';
+import { until } from '../helpers/until.ts';
 
 after(cleanupChorus);
 
@@ -28,27 +29,21 @@ async function status(node: ChorusProcess): Promise<Cluster | null> {
   }
 }
 
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The leader every live node names, once they all agree and it says it leads. */
 async function agreedLeader(nodes: readonly ChorusProcess[]): Promise<{ id: string; term: number }> {
-  return poll('one leader named by every node', async () => {
-    const all = await Promise.all(nodes.map(status));
-    if (all.some((s) => s === null)) return undefined;
-    const ids = new Set(all.map((s) => s!.leaderId));
-    const [id] = ids;
-    if (ids.size !== 1 || !id) return undefined;
-    const leader = all.find((s) => s!.nodeId === id);
-    return leader?.role === 'leader' ? { id, term: leader.details.term } : undefined;
-  });
+  return until(
+    'one leader named by every node',
+    async () => {
+      const all = await Promise.all(nodes.map(status));
+      if (all.some((s) => s === null)) return undefined;
+      const ids = new Set(all.map((s) => s!.leaderId));
+      const [id] = ids;
+      if (ids.size !== 1 || !id) return undefined;
+      const leader = all.find((s) => s!.nodeId === id);
+      return leader?.role === 'leader' ? { id, term: leader.details.term } : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
 }
 
 /** A POST's status and JSON body (the body as text when it is not JSON). */
@@ -117,8 +112,8 @@ void describe('raft: five chorus serve processes', () => {
     await t.test('a leader is elected', () => assert.ok(ids.includes(first.id)));
 
     // 2. Heartbeats keep it: no election for 5 s, every node names the same leader in the same term.
-    const until = Date.now() + 5_000;
-    while (Date.now() < until) {
+    const quietUntil = Date.now() + 5_000;
+    while (Date.now() < quietUntil) {
       for (const s of await Promise.all(nodes.map(status))) {
         assert.equal(s?.leaderId, first.id);
         assert.equal(s?.details.term, first.term);
@@ -147,10 +142,14 @@ void describe('raft: five chorus serve processes', () => {
     const second = await agreedLeader(rest);
     assert.notEqual(second.id, first.id);
     assert.ok(second.term > first.term);
-    const again = await poll('a write accepted after failover', async () => {
-      const res = await post(rest[0]!, '/v1/rooms/raft-five/members', { name: 'Cy' }).catch(() => null);
-      return res?.status === 201 ? (res.body as { room: { version: number } }).room : undefined;
-    });
+    const again = await until(
+      'a write accepted after failover',
+      async () => {
+        const res = await post(rest[0]!, '/v1/rooms/raft-five/members', { name: 'Cy' }).catch(() => null);
+        return res?.status === 201 ? (res.body as { room: { version: number } }).room : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
     await seenEverywhere(rest, 'raft-five', again.version);
     await Promise.all(rest.map((n) => n.stop()));
   });
@@ -199,7 +198,10 @@ void describe('raft: SIGTERM of the leader under writes', () => {
     };
     const writers = [0, 1, 2, 3].map((w) => writer(followers[w % 2]!, w));
     try {
-      await poll('writes before the stop', async () => (acked >= 20 ? true : undefined));
+      await until('writes before the stop', async () => (acked >= 20 ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       assert.equal(await leader.stop(60_000), 0, 'the leader exits cleanly');
       // It heard its successor before it closed (its peer service stays up until then).
       assert.match(
@@ -207,7 +209,10 @@ void describe('raft: SIGTERM of the leader under writes', () => {
         /"handedOver":true[^\n]*raft leadership transfer on stop/,
       );
       const before = acked;
-      await poll('writes after the stop', async () => (acked >= before + 20 ? true : undefined));
+      await until('writes after the stop', async () => (acked >= before + 20 ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
     } finally {
       stopped = true;
       await Promise.all(writers);
@@ -218,11 +223,15 @@ void describe('raft: SIGTERM of the leader under writes', () => {
     assert.equal(second.term, first.term + 1, 'leadership moved in one election: the hand-over');
     // Every acknowledged join is on both survivors (joins with the same key count once).
     for (const node of followers) {
-      const view = await poll('every join applied', async () => {
-        const res = await fetch(`${node.restUrl}/v1/rooms/hand-over`);
-        const v = (await res.json()) as { memberCount: number };
-        return v.memberCount === 1 + acked ? v : undefined;
-      });
+      const view = await until(
+        'every join applied',
+        async () => {
+          const res = await fetch(`${node.restUrl}/v1/rooms/hand-over`);
+          const v = (await res.json()) as { memberCount: number };
+          return v.memberCount === 1 + acked ? v : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
       assert.equal(view.memberCount, 1 + acked);
     }
     await Promise.all(followers.map((n) => n.stop()));
