@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { RoomEvent, RoomView } from '../../src/domain/index.ts';
 import {
   archiveLogs,
@@ -18,7 +18,7 @@ import {
   replayFromRedis,
   roomPath,
   setupRooms,
-  startCluster,
+  clusterForFile,
   startMixedLoad,
   summarise,
   type ReplayedRoom,
@@ -31,21 +31,8 @@ const CLIENTS = 20;
 const OPERATIONS = 2000;
 
 let cluster: StartedCluster;
-
-before(async () => {
-  cluster = await startCluster({ nodes: NODES });
-  console.log(`cluster of ${NODES} nodes ready in ${cluster.startMs} ms at ${cluster.lb}`);
-});
-
-/** Set by the last test, which stops the cluster and reports how that went. */
-let stoppedByTest = false;
-
-after(async () => {
-  // Always stopped (and checked) here too; a failure the last test reported is not reported twice.
-  await cluster?.stop().catch((err: unknown) => {
-    if (!stoppedByTest) throw err;
-  });
-});
+// The last test stops the cluster and reports how that went.
+const lifecycle = clusterForFile({ nodes: NODES }, (started) => (cluster = started));
 
 void describe('chorus cluster: 5 nodes behind nginx on one Redis', () => {
   void test('20 clients, 2,000 mixed operations over 3 rooms: every node equals the replayed stream, nothing acknowledged lost', async (t) => {
@@ -256,8 +243,7 @@ void describe('chorus cluster: 5 nodes behind nginx on one Redis', () => {
   });
 
   void test('SIGTERM stops the whole cluster and leaves no process behind', async () => {
-    stoppedByTest = true;
-    const report = await cluster.stop();
+    const report = await lifecycle.stopInTest();
     assert.equal(report.exitCode, 0);
     console.log(`cluster stopped in ${report.stopMs} ms; ${report.pidsChecked.length} pids checked gone`);
   });

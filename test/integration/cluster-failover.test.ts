@@ -6,7 +6,7 @@
 // take them out of rotation), and SIGTERM while the supervisor is restarting a node.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   archiveLogs,
   assertAcknowledgedWritesKept,
@@ -16,7 +16,7 @@ import {
   replayFromRedis,
   roomPath,
   setupRooms,
-  startCluster,
+  clusterForFile,
   startMixedLoad,
   summarise,
   type LoadResult,
@@ -31,21 +31,8 @@ const NODES = 3;
 const CLIENTS = 20;
 
 let cluster: StartedCluster;
-
-before(async () => {
-  cluster = await startCluster({ nodes: NODES });
-  console.log(`cluster of ${NODES} nodes ready in ${cluster.startMs} ms at ${cluster.lb}`);
-});
-
-/** Set by the last test, which stops the cluster and reports how that went. */
-let stoppedByTest = false;
-
-after(async () => {
-  // Always stopped (and checked) here too; a failure the last test reported is not reported twice.
-  await cluster?.stop().catch((err: unknown) => {
-    if (!stoppedByTest) throw err;
-  });
-});
+// The last test stops the cluster and reports how that went.
+const lifecycle = clusterForFile({ nodes: NODES }, (started) => (cluster = started));
 
 /** Replays every room's stream, checks the acknowledged writes and that every node agrees. */
 async function checkAfterLoad(
@@ -353,8 +340,7 @@ void describe('chorus cluster under failure', () => {
     // A replacement slow to start (frozen here, deterministically) while SIGTERM arrives: the cluster
     // must still stop it rather than leave it behind.
     process.kill(replacement.pid, 'SIGSTOP');
-    stoppedByTest = true;
-    const report = await cluster.stop();
+    const report = await lifecycle.stopInTest();
     assert.equal(report.exitCode, 0);
     assert.ok(
       report.pidsChecked.includes(replacement.pid),
