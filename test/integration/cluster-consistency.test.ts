@@ -10,20 +10,17 @@ import { describe, test } from 'node:test';
 import type { RoomEvent, RoomView } from '../../src/domain/index.ts';
 import {
   archiveLogs,
-  assertAcknowledgedWritesKept,
-  assertNodesAgree,
   call,
+  checkAfterLoad,
+  clusterForFile,
   openSse,
   percentile,
-  replayFromRedis,
+  type Reply,
   roomPath,
   setupRooms,
-  clusterForFile,
+  type StartedCluster,
   startMixedLoad,
   summarise,
-  type ReplayedRoom,
-  type Reply,
-  type StartedCluster,
 } from '../helpers/cluster.ts';
 
 const NODES = 5;
@@ -62,31 +59,7 @@ void describe('chorus cluster: 5 nodes behind nginx on one Redis', () => {
     }
     assert.ok(load.counts.add.ok > 400 && load.counts.vote.ok > 300, 'the load did mostly succeed');
 
-    await archive.stop();
-    const t0 = performance.now();
-    const replays = new Map<string, ReplayedRoom>();
-    for (const room of rooms) {
-      const replay = await replayFromRedis(cluster.redisUrl, room.id, { archive });
-      assert.equal(replay.firstSeq, 1, 'the whole log is replayed');
-      if (replay.snapshotSeq !== null)
-        assert.ok(replay.snapshotChecked, 'the snapshot was checked against the replay');
-      replays.set(room.id, replay);
-      assert.ok(
-        replay.state.version >= (load.maxVersion.get(room.id) ?? 0),
-        `the replay of ${room.id} reaches every version a client saw`,
-      );
-      await assertNodesAgree(cluster.nodes(), room, replay);
-      console.log(
-        `room ${room.id}: version ${replay.state.version}, log 0-${replay.firstSeq}..0-${replay.lastSeq}, ` +
-          `snapshot at ${replay.snapshotSeq ?? 'none'}${replay.snapshotChecked ? ' (checked against the replay)' : ''}, ` +
-          `queue ${replay.state.queue.length}`,
-      );
-    }
-    const kept = assertAcknowledgedWritesKept(load, replays);
-    console.log(
-      `checked ${kept.adds} acknowledged adds, ${kept.removes} removes, ${kept.votes} votes on queued entries ` +
-        `against the replays; ${NODES} nodes agree (${Math.round(performance.now() - t0)} ms)`,
-    );
+    await checkAfterLoad(cluster, rooms, load, archive);
   });
 
   void test('read-your-writes through the load balancer: minVersion from a write always shows it', async () => {

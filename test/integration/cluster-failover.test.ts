@@ -9,21 +9,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   archiveLogs,
-  assertAcknowledgedWritesKept,
-  assertNodesAgree,
   call,
+  checkAfterLoad,
+  clusterForFile,
   processesNaming,
-  replayFromRedis,
   roomPath,
   setupRooms,
-  clusterForFile,
+  type StartedCluster,
   startMixedLoad,
   summarise,
-  type LoadResult,
-  type LoadRoom,
-  type LogArchive,
-  type ReplayedRoom,
-  type StartedCluster,
 } from '../helpers/cluster.ts';
 import { until } from '../helpers/until.ts';
 
@@ -33,33 +27,6 @@ const CLIENTS = 20;
 let cluster: StartedCluster;
 // The last test stops the cluster and reports how that went.
 const lifecycle = clusterForFile({ nodes: NODES }, (started) => (cluster = started));
-
-/** Replays every room's stream, checks the acknowledged writes and that every node agrees. */
-async function checkAfterLoad(
-  rooms: readonly LoadRoom[],
-  load: LoadResult,
-  archive: LogArchive,
-): Promise<void> {
-  await archive.stop();
-  const replays = new Map<string, ReplayedRoom>();
-  for (const room of rooms) {
-    const replay = await replayFromRedis(cluster.redisUrl, room.id, { archive });
-    assert.equal(replay.firstSeq, 1, 'the whole log is replayed');
-    if (replay.snapshotSeq !== null)
-      assert.ok(replay.snapshotChecked, 'the snapshot was checked against the replay');
-    replays.set(room.id, replay);
-    assert.ok(
-      replay.state.version >= (load.maxVersion.get(room.id) ?? 0),
-      `the replay of ${room.id} reaches every version seen`,
-    );
-    await assertNodesAgree(cluster.nodes(), room, replay);
-  }
-  const kept = assertAcknowledgedWritesKept(load, replays);
-  console.log(
-    `kept: ${kept.adds} acknowledged adds, ${kept.removes} removes, ${kept.votes} votes on queued entries; ` +
-      `${cluster.nodes().length} nodes equal the replays`,
-  );
-}
 
 void describe('chorus cluster under failure', () => {
   void test('SIGKILL one node mid-load: only in-flight requests fail, nginx routes around it, it restarts and catches up', async (t) => {
@@ -110,7 +77,7 @@ void describe('chorus cluster under failure', () => {
 
     // The restarted node serves, and catches up to the same state as the others.
     assert.notEqual(cluster.node(2).pid, victim.pid);
-    await checkAfterLoad(rooms, result, archive);
+    await checkAfterLoad(cluster, rooms, result, archive);
   });
 
   void test('restart Redis mid-load: nodes report 503, recover by themselves, nothing acknowledged is lost', async (t) => {
@@ -242,7 +209,7 @@ void describe('chorus cluster under failure', () => {
     const late = afterReady.filter((f) => f.sentAt > readyAt + 2000);
     assert.deepEqual(late, [], 'no failures 2 s after every node was ready again');
     assert.deepEqual(result.readViolations, []);
-    await checkAfterLoad(rooms, result, archive);
+    await checkAfterLoad(cluster, rooms, result, archive);
   });
 
   void test('while Redis is away, reads through nginx keep being served (nodes serve them from memory)', async () => {
