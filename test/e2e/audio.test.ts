@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { wavFile } from '../unit/catalog/audio-fixtures.ts';
-import { eventually, launchChromium, startNode } from './helpers.ts';
+import { launchChromium, startNode } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const RATE = 8000;
 const TOLERANCE_MS = 250;
@@ -126,12 +127,16 @@ void test(
       return { gap: s.currentMs - Math.min(timeline, np.track.durationMs), s };
     };
     const inStep = async (page: Page, what: string): Promise<void> => {
-      await eventually(`${what}: playing within ${SETTLED_MS} ms of the timeline`, async () => {
-        const np = (await room()).nowPlaying;
-        const { gap, s } = await gapOf(page, np);
-        if (!s.paused && s.src.endsWith(np.track.audioUrl) && Math.abs(gap) <= SETTLED_MS) return true;
-        throw new Error(`${s.status} paused=${s.paused} gap=${Math.round(gap)} src=${s.src}`);
-      });
+      await until(
+        `${what}: playing within ${SETTLED_MS} ms of the timeline`,
+        async () => {
+          const np = (await room()).nowPlaying;
+          const { gap, s } = await gapOf(page, np);
+          if (!s.paused && s.src.endsWith(np.track.audioUrl) && Math.abs(gap) <= SETTLED_MS) return true;
+          throw new Error(`${s.status} paused=${s.paused} gap=${Math.round(gap)} src=${s.src}`);
+        },
+        { intervalMs: 50 },
+      );
     };
 
     const first = await openPlayer('Bob', true);
@@ -176,14 +181,14 @@ void test(
     await t.test('a host skip switches the audio within 1 s', async () => {
       const before = Date.now();
       await api('POST', '/v1/rooms/party/advance', {}, host.token);
-      const switched = await eventually(
+      const switched = await until(
         'the next file playing on both pages',
         async () => {
           const [sa, sb] = await Promise.all([sampleAudio(first), sampleAudio(second)]);
           const on = (s: AudioSample) => s.src.endsWith(b.audioUrl) && !s.paused && s.currentMs > 0;
           return on(sa) && on(sb) ? Date.now() : false;
         },
-        5000,
+        { timeoutMs: 5000, intervalMs: 50 },
       );
       assert.ok(switched - before <= 1000, `switched after ${switched - before} ms`);
       await inStep(first, 'after the skip');
@@ -194,11 +199,15 @@ void test(
       const np = (await room()).nowPlaying;
       assert.equal(np.paused, true);
       for (const page of [first, second]) {
-        await eventually('the audio paused at the frozen position', async () => {
-          const { gap, s } = await gapOf(page, np);
-          if (s.paused && Math.abs(gap) <= TOLERANCE_MS) return true;
-          throw new Error(`paused=${s.paused} gap=${Math.round(gap)}`);
-        });
+        await until(
+          'the audio paused at the frozen position',
+          async () => {
+            const { gap, s } = await gapOf(page, np);
+            if (s.paused && Math.abs(gap) <= TOLERANCE_MS) return true;
+            throw new Error(`paused=${s.paused} gap=${Math.round(gap)}`);
+          },
+          { intervalMs: 50 },
+        );
       }
       assert.equal(await first.getByTestId('paused-badge').isVisible(), true, 'the page says it is paused');
       await first.waitForTimeout(800);
@@ -226,10 +235,10 @@ void test(
       assert.equal(np.track.trackId, c.trackId);
       await inStep(first, 'the short track');
       // The clock ticks once a minute here: only the players' reports can end it.
-      const ended = await eventually(
+      const ended = await until(
         'the short track to end',
         async () => ((await room()).nowPlaying === null ? true : false),
-        15_000,
+        { timeoutMs: 15_000, intervalMs: 50 },
       );
       assert.ok(ended);
       const history = await api('GET', '/v1/rooms/party/history');
@@ -252,12 +261,16 @@ void test(
 
     await t.test('a track without audio says so while its timeline runs', async () => {
       await api('POST', '/v1/rooms/party/queue', { trackId: 'demo:0001' }, host.token);
-      await eventually(
+      await until(
         'the demo track to play',
         async () => (await room()).nowPlaying?.track.trackId === 'demo:0001',
+        { intervalMs: 50 },
       );
-      await eventually('"no audio for this track"', async () =>
-        (await first.getByTestId('player-status').textContent())?.includes('No audio for this track'),
+      await until(
+        '"no audio for this track"',
+        async () =>
+          (await first.getByTestId('player-status').textContent())?.includes('No audio for this track'),
+        { intervalMs: 50 },
       );
       assert.equal((await sampleAudio(first)).src, '');
     });

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { createRoom, eventually, launchChromium, startNode, type NodeProcess } from './helpers.ts';
+import { createRoom, launchChromium, startNode, type NodeProcess } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 /** A node and a browser for one test, both closed after it. */
 async function setUp(t: { after(fn: () => Promise<void>): void }): Promise<[NodeProcess, Browser]> {
@@ -84,11 +85,10 @@ void test('one toast at a time, never over a control', { timeout: 120_000 }, asy
     );
     const covered = controls.filter((c) => !c.close && overlaps(toast, c.box)).map((c) => c.name);
     assert.deepEqual(covered, [], `the toast covers controls at ${viewport.width} px`);
-    await eventually(
-      'the toast to go by itself',
-      async () => (await page.locator('.toast').count()) === 0,
-      15_000,
-    );
+    await until('the toast to go by itself', async () => (await page.locator('.toast').count()) === 0, {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+    });
     await page.context().close();
   }
 });
@@ -122,9 +122,10 @@ void test(
         ids.push((await li.getAttribute('data-track-id')) ?? '');
       return ids;
     };
-    await eventually(
+    await until(
       'the queue t2, t3, t4',
       async () => (await shown()).join() === [t2, t3, t4].map((x) => x.trackId).join(),
+      { intervalMs: 50 },
     );
 
     // Vote t4 (third) up with the mouse: by score it is first now, but it stays under the pointer.
@@ -164,9 +165,10 @@ void test(
 
     // The pointer leaves: the rows take the room's order (t3 and t4 tie at +1; t3 was added first).
     await page.mouse.move(0, 0);
-    await eventually(
+    await until(
       'the room order after the pointer left',
       async () => (await shown()).join() === [t3, t4, t2].map((x) => x.trackId).join(),
+      { intervalMs: 50 },
     );
     await page.context().close();
   },

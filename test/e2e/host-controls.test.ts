@@ -12,7 +12,8 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { join } from 'node:path';
-import { eventually, launchChromium, SCREENSHOTS, startNode } from './helpers.ts';
+import { launchChromium, SCREENSHOTS, startNode } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const ROOM = 'Trust party';
 
@@ -84,11 +85,10 @@ void test(
       .first()
       .waitFor();
     // Presence: the host's page sees her arrive, in the header and the members list.
-    await eventually(
-      'two people here',
-      async () => (await peopleHere(host)).startsWith('2 people here'),
-      20_000,
-    );
+    await until('two people here', async () => (await peopleHere(host)).startsWith('2 people here'), {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
     await host.locator('[data-member="Bea"]').getByText('member · here').waitFor({ timeout: 20_000 });
 
     // ---- Co-host: she sees the members panel, with only what a co-host may do ----
@@ -119,21 +119,20 @@ void test(
       .getByText(/you are Cal/)
       .first()
       .waitFor({ timeout: 20_000 });
-    await eventually(
-      'three people here',
-      async () => (await peopleHere(host)).startsWith('3 people here'),
-      20_000,
-    );
+    await until('three people here', async () => (await peopleHere(host)).startsWith('3 people here'), {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
 
     // ---- Kick: his page says so, and he may join again (no ban) ----
     await host.getByRole('button', { name: 'Remove Cal' }).click();
     await host.getByRole('button', { name: 'Remove', exact: true }).click();
     await cal.getByRole('heading', { name: `You were removed from “${ROOM}”` }).waitFor({ timeout: 20_000 });
     assert.equal(await cal.getByRole('button', { name: 'Join again' }).count(), 1);
-    await eventually(
+    await until(
       'Cal gone from the host page',
       async () => (await host.locator('[data-member="Cal"]').count()) === 0,
-      20_000,
+      { timeoutMs: 20_000, intervalMs: 50 },
     );
 
     // ---- Ban: her page says so; a reload and a new join from that browser are refused ----
@@ -148,11 +147,10 @@ void test(
     await bea.getByRole('button', { name: 'Ask to join' }).click();
     await bea.getByRole('alert').filter({ hasText: 'You are banned from this room.' }).waitFor();
     // Both left: "people here" follows presence down to the host alone.
-    await eventually(
-      'one person here',
-      async () => (await peopleHere(host)).startsWith('1 person here'),
-      20_000,
-    );
+    await until('one person here', async () => (await peopleHere(host)).startsWith('1 person here'), {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
 
     // ---- Recovery: a fresh browser pastes the saved key and is the host again ----
     const fresh = await guest(browser, roomUrl);

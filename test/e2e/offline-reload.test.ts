@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createRoom, eventually, launchChromium, startNode } from './helpers.ts';
+import { createRoom, launchChromium, startNode } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const INDEX = join(import.meta.dirname, '..', '..', 'web', 'dist', 'index.html');
 
@@ -41,18 +42,24 @@ void test(
     await page.locator('[data-connection="live"]').waitFor();
 
     // The worker controls the page, and the page has kept what it shows.
-    await eventually('the service worker to control the page', () =>
-      page.evaluate(
-        () =>
-          (globalThis as unknown as { navigator: { serviceWorker: { controller: unknown } } }).navigator
-            .serviceWorker.controller !== null,
-      ),
+    await until(
+      'the service worker to control the page',
+      () =>
+        page.evaluate(
+          () =>
+            (globalThis as unknown as { navigator: { serviceWorker: { controller: unknown } } }).navigator
+              .serviceWorker.controller !== null,
+        ),
+      { intervalMs: 50 },
     );
-    await eventually('the page to keep the room', () =>
-      page.evaluate(([id, trackId]) => (localStorage.getItem(`chorus:last:${id}`) ?? '').includes(trackId), [
-        roomId,
-        queued.trackId,
-      ] as const),
+    await until(
+      'the page to keep the room',
+      () =>
+        page.evaluate(
+          ([id, trackId]) => (localStorage.getItem(`chorus:last:${id}`) ?? '').includes(trackId),
+          [roomId, queued.trackId] as const,
+        ),
+      { intervalMs: 50 },
     );
 
     const search = page.getByLabel('Search the catalog');

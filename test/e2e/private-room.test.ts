@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createRoom, eventually, launchChromium, startNode } from './helpers.ts';
+import { createRoom, launchChromium, startNode } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 void test('a private room: the share link carries the invite, a guest joins with it, the bare address shows no room', async (t) => {
   const node = await startNode();
@@ -18,10 +19,14 @@ void test('a private room: the share link carries the invite, a guest joins with
   await host.getByRole('button', { name: 'Room settings…' }).click();
   await host.getByLabel('Listed on the home page').uncheck();
   await host.getByRole('button', { name: 'Save settings' }).click();
-  const link = await eventually('a share link with the invite', async () => {
-    const text = (await host.getByTestId('share-link').textContent()) ?? '';
-    return text.includes('?invite=') ? text : false;
-  });
+  const link = await until(
+    'a share link with the invite',
+    async () => {
+      const text = (await host.getByTestId('share-link').textContent()) ?? '';
+      return text.includes('?invite=') ? text : false;
+    },
+    { intervalMs: 50 },
+  );
   assert.equal(new URL(link).pathname, `/r/${roomId}`);
 
   const stranger = await (await browser.newContext()).newPage();

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { eventually } from './helpers.ts';
+
+import { until } from '../helpers/until.ts';
 
 export interface ScenarioOptions {
   readonly browser: Browser;
@@ -351,7 +352,7 @@ async function expectConsistent(page: Page, baseUrl: string, roomId: string): Pr
     roomId,
   );
   assert.ok(token, 'the page keeps its token in localStorage');
-  await eventually(
+  await until(
     'the page to match the server',
     async () => {
       const res = await fetch(`${baseUrl}/v1/rooms/${roomId}`, {
@@ -378,6 +379,6 @@ async function expectConsistent(page: Page, baseUrl: string, roomId: string): Pr
       assert.deepEqual(shown, want);
       return true;
     },
-    5000,
+    { timeoutMs: 5000, intervalMs: 50 },
   );
 }

@@ -4,7 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { eventually, launchChromium, startNode } from './helpers.ts';
+import { launchChromium, startNode } from './helpers.ts';
+import { until } from '../helpers/until.ts';
 
 const LOOPBACK = /^(localhost|127\.|\[::1\]|0\.0\.0\.0)/;
 
@@ -26,10 +27,14 @@ void test('the share link of a page served on --host 0.0.0.0 is not a loopback a
   t.after(() => browser.close());
   const page = await browser.newPage();
   await page.goto(`${local}/r/reach-me`);
-  const link = await eventually('a share link off loopback', async () => {
-    const text = (await page.getByTestId('share-link').textContent()) ?? '';
-    return text !== '' && !LOOPBACK.test(new URL(text).host) ? text : false;
-  });
+  const link = await until(
+    'a share link off loopback',
+    async () => {
+      const text = (await page.getByTestId('share-link').textContent()) ?? '';
+      return text !== '' && !LOOPBACK.test(new URL(text).host) ? text : false;
+    },
+    { intervalMs: 50 },
+  );
   assert.equal(link, `${share.lanUrls[0]}/r/reach-me`);
   assert.equal(await page.getByTestId('share-link').getAttribute('href'), link);
   assert.match((await page.getByTestId('share-qr').getAttribute('src')) ?? '', /^data:image\/gif;base64,/);

@@ -1,12 +1,13 @@
-// The checks run after a load: every acknowledged write kept (assertAcknowledgedWritesKept), and
-// every node's view of every room the same (assertNodesAgree).
+// The checks run after a load: every acknowledged write kept (assertAcknowledgedWritesKept),
+// every node's view of every room the same (assertNodesAgree), and both against every room's
+// replayed Redis stream (checkAfterLoad, what the cluster tests run after each load).
 
 import assert from 'node:assert/strict';
 import { historyPage, viewRoom, type RoomState, type RoomView } from '../../src/domain/index.ts';
 import type { ClusterNode } from './cluster.ts';
 import { call, roomPath } from './cluster-http.ts';
 import type { LoadResult, LoadRoom } from './cluster-load.ts';
-import type { ReplayedRoom } from './cluster-replay.ts';
+import { replayFromRedis, type LogArchive, type ReplayedRoom } from './cluster-replay.ts';
 
 // ---- Checks ---------------------------------------------------------------------------------------
 
@@ -131,5 +132,43 @@ export async function assertNodesAgree(
         `node ${node.index}: ${member.memberId}'s votes in ${room.id} equal the replay's`,
       );
     }),
+  );
+}
+
+/**
+ * After a load on a Redis-backed cluster: stops the log archive, replays every room's whole stream
+ * (a snapshot checked against the replay), which must reach every version a client saw; every node
+ * must equal the replay, and every acknowledged write must be in it. Prints what it checked.
+ */
+export async function checkAfterLoad(
+  cluster: { readonly redisUrl: string; nodes(): readonly ClusterNode[] },
+  rooms: readonly LoadRoom[],
+  load: LoadResult,
+  archive: LogArchive,
+): Promise<void> {
+  await archive.stop();
+  const t0 = performance.now();
+  const replays = new Map<string, ReplayedRoom>();
+  for (const room of rooms) {
+    const replay = await replayFromRedis(cluster.redisUrl, room.id, { archive });
+    assert.equal(replay.firstSeq, 1, 'the whole log is replayed');
+    if (replay.snapshotSeq !== null)
+      assert.ok(replay.snapshotChecked, 'the snapshot was checked against the replay');
+    replays.set(room.id, replay);
+    assert.ok(
+      replay.state.version >= (load.maxVersion.get(room.id) ?? 0),
+      `the replay of ${room.id} reaches every version a client saw`,
+    );
+    await assertNodesAgree(cluster.nodes(), room, replay);
+    console.log(
+      `room ${room.id}: version ${replay.state.version}, log 0-${replay.firstSeq}..0-${replay.lastSeq}, ` +
+        `snapshot at ${replay.snapshotSeq ?? 'none'}${replay.snapshotChecked ? ' (checked against the replay)' : ''}, ` +
+        `queue ${replay.state.queue.length}`,
+    );
+  }
+  const kept = assertAcknowledgedWritesKept(load, replays);
+  console.log(
+    `checked ${kept.adds} acknowledged adds, ${kept.removes} removes, ${kept.votes} votes on queued entries ` +
+      `against the replays; ${cluster.nodes().length} nodes agree (${Math.round(performance.now() - t0)} ms)`,
   );
 }

@@ -1,6 +1,7 @@
-// Load on a cluster: setupRooms() makes rooms with members, startMixedLoad() runs concurrent clients
+// Load on a cluster: setupRooms() makes rooms with members, runMixedLoad() runs concurrent clients
 // doing adds, votes, withdrawals, removes and reads (choices from a seeded PRNG, so a failing run
-// repeats), recording every acknowledged (2xx) write and every write whose outcome is unknown.
+// repeats), recording every acknowledged (2xx) write and every write whose outcome is unknown, over
+// REST (startMixedLoad) or any transport that answers in its terms (a LoadClient: gRPC in its test).
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -184,181 +185,298 @@ export function loadResult(ledger: LoadLedger, operations: number, startedAt: nu
   return { operations, durationMs: Date.now() - startedAt, ...recorded };
 }
 
+/** A track the load adds: its fields, as both APIs take them. */
+export interface LoadTrack {
+  readonly trackId: string;
+  readonly title: string;
+  readonly artist: string;
+  readonly album: string;
+  readonly durationMs: number;
+}
+
+/** One answer, in the load's terms: acknowledged, refused (the 4xx of REST) or failed (unknown outcome). */
+export type LoadAnswer =
+  | {
+      readonly kind: 'ok';
+      readonly ms: number;
+      /** The room's version in the answer (REST: when the body has one). */
+      readonly version: unknown;
+      /** An add's new entry. */
+      readonly entryId: string | undefined;
+      /** The whole answer, for failure messages. */
+      readonly body: unknown;
+    }
+  | {
+      readonly kind: 'refused';
+      readonly ms: number;
+      /** `status code` as the transport names them (the refusals table's key after the op). */
+      readonly label: string;
+      readonly notFound: boolean;
+    }
+  | {
+      readonly kind: 'failed';
+      readonly ms: number;
+      readonly status: number;
+      readonly code: string;
+      readonly detail: string;
+    };
+
+/** How one client of the mixed load talks to the cluster: REST here, gRPC in grpc-cluster.test.ts. */
+export interface LoadClient {
+  add(room: LoadRoom, me: LoadMember, key: string, track: LoadTrack): Promise<LoadAnswer>;
+  vote(room: LoadRoom, me: LoadMember, key: string, entryId: string, value: 1 | -1 | 0): Promise<LoadAnswer>;
+  remove(room: LoadRoom, me: LoadMember, key: string, entryId: string): Promise<LoadAnswer>;
+  /** A read in place of a vote or remove that has nothing to act on. */
+  readInstead(room: LoadRoom, me: LoadMember): Promise<LoadAnswer>;
+  /** A read with the client's last seen version; `violations` gets what broke a session guarantee. */
+  read(room: LoadRoom, me: LoadMember, minVersion: number, violations: string[]): Promise<LoadAnswer>;
+  close(): void;
+}
+
+export interface LoadLoopOptions {
+  readonly rooms: readonly LoadRoom[];
+  readonly clients: number;
+  readonly operations: number;
+  readonly seed: number;
+  readonly shouldStop?: () => boolean;
+  /** Pause after a failed operation (default 25 ms; 0: none), so an outage is not a busy loop. */
+  readonly backoffMs?: number;
+}
+
 /**
- * `clients` concurrent clients, each one member of every room, doing a mix of adds (30%), votes
- * (30%), withdrawals (10%), removes of their own entries (8%) and reads (22%) across the rooms.
- * Every write carries an idempotency key. Reads pass the client's last seen version of the room as
- * minVersion (a session guarantee that must hold whichever node answers).
+ * `clients` concurrent clients (client c is member c of every room, on a connection of its own),
+ * doing a mix of adds (30%), votes (30%), withdrawals (10%), removes of their own entries (8%) and
+ * reads (22%) across the rooms, each write with an idempotency key, choices from the seeded PRNG;
+ * every answer is recorded in the load's ledger, whichever transport `connect` gives.
  */
-export function startMixedLoad(options: MixedLoadOptions): RunningLoad {
-  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const random = prng(seed);
+export function runMixedLoad(o: LoadLoopOptions, connect: (c: number) => LoadClient): RunningLoad {
+  const random = prng(o.seed);
   const pick = <T>(items: readonly T[]): T | undefined =>
     items.length === 0 ? undefined : items[Math.floor(random() * items.length)];
-  const base = typeof options.base === 'string' ? () => options.base as string : options.base;
-  const ledger = newLoadLedger(options.rooms);
+  const ledger = newLoadLedger(o.rooms);
   const { counts, refusals, failures, adds, removes, votes, removeKeysSent, ackedKeys } = ledger;
   const { maxVersion, readViolations, latenciesMs, known } = ledger;
   let issued = 0;
   let answered = 0;
   const started = Date.now();
 
-  const seen = (roomId: string, version: unknown): void => {
-    if (typeof version === 'number') maxVersion.set(roomId, Math.max(maxVersion.get(roomId) ?? 0, version));
-  };
-
   const client = async (c: number): Promise<void> => {
-    const lastVersion = new Map<string, number>();
-    const own = new Map<string, string[]>(options.rooms.map((r) => [r.id, []]));
-    const myVotes = new Map<string, Set<string>>(options.rooms.map((r) => [r.id, new Set()]));
-    while (issued < options.operations && !(options.shouldStop?.() ?? false)) {
-      issued++;
-      const room = options.rooms[Math.floor(random() * options.rooms.length)]!;
-      const me = room.members[c]!;
-      const x = random();
-      const kind: OpKind =
-        x < 0.3 ? 'add' : x < 0.6 ? 'vote' : x < 0.7 ? 'withdraw' : x < 0.78 ? 'remove' : 'read';
-      const key = randomUUID();
-      const sentAt = Date.now();
-      let reply: Reply;
-      let track: VoteTrack | null = null;
-      let voteValue: 1 | -1 | 0 = 0;
-      let target: string | undefined;
-      const opts = { token: me.token, key, timeoutMs: options.timeoutMs ?? 10_000 };
-      switch (kind) {
-        case 'add': {
+    const api = connect(c);
+    try {
+      const lastVersion = new Map<string, number>();
+      const own = new Map<string, string[]>(o.rooms.map((r) => [r.id, []]));
+      const myVotes = new Map<string, Set<string>>(o.rooms.map((r) => [r.id, new Set()]));
+      while (issued < o.operations && !(o.shouldStop?.() ?? false)) {
+        issued++;
+        const room = o.rooms[Math.floor(random() * o.rooms.length)]!;
+        const me = room.members[c]!;
+        const x = random();
+        const kind: OpKind =
+          x < 0.3 ? 'add' : x < 0.6 ? 'vote' : x < 0.7 ? 'withdraw' : x < 0.78 ? 'remove' : 'read';
+        const key = randomUUID();
+        const sentAt = Date.now();
+        let answer: LoadAnswer;
+        let track: VoteTrack | null = null;
+        let voteValue: 1 | -1 | 0 = 0;
+        let target: string | undefined;
+        if (kind === 'add') {
           const durationMs = 60_000 + Math.floor(random() * 240_000);
-          reply = await call(base(), 'POST', roomPath(room.id, '/queue'), {
-            ...opts,
-            body: {
-              track: {
-                trackId: `t-${key}`,
-                title: `Song ${key.slice(0, 6)}`,
-                artist: `Client ${c}`,
-                album: 'Load',
-                durationMs,
-              },
-            },
+          answer = await api.add(room, me, key, {
+            trackId: `t-${key}`,
+            title: `Song ${key.slice(0, 6)}`,
+            artist: `Client ${c}`,
+            album: 'Load',
+            durationMs,
           });
-          break;
-        }
-        case 'vote':
-        case 'withdraw': {
+        } else if (kind === 'vote' || kind === 'withdraw') {
           const mine = [...myVotes.get(room.id)!];
           target = kind === 'withdraw' && mine.length > 0 ? pick(mine) : pick(known.get(room.id)!);
           if (target === undefined) {
             // Nothing to vote on yet: read instead.
-            reply = await call(base(), 'GET', roomPath(room.id, `?limit=5`), { timeoutMs: opts.timeoutMs });
-            break;
+            answer = await api.readInstead(room, me);
+          } else {
+            voteValue = kind === 'withdraw' ? 0 : random() < 0.6 ? 1 : -1;
+            const vk = `${room.id}|${me.memberId}|${target}`;
+            track = votes.get(vk) ?? {
+              roomId: room.id,
+              memberId: me.memberId,
+              entryId: target,
+              acked: null,
+              ackedKey: null,
+              uncertain: [],
+            };
+            votes.set(vk, track);
+            answer = await api.vote(room, me, key, target, voteValue);
           }
-          voteValue = kind === 'withdraw' ? 0 : random() < 0.6 ? 1 : -1;
-          const vk = `${room.id}|${me.memberId}|${target}`;
-          track = votes.get(vk) ?? {
-            roomId: room.id,
-            memberId: me.memberId,
-            entryId: target,
-            acked: null,
-            ackedKey: null,
-            uncertain: [],
-          };
-          votes.set(vk, track);
-          reply = await call(base(), 'PUT', roomPath(room.id, `/queue/${encodeURIComponent(target)}/vote`), {
-            ...opts,
-            body: { value: voteValue },
-          });
-          break;
-        }
-        case 'remove': {
+        } else if (kind === 'remove') {
           target = pick(own.get(room.id)!);
           if (target === undefined) {
-            reply = await call(base(), 'GET', roomPath(room.id, `?limit=5`), { timeoutMs: opts.timeoutMs });
-            break;
+            answer = await api.readInstead(room, me);
+          } else {
+            removeKeysSent.add(key);
+            answer = await api.remove(room, me, key, target);
           }
-          removeKeysSent.add(key);
-          reply = await call(
-            base(),
-            'DELETE',
-            roomPath(room.id, `/queue/${encodeURIComponent(target)}`),
-            opts,
-          );
-          break;
+        } else {
+          answer = await api.read(room, me, lastVersion.get(room.id) ?? 0, readViolations);
         }
-        case 'read': {
-          const min = lastVersion.get(room.id) ?? 0;
-          reply = await call(base(), 'GET', roomPath(room.id, `?minVersion=${min}&limit=50`), {
-            token: me.token,
-            timeoutMs: opts.timeoutMs,
+        answered++;
+        latenciesMs.push(answer.ms);
+        const effective: OpKind =
+          (kind === 'vote' || kind === 'withdraw' || kind === 'remove') && target === undefined
+            ? 'read'
+            : kind;
+        if (answer.kind === 'ok') {
+          counts[effective].ok++;
+          const version = answer.version;
+          if (typeof version === 'number') {
+            maxVersion.set(room.id, Math.max(maxVersion.get(room.id) ?? 0, version));
+            lastVersion.set(room.id, Math.max(lastVersion.get(room.id) ?? 0, version));
+          }
+          if (effective !== 'read') ackedKeys.add(key);
+          if (effective === 'add') {
+            const entryId = answer.entryId;
+            assert.ok(entryId, `an add answered without its entry: ${JSON.stringify(answer.body)}`);
+            adds.push({ roomId: room.id, entryId, memberId: me.memberId, key, version: version as number });
+            known.get(room.id)!.push(entryId);
+            own.get(room.id)!.push(entryId);
+          } else if (effective === 'remove') {
+            removes.push({ roomId: room.id, entryId: target!, key });
+            const k = known.get(room.id)!;
+            if (k.includes(target!)) k.splice(k.indexOf(target!), 1);
+            const mine = own.get(room.id)!;
+            mine.splice(mine.indexOf(target!), 1);
+          } else if (track) {
+            track.acked = voteValue;
+            track.ackedKey = key;
+            track.uncertain = [];
+            if (voteValue === 0) myVotes.get(room.id)!.delete(target!);
+            else myVotes.get(room.id)!.add(target!);
+          }
+        } else if (answer.kind === 'refused') {
+          counts[effective].refused++;
+          const label = `${effective} ${answer.label}`;
+          refusals[label] = (refusals[label] ?? 0) + 1;
+          // An entry that is gone (removed by its owner) is dropped from what this client votes on.
+          if (answer.notFound && target !== undefined) {
+            myVotes.get(room.id)!.delete(target);
+            if (effective === 'remove') {
+              const mine = own.get(room.id)!;
+              mine.splice(mine.indexOf(target), 1);
+            }
+          }
+        } else {
+          counts[effective].failed++;
+          failures.push({
+            kind: effective,
+            status: answer.status,
+            code: answer.code,
+            sentAt,
+            doneAt: Date.now(),
+            detail: answer.detail,
           });
-          if (reply.status === 200) {
-            const v = (reply.body as RoomView).version;
-            if (!(v >= min))
-              readViolations.push(`client ${c} read ${room.id} at version ${v} after seeing ${min}`);
-          }
-          break;
+          if (track) track.uncertain.push(voteValue);
+          if (o.backoffMs !== 0) await new Promise((r) => setTimeout(r, o.backoffMs ?? 25));
         }
       }
-      answered++;
-      latenciesMs.push(reply.ms);
-      const effective: OpKind =
-        (kind === 'vote' || kind === 'withdraw' || kind === 'remove') && target === undefined ? 'read' : kind;
-      if (reply.status >= 200 && reply.status < 300) {
-        counts[effective].ok++;
-        const version = (reply.body as { version?: unknown }).version;
-        seen(room.id, version);
-        if (typeof version === 'number')
-          lastVersion.set(room.id, Math.max(lastVersion.get(room.id) ?? 0, version));
-        if (effective !== 'read') ackedKeys.add(key);
-        if (effective === 'add') {
-          const entryId = (reply.body as { entry: { entryId: string } | null }).entry?.entryId;
-          assert.ok(entryId, `an add answered without its entry: ${JSON.stringify(reply.body)}`);
-          adds.push({ roomId: room.id, entryId, memberId: me.memberId, key, version: version as number });
-          known.get(room.id)!.push(entryId);
-          own.get(room.id)!.push(entryId);
-        } else if (effective === 'remove') {
-          removes.push({ roomId: room.id, entryId: target!, key });
-          const k = known.get(room.id)!;
-          if (k.includes(target!)) k.splice(k.indexOf(target!), 1);
-          const o = own.get(room.id)!;
-          o.splice(o.indexOf(target!), 1);
-        } else if (track) {
-          track.acked = voteValue;
-          track.ackedKey = key;
-          track.uncertain = [];
-          if (voteValue === 0) myVotes.get(room.id)!.delete(target!);
-          else myVotes.get(room.id)!.add(target!);
-        }
-      } else if (reply.status >= 400 && reply.status < 500) {
-        counts[effective].refused++;
-        const label = `${effective} ${reply.status} ${errorCode(reply)}`;
-        refusals[label] = (refusals[label] ?? 0) + 1;
-        // An entry that is gone (removed by its owner) is dropped from what this client votes on.
-        if (reply.status === 404 && target !== undefined) {
-          myVotes.get(room.id)!.delete(target);
-          if (effective === 'remove') {
-            const o = own.get(room.id)!;
-            o.splice(o.indexOf(target), 1);
-          }
-        }
-      } else {
-        counts[effective].failed++;
-        failures.push({
-          kind: effective,
-          status: reply.status,
-          code: errorCode(reply),
-          sentAt,
-          doneAt: Date.now(),
-          detail: reply.error ?? JSON.stringify(reply.body)?.slice(0, 300) ?? '',
-        });
-        if (track) track.uncertain.push(voteValue);
-        if (options.backoffMs !== 0) await new Promise((r) => setTimeout(r, options.backoffMs ?? 25));
-      }
+    } finally {
+      api.close();
     }
   };
 
-  const done = Promise.all(Array.from({ length: options.clients }, (_, c) => client(c))).then(() =>
+  const done = Promise.all(Array.from({ length: o.clients }, (_, c) => client(c))).then(() =>
     loadResult(ledger, answered, started),
   );
   return { completed: () => answered, failed: () => failures.length, done };
+}
+
+/** A REST reply in the load's terms: 2xx acknowledged, 4xx refused, anything else failed. */
+function restAnswer(reply: Reply): LoadAnswer {
+  if (reply.status >= 200 && reply.status < 300) {
+    return {
+      kind: 'ok',
+      ms: reply.ms,
+      version: (reply.body as { version?: unknown }).version,
+      entryId: (reply.body as { entry?: { entryId: string } | null }).entry?.entryId,
+      body: reply.body,
+    };
+  }
+  if (reply.status >= 400 && reply.status < 500) {
+    return {
+      kind: 'refused',
+      ms: reply.ms,
+      label: `${reply.status} ${errorCode(reply)}`,
+      notFound: reply.status === 404,
+    };
+  }
+  return {
+    kind: 'failed',
+    ms: reply.ms,
+    status: reply.status,
+    code: errorCode(reply),
+    detail: reply.error ?? JSON.stringify(reply.body)?.slice(0, 300) ?? '',
+  };
+}
+
+/** Client c of the load over REST, to `base()` (a function, so a test may switch targets). */
+function restLoadClient(base: () => string, timeoutMs: number, c: number): LoadClient {
+  const write = (me: LoadMember, key: string) => ({ token: me.token, key, timeoutMs });
+  return {
+    add: async (room, me, key, track) =>
+      restAnswer(
+        await call(base(), 'POST', roomPath(room.id, '/queue'), { ...write(me, key), body: { track } }),
+      ),
+    vote: async (room, me, key, entryId, value) =>
+      restAnswer(
+        await call(base(), 'PUT', roomPath(room.id, `/queue/${encodeURIComponent(entryId)}/vote`), {
+          ...write(me, key),
+          body: { value },
+        }),
+      ),
+    remove: async (room, me, key, entryId) =>
+      restAnswer(
+        await call(
+          base(),
+          'DELETE',
+          roomPath(room.id, `/queue/${encodeURIComponent(entryId)}`),
+          write(me, key),
+        ),
+      ),
+    readInstead: async (room) =>
+      restAnswer(await call(base(), 'GET', roomPath(room.id, `?limit=5`), { timeoutMs })),
+    read: async (room, me, min, violations) => {
+      const reply = await call(base(), 'GET', roomPath(room.id, `?minVersion=${min}&limit=50`), {
+        token: me.token,
+        timeoutMs,
+      });
+      if (reply.status === 200) {
+        const v = (reply.body as RoomView).version;
+        if (!(v >= min)) violations.push(`client ${c} read ${room.id} at version ${v} after seeing ${min}`);
+      }
+      return restAnswer(reply);
+    },
+    close: () => undefined,
+  };
+}
+
+/**
+ * `clients` concurrent clients over REST doing the mixed load (runMixedLoad). Reads pass the
+ * client's last seen version of the room as minVersion (a session guarantee that must hold
+ * whichever node answers).
+ */
+export function startMixedLoad(options: MixedLoadOptions): RunningLoad {
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const base = typeof options.base === 'string' ? () => options.base as string : options.base;
+  return runMixedLoad(
+    {
+      rooms: options.rooms,
+      clients: options.clients,
+      operations: options.operations,
+      seed,
+      ...(options.shouldStop ? { shouldStop: options.shouldStop } : {}),
+      ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+    },
+    (c) => restLoadClient(base, options.timeoutMs ?? 10_000, c),
+  );
 }
 
 export function summarise(load: LoadResult): string {

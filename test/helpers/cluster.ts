@@ -21,6 +21,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { spawnProcess, type Spawned } from '../../src/cluster/process.ts';
 import { childEnv } from './chorus-process.ts';
@@ -118,6 +119,36 @@ export interface ClusterOptions {
   readonly redisShards?: number;
   /** With redisShards: replicas per primary (`--redis-replicas`). */
   readonly redisReplicas?: number;
+}
+
+/**
+ * One cluster for a whole test file: started before its tests (its start time printed) and handed
+ * to `use`, stopped after them, where a failed stop fails the file, unless a test stopped it itself
+ * with `stopInTest()` to check how that went (its failure is then not reported twice).
+ */
+export function clusterForFile(
+  options: ClusterOptions,
+  use: (cluster: StartedCluster) => void,
+): { stopInTest(): Promise<StopReport> } {
+  let cluster: StartedCluster | undefined;
+  let stoppedByTest = false;
+  before(async () => {
+    cluster = await startCluster(options);
+    use(cluster);
+    console.log(`cluster of ${options.nodes} nodes ready in ${cluster.startMs} ms at ${cluster.lb}`);
+  });
+  after(async () => {
+    await cluster?.stop().catch((err: unknown) => {
+      if (!stoppedByTest) throw err;
+    });
+  });
+  return {
+    stopInTest: () => {
+      stoppedByTest = true;
+      assert.ok(cluster, 'the cluster started');
+      return cluster.stop();
+    },
+  };
 }
 
 const live = new Set<{ pids: Set<number>; dir: string }>();

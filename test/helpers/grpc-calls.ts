@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { callMetadata, unaryCall, type Stubs } from '../../src/api/grpc/client.ts';
 import { ERROR_CODE_KEY, ERROR_DETAILS_KEY } from '../../src/api/grpc/errors.ts';
 import type * as pb from '../../src/api/grpc/generated/chorus/v1/index.ts';
+import { until } from './until.ts';
 
 export { callMetadata as md, unaryCall as call };
 
@@ -37,21 +38,6 @@ export async function rejectsWith(promise: Promise<unknown>, code: status): Prom
   assert.fail(`expected status ${status[code]}, but the call succeeded`);
 }
 
-/** Polls `probe` until it returns a value other than undefined, or fails at the deadline. */
-export async function eventually<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, wait));
-  }
-}
-
 /** A Watch call whose messages are kept, for tests to wait on. */
 export interface Watcher {
   readonly messages: pb.WatchResponse__Output[];
@@ -81,9 +67,8 @@ export function watch(
     messages,
     changeVersions: () => messages.filter((m) => m.kind === 'change').map((m) => m.version),
     reach: (version) =>
-      eventually(
-        () => (messages.some((m) => m.kind !== 'heartbeat' && m.version >= version) ? true : undefined),
-        `watch messages up to version ${version}`,
+      until(`watch messages up to version ${version}`, () =>
+        messages.some((m) => m.kind !== 'heartbeat' && m.version >= version) ? true : undefined,
       ).then(() => undefined),
     ended,
     cancel: () => stream.cancel(),

@@ -14,6 +14,7 @@ import { after, beforeEach, describe, test } from 'node:test';
 import { callMetadata as md, connect, unaryCall as call, type Stubs } from '../../src/api/grpc/client.ts';
 import type * as legacy from '../../src/api/grpc/generated/queue/index.ts';
 import type { LegacyTrack } from '../../src/api/rest/legacy.ts';
+import { until } from './until.ts';
 
 export type { LegacyTrack };
 
@@ -116,23 +117,19 @@ export function assertDetail(res: PyResponse, status: number, detail: string): v
   assert.equal(typeof res.body.error?.code, 'string', res.text);
 }
 
-/** Polls a GET until `check` passes (at once on one node; within moments through a cluster). */
-export async function eventually(
-  what: string,
-  check: () => Promise<void>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 5; ; wait = Math.min(wait * 2, 100)) {
-    try {
+/**
+ * Polls a GET until `check` passes (at once on one node; within moments through a cluster): an
+ * assertion retried by the one poll, `until`, until it stops throwing.
+ */
+export function eventually(what: string, check: () => Promise<void>, timeoutMs = 10_000): Promise<true> {
+  return until(
+    what,
+    async () => {
       await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline)
-        throw new Error(`${what}: still failing after ${timeoutMs} ms`, { cause: err });
-    }
-    await new Promise((r) => setTimeout(r, wait));
-  }
+      return true as const;
+    },
+    { timeoutMs },
+  );
 }
 
 /** The REST table of issue 13, against the node or load balancer `target().rest`. */

@@ -1,13 +1,17 @@
 // One short fault-harness run for the integration tests (test/integration/verify-*.test.ts): runs
 // bench/fault-harness.ts into a temp dir and asserts the verdict is ok, no problem was found, a
 // fault was injected and the workload did something (over gRPC too, and linearizable reads, when
-// asked). The seed is in every failure message.
+// asked). The seed is in every failure message. `verifySuite` is such a file's whole body: one
+// cluster shared by the seeds, a test per seed.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { runHarness, type HarnessOptions } from '../../bench/fault-harness.ts';
+import { startVerifyCluster, type VerifyCluster } from '../../bench/lib/verify-cluster.ts';
+import { cleanupChorus } from './chorus-process.ts';
 
 /** Two fixed seeds and a random one (printed in the test name and on failure). */
 export const VERIFY_SEEDS = [1, 2, Math.floor(Math.random() * 1e9)];
@@ -33,4 +37,30 @@ export async function assertVerifyRunOk(
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+}
+
+/**
+ * The fault-harness suite of one store: one cluster for every seed (each seed has rooms of its own;
+ * starting nodes is the slow part), and a test per seed of VERIFY_SEEDS named by `title`.
+ */
+export function verifySuite(
+  run: Omit<HarnessOptions, 'out' | 'seed' | 'cluster'>,
+  title: (seed: number) => string,
+  expect: Parameters<typeof assertVerifyRunOk>[1] = {},
+): void {
+  void describe(`fault harness, ${run.store} store`, () => {
+    let cluster: VerifyCluster | undefined;
+    before(async () => {
+      cluster = await startVerifyCluster(run.store, run.nodes);
+    });
+    after(async () => {
+      await cluster?.stop();
+      await cleanupChorus();
+    });
+    for (const seed of VERIFY_SEEDS) {
+      void test(title(seed), () =>
+        assertVerifyRunOk({ ...run, seed, ...(cluster ? { cluster } : {}) }, expect),
+      );
+    }
+  });
 }

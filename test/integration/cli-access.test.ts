@@ -22,6 +22,7 @@ import {
 } from '../helpers/chorus-process.ts';
 import { startGrpcNode, type GrpcNode } from '../helpers/grpc-node.ts';
 import type { Json } from '../helpers/http.ts';
+import { until } from '../helpers/until.ts';
 
 let node: GrpcNode;
 let home: string;
@@ -69,17 +70,6 @@ function refused(r: CliResult, code: string, message: RegExp, advice?: RegExp): 
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 }
 
-/** Polls `probe` until it answers a value, for up to 30 s (a loaded machine is slow). */
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`never: ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
 // The two transports run side by side (each person has a profile per transport, so they share no
 // file); within one, the steps run in order (a suite's concurrency is inherited: each says 1).
 void describe('chorus host and join commands', { concurrency: true }, () => {
@@ -116,10 +106,14 @@ void describe('chorus host and join commands', { concurrency: true }, () => {
           });
           const exited = new Promise<number | null>((resolve) => watcher.once('exit', resolve));
           try {
-            const table = await eventually(async () => {
-              const out = succeeded(await ann.run('members', room));
-              return /^Bob\s+member\s+yes\s/m.test(out) ? out : undefined;
-            }, 'Bob present in `chorus members`');
+            const table = await until(
+              'Bob present in `chorus members`',
+              async () => {
+                const out = succeeded(await ann.run('members', room));
+                return /^Bob\s+member\s+yes\s/m.test(out) ? out : undefined;
+              },
+              { timeoutMs: 30_000, intervalMs: 300 },
+            );
             assert.match(table, /^NAME\s+ROLE\s+PRESENT\s+JOINED\s+ID$/m);
             // The node counts the stream and its member in its presence metrics (the other transport's
             // steps share this node: at least this watcher).
@@ -308,10 +302,14 @@ void describe('chorus host and join commands', { concurrency: true }, () => {
           assert.match(asked, /^asked to join .+; the host decides$/m);
           // Fay waits for the decision (the command returns once the host decides).
           const waiting = fay.run('join', room, 'Fay', '--wait', '60');
-          await eventually(async () => {
-            const out = succeeded(await ann.run('pending', room));
-            return /^Fay\s/m.test(out) ? out : undefined;
-          }, 'Fay in `chorus pending`');
+          await until(
+            'Fay in `chorus pending`',
+            async () => {
+              const out = succeeded(await ann.run('pending', room));
+              return /^Fay\s/m.test(out) ? out : undefined;
+            },
+            { timeoutMs: 30_000, intervalMs: 300 },
+          );
           assert.match(succeeded(await ann.run('pending', room)), /^Eve\s+m_\S+$/m);
           assert.match(succeeded(await ann.run('approve', room, 'Fay')), /^admitted Fay /m);
           assert.match(succeeded(await waiting), /the host admitted you/);
@@ -333,10 +331,14 @@ void describe('chorus host and join commands', { concurrency: true }, () => {
         void test('a join waiting for a host who turns it away ends with a refusal', async () => {
           const gus = as('gus');
           const waiting = gus.run('join', room, 'Gus', '--wait', '60');
-          await eventually(async () => {
-            const out = succeeded(await ann.run('pending', room));
-            return /^Gus\s/m.test(out) ? out : undefined;
-          }, 'Gus in `chorus pending`');
+          await until(
+            'Gus in `chorus pending`',
+            async () => {
+              const out = succeeded(await ann.run('pending', room));
+              return /^Gus\s/m.test(out) ? out : undefined;
+            },
+            { timeoutMs: 30_000, intervalMs: 300 },
+          );
           succeeded(await ann.run('deny', room, 'Gus'));
           refused(await waiting, 'PERMISSION_DENIED', /turned your join request away/);
         });

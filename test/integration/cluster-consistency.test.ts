@@ -6,24 +6,21 @@
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { RoomEvent, RoomView } from '../../src/domain/index.ts';
 import {
   archiveLogs,
-  assertAcknowledgedWritesKept,
-  assertNodesAgree,
   call,
+  checkAfterLoad,
+  clusterForFile,
   openSse,
   percentile,
-  replayFromRedis,
+  type Reply,
   roomPath,
   setupRooms,
-  startCluster,
+  type StartedCluster,
   startMixedLoad,
   summarise,
-  type ReplayedRoom,
-  type Reply,
-  type StartedCluster,
 } from '../helpers/cluster.ts';
 
 const NODES = 5;
@@ -31,21 +28,8 @@ const CLIENTS = 20;
 const OPERATIONS = 2000;
 
 let cluster: StartedCluster;
-
-before(async () => {
-  cluster = await startCluster({ nodes: NODES });
-  console.log(`cluster of ${NODES} nodes ready in ${cluster.startMs} ms at ${cluster.lb}`);
-});
-
-/** Set by the last test, which stops the cluster and reports how that went. */
-let stoppedByTest = false;
-
-after(async () => {
-  // Always stopped (and checked) here too; a failure the last test reported is not reported twice.
-  await cluster?.stop().catch((err: unknown) => {
-    if (!stoppedByTest) throw err;
-  });
-});
+// The last test stops the cluster and reports how that went.
+const lifecycle = clusterForFile({ nodes: NODES }, (started) => (cluster = started));
 
 void describe('chorus cluster: 5 nodes behind nginx on one Redis', () => {
   void test('20 clients, 2,000 mixed operations over 3 rooms: every node equals the replayed stream, nothing acknowledged lost', async (t) => {
@@ -75,31 +59,7 @@ void describe('chorus cluster: 5 nodes behind nginx on one Redis', () => {
     }
     assert.ok(load.counts.add.ok > 400 && load.counts.vote.ok > 300, 'the load did mostly succeed');
 
-    await archive.stop();
-    const t0 = performance.now();
-    const replays = new Map<string, ReplayedRoom>();
-    for (const room of rooms) {
-      const replay = await replayFromRedis(cluster.redisUrl, room.id, { archive });
-      assert.equal(replay.firstSeq, 1, 'the whole log is replayed');
-      if (replay.snapshotSeq !== null)
-        assert.ok(replay.snapshotChecked, 'the snapshot was checked against the replay');
-      replays.set(room.id, replay);
-      assert.ok(
-        replay.state.version >= (load.maxVersion.get(room.id) ?? 0),
-        `the replay of ${room.id} reaches every version a client saw`,
-      );
-      await assertNodesAgree(cluster.nodes(), room, replay);
-      console.log(
-        `room ${room.id}: version ${replay.state.version}, log 0-${replay.firstSeq}..0-${replay.lastSeq}, ` +
-          `snapshot at ${replay.snapshotSeq ?? 'none'}${replay.snapshotChecked ? ' (checked against the replay)' : ''}, ` +
-          `queue ${replay.state.queue.length}`,
-      );
-    }
-    const kept = assertAcknowledgedWritesKept(load, replays);
-    console.log(
-      `checked ${kept.adds} acknowledged adds, ${kept.removes} removes, ${kept.votes} votes on queued entries ` +
-        `against the replays; ${NODES} nodes agree (${Math.round(performance.now() - t0)} ms)`,
-    );
+    await checkAfterLoad(cluster, rooms, load, archive);
   });
 
   void test('read-your-writes through the load balancer: minVersion from a write always shows it', async () => {
@@ -256,8 +216,7 @@ void describe('chorus cluster: 5 nodes behind nginx on one Redis', () => {
   });
 
   void test('SIGTERM stops the whole cluster and leaves no process behind', async () => {
-    stoppedByTest = true;
-    const report = await cluster.stop();
+    const report = await lifecycle.stopInTest();
     assert.equal(report.exitCode, 0);
     console.log(`cluster stopped in ${report.stopMs} ms; ${report.pidsChecked.length} pids checked gone`);
   });

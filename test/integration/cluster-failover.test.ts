@@ -6,24 +6,18 @@
 // take them out of rotation), and SIGTERM while the supervisor is restarting a node.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   archiveLogs,
-  assertAcknowledgedWritesKept,
-  assertNodesAgree,
   call,
+  checkAfterLoad,
+  clusterForFile,
   processesNaming,
-  replayFromRedis,
   roomPath,
   setupRooms,
-  startCluster,
+  type StartedCluster,
   startMixedLoad,
   summarise,
-  type LoadResult,
-  type LoadRoom,
-  type LogArchive,
-  type ReplayedRoom,
-  type StartedCluster,
 } from '../helpers/cluster.ts';
 import { until } from '../helpers/until.ts';
 
@@ -31,48 +25,8 @@ const NODES = 3;
 const CLIENTS = 20;
 
 let cluster: StartedCluster;
-
-before(async () => {
-  cluster = await startCluster({ nodes: NODES });
-  console.log(`cluster of ${NODES} nodes ready in ${cluster.startMs} ms at ${cluster.lb}`);
-});
-
-/** Set by the last test, which stops the cluster and reports how that went. */
-let stoppedByTest = false;
-
-after(async () => {
-  // Always stopped (and checked) here too; a failure the last test reported is not reported twice.
-  await cluster?.stop().catch((err: unknown) => {
-    if (!stoppedByTest) throw err;
-  });
-});
-
-/** Replays every room's stream, checks the acknowledged writes and that every node agrees. */
-async function checkAfterLoad(
-  rooms: readonly LoadRoom[],
-  load: LoadResult,
-  archive: LogArchive,
-): Promise<void> {
-  await archive.stop();
-  const replays = new Map<string, ReplayedRoom>();
-  for (const room of rooms) {
-    const replay = await replayFromRedis(cluster.redisUrl, room.id, { archive });
-    assert.equal(replay.firstSeq, 1, 'the whole log is replayed');
-    if (replay.snapshotSeq !== null)
-      assert.ok(replay.snapshotChecked, 'the snapshot was checked against the replay');
-    replays.set(room.id, replay);
-    assert.ok(
-      replay.state.version >= (load.maxVersion.get(room.id) ?? 0),
-      `the replay of ${room.id} reaches every version seen`,
-    );
-    await assertNodesAgree(cluster.nodes(), room, replay);
-  }
-  const kept = assertAcknowledgedWritesKept(load, replays);
-  console.log(
-    `kept: ${kept.adds} acknowledged adds, ${kept.removes} removes, ${kept.votes} votes on queued entries; ` +
-      `${cluster.nodes().length} nodes equal the replays`,
-  );
-}
+// The last test stops the cluster and reports how that went.
+const lifecycle = clusterForFile({ nodes: NODES }, (started) => (cluster = started));
 
 void describe('chorus cluster under failure', () => {
   void test('SIGKILL one node mid-load: only in-flight requests fail, nginx routes around it, it restarts and catches up', async (t) => {
@@ -123,7 +77,7 @@ void describe('chorus cluster under failure', () => {
 
     // The restarted node serves, and catches up to the same state as the others.
     assert.notEqual(cluster.node(2).pid, victim.pid);
-    await checkAfterLoad(rooms, result, archive);
+    await checkAfterLoad(cluster, rooms, result, archive);
   });
 
   void test('restart Redis mid-load: nodes report 503, recover by themselves, nothing acknowledged is lost', async (t) => {
@@ -255,7 +209,7 @@ void describe('chorus cluster under failure', () => {
     const late = afterReady.filter((f) => f.sentAt > readyAt + 2000);
     assert.deepEqual(late, [], 'no failures 2 s after every node was ready again');
     assert.deepEqual(result.readViolations, []);
-    await checkAfterLoad(rooms, result, archive);
+    await checkAfterLoad(cluster, rooms, result, archive);
   });
 
   void test('while Redis is away, reads through nginx keep being served (nodes serve them from memory)', async () => {
@@ -353,8 +307,7 @@ void describe('chorus cluster under failure', () => {
     // A replacement slow to start (frozen here, deterministically) while SIGTERM arrives: the cluster
     // must still stop it rather than leave it behind.
     process.kill(replacement.pid, 'SIGSTOP');
-    stoppedByTest = true;
-    const report = await cluster.stop();
+    const report = await lifecycle.stopInTest();
     assert.equal(report.exitCode, 0);
     assert.ok(
       report.pidsChecked.includes(replacement.pid),

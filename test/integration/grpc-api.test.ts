@@ -8,9 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import type { Stubs } from '../../src/api/grpc/client.ts';
 import type * as pb from '../../src/api/grpc/generated/chorus/v1/index.ts';
 import type * as health from '../../src/api/grpc/generated/grpc/health/v1/index.ts';
-import { call, eventually, md, rejectsWith, soon, watch } from '../helpers/grpc-calls.ts';
+import { call, md, rejectsWith, soon, watch } from '../helpers/grpc-calls.ts';
 import { startGrpcNode, type GrpcNode } from '../helpers/grpc-node.ts';
 import { callDescribed, describe as reflect, listServices } from '../helpers/grpc-reflection.ts';
+import { until } from '../helpers/until.ts';
 
 let node: GrpcNode;
 let s: Stubs;
@@ -418,18 +419,18 @@ void describe('Watch', () => {
   void it('starts with the whole room, then one message per version for REST writes', async () => {
     const { roomId, member, memberId, host } = await freshRoom();
     const watcher = watch(s, { roomId }, md(member));
-    const reset = await eventually(() => watcher.messages[0], 'the first message');
+    const reset = await until('the first message', () => watcher.messages[0]);
     assert.equal(reset.kind, 'reset');
     assert.equal(reset.reset?.me?.name, 'Mo', 'the watcher’s token makes it the viewer');
     // A watch with a token makes its member present: the node reports that as a command of its own
     // (issue 20), which takes a version. Wait for it to land, so that the writes below are the only
     // changes after \`start\`.
-    const presentAt = await eventually(() => {
+    const presentAt = await until('the watcher counted present', () => {
       if (reset.reset?.present.some((m) => m.memberId === memberId) === true) return reset.version;
       return watcher.messages.find((m) =>
         m.change?.events.some((e) => e.presenceChanged?.present.includes(memberId) === true),
       )?.version;
-    }, 'the watcher counted present');
+    });
     await watcher.reach(presentAt);
     const start = Math.max(...watcher.messages.map((m) => m.version));
 
@@ -456,7 +457,7 @@ void describe('Watch', () => {
   void it('resumed from the last version it saw, it misses nothing and repeats nothing', async () => {
     const { roomId, member, host } = await freshRoom();
     const first = watch(s, { roomId });
-    await eventually(() => first.messages[0], 'the reset');
+    await until('the reset', () => first.messages[0]);
     const from = first.messages[0]!.version;
     for (let i = 0; i < 5; i++) await addTrack(member, { roomId, track: ownTrack(70 + i) });
     await first.reach(from + 5);

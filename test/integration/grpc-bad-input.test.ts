@@ -13,7 +13,6 @@ import type * as health from '../../src/api/grpc/generated/grpc/health/v1/index.
 import { prng } from '../../src/prng.ts';
 import {
   call,
-  eventually,
   md,
   rawCall,
   rawClient,
@@ -24,6 +23,7 @@ import {
 } from '../helpers/grpc-calls.ts';
 import { startGrpcNode, type GrpcNode } from '../helpers/grpc-node.ts';
 import { listServices } from '../helpers/grpc-reflection.ts';
+import { until } from '../helpers/until.ts';
 
 let node: GrpcNode;
 let roomId: string;
@@ -242,9 +242,8 @@ void describe('graceful stop', () => {
       healthWatch.on('error', () => resolve());
     });
     const roomWatch = watch(node.stubs, { roomId });
-    await eventually(
-      () => (statuses.length > 0 && roomWatch.messages.length > 0 ? true : undefined),
-      'both streams',
+    await until('both streams', () =>
+      statuses.length > 0 && roomWatch.messages.length > 0 ? true : undefined,
     );
 
     node.terminate();

@@ -12,8 +12,9 @@ import type { ChorusClient } from '../../src/cli/api-client.ts';
 import { GrpcClient } from '../../src/cli/grpc-client.ts';
 import { RestClient } from '../../src/cli/rest-client.ts';
 import type { ChorusError } from '../../src/domain/index.ts';
-import { eventually } from '../helpers/grpc-calls.ts';
+
 import { CHORUS_MAIN, REPO_ROOT, startGrpcNode, type GrpcNode } from '../helpers/grpc-node.ts';
+import { until } from '../helpers/until.ts';
 
 let node: GrpcNode;
 let home: string;
@@ -238,13 +239,11 @@ void describe('chorus --transport grpc', () => {
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
-      await eventually(
-        () => (stdout.includes('"event":"reset"') ? true : undefined),
-        'the reset line',
-        30_000,
-      );
+      await until('the reset line', () => (stdout.includes('"event":"reset"') ? true : undefined), {
+        timeoutMs: 30_000,
+      });
       await host.withToken(created.token).add('cli-watch', { trackId: 'demo:0005' });
-      await eventually(() => (stdout.includes('"type":"entryAdded"') ? true : undefined), 'the change line');
+      await until('the change line', () => (stdout.includes('"type":"entryAdded"') ? true : undefined));
       const lines = stdout
         .trim()
         .split('\n')

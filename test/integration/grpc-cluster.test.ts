@@ -29,23 +29,21 @@ import {
   assertAcknowledgedWritesKept,
   assertNodesAgree,
   call,
-  loadResult,
-  newLoadLedger,
   percentile,
   replayFromRedis,
-  rng,
   roomPath,
+  runMixedLoad,
   startCluster,
   summarise,
   type ClusterNode,
+  type LoadAnswer,
+  type LoadClient,
   type LoadResult,
   type LoadRoom,
   type LogArchive,
-  type OpKind,
   type ReplayedRoom,
   type RunningLoad,
   type StartedCluster,
-  type VoteTrack,
 } from '../helpers/cluster.ts';
 import { until } from '../helpers/until.ts';
 
@@ -186,178 +184,88 @@ interface GrpcLoadOptions {
   readonly shouldStop?: () => boolean;
 }
 
+/** A gRPC outcome in the load's terms: ok acknowledged, REFUSALS refused, anything else failed. */
+function grpcAnswer(outcome: Outcome<{ version: number }>): LoadAnswer {
+  if (outcome.ok) {
+    return {
+      kind: 'ok',
+      ms: outcome.ms,
+      version: outcome.value.version,
+      entryId: (outcome.value as Partial<pb.AddTrackResponse__Output>).entry?.entryId,
+      body: outcome.value,
+    };
+  }
+  const { err } = outcome;
+  if (REFUSALS.has(err.code)) {
+    return {
+      kind: 'refused',
+      ms: outcome.ms,
+      label: `${status[err.code]} ${trailerCode(err)}`,
+      notFound: err.code === status.NOT_FOUND,
+    };
+  }
+  return {
+    kind: 'failed',
+    ms: outcome.ms,
+    status: err.code,
+    code: status[err.code],
+    detail: `${err.details} (trailer ${trailerCode(err)})`,
+  };
+}
+
+/** Client c of the load over gRPC, on a channel of its own. */
+function grpcLoadClient(address: string, c: number): LoadClient {
+  const stubs = connect(address, OWN_CONNECTION);
+  const read = (roomId: string, token: string, min: number): Promise<Outcome<pb.Room__Output>> =>
+    attempt<pb.Room__Output>((done) =>
+      stubs.rooms.GetRoom({ roomId, minVersion: min, limit: 50 }, md(token), soon(), done),
+    );
+  return {
+    add: async (room, me, key, track) =>
+      grpcAnswer(
+        await attempt<pb.AddTrackResponse__Output>((done) =>
+          stubs.queue.AddTrack({ roomId: room.id, track }, md(me.token, key), soon(), done),
+        ),
+      ),
+    vote: async (room, me, key, entryId, value) => {
+      const direction =
+        value === 1 ? 'VOTE_DIRECTION_UP' : value === -1 ? 'VOTE_DIRECTION_DOWN' : 'VOTE_DIRECTION_WITHDRAW';
+      return grpcAnswer(
+        await attempt<pb.VoteResponse__Output>((done) =>
+          stubs.queue.Vote({ roomId: room.id, entryId, direction }, md(me.token, key), soon(), done),
+        ),
+      );
+    },
+    remove: async (room, me, key, entryId) => {
+      const outcome = await attempt<pb.RemoveEntryResponse__Output>((done) =>
+        stubs.queue.RemoveEntry({ roomId: room.id, entryId }, md(me.token, key), soon(), done),
+      );
+      if (outcome.ok) assert.equal(outcome.value.entryId, entryId);
+      return grpcAnswer(outcome);
+    },
+    readInstead: async (room, me) => grpcAnswer(await read(room.id, me.token, 0)),
+    read: async (room, me, min, violations) => {
+      const r = await read(room.id, me.token, min);
+      if (r.ok) {
+        if (!(r.value.version >= min))
+          violations.push(`client ${c} read ${room.id} at version ${r.value.version} after seeing ${min}`);
+        if (r.value.me?.memberId !== me.memberId)
+          violations.push(`client ${c} read ${room.id} as ${r.value.me?.memberId ?? 'nobody'}`);
+      }
+      return grpcAnswer(r);
+    },
+    close: () => stubs.close(),
+  };
+}
+
 /**
- * The REST helper's mixed load over gRPC (adds 30%, votes 30%, withdrawals 10%, removes of the
- * client's own entries 8%, reads 22%), each client on its own channel, each write with an
- * idempotency key; reads pass the client's last seen version as min_version. Its result has the
- * REST load's shape, so the same checks apply.
+ * The REST helper's mixed load (runMixedLoad, cluster-load.ts) over gRPC, each client on its own
+ * channel; reads pass the client's last seen version as min_version and must answer as the client.
+ * Its result has the REST load's shape, so the same checks apply.
  */
 function startGrpcLoad(o: GrpcLoadOptions): RunningLoad {
-  const random = rng(o.seed);
-  const pick = <T>(items: readonly T[]): T | undefined =>
-    items.length === 0 ? undefined : items[Math.floor(random() * items.length)];
-  const ledger = newLoadLedger(o.rooms);
-  const { counts, refusals, failures, adds, removes, votes, removeKeysSent, ackedKeys } = ledger;
-  const { maxVersion, readViolations, latenciesMs, known } = ledger;
-  let issued = 0;
-  let answered = 0;
-  const started = Date.now();
-
-  const client = async (c: number): Promise<void> => {
-    const stubs = connect(o.address, OWN_CONNECTION);
-    try {
-      const lastVersion = new Map<string, number>();
-      const own = new Map<string, string[]>(o.rooms.map((r) => [r.id, []]));
-      const myVotes = new Map<string, Set<string>>(o.rooms.map((r) => [r.id, new Set()]));
-      while (issued < o.operations && !(o.shouldStop?.() ?? false)) {
-        issued++;
-        const room = o.rooms[Math.floor(random() * o.rooms.length)]!;
-        const roomId = room.id;
-        const me = room.members[c]!;
-        const x = random();
-        const kind: OpKind =
-          x < 0.3 ? 'add' : x < 0.6 ? 'vote' : x < 0.7 ? 'withdraw' : x < 0.78 ? 'remove' : 'read';
-        const key = randomUUID();
-        const meta = md(me.token, key);
-        const sentAt = Date.now();
-        let target: string | undefined;
-        let track: VoteTrack | null = null;
-        let voteValue: 1 | -1 | 0 = 0;
-        const read = (min: number): Promise<Outcome<pb.Room__Output>> =>
-          attempt<pb.Room__Output>((done) =>
-            stubs.rooms.GetRoom({ roomId, minVersion: min, limit: 50 }, md(me.token), soon(), done),
-          );
-        let outcome: Outcome<{ version: number }>;
-        let effective: OpKind = kind;
-        if (kind === 'add') {
-          const durationMs = 60_000 + Math.floor(random() * 240_000);
-          const pbTrack: pb.Track = {
-            trackId: `t-${key}`,
-            title: `Song ${key.slice(0, 6)}`,
-            artist: `Client ${c}`,
-            album: 'Load',
-            durationMs,
-          };
-          outcome = await attempt<pb.AddTrackResponse__Output>((done) =>
-            stubs.queue.AddTrack({ roomId, track: pbTrack }, meta, soon(), done),
-          );
-        } else if (kind === 'vote' || kind === 'withdraw') {
-          const mine = [...myVotes.get(roomId)!];
-          target = kind === 'withdraw' && mine.length > 0 ? pick(mine) : pick(known.get(roomId)!);
-          if (target === undefined) {
-            effective = 'read';
-            outcome = await read(0);
-          } else {
-            voteValue = kind === 'withdraw' ? 0 : random() < 0.6 ? 1 : -1;
-            const vk = `${roomId}|${me.memberId}|${target}`;
-            track = votes.get(vk) ?? {
-              roomId,
-              memberId: me.memberId,
-              entryId: target,
-              acked: null,
-              ackedKey: null,
-              uncertain: [],
-            };
-            votes.set(vk, track);
-            const direction =
-              voteValue === 1
-                ? 'VOTE_DIRECTION_UP'
-                : voteValue === -1
-                  ? 'VOTE_DIRECTION_DOWN'
-                  : 'VOTE_DIRECTION_WITHDRAW';
-            const entryId = target;
-            outcome = await attempt<pb.VoteResponse__Output>((done) =>
-              stubs.queue.Vote({ roomId, entryId, direction }, meta, soon(), done),
-            );
-          }
-        } else if (kind === 'remove') {
-          target = pick(own.get(roomId)!);
-          if (target === undefined) {
-            effective = 'read';
-            outcome = await read(0);
-          } else {
-            removeKeysSent.add(key);
-            const entryId = target;
-            outcome = await attempt<pb.RemoveEntryResponse__Output>((done) =>
-              stubs.queue.RemoveEntry({ roomId, entryId }, meta, soon(), done),
-            );
-          }
-        } else {
-          const min = lastVersion.get(roomId) ?? 0;
-          const r = await read(min);
-          if (r.ok) {
-            if (!(r.value.version >= min))
-              readViolations.push(
-                `client ${c} read ${roomId} at version ${r.value.version} after seeing ${min}`,
-              );
-            if (r.value.me?.memberId !== me.memberId)
-              readViolations.push(`client ${c} read ${roomId} as ${r.value.me?.memberId ?? 'nobody'}`);
-          }
-          outcome = r;
-        }
-
-        answered++;
-        latenciesMs.push(outcome.ms);
-        if (outcome.ok) {
-          counts[effective].ok++;
-          const version = outcome.value.version;
-          maxVersion.set(roomId, Math.max(maxVersion.get(roomId) ?? 0, version));
-          lastVersion.set(roomId, Math.max(lastVersion.get(roomId) ?? 0, version));
-          if (effective !== 'read') ackedKeys.add(key);
-          if (effective === 'add') {
-            const entryId = (outcome.value as pb.AddTrackResponse__Output).entry?.entryId;
-            assert.ok(entryId, `an add answered without its entry: ${JSON.stringify(outcome.value)}`);
-            adds.push({ roomId, entryId, memberId: me.memberId, key, version });
-            known.get(roomId)!.push(entryId);
-            own.get(roomId)!.push(entryId);
-          } else if (effective === 'remove') {
-            assert.equal((outcome.value as pb.RemoveEntryResponse__Output).entryId, target);
-            removes.push({ roomId, entryId: target!, key });
-            const k = known.get(roomId)!;
-            if (k.includes(target!)) k.splice(k.indexOf(target!), 1);
-            const mine = own.get(roomId)!;
-            mine.splice(mine.indexOf(target!), 1);
-          } else if (track) {
-            track.acked = voteValue;
-            track.ackedKey = key;
-            track.uncertain = [];
-            if (voteValue === 0) myVotes.get(roomId)!.delete(target!);
-            else myVotes.get(roomId)!.add(target!);
-          }
-        } else if (REFUSALS.has(outcome.err.code)) {
-          counts[effective].refused++;
-          const label = `${effective} ${status[outcome.err.code]} ${trailerCode(outcome.err)}`;
-          refusals[label] = (refusals[label] ?? 0) + 1;
-          if (outcome.err.code === status.NOT_FOUND && target !== undefined) {
-            myVotes.get(roomId)!.delete(target);
-            if (effective === 'remove') {
-              const mine = own.get(roomId)!;
-              mine.splice(mine.indexOf(target), 1);
-            }
-          }
-        } else {
-          counts[effective].failed++;
-          failures.push({
-            kind: effective,
-            status: outcome.err.code,
-            code: status[outcome.err.code],
-            sentAt,
-            doneAt: Date.now(),
-            detail: `${outcome.err.details} (trailer ${trailerCode(outcome.err)})`,
-          });
-          if (track) track.uncertain.push(voteValue);
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      }
-    } finally {
-      stubs.close();
-    }
-  };
-
-  const done = Promise.all(Array.from({ length: o.clients }, (_, c) => client(c))).then(() =>
-    loadResult(ledger, answered, started),
-  );
-  return { completed: () => answered, failed: () => failures.length, done };
+  const { address, ...load } = o;
+  return runMixedLoad(load, (c) => grpcLoadClient(address, c));
 }
 
 // ---- Checks after a load -----------------------------------------------------------------------------

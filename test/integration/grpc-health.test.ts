@@ -13,7 +13,8 @@ import { createMetrics } from '../../src/node/metrics.ts';
 import { RoomService } from '../../src/node/service.ts';
 import { TokenSigner } from '../../src/node/tokens.ts';
 import type { Store } from '../../src/store/types.ts';
-import { call, eventually, md, rejectsWith, soon } from '../helpers/grpc-calls.ts';
+import { call, md, rejectsWith, soon } from '../helpers/grpc-calls.ts';
+import { until } from '../helpers/until.ts';
 
 let ready = true;
 const unavailable = (): Promise<never> => Promise.reject(new ChorusError('UNAVAILABLE', 'the store is down'));
@@ -73,12 +74,12 @@ void it('health is NOT_SERVING while the store is not ready, and SERVING again a
   const ended = new Promise<number>((resolve) =>
     watchAll.on('error', (err: { code: number }) => resolve(err.code)),
   );
-  await eventually(() => (statuses.length === 1 ? true : undefined), 'the first status');
+  await until('the first status', () => (statuses.length === 1 ? true : undefined));
 
   ready = false;
   assert.equal((await check('')).status, 'NOT_SERVING');
   assert.equal((await check('chorus.v1.QueueService')).status, 'NOT_SERVING');
-  await eventually(() => (statuses.length === 2 ? true : undefined), 'the NOT_SERVING change');
+  await until('the NOT_SERVING change', () => (statuses.length === 2 ? true : undefined));
   // Calls are refused the way the store refuses them: UNAVAILABLE, retryable.
   await rejectsWith(
     call((done) => stubs.rooms.GetRoom({ roomId: 'any-room' }, md(), soon(), done)),
@@ -87,7 +88,7 @@ void it('health is NOT_SERVING while the store is not ready, and SERVING again a
 
   ready = true;
   assert.equal((await check('')).status, 'SERVING');
-  await eventually(() => (statuses.length === 3 ? true : undefined), 'the SERVING change');
+  await until('the SERVING change', () => (statuses.length === 3 ? true : undefined));
   assert.deepEqual(statuses, ['SERVING', 'NOT_SERVING', 'SERVING']);
 
   // The legacy service is off here, so health does not know it.
@@ -150,8 +151,7 @@ void it('counts unary calls by method and status code, and server streams while 
   assert.equal(await streamsOpen(healthWatch), before + 1);
   stream.cancel();
   assert.equal(await ended, status.CANCELLED);
-  await eventually(
-    async () => ((await streamsOpen(healthWatch)) === before ? true : undefined),
-    'the cancelled stream to be counted as closed',
+  await until('the cancelled stream to be counted as closed', async () =>
+    (await streamsOpen(healthWatch)) === before ? true : undefined,
   );
 });

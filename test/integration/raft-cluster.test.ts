@@ -4,12 +4,12 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { cleanupChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
-import { freePort } from '../../src/cluster/ports.ts';
+import { cleanupChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
+import { groupProcesses, type GroupProcessOptions } from '../helpers/group-processes.ts';
+import { Http, type HttpResponse } from '../helpers/http.ts';
+import { until } from '../helpers/until.ts';
 
 after(cleanupChorus);
-
-const SECRET = 'raft-cluster-test-secret-0123456789';
 
 interface Cluster {
   readonly store: string;
@@ -28,48 +28,26 @@ async function status(node: ChorusProcess): Promise<Cluster | null> {
   }
 }
 
-async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The leader every live node names, once they all agree and it says it leads. */
 async function agreedLeader(nodes: readonly ChorusProcess[]): Promise<{ id: string; term: number }> {
-  return poll('one leader named by every node', async () => {
-    const all = await Promise.all(nodes.map(status));
-    if (all.some((s) => s === null)) return undefined;
-    const ids = new Set(all.map((s) => s!.leaderId));
-    const [id] = ids;
-    if (ids.size !== 1 || !id) return undefined;
-    const leader = all.find((s) => s!.nodeId === id);
-    return leader?.role === 'leader' ? { id, term: leader.details.term } : undefined;
-  });
+  return until(
+    'one leader named by every node',
+    async () => {
+      const all = await Promise.all(nodes.map(status));
+      if (all.some((s) => s === null)) return undefined;
+      const ids = new Set(all.map((s) => s!.leaderId));
+      const [id] = ids;
+      if (ids.size !== 1 || !id) return undefined;
+      const leader = all.find((s) => s!.nodeId === id);
+      return leader?.role === 'leader' ? { id, term: leader.details.term } : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
 }
 
-/** A POST's status and JSON body (the body as text when it is not JSON). */
-async function post(
-  node: ChorusProcess,
-  path: string,
-  body: object,
-): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${node.restUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) };
-  } catch {
-    return { status: res.status, body: text };
-  }
-}
+/** A POST's status and JSON body (the shared client's, test/helpers/http.ts). */
+const post = (node: ChorusProcess, path: string, body: object): Promise<HttpResponse> =>
+  new Http(node.restUrl).post(path, body, { timeoutMs: 10_000 });
 
 /** Every node answers the room at `version` or later (each applied the write). */
 async function seenEverywhere(nodes: readonly ChorusProcess[], room: string, version: number): Promise<void> {
@@ -84,27 +62,18 @@ async function seenEverywhere(nodes: readonly ChorusProcess[], room: string, ver
   }
 }
 
+/** A Raft group of n node processes (test/helpers/group-processes.ts), every node started at once. */
 async function startGroup(
   n: number,
-  extra: readonly string[] = [],
-): Promise<{ nodes: ChorusProcess[]; ids: string[] }> {
-  const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
-  const ports: number[] = []; // one at a time: a port freed by one probe could be handed out again
-  for (const _ of ids) ports.push(await freePort());
-  const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[i]}`).join(',');
-  const nodes = await Promise.all(
-    ids.map((id, i) =>
-      startChorus({
-        grpcPort: ports[i]!,
-        startTimeoutMs: 120_000,
-        args: [
-          ...['--store', 'raft', '--node-id', id, '--peers', peers, '--secret', SECRET, '--no-legacy'],
-          ...extra,
-        ],
-      }),
-    ),
-  );
-  return { nodes, ids };
+  options: GroupProcessOptions = {},
+): Promise<{ nodes: ChorusProcess[]; ids: readonly string[] }> {
+  const group = await groupProcesses('raft', n, {
+    startTimeoutMs: 120_000,
+    ...options,
+    args: ['--no-legacy', ...(options.args ?? [])],
+  });
+  const nodes = await Promise.all(group.ids.map((_, i) => group.start(i)));
+  return { nodes, ids: group.ids };
 }
 
 void describe('raft: five chorus serve processes', () => {
@@ -117,8 +86,8 @@ void describe('raft: five chorus serve processes', () => {
     await t.test('a leader is elected', () => assert.ok(ids.includes(first.id)));
 
     // 2. Heartbeats keep it: no election for 5 s, every node names the same leader in the same term.
-    const until = Date.now() + 5_000;
-    while (Date.now() < until) {
+    const quietUntil = Date.now() + 5_000;
+    while (Date.now() < quietUntil) {
       for (const s of await Promise.all(nodes.map(status))) {
         assert.equal(s?.leaderId, first.id);
         assert.equal(s?.details.term, first.term);
@@ -147,10 +116,14 @@ void describe('raft: five chorus serve processes', () => {
     const second = await agreedLeader(rest);
     assert.notEqual(second.id, first.id);
     assert.ok(second.term > first.term);
-    const again = await poll('a write accepted after failover', async () => {
-      const res = await post(rest[0]!, '/v1/rooms/raft-five/members', { name: 'Cy' }).catch(() => null);
-      return res?.status === 201 ? (res.body as { room: { version: number } }).room : undefined;
-    });
+    const again = await until(
+      'a write accepted after failover',
+      async () => {
+        const res = await post(rest[0]!, '/v1/rooms/raft-five/members', { name: 'Cy' }).catch(() => null);
+        return res?.status === 201 ? (res.body as { room: { version: number } }).room : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
     await seenEverywhere(rest, 'raft-five', again.version);
     await Promise.all(rest.map((n) => n.stop()));
   });
@@ -159,7 +132,10 @@ void describe('raft: five chorus serve processes', () => {
 void describe('raft: SIGTERM of the leader under writes', () => {
   void test('it hands over: one election, no write needs more than one retry, none is lost', async () => {
     // Every join comes from 127.0.0.1: no per-address limit in the way.
-    const { nodes, ids } = await startGroup(3, ['--joins-per-address', '1000000', '--log-level', 'info']);
+    const { nodes, ids } = await startGroup(3, {
+      args: ['--joins-per-address', '1000000'],
+      logLevel: 'info',
+    });
     const first = await agreedLeader(nodes);
     const leader = nodes[ids.indexOf(first.id)]!;
     const followers = nodes.filter((n) => n !== leader);
@@ -199,7 +175,10 @@ void describe('raft: SIGTERM of the leader under writes', () => {
     };
     const writers = [0, 1, 2, 3].map((w) => writer(followers[w % 2]!, w));
     try {
-      await poll('writes before the stop', async () => (acked >= 20 ? true : undefined));
+      await until('writes before the stop', async () => (acked >= 20 ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
       assert.equal(await leader.stop(60_000), 0, 'the leader exits cleanly');
       // It heard its successor before it closed (its peer service stays up until then).
       assert.match(
@@ -207,7 +186,10 @@ void describe('raft: SIGTERM of the leader under writes', () => {
         /"handedOver":true[^\n]*raft leadership transfer on stop/,
       );
       const before = acked;
-      await poll('writes after the stop', async () => (acked >= before + 20 ? true : undefined));
+      await until('writes after the stop', async () => (acked >= before + 20 ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      });
     } finally {
       stopped = true;
       await Promise.all(writers);
@@ -218,11 +200,15 @@ void describe('raft: SIGTERM of the leader under writes', () => {
     assert.equal(second.term, first.term + 1, 'leadership moved in one election: the hand-over');
     // Every acknowledged join is on both survivors (joins with the same key count once).
     for (const node of followers) {
-      const view = await poll('every join applied', async () => {
-        const res = await fetch(`${node.restUrl}/v1/rooms/hand-over`);
-        const v = (await res.json()) as { memberCount: number };
-        return v.memberCount === 1 + acked ? v : undefined;
-      });
+      const view = await until(
+        'every join applied',
+        async () => {
+          const res = await fetch(`${node.restUrl}/v1/rooms/hand-over`);
+          const v = (await res.json()) as { memberCount: number };
+          return v.memberCount === 1 + acked ? v : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
       assert.equal(view.memberCount, 1 + acked);
     }
     await Promise.all(followers.map((n) => n.stop()));
@@ -231,18 +217,8 @@ void describe('raft: SIGTERM of the leader under writes', () => {
 
 void describe('raft: one node', () => {
   void test('loses no acknowledged write across SIGKILL', async () => {
-    const port = await freePort();
-    const args = [
-      '--store',
-      'raft',
-      '--node-id',
-      'solo',
-      '--peers',
-      `solo=127.0.0.1:${port}`,
-      '--secret',
-      SECRET,
-    ];
-    const node = await startChorus({ grpcPort: port, args, startTimeoutMs: 120_000 });
+    const group = await groupProcesses('raft', 1, { startTimeoutMs: 120_000 });
+    const node = await group.start(0);
     await agreedLeader([node]);
     const created = await post(node, '/v1/rooms', { roomId: 'solo', name: 'Solo', hostName: 'Ann' });
     assert.equal(created.status, 201);
@@ -253,8 +229,8 @@ void describe('raft: one node', () => {
       assert.equal(res.status, 201, JSON.stringify(res.body));
       last = Math.max(last, (res.body as { room: { version: number } }).room.version);
     }
-    await node.kill();
-    const again = await startChorus({ grpcPort: port, args, dataDir: node.dataDir, startTimeoutMs: 120_000 });
+    await group.kill(0);
+    const again = await group.start(0); // on its data dir and gRPC port
     await agreedLeader([again]);
     const res = await fetch(`${again.restUrl}/v1/rooms/solo?minVersion=${last}`);
     assert.equal(res.status, 200);

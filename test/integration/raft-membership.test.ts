@@ -12,8 +12,9 @@ import { freePort } from '../../src/cluster/ports.ts';
 import { SILENT_LOGGER } from '../../src/store/logger.ts';
 import { openRaftStore } from '../../src/store/raft/store.ts';
 import type { StoreTelemetry } from '../../src/store/telemetry.ts';
-import { GROUP_SECRET, serve, startRaftGroup, waitFor } from '../helpers/raft-group.ts';
+import { GROUP_SECRET, serve, startRaftGroup } from '../helpers/raft-group.ts';
 import { cmd, roomId } from '../helpers/store-envelopes.ts';
+import { until } from '../helpers/until.ts';
 
 void test('a node joining after compaction is sent a snapshot with the rooms and every address', async () => {
   const group = await startRaftGroup(3, { snapshotEvery: 5 });
@@ -27,7 +28,7 @@ void test('a node joining after compaction is sent a snapshot with the rooms and
   let server: Awaited<ReturnType<typeof serve>> | null = null;
   let joiner: Awaited<ReturnType<typeof openRaftStore>> | null = null;
   try {
-    const leader = await waitFor(() => group.leader(), 'a leader');
+    const leader = await until('a leader', () => group.leader());
     const room = roomId('snap');
     await leader.store.submit(cmd.createRoom(room, 'host'));
     for (let i = 0; i < 20; i++) await leader.store.submit(cmd.join(room, `m${i}`));
@@ -67,10 +68,10 @@ void test('a node joining after compaction is sent a snapshot with the rooms and
     for (let i = 0; i < 10; i++) await leader.store.submit(cmd.join(room, `later${i}`));
     await group.stop(n2);
     await group.restart(n2);
-    const status = await waitFor(() => {
+    const status = await until('n2 to find the leader again', () => {
       const s = n2.store.groupStatus();
       return s.leaderId !== null ? s : undefined;
-    }, 'n2 to find the leader again');
+    });
     assert.equal(status.members.find((m) => m.id === 'n4')?.address, address);
     assert.equal(status.members.find((m) => m.id === 'n4')?.role, 'learner');
   } finally {

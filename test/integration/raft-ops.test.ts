@@ -9,7 +9,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freePort } from '../../src/cluster/ports.ts';
-import { type Json } from '../helpers/http.ts';
+import { Http, type HttpResponse } from '../helpers/http.ts';
 import { cleanupChorus, runChorus, startChorus, type ChorusProcess } from '../helpers/chorus-process.ts';
 import { until } from '../helpers/until.ts';
 
@@ -34,20 +34,9 @@ async function getJson<T>(url: string): Promise<T | null> {
   }
 }
 
-async function post(base: string, route: string, body: object): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${base}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  try {
-    return { status: res.status, body: JSON.parse(text) };
-  } catch {
-    return { status: res.status, body: text };
-  }
-}
+/** A POST's status and JSON body (the shared client's, test/helpers/http.ts: 15 s deadline). */
+const post = (base: string, route: string, body: object): Promise<HttpResponse> =>
+  new Http(base).post(route, body);
 
 /** Every URL answers the room at `version` or later, with the same queue. */
 async function seenEverywhere(urls: readonly string[], room: string, version: number): Promise<string[]> {

@@ -5,13 +5,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rejectsWith, runStoreContract } from '../store-contract.ts';
 import { cmd, roomId } from '../helpers/store-envelopes.ts';
-import { startRaftGroup, waitFor } from '../helpers/raft-group.ts';
+import { startRaftGroup } from '../helpers/raft-group.ts';
+import { until } from '../helpers/until.ts';
 
 runStoreContract('raft (3 nodes, on a follower)', async () => {
   const group = await startRaftGroup(3);
-  const leader = await waitFor(() => group.leader(), 'a leader');
+  const leader = await until('a leader', () => group.leader());
   const follower = group.members.find((m) => m !== leader)!;
-  await waitFor(() => group.members.every((m) => m.store.health().ready), 'every node ready');
+  await until('every node ready', () => group.members.every((m) => m.store.health().ready));
   return { store: follower.store, cleanup: () => group.close() };
 });
 
@@ -19,7 +20,7 @@ void describe('raft store: a group of three', () => {
   void test('a write on any node is applied on every node, in one order', async () => {
     const group = await startRaftGroup(3);
     try {
-      await waitFor(() => group.leader(), 'a leader');
+      await until('a leader', () => group.leader());
       const room = roomId();
       const [a, b, c] = group.members;
       await a!.store.submit(cmd.createRoom(room, 'host'));
@@ -41,7 +42,7 @@ void describe('raft store: snapshots, restarts, reads and refusals', () => {
   void test('a follower that missed compacted entries catches up through InstallSnapshot, and restarts intact', async () => {
     const group = await startRaftGroup(3, { snapshotEvery: 10 });
     try {
-      const leader = await waitFor(() => group.leader(), 'a leader');
+      const leader = await until('a leader', () => group.leader());
       const [lagging, other] = group.members.filter((m) => m !== leader);
       await group.stop(lagging!);
       const room = roomId();
@@ -56,7 +57,7 @@ void describe('raft store: snapshots, restarts, reads and refusals', () => {
         await group.stop(m);
         await group.restart(m);
       }
-      await waitFor(() => group.leader(), 'a leader after the restarts');
+      await until('a leader after the restarts', () => group.leader());
       for (const m of group.members) assert.deepEqual(await m.store.read(room, version, 10_000), last.state);
     } finally {
       await group.close();
@@ -66,7 +67,7 @@ void describe('raft store: snapshots, restarts, reads and refusals', () => {
   void test('a linearizable read on a follower sees a write just acknowledged by another node', async () => {
     const group = await startRaftGroup(3);
     try {
-      const leader = await waitFor(() => group.leader(), 'a leader');
+      const leader = await until('a leader', () => group.leader());
       const follower = group.members.find((m) => m !== leader)!;
       const room = roomId();
       await follower.store.submit(cmd.createRoom(room, 'host'));
@@ -81,14 +82,14 @@ void describe('raft store: snapshots, restarts, reads and refusals', () => {
   void test('without a quorum, writes are refused UNAVAILABLE with the leader hint in details', async () => {
     const group = await startRaftGroup(3);
     try {
-      const leader = await waitFor(() => group.leader(), 'a leader');
+      const leader = await until('a leader', () => group.leader());
       const room = roomId();
       await leader.store.submit(cmd.createRoom(room, 'host'));
       const [a, b] = group.members.filter((m) => m !== leader);
       await group.stop(a!);
       await group.stop(b!);
       // Check-quorum: the lone leader steps down; then no leader is known.
-      await waitFor(() => leader.store.groupStatus().leaderId === null, 'the leader to step down');
+      await until('the leader to step down', () => leader.store.groupStatus().leaderId === null);
       const err = await rejectsWith(leader.store.submit(cmd.join(room, 'nobody')), 'UNAVAILABLE');
       assert.ok(err.details !== undefined && 'leader' in err.details && 'leaderAddress' in err.details);
       assert.equal(leader.store.health().ready, false);

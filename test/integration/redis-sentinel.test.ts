@@ -13,32 +13,11 @@ import { resolveRedisOptions } from '../../src/store/redis/options.ts';
 import { startRedis, startSentinel, type RedisServer, type SentinelServer } from '../helpers/redis-server.ts';
 import { cmd, OPEN_SETTINGS, roomId } from '../helpers/store-envelopes.ts';
 import { accepted } from '../store-contract.ts';
+import { until } from '../helpers/until.ts';
 
 const MASTER = 'chorus-master';
 const PREFIX = 'sentinel:';
 const quiet = { info: () => undefined, warn: () => undefined };
-
-/** Polls check() until it returns a value other than undefined, or fails after timeoutMs. */
-async function eventually<T>(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last error: ${String(last)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** A short-lived client that runs one command and disconnects. */
 async function ask(port: number, ...args: string[]): Promise<unknown> {
@@ -147,19 +126,27 @@ void describe('redis store through Redis Sentinel (real master, replica and sent
   before(async () => {
     master = await startRedis({ appendonly: true });
     replica = await startRedis({ appendonly: true, args: ['--replicaof', '127.0.0.1', String(master.port)] });
-    await eventually('the replica to sync with the master', 10_000, async () => {
-      const info = String(await ask(replica.port, 'INFO', 'replication'));
-      return info.includes('master_link_status:up') ? true : undefined;
-    });
+    await until(
+      'the replica to sync with the master',
+      async () => {
+        const info = String(await ask(replica.port, 'INFO', 'replication'));
+        return info.includes('master_link_status:up') ? true : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
     // Started after the replica, so the sentinel's first INFO of the master already lists it
     // (otherwise it learns of replicas only on its 10-second INFO period).
     sentinel = await startSentinel({ masterName: MASTER, masterPort: master.port });
-    await eventually('the sentinel to know the replica', 15_000, async () => {
-      const replicas = (await ask(sentinel.port, 'SENTINEL', 'REPLICAS', MASTER)) as string[][];
-      return replicas.some((r) => r.includes(String(replica.port)) && r[r.indexOf('flags') + 1] === 'slave')
-        ? true
-        : undefined;
-    });
+    await until(
+      'the sentinel to know the replica',
+      async () => {
+        const replicas = (await ask(sentinel.port, 'SENTINEL', 'REPLICAS', MASTER)) as string[][];
+        return replicas.some((r) => r.includes(String(replica.port)) && r[r.indexOf('flags') + 1] === 'slave')
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     url = `redis-sentinel://127.0.0.1:${sentinel.port}/${MASTER}`;
   });
 
@@ -196,39 +183,53 @@ void describe('redis store through Redis Sentinel (real master, replica and sent
     assert.equal(await ask(master.port, 'WAIT', '1', '5000'), 1);
 
     await master.halt({ signal: 'SIGKILL' });
-    const newMasterPort = await eventually('the sentinel to promote the replica', 30_000, async () => {
-      const addr = (await ask(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER)) as string[];
-      return addr[1] === String(replica.port) ? Number(addr[1]) : undefined;
-    });
+    const newMasterPort = await until(
+      'the sentinel to promote the replica',
+      async () => {
+        const addr = (await ask(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER)) as string[];
+        return addr[1] === String(replica.port) ? Number(addr[1]) : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
     assert.equal(newMasterPort, replica.port);
 
     // Writes fail (UNAVAILABLE) until the store has reconnected to the new master, then succeed;
     // nothing here restarts or reopens the stores. Retried with the same commandId, so an attempt
     // that reached Redis but lost its reply is not applied twice.
     const addE3 = cmd.addTrack(room, 'host', 'e3');
-    const outcome = await eventually('a write accepted after the failover', 30_000, async () => {
-      const out = await a.submit(addE3);
-      assert.ok(out.result.ok, JSON.stringify(out.result));
-      return out;
-    });
+    const outcome = await until(
+      'a write accepted after the failover',
+      async () => {
+        const out = await a.submit(addE3);
+        assert.ok(out.result.ok, JSON.stringify(out.result));
+        return out;
+      },
+      { timeoutMs: 30_000 },
+    );
     const afterVersion = outcome.state!.version;
     assert.equal(afterVersion, version + 1, 'the writes acknowledged before the failover were kept');
     await accepted(b, cmd.vote(room, 'm1', 'e3', 1));
 
-    const final = await eventually('both stores to converge after the failover', 15_000, async () => {
-      const [fa, fb] = await Promise.all([
-        a.read(room, afterVersion + 1, 1000),
-        b.read(room, afterVersion + 1, 1000),
-      ]);
-      return fa?.version === afterVersion + 1 && fb?.version === afterVersion + 1
-        ? ([fa, fb] as const)
-        : undefined;
-    });
+    const final = await until(
+      'both stores to converge after the failover',
+      async () => {
+        const [fa, fb] = await Promise.all([
+          a.read(room, afterVersion + 1, 1000),
+          b.read(room, afterVersion + 1, 1000),
+        ]);
+        return fa?.version === afterVersion + 1 && fb?.version === afterVersion + 1
+          ? ([fa, fb] as const)
+          : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
     assert.deepEqual(final[0], final[1]);
     assert.deepEqual(final[0].queue.map((e) => e.entryId).sort(), ['e1', 'e2', 'e3']);
     assert.equal(await ask(replica.port, 'XLEN', roomKeys(PREFIX, room).log), afterVersion + 1);
-    await eventually('both stores to report healthy', 10_000, async () =>
-      a.health().ready && b.health().ready ? true : undefined,
+    await until(
+      'both stores to report healthy',
+      async () => (a.health().ready && b.health().ready ? true : undefined),
+      { timeoutMs: 10_000 },
     );
   });
 

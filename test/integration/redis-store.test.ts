@@ -715,15 +715,6 @@ void describe('redis store: Redis restarts under load', () => {
 });
 
 void describe('redis store: Redis comes back with less than the nodes applied', () => {
-  /** Polls an asynchronous probe until it holds. */
-  async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   const trackIds = (state: RoomState | null): string[] =>
     (state?.queue ?? []).map((e) => e.track.trackId).sort();
 
@@ -780,10 +771,10 @@ void describe('redis store: Redis comes back with less than the nodes applied', 
       await restoreBackup();
 
       // Without any write, both nodes go back to what Redis holds once they reconnect.
-      await eventually(
+      await until(
+        'both nodes to follow the restored log',
         async () =>
           (await a.read(room))?.version === saved.version && (await b.read(room))?.version === saved.version,
-        'both nodes to follow the restored log',
       );
       assert.deepEqual(await a.read(room), saved);
       assert.deepEqual(await b.read(room), saved);

@@ -10,6 +10,7 @@ import { ApiError, type Api, type VoteAnswer } from '../src/api.ts';
 import { ServerClock } from '../src/clock.ts';
 import { forgetIdentity, loadIdentity, saveIdentity } from '../src/identity.ts';
 import { RoomSession } from '../src/session.ts';
+import { until } from '../../test/helpers/until.ts';
 
 // ---- Browser stand-ins ---------------------------------------------------------------------------
 
@@ -133,14 +134,6 @@ const change = (version: number, ...bodies: RoomEventBody[]) => ({
 });
 
 const order = (s: RoomSession): string[] => s.getState().room!.queue.map((e) => e.entryId);
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  assert.fail(`never happened: ${what}`);
-}
 
 async function started(server: { room: RoomView }, vote?: () => Promise<VoteAnswer>) {
   saveIdentity('r1', { memberId: ME, token: 'tok', name: 'Me', version: 3 });

@@ -8,17 +8,9 @@ import { Registry } from 'prom-client';
 import type { Command } from '../../../src/domain/index.ts';
 import { presenceTelemetry } from '../../../src/node/metrics.ts';
 import { PresenceTracker } from '../../../src/node/presence.ts';
+import { until } from '../../helpers/until.ts';
 
 type Report = Extract<Command, { type: 'presence' }>;
-
-/** Polls until `check` holds, or fails at the deadline (generous: a loaded machine is slow). */
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A metric's value as scraped (the sample with `labels`, or the only one). */
 async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
@@ -58,7 +50,7 @@ void test('members and streams count what this node holds; commands count as app
     tracker.connect('two', 'c');
     assert.equal(await value(registry, 'chorus_presence_members'), 3);
     assert.equal(await value(registry, 'chorus_presence_streams'), 4);
-    await eventually(async () => sent.length === 2, 'a report per room');
+    await until('a report per room', async () => sent.length === 2);
     assert.equal(await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' }), 2);
     assert.equal(await value(registry, 'chorus_presence_commands_total', { outcome: 'failed' }), 0);
 
@@ -66,13 +58,13 @@ void test('members and streams count what this node holds; commands count as app
     b(); // b is within the grace: still present, no stream
     assert.equal(await value(registry, 'chorus_presence_streams'), 2);
     assert.equal(await value(registry, 'chorus_presence_members'), 3);
-    await eventually(
-      async () => (await value(registry, 'chorus_presence_members')) === 2,
+    await until(
       'b gone after the grace',
+      async () => (await value(registry, 'chorus_presence_members')) === 2,
     );
-    await eventually(
-      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' })) === 3,
+    await until(
       "b's departure reported",
+      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' })) === 3,
     );
     assert.equal(await value(registry, 'chorus_presence_lease_renewals_total'), 0, 'no lease was due');
     assert.equal(await value(registry, 'chorus_presence_leases_expired_total'), 0);
@@ -86,9 +78,9 @@ void test('lease renewals are counted while members stay', async () => {
   const { registry, tracker, sent } = setup({ leaseMs: 90 });
   try {
     tracker.connect('one', 'a');
-    await eventually(
-      async () => (await value(registry, 'chorus_presence_lease_renewals_total')) >= 2,
+    await until(
       'two renewals',
+      async () => (await value(registry, 'chorus_presence_lease_renewals_total')) >= 2,
     );
     const renewalsSent = sent.filter((r) => r.arrive.length === 0 && r.depart.length === 0).length;
     assert.ok(renewalsSent >= (await value(registry, 'chorus_presence_lease_renewals_total')));
@@ -103,22 +95,22 @@ void test('failed reports are counted; a report applied after the lease ran out 
   const { registry, tracker } = setup({ fail: () => failing, now: () => now });
   try {
     tracker.connect('one', 'a');
-    await eventually(
-      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' })) === 1,
+    await until(
       'the first report',
+      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' })) === 1,
     );
     failing = true;
     tracker.connect('one', 'b');
-    await eventually(
-      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'failed' })) >= 1,
+    await until(
       'a failed report',
+      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'failed' })) >= 1,
     );
     // The store answers again only after the lease (60 s) has run out: the retry lapses.
     now += 61_000;
     failing = false;
-    await eventually(
-      async () => (await value(registry, 'chorus_presence_leases_expired_total')) === 1,
+    await until(
       'the lapse counted',
+      async () => (await value(registry, 'chorus_presence_leases_expired_total')) === 1,
     );
     assert.equal(await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' }), 2);
   } finally {
@@ -131,15 +123,15 @@ void test('a report applied within the lease is no lapse', async () => {
   const { registry, tracker } = setup({ now: () => now });
   try {
     tracker.connect('one', 'a');
-    await eventually(
-      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' })) === 1,
+    await until(
       'the first report',
+      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' })) === 1,
     );
     now += 59_000;
     tracker.connect('one', 'b');
-    await eventually(
-      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' })) === 2,
+    await until(
       'the second report',
+      async () => (await value(registry, 'chorus_presence_commands_total', { outcome: 'applied' })) === 2,
     );
     assert.equal(await value(registry, 'chorus_presence_leases_expired_total'), 0);
   } finally {

@@ -5,17 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Command } from '../../../src/domain/index.ts';
 import { PresenceTracker } from '../../../src/node/presence.ts';
+import { until } from '../../helpers/until.ts';
 
 type Report = Extract<Command, { type: 'presence' }>;
-
-/** Polls until `check` holds, or fails at the deadline. */
-async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** What the room would hold from this node after the reports sent so far (in order). */
 function held(reports: readonly Report[]): string[] {
@@ -50,7 +42,7 @@ void test('many arrivals at once go in one reset command; a reconnect within the
   try {
     const leave = ['a', 'b', 'c', 'd'].map((m) => t.connect('room', m));
     const second = t.connect('room', 'a'); // a second tab
-    await eventually(() => sent.length === 1, 'one report');
+    await until('one report', () => sent.length === 1, { timeoutMs: 5_000 });
     assert.equal(sent[0]!.reset, true, 'the first report after a start is a reset');
     assert.deepEqual([...sent[0]!.arrive].sort(), ['a', 'b', 'c', 'd']);
     leave[0]!();
@@ -61,7 +53,7 @@ void test('many arrivals at once go in one reset command; a reconnect within the
     assert.equal(sent.length, 1, 'nothing to report');
     again();
     leave[1]!();
-    await eventually(() => held(sent).join() === 'c,d', 'a and b depart after the grace');
+    await until('a and b depart after the grace', () => held(sent).join() === 'c,d', { timeoutMs: 5_000 });
     assert.ok(sent.every((r) => r.node === 'n1' && r.leaseMs === 60_000));
   } finally {
     t.stop();
@@ -76,7 +68,7 @@ void test('a failed report is followed by a reset carrying everyone here', async
     t.connect('room', 'b');
     await new Promise((r) => setTimeout(r, 60));
     failing = false;
-    await eventually(() => sent.length >= 1, 'a report once the store answers', 5000);
+    await until('a report once the store answers', () => sent.length >= 1, { timeoutMs: 5000 });
     assert.equal(sent[0]!.reset, true);
     assert.deepEqual(held(sent), ['a', 'b']);
   } finally {
@@ -88,14 +80,14 @@ void test('the lease is renewed while anyone is connected, by commands without i
   const { t, sent } = tracker({ leaseMs: 90 });
   try {
     const leave = t.connect('room', 'a');
-    await eventually(() => sent.length >= 4, 'renewals');
+    await until('renewals', () => sent.length >= 4, { timeoutMs: 5_000 });
     assert.ok(
       sent.slice(1).some((r) => r.arrive.length === 0 && r.depart.length === 0),
       'a renewal',
     );
     assert.deepEqual(held(sent), ['a']);
     leave();
-    await eventually(() => held(sent).length === 0, 'the departure');
+    await until('the departure', () => held(sent).length === 0, { timeoutMs: 5_000 });
     const count = sent.length;
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(sent.length, count, 'no renewals once nobody is here');
