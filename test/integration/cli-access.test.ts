@@ -382,10 +382,14 @@ void describe('chorus host and join commands', { concurrency: true }, () => {
           const hidden = `hidden-${transport}`;
           const watching = dan.run('watch', hidden, '--json');
           // Dan's stream counts him present: once the host sees it, the stream is open.
-          await eventually(async () => {
-            const out = succeeded(await ann.run('members', hidden));
-            return /^Dan\s+member\s+yes\s/m.test(out) ? out : undefined;
-          }, 'Dan present while watching');
+          await until(
+            'Dan present while watching',
+            async () => {
+              const out = succeeded(await ann.run('members', hidden));
+              return /^Dan\s+member\s+yes\s/m.test(out) ? out : undefined;
+            },
+            { timeoutMs: 30_000, intervalMs: 300 },
+          );
           succeeded(await ann.run('kick', hidden, 'Dan', '--ban'));
           const ended = await watching;
           refused(ended, 'PERMISSION_DENIED', /the host banned you from room .+; the watch ended/);
