@@ -97,27 +97,43 @@ function CreateRoom() {
             onInput={(e) => setRoomName(e.currentTarget.value)}
           />
         </label>
-        <label class="field">
-          <span class="label">Your name</span>
-          <input
-            class="input"
-            required
-            maxLength={80}
-            autocomplete="nickname"
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </label>
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" class="btn btn-primary" disabled={busy}>
-          {busy ? 'Creating…' : 'Create room'}
-        </button>
+        <NameField value={name} onInput={setName} />
+        <FormEnd error={error} busy={busy} label="Create room" working="Creating…" />
       </form>
     </section>
+  );
+}
+
+/** The "Your name" field both forms ask for. */
+function NameField({ value, onInput }: { value: string; onInput: (name: string) => void }) {
+  return (
+    <label class="field">
+      <span class="label">Your name</span>
+      <input
+        class="input"
+        required
+        maxLength={80}
+        autocomplete="nickname"
+        value={value}
+        onInput={(e) => onInput(e.currentTarget.value)}
+      />
+    </label>
+  );
+}
+
+/** A form's error, if any, and its submit button (which says what it is doing while busy). */
+function FormEnd(p: { error: string | null; busy: boolean; label: string; working: string }) {
+  return (
+    <>
+      {p.error && (
+        <p class="form-error" role="alert">
+          {p.error}
+        </p>
+      )}
+      <button type="submit" class="btn btn-primary" disabled={p.busy}>
+        {p.busy ? p.working : p.label}
+      </button>
+    </>
   );
 }
 
@@ -159,25 +175,8 @@ function JoinRoom() {
             onInput={(e) => setLink(e.currentTarget.value)}
           />
         </label>
-        <label class="field">
-          <span class="label">Your name</span>
-          <input
-            class="input"
-            required
-            maxLength={80}
-            autocomplete="nickname"
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </label>
-        {error && (
-          <p class="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" class="btn btn-primary" disabled={busy}>
-          {busy ? 'Joining…' : 'Join room'}
-        </button>
+        <NameField value={name} onInput={setName} />
+        <FormEnd error={error} busy={busy} label="Join room" working="Joining…" />
       </form>
     </section>
   );
