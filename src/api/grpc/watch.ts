@@ -210,7 +210,9 @@ export class WatchHub {
       if (closed) return;
       sent = Math.max(sent, Number(message.version));
       if (direct !== null) {
-        if (direct.destroyed) return;
+        // grpc-js ends the HTTP/2 stream itself when the client's deadline passes, before its
+        // 'cancelled' reaches close(): a write then would reset the stream instead of its status.
+        if (direct.destroyed || direct.writableEnded || direct.closed) return close();
         if (!headersSent) {
           headersSent = true;
           call.sendMetadata(new Metadata());

@@ -101,6 +101,7 @@ export class SseHub {
     const direct = socket !== null && raw.writableLength === socket.writableLength;
     const chunked = raw.chunkedEncoding;
 
+    const onDrain = (): void => void account.update(raw.writableLength);
     let closed = false;
     let subscription: Subscription | null = null;
     let leave = (): void => {};
@@ -114,6 +115,8 @@ export class SseHub {
       subscription?.close();
       account.close();
       this.open.delete(close);
+      // The socket outlives this response (keep-alive): its listener must not.
+      (direct ? socket : raw).off('drain', onDrain);
       if (raw.destroyed) return;
       if (cut) raw.destroy();
       else raw.end();
@@ -129,7 +132,7 @@ export class SseHub {
       else raw.write(message.plain);
       if (!account.update(raw.writableLength)) finish(true);
     };
-    (direct ? socket : raw).on('drain', () => void account.update(raw.writableLength));
+    (direct ? socket : raw).on('drain', onDrain);
     const beat = idlePing(() => write(PING));
     write(RETRY);
     const sendReset = (s: RoomState): void => {

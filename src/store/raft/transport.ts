@@ -259,7 +259,10 @@ export class RaftTransport implements LinkOwner {
     ): void => {
       const from = verifyAuth(this.secret, this.members, call.metadata);
       if (from === null) return callback(unauthenticated);
+      // A stream without the key (the peer restarted on an older version while its previous stream
+      // was still half-open) clears what the previous one said.
       if (call.metadata.get(FORWARDS_KEY)[0] === '1') this.forwardsHeard.set(from, call);
+      else this.forwardsHeard.delete(from);
       let ended = false;
       const end = (err: Parameters<sendUnaryData<pb.Ack>>[0]): void => {
         if (ended) return;
