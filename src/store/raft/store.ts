@@ -234,9 +234,16 @@ export class RaftStore implements Store {
         this.metrics.ready(rd, Date.now());
         const received = rd.snapshot === null ? 0 : performance.now();
         // Committed entries this node had already made durable before this Ready are applied (and
-        // their writers answered) while this Ready's own write is being fsynced, not after it.
-        const durable = rd.snapshot === null ? core.log.stabled : 0;
-        const early = rd.committedEntries.filter((e) => e.index <= durable);
+        // their writers answered) while this Ready's own write is being fsynced, not after it. Up
+        // to the first membership change: its waiter reads the configuration, which the core
+        // takes on only at advance(), after the fsync.
+        const early: Entry[] = [];
+        if (rd.snapshot === null) {
+          for (const e of rd.committedEntries) {
+            if (e.index > core.log.stabled || e.type === 'conf') break;
+            early.push(e);
+          }
+        }
         if (rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
         if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
           const saving = this.storage!.save(rd.snapshot, rd.entries, rd.hardState);
