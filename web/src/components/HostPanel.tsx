@@ -11,6 +11,7 @@ import type { RoomSettings } from '../../../src/domain/types.ts';
 import type { SettingsChange } from '../api.ts';
 import type { RoomModel } from '../model.ts';
 import type { RoomSession } from '../session.ts';
+import { DialogActions } from './Dialog.tsx';
 
 export function HostPanel({ room, session }: { room: RoomModel; session: RoomSession }) {
   const dialog = useRef<HTMLDialogElement>(null);
@@ -212,14 +213,7 @@ function SettingsForm({
           </span>
         </label>
       </div>
-      <div class="dialog-actions">
-        <button type="button" class="btn btn-quiet" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" class="btn btn-primary" disabled={saving}>
-          {saving ? 'Saving…' : 'Save settings'}
-        </button>
-      </div>
+      <DialogActions onCancel={onDone} busy={saving} label="Save settings" working="Saving…" />
     </form>
   );
 }

@@ -10,6 +10,7 @@ import type { MembersAnswer } from '../api.ts';
 import type { RoomModel } from '../model.ts';
 import { actionsFor, peopleHere, roster, ROLE_LABEL, type RosterRow } from '../people.ts';
 import type { RoomSession } from '../session.ts';
+import { DialogActions } from './Dialog.tsx';
 
 export function MembersPanel({ room, session }: { room: RoomModel; session: RoomSession }) {
   const me = room.me!;
@@ -173,14 +174,7 @@ function RemoveDialog({ member, session, onDone }: MemberDialogProps) {
         <label class="check">
           <input type="checkbox" name="ban" /> Ban them: this browser cannot join again
         </label>
-        <div class="dialog-actions">
-          <button type="button" class="btn btn-quiet" onClick={onDone}>
-            Cancel
-          </button>
-          <button type="submit" class="btn btn-primary" disabled={busy}>
-            {busy ? 'Removing…' : 'Remove'}
-          </button>
-        </div>
+        <DialogActions onCancel={onDone} busy={busy} label="Remove" working="Removing…" />
       </form>
     </dialog>
   );
@@ -204,14 +198,13 @@ function HandOverDialog({ member, session, onDone }: MemberDialogProps) {
         They get every host power, roles and hand-over included; you stay on as a co-host. Only they can give
         it back: your recovery key stops working, and they make their own.
       </p>
-      <div class="dialog-actions">
-        <button type="button" class="btn btn-quiet" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="button" class="btn btn-primary" disabled={busy} onClick={() => void confirm()}>
-          {busy ? 'Handing over…' : 'Hand over'}
-        </button>
-      </div>
+      <DialogActions
+        onCancel={onDone}
+        busy={busy}
+        label="Hand over"
+        working="Handing over…"
+        onConfirm={() => void confirm()}
+      />
     </dialog>
   );
 }
