@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { HMap } from '../../../src/domain/hmap.ts';
 import { hashKey } from '../../../src/domain/pmap.ts';
 import { fcParams } from './arbitraries.ts';
+import { byKey, replay } from './map-model.ts';
 
 /** Pairs of keys with equal 32-bit hashes (found by a search over 2 million keys). */
 const COLLIDING = [
@@ -25,8 +26,6 @@ const keyArb = fc.oneof(
 );
 const opArb = fc.tuple(fc.boolean(), keyArb, fc.integer());
 
-const byKey = ([a]: [string, number], [b]: [string, number]) => (a < b ? -1 : a > b ? 1 : 0);
-
 void test('the colliding keys of the test do collide', () => {
   for (const [a, b] of COLLIDING) assert.equal(hashKey(a), hashKey(b), `${a} ${b}`);
 });
@@ -34,25 +33,9 @@ void test('the colliding keys of the test do collide', () => {
 void test('the persistent hash map holds what a Map holds, in a canonical tree, and old maps stay', () => {
   fc.assert(
     fc.property(fc.array(opArb, { minLength: 20, maxLength: 500, size: 'max' }), (ops) => {
-      let map = HMap.empty<number>();
-      const model = new Map<string, number>();
-      const versions: [HMap<number>, [string, number][]][] = [];
-      for (const [del, key, value] of ops) {
-        if (del) {
-          map = map.delete(key);
-          model.delete(key);
-        } else {
-          map = map.set(key, value);
-          model.set(key, value);
-        }
-        versions.push([map, [...model].sort(byKey)]);
-      }
+      const { map, model, versions } = replay(HMap.empty<number>(), ops);
       assert.equal(map.size, model.size);
       assert.deepEqual([...map].sort(byKey), [...model].sort(byKey));
-      for (const [, key] of ops) {
-        assert.equal(map.get(key), model.get(key), `get ${key}`);
-        assert.equal(map.has(key), model.has(key), `has ${key}`);
-      }
       let fresh = HMap.empty<number>();
       for (const [key, value] of [...model].sort(byKey).toReversed()) fresh = fresh.set(key, value);
       assert.deepEqual(map, fresh, 'the same tree however it was built');

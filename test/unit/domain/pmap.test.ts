@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { PMap } from '../../../src/domain/pmap.ts';
 import { fcParams } from './arbitraries.ts';
+import { replay } from './map-model.ts';
 
 const keyArb = fc.oneof(
   fc.nat(300).map((i) => `k${i}`),
@@ -18,26 +19,10 @@ const opArb = fc.tuple(fc.boolean(), keyArb, fc.integer());
 void test('the persistent map holds what a Map holds, in key order, and old maps stay', () => {
   fc.assert(
     fc.property(fc.array(opArb, { minLength: 20, maxLength: 500, size: 'max' }), (ops) => {
-      let map = PMap.empty<number>();
-      const model = new Map<string, number>();
-      const versions: [PMap<number>, [string, number][]][] = [];
-      for (const [del, key, value] of ops) {
-        if (del) {
-          map = map.delete(key);
-          model.delete(key);
-        } else {
-          map = map.set(key, value);
-          model.set(key, value);
-        }
-        versions.push([map, [...model].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
-      }
+      const { map, model, versions } = replay(PMap.empty<number>(), ops);
       const sorted = versions.at(-1)![1];
       assert.equal(map.size, model.size);
       assert.deepEqual([...map], sorted);
-      for (const [, key] of ops) {
-        assert.equal(map.get(key), model.get(key), `get ${key}`);
-        assert.equal(map.has(key), model.has(key), `has ${key}`);
-      }
       assert.deepEqual(map, PMap.from(sorted.toReversed()), 'the same tree however it was built');
       for (const [m, s] of versions.filter((_, i) => i % 23 === 0))
         assert.deepEqual([...m], s, 'an older map');
