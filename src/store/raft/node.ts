@@ -31,7 +31,10 @@
 //      the transport's job. For each one sent, the transport calls `reportSnapshot(to, ok)` when the
 //      InstallSnapshot call ends (the leader sends that follower nothing else until then).
 //   4. To compact: after `advance`, snapshot the state machine (it is at the applied index), persist
-//      it, and call `compact(data, keepEntries)`.
+//      it, and call `compact(data, keepEntries)`. Or, to keep the loop going while a large snapshot
+//      is serialised and written: take `snapshotMeta()` and the state machine's (immutable) state
+//      after `advance`, and call `compactTo({ meta, data }, keepEntries)` once it is durable, between
+//      two Readies (never between `ready()` and `advance()`).
 //   5. Nothing is acknowledged twice and nothing is promised: a proposal accepted at (index, term)
 //      is lost if a different entry is later applied at that index, and a read may be dropped
 //      (leadership changed, a message was lost); the store times both out and retries, with the
@@ -59,6 +62,7 @@ import type {
   Ready,
   Role,
   Snapshot,
+  SnapshotMeta,
   SoftState,
 } from './types.ts';
 import { EMPTY_CONF, encodeConfChange, message, NONE } from './types.ts';
@@ -394,13 +398,32 @@ export class RaftNode {
    * `keepEntries` entries before it stay, so a slightly slow follower still gets appends.
    */
   compact(data: Entry['data'], keepEntries = 0): Snapshot {
+    const snapshot: Snapshot = { meta: this.snapshotMeta(), data };
+    this.compactTo(snapshot, keepEntries);
+    return snapshot;
+  }
+
+  /**
+   * What a snapshot of the state machine taken now describes (after `advance`): the applied index,
+   * its term, and the membership as of it (conf changes take effect exactly when applied).
+   */
+  snapshotMeta(): SnapshotMeta {
     const index = this.log.applied;
     const term = this.log.term(index);
     if (term === undefined) throw new Error(`raft: cannot snapshot at unknown index ${index}`);
-    // The membership as of the applied index: conf changes take effect exactly when applied.
-    const snapshot: Snapshot = { meta: { index, term, conf: this.tracker.conf() }, data };
+    return { index, term, conf: this.tracker.conf() };
+  }
+
+  /**
+   * Local compaction with a snapshot taken earlier (its meta from `snapshotMeta()` then), which the
+   * store serialised and persisted since, while the log moved on. False, and nothing changes, when
+   * the log already has a snapshot at least as new (one from the leader was installed meanwhile).
+   */
+  compactTo(snapshot: Snapshot, keepEntries = 0): boolean {
+    const { index } = snapshot.meta;
+    if (index <= this.log.snapshot.meta.index) return false;
     this.log.compact(snapshot, index - keepEntries + 1);
-    return snapshot;
+    return true;
   }
 
   // ---- Ready / Advance (ready.ts) ---------------------------------------------------------------

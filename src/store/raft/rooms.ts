@@ -7,12 +7,13 @@
 // Invariants: `applied` is the index of the last entry (or snapshot) reflected in the rooms, and it
 // only grows; applying is deterministic (the same log gives the same rooms on every node).
 
-import { restore, snapshot, type Envelope, type RoomSnapshot } from '../../domain/index.ts';
+import { restore, snapshot, type Envelope, type RoomState } from '../../domain/index.ts';
 import { decodeCommand } from '../codec.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { RoomReplica } from '../replica.ts';
 import { RoomTable, type HeldRoom } from '../room-table.ts';
+import { Slicer } from '../slicer.ts';
 import type { CommitOutcome } from '../types.ts';
 import { dataText } from './storage.ts';
 import type { Peer } from './transport.ts';
@@ -62,11 +63,14 @@ export class RaftRooms {
     return { env, outcome };
   }
 
-  /** Every room as of `applied`, and the members' addresses then, for a snapshot. */
-  snapshotData(peers: readonly Peer[]): string {
-    const rooms: RoomSnapshot[] = [];
-    for (const { replica } of this.table.values()) if (replica.state) rooms.push(snapshot(replica.state));
-    return JSON.stringify({ format: SNAPSHOT_FORMAT, rooms, peers });
+  /**
+   * Every room's state as of `applied`, taken now (O(rooms): states are immutable, so serialising
+   * them later, while more entries are applied, still gives the rooms at this index).
+   */
+  capture(): readonly RoomState[] {
+    const states: RoomState[] = [];
+    for (const { replica } of this.table.values()) if (replica.state) states.push(replica.state);
+    return states;
   }
 
   /**
@@ -96,4 +100,30 @@ export class RaftRooms {
       this.table.add({ id: roomId, replica: new RoomReplica(roomId, null, this.logger), busy: 0 })
     );
   }
+}
+
+/**
+ * A room's snapshot JSON, by the state it was made from: a room that has not changed since the last
+ * snapshot is not serialised again (states are immutable; the entry goes with the state).
+ */
+const roomJson = new WeakMap<RoomState, string>();
+
+/**
+ * The snapshot data of captured rooms (`RaftRooms.capture`) and the members' addresses: the JSON of
+ * `{ format, rooms, peers }` (what `restore` reads), serialised a room at a time with pauses for the
+ * event loop, so that a large snapshot does not hold the node's heartbeats and answers behind it.
+ */
+export async function serialiseRooms(states: readonly RoomState[], peers: readonly Peer[]): Promise<string> {
+  const slice = new Slicer();
+  const parts: string[] = [];
+  for (const state of states) {
+    let json = roomJson.get(state);
+    if (json === undefined) {
+      json = JSON.stringify(snapshot(state));
+      roomJson.set(state, json);
+    }
+    parts.push(json);
+    await slice.yieldIfLong();
+  }
+  return `{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"rooms":[${parts.join(',')}],"peers":${JSON.stringify(peers)}}`;
 }

@@ -12,12 +12,15 @@
 // before the hard state in the file, so a crash in between leaves the old hard state and a torn or
 // missing tail, never a commit index without its entries (the scan stops at the first bad frame).
 //
-// Snapshots are files `raft-snapshot-<index>.snap` (one frame {meta, data}), written to a temp file,
-// fsynced and renamed into place, the directory fsynced. Then a new segment begins with a base
-// record, the hard state and the entries after the snapshot, is fsynced, and only then are older
-// segments and snapshots deleted: a crash at any point leaves a loadable dir. If a crash left a
-// snapshot newer than the log's base, start applies the Raft rule (thesis Figure 5.13 / §5):
-// entries after the snapshot are kept only if the log holds the snapshot's own entry with its term.
+// Snapshots are files `raft-snapshot-<index>.snap`: two frames, the meta (JSON) then the data as it
+// is (the rooms' JSON, not escaped into a string again); files written before hold one frame
+// {meta, data} and still load. Written to a temp file, fsynced in slices and renamed into place,
+// the directory fsynced. Then a new segment begins with a base record, the hard state and the
+// entries after the snapshot, is fsynced, and only then are older segments and snapshots deleted: a
+// crash at any point leaves a loadable dir. If a crash left a snapshot newer than the log's base,
+// start applies the Raft rule (thesis Figure 5.13 / §5): entries after the snapshot are kept only if
+// the log holds the snapshot's own entry with its term. The store's compaction writes its snapshot
+// file (`writeSnapshot`) beside the Ready loop's saves, then moves the log past it (`rebase`).
 //
 // Segment headers (as the embedded store's, src/store/disk/log.ts): each segment begins with a
 // header frame naming its number, written before the file gets its name, and the dir's LOG-FORMAT
@@ -30,8 +33,10 @@
 // damage in an older segment, or followed by an intact frame, refuses the start the same way,
 // naming the file and the byte where the damage begins (as the embedded store's replay does).
 //
-// Invariants: only one call at a time (the store's Ready loop awaits each); a failed write makes
-// the storage refuse every later one (fail-stop: the file's content after a failed fsync is unknown).
+// Invariants: only one call at a time (the store's Ready loop awaits each), except `writeSnapshot`,
+// which touches only its own files and may run beside the others (one at a time); a failed write
+// makes the storage refuse every later one (fail-stop: a file's content after a failed fsync is
+// unknown).
 
 import { readdir, readFile, rename, unlink, open } from 'node:fs/promises';
 import path from 'node:path';
@@ -54,7 +59,9 @@ const MAX_WAL_RECORD_BYTES = 8 << 20;
 /** A segment this large is closed and a new one started (old ones go at the next compaction). */
 const SEGMENT_BYTES = 64 << 20;
 const SNAP_RE = /^raft-snapshot-(\d{20})\.snap$/;
-const SNAP_TEMP_RE = /^raft-snapshot-\d{20}\.snap\.tmp$/;
+const SNAP_TEMP_RE = /^raft-snapshot-\d{20}\.snap(\.local)?\.tmp$/;
+/** A snapshot file is fsynced every this many bytes: one flush of a big file would hold the log's. */
+const SNAPSHOT_SYNC_BYTES = 8 << 20;
 /** A headed segment not yet linked under its name (a crash while it was created). */
 const SEGMENT_TEMP_RE = /^log-\d{20}\.log\.tmp$/;
 
@@ -289,12 +296,36 @@ export class RaftStorage {
    * with `hardState` and the entries after it (`tail`), and everything older is deleted.
    */
   async compact(snapshot: Snapshot, tail: readonly Entry[], hardState: HardState): Promise<void> {
+    await this.writeLocalSnapshot(snapshot);
+    await this.rebase(snapshot.meta, tail, hardState);
+  }
+
+  /**
+   * Writes a snapshot the node took itself, durably, without touching the log: it may run while
+   * the Ready loop saves (a temp name of its own, so a snapshot received at the same index meanwhile
+   * is never written to the same file). Until `rebase`, a crash leaves it beside the whole log,
+   * which start reads by the Raft rule above.
+   */
+  async writeLocalSnapshot(snapshot: Snapshot): Promise<void> {
     this.assertUsable();
     try {
-      await this.writeSnapshot(snapshot);
+      await this.writeSnapshot(snapshot, '.local');
+    } catch (err) {
+      throw this.fail(err);
+    }
+  }
+
+  /**
+   * The log restarts after `meta` (a snapshot already durable) with the entries after it that it
+   * holds (`tail`: every entry saved so far past `meta.index`), then older files are deleted.
+   * `hardState`: the one to begin with, if not the last one written.
+   */
+  async rebase(meta: SnapshotMeta, tail: readonly Entry[], hardState: HardState | null): Promise<void> {
+    this.assertUsable();
+    try {
       await this.restartLog(
-        snapshot.meta,
-        tail.filter((e) => e.index > snapshot.meta.index),
+        meta,
+        tail.filter((e) => e.index > meta.index),
         hardState,
       );
     } catch (err) {
@@ -306,15 +337,23 @@ export class RaftStorage {
     await this.segment.close().catch(() => undefined);
   }
 
-  private async writeSnapshot(snapshot: Snapshot): Promise<void> {
+  private async writeSnapshot(snapshot: Snapshot, tempSuffix = ''): Promise<void> {
     const final = snapshotFilePath(this.dir, snapshot.meta.index);
-    const temp = `${final}.tmp`;
-    const frame = frameRecord(
-      Buffer.from(JSON.stringify({ meta: snapshot.meta, data: dataText(snapshot.data) }), 'utf8'),
-    );
+    const temp = `${final}${tempSuffix}.tmp`;
+    const data = snapshot.data;
+    const body = Buffer.concat([
+      frameRecord(Buffer.from(JSON.stringify(snapshot.meta), 'utf8')),
+      frameRecord(typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)),
+    ]);
     const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(frame);
+      for (let at = 0; at < body.length; at += SNAPSHOT_SYNC_BYTES) {
+        const part = body.subarray(at, at + SNAPSHOT_SYNC_BYTES);
+        const { bytesWritten } = await handle.write(part, 0, part.length, at);
+        if (bytesWritten !== part.length)
+          throw new Error(`short write: ${bytesWritten} of ${part.length} bytes`);
+        if (this.fsync) await handle.datasync();
+      }
       if (this.fsync) await handle.sync();
     } finally {
       await handle.close();
@@ -384,9 +423,14 @@ async function loadNewestSnapshot(dir: string, logger: StoreLogger): Promise<Sna
   for (const name of names) {
     const file = path.join(dir, name);
     const scan = scanFrames(await readFile(file), Number.MAX_SAFE_INTEGER);
-    const frame = scan.frames[0];
-    if (scan.problem === null && scan.frames.length === 1 && frame !== undefined) {
-      const v = JSON.parse(frame.payload.toString('utf8')) as { meta: SnapshotMeta; data: string };
+    const [first, second] = scan.frames;
+    if (scan.problem === null && scan.frames.length === 2 && first !== undefined && second !== undefined) {
+      const meta = JSON.parse(first.payload.toString('utf8')) as SnapshotMeta;
+      return { meta, data: second.payload.toString('utf8') };
+    }
+    if (scan.problem === null && scan.frames.length === 1 && first !== undefined) {
+      // Written before the data had a frame of its own.
+      const v = JSON.parse(first.payload.toString('utf8')) as { meta: SnapshotMeta; data: string };
       return { meta: v.meta, data: v.data };
     }
     logger.warn({ snapshot: file, problem: scan.problem }, `raft snapshot ${name} is damaged; moved aside`);

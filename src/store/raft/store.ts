@@ -47,10 +47,18 @@ import { RaftMetrics } from './metrics.ts';
 import { RaftNode, type RaftConfig } from './node.ts';
 import { RaftAdmin } from './store-admin.ts';
 import { ReadIndexWaiters, groupStatus, raftHealth, unavailableWithHint } from './store-helpers.ts';
-import { RaftRooms } from './rooms.ts';
+import { RaftRooms, serialiseRooms } from './rooms.ts';
 import { dataText, RaftStorage } from './storage.ts';
 import { RaftTransport, type Peer } from './transport.ts';
-import { decodeConfChange, EMPTY_CONF, NONE, type Entry, type Message, type NodeId } from './types.ts';
+import {
+  decodeConfChange,
+  EMPTY_CONF,
+  NONE,
+  type Entry,
+  type Message,
+  type NodeId,
+  type Snapshot,
+} from './types.ts';
 
 export interface RaftStoreOptions {
   readonly dataDir: string;
@@ -71,6 +79,12 @@ export interface RaftStoreOptions {
   /** Join a running group (empty membership: wait to be added) instead of founding one. */
   readonly join?: boolean;
   readonly telemetry?: StoreTelemetry;
+}
+
+/** A local snapshot on disk, and when it was begun (for the metrics). */
+interface WrittenSnapshot {
+  readonly snapshot: Snapshot;
+  readonly started: number;
 }
 
 export async function openRaftStore(options: RaftStoreOptions): Promise<RaftStore> {
@@ -99,6 +113,12 @@ export class RaftStore implements Store {
   private deferred: (() => void)[] = [];
   private failure: Error | null = null;
   private snapshotIndex = 0;
+  /** A snapshot is being serialised, written or made the log's base (one at a time). */
+  private compacting = false;
+  /** The background part of a compaction (serialise and write), awaited by close(). */
+  private compaction: Promise<void> | null = null;
+  /** A snapshot written and durable, waiting for the loop to make it the log's base. */
+  private written: WrittenSnapshot | null = null;
   /** Rejecters of the writes in flight, so close() settles every one. */
   private readonly inflight = new Set<(err: ChorusError) => void>();
   readonly lastContact = new Map<NodeId, number>();
@@ -228,54 +248,74 @@ export class RaftStore implements Store {
     await new Promise<void>((resolve) => setImmediate(resolve)); // gather this turn's inputs
     const core = this.core!;
     try {
-      while (core.hasReady() && this.failure === null) {
-        this.inReady = true;
-        const rd = core.ready();
-        this.metrics.ready(rd, Date.now());
-        const received = rd.snapshot === null ? 0 : performance.now();
-        // Committed entries this node had already made durable before this Ready are applied (and
-        // their writers answered) while this Ready's own write is being fsynced, not after it. Up
-        // to the first membership change: its waiter reads the configuration, which the core
-        // takes on only at advance(), after the fsync.
-        const early: Entry[] = [];
-        if (rd.snapshot === null) {
-          for (const e of rd.committedEntries) {
-            if (e.index > core.log.stabled || e.type === 'conf') break;
-            early.push(e);
-          }
-        }
-        if (rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
-        if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
-          const saving = this.storage!.save(rd.snapshot, rd.entries, rd.hardState);
-          saving.catch(() => undefined); // awaited below; an apply that throws first must not orphan it
-          for (const e of early) this.applyEntry(e);
-          await saving;
-        } else for (const e of early) this.applyEntry(e);
-        if (!rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
-        if (rd.snapshot !== null) {
-          this.learnPeers(this.rooms.restore(rd.snapshot));
-          this.snapshotIndex = rd.snapshot.meta.index;
-          this.metrics.snapshot(
-            'installed',
-            Buffer.byteLength(dataText(rd.snapshot.data)),
-            (performance.now() - received) / 1000,
-          );
-        }
-        for (const e of rd.committedEntries.slice(early.length)) this.applyEntry(e);
-        this.reads.confirmed(rd.readStates, this.rooms.applied);
-        core.advance();
-        this.metrics.state(core, this.rooms.applied);
-        await this.maybeCompact(core);
-        this.inReady = false;
-        for (const fn of this.deferred.splice(0)) fn();
+      while (this.failure === null) {
+        const written = this.written;
+        if (written !== null) {
+          this.written = null;
+          await this.exclusive(() => this.finishCompaction(core, written));
+        } else if (core.hasReady()) await this.exclusive(() => this.handleReady(core));
+        else break;
       }
     } catch (err) {
-      this.failure = err instanceof Error ? err : new Error(String(err));
-      this.opts.logger.warn({ err: String(err) }, 'the raft loop failed; this node stops taking part');
-      if (this.timer) clearInterval(this.timer);
+      this.fail(err);
+    }
+  }
+
+  /** Runs `fn` with the core to itself: inputs arriving meanwhile wait, and run right after it. */
+  private async exclusive(fn: () => Promise<void>): Promise<void> {
+    this.inReady = true;
+    try {
+      await fn();
     } finally {
       this.inReady = false;
     }
+    for (const fn of this.deferred.splice(0)) fn();
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    this.opts.logger.warn({ err: String(err) }, 'the raft loop failed; this node stops taking part');
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async handleReady(core: RaftNode): Promise<void> {
+    const rd = core.ready();
+    this.metrics.ready(rd, Date.now());
+    const received = rd.snapshot === null ? 0 : performance.now();
+    // Committed entries this node had already made durable before this Ready are applied (and
+    // their writers answered) while this Ready's own write is being fsynced, not after it. Up
+    // to the first membership change: its waiter reads the configuration, which the core
+    // takes on only at advance(), after the fsync.
+    const early: Entry[] = [];
+    if (rd.snapshot === null) {
+      for (const e of rd.committedEntries) {
+        if (e.index > core.log.stabled || e.type === 'conf') break;
+        early.push(e);
+      }
+    }
+    if (rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
+    if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
+      const saving = this.storage!.save(rd.snapshot, rd.entries, rd.hardState);
+      saving.catch(() => undefined); // awaited below; an apply that throws first must not orphan it
+      for (const e of early) this.applyEntry(e);
+      await saving;
+    } else for (const e of early) this.applyEntry(e);
+    if (!rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
+    if (rd.snapshot !== null) {
+      this.learnPeers(this.rooms.restore(rd.snapshot));
+      this.snapshotIndex = rd.snapshot.meta.index;
+      this.metrics.snapshot(
+        'installed',
+        Buffer.byteLength(dataText(rd.snapshot.data)),
+        (performance.now() - received) / 1000,
+      );
+    }
+    for (const e of rd.committedEntries.slice(early.length)) this.applyEntry(e);
+    this.reads.confirmed(rd.readStates, this.rooms.applied);
+    core.advance();
+    this.metrics.state(core, this.rooms.applied);
+    this.maybeCompact(core);
   }
 
   private applyEntry(e: Entry): void {
@@ -303,17 +343,54 @@ export class RaftStore implements Store {
     for (const p of this.book.restore(peers)) this.transport.setPeer(p);
   }
 
-  private async maybeCompact(core: RaftNode): Promise<void> {
-    if (this.rooms.applied - this.snapshotIndex < this.opts.snapshotEvery) return;
+  /**
+   * Every `snapshotEvery` applied entries, a snapshot: the rooms' (immutable) states and the core's
+   * snapshot meta are taken now, right after advance(), and the rooms are serialised and written
+   * beside the loop, which goes on with heartbeats, appends and answers meanwhile (a snapshot of a
+   * large state takes hundreds of ms to write; held inside the loop it cost leaders their lease).
+   * Once it is durable, the loop makes it the log's base (finishCompaction). One at a time.
+   */
+  private maybeCompact(core: RaftNode): void {
+    if (this.compacting || this.rooms.applied - this.snapshotIndex < this.opts.snapshotEvery) return;
+    this.compacting = true;
     const started = performance.now();
-    const data = this.rooms.snapshotData(this.book.peers());
-    const snap = core.compact(data, Math.min(1000, this.opts.snapshotEvery));
-    const last = core.log.lastIndex();
-    const tail = last > snap.meta.index ? core.log.slice(snap.meta.index + 1, last + 1) : [];
-    await this.storage!.compact(snap, tail, core.hardState());
-    this.snapshotIndex = snap.meta.index;
-    this.metrics.snapshot('written', Buffer.byteLength(data), (performance.now() - started) / 1000);
-    this.opts.logger.info({ index: snap.meta.index }, 'raft snapshot written, log compacted');
+    const meta = core.snapshotMeta();
+    const states = this.rooms.capture();
+    const peers = this.book.peers();
+    this.compaction = (async () => {
+      const snapshot = { meta, data: await serialiseRooms(states, peers) };
+      await this.storage!.writeLocalSnapshot(snapshot);
+      this.written = { snapshot, started };
+      this.kick();
+    })()
+      .catch((err: unknown) => {
+        this.compacting = false;
+        this.fail(err);
+      })
+      .finally(() => {
+        this.compaction = null;
+      });
+  }
+
+  /** Between two Readies: the durable snapshot becomes the core's and the log's base. */
+  private async finishCompaction(core: RaftNode, { snapshot, started }: WrittenSnapshot): Promise<void> {
+    try {
+      // False when a newer snapshot came from the leader meanwhile: ours is left as an older file,
+      // deleted at the next compaction.
+      if (!core.compactTo(snapshot, Math.min(1000, this.opts.snapshotEvery))) return;
+      // The log's entries after the snapshot that are on disk: those after `stabled` are in the next
+      // Ready, and go to the new segment.
+      const { index } = snapshot.meta;
+      const stabled = core.log.stabled;
+      const tail = stabled > index ? core.log.slice(index + 1, stabled + 1) : [];
+      await this.storage!.rebase(snapshot.meta, tail, null);
+      this.snapshotIndex = index;
+      const bytes = Buffer.byteLength(dataText(snapshot.data));
+      this.metrics.snapshot('written', bytes, (performance.now() - started) / 1000);
+      this.opts.logger.info({ index, bytes }, 'raft snapshot written, log compacted');
+    } finally {
+      this.compacting = false;
+    }
   }
 
   // ---- Writes -----------------------------------------------------------------------------------
@@ -441,7 +518,11 @@ export class RaftStore implements Store {
         if (this.failure === null) await this.admin.handOver(this.opts.logger);
       } finally {
         if (this.timer) clearInterval(this.timer);
-        while (this.loop !== null) await this.loop;
+        // A snapshot being written finishes first (its last step runs in the loop).
+        while (this.loop !== null || this.compaction !== null) {
+          await this.compaction;
+          await this.loop;
+        }
         this.core = null;
         this.transport.close();
         this.reads.closeAll(this.unavailable());

@@ -52,6 +52,8 @@ interface SimNode {
   readonly random: () => number;
   lastSnapshotAt: number;
   commit: number;
+  /** A snapshot taken and being written beside the loop, made the log's base from round `at` on. */
+  compacting: { snapshot: Snapshot; at: number } | null;
 }
 
 export class SimViolation extends Error {}
@@ -69,6 +71,7 @@ function text(data: Entry['data']): string {
 export class Sim {
   readonly seed: number;
   readonly rng: () => number;
+  private readonly compactRng: () => number;
   readonly roundsPerTick = 4;
   readonly nodes = new Map<string, SimNode>();
   round = 0;
@@ -93,6 +96,8 @@ export class Sim {
     this.options = options;
     this.seed = options.seed;
     this.rng = prng(options.seed);
+    // A stream of its own, so that the other random choices of a seed stay as they were.
+    this.compactRng = prng(options.seed ^ 0x5a17c0de);
     this.net = new SimNetwork(this.rng, () => this.nodes.keys());
     const voters =
       typeof options.voters === 'number'
@@ -110,6 +115,7 @@ export class Sim {
         random: prng(seed),
         lastSnapshotAt: 0,
         commit: 0,
+        compacting: null,
       };
       this.nodes.set(id, node);
       this.start(id);
@@ -162,6 +168,18 @@ export class Sim {
   /** The process dies: memory (unpersisted entries, state machine) is gone, the disk stays. */
   crash(id: string): void {
     const n = this.node(id);
+    // A snapshot being written: lost with the process, or (half the time) already durable with the
+    // log not yet moved past it, which the storage's start reads by the Raft rule.
+    if (n.compacting !== null && this.compactRng() < 0.5) {
+      const { snapshot } = n.compacting;
+      if (snapshot.meta.index > (n.disk.snapshot?.meta.index ?? 0)) {
+        const at = n.disk.entries.find((e) => e.index === snapshot.meta.index);
+        n.disk.snapshot = snapshot;
+        n.disk.entries =
+          at?.term === snapshot.meta.term ? n.disk.entries.filter((e) => e.index > snapshot.meta.index) : [];
+      }
+    }
+    n.compacting = null;
     n.raft = null;
     n.sm = null;
   }
@@ -292,7 +310,7 @@ export class Sim {
     for (const rs of rd.readStates) this.answerRead(n, rs);
     raft.advance();
     const every = this.options.snapshotEvery ?? 0;
-    if (every > 0 && n.sm!.index - n.lastSnapshotAt >= every) this.takeSnapshot(n);
+    if (every > 0 && n.compacting === null && n.sm!.index - n.lastSnapshotAt >= every) this.takeSnapshot(n);
   }
 
   private persistEntries(n: SimNode, entries: readonly Entry[]): void {
@@ -354,12 +372,27 @@ export class Sim {
     this.inv.stateAt(n.id, n.sm!.index, n.sm!.chain);
   }
 
+  /**
+   * As the store does: the snapshot is taken right after advance, and made the log's base either at
+   * once or (half the time) some rounds later, between two Readies, as if written beside the loop
+   * meanwhile; by then the log may have moved on, or a newer snapshot come from the leader.
+   */
   private takeSnapshot(n: SimNode): void {
     const sm = n.sm!;
-    const snapshot = n.raft!.compact(encodeSm(sm), 2);
+    const snapshot: Snapshot = { meta: n.raft!.snapshotMeta(), data: encodeSm(sm) };
+    n.lastSnapshotAt = sm.index;
+    if (this.compactRng() < 0.5) this.compactTo(n, snapshot);
+    else
+      n.compacting = {
+        snapshot,
+        at: this.round + 1 + Math.floor(this.compactRng() * 8 * this.roundsPerTick),
+      };
+  }
+
+  private compactTo(n: SimNode, snapshot: Snapshot): void {
+    if (!n.raft!.compactTo(snapshot, 2)) return;
     n.disk.snapshot = snapshot;
     n.disk.entries = n.disk.entries.filter((e) => e.index > snapshot.meta.index);
-    n.lastSnapshotAt = sm.index;
   }
 
   /** One round: ticks when due, deliveries, then every node's Ready until it has none. */
@@ -368,6 +401,11 @@ export class Sim {
     if (this.round % this.roundsPerTick === 0) for (const n of this.nodes.values()) n.raft?.tick();
     this.deliver();
     for (const n of this.nodes.values()) {
+      if (n.compacting !== null && n.compacting.at <= this.round && n.raft !== null) {
+        const { snapshot } = n.compacting;
+        n.compacting = null;
+        this.compactTo(n, snapshot);
+      }
       for (let guard = 0; n.raft?.hasReady() === true; guard++) {
         if (guard > 50) this.fail(`${n.id} never runs out of Ready`);
         this.processReady(n, crash?.id === n.id ? crash.at : undefined);

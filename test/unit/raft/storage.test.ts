@@ -182,6 +182,48 @@ void describe('raft storage', () => {
     }
   });
 
+  void test('a snapshot written beside saves, then made the base: nothing saved meanwhile is lost', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 10, 1), { term: 1, vote: '', commit: 10 });
+    // The store's compaction: the file is written while the Ready loop goes on saving.
+    const writing = storage.writeLocalSnapshot(snap(8, 1, 'rooms@8'));
+    await storage.save(null, entries(11, 12, 1), { term: 1, vote: '', commit: 12 });
+    await writing;
+    await storage.save(null, entries(13, 13, 1), { term: 1, vote: '', commit: 13 });
+    // A crash before the rebase: the snapshot lies beside the whole log.
+    const early = await open(dir);
+    assert.deepEqual(early.persisted.snapshot, snap(8, 1, 'rooms@8'));
+    assert.deepEqual(early.persisted.entries, entries(9, 13, 1));
+    await early.storage.close();
+    const again = await open(dir);
+    await again.storage.rebase(snap(8, 1, '').meta, entries(5, 13, 1), null);
+    await again.storage.save(null, entries(14, 14, 1), { term: 1, vote: '', commit: 14 });
+    await again.storage.close();
+    assert.equal((await listSegments(dir)).length, 1);
+    const last = await open(dir);
+    assert.deepEqual(last.persisted.snapshot, snap(8, 1, 'rooms@8'));
+    assert.deepEqual(last.persisted.entries, entries(9, 14, 1));
+    assert.deepEqual(last.persisted.hardState, { term: 1, vote: '', commit: 14 });
+    await last.storage.close();
+  });
+
+  void test('a snapshot file of the earlier format (one frame {meta, data}) still loads', async () => {
+    const dir = await freshDir();
+    const { storage } = await open(dir);
+    await storage.save(null, entries(1, 6, 1), { term: 1, vote: '', commit: 6 });
+    await storage.close();
+    const old = snap(4, 1, '{"format":"chorus.raft-rooms/1","rooms":[],"peers":[]}');
+    await writeFile(
+      snapshotFilePath(dir, 4),
+      frameRecord(Buffer.from(JSON.stringify({ meta: old.meta, data: old.data }), 'utf8')),
+    );
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.snapshot, old);
+    assert.deepEqual(again.persisted.entries, entries(5, 6, 1));
+    await again.storage.close();
+  });
+
   void test('a damaged snapshot is moved aside and the start refuses a log it cannot back', async () => {
     const dir = await freshDir();
     const { storage } = await open(dir);
