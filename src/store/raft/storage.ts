@@ -42,6 +42,7 @@ import { readdir, readFile, rename, unlink, open } from 'node:fs/promises';
 import path from 'node:path';
 import {
   beginsWithHeader,
+  frameHeader,
   frameRecord,
   intactFrameAfter,
   listSegments,
@@ -341,18 +342,21 @@ export class RaftStorage {
     const final = snapshotFilePath(this.dir, snapshot.meta.index);
     const temp = `${final}${tempSuffix}.tmp`;
     const data = snapshot.data;
-    const body = Buffer.concat([
-      frameRecord(Buffer.from(JSON.stringify(snapshot.meta), 'utf8')),
-      frameRecord(typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data)),
-    ]);
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    // The meta's frame, the data's header, then the data itself in slices, each fdatasynced.
+    const parts = [frameRecord(Buffer.from(JSON.stringify(snapshot.meta), 'utf8')), frameHeader(payload)];
+    for (let at = 0; at < payload.length; at += SNAPSHOT_SYNC_BYTES) {
+      parts.push(payload.subarray(at, at + SNAPSHOT_SYNC_BYTES));
+    }
     const handle = await open(temp, 'w');
     try {
-      for (let at = 0; at < body.length; at += SNAPSHOT_SYNC_BYTES) {
-        const part = body.subarray(at, at + SNAPSHOT_SYNC_BYTES);
+      let at = 0;
+      for (const part of parts) {
         const { bytesWritten } = await handle.write(part, 0, part.length, at);
         if (bytesWritten !== part.length)
           throw new Error(`short write: ${bytesWritten} of ${part.length} bytes`);
-        if (this.fsync) await handle.datasync();
+        at += part.length;
+        if (this.fsync && part.length >= SNAPSHOT_SYNC_BYTES) await handle.datasync();
       }
       if (this.fsync) await handle.sync();
     } finally {
