@@ -50,6 +50,19 @@ export async function listSnapshots(dir: string): Promise<SnapshotFile[]> {
 }
 
 /**
+ * A snapshot larger than this is written again only once the log since it holds as many bytes:
+ * rewriting every room costs in proportion to all the rooms, so with much state a fixed record
+ * count would spend more on snapshots than on the log. A restart then replays at most a
+ * snapshot's worth of log.
+ */
+const SNAPSHOT_AMORTISED_FROM_BYTES = 1 << 20;
+
+/** Whether a new snapshot is worth writing, the last one being `snapshotBytes` and the log since `logBytes`. */
+export function snapshotWorthWriting(snapshotBytes: number, logBytes: number): boolean {
+  return snapshotBytes < SNAPSHOT_AMORTISED_FROM_BYTES || logBytes >= snapshotBytes;
+}
+
+/**
  * Each room's snapshot JSON (UTF-8), by the state it was made from. States are immutable, so a room
  * that has not changed since the last snapshot is not serialised again: a snapshot costs in
  * proportion to the rooms that changed, not to every room the store holds.

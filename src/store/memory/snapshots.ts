@@ -6,7 +6,7 @@
 import type { RoomState } from '../../domain/index.ts';
 import { playingEndsAt } from '../../domain/index.ts';
 import { compactBefore, loadNewestSnapshot, replayLog, type ReplayedLog } from '../disk/recovery.ts';
-import { writeSnapshotFile, type RoomBytesAt } from '../disk/snapshot-file.ts';
+import { snapshotWorthWriting, writeSnapshotFile, type RoomBytesAt } from '../disk/snapshot-file.ts';
 import { writeSnapshotIndex } from '../disk/snapshot-index.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { LocalRooms } from '../room-table.ts';
@@ -120,14 +120,6 @@ export async function recoverRooms(
   };
 }
 
-/**
- * A snapshot larger than this is written again only once the log since it holds as many bytes:
- * rewriting every room costs in proportion to all the rooms, so with much state a fixed record
- * count would spend more on snapshots than on the log. A restart then replays at most a
- * snapshot's worth of log.
- */
-const SNAPSHOT_AMORTISED_FROM_BYTES = 1 << 20;
-
 /** When the store takes its next snapshot, and the one being written (at most one at a time). */
 export class SnapshotSchedule {
   /** Log position of the newest snapshot on disk (0 when none). */
@@ -168,7 +160,7 @@ export class SnapshotSchedule {
   /** Whether the writer should take one now, at `position` with `logBytes` written since the last. */
   due(position: number, logBytes: number): boolean {
     if (this.writing !== null || position < this.nextAt) return false;
-    return this.unindexed || this.bytes < SNAPSHOT_AMORTISED_FROM_BYTES || logBytes >= this.bytes;
+    return this.unindexed || snapshotWorthWriting(this.bytes, logBytes);
   }
 
   /** A snapshot is being taken or written: rooms must not be evicted meanwhile. */

@@ -4,8 +4,10 @@
 //   jitter drawn from a PRNG seeded once from crypto randomness: the only randomness, at the edge);
 // - the Ready loop: persist (RaftStorage, one fsync per Ready, so every proposal that arrived while
 //   the previous fsync ran shares the next), send (a leader sends before its own write), restore a
-//   snapshot, apply committed entries to the rooms, answer ReadIndex reads, advance; then compact
-//   every `snapshotEvery` applied entries. Committed entries already durable here before this Ready
+//   snapshot, apply committed entries to the rooms, answer ReadIndex reads, advance; then, every
+//   `snapshotEvery` applied entries (and once snapshots are large, only when the entries since hold as
+//   many bytes), take the rooms' states for a snapshot that is serialised and written beside the loop
+//   and becomes the log's base between two Readies. Committed entries already durable here before this Ready
 //   (on a leader, all of them) are applied while the Ready's fsync runs: their answers do not wait
 //   for a write they do not depend on. Nothing may touch the core between ready() and advance():
 //   inputs arriving meanwhile (messages, ticks, proposals) wait in `deferred` and run right after.
@@ -27,6 +29,7 @@ import type { ChorusError } from '../../domain/index.ts';
 import { chorusError, type Envelope, type RoomState } from '../../domain/index.ts';
 import { decodeCommand, encodeCommand, MAX_COMMAND_BYTES } from '../codec.ts';
 import { acquireDirLock, type DirLock } from '../disk/lock.ts';
+import { snapshotWorthWriting } from '../disk/snapshot-file.ts';
 import { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { PendingCommands } from '../replica.ts';
@@ -70,7 +73,10 @@ export interface RaftStoreOptions {
   readonly logger: StoreLogger;
   readonly tickMs?: number;
   readonly electionTick?: number;
-  /** Applied entries between snapshots (default 10 000). */
+  /**
+   * Applied entries between snapshots, at least (default 10 000); a snapshot over 1 MiB is taken
+   * again only once the entries applied since hold as many bytes (snapshotWorthWriting).
+   */
   readonly snapshotEvery?: number;
   readonly fsync?: boolean;
   readonly readTimeoutMs?: number;
@@ -113,6 +119,9 @@ export class RaftStore implements Store {
   private deferred: (() => void)[] = [];
   private failure: Error | null = null;
   private snapshotIndex = 0;
+  /** The size of the last snapshot written or installed, and the entry bytes applied since. */
+  private snapshotBytes = 0;
+  private logBytes = 0;
   /** A snapshot is being serialised, written or made the log's base (one at a time). */
   private compacting = false;
   /** The background part of a compaction (serialise and write), awaited by close(). */
@@ -192,6 +201,8 @@ export class RaftStore implements Store {
       this.storage = storage;
       if (persisted.snapshot) this.learnPeers(this.rooms.restore(persisted.snapshot));
       this.snapshotIndex = persisted.snapshot?.meta.index ?? 0;
+      this.snapshotBytes =
+        persisted.snapshot === null ? 0 : Buffer.byteLength(dataText(persisted.snapshot.data));
       const seed = randomBytes(4).readUInt32LE(0);
       const config: RaftConfig = {
         id: this.opts.nodeId,
@@ -305,11 +316,9 @@ export class RaftStore implements Store {
     if (rd.snapshot !== null) {
       this.learnPeers(this.rooms.restore(rd.snapshot));
       this.snapshotIndex = rd.snapshot.meta.index;
-      this.metrics.snapshot(
-        'installed',
-        Buffer.byteLength(dataText(rd.snapshot.data)),
-        (performance.now() - received) / 1000,
-      );
+      this.snapshotBytes = Buffer.byteLength(dataText(rd.snapshot.data));
+      this.logBytes = 0;
+      this.metrics.snapshot('installed', this.snapshotBytes, (performance.now() - received) / 1000);
     }
     for (const e of rd.committedEntries.slice(early.length)) this.applyEntry(e);
     this.reads.confirmed(rd.readStates, this.rooms.applied);
@@ -327,6 +336,7 @@ export class RaftStore implements Store {
       }
     }
     if (e.type === 'conf' && e.index > this.rooms.applied) this.applyMembership(e);
+    this.logBytes += e.data.length;
     const applied = this.rooms.apply(e);
     if (applied !== null) this.pending.settle(applied.env.roomId, applied.env.commandId, applied.outcome);
   }
@@ -352,7 +362,9 @@ export class RaftStore implements Store {
    */
   private maybeCompact(core: RaftNode): void {
     if (this.compacting || this.rooms.applied - this.snapshotIndex < this.opts.snapshotEvery) return;
+    if (!snapshotWorthWriting(this.snapshotBytes, this.logBytes)) return;
     this.compacting = true;
+    this.logBytes = 0;
     const started = performance.now();
     const meta = core.snapshotMeta();
     const states = this.rooms.capture();
@@ -386,6 +398,7 @@ export class RaftStore implements Store {
       await this.storage!.rebase(snapshot.meta, tail, null);
       this.snapshotIndex = index;
       const bytes = Buffer.byteLength(dataText(snapshot.data));
+      this.snapshotBytes = bytes;
       this.metrics.snapshot('written', bytes, (performance.now() - started) / 1000);
       this.opts.logger.info({ index, bytes }, 'raft snapshot written, log compacted');
     } finally {
