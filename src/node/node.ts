@@ -15,6 +15,7 @@ import { watchCatalog } from '../catalog/watch.ts';
 import { storeEntry } from '../store/registry.ts';
 import type { Store } from '../store/types.ts';
 import { StreamBudget } from '../api/stream-budget.ts';
+import { LabelCache } from '../api/label-cache.ts';
 import { shareAddresses } from './addresses.ts';
 import { PlaybackClock } from './clock.ts';
 import { randomUUID } from 'node:crypto';
@@ -125,6 +126,8 @@ export async function startNode(
   });
   const store = await openStore(config, logger, metrics.registry);
   roomsLoaded = () => store.loadedRooms().length;
+  // The commit histogram's child per (command, outcome), looked up once (label-cache.ts).
+  const commits = new LabelCache<ReturnType<typeof metrics.commitDuration.labels>>();
   const service = new RoomService({
     store,
     catalog,
@@ -135,8 +138,12 @@ export async function startNode(
       roomsPerAddress: { rate: config.limits.roomsPerAddress / 60, burst: config.limits.roomsPerAddress },
       joinsPerAddress: { rate: config.limits.joinsPerAddress / 60, burst: config.limits.joinsPerAddress },
     },
-    onCommit: (command, seconds, ok) =>
-      metrics.commitDuration.labels(command, ok ? 'ok' : 'refused').observe(seconds),
+    onCommit: (command, seconds, ok) => {
+      const outcome = ok ? 'ok' : 'refused';
+      commits
+        .get(`${command} ${outcome}`, () => metrics.commitDuration.labels(command, outcome))
+        .observe(seconds);
+    },
     ...(config.presenceLeaseMs > 0
       ? {
           presence: {
