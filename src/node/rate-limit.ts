@@ -42,13 +42,8 @@ export class RateLimiter {
       throw chorusError('RATE_LIMITED', { what: this.what, rate, burst, retryAfterMs });
     }
     // Re-inserted at the end: the map stays ordered by last use, so the first keys are the quietest.
-    // A known bucket is updated in place (no new object per request).
-    if (bucket) {
-      this.buckets.delete(key);
-      bucket.tokens = tokens - 1;
-      bucket.at = now;
-      this.buckets.set(key, bucket);
-    } else this.buckets.set(key, { tokens: tokens - 1, at: now });
+    this.buckets.delete(key);
+    this.buckets.set(key, { tokens: tokens - 1, at: now });
     if (this.buckets.size > this.maxKeys) this.sweep(now);
   }
 
