@@ -8,6 +8,9 @@
 //                of which the older tree took the first item)
 //   store read   MemoryStore.read of a held room (the token check of every write)
 //   store write  MemoryStore.submit of votes, 100 at a time, fsync off (encode, decide, log, apply)
+//   commit metric (labels)  the commit histogram observed through prom-client's labels() per write
+//   commit metric (cached)  the same through the tree's LabelCache (src/node/node.ts uses this now)
+//   (the two commit-metric pieces compare two ways in each tree, not the trees)
 //
 //   npx node bench/write-path-micro.ts --roots A_DIR,B_DIR [--rounds 5]
 
@@ -116,6 +119,24 @@ async function measure(tree: Tree, dir: string): Promise<Record<string, number>>
     },
   ];
   out['text check'] = time(200_000, (i) => hook(requests[i % 2]!, {}, () => undefined));
+
+  const { Histogram, Registry } = await import('prom-client');
+  const histogram = new Histogram({
+    name: 'micro_commit_seconds',
+    help: 'micro',
+    labelNames: ['command', 'outcome'],
+    registers: [new Registry()],
+  });
+  const types = ['vote', 'addTrack', 'removeEntry'];
+  out['commit metric (labels)'] = time(200_000, (i) => histogram.labels(types[i % 3]!, 'ok').observe(0.001));
+  const { LabelCache } = (await import(join(tree.root, 'src/api/label-cache.ts'))) as {
+    LabelCache: new () => { get<T>(key: string, make: () => T): T };
+  };
+  const children = new LabelCache();
+  out['commit metric (cached)'] = time(200_000, (i) => {
+    const type = types[i % 3]!;
+    children.get(`${type} ok`, () => histogram.labels(type, 'ok')).observe(0.001);
+  });
 
   const { store, room } = await storeWithRoom(tree, dir);
   try {
