@@ -58,15 +58,11 @@ import { recoverRooms, SnapshotSchedule } from './snapshots.ts';
 interface Submission {
   /** The envelope as it reads back from the log. */
   readonly env: Envelope;
-  /** Its room (the in-flight count it holds until answered). */
-  readonly room: string;
   readonly frame: Buffer;
   /** What it does, worked out at submit when nothing of its room was in flight. */
   readonly decided: Decided | null;
   readonly resolve: (outcome: CommitOutcome) => void;
   readonly reject: (err: Error) => void;
-  /** Answered (or refused): its in-flight count is given back once, whatever settles it again. */
-  settled: boolean;
 }
 
 export async function openMemoryStore(options: MemoryStoreOptions): Promise<MemoryStore> {
@@ -166,40 +162,30 @@ export class MemoryStore extends StoreBase<HeldRoom> {
       return { result: decided.out.result, state: decided.base };
     }
     this.inFlight.set(room, (this.inFlight.get(room) ?? 0) + 1);
-    // The submission carries the promise's own resolvers (no wrapper closures per write: every µs
-    // of this path is the node's single thread); answer() and refuse() settle it.
-    const { promise, resolve, reject } = Promise.withResolvers<CommitOutcome>();
-    this.queue.push({
-      env: encoded.env,
-      room,
-      frame: frameRecord(encoded.bytes),
-      decided,
-      resolve,
-      reject,
-      settled: false,
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (): void => {
+        if (settled) return;
+        settled = true;
+        const left = this.inFlight.get(room)! - 1;
+        if (left === 0) this.inFlight.delete(room);
+        else this.inFlight.set(room, left);
+      };
+      this.queue.push({
+        env: encoded.env,
+        frame: frameRecord(encoded.bytes),
+        decided,
+        resolve: (outcome) => {
+          settle();
+          resolve(outcome);
+        },
+        reject: (err) => {
+          settle();
+          reject(err);
+        },
+      });
+      this.startWriter();
     });
-    this.startWriter();
-    return promise;
-  }
-
-  /** Answers a submission with its outcome (once; later calls do nothing). */
-  private answer(s: Submission, outcome: CommitOutcome): void {
-    if (this.settle(s)) s.resolve(outcome);
-  }
-
-  /** Refuses a submission (once; refusing one already answered does nothing). */
-  private refuse(s: Submission, err: Error): void {
-    if (this.settle(s)) s.reject(err);
-  }
-
-  /** Marks a submission settled and gives back its room's in-flight count; false when it already was. */
-  private settle(s: Submission): boolean {
-    if (s.settled) return false;
-    s.settled = true;
-    const left = this.inFlight.get(s.room)! - 1;
-    if (left === 0) this.inFlight.delete(s.room);
-    else this.inFlight.set(s.room, left);
-    return true;
   }
 
   private startWriter(): void {
@@ -237,7 +223,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
       this.failure = err instanceof Error ? err : new Error(String(err));
       this.logger.warn({ err: String(err) }, 'the memory store writer failed; it stops taking writes');
       // A durable batch not yet answered is refused too (rejecting one already answered does nothing).
-      for (const s of [...(durable ?? []), ...this.queue.splice(0)]) this.refuse(s, this.unavailable());
+      for (const s of [...(durable ?? []), ...this.queue.splice(0)]) s.reject(this.unavailable());
     } finally {
       // No await between the loop's last check and this line, so no submission can slip in unseen.
       this.writer = null;
@@ -268,7 +254,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
 
   /** Applies a durable batch in log order and answers each submission with its own outcome. */
   private publish(batch: Submission[]): void {
-    for (const s of batch) this.answer(s, this.rooms.apply(s.env, s.decided));
+    for (const s of batch) s.resolve(this.rooms.apply(s.env, s.decided));
   }
 
   /**
@@ -295,7 +281,7 @@ export class MemoryStore extends StoreBase<HeldRoom> {
       // Nothing more to do: at restart the scan keeps only whole, checksummed records.
     }
     const error = this.unavailable();
-    for (const s of [...batch, ...this.queue]) this.refuse(s, error);
+    for (const s of [...batch, ...this.queue]) s.reject(error);
     this.queue = [];
   }
 
