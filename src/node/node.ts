@@ -15,7 +15,6 @@ import { watchCatalog } from '../catalog/watch.ts';
 import { storeEntry } from '../store/registry.ts';
 import type { Store } from '../store/types.ts';
 import { StreamBudget } from '../api/stream-budget.ts';
-import { LabelCache } from '../api/label-cache.ts';
 import { shareAddresses } from './addresses.ts';
 import { PlaybackClock } from './clock.ts';
 import { randomUUID } from 'node:crypto';
@@ -126,8 +125,10 @@ export async function startNode(
   });
   const store = await openStore(config, logger, metrics.registry);
   roomsLoaded = () => store.loadedRooms().length;
-  // The commit histogram's child per (command, outcome), looked up once (label-cache.ts).
-  const commits = new LabelCache<ReturnType<typeof metrics.commitDuration.labels>>();
+  // The commit histogram's children per command type, looked up once: prom-client's labels() per
+  // write, or a cache keyed by a string built per write, costs more (bench/write-path-micro.ts).
+  type CommitChild = ReturnType<typeof metrics.commitDuration.labels>;
+  const commits = new Map<string, { readonly ok: CommitChild; readonly refused: CommitChild }>();
   const service = new RoomService({
     store,
     catalog,
@@ -139,10 +140,16 @@ export async function startNode(
       joinsPerAddress: { rate: config.limits.joinsPerAddress / 60, burst: config.limits.joinsPerAddress },
     },
     onCommit: (command, seconds, ok) => {
-      const outcome = ok ? 'ok' : 'refused';
-      commits
-        .get(`${command} ${outcome}`, () => metrics.commitDuration.labels(command, outcome))
-        .observe(seconds);
+      let children = commits.get(command);
+      if (children === undefined) {
+        const { commitDuration } = metrics;
+        children = {
+          ok: commitDuration.labels(command, 'ok'),
+          refused: commitDuration.labels(command, 'refused'),
+        };
+        commits.set(command, children);
+      }
+      (ok ? children.ok : children.refused).observe(seconds);
     },
     ...(config.presenceLeaseMs > 0
       ? {
