@@ -7,10 +7,16 @@
 //   add answer   the view of the one entry an add answers (viewQueueItem, or the whole room view
 //                of which the older tree took the first item)
 //   store read   MemoryStore.read of a held room (the token check of every write)
+//   authenticate ServiceCore.authenticate of 20 members' tokens in turn (token cache, store read,
+//                ban check, rate limit with its key)
 //   store write  MemoryStore.submit of votes, 100 at a time, fsync off (encode, decide, log, apply)
 //   commit metric (labels)  the commit histogram observed through prom-client's labels() per write
-//   commit metric (cached)  the same through the tree's LabelCache (src/node/node.ts uses this now)
-//   (the two commit-metric pieces compare two ways in each tree, not the trees)
+//   commit metric (cached)  the same through a LabelCache keyed by a string built per write
+//   commit metric (by type) the same through children looked up by command type (src/node/node.ts)
+//   request metric (cached)  the request histogram through a LabelCache keyed by a string built
+//                per request (what the REST onResponse hook did)
+//   request metric (by value) the same through maps keyed by route, method and status (it does now)
+//   (the commit- and request-metric pieces compare ways of doing it within each tree, not the trees)
 //
 //   npx node bench/write-path-micro.ts --roots A_DIR,B_DIR [--rounds 5]
 
@@ -27,6 +33,8 @@ interface Tree {
   readonly guards: Module;
   readonly domain: Module;
   readonly memory: Module;
+  readonly service: Module;
+  readonly tokens: Module;
 }
 
 async function load(root: string): Promise<Tree> {
@@ -37,6 +45,8 @@ async function load(root: string): Promise<Tree> {
     guards: await src('api/rest/guards.ts'),
     domain: await src('domain/index.ts'),
     memory: await src('store/memory/index.ts'),
+    service: await src('node/service-core.ts'),
+    tokens: await src('node/tokens.ts'),
   };
 }
 
@@ -138,6 +148,49 @@ async function measure(tree: Tree, dir: string): Promise<Record<string, number>>
     children.get(`${type} ok`, () => histogram.labels(type, 'ok')).observe(0.001);
   });
 
+  const byType = new Map<string, { ok: { observe(v: number): void } }>();
+  out['commit metric (by type)'] = time(200_000, (i) => {
+    const type = types[i % 3]!;
+    let pair = byType.get(type);
+    if (pair === undefined) {
+      pair = { ok: histogram.labels(type, 'ok') };
+      byType.set(type, pair);
+    }
+    pair.ok.observe(0.001);
+  });
+
+  const requests3 = new Histogram({
+    name: 'micro_request_seconds',
+    help: 'micro',
+    labelNames: ['method', 'route', 'status'],
+    registers: [new Registry()],
+  });
+  const routes = ['/v1/rooms/:roomId/queue/:entryId/vote', '/v1/rooms/:roomId/queue', '/v1/rooms/:roomId'];
+  const methods = ['PUT', 'POST', 'GET'];
+  const byString = new LabelCache();
+  out['request metric (cached)'] = time(200_000, (i) => {
+    const route = routes[i % 3]!;
+    const method = methods[i % 3]!;
+    const status = 200;
+    byString
+      .get(`${method} ${route} ${status}`, () => requests3.labels(method, route, String(status)))
+      .observe(0.001);
+  });
+  const byValue = new Map<string, Map<string, Map<number, { observe(v: number): void }>>>();
+  out['request metric (by value)'] = time(200_000, (i) => {
+    const route = routes[i % 3]!;
+    const method = methods[i % 3]!;
+    const status = 200;
+    let m = byValue.get(route);
+    if (m === undefined)
+      byValue.set(route, (m = new Map<string, Map<number, { observe(v: number): void }>>()));
+    let s = m.get(method);
+    if (s === undefined) m.set(method, (s = new Map<number, { observe(v: number): void }>()));
+    let child = s.get(status);
+    if (child === undefined) s.set(status, (child = requests3.labels(method, route, String(status))));
+    child.observe(0.001);
+  });
+
   const { store, room } = await storeWithRoom(tree, dir);
   try {
     const state = (await store.read(room))!;
@@ -150,10 +203,31 @@ async function measure(tree: Tree, dir: string): Promise<Record<string, number>>
         ? viewQueueItem(state, i % 30, { now, viewer: 'm1' })
         : viewRoom(state, { now, viewer: 'm1', offset: i % 30, limit: 1 }).queue[0],
     );
-    out['store read'] = await timeAsync(100_000, () => store.read(room));
+    out['store read'] = await timeAsync(300_000, () => store.read(room));
+    const Signer = tree.tokens['TokenSigner'] as new (secret: string) => { sign(c: object): string };
+    const Core = tree.service['ServiceCore'] as new (o: object) => {
+      authenticate(token: string, roomId: string): Promise<unknown>;
+    };
+    const signer = new Signer('write-path-micro-secret-0123456789');
+    const core = new Core({
+      store,
+      catalog: {},
+      tokens: signer,
+      readTimeoutMs: 1000,
+      rates: {
+        writesPerMember: { rate: 1e9, burst: 2e9 },
+        roomsPerAddress: { rate: 1, burst: 1 },
+        joinsPerAddress: { rate: 1, burst: 1 },
+      },
+    });
+    const tokens = Array.from({ length: 20 }, (_, m) => signer.sign({ roomId: room, memberId: `m${m}` }));
+    // Each request's token is a string of its own (as parsed from its header), not one shared.
+    out['authenticate'] = await timeAsync(100_000, (i) =>
+      core.authenticate(` ${tokens[i % 20]!}`.slice(1), room),
+    );
     let v = 0;
     out['store write'] =
-      (await timeAsync(100, async () => {
+      (await timeAsync(400, async () => {
         const batch: ReturnType<Store['submit']>[] = [];
         for (let k = 0; k < 100; k++) {
           v++;
