@@ -13,7 +13,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { spawnProcess, stopProcess, waitForLine } from '../src/cluster/process.ts';
+import { stopProcess } from '../src/cluster/process.ts';
+import { startEmbeddedNode } from './lib/embedded.ts';
 import { withCpu } from './lib/cpu.ts';
 import { restMixed } from './lib/rest-load.ts';
 import { makeRoom } from './lib/rooms.ts';
@@ -32,22 +33,8 @@ interface Row {
 
 async function measure(root: string, clients: number, seconds: number, seed: number): Promise<Row> {
   const data = await mkdtemp(join(os.tmpdir(), 'chorus-rest-cpu-'));
-  const node = spawnProcess(process.execPath, [
-    join(root, 'src/cli/main.ts'),
-    'serve',
-    '--port',
-    '0',
-    '--grpc-port',
-    '0',
-    '--data-dir',
-    data,
-    '--log-level',
-    'warn',
-    '--no-legacy',
-  ]);
+  const { process: node, rest } = await startEmbeddedNode(root, data);
   try {
-    await waitForLine(node, /^grpc /, 60_000, 'chorus serve');
-    const rest = /^rest (\S+)/.exec(node.lines.find((l) => l.startsWith('rest ')) ?? '')?.[1] ?? '';
     const setup = new Workload('rest-cpu', []);
     const rooms: BenchRoom[] = [];
     for (let i = 0; i < 10; i++) rooms.push(await makeRoom(rest, 20, 30, setup));
