@@ -13,7 +13,8 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { spawnProcess, stopProcess, waitForLine } from '../src/cluster/process.ts';
+import { stopProcess } from '../src/cluster/process.ts';
+import { startEmbeddedNode } from './lib/embedded.ts';
 import { clients, grpcMixed } from './lib/grpc-load.ts';
 import { restMixed } from './lib/rest-load.ts';
 import { makeRoom } from './lib/rooms.ts';
@@ -123,26 +124,12 @@ async function main(): Promise<void> {
   const concurrency = Number(values.clients);
   const out = values.out ?? (await mkdtemp(join(os.tmpdir(), 'chorus-profile-')));
   const data = await mkdtemp(join(os.tmpdir(), 'chorus-profile-data-'));
-  const node = spawnProcess(process.execPath, [
-    '--cpu-prof',
-    '--cpu-prof-dir',
-    out,
-    join(ROOT, 'src/cli/main.ts'),
-    'serve',
-    '--port',
-    '0',
-    '--grpc-port',
-    '0',
-    '--data-dir',
-    data,
-    '--log-level',
-    'warn',
-    '--no-legacy',
-  ]);
+  const {
+    process: node,
+    rest,
+    grpc,
+  } = await startEmbeddedNode(ROOT, data, ['--cpu-prof', '--cpu-prof-dir', out]);
   try {
-    await waitForLine(node, /^grpc /, 60_000, 'chorus serve');
-    const rest = /^rest (\S+)/.exec(node.lines.find((l) => l.startsWith('rest ')) ?? '')?.[1] ?? '';
-    const grpc = /^grpc (\S+)/.exec(node.lines.find((l) => l.startsWith('grpc ')) ?? '')?.[1] ?? '';
     const setup = new Workload('profile', []);
     const workload = new Workload('profile-load', []);
     const rooms: BenchRoom[] = [];

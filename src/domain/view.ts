@@ -108,15 +108,11 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
   const offset = Math.max(0, options.offset ?? 0);
   const limit = Math.max(0, options.limit ?? state.queue.length);
   const np = state.nowPlaying;
-  // A paused track's clock stands at its pause; ETAs then count from it, as if it resumed now.
-  const elapsed = np ? playedMs(np.startedAt, np.entry.track.durationMs, np.pausedAt ?? options.now) : 0;
-  const remaining = np ? remainingMs(np.entry.track.durationMs, elapsed) : 0;
+  const { elapsed, remaining } = playing(state, options.now);
 
   const queue: QueueItemView[] = [];
   const end = Math.min(state.queue.length, offset + limit);
-  // Once a track of unknown length lies ahead, every ETA behind it is unknown too.
-  const ahead = durationBefore(state.queue, Math.min(offset, end));
-  let eta = remaining === null || ahead === null ? null : remaining + ahead;
+  let eta = etaAt(state, Math.min(offset, end), remaining);
   let position = offset;
   for (const entry of state.queue.from(offset)) {
     if (position >= end) break;
@@ -156,6 +152,38 @@ export function viewRoom(state: RoomState, options: ViewOptions): RoomView {
     ...viewerAccess(state, viewer ? memberOrNull(state, viewer) : null),
     ...peopleView(state, options.now, viewer),
   };
+}
+
+/**
+ * The queue entry at `index` (0-based) exactly as `viewRoom(state, { offset: index, limit: 1 })`
+ * shows it, or null past the end: what a write answers about one entry, without building the rest
+ * of the room's view (its people, its settings) only to throw it away.
+ */
+export function viewQueueItem(
+  state: RoomState,
+  index: number,
+  options: Pick<ViewOptions, 'now' | 'viewer'>,
+): QueueItemView | null {
+  const entry = index >= 0 ? state.queue.at(index) : undefined;
+  if (entry === undefined) return null;
+  const eta = etaAt(state, index, playing(state, options.now).remaining);
+  return queueItem(state, entry, index + 1, eta, options.viewer ?? null);
+}
+
+/** How far the playing track is, ms (0 when none), and what is left of it (null: unknown length). */
+function playing(state: RoomState, now: number): { elapsed: number; remaining: number | null } {
+  const np = state.nowPlaying;
+  if (!np) return { elapsed: 0, remaining: 0 };
+  // A paused track's clock stands at its pause; ETAs then count from it, as if it resumed now.
+  const elapsed = playedMs(np.startedAt, np.entry.track.durationMs, np.pausedAt ?? now);
+  return { elapsed, remaining: remainingMs(np.entry.track.durationMs, elapsed) };
+}
+
+/** When the entry at `index` starts playing, ms from now (null: unknown). */
+function etaAt(state: RoomState, index: number, remaining: number | null): number | null {
+  // Once a track of unknown length lies ahead, every ETA behind it is unknown too.
+  const ahead = durationBefore(state.queue, index);
+  return remaining === null || ahead === null ? null : remaining + ahead;
 }
 
 /** Who is here, and (for the host) who waits to join. */

@@ -5,7 +5,7 @@ import {
   findEntry,
   indexOfEntry,
   historyItem,
-  viewRoom,
+  viewQueueItem,
   type Command,
   type CommandValue,
   type HistoryItem,
@@ -44,11 +44,7 @@ export class QueueService extends AccessService {
     const added = value as Extract<CommandValue, { type: 'addTrack' }>;
     const index = queuePosition(state, added.entry.entryId);
     // Only the new entry's own view (position, ETA): a big room's whole queue would dwarf the answer.
-    const entry =
-      index < 0
-        ? null
-        : (viewRoom(state, { now: this.now(), viewer: caller.memberId, offset: index, limit: 1 }).queue[0] ??
-          null);
+    const entry = viewQueueItem(state, index, { now: this.now(), viewer: caller.memberId });
     return { entry, started: added.started, version: state.version };
   }
 

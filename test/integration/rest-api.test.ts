@@ -111,6 +111,13 @@ void describe('operations', () => {
   void test('/metrics is Prometheus text with request, commit, room and SSE metrics', async () => {
     const room = await createRoom();
     await roomView(room.id);
+    // A refused write (no such entry) is counted apart from the ones that succeeded.
+    const refused = await api.put(
+      `/v1/rooms/${room.id}/queue/e_missing/vote`,
+      { value: 1 },
+      { token: room.hostToken },
+    );
+    assert.equal(refused.status, 404, refused.text);
     const res = await api.get('/metrics');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
@@ -136,6 +143,10 @@ void describe('operations', () => {
     assert.match(
       text,
       /^chorus_store_commit_duration_seconds_count\{[^}]*command="createRoom"[^}]*outcome="ok"[^}]*\} [1-9]/m,
+    );
+    assert.match(
+      text,
+      /^chorus_store_commit_duration_seconds_count\{[^}]*command="vote"[^}]*outcome="refused"[^}]*\} [1-9]/m,
     );
     const rooms = /^chorus_rooms_loaded (\d+)/m.exec(text);
     assert.ok(rooms && Number(rooms[1]) >= 2, 'rooms loaded counts the legacy room and ours');

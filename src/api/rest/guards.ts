@@ -30,12 +30,35 @@ export function illFormedText(value: unknown, at = ''): string | null {
   return null;
 }
 
+/**
+ * Whether every string in `value` (keys included) is well-formed Unicode: what illFormedText checks,
+ * without building a path for every field on the way (only a refusal needs one).
+ */
+function wellFormed(value: unknown): boolean {
+  if (typeof value === 'string') return value.isWellFormed();
+  if (typeof value !== 'object' || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const inner of value) if (!wellFormed(inner)) return false;
+    return true;
+  }
+  // for-in and hasOwn: the own enumerable string keys, as Object.entries gives, without its arrays.
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (!key.isWellFormed() || !wellFormed((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
 /** A preValidation hook (callback style: it runs on every request, and costs no promise). */
 export function refuseIllFormedText(
   request: FastifyRequest,
   _reply: FastifyReply,
   done: (err?: Error) => void,
 ): void {
+  if (wellFormed(request.body) && wellFormed(request.query) && wellFormed(request.params)) {
+    done();
+    return;
+  }
   const field =
     prefixed('body', illFormedText(request.body)) ??
     prefixed('query', illFormedText(request.query)) ??

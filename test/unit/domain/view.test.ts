@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { historyPage, playingEndsAt, viewRoom } from '../../../src/domain/index.ts';
+import { historyPage, playingEndsAt, viewQueueItem, viewRoom } from '../../../src/domain/index.ts';
 import { HOST, Room, T0 } from './helpers.ts';
 
 /** a (60 s) playing since T0; queued: b (30 s), c (45 s), d (20 s). */
@@ -80,6 +80,37 @@ void describe('viewRoom', () => {
     );
     assert.deepEqual(viewRoom(r.s, { now: T0, offset: 5 }).queue, []);
     assert.deepEqual(viewRoom(r.s, { now: T0, limit: 0 }).queue, []);
+  });
+
+  void test('viewQueueItem is the one entry viewRoom shows at that index, whatever plays', () => {
+    const rooms: [string, Room][] = [['playing', room()]];
+    const voted = room();
+    voted.vote('m1', 'e-d', 1);
+    voted.vote('m2', 'e-b', -1);
+    rooms.push(['voted', voted]);
+    const idle = Room.create({ autoplay: false }, ['m1']);
+    idle.add('m1', 'a', 10_000);
+    idle.add('m1', 'b', 10_000);
+    rooms.push(['idle', idle]);
+    // A track of unknown length ahead: every ETA behind it is unknown.
+    const unknown = Room.create({}, ['m1']);
+    unknown.add('m1', 'a', 60_000);
+    unknown.add('m1', 'b', 0);
+    unknown.add('m1', 'c', 30_000);
+    rooms.push(['unknown', unknown]);
+    for (const [name, r] of rooms) {
+      for (const viewer of [null, 'm1', 'm2']) {
+        for (const now of [T0, T0 + 15_000, T0 + 90_000]) {
+          for (let index = -1; index <= r.s.queue.length; index++) {
+            const expected =
+              index < 0 ? null : (viewRoom(r.s, { now, viewer, offset: index, limit: 1 }).queue[0] ?? null);
+            assert.deepEqual(viewQueueItem(r.s, index, { now, viewer }), expected, `${name} ${index}`);
+          }
+        }
+      }
+    }
+    assert.equal(viewQueueItem(voted.s, 0, { now: T0, viewer: 'm1' })?.entryId, 'e-d');
+    assert.equal(viewQueueItem(unknown.s, 1, { now: T0 })?.etaMs, null);
   });
 
   void test('myVote and me are the viewer’s; anonymous viewers see 0 and null', () => {

@@ -79,6 +79,19 @@ async function fsyncingStoreWithRoom(): Promise<{
   return { store, room, start: store.stats() };
 }
 
+void test('a held room is read at once while open, and refused like any other once the store closes', async () => {
+  const store = await open(await tempDir());
+  const room = roomId();
+  await accepted(store, cmd.createRoom(room, 'host'));
+  const state = await store.read(room);
+  assert.equal(state?.version, 1);
+  assert.equal(await store.read(room, 1, 50), state, 'the same state object, at once');
+  assert.deepEqual(store.loadedRooms(), [room]);
+  await store.close();
+  await rejectsWith(store.read(room), 'UNAVAILABLE');
+  await rejectsWith(store.read(roomId('other')), 'UNAVAILABLE');
+});
+
 /** The rooms a fresh store on `dir` recovers (opened, read, closed). */
 async function reopenedRooms(dir: string): Promise<Map<string, RoomState | null>> {
   const again = await open(dir);
