@@ -13,6 +13,7 @@ import { NGINX_BIN, startNginx } from '../src/cluster/nginx.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { spawnProcess, stopProcess, waitForLine, type Spawned } from '../src/cluster/process.ts';
 import { REDIS_BIN } from '../src/cluster/redis.ts';
+import { startEmbeddedNode } from './lib/embedded.ts';
 import { withCpu, type CpuUse } from './lib/cpu.ts';
 import { renderFigures, type ExperimentPoint } from './lib/figures.ts';
 import { clients, echoClients, grpcAdds, grpcEcho, grpcMixed } from './lib/grpc-load.ts';
@@ -230,27 +231,13 @@ async function startChorusCluster(
 }
 
 async function startEmbedded(dir: string): Promise<Target> {
-  const p = spawnProcess(process.execPath, [
-    MAIN,
-    'serve',
-    '--port',
-    '0',
-    '--grpc-port',
-    '0',
-    '--data-dir',
-    dir,
-    '--log-level',
-    'warn',
-    '--no-legacy',
-  ]);
-  await waitForLine(p, /^grpc /, 60_000, 'chorus serve');
-  const rest = lineValue(p, /^rest (\S+)/);
+  const node = await startEmbeddedNode(ROOT, dir);
   return {
-    rest,
-    grpc: lineValue(p, /^grpc (\S+)/),
-    nodes: [rest],
-    pids: [p.child.pid ?? 0],
-    stop: () => stopProcess(p, 30_000),
+    rest: node.rest,
+    grpc: node.grpc,
+    nodes: [node.rest],
+    pids: [node.process.child.pid ?? 0],
+    stop: () => stopProcess(node.process, 30_000),
   };
 }
 

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { compareEntries, Queue, Votes, type QueueEntry } from '../../../src/domain/index.ts';
+import { compareEntries, insertionIndex, Queue, Votes, type QueueEntry } from '../../../src/domain/index.ts';
 import { fcParams } from './arbitraries.ts';
 
 function entry(seq: number, score: number, durationMs: number): QueueEntry {
@@ -130,18 +130,6 @@ void test('a queue refuses entries out of order and removals of entries it does 
   assert.deepEqual(JSON.parse(JSON.stringify(queue)), JSON.parse(JSON.stringify([...queue])));
 });
 
-/** Where `e` belongs in a sorted array (binary search): the model stays cheap on long queues. */
-function place(model: readonly QueueEntry[], e: QueueEntry): number {
-  let lo = 0;
-  let hi = model.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareEntries(model[mid]!, e) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 void test('a long queue keeps its tree balanced through growth, votes and shrinkage to nothing', () => {
   // Thousands of entries: leaves split into branches that split in turn, then removals rejoin them
   // level by level (the room properties stay at a few entries, a single leaf).
@@ -159,7 +147,7 @@ void test('a long queue keeps its tree balanced through growth, votes and shrink
         for (let seq = 1; seq <= grow; seq++) {
           const e = entry(seq, (seq * 7 + salt) % 3 === 0 ? 1 : 0, seq % 5 === 0 ? 0 : 1000);
           queue = queue.insert(e);
-          model.splice(place(model, e), 0, e);
+          model.splice(insertionIndex(model, e), 0, e); // binary search: the model stays cheap on long queues
           step(seq);
         }
         const grown = queue;
@@ -168,7 +156,7 @@ void test('a long queue keeps its tree balanced through growth, votes and shrink
           const e = { ...old, ups: old.ups + Math.max(delta, 0), downs: old.downs + Math.max(-delta, 0) };
           queue = queue.replace(old, e);
           model.splice(model.indexOf(old), 1);
-          model.splice(place(model, e), 0, e);
+          model.splice(insertionIndex(model, e), 0, e); // binary search: the model stays cheap on long queues
           step(i);
         });
         check(queue, model);
