@@ -30,11 +30,11 @@
 //   3. A `snap` message carries one whole snapshot: splitting it into chunks (and joining them) is
 //      the transport's job. For each one sent, the transport calls `reportSnapshot(to, ok)` when the
 //      InstallSnapshot call ends (the leader sends that follower nothing else until then).
-//   4. To compact: after `advance`, snapshot the state machine (it is at the applied index), persist
-//      it, and call `compact(data, keepEntries)`. Or, to keep the loop going while a large snapshot
-//      is serialised and written: take `snapshotMeta()` and the state machine's (immutable) state
-//      after `advance`, and call `compactTo({ meta, data }, keepEntries)` once it is durable, between
-//      two Readies (never between `ready()` and `advance()`).
+//   4. To compact: after `advance`, take `snapshotMeta()` and the state machine's state (at the
+//      applied index); serialise and persist it (beside the loop if it is large), then call
+//      `compactTo({ meta, data }, keepEntries)` between two Readies (never between `ready()` and
+//      `advance()`). It becomes the snapshot sent to followers that fall behind the log;
+//      `keepEntries` entries before it stay, so a slightly slow follower still gets appends.
 //   5. Nothing is acknowledged twice and nothing is promised: a proposal accepted at (index, term)
 //      is lost if a different entry is later applied at that index, and a read may be dropped
 //      (leadership changed, a message was lost); the store times both out and retries, with the
@@ -390,17 +390,6 @@ export class RaftNode {
     if (!ok) pr.pendingSnapshot = 0;
     pr.becomeProbe();
     pr.flowPaused = true; // wait for the follower's answer or the next heartbeat
-  }
-
-  /**
-   * Local compaction: `data` is the state machine at the applied index (after `advance`), which the
-   * store has persisted. It becomes the snapshot sent to followers that fall behind the log;
-   * `keepEntries` entries before it stay, so a slightly slow follower still gets appends.
-   */
-  compact(data: Entry['data'], keepEntries = 0): Snapshot {
-    const snapshot: Snapshot = { meta: this.snapshotMeta(), data };
-    this.compactTo(snapshot, keepEntries);
-    return snapshot;
   }
 
   /**

@@ -20,7 +20,7 @@
 // crash at any point leaves a loadable dir. If a crash left a snapshot newer than the log's base,
 // start applies the Raft rule (thesis Figure 5.13 / §5): entries after the snapshot are kept only if
 // the log holds the snapshot's own entry with its term. The store's compaction writes its snapshot
-// file (`writeSnapshot`) beside the Ready loop's saves, then moves the log past it (`rebase`).
+// file (`writeLocalSnapshot`) beside the Ready loop's saves, then moves the log past it (`rebase`).
 //
 // Segment headers (as the embedded store's, src/store/disk/log.ts): each segment begins with a
 // header frame naming its number, written before the file gets its name, and the dir's LOG-FORMAT
@@ -290,15 +290,6 @@ export class RaftStorage {
     } catch (err) {
       throw this.fail(err);
     }
-  }
-
-  /**
-   * Local compaction: `snapshot` (taken at the applied index) is written, the log restarts after it
-   * with `hardState` and the entries after it (`tail`), and everything older is deleted.
-   */
-  async compact(snapshot: Snapshot, tail: readonly Entry[], hardState: HardState): Promise<void> {
-    await this.writeLocalSnapshot(snapshot);
-    await this.rebase(snapshot.meta, tail, hardState);
   }
 
   /**

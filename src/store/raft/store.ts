@@ -122,8 +122,6 @@ export class RaftStore implements Store {
   /** The size of the last snapshot written or installed, and the entry bytes applied since. */
   private snapshotBytes = 0;
   private logBytes = 0;
-  /** A snapshot is being serialised, written or made the log's base (one at a time). */
-  private compacting = false;
   /** The background part of a compaction (serialise and write), awaited by close(). */
   private compaction: Promise<void> | null = null;
   /** A snapshot written and durable, waiting for the loop to make it the log's base. */
@@ -361,9 +359,10 @@ export class RaftStore implements Store {
    * Once it is durable, the loop makes it the log's base (finishCompaction). One at a time.
    */
   private maybeCompact(core: RaftNode): void {
-    if (this.compacting || this.rooms.applied - this.snapshotIndex < this.opts.snapshotEvery) return;
+    // One at a time: none being written, none waiting for the loop (which is running this one).
+    if (this.compaction !== null || this.written !== null) return;
+    if (this.rooms.applied - this.snapshotIndex < this.opts.snapshotEvery) return;
     if (!snapshotWorthWriting(this.snapshotBytes, this.logBytes)) return;
-    this.compacting = true;
     this.logBytes = 0;
     const started = performance.now();
     const meta = core.snapshotMeta();
@@ -375,10 +374,7 @@ export class RaftStore implements Store {
       this.written = { snapshot, started };
       this.kick();
     })()
-      .catch((err: unknown) => {
-        this.compacting = false;
-        this.fail(err);
-      })
+      .catch((err: unknown) => this.fail(err))
       .finally(() => {
         this.compaction = null;
       });
@@ -386,24 +382,20 @@ export class RaftStore implements Store {
 
   /** Between two Readies: the durable snapshot becomes the core's and the log's base. */
   private async finishCompaction(core: RaftNode, { snapshot, started }: WrittenSnapshot): Promise<void> {
-    try {
-      // False when a newer snapshot came from the leader meanwhile: ours is left as an older file,
-      // deleted at the next compaction.
-      if (!core.compactTo(snapshot, Math.min(1000, this.opts.snapshotEvery))) return;
-      // The log's entries after the snapshot that are on disk: those after `stabled` are in the next
-      // Ready, and go to the new segment.
-      const { index } = snapshot.meta;
-      const stabled = core.log.stabled;
-      const tail = stabled > index ? core.log.slice(index + 1, stabled + 1) : [];
-      await this.storage!.rebase(snapshot.meta, tail, null);
-      this.snapshotIndex = index;
-      const bytes = Buffer.byteLength(dataText(snapshot.data));
-      this.snapshotBytes = bytes;
-      this.metrics.snapshot('written', bytes, (performance.now() - started) / 1000);
-      this.opts.logger.info({ index, bytes }, 'raft snapshot written, log compacted');
-    } finally {
-      this.compacting = false;
-    }
+    // False when a newer snapshot came from the leader meanwhile: ours is left as an older file,
+    // deleted at the next compaction.
+    if (!core.compactTo(snapshot, Math.min(1000, this.opts.snapshotEvery))) return;
+    // The log's entries after the snapshot that are on disk: those after `stabled` are in the next
+    // Ready, and go to the new segment.
+    const { index } = snapshot.meta;
+    const stabled = core.log.stabled;
+    const tail = stabled > index ? core.log.slice(index + 1, stabled + 1) : [];
+    await this.storage!.rebase(snapshot.meta, tail, null);
+    this.snapshotIndex = index;
+    const bytes = Buffer.byteLength(dataText(snapshot.data));
+    this.snapshotBytes = bytes;
+    this.metrics.snapshot('written', bytes, (performance.now() - started) / 1000);
+    this.opts.logger.info({ index, bytes }, 'raft snapshot written, log compacted');
   }
 
   // ---- Writes -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import {
 import { readLogFormat } from '../../../src/store/disk/recovery.ts';
 import { SILENT_LOGGER } from '../../../src/store/logger.ts';
 import { RaftLogDamagedError, RaftStorage, snapshotFilePath } from '../../../src/store/raft/storage.ts';
-import type { Entry, Snapshot } from '../../../src/store/raft/types.ts';
+import type { Entry, HardState, Snapshot } from '../../../src/store/raft/types.ts';
 
 const dirs: string[] = [];
 after(async () => {
@@ -45,6 +45,17 @@ function entries(from: number, to: number, term: number): Entry[] {
   const out: Entry[] = [];
   for (let i = from; i <= to; i++) out.push({ term, index: i, type: 'normal', data: `cmd-${term}-${i}` });
   return out;
+}
+
+/** A compaction as the store makes it: the snapshot file written, then the log moved past it. */
+async function compact(
+  storage: RaftStorage,
+  snapshot: Snapshot,
+  tail: readonly Entry[],
+  hardState: HardState,
+): Promise<void> {
+  await storage.writeLocalSnapshot(snapshot);
+  await storage.rebase(snapshot.meta, tail, hardState);
 }
 
 const snap = (index: number, term: number, data: string): Snapshot => ({
@@ -133,7 +144,7 @@ void describe('raft storage', () => {
     const dir = await freshDir();
     const { storage } = await open(dir);
     await storage.save(null, entries(1, 10, 1), { term: 1, vote: '', commit: 10 });
-    await storage.compact(snap(8, 1, 'rooms@8'), entries(7, 10, 1), { term: 1, vote: '', commit: 10 });
+    await compact(storage, snap(8, 1, 'rooms@8'), entries(7, 10, 1), { term: 1, vote: '', commit: 10 });
     await storage.save(null, entries(11, 11, 1), { term: 1, vote: '', commit: 11 });
     await storage.close();
     assert.equal((await listSegments(dir)).length, 1);
@@ -169,7 +180,7 @@ void describe('raft storage', () => {
       // What writeSnapshot leaves when the process dies before the log moves past it.
       const other = await freshDir();
       const tmp = await open(other);
-      await tmp.storage.compact(snap(4, term, 'rooms@4'), [], { term: 1, vote: '', commit: 4 });
+      await compact(tmp.storage, snap(4, term, 'rooms@4'), [], { term: 1, vote: '', commit: 4 });
       await tmp.storage.close();
       await writeFile(snapshotFilePath(dir, 4), await readFile(snapshotFilePath(other, 4)));
       // An interrupted temp file from the same crash is removed.
@@ -228,7 +239,7 @@ void describe('raft storage', () => {
     const dir = await freshDir();
     const { storage } = await open(dir);
     await storage.save(null, entries(1, 4, 1), { term: 1, vote: '', commit: 4 });
-    await storage.compact(snap(3, 1, 'rooms@3'), entries(4, 4, 1), { term: 1, vote: '', commit: 4 });
+    await compact(storage, snap(3, 1, 'rooms@3'), entries(4, 4, 1), { term: 1, vote: '', commit: 4 });
     await storage.close();
     await truncate(snapshotFilePath(dir, 3), 10);
     await assert.rejects(open(dir), /no snapshot is readable/);
@@ -274,7 +285,11 @@ void describe('raft storage', () => {
       const again = await open(dir);
       assert.deepEqual(again.persisted.entries, entries(1, 3, 1));
       // Compaction's new segment carries its header too.
-      await again.storage.compact(snap(2, 1, 'rooms@2'), entries(3, 3, 1), { term: 1, vote: 'a', commit: 3 });
+      await compact(again.storage, snap(2, 1, 'rooms@2'), entries(3, 3, 1), {
+        term: 1,
+        vote: 'a',
+        commit: 3,
+      });
       await again.storage.close();
       const [next] = await listSegments(dir);
       assert.ok(next!.start > segment!.start);
