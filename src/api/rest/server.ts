@@ -29,6 +29,7 @@ import { roomRoutes } from './rooms.ts';
 import { StreamBudget } from '../stream-budget.ts';
 import { refuseIllFormedText } from './guards.ts';
 import { leanSerializerCompiler } from './serializer.ts';
+import { LabelCache } from '../label-cache.ts';
 import { limitHttpConnections, type ConnectionLimits } from '../connection-limits.ts';
 import { SseHub } from './sse.ts';
 
@@ -80,9 +81,6 @@ const REST_LIMITS: RestLimits = {
   maxConnectionsPerAddress: 1000,
 };
 
-/** Request-histogram children kept before the lookup maps start afresh (see the onResponse hook). */
-const DURATION_CHILDREN_KEPT = 10_000;
-
 /** How long a stopping node waits for in-flight requests before cutting connections. */
 const STOP_GRACE_MS = 10_000;
 
@@ -130,34 +128,21 @@ export async function buildRestServer(options: RestOptions): Promise<RestServer>
   app.addHook('preValidation', refuseIllFormedText);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
-  // The request histogram's child per (route, method, status), found through maps keyed by the
-  // values themselves (the route's own URL string, the method, the status number): no key string is
-  // built per request, which cost more than prom-client's labels() (bench/write-path-micro.ts).
+  // The request histogram's child per (route, method, status), one cache per label (label-cache.ts).
   type DurationChild = ReturnType<typeof metrics.httpDuration.labels>;
-  const durations = new Map<string, Map<string, Map<number, DurationChild>>>();
-  let durationChildren = 0;
+  type ByStatus = LabelCache<DurationChild, number>;
+  const durations = new LabelCache<LabelCache<ByStatus>>();
+  const newByMethod = (): LabelCache<ByStatus> => new LabelCache<ByStatus>();
+  const newByStatus = (): ByStatus => new LabelCache<DurationChild, number>();
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const { method } = request;
     const status = reply.statusCode;
-    let byMethod = durations.get(route);
-    if (byMethod === undefined)
-      durations.set(route, (byMethod = new Map<string, Map<number, DurationChild>>()));
-    let byStatus = byMethod.get(method);
-    if (byStatus === undefined) byMethod.set(method, (byStatus = new Map<number, DurationChild>()));
-    let child = byStatus.get(status);
-    if (child === undefined) {
-      child = metrics.httpDuration.labels(method, route, String(status));
-      // Routes, methods and statuses are few; the cap only guards against a flood of odd ones.
-      if (durationChildren >= DURATION_CHILDREN_KEPT) {
-        durations.clear();
-        durationChildren = 0;
-      } else {
-        byStatus.set(status, child);
-        durationChildren++;
-      }
-    }
-    child.observe(reply.elapsedTime / 1000);
+    durations
+      .get(route, newByMethod)
+      .get(method, newByStatus)
+      .get(status, () => metrics.httpDuration.labels(method, route, String(status)))
+      .observe(reply.elapsedTime / 1000);
     done();
   });
   // Graceful stop: live streams end (clients resume elsewhere); kept-alive connections close after
