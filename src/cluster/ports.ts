@@ -1,9 +1,50 @@
 // Free loopback ports for local clusters and tests.
 
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A port that was free a moment ago (the OS picks it); the caller binds it soon after. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * The kernel's ephemeral range (`net.ipv4.ip_local_port_range`): where it picks a port for a
+ * listen on port 0 and for every outgoing connection. Read once; Linux's default when unreadable.
+ */
+let ephemeral: { low: number; high: number } | null = null;
+function ephemeralRange(): { low: number; high: number } {
+  if (ephemeral === null) {
+    ephemeral = { low: 32768, high: 60999 };
+    try {
+      const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+        .trim()
+        .split(/\s+/)
+        .map(Number);
+      if (Number.isInteger(low) && Number.isInteger(high)) ephemeral = { low: low!, high: high! };
+    } catch {
+      // not Linux, or no /proc: keep the default
+    }
+  }
+  return ephemeral;
+}
+
+/** The lowest port freePort picks: above the well-known and most registered services' ports. */
+const LOWEST = 10_000;
+
+/**
+ * A port that was free a moment ago; the caller binds it soon after. Picked at random below the
+ * kernel's ephemeral range when there is room there, so that between this probe and the caller's
+ * bind neither another server listening on port 0 nor an outgoing connection can be handed it (a
+ * node of a bench group once failed to start with EADDRINUSE on its gRPC port that way). Falls back
+ * to a port the OS picks.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const { low } = ephemeralRange();
+  if (low - LOWEST >= 1_000)
+    for (let tries = 0; tries < 50; tries++) {
+      const port = LOWEST + Math.floor(Math.random() * (low - LOWEST));
+      if (await portIsFree(port, host)) return port;
+    }
+  return osPickedPort(host);
+}
+
+function osPickedPort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

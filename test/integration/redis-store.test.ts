@@ -16,7 +16,8 @@ import {
   type RedisStoreOptions,
 } from '../../src/store/redis/index.ts';
 import type { CommitOutcome, FeedItem } from '../../src/store/types.ts';
-import { createTlsFiles, freePort, startRedis, type RedisServer } from '../helpers/redis-server.ts';
+import { freePort } from '../../src/cluster/ports.ts';
+import { createTlsFiles, startRedis, type RedisServer } from '../helpers/redis-server.ts';
 import { startFaultProxy } from '../../bench/lib/fault-proxy.ts';
 import { cmd, envelope, OPEN_SETTINGS, roomId, track } from '../helpers/store-envelopes.ts';
 import { accepted, assertMatchesReplay, rejectsWith, runStoreContract } from '../store-contract.ts';

@@ -2,9 +2,10 @@
 // refused with both uses named; free ports are never handed out twice.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
-import { planPorts } from '../../../src/cluster/ports.ts';
+import { freePort, planPorts, portIsFree } from '../../../src/cluster/ports.ts';
 
 void test('two uses of one fixed port are refused, naming both', async () => {
   // --port 50050 --api rest: node 1 REST is 50051 and node 0's gRPC would be 50051 too.
@@ -39,4 +40,13 @@ void test('free ports are all different and never a fixed one', async () => {
   ];
   const ports = await planPorts('127.0.0.1', wanted);
   assert.equal(new Set(ports).size, ports.length);
+});
+
+void test('free ports come from below the ephemeral range, where port 0 and outgoing connections never land', async () => {
+  const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (let i = 0; i < 20; i++) {
+    const port = await freePort();
+    assert.ok(port >= 10_000 && port < low, `port ${port} is outside 10000..${low - 1}`);
+    assert.ok(await portIsFree(port), `port ${port} cannot be bound`);
+  }
 });
