@@ -71,8 +71,17 @@ try {
     Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
   let elections = 0;
   const snapshots: string[] = [];
+  const logWrites: string[] = [];
   for (const [i, url] of group.urls().entries()) {
     const text = await (await fetch(`${url}/metrics`)).text();
+    // Log writes over the whole run (warm-up and room creation included), fsynced and not.
+    const writes = (synced: boolean): number =>
+      Number(
+        new RegExp(`^chorus_raft_log_writes_total\\{synced="${synced}"\\} ([0-9.e+-]+)$`, 'm').exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    logWrites.push(`n${i + 1} ${writes(true)} + ${writes(false)}`);
     elections += Number(/^chorus_raft_elections_started_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? 0);
     // Compaction on this node: how many snapshots, their mean size and the mean time each held the loop.
     const of = (name: string): number =>
@@ -90,7 +99,7 @@ try {
     sample('chorus_raft_commit_latency_seconds_count');
   const us = (t: number): number => round((t * 10_000) / Math.max(1, r.ok));
   console.log(
-    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
+    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
   );
   if (values.logs)
     for (let i = 0; i < nodes; i++) console.log(`--- n${i + 1}\n${group.stderr(i).slice(-4000)}`);

@@ -50,8 +50,8 @@ bench/results/<date>-<machine>.{json,md} with PNG figures.
 
   --quick        a smoke run (about 2 minutes): nodes 1 and 3, one trial, short runs; its results
                  go to a fresh temporary directory unless --out says otherwise (never the tree)
-  --systems LIST the groups part measures only these systems (etcd-3, raft-3, raft-5, 2pc-3,
-                 2pc-5, redis-3), comma-separated
+  --systems LIST the groups part measures only these systems (etcd-3, raft-3, etcd-5, raft-5,
+                 2pc-3, 2pc-5, redis-3), comma-separated
   --group-trials N     trials per system and concurrency in the groups part (default 2)
   --failover-trials N  leader kills in the failover part (default 20): a shorter locked run
   --configs LIST the saturation part measures only these configurations (embedded, redis-1,
@@ -96,6 +96,8 @@ type Part = (typeof PARTS)[number];
 
 const RAFT3 = { name: 'raft-3', kind: 'raft', nodes: 3 } as const;
 const ETCD3 = { name: 'etcd-3', kind: 'etcd', nodes: 3 } as const;
+/** etcd with as many members as raft-5: the like-for-like peer of the 5-node Raft store. */
+const ETCD5 = { name: 'etcd-5', kind: 'etcd', nodes: 5 } as const;
 const TWOPC3 = { name: '2pc-3', kind: '2pc', nodes: 3 } as const;
 const TWOPC5 = { name: '2pc-5', kind: '2pc', nodes: 5 } as const;
 
@@ -104,6 +106,7 @@ const FULL_GROUPS: GroupPlan = {
   systems: [
     ETCD3,
     RAFT3,
+    ETCD5,
     { name: 'raft-5', kind: 'raft', nodes: 5 },
     TWOPC3,
     TWOPC5,

@@ -71,21 +71,32 @@ export function groupsMarkdown(g: GroupResults, plan: GroupPlan): string[] {
       ...medianRows(g.rows).map(rowLine),
     );
     const etcd = g.rows.filter((r) => r.kind === 'etcd');
-    if (etcd.length > 0) {
+    // The issue's peer is etcd with 3 members; a group of another size is also set beside etcd with
+    // as many members when the run measured it (etcd-5 beside raft-5): the like-for-like ratio.
+    const peers = [...new Set(etcd.map((r) => r.nodes))].sort((a, b) => (a === 3 ? -1 : b === 3 ? 1 : a - b));
+    for (const members of peers) {
+      const base = etcd.filter((r) => r.nodes === members);
+      const systems = [
+        ...new Set(
+          g.rows
+            .filter((r) => r.kind !== 'etcd' && (members === 3 || r.nodes === members))
+            .map((r) => r.system),
+        ),
+      ];
+      if (systems.length === 0) continue;
       lines.push(
         '',
-        'Chorus ÷ etcd (3 members), each ratio within one trial; the median over trials (writes/s: above 1 is faster than etcd; p50 and p99: below 1 is quicker):',
+        `Chorus ÷ etcd (${members} members), each ratio within one trial; the median over trials (writes/s: above 1 is faster than etcd; p50 and p99: below 1 is quicker):`,
         '',
         '| system | clients | writes/s ratio | p50 ratio | p99 ratio | per-trial writes/s ratios |',
         '|---|---|---|---|---|---|',
       );
-      const systems = [...new Set(g.rows.filter((r) => r.kind !== 'etcd').map((r) => r.system))];
       for (const system of systems) {
         for (const clients of plan.clients) {
           const pairs = g.rows
             .filter((r) => r.system === system && r.clients === clients)
             .flatMap((r) => {
-              const e = etcd.find((x) => x.clients === clients && x.trial === r.trial);
+              const e = base.find((x) => x.clients === clients && x.trial === r.trial);
               return e ? [{ r, e }] : [];
             });
           if (pairs.length === 0) continue;

@@ -171,6 +171,15 @@ void describe('chorus cluster --store raft', () => {
           `${name}: ${metric(before, name)} -> ${metric(after_, name)}`,
         );
       }
+      // Entries are fsynced; a commit index that alone moved (the leader learns a write committed) is not.
+      for (const synced of ['true', 'false']) {
+        const label = `synced="${synced}"`;
+        const [was, is] = [
+          metric(before, 'chorus_raft_log_writes_total', label),
+          metric(after_, 'chorus_raft_log_writes_total', label),
+        ];
+        assert.ok(is > was, `log writes ${label}: ${was} -> ${is}`);
+      }
       assert.ok(metric(after_, 'chorus_raft_commit_index') > metric(before, 'chorus_raft_commit_index'));
       assert.equal(metric(after_, 'chorus_raft_members', 'kind="voter"'), 3);
       assert.equal(metric(after_, 'chorus_raft_members', 'kind="learner"'), 1);

@@ -45,6 +45,12 @@ export const RAFT_METRICS: readonly MetricSpec[] = [
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
   },
   {
+    name: 'chorus_raft_log_writes_total',
+    help: 'Writes of a Ready to the Raft log, by whether they waited for an fsync (a hard state whose commit index alone moved does not)',
+    kind: 'counter',
+    labels: ['synced'],
+  },
+  {
     name: 'chorus_raft_inflight_appends',
     help: 'On the leader: appends sent and not yet acknowledged, over every follower',
     kind: 'gauge',
@@ -95,6 +101,11 @@ export class RaftMetrics {
       this.proposedAt.delete(e.index);
       this.t.observe('chorus_raft_commit_latency_seconds', (now - at) / 1000);
     }
+  }
+
+  /** A Ready's write to the log (entries, hard state or snapshot), fsynced or not. */
+  wrote(synced: boolean): void {
+    this.t.count('chorus_raft_log_writes_total', { synced: synced ? 'true' : 'false' });
   }
 
   private sent(m: Message): void {

@@ -61,6 +61,7 @@ export class ReadyTracker {
       messages: n.msgs,
       readStates: n.readStates,
       mayReplicateBeforePersist: n.role === 'leader',
+      mustSync: entries.length > 0 || hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote,
     };
     this.prevHard = hs;
     this.prevSoft = ss;

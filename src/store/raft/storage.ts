@@ -264,12 +264,15 @@ export class RaftStorage {
 
   /**
    * Makes a Ready's durable part durable: its snapshot (replacing the whole log), its entries, then
-   * its hard state, with one fsync for all of them. Resolves once they are on disk.
+   * its hard state, with one fsync for all of them. Resolves once they are on disk; with `sync`
+   * false (a hard state whose commit index alone moved: Ready.mustSync), once they are written,
+   * and the next synced save makes them durable with its own.
    */
   async save(
     snapshot: Snapshot | null,
     entries: readonly Entry[],
     hardState: HardState | null,
+    sync = true,
   ): Promise<void> {
     this.assertUsable();
     try {
@@ -281,7 +284,7 @@ export class RaftStorage {
       const frames = entries.map(entryRecord);
       if (hardState !== null) frames.push(hardRecord(hardState));
       this.segment.append(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
-      if (this.fsync) {
+      if (this.fsync && sync) {
         await this.segment.sync();
         this.fsyncs++;
       }

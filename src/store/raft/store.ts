@@ -305,7 +305,8 @@ export class RaftStore implements Store {
     }
     if (rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
     if (rd.snapshot !== null || rd.entries.length > 0 || rd.hardState !== null) {
-      const saving = this.storage!.save(rd.snapshot, rd.entries, rd.hardState);
+      const saving = this.storage!.save(rd.snapshot, rd.entries, rd.hardState, rd.mustSync);
+      this.metrics.wrote(rd.mustSync || rd.snapshot !== null);
       saving.catch(() => undefined); // awaited below; an apply that throws first must not orphan it
       for (const e of early) this.applyEntry(e);
       await saving;

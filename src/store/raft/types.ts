@@ -124,6 +124,13 @@ export interface Ready {
   readonly readStates: readonly ReadState[];
   /** True when the node is leader: its appends may go out while its own write is in progress. */
   readonly mayReplicateBeforePersist: boolean;
+  /**
+   * Whether this Ready's write must be fsynced before its messages go out (etcd-io/raft's
+   * `MustSync`): when it has entries, or the term or vote changed. A hard state whose commit index
+   * alone moved is written but need not be synced: the commit index is only a hint, re-learned from
+   * the leader after a crash, and every entry it covers was synced when it was written.
+   */
+  readonly mustSync: boolean;
 }
 
 export function message(fields: Pick<Message, 'type' | 'from' | 'to' | 'term'> & Partial<Message>): Message {

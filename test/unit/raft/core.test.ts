@@ -153,6 +153,25 @@ void describe('raft node driven by hand', () => {
     }
   }
 
+  void test('a Ready must be synced for its entries or a new term or vote, not for a commit index alone', () => {
+    const node = new RaftNode({ id: 'a', random: () => 0.5 }, persisted, { voters: ['a'], learners: [] });
+    drain(node, [], []); // the founding membership's entry
+    const expect = (what: string, hard: boolean, entries: boolean, mustSync: boolean): void => {
+      const rd = node.ready();
+      assert.equal(rd.hardState !== null, hard, `${what}: hard state`);
+      assert.equal(rd.entries.length > 0, entries, `${what}: entries`);
+      assert.equal(rd.mustSync, mustSync, `${what}: mustSync`);
+      node.advance();
+    };
+    node.campaign(); // a new term, a vote for itself, and its no-op entry
+    expect('elected', true, true, true);
+    expect('its no-op committed', true, false, false);
+    assert.ok(node.propose('x').ok);
+    expect('a proposal', false, true, true);
+    expect('the proposal committed', true, false, false);
+    assert.equal(node.hasReady(), false);
+  });
+
   void test('a single voter elects itself, commits on its own write, and takes binary and batched data', () => {
     const node = new RaftNode({ id: 'a', random: () => 0.5 }, persisted, { voters: ['a'], learners: [] });
     const disk: Entry[] = [];

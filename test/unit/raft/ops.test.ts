@@ -129,6 +129,7 @@ void test('metrics: elections started and won, role, commit latency on the leade
       committedEntries: [],
       readStates: [],
       mayReplicateBeforePersist: true,
+      mustSync: false,
       messages: [
         message({
           type: 'app',

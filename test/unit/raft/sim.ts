@@ -33,6 +33,8 @@ export interface SimOptions {
 
 interface Disk {
   hardState: HardState;
+  /** A hard state written without a sync (its commit alone moved): durable at the next sync. */
+  unsyncedHard: HardState | null;
   snapshot: Snapshot | null;
   entries: Entry[];
 }
@@ -72,6 +74,8 @@ export class Sim {
   readonly seed: number;
   readonly rng: () => number;
   private readonly compactRng: () => number;
+  /** Whether a crash keeps a hard state written without a sync (own stream: seeds' other draws are unchanged). */
+  private readonly syncRng: () => number;
   readonly roundsPerTick = 4;
   readonly nodes = new Map<string, SimNode>();
   round = 0;
@@ -98,6 +102,7 @@ export class Sim {
     this.rng = prng(options.seed);
     // A stream of its own, so that the other random choices of a seed stay as they were.
     this.compactRng = prng(options.seed ^ 0x5a17c0de);
+    this.syncRng = prng(options.seed ^ 0x3c0a11ed);
     this.net = new SimNetwork(this.rng, () => this.nodes.keys());
     const voters =
       typeof options.voters === 'number'
@@ -111,7 +116,12 @@ export class Sim {
         id,
         raft: null,
         sm: null,
-        disk: { hardState: { term: 0, vote: '', commit: 0 }, snapshot: null, entries: [] },
+        disk: {
+          hardState: { term: 0, vote: '', commit: 0 },
+          unsyncedHard: null,
+          snapshot: null,
+          entries: [],
+        },
         random: prng(seed),
         lastSnapshotAt: 0,
         commit: 0,
@@ -180,6 +190,9 @@ export class Sim {
       }
     }
     n.compacting = null;
+    // A hard state written but not synced (its commit alone had moved): on disk or lost, half and half.
+    if (n.disk.unsyncedHard !== null && this.syncRng() < 0.5) n.disk.hardState = n.disk.unsyncedHard;
+    n.disk.unsyncedHard = null;
     n.raft = null;
     n.sm = null;
   }
@@ -300,8 +313,14 @@ export class Sim {
     this.persistEntries(n, rd.entries);
     if (crashAt === 'entries') return this.crash(n.id);
     if (rd.hardState !== null) {
-      n.disk.hardState = rd.hardState;
+      n.disk.unsyncedHard = rd.hardState;
       this.recordCommit(n, rd.hardState.commit);
+    }
+    // A sync (Ready.mustSync, or a snapshot's, which restarts the log with the hard state) makes
+    // everything written so far durable, an earlier unsynced hard state included.
+    if ((rd.mustSync || rd.snapshot !== null) && n.disk.unsyncedHard !== null) {
+      n.disk.hardState = n.disk.unsyncedHard;
+      n.disk.unsyncedHard = null;
     }
     if (rd.softState?.role === 'leader') this.checkNewLeader(n);
     for (const m of rd.messages) this.send(m);

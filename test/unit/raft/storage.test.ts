@@ -254,6 +254,25 @@ void describe('raft storage', () => {
     await storage.close();
   });
 
+  void test('a hard state saved without a sync (its commit alone moved) is written, and made durable by the next sync', async () => {
+    const dir = await freshDir();
+    const first = await open(dir);
+    await first.storage.save(null, entries(1, 3, 1), { term: 1, vote: 'a', commit: 1 });
+    await first.storage.save(null, [], { term: 1, vote: 'a', commit: 3 }, false);
+    assert.equal(first.storage.fsyncs, 1, 'a commit index alone is not synced');
+    await first.storage.close();
+    // A process that dies keeps what it wrote (the page cache outlives it): the commit comes back.
+    const again = await open(dir);
+    assert.deepEqual(again.persisted.hardState, { term: 1, vote: 'a', commit: 3 });
+    await again.storage.save(null, entries(4, 4, 1), null);
+    assert.equal(again.storage.fsyncs, 1);
+    await again.storage.close();
+    const third = await open(dir);
+    assert.deepEqual(third.persisted.entries, entries(1, 4, 1));
+    assert.deepEqual(third.persisted.hardState, { term: 1, vote: 'a', commit: 3 });
+    await third.storage.close();
+  });
+
   void test('a snapshot saved with no hard state keeps the term and vote in the new log', async () => {
     const dir = await freshDir();
     const { storage } = await open(dir);
