@@ -4,6 +4,7 @@
 // the load average. `--to leader|all` sends every write to the leader, or spreads the clients over
 // the nodes as bench/groups.ts does. `--cpu-prof DIR` runs every node under `node --cpu-prof`
 // (profiles written when the nodes stop; the leader's pid is printed to find its file).
+// `--node-options='...'` starts every node with these NODE_OPTIONS (V8 flags, say; the = is needed).
 //
 //   flock /work/bench.lock npx node bench/raft-probe.ts --clients 20 --seconds 10 --cpu-prof /tmp/prof
 
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     to: { type: 'string', default: 'all' },
     'cpu-prof': { type: 'string' },
+    'node-options': { type: 'string' },
     logs: { type: 'boolean', default: false },
   },
 });
@@ -45,7 +47,11 @@ function ticks(pid: number): number {
 }
 
 const dir = await mkdtemp(join(os.tmpdir(), 'raft-probe-'));
-const env = profDir === undefined ? undefined : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` };
+const nodeOptions = [
+  ...(profDir === undefined ? [] : [`--cpu-prof --cpu-prof-dir=${profDir}`]),
+  ...(values['node-options'] === undefined ? [] : [values['node-options']]),
+];
+const env = nodeOptions.length === 0 ? undefined : { NODE_OPTIONS: nodeOptions.join(' ') };
 const group = await startChorusGroup('raft', nodes, dir, env);
 try {
   const all = Array.from({ length: nodes }, (_, i) => i);

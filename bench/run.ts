@@ -609,6 +609,16 @@ function version(cmd: string, args: string[]): string {
   return text.split('\n')[0] || (run.error ? `unknown (${run.error.message})` : 'unknown');
 }
 
+/** The commit measured, or why it is unknown (a tree exported without .git has none). */
+function commit(): string {
+  const run = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  if (run.status === 0 && run.stdout.trim() !== '') return run.stdout.trim();
+  return run.error ? `unknown (${run.error.message})` : 'unknown (not a git checkout)';
+}
+
 function machine(): Record<string, unknown> {
   return {
     hostname: os.hostname(),
@@ -619,7 +629,7 @@ function machine(): Record<string, unknown> {
     node: process.version,
     nginx: version(NGINX_BIN, ['-v']),
     redis: version(REDIS_BIN, ['--version']),
-    commit: version('git', ['rev-parse', '--short', 'HEAD']),
+    commit: commit(),
   };
 }
 
