@@ -61,6 +61,9 @@ try {
   const rooms = await makeRooms(urls, clients, 1, workload);
   const call = chorusAdds(rooms, workload);
   await writeLoad({ concurrency: clients, nodes: () => urls, call, durationS: Number(values.warmup) });
+  // A scrape resets prom-client's event-loop lag monitor: the stalls reported are the run's own,
+  // not start-up's (loading the protos, compiling the schemas).
+  for (const url of group.urls()) await (await fetch(`${url}/metrics`)).text();
   const pids = group.pids();
   const before = pids.map(ticks);
   const load = os.loadavg()[0]!;
@@ -71,15 +74,17 @@ try {
     durationS: Number(values.seconds),
   });
   const used = pids.map((pid, i) => ticks(pid) - before[i]!);
+  // Every node's metrics, scraped once (a second scrape would find the lag monitor reset).
+  const texts = await Promise.all(group.urls().map(async (url) => (await fetch(`${url}/metrics`)).text()));
   // How well proposals batch: entries per append the leader sent, and its commit latency.
-  const metrics = await (await fetch(`${group.urls()[leader]!}/metrics`)).text();
+  const metrics = texts[leader]!;
   const sample = (name: string): number =>
     Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
   let elections = 0;
   const snapshots: string[] = [];
   const logWrites: string[] = [];
-  for (const [i, url] of group.urls().entries()) {
-    const text = await (await fetch(`${url}/metrics`)).text();
+  const stalls: string[] = [];
+  for (const [i, text] of texts.entries()) {
     // Log writes over the whole run (warm-up and room creation included), fsynced and not.
     const writes = (synced: boolean): number =>
       Number(
@@ -88,6 +93,12 @@ try {
         )?.[1] ?? 0,
       );
     logWrites.push(`n${i + 1} ${writes(true)} + ${writes(false)}`);
+    // The longest the node's event loop was held during the run (prom-client's lag monitor, reset by
+    // the scrape before it; nothing else scrapes these nodes) and its major GCs (since start).
+    const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
+    stalls.push(
+      `n${i + 1} ${round(1000 * num(/^nodejs_eventloop_lag_max_seconds ([0-9.e+-]+)$/m))} ms, major GC ${num(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([0-9.e+-]+)$/m)} × ${round((1000 * num(/^nodejs_gc_duration_seconds_sum\{kind="major"\} ([0-9.e+-]+)$/m)) / Math.max(1, num(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([0-9.e+-]+)$/m)), 1)} ms`,
+    );
     elections += Number(/^chorus_raft_elections_started_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? 0);
     // Compaction on this node: how many snapshots, their mean size and the mean time each held the loop.
     const of = (name: string): number =>
@@ -105,7 +116,7 @@ try {
     sample('chorus_raft_commit_latency_seconds_count');
   const us = (t: number): number => round((t * 10_000) / Math.max(1, r.ok));
   console.log(
-    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
+    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; longest loop stall: ${stalls.join(', ')}; max latency ${round(r.latency.max, 1)} ms; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
   );
   if (values.logs)
     for (let i = 0; i < nodes; i++) console.log(`--- n${i + 1}\n${group.stderr(i).slice(-4000)}`);

@@ -35,14 +35,6 @@ export function frameRecord(payload: Buffer): Buffer {
   return out;
 }
 
-/** The header `frameRecord` puts before `payload`, for a large payload written as it is, not copied. */
-export function frameHeader(payload: Buffer): Buffer {
-  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
-  header.writeUInt32LE(crc32(payload, crc32(header.subarray(0, 4))), 4);
-  return header;
-}
-
 export interface Frame {
   readonly payload: Buffer;
   /** Byte offset of the frame's header in the scanned buffer. */

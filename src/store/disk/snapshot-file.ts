@@ -65,11 +65,12 @@ export function snapshotWorthWriting(snapshotBytes: number, logBytes: number): b
 /**
  * Each room's snapshot JSON (UTF-8), by the state it was made from. States are immutable, so a room
  * that has not changed since the last snapshot is not serialised again: a snapshot costs in
- * proportion to the rooms that changed, not to every room the store holds.
+ * proportion to the rooms that changed, not to every room the store holds. (The Raft store's
+ * snapshots are made of the same pieces.)
  */
 const roomJson = new WeakMap<RoomState, Buffer>();
 
-function jsonOf(state: RoomState): Buffer {
+export function jsonOf(state: RoomState): Buffer {
   let json = roomJson.get(state);
   if (json === undefined) {
     json = Buffer.from(JSON.stringify(snapshot(state)), 'utf8');

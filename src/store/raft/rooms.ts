@@ -7,8 +7,9 @@
 // Invariants: `applied` is the index of the last entry (or snapshot) reflected in the rooms, and it
 // only grows; applying is deterministic (the same log gives the same rooms on every node).
 
-import { restore, snapshot, type Envelope, type RoomState } from '../../domain/index.ts';
+import { restore, type Envelope, type RoomState } from '../../domain/index.ts';
 import { decodeCommand } from '../codec.ts';
+import { jsonOf } from '../disk/snapshot-file.ts';
 import type { Lifecycle } from '../lifecycle.ts';
 import type { StoreLogger } from '../logger.ts';
 import { RoomReplica } from '../replica.ts';
@@ -103,27 +104,29 @@ export class RaftRooms {
 }
 
 /**
- * A room's snapshot JSON, by the state it was made from: a room that has not changed since the last
- * snapshot is not serialised again (states are immutable; the entry goes with the state).
- */
-const roomJson = new WeakMap<RoomState, string>();
-
-/**
- * The snapshot data of captured rooms (`RaftRooms.capture`) and the members' addresses: the JSON of
- * `{ format, rooms, peers }` (what `restore` reads), serialised a room at a time with pauses for the
+ * The snapshot data of captured rooms (`RaftRooms.capture`) and the members' addresses: the UTF-8
+ * JSON of `{ format, rooms, peers }` (what `restore` reads), made of each room's cached JSON
+ * (`jsonOf`: a room unchanged since the last snapshot is not serialised again) with pauses for the
  * event loop, so that a large snapshot does not hold the node's heartbeats and answers behind it.
  */
-export async function serialiseRooms(states: readonly RoomState[], peers: readonly Peer[]): Promise<string> {
+export async function serialiseRooms(states: readonly RoomState[], peers: readonly Peer[]): Promise<Buffer> {
   const slice = new Slicer();
-  const parts: string[] = [];
-  for (const state of states) {
-    let json = roomJson.get(state);
-    if (json === undefined) {
-      json = JSON.stringify(snapshot(state));
-      roomJson.set(state, json);
-    }
-    parts.push(json);
+  const parts: Buffer[] = [Buffer.from(`{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"rooms":[`, 'utf8')];
+  const comma = Buffer.from(',', 'utf8');
+  for (const [i, state] of states.entries()) {
+    if (i > 0) parts.push(comma);
+    parts.push(jsonOf(state));
     await slice.yieldIfLong();
   }
-  return `{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"rooms":[${parts.join(',')}],"peers":${JSON.stringify(peers)}}`;
+  parts.push(Buffer.from(`],"peers":${JSON.stringify(peers)}}`, 'utf8'));
+  // The bytes already encoded, copied into one buffer a room at a time with the same pauses: joining
+  // the rooms' JSON into one string and encoding it (or one Buffer.concat) held the loop for
+  // hundreds of ms at 50 MB, most of it the first touch of that much fresh memory.
+  const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    at += part.copy(out, at);
+    await slice.yieldIfLong();
+  }
+  return out;
 }

@@ -40,12 +40,13 @@
 
 import { readdir, readFile, rename, unlink, open } from 'node:fs/promises';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import {
   beginsWithHeader,
-  frameHeader,
   frameRecord,
   intactFrameAfter,
   listSegments,
+  RECORD_HEADER_BYTES,
   scanFrames,
   SegmentWriter,
   syncDir,
@@ -73,7 +74,14 @@ type WalRecord =
 
 /** Entry data as the WAL and the wire carry it: text (Chorus's commands and conf changes are JSON). */
 export function dataText(data: Entry['data']): string {
-  return typeof data === 'string' ? data : Buffer.from(data).toString('utf8');
+  return typeof data === 'string' ? data : dataBuffer(data).toString('utf8');
+}
+
+/** Entry or snapshot data as bytes: a view of it when it is bytes already (a snapshot's tens of MB are not copied). */
+export function dataBuffer(data: Entry['data']): Buffer {
+  return typeof data === 'string'
+    ? Buffer.from(data, 'utf8')
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function entryRecord(e: Entry): Buffer {
@@ -335,23 +343,31 @@ export class RaftStorage {
   private async writeSnapshot(snapshot: Snapshot, tempSuffix = ''): Promise<void> {
     const final = snapshotFilePath(this.dir, snapshot.meta.index);
     const temp = `${final}${tempSuffix}.tmp`;
-    const data = snapshot.data;
-    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-    // The meta's frame, the data's header, then the data itself in slices, each fdatasynced.
-    const parts = [frameRecord(Buffer.from(JSON.stringify(snapshot.meta), 'utf8')), frameHeader(payload)];
-    for (let at = 0; at < payload.length; at += SNAPSHOT_SYNC_BYTES) {
-      parts.push(payload.subarray(at, at + SNAPSHOT_SYNC_BYTES));
-    }
+    const payload = dataBuffer(snapshot.data);
+    // The meta's frame, then the data's frame: its header (length, CRC) at `headerAt`, written last
+    // since the CRC is known only once the data's slices are written (each checksummed between two
+    // writes, each fdatasynced: tens of MB are never checksummed or flushed in one go).
+    const meta = frameRecord(Buffer.from(JSON.stringify(snapshot.meta), 'utf8'));
+    const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+    header.writeUInt32LE(payload.length, 0);
+    let crc = crc32(header.subarray(0, 4));
     const handle = await open(temp, 'w');
     try {
-      let at = 0;
-      for (const part of parts) {
+      const write = async (part: Buffer, at: number): Promise<void> => {
         const { bytesWritten } = await handle.write(part, 0, part.length, at);
         if (bytesWritten !== part.length)
           throw new Error(`short write: ${bytesWritten} of ${part.length} bytes`);
-        at += part.length;
-        if (this.fsync && part.length >= SNAPSHOT_SYNC_BYTES) await handle.datasync();
+      };
+      await write(meta, 0);
+      const headerAt = meta.length;
+      for (let at = 0; at < payload.length; at += SNAPSHOT_SYNC_BYTES) {
+        const part = payload.subarray(at, at + SNAPSHOT_SYNC_BYTES);
+        crc = crc32(part, crc);
+        await write(part, headerAt + RECORD_HEADER_BYTES + at);
+        if (this.fsync && part.length === SNAPSHOT_SYNC_BYTES) await handle.datasync();
       }
+      header.writeUInt32LE(crc, 4);
+      await write(header, headerAt);
       if (this.fsync) await handle.sync();
     } finally {
       await handle.close();
@@ -424,7 +440,7 @@ async function loadNewestSnapshot(dir: string, logger: StoreLogger): Promise<Sna
     const [first, second] = scan.frames;
     if (scan.problem === null && scan.frames.length === 2 && first !== undefined && second !== undefined) {
       const meta = JSON.parse(first.payload.toString('utf8')) as SnapshotMeta;
-      return { meta, data: second.payload.toString('utf8') };
+      return { meta, data: second.payload };
     }
     if (scan.problem === null && scan.frames.length === 1 && first !== undefined) {
       // Written before the data had a frame of its own.

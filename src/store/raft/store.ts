@@ -51,9 +51,10 @@ import { RaftNode, type RaftConfig } from './node.ts';
 import { RaftAdmin } from './store-admin.ts';
 import { ReadIndexWaiters, groupStatus, raftHealth, unavailableWithHint } from './store-helpers.ts';
 import { RaftRooms, serialiseRooms } from './rooms.ts';
-import { dataText, RaftStorage } from './storage.ts';
+import { RaftStorage } from './storage.ts';
 import { RaftTransport, type Peer } from './transport.ts';
 import {
+  dataSize,
   decodeConfChange,
   EMPTY_CONF,
   NONE,
@@ -199,8 +200,7 @@ export class RaftStore implements Store {
       this.storage = storage;
       if (persisted.snapshot) this.learnPeers(this.rooms.restore(persisted.snapshot));
       this.snapshotIndex = persisted.snapshot?.meta.index ?? 0;
-      this.snapshotBytes =
-        persisted.snapshot === null ? 0 : Buffer.byteLength(dataText(persisted.snapshot.data));
+      this.snapshotBytes = persisted.snapshot === null ? 0 : dataSize(persisted.snapshot.data);
       const seed = randomBytes(4).readUInt32LE(0);
       const config: RaftConfig = {
         id: this.opts.nodeId,
@@ -315,7 +315,7 @@ export class RaftStore implements Store {
     if (rd.snapshot !== null) {
       this.learnPeers(this.rooms.restore(rd.snapshot));
       this.snapshotIndex = rd.snapshot.meta.index;
-      this.snapshotBytes = Buffer.byteLength(dataText(rd.snapshot.data));
+      this.snapshotBytes = dataSize(rd.snapshot.data);
       this.logBytes = 0;
       this.metrics.snapshot('installed', this.snapshotBytes, (performance.now() - received) / 1000);
     }
@@ -393,7 +393,7 @@ export class RaftStore implements Store {
     const tail = stabled > index ? core.log.slice(index + 1, stabled + 1) : [];
     await this.storage!.rebase(snapshot.meta, tail, null);
     this.snapshotIndex = index;
-    const bytes = Buffer.byteLength(dataText(snapshot.data));
+    const bytes = dataSize(snapshot.data);
     this.snapshotBytes = bytes;
     this.metrics.snapshot('written', bytes, (performance.now() - started) / 1000);
     this.opts.logger.info({ index, bytes }, 'raft snapshot written, log compacted');

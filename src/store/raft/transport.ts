@@ -36,7 +36,7 @@ import type { PeerService } from '../types.ts';
 import { authMetadata, verifyAdmin, verifyAuth } from './auth.ts';
 import { answerOf, Forwarder, FORWARDS_KEY, forwardUnary, type Proposed } from './forwarding.ts';
 import { PeerLink, type LinkOwner, type Peer } from './link.ts';
-import { dataText } from './storage.ts';
+import { dataBuffer } from './storage.ts';
 import type { Message, NodeId, SnapshotMeta } from './types.ts';
 import { fromWire, toWire } from './wire.ts';
 
@@ -212,7 +212,7 @@ export class RaftTransport implements LinkOwner {
     const link = this.links.get(m.to);
     const snap = m.snapshot;
     if (!link || !snap) return;
-    const data = Buffer.from(dataText(snap.data), 'utf8');
+    const data = dataBuffer(snap.data);
     let ok = false;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -354,7 +354,7 @@ export class RaftTransport implements LinkOwner {
         call.on('end', () => {
           if (failed) return;
           if (head === null || head.message.from !== from) return callback(unauthenticated);
-          const snapshot = { meta: head.meta, data: Buffer.concat(chunks).toString('utf8') };
+          const snapshot = { meta: head.meta, data: Buffer.concat(chunks) };
           h.onMessages([{ ...head.message, snapshot }]);
           callback(null, {});
         });
