@@ -198,7 +198,7 @@ export class RaftStore implements Store {
         logger: this.opts.logger,
       });
       this.storage = storage;
-      if (persisted.snapshot) this.learnPeers(this.rooms.restore(persisted.snapshot));
+      if (persisted.snapshot) this.learnPeers(await this.rooms.restore(persisted.snapshot));
       this.snapshotIndex = persisted.snapshot?.meta.index ?? 0;
       this.snapshotBytes = persisted.snapshot === null ? 0 : dataSize(persisted.snapshot.data);
       const seed = randomBytes(4).readUInt32LE(0);
@@ -313,7 +313,7 @@ export class RaftStore implements Store {
     } else for (const e of early) this.applyEntry(e);
     if (!rd.mayReplicateBeforePersist) this.transport.send(rd.messages);
     if (rd.snapshot !== null) {
-      this.learnPeers(this.rooms.restore(rd.snapshot));
+      this.learnPeers(await this.rooms.restore(rd.snapshot));
       this.snapshotIndex = rd.snapshot.meta.index;
       this.snapshotBytes = dataSize(rd.snapshot.data);
       this.logBytes = 0;
