@@ -148,7 +148,7 @@ const [COMMA, QUOTE, BACKSLASH, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRA
  * Parses snapshot data (what serialiseRooms makes) a room at a time, with pauses for the event loop:
  * a 44 MB snapshot parsed in one go held the loop for about 330 ms. Each room's JSON is found by
  * its brackets (outside strings; UTF-8's multi-byte sequences never contain an ASCII byte) and
- * parsed alone. Data laid out otherwise (none is written so, but it is JSON all the same) is parsed
+ * parsed alone. Data laid out otherwise (by another writer: it is JSON all the same) is parsed
  * whole.
  */
 export async function parseSnapshot(data: EntryData): Promise<ParsedSnapshot> {
