@@ -96,8 +96,11 @@ try {
     // The longest the node's event loop was held during the run (prom-client's lag monitor, reset by
     // the scrape before it; nothing else scrapes these nodes) and its major GCs (since start).
     const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
+    const lagMs = 1000 * num(/^nodejs_eventloop_lag_max_seconds ([0-9.e+-]+)$/m);
+    const majors = num(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([0-9.e+-]+)$/m);
+    const majorMs = 1000 * num(/^nodejs_gc_duration_seconds_sum\{kind="major"\} ([0-9.e+-]+)$/m);
     stalls.push(
-      `n${i + 1} ${round(1000 * num(/^nodejs_eventloop_lag_max_seconds ([0-9.e+-]+)$/m))} ms, major GC ${num(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([0-9.e+-]+)$/m)} × ${round((1000 * num(/^nodejs_gc_duration_seconds_sum\{kind="major"\} ([0-9.e+-]+)$/m)) / Math.max(1, num(/^nodejs_gc_duration_seconds_count\{kind="major"\} ([0-9.e+-]+)$/m)), 1)} ms`,
+      `n${i + 1} ${round(lagMs)} ms, major GC ${majors} × ${round(majorMs / Math.max(1, majors), 1)} ms`,
     );
     elections += Number(/^chorus_raft_elections_started_total ([0-9.e+-]+)$/m.exec(text)?.[1] ?? 0);
     // Compaction on this node: how many snapshots, their mean size and the mean time each held the loop.

@@ -4,24 +4,24 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
- * The kernel's ephemeral range (`net.ipv4.ip_local_port_range`): where it picks a port for a
- * listen on port 0 and for every outgoing connection. Read once; Linux's default when unreadable.
+ * The lowest port of the kernel's ephemeral range (`net.ipv4.ip_local_port_range`), where it picks a
+ * port for a listen on port 0 and for every outgoing connection. Read once; Linux's default when
+ * unreadable.
  */
-let ephemeral: { low: number; high: number } | null = null;
-function ephemeralRange(): { low: number; high: number } {
-  if (ephemeral === null) {
-    ephemeral = { low: 32768, high: 60999 };
+let ephemeralLow: number | null = null;
+function lowestEphemeral(): number {
+  if (ephemeralLow === null) {
+    ephemeralLow = 32768;
     try {
-      const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
-        .trim()
-        .split(/\s+/)
-        .map(Number);
-      if (Number.isInteger(low) && Number.isInteger(high)) ephemeral = { low: low!, high: high! };
+      const low = Number(
+        readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+      );
+      if (Number.isInteger(low)) ephemeralLow = low;
     } catch {
       // not Linux, or no /proc: keep the default
     }
   }
-  return ephemeral;
+  return ephemeralLow;
 }
 
 /** The lowest port freePort picks: above the well-known and most registered services' ports. */
@@ -35,7 +35,7 @@ const LOWEST = 10_000;
  * to a port the OS picks.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  const { low } = ephemeralRange();
+  const low = lowestEphemeral();
   if (low - LOWEST >= 1_000)
     for (let tries = 0; tries < 50; tries++) {
       const port = LOWEST + Math.floor(Math.random() * (low - LOWEST));

@@ -21,6 +21,8 @@ import type { Peer } from './transport.ts';
 import type { Entry, EntryData, Snapshot } from './types.ts';
 
 const SNAPSHOT_FORMAT = 'chorus.raft-rooms/1';
+/** How snapshot data begins: serialiseRooms writes it, parseSnapshot looks for it. */
+const SNAPSHOT_PREFIX = Buffer.from(`{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"rooms":[`, 'utf8');
 
 export interface Applied {
   readonly env: Envelope;
@@ -113,7 +115,7 @@ export class RaftRooms {
  */
 export async function serialiseRooms(states: readonly RoomState[], peers: readonly Peer[]): Promise<Buffer> {
   const slice = new Slicer();
-  const parts: Buffer[] = [Buffer.from(`{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"rooms":[`, 'utf8')];
+  const parts: Buffer[] = [SNAPSHOT_PREFIX];
   const comma = Buffer.from(',', 'utf8');
   for (const [i, state] of states.entries()) {
     if (i > 0) parts.push(comma);
@@ -139,7 +141,6 @@ export interface ParsedSnapshot {
   readonly peers: readonly Peer[];
 }
 
-const SNAPSHOT_PREFIX = Buffer.from(`{"format":${JSON.stringify(SNAPSHOT_FORMAT)},"rooms":[`, 'utf8');
 const [COMMA, QUOTE, BACKSLASH, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET] = [
   0x2c, 0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d,
 ];
