@@ -180,6 +180,15 @@ void describe('chorus cluster --store raft', () => {
         ];
         assert.ok(is > was, `log writes ${label}: ${was} -> ${is}`);
       }
+      // Messages sent, by type: the leader's appends carried the writes.
+      for (const type of ['app', 'heartbeat']) {
+        const label = `type="${type}"`;
+        const [was, is] = [
+          metric(before, 'chorus_raft_messages_sent_total', label),
+          metric(after_, 'chorus_raft_messages_sent_total', label),
+        ];
+        assert.ok(is > was, `messages sent ${label}: ${was} -> ${is}`);
+      }
       assert.ok(metric(after_, 'chorus_raft_commit_index') > metric(before, 'chorus_raft_commit_index'));
       assert.equal(metric(after_, 'chorus_raft_members', 'kind="voter"'), 3);
       assert.equal(metric(after_, 'chorus_raft_members', 'kind="learner"'), 1);

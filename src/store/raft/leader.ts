@@ -57,6 +57,7 @@ export function maybeSendAppend(n: RaftNode, to: NodeId, sendIfEmpty: boolean): 
   const entries = pr.next <= last ? n.log.slice(pr.next, last + 1, n.maxSizePerMsg) : [];
   if (entries.length === 0 && !sendIfEmpty) return false;
   n.send({ type: 'app', to, index: prevIndex, logTerm: prevTerm, entries, commit: n.log.committed });
+  pr.sentCommit = n.log.committed;
   pr.sentEntries(entries[entries.length - 1]?.index ?? prevIndex, payloadSize(entries), entries.length === 0);
   return true;
 }
@@ -79,15 +80,28 @@ export function bcastAppend(n: RaftNode): void {
   for (const to of n.tracker.progress.keys()) if (to !== n.id) sendAppend(n, to);
 }
 
-/** Called by `ready()`: one round of appends for every proposal since the last Ready. */
+/**
+ * Called by `ready()`: one round of appends for every proposal since the last Ready; a follower
+ * that none of them (nor any append since the commit index moved) told the new commit index gets
+ * an append without entries that does (etcd's bcastAppend after maybeCommit, once per Ready instead
+ * of once per answer that moved it).
+ */
 export function flushAppends(n: RaftNode): void {
+  const tellCommit = n.commitPending;
   n.appendPending = false;
-  for (const to of n.tracker.progress.keys()) {
+  n.commitPending = false;
+  for (const [to, pr] of n.tracker.progress) {
     if (to === n.id) continue;
     while (maybeSendAppend(n, to, false)) {
       // as many appends as flow control allows
     }
+    if (tellCommit && pr.sentCommit < n.log.committed) maybeSendAppend(n, to, true);
   }
+}
+
+/** The commit index moved: followers learn it at the next Ready (flushAppends). */
+function commitMoved(n: RaftNode): void {
+  n.commitPending = true;
 }
 
 export function appendEntries(
@@ -173,7 +187,7 @@ export function applyConfChange(n: RaftNode, e: Entry): void {
     else pr.isLearner = learners.has(cc.node);
   }
   // The quorum changed: what is committed may have too.
-  if (maybeCommit(n)) bcastAppend(n);
+  if (maybeCommit(n)) commitMoved(n);
   else for (const to of progress.keys()) if (to !== n.id) maybeSendAppend(n, to, false);
 }
 
@@ -193,7 +207,7 @@ export function maybeCommit(n: RaftNode): boolean {
 export function selfPersisted(n: RaftNode): void {
   const self = n.tracker.progress.get(n.id);
   if (self === undefined) return;
-  if (self.maybeUpdate(n.log.stabled) && maybeCommit(n)) bcastAppend(n);
+  if (self.maybeUpdate(n.log.stabled) && maybeCommit(n)) commitMoved(n);
 }
 
 export function stepLeader(n: RaftNode, m: Message): void {
@@ -225,7 +239,7 @@ export function stepLeader(n: RaftNode, m: Message): void {
         // sends the newer snapshot, instead of waiting for a report that may never come.
         pr.becomeProbe();
       } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
-      if (maybeCommit(n)) bcastAppend(n);
+      if (maybeCommit(n)) commitMoved(n);
       else if (pr.match < n.log.committed) sendAppend(n, m.from); // it lags: tell it the commit index
       while (maybeSendAppend(n, m.from, false)) {
         // fill the pipeline

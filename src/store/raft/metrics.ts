@@ -51,6 +51,12 @@ export const RAFT_METRICS: readonly MetricSpec[] = [
     labels: ['synced'],
   },
   {
+    name: 'chorus_raft_messages_sent_total',
+    help: 'Raft messages this node sent its peers, by type (app_empty: an append with no entries, which carries a commit index or probes)',
+    kind: 'counter',
+    labels: ['type'],
+  },
+  {
     name: 'chorus_raft_inflight_appends',
     help: 'On the leader: appends sent and not yet acknowledged, over every follower',
     kind: 'gauge',
@@ -109,8 +115,9 @@ export class RaftMetrics {
   }
 
   private sent(m: Message): void {
-    if (m.type === 'app' && m.entries.length > 0)
-      this.t.observe('chorus_raft_append_entries', m.entries.length);
+    const empty = m.type === 'app' && m.entries.length === 0;
+    this.t.count('chorus_raft_messages_sent_total', { type: empty ? 'app_empty' : m.type });
+    if (m.type === 'app' && !empty) this.t.observe('chorus_raft_append_entries', m.entries.length);
   }
 
   /** After advance: the node's state as it now is. */

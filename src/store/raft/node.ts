@@ -127,6 +127,12 @@ export class RaftNode {
   pendingReads: { context: string; from: NodeId }[] = [];
   /** Set by proposals; `ready()` then sends appends once for all of them. */
   appendPending = false;
+  /**
+   * Set when the commit index moves on a leader; `ready()` then tells each follower once, in the
+   * append it is sent anyway or in one without entries (not once per move: several answers stepped
+   * before one Ready each moved it).
+   */
+  commitPending = false;
   msgs: Message[] = [];
   readStates: ReadState[] = [];
   private readonly readyTracker: ReadyTracker;
@@ -228,6 +234,7 @@ export class RaftNode {
     this.readOnly.reset();
     this.pendingReads = [];
     this.appendPending = false;
+    this.commitPending = false;
   }
 
   newProgress(id: NodeId): Progress {

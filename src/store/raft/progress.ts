@@ -59,6 +59,8 @@ export class Progress {
   pendingSnapshot = 0;
   /** Heard from within the current election timeout (check-quorum). */
   recentActive = false;
+  /** The commit index carried by the last append sent to this member. */
+  sentCommit = 0;
   /**
    * Sending is paused: in probe, a probe is out (until its answer or the next heartbeat answer);
    * in replicate, the inflights are full. A heartbeat answer lifts it for one append, which is how

@@ -33,7 +33,7 @@ export class ReadyTracker {
 
   hasReady(n: RaftNode): boolean {
     return (
-      (n.role === 'leader' && n.appendPending) ||
+      (n.role === 'leader' && (n.appendPending || n.commitPending)) ||
       n.msgs.length > 0 ||
       n.readStates.length > 0 ||
       n.log.pendingSnapshot !== null ||
@@ -46,8 +46,9 @@ export class ReadyTracker {
 
   ready(n: RaftNode): Ready {
     if (this.handedOut !== null) throw new Error('raft: ready() again before advance()');
-    // Every proposal since the last Ready goes out in as few appends as the limits allow.
-    if (n.role === 'leader' && n.appendPending) leader.flushAppends(n);
+    // Every proposal since the last Ready goes out in as few appends as the limits allow, and the
+    // commit index, if it moved, once per follower.
+    if (n.role === 'leader' && (n.appendPending || n.commitPending)) leader.flushAppends(n);
     const hs = n.hardState();
     const ss = n.softState();
     const entries = n.log.unstableEntries();

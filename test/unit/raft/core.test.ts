@@ -291,6 +291,80 @@ void describe('raft node driven by hand', () => {
     assert.equal(b.term, a.term);
   });
 
+  void test('a commit index that moves several times before a Ready reaches each follower once', () => {
+    const conf = { voters: ['a', 'b', 'c'], learners: [] };
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => new RaftNode({ id, random: () => 0 }, persisted, conf));
+    const nodes = new Map([a!, b!, c!].map((n) => [n.id, n]));
+    const outbox: Message[] = [];
+    const flush = (n: RaftNode): void => {
+      for (let i = 0; n.hasReady() && i < 20; i++) {
+        outbox.push(...n.ready().messages);
+        n.advance();
+      }
+    };
+    /** Steps every message queued for `to` (all of them, before its next Ready). */
+    const deliverTo = (to: RaftNode): void => {
+      const mine = outbox.filter((m) => m.to === to.id);
+      outbox.splice(0, Infinity, ...outbox.filter((m) => m.to !== to.id));
+      for (const m of mine) to.step(m);
+    };
+    const settle = (): void => {
+      for (let round = 0; round < 20 && outbox.length > 0; round++) {
+        for (const n of nodes.values()) {
+          deliverTo(n);
+          flush(n);
+        }
+      }
+    };
+    for (const n of nodes.values()) flush(n);
+    a!.campaign();
+    flush(a!);
+    settle();
+    assert.equal(a!.role, 'leader');
+    const sentTo = (to: string): Message[] => outbox.filter((m) => m.from === 'a' && m.to === to);
+
+    // Two proposals in two Readies: two appends in flight to each follower.
+    for (const data of ['x1', 'x2']) {
+      assert.ok(a!.propose(data).ok);
+      flush(a!);
+    }
+    const second = a!.log.lastIndex();
+    // b stores both and answers both; c says nothing yet.
+    outbox.splice(0, Infinity, ...outbox.filter((m) => m.to !== 'c'));
+    deliverTo(b!);
+    flush(b!);
+    assert.equal(outbox.filter((m) => m.type === 'appResp').length, 2);
+    // The leader steps both answers (each moves its commit index) and a third proposal, then makes
+    // one Ready: one append per follower, carrying the third entry and the latest commit index.
+    deliverTo(a!);
+    assert.ok(a!.propose('x3').ok);
+    flush(a!);
+    for (const to of ['b', 'c']) {
+      const apps = sentTo(to).filter((m) => m.type === 'app');
+      assert.equal(apps.length, 1, `appends to ${to}: ${JSON.stringify(apps)}`);
+      assert.equal(apps[0]!.entries.length, 1, `the append to ${to} carries x3`);
+      assert.equal(apps[0]!.commit, second);
+    }
+    // b answers; the commit index moves again with no entry to send: one append without entries
+    // each, and nothing more once they were told.
+    outbox.splice(0, Infinity, ...outbox.filter((m) => m.to !== 'c'));
+    deliverTo(b!);
+    flush(b!);
+    deliverTo(a!);
+    flush(a!);
+    for (const to of ['b', 'c']) {
+      const apps = sentTo(to).filter((m) => m.type === 'app');
+      assert.deepEqual(
+        apps.map((m) => [m.entries.length, m.commit]),
+        [[0, a!.log.lastIndex()]],
+        `to ${to}`,
+      );
+    }
+    assert.equal(a!.hasReady(), false);
+    settle();
+    for (const n of nodes.values()) assert.equal(n.log.committed, a!.log.lastIndex(), n.id);
+  });
+
   function drain2(node: RaftNode, disk: Entry[]): void {
     for (let i = 0; node.hasReady() && i < 20; i++) {
       const rd = node.ready();
