@@ -8,7 +8,7 @@
 //
 //   flock /work/bench.lock npx node bench/raft-probe.ts --clients 20 --seconds 10 --cpu-prof /tmp/prof
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,27 @@ function ticks(pid: number): number {
   }
 }
 
+/** The machine's busy and total jiffies so far (/proc/stat: all CPUs; idle and iowait are not busy). */
+function machine(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+
+/** Context switches (voluntary and not) of every thread of a process so far. */
+function switches(pid: number): number {
+  let n = 0;
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      const status = readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8');
+      for (const m of status.matchAll(/ctxt_switches:\s+(\d+)/g)) n += Number(m[1]);
+    }
+  } catch {
+    // the process or a thread is gone
+  }
+  return n;
+}
+
 const dir = await mkdtemp(join(os.tmpdir(), 'raft-probe-'));
 const nodeOptions = [
   ...(profDir === undefined ? [] : [`--cpu-prof --cpu-prof-dir=${profDir}`]),
@@ -66,6 +87,8 @@ try {
   for (const url of group.urls()) await (await fetch(`${url}/metrics`)).text();
   const pids = group.pids();
   const before = pids.map(ticks);
+  const switchesBefore = pids.map(switches);
+  const machineBefore = machine();
   const load = os.loadavg()[0]!;
   const r = await writeLoad({
     concurrency: clients,
@@ -74,12 +97,26 @@ try {
     durationS: Number(values.seconds),
   });
   const used = pids.map((pid, i) => ticks(pid) - before[i]!);
+  const machineAfter = machine();
+  const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total);
+  const switched = pids.reduce((sum, pid, i) => sum + switches(pid) - switchesBefore[i]!, 0);
   // Every node's metrics, scraped once (a second scrape would find the lag monitor reset).
   const texts = await Promise.all(group.urls().map(async (url) => (await fetch(`${url}/metrics`)).text()));
   // How well proposals batch: entries per append the leader sent, and its commit latency.
   const metrics = texts[leader]!;
   const sample = (name: string): number =>
     Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  // Raft messages every node sent over the whole run, by type, per entry committed (warm-up and room
+  // creation included on both sides).
+  const sentByType = new Map<string, number>();
+  for (const text of texts)
+    for (const m of text.matchAll(/^chorus_raft_messages_sent_total\{type="(\w+)"\} ([0-9.e+-]+)$/gm))
+      sentByType.set(m[1]!, (sentByType.get(m[1]!) ?? 0) + Number(m[2]));
+  const committed = sample('chorus_raft_commit_index');
+  const perEntry = [...sentByType]
+    .filter(([, n]) => n / committed >= 0.01)
+    .map(([type, n]) => `${type} ${round(n / committed, 2)}`)
+    .join(', ');
   let elections = 0;
   const snapshots: string[] = [];
   const logWrites: string[] = [];
@@ -119,7 +156,7 @@ try {
     sample('chorus_raft_commit_latency_seconds_count');
   const us = (t: number): number => round((t * 10_000) / Math.max(1, r.ok));
   console.log(
-    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; longest loop stall: ${stalls.join(', ')}; max latency ${round(r.latency.max, 1)} ms; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
+    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; machine busy ${round(100 * busy)}%; nodes' context switches per write ${round(switched / Math.max(1, r.ok), 1)}; messages sent per committed entry (whole run): ${perEntry}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; longest loop stall: ${stalls.join(', ')}; max latency ${round(r.latency.max, 1)} ms; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
   );
   if (values.logs)
     for (let i = 0; i < nodes; i++) console.log(`--- n${i + 1}\n${group.stderr(i).slice(-4000)}`);
