@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rejectsWith, runStoreContract } from '../store-contract.ts';
 import { cmd, roomId } from '../helpers/store-envelopes.ts';
+import type { ServerReadableStream, UntypedHandleCall } from '@grpc/grpc-js';
+import type * as pb from '../../src/api/grpc/generated/chorus/raft/v1/index.ts';
+import { servePeers } from '../helpers/peer-server.ts';
 import { startRaftGroup } from '../helpers/raft-group.ts';
 import { until } from '../helpers/until.ts';
 
@@ -32,6 +35,66 @@ void describe('raft store: a group of three', () => {
         const state = await m.store.read(room, version);
         assert.deepEqual(state, out.state);
       }
+    } finally {
+      await group.close();
+    }
+  });
+});
+
+void describe('raft store: forwarded writes', () => {
+  void test("a forwarded write's answer comes back with the append that carries its entry, not alone", async () => {
+    // With fsync, the leader's Ready waits for its disk, and forwards arriving meanwhile wait for it.
+    const group = await startRaftGroup(3, { fsync: true });
+    try {
+      const leader = await until('a leader', () => group.leader());
+      const follower = group.members.find((m) => m !== leader)!;
+      // The follower's peer server again, recording what each batch on the leader's link carries.
+      const batches: { messages: number; answers: number }[] = [];
+      await new Promise<void>((resolve) => follower.server.tryShutdown(() => resolve()));
+      const [service] = follower.store.peerServices;
+      const stream = service!.handlers['Stream'] as (
+        call: ServerReadableStream<pb.MessageBatch__Output, pb.Ack>,
+        callback: unknown,
+      ) => void;
+      const recording = {
+        ...service!,
+        handlers: {
+          ...service!.handlers,
+          Stream: ((call: ServerReadableStream<pb.MessageBatch__Output, pb.Ack>, callback: unknown) => {
+            call.on('data', (b: pb.MessageBatch__Output) =>
+              batches.push({ messages: b.messages.length, answers: b.answers.length }),
+            );
+            stream(call, callback);
+          }) as UntypedHandleCall,
+        },
+      };
+      follower.server = await servePeers([recording], follower.address);
+      // The leader's link back (on which it says it takes forwards) reopened: a heartbeat came.
+      await until("the leader's link back", () => batches.length > 0);
+      // Writes on both followers at once, so that forwards also reach the leader while it is in
+      // the middle of a Ready (writing its log): their proposals wait for it to end.
+      const other = group.members.find((m) => m !== leader && m !== follower)!;
+      const rooms = Array.from({ length: 10 }, () => roomId());
+      await Promise.all(rooms.map((r) => follower.store.submit(cmd.createRoom(r, 'host'))));
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(
+          rooms.flatMap((r) => [
+            follower.store.submit(cmd.join(r, `f${round}`)),
+            other.store.submit(cmd.join(r, `o${round}`)),
+          ]),
+        );
+      }
+      const answered = batches.filter((b) => b.answers > 0);
+      assert.equal(
+        answered.reduce((n, b) => n + b.answers, 0),
+        60,
+        'every forward answered on the leader link',
+      );
+      assert.deepEqual(
+        answered.filter((b) => b.messages === 0),
+        [],
+        'no answer left without the append',
+      );
     } finally {
       await group.close();
     }

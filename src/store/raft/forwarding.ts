@@ -2,7 +2,8 @@
 // unary ClientRequest call each: a follower queues a Forward {id, command} on its link to the
 // leader; the leader proposes it and queues a ForwardAnswer {id, index, term | error} on its own
 // link back. The forwards (and answers) of one event-loop turn share one batch, and the leader
-// proposes every forward of a batch in the same Ready (so they share its append and fsync).
+// proposes every forward of a batch in the same Ready (so they share its append and fsync); the
+// answers are queued as the core takes the commands, so they leave in the batch of that append.
 //
 // Invariants:
 // - Each forward is settled exactly once: by its answer from the peer it was sent to, by its
@@ -44,6 +45,9 @@ export interface Proposed {
   readonly index: number;
   readonly term: number;
 }
+
+/** What became of a forwarded command on the leader: where it was proposed, or why not. */
+export type ForwardOutcome = { readonly ok: Proposed } | { readonly error: unknown };
 
 interface Waiting {
   readonly to: NodeId;
@@ -148,7 +152,7 @@ export function forwardUnary(
 }
 
 /** The leader's answer to forward `id`: where it proposed the command, or why not. */
-export function answerOf(id: number, outcome: { ok: Proposed } | { error: unknown }): pb.ForwardAnswer {
+export function answerOf(id: number, outcome: ForwardOutcome): pb.ForwardAnswer {
   if ('ok' in outcome) return { id, index: outcome.ok.index, term: outcome.ok.term, error: '' };
   const err =
     outcome.error instanceof ChorusError

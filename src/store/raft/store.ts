@@ -45,6 +45,7 @@ import type {
 } from '../types.ts';
 import { prng } from '../../prng.ts';
 import { NO_TELEMETRY, type StoreTelemetry } from '../telemetry.ts';
+import type { ForwardOutcome, Proposed } from './forwarding.ts';
 import { AddressBook } from './membership.ts';
 import { RaftMetrics } from './metrics.ts';
 import { RaftNode, type RaftConfig } from './node.ts';
@@ -165,7 +166,7 @@ export class RaftStore implements Store {
       options.secret,
       {
         onMessages: (ms) => this.receive(ms),
-        onClientRequest: (command) => this.takeForwarded(command),
+        onClientRequest: (command, answer) => this.takeForwarded(command, answer),
         onSnapshotDone: (to, ok) => this.input((core) => core.reportSnapshot(to, ok)),
         onUnreachable: (to) => this.input((core) => core.reportUnreachable(to)),
         onChangeMembership: (req) => this.admin.changeMembership(req),
@@ -227,14 +228,18 @@ export class RaftStore implements Store {
 
   // ---- The Ready loop ---------------------------------------------------------------------------
 
-  /** Runs `fn` on the core now, or right after the Ready being processed; then runs the loop. */
+  /**
+   * Runs `fn` on the core now, or right after the Ready being processed; the loop then runs. The
+   * loop is started first: its turn comes before anything `fn` schedules for a later turn (a
+   * forward's answer queued on a link leaves with the Ready's append, not alone before it).
+   */
   private input(fn: (core: RaftNode) => void): void {
     const core = this.core;
     if (core === null || this.failure !== null) return;
     if (this.inReady) this.deferred.push(() => fn(core));
     else {
-      fn(core);
       this.kick();
+      fn(core);
     }
   }
 
@@ -433,7 +438,7 @@ export class RaftStore implements Store {
     }
   }
 
-  private async forward(leader: NodeId, json: string): Promise<{ index: number; term: number }> {
+  private async forward(leader: NodeId, json: string): Promise<Proposed> {
     if (leader === NONE)
       throw unavailableWithHint(
         this.core!,
@@ -444,28 +449,45 @@ export class RaftStore implements Store {
   }
 
   /** Proposes on this node (the leader); where the entry sits, or why not. */
-  private propose(json: string): Promise<{ index: number; term: number }> {
-    return new Promise((resolve, reject) => {
-      this.input((core) => {
-        const r = core.propose(json);
-        if (r.ok) {
-          this.metrics.proposed(r.index, Date.now());
-          resolve({ index: r.index, term: r.term });
-        } else reject(unavailableWithHint(core, this.book.peers(), r.error.message));
-      });
-      if (this.core === null || this.failure !== null) reject(this.unavailable());
+  private propose(json: string): Promise<Proposed> {
+    return new Promise((resolve, reject) =>
+      this.proposeThen(json, (outcome) => ('ok' in outcome ? resolve(outcome.ok) : reject(outcome.error))),
+    );
+  }
+
+  /** Proposes `json` and calls `done` once, in the same turn as the core takes it. */
+  private proposeThen(
+    json: string,
+    done: (outcome: { readonly ok: Proposed } | { readonly error: ChorusError }) => void,
+  ): void {
+    if (this.core === null || this.failure !== null) return done({ error: this.unavailable() });
+    this.input((core) => {
+      const r = core.propose(json);
+      if (r.ok) {
+        this.metrics.proposed(r.index, Date.now());
+        done({ ok: { index: r.index, term: r.term } });
+      } else done({ error: unavailableWithHint(core, this.book.peers(), r.error.message) });
     });
   }
 
-  /** A follower's forwarded command: proposed here if this node leads, else refused with a hint. */
-  private async takeForwarded(json: string): Promise<{ index: number; term: number }> {
-    if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
-    // The same checks as a local write (JSON, size), without encoding the command again.
-    decodeCommand(json);
-    const bytes = Buffer.byteLength(json, 'utf8');
-    if (bytes > MAX_COMMAND_BYTES)
-      throw chorusError('COMMAND_TOO_LARGE', { bytes, maxBytes: MAX_COMMAND_BYTES });
-    return this.propose(json);
+  /**
+   * A follower's forwarded command: proposed here if this node leads, else refused with a hint. The
+   * answer is queued on the link back within the turn the core takes the command, so it leaves
+   * with the append that carries the entry (one batch, not two).
+   */
+  private takeForwarded(json: string, answer: (outcome: ForwardOutcome) => void): void {
+    try {
+      if (!this.life.isOpen || this.failure !== null) throw this.unavailable();
+      // The same checks as a local write (JSON, size), without encoding the command again.
+      decodeCommand(json);
+      const bytes = Buffer.byteLength(json, 'utf8');
+      if (bytes > MAX_COMMAND_BYTES)
+        throw chorusError('COMMAND_TOO_LARGE', { bytes, maxBytes: MAX_COMMAND_BYTES });
+    } catch (error) {
+      answer({ error });
+      return;
+    }
+    this.proposeThen(json, answer);
   }
 
   // ---- Reads ------------------------------------------------------------------------------------

@@ -34,7 +34,14 @@ import { LOADER_OPTIONS } from '../../api/grpc/protos.ts';
 import type { StoreLogger } from '../logger.ts';
 import type { PeerService } from '../types.ts';
 import { authMetadata, verifyAdmin, verifyAuth } from './auth.ts';
-import { answerOf, Forwarder, FORWARDS_KEY, forwardUnary, type Proposed } from './forwarding.ts';
+import {
+  answerOf,
+  Forwarder,
+  FORWARDS_KEY,
+  forwardUnary,
+  type ForwardOutcome,
+  type Proposed,
+} from './forwarding.ts';
 import { PeerLink, type LinkOwner, type Peer } from './link.ts';
 import { dataBuffer } from './storage.ts';
 import type { Message, NodeId, SnapshotMeta } from './types.ts';
@@ -53,8 +60,13 @@ const MAX_SNAPSHOT_BYTES = 1 << 30;
 export interface TransportHandlers {
   /** Messages received (already authenticated), in order; a snap message carries its snapshot. */
   readonly onMessages: (messages: Message[]) => void;
-  /** A follower's forwarded command (JSON); resolves once proposed, where it sits in the log. */
-  readonly onClientRequest: (command: string) => Promise<Proposed>;
+  /**
+   * A follower's forwarded command (JSON): `answer` is called once, with where it sits in the log
+   * or why it was refused, as soon as it is proposed (synchronously when the core takes it), so the
+   * answer is queued on the follower's link before the append that carries the entry leaves, and
+   * both go in one batch.
+   */
+  readonly onClientRequest: (command: string, answer: (outcome: ForwardOutcome) => void) => void;
   readonly onSnapshotDone: (to: NodeId, ok: boolean) => void;
   readonly onUnreachable: (to: NodeId) => void;
   /** An operator's (or a follower's) membership change; resolves once applied on the leader. */
@@ -199,11 +211,8 @@ export class RaftTransport implements LinkOwner {
   /** A batch's forwards, on the leader: each proposed, and answered on the link back to `from`. */
   private takeForwards(from: NodeId, forwards: readonly pb.Forward__Output[]): void {
     for (const f of forwards) {
-      const answer = (outcome: Parameters<typeof answerOf>[1]): void =>
-        this.links.get(from)?.pushLater({ answer: answerOf(f.id, outcome) });
-      this.handlers.onClientRequest(f.command).then(
-        (ok) => answer({ ok }),
-        (error: unknown) => answer({ error }),
+      this.handlers.onClientRequest(f.command, (outcome) =>
+        this.links.get(from)?.pushLater({ answer: answerOf(f.id, outcome) }),
       );
     }
   }
@@ -300,11 +309,13 @@ export class RaftTransport implements LinkOwner {
       TimeoutNow: batch(),
       ClientRequest: (call, callback) => {
         if (verifyAuth(this.secret, this.members, call.metadata) === null) return callback(unauthenticated);
-        h.onClientRequest(call.request.command).then(
-          (at) => callback(null, at),
-          (err: unknown) =>
-            callback(toStatus(err, { error: (o, msg) => this.logger.warn(o, msg) }, 'ClientRequest')),
-        );
+        h.onClientRequest(call.request.command, (outcome) => {
+          if ('ok' in outcome) callback(null, outcome.ok);
+          else
+            callback(
+              toStatus(outcome.error, { error: (o, msg) => this.logger.warn(o, msg) }, 'ClientRequest'),
+            );
+        });
       },
       ChangeMembership: (call, callback) => {
         if (!this.adminOrPeer(call.metadata)) return callback(unauthenticated);

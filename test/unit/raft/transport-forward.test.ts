@@ -19,6 +19,7 @@ import { freePort } from '../../../src/cluster/ports.ts';
 import type * as pb from '../../../src/api/grpc/generated/chorus/raft/v1/index.ts';
 import { ChorusError } from '../../../src/domain/index.ts';
 import { SILENT_LOGGER } from '../../../src/store/logger.ts';
+import type { Proposed } from '../../../src/store/raft/forwarding.ts';
 import { RaftTransport, type TransportHandlers } from '../../../src/store/raft/transport.ts';
 import { message } from '../../../src/store/raft/types.ts';
 import { until } from '../../helpers/until.ts';
@@ -76,7 +77,7 @@ async function serve(transport: RaftTransport, port: number, unary = { calls: 0 
  * heard from its leader (a heartbeat on b's link to a) before it forwards anything.
  */
 async function pair(
-  onClientRequest: TransportHandlers['onClientRequest'],
+  onClientRequest: (command: string) => Promise<Proposed>,
   leaderTakesForwards = true,
 ): Promise<{
   follower: RaftTransport;
@@ -91,7 +92,14 @@ async function pair(
     { id: 'a', address: `127.0.0.1:${followerPort}` },
     { id: 'b', address: `127.0.0.1:${proxy.port}` },
   ];
-  const leader = new RaftTransport('b', peers, SECRET, handlers(onClientRequest), SILENT_LOGGER, {
+  // The store answers through a callback; here each outcome is the promise's.
+  const answering: TransportHandlers['onClientRequest'] = (command, answer) => {
+    onClientRequest(command).then(
+      (ok) => answer({ ok }),
+      (error: unknown) => answer({ error }),
+    );
+  };
+  const leader = new RaftTransport('b', peers, SECRET, handlers(answering), SILENT_LOGGER, {
     takesForwards: leaderTakesForwards,
   });
   transports.push(leader);
@@ -103,7 +111,7 @@ async function pair(
     peers,
     SECRET,
     handlers(
-      () => new Promise(() => undefined),
+      () => undefined, // a follower: never asked
       (ms) => (heard += ms.length),
     ),
     SILENT_LOGGER,

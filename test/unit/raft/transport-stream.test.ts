@@ -45,7 +45,7 @@ interface Seen {
 function handlers(seen: Seen): TransportHandlers {
   return {
     onMessages: (ms) => seen.messages.push(...ms),
-    onClientRequest: () => Promise.reject(new Error('not used here')),
+    onClientRequest: () => assert.fail('not used here'),
     onSnapshotDone: () => undefined,
     onUnreachable: (to) => seen.unreachable.push(to),
     onChangeMembership: () => Promise.reject(new Error('not used here')),
