@@ -37,6 +37,21 @@ export interface LogTailer {
 }
 
 export const MAX_BACKOFF_MS = 2000;
+/** While stopping: how often the connections are closed again, and for how long in all. */
+export const STOP_RETRY_MS = 250;
+export const STOP_GIVE_UP_MS = 10_000;
+
+/** True when `p` settles within `ms`. */
+function endsWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** The next back-off after a failure: 50 ms, doubling, at most MAX_BACKOFF_MS. */
 export function nextBackoff(backoff: number): number {
@@ -82,12 +97,24 @@ export abstract class TailLoop implements LogTailer {
     return this.inFlight?.has(key) ?? false;
   }
 
+  /**
+   * Stops the loop: its connections are closed, which rejects a read in flight at once. Not always
+   * on a Redis Cluster: ioredis opens a node again for a command redirected (MOVED) while the
+   * cluster is disconnecting, and queues the command until the cluster is ready, which it never is
+   * again (seen once in a reshard under load: a close that never returned). So the connections are
+   * closed again every STOP_RETRY_MS until the loop has ended; after STOP_GIVE_UP_MS, stop returns
+   * anyway (the loop, stopped, ends whenever its read does).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.nudge?.();
-    // Disconnecting rejects a blocked read at once.
     this.disconnect();
-    await this.loop;
+    const loop = this.loop;
+    if (loop === null) return;
+    for (let waited = 0; waited < STOP_GIVE_UP_MS; waited += STOP_RETRY_MS) {
+      if (await endsWithin(loop, STOP_RETRY_MS)) return;
+      this.disconnect();
+    }
   }
 
   /** One round over `targets` (never empty): read, deliver, say when in sync, pause as fits. */
