@@ -34,12 +34,14 @@ function medianRows(rows: readonly GroupRow[]): GroupRow[] {
 
 function rowLine(r: GroupRow): string {
   const l = r.result.latency;
-  return `| ${r.system} | ${r.clients} | ${r.trial} | ${round(r.result.throughput)} | ${round(l.p50, 2)} | ${round(l.p99, 2)} | ${round(l.max, 1)} | ${other(r.result)} | ${round(r.cpu.serversUsPerRequest)} | ${r.load[0]} / ${r.load[1]} |`;
+  return `| ${r.system} | ${r.clients} | ${r.trial} | ${round(r.result.throughput)} | ${round(l.p50, 2)} | ${round(l.p99, 2)} | ${round(l.max, 1)} | ${other(r.result)} | ${round(r.cpu.serversUsPerRequest)} | ${round(r.cpu.machineUsPerRequest)} | ${round(r.cpu.machineBusyPct)}% | ${r.load[0]} / ${r.load[1]} |`;
 }
 
+// The machine's columns say whether a row was CPU-bound: every process on it (the load generator
+// too) over the acknowledged writes, and how busy its cores were during the run.
 const ROW_HEADER = [
-  "| system | clients | trial | writes/s | p50 ms | p99 ms | max ms | not 2xx | servers' CPU µs per write | load avg before / after |",
-  '|---|---|---|---|---|---|---|---|---|---|',
+  "| system | clients | trial | writes/s | p50 ms | p99 ms | max ms | not 2xx | servers' CPU µs per write | machine's CPU µs per write | machine busy | load avg before / after |",
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 
 function contentionLine(c: ContentionRow): string {
