@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { processTicks, withCpu } from './lib/cpu.ts';
 import { makeRooms } from './lib/rooms.ts';
 import { round } from './lib/stats.ts';
 import { agreedLeader, startChorusGroup } from './lib/systems.ts';
@@ -34,24 +35,6 @@ const { values } = parseArgs({
 const nodes = Number(values.nodes);
 const clients = Number(values.clients);
 const profDir = values['cpu-prof'];
-
-/** utime + stime of a process, in clock ticks (100 per second on Linux). */
-function ticks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/** The machine's busy and total jiffies so far (/proc/stat: all CPUs; idle and iowait are not busy). */
-function machine(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - f[3]! - f[4]!, total };
-}
 
 /** Context switches (voluntary and not) of every thread of a process so far. */
 function switches(pid: number): number {
@@ -86,19 +69,13 @@ try {
   // not start-up's (loading the protos, compiling the schemas).
   for (const url of group.urls()) await (await fetch(`${url}/metrics`)).text();
   const pids = group.pids();
-  const before = pids.map(ticks);
+  const before = pids.map(processTicks);
   const switchesBefore = pids.map(switches);
-  const machineBefore = machine();
   const load = os.loadavg()[0]!;
-  const r = await writeLoad({
-    concurrency: clients,
-    nodes: () => urls,
-    call,
-    durationS: Number(values.seconds),
-  });
-  const used = pids.map((pid, i) => ticks(pid) - before[i]!);
-  const machineAfter = machine();
-  const busy = (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total);
+  const { result: r, cpu } = await withCpu(pids, () =>
+    writeLoad({ concurrency: clients, nodes: () => urls, call, durationS: Number(values.seconds) }),
+  );
+  const used = pids.map((pid, i) => processTicks(pid) - before[i]!);
   const switched = pids.reduce((sum, pid, i) => sum + switches(pid) - switchesBefore[i]!, 0);
   // Every node's metrics, scraped once (a second scrape would find the lag monitor reset).
   const texts = await Promise.all(group.urls().map(async (url) => (await fetch(`${url}/metrics`)).text()));
@@ -156,7 +133,7 @@ try {
     sample('chorus_raft_commit_latency_seconds_count');
   const us = (t: number): number => round((t * 10_000) / Math.max(1, r.ok));
   console.log(
-    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; machine busy ${round(100 * busy)}%; nodes' context switches per write ${round(switched / Math.max(1, r.ok), 1)}; messages sent per committed entry (whole run): ${perEntry}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; longest loop stall: ${stalls.join(', ')}; max latency ${round(r.latency.max, 1)} ms; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
+    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; machine busy ${round(cpu.machineBusyPct)}%; nodes' context switches per write ${round(switched / Math.max(1, r.ok), 1)}; messages sent per committed entry (whole run): ${perEntry}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; longest loop stall: ${stalls.join(', ')}; max latency ${round(r.latency.max, 1)} ms; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
   );
   if (values.logs)
     for (let i = 0; i < nodes; i++) console.log(`--- n${i + 1}\n${group.stderr(i).slice(-4000)}`);

@@ -30,7 +30,7 @@ function clockTicks(): number {
 }
 
 /** utime + stime of a process, in ticks; 0 once it has gone. */
-function processTicks(pid: number): number {
+export function processTicks(pid: number): number {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -171,23 +171,17 @@ void describe('chorus cluster --store raft', () => {
           `${name}: ${metric(before, name)} -> ${metric(after_, name)}`,
         );
       }
-      // Entries are fsynced; a commit index that alone moved (the leader learns a write committed) is not.
-      for (const synced of ['true', 'false']) {
-        const label = `synced="${synced}"`;
-        const [was, is] = [
-          metric(before, 'chorus_raft_log_writes_total', label),
-          metric(after_, 'chorus_raft_log_writes_total', label),
-        ];
-        assert.ok(is > was, `log writes ${label}: ${was} -> ${is}`);
-      }
-      // Messages sent, by type: the leader's appends carried the writes.
-      for (const type of ['app', 'heartbeat']) {
-        const label = `type="${type}"`;
-        const [was, is] = [
-          metric(before, 'chorus_raft_messages_sent_total', label),
-          metric(after_, 'chorus_raft_messages_sent_total', label),
-        ];
-        assert.ok(is > was, `messages sent ${label}: ${was} -> ${is}`);
+      // Entries are fsynced; a commit index that alone moved (the leader learns a write committed) is
+      // not. Messages sent, by type: the leader's appends carried the writes.
+      const moved: [string, string][] = [
+        ['chorus_raft_log_writes_total', 'synced="true"'],
+        ['chorus_raft_log_writes_total', 'synced="false"'],
+        ['chorus_raft_messages_sent_total', 'type="app"'],
+        ['chorus_raft_messages_sent_total', 'type="heartbeat"'],
+      ];
+      for (const [name, label] of moved) {
+        const [was, is] = [metric(before, name, label), metric(after_, name, label)];
+        assert.ok(is > was, `${name}{${label}}: ${was} -> ${is}`);
       }
       assert.ok(metric(after_, 'chorus_raft_commit_index') > metric(before, 'chorus_raft_commit_index'));
       assert.equal(metric(after_, 'chorus_raft_members', 'kind="voter"'), 3);
