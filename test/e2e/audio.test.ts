@@ -153,16 +153,11 @@ void test(
           gaps.push(Math.round(gap));
           await first.waitForTimeout(200);
         }
-        // One sample may miss, if the next is back within the tolerance (the player re-placed the
-        // element within its tick): soon after the start the element can stall for a moment (seen
-        // 200-400 ms after settling, likely waiting for the file's data: -86, -294, -87 ms in CI,
-        // -110, -317, -153 on a quiet machine), and the player then seeks back. Never two misses,
-        // never the last sample, never beyond twice the tolerance.
-        const misses = gaps.flatMap((g, i) => (Math.abs(g) > TOLERANCE_MS ? [i] : []));
+        // The player starts the element only once it holds data at the timeline's position: before
+        // that (a first seek into the file took ~250 ms here) it is paused and 'loading', never
+        // playing while the timeline runs away from it (-294 ms in CI when it did).
         assert.ok(
-          gaps.every((g) => Math.abs(g) <= 2 * TOLERANCE_MS) &&
-            misses.length <= 1 &&
-            misses.every((i) => i < gaps.length - 1),
+          gaps.every((g) => Math.abs(g) <= TOLERANCE_MS),
           `gaps ${gaps.join(', ')} ms`,
         );
         t.diagnostic(`gaps to the timeline: ${gaps.join(', ')} ms`);

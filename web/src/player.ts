@@ -4,10 +4,14 @@
 // startedAt` while the host has it paused), with serverNow from the page's measured offset to the
 // server clock. Every TICK_MS the player compares the element's currentTime with that target and
 // corrects: a jump when it is far off (a join, a skip, a stall), else a small playback-rate nudge
-// that closes the gap within a couple of seconds without an audible skip. A new track is loaded and
-// started at the timeline's position; when the element plays the file to its end the device reports
-// "ended" once per entry (the server advances once, whoever reports). Browsers may refuse to start
-// sound without a tap: that is shown (`blocked`) with a button, never swallowed.
+// that closes the gap within a couple of seconds without an audible skip. A new track is loaded,
+// placed at the timeline's position, and started once the element holds data there (a play()
+// before that leaves it waiting, not paused, while the timeline runs away: a first seek into a
+// file can take a quarter of a second). Each placement is made ahead by what placing cost last time
+// on this device, measured once the element has played a moment (its sound starts ~0.1 s after
+// "playing"). When the element plays the file to its end the device reports "ended" once per entry
+// (the server advances once, whoever reports). Browsers may refuse to start sound without a tap:
+// that is shown (`blocked`) with a button, never swallowed.
 //
 // No DOM beyond the element it is given, and no Preact: the component renders what `state` says.
 
@@ -52,6 +56,10 @@ const MAX_NUDGE = 0.1;
 const NUDGE_GAIN = 1;
 /** A seek lands late by the time the element takes to restart; the lead learnt stays below this. */
 const MAX_SEEK_LEAD_MS = 400;
+/** A placement's landing is measured this long after it, unnudged meanwhile (the sound starts late). */
+const LANDING_MS = 300;
+/** A new file is started once it has data at its place, or after this long without (slow networks). */
+const MAX_DATA_WAIT_MS = 1000;
 /** A clock estimate worse than this is refined by reading the room (at most every RESYNC_EVERY_MS). */
 const CLOCK_GOOD_ENOUGH_MS = 20;
 const RESYNC_EVERY_MS = 1000;
@@ -75,8 +83,10 @@ export class Player {
    * landed: a seek while playing (the decoder refills) and a start (play() takes a moment) differ.
    */
   private readonly leadMs = { seek: 0, start: 0 };
-  /** A placement was made: the next steady measurement tells how late it landed. */
-  private measuring: 'seek' | 'start' | null = null;
+  /** A placement was made: the first measurement from `after` on tells how late it landed. */
+  private measuring: { readonly kind: 'seek' | 'start'; readonly after: number } | null = null;
+  /** When the paused element was placed to wait for data before its start (null: not waiting). */
+  private placedAt: number | null = null;
   private state: PlayerState = { status: 'off', driftMs: null };
   private listeners = new Set<() => void>();
 
@@ -100,6 +110,7 @@ export class Player {
     audio.preload = 'auto';
     audio.addEventListener('ended', this.onEnded);
     audio.addEventListener('loadedmetadata', this.onLoaded);
+    audio.addEventListener('canplay', this.onCanPlay);
     audio.addEventListener('error', this.onError);
     this.timer = setInterval(() => this.sync(), TICK_MS);
     this.sync();
@@ -112,6 +123,7 @@ export class Player {
     if (!audio) return;
     audio.removeEventListener('ended', this.onEnded);
     audio.removeEventListener('loadedmetadata', this.onLoaded);
+    audio.removeEventListener('canplay', this.onCanPlay);
     audio.removeEventListener('error', this.onError);
     audio.pause();
     audio.removeAttribute('src');
@@ -164,6 +176,7 @@ export class Player {
       this.failed = false;
       this.loadedEntry = np.entryId;
       this.loadedUrl = url;
+      this.placedAt = null;
       audio.playbackRate = 1;
       audio.src = url;
       audio.load();
@@ -187,6 +200,7 @@ export class Player {
     }
     if (this.blocked) return this.publish('blocked', null);
     if (audio.paused && !audio.ended) {
+      if (this.waitForData(audio, targetS)) return this.publish('loading', null);
       this.seekTo(audio, targetS);
       this.start(audio);
       return this.publish('loading', null);
@@ -194,14 +208,17 @@ export class Player {
     if (audio.seeking) return this.publish('playing', this.state.driftMs);
 
     const driftMs = (audio.currentTime - targetS) * 1000;
-    if (this.measuring !== null) {
+    const landing = this.measuring !== null && Date.now() < this.measuring.after;
+    if (this.measuring !== null && !landing) {
       // Behind by d after a placement: place d further ahead next time (ahead: that much less).
-      const kind = this.measuring;
+      const { kind } = this.measuring;
       this.measuring = null;
       this.leadMs[kind] = Math.max(0, Math.min(MAX_SEEK_LEAD_MS, this.leadMs[kind] - driftMs));
     }
     if (Math.abs(driftMs) > SEEK_BEYOND_MS) {
       this.seekTo(audio, targetS);
+    } else if (landing) {
+      audio.playbackRate = 1;
     } else if (Math.abs(driftMs) > STEADY_WITHIN_MS) {
       // Ahead: slow down a little; behind: speed up a little.
       const nudge = Math.max(-MAX_NUDGE, Math.min(MAX_NUDGE, (-driftMs / 1000) * NUDGE_GAIN));
@@ -217,12 +234,27 @@ export class Player {
     const kind = audio.paused ? 'start' : 'seek';
     audio.playbackRate = 1;
     audio.currentTime = targetS + this.leadMs[kind] / 1000;
-    this.measuring = kind;
+    this.measuring = { kind, after: Date.now() + LANDING_MS };
+  }
+
+  /**
+   * Whether a paused element should wait before its start: until it holds data at the timeline's
+   * position (it is placed there first), at most MAX_DATA_WAIT_MS (a browser may not preload).
+   */
+  private waitForData(audio: HTMLAudioElement, targetS: number): boolean {
+    if (audio.readyState >= HTMLMediaElement.HAVE_FUTURE_DATA && !audio.seeking) return false;
+    const now = Date.now();
+    if (this.placedAt === null) {
+      this.placedAt = now;
+      audio.currentTime = targetS;
+    }
+    return now - this.placedAt < MAX_DATA_WAIT_MS;
   }
 
   private start(audio: HTMLAudioElement): void {
     if (this.starting) return;
     this.starting = true;
+    this.placedAt = null;
     audio
       .play()
       .then(() => {
@@ -245,6 +277,7 @@ export class Player {
     audio.load();
     this.loadedEntry = null;
     this.loadedUrl = null;
+    this.placedAt = null;
   }
 
   /** A precise clock matters for sound: a room answer measures it to half a round trip. */
@@ -267,11 +300,12 @@ export class Player {
     if (!audio || !np || np.entryId !== this.loadedEntry) return;
     const targetS = timelineMs(np, this.deps.serverNow()) / 1000;
     if (np.pausedAt !== null || this.blocked) audio.currentTime = targetS;
-    else {
-      this.seekTo(audio, targetS);
-      this.start(audio);
-    }
     this.sync();
+  };
+
+  /** A waiting element has data at its place: start it now rather than at the next tick. */
+  private onCanPlay = (): void => {
+    if (this.audio?.paused) this.sync();
   };
 
   private onEnded = (): void => {
