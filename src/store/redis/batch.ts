@@ -4,6 +4,10 @@
 // script run each, and every reply would repeat the entries the replies before it already brought.
 // On a Redis Cluster a pipeline may only hold keys of one node's slots, so there each room's call
 // goes on its own (the cluster client still writes them to each node's socket back to back).
+// Every call has a deadline of its own: a connection's command timeout starts when the command is
+// written to a socket, and a cluster client can hold one in its offline queue for good (ioredis
+// 6.0.0 re-queues a command redirected by MOVED while the cluster closes), so past `timeoutMs` the
+// call's commands fail as interrupted: they may still run, and a retry with the same id is applied once.
 
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './connection.ts';
@@ -35,11 +39,13 @@ interface RoomCalls {
 export class AppendBatcher {
   private readonly client: RedisClient;
   private readonly catchUp: number;
+  private readonly timeoutMs: number;
   private rooms = new Map<string, RoomCalls>();
 
-  constructor(client: RedisClient, catchUp: number) {
+  constructor(client: RedisClient, catchUp: number, timeoutMs: number) {
     this.client = client;
     this.catchUp = catchUp;
+    this.timeoutMs = timeoutMs;
   }
 
   append(
@@ -62,6 +68,19 @@ export class AppendBatcher {
   private async flush(): Promise<void> {
     const calls = [...this.rooms.values()].map((room) => ({ room, args: this.argsOf(room) }));
     this.rooms = new Map();
+    // A command settled already (the usual case) ignores the rejection.
+    const deadline = setTimeout(() => {
+      const late = new Error(`no reply from Redis within ${this.timeoutMs} ms`);
+      for (const { room } of calls) for (const c of room.commands) c.reject(late);
+    }, this.timeoutMs);
+    try {
+      await this.send(calls);
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private async send(calls: ReadonlyArray<{ room: RoomCalls; args: Array<string | number> }>): Promise<void> {
     if (calls.length === 1 || this.client instanceof Cluster) {
       await Promise.all(calls.map(({ room, args }) => this.runAlone(room, args)));
       return;
@@ -75,13 +94,15 @@ export class AppendBatcher {
       for (const { room } of calls) for (const c of room.commands) c.reject(err);
       return;
     }
+    const again: Array<Promise<void>> = [];
     calls.forEach(({ room, args }, i) => {
       const [err, reply] = replies?.[i] ?? [new Error('Redis gave no reply for a pipelined command'), null];
       if (err === null) settle(room, reply);
       // The server's script cache was empty (a restart): this one again, with the script's source.
-      else if (err.message.startsWith('NOSCRIPT')) void this.runAlone(room, args);
+      else if (err.message.startsWith('NOSCRIPT')) again.push(this.runAlone(room, args));
       else for (const c of room.commands) c.reject(err);
     });
+    await Promise.all(again);
   }
 
   private argsOf(room: RoomCalls): Array<string | number> {

@@ -87,7 +87,7 @@ export class RedisStore extends StoreBase<LoadedRoom> {
     });
     this.cmd = this.link.cmd;
     this.listing = new RoomList(this.cmd, listingKeys(this.opts.keyPrefix));
-    this.appends = new AppendBatcher(this.cmd, APPEND_CATCH_UP);
+    this.appends = new AppendBatcher(this.cmd, APPEND_CATCH_UP, this.opts.commandTimeoutMs);
     const hooks: TailerHooks = {
       // Nothing more is read after Redis came back until every room's log has been checked.
       beforeRead: () => (this.link.logCheckNeeded ? this.checkLogs() : Promise.resolve()),
