@@ -161,6 +161,14 @@ void test(
           `gaps ${gaps.join(', ')} ms`,
         );
         t.diagnostic(`gaps to the timeline: ${gaps.join(', ')} ms`);
+        // What placing cost this device is kept for its next visit (a first start then lands on time).
+        const kept = await first.evaluate(() => localStorage.getItem('chorus:audio-leads'));
+        const leads = JSON.parse(kept ?? 'null');
+        assert.ok(
+          Number.isFinite(leads?.start) && Number.isFinite(leads?.seek),
+          `the learnt leads are kept: ${kept}`,
+        );
+        t.diagnostic(`leads kept: ${kept}`);
       },
     );
 

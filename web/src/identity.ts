@@ -79,6 +79,29 @@ export function savePlayHere(on: boolean): void {
   write(PLAY_HERE_KEY, on ? '1' : null);
 }
 
+const AUDIO_LEADS_KEY = 'chorus:audio-leads';
+
+/** How far ahead this device places its audio to land on the timeline (ms), as the player learnt. */
+export interface AudioLeads {
+  readonly seek: number;
+  readonly start: number;
+}
+
+/** The leads this device learnt on an earlier visit, or null (none, or unreadable). */
+export function loadAudioLeads(): AudioLeads | null {
+  try {
+    const value = JSON.parse(read(AUDIO_LEADS_KEY) ?? 'null') as Partial<AudioLeads> | null;
+    const { seek, start } = value ?? {};
+    return Number.isFinite(seek) && Number.isFinite(start) ? { seek: seek!, start: start! } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveAudioLeads(leads: AudioLeads): void {
+  write(AUDIO_LEADS_KEY, JSON.stringify({ seek: Math.round(leads.seek), start: Math.round(leads.start) }));
+}
+
 const CLIENT_KEY = 'chorus:client-key';
 
 /** This browser's client key for joins: drawn once, then kept (a cleared browser draws a new one). */

@@ -8,13 +8,14 @@
 // placed at the timeline's position, and started once the element holds data there (a play()
 // before that leaves it waiting, not paused, while the timeline runs away: a first seek into a
 // file can take a quarter of a second). Each placement is made ahead by what placing cost last time
-// on this device, measured once the element has played a moment (its sound starts ~0.1 s after
-// "playing"). When the element plays the file to its end the device reports "ended" once per entry
-// (the server advances once, whoever reports). Browsers may refuse to start sound without a tap:
-// that is shown (`blocked`) with a button, never swallowed.
+// on this device (kept for its next visit), measured once the element has played a moment (its
+// sound starts ~0.1 s after "playing"). When the element plays the file to its end the device
+// reports "ended" once per entry (the server advances once, whoever reports). Browsers may refuse
+// to start sound without a tap: that is shown (`blocked`) with a button, never swallowed.
 //
 // No DOM beyond the element it is given, and no Preact: the component renders what `state` says.
 
+import type { AudioLeads } from './identity.ts';
 import type { PlayingModel } from './model.ts';
 import { timelineMs } from './model.ts';
 
@@ -27,6 +28,8 @@ export interface PlayerDeps {
   readonly resync: () => void;
   /** This device played the entry to its end. */
   readonly reportEnded: (entryId: string) => void;
+  /** The leads this device learnt on an earlier visit (a first start then lands on time), and where to keep them. */
+  readonly leads?: { readonly initial: AudioLeads | null; readonly save: (leads: AudioLeads) => void };
 }
 
 export type PlayerStatus =
@@ -82,7 +85,7 @@ export class Player {
    * How far ahead of the timeline to place the element, learnt from how late the last placements
    * landed: a seek while playing (the decoder refills) and a start (play() takes a moment) differ.
    */
-  private readonly leadMs = { seek: 0, start: 0 };
+  private readonly leadMs: { seek: number; start: number };
   /** A placement was made: the first measurement from `after` on tells how late it landed. */
   private measuring: { readonly kind: 'seek' | 'start'; readonly after: number } | null = null;
   /** When the paused element was placed to wait for data before its start (null: not waiting). */
@@ -92,6 +95,9 @@ export class Player {
 
   constructor(deps: PlayerDeps) {
     this.deps = deps;
+    const kept = deps.leads?.initial;
+    const clamp = (ms: number | undefined): number => Math.max(0, Math.min(MAX_SEEK_LEAD_MS, ms ?? 0));
+    this.leadMs = { seek: clamp(kept?.seek), start: clamp(kept?.start) };
   }
 
   getState = (): PlayerState => this.state;
@@ -214,6 +220,7 @@ export class Player {
       const { kind } = this.measuring;
       this.measuring = null;
       this.leadMs[kind] = Math.max(0, Math.min(MAX_SEEK_LEAD_MS, this.leadMs[kind] - driftMs));
+      this.deps.leads?.save({ ...this.leadMs });
     }
     if (Math.abs(driftMs) > SEEK_BEYOND_MS) {
       this.seekTo(audio, targetS);

@@ -4,7 +4,7 @@
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, clock, navigate } from '../app.ts';
-import { lastName } from '../identity.ts';
+import { lastName, loadAudioLeads, saveAudioLeads } from '../identity.ts';
 import { useExternal } from '../hooks.ts';
 import { RoomSession } from '../session.ts';
 import { AddTracks } from './AddTracks.tsx';
@@ -37,6 +37,7 @@ export function RoomPage({ roomId }: { roomId: string }) {
         clockErrorMs: () => clock.errorMs,
         resync: () => void session.resync(),
         reportEnded: (entryId) => void session.reportEnded(entryId),
+        leads: { initial: loadAudioLeads(), save: saveAudioLeads },
       }),
     [session],
   );
