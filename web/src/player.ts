@@ -28,7 +28,10 @@ export interface PlayerDeps {
   readonly resync: () => void;
   /** This device played the entry to its end. */
   readonly reportEnded: (entryId: string) => void;
-  /** The leads this device learnt on an earlier visit (a first start then lands on time), and where to keep them. */
+  /**
+   * The leads this device learnt on an earlier visit (its first start then lands on time), and
+   * where to keep what it learns.
+   */
   readonly leads?: { readonly initial: AudioLeads | null; readonly save: (leads: AudioLeads) => void };
 }
 
