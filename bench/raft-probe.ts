@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { processTicks, withCpu } from './lib/cpu.ts';
+import { processTicks, TICK_US, withCpu } from './lib/cpu.ts';
 import { makeRooms } from './lib/rooms.ts';
 import { round } from './lib/stats.ts';
 import { agreedLeader, startChorusGroup } from './lib/systems.ts';
@@ -131,9 +131,9 @@ try {
   const commitMs =
     (1000 * sample('chorus_raft_commit_latency_seconds_sum')) /
     sample('chorus_raft_commit_latency_seconds_count');
-  const us = (t: number): number => round((t * 10_000) / Math.max(1, r.ok));
+  const us = (t: number): number => round((t * TICK_US) / Math.max(1, r.ok));
   console.log(
-    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${us(used.reduce((a, b) => a + b, 0))}; machine busy ${round(cpu.machineBusyPct)}%; nodes' context switches per write ${round(switched / Math.max(1, r.ok), 1)}; messages sent per committed entry (whole run): ${perEntry}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; longest loop stall: ${stalls.join(', ')}; max latency ${round(r.latency.max, 1)} ms; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
+    `raft-${nodes}, ${clients} clients to ${values.to}: ${round(r.throughput)} writes/s, p50 ${round(r.latency.p50, 2)} ms, p99 ${round(r.latency.p99, 2)} ms, ${r.ok} ok of ${r.ok + r.failed + r.refused}; CPU µs per write: ${used.map((t, i) => `n${i + 1}${i === leader ? ' (leader)' : ''} ${us(t)}`).join(', ')}, total ${round(cpu.serversUsPerRequest)}; machine busy ${round(cpu.machineBusyPct)}%; nodes' context switches per write ${round(switched / Math.max(1, r.ok), 1)}; messages sent per committed entry (whole run): ${perEntry}; load ${round(load, 2)} → ${round(os.loadavg()[0]!, 2)}; leader pid ${pids[leader]}; entries per append ${round(perAppend, 2)}, commit latency ${round(commitMs, 2)} ms (whole run); elections started ${elections}; snapshots written: ${snapshots.join(', ') || 'none'}; log writes fsynced + not (whole run): ${logWrites.join(', ')}; longest loop stall: ${stalls.join(', ')}; max latency ${round(r.latency.max, 1)} ms; not 2xx ${JSON.stringify(Object.fromEntries(others))}`,
   );
   if (values.logs)
     for (let i = 0; i < nodes; i++) console.log(`--- n${i + 1}\n${group.stderr(i).slice(-4000)}`);

@@ -21,7 +21,8 @@ interface Sample {
   readonly machineIdle: number;
 }
 
-const TICK_US = 1e6 / clockTicks();
+/** One clock tick of process and machine CPU time, in µs. */
+export const TICK_US = 1e6 / clockTicks();
 
 function clockTicks(): number {
   const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });

@@ -62,6 +62,7 @@ const MAX_NUDGE = 0.1;
 const NUDGE_GAIN = 1;
 /** A seek lands late by the time the element takes to restart; the lead learnt stays below this. */
 const MAX_SEEK_LEAD_MS = 400;
+const clampLead = (ms: number): number => Math.max(0, Math.min(MAX_SEEK_LEAD_MS, ms));
 /** A placement's landing is measured this long after it, unnudged meanwhile (the sound starts late). */
 const LANDING_MS = 300;
 /** A new file is started once it has data at its place, or after this long without (slow networks). */
@@ -99,8 +100,7 @@ export class Player {
   constructor(deps: PlayerDeps) {
     this.deps = deps;
     const kept = deps.leads?.initial;
-    const clamp = (ms: number | undefined): number => Math.max(0, Math.min(MAX_SEEK_LEAD_MS, ms ?? 0));
-    this.leadMs = { seek: clamp(kept?.seek), start: clamp(kept?.start) };
+    this.leadMs = { seek: clampLead(kept?.seek ?? 0), start: clampLead(kept?.start ?? 0) };
   }
 
   getState = (): PlayerState => this.state;
@@ -222,7 +222,7 @@ export class Player {
       // Behind by d after a placement: place d further ahead next time (ahead: that much less).
       const { kind } = this.measuring;
       this.measuring = null;
-      this.leadMs[kind] = Math.max(0, Math.min(MAX_SEEK_LEAD_MS, this.leadMs[kind] - driftMs));
+      this.leadMs[kind] = clampLead(this.leadMs[kind] - driftMs);
       this.deps.leads?.save({ ...this.leadMs });
     }
     if (Math.abs(driftMs) > SEEK_BEYOND_MS) {
